@@ -1,0 +1,44 @@
+//! The APIG v2 management families: gateway instances, apps (credentials) and AppCodes, the
+//! latter also under the ROMA Connect prefix `/v2/{project_id}/apic/instances/...`.
+
+pub mod app_codes;
+pub mod apps;
+pub mod instances;
+pub mod views;
+
+use crate::AppState;
+use axum::routing::{get, put};
+use axum::Router;
+
+/// All APIG v2 routes.
+pub fn routes() -> Router<AppState> {
+    let base = "/v2/{project_id}/apigw/instances/{instance_id}";
+    let codes = |prefix: &str, r: Router<AppState>| {
+        r.route(
+            &format!("{prefix}/apps/{{app_id}}/app-codes"),
+            get(app_codes::list)
+                .post(app_codes::create)
+                .put(app_codes::generate),
+        )
+        .route(
+            &format!("{prefix}/apps/{{app_id}}/app-codes/{{app_code_id}}"),
+            get(app_codes::show).delete(app_codes::delete),
+        )
+    };
+    let r = Router::new()
+        .route(
+            "/v2/{project_id}/apigw/instances",
+            get(instances::list).post(instances::create),
+        )
+        .route(base, get(instances::show).delete(instances::delete))
+        .route(&format!("{base}/apps"), get(apps::list).post(apps::create))
+        .route(
+            &format!("{base}/apps/{{app_id}}"),
+            get(apps::show).put(apps::update).delete(apps::delete),
+        )
+        .route(&format!("{base}/apps/secret/{{app_id}}"), put(apps::reset_secret))
+        .route(&format!("{base}/apps/validation/{{app_id}}"), get(apps::verify))
+        .route(&format!("{base}/resources/outline/apps"), get(apps::quantities));
+    let r = codes(base, r);
+    codes("/v2/{project_id}/apic/instances/{instance_id}", r)
+}

@@ -1,0 +1,137 @@
+//! Command-line interface. Every `serve` flag can also be set with an `APIGW_`-prefixed
+//! environment variable (shown in `--help`).
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// apigw: a self-hosted API gateway with Huawei Cloud APIG-compatible app credentials
+/// (apps, AppKey/AppSecret, AppCodes, SDK-HMAC-SHA256 signatures).
+#[derive(Debug, Parser)]
+#[command(name = "apigw", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: the management API (APIG v2, ROMA Connect, ModelArts v1, Keystone v3
+    /// identity) on the admin listener, with an embedded SQLite store in the data directory.
+    ///
+    /// On first start it creates the master key, the `admin` project and user (password from
+    /// APIGW_ADMIN_PASSWORD, or generated and printed once) and the `default` instance.
+    Serve(Box<ServeArgs>),
+    /// Sign a request with SDK-HMAC-SHA256 (AK/SK or AppKey/AppSecret), send it and print the
+    /// response like curl; `--dry-run` prints the signed request instead of sending it.
+    Call(CallArgs),
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 15m, 24h)"))
+}
+
+/// Flags of `apigw serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address of the management API listener. Defaults to loopback only.
+    #[arg(long, env = "APIGW_ADMIN_LISTEN", default_value = "127.0.0.1:9080")]
+    pub admin_listen: SocketAddr,
+
+    /// Directory for the SQLite database, the master key and generated certificates.
+    #[arg(long, env = "APIGW_DATA_DIR", default_value = "apigw-data")]
+    pub data_dir: PathBuf,
+
+    /// Master key file (32 bytes, base64). Default: <data-dir>/master.key, created with mode
+    /// 0600 on first start. Keep a copy: without it the stored secrets cannot be read.
+    #[arg(long, env = "APIGW_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+
+    /// The master key itself (base64 of 32 bytes), instead of a file. Prefer the environment
+    /// variable to the flag: command lines are visible to other users.
+    #[arg(long, env = "APIGW_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+
+    /// URL clients use to reach the management API; the Keystone catalog points here.
+    /// Default: http://<admin-listen>.
+    #[arg(long, env = "APIGW_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Region name written into the Keystone catalog.
+    #[arg(long, env = "APIGW_REGION", default_value = "default")]
+    pub region: String,
+
+    /// Lifetime of issued tokens.
+    #[arg(long, env = "APIGW_TOKEN_TTL", default_value = "24h", value_parser = parse_duration)]
+    pub token_ttl: Duration,
+
+    /// Maximum number of apps per gateway instance (APIG.3103 beyond).
+    #[arg(long, env = "APIGW_MAX_APPS_PER_INSTANCE", default_value_t = 50)]
+    pub max_apps_per_instance: u32,
+
+    /// Mask app_secret (first 3 + ************ + last 3) in app list answers.
+    #[arg(long, env = "APIGW_MASK_SECRET_IN_LIST")]
+    pub mask_secret_in_list: bool,
+
+    /// Largest accepted management request body, in bytes (413 beyond).
+    #[arg(long, env = "APIGW_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Allowed clock skew of SDK-HMAC-SHA256 signatures (X-Sdk-Date).
+    #[arg(long, env = "APIGW_SIGNATURE_MAX_SKEW", default_value = "15m", value_parser = parse_duration)]
+    pub signature_max_skew: Duration,
+
+    /// Consecutive AK/SK signature failures that lock an access key.
+    #[arg(long, env = "APIGW_AKSK_LOCKOUT_FAILURES", default_value_t = 5)]
+    pub aksk_lockout_failures: u32,
+
+    /// How long a locked access key stays locked, in seconds.
+    #[arg(long, env = "APIGW_AKSK_LOCKOUT_SECONDS", default_value_t = 300)]
+    pub aksk_lockout_seconds: u64,
+
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "APIGW_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+/// Flags of `apigw call`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// HTTP method.
+    #[arg(short = 'X', long = "request", default_value = "GET")]
+    pub method: String,
+
+    /// Extra header `Name: value` (repeatable); it is signed like every header.
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+
+    /// Request body (`@file` reads a file).
+    #[arg(short = 'd', long = "data")]
+    pub data: Option<String>,
+
+    /// Access key (AK) or AppKey.
+    #[arg(long, env = "APIGW_CALL_KEY")]
+    pub key: String,
+
+    /// Secret key (SK) or AppSecret. Prefer the environment variable to the flag.
+    #[arg(long, env = "APIGW_CALL_SECRET", hide_env_values = true)]
+    pub secret: String,
+
+    /// Print the signed request (canonical request, headers) instead of sending it.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the response status line and headers too.
+    #[arg(short = 'i', long = "include")]
+    pub include: bool,
+
+    /// Accept any TLS certificate (self-signed gateways).
+    #[arg(short = 'k', long = "insecure")]
+    pub insecure: bool,
+
+    /// The URL to call.
+    pub url: String,
+}

@@ -1,0 +1,35 @@
+//! `apigw`: a self-hosted API gateway compatible with Huawei Cloud / Open Telekom Cloud APIG app
+//! credentials. This binary wires the crates together: `serve` runs the server, `call` signs
+//! and sends one request like curl.
+
+mod bootstrap;
+mod call;
+mod cli;
+mod serve;
+mod shutdown;
+mod telemetry;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Serve(args) => {
+            telemetry::init();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
+            match runtime.block_on(serve::run(*args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("apigw: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        cli::Command::Call(args) => call::run(args),
+    }
+}

@@ -1,0 +1,18 @@
+//! The APIG domain: values that parse (a value that exists passed the APIG rules), the error
+//! catalogue with Huawei's codes and messages, credential generation and wire formats for time
+//! and pagination. No I/O lives here, so every rule is unit-testable and shared by all front ends.
+
+pub mod error;
+pub mod generate;
+pub mod identity;
+pub mod names;
+pub mod page;
+pub mod timestamp;
+
+pub use error::ApiError;
+pub use names::{
+    AppCodeValue, AppKey, AppName, AppRemark, AppSecret, InstanceDescription, InstanceName,
+    ResourceId,
+};
+pub use page::Page;
+pub use timestamp::Timestamp;

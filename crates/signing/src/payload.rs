@@ -1,0 +1,98 @@
+//! The last line of the canonical request: what the signature says about the body.
+
+use crate::CONTENT_SHA256_HEADER;
+use http::HeaderMap;
+use sha2::{Digest, Sha256};
+
+/// The payload hash a request is signed with (spec §4.3 step 5).
+///
+/// Exists because the body does not always take part: a client may send
+/// `X-Sdk-Content-Sha256` (typically `UNSIGNED-PAYLOAD`), whose value then stands in for the
+/// body hash. In that case the signature does **not** authenticate the body; a gateway that
+/// needs body integrity must refuse such requests or check the hash itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadHash<'a> {
+    /// The body; its lower-case hex SHA-256 is the payload hash.
+    Body(&'a [u8]),
+    /// A value used verbatim (the `X-Sdk-Content-Sha256` header).
+    Precomputed(&'a str),
+}
+
+impl<'a> PayloadHash<'a> {
+    /// Picks what the official signers use: the trimmed `X-Sdk-Content-Sha256` value if the
+    /// request has one (and it is visible ASCII), the body otherwise.
+    pub fn from_request(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        match headers
+            .get(CONTENT_SHA256_HEADER)
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(value) => Self::Precomputed(value.trim()),
+            None => Self::Body(body),
+        }
+    }
+
+    /// The payload hash as text, e.g. for [`canonical_request`](crate::canonical_request).
+    pub fn to_hex(&self) -> String {
+        let hex = self.resolve();
+        String::from_utf8_lossy(hex.as_bytes()).into_owned()
+    }
+
+    /// Hashes the body if needed, without allocating.
+    pub(crate) fn resolve(&self) -> ResolvedHash<'a> {
+        match *self {
+            Self::Body(body) => {
+                let mut hex = [0u8; 64];
+                hex::encode_to_slice(Sha256::digest(body), &mut hex)
+                    .expect("64 bytes hold a hex SHA-256");
+                ResolvedHash::Computed(hex)
+            }
+            Self::Precomputed(value) => ResolvedHash::Given(value),
+        }
+    }
+}
+
+/// A payload hash ready for the canonical request.
+#[derive(Clone, Copy)]
+pub(crate) enum ResolvedHash<'a> {
+    Computed([u8; 64]),
+    Given(&'a str),
+}
+
+impl ResolvedHash<'_> {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Computed(hex) => hex,
+            Self::Given(value) => value.as_bytes(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn body_hash_is_lower_case_hex_sha256() {
+        assert_eq!(
+            PayloadHash::Body(b"").to_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn content_sha256_header_wins_over_the_body() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            PayloadHash::from_request(&headers, b"x"),
+            PayloadHash::Body(b"x")
+        );
+        headers.insert(
+            CONTENT_SHA256_HEADER,
+            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        let payload = PayloadHash::from_request(&headers, b"x");
+        assert_eq!(payload, PayloadHash::Precomputed("UNSIGNED-PAYLOAD"));
+        assert_eq!(payload.to_hex(), "UNSIGNED-PAYLOAD");
+    }
+}

@@ -1,0 +1,53 @@
+"""Helpers shared by conftest.py and the tests (kept out of conftest so they can be imported)."""
+import sys
+import uuid
+
+ADMIN_USER = "admin"
+ADMIN_DOMAIN = "Default"
+ADMIN_PROJECT = "admin"
+
+
+def password_auth_body(password, user=ADMIN_USER, domain=ADMIN_DOMAIN, project=ADMIN_PROJECT):
+    return {"auth": {
+        "identity": {"methods": ["password"],
+                     "password": {"user": {"name": user, "password": password,
+                                           "domain": {"name": domain}}}},
+        "scope": {"project": {"name": project, "domain": {"name": domain}}},
+    }}
+
+
+class ResponseRecorder:
+    """huaweicloudsdkcore response handler that keeps the last raw response."""
+
+    def __init__(self):
+        self.last = None
+
+    def __call__(self, **kwargs):
+        self.last = kwargs.get("response")
+
+
+def make_apig_client(base_url, ak, sk, project_id, recorder=None):
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkcore.http.http_config import HttpConfig
+    from huaweicloudsdkcore.http.http_handler import HttpHandler
+    from huaweicloudsdkapig.v2 import ApigClient
+
+    config = HttpConfig.get_default_config()
+    config.timeout = (5, 30)
+    # A fixed User-Agent keeps the SDK from writing ~/.huaweicloud/application_id;
+    # it still goes out as "huaweicloud-usdk-python/3.0; <this>" and is signed.
+    config.user_agent = "apigw-sdk-tests os/Linux#test python/%d.%d" % sys.version_info[:2]
+    handler = HttpHandler()
+    if recorder is not None:
+        handler.add_response_handler(recorder)
+    return (ApigClient.new_builder()
+            .with_http_config(config)
+            .with_credentials(BasicCredentials(ak, sk, project_id))
+            .with_endpoints([base_url])
+            .with_http_handler(handler)
+            .build())
+
+
+def unique_name(prefix="sdk"):
+    """An App name valid for APIG: starts with a letter, [A-Za-z0-9_], 3..64 chars."""
+    return "%s_%s" % (prefix, uuid.uuid4().hex[:12])

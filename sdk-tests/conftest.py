@@ -1,0 +1,225 @@
+"""Fixtures for the SDK compatibility suite: start the apigw server, log in.
+
+The server is started once per test session:
+
+    $APIGW_BIN serve --admin-listen 127.0.0.1:PORT --data-dir <tmpdir>
+    with APIGW_ADMIN_PASSWORD=<random> in its environment
+
+APIGW_BIN defaults to <repo>/target/debug/apigw. A path ending in ".py" is
+run with this interpreter (that is how contract_mock.py is used to check the
+suite itself). The server's stdout/stderr go to <tmpdir>/server.log, whose
+path is printed when the server does not come up, and again at the end.
+
+Environment knobs:
+    APIGW_BIN                     server binary (see above)
+    APIGW_SDK_TESTS_STARTUP_SECS  how long to wait for GET /health (default 30)
+    APIGW_SDK_TESTS_ALLOW_MISSING_BIN=1
+                                  skip, instead of fail, when APIGW_BIN does not exist
+"""
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from apigw_sdk_helpers import (
+    ADMIN_DOMAIN,
+    ADMIN_PROJECT,
+    ADMIN_USER,
+    ResponseRecorder,
+    make_apig_client,
+    password_auth_body,
+)
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DEFAULT_BIN = REPO / "target" / "debug" / "apigw"
+
+
+class Server:
+    def __init__(self, base_url, password, data_dir, log_path, proc):
+        self.base_url = base_url          # http://127.0.0.1:PORT
+        self.password = password
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.proc = proc
+
+    def log_tail(self, n=60):
+        try:
+            lines = Path(self.log_path).read_text(errors="replace").splitlines()
+        except OSError:
+            return "(no log)"
+        return "\n".join(lines[-n:])
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(proc):
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    binary = os.environ.get("APIGW_BIN") or str(DEFAULT_BIN)
+    if not Path(binary).exists():
+        msg = ("apigw server binary not found at %s (build it with `cargo build`, "
+               "or set APIGW_BIN)" % binary)
+        if os.environ.get("APIGW_SDK_TESTS_ALLOW_MISSING_BIN") == "1":
+            pytest.skip(msg)
+        pytest.fail(msg, pytrace=False)
+
+    data_dir = tmp_path_factory.mktemp("apigw-data")
+    log_path = data_dir.parent / (data_dir.name + "-server.log")
+    password = "Pw-" + secrets.token_urlsafe(18)
+    startup = float(os.environ.get("APIGW_SDK_TESTS_STARTUP_SECS", "30"))
+
+    env = dict(os.environ)
+    env["APIGW_ADMIN_PASSWORD"] = password
+    # Make sure nothing between us and 127.0.0.1 is a proxy.
+    for k in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        env.pop(k, None)
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+    cmd = [binary] if not binary.endswith(".py") else [sys.executable, binary]
+    last_err = None
+    for _attempt in range(3):  # the free port can be taken between probe and bind
+        port = _free_port()
+        base = "http://127.0.0.1:%d" % port
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                cmd + ["serve", "--admin-listen", "127.0.0.1:%d" % port, "--data-dir", str(data_dir)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+            )
+        srv = Server(base, password, str(data_dir), str(log_path), proc)
+        deadline = time.monotonic() + startup
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                last_err = "server exited with code %s before answering GET /health" % proc.returncode
+                break
+            try:
+                r = requests.get(base + "/health", timeout=2)
+                if r.status_code == 200:
+                    break
+                last_err = "GET /health answered %s" % r.status_code
+            except requests.RequestException as e:
+                last_err = "GET /health: %s" % e
+            time.sleep(0.1)
+        else:
+            _stop(proc)
+            pytest.fail("apigw did not answer GET /health = 200 within %.0fs (%s).\n"
+                        "command: %s\nlog %s:\n%s" % (startup, last_err, " ".join(proc.args),
+                                                      log_path, srv.log_tail()), pytrace=False)
+        if proc.poll() is None:
+            break
+    else:
+        pytest.fail("apigw could not be started: %s\ncommand: %s\nlog %s:\n%s"
+                    % (last_err, " ".join(proc.args), log_path, srv.log_tail()), pytrace=False)
+
+    try:
+        yield srv
+    finally:
+        _stop(proc)
+        sys.stderr.write("\napigw server log: %s\n" % log_path)
+
+
+# ---------------------------------------------------------------- identity --
+
+@pytest.fixture(scope="session")
+def admin_login(server):
+    """(token, token body) of a password login of admin, project-scoped to admin."""
+    r = requests.post(server.base_url + "/v3/auth/tokens",
+                      json=password_auth_body(server.password), timeout=10)
+    assert r.status_code == 201, "POST /v3/auth/tokens: %s %s" % (r.status_code, r.text[:500])
+    token = r.headers.get("X-Subject-Token")
+    assert token, "POST /v3/auth/tokens: no X-Subject-Token header"
+    return token, r.json()
+
+
+@pytest.fixture(scope="session")
+def admin_token(admin_login):
+    return admin_login[0]
+
+
+@pytest.fixture(scope="session")
+def project_id(admin_login):
+    return admin_login[1]["token"]["project"]["id"]
+
+
+@pytest.fixture(scope="session")
+def user_id(admin_login):
+    return admin_login[1]["token"]["user"]["id"]
+
+
+@pytest.fixture(scope="session")
+def instance_id(server, admin_token, project_id):
+    r = requests.get("%s/v2/%s/apigw/instances" % (server.base_url, project_id),
+                     headers={"X-Auth-Token": admin_token}, timeout=10)
+    assert r.status_code == 200, "GET instances: %s %s" % (r.status_code, r.text[:500])
+    instances = r.json()["instances"]
+    default = [i for i in instances if i.get("instance_name") == "default"]
+    assert default, "no instance named 'default' in %r" % instances
+    return default[0]["id"]
+
+
+@pytest.fixture(scope="session")
+def aksk(server, admin_token, user_id):
+    """A fresh permanent access key of admin: (access, secret)."""
+    r = requests.post(server.base_url + "/v3.0/OS-CREDENTIAL/credentials",
+                      json={"credential": {"user_id": user_id, "description": "sdk"}},
+                      headers={"X-Auth-Token": admin_token}, timeout=10)
+    assert r.status_code == 201, "POST credentials: %s %s" % (r.status_code, r.text[:500])
+    cred = r.json()["credential"]
+    assert cred["access"] and cred["secret"]
+    return cred["access"], cred["secret"]
+
+
+# ------------------------------------------------------------ SDK clients --
+
+@pytest.fixture(scope="session")
+def recorder():
+    return ResponseRecorder()
+
+
+@pytest.fixture(scope="session")
+def apig(server, aksk, project_id, recorder):
+    """huaweicloudsdkapig.v2.ApigClient signed with admin's AK/SK."""
+    return make_apig_client(server.base_url, aksk[0], aksk[1], project_id, recorder)
+
+
+@pytest.fixture(scope="session")
+def otc_conn(server):
+    """openstacksdk Connection with the otcextensions services registered."""
+    import openstack
+    from otcextensions import sdk as otc_sdk
+
+    conn = openstack.connect(
+        auth_url=server.base_url + "/v3",
+        username=ADMIN_USER,
+        password=server.password,
+        user_domain_name=ADMIN_DOMAIN,
+        project_name=ADMIN_PROJECT,
+        project_domain_name=ADMIN_DOMAIN,
+        load_yaml_config=False,
+        load_envvars=False,
+        app_name="apigw-sdk-tests",
+    )
+    otc_sdk.register_otc_extensions(conn)
+    yield conn
+    conn.close()
