@@ -34,8 +34,8 @@ def make_apig_client(base_url, ak, sk, project_id, recorder=None):
 
     config = HttpConfig.get_default_config()
     config.timeout = (5, 30)
-    # A fixed User-Agent keeps the SDK from writing ~/.huaweicloud/application_id;
-    # it still goes out as "huaweicloud-usdk-python/3.0; <this>" and is signed.
+    # A fixed User-Agent (instead of the SDK's os/python/app-uuid one); it
+    # still goes out as "huaweicloud-usdk-python/3.0; <this>" and is signed.
     config.user_agent = "apigw-sdk-tests os/Linux#test python/%d.%d" % sys.version_info[:2]
     handler = HttpHandler()
     if recorder is not None:

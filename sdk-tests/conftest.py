@@ -5,9 +5,7 @@ The server is started once per test session:
     $APIGW_BIN serve --admin-listen 127.0.0.1:PORT --data-dir <tmpdir>
     with APIGW_ADMIN_PASSWORD=<random> in its environment
 
-APIGW_BIN defaults to <repo>/target/debug/apigw. A path ending in ".py" is
-run with this interpreter (that is how contract_mock.py is used to check the
-suite itself). The server's stdout/stderr go to <tmpdir>/server.log, whose
+APIGW_BIN defaults to <repo>/target/debug/apigw. The server's stdout/stderr go to <tmpdir>/server.log, whose
 path is printed when the server does not come up, and again at the end.
 
 Environment knobs:
@@ -27,6 +25,30 @@ from pathlib import Path
 
 import pytest
 import requests
+
+
+def _first_import_of_huaweicloudsdkcore_with_throwaway_home():
+    """huaweicloudsdkcore writes $HOME/.huaweicloud/application_id the first
+    time huaweicloudsdkcore.http.user_agent is imported (auth/internal.py:39
+    imports it, so any client import does). Do that first import with HOME
+    pointing at a temporary directory, so the suite leaves $HOME alone."""
+    import shutil
+    import tempfile
+
+    real = os.environ.get("HOME")
+    tmp = tempfile.mkdtemp(prefix="apigw-sdk-tests-home-")
+    os.environ["HOME"] = tmp
+    try:
+        import huaweicloudsdkcore.http.user_agent  # noqa: F401
+    finally:
+        if real is None:
+            del os.environ["HOME"]
+        else:
+            os.environ["HOME"] = real
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+_first_import_of_huaweicloudsdkcore_with_throwaway_home()
 
 from apigw_sdk_helpers import (
     ADMIN_DOMAIN,
@@ -97,7 +119,7 @@ def server(tmp_path_factory):
         env.pop(k, None)
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
-    cmd = [binary] if not binary.endswith(".py") else [sys.executable, binary]
+    cmd = [binary]
     last_err = None
     for _attempt in range(3):  # the free port can be taken between probe and bind
         port = _free_port()

@@ -31,8 +31,8 @@ log="$(mktemp "${TMPDIR:-/tmp}/apigw-setup-venv.XXXXXX")"
 if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
         --no-input -r "$req" >"$log" 2>&1; then
     tail -n 40 "$log" >&2
-    rm -f "$log" "$stamp"
-    die "pip install -r $req into $venv failed (output above; full log was in $log)"
+    rm -f "$stamp"
+    die "pip install -r $req into $venv failed (last lines above; full log: $log)"
 fi
 rm -f "$log"
 

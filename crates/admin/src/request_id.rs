@@ -31,6 +31,8 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
         "handled"
     );
     if let Ok(v) = HeaderValue::from_str(&id) {
+        // openstacksdk reads the id from X-Openstack-Request-Id, Huawei's SDKs from X-Request-Id.
+        response.headers_mut().insert("x-openstack-request-id", v.clone());
         response.headers_mut().insert("x-request-id", v);
     }
     response

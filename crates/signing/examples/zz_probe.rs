@@ -14,7 +14,9 @@ fn main() {
     let signed = sign_request(&method, &uri, &mut headers, b"", KEY, SECRET, now).unwrap();
     let v = Verifier::default();
     let what = std::env::args().nth(1).unwrap_or_default();
-    let n = 2_000_000;
+    let n = 300_000;
+    let mut best = f64::INFINITY;
+    for _round in 0..9 {
     let t = Instant::now();
     for _ in 0..n {
         let headers = black_box(&headers);
@@ -30,6 +32,8 @@ fn main() {
             }
         }
     }
-    println!("{what}: {:.0} ns", t.elapsed().as_nanos() as f64 / n as f64);
+    best = best.min(t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    println!("{what}: {:.0} ns", best);
     println!("{}", signed.canonical_request.len());
 }

@@ -1,7 +1,7 @@
 //! The `Authorization` header value:
 //! `SDK-HMAC-SHA256 Access=<key>, SignedHeaders=<h1;h2>, Signature=<hex>`.
 
-use crate::{scan, ALGORITHM};
+use crate::{hexdigits, scan, ALGORITHM};
 use std::fmt;
 
 /// The three fields of a signed request's `Authorization` header, borrowed from it.
@@ -59,10 +59,6 @@ const ACCESS: &str = "Access";
 const SIGNED_HEADERS: &str = "SignedHeaders";
 const SIGNATURE: &str = "Signature";
 
-fn is_space(c: char) -> bool {
-    c == ' ' || c == '\t'
-}
-
 impl<'a> Authorization<'a> {
     /// Parses a header value.
     ///
@@ -71,36 +67,60 @@ impl<'a> Authorization<'a> {
     /// about whitespace around the fields and the commas, and about field order.
     pub fn parse(header_value: &'a str) -> Result<Self, ParseError> {
         let rest = header_value
-            .trim_matches(is_space)
+            .trim_matches(|c: char| c.is_ascii_whitespace())
             .strip_prefix(ALGORITHM)
             .ok_or(ParseError::Algorithm)?;
-        let params = rest.trim_start_matches(is_space);
-        if params.len() == rest.len() && !rest.is_empty() {
+        if rest.bytes().next().is_some_and(|b| !b.is_ascii_whitespace()) {
             return Err(ParseError::Algorithm);
         }
 
+        // One pass over the bytes: this runs on every request.
+        let (text, bytes) = (rest, rest.as_bytes());
+        let skip_spaces = |mut i: usize| {
+            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            i
+        };
         let (mut access, mut signed_headers, mut signature) = (None, None, None);
-        for part in scan::split(params, b',') {
-            let (name, value) =
-                scan::split_once(part.trim_matches(is_space), b'=').ok_or(ParseError::Malformed)?;
-            let (field, slot) = match name {
+        let mut i = 0;
+        loop {
+            i = skip_spaces(i);
+            let name_start = i;
+            while i < bytes.len() && !matches!(bytes[i], b'=' | b',') {
+                i += 1;
+            }
+            if bytes.get(i) != Some(&b'=') {
+                return Err(ParseError::Malformed);
+            }
+            let (field, slot) = match &text[name_start..i] {
                 ACCESS => (ACCESS, &mut access),
                 SIGNED_HEADERS => (SIGNED_HEADERS, &mut signed_headers),
                 SIGNATURE => (SIGNATURE, &mut signature),
                 _ => return Err(ParseError::UnknownField),
             };
-            if slot.is_some() {
-                return Err(ParseError::DuplicateField(field));
+            i += 1;
+            let value_start = i;
+            while i < bytes.len() && bytes[i] != b',' && !bytes[i].is_ascii_whitespace() {
+                i += 1;
             }
-            // Header values are ASCII; other whitespace would merely fail to match later.
-            if value.is_empty() || value.bytes().any(|b| b.is_ascii_whitespace()) {
+            let value = &text[value_start..i];
+            i = skip_spaces(i);
+            // A value ends at a comma or the end; anything else means inner whitespace.
+            if value.is_empty() || (i < bytes.len() && bytes[i] != b',') {
                 return Err(ParseError::InvalidValue(field));
             }
-            *slot = Some(value);
+            if slot.replace(value).is_some() {
+                return Err(ParseError::DuplicateField(field));
+            }
+            if i == bytes.len() {
+                break;
+            }
+            i += 1;
         }
 
         let signature = signature.ok_or(ParseError::MissingField(SIGNATURE))?;
-        if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !hexdigits::is_digest(signature) {
             return Err(ParseError::InvalidSignature);
         }
         Ok(Self {

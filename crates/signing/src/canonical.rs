@@ -16,7 +16,7 @@ use crate::sink::{HashSink, Sink};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
 /// Query pairs or header values up to this many are sorted on the stack; more spill to a `Vec`.
-const INLINE: usize = 16;
+const INLINE: usize = 8;
 
 /// Builds the canonical request as text.
 ///
@@ -123,30 +123,25 @@ fn write_query<S: Sink>(sink: &mut S, query: &str) {
         let (key, value) = scan::split_once(pair, b'=').unwrap_or((pair, ""));
         (!key.is_empty()).then_some((key, value))
     });
-    let count = pairs.clone().count();
-    if count <= INLINE {
-        let mut inline = [("", ""); INLINE];
-        for (slot, pair) in inline.iter_mut().zip(pairs) {
-            *slot = pair;
+    // Equal decoded pairs canonicalise to equal text, so an unstable sort is exact.
+    let by_decoded = |a: &(&str, &str), b: &(&str, &str)| {
+        cmp_decoded(a.0, b.0).then_with(|| cmp_decoded(a.1, b.1))
+    };
+    with_sorted(pairs, ("", ""), by_decoded, |pairs| {
+        for (i, (key, value)) in pairs.iter().enumerate() {
+            if i > 0 {
+                sink.put_byte(b'&');
+            }
+            reencode(sink, key.as_bytes(), &COMPONENT);
+            sink.put_byte(b'=');
+            reencode(sink, value.as_bytes(), &COMPONENT);
         }
-        write_sorted_pairs(sink, &mut inline[..count]);
-    } else {
-        write_sorted_pairs(sink, &mut pairs.collect::<Vec<_>>());
-    }
+    });
 }
 
-fn write_sorted_pairs<S: Sink>(sink: &mut S, pairs: &mut [(&str, &str)]) {
-    // Equal decoded pairs canonicalise to equal text, so an unstable sort is exact.
-    pairs.sort_unstable_by(|a, b| cmp_decoded(a.0, b.0).then_with(|| cmp_decoded(a.1, b.1)));
-    for (i, (key, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            sink.put_byte(b'&');
-        }
-        reencode(sink, key.as_bytes(), &COMPONENT);
-        sink.put_byte(b'=');
-        reencode(sink, value.as_bytes(), &COMPONENT);
-    }
-}
+/// Requests with up to this many header values and signed names are matched in one pass over
+/// the header map, which is cheaper than a hash lookup (with name parsing) per signed header.
+const SCAN: usize = 16;
 
 /// Steps 1–2: one `name:trimmed-value\n` line per signed header, in the listed order; several
 /// values of one header give one line each, values sorted (the Go signer's behaviour).
@@ -156,10 +151,82 @@ fn write_headers<'s, S: Sink>(
     headers: &HeaderMap,
     signed_headers: &'s str,
 ) -> Option<&'s str> {
+    let lookup = |name| headers.get_all(name).iter().map(trim);
+    let mut signed = scan::split(signed_headers, b';').filter(|n| !n.is_empty());
+    let mut names = [""; SCAN];
+    let mut count = 0;
+    for (slot, name) in names.iter_mut().zip(signed.by_ref()) {
+        *slot = name;
+        count += 1;
+    }
+    if headers.len() > SCAN || signed.next().is_some() {
+        return write_header_lines(sink, uri, signed_headers, lookup);
+    }
+    let names = &names[..count];
+
+    // For each signed name, its value if it has exactly one; `MANY` marks several.
+    const MANY: &[u8] = b"\n";
+    let mut found: [Option<&[u8]>; SCAN] = [None; SCAN];
+    for (header, value) in headers {
+        let header = header.as_str();
+        for (slot, name) in found.iter_mut().zip(names) {
+            if same_name(header, name) {
+                *slot = Some(if slot.is_some() { MANY } else { trim(value) });
+            }
+        }
+    }
+
+    let mut missing = None;
+    for (&name, value) in names.iter().zip(found) {
+        match value {
+            // A trimmed header value never is a bare newline, so `MANY` is unambiguous.
+            Some(MANY) => write_sorted_values(sink, name, lookup(name)),
+            Some(value) => header_line(sink, name, value),
+            None => match fallback_host(name, uri) {
+                Some(host) => header_line(sink, name, host.as_bytes()),
+                None => {
+                    missing.get_or_insert(name);
+                }
+            },
+        }
+    }
+    missing
+}
+
+/// Header name equality; the signed list is normally lower case already, like `HeaderName`.
+#[inline]
+fn same_name(header: &str, signed: &str) -> bool {
+    header.len() == signed.len() && (header == signed || header.eq_ignore_ascii_case(signed))
+}
+
+/// One line per value, values sorted.
+fn write_sorted_values<'h, S: Sink>(
+    sink: &mut S,
+    name: &str,
+    values: impl Iterator<Item = &'h [u8]>,
+) {
+    with_sorted(values, &[], Ord::cmp, |values| {
+        for value in values {
+            header_line(sink, name, value);
+        }
+    });
+}
+
+/// [`write_headers`] for large requests: a map lookup per signed header.
+fn write_header_lines<'s, 'h, S, F, I>(
+    sink: &mut S,
+    uri: &'h Uri,
+    signed_headers: &'s str,
+    values_of: F,
+) -> Option<&'s str>
+where
+    S: Sink,
+    F: Fn(&'s str) -> I,
+    I: Iterator<Item = &'h [u8]>,
+{
     let mut missing = None;
     for name in scan::split(signed_headers, b';').filter(|n| !n.is_empty()) {
-        let all = headers.get_all(name);
-        let mut values = all.iter();
+        let mut values = values_of(name);
         match (values.next(), values.next()) {
             (None, _) => match fallback_host(name, uri) {
                 Some(host) => header_line(sink, name, host.as_bytes()),
@@ -167,30 +234,37 @@ fn write_headers<'s, S: Sink>(
                     missing.get_or_insert(name);
                 }
             },
-            (Some(only), None) => header_line(sink, name, trim(only)),
-            (Some(_), Some(_)) => {
-                let count = all.iter().count();
-                if count <= INLINE {
-                    let mut inline: [&[u8]; INLINE] = [&[]; INLINE];
-                    for (slot, value) in inline.iter_mut().zip(all.iter()) {
-                        *slot = trim(value);
-                    }
-                    write_sorted_values(sink, name, &mut inline[..count]);
-                } else {
-                    let mut values: Vec<&[u8]> = all.iter().map(trim).collect();
-                    write_sorted_values(sink, name, &mut values);
-                }
-            }
+            (Some(only), None) => header_line(sink, name, only),
+            (Some(_), Some(_)) => write_sorted_values(sink, name, values_of(name)),
         }
     }
     missing
 }
 
-fn write_sorted_values<S: Sink>(sink: &mut S, name: &str, values: &mut [&[u8]]) {
-    values.sort_unstable();
-    for value in values.iter() {
-        header_line(sink, name, value);
+/// Sorts `items` on the stack (or in a `Vec` when there are more than [`INLINE`]) and hands
+/// the sorted slice to `f`.
+fn with_sorted<T: Copy, R>(
+    mut items: impl Iterator<Item = T>,
+    filler: T,
+    mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering,
+    f: impl FnOnce(&[T]) -> R,
+) -> R {
+    let mut inline = [filler; INLINE];
+    let mut len = 0;
+    while let Some(item) = items.next() {
+        if len == INLINE {
+            let mut spilled = inline.to_vec();
+            spilled.push(item);
+            spilled.extend(items);
+            spilled.sort_unstable_by(cmp);
+            return f(&spilled);
+        }
+        inline[len] = item;
+        len += 1;
     }
+    let sorted = &mut inline[..len];
+    sorted.sort_unstable_by(&mut cmp);
+    f(sorted)
 }
 
 #[inline]

@@ -11,6 +11,7 @@
 //!
 //! Module map, one concern each:
 //! - `encode`: RFC 3986 percent-encoding exactly as the official signers do it;
+//! - `hexdigits`: hex for digests without allocating;
 //! - `scan`: allocation-free splitting on ASCII separators;
 //! - `sink`: a buffered byte sink, so the verifier streams the canonical request into SHA-256
 //!   instead of building a `String`;
@@ -43,6 +44,7 @@ pub mod authorization;
 pub mod canonical;
 pub mod date;
 mod encode;
+mod hexdigits;
 pub mod payload;
 mod scan;
 pub mod signature;

@@ -1,6 +1,6 @@
 //! The last line of the canonical request: what the signature says about the body.
 
-use crate::CONTENT_SHA256_HEADER;
+use crate::{hexdigits, CONTENT_SHA256_HEADER};
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
@@ -41,10 +41,7 @@ impl<'a> PayloadHash<'a> {
     pub(crate) fn resolve(&self) -> ResolvedHash<'a> {
         match *self {
             Self::Body(body) => {
-                let mut hex = [0u8; 64];
-                hex::encode_to_slice(Sha256::digest(body), &mut hex)
-                    .expect("64 bytes hold a hex SHA-256");
-                ResolvedHash::Computed(hex)
+                ResolvedHash::Computed(hexdigits::encode(&Sha256::digest(body).into()))
             }
             Self::Precomputed(value) => ResolvedHash::Given(value),
         }

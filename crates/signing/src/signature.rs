@@ -1,6 +1,6 @@
 //! Steps 7–8: the string to sign and its HMAC-SHA256.
 
-use crate::ALGORITHM;
+use crate::{hexdigits, ALGORITHM};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -24,8 +24,7 @@ pub fn sign_string(secret: &[u8], string_to_sign: &str) -> [u8; 32] {
 
 /// The signature computed from its parts, without building the string to sign.
 pub(crate) fn sign_parts(secret: &[u8], date: &str, canonical_request_hash: &[u8; 32]) -> [u8; 32] {
-    let mut hex = [0u8; 64];
-    hex::encode_to_slice(canonical_request_hash, &mut hex).expect("64 bytes hold a hex SHA-256");
+    let hex = hexdigits::encode(canonical_request_hash);
     let mut mac = new_mac(secret);
     mac.update(ALGORITHM.as_bytes());
     mac.update(b"\n");

@@ -4,7 +4,7 @@ use crate::canonical::{authority_host, canonical_bytes};
 use crate::date::{parse_date, SdkDate};
 use crate::payload::PayloadHash;
 use crate::signature::{sign_parts, string_to_sign};
-use crate::{Authorization, DATE_HEADER};
+use crate::{hexdigits, Authorization, DATE_HEADER};
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use sha2::{Digest, Sha256};
@@ -101,7 +101,7 @@ pub fn sign_request(
     let payload = PayloadHash::from_request(headers, body).resolve();
     let canonical = canonical_bytes(method, uri, headers, &signed_headers, payload.as_bytes());
     let hash: [u8; 32] = Sha256::digest(&canonical).into();
-    let signature = hex::encode(sign_parts(secret.as_bytes(), &date, &hash));
+    let signature = hexdigits::encode_string(&sign_parts(secret.as_bytes(), &date, &hash));
     let authorization = Authorization {
         access: key,
         signed_headers: &signed_headers,
@@ -115,7 +115,7 @@ pub fn sign_request(
     Ok(Signed {
         canonical_request: String::from_utf8(canonical)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        string_to_sign: string_to_sign(&date, &hex::encode(hash)),
+        string_to_sign: string_to_sign(&date, &hexdigits::encode_string(&hash)),
         signed_headers,
         signature,
         authorization,

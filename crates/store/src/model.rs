@@ -296,8 +296,8 @@ pub struct NewApp {
 /// A change to an app. `None` keeps the current value.
 #[derive(Debug, Clone)]
 pub struct AppChange {
-    /// New name.
-    pub name: AppName,
+    /// New name (`None` keeps it: otcextensions sends only changed fields).
+    pub name: Option<AppName>,
     /// New description (`None` keeps it).
     pub remark: Option<AppRemark>,
     /// New AppKey.

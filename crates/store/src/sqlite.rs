@@ -834,16 +834,18 @@ impl Store for SqliteStore {
         if !Self::app_in_scope(&mut tx, scope, id).await? {
             return Err(StoreError::NotFound);
         }
-        if Self::exists(
-            &mut tx,
-            "SELECT 1 FROM apps WHERE instance_id = ? AND name = ? AND id <> ?",
-            &scope.instance_id,
-            change.name.as_str(),
-            id,
-        )
-        .await?
-        {
-            return Err(StoreError::AppNameExists);
+        if let Some(name) = &change.name {
+            if Self::exists(
+                &mut tx,
+                "SELECT 1 FROM apps WHERE instance_id = ? AND name = ? AND id <> ?",
+                &scope.instance_id,
+                name.as_str(),
+                id,
+            )
+            .await?
+            {
+                return Err(StoreError::AppNameExists);
+            }
         }
         if let Some(key) = &change.app_key {
             if Self::exists(
@@ -863,10 +865,10 @@ impl Store for SqliteStore {
             .as_ref()
             .map(|s| self.sealer.seal(s.as_str().as_bytes(), &secret_context(id)));
         sqlx::query(
-            "UPDATE apps SET name = ?, remark = COALESCE(?, remark), app_key = COALESCE(?, app_key), \
+            "UPDATE apps SET name = COALESCE(?, name), remark = COALESCE(?, remark), app_key = COALESCE(?, app_key), \
              secret_enc = COALESCE(?, secret_enc), update_time = ? WHERE id = ? AND instance_id = ?",
         )
-        .bind(change.name.as_str())
+        .bind(change.name.as_ref().map(AppName::as_str))
         .bind(change.remark.as_ref().map(AppRemark::as_str))
         .bind(change.app_key.as_ref().map(AppKey::as_str))
         .bind(sealed)

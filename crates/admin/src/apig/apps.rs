@@ -68,7 +68,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(app_info(&app, Precision::Nanos, false, false))))
 }
 
-/// `PUT /apps/{app_id}`: 200 with the changed app.
+/// `PUT /apps/{app_id}`: 200 with the changed app. `name` is mandatory in Huawei's reference,
+/// but otcextensions sends only the changed fields, so an absent name keeps the current one.
 pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -78,7 +79,10 @@ pub async fn update(
     let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let change = AppChange {
-        name: AppName::parse(body.req_str("name")?, "name")?,
+        name: body
+            .opt_str("name")?
+            .map(|n| AppName::parse(n, "name"))
+            .transpose()?,
         remark: remark(&body)?,
         app_key: given(&body, "app_key")?.map(AppKey::parse).transpose()?,
         app_secret: given(&body, "app_secret")?.map(AppSecret::parse).transpose()?,

@@ -1,0 +1,320 @@
+//! Black-box harness: starts the real `apigw` binary on a free port with a fresh data directory,
+//! waits for `/health`, and offers a small HTTP client with token and AK/SK helpers.
+#![allow(dead_code)]
+
+use reqwest::blocking::{Client, Response};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Password of the bootstrap admin in every test server.
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `apigw serve` process. Killed (SIGKILL) on drop unless stopped first.
+pub struct Server {
+    pub child: Option<Child>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub base: String,
+    pub client: Client,
+    pub log: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Options for starting a server.
+#[derive(Default, Clone)]
+pub struct Opts {
+    /// Extra command-line arguments for `apigw serve`.
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+}
+
+impl Opts {
+    pub fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.to_owned());
+        self
+    }
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.to_owned(), v.to_owned()));
+        self
+    }
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_apigw")
+}
+
+impl Server {
+    /// Starts a server with a fresh temporary data directory.
+    pub fn start() -> Server {
+        Self::start_with(Opts::default())
+    }
+
+    pub fn start_with(opts: Opts) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().to_path_buf();
+        let mut s = Self::start_in(&dir, opts).expect("server starts");
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts a server on an existing data directory (for restarts). Err(log) if it exits early.
+    pub fn start_in(dir: &Path, opts: Opts) -> Result<Server, String> {
+        let port = free_port();
+        let log = dir.join(format!("server-{port}.log"));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut cmd = Command::new(bin());
+        cmd.arg("serve")
+            .arg("--admin-listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(dir)
+            .args(&opts.args)
+            .env("APIGW_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("APIGW_MASTER_KEY")
+            .env("APIGW_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().unwrap())
+            .stderr(log_file);
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn apigw");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                return Err(format!("apigw exited early with {status}:\n{text}"));
+            }
+            if let Ok(r) = client.get(format!("{base}/health")).send() {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("apigw did not become healthy");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Server {
+            child: Some(child),
+            port,
+            data_dir: dir.to_path_buf(),
+            base,
+            client,
+            log,
+            _tmp: None,
+        })
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the exit status code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.code();
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("apigw did not stop after SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Takes the temporary directory out so the data survives this server (for restarts).
+    pub fn keep_dir(&mut self) -> tempfile::TempDir {
+        self._tmp.take().expect("temporary data dir")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A raw request with optional token and JSON body.
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+        let mut req = self
+            .client
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), self.url(path));
+        if let Some(t) = token {
+            req = req.header("X-Auth-Token", t);
+        }
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/json").body(b.to_string());
+        }
+        Reply::from(req.send().expect("request sent"))
+    }
+
+    /// A request with a raw body string.
+    pub fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> Reply {
+        let req = self
+            .client
+            .request(Method::from_bytes(method.as_bytes()).unwrap(), self.url(path))
+            .header("Content-Type", "application/json")
+            .body(body.to_owned());
+        let req = match token {
+            Some(t) => req.header("X-Auth-Token", t),
+            None => req,
+        };
+        Reply::from(req.send().expect("request sent"))
+    }
+
+    /// Logs in with a password and project name; returns the reply (201 + X-Subject-Token on success).
+    pub fn login(&self, user: &str, password: &str, project: &str) -> Reply {
+        let body = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "password": password, "domain": {"name": "Default"}}}},
+            "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}});
+        self.call("POST", "/v3/auth/tokens", None, Some(&body))
+    }
+
+    /// An admin session on project `admin`.
+    pub fn admin(&self) -> Session {
+        let r = self.login("admin", ADMIN_PASSWORD, "admin");
+        assert_eq!(r.status, 201, "admin login: {}", r.text);
+        Session::from_login(self, &r)
+    }
+
+    /// Creates a project (as `admin`), a user with `role` on it, and logs that user in.
+    pub fn user_session(&self, admin: &Session, user: &str, project: &str, role: &str) -> Session {
+        let p = self.call("POST", "/v3/projects", Some(&admin.token),
+            Some(&json!({"project": {"name": project, "domain_id": "default"}})));
+        let project_id = if p.status == 201 {
+            p.json["project"]["id"].as_str().unwrap().to_owned()
+        } else {
+            let l = self.call("GET", &format!("/v3/projects?name={project}"), Some(&admin.token), None);
+            l.json["projects"][0]["id"].as_str().expect("project exists").to_owned()
+        };
+        let u = self.call("POST", "/v3/users", Some(&admin.token),
+            Some(&json!({"user": {"name": user, "password": "user-password-1", "domain_id": "default", "default_project_id": project_id}})));
+        assert_eq!(u.status, 201, "create user: {}", u.text);
+        let user_id = u.json["user"]["id"].as_str().unwrap().to_owned();
+        let a = self.call("PUT", &format!("/v3/projects/{project_id}/users/{user_id}/roles/{role}"), Some(&admin.token), None);
+        assert_eq!(a.status, 204, "assign role: {}", a.text);
+        let r = self.login(user, "user-password-1", project);
+        assert_eq!(r.status, 201, "user login: {}", r.text);
+        Session::from_login(self, &r)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A logged-in user: token, project id, user id and the project's default instance id.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub project_id: String,
+    pub user_id: String,
+    pub instance_id: String,
+}
+
+impl Session {
+    pub fn from_login(server: &Server, r: &Reply) -> Session {
+        let token = r.header("x-subject-token").expect("X-Subject-Token").to_owned();
+        let project_id = r.json["token"]["project"]["id"].as_str().unwrap().to_owned();
+        let user_id = r.json["token"]["user"]["id"].as_str().unwrap().to_owned();
+        let list = server.call("GET", &format!("/v2/{project_id}/apigw/instances"), Some(&token), None);
+        let instance_id = list.json["instances"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["instance_name"] == "default"))
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .unwrap_or_default();
+        Session { token, project_id, user_id, instance_id }
+    }
+
+    /// `/v2/{project}/apigw/instances/{instance}` + `rest`.
+    pub fn apig(&self, rest: &str) -> String {
+        format!("/v2/{}/apigw/instances/{}{}", self.project_id, self.instance_id, rest)
+    }
+
+    /// `/v2/{project}/apic/instances/{instance}` + `rest` (ROMA Connect).
+    pub fn roma(&self, rest: &str) -> String {
+        format!("/v2/{}/apic/instances/{}{}", self.project_id, self.instance_id, rest)
+    }
+
+    /// `/v1/{project}/app-auth` + `rest` (ModelArts).
+    pub fn modelarts(&self, rest: &str) -> String {
+        format!("/v1/{}/app-auth{}", self.project_id, rest)
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl From<Response> for Reply {
+    fn from(r: Response) -> Self {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, text, json }
+    }
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an APIG error: status, code and (when given) exact message; also X-Request-Id.
+    pub fn assert_error(&self, status: u16, code: &str, message: Option<&str>) {
+        assert_eq!(self.status, status, "status of {}", self.text);
+        assert_eq!(self.json["error_code"], code, "code of {}", self.text);
+        if let Some(m) = message {
+            assert_eq!(self.json["error_msg"], m, "message of {}", self.text);
+        }
+        let rid = self.header("x-request-id").expect("X-Request-Id on errors");
+        assert_eq!(rid.len(), 32);
+    }
+}
+
+/// The APIG 400 message for a parameter.
+pub fn invalid(field: &str) -> String {
+    format!("Invalid parameter value,parameterName:{field}. Please refer to the support documentation")
+}
