@@ -19,8 +19,12 @@ struct Key {
 
 /// Creates an access key for `user_id` with `token`; asserts 201 and returns the pair.
 fn create_key(server: &Server, token: &str, user_id: &str) -> Key {
-    let r = server.call("POST", CREDENTIALS, Some(token),
-        Some(&json!({"credential": {"user_id": user_id, "description": "test key"}})));
+    let r = server.call(
+        "POST",
+        CREDENTIALS,
+        Some(token),
+        Some(&json!({"credential": {"user_id": user_id, "description": "test key"}})),
+    );
     assert_eq!(r.status, 201, "create access key: {}", r.text);
     Key {
         ak: r.json["credential"]["access"].as_str().unwrap().to_owned(),
@@ -42,7 +46,13 @@ struct Signed<'a> {
 
 impl<'a> Signed<'a> {
     fn new(method: &'a str, path: &'a str) -> Self {
-        Signed { method, path, body: None, send_body: None, headers: Vec::new() }
+        Signed {
+            method,
+            path,
+            body: None,
+            send_body: None,
+            headers: Vec::new(),
+        }
     }
     fn json(mut self, v: &Value) -> Self {
         self.body = Some(v.to_string());
@@ -71,8 +81,16 @@ impl<'a> Signed<'a> {
             headers.insert(name, HeaderValue::from_str(value).unwrap());
         }
         let body = self.body.unwrap_or_default();
-        apigw_signing::sign_request(&method, &uri, &mut headers, body.as_bytes(), ak, sk, time::OffsetDateTime::now_utc())
-            .expect("request can be signed");
+        apigw_signing::sign_request(
+            &method,
+            &uri,
+            &mut headers,
+            body.as_bytes(),
+            ak,
+            sk,
+            time::OffsetDateTime::now_utc(),
+        )
+        .expect("request can be signed");
         let sent = self.send_body.unwrap_or(body);
         let resp = server
             .client
@@ -97,29 +115,50 @@ fn msg(r: &Reply) -> String {
 fn access_key_lifecycle() {
     let server = Server::start();
     let admin = server.admin();
-    let r = server.call("POST", CREDENTIALS, Some(&admin.token),
-        Some(&json!({"credential": {"user_id": admin.user_id, "description": "d"}})));
+    let r = server.call(
+        "POST",
+        CREDENTIALS,
+        Some(&admin.token),
+        Some(&json!({"credential": {"user_id": admin.user_id, "description": "d"}})),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
     let c = &r.json["credential"];
     let ak = c["access"].as_str().expect("access").to_owned();
     assert_eq!(ak.len(), 20, "{ak}");
-    assert!(ak.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{ak}");
+    assert!(
+        ak.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+        "{ak}"
+    );
     let sk = c["secret"].as_str().expect("secret");
     assert_eq!(sk.len(), 40, "{sk}");
     assert_eq!(c["user_id"], admin.user_id.as_str());
     assert_eq!(c["status"], "active");
-    assert!(c["create_time"].as_str().is_some_and(|t| !t.is_empty()), "{c}");
+    assert!(
+        c["create_time"].as_str().is_some_and(|t| !t.is_empty()),
+        "{c}"
+    );
     assert_eq!(c["description"], "d");
 
     // A second key, to see that lists hold several.
     let other = create_key(&server, &admin.token, &admin.user_id);
 
-    let list = server.call("GET", &format!("{CREDENTIALS}?user_id={}", admin.user_id), Some(&admin.token), None);
+    let list = server.call(
+        "GET",
+        &format!("{CREDENTIALS}?user_id={}", admin.user_id),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(list.status, 200, "{}", list.text);
-    let items = list.json["credentials"].as_array().expect("credentials array");
+    let items = list.json["credentials"]
+        .as_array()
+        .expect("credentials array");
     assert_eq!(items.len(), 2, "{}", list.text);
     for item in items {
-        assert!(item.get("secret").is_none(), "no secret in list items: {item}");
+        assert!(
+            item.get("secret").is_none(),
+            "no secret in list items: {item}"
+        );
         assert_eq!(item["user_id"], admin.user_id.as_str());
     }
     assert!(items.iter().any(|i| i["access"] == ak.as_str()));
@@ -130,34 +169,76 @@ fn access_key_lifecycle() {
     assert_eq!(own.status, 200, "{}", own.text);
     assert_eq!(own.json["credentials"].as_array().unwrap().len(), 2);
 
-    let one = server.call("GET", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token), None);
+    let one = server.call(
+        "GET",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(one.status, 200, "{}", one.text);
     assert_eq!(one.json["credential"]["access"], ak.as_str());
     assert_eq!(one.json["credential"]["status"], "active");
-    assert!(one.json["credential"].get("secret").is_none(), "{}", one.text);
+    assert!(
+        one.json["credential"].get("secret").is_none(),
+        "{}",
+        one.text
+    );
     assert!(!one.text.contains(sk));
 
-    let up = server.call("PUT", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token),
-        Some(&json!({"credential": {"status": "inactive", "description": "x"}})));
+    let up = server.call(
+        "PUT",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        Some(&json!({"credential": {"status": "inactive", "description": "x"}})),
+    );
     assert_eq!(up.status, 200, "{}", up.text);
     assert_eq!(up.json["credential"]["status"], "inactive");
     assert_eq!(up.json["credential"]["description"], "x");
-    let one = server.call("GET", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token), None);
+    let one = server.call(
+        "GET",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(one.json["credential"]["status"], "inactive");
     assert_eq!(one.json["credential"]["description"], "x");
 
-    let bad = server.call("PUT", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token),
-        Some(&json!({"credential": {"status": "paused"}})));
+    let bad = server.call(
+        "PUT",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        Some(&json!({"credential": {"status": "paused"}})),
+    );
     bad.assert_error(400, "APIG.2011", Some(&invalid("status")));
 
-    let del = server.call("DELETE", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token), None);
+    let del = server.call(
+        "DELETE",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(del.status, 204, "{}", del.text);
-    let gone = server.call("GET", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token), None);
+    let gone = server.call(
+        "GET",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(gone.status, 404, "{}", gone.text);
-    let again = server.call("DELETE", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token), None);
+    let again = server.call(
+        "DELETE",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(again.status, 404, "{}", again.text);
     let list = server.call("GET", CREDENTIALS, Some(&admin.token), None);
-    assert_eq!(list.json["credentials"].as_array().unwrap().len(), 1, "{}", list.text);
+    assert_eq!(
+        list.json["credentials"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.text
+    );
 }
 
 #[test]
@@ -171,15 +252,33 @@ fn access_keys_belong_to_their_user() {
     // Bob cannot see or touch the admin's key: it looks missing.
     let r = server.call("GET", &path, Some(&bob.token), None);
     assert_eq!(r.status, 404, "bob GET admin key: {}", r.text);
-    let r = server.call("PUT", &path, Some(&bob.token), Some(&json!({"credential": {"status": "inactive"}})));
+    let r = server.call(
+        "PUT",
+        &path,
+        Some(&bob.token),
+        Some(&json!({"credential": {"status": "inactive"}})),
+    );
     assert_eq!(r.status, 404, "bob PUT admin key: {}", r.text);
     let r = server.call("DELETE", &path, Some(&bob.token), None);
     assert_eq!(r.status, 404, "bob DELETE admin key: {}", r.text);
-    let r = server.call("GET", &format!("{CREDENTIALS}?user_id={}", admin.user_id), Some(&bob.token), None);
-    assert!(r.status == 403 || r.status == 404, "bob lists admin's keys: {}", r.text);
+    let r = server.call(
+        "GET",
+        &format!("{CREDENTIALS}?user_id={}", admin.user_id),
+        Some(&bob.token),
+        None,
+    );
+    assert!(
+        r.status == 403 || r.status == 404,
+        "bob lists admin's keys: {}",
+        r.text
+    );
     assert!(!r.text.contains(&admin_key.ak), "{}", r.text);
-    let r = server.call("POST", CREDENTIALS, Some(&bob.token),
-        Some(&json!({"credential": {"user_id": admin.user_id, "description": "mine now"}})));
+    let r = server.call(
+        "POST",
+        CREDENTIALS,
+        Some(&bob.token),
+        Some(&json!({"credential": {"user_id": admin.user_id, "description": "mine now"}})),
+    );
     r.assert_error(403, "APIG.1005", None);
     // Still intact and active.
     let r = server.call("GET", &path, Some(&admin.token), None);
@@ -195,31 +294,75 @@ fn access_keys_belong_to_their_user() {
     let bpath = format!("{CREDENTIALS}/{}", bob_key.ak);
     let r = server.call("GET", &bpath, Some(&bob.token), None);
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = server.call("PUT", &bpath, Some(&bob.token), Some(&json!({"credential": {"description": "bob's"}})));
+    let r = server.call(
+        "PUT",
+        &bpath,
+        Some(&bob.token),
+        Some(&json!({"credential": {"description": "bob's"}})),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["credential"]["description"], "bob's");
     let r = server.call("DELETE", &bpath, Some(&bob.token), None);
     assert_eq!(r.status, 204, "{}", r.text);
 
     // The admin manages bob's.
-    let r = server.call("POST", CREDENTIALS, Some(&admin.token),
-        Some(&json!({"credential": {"user_id": bob.user_id, "description": "by admin"}})));
+    let r = server.call(
+        "POST",
+        CREDENTIALS,
+        Some(&admin.token),
+        Some(&json!({"credential": {"user_id": bob.user_id, "description": "by admin"}})),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["credential"]["user_id"], bob.user_id.as_str());
     let ak = r.json["credential"]["access"].as_str().unwrap().to_owned();
-    let r = server.call("GET", &format!("{CREDENTIALS}?user_id={}", bob.user_id), Some(&admin.token), None);
+    let r = server.call(
+        "GET",
+        &format!("{CREDENTIALS}?user_id={}", bob.user_id),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
-    assert!(r.json["credentials"].as_array().unwrap().iter().any(|i| i["access"] == ak.as_str()), "{}", r.text);
-    let r = server.call("GET", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token), None);
+    assert!(
+        r.json["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["access"] == ak.as_str()),
+        "{}",
+        r.text
+    );
+    let r = server.call(
+        "GET",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = server.call("PUT", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token),
-        Some(&json!({"credential": {"status": "inactive"}})));
+    let r = server.call(
+        "PUT",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        Some(&json!({"credential": {"status": "inactive"}})),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["credential"]["status"], "inactive");
     // Bob sees it in his list too.
     let r = server.call("GET", CREDENTIALS, Some(&bob.token), None);
-    assert!(r.json["credentials"].as_array().unwrap().iter().any(|i| i["access"] == ak.as_str()), "{}", r.text);
-    let r = server.call("DELETE", &format!("{CREDENTIALS}/{ak}"), Some(&admin.token), None);
+    assert!(
+        r.json["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["access"] == ak.as_str()),
+        "{}",
+        r.text
+    );
+    let r = server.call(
+        "DELETE",
+        &format!("{CREDENTIALS}/{ak}"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(r.status, 204, "{}", r.text);
 }
 
@@ -244,9 +387,17 @@ fn management_calls_signed_with_aksk() {
                 s.send(&server, &key.ak, &key.sk)
             }
         };
-        let statuses = if use_token { &mut by_token } else { &mut by_aksk };
+        let statuses = if use_token {
+            &mut by_token
+        } else {
+            &mut by_aksk
+        };
         let name = format!("aksk_app_{round}");
-        let c = send("POST", &admin.apig("/apps"), Some(&json!({"name": name, "remark": "signed"})));
+        let c = send(
+            "POST",
+            &admin.apig("/apps"),
+            Some(&json!({"name": name, "remark": "signed"})),
+        );
         statuses.push(c.status);
         assert_eq!(c.status, 201, "{round} create: {}", c.text);
         assert_eq!(c.json["name"], name.as_str());
@@ -294,24 +445,43 @@ fn refused_signatures() {
     ok("nothing");
 
     // Unknown AK.
-    let r = get(&server, &Key { ak: "UNKNOWNACCESSKEY0000".into(), sk: key.sk.clone() }, &apps);
+    let r = get(
+        &server,
+        &Key {
+            ak: "UNKNOWNACCESSKEY0000".into(),
+            sk: key.sk.clone(),
+        },
+        &apps,
+    );
     r.assert_error(401, "APIG.0301", None);
     assert!(msg(&r).contains("ak not exist"), "{}", r.text);
-    assert!(msg(&r).starts_with("Incorrect IAM authentication information: "), "{}", r.text);
+    assert!(
+        msg(&r).starts_with("Incorrect IAM authentication information: "),
+        "{}",
+        r.text
+    );
 
     // Wrong secret: the server shows its canonical request with `|` for newlines.
-    let wrong = Key { ak: key.ak.clone(), sk: "0".repeat(40) };
+    let wrong = Key {
+        ak: key.ak.clone(),
+        sk: "0".repeat(40),
+    };
     let r = get(&server, &wrong, &apps);
     r.assert_error(401, "APIG.0301", None);
     let m = msg(&r);
     assert!(
-        m.starts_with("Incorrect IAM authentication information: verify signature fail, canonicalRequest:"),
+        m.starts_with(
+            "Incorrect IAM authentication information: verify signature fail, canonicalRequest:"
+        ),
         "{}",
         r.text
     );
     assert!(m.contains('|'), "{m}");
     let canonical = m.split("canonicalRequest:").nth(1).unwrap();
-    assert!(canonical.starts_with(&format!("GET|{apps}/|")), "{canonical}");
+    assert!(
+        canonical.starts_with(&format!("GET|{apps}/|")),
+        "{canonical}"
+    );
     assert!(canonical.contains("x-sdk-date:"), "{canonical}");
     assert!(!m.contains(&key.sk), "the secret is never echoed");
     ok("wrong secret");
@@ -324,8 +494,17 @@ fn refused_signatures() {
         .send(&server, &key.ak, &key.sk);
     r.assert_error(401, "APIG.0301", None);
     assert!(msg(&r).contains("verify signature fail"), "{}", r.text);
-    let l = server.call("GET", &format!("{apps}?name=tampered_name"), Some(&admin.token), None);
-    assert_eq!(l.json["total"], 0, "the tampered create did not happen: {}", l.text);
+    let l = server.call(
+        "GET",
+        &format!("{apps}?name=tampered_name"),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(
+        l.json["total"], 0,
+        "the tampered create did not happen: {}",
+        l.text
+    );
     ok("tampered body");
 
     // Signed 20 minutes ago: outside the 15-minute window.
@@ -346,19 +525,32 @@ fn refused_signatures() {
 
     // An inactive key is refused, and works again once re-activated.
     let inactive = create_key(&server, &admin.token, &admin.user_id);
-    let up = server.call("PUT", &format!("{CREDENTIALS}/{}", inactive.ak), Some(&admin.token),
-        Some(&json!({"credential": {"status": "inactive"}})));
+    let up = server.call(
+        "PUT",
+        &format!("{CREDENTIALS}/{}", inactive.ak),
+        Some(&admin.token),
+        Some(&json!({"credential": {"status": "inactive"}})),
+    );
     assert_eq!(up.status, 200, "{}", up.text);
     let r = get(&server, &inactive, &apps);
     r.assert_error(401, "APIG.0301", None);
-    let up = server.call("PUT", &format!("{CREDENTIALS}/{}", inactive.ak), Some(&admin.token),
-        Some(&json!({"credential": {"status": "active"}})));
+    let up = server.call(
+        "PUT",
+        &format!("{CREDENTIALS}/{}", inactive.ak),
+        Some(&admin.token),
+        Some(&json!({"credential": {"status": "active"}})),
+    );
     assert_eq!(up.status, 200, "{}", up.text);
     let r = get(&server, &inactive, &apps);
     assert_eq!(r.status, 200, "re-activated key: {}", r.text);
 
     // A deleted key is unknown.
-    let del = server.call("DELETE", &format!("{CREDENTIALS}/{}", inactive.ak), Some(&admin.token), None);
+    let del = server.call(
+        "DELETE",
+        &format!("{CREDENTIALS}/{}", inactive.ak),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(del.status, 204);
     let r = get(&server, &inactive, &apps);
     r.assert_error(401, "APIG.0301", None);
@@ -386,7 +578,12 @@ fn signed_calls_respect_projects_and_roles() {
         .json(&json!({"name": "bob_intrudes"}))
         .send(&server, &bob_key.ak, &bob_key.sk);
     r.assert_error(403, "APIG.1005", None);
-    let l = server.call("GET", &admin.apig("/apps?name=bob_intrudes"), Some(&admin.token), None);
+    let l = server.call(
+        "GET",
+        &admin.apig("/apps?name=bob_intrudes"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(l.json["total"], 0, "{}", l.text);
     // An X-Project-Id header does not override the path's project.
     let r = Signed::new("GET", &admin.apig("/apps"))
@@ -416,15 +613,26 @@ fn repeated_failures_lock_the_key_for_a_while() {
     let key = create_key(&server, &admin.token, &admin.user_id);
     let other = create_key(&server, &admin.token, &admin.user_id);
     let apps = admin.apig("/apps");
-    let wrong = Key { ak: key.ak.clone(), sk: "W".repeat(40) };
+    let wrong = Key {
+        ak: key.ak.clone(),
+        sk: "W".repeat(40),
+    };
     for i in 0..3 {
         let r = get(&server, &wrong, &apps);
         r.assert_error(401, "APIG.0301", None);
-        assert!(msg(&r).contains("verify signature fail"), "failure {i}: {}", r.text);
+        assert!(
+            msg(&r).contains("verify signature fail"),
+            "failure {i}: {}",
+            r.text
+        );
     }
     let r = get(&server, &key, &apps);
     r.assert_error(401, "APIG.0301", None);
-    assert!(msg(&r).to_lowercase().contains("limit"), "locked message: {}", r.text);
+    assert!(
+        msg(&r).to_lowercase().contains("limit"),
+        "locked message: {}",
+        r.text
+    );
     // Only that key is locked.
     let r = get(&server, &other, &apps);
     assert_eq!(r.status, 200, "another key: {}", r.text);

@@ -341,7 +341,6 @@ fn update_validation_and_missing_app() {
     let a = create_ok(&server, &admin, "upd_app");
     let path = admin.apig(&format!("/apps/{}", a["id"].as_str().unwrap()));
     for (body, field) in [
-        (json!({"remark": "name is mandatory"}), "name"),
         (json!({"name": "x"}), "name"),
         (json!({"name": 7}), "name"),
         (json!({"name": "upd_app", "remark": "<script>"}), "remark"),
@@ -366,6 +365,21 @@ fn update_validation_and_missing_app() {
     );
     r.assert_error(404, "APIG.3004", Some(&app_missing(RANDOM_ID)));
     assert_eq!(total(&server, &admin), 1);
+}
+
+#[test]
+fn update_without_name_is_2011() {
+    // Spec §1.4: on update `name` is mandatory (M), like on create.
+    let server = Server::start();
+    let admin = server.admin();
+    let a = create(&server, &admin, json!({"name": "upd_app", "remark": "kept"})).json;
+    let path = admin.apig(&format!("/apps/{}", a["id"].as_str().unwrap()));
+    for body in [json!({"remark": "name is mandatory"}), json!({}), json!({"name": null, "remark": "x"})] {
+        let r = server.call("PUT", &path, Some(&admin.token), Some(&body));
+        r.assert_error(400, "APIG.2011", Some(&invalid("name")));
+    }
+    let g = get(&server, &admin, a["id"].as_str().unwrap());
+    assert_eq!(g.json["remark"], "kept", "nothing changed: {}", g.text);
 }
 
 // ---- delete and get -------------------------------------------------------------------------

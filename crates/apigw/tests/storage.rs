@@ -17,7 +17,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -74,7 +78,11 @@ fn database_files_hold_no_plaintext_secrets() {
 
     // An app with a chosen secret, and one with a generated one.
     let custom_secret = "SecretValue_12345";
-    let a1 = create_app(&server, &admin, json!({"name": "storage_app_custom", "app_secret": custom_secret}));
+    let a1 = create_app(
+        &server,
+        &admin,
+        json!({"name": "storage_app_custom", "app_secret": custom_secret}),
+    );
     assert_eq!(a1["app_secret"], custom_secret);
     let a1_id = a1["id"].as_str().unwrap().to_owned();
     let a2 = create_app(&server, &admin, json!({"name": "storage_app_generated"}));
@@ -84,10 +92,19 @@ fn database_files_hold_no_plaintext_secrets() {
 
     // A chosen AppCode and a generated one.
     let custom_code = format!("KnownAppCodeValue+/{}", "Zq7".repeat(20));
-    let c = server.call("POST", &admin.apig(&format!("/apps/{a1_id}/app-codes")), Some(&admin.token),
-        Some(&json!({"app_code": custom_code})));
+    let c = server.call(
+        "POST",
+        &admin.apig(&format!("/apps/{a1_id}/app-codes")),
+        Some(&admin.token),
+        Some(&json!({"app_code": custom_code})),
+    );
     assert_eq!(c.status, 201, "{}", c.text);
-    let g = server.call("PUT", &admin.apig(&format!("/apps/{a2_id}/app-codes")), Some(&admin.token), None);
+    let g = server.call(
+        "PUT",
+        &admin.apig(&format!("/apps/{a2_id}/app-codes")),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(g.status, 201, "{}", g.text);
     let generated_code = g.json["app_code"].as_str().unwrap().to_owned();
     assert_eq!(generated_code.len(), 64);
@@ -99,13 +116,22 @@ fn database_files_hold_no_plaintext_secrets() {
     assert_eq!(u.status, 201, "{}", u.text);
 
     // An access key; its secret is shown once.
-    let k = server.call("POST", "/v3.0/OS-CREDENTIAL/credentials", Some(&admin.token),
-        Some(&json!({"credential": {"user_id": admin.user_id, "description": "storage"}})));
+    let k = server.call(
+        "POST",
+        "/v3.0/OS-CREDENTIAL/credentials",
+        Some(&admin.token),
+        Some(&json!({"credential": {"user_id": admin.user_id, "description": "storage"}})),
+    );
     assert_eq!(k.status, 201, "{}", k.text);
     let sk = k.json["credential"]["secret"].as_str().unwrap().to_owned();
     assert_eq!(sk.len(), 40);
 
-    assert_eq!(server.terminate(), Some(0), "exit code after SIGTERM; log:\n{}", server.log_text());
+    assert_eq!(
+        server.terminate(),
+        Some(0),
+        "exit code after SIGTERM; log:\n{}",
+        server.log_text()
+    );
 
     let files = files_in(&server.data_dir);
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
@@ -120,7 +146,10 @@ fn database_files_hold_no_plaintext_secrets() {
     ];
     for (file, bytes) in &files {
         for (what, secret) in secrets {
-            assert!(!contains(bytes, secret), "{what} {secret:?} appears in plaintext in {file}");
+            assert!(
+                !contains(bytes, secret),
+                "{what} {secret:?} appears in plaintext in {file}"
+            );
         }
     }
     // Proof that we read the real database: the (non-secret) app names are there.
@@ -129,8 +158,15 @@ fn database_files_hold_no_plaintext_secrets() {
         .filter(|(n, _)| n.starts_with("apigw.db"))
         .flat_map(|(_, b)| b.iter().copied())
         .collect();
-    for name in ["storage_app_custom", "storage_app_generated", "storage_user"] {
-        assert!(contains(&db, name), "{name} not found in the database files {names:?}");
+    for name in [
+        "storage_app_custom",
+        "storage_app_generated",
+        "storage_user",
+    ] {
+        assert!(
+            contains(&db, name),
+            "{name} not found in the database files {names:?}"
+        );
     }
 }
 
@@ -164,7 +200,9 @@ fn acknowledged_writes_survive_sigkill() {
                 continue;
             }
             // A 201 whose body did not arrive whole was not acknowledged.
-            let Ok(v) = serde_json::from_str::<Value>(&text) else { break };
+            let Ok(v) = serde_json::from_str::<Value>(&text) else {
+                break;
+            };
             ids.push(v["id"].as_str().unwrap().to_owned());
             acked_in.fetch_add(1, Ordering::SeqCst);
         }
@@ -173,12 +211,18 @@ fn acknowledged_writes_survive_sigkill() {
     // Let the stream run for a while (and at least a few creates), then pull the plug.
     let start = Instant::now();
     while start.elapsed() < Duration::from_millis(150) || acked.load(Ordering::SeqCst) < 5 {
-        assert!(start.elapsed() < Duration::from_secs(20), "app creates do not progress");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "app creates do not progress"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     server.kill();
     let (ids, unexpected) = writer.join().unwrap();
-    assert!(unexpected.is_empty(), "non-201 answers before the kill: {unexpected:?}");
+    assert!(
+        unexpected.is_empty(),
+        "non-201 answers before the kill: {unexpected:?}"
+    );
     assert!(ids.len() >= 5, "only {} apps acknowledged", ids.len());
     eprintln!("{} app creates acknowledged before SIGKILL", ids.len());
 
@@ -187,15 +231,34 @@ fn acknowledged_writes_survive_sigkill() {
     let admin = server.admin();
     let mut missing = Vec::new();
     for id in &ids {
-        let r = server.call("GET", &admin.apig(&format!("/apps/{id}")), Some(&admin.token), None);
+        let r = server.call(
+            "GET",
+            &admin.apig(&format!("/apps/{id}")),
+            Some(&admin.token),
+            None,
+        );
         if r.status != 200 {
             missing.push((id.clone(), r.status));
         }
     }
-    assert!(missing.is_empty(), "{} of {} acknowledged apps lost after SIGKILL: {missing:?}", missing.len(), ids.len());
-    let list = server.call("GET", &admin.apig("/apps?limit=1"), Some(&admin.token), None);
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged apps lost after SIGKILL: {missing:?}",
+        missing.len(),
+        ids.len()
+    );
+    let list = server.call(
+        "GET",
+        &admin.apig("/apps?limit=1"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(list.status, 200, "{}", list.text);
-    assert!(list.json["total"].as_u64().unwrap() >= ids.len() as u64, "{}", list.text);
+    assert!(
+        list.json["total"].as_u64().unwrap() >= ids.len() as u64,
+        "{}",
+        list.text
+    );
 }
 
 #[test]
@@ -203,41 +266,88 @@ fn restart_keeps_apps_codes_users_projects_and_tokens() {
     let mut server = Server::start();
     let admin = server.admin();
     let bob = server.user_session(&admin, "bob", "projb", "member");
-    let app = create_app(&server, &admin, json!({"name": "restart_app", "remark": "kept"}));
+    let app = create_app(
+        &server,
+        &admin,
+        json!({"name": "restart_app", "remark": "kept"}),
+    );
     let app_id = app["id"].as_str().unwrap().to_owned();
-    let code = server.call("PUT", &admin.apig(&format!("/apps/{app_id}/app-codes")), Some(&admin.token), None);
+    let code = server.call(
+        "PUT",
+        &admin.apig(&format!("/apps/{app_id}/app-codes")),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(code.status, 201, "{}", code.text);
     let bob_app = create_app(&server, &bob, json!({"name": "bob_app"}));
-    let key = server.call("POST", "/v3.0/OS-CREDENTIAL/credentials", Some(&admin.token),
-        Some(&json!({"credential": {"user_id": admin.user_id, "description": "kept"}})));
+    let key = server.call(
+        "POST",
+        "/v3.0/OS-CREDENTIAL/credentials",
+        Some(&admin.token),
+        Some(&json!({"credential": {"user_id": admin.user_id, "description": "kept"}})),
+    );
     assert_eq!(key.status, 201, "{}", key.text);
-    let access = key.json["credential"]["access"].as_str().unwrap().to_owned();
+    let access = key.json["credential"]["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     assert_eq!(server.terminate(), Some(0));
     let dir = server.keep_dir();
     let server = Server::start_in(dir.path(), Opts::default()).expect("restart");
 
     // Old tokens still work, for both users.
-    let got = server.call("GET", &admin.apig(&format!("/apps/{app_id}")), Some(&admin.token), None);
-    assert_eq!(got.status, 200, "old admin token after restart: {}", got.text);
+    let got = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/{app_id}")),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(
+        got.status, 200,
+        "old admin token after restart: {}",
+        got.text
+    );
     assert_eq!(got.json["name"], "restart_app");
     assert_eq!(got.json["remark"], "kept");
     assert_eq!(got.json["app_key"], app["app_key"]);
-    assert_eq!(got.json["app_secret"], app["app_secret"], "secret decrypts to the same value");
-    let check = server.client.head(server.url("/v3/auth/tokens"))
+    assert_eq!(
+        got.json["app_secret"], app["app_secret"],
+        "secret decrypts to the same value"
+    );
+    let check = server
+        .client
+        .head(server.url("/v3/auth/tokens"))
         .header("X-Auth-Token", &admin.token)
         .header("X-Subject-Token", &bob.token)
         .send()
         .unwrap();
-    assert_eq!(check.status(), 200, "bob's old token validates after restart");
-    let b = server.call("GET", &bob.apig(&format!("/apps/{}", bob_app["id"].as_str().unwrap())), Some(&bob.token), None);
+    assert_eq!(
+        check.status(),
+        200,
+        "bob's old token validates after restart"
+    );
+    let b = server.call(
+        "GET",
+        &bob.apig(&format!("/apps/{}", bob_app["id"].as_str().unwrap())),
+        Some(&bob.token),
+        None,
+    );
     assert_eq!(b.status, 200, "old bob token after restart: {}", b.text);
     assert_eq!(b.json["app_secret"], bob_app["app_secret"]);
 
-    let codes = server.call("GET", &admin.apig(&format!("/apps/{app_id}/app-codes")), Some(&admin.token), None);
+    let codes = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/{app_id}/app-codes")),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(codes.status, 200, "{}", codes.text);
     assert_eq!(codes.json["total"], 1);
-    assert_eq!(codes.json["app_codes"][0]["app_code"], code.json["app_code"]);
+    assert_eq!(
+        codes.json["app_codes"][0]["app_code"],
+        code.json["app_code"]
+    );
     assert_eq!(codes.json["app_codes"][0]["id"], code.json["id"]);
 
     let users = server.call("GET", "/v3/users", Some(&admin.token), None);
@@ -245,13 +355,35 @@ fn restart_keeps_apps_codes_users_projects_and_tokens() {
     assert!(users.text.contains("\"bob\""), "{}", users.text);
     let projects = server.call("GET", "/v3/projects?name=projb", Some(&admin.token), None);
     assert_eq!(projects.status, 200, "{}", projects.text);
-    assert_eq!(projects.json["projects"][0]["id"], bob.project_id.as_str(), "{}", projects.text);
+    assert_eq!(
+        projects.json["projects"][0]["id"],
+        bob.project_id.as_str(),
+        "{}",
+        projects.text
+    );
     let relogin = server.login("bob", "user-password-1", "projb");
-    assert_eq!(relogin.status, 201, "bob logs in after restart: {}", relogin.text);
-    assert_eq!(relogin.json["token"]["project"]["id"], bob.project_id.as_str());
-    let k = server.call("GET", &format!("/v3.0/OS-CREDENTIAL/credentials/{access}"), Some(&admin.token), None);
+    assert_eq!(
+        relogin.status, 201,
+        "bob logs in after restart: {}",
+        relogin.text
+    );
+    assert_eq!(
+        relogin.json["token"]["project"]["id"],
+        bob.project_id.as_str()
+    );
+    let k = server.call(
+        "GET",
+        &format!("/v3.0/OS-CREDENTIAL/credentials/{access}"),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(k.status, 200, "access key after restart: {}", k.text);
-    let inst = server.call("GET", &format!("/v2/{}/apigw/instances", bob.project_id), Some(&bob.token), None);
+    let inst = server.call(
+        "GET",
+        &format!("/v2/{}/apigw/instances", bob.project_id),
+        Some(&bob.token),
+        None,
+    );
     assert_eq!(inst.status, 200, "{}", inst.text);
     assert!(inst.text.contains(&bob.instance_id), "{}", inst.text);
 }
@@ -260,10 +392,15 @@ fn restart_keeps_apps_codes_users_projects_and_tokens() {
 fn master_key_file_and_wrong_key() {
     let mut server = Server::start();
     let key_path = server.data_dir.join("master.key");
-    let meta = std::fs::metadata(&key_path).expect("<data-dir>/master.key exists after first start");
+    let meta =
+        std::fs::metadata(&key_path).expect("<data-dir>/master.key exists after first start");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600, "master.key mode");
     let admin = server.admin();
-    let app = create_app(&server, &admin, json!({"name": "mk_app", "app_secret": "MasterKeyCheck_1"}));
+    let app = create_app(
+        &server,
+        &admin,
+        json!({"name": "mk_app", "app_secret": "MasterKeyCheck_1"}),
+    );
     assert_eq!(server.terminate(), Some(0));
     let dir = server.keep_dir();
 
@@ -273,13 +410,25 @@ fn master_key_file_and_wrong_key() {
         Ok(_) => panic!("server started with a different master key"),
         Err(e) => e,
     };
-    assert!(err.to_lowercase().contains("master key"), "error should mention the master key:\n{err}");
-    assert!(err.contains("decrypt"), "error should say the key cannot decrypt:\n{err}");
+    assert!(
+        err.to_lowercase().contains("master key"),
+        "error should mention the master key:\n{err}"
+    );
+    assert!(
+        err.contains("decrypt"),
+        "error should say the key cannot decrypt:\n{err}"
+    );
 
     // The right key (file) still works, and the file was not replaced.
-    let server = Server::start_in(dir.path(), Opts::default()).expect("restart with the original key");
+    let server =
+        Server::start_in(dir.path(), Opts::default()).expect("restart with the original key");
     let admin = server.admin();
-    let got = server.call("GET", &admin.apig(&format!("/apps/{}", app["id"].as_str().unwrap())), Some(&admin.token), None);
+    let got = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/{}", app["id"].as_str().unwrap())),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(got.json["app_secret"], "MasterKeyCheck_1");
 }
@@ -288,24 +437,47 @@ fn master_key_file_and_wrong_key() {
 fn master_key_file_flag_creates_the_key_there() {
     let keys = tempfile::tempdir().unwrap();
     let path = keys.path().join("custom-master.key");
-    let mut server = Server::start_with(Opts::default().arg("--master-key-file").arg(path.to_str().unwrap()));
+    let mut server = Server::start_with(
+        Opts::default()
+            .arg("--master-key-file")
+            .arg(path.to_str().unwrap()),
+    );
     let meta = std::fs::metadata(&path).expect("--master-key-file is created");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text.trim().len(), 44, "32 bytes of base64: {text:?}");
-    assert!(!server.data_dir.join("master.key").exists(), "no default key file next to the explicit one");
+    assert!(
+        !server.data_dir.join("master.key").exists(),
+        "no default key file next to the explicit one"
+    );
     let admin = server.admin();
-    let app = create_app(&server, &admin, json!({"name": "flag_app", "app_secret": "FlagKeySecret_1"}));
+    let app = create_app(
+        &server,
+        &admin,
+        json!({"name": "flag_app", "app_secret": "FlagKeySecret_1"}),
+    );
     assert_eq!(server.terminate(), Some(0));
     let dir = server.keep_dir();
     // Restart with the same file: works; without the flag (a new default key): refused.
-    let server = Server::start_in(dir.path(), Opts::default().arg("--master-key-file").arg(path.to_str().unwrap()))
-        .expect("restart with the same key file");
+    let server = Server::start_in(
+        dir.path(),
+        Opts::default()
+            .arg("--master-key-file")
+            .arg(path.to_str().unwrap()),
+    )
+    .expect("restart with the same key file");
     let admin = server.admin();
-    let got = server.call("GET", &admin.apig(&format!("/apps/{}", app["id"].as_str().unwrap())), Some(&admin.token), None);
+    let got = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/{}", app["id"].as_str().unwrap())),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(got.json["app_secret"], "FlagKeySecret_1", "{}", got.text);
     drop(server);
-    let err = Server::start_in(dir.path(), Opts::default()).err().expect("a new default key cannot open the data");
+    let err = Server::start_in(dir.path(), Opts::default())
+        .err()
+        .expect("a new default key cannot open the data");
     assert!(err.to_lowercase().contains("master key"), "{err}");
 }
 
@@ -313,17 +485,38 @@ fn master_key_file_flag_creates_the_key_there() {
 fn first_start_and_second_start_logs() {
     let mut server = Server::start();
     let log = server.log_text();
-    for needle in ["first start", "created", "project admin", "user admin", "instance default"] {
-        assert!(log.contains(needle), "first-start log lacks {needle:?}:\n{log}");
+    for needle in [
+        "first start",
+        "created",
+        "project admin",
+        "user admin",
+        "instance default",
+    ] {
+        assert!(
+            log.contains(needle),
+            "first-start log lacks {needle:?}:\n{log}"
+        );
     }
-    assert!(!log.contains("generated password"), "password came from the environment:\n{log}");
-    assert!(!log.contains(ADMIN_PASSWORD), "the admin password is not echoed:\n{log}");
+    assert!(
+        !log.contains("generated password"),
+        "password came from the environment:\n{log}"
+    );
+    assert!(
+        !log.contains(ADMIN_PASSWORD),
+        "the admin password is not echoed:\n{log}"
+    );
     assert_eq!(server.terminate(), Some(0));
     let dir = server.keep_dir();
     let server = Server::start_in(dir.path(), Opts::default()).expect("second start");
     let log = server.log_text();
-    assert!(log.contains("existing installation"), "second-start log:\n{log}");
-    assert!(!log.contains("first start:"), "second start is not a first start:\n{log}");
+    assert!(
+        log.contains("existing installation"),
+        "second-start log:\n{log}"
+    );
+    assert!(
+        !log.contains("first start:"),
+        "second start is not a first start:\n{log}"
+    );
 }
 
 #[test]
@@ -338,9 +531,17 @@ fn generated_admin_password_is_printed_and_works() {
         .to_owned();
     assert!(pw.len() >= 8, "generated password {pw:?}");
     let r = server.login("admin", &pw, "admin");
-    assert_eq!(r.status, 201, "login with the generated password: {}", r.text);
+    assert_eq!(
+        r.status, 201,
+        "login with the generated password: {}",
+        r.text
+    );
     let bad = server.login("admin", ADMIN_PASSWORD, "admin");
-    assert_eq!(bad.status, 401, "the test default password is not the admin's: {}", bad.text);
+    assert_eq!(
+        bad.status, 401,
+        "the test default password is not the admin's: {}",
+        bad.text
+    );
 }
 
 #[derive(Debug)]
@@ -408,16 +609,17 @@ fn sigterm_lets_in_flight_requests_finish() {
                 let status = resp.status().as_u16();
                 let has_token = resp.headers().contains_key("x-subject-token");
                 match resp.bytes() {
-                    Err(e) => outcomes.push(Outcome::Partial(format!("status {status}, body error {e}"))),
+                    Err(e) => {
+                        outcomes.push(Outcome::Partial(format!("status {status}, body error {e}")))
+                    }
                     Ok(b) => match serde_json::from_slice::<Value>(&b) {
                         Err(e) => outcomes.push(Outcome::Partial(format!(
                             "status {status}, {} bytes not JSON ({e}): {}",
                             b.len(),
                             String::from_utf8_lossy(&b)
                         ))),
-                        Ok(_) if is_login && status == 201 && !has_token => {
-                            outcomes.push(Outcome::Partial("login 201 without X-Subject-Token".into()))
-                        }
+                        Ok(_) if is_login && status == 201 && !has_token => outcomes
+                            .push(Outcome::Partial("login 201 without X-Subject-Token".into())),
                         Ok(_) => {
                             let finished_after_term = term_at.load(Ordering::SeqCst) != u64::MAX;
                             outcomes.push(Outcome::Complete(
@@ -437,23 +639,52 @@ fn sigterm_lets_in_flight_requests_finish() {
     term_at.store(epoch.elapsed().as_millis() as u64, Ordering::SeqCst);
     let code = server.terminate();
     stop.store(true, Ordering::SeqCst);
-    let outcomes: Vec<Outcome> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
-    assert_eq!(code, Some(0), "exit code after SIGTERM; log:\n{}", server.log_text());
-    let partial: Vec<&Outcome> = outcomes.iter().filter(|o| matches!(o, Outcome::Partial(_))).collect();
-    assert!(partial.is_empty(), "partial responses during shutdown: {partial:?}");
+    let outcomes: Vec<Outcome> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(
+        code,
+        Some(0),
+        "exit code after SIGTERM; log:\n{}",
+        server.log_text()
+    );
+    let partial: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Partial(_)))
+        .collect();
+    assert!(
+        partial.is_empty(),
+        "partial responses during shutdown: {partial:?}"
+    );
     let bad: Vec<&Outcome> = outcomes
         .iter()
         .filter(|o| matches!(o, Outcome::Complete(s, _, _) if *s != 200 && *s != 201))
         .collect();
-    assert!(bad.is_empty(), "unexpected statuses during shutdown: {bad:?}");
-    let complete = outcomes.iter().filter(|o| matches!(o, Outcome::Complete(..))).count();
-    let straddling = outcomes.iter().filter(|o| matches!(o, Outcome::Complete(_, _, true))).count();
+    assert!(
+        bad.is_empty(),
+        "unexpected statuses during shutdown: {bad:?}"
+    );
+    let complete = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Complete(..)))
+        .count();
+    let straddling = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Complete(_, _, true)))
+        .count();
     eprintln!(
         "{complete} complete responses ({straddling} in flight at SIGTERM), {} without response",
         outcomes.len() - complete
     );
-    assert!(straddling > 0, "no request was in flight at SIGTERM; the test proves nothing: {outcomes:?}");
-    assert!(complete >= threads / 2, "only {complete} complete responses");
+    assert!(
+        straddling > 0,
+        "no request was in flight at SIGTERM; the test proves nothing: {outcomes:?}"
+    );
+    assert!(
+        complete >= threads / 2,
+        "only {complete} complete responses"
+    );
     let log = server.log_text();
     assert!(log.contains("SIGTERM"), "log mentions the signal:\n{log}");
 }
@@ -477,12 +708,24 @@ fn help_mentions_the_listener_and_data_dir() {
     let (code, top) = run_cli(&["--help"]);
     assert_eq!(code, Some(0), "{top}");
     for needle in ["serve", "call"] {
-        assert!(top.contains(needle), "`apigw --help` lacks {needle:?}:\n{top}");
+        assert!(
+            top.contains(needle),
+            "`apigw --help` lacks {needle:?}:\n{top}"
+        );
     }
     let (code, serve) = run_cli(&["serve", "--help"]);
     assert_eq!(code, Some(0), "{serve}");
-    for needle in ["--admin-listen", "--data-dir", "APIGW_ADMIN_LISTEN", "APIGW_DATA_DIR", "--master-key-file"] {
-        assert!(serve.contains(needle), "`apigw serve --help` lacks {needle:?}:\n{serve}");
+    for needle in [
+        "--admin-listen",
+        "--data-dir",
+        "APIGW_ADMIN_LISTEN",
+        "APIGW_DATA_DIR",
+        "--master-key-file",
+    ] {
+        assert!(
+            serve.contains(needle),
+            "`apigw serve --help` lacks {needle:?}:\n{serve}"
+        );
     }
     let (code, call) = run_cli(&["call", "--help"]);
     assert_eq!(code, Some(0), "{call}");

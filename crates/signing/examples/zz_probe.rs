@@ -14,7 +14,7 @@ fn main() {
     let signed = sign_request(&method, &uri, &mut headers, b"", KEY, SECRET, now).unwrap();
     let v = Verifier::default();
     let what = std::env::args().nth(1).unwrap_or_default();
-    let n = 300_000;
+    let n: u32 = std::env::args().nth(2).map_or(300_000, |a| a.parse().unwrap());
     let mut best = f64::INFINITY;
     for _round in 0..9 {
     let t = Instant::now();

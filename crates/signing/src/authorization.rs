@@ -74,49 +74,26 @@ impl<'a> Authorization<'a> {
             return Err(ParseError::Algorithm);
         }
 
-        // One pass over the bytes: this runs on every request.
-        let (text, bytes) = (rest, rest.as_bytes());
-        let skip_spaces = |mut i: usize| {
-            while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            i
-        };
         let (mut access, mut signed_headers, mut signature) = (None, None, None);
-        let mut i = 0;
-        loop {
-            i = skip_spaces(i);
-            let name_start = i;
-            while i < bytes.len() && !matches!(bytes[i], b'=' | b',') {
-                i += 1;
-            }
-            if bytes.get(i) != Some(&b'=') {
-                return Err(ParseError::Malformed);
-            }
-            let (field, slot) = match &text[name_start..i] {
+        for part in scan::split(rest, b',') {
+            let (name, value) =
+                scan::split_once(part.trim_ascii_start(), b'=').ok_or(ParseError::Malformed)?;
+            let (field, slot) = match name {
                 ACCESS => (ACCESS, &mut access),
                 SIGNED_HEADERS => (SIGNED_HEADERS, &mut signed_headers),
                 SIGNATURE => (SIGNATURE, &mut signature),
                 _ => return Err(ParseError::UnknownField),
             };
-            i += 1;
-            let value_start = i;
-            while i < bytes.len() && bytes[i] != b',' && !bytes[i].is_ascii_whitespace() {
-                i += 1;
-            }
-            let value = &text[value_start..i];
-            i = skip_spaces(i);
-            // A value ends at a comma or the end; anything else means inner whitespace.
-            if value.is_empty() || (i < bytes.len() && bytes[i] != b',') {
+            let value = value.trim_ascii_end();
+            // Whitespace and control characters are all at or below ' '; no early exit, so
+            // the check vectorises (this runs on every request).
+            let spaced = value.bytes().fold(false, |any, b| any | (b <= b' '));
+            if value.is_empty() || spaced {
                 return Err(ParseError::InvalidValue(field));
             }
             if slot.replace(value).is_some() {
                 return Err(ParseError::DuplicateField(field));
             }
-            if i == bytes.len() {
-                break;
-            }
-            i += 1;
         }
 
         let signature = signature.ok_or(ParseError::MissingField(SIGNATURE))?;

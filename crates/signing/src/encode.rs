@@ -7,7 +7,6 @@
 //! byte (the Go signer's behaviour), so canonicalisation never fails.
 
 use crate::sink::Sink;
-use percent_encoding::percent_decode;
 
 /// Which bytes pass through unencoded.
 type Table = [bool; 256];
@@ -43,47 +42,76 @@ fn escape<S: Sink>(sink: &mut S, b: u8) {
     ]);
 }
 
-/// Encodes raw bytes, copying runs of kept bytes in one piece.
-pub(crate) fn encode_slice<S: Sink>(sink: &mut S, bytes: &[u8], keep: &Table) {
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if !keep[usize::from(b)] {
-            sink.put(&bytes[start..i]);
-            escape(sink, b);
-            start = i + 1;
-        }
+/// Value of a hex digit, if it is one.
+#[inline]
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
     }
-    sink.put(&bytes[start..]);
 }
 
-/// Percent-decodes `raw` and encodes the result; returns the last decoded byte (if any), which
-/// the canonical URI needs for its trailing-slash rule.
+/// The byte a `%XX` escape at the start of `raw` stands for.
+#[inline]
+fn escaped(raw: &[u8]) -> Option<u8> {
+    match raw {
+        [b'%', hi, lo, ..] => Some(hex_value(*hi)? << 4 | hex_value(*lo)?),
+        _ => None,
+    }
+}
+
+/// The decoded bytes of `raw`: `%XX` becomes its byte, anything else (a lone `%` included)
+/// stands for itself.
+fn decoded(raw: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    let mut rest = raw;
+    std::iter::from_fn(move || {
+        let (byte, len) = match escaped(rest) {
+            Some(byte) => (byte, 3),
+            None => (*rest.first()?, 1),
+        };
+        rest = &rest[len..];
+        Some(byte)
+    })
+}
+
+/// Percent-decodes `raw` and encodes the result in one pass, copying runs of bytes that need
+/// no change in one piece. Returns the last decoded byte (if any), which the canonical URI
+/// needs for its trailing-slash rule.
 pub(crate) fn reencode<S: Sink>(sink: &mut S, raw: &[u8], keep: &Table) -> Option<u8> {
-    if !raw.contains(&b'%') {
-        // Nothing to decode: the common case, and it allows whole-run copies.
-        encode_slice(sink, raw, keep);
-        return raw.last().copied();
-    }
+    let mut rest = raw;
     let mut last = None;
-    for b in percent_decode(raw) {
-        if keep[usize::from(b)] {
-            sink.put_byte(b);
-        } else {
-            escape(sink, b);
+    loop {
+        // `%` is never kept, so a run of kept bytes stops at every escape.
+        let run = rest
+            .iter()
+            .position(|&b| !keep[usize::from(b)])
+            .unwrap_or(rest.len());
+        if run > 0 {
+            sink.put(&rest[..run]);
+            last = Some(rest[run - 1]);
         }
-        last = Some(b);
+        let Some(&b) = rest.get(run) else {
+            return last;
+        };
+        let (byte, len) = match b {
+            b'%' => escaped(&rest[run..]).map_or((b'%', 1), |byte| (byte, 3)),
+            _ => (b, 1),
+        };
+        if keep[usize::from(byte)] {
+            sink.put_byte(byte);
+        } else {
+            escape(sink, byte);
+        }
+        last = Some(byte);
+        rest = &rest[run + len..];
     }
-    last
 }
 
 /// Orders two raw (still encoded) strings by their decoded bytes, without allocating.
 pub(crate) fn cmp_decoded(a: &str, b: &str) -> std::cmp::Ordering {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.contains(&b'%') || b.contains(&b'%') {
-        percent_decode(a).cmp(percent_decode(b))
-    } else {
-        a.cmp(b)
-    }
+    decoded(a.as_bytes()).cmp(decoded(b.as_bytes()))
 }
 
 #[cfg(test)]
@@ -119,6 +147,22 @@ mod tests {
         assert_eq!(reencode(&mut out, b"/a%2F", &PATH), Some(b'/'));
         assert_eq!(reencode(&mut out, b"/a", &PATH), Some(b'a'));
         assert_eq!(reencode(&mut out, b"", &PATH), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_agrees_with_the_percent_encoding_crate(raw in "[%0-9a-fA-FgG/ ]{0,12}") {
+            let expected: Vec<u8> = percent_encoding::percent_decode(raw.as_bytes()).collect();
+            proptest::prop_assert_eq!(decoded(raw.as_bytes()).collect::<Vec<u8>>(), expected.clone());
+            let mut out = Vec::new();
+            let last = reencode(&mut out, raw.as_bytes(), &COMPONENT);
+            proptest::prop_assert_eq!(last, expected.last().copied());
+            let mut direct = Vec::new();
+            for b in expected {
+                if COMPONENT[usize::from(b)] { direct.push(b) } else { escape(&mut direct, b) }
+            }
+            proptest::prop_assert_eq!(out, direct);
+        }
     }
 
     #[test]

@@ -60,18 +60,31 @@ impl HashSink {
     }
 }
 
+impl HashSink {
+    /// The rare case of [`Sink::put`]: the buffer cannot take `bytes`.
+    #[cold]
+    fn put_spilling(&mut self, bytes: &[u8]) {
+        self.flush();
+        if bytes.len() >= BUF {
+            self.hasher.update(bytes);
+        } else {
+            self.buf[..bytes.len()].copy_from_slice(bytes);
+            self.len = bytes.len();
+        }
+    }
+}
+
 impl Sink for HashSink {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        if bytes.len() > BUF - self.len {
-            self.flush();
-            if bytes.len() >= BUF {
-                self.hasher.update(bytes);
-                return;
+        let end = self.len + bytes.len();
+        match self.buf.get_mut(self.len..end) {
+            Some(free) => {
+                free.copy_from_slice(bytes);
+                self.len = end;
             }
+            None => self.put_spilling(bytes),
         }
-        self.buf[self.len..self.len + bytes.len()].copy_from_slice(bytes);
-        self.len += bytes.len();
     }
 
     #[inline]

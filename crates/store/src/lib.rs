@@ -3,11 +3,15 @@
 //! another project cannot be reached, and returns secrets already decrypted into domain types.
 //! A second backend (PostgreSQL) implements the same trait with the same [`crypto::Sealer`].
 
+pub mod apis;
+pub mod authz;
 pub mod crypto;
 pub mod error;
 pub mod model;
 pub mod sqlite;
 
+pub use apis::ApiStore;
+pub use authz::AuthzStore;
 pub use error::StoreError;
 pub use model::*;
 pub use sqlite::SqliteStore;
@@ -18,15 +22,19 @@ use async_trait::async_trait;
 /// Result of store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything apigw keeps. Implementations must make each method one atomic transaction and
-/// enforce the uniqueness and count limits named in the docs even under concurrent callers.
+/// Everything apigw keeps: the sum of the per-concern stores. Implementations must make each
+/// method one atomic transaction and enforce the uniqueness and count limits named in the docs
+/// even under concurrent callers.
+pub trait Store: IdentityStore + AppStore + ApiStore + AuthzStore {}
+
+impl<T: IdentityStore + AppStore + ApiStore + AuthzStore> Store for T {}
+
+/// Users, projects, roles, tokens and access keys (the Keystone/IAM side).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait IdentityStore: Send + Sync + 'static {
     /// Creates the default domain, admin project, admin user and default instance once; later
     /// calls change nothing and say so.
     async fn bootstrap(&self, admin: BootstrapAdmin) -> StoreResult<BootstrapOutcome>;
-
-    // ---- identity -------------------------------------------------------------------------
 
     /// Looks a domain up by id or name.
     async fn find_domain(&self, id: Option<&str>, name: Option<&str>) -> StoreResult<Option<Domain>>;
@@ -70,6 +78,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes an access key; false if unknown.
     async fn delete_access_key(&self, access: &str) -> StoreResult<bool>;
 
+}
+
+/// Gateway instances, apps and AppCodes (the APIG credential side).
+#[async_trait]
+pub trait AppStore: Send + Sync + 'static {
     // ---- instances ------------------------------------------------------------------------
 
     /// Creates a gateway instance in a project.

@@ -1,8 +1,10 @@
 //! The APIG v2 management families: gateway instances, apps (credentials) and AppCodes, the
 //! latter also under the ROMA Connect prefix `/v2/{project_id}/apic/instances/...`.
 
+pub mod apis;
 pub mod app_codes;
 pub mod apps;
+pub mod authz;
 pub mod instances;
 pub mod views;
 
@@ -41,4 +43,6 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{base}/resources/outline/apps"), get(apps::quantities));
     let r = codes(base, r);
     codes("/v2/{project_id}/apic/instances/{instance_id}", r)
+        .merge(apis::routes())
+        .merge(authz::routes())
 }

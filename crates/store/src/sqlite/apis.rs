@@ -1,0 +1,7 @@
+//! SQLite implementation of [`ApiStore`].
+
+use super::*;
+use crate::ApiStore;
+
+#[async_trait]
+impl ApiStore for SqliteStore {}

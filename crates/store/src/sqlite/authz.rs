@@ -1,0 +1,7 @@
+//! SQLite implementation of [`AuthzStore`].
+
+use super::*;
+use crate::AuthzStore;
+
+#[async_trait]
+impl AuthzStore for SqliteStore {}
