@@ -15,6 +15,7 @@ pub mod identity;
 pub mod modelarts;
 pub mod request_id;
 pub mod scope;
+pub mod throttle;
 
 use apigw_store::Store;
 use axum::routing::get;
@@ -45,6 +46,11 @@ pub struct AdminConfig {
     pub aksk_lockout_failures: u32,
     /// How long a locked access key stays locked.
     pub aksk_lockout: Duration,
+    /// Failed password logins per user name and per client address within the window before
+    /// further logins are refused with 429.
+    pub login_failure_limit: u32,
+    /// The window of `login_failure_limit`.
+    pub login_failure_window: Duration,
 }
 
 impl Default for AdminConfig {
@@ -60,6 +66,8 @@ impl Default for AdminConfig {
             signature_max_skew: Duration::from_secs(15 * 60),
             aksk_lockout_failures: 5,
             aksk_lockout: Duration::from_secs(300),
+            login_failure_limit: 10,
+            login_failure_window: Duration::from_secs(60),
         }
     }
 }
@@ -73,6 +81,8 @@ pub struct AppState {
     pub config: Arc<AdminConfig>,
     /// Failure counts and locks of access keys.
     pub lockout: Arc<auth::Lockout>,
+    /// Failed password logins per user name and per client address.
+    pub login_throttle: Arc<throttle::FailureThrottle>,
 }
 
 impl AppState {
@@ -82,6 +92,10 @@ impl AppState {
             lockout: Arc::new(auth::Lockout::new(
                 config.aksk_lockout_failures,
                 config.aksk_lockout,
+            )),
+            login_throttle: Arc::new(throttle::FailureThrottle::new(
+                config.login_failure_limit,
+                config.login_failure_window,
             )),
             store,
             config: Arc::new(config),

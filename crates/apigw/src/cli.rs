@@ -92,6 +92,15 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_AKSK_LOCKOUT_SECONDS", default_value_t = 300)]
     pub aksk_lockout_seconds: u64,
 
+    /// Failed password logins per user name and per client address within
+    /// --login-failure-window before logins are refused with 429 (APIG.0308).
+    #[arg(long, env = "APIGW_LOGIN_FAILURE_LIMIT", default_value_t = 10)]
+    pub login_failure_limit: u32,
+
+    /// Window of --login-failure-limit.
+    #[arg(long, env = "APIGW_LOGIN_FAILURE_WINDOW", default_value = "1m", value_parser = parse_duration)]
+    pub login_failure_window: Duration,
+
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     #[arg(long, env = "APIGW_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,

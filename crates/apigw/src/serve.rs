@@ -62,6 +62,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         signature_max_skew: args.signature_max_skew,
         aksk_lockout_failures: args.aksk_lockout_failures,
         aksk_lockout: Duration::from_secs(args.aksk_lockout_seconds),
+        login_failure_limit: args.login_failure_limit,
+        login_failure_window: args.login_failure_window,
     };
     let shared: Arc<dyn Store> = Arc::new(store.clone());
     let app = apigw_admin::router(AppState::new(shared, config));
@@ -69,6 +71,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut graceful = stop_rx.clone();
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = graceful.wait_for(|stop| *stop).await;
     });

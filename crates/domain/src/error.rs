@@ -183,6 +183,11 @@ impl ApiError {
         )
     }
 
+    /// 429 `APIG.0308`: too many failed authentications for this user or address.
+    pub fn throttled() -> Self {
+        Self::new(429, "APIG.0308", "The throttling threshold has been reached.")
+    }
+
     /// 503 `APIG.9999`: the store cannot be reached; writes fail fast and never look like 401/403.
     pub fn store_unavailable() -> Self {
         Self::new(503, "APIG.9999", "System error: the configuration store is unavailable")

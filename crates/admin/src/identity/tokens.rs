@@ -11,13 +11,14 @@ use apigw_domain::generate::new_secret_hex;
 use apigw_domain::identity::Role;
 use apigw_domain::{ApiError, Timestamp};
 use apigw_store::{Domain, Project, TokenRecord, User, UserWithSecret};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 /// Longest token text looked at; longer ones are refused without a query.
 const MAX_TOKEN_LEN: usize = 512;
@@ -109,6 +110,7 @@ async fn find_scope_project(
 /// `POST /v3/auth/tokens`: password login scoped to a project.
 pub async fn issue(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<HashMap<String, String>>,
     body: JsonObject,
 ) -> ApiResult<Response> {
@@ -121,13 +123,25 @@ pub async fn issue(
     let pw = identity.req_object("password")?;
     let user_obj = pw.req_object("user")?;
     let secret = user_obj.req_str("password")?.to_owned();
+    let user_key = format!(
+        "user:{}",
+        user_obj.opt_str("id")?.or(user_obj.opt_str("name")?).unwrap_or_default()
+    );
+    let addr_key = format!("addr:{}", peer.ip());
+    let throttle = &state.login_throttle;
+    if throttle.is_blocked(&user_key) || throttle.is_blocked(&addr_key) {
+        tracing::warn!(client = %peer.ip(), "login refused: too many failures");
+        return Err(Error(ApiError::throttled()));
+    }
     let candidate = find_login_user(&state, &user_obj).await?;
     let phc = candidate.as_ref().map(|u| u.password_hash.clone());
     let verified = password::verify_async(secret, phc).await;
     let user = match candidate {
         Some(u) if verified && u.user.enabled => u.user,
         _ => {
-            tracing::warn!("password login failed");
+            throttle.record_failure(&user_key);
+            throttle.record_failure(&addr_key);
+            tracing::warn!(client = %peer.ip(), "password login failed");
             return Err(Error(ApiError::login_failed()));
         }
     };
