@@ -11,7 +11,10 @@ use crate::scope::{self, path_id, Access};
 use crate::AppState;
 use apigw_domain::generate::{new_app_code, new_app_key, new_app_secret};
 use apigw_domain::{ApiError, AppCodeValue, AppName, AppRemark, Page};
-use apigw_store::{App, AppFilter, AppOrder, AppSortField, NewApp, Scope};
+use apigw_store::{App, AppFilter, AppLimits, AppOrder, AppSortField, NewApp, Scope};
+
+/// ModelArts lets one user create at most five apps (spec §6.2); `APIG.3103` beyond.
+const MAX_APPS_PER_USER: u32 = 5;
 use axum::extract::State;
 use axum::routing::{get, post, put};
 use axum::{Extension, Json, Router};
@@ -70,7 +73,8 @@ async fn app_in(state: &AppState, scope: &Scope, app_id: &str) -> ApiResult<App>
         .ok_or_else(|| Error(ApiError::app_not_found(app_id.as_str())))
 }
 
-/// `POST /v1/{project_id}/app-auth/apps` with `app_name`, `app_remark`, `workspace_id`.
+/// `POST /v1/{project_id}/app-auth/apps` with `app_name`, `app_remark`, `workspace_id`; at most
+/// five apps per user.
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -95,7 +99,10 @@ pub async fn create(
                 app_secret: new_app_secret(),
                 created_by: caller.user_id.clone(),
             },
-            state.config.max_apps_per_instance,
+            AppLimits {
+                per_instance: state.config.max_apps_per_instance,
+                per_creator: Some(MAX_APPS_PER_USER),
+            },
         )
         .await
         .map_err(|e| not_found(e, || ApiError::instance_not_found("default")))?;

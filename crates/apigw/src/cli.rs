@@ -9,7 +9,12 @@ use std::time::Duration;
 /// apigw: a self-hosted API gateway with Huawei Cloud APIG-compatible app credentials
 /// (apps, AppKey/AppSecret, AppCodes, SDK-HMAC-SHA256 signatures).
 #[derive(Debug, Parser)]
-#[command(name = "apigw", version, about, long_about = None)]
+#[command(
+    name = "apigw",
+    version,
+    about = "apigw: a self-hosted API gateway with Huawei Cloud APIG-compatible app credentials",
+    after_help = "Quick start:\n  APIGW_ADMIN_PASSWORD=... apigw serve --admin-listen 127.0.0.1:9080 --data-dir ./apigw-data\n  (every serve flag has an APIGW_ variable, e.g. APIGW_ADMIN_LISTEN, APIGW_DATA_DIR; see 'apigw serve --help')"
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -42,6 +42,8 @@ struct Signed<'a> {
     send_body: Option<String>,
     /// Headers set before signing.
     headers: Vec<(&'a str, String)>,
+    /// Headers added after signing (not covered by the signature).
+    unsigned: Vec<(&'a str, String)>,
 }
 
 impl<'a> Signed<'a> {
@@ -52,6 +54,7 @@ impl<'a> Signed<'a> {
             body: None,
             send_body: None,
             headers: Vec::new(),
+            unsigned: Vec::new(),
         }
     }
     fn json(mut self, v: &Value) -> Self {
@@ -60,6 +63,10 @@ impl<'a> Signed<'a> {
     }
     fn header(mut self, name: &'a str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
+        self
+    }
+    fn unsigned_header(mut self, name: &'a str, value: impl Into<String>) -> Self {
+        self.unsigned.push((name, value.into()));
         self
     }
     fn send_body(mut self, b: &str) -> Self {
@@ -91,6 +98,10 @@ impl<'a> Signed<'a> {
             time::OffsetDateTime::now_utc(),
         )
         .expect("request can be signed");
+        for (name, value) in &self.unsigned {
+            let name = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            headers.insert(name, HeaderValue::from_str(value).unwrap());
+        }
         let sent = self.send_body.unwrap_or(body);
         let resp = server
             .client
@@ -555,6 +566,78 @@ fn refused_signatures() {
     let r = get(&server, &inactive, &apps);
     r.assert_error(401, "APIG.0301", None);
     assert!(msg(&r).contains("ak not exist"), "{}", r.text);
+}
+
+/// Sends a GET whose `Authorization` lists exactly `signed_headers` (a correct signature over
+/// them), while the request carries `Host` and `X-Sdk-Date`.
+fn get_signing_only(server: &Server, key: &Key, path: &str, signed_headers: &str) -> Reply {
+    let url = server.url(path);
+    let uri: Uri = url.parse().unwrap();
+    let date = apigw_signing::format_date(time::OffsetDateTime::now_utc());
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "host",
+        HeaderValue::from_str(uri.authority().unwrap().as_str()).unwrap(),
+    );
+    headers.insert("x-sdk-date", HeaderValue::from_str(&date).unwrap());
+    let empty = apigw_signing::PayloadHash::Body(b"").to_hex();
+    let hash =
+        apigw_signing::hash_canonical_request(&Method::GET, &uri, &headers, signed_headers, &empty);
+    let sts = apigw_signing::string_to_sign(&date, &hex::encode(hash));
+    let sig = hex::encode(apigw_signing::sign_string(key.sk.as_bytes(), &sts));
+    let auth = format!(
+        "SDK-HMAC-SHA256 Access={}, SignedHeaders={signed_headers}, Signature={sig}",
+        key.ak
+    );
+    headers.insert("authorization", HeaderValue::from_str(&auth).unwrap());
+    Reply::from(server.client.get(url).headers(headers).send().unwrap())
+}
+
+#[test]
+fn signature_must_cover_the_date_and_the_body() {
+    let server = Server::start();
+    let admin = server.admin();
+    let key = create_key(&server, &admin.token, &admin.user_id);
+    let apps = admin.apig("/apps");
+
+    // The hand-made signature is right when it covers host and date...
+    let r = get_signing_only(&server, &key, &apps, "host;x-sdk-date");
+    assert_eq!(r.status, 200, "hand-made signature: {}", r.text);
+    // ...and refused when X-Sdk-Date is not signed (it could be replaced to replay forever).
+    let r = get_signing_only(&server, &key, &apps, "host");
+    r.assert_error(401, "APIG.0301", None);
+
+    // An unsigned X-Sdk-Content-Sha256 added by someone else must not let the body change:
+    // the signature covers the original body's hash; the header claims that hash for another body.
+    let signed_body = json!({"name": "original_body"}).to_string();
+    let claimed = apigw_signing::PayloadHash::Body(signed_body.as_bytes()).to_hex();
+    let r = Signed::new("POST", &apps)
+        .json(&json!({"name": "original_body"}))
+        .unsigned_header("x-sdk-content-sha256", claimed)
+        .send_body(&json!({"name": "swapped_body"}).to_string())
+        .send(&server, &key.ak, &key.sk);
+    let l = server.call(
+        "GET",
+        &format!("{apps}?name=swapped_body"),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(
+        l.json["total"], 0,
+        "a body swapped under an unsigned X-Sdk-Content-Sha256 was accepted: {}",
+        l.text
+    );
+    r.assert_error(401, "APIG.0301", None);
+    // Same with UNSIGNED-PAYLOAD added after signing.
+    let r = Signed::new("POST", &apps)
+        .json(&json!({"name": "original_body"}))
+        .unsigned_header("x-sdk-content-sha256", "UNSIGNED-PAYLOAD")
+        .send_body(&json!({"name": "swapped_body2"}).to_string())
+        .send(&server, &key.ak, &key.sk);
+    r.assert_error(401, "APIG.0301", None);
+    // A correct request after these failures still works (fewer than 5 failures).
+    let r = get(&server, &key, &apps);
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 #[test]

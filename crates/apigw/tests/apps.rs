@@ -8,17 +8,24 @@ use serde_json::{json, Value};
 const RANDOM_ID: &str = "0123456789abcdef0123456789abcdef";
 
 fn is_hex32(v: &Value) -> bool {
-    v.as_str()
-        .is_some_and(|s| s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    v.as_str().is_some_and(|s| {
+        s.len() == 32
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// `pattern`: `D` = a digit, anything else literal.
 fn shaped(v: &Value, pattern: &str) -> bool {
     let Some(s) = v.as_str() else { return false };
     s.len() == pattern.len()
-        && s.bytes()
-            .zip(pattern.bytes())
-            .all(|(c, p)| if p == b'D' { c.is_ascii_digit() } else { c == p })
+        && s.bytes().zip(pattern.bytes()).all(|(c, p)| {
+            if p == b'D' {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            }
+        })
 }
 
 /// `2020-08-03T13:09:13.122211909Z`
@@ -51,10 +58,22 @@ fn get(server: &Server, s: &Session, id: &str) -> Reply {
 }
 
 fn list(server: &Server, s: &Session, query: &str) -> Reply {
-    let r = server.call("GET", &s.apig(&format!("/apps{query}")), Some(&s.token), None);
+    let r = server.call(
+        "GET",
+        &s.apig(&format!("/apps{query}")),
+        Some(&s.token),
+        None,
+    );
     if r.status == 200 {
-        let apps = r.json["apps"].as_array().unwrap_or_else(|| panic!("apps array: {}", r.text));
-        assert_eq!(r.json["size"], apps.len(), "size = items in page: {}", r.text);
+        let apps = r.json["apps"]
+            .as_array()
+            .unwrap_or_else(|| panic!("apps array: {}", r.text));
+        assert_eq!(
+            r.json["size"],
+            apps.len(),
+            "size = items in page: {}",
+            r.text
+        );
         assert!(r.json["total"].is_u64(), "{}", r.text);
     }
     r
@@ -96,16 +115,27 @@ const APP_FIELDS: [&str; 10] = [
 fn create_returns_every_app_info_field() {
     let server = Server::start();
     let admin = server.admin();
-    let r = create(&server, &admin, json!({"name": "app_demo", "remark": "Demo app"}));
+    let r = create(
+        &server,
+        &admin,
+        json!({"name": "app_demo", "remark": "Demo app"}),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
-    assert!(r.header("content-type").unwrap_or_default().starts_with("application/json"));
+    assert!(r
+        .header("content-type")
+        .unwrap_or_default()
+        .starts_with("application/json"));
     let a = &r.json;
     for f in APP_FIELDS {
         assert!(a.get(f).is_some(), "field {f} in {}", r.text);
     }
     assert!(is_hex32(&a["id"]), "id: {}", a["id"]);
     assert!(is_hex32(&a["app_key"]), "app_key: {}", a["app_key"]);
-    assert!(is_hex32(&a["app_secret"]), "plaintext 32-hex app_secret to the owner: {}", a["app_secret"]);
+    assert!(
+        is_hex32(&a["app_secret"]),
+        "plaintext 32-hex app_secret to the owner: {}",
+        a["app_secret"]
+    );
     assert_ne!(a["app_key"], a["app_secret"]);
     assert_ne!(a["id"], a["app_key"]);
     assert_eq!(a["name"], "app_demo");
@@ -113,22 +143,49 @@ fn create_returns_every_app_info_field() {
     assert_eq!(a["creator"], "USER");
     assert_eq!(a["status"], 1);
     assert_eq!(a["app_type"], "apig");
-    assert!(is_nanos_time(&a["register_time"]), "register_time {}", a["register_time"]);
-    assert!(is_nanos_time(&a["update_time"]), "update_time {}", a["update_time"]);
+    assert!(
+        is_nanos_time(&a["register_time"]),
+        "register_time {}",
+        a["register_time"]
+    );
+    assert!(
+        is_nanos_time(&a["update_time"]),
+        "update_time {}",
+        a["update_time"]
+    );
     assert!(a["update_time"].as_str() >= a["register_time"].as_str());
-    assert!(a.get("bind_num").is_none(), "bind_num only in lists: {}", r.text);
+    assert!(
+        a.get("bind_num").is_none(),
+        "bind_num only in lists: {}",
+        r.text
+    );
 
     // Read back: the same object, times in whole seconds.
     let id = a["id"].as_str().unwrap();
     let g = get(&server, &admin, id);
     assert_eq!(g.status, 200, "{}", g.text);
-    for f in ["id", "name", "remark", "creator", "app_key", "app_secret", "status", "app_type"] {
+    for f in [
+        "id",
+        "name",
+        "remark",
+        "creator",
+        "app_key",
+        "app_secret",
+        "status",
+        "app_type",
+    ] {
         assert_eq!(g.json[f], a[f], "{f}: {}", g.text);
     }
     assert!(is_seconds_time(&g.json["register_time"]), "{}", g.text);
     assert!(is_seconds_time(&g.json["update_time"]), "{}", g.text);
-    assert_eq!(g.json["register_time"], to_seconds(&a["register_time"]).as_str());
-    assert_eq!(g.json["update_time"], to_seconds(&a["update_time"]).as_str());
+    assert_eq!(
+        g.json["register_time"],
+        to_seconds(&a["register_time"]).as_str()
+    );
+    assert_eq!(
+        g.json["update_time"],
+        to_seconds(&a["update_time"]).as_str()
+    );
 
     // Two apps get different generated values.
     let b = create_ok(&server, &admin, "app_other");
@@ -142,7 +199,10 @@ fn create_without_remark_and_with_custom_key_and_secret() {
     let server = Server::start();
     let admin = server.admin();
     let plain = create_ok(&server, &admin, "no_remark");
-    assert!(plain["remark"].is_null() || plain["remark"] == "", "{plain}");
+    assert!(
+        plain["remark"].is_null() || plain["remark"] == "",
+        "{plain}"
+    );
 
     let r = create(
         &server,
@@ -156,10 +216,27 @@ fn create_without_remark_and_with_custom_key_and_secret() {
     assert_eq!(g.json["app_key"], "myKey_0001-x");
     assert_eq!(g.json["app_secret"], "s3cret!@#$%_-");
 
-    // Empty strings mean "generate".
-    let r = create(&server, &admin, json!({"name": "empty_creds", "app_key": "", "app_secret": ""}));
+    // Fields Huawei's SDK may send but OTC ignores do no harm.
+    let r = create(
+        &server,
+        &admin,
+        json!({"name": "extra_fields", "related_domain_id": "d", "related_project_id": "p", "unknown": [1, 2]}),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
-    assert!(is_hex32(&r.json["app_key"]) && is_hex32(&r.json["app_secret"]), "{}", r.text);
+    assert_eq!(r.json["name"], "extra_fields");
+
+    // Empty strings mean "generate".
+    let r = create(
+        &server,
+        &admin,
+        json!({"name": "empty_creds", "app_key": "", "app_secret": ""}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(
+        is_hex32(&r.json["app_key"]) && is_hex32(&r.json["app_secret"]),
+        "{}",
+        r.text
+    );
 }
 
 #[test]
@@ -182,24 +259,45 @@ fn create_validation_rules() {
         (json!({}), "name"),
         (json!({"name": null}), "name"),
         // remark: <= 255, no < >
-        (json!({"name": "app_ok", "remark": "r".repeat(256)}), "remark"),
+        (
+            json!({"name": "app_ok", "remark": "r".repeat(256)}),
+            "remark",
+        ),
         (json!({"name": "app_ok", "remark": "a<b"}), "remark"),
         (json!({"name": "app_ok", "remark": "a>b"}), "remark"),
         (json!({"name": "app_ok", "remark": 5}), "remark"),
         // app_key: 8-200, letter/digit first, letters/digits/-/_
         (json!({"name": "app_ok", "app_key": "abcdefg"}), "app_key"),
-        (json!({"name": "app_ok", "app_key": "k".repeat(201)}), "app_key"),
+        (
+            json!({"name": "app_ok", "app_key": "k".repeat(201)}),
+            "app_key",
+        ),
         (json!({"name": "app_ok", "app_key": "-abcdefgh"}), "app_key"),
         (json!({"name": "app_ok", "app_key": "_abcdefgh"}), "app_key"),
         (json!({"name": "app_ok", "app_key": "abcd.efgh"}), "app_key"),
         (json!({"name": "app_ok", "app_key": "abcd!efgh"}), "app_key"),
         (json!({"name": "app_ok", "app_key": 12345678}), "app_key"),
         // app_secret: 8-128, letter/digit first, letters/digits/_-!@#$%
-        (json!({"name": "app_ok", "app_secret": "abc^defgh"}), "app_secret"),
-        (json!({"name": "app_ok", "app_secret": "abc defgh"}), "app_secret"),
-        (json!({"name": "app_ok", "app_secret": "short12"}), "app_secret"),
-        (json!({"name": "app_ok", "app_secret": "s".repeat(129)}), "app_secret"),
-        (json!({"name": "app_ok", "app_secret": "!abcdefgh"}), "app_secret"),
+        (
+            json!({"name": "app_ok", "app_secret": "abc^defgh"}),
+            "app_secret",
+        ),
+        (
+            json!({"name": "app_ok", "app_secret": "abc defgh"}),
+            "app_secret",
+        ),
+        (
+            json!({"name": "app_ok", "app_secret": "short12"}),
+            "app_secret",
+        ),
+        (
+            json!({"name": "app_ok", "app_secret": "s".repeat(129)}),
+            "app_secret",
+        ),
+        (
+            json!({"name": "app_ok", "app_secret": "!abcdefgh"}),
+            "app_secret",
+        ),
     ];
     for (body, field) in cases {
         let r = create(&server, &admin, body.clone());
@@ -213,6 +311,8 @@ fn create_validation_rules() {
         json!({"name": "abc"}),
         json!({"name": format!("A{}", "b_9".repeat(21))}),
         json!({"name": "remark_max", "remark": "r".repeat(255)}),
+        json!({"name": "remark_chars", "remark": "é".repeat(255)}),
+        json!({"name": "应用_1"}),
         json!({"name": "remark_empty", "remark": ""}),
         json!({"name": "key_min", "app_key": "0bc-ef_h"}),
         json!({"name": "key_max", "app_key": "K".repeat(200)}),
@@ -237,7 +337,15 @@ fn malformed_bodies_are_2000() {
     let server = Server::start();
     let admin = server.admin();
     let path = admin.apig("/apps");
-    for raw in ["{\"name\":", "not json", "{\"name\": \"abc\",}", "[1]", "[{\"name\": \"app_arr\"}]", "\"app_str\"", "42"] {
+    for raw in [
+        "{\"name\":",
+        "not json",
+        "{\"name\": \"abc\",}",
+        "[1]",
+        "[{\"name\": \"app_arr\"}]",
+        "\"app_str\"",
+        "42",
+    ] {
         let r = server.call_raw("POST", &path, Some(&admin.token), raw);
         r.assert_error(400, "APIG.2000", None);
     }
@@ -251,12 +359,20 @@ fn malformed_bodies_are_2000() {
 fn duplicate_name_and_app_key() {
     let server = Server::start();
     let admin = server.admin();
-    let first = create(&server, &admin, json!({"name": "dup_app", "app_key": "shared_key_1"}));
+    let first = create(
+        &server,
+        &admin,
+        json!({"name": "dup_app", "app_key": "shared_key_1"}),
+    );
     assert_eq!(first.status, 201, "{}", first.text);
 
     let r = create(&server, &admin, json!({"name": "dup_app"}));
     r.assert_error(400, "APIG.3203", Some("The app name already exists."));
-    let r = create(&server, &admin, json!({"name": "other_app", "app_key": "shared_key_1"}));
+    let r = create(
+        &server,
+        &admin,
+        json!({"name": "other_app", "app_key": "shared_key_1"}),
+    );
     r.assert_error(400, "APIG.3310", Some("The AppKey already exists."));
 
     let l = list(&server, &admin, "");
@@ -275,13 +391,32 @@ fn app_limit_per_instance() {
     let admin = server.admin();
     let ids: Vec<String> = ["lim_a", "lim_b", "lim_c"]
         .iter()
-        .map(|n| create_ok(&server, &admin, n)["id"].as_str().unwrap().to_owned())
+        .map(|n| {
+            create_ok(&server, &admin, n)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let r = create(&server, &admin, json!({"name": "lim_d"}));
-    r.assert_error(403, "APIG.3103", Some("The number of apps exceeds the maximum allowed limit."));
+    r.assert_error(
+        403,
+        "APIG.3103",
+        Some("The number of apps exceeds the maximum allowed limit."),
+    );
     assert_eq!(total(&server, &admin), 3);
     // Deleting one frees a place.
-    assert_eq!(server.call("DELETE", &admin.apig(&format!("/apps/{}", ids[0])), Some(&admin.token), None).status, 204);
+    assert_eq!(
+        server
+            .call(
+                "DELETE",
+                &admin.apig(&format!("/apps/{}", ids[0])),
+                Some(&admin.token),
+                None
+            )
+            .status,
+        204
+    );
     let r = create(&server, &admin, json!({"name": "lim_d"}));
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(total(&server, &admin), 3);
@@ -293,13 +428,23 @@ fn app_limit_per_instance() {
 fn update_name_and_remark() {
     let server = Server::start();
     let admin = server.admin();
-    let a = create(&server, &admin, json!({"name": "before", "remark": "old remark"})).json;
+    let a = create(
+        &server,
+        &admin,
+        json!({"name": "before", "remark": "old remark"}),
+    )
+    .json;
     let id = a["id"].as_str().unwrap();
     create_ok(&server, &admin, "taken_name");
     std::thread::sleep(std::time::Duration::from_millis(5));
 
     let path = admin.apig(&format!("/apps/{id}"));
-    let r = server.call("PUT", &path, Some(&admin.token), Some(&json!({"name": "after", "remark": "new remark"})));
+    let r = server.call(
+        "PUT",
+        &path,
+        Some(&admin.token),
+        Some(&json!({"name": "after", "remark": "new remark"})),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     for f in APP_FIELDS {
         assert!(r.json.get(f).is_some(), "field {f} in {}", r.text);
@@ -313,25 +458,128 @@ fn update_name_and_remark() {
     assert_eq!(r.json["status"], 1);
     assert!(is_nanos_time(&r.json["update_time"]), "{}", r.text);
     assert!(is_nanos_time(&r.json["register_time"]), "{}", r.text);
-    assert!(r.json["update_time"].as_str() > a["update_time"].as_str(), "update_time moves: {}", r.text);
-    assert_eq!(r.json["register_time"], a["register_time"], "register_time stays");
+    assert!(
+        r.json["update_time"].as_str() > a["update_time"].as_str(),
+        "update_time moves: {}",
+        r.text
+    );
+    assert_eq!(
+        r.json["register_time"], a["register_time"],
+        "register_time stays"
+    );
 
     let g = get(&server, &admin, id);
     assert_eq!(g.json["name"], "after");
     assert_eq!(g.json["remark"], "new remark");
-    assert_eq!(g.json["update_time"], to_seconds(&r.json["update_time"]).as_str());
+    assert_eq!(
+        g.json["update_time"],
+        to_seconds(&r.json["update_time"]).as_str()
+    );
     // The old name is free again, the new one is taken.
-    assert_eq!(create(&server, &admin, json!({"name": "before"})).status, 201);
+    assert_eq!(
+        create(&server, &admin, json!({"name": "before"})).status,
+        201
+    );
 
     // Keeping its own name is not a duplicate.
-    let same = server.call("PUT", &path, Some(&admin.token), Some(&json!({"name": "after"})));
+    let same = server.call(
+        "PUT",
+        &path,
+        Some(&admin.token),
+        Some(&json!({"name": "after"})),
+    );
     assert_eq!(same.status, 200, "{}", same.text);
-    assert_eq!(same.json["remark"], "new remark", "an absent remark is left unchanged");
+    assert_eq!(
+        same.json["remark"], "new remark",
+        "an absent remark is left unchanged"
+    );
 
     // Another app's name is.
-    let dup = server.call("PUT", &path, Some(&admin.token), Some(&json!({"name": "taken_name"})));
+    let dup = server.call(
+        "PUT",
+        &path,
+        Some(&admin.token),
+        Some(&json!({"name": "taken_name"})),
+    );
     dup.assert_error(400, "APIG.3203", Some("The app name already exists."));
     assert_eq!(get(&server, &admin, id).json["name"], "after");
+}
+
+#[test]
+fn update_to_another_apps_key_is_3310() {
+    let server = Server::start();
+    let admin = server.admin();
+    let a = create(
+        &server,
+        &admin,
+        json!({"name": "key_owner", "app_key": "owned_key_1"}),
+    )
+    .json;
+    let b = create_ok(&server, &admin, "key_thief");
+    let b_id = b["id"].as_str().unwrap();
+    let r = server.call(
+        "PUT",
+        &admin.apig(&format!("/apps/{b_id}")),
+        Some(&admin.token),
+        Some(&json!({"name": "key_thief", "app_key": "owned_key_1"})),
+    );
+    r.assert_error(400, "APIG.3310", Some("The AppKey already exists."));
+    assert_eq!(get(&server, &admin, b_id).json["app_key"], b["app_key"]);
+    assert_eq!(
+        get(&server, &admin, a["id"].as_str().unwrap()).json["app_key"],
+        "owned_key_1"
+    );
+}
+
+#[test]
+fn limits_and_uniqueness_hold_under_concurrency() {
+    let server = Server::start_with(Opts::default().arg("--max-apps-per-instance").arg("3"));
+    let admin = server.admin();
+    // Ten different names at once: exactly three fit.
+    let statuses: Vec<u16> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..10)
+            .map(|i| {
+                let (server, admin) = (&server, &admin);
+                sc.spawn(move || create(server, admin, json!({"name": format!("race_{i}")})).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 403).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(total(&server, &admin), 3);
+
+    // The same name at once on a fresh server: exactly one wins.
+    let server = Server::start();
+    let admin = server.admin();
+    let statuses: Vec<u16> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (server, admin) = (&server, &admin);
+                sc.spawn(move || create(server, admin, json!({"name": "same_name"})).status)
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        7,
+        "{statuses:?}"
+    );
+    assert_eq!(total(&server, &admin), 1);
 }
 
 #[test]
@@ -345,7 +593,10 @@ fn update_validation_and_missing_app() {
         (json!({"name": 7}), "name"),
         (json!({"name": "upd_app", "remark": "<script>"}), "remark"),
         (json!({"name": "upd_app", "app_key": "bad key!"}), "app_key"),
-        (json!({"name": "upd_app", "app_secret": "bad^secret"}), "app_secret"),
+        (
+            json!({"name": "upd_app", "app_secret": "bad^secret"}),
+            "app_secret",
+        ),
     ] {
         let r = server.call("PUT", &path, Some(&admin.token), Some(&body));
         r.assert_error(400, "APIG.2011", Some(&invalid(field)));
@@ -368,18 +619,35 @@ fn update_validation_and_missing_app() {
 }
 
 #[test]
-fn update_without_name_is_2011() {
-    // Spec §1.4: on update `name` is mandatory (M), like on create.
+fn update_without_name_keeps_the_name() {
+    // Spec §1.4 marks `name` mandatory, but otcextensions' update_app sends only the changed
+    // fields (sdk-tests/NOTES.md R7), so an absent or null name keeps the current one.
     let server = Server::start();
     let admin = server.admin();
-    let a = create(&server, &admin, json!({"name": "upd_app", "remark": "kept"})).json;
-    let path = admin.apig(&format!("/apps/{}", a["id"].as_str().unwrap()));
-    for body in [json!({"remark": "name is mandatory"}), json!({}), json!({"name": null, "remark": "x"})] {
+    let a = create(
+        &server,
+        &admin,
+        json!({"name": "upd_app", "remark": "kept"}),
+    )
+    .json;
+    let id = a["id"].as_str().unwrap();
+    let path = admin.apig(&format!("/apps/{id}"));
+    for (body, remark) in [
+        (json!({"remark": "only the remark"}), "only the remark"),
+        (json!({}), "only the remark"),
+        (json!({"name": null, "remark": "x"}), "x"),
+    ] {
         let r = server.call("PUT", &path, Some(&admin.token), Some(&body));
-        r.assert_error(400, "APIG.2011", Some(&invalid("name")));
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["name"], "upd_app");
+        assert_eq!(r.json["remark"], remark);
+        let g = get(&server, &admin, id);
+        assert_eq!(g.json["name"], "upd_app", "{}", g.text);
+        assert_eq!(g.json["remark"], remark, "{}", g.text);
     }
-    let g = get(&server, &admin, a["id"].as_str().unwrap());
-    assert_eq!(g.json["remark"], "kept", "nothing changed: {}", g.text);
+    // A name that is present must still obey the rule.
+    let r = server.call("PUT", &path, Some(&admin.token), Some(&json!({"name": 7})));
+    r.assert_error(400, "APIG.2011", Some(&invalid("name")));
 }
 
 // ---- delete and get -------------------------------------------------------------------------
@@ -403,7 +671,10 @@ fn delete_then_get_is_404() {
     assert_eq!(l.json["total"], 1);
     assert_eq!(l.json["apps"][0]["id"], b["id"]);
     // The name is free again.
-    assert_eq!(create(&server, &admin, json!({"name": "to_delete"})).status, 201);
+    assert_eq!(
+        create(&server, &admin, json!({"name": "to_delete"})).status,
+        201
+    );
 }
 
 #[test]
@@ -424,7 +695,11 @@ fn malformed_app_id_in_path_is_2012() {
     for bad in [long.as_str(), "abc.def", "abc%20def", "abc@def"] {
         let calls: [(&str, String, Option<Value>); 5] = [
             ("GET", format!("/apps/{bad}"), None),
-            ("PUT", format!("/apps/{bad}"), Some(json!({"name": "good_name"}))),
+            (
+                "PUT",
+                format!("/apps/{bad}"),
+                Some(json!({"name": "good_name"})),
+            ),
             ("DELETE", format!("/apps/{bad}"), None),
             ("PUT", format!("/apps/secret/{bad}"), None),
             ("GET", format!("/apps/validation/{bad}"), None),
@@ -446,7 +721,12 @@ fn malformed_app_id_in_path_is_2012() {
 fn list_newest_first_with_bind_num_and_filters() {
     let server = Server::start();
     let admin = server.admin();
-    let one = create(&server, &admin, json!({"name": "alpha_one", "remark": "first"})).json;
+    let one = create(
+        &server,
+        &admin,
+        json!({"name": "alpha_one", "remark": "first"}),
+    )
+    .json;
     let two = create_ok(&server, &admin, "beta_two");
     let three = create_ok(&server, &admin, "alpha_three");
 
@@ -454,7 +734,11 @@ fn list_newest_first_with_bind_num_and_filters() {
     assert_eq!(l.status, 200, "{}", l.text);
     assert_eq!(l.json["total"], 3);
     assert_eq!(l.json["size"], 3);
-    assert_eq!(names(&l), ["alpha_three", "beta_two", "alpha_one"], "newest first");
+    assert_eq!(
+        names(&l),
+        ["alpha_three", "beta_two", "alpha_one"],
+        "newest first"
+    );
     let items = l.json["apps"].as_array().unwrap();
     for item in items {
         assert_eq!(item["bind_num"], 0, "{item}");
@@ -465,10 +749,16 @@ fn list_newest_first_with_bind_num_and_filters() {
         assert!(is_seconds_time(&item["update_time"]), "{item}");
     }
     let first = items.iter().find(|a| a["id"] == one["id"]).unwrap();
-    assert_eq!(first["app_secret"], one["app_secret"], "plaintext by default");
+    assert_eq!(
+        first["app_secret"], one["app_secret"],
+        "plaintext by default"
+    );
     assert_eq!(first["app_key"], one["app_key"]);
     assert_eq!(first["remark"], "first");
-    assert_eq!(first["register_time"], to_seconds(&one["register_time"]).as_str());
+    assert_eq!(
+        first["register_time"],
+        to_seconds(&one["register_time"]).as_str()
+    );
 
     let check = |query: &str, want: &[&str]| {
         let r = list(&server, &admin, query);
@@ -476,7 +766,10 @@ fn list_newest_first_with_bind_num_and_filters() {
         assert_eq!(names(&r), want, "{query}");
         assert_eq!(r.json["total"], want.len(), "{query}");
     };
-    check(&format!("?id={}", two["id"].as_str().unwrap()), &["beta_two"]);
+    check(
+        &format!("?id={}", two["id"].as_str().unwrap()),
+        &["beta_two"],
+    );
     check(&format!("?id={RANDOM_ID}"), &[]);
     check("?name=alpha", &["alpha_three", "alpha_one"]);
     check("?name=pha_t", &["alpha_three"]);
@@ -487,11 +780,26 @@ fn list_newest_first_with_bind_num_and_filters() {
     check("?name=alpha_on&precise_search=name", &[]);
     check("?status=1", &["alpha_three", "beta_two", "alpha_one"]);
     check("?status=2", &[]);
-    check(&format!("?app_key={}", three["app_key"].as_str().unwrap()), &["alpha_three"]);
-    check(&format!("?app_key={}", &three["app_key"].as_str().unwrap()[..10]), &[]);
+    check(
+        &format!("?app_key={}", three["app_key"].as_str().unwrap()),
+        &["alpha_three"],
+    );
+    check(
+        &format!("?app_key={}", &three["app_key"].as_str().unwrap()[..10]),
+        &[],
+    );
     check("?creator=USER", &["alpha_three", "beta_two", "alpha_one"]);
     check("?creator=MARKET", &[]);
-    check("?name=alpha&creator=USER&status=1", &["alpha_three", "alpha_one"]);
+    check(
+        "?name=alpha&creator=USER&status=1",
+        &["alpha_three", "alpha_one"],
+    );
+    check("?name=%25", &[]);
+    check("?name=alpha%25", &[]);
+    check("?name=", &["alpha_three", "beta_two", "alpha_one"]);
+
+    let r = list(&server, &admin, &format!("?name={}", "n".repeat(65)));
+    r.assert_error(400, "APIG.2012", Some(&invalid("name")));
 
     let r = list(&server, &admin, "?creator=BAD");
     r.assert_error(400, "APIG.2012", Some(&invalid("creator")));
@@ -505,7 +813,12 @@ fn list_offset_and_limit_rules() {
     let admin = server.admin();
     let mut created = Vec::new();
     for i in 0..22 {
-        created.push(create_ok(&server, &admin, &format!("page_app_{i:02}"))["name"].as_str().unwrap().to_owned());
+        created.push(
+            create_ok(&server, &admin, &format!("page_app_{i:02}"))["name"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     created.reverse(); // newest first
     let page = |query: &str| {
@@ -536,16 +849,42 @@ fn mask_secret_in_list_setting() {
     let server = Server::start_with(Opts::default().arg("--mask-secret-in-list"));
     let admin = server.admin();
     let a = create_ok(&server, &admin, "masked_app");
-    let b = create(&server, &admin, json!({"name": "custom_masked", "app_secret": "416abcdefab8"})).json;
+    let b = create(
+        &server,
+        &admin,
+        json!({"name": "custom_masked", "app_secret": "416abcdefab8"}),
+    )
+    .json;
     let secret = a["app_secret"].as_str().unwrap();
     assert!(is_hex32(&a["app_secret"]), "create shows plaintext: {a}");
 
     let l = list(&server, &admin, "");
-    let find = |id: &Value| l.json["apps"].as_array().unwrap().iter().find(|x| x["id"] == *id).unwrap().clone();
-    let want = format!("{}************{}", &secret[..3], &secret[secret.len() - 3..]);
+    let find = |id: &Value| {
+        l.json["apps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == *id)
+            .unwrap()
+            .clone()
+    };
+    let want = format!(
+        "{}************{}",
+        &secret[..3],
+        &secret[secret.len() - 3..]
+    );
     assert_eq!(find(&a["id"])["app_secret"], want.as_str(), "{}", l.text);
-    assert_eq!(find(&b["id"])["app_secret"], "416************ab8", "{}", l.text);
-    assert_eq!(find(&a["id"])["app_key"], a["app_key"], "the key is not masked");
+    assert_eq!(
+        find(&b["id"])["app_secret"],
+        "416************ab8",
+        "{}",
+        l.text
+    );
+    assert_eq!(
+        find(&a["id"])["app_key"],
+        a["app_key"],
+        "the key is not masked"
+    );
 
     let g = get(&server, &admin, a["id"].as_str().unwrap());
     assert_eq!(g.json["app_secret"], secret, "GET shows plaintext");
@@ -585,33 +924,67 @@ fn reset_app_secret() {
     assert_eq!(r.json["app_key"], a["app_key"], "the key stays");
     assert_eq!(r.json["name"], "resettable");
     assert!(is_nanos_time(&r.json["update_time"]), "{}", r.text);
-    assert_eq!(get(&server, &admin, id).json["app_secret"], r.json["app_secret"]);
+    assert_eq!(
+        get(&server, &admin, id).json["app_secret"],
+        r.json["app_secret"]
+    );
     seen.push(r.json["app_secret"].clone());
 
     // An empty object and an empty string mean "generate" too.
-    for body in [json!({}), json!({"app_secret": ""}), json!({"app_secret": null})] {
+    for body in [
+        json!({}),
+        json!({"app_secret": ""}),
+        json!({"app_secret": null}),
+    ] {
         let r = server.call("PUT", &path, Some(&admin.token), Some(&body));
         assert_eq!(r.status, 200, "{body}: {}", r.text);
         assert!(is_hex32(&r.json["app_secret"]), "{}", r.text);
-        assert!(!seen.contains(&r.json["app_secret"]), "{body}: a new secret");
-        assert_eq!(get(&server, &admin, id).json["app_secret"], r.json["app_secret"]);
+        assert!(
+            !seen.contains(&r.json["app_secret"]),
+            "{body}: a new secret"
+        );
+        assert_eq!(
+            get(&server, &admin, id).json["app_secret"],
+            r.json["app_secret"]
+        );
         seen.push(r.json["app_secret"].clone());
     }
 
     // A given secret is taken.
-    let r = server.call("PUT", &path, Some(&admin.token), Some(&json!({"app_secret": "My_new-secret!1"})));
+    let r = server.call(
+        "PUT",
+        &path,
+        Some(&admin.token),
+        Some(&json!({"app_secret": "My_new-secret!1"})),
+    );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["app_secret"], "My_new-secret!1");
-    assert_eq!(get(&server, &admin, id).json["app_secret"], "My_new-secret!1");
+    assert_eq!(
+        get(&server, &admin, id).json["app_secret"],
+        "My_new-secret!1"
+    );
 
     // A bad one is refused and changes nothing.
     for bad in ["bad^secret", "short", "-leading-dash"] {
-        let r = server.call("PUT", &path, Some(&admin.token), Some(&json!({"app_secret": bad})));
+        let r = server.call(
+            "PUT",
+            &path,
+            Some(&admin.token),
+            Some(&json!({"app_secret": bad})),
+        );
         r.assert_error(400, "APIG.2011", Some(&invalid("app_secret")));
     }
-    assert_eq!(get(&server, &admin, id).json["app_secret"], "My_new-secret!1");
+    assert_eq!(
+        get(&server, &admin, id).json["app_secret"],
+        "My_new-secret!1"
+    );
 
-    let r = server.call("PUT", &admin.apig(&format!("/apps/secret/{RANDOM_ID}")), Some(&admin.token), None);
+    let r = server.call(
+        "PUT",
+        &admin.apig(&format!("/apps/secret/{RANDOM_ID}")),
+        Some(&admin.token),
+        None,
+    );
     r.assert_error(404, "APIG.3004", Some(&app_missing(RANDOM_ID)));
 }
 
@@ -621,15 +994,33 @@ fn reset_app_secret() {
 fn verify_returns_only_id_name_remark() {
     let server = Server::start();
     let admin = server.admin();
-    let a = create(&server, &admin, json!({"name": "app_demo", "remark": "Demo app"})).json;
+    let a = create(
+        &server,
+        &admin,
+        json!({"name": "app_demo", "remark": "Demo app"}),
+    )
+    .json;
     let id = a["id"].as_str().unwrap();
-    let r = server.call("GET", &admin.apig(&format!("/apps/validation/{id}")), Some(&admin.token), None);
+    let r = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/validation/{id}")),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.json, json!({"id": id, "name": "app_demo", "remark": "Demo app"}));
+    assert_eq!(
+        r.json,
+        json!({"id": id, "name": "app_demo", "remark": "Demo app"})
+    );
     assert!(!r.text.contains(a["app_secret"].as_str().unwrap()));
     assert!(!r.text.contains(a["app_key"].as_str().unwrap()));
 
-    let r = server.call("GET", &admin.apig(&format!("/apps/validation/{RANDOM_ID}")), Some(&admin.token), None);
+    let r = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/validation/{RANDOM_ID}")),
+        Some(&admin.token),
+        None,
+    );
     r.assert_error(404, "APIG.3004", Some(&app_missing(RANDOM_ID)));
 }
 
@@ -646,7 +1037,12 @@ fn app_quantities_outline() {
     create_ok(&server, &admin, "count_three");
     let r = server.call("GET", &path, Some(&admin.token), None);
     assert_eq!(r.json, json!({"authed_nums": 0, "unauthed_nums": 3}));
-    server.call("DELETE", &admin.apig(&format!("/apps/{}", b["id"].as_str().unwrap())), Some(&admin.token), None);
+    server.call(
+        "DELETE",
+        &admin.apig(&format!("/apps/{}", b["id"].as_str().unwrap())),
+        Some(&admin.token),
+        None,
+    );
     let r = server.call("GET", &path, Some(&admin.token), None);
     assert_eq!(r.json, json!({"authed_nums": 0, "unauthed_nums": 2}));
 }

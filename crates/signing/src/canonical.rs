@@ -5,7 +5,7 @@
 //! SignedHeaders \n HashedPayload
 //! ```
 //!
-//! One generic writer produces these bytes into any [`Sink`]; [`canonical_request`] collects them
+//! One generic writer produces these bytes into any byte sink; [`canonical_request`] collects them
 //! into a `String` (for the signer's dry-run and the verifier's error message) and
 //! [`hash_canonical_request`] streams them into SHA-256 without building anything, which is what
 //! the verifier does on every request.
@@ -33,14 +33,13 @@ pub fn canonical_request(
     signed_headers: &str,
     payload_hash: &str,
 ) -> String {
-    let bytes = canonical_bytes(
+    text(canonical_bytes(
         method,
         uri,
         headers,
         signed_headers,
         payload_hash.as_bytes(),
-    );
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    ))
 }
 
 /// SHA-256 of the canonical request, computed without building it.
@@ -77,6 +76,11 @@ pub(crate) fn canonical_bytes(
     let mut out = Vec::with_capacity(256);
     write(&mut out, method, uri, headers, signed_headers, payload_hash);
     out
+}
+
+/// Canonical-request bytes as text, non-UTF-8 bytes shown as U+FFFD.
+pub(crate) fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Writes the canonical request into `sink`; returns the first signed header name that the
@@ -164,25 +168,25 @@ fn write_headers<'s, S: Sink>(
     }
     let names = &names[..count];
 
-    // For each signed name, its value if it has exactly one; `MANY` marks several.
-    const MANY: &[u8] = b"\n";
-    let mut found: [Option<&[u8]>; SCAN] = [None; SCAN];
+    let mut found = [Found::Absent; SCAN];
     for (header, value) in headers {
         let header = header.as_str();
         for (slot, name) in found.iter_mut().zip(names) {
             if same_name(header, name) {
-                *slot = Some(if slot.is_some() { MANY } else { trim(value) });
+                *slot = match slot {
+                    Found::Absent => Found::One(trim(value)),
+                    _ => Found::Several,
+                };
             }
         }
     }
 
     let mut missing = None;
-    for (&name, value) in names.iter().zip(found) {
-        match value {
-            // A trimmed header value never is a bare newline, so `MANY` is unambiguous.
-            Some(MANY) => write_sorted_values(sink, name, lookup(name)),
-            Some(value) => header_line(sink, name, value),
-            None => match fallback_host(name, uri) {
+    for (&name, found) in names.iter().zip(found) {
+        match found {
+            Found::One(value) => header_line(sink, name, value),
+            Found::Several => write_sorted_values(sink, name, lookup(name)),
+            Found::Absent => match fallback_host(name, uri) {
                 Some(host) => header_line(sink, name, host.as_bytes()),
                 None => {
                     missing.get_or_insert(name);
@@ -191,6 +195,16 @@ fn write_headers<'s, S: Sink>(
         }
     }
     missing
+}
+
+/// What one pass over the header map found for a signed name.
+#[derive(Clone, Copy)]
+enum Found<'h> {
+    Absent,
+    /// Exactly one value, trimmed.
+    One(&'h [u8]),
+    /// Several values: they are looked up again and sorted.
+    Several,
 }
 
 /// Header name equality; the signed list is normally lower case already, like `HeaderName`.
@@ -370,6 +384,30 @@ mod tests {
             text,
             format!("GET\n/\n\nhost:h:8080\nx-a:z\nx-b:1\nx-b:2\n\nhost;x-a;x-b\n{EMPTY}")
         );
+    }
+
+    #[test]
+    fn large_requests_take_the_lookup_path_with_the_same_result() {
+        let small = [("x-b", " 2"), ("x-a", "z"), ("x-b", "1"), ("host", "h")];
+        let signed = "host;x-a;x-b;x-missing";
+        let expected = canon("/", &small, signed);
+        let fillers: Vec<String> = (0..2 * SCAN).map(|i| format!("x-filler-{i}")).collect();
+        let mut many = small.to_vec();
+        many.extend(fillers.iter().map(|name| (name.as_str(), "f")));
+        assert_eq!(canon("/", &many, signed), expected);
+
+        // More signed names than the scan handles.
+        let names: Vec<String> = (0..SCAN + 4).map(|i| format!("x-h{i:02}")).collect();
+        let pairs: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "v")).collect();
+        let lines: String = names.iter().map(|n| format!("{n}:v\n")).collect();
+        let text = canon("/", &pairs, &names.join(";"));
+        assert!(text.contains(&format!("\n{lines}\n")), "{text}");
+    }
+
+    #[test]
+    fn signed_names_match_headers_case_insensitively_and_keep_their_spelling() {
+        let text = canon("/", &[("x-a", "1")], "X-A");
+        assert_eq!(lines(&text)[3], "X-A:1");
     }
 
     #[test]

@@ -7,7 +7,7 @@ fn digit(nibble: u8) -> u8 {
     nibble + if nibble < 10 { b'0' } else { b'a' - 10 }
 }
 
-/// The value of a byte already known to be a hex digit of either case.
+/// The value of a hex digit of either case (garbage for other bytes).
 #[inline]
 fn value(digit: u8) -> u8 {
     (digit & 0xF) + 9 * (digit >> 6)
@@ -36,14 +36,15 @@ pub(crate) fn is_digest(text: &str) -> bool {
 
 /// Decodes exactly 64 hex digits (either case).
 pub(crate) fn decode(text: &str) -> Option<[u8; 32]> {
-    if !is_digest(text) {
-        return None;
-    }
+    let text: &[u8; 64] = text.as_bytes().try_into().ok()?;
     let mut out = [0u8; 32];
-    for (b, pair) in out.iter_mut().zip(text.as_bytes().chunks_exact(2)) {
+    let mut ok = true;
+    // Validate and convert in one branch-free pass.
+    for (b, pair) in out.iter_mut().zip(text.chunks_exact(2)) {
+        ok &= pair[0].is_ascii_hexdigit() & pair[1].is_ascii_hexdigit();
         *b = value(pair[0]) << 4 | value(pair[1]);
     }
-    Some(out)
+    ok.then_some(out)
 }
 
 #[cfg(test)]

@@ -72,5 +72,12 @@ pub const DATE_HEADER: &str = "x-sdk-date";
 /// use it to stream bodies or to skip body signing with [`UNSIGNED_PAYLOAD`]).
 pub const CONTENT_SHA256_HEADER: &str = "x-sdk-content-sha256";
 
+/// [`DATE_HEADER`] as a header name, for lookups that skip parsing the name.
+pub(crate) const DATE_NAME: http::HeaderName = http::HeaderName::from_static(DATE_HEADER);
+
+/// [`CONTENT_SHA256_HEADER`] as a header name, for lookups that skip parsing the name.
+pub(crate) const CONTENT_SHA256_NAME: http::HeaderName =
+    http::HeaderName::from_static(CONTENT_SHA256_HEADER);
+
 /// The conventional [`CONTENT_SHA256_HEADER`] value of a client that does not sign its body.
 pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";

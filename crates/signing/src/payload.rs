@@ -1,6 +1,6 @@
 //! The last line of the canonical request: what the signature says about the body.
 
-use crate::{hexdigits, CONTENT_SHA256_HEADER};
+use crate::{hexdigits, CONTENT_SHA256_NAME};
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
@@ -23,11 +23,29 @@ impl<'a> PayloadHash<'a> {
     /// request has one (and it is visible ASCII), the body otherwise.
     pub fn from_request(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
         match headers
-            .get(CONTENT_SHA256_HEADER)
+            .get(CONTENT_SHA256_NAME)
             .and_then(|v| v.to_str().ok())
         {
             Some(value) => Self::Precomputed(value.trim()),
             None => Self::Body(body),
+        }
+    }
+
+    /// What a verifier must use: the `X-Sdk-Content-Sha256` value only when that header is among
+    /// the request's signed headers, the body otherwise. An unsigned header would let anyone who
+    /// captured a signed request replace its body, so it is ignored.
+    pub fn for_verification(
+        auth: &crate::Authorization<'_>,
+        headers: &'a HeaderMap,
+        body: &'a [u8],
+    ) -> Self {
+        let signed = auth
+            .signed_header_names()
+            .any(|n| n.eq_ignore_ascii_case(CONTENT_SHA256_HEADER));
+        if signed {
+            Self::from_request(headers, body)
+        } else {
+            Self::Body(body)
         }
     }
 
@@ -85,7 +103,7 @@ mod tests {
             PayloadHash::Body(b"x")
         );
         headers.insert(
-            CONTENT_SHA256_HEADER,
+            crate::CONTENT_SHA256_HEADER,
             HeaderValue::from_static("UNSIGNED-PAYLOAD"),
         );
         let payload = PayloadHash::from_request(&headers, b"x");

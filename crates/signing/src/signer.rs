@@ -1,10 +1,10 @@
 //! Signing a client request the way the official SDKs do.
 
-use crate::canonical::{authority_host, canonical_bytes};
+use crate::canonical::{authority_host, canonical_bytes, text};
 use crate::date::{parse_date, SdkDate};
 use crate::payload::PayloadHash;
 use crate::signature::{sign_parts, string_to_sign};
-use crate::{hexdigits, Authorization, DATE_HEADER};
+use crate::{hexdigits, Authorization, DATE_NAME};
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use sha2::{Digest, Sha256};
@@ -75,7 +75,7 @@ pub fn sign_request(
     }
     headers.remove(AUTHORIZATION);
 
-    let date = match headers.get(DATE_HEADER) {
+    let date = match headers.get(DATE_NAME) {
         Some(value) => {
             let value = value.to_str().map_err(|_| SignError::InvalidDate)?.trim();
             parse_date(value).map_err(|_| SignError::InvalidDate)?;
@@ -84,7 +84,7 @@ pub fn sign_request(
         None => {
             let value = SdkDate(now).to_string();
             let header = HeaderValue::from_str(&value).expect("a formatted date is ASCII");
-            headers.insert(HeaderName::from_static(DATE_HEADER), header);
+            headers.insert(DATE_NAME, header);
             value
         }
     };
@@ -113,8 +113,7 @@ pub fn sign_request(
     headers.insert(AUTHORIZATION, header);
 
     Ok(Signed {
-        canonical_request: String::from_utf8(canonical)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        canonical_request: text(canonical),
         string_to_sign: string_to_sign(&date, &hexdigits::encode_string(&hash)),
         signed_headers,
         signature,

@@ -1,11 +1,11 @@
 //! Server-side verification (spec §4.3 step 9), with Huawei's error wording.
 
-use crate::canonical::{canonical_bytes, write};
+use crate::canonical::{canonical_bytes, text, write};
 use crate::date::{parse_date, SdkDate};
 use crate::payload::{PayloadHash, ResolvedHash};
 use crate::signature::sign_parts;
 use crate::sink::HashSink;
-use crate::{hexdigits, Authorization, DATE_HEADER};
+use crate::{hexdigits, Authorization, DATE_HEADER, DATE_NAME};
 use http::{HeaderMap, Method, Uri};
 use std::fmt;
 use std::time::Duration;
@@ -109,15 +109,13 @@ pub struct Mismatch<'r> {
 impl Mismatch<'_> {
     /// The canonical request the server computed.
     pub fn canonical_request(&self) -> String {
-        let bytes = canonical_bytes(
+        text(canonical_bytes(
             self.method,
             self.uri,
             self.headers,
             self.signed_headers,
             self.payload_hash.as_bytes(),
-        );
-        String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        ))
     }
 
     /// The canonical request with every `\n` replaced by `|`, as in Huawei's
@@ -162,7 +160,7 @@ impl Verifier {
         secret: &[u8],
         now: OffsetDateTime,
     ) -> Result<(), VerifyError<'r>> {
-        let date = headers.get(DATE_HEADER).ok_or(VerifyError::MissingDate)?;
+        let date = headers.get(DATE_NAME).ok_or(VerifyError::MissingDate)?;
         if !auth
             .signed_header_names()
             .any(|name| name.eq_ignore_ascii_case(DATE_HEADER))

@@ -98,9 +98,9 @@ pub trait AppStore: Send + Sync + 'static {
 
     // ---- apps -----------------------------------------------------------------------------
 
-    /// Creates an app. Errors: `AppNameExists`, `AppKeyExists`, `AppLimitReached` (more than
-    /// `max_apps` in the instance).
-    async fn create_app(&self, scope: &Scope, app: NewApp, max_apps: u32) -> StoreResult<App>;
+    /// Creates an app. Errors: `AppNameExists`, `AppKeyExists`, `AppLimitReached` (a limit of
+    /// `limits` would be exceeded).
+    async fn create_app(&self, scope: &Scope, app: NewApp, limits: AppLimits) -> StoreResult<App>;
     /// Changes name, remark and (when given) key and secret. `NotFound` if the app is not in scope.
     async fn update_app(&self, scope: &Scope, id: &str, change: AppChange) -> StoreResult<App>;
     /// Replaces the AppSecret. `NotFound` if the app is not in scope.

@@ -293,6 +293,15 @@ pub struct NewApp {
     pub created_by: String,
 }
 
+/// Count limits checked when an app is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppLimits {
+    /// Apps in one instance.
+    pub per_instance: u32,
+    /// Apps one user created in the instance (ModelArts allows five per user).
+    pub per_creator: Option<u32>,
+}
+
 /// A change to an app. `None` keeps the current value.
 #[derive(Debug, Clone)]
 pub struct AppChange {

@@ -10,7 +10,7 @@ use crate::scope::{self, path_id, Access};
 use crate::AppState;
 use apigw_domain::generate::{new_app_key, new_app_secret};
 use apigw_domain::{ApiError, AppKey, AppName, AppRemark, AppSecret, Page};
-use apigw_store::{AppChange, AppFilter, NewApp};
+use apigw_store::{AppChange, AppFilter, AppLimits, NewApp};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -60,7 +60,10 @@ pub async fn create(
                 app_secret,
                 created_by: caller.user_id.clone(),
             },
-            state.config.max_apps_per_instance,
+            AppLimits {
+                per_instance: state.config.max_apps_per_instance,
+                per_creator: None,
+            },
         )
         .await
         .map_err(|e| not_found(e, || ApiError::instance_not_found(&instance_id)))?;

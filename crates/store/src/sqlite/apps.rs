@@ -75,7 +75,7 @@ impl AppStore for SqliteStore {
         Ok(r.rows_affected() > 0)
     }
 
-    async fn create_app(&self, scope: &Scope, app: NewApp, max_apps: u32) -> StoreResult<App> {
+    async fn create_app(&self, scope: &Scope, app: NewApp, limits: AppLimits) -> StoreResult<App> {
         let mut tx = self.writer.begin().await?;
         let instance = sqlx::query("SELECT 1 FROM instances WHERE project_id = ? AND id = ?")
             .bind(&scope.project_id)
@@ -112,8 +112,21 @@ impl AppStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await?
             .try_get("n")?;
-        if count >= i64::from(max_apps) {
+        if count >= i64::from(limits.per_instance) {
             return Err(StoreError::AppLimitReached);
+        }
+        if let Some(per_creator) = limits.per_creator {
+            let mine: i64 = sqlx::query(
+                "SELECT COUNT(*) AS n FROM apps WHERE instance_id = ? AND created_by = ?",
+            )
+            .bind(&scope.instance_id)
+            .bind(&app.created_by)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+            if mine >= i64::from(per_creator) {
+                return Err(StoreError::AppLimitReached);
+            }
         }
         let id = new_id();
         let now = Timestamp::now();
