@@ -9,6 +9,7 @@
 pub mod apig;
 pub mod auth;
 pub mod body;
+pub mod changes;
 pub mod error;
 pub mod extract;
 pub mod identity;
@@ -83,12 +84,24 @@ pub struct AppState {
     pub lockout: Arc<auth::Lockout>,
     /// Failed password logins per user name and per client address.
     pub login_throttle: Arc<throttle::FailureThrottle>,
+    /// Told about every committed change (the data plane's index).
+    pub changes: Arc<dyn changes::ChangeListener>,
 }
 
 impl AppState {
-    /// Builds the state from a store and settings.
+    /// Builds the state from a store and settings, for a server without a data plane.
     pub fn new(store: Arc<dyn Store>, config: AdminConfig) -> Self {
+        Self::with_listener(store, config, Arc::new(changes::NoDataPlane))
+    }
+
+    /// Builds the state with a listener that must see every change before the answer.
+    pub fn with_listener(
+        store: Arc<dyn Store>,
+        config: AdminConfig,
+        changes: Arc<dyn changes::ChangeListener>,
+    ) -> Self {
         Self {
+            changes,
             lockout: Arc::new(auth::Lockout::new(
                 config.aksk_lockout_failures,
                 config.aksk_lockout,
@@ -109,6 +122,10 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::protected_routes())
         .merge(apig::routes())
         .merge(modelarts::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            changes::notify,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

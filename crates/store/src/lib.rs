@@ -127,6 +127,9 @@ pub trait AppStore: Send + Sync + 'static {
     async fn delete_app_code(&self, scope: &Scope, app_id: &str, code_id: &str) -> StoreResult<bool>;
     /// The AppCode of an app with this value (ModelArts addresses codes by value).
     async fn find_app_code_by_value(&self, scope: &Scope, app_id: &str, value: &AppCodeValue) -> StoreResult<Option<AppCode>>;
+    /// Every app of an instance with its credentials, for the data plane's in-memory index.
+    async fn app_credentials(&self, instance_id: &str) -> StoreResult<Vec<AppCredentials>>;
+
     /// Replaces the value of an AppCode, keeping its id. `NotFound`, `AppCodeExists`.
     async fn replace_app_code_value(&self, scope: &Scope, app_id: &str, code_id: &str, value: AppCodeValue) -> StoreResult<AppCode>;
 }

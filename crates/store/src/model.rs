@@ -387,3 +387,17 @@ pub struct AppCode {
     /// Creation time.
     pub create_time: Timestamp,
 }
+
+/// What the data plane needs to authenticate one app: key, secret and the keyed hashes of its
+/// AppCodes (the plaintext codes never leave the store).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppCredentials {
+    /// App id.
+    pub app_id: String,
+    /// AppKey (signature `Access=`).
+    pub app_key: AppKey,
+    /// AppSecret (signature key).
+    pub app_secret: AppSecret,
+    /// HMAC-SHA256 index of each AppCode, as stored (hex).
+    pub app_code_hashes: Vec<String>,
+}

@@ -495,4 +495,42 @@ impl AppStore for SqliteStore {
         tx.commit().await?;
         self.code_from_row(&row)
     }
+
+    async fn app_credentials(&self, instance_id: &str) -> StoreResult<Vec<AppCredentials>> {
+        let mut tx = self.reader.begin().await?;
+        let apps = sqlx::query(
+            "SELECT id, app_key, secret_enc FROM apps WHERE instance_id = ? ORDER BY id",
+        )
+        .bind(instance_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let codes = sqlx::query(
+            "SELECT app_id, value_hash FROM app_codes WHERE instance_id = ? ORDER BY app_id",
+        )
+        .bind(instance_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let mut by_app: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for row in codes {
+            by_app
+                .entry(row.try_get("app_id")?)
+                .or_default()
+                .push(row.try_get("value_hash")?);
+        }
+        apps.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                let sealed: String = row.try_get("secret_enc")?;
+                let secret = self.sealer.open_string(&sealed, &secret_context(&id))?;
+                Ok(AppCredentials {
+                    app_key: AppKey::from_trusted(row.try_get("app_key")?),
+                    app_secret: AppSecret::from_trusted(secret),
+                    app_code_hashes: by_app.remove(&id).unwrap_or_default(),
+                    app_id: id,
+                })
+            })
+            .collect()
+    }
 }
