@@ -90,7 +90,7 @@ fn main() {
             let headers = black_box(&headers);
             let value = headers[AUTHORIZATION].to_str().unwrap();
             let auth = Authorization::parse(value).unwrap();
-            let payload = PayloadHash::from_request(headers, black_box(&body));
+            let payload = PayloadHash::for_verification(&auth, headers, black_box(&body));
             let result = verifier.verify(
                 &auth,
                 black_box(&method),

@@ -208,7 +208,7 @@ enum Found<'h> {
 }
 
 /// Header name equality; the signed list is normally lower case already, like `HeaderName`.
-#[inline]
+#[inline(always)]
 fn same_name(header: &str, signed: &str) -> bool {
     header.len() == signed.len() && (header == signed || header.eq_ignore_ascii_case(signed))
 }

@@ -32,7 +32,7 @@
 //! let value = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
 //! let auth = Authorization::parse(value.unwrap_or_default()).map_err(|e| e.to_string())?;
 //! let secret = secret_for(auth.access).ok_or("app not found")?;
-//! let payload = PayloadHash::from_request(&parts.headers, body);
+//! let payload = PayloadHash::for_verification(&auth, &parts.headers, body);
 //! Verifier::default()
 //!     .verify(&auth, &parts.method, &parts.uri, &parts.headers, payload, &secret,
 //!             time::OffsetDateTime::now_utc())

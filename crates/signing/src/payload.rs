@@ -1,6 +1,6 @@
 //! The last line of the canonical request: what the signature says about the body.
 
-use crate::{hexdigits, CONTENT_SHA256_NAME};
+use crate::{hexdigits, CONTENT_SHA256_HEADER, CONTENT_SHA256_NAME};
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
@@ -20,7 +20,8 @@ pub enum PayloadHash<'a> {
 
 impl<'a> PayloadHash<'a> {
     /// Picks what the official signers use: the trimmed `X-Sdk-Content-Sha256` value if the
-    /// request has one (and it is visible ASCII), the body otherwise.
+    /// request has one (and it is visible ASCII), the body otherwise. For signing; a verifier
+    /// uses [`for_verification`](Self::for_verification).
     pub fn from_request(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
         match headers
             .get(CONTENT_SHA256_NAME)
@@ -103,11 +104,33 @@ mod tests {
             PayloadHash::Body(b"x")
         );
         headers.insert(
-            crate::CONTENT_SHA256_HEADER,
+            CONTENT_SHA256_HEADER,
             HeaderValue::from_static("UNSIGNED-PAYLOAD"),
         );
         let payload = PayloadHash::from_request(&headers, b"x");
         assert_eq!(payload, PayloadHash::Precomputed("UNSIGNED-PAYLOAD"));
         assert_eq!(payload.to_hex(), "UNSIGNED-PAYLOAD");
+    }
+
+    #[test]
+    fn a_verifier_honours_the_header_only_when_it_is_signed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_SHA256_HEADER,
+            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        let auth = |signed_headers| crate::Authorization {
+            access: "k",
+            signed_headers,
+            signature: "",
+        };
+        assert_eq!(
+            PayloadHash::for_verification(&auth("host;x-sdk-date"), &headers, b"x"),
+            PayloadHash::Body(b"x")
+        );
+        assert_eq!(
+            PayloadHash::for_verification(&auth("host;X-Sdk-Content-Sha256"), &headers, b"x"),
+            PayloadHash::Precomputed("UNSIGNED-PAYLOAD")
+        );
     }
 }

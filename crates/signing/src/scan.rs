@@ -5,14 +5,37 @@
 //! there. (For long pieces, like the `Authorization` fields, `str::split` wins.)
 
 /// Splits `s` on the ASCII byte `sep`, like `s.split(sep as char)`.
-pub(crate) fn split(s: &str, sep: u8) -> impl Iterator<Item = &str> + Clone {
+pub(crate) fn split(s: &str, sep: u8) -> Split<'_> {
     debug_assert!(sep.is_ascii());
-    s.as_bytes().split(move |&b| b == sep).map(move |piece| {
-        // An ASCII separator never falls inside a UTF-8 sequence, so the offsets are
-        // character boundaries of `s`.
-        let start = piece.as_ptr() as usize - s.as_ptr() as usize;
-        &s[start..start + piece.len()]
-    })
+    Split { rest: Some(s), sep }
+}
+
+/// The iterator of [`split`].
+#[derive(Clone)]
+pub(crate) struct Split<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for Split<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        // An ASCII separator never falls inside a UTF-8 sequence, so `i` is a character
+        // boundary.
+        match rest.bytes().position(|b| b == self.sep) {
+            Some(i) => {
+                self.rest = Some(&rest[i + 1..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
 }
 
 /// Splits `s` at the first ASCII byte `sep`, like `s.split_once(sep as char)`.

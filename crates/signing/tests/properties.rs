@@ -123,7 +123,7 @@ impl Req {
                 &self.method,
                 &uri,
                 headers,
-                PayloadHash::from_request(headers, &self.body),
+                PayloadHash::for_verification(&auth, headers, &self.body),
                 SECRET.as_bytes(),
                 now,
             )

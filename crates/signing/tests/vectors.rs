@@ -66,7 +66,7 @@ impl Vector {
                 &self.method,
                 &uri,
                 headers,
-                PayloadHash::from_request(headers, self.body),
+                PayloadHash::for_verification(&auth, headers, self.body),
                 self.secret.as_bytes(),
                 now,
             )

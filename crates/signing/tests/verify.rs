@@ -37,7 +37,7 @@ fn verify_with<'r>(
         &Method::GET,
         uri,
         headers,
-        PayloadHash::from_request(headers, b""),
+        PayloadHash::for_verification(auth, headers, b""),
         secret.as_bytes(),
         at(now),
     )
@@ -234,13 +234,14 @@ fn unsigned_payload_leaves_the_body_out_but_not_the_header() {
     )
     .unwrap();
     let check = |headers: &HeaderMap, body: &[u8]| {
+        let auth = auth_of(headers);
         Verifier::default()
             .verify(
-                &auth_of(headers),
+                &auth,
                 &Method::PUT,
                 &uri,
                 headers,
-                PayloadHash::from_request(headers, body),
+                PayloadHash::for_verification(&auth, headers, body),
                 SECRET.as_bytes(),
                 at(DATE),
             )
@@ -251,6 +252,56 @@ fn unsigned_payload_leaves_the_body_out_but_not_the_header() {
     let mut stripped = headers.clone();
     stripped.remove("x-sdk-content-sha256");
     assert!(!check(&stripped, b"one"));
+}
+
+#[test]
+fn an_unsigned_content_sha256_header_cannot_swap_the_body() {
+    // A captured request signed over its body; the attacker adds the header with the original
+    // body hash and sends another body.
+    let uri: Uri = "http://h.example.com/pay".parse().unwrap();
+    let mut headers = HeaderMap::new();
+    sign_request(
+        &Method::POST,
+        &uri,
+        &mut headers,
+        b"amount=1",
+        KEY,
+        SECRET,
+        at(DATE),
+    )
+    .unwrap();
+    let original = PayloadHash::Body(b"amount=1").to_hex();
+    headers.insert(
+        "x-sdk-content-sha256",
+        HeaderValue::from_str(&original).unwrap(),
+    );
+    let auth = auth_of(&headers);
+    let check = |payload| {
+        Verifier::default()
+            .verify(
+                &auth,
+                &Method::POST,
+                &uri,
+                &headers,
+                payload,
+                SECRET.as_bytes(),
+                at(DATE),
+            )
+            .is_ok()
+    };
+    // Trusting the header blindly would accept the swap ...
+    assert!(check(PayloadHash::from_request(&headers, b"amount=1000")));
+    // ... which is why a verifier picks the payload with `for_verification`.
+    assert!(!check(PayloadHash::for_verification(
+        &auth,
+        &headers,
+        b"amount=1000"
+    )));
+    assert!(check(PayloadHash::for_verification(
+        &auth,
+        &headers,
+        b"amount=1"
+    )));
 }
 
 #[test]
