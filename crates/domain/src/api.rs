@@ -1,1 +1,1845 @@
-//! Values of API groups, environments and APIs (spec §3.1–3.4) that parse.
+//! Values of API groups, environments and APIs (spec §3.1–3.4) that parse, the validated
+//! [`ApiDefinition`] the store keeps and the data plane serves, and the errors of these
+//! resources.
+//!
+//! An API definition is read once from the request body by [`ApiDefinition::parse`], which
+//! checks every field and the rules between fields (a backend path parameter has a source, a
+//! `REQUEST` backend parameter names a request parameter, ...). [`ApiDefinition::to_json`]
+//! writes the canonical wire form, which is also what the store keeps and parses again on
+//! reading, so a definition read back from the database passed the same rules.
+//!
+//! What we refuse although Huawei accepts it (we do not implement it): `req_protocol` `GRPCS`,
+//! `auth_type` `IAM` and `AUTHORIZER`, `backend_type` other than `HTTP`, VPC channels
+//! (`vpc_channel_status` 1), parameters inside a path segment (`/a/{id}.json`) and `{p+}`.
+
+use crate::error::ApiError;
+use crate::names::ResourceId;
+use serde_json::{json, Map, Value};
+use std::collections::HashSet;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Id of the built-in environment every instance has (Huawei's fixed id).
+pub const RELEASE_ENV_ID: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+/// Name of the built-in environment, the one a call without `X-Stage` reaches.
+pub const RELEASE_ENV_NAME: &str = "RELEASE";
+/// Name of the API group every instance is created with.
+pub const DEFAULT_GROUP_NAME: &str = "DEFAULT";
+/// Most environments a user may create in one instance (`RELEASE` not counted).
+pub const MAX_ENVIRONMENTS: u32 = 10;
+/// `group_version` of every API group and API (Huawei answers `V1`).
+pub const GROUP_VERSION: &str = "V1";
+/// Most entries of `req_params`, and of `backend_params`, one API may have (our limit).
+pub const MAX_API_PARAMS: usize = 50;
+/// Most `tags` one API may have (Huawei's default).
+pub const MAX_API_TAGS: usize = 10;
+
+/// The subdomain an API group answers on: `<group_id>.apic.<region>`. Shared by the management
+/// views (`sl_domain`) and the data plane (routing by `Host`), so both agree.
+pub fn sl_domain(group_id: &str, region: &str) -> String {
+    format!("{group_id}.apic.{region}")
+}
+
+impl ApiError {
+    /// 404 `APIG.3001`: the API group is not in this project and instance (Huawei's wording).
+    pub fn api_group_not_found(id: &str) -> Self {
+        Self::new(404, "APIG.3001", format!("API group {id} does not exist"))
+    }
+
+    /// 404 `APIG.3002`: the API is not in this project and instance.
+    pub fn api_not_found(id: &str) -> Self {
+        Self::new(404, "APIG.3002", format!("API {id} does not exist"))
+    }
+
+    /// 404 `APIG.3003`: the environment is not in this project and instance.
+    pub fn environment_not_found(id: &str) -> Self {
+        Self::new(404, "APIG.3003", format!("Environment {id} does not exist"))
+    }
+
+    /// 404 `APIG.3015`: taking offline an API that is not published in that environment.
+    pub fn publication_not_found(api_id: &str, env_id: &str) -> Self {
+        Self::new(
+            404,
+            "APIG.3015",
+            format!("The API publication record does not exist,api_id:{api_id},env_id:{env_id}"),
+        )
+    }
+
+    /// 400 `APIG.3201`: another group of the instance has this name.
+    pub fn api_group_name_exists() -> Self {
+        Self::new(400, "APIG.3201", "The API group name already exists.")
+    }
+
+    /// 400 `APIG.3202`: another API of the group has this name.
+    pub fn api_name_exists() -> Self {
+        Self::new(400, "APIG.3202", "The API name already exists.")
+    }
+
+    /// 400 `APIG.3205`: another environment of the instance has this name (`RELEASE` included).
+    pub fn environment_name_exists() -> Self {
+        Self::new(400, "APIG.3205", "The environment name already exists.")
+    }
+
+    /// 400 `APIG.3301`: another API of the group has this method and path.
+    pub fn api_exists() -> Self {
+        Self::new(400, "APIG.3301", "The API already exists.")
+    }
+
+    /// 400 `APIG.3301`: publishing would put two APIs with one method and path in one group and
+    /// environment (the other API's published copy still has them), so routing would be ambiguous.
+    pub fn api_route_published() -> Self {
+        Self::new(
+            400,
+            "APIG.3301",
+            "The API already exists: another API of the group with the same method and path is published in this environment.",
+        )
+    }
+
+    /// 403 `APIG.3104`: the instance holds its maximum number of environments.
+    pub fn environment_limit_reached() -> Self {
+        Self::new(
+            403,
+            "APIG.3104",
+            "The number of environments exceeds the maximum allowed limit.",
+        )
+    }
+
+    /// 403 `APIG.3415`: a group is deleted only once it holds no API.
+    pub fn api_group_has_apis() -> Self {
+        Self::new(
+            403,
+            "APIG.3415",
+            "The API group cannot be deleted because it contains APIs.",
+        )
+    }
+
+    /// 403 `APIG.3416`: an API is deleted only once it is offline everywhere.
+    pub fn api_published() -> Self {
+        Self::new(
+            403,
+            "APIG.3416",
+            "The API cannot be deleted because it has been published.",
+        )
+    }
+
+    /// 403 `APIG.3418`: an environment is deleted only once no API is published in it.
+    pub fn environment_has_published_apis() -> Self {
+        Self::new(403, "APIG.3418", "The environment contains published APIs.")
+    }
+
+    /// 403 `APIG.1101`: the `DEFAULT` group cannot be deleted or renamed.
+    pub fn default_group_locked() -> Self {
+        Self::new(
+            403,
+            "APIG.1101",
+            "No permissions to perform operations on this API group.",
+        )
+    }
+
+    /// 403 `APIG.1103`: the built-in `RELEASE` environment cannot be deleted or changed.
+    pub fn release_environment_locked() -> Self {
+        Self::new(
+            403,
+            "APIG.1103",
+            "No permissions to perform operations on this environment.",
+        )
+    }
+}
+
+// ---- small text values ---------------------------------------------------------------------
+
+fn is_cjk(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fa5}').contains(&c)
+}
+
+fn char_len_between(s: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&s.chars().count())
+}
+
+/// Declares a validated string newtype with `as_str`, `Display`, `Debug` and `AsRef<str>`.
+macro_rules! text_value {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The validated text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({:?})"), self.0)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+/// Names of groups and APIs: 3–255 characters, a letter, digit (or CJK ideograph) first, then
+/// letters, digits and `-_./:()`.
+fn is_group_or_api_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || is_cjk(c));
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "-_./:()".contains(c) || is_cjk(c));
+    first_ok && rest_ok && char_len_between(s, 3, 255)
+}
+
+text_value!(
+    /// API group name: 3–255 characters, a letter or digit first, then letters, digits and
+    /// `-_./():`.
+    GroupName
+);
+
+impl GroupName {
+    /// Parses the `name` body field of a group.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        if is_group_or_api_name(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ApiError::invalid_body_field("name"))
+        }
+    }
+
+    /// `DEFAULT`, the group every instance has.
+    pub fn default_group() -> Self {
+        Self(DEFAULT_GROUP_NAME.to_owned())
+    }
+}
+
+text_value!(
+    /// API name: 3–255 characters, a letter or digit first, then letters, digits and `-_./:()`.
+    ApiName
+);
+
+impl ApiName {
+    /// Parses the `name` body field of an API.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        if is_group_or_api_name(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ApiError::invalid_body_field("name"))
+        }
+    }
+}
+
+text_value!(
+    /// Environment name: 3–64 characters, a letter first, then letters, digits and `_`.
+    EnvName
+);
+
+impl EnvName {
+    /// Parses the `name` body field of an environment.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let b = s.as_bytes();
+        let ok = (3..=64).contains(&b.len())
+            && b[0].is_ascii_alphabetic()
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ApiError::invalid_body_field("name"))
+        }
+    }
+
+    /// `RELEASE`, the built-in environment.
+    pub fn release() -> Self {
+        Self(RELEASE_ENV_NAME.to_owned())
+    }
+}
+
+text_value!(
+    /// A free-text description (`remark`) of a group, environment, API or publication: at most
+    /// a given number of characters (1000 for groups, 255 elsewhere), no `<` or `>`.
+    Remark
+);
+
+impl Remark {
+    /// Parses a body field named `field` of at most `max` characters.
+    pub fn parse(s: &str, field: &str, max: usize) -> Result<Self, ApiError> {
+        if char_len_between(s, 0, max) && !s.contains(['<', '>']) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ApiError::invalid_body_field(field))
+        }
+    }
+
+    /// The empty remark.
+    pub fn empty() -> Self {
+        Self(String::new())
+    }
+}
+
+/// Longest `remark` of a group.
+pub const GROUP_REMARK_MAX: usize = 1000;
+/// Longest `remark` of an environment, API, backend or publication.
+pub const REMARK_MAX: usize = 255;
+
+text_value!(
+    /// Name of a request or backend parameter: 1–32 characters, a letter first, then letters,
+    /// digits, `-`, `_` and `.`.
+    ParamName
+);
+
+impl ParamName {
+    /// Parses a parameter name given in the body field `field`.
+    pub fn parse(s: &str, field: &str) -> Result<Self, ApiError> {
+        if is_param_name(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ApiError::invalid_body_field(field))
+        }
+    }
+}
+
+fn is_param_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    (1..=32).contains(&b.len())
+        && b[0].is_ascii_alphabetic()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
+}
+
+// ---- enumerations --------------------------------------------------------------------------
+
+/// Declares an enumeration with its wire texts.
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// The wire text.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+
+            /// The value with this wire text, if it is one we support.
+            pub fn from_wire(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// Parses the body field `field` (`APIG.2011` naming it otherwise).
+            pub fn parse(s: &str, field: &str) -> Result<Self, ApiError> {
+                Self::from_wire(s).ok_or_else(|| ApiError::invalid_body_field(field))
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Protocols an API accepts calls on (`GRPCS` is not supported).
+    ReqProtocol {
+        /// Plain HTTP only.
+        Http = "HTTP",
+        /// HTTPS only.
+        Https = "HTTPS",
+        /// Both.
+        Both = "BOTH",
+    }
+);
+
+impl ReqProtocol {
+    /// Whether a call over HTTPS (`true`) or plain HTTP (`false`) is accepted.
+    pub fn accepts(self, https: bool) -> bool {
+        match self {
+            Self::Http => !https,
+            Self::Https => https,
+            Self::Both => true,
+        }
+    }
+}
+
+wire_enum!(
+    /// HTTP method of an API or its backend; `ANY` matches (and forwards) every method.
+    HttpMethod {
+        /// GET.
+        Get = "GET",
+        /// POST.
+        Post = "POST",
+        /// PUT.
+        Put = "PUT",
+        /// DELETE.
+        Delete = "DELETE",
+        /// HEAD.
+        Head = "HEAD",
+        /// PATCH.
+        Patch = "PATCH",
+        /// OPTIONS.
+        Options = "OPTIONS",
+        /// Any method.
+        Any = "ANY",
+    }
+);
+
+impl HttpMethod {
+    /// Whether a request with `method` (upper case, as on the wire) is this method.
+    pub fn matches(self, method: &str) -> bool {
+        self == Self::Any || self.as_str() == method
+    }
+}
+
+wire_enum!(
+    /// How the request path is compared with `req_uri`.
+    MatchMode {
+        /// Exact match (with `{param}` segments matching one segment each).
+        Normal = "NORMAL",
+        /// Prefix match: the path starts with `req_uri`'s segments.
+        Swa = "SWA",
+    }
+);
+
+wire_enum!(
+    /// Who may call an API (`IAM` and `AUTHORIZER` are not supported).
+    AuthType {
+        /// Anyone.
+        None = "NONE",
+        /// Apps authorized for the API in the environment (signature or AppCode).
+        App = "APP",
+    }
+);
+
+wire_enum!(
+    /// Whether an `APP` API also accepts AppCodes (`X-Apig-AppCode`).
+    AppCodeAuth {
+        /// Signatures only.
+        Disable = "DISABLE",
+        /// AppCodes in the `X-Apig-AppCode` header too.
+        Header = "HEADER",
+    }
+);
+
+wire_enum!(
+    /// Protocol the gateway speaks to the backend.
+    BackendProtocol {
+        /// Plain HTTP.
+        Http = "HTTP",
+        /// HTTPS.
+        Https = "HTTPS",
+    }
+);
+
+impl BackendProtocol {
+    /// The port used when `url_domain` names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Http => 80,
+            Self::Https => 443,
+        }
+    }
+}
+
+wire_enum!(
+    /// Type of a request parameter.
+    ParamType {
+        /// Any text.
+        String = "STRING",
+        /// A number.
+        Number = "NUMBER",
+    }
+);
+
+wire_enum!(
+    /// Where a parameter travels.
+    ParamLocation {
+        /// A `{name}` segment of the path.
+        Path = "PATH",
+        /// The query string.
+        Query = "QUERY",
+        /// A header (names compare case-insensitively).
+        Header = "HEADER",
+    }
+);
+
+wire_enum!(
+    /// Where a backend parameter's value comes from.
+    ParamOrigin {
+        /// A request parameter, named by `value`.
+        Request = "REQUEST",
+        /// The constant `value`.
+        Constant = "CONSTANT",
+        /// A gateway system parameter such as `$context.appId`.
+        System = "SYSTEM",
+    }
+);
+
+wire_enum!(
+    /// System parameters a backend parameter may carry; the data plane fills them per call.
+    SystemParam {
+        /// Id of the calling app (empty for `NONE` APIs).
+        AppId = "$context.appId",
+        /// Name of the calling app.
+        AppName = "$context.appName",
+        /// Id of the API.
+        ApiId = "$context.apiId",
+        /// Name of the API.
+        ApiName = "$context.apiName",
+        /// Name of the environment the call reached.
+        Stage = "$context.stage",
+        /// Client address.
+        SourceIp = "$context.sourceIp",
+        /// `X-Request-Id` of the call.
+        RequestId = "$context.requestId",
+    }
+);
+
+/// Whether an API is public (1) or private (2); stored and shown, not enforced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApiType {
+    /// 1.
+    Public,
+    /// 2.
+    Private,
+}
+
+impl ApiType {
+    /// The wire number.
+    pub fn code(self) -> i64 {
+        match self {
+            Self::Public => 1,
+            Self::Private => 2,
+        }
+    }
+
+    /// The type with this wire number.
+    pub fn from_code(n: i64) -> Option<Self> {
+        match n {
+            1 => Some(Self::Public),
+            2 => Some(Self::Private),
+            _ => None,
+        }
+    }
+}
+
+// ---- paths ---------------------------------------------------------------------------------
+
+/// One `/`-separated segment of a [`ReqUri`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UriSegment {
+    /// Text compared literally (case-sensitive).
+    Literal(String),
+    /// `{name}`: any one non-empty segment, captured under `name`.
+    Param(String),
+}
+
+/// A request path of an API or its backend: starts with `/`, at most 512 characters, segments
+/// of URI path characters or a whole-segment `{param}` (names as [`ParamName`], each once).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ReqUri {
+    raw: String,
+    segments: Vec<UriSegment>,
+}
+
+impl fmt::Debug for ReqUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ReqUri({:?})", self.raw)
+    }
+}
+
+impl fmt::Display for ReqUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+fn is_path_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@%".contains(&c)
+}
+
+fn literal_ok(seg: &str) -> bool {
+    let b = seg.as_bytes();
+    if !b.iter().all(|c| is_path_char(*c)) {
+        return false;
+    }
+    // `%` only as a percent-encoding.
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            {
+                return false;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+impl ReqUri {
+    /// Parses a path given in the body field `field` (`req_uri` or `backend_api.req_uri`).
+    pub fn parse(s: &str, field: &str) -> Result<Self, ApiError> {
+        let bad = || ApiError::invalid_body_field(field);
+        if s.len() > 512 || !s.starts_with('/') {
+            return Err(bad());
+        }
+        let mut segments = Vec::new();
+        if s != "/" {
+            let mut seen = HashSet::new();
+            for seg in s[1..].split('/') {
+                if seg.is_empty() {
+                    return Err(bad());
+                }
+                if let Some(inner) = seg.strip_prefix('{') {
+                    let name = inner.strip_suffix('}').ok_or_else(bad)?;
+                    if !is_param_name(name) || !seen.insert(name.to_owned()) {
+                        return Err(bad());
+                    }
+                    segments.push(UriSegment::Param(name.to_owned()));
+                } else if literal_ok(seg) {
+                    segments.push(UriSegment::Literal(seg.to_owned()));
+                } else {
+                    return Err(bad());
+                }
+            }
+        }
+        Ok(Self {
+            raw: s.to_owned(),
+            segments,
+        })
+    }
+
+    /// The path as given.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The segments (none for `/`).
+    pub fn segments(&self) -> &[UriSegment] {
+        &self.segments
+    }
+
+    /// Names of the `{param}` segments, in order.
+    pub fn params(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|s| match s {
+            UriSegment::Param(p) => Some(p.as_str()),
+            UriSegment::Literal(_) => None,
+        })
+    }
+
+    /// Whether `{name}` is a segment.
+    pub fn has_param(&self, name: &str) -> bool {
+        self.params().any(|p| p == name)
+    }
+
+    /// The path with parameter names erased (`/users/{}`): two APIs whose keys are equal match
+    /// the same requests, so a group may hold only one of them per method.
+    pub fn route_key(&self) -> String {
+        if self.segments.is_empty() {
+            return "/".to_owned();
+        }
+        let mut out = String::with_capacity(self.raw.len());
+        for seg in &self.segments {
+            out.push('/');
+            match seg {
+                UriSegment::Literal(l) => out.push_str(l),
+                UriSegment::Param(_) => out.push_str("{}"),
+            }
+        }
+        out
+    }
+
+    /// Matches a request path (without query): `NORMAL` needs every segment to match, `SWA`
+    /// only this URI's segments as a prefix. Returns the captured `{param}` values, in order.
+    pub fn match_path(&self, path: &str, mode: MatchMode) -> Option<Vec<(String, String)>> {
+        let rest = path.strip_prefix('/')?;
+        let parts: Vec<&str> = if rest.is_empty() {
+            Vec::new()
+        } else {
+            rest.split('/').collect()
+        };
+        let fits = match mode {
+            MatchMode::Normal => parts.len() == self.segments.len(),
+            MatchMode::Swa => parts.len() >= self.segments.len(),
+        };
+        if !fits {
+            return None;
+        }
+        let mut captured = Vec::new();
+        for (seg, part) in self.segments.iter().zip(&parts) {
+            match seg {
+                UriSegment::Literal(l) if l == part => {}
+                UriSegment::Literal(_) => return None,
+                UriSegment::Param(_) if part.is_empty() => return None,
+                UriSegment::Param(name) => captured.push((name.clone(), (*part).to_owned())),
+            }
+        }
+        Some(captured)
+    }
+
+    /// Builds a concrete path, asking `value` for each `{param}`; `None` if one has no value.
+    pub fn render(&self, mut value: impl FnMut(&str) -> Option<String>) -> Option<String> {
+        if self.segments.is_empty() {
+            return Some("/".to_owned());
+        }
+        let mut out = String::new();
+        for seg in &self.segments {
+            out.push('/');
+            match seg {
+                UriSegment::Literal(l) => out.push_str(l),
+                UriSegment::Param(p) => out.push_str(&value(p)?),
+            }
+        }
+        Some(out)
+    }
+}
+
+// ---- backend address -----------------------------------------------------------------------
+
+/// Backend address `host[:port]` (at most 255 characters): a DNS name, an IPv4 address or a
+/// bracketed IPv6 address, and a port 1–65535 (default by protocol when absent).
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct UrlDomain {
+    raw: String,
+    host: String,
+    port: Option<u16>,
+}
+
+impl fmt::Debug for UrlDomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UrlDomain({:?})", self.raw)
+    }
+}
+
+fn is_dns_name(host: &str) -> bool {
+    host.len() <= 253
+        && host.split('.').all(|label| {
+            let b = label.as_bytes();
+            (1..=63).contains(&b.len())
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+                && b[0] != b'-'
+                && b[b.len() - 1] != b'-'
+        })
+}
+
+fn parse_port(s: &str) -> Option<u16> {
+    if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) || s.len() > 5 {
+        return None;
+    }
+    s.parse::<u16>().ok().filter(|p| *p > 0)
+}
+
+impl UrlDomain {
+    /// Parses the `backend_api.url_domain` body field.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let bad = || ApiError::invalid_body_field("backend_api.url_domain");
+        if s.is_empty() || s.len() > 255 {
+            return Err(bad());
+        }
+        let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+            let (addr, after) = rest.split_once(']').ok_or_else(bad)?;
+            addr.parse::<Ipv6Addr>().map_err(|_| bad())?;
+            let port = match after {
+                "" => None,
+                p => Some(parse_port(p.strip_prefix(':').ok_or_else(bad)?).ok_or_else(bad)?),
+            };
+            (format!("[{addr}]"), port)
+        } else {
+            let (host, port) = match s.split_once(':') {
+                Some((h, p)) => (h, Some(parse_port(p).ok_or_else(bad)?)),
+                None => (s, None),
+            };
+            let all_numeric = host
+                .split('.')
+                .all(|l| l.bytes().all(|c| c.is_ascii_digit()));
+            let ok = if all_numeric {
+                host.parse::<Ipv4Addr>().is_ok()
+            } else {
+                is_dns_name(host)
+            };
+            if !ok {
+                return Err(bad());
+            }
+            (host.to_ascii_lowercase(), port)
+        };
+        Ok(Self {
+            raw: s.to_owned(),
+            host,
+            port,
+        })
+    }
+
+    /// The address as given.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The host (lower case; IPv6 in brackets), ready for a URL authority.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port given, if any.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// The port to connect to with `protocol`.
+    pub fn port_for(&self, protocol: BackendProtocol) -> u16 {
+        self.port.unwrap_or_else(|| protocol.default_port())
+    }
+}
+
+// ---- the definition ------------------------------------------------------------------------
+
+/// A request parameter the API declares (`req_params` item).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReqParam {
+    /// Name.
+    pub name: ParamName,
+    /// `STRING` or `NUMBER`.
+    pub param_type: ParamType,
+    /// Where it travels.
+    pub location: ParamLocation,
+    /// Mandatory (`required` 1) or not (2).
+    pub required: bool,
+    /// Value used when the caller sends none.
+    pub default_value: Option<String>,
+    /// Example shown to callers.
+    pub sample_value: Option<String>,
+    /// Description.
+    pub remark: Option<String>,
+}
+
+/// Where a backend parameter's value comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendValue {
+    /// The request parameter of this name (a `req_params` entry or a `{param}` of `req_uri`).
+    Request(ParamName),
+    /// This text.
+    Constant(String),
+    /// A gateway system parameter.
+    System(SystemParam),
+}
+
+impl BackendValue {
+    /// `origin` on the wire.
+    pub fn origin(&self) -> ParamOrigin {
+        match self {
+            Self::Request(_) => ParamOrigin::Request,
+            Self::Constant(_) => ParamOrigin::Constant,
+            Self::System(_) => ParamOrigin::System,
+        }
+    }
+
+    /// `value` on the wire.
+    pub fn wire_value(&self) -> &str {
+        match self {
+            Self::Request(p) => p.as_str(),
+            Self::Constant(c) => c,
+            Self::System(s) => s.as_str(),
+        }
+    }
+}
+
+/// A parameter the gateway sends to the backend (`backend_params` item).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendParam {
+    /// Name at the backend.
+    pub name: ParamName,
+    /// Where it travels to the backend.
+    pub location: ParamLocation,
+    /// Its source.
+    pub value: BackendValue,
+    /// Description.
+    pub remark: Option<String>,
+}
+
+/// The HTTP backend of an API (`backend_api`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendApi {
+    /// `host[:port]`.
+    pub url_domain: UrlDomain,
+    /// HTTP or HTTPS.
+    pub req_protocol: BackendProtocol,
+    /// Method sent (`ANY`: the caller's).
+    pub req_method: HttpMethod,
+    /// Backend path; each `{param}` is filled by a `PATH` backend parameter.
+    pub req_uri: ReqUri,
+    /// Timeout in milliseconds, 1–600000.
+    pub timeout_ms: u32,
+    /// Retries on failure, -1 (gateway default) to 10.
+    pub retry_count: i8,
+    /// Description.
+    pub remark: Option<String>,
+}
+
+/// A complete, validated API definition (spec §3.3): what is created, updated, published and
+/// served. Fields are private so the cross-field rules of [`ApiDefinition::parse`] always hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiDefinition {
+    group_id: ResourceId,
+    name: ApiName,
+    api_type: ApiType,
+    version: Option<String>,
+    req_protocol: ReqProtocol,
+    req_method: HttpMethod,
+    req_uri: ReqUri,
+    match_mode: MatchMode,
+    auth_type: AuthType,
+    app_code_auth: AppCodeAuth,
+    backend_api: BackendApi,
+    req_params: Vec<ReqParam>,
+    backend_params: Vec<BackendParam>,
+    remark: Remark,
+    tags: Vec<String>,
+    cors: bool,
+    result_normal_sample: Option<String>,
+    result_failure_sample: Option<String>,
+}
+
+/// A JSON object being read, with the dotted path used in error names.
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    prefix: String,
+}
+
+impl<'a> Fields<'a> {
+    fn new(map: &'a Map<String, Value>, prefix: &str) -> Self {
+        Self {
+            map,
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    fn name(&self, field: &str) -> String {
+        format!("{}{field}", self.prefix)
+    }
+
+    fn bad(&self, field: &str) -> ApiError {
+        ApiError::invalid_body_field(&self.name(field))
+    }
+
+    fn get(&self, field: &str) -> Option<&'a Value> {
+        self.map.get(field).filter(|v| !v.is_null())
+    }
+
+    fn opt_str(&self, field: &str) -> Result<Option<&'a str>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.bad(field)),
+        }
+    }
+
+    fn req_str(&self, field: &str) -> Result<&'a str, ApiError> {
+        self.opt_str(field)?.ok_or_else(|| self.bad(field))
+    }
+
+    fn opt_text(&self, field: &str, max: usize) -> Result<Option<String>, ApiError> {
+        match self.opt_str(field)? {
+            Some(s) if s.chars().count() > max => Err(self.bad(field)),
+            other => Ok(other.map(str::to_owned)),
+        }
+    }
+
+    fn opt_int(&self, field: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| self.bad(field)),
+        }
+    }
+
+    fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.bad(field)),
+        }
+    }
+
+    fn opt_object(&self, field: &str) -> Result<Option<Fields<'a>>, ApiError> {
+        match self.get(field) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(Fields::new(m, &format!("{}.", self.name(field))))),
+            Some(_) => Err(self.bad(field)),
+        }
+    }
+
+    fn opt_array(&self, field: &str) -> Result<&'a [Value], ApiError> {
+        match self.get(field) {
+            None => Ok(&[]),
+            Some(Value::Array(items)) => Ok(items),
+            Some(_) => Err(self.bad(field)),
+        }
+    }
+
+    /// The `i`-th item of the array `field`, which must be an object.
+    fn item(&self, field: &str, i: usize, v: &'a Value) -> Result<Fields<'a>, ApiError> {
+        let name = format!("{}[{i}]", self.name(field));
+        match v {
+            Value::Object(m) => Ok(Fields::new(m, &format!("{name}."))),
+            _ => Err(ApiError::invalid_body_field(&name)),
+        }
+    }
+}
+
+/// Key under which two parameters at one location collide (header names ignore case).
+fn param_key(location: ParamLocation, name: &str) -> (ParamLocation, String) {
+    match location {
+        ParamLocation::Header => (location, name.to_ascii_lowercase()),
+        _ => (location, name.to_owned()),
+    }
+}
+
+fn parse_tag(s: &str, field: &str) -> Result<String, ApiError> {
+    let b = s.as_bytes();
+    let ok = (1..=128).contains(&b.len())
+        && b[0].is_ascii_alphabetic()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"-*#%.:_".contains(c));
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(ApiError::invalid_body_field(field))
+    }
+}
+
+fn parse_retry_count(v: Option<&Value>) -> Result<i8, ApiError> {
+    let bad = || ApiError::invalid_body_field("backend_api.retry_count");
+    let n = match v {
+        None | Some(Value::Null) => return Ok(-1),
+        Some(Value::String(s)) => s.trim().parse::<i64>().map_err(|_| bad())?,
+        Some(Value::Number(n)) => n.as_i64().ok_or_else(bad)?,
+        Some(_) => return Err(bad()),
+    };
+    if (-1..=10).contains(&n) {
+        Ok(n as i8)
+    } else {
+        Err(bad())
+    }
+}
+
+impl BackendApi {
+    fn parse(f: &Fields<'_>) -> Result<Self, ApiError> {
+        if let Some(status) = f.opt_int("vpc_channel_status")? {
+            // 1 = through a VPC channel, which we do not have; 2 = direct address.
+            if status != 2 {
+                return Err(f.bad("vpc_channel_status"));
+            }
+        }
+        let url_domain = UrlDomain::parse(f.req_str("url_domain")?)?;
+        let req_protocol =
+            BackendProtocol::parse(f.req_str("req_protocol")?, &f.name("req_protocol"))?;
+        let req_method = HttpMethod::parse(f.req_str("req_method")?, &f.name("req_method"))?;
+        let req_uri = ReqUri::parse(f.req_str("req_uri")?, &f.name("req_uri"))?;
+        let timeout = f.opt_int("timeout")?.ok_or_else(|| f.bad("timeout"))?;
+        if !(1..=600_000).contains(&timeout) {
+            return Err(f.bad("timeout"));
+        }
+        let retry_count = parse_retry_count(f.get("retry_count"))?;
+        let remark = f.opt_text("remark", REMARK_MAX)?;
+        Ok(Self {
+            url_domain,
+            req_protocol,
+            req_method,
+            req_uri,
+            timeout_ms: timeout as u32,
+            retry_count,
+            remark,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "url_domain": self.url_domain.as_str(),
+            "req_protocol": self.req_protocol.as_str(),
+            "req_method": self.req_method.as_str(),
+            "req_uri": self.req_uri.as_str(),
+            "timeout": self.timeout_ms,
+            "retry_count": self.retry_count.to_string(),
+            "vpc_channel_status": 2,
+        });
+        if let Some(r) = &self.remark {
+            v["remark"] = json!(r);
+        }
+        v
+    }
+}
+
+impl ReqParam {
+    fn parse(f: &Fields<'_>) -> Result<Self, ApiError> {
+        let name = ParamName::parse(f.req_str("name")?, &f.name("name"))?;
+        let param_type = match f.opt_str("type")? {
+            Some(t) => ParamType::parse(t, &f.name("type"))?,
+            None => ParamType::String,
+        };
+        let location = ParamLocation::parse(f.req_str("location")?, &f.name("location"))?;
+        let required = match f.opt_int("required")? {
+            None | Some(2) => false,
+            Some(1) => true,
+            Some(_) => return Err(f.bad("required")),
+        };
+        let default_value = f.opt_text("default_value", 255)?;
+        if let (Some(d), ParamType::Number) = (&default_value, param_type) {
+            if d.parse::<f64>().is_err() {
+                return Err(f.bad("default_value"));
+            }
+        }
+        Ok(Self {
+            name,
+            param_type,
+            location,
+            required,
+            default_value,
+            sample_value: f.opt_text("sample_value", 255)?,
+            remark: f.opt_text("remark", REMARK_MAX)?,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "name": self.name.as_str(),
+            "type": self.param_type.as_str(),
+            "location": self.location.as_str(),
+            "required": if self.required { 1 } else { 2 },
+        });
+        for (k, val) in [
+            ("default_value", &self.default_value),
+            ("sample_value", &self.sample_value),
+            ("remark", &self.remark),
+        ] {
+            if let Some(val) = val {
+                v[k] = json!(val);
+            }
+        }
+        v
+    }
+}
+
+impl BackendParam {
+    fn parse(f: &Fields<'_>) -> Result<Self, ApiError> {
+        let name = ParamName::parse(f.req_str("name")?, &f.name("name"))?;
+        let location = ParamLocation::parse(f.req_str("location")?, &f.name("location"))?;
+        let origin = ParamOrigin::parse(f.req_str("origin")?, &f.name("origin"))?;
+        let raw = f.req_str("value")?;
+        let value = match origin {
+            ParamOrigin::Request => BackendValue::Request(ParamName::parse(raw, &f.name("value"))?),
+            ParamOrigin::Constant => {
+                if raw.is_empty() || raw.chars().count() > 255 || raw.chars().any(char::is_control)
+                {
+                    return Err(f.bad("value"));
+                }
+                BackendValue::Constant(raw.to_owned())
+            }
+            ParamOrigin::System => BackendValue::System(SystemParam::parse(raw, &f.name("value"))?),
+        };
+        Ok(Self {
+            name,
+            location,
+            value,
+            remark: f.opt_text("remark", REMARK_MAX)?,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let mut v = json!({
+            "name": self.name.as_str(),
+            "value": self.value.wire_value(),
+            "location": self.location.as_str(),
+            "origin": self.value.origin().as_str(),
+        });
+        if let Some(r) = &self.remark {
+            v["remark"] = json!(r);
+        }
+        v
+    }
+}
+
+impl ApiDefinition {
+    /// Reads and validates an API from a create or update body (spec §3.3). Every error is
+    /// `APIG.2011` naming the field by its path (`backend_api.timeout`, `req_params[0].name`).
+    pub fn parse(body: &Map<String, Value>) -> Result<Self, ApiError> {
+        let f = Fields::new(body, "");
+        let group_id =
+            ResourceId::parse(f.req_str("group_id")?, "group_id").map_err(|_| f.bad("group_id"))?;
+        let name = ApiName::parse(f.req_str("name")?)?;
+        let api_type = f
+            .opt_int("type")?
+            .and_then(ApiType::from_code)
+            .ok_or_else(|| f.bad("type"))?;
+        let version = f.opt_text("version", 16)?;
+        let req_protocol = match f.opt_str("req_protocol")? {
+            Some(p) => ReqProtocol::parse(p, "req_protocol")?,
+            None => ReqProtocol::Https,
+        };
+        let req_method = HttpMethod::parse(f.req_str("req_method")?, "req_method")?;
+        let req_uri = ReqUri::parse(f.req_str("req_uri")?, "req_uri")?;
+        let match_mode = match f.opt_str("match_mode")? {
+            Some(m) => MatchMode::parse(m, "match_mode")?,
+            None => MatchMode::Normal,
+        };
+        let auth_type = AuthType::parse(f.req_str("auth_type")?, "auth_type")?;
+        let app_code_auth = match f.opt_object("auth_opt")? {
+            Some(opt) => match opt.opt_str("app_code_auth_type")? {
+                Some(a) => AppCodeAuth::parse(a, &opt.name("app_code_auth_type"))?,
+                None => AppCodeAuth::Disable,
+            },
+            None => AppCodeAuth::Disable,
+        };
+        if app_code_auth == AppCodeAuth::Header && auth_type != AuthType::App {
+            return Err(f.bad("auth_opt.app_code_auth_type"));
+        }
+        if f.req_str("backend_type")? != "HTTP" {
+            return Err(f.bad("backend_type"));
+        }
+        let backend_api = BackendApi::parse(
+            &f.opt_object("backend_api")?
+                .ok_or_else(|| f.bad("backend_api"))?,
+        )?;
+
+        let items = f.opt_array("req_params")?;
+        if items.len() > MAX_API_PARAMS {
+            return Err(f.bad("req_params"));
+        }
+        let mut req_params: Vec<ReqParam> = Vec::with_capacity(items.len());
+        let mut keys = HashSet::new();
+        for (i, item) in items.iter().enumerate() {
+            let item = f.item("req_params", i, item)?;
+            let p = ReqParam::parse(&item)?;
+            if !keys.insert(param_key(p.location, p.name.as_str())) {
+                return Err(item.bad("name"));
+            }
+            if p.location == ParamLocation::Path && !req_uri.has_param(p.name.as_str()) {
+                return Err(item.bad("location"));
+            }
+            req_params.push(p);
+        }
+
+        let items = f.opt_array("backend_params")?;
+        if items.len() > MAX_API_PARAMS {
+            return Err(f.bad("backend_params"));
+        }
+        let mut backend_params: Vec<BackendParam> = Vec::with_capacity(items.len());
+        let mut keys = HashSet::new();
+        for (i, item) in items.iter().enumerate() {
+            let item = f.item("backend_params", i, item)?;
+            let p = BackendParam::parse(&item)?;
+            if !keys.insert(param_key(p.location, p.name.as_str())) {
+                return Err(item.bad("name"));
+            }
+            if p.location == ParamLocation::Path && !backend_api.req_uri.has_param(p.name.as_str())
+            {
+                return Err(item.bad("location"));
+            }
+            if let BackendValue::Request(source) = &p.value {
+                let declared = req_params.iter().any(|r| r.name == *source)
+                    || req_uri.has_param(source.as_str());
+                if !declared {
+                    return Err(item.bad("value"));
+                }
+            }
+            backend_params.push(p);
+        }
+        let filled = |name: &str| {
+            backend_params
+                .iter()
+                .any(|p| p.location == ParamLocation::Path && p.name.as_str() == name)
+        };
+        if !backend_api.req_uri.params().all(filled) {
+            return Err(f.bad("backend_api.req_uri"));
+        }
+
+        let remark = Remark::parse(f.opt_str("remark")?.unwrap_or(""), "remark", REMARK_MAX)?;
+        let tag_items = f.opt_array("tags")?;
+        if tag_items.len() > MAX_API_TAGS {
+            return Err(f.bad("tags"));
+        }
+        let mut tags = Vec::with_capacity(tag_items.len());
+        for t in tag_items {
+            let t = t.as_str().ok_or_else(|| f.bad("tags"))?;
+            let t = parse_tag(t, "tags")?;
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        Ok(Self {
+            group_id,
+            name,
+            api_type,
+            version,
+            req_protocol,
+            req_method,
+            req_uri,
+            match_mode,
+            auth_type,
+            app_code_auth,
+            backend_api,
+            req_params,
+            backend_params,
+            remark,
+            tags,
+            cors: f.opt_bool("cors")?.unwrap_or(false),
+            result_normal_sample: f.opt_text("result_normal_sample", 20480)?,
+            result_failure_sample: f.opt_text("result_failure_sample", 20480)?,
+        })
+    }
+
+    /// Reads a definition the store wrote with [`ApiDefinition::to_json`], checking it again.
+    pub fn from_stored(text: &str) -> Result<Self, ApiError> {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => Self::parse(&map),
+            _ => Err(ApiError::malformed_body(
+                "stored API definition is not a JSON object",
+            )),
+        }
+    }
+
+    /// The canonical wire form (defaults filled in): what the store keeps, and the request
+    /// fields of every API answer.
+    pub fn to_json(&self) -> Map<String, Value> {
+        let mut v = json!({
+            "group_id": self.group_id.as_str(),
+            "name": self.name.as_str(),
+            "type": self.api_type.code(),
+            "req_protocol": self.req_protocol.as_str(),
+            "req_method": self.req_method.as_str(),
+            "req_uri": self.req_uri.as_str(),
+            "match_mode": self.match_mode.as_str(),
+            "auth_type": self.auth_type.as_str(),
+            "auth_opt": {"app_code_auth_type": self.app_code_auth.as_str()},
+            "backend_type": "HTTP",
+            "backend_api": self.backend_api.to_json(),
+            "req_params": self.req_params.iter().map(ReqParam::to_json).collect::<Vec<_>>(),
+            "backend_params": self.backend_params.iter().map(BackendParam::to_json).collect::<Vec<_>>(),
+            "remark": self.remark.as_str(),
+            "tags": self.tags,
+            "cors": self.cors,
+        });
+        for (k, val) in [
+            ("version", &self.version),
+            ("result_normal_sample", &self.result_normal_sample),
+            ("result_failure_sample", &self.result_failure_sample),
+        ] {
+            if let Some(val) = val {
+                v[k] = json!(val);
+            }
+        }
+        match v {
+            Value::Object(map) => map,
+            _ => unreachable!("json! of an object literal is an object"),
+        }
+    }
+
+    /// Text stored for this definition.
+    pub fn to_stored(&self) -> String {
+        Value::Object(self.to_json()).to_string()
+    }
+
+    /// Method and path with parameter names erased: unique among the APIs of a group.
+    pub fn route_key(&self) -> String {
+        format!("{} {}", self.req_method.as_str(), self.req_uri.route_key())
+    }
+
+    /// The group the API belongs to.
+    pub fn group_id(&self) -> &str {
+        self.group_id.as_str()
+    }
+    /// Name, unique in the group.
+    pub fn name(&self) -> &ApiName {
+        &self.name
+    }
+    /// Public or private.
+    pub fn api_type(&self) -> ApiType {
+        self.api_type
+    }
+    /// Free version label.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+    /// Protocols callers may use.
+    pub fn req_protocol(&self) -> ReqProtocol {
+        self.req_protocol
+    }
+    /// Method callers use.
+    pub fn req_method(&self) -> HttpMethod {
+        self.req_method
+    }
+    /// Path callers use.
+    pub fn req_uri(&self) -> &ReqUri {
+        &self.req_uri
+    }
+    /// Exact or prefix path matching.
+    pub fn match_mode(&self) -> MatchMode {
+        self.match_mode
+    }
+    /// Who may call.
+    pub fn auth_type(&self) -> AuthType {
+        self.auth_type
+    }
+    /// Whether AppCodes are accepted (only with `APP`).
+    pub fn app_code_auth(&self) -> AppCodeAuth {
+        self.app_code_auth
+    }
+    /// The backend.
+    pub fn backend_api(&self) -> &BackendApi {
+        &self.backend_api
+    }
+    /// Declared request parameters.
+    pub fn req_params(&self) -> &[ReqParam] {
+        &self.req_params
+    }
+    /// Parameters sent to the backend.
+    pub fn backend_params(&self) -> &[BackendParam] {
+        &self.backend_params
+    }
+    /// Description.
+    pub fn remark(&self) -> &Remark {
+        &self.remark
+    }
+    /// Tags.
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+    /// Whether cross-origin calls are allowed.
+    pub fn cors(&self) -> bool {
+        self.cors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    fn sample() -> Value {
+        json!({
+            "group_id": "c77f5e81d9cb4424bf704ef2b0ac7600",
+            "name": "Api_http",
+            "type": 1,
+            "version": "V0.0.1",
+            "req_protocol": "HTTPS",
+            "req_method": "GET",
+            "req_uri": "/users/{user_id}",
+            "auth_type": "APP",
+            "auth_opt": {"app_code_auth_type": "HEADER"},
+            "backend_type": "HTTP",
+            "backend_api": {
+                "url_domain": "192.168.189.156:12346",
+                "req_protocol": "HTTP",
+                "req_method": "GET",
+                "req_uri": "/internal/{uid}",
+                "timeout": 5000,
+                "retry_count": "-1"
+            },
+            "req_params": [
+                {"name": "user_id", "location": "PATH", "type": "STRING", "required": 1},
+                {"name": "query_demo", "location": "QUERY", "type": "NUMBER", "required": 2, "default_value": "5"}
+            ],
+            "backend_params": [
+                {"name": "uid", "value": "user_id", "location": "PATH", "origin": "REQUEST"},
+                {"name": "backQuery", "value": "query_demo", "location": "QUERY", "origin": "REQUEST"},
+                {"name": "X-Const", "value": "demo", "location": "HEADER", "origin": "CONSTANT", "remark": "c"},
+                {"name": "app-id", "value": "$context.appId", "location": "HEADER", "origin": "SYSTEM"}
+            ],
+            "remark": "Web backend API",
+            "tags": ["webApi"],
+            "cors": false
+        })
+    }
+
+    fn with(mut v: Value, path: &[&str], new: Value) -> Value {
+        let mut cur = &mut v;
+        for p in &path[..path.len() - 1] {
+            cur = match p.parse::<usize>() {
+                Ok(i) => &mut cur[i],
+                Err(_) => &mut cur[*p],
+            };
+        }
+        let last = path[path.len() - 1];
+        match (last.parse::<usize>(), new.is_null()) {
+            (Ok(i), _) => cur[i] = new,
+            (Err(_), true) => {
+                cur.as_object_mut().unwrap().remove(last);
+            }
+            (Err(_), false) => cur[last] = new,
+        }
+        v
+    }
+
+    fn refused(v: Value) -> String {
+        let e = ApiDefinition::parse(&obj(v)).unwrap_err();
+        assert_eq!(e.code, "APIG.2011", "{e}");
+        e.message
+            .split("parameterName:")
+            .nth(1)
+            .unwrap()
+            .split(". Please")
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    #[test]
+    fn parses_the_documented_example_and_round_trips() {
+        let d = ApiDefinition::parse(&obj(sample())).unwrap();
+        assert_eq!(d.group_id(), "c77f5e81d9cb4424bf704ef2b0ac7600");
+        assert_eq!(d.name().as_str(), "Api_http");
+        assert_eq!(d.match_mode(), MatchMode::Normal);
+        assert_eq!(d.app_code_auth(), AppCodeAuth::Header);
+        assert_eq!(d.backend_api().url_domain.port(), Some(12346));
+        assert_eq!(d.backend_api().retry_count, -1);
+        assert_eq!(d.route_key(), "GET /users/{}");
+        assert_eq!(
+            d.backend_params()[3].value,
+            BackendValue::System(SystemParam::AppId)
+        );
+        let again = ApiDefinition::from_stored(&d.to_stored()).unwrap();
+        assert_eq!(again, d);
+        let j = d.to_json();
+        assert_eq!(j["backend_api"]["retry_count"], "-1");
+        assert_eq!(j["req_params"][0]["required"], 1);
+        assert_eq!(j["version"], "V0.0.1");
+    }
+
+    #[test]
+    fn defaults_are_filled() {
+        let v = json!({
+            "group_id": "g1", "name": "minimal", "type": 2, "req_method": "ANY", "req_uri": "/",
+            "auth_type": "NONE", "backend_type": "HTTP",
+            "backend_api": {"url_domain": "example.com", "req_protocol": "HTTPS", "req_method": "ANY",
+                            "req_uri": "/", "timeout": 1}
+        });
+        let d = ApiDefinition::parse(&obj(v)).unwrap();
+        assert_eq!(d.req_protocol(), ReqProtocol::Https);
+        assert_eq!(d.match_mode(), MatchMode::Normal);
+        assert_eq!(d.app_code_auth(), AppCodeAuth::Disable);
+        assert_eq!(d.api_type(), ApiType::Private);
+        assert!(!d.cors());
+        assert_eq!(
+            d.backend_api().url_domain.port_for(BackendProtocol::Https),
+            443
+        );
+        assert_eq!(d.remark().as_str(), "");
+        let j = d.to_json();
+        assert!(j.get("version").is_none());
+        assert_eq!(ApiDefinition::parse(&j).unwrap(), d);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let cases: Vec<(&[&str], Value, &str)> = vec![
+            (&["group_id"], Value::Null, "group_id"),
+            (&["group_id"], json!("a/b"), "group_id"),
+            (&["name"], json!("ab"), "name"),
+            (&["type"], json!(3), "type"),
+            (&["type"], json!("1"), "type"),
+            (&["version"], json!("v".repeat(17)), "version"),
+            (&["req_protocol"], json!("GRPCS"), "req_protocol"),
+            (&["req_method"], json!("TRACE"), "req_method"),
+            (&["req_uri"], json!("users"), "req_uri"),
+            (&["match_mode"], json!("PREFIX"), "match_mode"),
+            (&["auth_type"], json!("IAM"), "auth_type"),
+            (&["auth_type"], json!("AUTHORIZER"), "auth_type"),
+            (
+                &["auth_opt", "app_code_auth_type"],
+                json!("QUERY"),
+                "auth_opt.app_code_auth_type",
+            ),
+            (&["backend_type"], json!("MOCK"), "backend_type"),
+            (&["backend_api"], Value::Null, "backend_api"),
+            (
+                &["backend_api", "url_domain"],
+                json!("bad host:80"),
+                "backend_api.url_domain",
+            ),
+            (
+                &["backend_api", "url_domain"],
+                Value::Null,
+                "backend_api.url_domain",
+            ),
+            (
+                &["backend_api", "req_protocol"],
+                json!("GRPCS"),
+                "backend_api.req_protocol",
+            ),
+            (
+                &["backend_api", "req_method"],
+                json!("get"),
+                "backend_api.req_method",
+            ),
+            (&["backend_api", "timeout"], json!(0), "backend_api.timeout"),
+            (
+                &["backend_api", "timeout"],
+                json!(600001),
+                "backend_api.timeout",
+            ),
+            (
+                &["backend_api", "timeout"],
+                json!("5000"),
+                "backend_api.timeout",
+            ),
+            (
+                &["backend_api", "retry_count"],
+                json!("11"),
+                "backend_api.retry_count",
+            ),
+            (
+                &["backend_api", "vpc_channel_status"],
+                json!(1),
+                "backend_api.vpc_channel_status",
+            ),
+            (
+                &["req_params", "1", "name"],
+                json!("1bad"),
+                "req_params[1].name",
+            ),
+            (
+                &["req_params", "1", "location"],
+                json!("BODY"),
+                "req_params[1].location",
+            ),
+            (
+                &["req_params", "1", "required"],
+                json!(3),
+                "req_params[1].required",
+            ),
+            (
+                &["req_params", "1", "default_value"],
+                json!("five"),
+                "req_params[1].default_value",
+            ),
+            (
+                &["req_params", "1", "location"],
+                json!("PATH"),
+                "req_params[1].location",
+            ),
+            (
+                &["req_params", "1"],
+                json!({"name": "USER_ID", "location": "PATH"}),
+                "req_params[1].location",
+            ),
+            (
+                &["req_params", "1"],
+                json!({"name": "user_id", "location": "PATH"}),
+                "req_params[1].name",
+            ),
+            (
+                &["backend_params", "1"],
+                json!({"name": "X-CONST", "location": "HEADER", "origin": "CONSTANT", "value": "v"}),
+                // Header names ignore case: the later `X-Const` collides with it.
+                "backend_params[2].name",
+            ),
+            (
+                &["backend_params", "0", "origin"],
+                json!("MAGIC"),
+                "backend_params[0].origin",
+            ),
+            (
+                &["backend_params", "1", "value"],
+                json!("undeclared"),
+                "backend_params[1].value",
+            ),
+            (
+                &["backend_params", "3", "value"],
+                json!("$context.secret"),
+                "backend_params[3].value",
+            ),
+            (
+                &["backend_params", "2", "name"],
+                json!("APP-ID"),
+                "backend_params[3].name",
+            ),
+            (
+                &["backend_params", "2", "location"],
+                json!("PATH"),
+                "backend_params[2].location",
+            ),
+            (&["remark"], json!("a<b"), "remark"),
+            (&["tags"], json!(["1tag"]), "tags"),
+            (&["tags"], json!("webApi"), "tags"),
+            (&["cors"], json!("yes"), "cors"),
+        ];
+        for (path, value, field) in cases {
+            assert_eq!(refused(with(sample(), path, value)), field, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn backend_path_parameters_need_a_source() {
+        // Without its PATH backend parameter, `{uid}` of the backend path has no value.
+        let mut v = sample();
+        v["backend_params"].as_array_mut().unwrap().remove(0);
+        assert_eq!(refused(v), "backend_api.req_uri");
+    }
+
+    #[test]
+    fn app_code_needs_app_auth() {
+        let v = with(sample(), &["auth_type"], json!("NONE"));
+        assert_eq!(refused(v), "auth_opt.app_code_auth_type");
+    }
+
+    #[test]
+    fn req_uri_rules() {
+        for good in [
+            "/",
+            "/a",
+            "/a/{b}/c",
+            "/v1.0/~x/a%2Fb/*",
+            "/a/{b}/{c.d-e_f}",
+        ] {
+            ReqUri::parse(good, "req_uri").unwrap();
+        }
+        for bad in [
+            "", "a", "//", "/a/", "/a//b", "/a b", "/a/{b", "/a/{1b}", "/a/x{b}", "/{b}/{b}",
+            "/a%2", "/a%zz", "/é",
+        ] {
+            assert!(ReqUri::parse(bad, "req_uri").is_err(), "{bad}");
+        }
+        assert!(ReqUri::parse(&format!("/{}", "a".repeat(511)), "req_uri").is_ok());
+        assert!(ReqUri::parse(&format!("/{}", "a".repeat(512)), "req_uri").is_err());
+        let u = ReqUri::parse("/users/{id}/books/{book}", "req_uri").unwrap();
+        assert_eq!(u.params().collect::<Vec<_>>(), ["id", "book"]);
+        assert_eq!(u.route_key(), "/users/{}/books/{}");
+        assert_eq!(ReqUri::parse("/", "x").unwrap().route_key(), "/");
+    }
+
+    #[test]
+    fn path_matching() {
+        let u = ReqUri::parse("/users/{id}", "req_uri").unwrap();
+        assert_eq!(
+            u.match_path("/users/42", MatchMode::Normal),
+            Some(vec![("id".to_owned(), "42".to_owned())])
+        );
+        assert_eq!(u.match_path("/users", MatchMode::Normal), None);
+        assert_eq!(u.match_path("/users/", MatchMode::Normal), None);
+        assert_eq!(u.match_path("/users/42/x", MatchMode::Normal), None);
+        assert_eq!(u.match_path("/Users/42", MatchMode::Normal), None);
+        assert!(u.match_path("/users/42/x", MatchMode::Swa).is_some());
+        assert_eq!(u.match_path("users/42", MatchMode::Normal), None);
+        let root = ReqUri::parse("/", "req_uri").unwrap();
+        assert_eq!(root.match_path("/", MatchMode::Normal), Some(vec![]));
+        assert_eq!(root.match_path("/a", MatchMode::Normal), None);
+        assert_eq!(root.match_path("/a/b", MatchMode::Swa), Some(vec![]));
+    }
+
+    #[test]
+    fn render_fills_parameters() {
+        let u = ReqUri::parse("/internal/{uid}/x", "backend_api.req_uri").unwrap();
+        assert_eq!(
+            u.render(|p| (p == "uid").then(|| "7".to_owned())),
+            Some("/internal/7/x".to_owned())
+        );
+        assert_eq!(u.render(|_| None), None);
+        assert_eq!(
+            ReqUri::parse("/", "x").unwrap().render(|_| None),
+            Some("/".to_owned())
+        );
+    }
+
+    #[test]
+    fn url_domain_rules() {
+        let d = UrlDomain::parse("Example.COM:8080").unwrap();
+        assert_eq!((d.host(), d.port()), ("example.com", Some(8080)));
+        let d = UrlDomain::parse("10.0.0.1").unwrap();
+        assert_eq!(d.port_for(BackendProtocol::Http), 80);
+        let d = UrlDomain::parse("[::1]:443").unwrap();
+        assert_eq!((d.host(), d.port()), ("[::1]", Some(443)));
+        UrlDomain::parse("localhost").unwrap();
+        UrlDomain::parse(&format!("{}.com", "a".repeat(63))).unwrap();
+        for bad in [
+            "",
+            "host:",
+            "host:0",
+            "host:65536",
+            "host:+80",
+            "a b",
+            "-a.com",
+            "a-.com",
+            "a..com",
+            "http://a.com",
+            "a.com/x",
+            "1.2.3.256",
+            "[::1",
+            "[zz]:80",
+            "[::1]80",
+            "a:1:2",
+            &format!("{}.com", "a".repeat(64)),
+        ] {
+            assert!(UrlDomain::parse(bad).is_err(), "{bad}");
+        }
+        assert!(UrlDomain::parse(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn names_and_remarks() {
+        assert!(GroupName::parse("api_group_001").is_ok());
+        assert!(GroupName::parse("1group(v2):a/b.c-d").is_ok());
+        assert!(GroupName::parse("分组一").is_ok());
+        for bad in ["ab", "_abc", "a b c", &"a".repeat(256)] {
+            assert_eq!(GroupName::parse(bad).unwrap_err().code, "APIG.2011");
+        }
+        assert!(ApiName::parse("Api_http").is_ok());
+        assert!(ApiName::parse("a!c").is_err());
+        assert!(EnvName::parse("DEV_1").is_ok());
+        for bad in ["ab", "1env", "dev-1", &"a".repeat(65)] {
+            assert!(EnvName::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Remark::parse(&"x".repeat(1000), "remark", GROUP_REMARK_MAX).is_ok());
+        assert!(Remark::parse(&"x".repeat(256), "remark", REMARK_MAX).is_err());
+        assert!(Remark::parse("<b>", "remark", REMARK_MAX).is_err());
+    }
+
+    #[test]
+    fn enums_and_helpers() {
+        assert!(ReqProtocol::Both.accepts(false) && ReqProtocol::Both.accepts(true));
+        assert!(!ReqProtocol::Https.accepts(false));
+        assert!(HttpMethod::Any.matches("DELETE"));
+        assert!(!HttpMethod::Get.matches("POST"));
+        assert_eq!(
+            SystemParam::from_wire("$context.appId"),
+            Some(SystemParam::AppId)
+        );
+        assert_eq!(ApiType::from_code(2), Some(ApiType::Private));
+        assert_eq!(sl_domain("abc", "eu-de"), "abc.apic.eu-de");
+    }
+
+    #[test]
+    fn error_texts() {
+        assert_eq!(ApiError::api_not_found("x").message, "API x does not exist");
+        assert_eq!(
+            ApiError::environment_not_found("e").message,
+            "Environment e does not exist"
+        );
+        assert_eq!(ApiError::api_group_not_found("g").code, "APIG.3001");
+        assert_eq!(ApiError::api_published().status, 403);
+    }
+}

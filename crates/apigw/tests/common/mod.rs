@@ -168,15 +168,24 @@ impl Server {
     }
 
     /// A raw request with optional token and JSON body.
-    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
-        let mut req = self
-            .client
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), self.url(path));
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut req = self.client.request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            self.url(path),
+        );
         if let Some(t) = token {
             req = req.header("X-Auth-Token", t);
         }
         if let Some(b) = body {
-            req = req.header("Content-Type", "application/json").body(b.to_string());
+            req = req
+                .header("Content-Type", "application/json")
+                .body(b.to_string());
         }
         Reply::from(req.send().expect("request sent"))
     }
@@ -185,7 +194,10 @@ impl Server {
     pub fn call_raw(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> Reply {
         let req = self
             .client
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), self.url(path))
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                self.url(path),
+            )
             .header("Content-Type", "application/json")
             .body(body.to_owned());
         let req = match token {
@@ -213,19 +225,36 @@ impl Server {
 
     /// Creates a project (as `admin`), a user with `role` on it, and logs that user in.
     pub fn user_session(&self, admin: &Session, user: &str, project: &str, role: &str) -> Session {
-        let p = self.call("POST", "/v3/projects", Some(&admin.token),
-            Some(&json!({"project": {"name": project, "domain_id": "default"}})));
+        let p = self.call(
+            "POST",
+            "/v3/projects",
+            Some(&admin.token),
+            Some(&json!({"project": {"name": project, "domain_id": "default"}})),
+        );
         let project_id = if p.status == 201 {
             p.json["project"]["id"].as_str().unwrap().to_owned()
         } else {
-            let l = self.call("GET", &format!("/v3/projects?name={project}"), Some(&admin.token), None);
-            l.json["projects"][0]["id"].as_str().expect("project exists").to_owned()
+            let l = self.call(
+                "GET",
+                &format!("/v3/projects?name={project}"),
+                Some(&admin.token),
+                None,
+            );
+            l.json["projects"][0]["id"]
+                .as_str()
+                .expect("project exists")
+                .to_owned()
         };
         let u = self.call("POST", "/v3/users", Some(&admin.token),
             Some(&json!({"user": {"name": user, "password": "user-password-1", "domain_id": "default", "default_project_id": project_id}})));
         assert_eq!(u.status, 201, "create user: {}", u.text);
         let user_id = u.json["user"]["id"].as_str().unwrap().to_owned();
-        let a = self.call("PUT", &format!("/v3/projects/{project_id}/users/{user_id}/roles/{role}"), Some(&admin.token), None);
+        let a = self.call(
+            "PUT",
+            &format!("/v3/projects/{project_id}/users/{user_id}/roles/{role}"),
+            Some(&admin.token),
+            None,
+        );
         assert_eq!(a.status, 204, "assign role: {}", a.text);
         let r = self.login(user, "user-password-1", project);
         assert_eq!(r.status, 201, "user login: {}", r.text);
@@ -250,26 +279,48 @@ pub struct Session {
 
 impl Session {
     pub fn from_login(server: &Server, r: &Reply) -> Session {
-        let token = r.header("x-subject-token").expect("X-Subject-Token").to_owned();
-        let project_id = r.json["token"]["project"]["id"].as_str().unwrap().to_owned();
+        let token = r
+            .header("x-subject-token")
+            .expect("X-Subject-Token")
+            .to_owned();
+        let project_id = r.json["token"]["project"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let user_id = r.json["token"]["user"]["id"].as_str().unwrap().to_owned();
-        let list = server.call("GET", &format!("/v2/{project_id}/apigw/instances"), Some(&token), None);
+        let list = server.call(
+            "GET",
+            &format!("/v2/{project_id}/apigw/instances"),
+            Some(&token),
+            None,
+        );
         let instance_id = list.json["instances"]
             .as_array()
             .and_then(|a| a.iter().find(|i| i["instance_name"] == "default"))
             .map(|i| i["id"].as_str().unwrap().to_owned())
             .unwrap_or_default();
-        Session { token, project_id, user_id, instance_id }
+        Session {
+            token,
+            project_id,
+            user_id,
+            instance_id,
+        }
     }
 
     /// `/v2/{project}/apigw/instances/{instance}` + `rest`.
     pub fn apig(&self, rest: &str) -> String {
-        format!("/v2/{}/apigw/instances/{}{}", self.project_id, self.instance_id, rest)
+        format!(
+            "/v2/{}/apigw/instances/{}{}",
+            self.project_id, self.instance_id, rest
+        )
     }
 
     /// `/v2/{project}/apic/instances/{instance}` + `rest` (ROMA Connect).
     pub fn roma(&self, rest: &str) -> String {
-        format!("/v2/{}/apic/instances/{}{}", self.project_id, self.instance_id, rest)
+        format!(
+            "/v2/{}/apic/instances/{}{}",
+            self.project_id, self.instance_id, rest
+        )
     }
 
     /// `/v1/{project}/app-auth` + `rest` (ModelArts).
@@ -293,7 +344,12 @@ impl From<Response> for Reply {
         let headers = r.headers().clone();
         let text = r.text().unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, text, json }
+        Reply {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
 }
 
@@ -316,5 +372,7 @@ impl Reply {
 
 /// The APIG 400 message for a parameter.
 pub fn invalid(field: &str) -> String {
-    format!("Invalid parameter value,parameterName:{field}. Please refer to the support documentation")
+    format!(
+        "Invalid parameter value,parameterName:{field}. Please refer to the support documentation"
+    )
 }

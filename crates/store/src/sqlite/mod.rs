@@ -232,6 +232,7 @@ impl SqliteStore {
         .bind(instance.created_at.nanos())
         .execute(&mut **tx)
         .await?;
+        apis::insert_instance_defaults(tx, &instance.id, instance.created_at).await?;
         Ok(instance)
     }
 

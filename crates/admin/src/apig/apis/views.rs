@@ -1,0 +1,106 @@
+//! JSON shapes of API groups, environments, APIs and publication records. Create and update
+//! answers carry nanosecond times, later reads whole seconds, as Huawei's do.
+
+use crate::apig::views::Precision;
+use apigw_domain::api::{sl_domain, GROUP_VERSION};
+use apigw_domain::Timestamp;
+use apigw_store::apis::{Api, ApiGroup, Environment, PublishRecord, API_STATUS_VALID};
+use serde_json::{json, Value};
+
+fn time(t: Timestamp, p: Precision) -> String {
+    match p {
+        Precision::Nanos => t.rfc3339_nanos(),
+        Precision::Seconds => t.rfc3339_seconds(),
+    }
+}
+
+/// `is_default` on the wire: 1 yes, 2 no.
+fn yes_no(b: bool) -> i64 {
+    if b {
+        1
+    } else {
+        2
+    }
+}
+
+/// An API group (`ApiGroupInfo`); `region` names its subdomain.
+pub fn group_info(g: &ApiGroup, p: Precision, region: &str) -> Value {
+    let domain = sl_domain(&g.id, region);
+    json!({
+        "id": g.id,
+        "name": g.name.as_str(),
+        "status": API_STATUS_VALID,
+        "sl_domain": domain,
+        "sl_domains": [domain],
+        "register_time": time(g.register_time, p),
+        "update_time": time(g.update_time, p),
+        "on_sell_status": 2,
+        "url_domains": [],
+        "sl_domain_access_enabled": true,
+        "remark": g.remark.as_str(),
+        "is_default": yes_no(g.is_default),
+        "version": GROUP_VERSION,
+    })
+}
+
+/// An environment (`EnvInfo`).
+pub fn env_info(e: &Environment, p: Precision) -> Value {
+    json!({
+        "id": e.id,
+        "name": e.name.as_str(),
+        "remark": e.remark.as_str(),
+        "create_time": time(e.create_time, p),
+    })
+}
+
+/// An API: its definition's request fields plus ids, times, group and where it is published
+/// (`run_env_*`, `publish_*` joined with `|` when published in several environments).
+pub fn api_info(api: &Api, p: Precision, region: &str) -> Value {
+    let mut v = Value::Object(api.definition.to_json());
+    v["id"] = json!(api.id);
+    v["status"] = json!(API_STATUS_VALID);
+    v["register_time"] = json!(time(api.register_time, p));
+    v["update_time"] = json!(time(api.update_time, p));
+    v["group_name"] = json!(api.group.name.as_str());
+    v["group_version"] = json!(GROUP_VERSION);
+    v["arrange_necessary"] = json!(2);
+    let backend = &mut v["backend_api"];
+    backend["id"] = json!(api.backend_id);
+    backend["status"] = json!(API_STATUS_VALID);
+    backend["register_time"] = json!(time(api.register_time, p));
+    backend["update_time"] = json!(time(api.update_time, p));
+    let g = &api.group;
+    v["api_group_info"] = json!({
+        "id": g.id,
+        "name": g.name.as_str(),
+        "status": API_STATUS_VALID,
+        "sl_domain": sl_domain(&g.id, region),
+        "register_time": g.register_time.rfc3339_seconds(),
+        "update_time": g.update_time.rfc3339_seconds(),
+        "on_sell_status": 2,
+        "sl_domain_access_enabled": true,
+    });
+    if !api.publications.is_empty() {
+        let join = |f: &dyn Fn(&apigw_store::apis::ApiPublication) -> String| {
+            api.publications.iter().map(f).collect::<Vec<_>>().join("|")
+        };
+        v["run_env_id"] = json!(join(&|x| x.env_id.clone()));
+        v["run_env_name"] = json!(join(&|x| x.env_name.clone()));
+        v["publish_id"] = json!(join(&|x| x.publish_id.clone()));
+        v["publish_time"] = json!(join(&|x| time(x.publish_time, p)));
+    }
+    v
+}
+
+/// The answer of `POST /apis/action`.
+pub fn publish_info(r: &PublishRecord) -> Value {
+    json!({
+        "publish_id": r.publish_id,
+        "api_id": r.api_id,
+        "api_name": r.api_name,
+        "env_id": r.env_id,
+        "remark": r.remark,
+        "publish_time": r.publish_time.rfc3339_nanos(),
+        "version_id": r.version_id,
+    })
+}
