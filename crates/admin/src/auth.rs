@@ -148,8 +148,10 @@ async fn signed(state: &AppState, req: &Parts, authorization: &str) -> ApiResult
     let mut outcome = verify(payload);
     // huaweicloudsdkcore hashes an empty body even when it sends X-Sdk-Content-Sha256 (the APIG
     // signer uses the header): accept that form too, on the failure path only.
-    if matches!(outcome, Err(apigw_signing::VerifyError::SignatureMismatch(_)))
-        && body.is_empty()
+    if matches!(
+        outcome,
+        Err(apigw_signing::VerifyError::SignatureMismatch(_))
+    ) && body.is_empty()
         && matches!(payload, apigw_signing::PayloadHash::Precomputed(_))
     {
         outcome = verify(apigw_signing::PayloadHash::Body(&[]));

@@ -27,12 +27,17 @@ pub async fn limit_body(State(state): State<AppState>, req: Request, next: Next)
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, limit).collect().await {
         Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             return Error(ApiError::body_too_large(limit)).into_response();
         }
         Err(e) => {
-            return Error(ApiError::malformed_body(format!("the body could not be read: {e}")))
-                .into_response();
+            return Error(ApiError::malformed_body(format!(
+                "the body could not be read: {e}"
+            )))
+            .into_response();
         }
     };
     let mut req = Request::from_parts(parts, Body::from(bytes.clone()));
@@ -132,7 +137,10 @@ impl JsonObject {
         match self.0.get(field) {
             Some(Value::Array(items)) => items
                 .iter()
-                .map(|v| v.as_str().ok_or_else(|| Error(ApiError::invalid_body_field(field))))
+                .map(|v| {
+                    v.as_str()
+                        .ok_or_else(|| Error(ApiError::invalid_body_field(field)))
+                })
                 .collect(),
             _ => Err(Error(ApiError::invalid_body_field(field))),
         }
@@ -148,11 +156,17 @@ mod tests {
         assert!(JsonObject::parse(b"").unwrap().0.is_empty());
         assert_eq!(JsonObject::parse(b"[1]").unwrap_err().code, "APIG.2000");
         assert_eq!(JsonObject::parse(b"{").unwrap_err().code, "APIG.2000");
-        let o = JsonObject::parse(br#"{"name": 5, "remark": null, "x": "y", "l": ["a", 1]}"#).unwrap();
+        let o =
+            JsonObject::parse(br#"{"name": 5, "remark": null, "x": "y", "l": ["a", 1]}"#).unwrap();
         assert_eq!(o.opt_str("name").unwrap_err().0.code, "APIG.2011");
         assert_eq!(o.opt_str("remark").unwrap(), None);
         assert_eq!(o.req_str("x").unwrap(), "y");
-        assert!(o.req_str("missing").unwrap_err().0.message.contains("parameterName:missing"));
+        assert!(o
+            .req_str("missing")
+            .unwrap_err()
+            .0
+            .message
+            .contains("parameterName:missing"));
         assert!(o.req_str_array("l").is_err());
     }
 }

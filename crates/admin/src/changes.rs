@@ -28,7 +28,8 @@ impl ChangeListener for NoDataPlane {
 /// Middleware: after a successful write under `/v1` or `/v2`, waits for the listener.
 pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let write = !matches!(*req.method(), http::Method::GET | http::Method::HEAD);
-    let gateway_object = req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/v1/");
+    let gateway_object =
+        req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/v1/");
     let response = next.run(req).await;
     if write && gateway_object && response.status().is_success() {
         state.changes.changed().await;

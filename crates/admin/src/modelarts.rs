@@ -61,7 +61,9 @@ async fn detail(state: &AppState, scope: &Scope, app: &App, show_secret: bool) -
 }
 
 async fn envelope(state: &AppState, scope: &Scope, app: &App) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "app": detail(state, scope, app, true).await? })))
+    Ok(Json(
+        json!({ "app": detail(state, scope, app, true).await? }),
+    ))
 }
 
 async fn app_in(state: &AppState, scope: &Scope, app_id: &str) -> ApiResult<App> {
@@ -139,7 +141,9 @@ pub async fn list(
         Some("true") => true,
         Some(_) => return Err(Error(ApiError::invalid_param("ciphertext_enabled"))),
     };
-    let plain_ids: Option<Vec<&str>> = q.filter("app_ids", 4096)?.map(|s| s.split(',').map(str::trim).collect());
+    let plain_ids: Option<Vec<&str>> = q
+        .filter("app_ids", 4096)?
+        .map(|s| s.split(',').map(str::trim).collect());
     let filter = AppFilter {
         name: q.filter("app_name", 64)?.map(str::to_owned),
         created_by: Some(caller.user_id.clone()),
@@ -149,10 +153,15 @@ pub async fn list(
     let (total, apps) = state.store.list_apps(&scope, &filter, page).await?;
     let mut items = Vec::with_capacity(apps.len());
     for app in &apps {
-        let plain = show_plain && plain_ids.as_ref().is_none_or(|ids| ids.contains(&app.id.as_str()));
+        let plain = show_plain
+            && plain_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&app.id.as_str()));
         items.push(detail(&state, &scope, app, plain).await?);
     }
-    Ok(Json(json!({"apps": items, "count": apps.len(), "total_count": total})))
+    Ok(Json(
+        json!({"apps": items, "count": apps.len(), "total_count": total}),
+    ))
 }
 
 /// `GET /v1/{project_id}/app-auth/apps/{app_id}`.
@@ -240,7 +249,11 @@ pub async fn delete_code(
     PathArgs(path): CodePath,
 ) -> ApiResult<Json<Value>> {
     let (scope, app, code) = code_by_value(&state, &caller, path).await?;
-    if !state.store.delete_app_code(&scope, &app.id, &code.id).await? {
+    if !state
+        .store
+        .delete_app_code(&scope, &app.id, &code.id)
+        .await?
+    {
         return Err(Error(ApiError::app_code_not_found()));
     }
     tracing::info!(app_id = %app.id, app_code_id = %code.id, "AppCode deleted (ModelArts)");

@@ -32,7 +32,9 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
     );
     if let Ok(v) = HeaderValue::from_str(&id) {
         // openstacksdk reads the id from X-Openstack-Request-Id, Huawei's SDKs from X-Request-Id.
-        response.headers_mut().insert("x-openstack-request-id", v.clone());
+        response
+            .headers_mut()
+            .insert("x-openstack-request-id", v.clone());
         response.headers_mut().insert("x-request-id", v);
     }
     response
@@ -66,7 +68,13 @@ mod tests {
             redact_path("/v1/p/app-auth/apps/a/app-code/SECRETVALUE"),
             "/v1/p/app-auth/apps/a/app-code/***"
         );
-        assert_eq!(redact_path("/v1/p/app-auth/apps/a/app-code"), "/v1/p/app-auth/apps/a/app-code");
-        assert_eq!(redact_path("/v2/p/apigw/instances/i/apps"), "/v2/p/apigw/instances/i/apps");
+        assert_eq!(
+            redact_path("/v1/p/app-auth/apps/a/app-code"),
+            "/v1/p/app-auth/apps/a/app-code"
+        );
+        assert_eq!(
+            redact_path("/v2/p/apigw/instances/i/apps"),
+            "/v2/p/apigw/instances/i/apps"
+        );
     }
 }

@@ -55,7 +55,10 @@ fn load(total: usize, threads: usize, op: Arc<dyn Fn(usize) -> bool + Send + Syn
             })
         })
         .collect();
-    let mut lat: Vec<f64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut lat: Vec<f64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let elapsed = started.elapsed().as_secs_f64();
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     Figures {
@@ -66,7 +69,10 @@ fn load(total: usize, threads: usize, op: Arc<dyn Fn(usize) -> bool + Send + Syn
 }
 
 fn sqlite_floor(dir: &std::path::Path, total: usize) -> Figures {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let mut conn = SqliteConnectOptions::new()
             .filename(dir.join("floor.db"))
@@ -117,9 +123,18 @@ fn main() {
     let total = arg("--requests", 2000);
     let threads = arg("--concurrency", 8);
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_apigw"))
-        .args(["serve", "--admin-listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--admin-listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir.path())
         .args(["--max-apps-per-instance", "100000000"])
         .env("APIGW_ADMIN_PASSWORD", "bench-password")
@@ -129,9 +144,17 @@ fn main() {
         .spawn()
         .expect("start apigw");
     let base = format!("http://127.0.0.1:{port}");
-    let client = Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    let client = Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/health")).send().map(|r| r.status() != 200).unwrap_or(true) {
+    while client
+        .get(format!("{base}/health"))
+        .send()
+        .map(|r| r.status() != 200)
+        .unwrap_or(true)
+    {
         assert!(Instant::now() < deadline, "server did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -140,7 +163,10 @@ fn main() {
         .json(&json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": "bench-password", "domain": {"name": "Default"}}}}, "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}))
         .send()
         .unwrap();
-    let token = login.headers()["x-subject-token"].to_str().unwrap().to_owned();
+    let token = login.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = login.json().unwrap();
     let project = body["token"]["project"]["id"].as_str().unwrap().to_owned();
     let instances: Value = client
@@ -157,17 +183,30 @@ fn main() {
 
     let c = client.clone();
     let health_url = format!("{base}/health");
-    let health = load(total, threads, Arc::new(move |_| c.get(&health_url).send().map(|r| r.status() == 200).unwrap_or(false)));
+    let health = load(
+        total,
+        threads,
+        Arc::new(move |_| {
+            c.get(&health_url)
+                .send()
+                .map(|r| r.status() == 200)
+                .unwrap_or(false)
+        }),
+    );
 
     let (c, t, u) = (client.clone(), token.clone(), apps_url.clone());
-    let create = load(total, threads, Arc::new(move |i| {
-        c.post(&u)
-            .header("X-Auth-Token", &t)
-            .json(&json!({"name": format!("bench_app_{i}"), "remark": "benchmark"}))
-            .send()
-            .map(|r| r.status() == 201)
-            .unwrap_or(false)
-    }));
+    let create = load(
+        total,
+        threads,
+        Arc::new(move |i| {
+            c.post(&u)
+                .header("X-Auth-Token", &t)
+                .json(&json!({"name": format!("bench_app_{i}"), "remark": "benchmark"}))
+                .send()
+                .map(|r| r.status() == 201)
+                .unwrap_or(false)
+        }),
+    );
 
     // Targets for AppCodes: one app per five codes (the per-app limit).
     let listing: Value = client
@@ -199,22 +238,34 @@ fn main() {
     }
     let app_ids = Arc::new(app_ids);
     let (c, t, u) = (client.clone(), token.clone(), apps_url.clone());
-    let generate = load(total, threads, Arc::new(move |i| {
-        c.put(format!("{u}/{}/app-codes", app_ids[i / 5]))
-            .header("X-Auth-Token", &t)
-            .send()
-            .map(|r| r.status() == 201)
-            .unwrap_or(false)
-    }));
+    let generate = load(
+        total,
+        threads,
+        Arc::new(move |i| {
+            c.put(format!("{u}/{}/app-codes", app_ids[i / 5]))
+                .header("X-Auth-Token", &t)
+                .send()
+                .map(|r| r.status() == 201)
+                .unwrap_or(false)
+        }),
+    );
 
     unsafe_terminate(&mut child);
 
-    println!("requests per measurement: {total}, client threads: {threads}, machine: {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!(
+        "requests per measurement: {total}, client threads: {threads}, machine: {} cores",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
     println!();
     println!("| measurement | ops/s | p50 ms | p99 ms | vs bare SQLite commit | vs GET /health |");
     println!("|---|---:|---:|---:|---:|---:|");
     for (name, f) in [
-        ("bare SQLite insert+commit (reference, 1 connection)", &floor),
+        (
+            "bare SQLite insert+commit (reference, 1 connection)",
+            &floor,
+        ),
         ("GET /health (reference)", &health),
         ("POST /apps (create app)", &create),
         ("PUT /apps/{id}/app-codes (generate AppCode)", &generate),

@@ -19,7 +19,12 @@ pub async fn run(store: &dyn Store, public_url: &str) -> anyhow::Result<()> {
         _ => (new_secret_hex(12), true),
     };
     let hash = password::hash_async(password.clone()).await;
-    match store.bootstrap(BootstrapAdmin { password_hash: hash }).await? {
+    match store
+        .bootstrap(BootstrapAdmin {
+            password_hash: hash,
+        })
+        .await?
+    {
         BootstrapOutcome::AlreadyDone => {
             tracing::info!("existing installation found; first-start setup skipped");
         }

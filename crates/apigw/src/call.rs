@@ -30,7 +30,8 @@ fn headers(raw: &[String]) -> Result<HeaderMap, String> {
             .ok_or_else(|| format!("header {h:?} is not 'Name: value'"))?;
         let name = HeaderName::from_bytes(name.trim().as_bytes())
             .map_err(|_| format!("bad header name in {h:?}"))?;
-        let value = HeaderValue::from_str(value.trim()).map_err(|_| format!("bad header value in {h:?}"))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| format!("bad header value in {h:?}"))?;
         map.append(name, value);
     }
     Ok(map)
@@ -55,7 +56,10 @@ pub fn run(args: CallArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     if !body.is_empty() && !headers.contains_key(http::header::CONTENT_TYPE) {
-        headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     let signed = match apigw_signing::sign_request(
         &method,

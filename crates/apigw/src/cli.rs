@@ -106,6 +106,52 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_LOGIN_FAILURE_WINDOW", default_value = "1m", value_parser = parse_duration)]
     pub login_failure_window: Duration,
 
+    /// Address of the HTTPS gateway listener (the data plane: published APIs, AppCode and
+    /// signature authentication). Off unless given.
+    #[arg(long, env = "APIGW_GATEWAY_LISTEN")]
+    pub gateway_listen: Option<SocketAddr>,
+
+    /// Address of a plain-HTTP gateway listener (APIs whose req_protocol is HTTP or BOTH).
+    /// Off unless given.
+    #[arg(long, env = "APIGW_GATEWAY_HTTP_LISTEN")]
+    pub gateway_http_listen: Option<SocketAddr>,
+
+    /// Instance the gateway listeners serve. Default: the `default` instance of project `admin`.
+    #[arg(long, env = "APIGW_GATEWAY_INSTANCE")]
+    pub gateway_instance: Option<String>,
+
+    /// Parent domain of API group subdomains (`<group_id>.<base-domain>`).
+    /// Default: apic.<region>, the sl_domain the management API shows.
+    #[arg(long, env = "APIGW_GATEWAY_BASE_DOMAIN")]
+    pub gateway_base_domain: Option<String>,
+
+    /// Certificate (PEM) of the HTTPS gateway listener. Without --tls-cert/--tls-key a
+    /// self-signed certificate is generated into the data directory on first start.
+    #[arg(long, env = "APIGW_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "APIGW_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Accept X-Apig-AppCode on the plain-HTTP gateway listener (behind a TLS-terminating load
+    /// balancer, or for local benchmarks). Off: an AppCode over HTTP counts as no credential.
+    #[arg(long, env = "APIGW_ALLOW_APP_CODE_OVER_HTTP")]
+    pub allow_app_code_over_http: bool,
+
+    /// Failed app authentications per client address, and per AppKey, within
+    /// --auth-failure-window before further failures get 429 (APIG.0308).
+    #[arg(long, env = "APIGW_AUTH_FAILURE_LIMIT", default_value_t = 60)]
+    pub auth_failure_limit: u32,
+
+    /// Window of --auth-failure-limit.
+    #[arg(long, env = "APIGW_AUTH_FAILURE_WINDOW", default_value = "1m", value_parser = parse_duration)]
+    pub auth_failure_window: Duration,
+
+    /// Extra CA certificates (PEM) trusted for HTTPS backends, besides the Mozilla roots.
+    #[arg(long, env = "APIGW_BACKEND_CA_FILE")]
+    pub backend_ca_file: Option<PathBuf>,
+
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     #[arg(long, env = "APIGW_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,

@@ -3,10 +3,14 @@
 
 use crate::bootstrap;
 use crate::cli::ServeArgs;
+use crate::data_plane;
 use crate::shutdown;
 use anyhow::Context;
 use apigw_admin::{AdminConfig, AppState};
-use apigw_store::crypto::MasterKey;
+use apigw_gateway::{
+    serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, ServerHandle, TlsSettings,
+};
+use apigw_store::crypto::{MasterKey, Sealer};
 use apigw_store::{SqliteStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +32,89 @@ fn master_key(args: &ServeArgs) -> anyhow::Result<MasterKey> {
         tracing::info!(path = %path.display(), kid = key.kid(), "master key loaded");
     }
     Ok(key)
+}
+
+/// The instance the gateway serves: `--gateway-instance`, else project `admin`'s `default`.
+async fn served_instance(args: &ServeArgs, store: &Arc<dyn Store>) -> anyhow::Result<String> {
+    let admin = store
+        .find_project("default", "admin")
+        .await?
+        .context("project admin is missing")?;
+    match &args.gateway_instance {
+        Some(id) => {
+            // Any project's instance may be named; find its owner by scanning projects.
+            for project in store.list_projects(None).await? {
+                if let Some(i) = store.get_instance(&project.id, id).await? {
+                    return Ok(i.id);
+                }
+            }
+            anyhow::bail!("--gateway-instance {id}: no such instance")
+        }
+        None => Ok(store
+            .find_instance_by_name(&admin.id, "default")
+            .await?
+            .context(
+                "instance default of project admin is missing; name one with --gateway-instance",
+            )?
+            .id),
+    }
+}
+
+/// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store.
+async fn start_data_plane(
+    args: &ServeArgs,
+    store: &Arc<dyn Store>,
+    key: &MasterKey,
+) -> anyhow::Result<Option<(Arc<data_plane::Refresher>, Vec<ServerHandle>)>> {
+    if args.gateway_listen.is_none() && args.gateway_http_listen.is_none() {
+        tracing::info!("no gateway listener configured (--gateway-listen / --gateway-http-listen): management API only");
+        return Ok(None);
+    }
+    let instance_id = served_instance(args, store).await?;
+    let hasher = AppCodeHasher::hmac_sha256(Sealer::new(key).index_key());
+    let mut settings = GatewaySettings::new(hasher);
+    settings.base_domain = args
+        .gateway_base_domain
+        .clone()
+        .unwrap_or_else(|| format!("apic.{}", args.region));
+    settings.allow_app_code_over_http = args.allow_app_code_over_http;
+    settings.signature_max_skew = args.signature_max_skew;
+    settings.auth_failure_limit = args.auth_failure_limit;
+    settings.auth_failure_window = args.auth_failure_window;
+    settings.backend_ca_file = args.backend_ca_file.clone();
+    let config = data_plane::load_config(store.as_ref(), &instance_id, &args.region)
+        .await
+        .context("cannot load the data plane configuration")?;
+    let gateway = Gateway::new(config, settings).context("cannot start the gateway")?;
+    let mut listeners = Vec::new();
+    if let Some(addr) = args.gateway_listen {
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => TlsSettings::Pem {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => TlsSettings::self_signed(&args.data_dir),
+        };
+        let handle = serve_https(addr, &tls, gateway.clone())
+            .await
+            .with_context(|| format!("cannot start the HTTPS gateway listener on {addr}"))?;
+        tracing::info!(address = %handle.local_addr(), certificate = %tls.cert_path().display(), %instance_id, "gateway listening (HTTPS)");
+        listeners.push(handle);
+    }
+    if let Some(addr) = args.gateway_http_listen {
+        let handle = serve_http(addr, gateway.clone())
+            .await
+            .with_context(|| format!("cannot start the HTTP gateway listener on {addr}"))?;
+        tracing::info!(address = %handle.local_addr(), %instance_id, "gateway listening (plain HTTP)");
+        listeners.push(handle);
+    }
+    let refresher = Arc::new(data_plane::Refresher {
+        store: store.clone(),
+        instance_id,
+        region: args.region.clone(),
+        gateway,
+    });
+    Ok(Some((refresher, listeners)))
 }
 
 /// Runs the server until a shutdown signal.
@@ -66,7 +153,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         login_failure_window: args.login_failure_window,
     };
     let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let app = apigw_admin::router(AppState::new(shared, config));
+    let data_plane = start_data_plane(&args, &shared, &key).await?;
+    let state = match &data_plane {
+        Some((refresher, _)) => AppState::with_listener(shared.clone(), config, refresher.clone()),
+        None => AppState::new(shared.clone(), config),
+    };
+    let app = apigw_admin::router(state);
     tracing::info!(address = %bound, public_url = %public_url, "management API listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -92,6 +184,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         } => {
             tracing::warn!(grace = ?grace, "shutdown grace period elapsed; dropping unfinished requests");
         }
+    }
+    if let Some((_, listeners)) = data_plane {
+        for listener in listeners {
+            listener.shutdown(grace).await;
+        }
+        tracing::info!("gateway listeners closed");
     }
     store.close().await;
     tracing::info!("store closed; bye");

@@ -19,7 +19,11 @@ fn brute_force_meets_429_and_the_window_releases_it() {
             .assert_error(401, "APIG.1002", None);
     }
     let blocked = server.login("admin", ADMIN_PASSWORD, "admin");
-    blocked.assert_error(429, "APIG.0308", Some("The throttling threshold has been reached."));
+    blocked.assert_error(
+        429,
+        "APIG.0308",
+        Some("The throttling threshold has been reached."),
+    );
     assert_eq!(blocked.json["error"]["code"], 429);
     std::thread::sleep(std::time::Duration::from_millis(2200));
     let ok = server.login("admin", ADMIN_PASSWORD, "admin");

@@ -69,7 +69,11 @@ struct Case {
 fn case(rng: &mut StdRng) -> Case {
     const METHODS: &[&str] = &["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"];
     let method = Method::from_bytes(METHODS[rng.gen_range(0..METHODS.len())].as_bytes()).unwrap();
-    let host = if rng.gen_bool(0.5) { "api.example.com".to_owned() } else { format!("127.0.0.1:{}", rng.gen_range(1..65535)) };
+    let host = if rng.gen_bool(0.5) {
+        "api.example.com".to_owned()
+    } else {
+        format!("127.0.0.1:{}", rng.gen_range(1..65535))
+    };
     let segments = rng.gen_range(0..5);
     let mut path = String::new();
     for _ in 0..segments {
@@ -87,7 +91,11 @@ fn case(rng: &mut StdRng) -> Case {
             k.clone()
         } else {
             let k = text(rng, 5).replace(['&', '=', '#', '%', '+'], "");
-            if k.is_empty() { "k".to_owned() } else { k }
+            if k.is_empty() {
+                "k".to_owned()
+            } else {
+                k
+            }
         };
         let value = text(rng, 6).replace(['#', '%', '+'], "");
         query.push((key, value));
@@ -107,15 +115,31 @@ fn case(rng: &mut StdRng) -> Case {
         url.push('?');
         url.push_str(&pieces.join("&"));
     }
-    let mut headers = vec![("Host".to_owned(), host), ("X-Sdk-Date".to_owned(), DATE.to_owned())];
-    const NAMES: &[&str] = &["Content-Type", "X-Stage", "X-Project-Id", "User-Agent", "X-Custom-A", "x-custom-b", "Accept"];
+    let mut headers = vec![
+        ("Host".to_owned(), host),
+        ("X-Sdk-Date".to_owned(), DATE.to_owned()),
+    ];
+    const NAMES: &[&str] = &[
+        "Content-Type",
+        "X-Stage",
+        "X-Project-Id",
+        "User-Agent",
+        "X-Custom-A",
+        "x-custom-b",
+        "Accept",
+    ];
     for name in NAMES {
         if rng.gen_bool(0.4) {
             // The official SDK adds `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` by itself when the
             // content type is not JSON (a client policy, not the algorithm), so keep it JSON here;
             // explicit UNSIGNED-PAYLOAD requests are generated below.
             let value = if *name == "Content-Type" {
-                ["application/json", "application/json;charset=utf-8", "application/json; charset=UTF-8"][rng.gen_range(0..3)].to_owned()
+                [
+                    "application/json",
+                    "application/json;charset=utf-8",
+                    "application/json; charset=UTF-8",
+                ][rng.gen_range(0..3)]
+                .to_owned()
             } else {
                 header_value(rng)
             };
@@ -124,25 +148,45 @@ fn case(rng: &mut StdRng) -> Case {
     }
     let unsigned_payload = rng.gen_bool(0.1);
     if unsigned_payload {
-        headers.push(("X-Sdk-Content-Sha256".to_owned(), "UNSIGNED-PAYLOAD".to_owned()));
+        headers.push((
+            "X-Sdk-Content-Sha256".to_owned(),
+            "UNSIGNED-PAYLOAD".to_owned(),
+        ));
     }
     // The official core signer ignores X-Sdk-Content-Sha256 when the body is empty (the APIG
     // signer does not); a body is always present when the header is.
     let min_body = usize::from(unsigned_payload);
-    let body: Vec<u8> = (0..rng.gen_range(min_body..64)).map(|_| rng.gen()).collect();
-    let ak: String = (0..20).map(|_| rng.gen_range(b'A'..=b'Z') as char).collect();
-    let sk: String = (0..40).map(|_| rng.gen_range(b'a'..=b'z') as char).collect();
-    Case { method, url, headers, body, ak, sk }
+    let body: Vec<u8> = (0..rng.gen_range(min_body..64))
+        .map(|_| rng.gen())
+        .collect();
+    let ak: String = (0..20)
+        .map(|_| rng.gen_range(b'A'..=b'Z') as char)
+        .collect();
+    let sk: String = (0..40)
+        .map(|_| rng.gen_range(b'a'..=b'z') as char)
+        .collect();
+    Case {
+        method,
+        url,
+        headers,
+        body,
+        ak,
+        sk,
+    }
 }
 
 #[test]
 fn our_signer_matches_the_official_python_signer() {
     let Some(python) = python() else {
-        assert!(std::env::var_os("CI").is_none(), "CI must run the differential test: set APIGW_PYTHON or run scripts/test");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the differential test: set APIGW_PYTHON or run scripts/test"
+        );
         eprintln!("SKIPPED: no sdk-tests/.venv (run sdk-tests/setup-venv.sh); differential signing test not run");
         return;
     };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk-tests/sign_reference.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sdk-tests/sign_reference.py");
     let mut child = Command::new(python)
         .arg(script)
         .stdin(Stdio::piped())
@@ -155,8 +199,11 @@ fn our_signer_matches_the_official_python_signer() {
     let lines: Vec<String> = cases
         .iter()
         .map(|c| {
-            let headers: serde_json::Map<String, Value> =
-                c.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+            let headers: serde_json::Map<String, Value> = c
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
             json!({
                 "method": c.method.as_str(),
                 "url": c.url,
@@ -180,26 +227,53 @@ fn our_signer_matches_the_official_python_signer() {
     for (i, line) in reader.lines().enumerate() {
         let reference: Value = serde_json::from_str(&line.unwrap()).unwrap();
         let c = &cases[i];
-        assert!(reference.get("error").is_none(), "reference failed on case {i} ({}): {reference}", c.url);
-        let uri: Uri = c.url.parse().unwrap_or_else(|e| panic!("case {i}: {} is not a URI: {e}", c.url));
+        assert!(
+            reference.get("error").is_none(),
+            "reference failed on case {i} ({}): {reference}",
+            c.url
+        );
+        let uri: Uri = c
+            .url
+            .parse()
+            .unwrap_or_else(|e| panic!("case {i}: {} is not a URI: {e}", c.url));
         let mut headers = HeaderMap::new();
         for (k, v) in &c.headers {
-            headers.insert(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+            headers.insert(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
         }
-        let signed = apigw_signing::sign_request(&c.method, &uri, &mut headers, &c.body, &c.ak, &c.sk, now).unwrap();
+        let signed =
+            apigw_signing::sign_request(&c.method, &uri, &mut headers, &c.body, &c.ak, &c.sk, now)
+                .unwrap();
         assert_eq!(
-            signed.authorization, reference["authorization"].as_str().unwrap(),
+            signed.authorization,
+            reference["authorization"].as_str().unwrap(),
             "case {i}: {} {}\nours:\n{}\nofficial:\n{}",
-            c.method, c.url, signed.canonical_request, reference["canonical_request"].as_str().unwrap_or_default()
+            c.method,
+            c.url,
+            signed.canonical_request,
+            reference["canonical_request"].as_str().unwrap_or_default()
         );
         let auth = apigw_signing::Authorization::parse(&signed.authorization).unwrap();
         let payload = apigw_signing::PayloadHash::from_request(&headers, &c.body);
         verifier
-            .verify(&auth, &c.method, &uri, &headers, payload, c.sk.as_bytes(), now)
+            .verify(
+                &auth,
+                &c.method,
+                &uri,
+                &headers,
+                payload,
+                c.sk.as_bytes(),
+                now,
+            )
             .unwrap_or_else(|e| panic!("case {i}: our verifier refused our signature: {e}"));
         compared += 1;
     }
     writer.join().unwrap();
     assert!(child.wait().unwrap().success());
-    assert_eq!(compared, REQUESTS, "the reference signer answered every request");
+    assert_eq!(
+        compared, REQUESTS,
+        "the reference signer answered every request"
+    );
 }

@@ -24,7 +24,9 @@ impl fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 fn invalid_value(field: &str) -> String {
-    format!("Invalid parameter value,parameterName:{field}. Please refer to the support documentation")
+    format!(
+        "Invalid parameter value,parameterName:{field}. Please refer to the support documentation"
+    )
 }
 
 impl ApiError {
@@ -87,7 +89,11 @@ impl ApiError {
 
     /// 401 `APIG.1002`: the token is unknown, malformed or revoked.
     pub fn token_invalid() -> Self {
-        Self::new(401, "APIG.1002", "Incorrect token or token resolution failed")
+        Self::new(
+            401,
+            "APIG.1002",
+            "Incorrect token or token resolution failed",
+        )
     }
 
     /// 403 `APIG.1005`: the caller may not do this here (other project, read-only role, not admin).
@@ -158,11 +164,7 @@ impl ApiError {
 
     /// 404 for identity objects (Keystone calls): project, user, role or token not found.
     pub fn identity_not_found(kind: &str, id: &str) -> Self {
-        Self::new(
-            404,
-            "APIG.3000",
-            format!("Could not find {kind}: {id}."),
-        )
+        Self::new(404, "APIG.3000", format!("Could not find {kind}: {id}."))
     }
 
     /// 409 for a duplicate identity name (Keystone calls).
@@ -185,12 +187,20 @@ impl ApiError {
 
     /// 429 `APIG.0308`: too many failed authentications for this user or address.
     pub fn throttled() -> Self {
-        Self::new(429, "APIG.0308", "The throttling threshold has been reached.")
+        Self::new(
+            429,
+            "APIG.0308",
+            "The throttling threshold has been reached.",
+        )
     }
 
     /// 503 `APIG.9999`: the store cannot be reached; writes fail fast and never look like 401/403.
     pub fn store_unavailable() -> Self {
-        Self::new(503, "APIG.9999", "System error: the configuration store is unavailable")
+        Self::new(
+            503,
+            "APIG.9999",
+            "System error: the configuration store is unavailable",
+        )
     }
 
     /// 500 `APIG.9999`: anything unexpected; details go to the log, not to the caller.

@@ -46,7 +46,9 @@ mod tests {
     fn generated_values_obey_their_rules() {
         let id = new_id();
         assert_eq!(id.len(), 32);
-        assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert!(id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
         AppKey::parse(new_app_key().as_str()).unwrap();
         AppSecret::parse(new_app_secret().as_str()).unwrap();
         let code = new_app_code();
@@ -93,7 +95,9 @@ mod key_tests {
     fn access_keys_have_huawei_shape() {
         let ak = new_access_key_id();
         assert_eq!(ak.len(), 20);
-        assert!(ak.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(ak
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
         let sk = new_secret_key();
         assert_eq!(sk.len(), 40);
         assert!(sk.bytes().all(|b| b.is_ascii_alphanumeric()));

@@ -110,6 +110,9 @@ mod tests {
         assert!(IdentityName::parse("", "name").is_err());
         assert!(IdentityName::parse(" x", "name").is_err());
         assert!(Password::parse("short").is_err());
-        assert_eq!(format!("{:?}", Password::parse("longenough").unwrap()), "Password(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Password::parse("longenough").unwrap()),
+            "Password(<redacted>)"
+        );
     }
 }

@@ -242,8 +242,7 @@ impl InstanceName {
         let first_ok = chars
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || is_cjk(c));
-        let rest_ok =
-            chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || is_cjk(c));
+        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || is_cjk(c));
         if first_ok && rest_ok && char_len_between(s, 3, 64) {
             Ok(Self(s.to_owned()))
         } else {

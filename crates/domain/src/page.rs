@@ -50,10 +50,19 @@ mod tests {
 
     #[test]
     fn clamps_like_apig() {
-        assert_eq!(Page::parse(None, None).unwrap(), Page { offset: 0, limit: 20 });
+        assert_eq!(
+            Page::parse(None, None).unwrap(),
+            Page {
+                offset: 0,
+                limit: 20
+            }
+        );
         assert_eq!(
             Page::parse(Some("-5"), Some("0")).unwrap(),
-            Page { offset: 0, limit: 20 }
+            Page {
+                offset: 0,
+                limit: 20
+            }
         );
         assert_eq!(Page::parse(Some("3"), Some("900")).unwrap().limit, 500);
         assert_eq!(Page::parse(None, Some("-1")).unwrap().limit, 20);

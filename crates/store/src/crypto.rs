@@ -174,6 +174,12 @@ impl Sealer {
         String::from_utf8(self.open(sealed, context)?).map_err(|_| CryptoError::Decrypt)
     }
 
+    /// The key of [`Sealer::index`], for the data plane, which hashes presented AppCodes in
+    /// memory exactly as the store indexed them (it never holds AppCode values).
+    pub fn index_key(&self) -> [u8; 32] {
+        self.index_key
+    }
+
     /// The keyed hash of a secret value (hex HMAC-SHA256): stable for a master key, useless
     /// without it.
     pub fn index(&self, value: &[u8]) -> String {
@@ -193,9 +199,15 @@ mod tests {
         let sealed = s.seal(b"topsecret", "app_secret:1");
         assert!(!sealed.contains("topsecret"));
         assert_eq!(s.open(&sealed, "app_secret:1").unwrap(), b"topsecret");
-        assert!(matches!(s.open(&sealed, "app_secret:2"), Err(CryptoError::Decrypt)));
+        assert!(matches!(
+            s.open(&sealed, "app_secret:2"),
+            Err(CryptoError::Decrypt)
+        ));
         let other = Sealer::new(&MasterKey::generate());
-        assert!(matches!(other.open(&sealed, "app_secret:1"), Err(CryptoError::UnknownKey(_))));
+        assert!(matches!(
+            other.open(&sealed, "app_secret:1"),
+            Err(CryptoError::UnknownKey(_))
+        ));
     }
 
     #[test]
@@ -204,7 +216,10 @@ mod tests {
         let a = Sealer::new(&k);
         let b = Sealer::new(&MasterKey::from_base64(&k.to_base64()).unwrap());
         assert_eq!(a.index(b"code"), b.index(b"code"));
-        assert_ne!(a.index(b"code"), Sealer::new(&MasterKey::generate()).index(b"code"));
+        assert_ne!(
+            a.index(b"code"),
+            Sealer::new(&MasterKey::generate()).index(b"code")
+        );
     }
 
     #[test]

@@ -37,7 +37,11 @@ pub trait IdentityStore: Send + Sync + 'static {
     async fn bootstrap(&self, admin: BootstrapAdmin) -> StoreResult<BootstrapOutcome>;
 
     /// Looks a domain up by id or name.
-    async fn find_domain(&self, id: Option<&str>, name: Option<&str>) -> StoreResult<Option<Domain>>;
+    async fn find_domain(
+        &self,
+        id: Option<&str>,
+        name: Option<&str>,
+    ) -> StoreResult<Option<Domain>>;
     /// Creates a project and its `default` instance. Duplicate name in the domain: `Duplicate`.
     async fn create_project(&self, project: NewProject) -> StoreResult<(Project, Instance)>;
     /// A project by id.
@@ -74,10 +78,13 @@ pub trait IdentityStore: Send + Sync + 'static {
     /// The access keys of a user.
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKey>>;
     /// Changes status and/or description; `NotFound` if unknown.
-    async fn update_access_key(&self, access: &str, change: AccessKeyChange) -> StoreResult<AccessKey>;
+    async fn update_access_key(
+        &self,
+        access: &str,
+        change: AccessKeyChange,
+    ) -> StoreResult<AccessKey>;
     /// Deletes an access key; false if unknown.
     async fn delete_access_key(&self, access: &str) -> StoreResult<bool>;
-
 }
 
 /// Gateway instances, apps and AppCodes (the APIG credential side).
@@ -86,13 +93,25 @@ pub trait AppStore: Send + Sync + 'static {
     // ---- instances ------------------------------------------------------------------------
 
     /// Creates a gateway instance in a project.
-    async fn create_instance(&self, project_id: &str, instance: NewInstance) -> StoreResult<Instance>;
+    async fn create_instance(
+        &self,
+        project_id: &str,
+        instance: NewInstance,
+    ) -> StoreResult<Instance>;
     /// An instance, only if it belongs to `project_id`.
     async fn get_instance(&self, project_id: &str, id: &str) -> StoreResult<Option<Instance>>;
     /// A project's instance by name (`default` for ModelArts).
-    async fn find_instance_by_name(&self, project_id: &str, name: &str) -> StoreResult<Option<Instance>>;
+    async fn find_instance_by_name(
+        &self,
+        project_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<Instance>>;
     /// A page of a project's instances and the total.
-    async fn list_instances(&self, project_id: &str, page: Page) -> StoreResult<(i64, Vec<Instance>)>;
+    async fn list_instances(
+        &self,
+        project_id: &str,
+        page: Page,
+    ) -> StoreResult<(i64, Vec<Instance>)>;
     /// Deletes an instance with everything in it; false if not in the project.
     async fn delete_instance(&self, project_id: &str, id: &str) -> StoreResult<bool>;
 
@@ -104,13 +123,23 @@ pub trait AppStore: Send + Sync + 'static {
     /// Changes name, remark and (when given) key and secret. `NotFound` if the app is not in scope.
     async fn update_app(&self, scope: &Scope, id: &str, change: AppChange) -> StoreResult<App>;
     /// Replaces the AppSecret. `NotFound` if the app is not in scope.
-    async fn reset_app_secret(&self, scope: &Scope, id: &str, secret: AppSecret) -> StoreResult<App>;
+    async fn reset_app_secret(
+        &self,
+        scope: &Scope,
+        id: &str,
+        secret: AppSecret,
+    ) -> StoreResult<App>;
     /// Deletes an app with its AppCodes and authorizations; false if not in scope.
     async fn delete_app(&self, scope: &Scope, id: &str) -> StoreResult<bool>;
     /// An app in scope.
     async fn get_app(&self, scope: &Scope, id: &str) -> StoreResult<Option<App>>;
     /// A page of apps matching `filter` (newest first) and the total number of matches.
-    async fn list_apps(&self, scope: &Scope, filter: &AppFilter, page: Page) -> StoreResult<(i64, Vec<App>)>;
+    async fn list_apps(
+        &self,
+        scope: &Scope,
+        filter: &AppFilter,
+        page: Page,
+    ) -> StoreResult<(i64, Vec<App>)>;
     /// Numbers of apps with and without any API authorization.
     async fn app_quantities(&self, scope: &Scope) -> StoreResult<AppQuantities>;
 
@@ -118,18 +147,50 @@ pub trait AppStore: Send + Sync + 'static {
 
     /// Adds an AppCode. Errors: `NotFound` (app), `AppCodeLimitReached` (more than
     /// `max_codes`), `AppCodeExists` (value taken in the instance).
-    async fn create_app_code(&self, scope: &Scope, app_id: &str, value: AppCodeValue, max_codes: u32) -> StoreResult<AppCode>;
+    async fn create_app_code(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        value: AppCodeValue,
+        max_codes: u32,
+    ) -> StoreResult<AppCode>;
     /// A page of an app's AppCodes (newest first) and the total. `NotFound` if the app is not in scope.
-    async fn list_app_codes(&self, scope: &Scope, app_id: &str, page: Page) -> StoreResult<(i64, Vec<AppCode>)>;
+    async fn list_app_codes(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        page: Page,
+    ) -> StoreResult<(i64, Vec<AppCode>)>;
     /// One AppCode of an app in scope.
-    async fn get_app_code(&self, scope: &Scope, app_id: &str, code_id: &str) -> StoreResult<Option<AppCode>>;
+    async fn get_app_code(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        code_id: &str,
+    ) -> StoreResult<Option<AppCode>>;
     /// Deletes one AppCode; false if not found.
-    async fn delete_app_code(&self, scope: &Scope, app_id: &str, code_id: &str) -> StoreResult<bool>;
+    async fn delete_app_code(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        code_id: &str,
+    ) -> StoreResult<bool>;
     /// The AppCode of an app with this value (ModelArts addresses codes by value).
-    async fn find_app_code_by_value(&self, scope: &Scope, app_id: &str, value: &AppCodeValue) -> StoreResult<Option<AppCode>>;
+    async fn find_app_code_by_value(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        value: &AppCodeValue,
+    ) -> StoreResult<Option<AppCode>>;
     /// Every app of an instance with its credentials, for the data plane's in-memory index.
     async fn app_credentials(&self, instance_id: &str) -> StoreResult<Vec<AppCredentials>>;
 
     /// Replaces the value of an AppCode, keeping its id. `NotFound`, `AppCodeExists`.
-    async fn replace_app_code_value(&self, scope: &Scope, app_id: &str, code_id: &str, value: AppCodeValue) -> StoreResult<AppCode>;
+    async fn replace_app_code_value(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        code_id: &str,
+        value: AppCodeValue,
+    ) -> StoreResult<AppCode>;
 }

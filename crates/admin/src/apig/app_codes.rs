@@ -20,7 +20,12 @@ type AppPath = PathArgs<(String, String, String)>;
 type CodePath = PathArgs<(String, String, String, String)>;
 
 /// Adds `value` to the app, mapping a missing app to `APIG.3004`.
-pub async fn add(state: &AppState, scope: &Scope, app_id: &str, value: AppCodeValue) -> ApiResult<AppCode> {
+pub async fn add(
+    state: &AppState,
+    scope: &Scope,
+    app_id: &str,
+    value: AppCodeValue,
+) -> ApiResult<AppCode> {
     let code = state
         .store
         .create_app_code(scope, app_id, value, state.config.max_app_codes_per_app)
@@ -47,11 +52,15 @@ pub async fn create(
     PathArgs((project_id, instance_id, app_id)): AppPath,
     body: JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let value = AppCodeValue::parse(body.req_str("app_code")?)?;
     let code = add(&state, &scope, app_id.as_str(), value).await?;
-    Ok((StatusCode::CREATED, Json(app_code_info(&code, Precision::Nanos))))
+    Ok((
+        StatusCode::CREATED,
+        Json(app_code_info(&code, Precision::Nanos)),
+    ))
 }
 
 /// `PUT .../apps/{app_id}/app-codes`: generates a 64-hex AppCode; 201.
@@ -60,10 +69,14 @@ pub async fn generate(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let code = add_generated(&state, &scope, app_id.as_str()).await?;
-    Ok((StatusCode::CREATED, Json(app_code_info(&code, Precision::Nanos))))
+    Ok((
+        StatusCode::CREATED,
+        Json(app_code_info(&code, Precision::Nanos)),
+    ))
 }
 
 /// `GET .../apps/{app_id}/app-codes`: newest first.
@@ -73,7 +86,8 @@ pub async fn list(
     PathArgs((project_id, instance_id, app_id)): AppPath,
     q: QueryMap,
 ) -> ApiResult<Json<Value>> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let page = Page::parse(q.get("offset"), q.get("limit"))?;
     let (total, codes) = state
@@ -98,7 +112,12 @@ async fn code_path(
     let scope = scope::instance_scope(state, caller, &project_id, &instance_id, access).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let code_id = path_id(&code_id, "app_code_id")?;
-    if state.store.get_app(&scope, app_id.as_str()).await?.is_none() {
+    if state
+        .store
+        .get_app(&scope, app_id.as_str())
+        .await?
+        .is_none()
+    {
         return Err(Error(ApiError::app_not_found(app_id.as_str())));
     }
     Ok((scope, app_id, code_id))

@@ -38,7 +38,8 @@ pub async fn create(
     PathArgs((project_id, instance_id)): InstancePath,
     body: JsonObject,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let name = AppName::parse(body.req_str("name")?, "name")?;
     let remark = remark(&body)?.unwrap_or_else(AppRemark::empty);
     let app_key = match given(&body, "app_key")? {
@@ -68,7 +69,10 @@ pub async fn create(
         .await
         .map_err(|e| not_found(e, || ApiError::instance_not_found(&instance_id)))?;
     tracing::info!(app_id = %app.id, name = %app.name, app_key = %app.app_key, "app created");
-    Ok((StatusCode::CREATED, Json(app_info(&app, Precision::Nanos, false, false))))
+    Ok((
+        StatusCode::CREATED,
+        Json(app_info(&app, Precision::Nanos, false, false)),
+    ))
 }
 
 /// `PUT /apps/{app_id}`: 200 with the changed app. `name` is mandatory in Huawei's reference,
@@ -79,7 +83,8 @@ pub async fn update(
     PathArgs((project_id, instance_id, app_id)): AppPath,
     body: JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let change = AppChange {
         name: body
@@ -88,7 +93,9 @@ pub async fn update(
             .transpose()?,
         remark: remark(&body)?,
         app_key: given(&body, "app_key")?.map(AppKey::parse).transpose()?,
-        app_secret: given(&body, "app_secret")?.map(AppSecret::parse).transpose()?,
+        app_secret: given(&body, "app_secret")?
+            .map(AppSecret::parse)
+            .transpose()?,
     };
     let app = state
         .store
@@ -105,7 +112,8 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
 ) -> ApiResult<StatusCode> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
     if !state.store.delete_app(&scope, app_id.as_str()).await? {
         return Err(Error(ApiError::app_not_found(app_id.as_str())));
@@ -120,7 +128,8 @@ pub async fn show(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
 ) -> ApiResult<Json<Value>> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let app = state
         .store
@@ -138,11 +147,15 @@ pub async fn list(
     PathArgs((project_id, instance_id)): InstancePath,
     q: QueryMap,
 ) -> ApiResult<Json<Value>> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let page = Page::parse(q.get("offset"), q.get("limit"))?;
     let status = q
         .filter("status", 11)?
-        .map(|s| s.parse::<i64>().map_err(|_| Error(ApiError::invalid_param("status"))))
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| Error(ApiError::invalid_param("status")))
+        })
         .transpose()?;
     let creator = q.filter("creator", 16)?;
     if creator.is_some_and(|c| c != "USER" && c != "MARKET") {
@@ -174,7 +187,8 @@ pub async fn reset_secret(
     PathArgs((project_id, instance_id, app_id)): AppPath,
     body: JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let secret = match given(&body, "app_secret")? {
         Some(s) => AppSecret::parse(s)?,
@@ -195,14 +209,17 @@ pub async fn verify(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
 ) -> ApiResult<Json<Value>> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let app = state
         .store
         .get_app(&scope, app_id.as_str())
         .await?
         .ok_or_else(|| Error(ApiError::app_not_found(app_id.as_str())))?;
-    Ok(Json(json!({"id": app.id, "name": app.name.as_str(), "remark": app.remark.as_str()})))
+    Ok(Json(
+        json!({"id": app.id, "name": app.name.as_str(), "remark": app.remark.as_str()}),
+    ))
 }
 
 /// `GET /resources/outline/apps`: apps with and without API authorizations.
@@ -211,7 +228,10 @@ pub async fn quantities(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id)): InstancePath,
 ) -> ApiResult<Json<Value>> {
-    let scope = scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let q = state.store.app_quantities(&scope).await?;
-    Ok(Json(json!({"authed_nums": q.authed, "unauthed_nums": q.unauthed})))
+    Ok(Json(
+        json!({"authed_nums": q.authed, "unauthed_nums": q.unauthed}),
+    ))
 }

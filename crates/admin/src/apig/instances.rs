@@ -59,7 +59,8 @@ pub async fn show(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id)): PathArgs<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let instance = scope::instance(&state, &caller, &project_id, &instance_id, Access::Read).await?;
+    let instance =
+        scope::instance(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     Ok(Json(instance_info(&instance)))
 }
 
@@ -69,8 +70,13 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id)): PathArgs<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let instance = scope::instance(&state, &caller, &project_id, &instance_id, Access::Write).await?;
-    if !state.store.delete_instance(&project_id, &instance.id).await? {
+    let instance =
+        scope::instance(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    if !state
+        .store
+        .delete_instance(&project_id, &instance.id)
+        .await?
+    {
         return Err(Error(ApiError::instance_not_found(&instance_id)));
     }
     tracing::info!(instance_id = %instance.id, "instance deleted");

@@ -38,9 +38,18 @@ pub fn routes() -> Router<AppState> {
             &format!("{base}/apps/{{app_id}}"),
             get(apps::show).put(apps::update).delete(apps::delete),
         )
-        .route(&format!("{base}/apps/secret/{{app_id}}"), put(apps::reset_secret))
-        .route(&format!("{base}/apps/validation/{{app_id}}"), get(apps::verify))
-        .route(&format!("{base}/resources/outline/apps"), get(apps::quantities));
+        .route(
+            &format!("{base}/apps/secret/{{app_id}}"),
+            put(apps::reset_secret),
+        )
+        .route(
+            &format!("{base}/apps/validation/{{app_id}}"),
+            get(apps::verify),
+        )
+        .route(
+            &format!("{base}/resources/outline/apps"),
+            get(apps::quantities),
+        );
     let r = codes(base, r);
     codes("/v2/{project_id}/apic/instances/{instance_id}", r)
         .merge(apis::routes())

@@ -1,8 +1,8 @@
 //! JSON shapes of APIG objects. Create and update answers carry nanosecond times, later reads
 //! whole seconds, as Huawei's do.
 
-use apigw_store::{App, AppCode, Instance};
 use apigw_domain::Timestamp;
+use apigw_store::{App, AppCode, Instance};
 use serde_json::{json, Value};
 
 /// Which time format an answer uses.

@@ -40,7 +40,12 @@ async fn owned_key(state: &AppState, caller: &Caller, access: &str) -> ApiResult
     if access.is_empty() || access.len() > 128 {
         return Err(missing());
     }
-    let key = state.store.get_access_key(access).await?.ok_or_else(missing)?.key;
+    let key = state
+        .store
+        .get_access_key(access)
+        .await?
+        .ok_or_else(missing)?
+        .key;
     if key.user_id != caller.user_id && !caller.is_admin() {
         return Err(missing());
     }
@@ -82,12 +87,17 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let user_id = q.get("user_id").cloned().unwrap_or_else(|| caller.user_id.clone());
+    let user_id = q
+        .get("user_id")
+        .cloned()
+        .unwrap_or_else(|| caller.user_id.clone());
     if user_id != caller.user_id && !caller.is_admin() {
         return Err(Error(ApiError::forbidden()));
     }
     let keys = state.store.list_access_keys(&user_id).await?;
-    Ok(Json(json!({ "credentials": keys.iter().map(view).collect::<Vec<_>>() })))
+    Ok(Json(
+        json!({ "credentials": keys.iter().map(view).collect::<Vec<_>>() }),
+    ))
 }
 
 /// `GET /v3.0/OS-CREDENTIAL/credentials/{access}`.
@@ -112,7 +122,8 @@ pub async fn update(
     let status = match c.opt_str("status")? {
         None => None,
         Some(s) => Some(
-            AccessKeyStatus::parse(s).ok_or_else(|| Error(ApiError::invalid_body_field("status")))?,
+            AccessKeyStatus::parse(s)
+                .ok_or_else(|| Error(ApiError::invalid_body_field("status")))?,
         ),
     };
     let change = AccessKeyChange {

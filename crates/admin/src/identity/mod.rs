@@ -57,7 +57,9 @@ pub fn protected_routes() -> Router<AppState> {
 }
 
 /// `GET /v3`: the version document keystoneauth reads during discovery.
-async fn version(axum::extract::State(state): axum::extract::State<AppState>) -> Json<serde_json::Value> {
+async fn version(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "version": {
             "id": "v3.14",

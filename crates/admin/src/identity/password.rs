@@ -1,7 +1,9 @@
 //! Password hashing with Argon2id (PHC strings). Verification of an unknown user still runs one
 //! hash so a login's timing does not reveal whether the user exists.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use std::sync::OnceLock;
 

@@ -56,7 +56,10 @@ pub async fn create(
             other => other.into(),
         })?;
     tracing::info!(project = %project.name, project_id = %project.id, instance_id = %instance.id, "project created with its default instance");
-    Ok((StatusCode::CREATED, Json(json!({ "project": view(&state, &project) }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "project": view(&state, &project) })),
+    ))
 }
 
 /// `GET /v3/projects`: all projects for an admin; for anyone else only the projects they hold a
@@ -66,10 +69,19 @@ pub async fn list(
     Extension(caller): Extension<Caller>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let all = state.store.list_projects(q.get("name").map(String::as_str)).await?;
+    let all = state
+        .store
+        .list_projects(q.get("name").map(String::as_str))
+        .await?;
     let mut out = Vec::with_capacity(all.len());
     for p in &all {
-        if caller.is_admin() || !state.store.roles_of(&caller.user_id, &p.id).await?.is_empty() {
+        if caller.is_admin()
+            || !state
+                .store
+                .roles_of(&caller.user_id, &p.id)
+                .await?
+                .is_empty()
+        {
             out.push(view(&state, p));
         }
     }
@@ -85,7 +97,13 @@ pub async fn show(
     Extension(caller): Extension<Caller>,
     Path(project_id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    if !caller.is_admin() && state.store.roles_of(&caller.user_id, &project_id).await?.is_empty() {
+    if !caller.is_admin()
+        && state
+            .store
+            .roles_of(&caller.user_id, &project_id)
+            .await?
+            .is_empty()
+    {
         return Err(Error(ApiError::forbidden()));
     }
     let project = state

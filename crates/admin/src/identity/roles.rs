@@ -27,7 +27,9 @@ pub async fn list(
             })
         })
         .collect();
-    Ok(Json(json!({ "roles": roles, "links": {"self": format!("{}/v3/roles", state.config.public_url), "previous": null, "next": null} })))
+    Ok(Json(
+        json!({ "roles": roles, "links": {"self": format!("{}/v3/roles", state.config.public_url), "previous": null, "next": null} }),
+    ))
 }
 
 /// `PUT /v3/projects/{project_id}/users/{user_id}/roles/{role_id}` (admin): 204.
@@ -37,12 +39,17 @@ pub async fn assign(
     Path((project_id, user_id, role_id)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.require_admin()?;
-    let role = Role::parse(&role_id).ok_or_else(|| Error(ApiError::identity_not_found("role", &role_id)))?;
+    let role = Role::parse(&role_id)
+        .ok_or_else(|| Error(ApiError::identity_not_found("role", &role_id)))?;
     state
         .store
         .assign_role(&project_id, &user_id, role)
         .await
-        .map_err(|e| not_found(e, || ApiError::identity_not_found("project or user", &format!("{project_id}/{user_id}"))))?;
+        .map_err(|e| {
+            not_found(e, || {
+                ApiError::identity_not_found("project or user", &format!("{project_id}/{user_id}"))
+            })
+        })?;
     tracing::info!(%project_id, %user_id, role = %role, "role assigned");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -125,7 +125,10 @@ pub async fn issue(
     let secret = user_obj.req_str("password")?.to_owned();
     let user_key = format!(
         "user:{}",
-        user_obj.opt_str("id")?.or(user_obj.opt_str("name")?).unwrap_or_default()
+        user_obj
+            .opt_str("id")?
+            .or(user_obj.opt_str("name")?)
+            .unwrap_or_default()
     );
     let addr_key = format!("addr:{}", peer.ip());
     let throttle = &state.login_throttle;
@@ -167,7 +170,15 @@ pub async fn issue(
     };
     state.store.insert_token(record.clone()).await?;
     tracing::info!(user = %user.name, project = %project.name, "token issued");
-    let body = token_body(&state, &record, &user, &project, &roles, !query.contains_key("nocatalog")).await?;
+    let body = token_body(
+        &state,
+        &record,
+        &user,
+        &project,
+        &roles,
+        !query.contains_key("nocatalog"),
+    )
+    .await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         "x-subject-token",
@@ -240,7 +251,11 @@ pub fn catalog(state: &AppState) -> Value {
 }
 
 /// Finds the token named by `X-Subject-Token` if the caller may see it (itself, or any as admin).
-async fn subject(state: &AppState, caller: &Caller, headers: &HeaderMap) -> ApiResult<(String, TokenRecord)> {
+async fn subject(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> ApiResult<(String, TokenRecord)> {
     let text = headers
         .get("x-subject-token")
         .and_then(|v| v.to_str().ok())
@@ -280,9 +295,20 @@ pub async fn validate(
         .await?
         .ok_or_else(|| Error(ApiError::identity_not_found("token", "X-Subject-Token")))?;
     let roles = state.store.roles_of(&user.id, &project.id).await?;
-    let body = token_body(&state, &record, &user, &project, &roles, !query.contains_key("nocatalog")).await?;
+    let body = token_body(
+        &state,
+        &record,
+        &user,
+        &project,
+        &roles,
+        !query.contains_key("nocatalog"),
+    )
+    .await?;
     let mut out = HeaderMap::new();
-    out.insert("x-subject-token", HeaderValue::from_str(&text).map_err(|_| Error(ApiError::token_invalid()))?);
+    out.insert(
+        "x-subject-token",
+        HeaderValue::from_str(&text).map_err(|_| Error(ApiError::token_invalid()))?,
+    );
     Ok((StatusCode::OK, out, Json(body)).into_response())
 }
 

@@ -55,7 +55,10 @@ pub async fn create(
             other => other.into(),
         })?;
     tracing::info!(user = %user.name, user_id = %user.id, "user created");
-    Ok((StatusCode::CREATED, Json(json!({ "user": view(&state, &user) }))))
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "user": view(&state, &user) })),
+    ))
 }
 
 /// `GET /v3/users` (admin).
@@ -65,7 +68,10 @@ pub async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     caller.require_admin()?;
-    let users = state.store.list_users(q.get("name").map(String::as_str)).await?;
+    let users = state
+        .store
+        .list_users(q.get("name").map(String::as_str))
+        .await?;
     Ok(Json(json!({
         "users": users.iter().map(|u| view(&state, u)).collect::<Vec<_>>(),
         "links": {"self": format!("{}/v3/users", state.config.public_url), "previous": null, "next": null},

@@ -376,3 +376,74 @@ pub fn invalid(field: &str) -> String {
         "Invalid parameter value,parameterName:{field}. Please refer to the support documentation"
     )
 }
+
+/// A real HTTP/1.1 backend on loopback that answers every request with a JSON echo of its
+/// method, path (with query), headers and body; keeps connections alive like a real server.
+pub struct EchoBackend {
+    pub port: u16,
+}
+
+impl EchoBackend {
+    pub fn start() -> EchoBackend {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut out = stream;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut parts = line.split_whitespace();
+                        let method = parts.next().unwrap_or_default().to_owned();
+                        let target = parts.next().unwrap_or_default().to_owned();
+                        let mut headers = serde_json::Map::new();
+                        let mut length = 0usize;
+                        loop {
+                            let mut h = String::new();
+                            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let h = h.trim_end();
+                            if h.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':') {
+                                let k = k.trim().to_ascii_lowercase();
+                                if k == "content-length" {
+                                    length = v.trim().parse().unwrap_or(0);
+                                }
+                                headers.insert(k, Value::String(v.trim().to_owned()));
+                            }
+                        }
+                        let mut body = vec![0u8; length];
+                        if reader.read_exact(&mut body).is_err() {
+                            return;
+                        }
+                        let echo = json!({
+                            "method": method,
+                            "path": target,
+                            "headers": headers,
+                            "body": String::from_utf8_lossy(&body),
+                        })
+                        .to_string();
+                        let response = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+                            echo.len(),
+                            echo
+                        );
+                        if out.write_all(response.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        EchoBackend { port }
+    }
+}

@@ -4,7 +4,11 @@ use super::*;
 
 #[async_trait]
 impl AppStore for SqliteStore {
-    async fn create_instance(&self, project_id: &str, instance: NewInstance) -> StoreResult<Instance> {
+    async fn create_instance(
+        &self,
+        project_id: &str,
+        instance: NewInstance,
+    ) -> StoreResult<Instance> {
         let mut tx = self.writer.begin().await?;
         let p = sqlx::query("SELECT 1 FROM projects WHERE id = ?")
             .bind(project_id)
@@ -34,7 +38,11 @@ impl AppStore for SqliteStore {
             .transpose()
     }
 
-    async fn find_instance_by_name(&self, project_id: &str, name: &str) -> StoreResult<Option<Instance>> {
+    async fn find_instance_by_name(
+        &self,
+        project_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<Instance>> {
         sqlx::query(
             "SELECT * FROM instances WHERE project_id = ? AND name = ? ORDER BY created_at, id LIMIT 1",
         )
@@ -46,7 +54,11 @@ impl AppStore for SqliteStore {
         .transpose()
     }
 
-    async fn list_instances(&self, project_id: &str, page: Page) -> StoreResult<(i64, Vec<Instance>)> {
+    async fn list_instances(
+        &self,
+        project_id: &str,
+        page: Page,
+    ) -> StoreResult<(i64, Vec<Instance>)> {
         let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM instances WHERE project_id = ?")
             .bind(project_id)
             .fetch_one(&self.reader)
@@ -214,24 +226,40 @@ impl AppStore for SqliteStore {
         .bind(&scope.instance_id)
         .execute(&mut *tx)
         .await?;
-        let app = self.fetch_app(&mut *tx, scope, id).await?.ok_or(StoreError::NotFound)?;
+        let app = self
+            .fetch_app(&mut *tx, scope, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(app)
     }
 
-    async fn reset_app_secret(&self, scope: &Scope, id: &str, secret: AppSecret) -> StoreResult<App> {
+    async fn reset_app_secret(
+        &self,
+        scope: &Scope,
+        id: &str,
+        secret: AppSecret,
+    ) -> StoreResult<App> {
         let mut tx = self.writer.begin().await?;
         if !Self::app_in_scope(&mut tx, scope, id).await? {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("UPDATE apps SET secret_enc = ?, update_time = ? WHERE id = ? AND instance_id = ?")
-            .bind(self.sealer.seal(secret.as_str().as_bytes(), &secret_context(id)))
-            .bind(Timestamp::now().nanos())
-            .bind(id)
-            .bind(&scope.instance_id)
-            .execute(&mut *tx)
-            .await?;
-        let app = self.fetch_app(&mut *tx, scope, id).await?.ok_or(StoreError::NotFound)?;
+        sqlx::query(
+            "UPDATE apps SET secret_enc = ?, update_time = ? WHERE id = ? AND instance_id = ?",
+        )
+        .bind(
+            self.sealer
+                .seal(secret.as_str().as_bytes(), &secret_context(id)),
+        )
+        .bind(Timestamp::now().nanos())
+        .bind(id)
+        .bind(&scope.instance_id)
+        .execute(&mut *tx)
+        .await?;
+        let app = self
+            .fetch_app(&mut *tx, scope, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(app)
     }
@@ -253,7 +281,12 @@ impl AppStore for SqliteStore {
         self.fetch_app(&self.reader, scope, id).await
     }
 
-    async fn list_apps(&self, scope: &Scope, f: &AppFilter, page: Page) -> StoreResult<(i64, Vec<App>)> {
+    async fn list_apps(
+        &self,
+        scope: &Scope,
+        f: &AppFilter,
+        page: Page,
+    ) -> StoreResult<(i64, Vec<App>)> {
         fn filtered<'a>(q: &mut QueryBuilder<'a, Sqlite>, scope: &'a Scope, f: &'a AppFilter) {
             q.push(" FROM apps a JOIN instances i ON i.id = a.instance_id WHERE i.project_id = ")
                 .push_bind(&scope.project_id)
@@ -371,7 +404,10 @@ impl AppStore for SqliteStore {
         .bind(app_id)
         .bind(&scope.instance_id)
         .bind(&hash)
-        .bind(self.sealer.seal(code.value.as_str().as_bytes(), &code_context(&code.id)))
+        .bind(
+            self.sealer
+                .seal(code.value.as_str().as_bytes(), &code_context(&code.id)),
+        )
         .bind(code.create_time.nanos())
         .execute(&mut *tx)
         .await?;
@@ -379,7 +415,12 @@ impl AppStore for SqliteStore {
         Ok(code)
     }
 
-    async fn list_app_codes(&self, scope: &Scope, app_id: &str, page: Page) -> StoreResult<(i64, Vec<AppCode>)> {
+    async fn list_app_codes(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        page: Page,
+    ) -> StoreResult<(i64, Vec<AppCode>)> {
         let mut tx = self.reader.begin().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(StoreError::NotFound);
@@ -405,7 +446,12 @@ impl AppStore for SqliteStore {
         Ok((total, codes))
     }
 
-    async fn get_app_code(&self, scope: &Scope, app_id: &str, code_id: &str) -> StoreResult<Option<AppCode>> {
+    async fn get_app_code(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        code_id: &str,
+    ) -> StoreResult<Option<AppCode>> {
         sqlx::query(
             "SELECT c.* FROM app_codes c JOIN instances i ON i.id = c.instance_id \
              WHERE i.project_id = ? AND c.instance_id = ? AND c.app_id = ? AND c.id = ?",
@@ -420,7 +466,12 @@ impl AppStore for SqliteStore {
         .transpose()
     }
 
-    async fn delete_app_code(&self, scope: &Scope, app_id: &str, code_id: &str) -> StoreResult<bool> {
+    async fn delete_app_code(
+        &self,
+        scope: &Scope,
+        app_id: &str,
+        code_id: &str,
+    ) -> StoreResult<bool> {
         let r = sqlx::query(
             "DELETE FROM app_codes WHERE id = ? AND app_id = ? AND instance_id = ? \
              AND instance_id IN (SELECT id FROM instances WHERE project_id = ?)",
@@ -478,13 +529,18 @@ impl AppStore for SqliteStore {
         {
             return Err(StoreError::AppCodeExists);
         }
-        let r = sqlx::query("UPDATE app_codes SET value_hash = ?, value_enc = ? WHERE id = ? AND app_id = ?")
-            .bind(&hash)
-            .bind(self.sealer.seal(value.as_str().as_bytes(), &code_context(code_id)))
-            .bind(code_id)
-            .bind(app_id)
-            .execute(&mut *tx)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE app_codes SET value_hash = ?, value_enc = ? WHERE id = ? AND app_id = ?",
+        )
+        .bind(&hash)
+        .bind(
+            self.sealer
+                .seal(value.as_str().as_bytes(), &code_context(code_id)),
+        )
+        .bind(code_id)
+        .bind(app_id)
+        .execute(&mut *tx)
+        .await?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

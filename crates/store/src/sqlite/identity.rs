@@ -37,11 +37,13 @@ impl IdentityStore for SqliteStore {
             },
         )
         .await?;
-        sqlx::query("INSERT INTO role_assignments (project_id, user_id, role) VALUES (?, ?, 'admin')")
-            .bind(&project.id)
-            .bind(&user.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO role_assignments (project_id, user_id, role) VALUES (?, ?, 'admin')",
+        )
+        .bind(&project.id)
+        .bind(&user.id)
+        .execute(&mut *tx)
+        .await?;
         let instance = Self::insert_instance(&mut tx, &project.id, "default", "").await?;
         tx.commit().await?;
         Ok(BootstrapOutcome::Created {
@@ -51,7 +53,11 @@ impl IdentityStore for SqliteStore {
         })
     }
 
-    async fn find_domain(&self, id: Option<&str>, name: Option<&str>) -> StoreResult<Option<Domain>> {
+    async fn find_domain(
+        &self,
+        id: Option<&str>,
+        name: Option<&str>,
+    ) -> StoreResult<Option<Domain>> {
         let row = sqlx::query(
             "SELECT id, name FROM domains WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR name = ?2) LIMIT 1",
         )
@@ -96,13 +102,15 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn list_projects(&self, name: Option<&str>) -> StoreResult<Vec<Project>> {
-        sqlx::query("SELECT * FROM projects WHERE (?1 IS NULL OR name = ?1) ORDER BY created_at, id")
-            .bind(name)
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(project_from_row)
-            .collect()
+        sqlx::query(
+            "SELECT * FROM projects WHERE (?1 IS NULL OR name = ?1) ORDER BY created_at, id",
+        )
+        .bind(name)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(project_from_row)
+        .collect()
     }
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
@@ -154,12 +162,14 @@ impl IdentityStore for SqliteStore {
         if p.is_none() || u.is_none() {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("INSERT OR IGNORE INTO role_assignments (project_id, user_id, role) VALUES (?, ?, ?)")
-            .bind(project_id)
-            .bind(user_id)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT OR IGNORE INTO role_assignments (project_id, user_id, role) VALUES (?, ?, ?)",
+        )
+        .bind(project_id)
+        .bind(user_id)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -261,7 +271,9 @@ impl IdentityStore for SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let sealed: String = row.try_get("secret_enc")?;
         Ok(Some(AccessKeyWithSecret {
-            secret: self.sealer.open_string(&sealed, &access_key_context(access))?,
+            secret: self
+                .sealer
+                .open_string(&sealed, &access_key_context(access))?,
             key: Self::access_key_from_row(&row)?,
         }))
     }
@@ -276,7 +288,11 @@ impl IdentityStore for SqliteStore {
             .collect()
     }
 
-    async fn update_access_key(&self, access: &str, change: AccessKeyChange) -> StoreResult<AccessKey> {
+    async fn update_access_key(
+        &self,
+        access: &str,
+        change: AccessKeyChange,
+    ) -> StoreResult<AccessKey> {
         let mut tx = self.writer.begin().await?;
         let r = sqlx::query(
             "UPDATE access_keys SET status = COALESCE(?, status), description = COALESCE(?, description) \
@@ -305,5 +321,4 @@ impl IdentityStore for SqliteStore {
             .await?;
         Ok(r.rows_affected() > 0)
     }
-
 }

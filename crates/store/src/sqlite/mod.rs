@@ -330,7 +330,8 @@ impl SqliteStore {
 }
 
 fn trusted_name(s: String) -> StoreResult<AppName> {
-    AppName::parse(&s, "name").map_err(|_| StoreError::Corrupt("stored app name breaks the rules".into()))
+    AppName::parse(&s, "name")
+        .map_err(|_| StoreError::Corrupt("stored app name breaks the rules".into()))
 }
 
 fn project_from_row(row: &SqliteRow) -> StoreResult<Project> {
@@ -381,4 +382,3 @@ fn token_from_row(row: &SqliteRow) -> StoreResult<TokenRecord> {
 
 const DEFAULT_DOMAIN_ID: &str = "default";
 const DEFAULT_DOMAIN_NAME: &str = "Default";
-

@@ -1,0 +1,216 @@
+//! Wiring of the data plane: builds the gateway's [`GatewayConfig`] of one instance from the
+//! store (published APIs, app credentials, authorizations, ACLs, quotas), starts the gateway
+//! listeners, and refreshes the in-memory snapshot after every management change.
+
+use anyhow::Context;
+use apigw_admin::changes::ChangeListener;
+use apigw_domain::api::{
+    self, ApiDefinition, AuthType, BackendProtocol, BackendValue, HttpMethod, MatchMode,
+    ParamLocation, ReqProtocol, SystemParam,
+};
+use apigw_domain::authz::AclType;
+use apigw_gateway::{
+    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppQuota, Backend, BackendParam, Gateway,
+    GatewayConfig, GroupConfig, ParamValue, Protocol, PublishedApi, ReqMethod,
+};
+use apigw_store::Store;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn method(m: HttpMethod) -> anyhow::Result<ReqMethod> {
+    if m == HttpMethod::Any {
+        return Ok(ReqMethod::Any);
+    }
+    Ok(ReqMethod::Only(
+        m.as_str().parse().context("stored method")?,
+    ))
+}
+
+/// Translates one published definition into the gateway's route entry.
+fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi> {
+    let d: &ApiDefinition = &p.definition;
+    let b = d.backend_api();
+    let https = b.req_protocol == BackendProtocol::Https;
+    let mut params = Vec::with_capacity(d.backend_params().len());
+    for bp in d.backend_params() {
+        let value = match &bp.value {
+            BackendValue::Constant(c) => ParamValue::Constant(c.clone()),
+            BackendValue::Request(name) => ParamValue::Request(name.as_str().to_owned()),
+            BackendValue::System(SystemParam::AppId) => {
+                ParamValue::System(apigw_gateway::SystemParam::AppId)
+            }
+            // Values fixed for the route are resolved here, once, instead of per request.
+            BackendValue::System(SystemParam::ApiId) => ParamValue::Constant(p.api_id.clone()),
+            BackendValue::System(SystemParam::ApiName) => {
+                ParamValue::Constant(d.name().as_str().to_owned())
+            }
+            BackendValue::System(SystemParam::Stage) => ParamValue::Constant(p.env_name.clone()),
+            BackendValue::System(other) => {
+                tracing::warn!(api_id = %p.api_id, parameter = other.as_str(), "system parameter not supported by the data plane yet; not sent");
+                continue;
+            }
+        };
+        params.push(BackendParam {
+            name: bp.name.as_str().to_owned(),
+            location: match bp.location {
+                ParamLocation::Path => apigw_gateway::ParamLocation::Path,
+                ParamLocation::Query => apigw_gateway::ParamLocation::Query,
+                ParamLocation::Header => apigw_gateway::ParamLocation::Header,
+            },
+            value,
+        });
+    }
+    Ok(PublishedApi {
+        api_id: p.api_id.clone(),
+        name: d.name().as_str().to_owned(),
+        group_id: p.group.id.clone(),
+        env_id: p.env_id.clone(),
+        env_name: p.env_name.clone(),
+        req_protocol: match d.req_protocol() {
+            ReqProtocol::Http => Protocol::Http,
+            ReqProtocol::Https => Protocol::Https,
+            ReqProtocol::Both => Protocol::Both,
+        },
+        req_method: method(d.req_method())?,
+        req_uri: d.req_uri().as_str().to_owned(),
+        match_mode: match d.match_mode() {
+            MatchMode::Normal => apigw_gateway::MatchMode::Normal,
+            MatchMode::Swa => apigw_gateway::MatchMode::Swa,
+        },
+        auth: match d.auth_type() {
+            AuthType::None => ApiAuth::None,
+            AuthType::App => ApiAuth::App {
+                app_code_header: d.app_code_auth() == api::AppCodeAuth::Header,
+            },
+        },
+        backend: Backend {
+            https,
+            host: b.url_domain.host().to_owned(),
+            port: b.url_domain.port_for(b.req_protocol),
+            method: method(b.req_method)?,
+            path: b.req_uri.as_str().to_owned(),
+            timeout: Duration::from_millis(u64::from(b.timeout_ms)),
+        },
+        backend_params: params,
+    })
+}
+
+/// Reads everything instance `instance_id` serves into one gateway configuration.
+pub async fn load_config(
+    store: &dyn Store,
+    instance_id: &str,
+    region: &str,
+) -> anyhow::Result<GatewayConfig> {
+    let published_apis = store.published_apis(instance_id).await?;
+    let mut groups: BTreeMap<String, GroupConfig> = BTreeMap::new();
+    let mut apis = Vec::with_capacity(published_apis.len());
+    for p in &published_apis {
+        groups
+            .entry(p.group.id.clone())
+            .or_insert_with(|| GroupConfig {
+                id: p.group.id.clone(),
+                name: p.group.name.clone(),
+                is_default: p.group.is_default,
+                domains: vec![api::sl_domain(&p.group.id, region)],
+            });
+        apis.push(published(p)?);
+    }
+    let apps = store
+        .app_credentials(instance_id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let hashes = a
+                .app_code_hashes
+                .iter()
+                .map(|h| {
+                    AppCodeHasher::parse_hex(h)
+                        .context("stored AppCode index is not 32 bytes of hex")
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(AppCredential {
+                app_id: a.app_id,
+                app_key: a.app_key.into_inner(),
+                app_secret: a.app_secret.into_inner(),
+                app_code_hashes: hashes,
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let authz = store.authz_snapshot(instance_id).await?;
+    let acls = authz
+        .acls
+        .iter()
+        .map(|acl| AppAcl {
+            app_id: acl.app_id.clone(),
+            permit: acl.rule.acl_type == AclType::Permit,
+            ranges: acl
+                .rule
+                .values
+                .as_slice()
+                .iter()
+                .filter_map(|v| AppAcl::parse_value(v))
+                .collect(),
+        })
+        .collect();
+    let quotas = authz
+        .quotas
+        .iter()
+        .map(|q| AppQuota {
+            app_id: q.app_id.clone(),
+            call_limit: u64::from(q.limits.call_limits.get()),
+            interval: Duration::from_secs(q.limits.window_seconds()),
+        })
+        .collect();
+    Ok(GatewayConfig {
+        groups: groups.into_values().collect(),
+        apis,
+        apps,
+        auths: authz.auths,
+        acls,
+        quotas,
+    })
+}
+
+/// Rebuilds the gateway's snapshot from the store after each management change. A store
+/// failure keeps the last snapshot serving (DESIGN: never turn a store fault into 401/403).
+pub struct Refresher {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The instance the gateway serves.
+    pub instance_id: String,
+    /// Region, for group subdomains.
+    pub region: String,
+    /// The gateway whose snapshot is replaced.
+    pub gateway: Gateway,
+}
+
+impl Refresher {
+    /// Loads the configuration and swaps it in.
+    pub async fn refresh(&self) {
+        let started = std::time::Instant::now();
+        match load_config(self.store.as_ref(), &self.instance_id, &self.region).await {
+            Ok(config) => {
+                let (apis, apps) = (config.apis.len(), config.apps.len());
+                self.gateway.replace(config).await;
+                tracing::debug!(
+                    apis,
+                    apps,
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "data plane snapshot replaced"
+                );
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot reload the data plane configuration; serving the previous snapshot");
+            }
+        }
+    }
+}
+
+impl ChangeListener for Refresher {
+    fn changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.refresh())
+    }
+}

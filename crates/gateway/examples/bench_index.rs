@@ -1,0 +1,205 @@
+//! Measures the credential index of the data plane: snapshot build time, memory per credential,
+//! and AppCode / AppKey lookups per second (hit and miss), for 1 and 1,000,000 credentials.
+//!
+//! Run in release: `cargo run --release -p apigw-gateway --example bench_index [N...]`.
+//! Each credential is one app with one AppCode (the worst case per AppCode: it carries a whole
+//! app entry with its AppKey and AppSecret).
+
+use apigw_gateway::{AppCodeHasher, AppCredential, GatewayConfig, Snapshot};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counts live heap bytes, so memory per credential is exact rather than an RSS estimate.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn live_bytes() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// The AppCode of credential `i`: 64 characters, like a generated one.
+fn code(i: usize) -> String {
+    format!("{:032x}{:032x}", i as u128 * 0x9e37_79b9_7f4a_7c15, i)
+}
+
+fn config(n: usize, hasher: &AppCodeHasher) -> GatewayConfig {
+    let apps = (0..n)
+        .map(|i| AppCredential {
+            app_id: format!("{i:032x}"),
+            app_key: format!("{:032x}", i as u128 * 31 + 7),
+            app_secret: format!("{:032x}", i as u128 * 17 + 3),
+            app_code_hashes: vec![hasher.hash(code(i).as_bytes())],
+        })
+        .collect();
+    GatewayConfig {
+        apps,
+        ..Default::default()
+    }
+}
+
+/// Runs `op` over `inputs` repeatedly for about `budget`; returns operations per second.
+fn rate<T>(inputs: &[T], budget: Duration, mut op: impl FnMut(&T) -> bool) -> (f64, usize) {
+    let started = Instant::now();
+    let (mut ops, mut found) = (0usize, 0usize);
+    while started.elapsed() < budget {
+        for input in inputs {
+            found += usize::from(op(input));
+        }
+        ops += inputs.len();
+    }
+    (ops as f64 / started.elapsed().as_secs_f64(), found)
+}
+
+fn bench(n: usize) {
+    let hasher = AppCodeHasher::hmac_sha256([42; 32]);
+    let before = rss_bytes();
+    let live_before = live_bytes();
+    let t = Instant::now();
+    let cfg = config(n, &hasher);
+    let config_time = t.elapsed();
+    let with_config = rss_bytes();
+
+    let t = Instant::now();
+    let snapshot = Snapshot::build(cfg, "apigw.local", None);
+    let build_time = t.elapsed();
+    let after = rss_bytes();
+    let live_after = live_bytes();
+    assert_eq!(snapshot.stats().app_codes, n);
+
+    // 100,000 inputs whatever `n`, spread over all credentials, so the loop overhead (a clock
+    // read per pass) is negligible.
+    let sample = 100_000;
+    let step = (n / sample).max(1);
+    let hits: Vec<String> = (0..sample).map(|i| code((i * step) % n)).collect();
+    let misses: Vec<String> = (0..sample).map(|i| code(n + i)).collect();
+    let hit_hashes: Vec<[u8; 32]> = hits.iter().map(|c| hasher.hash(c.as_bytes())).collect();
+    let miss_hashes: Vec<[u8; 32]> = misses.iter().map(|c| hasher.hash(c.as_bytes())).collect();
+    let hit_keys: Vec<String> = (0..sample)
+        .map(|i| format!("{:032x}", ((i * step) % n) as u128 * 31 + 7))
+        .collect();
+    let miss_keys: Vec<String> = (0..sample).map(|i| format!("nokey{i:027x}")).collect();
+    let budget = Duration::from_millis(700);
+
+    println!("== {n} credential(s)");
+    println!(
+        "  config built in {:.1} ms; snapshot built in {:.1} ms ({:.0} ns per credential)",
+        config_time.as_secs_f64() * 1e3,
+        build_time.as_secs_f64() * 1e3,
+        build_time.as_nanos() as f64 / n as f64
+    );
+    println!(
+        "  heap held by the snapshot: {:.1} MiB = {:.0} bytes per credential",
+        live_after.saturating_sub(live_before) as f64 / 1048576.0,
+        live_after.saturating_sub(live_before) as f64 / n as f64
+    );
+    if n >= 1000 {
+        println!(
+            "  RSS: before {:.1} MiB, config {:.1} MiB, snapshot (config consumed) {:.1} MiB → {:.0} bytes per credential (snapshot), config alone {:.0} bytes per credential",
+            before as f64 / 1048576.0,
+            with_config as f64 / 1048576.0,
+            after as f64 / 1048576.0,
+            after.saturating_sub(before) as f64 / n as f64,
+            with_config.saturating_sub(before) as f64 / n as f64,
+        );
+    }
+    let report = |label: &str, (per_sec, found): (f64, usize)| {
+        println!(
+            "  {label:<44} {:>7.2} M/s  ({:>6.1} ns each; {found} found)",
+            per_sec / 1e6,
+            1e9 / per_sec
+        );
+    };
+    report(
+        "AppCode hit (HMAC of presented code + lookup)",
+        rate(&hits, budget, |c| {
+            snapshot
+                .app_id_for_code_hash(&hasher.hash(black_box(c).as_bytes()))
+                .is_some()
+        }),
+    );
+    report(
+        "AppCode miss (HMAC + lookup)",
+        rate(&misses, budget, |c| {
+            snapshot
+                .app_id_for_code_hash(&hasher.hash(black_box(c).as_bytes()))
+                .is_some()
+        }),
+    );
+    report(
+        "AppCode hit, lookup only (pre-hashed)",
+        rate(&hit_hashes, budget, |h| {
+            snapshot.app_id_for_code_hash(black_box(h)).is_some()
+        }),
+    );
+    report(
+        "AppCode miss, lookup only (pre-hashed)",
+        rate(&miss_hashes, budget, |h| {
+            snapshot.app_id_for_code_hash(black_box(h)).is_some()
+        }),
+    );
+    report(
+        "AppKey hit (signature path lookup)",
+        rate(&hit_keys, budget, |k| {
+            snapshot.app_id_for_key(black_box(k)).is_some()
+        }),
+    );
+    report(
+        "AppKey miss",
+        rate(&miss_keys, budget, |k| {
+            snapshot.app_id_for_key(black_box(k)).is_some()
+        }),
+    );
+    let t = Instant::now();
+    drop(snapshot);
+    println!(
+        "  snapshot dropped in {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![1, 1_000_000]
+    } else {
+        sizes
+    };
+    for n in sizes {
+        bench(n);
+    }
+}

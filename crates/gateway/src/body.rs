@@ -1,0 +1,176 @@
+//! The two body types of the proxy: what goes to the backend ([`UpstreamBody`]) and what goes
+//! back to the caller ([`GatewayBody`]).
+//!
+//! Both are enums rather than boxed trait objects, so forwarding a body costs no allocation:
+//! either a buffered `Bytes` (error responses, bodies read for a signature check) or the
+//! connection's own stream passed through.
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+
+/// The error type of both bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response body sent by the gateway: a buffered error document or the backend's stream.
+///
+/// Exists as the single response type of [`Gateway::handle`](crate::Gateway::handle).
+#[derive(Debug)]
+pub enum GatewayBody {
+    /// A complete body (taken on the first poll).
+    Full(Option<Bytes>),
+    /// The backend's response body, streamed.
+    Upstream(Incoming),
+}
+
+impl GatewayBody {
+    /// A complete body.
+    pub fn full(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        Self::Full((!bytes.is_empty()).then_some(bytes))
+    }
+}
+
+impl Body for GatewayBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Self::Upstream(inner) => Pin::new(inner)
+                .poll_frame(cx)
+                .map_err(|e| Box::new(e) as BoxError),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Full(bytes) => bytes.is_none(),
+            Self::Upstream(inner) => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Self::Upstream(inner) => inner.size_hint(),
+        }
+    }
+}
+
+/// The request body sent to the backend.
+#[derive(Debug)]
+pub(crate) enum UpstreamBody {
+    /// Read completely already (the signature covered it).
+    Buffered(Option<Bytes>),
+    /// The caller's stream, cut off past the size limit.
+    Streaming(LimitedIncoming),
+}
+
+impl UpstreamBody {
+    pub fn buffered(bytes: Bytes) -> Self {
+        Self::Buffered((!bytes.is_empty()).then_some(bytes))
+    }
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Self::Buffered(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
+            Self::Streaming(inner) => Pin::new(inner).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Buffered(bytes) => bytes.is_none(),
+            Self::Streaming(inner) => inner.inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Buffered(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            Self::Streaming(inner) => inner.inner.size_hint(),
+        }
+    }
+}
+
+/// The caller's body with a byte limit; exceeding it fails the stream and raises a flag the
+/// proxy reads to answer 413 rather than 502.
+#[derive(Debug)]
+pub(crate) struct LimitedIncoming {
+    inner: Incoming,
+    remaining: u64,
+    exceeded: Arc<AtomicBool>,
+}
+
+impl LimitedIncoming {
+    pub fn new(inner: Incoming, limit: u64) -> (Self, Arc<AtomicBool>) {
+        let exceeded = Arc::new(AtomicBool::new(false));
+        let body = Self {
+            inner,
+            remaining: limit,
+            exceeded: Arc::clone(&exceeded),
+        };
+        (body, exceeded)
+    }
+}
+
+/// The body grew past the limit.
+#[derive(Debug)]
+pub(crate) struct TooLarge;
+
+impl fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("request body exceeds the size limit")
+    }
+}
+
+impl std::error::Error for TooLarge {}
+
+impl Body for LimitedIncoming {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        Poll::Ready(match frame {
+            None => None,
+            Some(Err(e)) => Some(Err(Box::new(e))),
+            Some(Ok(frame)) => {
+                let len = frame.data_ref().map_or(0, |d| d.len() as u64);
+                match self.remaining.checked_sub(len) {
+                    Some(rest) => {
+                        self.remaining = rest;
+                        Some(Ok(frame))
+                    }
+                    None => {
+                        self.exceeded.store(true, Ordering::Release);
+                        Some(Err(Box::new(TooLarge)))
+                    }
+                }
+            }
+        })
+    }
+}

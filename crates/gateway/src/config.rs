@@ -1,0 +1,431 @@
+//! The gateway's input: what the store layer hands over ([`GatewayConfig`]) and how this node
+//! behaves ([`GatewaySettings`]).
+//!
+//! Everything here is plain owned data with no behaviour beyond small parsers, so the store can
+//! fill it from any backend (SQLite, PostgreSQL) without knowing how the gateway indexes it. The
+//! snapshot builder turns it into lookup tables once; the request path never sees these types.
+
+use hmac::{Hmac, Mac};
+use http::Method;
+use sha2::Sha256;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything the data plane serves, as one value: published APIs with their groups, apps with
+/// their credentials, authorizations, ACLs and quotas.
+///
+/// Exists as a single owned value so that a configuration change is one atomic replacement
+/// ([`Gateway::replace`](crate::Gateway::replace)); the gateway never reads the store per request.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayConfig {
+    /// API groups: each owns a set of domains and the APIs published under them.
+    pub groups: Vec<GroupConfig>,
+    /// One entry per (API, environment) in which the API is published.
+    pub apis: Vec<PublishedApi>,
+    /// Apps with their AppKey, AppSecret and AppCode hashes.
+    pub apps: Vec<AppCredential>,
+    /// App authorizations as `(app_id, api_id, env_id)`: the app may call the API in that env.
+    pub auths: Vec<(String, String, String)>,
+    /// Per-app client IP control (spec §1.12); at most one per app (the first wins).
+    pub acls: Vec<AppAcl>,
+    /// Per-app call quotas (spec §1.13); at most one per app (the first wins).
+    pub quotas: Vec<AppQuota>,
+}
+
+/// An API group as the router needs it.
+///
+/// Exists because the Host header selects the group (spec §3.6 step 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    /// Group id; `<id>.<base_domain>` is the group's own subdomain.
+    pub id: String,
+    /// Group name (for logs only).
+    pub name: String,
+    /// The DEFAULT group also answers for IP literals and unknown hosts.
+    pub is_default: bool,
+    /// Bound domains (`url_domains`), matched case-insensitively, port ignored.
+    pub domains: Vec<String>,
+}
+
+/// An API published in one environment: the unit the data plane routes to.
+///
+/// Exists because APIG serves the published snapshot of an API per environment (spec §3.4); the
+/// same `api_id` may appear once per environment it is published in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedApi {
+    /// API id (authorizations refer to it).
+    pub api_id: String,
+    /// API name (for logs only).
+    pub name: String,
+    /// The group the API belongs to.
+    pub group_id: String,
+    /// Environment id (authorizations refer to it).
+    pub env_id: String,
+    /// Environment name, as callers select it with `X-Stage` (default `RELEASE`).
+    pub env_name: String,
+    /// Which listener may serve the API.
+    pub req_protocol: Protocol,
+    /// Request method, or any.
+    pub req_method: ReqMethod,
+    /// Request path; may contain `{param}` segments.
+    pub req_uri: String,
+    /// Exact or prefix matching of `req_uri`.
+    pub match_mode: MatchMode,
+    /// How callers authenticate.
+    pub auth: ApiAuth,
+    /// Where the call goes.
+    pub backend: Backend,
+    /// Parameters added to the backend request.
+    pub backend_params: Vec<BackendParam>,
+}
+
+/// The API's `req_protocol`: an HTTPS API is served only by the TLS listener, an HTTP one only
+/// by the plain listener, BOTH by either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Plain HTTP only.
+    Http,
+    /// TLS only (APIG's default).
+    Https,
+    /// Either listener.
+    Both,
+}
+
+/// A request method or APIG's `ANY`.
+///
+/// Exists because both the API (`req_method`) and its backend (`backend_api.req_method`) may say
+/// `ANY`: match every method / forward the caller's method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReqMethod {
+    /// `ANY`.
+    Any,
+    /// Exactly this method.
+    Only(Method),
+}
+
+/// APIG's `match_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchMode {
+    /// `NORMAL`: the path equals `req_uri` (with `{param}` segments matching one segment each).
+    Normal,
+    /// `SWA`: `req_uri` is a prefix of the path, on a segment boundary; the rest is appended to
+    /// the backend path.
+    Swa,
+}
+
+/// APIG's `auth_type` (only the kinds this gateway implements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiAuth {
+    /// `NONE`: anyone may call.
+    None,
+    /// `APP`: an app authenticates by signature, or by AppCode when `app_code_header` is on
+    /// (`auth_opt.app_code_auth_type = HEADER`).
+    App {
+        /// Simple authentication with `X-Apig-AppCode` is enabled.
+        app_code_header: bool,
+    },
+}
+
+/// An HTTP(S) backend (`backend_api`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    /// TLS to the backend.
+    pub https: bool,
+    /// Backend host name or IP literal (without brackets for IPv6).
+    pub host: String,
+    /// Backend port.
+    pub port: u16,
+    /// Method sent to the backend; `Any` forwards the caller's.
+    pub method: ReqMethod,
+    /// Backend path; `{param}` segments are filled from the request path or backend parameters.
+    pub path: String,
+    /// Time allowed for the backend's response head (APIG `timeout`, 1 ms–600 s).
+    pub timeout: Duration,
+}
+
+/// One backend parameter (`backend_params`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendParam {
+    /// Parameter name in the backend request.
+    pub name: String,
+    /// Where it goes.
+    pub location: ParamLocation,
+    /// Where its value comes from.
+    pub value: ParamValue,
+}
+
+/// Where a backend parameter is placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamLocation {
+    /// A request header (replaces one the caller sent).
+    Header,
+    /// A query parameter (replaces the caller's of the same name).
+    Query,
+    /// A `{name}` segment of the backend path.
+    Path,
+}
+
+/// A backend parameter's origin (`origin` CONSTANT | REQUEST | SYSTEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    /// A fixed value.
+    Constant(String),
+    /// The value of a request parameter with this name: a `{name}` path parameter if the route
+    /// has one, else the query parameter, else the header.
+    Request(String),
+    /// A gateway-provided value.
+    System(SystemParam),
+}
+
+/// Gateway-provided parameter values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemParam {
+    /// `$context.appId`: the authenticated app's id (absent on `NONE` APIs).
+    AppId,
+}
+
+/// An app's credentials as the data plane needs them.
+///
+/// Exists so the gateway can authenticate without the store: the AppSecret must be plaintext here
+/// (HMAC needs it), while AppCodes arrive only as keyed hashes, never as values.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AppCredential {
+    /// App id.
+    pub app_id: String,
+    /// AppKey (`Access=` in signatures).
+    pub app_key: String,
+    /// AppSecret, the HMAC key of signatures.
+    pub app_secret: String,
+    /// HMAC-SHA256 index of each AppCode, as [`AppCodeHasher`] computes it (the store's
+    /// `Sealer::index` in bytes; see [`AppCodeHasher::parse_hex`]).
+    pub app_code_hashes: Vec<[u8; 32]>,
+}
+
+/// Never shows the secret (logs may print configurations).
+impl fmt::Debug for AppCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppCredential")
+            .field("app_id", &self.app_id)
+            .field("app_key", &self.app_key)
+            .field("app_secret", &"<redacted>")
+            .field("app_code_hashes", &self.app_code_hashes.len())
+            .finish()
+    }
+}
+
+/// An app's client-IP control.
+///
+/// Exists to carry APIG's `PERMIT`/`DENY` list in a form that is cheap to match: inclusive
+/// address ranges (use [`AppAcl::parse_value`] for APIG's text forms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppAcl {
+    /// App id.
+    pub app_id: String,
+    /// `true` = PERMIT (whitelist), `false` = DENY (blacklist).
+    pub permit: bool,
+    /// Inclusive ranges; IPv4 and IPv6 ranges may be mixed, a range never spans families.
+    pub ranges: Vec<(IpAddr, IpAddr)>,
+}
+
+impl AppAcl {
+    /// Parses one `app_acl_values` entry: `192.168.0.1`, `192.168.0.5-192.168.0.10` or
+    /// `192.168.0.100/28` (IPv6 likewise) into an inclusive range.
+    pub fn parse_value(text: &str) -> Option<(IpAddr, IpAddr)> {
+        let text = text.trim();
+        if let Some((a, b)) = text.split_once('-') {
+            let (a, b): (IpAddr, IpAddr) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+            return (a.is_ipv4() == b.is_ipv4() && a <= b).then_some((a, b));
+        }
+        if let Some((addr, bits)) = text.split_once('/') {
+            let addr: IpAddr = addr.trim().parse().ok()?;
+            let bits: u32 = bits.trim().parse().ok()?;
+            return match addr {
+                IpAddr::V4(v4) if bits <= 32 => {
+                    let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+                    let start = u32::from(v4) & mask;
+                    Some((IpAddr::V4(start.into()), IpAddr::V4((start | !mask).into())))
+                }
+                IpAddr::V6(v6) if bits <= 128 => {
+                    let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                    let start = u128::from(v6) & mask;
+                    Some((IpAddr::V6(start.into()), IpAddr::V6((start | !mask).into())))
+                }
+                _ => None,
+            };
+        }
+        let addr: IpAddr = text.parse().ok()?;
+        Some((addr, addr))
+    }
+}
+
+/// An app's call quota: at most `call_limit` calls per `interval`, windows starting at the
+/// app's first call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppQuota {
+    /// App id.
+    pub app_id: String,
+    /// Calls allowed per window (APIG `call_limits`).
+    pub call_limit: u64,
+    /// Window length (`time_interval` × `time_unit`).
+    pub interval: Duration,
+}
+
+/// How this gateway node behaves; fixed for the life of a [`Gateway`](crate::Gateway).
+///
+/// Exists separately from [`GatewayConfig`] because these come from the command line, not the
+/// store, and do not change when APIs or apps do.
+#[derive(Debug, Clone)]
+pub struct GatewaySettings {
+    /// Parent domain of group subdomains: group `g` answers on `g.<base_domain>`.
+    pub base_domain: String,
+    /// Accept `X-Apig-AppCode` on the plain-HTTP listener (for a TLS-terminating load balancer
+    /// in front, or benchmarks). Off: an AppCode over HTTP counts as no credential.
+    pub allow_app_code_over_http: bool,
+    /// Largest accepted distance between `X-Sdk-Date` and the clock (Huawei: 15 minutes).
+    pub signature_max_skew: Duration,
+    /// Failed authentications per client address, and per AppKey, within
+    /// [`auth_failure_window`](Self::auth_failure_window) before further failures get 429.
+    pub auth_failure_limit: u32,
+    /// Window of [`auth_failure_limit`](Self::auth_failure_limit).
+    pub auth_failure_window: Duration,
+    /// Largest request body (APIG: 12 MB); larger requests get 413 `APIG.0201`.
+    pub max_body_bytes: u64,
+    /// Hashes presented AppCodes exactly as the store indexed them.
+    pub app_code_hasher: AppCodeHasher,
+    /// PEM file of extra CA certificates trusted for HTTPS backends, besides the Mozilla roots.
+    pub backend_ca_file: Option<PathBuf>,
+}
+
+impl GatewaySettings {
+    /// The documented defaults (`apigw.local`, AppCode over HTTPS only, 15 min skew, 60 failures
+    /// per 60 s, 12 MB bodies) with the given AppCode hasher, which has no sensible default.
+    pub fn new(app_code_hasher: AppCodeHasher) -> Self {
+        Self {
+            base_domain: "apigw.local".to_owned(),
+            allow_app_code_over_http: false,
+            signature_max_skew: apigw_signing::DEFAULT_MAX_SKEW,
+            auth_failure_limit: 60,
+            auth_failure_window: Duration::from_secs(60),
+            max_body_bytes: 12 * 1024 * 1024,
+            app_code_hasher,
+            backend_ca_file: None,
+        }
+    }
+}
+
+/// Computes the keyed hash under which the store indexes AppCodes, for a presented AppCode.
+///
+/// Exists because the gateway never holds AppCode values: it hashes what the caller presents
+/// once and looks the hash up. Build it from the store's 32-byte index key
+/// ([`hmac_sha256`](Self::hmac_sha256), the fast path: the keyed HMAC state is computed once
+/// and cloned per request), or wrap any function that reproduces the store's index
+/// ([`custom`](Self::custom)).
+#[derive(Clone)]
+pub struct AppCodeHasher(HasherKind);
+
+/// A function computing the store's AppCode index.
+type IndexFn = dyn Fn(&[u8]) -> [u8; 32] + Send + Sync;
+
+#[derive(Clone)]
+enum HasherKind {
+    Hmac(Hmac<Sha256>),
+    Custom(Arc<IndexFn>),
+}
+
+impl AppCodeHasher {
+    /// HMAC-SHA256 keyed with the store's index key (what `Sealer::index` computes, as bytes).
+    pub fn hmac_sha256(index_key: [u8; 32]) -> Self {
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&index_key).expect("HMAC takes any key");
+        Self(HasherKind::Hmac(mac))
+    }
+
+    /// Any function equal to the store's index, e.g. `Sealer::index` with its hex decoded.
+    pub fn custom(f: impl Fn(&[u8]) -> [u8; 32] + Send + Sync + 'static) -> Self {
+        Self(HasherKind::Custom(Arc::new(f)))
+    }
+
+    /// The index of `app_code`.
+    pub fn hash(&self, app_code: &[u8]) -> [u8; 32] {
+        match &self.0 {
+            HasherKind::Hmac(keyed) => {
+                let mut mac = keyed.clone();
+                mac.update(app_code);
+                mac.finalize().into_bytes().into()
+            }
+            HasherKind::Custom(f) => f(app_code),
+        }
+    }
+
+    /// Decodes the store's hex index (64 hex digits) into the form [`AppCredential`] carries.
+    pub fn parse_hex(hex_index: &str) -> Option<[u8; 32]> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(hex_index, &mut out).ok()?;
+        Some(out)
+    }
+}
+
+/// Never shows the key.
+impl fmt::Debug for AppCodeHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            HasherKind::Hmac(_) => "AppCodeHasher(hmac-sha256, <redacted>)",
+            HasherKind::Custom(_) => "AppCodeHasher(custom)",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acl_values_parse_to_inclusive_ranges() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            AppAcl::parse_value("192.168.0.1"),
+            Some((ip("192.168.0.1"), ip("192.168.0.1")))
+        );
+        assert_eq!(
+            AppAcl::parse_value("192.168.0.5-192.168.0.10"),
+            Some((ip("192.168.0.5"), ip("192.168.0.10")))
+        );
+        assert_eq!(
+            AppAcl::parse_value("192.168.0.100/28"),
+            Some((ip("192.168.0.96"), ip("192.168.0.111")))
+        );
+        assert_eq!(
+            AppAcl::parse_value("0.0.0.0/0"),
+            Some((ip("0.0.0.0"), ip("255.255.255.255")))
+        );
+        assert_eq!(
+            AppAcl::parse_value("2001:db8::/32"),
+            Some((
+                ip("2001:db8::"),
+                ip("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff")
+            ))
+        );
+        for bad in ["", "x", "1.2.3.4/33", "1.2.3.9-1.2.3.1", "1.2.3.4-::1"] {
+            assert_eq!(AppAcl::parse_value(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn hasher_is_hmac_sha256_and_hex_round_trips() {
+        let h = AppCodeHasher::hmac_sha256([7; 32]);
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&[7; 32]).unwrap();
+        mac.update(b"code");
+        let expected: [u8; 32] = mac.finalize().into_bytes().into();
+        assert_eq!(h.hash(b"code"), expected);
+        assert_eq!(
+            AppCodeHasher::parse_hex(&hex::encode(expected)),
+            Some(expected)
+        );
+        assert_eq!(AppCodeHasher::parse_hex("zz"), None);
+        let custom = AppCodeHasher::custom(|v| [v.len() as u8; 32]);
+        assert_eq!(custom.hash(b"abc"), [3; 32]);
+        assert!(!format!("{h:?}").contains('7'));
+    }
+}

@@ -1,0 +1,106 @@
+//! The data-plane error catalogue (spec §5.2) and its wire form.
+//!
+//! The management API's errors live in `apigw-domain`; these are the ones only the gateway
+//! returns. Each constructor fixes code, status and Huawei's wording together, and [`render`]
+//! gives every error the data-plane body `{"error_code","error_msg","request_id"}`.
+
+use crate::body::GatewayBody;
+use apigw_domain::ApiError;
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Response, StatusCode};
+use std::fmt;
+
+/// 404 `APIG.0101`: no API of the host's group is published in the stage for this method and
+/// path (or for this listener's protocol).
+pub fn api_not_found() -> ApiError {
+    ApiError::new(
+        404,
+        "APIG.0101",
+        "The API does not exist or has not been published in the environment.",
+    )
+}
+
+/// 400 `APIG.0201`: the request cannot be routed safely (e.g. dot segments in the path).
+pub fn bad_request() -> ApiError {
+    ApiError::new(400, "APIG.0201", "API request error.")
+}
+
+/// 413 `APIG.0201`: the body exceeds the gateway's limit (12 MB by default).
+pub fn body_too_large() -> ApiError {
+    ApiError::new(413, "APIG.0201", "Request entity too large.")
+}
+
+/// 502 `APIG.0202`: the backend could not be reached or broke the exchange.
+pub fn backend_unavailable() -> ApiError {
+    ApiError::new(502, "APIG.0202", "Backend unavailable")
+}
+
+/// 504 `APIG.0203`: the backend did not answer within the API's timeout.
+pub fn backend_timeout() -> ApiError {
+    ApiError::new(504, "APIG.0203", "Backend timeout")
+}
+
+/// 401 `APIG.0303`: app authentication failed; `detail` follows Huawei's suffixes
+/// (`app not found, appkey <key>`, `signature expired, ...`, `verify signature fail, ...`).
+pub fn app_auth_failed(detail: impl fmt::Display) -> ApiError {
+    ApiError::new(
+        401,
+        "APIG.0303",
+        format!("Incorrect app authentication information: {detail}"),
+    )
+}
+
+/// 403 `APIG.0304`: the app has no authorization for this API in this environment.
+pub fn app_not_authorized() -> ApiError {
+    ApiError::new(
+        403,
+        "APIG.0304",
+        "The app is not authorized to access the API.",
+    )
+}
+
+/// 429 `APIG.0308`: too many failed authentications from this address or for this AppKey.
+pub fn throttled() -> ApiError {
+    ApiError::new(
+        429,
+        "APIG.0308",
+        "The throttling threshold has been reached.",
+    )
+}
+
+/// 403 `APIG.0405`: the app's ACL does not admit the client address.
+pub fn untrusted_ip() -> ApiError {
+    ApiError::new(
+        403,
+        "APIG.0405",
+        "The app is not accessed from a trusted IP address.",
+    )
+}
+
+/// 405 `APIG.0501` (sic, per Huawei's table): the app's quota for the current window is used up.
+pub fn quota_used_up() -> ApiError {
+    ApiError::new(405, "APIG.0501", "The app quota has been used up.")
+}
+
+/// 500 `APIG.0601`: a gateway fault (never a credential problem).
+pub fn internal() -> ApiError {
+    ApiError::new(500, "APIG.0601", "Internal server error.")
+}
+
+/// The data-plane response for `error`: JSON body with `request_id`; the caller adds the
+/// `X-Request-Id` header (every response has it, not only errors).
+pub fn render(error: &ApiError, request_id: &str) -> Response<GatewayBody> {
+    let body = serde_json::json!({
+        "error_code": error.code,
+        "error_msg": error.message,
+        "request_id": request_id,
+    });
+    let mut response = Response::new(GatewayBody::full(body.to_string()));
+    *response.status_mut() =
+        StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=utf-8"),
+    );
+    response
+}

@@ -1,0 +1,187 @@
+//! The apigw data plane: a reverse proxy that serves published APIs to apps authenticated the
+//! way Huawei Cloud APIG authenticates them.
+//!
+//! A call is routed by host (API group), `X-Stage` (environment) and method + path (published
+//! API), authenticated by AppCode (`X-Apig-AppCode`) or app signature (`SDK-HMAC-SHA256` with
+//! AppKey/AppSecret), checked against the app's authorizations, ACL and quota, and forwarded to
+//! the API's backend (spec §3.6). Every decision reads an immutable in-memory [`Snapshot`];
+//! the store is never queried per request, so unknown credentials cost no database work and a
+//! store outage leaves the last snapshot in service.
+//!
+//! Module map, one concern each:
+//! - [`config`]: the owned input the store layer fills ([`GatewayConfig`]) and the node's
+//!   settings ([`GatewaySettings`], [`AppCodeHasher`]);
+//! - [`snapshot`]: [`Snapshot`], the indexed configuration (hosts, route tables, apps by
+//!   AppKey and by AppCode hash); `routes` holds the per-(group, environment) route table;
+//! - `pipeline`: the per-request phases — request id, route, authenticate, authorize, ACL,
+//!   quota, proxy;
+//! - `proxy`: the backend request (path, parameters, hop-by-hop headers) and the pooled
+//!   HTTP/HTTPS client;
+//! - [`errors`]: the data-plane error catalogue (spec §5.2) and its JSON body;
+//! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
+//!   counters that survive snapshot replacement;
+//! - [`body`]: the request and response body types;
+//! - [`listener`]: the HTTP and HTTPS listeners with graceful shutdown; [`tls`]: their
+//!   certificate (PEM or self-signed).
+//!
+//! Wiring it up:
+//!
+//! ```no_run
+//! # async fn start(config: apigw_gateway::GatewayConfig, index_key: [u8; 32]) -> std::io::Result<()> {
+//! use apigw_gateway::{serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, TlsSettings};
+//! let settings = GatewaySettings::new(AppCodeHasher::hmac_sha256(index_key));
+//! let gateway = Gateway::new(config, settings)?;
+//! let https = serve_https("0.0.0.0:8443".parse().unwrap(), &TlsSettings::self_signed("/var/lib/apigw/tls"), gateway.clone()).await?;
+//! let http = serve_http("0.0.0.0:8080".parse().unwrap(), gateway.clone()).await?;
+//! // After every management change: gateway.replace(new_config).await;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod body;
+pub mod config;
+pub mod errors;
+pub mod listener;
+mod pipeline;
+mod proxy;
+mod quota;
+mod routes;
+pub mod snapshot;
+mod throttle;
+pub mod tls;
+
+pub use body::GatewayBody;
+pub use config::{
+    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppQuota, Backend, BackendParam, GatewayConfig,
+    GatewaySettings, GroupConfig, MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi,
+    ReqMethod, SystemParam,
+};
+pub use listener::{serve_http, serve_https, ServerHandle};
+pub use snapshot::{Snapshot, SnapshotStats};
+pub use tls::TlsSettings;
+
+use apigw_domain::ApiError;
+use apigw_signing::Verifier;
+use arc_swap::ArcSwap;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The data plane of one node: the current snapshot, the settings, the backend client and the
+/// failure book, shared by every listener (cheap to clone).
+///
+/// Exists as the one object the binary builds and the management side updates: listeners
+/// serve it, [`replace`](Self::replace) swaps in a new configuration atomically.
+#[derive(Clone, Debug)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) snapshot: ArcSwap<Snapshot>,
+    pub(crate) settings: GatewaySettings,
+    pub(crate) verifier: Verifier,
+    pub(crate) proxy: proxy::Proxy,
+    failures: throttle::FailureBook,
+    /// Serialises rebuilds, so the last `replace` call is the configuration that stays.
+    replace_lock: Mutex<()>,
+}
+
+impl Gateway {
+    /// Builds the first snapshot from `config` and the backend client. Fails only if
+    /// `settings.backend_ca_file` cannot be read or holds no certificate.
+    pub fn new(config: GatewayConfig, settings: GatewaySettings) -> io::Result<Self> {
+        let proxy = proxy::Proxy::new(settings.backend_ca_file.as_deref())?;
+        let snapshot = Snapshot::build(config, &settings.base_domain, None);
+        tracing::info!(stats = ?snapshot.stats(), "data plane configuration loaded");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                snapshot: ArcSwap::from_pointee(snapshot),
+                verifier: Verifier::new(settings.signature_max_skew),
+                failures: throttle::FailureBook::new(
+                    settings.auth_failure_limit,
+                    settings.auth_failure_window,
+                ),
+                settings,
+                proxy,
+                replace_lock: Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Replaces the configuration: builds a new snapshot on a blocking thread and swaps it in.
+    /// When the future resolves, every request that starts afterwards sees the new
+    /// configuration (a revoked AppCode is refused by the very next request); requests already
+    /// routed finish with the snapshot they started with. Quota counters carry over for apps
+    /// whose quota did not change. The rebuild completes even if the future is dropped.
+    pub async fn replace(&self, config: GatewayConfig) {
+        let gateway = self.clone();
+        let built = tokio::task::spawn_blocking(move || gateway.replace_blocking(config)).await;
+        if let Err(e) = built {
+            // Only a panic in the builder gets here; the old snapshot stays in service.
+            tracing::error!(error = %e, "building the data plane snapshot failed");
+        }
+    }
+
+    /// [`replace`](Self::replace) for callers outside an async context (blocks while building).
+    pub fn replace_blocking(&self, config: GatewayConfig) {
+        let inner = &self.inner;
+        let _serial = inner.replace_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        let previous = inner.snapshot.load_full();
+        let snapshot = Snapshot::build(config, &inner.settings.base_domain, Some(&previous));
+        let stats = snapshot.stats();
+        inner.snapshot.store(Arc::new(snapshot));
+        tracing::debug!(
+            ?stats,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "data plane configuration replaced"
+        );
+    }
+
+    /// The snapshot currently served (for inspection and benchmarks).
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.load_full()
+    }
+
+    /// The settings this gateway was built with.
+    pub fn settings(&self) -> &GatewaySettings {
+        &self.inner.settings
+    }
+
+    /// Serves one request that arrived from `peer` on a listener that does (`tls`) or does not
+    /// terminate TLS; for embedding the data plane in another hyper server. Never fails: errors
+    /// are data-plane error responses, and every response carries `X-Request-Id`.
+    pub async fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+        tls: bool,
+    ) -> Response<GatewayBody> {
+        pipeline::handle(&self.inner, request, pipeline::Conn { peer, tls }).await
+    }
+}
+
+impl Inner {
+    /// Records a failed authentication and picks the answer: 401 `APIG.0303` with `detail`, or
+    /// 429 `APIG.0308` (without building the detail) once the address or key is over its limit.
+    pub(crate) fn auth_failure(
+        &self,
+        peer: IpAddr,
+        app_key: Option<&str>,
+        detail: impl FnOnce() -> String,
+    ) -> ApiError {
+        let peer = peer.to_canonical();
+        if self.failures.record(peer, app_key, Instant::now()) {
+            tracing::debug!(%peer, "authentication failures over the limit");
+            errors::throttled()
+        } else {
+            errors::app_auth_failed(detail())
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The data-plane listeners: plain HTTP and HTTPS, HTTP/1.1 with keep-alive, each returning its
+//! bound address and a handle for graceful shutdown.
+//!
+//! The listener tells the pipeline whether it terminates TLS; that decides which APIs it may
+//! serve (`req_protocol`) and whether an AppCode counts as a credential.
+
+use crate::pipeline::Conn;
+use crate::tls::TlsSettings;
+use crate::Gateway;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+
+/// Time a client has to send a complete request head (slow-loris protection).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time a client has to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running listener.
+///
+/// Exists so the caller learns the bound address (port 0 in tests) and can stop the listener:
+/// [`shutdown`](Self::shutdown) stops accepting, lets requests in flight finish, and returns.
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    stop: watch::Sender<Option<Duration>>,
+    task: JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting connections and waits up to `grace` for open ones to finish their
+    /// current request; connections still busy after that are dropped.
+    pub async fn shutdown(self, grace: Duration) {
+        let _ = self.stop.send(Some(grace));
+        let _ = self.task.await;
+    }
+}
+
+/// Serves the data plane over plain HTTP on `addr` (APIs with `req_protocol` HTTP or BOTH).
+pub async fn serve_http(addr: SocketAddr, gateway: Gateway) -> io::Result<ServerHandle> {
+    let listener = TcpListener::bind(addr).await?;
+    serve(listener, None, gateway)
+}
+
+/// Serves the data plane over HTTPS on `addr` (APIs with `req_protocol` HTTPS or BOTH), with
+/// the certificate `tls` names (generated on first use for the self-signed variant).
+pub async fn serve_https(
+    addr: SocketAddr,
+    tls: &TlsSettings,
+    gateway: Gateway,
+) -> io::Result<ServerHandle> {
+    let acceptor = TlsAcceptor::from(tls.server_config()?);
+    let listener = TcpListener::bind(addr).await?;
+    serve(listener, Some(acceptor), gateway)
+}
+
+fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    gateway: Gateway,
+) -> io::Result<ServerHandle> {
+    let local_addr = listener.local_addr()?;
+    let is_tls = tls.is_some();
+    let (stop, mut stopped) = watch::channel(None);
+    let task = tokio::spawn(async move {
+        let graceful = GracefulShutdown::new();
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .keep_alive(true);
+        let http = Arc::new(http);
+        let grace = loop {
+            tokio::select! {
+                changed = stopped.changed() => {
+                    break match changed {
+                        Ok(()) => stopped.borrow().unwrap_or(Duration::ZERO),
+                        Err(_) => Duration::ZERO,
+                    };
+                }
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let conn = Conn { peer, tls: tls.is_some() };
+                        let watcher = graceful.watcher();
+                        let (gateway, tls, http) = (gateway.clone(), tls.clone(), Arc::clone(&http));
+                        tokio::spawn(async move {
+                            serve_connection(stream, conn, tls, gateway, &http, watcher).await;
+                        });
+                    }
+                    Err(e) => {
+                        // Typically EMFILE: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        };
+        drop(listener);
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::info!(addr = %local_addr, "shutdown grace period over; dropping open connections");
+        }
+    });
+    tracing::info!(addr = %local_addr, tls = is_tls, "data plane listening");
+    Ok(ServerHandle {
+        local_addr,
+        stop,
+        task,
+    })
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    conn: Conn,
+    tls: Option<TlsAcceptor>,
+    gateway: Gateway,
+    http: &http1::Builder,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |request| {
+        let gateway = gateway.clone();
+        async move { Ok::<_, Infallible>(gateway.handle(request, conn.peer, conn.tls).await) }
+    });
+    let result = match tls {
+        None => {
+            watcher
+                .watch(http.serve_connection(TokioIo::new(stream), service))
+                .await
+        }
+        Some(acceptor) => {
+            let stream =
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(e)) => {
+                        tracing::debug!(peer = %conn.peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(peer = %conn.peer, "TLS handshake timed out");
+                        return;
+                    }
+                };
+            watcher
+                .watch(http.serve_connection(TokioIo::new(stream), service))
+                .await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(peer = %conn.peer, error = %e, "connection closed with an error");
+    }
+}

@@ -1,0 +1,403 @@
+//! The per-request path, as named phases read top to bottom (in the manner of Pingora):
+//!
+//! 1. **request id**: 32 hex digits, on every response and the backend request;
+//! 2. **route**: host → group, `X-Stage` → environment, method + path → published API
+//!    (404 `APIG.0101`);
+//! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed, else the `SDK-HMAC-SHA256`
+//!    signature (401 `APIG.0303`; 429 `APIG.0308` once failures pile up);
+//! 4. **authorize**: the app holds an authorization for the API in this environment
+//!    (403 `APIG.0304`);
+//! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
+//! 6. **quota**: the app's call quota has room (405 `APIG.0501`);
+//! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413).
+//!
+//! A phase borrows from the snapshot loaded once per request and does only its own work: the
+//! AppCode is hashed once, the body is read into memory only when a signature covers it, no
+//! lock is taken on the success path (failures go to the throttling book).
+
+use crate::body::{GatewayBody, LimitedIncoming, UpstreamBody};
+use crate::config::ApiAuth;
+use crate::errors;
+use crate::proxy::{self, Caller, APP_CODE_HEADER, REQUEST_ID_HEADER};
+use crate::routes::{ApiIdx, RouteMatch};
+use crate::snapshot::{AppEntry, AppIdx, Snapshot};
+use crate::Inner;
+use apigw_domain::ApiError;
+use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_PAYLOAD};
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST};
+use http::request::Parts;
+use http::{HeaderValue, Request, Response, Uri};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use sha2::{Digest, Sha256};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Conn {
+    /// The TCP peer (the address ACLs and throttling see; `X-Forwarded-For` is not trusted).
+    pub peer: SocketAddr,
+    /// Whether the listener terminates TLS.
+    pub tls: bool,
+}
+
+/// The stage used when a request has no `X-Stage`.
+const DEFAULT_STAGE: &str = "RELEASE";
+
+/// Runs one request through every phase; never fails (errors become data-plane responses).
+pub(crate) async fn handle(
+    gw: &Inner,
+    request: Request<Incoming>,
+    conn: Conn,
+) -> Response<GatewayBody> {
+    // Phase 1: request id.
+    let request_id = RequestId::generate();
+    let snapshot = gw.snapshot.load_full();
+    let started = Instant::now();
+    let mut response = match run(gw, &snapshot, request, conn, &request_id).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::debug!(
+                request_id = request_id.as_str(),
+                code = error.code,
+                status = error.status,
+                "request refused"
+            );
+            errors::render(&error, request_id.as_str())
+        }
+    };
+    tracing::debug!(
+        request_id = request_id.as_str(),
+        status = response.status().as_u16(),
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "request done"
+    );
+    response
+        .headers_mut()
+        .insert(REQUEST_ID_HEADER, request_id.header.clone());
+    response
+}
+
+async fn run(
+    gw: &Inner,
+    snapshot: &Snapshot,
+    request: Request<Incoming>,
+    conn: Conn,
+    request_id: &RequestId,
+) -> Result<Response<GatewayBody>, ApiError> {
+    let (parts, body) = request.into_parts();
+    // The route borrows the path; a clone of the URI (reference-counted bytes) lets the
+    // request head move on to the proxy phase later.
+    let uri = parts.uri.clone();
+
+    // Phase 2: route (404).
+    let route = route(snapshot, &parts, &uri, conn.tls)?;
+    let api = snapshot.api(route.api);
+    tracing::debug!(
+        request_id = request_id.as_str(),
+        api_id = &*api.api_id,
+        api = &*api.name,
+        "routed"
+    );
+    refuse_declared_oversize(&parts, gw.settings.max_body_bytes)?;
+
+    // Phase 3: authenticate (401, 429).
+    let (app_idx, outgoing) = authenticate(gw, snapshot, api.auth, &parts, body, conn).await?;
+    let app = app_idx.map(|i| snapshot.app(i));
+
+    if let Some(app) = app {
+        // Phase 4: authorize (403 APIG.0304).
+        authorize(app, route.api)?;
+        // Phase 5: ACL (403 APIG.0405).
+        check_acl(app, conn.peer.ip())?;
+        // Phase 6: quota (405 APIG.0501).
+        take_quota(app)?;
+    }
+
+    // Phase 7: proxy (502, 504, 413).
+    let caller = Caller {
+        app_id: app.map(|a| &*a.app_id),
+        peer: conn.peer.ip(),
+        request_id: &request_id.header,
+    };
+    let backend_request = proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller)?;
+    let response = gw
+        .proxy
+        .send(
+            backend_request,
+            api.backend.timeout,
+            outgoing.too_large.as_deref(),
+        )
+        .await?;
+    Ok(response.map(GatewayBody::Upstream))
+}
+
+/// Phase 2: the API this request addresses.
+fn route<'s, 'r>(
+    snapshot: &'s Snapshot,
+    parts: &Parts,
+    uri: &'r Uri,
+    tls: bool,
+) -> Result<RouteMatch<'s, 'r>, ApiError> {
+    let path = uri.path();
+    if has_dot_segment(path) {
+        return Err(errors::bad_request());
+    }
+    let host = parts
+        .headers
+        .get(HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.host())
+        .unwrap_or_default();
+    let stage = match parts.headers.get("x-stage").map(|v| v.to_str()) {
+        None => DEFAULT_STAGE,
+        Some(Ok(v)) if v.trim().is_empty() => DEFAULT_STAGE,
+        Some(Ok(v)) => v.trim(),
+        Some(Err(_)) => return Err(errors::api_not_found()),
+    };
+    let group = snapshot
+        .group_for_host(host)
+        .ok_or_else(errors::api_not_found)?;
+    snapshot
+        .route(group, stage, &parts.method, path, tls)
+        .ok_or_else(errors::api_not_found)
+}
+
+/// `.` or `..` segments (also percent-encoded) would let a `SWA` suffix climb out of the
+/// backend path on a backend that normalises; such requests are refused.
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let lower = segment.as_bytes();
+        let dots = |s: &[u8]| {
+            s.eq_ignore_ascii_case(b".")
+                || s.eq_ignore_ascii_case(b"%2e")
+                || s.eq_ignore_ascii_case(b"..")
+                || s.eq_ignore_ascii_case(b".%2e")
+                || s.eq_ignore_ascii_case(b"%2e.")
+                || s.eq_ignore_ascii_case(b"%2e%2e")
+        };
+        lower.len() <= 6 && dots(lower)
+    })
+}
+
+/// A declared `Content-Length` over the limit is refused before anything is read (chunked
+/// bodies are cut off while streaming or reading instead).
+fn refuse_declared_oversize(parts: &Parts, limit: u64) -> Result<(), ApiError> {
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(len) if len > limit => Err(errors::body_too_large()),
+        _ => Ok(()),
+    }
+}
+
+/// Phase 4: the app holds an authorization for this API in this environment.
+fn authorize(app: &AppEntry, api: ApiIdx) -> Result<(), ApiError> {
+    if app.may_call(api) {
+        Ok(())
+    } else {
+        Err(errors::app_not_authorized())
+    }
+}
+
+/// Phase 5: the app's ACL admits the caller's address.
+fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
+    match &app.acl {
+        Some(acl) if !acl.allows(peer) => Err(errors::untrusted_ip()),
+        _ => Ok(()),
+    }
+}
+
+/// Phase 6: one call of the app's quota (a refused call takes none).
+fn take_quota(app: &AppEntry) -> Result<(), ApiError> {
+    match &app.quota {
+        Some(quota) if !quota.try_acquire(crate::quota::now_ms()) => Err(errors::quota_used_up()),
+        _ => Ok(()),
+    }
+}
+
+/// The body on its way to the backend.
+struct Outgoing {
+    body: UpstreamBody,
+    /// Set when a streamed body outgrew the limit.
+    too_large: Option<Arc<AtomicBool>>,
+}
+
+impl Outgoing {
+    fn stream(body: Incoming, limit: u64) -> Self {
+        let (body, flag) = LimitedIncoming::new(body, limit);
+        Self {
+            body: UpstreamBody::Streaming(body),
+            too_large: Some(flag),
+        }
+    }
+
+    fn buffered(bytes: Bytes) -> Self {
+        Self {
+            body: UpstreamBody::buffered(bytes),
+            too_large: None,
+        }
+    }
+}
+
+/// Phase 3: which app calls (none for `NONE` APIs), and the body to forward.
+async fn authenticate(
+    gw: &Inner,
+    snapshot: &Snapshot,
+    auth: ApiAuth,
+    parts: &Parts,
+    body: Incoming,
+    conn: Conn,
+) -> Result<(Option<AppIdx>, Outgoing), ApiError> {
+    let limit = gw.settings.max_body_bytes;
+    let ApiAuth::App { app_code_header } = auth else {
+        return Ok((None, Outgoing::stream(body, limit)));
+    };
+    let peer = conn.peer.ip();
+    let app_code = parts
+        .headers
+        .get(APP_CODE_HEADER)
+        .filter(|_| app_code_header);
+    let app_code_allowed = conn.tls || gw.settings.allow_app_code_over_http;
+
+    if let (Some(code), true) = (app_code, app_code_allowed) {
+        let hash = gw.settings.app_code_hasher.hash(code.as_bytes());
+        return match snapshot.app_idx_by_code_hash(&hash) {
+            Some(app) => Ok((Some(app), Outgoing::stream(body, limit))),
+            None => Err(gw.auth_failure(peer, None, || "app code not found".to_owned())),
+        };
+    }
+
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Err(gw.auth_failure(peer, None, || {
+            if app_code.is_some() {
+                "app code is only accepted over HTTPS".to_owned()
+            } else {
+                "authorization not found".to_owned()
+            }
+        }));
+    };
+    let value = value.to_str().unwrap_or_default();
+    let authorization = match Authorization::parse(value) {
+        Ok(a) => a,
+        Err(e) => return Err(gw.auth_failure(peer, None, || e.to_string())),
+    };
+    let Some(app_idx) = snapshot.app_idx_by_key(authorization.access) else {
+        return Err(gw.auth_failure(peer, None, || {
+            format!("app not found, appkey {}", authorization.access)
+        }));
+    };
+    let app = snapshot.app(app_idx);
+    // The AppKey of a known app (the map key `access` was found under).
+    let key = Some(authorization.access);
+
+    // A signed X-Sdk-Content-Sha256 stands in for the body hash (an unsigned one is ignored,
+    // or a captured request could have its body replaced).
+    let content_hash_signed = authorization
+        .signed_header_names()
+        .any(|n| n.eq_ignore_ascii_case(CONTENT_SHA256_HEADER));
+    let declared_hash = if content_hash_signed {
+        parts
+            .headers
+            .get(CONTENT_SHA256_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    } else {
+        None
+    };
+    let (buffered, outgoing) = match declared_hash {
+        Some(UNSIGNED_PAYLOAD) => (None, Outgoing::stream(body, limit)),
+        _ => {
+            let bytes = read_body(body, limit).await?;
+            (Some(bytes.clone()), Outgoing::buffered(bytes))
+        }
+    };
+    let payload = match (declared_hash, &buffered) {
+        (Some(hash), _) => PayloadHash::Precomputed(hash),
+        (None, Some(bytes)) => PayloadHash::Body(bytes),
+        (None, None) => PayloadHash::Body(&[]),
+    };
+    let verified = gw.verifier.verify(
+        &authorization,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        payload,
+        &app.secret,
+        time::OffsetDateTime::now_utc(),
+    );
+    if let Err(e) = verified {
+        return Err(gw.auth_failure(peer, key, || e.to_string()));
+    }
+    // A signed hash other than UNSIGNED-PAYLOAD must be the body's.
+    if let (Some(hash), Some(bytes)) = (declared_hash, &buffered) {
+        let actual = Sha256::digest(bytes);
+        let matches = hex::decode(hash).is_ok_and(|h| h.as_slice() == actual.as_slice());
+        if !matches {
+            return Err(gw.auth_failure(peer, key, || {
+                "payload hash does not match x-sdk-content-sha256".to_owned()
+            }));
+        }
+    }
+    Ok((Some(app_idx), outgoing))
+}
+
+/// Reads a body the signature covers, up to `limit` bytes.
+async fn read_body(body: Incoming, limit: u64) -> Result<Bytes, ApiError> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(errors::body_too_large()),
+        Err(_) => Err(errors::bad_request()),
+    }
+}
+
+/// A request id: 32 lower-case hex digits from the thread's CSPRNG.
+pub(crate) struct RequestId {
+    text: [u8; 32],
+    header: HeaderValue,
+}
+
+impl RequestId {
+    fn generate() -> Self {
+        let bytes: [u8; 16] = rand::random();
+        let mut text = [0u8; 32];
+        hex::encode_to_slice(bytes, &mut text).expect("32 hex digits for 16 bytes");
+        let header = HeaderValue::from_bytes(&text).expect("hex is a valid header value");
+        Self { text, header }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.text).expect("hex is ASCII")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_are_detected() {
+        for bad in ["/a/../b", "/a/./b", "/..", "/a/%2e%2E/b", "/a/.%2e", "/%2E"] {
+            assert!(has_dot_segment(bad), "{bad}");
+        }
+        for good in ["/a/b", "/a/.b", "/a/b..", "/...", "/a/%2e%2e%2e"] {
+            assert!(!has_dot_segment(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn request_ids_are_32_hex_digits() {
+        let id = RequestId::generate();
+        assert_eq!(id.as_str().len(), 32);
+        assert!(id.as_str().bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(id.as_str(), RequestId::generate().as_str());
+    }
+}

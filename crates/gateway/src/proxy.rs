@@ -1,0 +1,425 @@
+//! Forwarding a call to its backend: building the backend request from the matched route and
+//! the API's backend definition, and sending it through one pooled keep-alive client.
+//!
+//! Rules applied here (spec §3.3, §3.6 step 6, RFC 9110 §7.6.1):
+//! - backend path = the API's backend path with `{param}` filled (backend `PATH` parameters
+//!   first, then the request's own path parameters), plus the `SWA` suffix;
+//! - backend parameters (`CONSTANT`, `REQUEST`, `SYSTEM` `$context.appId`) placed in headers,
+//!   query or path;
+//! - hop-by-hop headers dropped both ways (`Connection` and every header it names,
+//!   `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), and the caller's
+//!   credentials (`Authorization`, `X-Apig-AppCode`) never forwarded;
+//! - `X-Request-Id` on the backend request, the caller's address appended to `X-Forwarded-For`;
+//! - the API's timeout covers the backend's response head: 504 `APIG.0203` when it passes,
+//!   502 `APIG.0202` when the backend cannot be reached.
+
+use crate::body::UpstreamBody;
+use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
+use crate::errors;
+use crate::routes::RouteMatch;
+use crate::snapshot::ApiEntry;
+use apigw_domain::ApiError;
+use http::header::{HeaderName, AUTHORIZATION, CONNECTION, EXPECT, HOST};
+use http::{request, HeaderMap, HeaderValue, Request, Response, Uri, Version};
+use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use std::borrow::Cow;
+use std::io;
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Header carrying an AppCode (spec §4.1); a credential, so never forwarded.
+pub(crate) const APP_CODE_HEADER: &str = "x-apig-appcode";
+/// The request id header, on the backend request and on every response.
+pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// Everything but RFC 3986 unreserved characters is encoded in parameter values.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The pooled backend client.
+#[derive(Debug, Clone)]
+pub(crate) struct Proxy {
+    client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
+}
+
+impl Proxy {
+    /// A client trusting the Mozilla roots plus the CA certificates in `extra_ca_pem`.
+    pub fn new(extra_ca_pem: Option<&Path>) -> io::Result<Self> {
+        let mut roots =
+            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = extra_ca_pem {
+            let invalid = |e: &dyn std::fmt::Display| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            };
+            let mut added = 0;
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| invalid(&e))? {
+                roots
+                    .add(cert.map_err(|e| invalid(&e))?)
+                    .map_err(|e| invalid(&e))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(invalid(&"no certificate in the file"));
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(Duration::from_secs(30)));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build(connector);
+        Ok(Self { client })
+    }
+
+    /// Sends `request`, waiting at most `timeout` for the response head. `too_large` is the
+    /// flag of a streamed body that outgrew the limit (the exchange then failed because of the
+    /// caller, which is a 413, not a 502).
+    pub async fn send(
+        &self,
+        request: Request<UpstreamBody>,
+        timeout: Duration,
+        too_large: Option<&AtomicBool>,
+    ) -> Result<Response<Incoming>, ApiError> {
+        match tokio::time::timeout(timeout, self.client.request(request)).await {
+            Ok(Ok(mut response)) => {
+                strip_hop_by_hop(response.headers_mut());
+                Ok(response)
+            }
+            Ok(Err(_)) if too_large.is_some_and(|f| f.load(Ordering::Acquire)) => {
+                Err(errors::body_too_large())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, source = ?std::error::Error::source(&e), "backend unavailable");
+                Err(errors::backend_unavailable())
+            }
+            Err(_) => Err(errors::backend_timeout()),
+        }
+    }
+}
+
+/// Who is calling, for the backend request.
+pub(crate) struct Caller<'a> {
+    /// The authenticated app (APP APIs).
+    pub app_id: Option<&'a str>,
+    /// The client address.
+    pub peer: IpAddr,
+    /// The request id.
+    pub request_id: &'a HeaderValue,
+}
+
+/// Builds the backend request for `api` from the caller's request head (`uri` is the request
+/// URI the route was matched on).
+pub(crate) fn backend_request(
+    api: &ApiEntry,
+    route: &RouteMatch<'_, '_>,
+    uri: &Uri,
+    parts: request::Parts,
+    body: UpstreamBody,
+    caller: &Caller<'_>,
+) -> Result<Request<UpstreamBody>, ApiError> {
+    let request::Parts {
+        method,
+        mut headers,
+        ..
+    } = parts;
+    let query = uri.query();
+
+    // Parameter values are resolved before the headers change (a REQUEST parameter may name a
+    // header). Values are plain text here and encoded for their target below.
+    let values: Vec<Option<Cow<'_, str>>> = api
+        .params
+        .iter()
+        .map(|p| match &p.value {
+            ParamValue::Constant(v) => Some(Cow::Borrowed(v.as_str())),
+            ParamValue::System(SystemParam::AppId) => caller.app_id.map(Cow::Borrowed),
+            ParamValue::Request(name) => request_value(name, route, query, &headers),
+        })
+        .collect();
+
+    let path = backend_path(api, route, &values);
+    let query = backend_query(api, query, &values);
+    let mut path_and_query = path;
+    if let Some(query) = query.as_deref().filter(|q| !q.is_empty()) {
+        path_and_query.push('?');
+        path_and_query.push_str(query);
+    }
+    let backend = &api.backend;
+    let target = Uri::builder()
+        .scheme(backend.scheme.clone())
+        .authority(backend.authority.clone())
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|_| errors::bad_request())?;
+
+    strip_hop_by_hop(&mut headers);
+    headers.remove(AUTHORIZATION);
+    headers.remove(APP_CODE_HEADER);
+    headers.remove(EXPECT);
+    headers.insert(HOST, backend.host_header.clone());
+    headers.insert(REQUEST_ID_HEADER, caller.request_id.clone());
+    append_forwarded_for(&mut headers, caller.peer);
+    for (param, value) in api.params.iter().zip(&values) {
+        if param.location != ParamLocation::Header {
+            continue;
+        }
+        let Some(value) = value else { continue };
+        match (
+            HeaderName::from_bytes(param.name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                headers.insert(name, value);
+            }
+            _ => {
+                tracing::debug!(param = %param.name, "backend header parameter not representable; skipped")
+            }
+        }
+    }
+
+    let method = match &backend.method {
+        ReqMethod::Any => method,
+        ReqMethod::Only(m) => m.clone(),
+    };
+    let mut request = Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = target;
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+/// The plain value of request parameter `name`: path parameter, else query, else header.
+fn request_value<'a>(
+    name: &str,
+    route: &RouteMatch<'_, 'a>,
+    query: Option<&'a str>,
+    headers: &HeaderMap,
+) -> Option<Cow<'a, str>> {
+    if let Some(raw) = route.param(name) {
+        return Some(percent_decode_str(raw).decode_utf8_lossy());
+    }
+    let from_query = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_form(key) == name).then(|| decode_form(value))
+        });
+    if from_query.is_some() {
+        return from_query;
+    }
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| Cow::Owned(v.to_owned()))
+}
+
+/// Decodes a query component (`+` is a space, as form encoding has it).
+fn decode_form(raw: &str) -> Cow<'_, str> {
+    if raw.contains('+') {
+        Cow::Owned(
+            percent_decode_str(&raw.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
+    } else {
+        percent_decode_str(raw).decode_utf8_lossy()
+    }
+}
+
+/// The backend path: template with `{param}` filled, plus the `SWA` suffix.
+fn backend_path(
+    api: &ApiEntry,
+    route: &RouteMatch<'_, '_>,
+    values: &[Option<Cow<'_, str>>],
+) -> String {
+    let template = &*api.backend.path;
+    let mut path = String::with_capacity(template.len() + route.suffix.len() + 16);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            break;
+        };
+        path.push_str(&rest[..open]);
+        let name = &rest[open + 1..close];
+        let from_params = api
+            .params
+            .iter()
+            .zip(values)
+            .find(|(p, _)| p.location == ParamLocation::Path && p.name == name)
+            .and_then(|(_, v)| v.as_deref());
+        match from_params {
+            Some(value) => path.extend(utf8_percent_encode(value, COMPONENT)),
+            // The request's own segment is already encoded and holds no `/`.
+            None => path.push_str(route.param(name).unwrap_or_default()),
+        }
+        rest = &rest[close + 1..];
+    }
+    path.push_str(rest);
+    let suffix = route.suffix;
+    if path.ends_with('/') && suffix.starts_with('/') {
+        path.pop();
+    }
+    path.push_str(suffix);
+    if path.is_empty() {
+        path.push('/');
+    }
+    path
+}
+
+/// The backend query: the caller's, with `QUERY` parameters replacing same-named ones.
+fn backend_query<'q>(
+    api: &ApiEntry,
+    query: Option<&'q str>,
+    values: &[Option<Cow<'_, str>>],
+) -> Option<Cow<'q, str>> {
+    let params: Vec<_> = api
+        .params
+        .iter()
+        .zip(values)
+        .filter(|(p, _)| p.location == ParamLocation::Query)
+        .collect();
+    if params.is_empty() {
+        return query.map(Cow::Borrowed);
+    }
+    let mut out = String::new();
+    for pair in query.into_iter().flat_map(|q| q.split('&')) {
+        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+        if pair.is_empty() || params.iter().any(|(p, _)| decode_form(key) == p.name) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(pair);
+    }
+    for (param, value) in params {
+        let Some(value) = value else { continue };
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.extend(utf8_percent_encode(&param.name, COMPONENT));
+        out.push('=');
+        out.extend(utf8_percent_encode(value, COMPONENT));
+    }
+    Some(Cow::Owned(out))
+}
+
+fn append_forwarded_for(headers: &mut HeaderMap, peer: IpAddr) {
+    let peer = peer.to_canonical().to_string();
+    let value = match headers.get(&FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(existing) if !existing.trim().is_empty() => format!("{existing}, {peer}"),
+        _ => peer,
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(FORWARDED_FOR, value);
+    }
+}
+
+/// Removes hop-by-hop headers (RFC 9110 §7.6.1): those `Connection` names, `Connection`
+/// itself, and the fixed set including every `Proxy-*` header.
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    const FIXED: [&str; 5] = [
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ];
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+        .collect();
+    headers.remove(CONNECTION);
+    for name in named {
+        headers.remove(name);
+    }
+    for name in FIXED {
+        headers.remove(name);
+    }
+    if headers.keys().any(|k| k.as_str().starts_with("proxy-")) {
+        let proxy: Vec<HeaderName> = headers
+            .keys()
+            .filter(|k| k.as_str().starts_with("proxy-"))
+            .cloned()
+            .collect();
+        for name in proxy {
+            headers.remove(name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_are_removed() {
+        let mut h = HeaderMap::new();
+        for (k, v) in [
+            ("connection", "keep-alive, X-Custom-Hop"),
+            ("x-custom-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-authorization", "x"),
+            ("proxy-connection", "keep-alive"),
+            ("te", "trailers"),
+            ("trailer", "x-t"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "websocket"),
+            ("x-end-to-end", "kept"),
+        ] {
+            h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1, "{h:?}");
+        assert_eq!(h["x-end-to-end"], "kept");
+    }
+
+    #[test]
+    fn forwarded_for_is_appended() {
+        let mut h = HeaderMap::new();
+        append_forwarded_for(&mut h, "::ffff:10.0.0.1".parse().unwrap());
+        assert_eq!(h[FORWARDED_FOR], "10.0.0.1");
+        append_forwarded_for(&mut h, "10.0.0.2".parse().unwrap());
+        assert_eq!(h[FORWARDED_FOR], "10.0.0.1, 10.0.0.2");
+    }
+
+    #[test]
+    fn form_components_decode() {
+        assert_eq!(decode_form("a+b%2Fc"), "a b/c");
+        assert_eq!(decode_form("plain"), "plain");
+    }
+}

@@ -1,0 +1,182 @@
+//! The HTTPS listener's certificate: PEM files given by the operator, or a self-signed
+//! certificate generated into a directory on first use (so a fresh install serves HTTPS, which
+//! AppCode authentication requires, without any set-up).
+
+use rcgen::{CertificateParams, KeyPair, SanType};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::fs;
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// File name of the generated certificate inside [`TlsSettings::SelfSigned::dir`].
+pub const SELF_SIGNED_CERT_FILE: &str = "gateway-cert.pem";
+/// File name of the generated private key (mode 0600) inside [`TlsSettings::SelfSigned::dir`].
+pub const SELF_SIGNED_KEY_FILE: &str = "gateway-key.pem";
+
+/// Where the HTTPS listener's certificate comes from.
+///
+/// Exists so the CLI can offer both a production set-up (operator's certificate) and a
+/// zero-configuration one (self-signed, kept across restarts so clients can pin it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSettings {
+    /// A PEM certificate chain and its PEM private key (PKCS#8, PKCS#1 or SEC1).
+    Pem {
+        /// Certificate chain, leaf first.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
+    /// A self-signed certificate kept in `dir`, generated there if absent.
+    SelfSigned {
+        /// Directory holding [`SELF_SIGNED_CERT_FILE`] and [`SELF_SIGNED_KEY_FILE`].
+        dir: PathBuf,
+        /// DNS names and IP literals the certificate covers (used only when generating).
+        names: Vec<String>,
+    },
+}
+
+impl TlsSettings {
+    /// A self-signed certificate in `dir` for `localhost`, `127.0.0.1` and `::1`.
+    pub fn self_signed(dir: impl Into<PathBuf>) -> Self {
+        Self::SelfSigned {
+            dir: dir.into(),
+            names: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+        }
+    }
+
+    /// The certificate file clients may trust (for the self-signed case, the generated one).
+    pub fn cert_path(&self) -> PathBuf {
+        match self {
+            Self::Pem { cert, .. } => cert.clone(),
+            Self::SelfSigned { dir, .. } => dir.join(SELF_SIGNED_CERT_FILE),
+        }
+    }
+
+    /// Loads (generating first if needed) the certificate and builds the rustls server
+    /// configuration: TLS 1.2 and 1.3, ALPN `http/1.1`.
+    pub fn server_config(&self) -> io::Result<Arc<rustls::ServerConfig>> {
+        let (cert, key) = match self {
+            Self::Pem { cert, key } => (cert.clone(), key.clone()),
+            Self::SelfSigned { dir, names } => generate_if_missing(dir, names)?,
+        };
+        let chain = CertificateDer::pem_file_iter(&cert)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| invalid(&cert, e))?;
+        if chain.is_empty() {
+            return Err(invalid(&cert, "no certificate in the file"));
+        }
+        let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| invalid(&key, e))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+}
+
+fn invalid(path: &Path, e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{}: {e}", path.display()),
+    )
+}
+
+/// The paths of the self-signed pair in `dir`, generating it when neither file exists.
+fn generate_if_missing(dir: &Path, names: &[String]) -> io::Result<(PathBuf, PathBuf)> {
+    let cert_path = dir.join(SELF_SIGNED_CERT_FILE);
+    let key_path = dir.join(SELF_SIGNED_KEY_FILE);
+    match (cert_path.exists(), key_path.exists()) {
+        (true, true) => return Ok((cert_path, key_path)),
+        (false, false) => {}
+        _ => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{}: only one of {SELF_SIGNED_CERT_FILE} and {SELF_SIGNED_KEY_FILE} exists; remove it to regenerate",
+                    dir.display()
+                ),
+            ))
+        }
+    }
+    fs::create_dir_all(dir)?;
+    let (cert_pem, key_pem) = self_signed_pem(names)?;
+    write_private(&key_path, key_pem.as_bytes())?;
+    let tmp = dir.join(format!("{SELF_SIGNED_CERT_FILE}.tmp"));
+    fs::write(&tmp, cert_pem)?;
+    fs::rename(&tmp, &cert_path)?;
+    tracing::info!(cert = %cert_path.display(), "generated a self-signed certificate for the HTTPS listener");
+    Ok((cert_path, key_path))
+}
+
+/// A new self-signed certificate and key (ECDSA P-256) for `names`, as PEM.
+pub fn self_signed_pem(names: &[String]) -> io::Result<(String, String)> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).map_err(io::Error::other)?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "apigw gateway");
+    for name in names {
+        let san = match name.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => SanType::DnsName(name.clone().try_into().map_err(io::Error::other)?),
+        };
+        params.subject_alt_names.push(san);
+    }
+    if params.subject_alt_names.is_empty() {
+        params.subject_alt_names = vec![
+            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        ];
+    }
+    let key = KeyPair::generate().map_err(io::Error::other)?;
+    let cert = params.self_signed(&key).map_err(io::Error::other)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// Writes a secret file readable by the owner only.
+fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_is_generated_once_with_a_private_key_file() {
+        let dir = std::env::temp_dir().join(format!("apigw-tls-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let settings = TlsSettings::self_signed(&dir);
+        settings.server_config().unwrap();
+        let first = fs::read(settings.cert_path()).unwrap();
+        settings.server_config().unwrap();
+        assert_eq!(fs::read(settings.cert_path()).unwrap(), first);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.join(SELF_SIGNED_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        fs::remove_file(dir.join(SELF_SIGNED_CERT_FILE)).unwrap();
+        assert!(settings.server_config().is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,1213 @@
+//! Black-box tests of the data plane: a real echo backend (HTTP and HTTPS), the gateway's real
+//! listeners on 127.0.0.1:0, and real HTTP(S) requests.
+
+use apigw_gateway::{
+    serve_http, serve_https, ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppQuota, Backend,
+    BackendParam, Gateway, GatewayConfig, GatewaySettings, GroupConfig, MatchMode, ParamLocation,
+    ParamValue, Protocol, PublishedApi, ReqMethod, ServerHandle, SystemParam, TlsSettings,
+};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const INDEX_KEY: [u8; 32] = [9; 32];
+const CODE1: &str = "CodeOne0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+const CODE2: &str = "CodeTwo0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+const CODE3: &str = "CodeThree123456789abcdef0123456789abcdef0123456789abcdef012345678";
+const CODE_ACL: &str = "CodeAcl0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+const CODE_QUOTA: &str = "CodeQuota23456789abcdef0123456789abcdef0123456789abcdef0123456789";
+
+// ---------------------------------------------------------------------------------------------
+// Backend
+
+/// Echoes the request as JSON; `/slow...` waits 2 s first; `/hop` answers with hop-by-hop
+/// headers.
+async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = request.into_parts();
+    if parts.uri.path().starts_with("/slow") {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut headers = serde_json::Map::new();
+    for (name, value) in &parts.headers {
+        let value = value.to_str().unwrap_or("<binary>").to_owned();
+        match headers.get_mut(name.as_str()) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            _ => {
+                headers.insert(name.as_str().to_owned(), Value::String(value));
+            }
+        }
+    }
+    let doc = json!({
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&body),
+    });
+    let mut response = Response::new(Full::new(Bytes::from(doc.to_string())));
+    response
+        .headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    if parts.uri.path() == "/hop" {
+        let h = response.headers_mut();
+        h.insert("connection", HeaderValue::from_static("x-resp-hop"));
+        h.insert("x-resp-hop", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("proxy-authenticate", HeaderValue::from_static("Basic"));
+        h.insert("x-kept", HeaderValue::from_static("yes"));
+    }
+    Ok(response)
+}
+
+/// Starts the echo backend; with `tls`, over TLS with a certificate for 127.0.0.1.
+async fn start_backend(tls: Option<Arc<rustls::ServerConfig>>) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let http = hyper::server::conn::http1::Builder::new();
+                match acceptor {
+                    None => {
+                        let _ = http
+                            .serve_connection(TokioIo::new(stream), service_fn(echo))
+                            .await;
+                    }
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            let _ = http
+                                .serve_connection(TokioIo::new(stream), service_fn(echo))
+                                .await;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// A test CA and a backend TLS configuration with a leaf it signed; returns the CA's PEM.
+fn backend_tls() -> (Arc<rustls::ServerConfig>, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "apigw test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    leaf_params
+        .subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf.der().clone()], key)
+    .unwrap();
+    (Arc::new(config), ca.pem())
+}
+
+/// A port nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+fn hasher() -> AppCodeHasher {
+    AppCodeHasher::hmac_sha256(INDEX_KEY)
+}
+
+fn backend(port: u16, path: &str) -> Backend {
+    Backend {
+        https: false,
+        host: "127.0.0.1".into(),
+        port,
+        method: ReqMethod::Any,
+        path: path.into(),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn api(id: &str, method: ReqMethod, uri: &str, auth: ApiAuth, backend: Backend) -> PublishedApi {
+    PublishedApi {
+        api_id: id.into(),
+        name: id.into(),
+        group_id: "dflt".into(),
+        env_id: "env-release".into(),
+        env_name: "RELEASE".into(),
+        req_protocol: Protocol::Both,
+        req_method: method,
+        req_uri: uri.into(),
+        match_mode: MatchMode::Normal,
+        auth,
+        backend,
+        backend_params: vec![],
+    }
+}
+
+fn app(id: &str, code: &str) -> AppCredential {
+    AppCredential {
+        app_id: id.into(),
+        app_key: format!("key-{id}"),
+        app_secret: format!("secret-{id}"),
+        app_code_hashes: vec![hasher().hash(code.as_bytes())],
+    }
+}
+
+fn get() -> ReqMethod {
+    ReqMethod::Only(Method::GET)
+}
+
+const APP_CODE: ApiAuth = ApiAuth::App {
+    app_code_header: true,
+};
+
+/// The test configuration: backend APIs in a DEFAULT group and a group with a domain.
+fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayConfig {
+    let b = |path: &str| backend(backend_port, path);
+    let mut apis = vec![
+        api("open", get(), "/open", ApiAuth::None, b("/echo/open")),
+        {
+            let mut a = api("app", ReqMethod::Any, "/app", APP_CODE, b("/echo/app"));
+            a.backend_params = vec![
+                BackendParam {
+                    name: "X-App-Id".into(),
+                    location: ParamLocation::Header,
+                    value: ParamValue::System(SystemParam::AppId),
+                },
+                BackendParam {
+                    name: "fixed".into(),
+                    location: ParamLocation::Query,
+                    value: ParamValue::Constant("c v".into()),
+                },
+            ];
+            a
+        },
+        api(
+            "signed",
+            ReqMethod::Any,
+            "/signed",
+            ApiAuth::App {
+                app_code_header: false,
+            },
+            b("/echo/signed"),
+        ),
+        {
+            let mut a = api("secure", get(), "/secure", ApiAuth::None, b("/echo/secure"));
+            a.req_protocol = Protocol::Https;
+            a
+        },
+        {
+            let mut a = api("plain", get(), "/plain", ApiAuth::None, b("/echo/plain"));
+            a.req_protocol = Protocol::Http;
+            a
+        },
+        {
+            let mut a = api(
+                "param",
+                get(),
+                "/users/{id}/items/{item}",
+                ApiAuth::None,
+                b("/u/{id}/i/{item}"),
+            );
+            a.backend_params = vec![BackendParam {
+                name: "X-User".into(),
+                location: ParamLocation::Header,
+                value: ParamValue::Request("id".into()),
+            }];
+            a
+        },
+        {
+            let mut a = api("swa", ReqMethod::Any, "/files", ApiAuth::None, b("/store"));
+            a.match_mode = MatchMode::Swa;
+            a
+        },
+        {
+            let mut a = api("slow", get(), "/slow", ApiAuth::None, b("/slow"));
+            a.backend.timeout = Duration::from_millis(300);
+            a
+        },
+        api(
+            "down",
+            get(),
+            "/down",
+            ApiAuth::None,
+            backend(down_port, "/"),
+        ),
+        api("hop", get(), "/hop", ApiAuth::None, b("/hop")),
+        {
+            let mut a = api("staged", get(), "/staged", ApiAuth::None, b("/echo/staged"));
+            a.env_id = "env-test".into();
+            a.env_name = "TEST".into();
+            a
+        },
+        {
+            let mut a = api("grp1-open", get(), "/open", ApiAuth::None, b("/grp1/open"));
+            a.group_id = "grp1".into();
+            a
+        },
+        {
+            let mut a = api(
+                "tlsb",
+                get(),
+                "/tlsb",
+                ApiAuth::None,
+                backend(tls_backend_port, "/echo/tls"),
+            );
+            a.backend.https = true;
+            a
+        },
+    ];
+    // The AppCode API is also published in TEST (authorizations are per environment).
+    let mut app_in_test = apis[1].clone();
+    app_in_test.env_id = "env-test".into();
+    app_in_test.env_name = "TEST".into();
+    apis.push(app_in_test);
+
+    let mut auths = Vec::new();
+    for app_id in ["app1", "app2", "app-acl", "app-quota"] {
+        for api_id in ["app", "signed"] {
+            auths.push((
+                app_id.to_owned(),
+                api_id.to_owned(),
+                "env-release".to_owned(),
+            ));
+        }
+    }
+    GatewayConfig {
+        groups: vec![
+            GroupConfig {
+                id: "dflt".into(),
+                name: "DEFAULT".into(),
+                is_default: true,
+                domains: vec![],
+            },
+            GroupConfig {
+                id: "grp1".into(),
+                name: "group one".into(),
+                is_default: false,
+                domains: vec!["api.example.com".into()],
+            },
+        ],
+        apis,
+        apps: vec![
+            app("app1", CODE1),
+            app("app2", CODE2),
+            app("app3", CODE3),
+            app("app-acl", CODE_ACL),
+            app("app-quota", CODE_QUOTA),
+        ],
+        auths,
+        acls: vec![AppAcl {
+            app_id: "app-acl".into(),
+            permit: false,
+            ranges: vec![AppAcl::parse_value("127.0.0.0/8").unwrap()],
+        }],
+        quotas: vec![AppQuota {
+            app_id: "app-quota".into(),
+            call_limit: 2,
+            interval: Duration::from_secs(3600),
+        }],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+
+fn temp_dir(tag: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "apigw-gw-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Harness {
+    gateway: Gateway,
+    http: ServerHandle,
+    https: ServerHandle,
+    client: reqwest::Client,
+    backend: u16,
+    tls_backend: u16,
+    down: u16,
+    dir: PathBuf,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(tweak: impl FnOnce(&mut GatewaySettings)) -> Self {
+        let dir = temp_dir("h");
+        let backend = start_backend(None).await.port();
+        let (tls, ca_pem) = backend_tls();
+        let tls_backend = start_backend(Some(tls)).await.port();
+        let down = closed_port().await;
+        let ca_file = dir.join("backend-ca.pem");
+        std::fs::write(&ca_file, ca_pem).unwrap();
+
+        let mut settings = GatewaySettings::new(hasher());
+        settings.backend_ca_file = Some(ca_file);
+        tweak(&mut settings);
+        let gateway = Gateway::new(config(backend, tls_backend, down), settings).unwrap();
+        let any = "127.0.0.1:0".parse().unwrap();
+        let http = serve_http(any, gateway.clone()).await.unwrap();
+        let https = serve_https(
+            any,
+            &TlsSettings::self_signed(dir.join("tls")),
+            gateway.clone(),
+        )
+        .await
+        .unwrap();
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .no_proxy()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap();
+        Self {
+            gateway,
+            http,
+            https,
+            client,
+            backend,
+            tls_backend,
+            down,
+            dir,
+        }
+    }
+
+    fn http_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http.local_addr())
+    }
+
+    fn https_url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.https.local_addr())
+    }
+
+    async fn send(&self, method: Method, url: &str, headers: HeaderMap, body: Vec<u8>) -> Reply {
+        let response = self
+            .client
+            .request(method, url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        Reply::read(response).await
+    }
+
+    async fn get(&self, url: &str) -> Reply {
+        self.send(Method::GET, url, HeaderMap::new(), vec![]).await
+    }
+
+    async fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Reply {
+        self.send(Method::GET, url, header_map(headers), vec![])
+            .await
+    }
+
+    /// A request signed with `key`/`secret` at `now`.
+    #[allow(clippy::too_many_arguments)] // Each is a knob some test turns.
+    async fn signed(
+        &self,
+        method: Method,
+        url: &str,
+        key: &str,
+        secret: &str,
+        body: &[u8],
+        extra: &[(&str, &str)],
+        now: time::OffsetDateTime,
+    ) -> Reply {
+        let uri: http::Uri = url.parse().unwrap();
+        let mut headers = header_map(extra);
+        headers.insert(
+            http::header::HOST,
+            HeaderValue::from_str(uri.authority().unwrap().as_str()).unwrap(),
+        );
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        apigw_signing::sign_request(&method, &uri, &mut headers, body, key, secret, now).unwrap();
+        self.send(method, url, headers, body.to_vec()).await
+    }
+
+    async fn stop(self) {
+        self.http.shutdown(Duration::from_secs(1)).await;
+        self.https.shutdown(Duration::from_secs(1)).await;
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn header_map(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (k, v) in pairs {
+        headers.append(
+            HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    headers
+}
+
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: HeaderMap,
+    json: Value,
+}
+
+impl Reply {
+    async fn read(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Self {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    fn request_id(&self) -> &str {
+        self.headers["x-request-id"].to_str().unwrap()
+    }
+
+    /// Asserts an APIG error and that its `request_id` is the header's.
+    fn assert_error(&self, status: u16, code: &str) -> &str {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.json["error_code"], code, "{self:?}");
+        assert_eq!(self.json["request_id"], self.request_id(), "{self:?}");
+        self.json["error_msg"].as_str().unwrap()
+    }
+
+    /// Asserts the echo backend answered and returns its view of the request.
+    fn echoed(&self) -> &Value {
+        assert_eq!(self.status, 200, "{self:?}");
+        let id = self.request_id();
+        assert_eq!(id.len(), 32);
+        assert_eq!(self.json["headers"]["x-request-id"], id, "{self:?}");
+        &self.json
+    }
+}
+
+const NOT_FOUND: &str = "The API does not exist or has not been published in the environment.";
+const AUTH_PREFIX: &str = "Incorrect app authentication information: ";
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn none_auth_passes_with_request_id_and_forwarded_for() {
+    let h = Harness::start().await;
+    let r = h.get(&h.http_url("/open?a=1&a=2")).await;
+    let echo = r.echoed();
+    assert_eq!(echo["method"], "GET");
+    assert_eq!(echo["path"], "/echo/open");
+    assert_eq!(echo["query"], "a=1&a=2");
+    assert_eq!(echo["headers"]["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(echo["headers"]["host"], format!("127.0.0.1:{}", h.backend));
+    // The same API over HTTPS (BOTH).
+    h.get(&h.https_url("/open")).await.echoed();
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_code_over_https_passes_and_is_not_forwarded() {
+    let h = Harness::start().await;
+    let r = h
+        .get_with(&h.https_url("/app?x=1"), &[("X-Apig-AppCode", CODE1)])
+        .await;
+    let echo = r.echoed();
+    assert_eq!(echo["path"], "/echo/app");
+    assert!(echo["headers"].get("x-apig-appcode").is_none(), "{echo}");
+    // $context.appId as a header, a constant as a query parameter.
+    assert_eq!(echo["headers"]["x-app-id"], "app1");
+    assert_eq!(echo["query"], "x=1&fixed=c%20v");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_code_over_plain_http_is_refused_unless_allowed() {
+    let h = Harness::start().await;
+    let r = h
+        .get_with(&h.http_url("/app"), &[("X-Apig-AppCode", CODE1)])
+        .await;
+    let msg = r.assert_error(401, "APIG.0303");
+    assert_eq!(
+        msg,
+        format!("{AUTH_PREFIX}app code is only accepted over HTTPS")
+    );
+    h.stop().await;
+
+    let h = Harness::start_with(|s| s.allow_app_code_over_http = true).await;
+    let r = h
+        .get_with(&h.http_url("/app"), &[("X-Apig-AppCode", CODE1)])
+        .await;
+    assert_eq!(r.echoed()["headers"]["x-app-id"], "app1");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signature_passes_and_authorization_is_not_forwarded() {
+    let h = Harness::start().await;
+    let body = br#"{"name":"demo"}"#;
+    let r = h
+        .signed(
+            Method::POST,
+            &h.http_url("/signed?b=2&a=1"),
+            "key-app2",
+            "secret-app2",
+            body,
+            &[("X-Stage", "RELEASE")],
+            now(),
+        )
+        .await;
+    let echo = r.echoed();
+    assert_eq!(echo["method"], "POST");
+    assert_eq!(echo["body"], r#"{"name":"demo"}"#);
+    assert!(echo["headers"].get("authorization").is_none(), "{echo}");
+
+    // UNSIGNED-PAYLOAD: the body is streamed, not hashed.
+    let r = h
+        .signed(
+            Method::PUT,
+            &h.https_url("/signed"),
+            "key-app2",
+            "secret-app2",
+            b"streamed body",
+            &[("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")],
+            now(),
+        )
+        .await;
+    assert_eq!(r.echoed()["body"], "streamed body");
+
+    // The AppCode API accepts signatures too.
+    let r = h
+        .signed(
+            Method::GET,
+            &h.http_url("/app"),
+            "key-app1",
+            "secret-app1",
+            b"",
+            &[],
+            now(),
+        )
+        .await;
+    assert_eq!(r.echoed()["headers"]["x-app-id"], "app1");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentication_has_huawei_messages() {
+    let h = Harness::start().await;
+
+    let r = h
+        .get_with(
+            &h.https_url("/app"),
+            &[(
+                "X-Apig-AppCode",
+                "WrongCode0123456789abcdef0123456789abcdef0123456789abcdef01234567",
+            )],
+        )
+        .await;
+    assert_eq!(
+        r.assert_error(401, "APIG.0303"),
+        format!("{AUTH_PREFIX}app code not found")
+    );
+
+    let r = h.get(&h.https_url("/app")).await;
+    assert_eq!(
+        r.assert_error(401, "APIG.0303"),
+        format!("{AUTH_PREFIX}authorization not found")
+    );
+
+    // The AppCode header is ignored on an API without simple authentication.
+    let r = h
+        .get_with(&h.https_url("/signed"), &[("X-Apig-AppCode", CODE1)])
+        .await;
+    r.assert_error(401, "APIG.0303");
+
+    let r = h
+        .signed(
+            Method::GET,
+            &h.http_url("/signed"),
+            "nokey",
+            "x",
+            b"",
+            &[],
+            now(),
+        )
+        .await;
+    assert_eq!(
+        r.assert_error(401, "APIG.0303"),
+        format!("{AUTH_PREFIX}app not found, appkey nokey")
+    );
+
+    let r = h
+        .signed(
+            Method::POST,
+            &h.http_url("/signed?q=1"),
+            "key-app1",
+            "wrong",
+            b"{}",
+            &[],
+            now(),
+        )
+        .await;
+    let msg = r.assert_error(401, "APIG.0303");
+    let expected = format!(
+        "{AUTH_PREFIX}verify signature fail, canonicalRequest:POST|/signed/|q=1|content-type:application/json|host:{}|x-sdk-date:",
+        h.http.local_addr()
+    );
+    assert!(msg.starts_with(&expected), "{msg}");
+    assert!(msg.ends_with("||content-type;host;x-sdk-date|44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"), "{msg}");
+
+    let old = now() - time::Duration::minutes(20);
+    let r = h
+        .signed(
+            Method::GET,
+            &h.http_url("/signed"),
+            "key-app1",
+            "secret-app1",
+            b"",
+            &[],
+            old,
+        )
+        .await;
+    let msg = r.assert_error(401, "APIG.0303");
+    let date = apigw_signing::format_date(old);
+    assert!(
+        msg.starts_with(&format!(
+            "{AUTH_PREFIX}signature expired, signature time:{date},server time:"
+        )),
+        "{msg}"
+    );
+
+    // A signed X-Sdk-Content-Sha256 must be the body's hash.
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(b"payload"));
+    let url = h.http_url("/signed");
+    let extra = [("X-Sdk-Content-Sha256", hash.as_str())];
+    let r = h
+        .signed(
+            Method::POST,
+            &url,
+            "key-app1",
+            "secret-app1",
+            b"payload",
+            &extra,
+            now(),
+        )
+        .await;
+    assert_eq!(r.echoed()["body"], "payload");
+    let uri: http::Uri = url.parse().unwrap();
+    let mut headers = header_map(&extra);
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(uri.authority().unwrap().as_str()).unwrap(),
+    );
+    apigw_signing::sign_request(
+        &Method::POST,
+        &uri,
+        &mut headers,
+        b"payload",
+        "key-app1",
+        "secret-app1",
+        now(),
+    )
+    .unwrap();
+    let r = h
+        .send(Method::POST, &url, headers, b"swapped".to_vec())
+        .await;
+    assert_eq!(
+        r.assert_error(401, "APIG.0303"),
+        format!("{AUTH_PREFIX}payload hash does not match x-sdk-content-sha256")
+    );
+
+    // A body changed after signing fails the signature.
+    let uri: http::Uri = h.http_url("/signed").parse().unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(uri.authority().unwrap().as_str()).unwrap(),
+    );
+    apigw_signing::sign_request(
+        &Method::POST,
+        &uri,
+        &mut headers,
+        b"original",
+        "key-app1",
+        "secret-app1",
+        now(),
+    )
+    .unwrap();
+    let r = h
+        .send(
+            Method::POST,
+            &h.http_url("/signed"),
+            headers,
+            b"tampered".to_vec(),
+        )
+        .await;
+    r.assert_error(401, "APIG.0303");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_app_acl_and_quota() {
+    let h = Harness::start().await;
+    let code = |c: &'static str| [("X-Apig-AppCode", c)];
+
+    let r = h.get_with(&h.https_url("/app"), &code(CODE3)).await;
+    assert_eq!(
+        r.assert_error(403, "APIG.0304"),
+        "The app is not authorized to access the API."
+    );
+    // Authorized in RELEASE only, not in TEST.
+    let r = h
+        .get_with(
+            &h.https_url("/app"),
+            &[("X-Apig-AppCode", CODE1), ("X-Stage", "TEST")],
+        )
+        .await;
+    r.assert_error(403, "APIG.0304");
+
+    let r = h.get_with(&h.https_url("/app"), &code(CODE_ACL)).await;
+    assert_eq!(
+        r.assert_error(403, "APIG.0405"),
+        "The app is not accessed from a trusted IP address."
+    );
+
+    for _ in 0..2 {
+        h.get_with(&h.https_url("/app"), &code(CODE_QUOTA))
+            .await
+            .echoed();
+    }
+    let r = h.get_with(&h.https_url("/app"), &code(CODE_QUOTA)).await;
+    assert_eq!(
+        r.assert_error(405, "APIG.0501"),
+        "The app quota has been used up."
+    );
+
+    // A configuration change does not refill the quota.
+    let cfg = config(h.backend, h.tls_backend, h.down);
+    h.gateway.replace(cfg).await;
+    let r = h.get_with(&h.https_url("/app"), &code(CODE_QUOTA)).await;
+    r.assert_error(405, "APIG.0501");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_are_throttled_but_valid_credentials_pass() {
+    let h = Harness::start_with(|s| s.auth_failure_limit = 3).await;
+    let url = h.http_url("/signed");
+    let bad = || h.signed(Method::GET, &url, "key-app1", "wrong", b"", &[], now());
+    for _ in 0..3 {
+        bad().await.assert_error(401, "APIG.0303");
+    }
+    let r = bad().await;
+    assert_eq!(
+        r.assert_error(429, "APIG.0308"),
+        "The throttling threshold has been reached."
+    );
+
+    // Another key's valid signature, and a valid AppCode, from the same address still pass.
+    h.signed(
+        Method::GET,
+        &h.http_url("/signed"),
+        "key-app2",
+        "secret-app2",
+        b"",
+        &[],
+        now(),
+    )
+    .await
+    .echoed();
+    h.signed(
+        Method::GET,
+        &h.http_url("/signed"),
+        "key-app1",
+        "secret-app1",
+        b"",
+        &[],
+        now(),
+    )
+    .await
+    .echoed();
+    h.get_with(&h.https_url("/app"), &[("X-Apig-AppCode", CODE2)])
+        .await
+        .echoed();
+    // Further failures from this address are throttled whatever the credential.
+    let r = h
+        .get_with(&h.https_url("/app"), &[("X-Apig-AppCode", "nope")])
+        .await;
+    r.assert_error(429, "APIG.0308");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_stages_methods_and_protocols_are_404() {
+    let h = Harness::start().await;
+    for r in [
+        h.get(&h.http_url("/nope")).await,
+        h.get_with(&h.http_url("/open"), &[("X-Stage", "TEST")])
+            .await,
+        h.get(&h.http_url("/staged")).await,
+        h.send(Method::POST, &h.http_url("/open"), HeaderMap::new(), vec![])
+            .await,
+        h.get(&h.http_url("/secure")).await,
+        h.get(&h.https_url("/plain")).await,
+        h.get(&h.http_url("/open/")).await,
+    ] {
+        assert_eq!(r.assert_error(404, "APIG.0101"), NOT_FOUND);
+    }
+    assert_eq!(
+        h.get_with(&h.http_url("/staged"), &[("X-Stage", "TEST")])
+            .await
+            .echoed()["path"],
+        "/echo/staged"
+    );
+    assert_eq!(
+        h.get(&h.https_url("/secure")).await.echoed()["path"],
+        "/echo/secure"
+    );
+    assert_eq!(
+        h.get(&h.http_url("/plain")).await.echoed()["path"],
+        "/echo/plain"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_selects_the_group_and_anything_else_is_default() {
+    let h = Harness::start().await;
+    let port = h.http.local_addr().port();
+    let url = h.http_url("/open");
+    for (host, backend_path) in [
+        ("api.example.com".to_owned(), "/grp1/open"),
+        (format!("API.Example.com:{port}"), "/grp1/open"),
+        (format!("grp1.apigw.local:{port}"), "/grp1/open"),
+        (format!("127.0.0.1:{port}"), "/echo/open"),
+        ("unknown.example.org".to_owned(), "/echo/open"),
+        (format!("dflt.apigw.local:{port}"), "/echo/open"),
+    ] {
+        let r = h.get_with(&url, &[("Host", &host)]).await;
+        assert_eq!(r.echoed()["path"], backend_path, "{host}");
+    }
+    // grp1 has no /plain.
+    let r = h
+        .get_with(&h.http_url("/plain"), &[("Host", "api.example.com")])
+        .await;
+    r.assert_error(404, "APIG.0101");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_parameters_and_prefix_routes_build_the_backend_path() {
+    let h = Harness::start().await;
+    let r = h.get(&h.http_url("/users/42/items/x%20y?z=1")).await;
+    let echo = r.echoed();
+    assert_eq!(echo["path"], "/u/42/i/x%20y");
+    assert_eq!(echo["query"], "z=1");
+    assert_eq!(echo["headers"]["x-user"], "42");
+
+    let r = h
+        .send(
+            Method::PUT,
+            &h.http_url("/files/a/b.txt?q=1"),
+            HeaderMap::new(),
+            b"data".to_vec(),
+        )
+        .await;
+    let echo = r.echoed();
+    assert_eq!(
+        (echo["method"].as_str(), echo["path"].as_str()),
+        (Some("PUT"), Some("/store/a/b.txt"))
+    );
+    assert_eq!(echo["query"], "q=1");
+    assert_eq!(echo["body"], "data");
+    assert_eq!(
+        h.get(&h.http_url("/files")).await.echoed()["path"],
+        "/store"
+    );
+    h.get(&h.http_url("/filesx"))
+        .await
+        .assert_error(404, "APIG.0101");
+
+    // Dot segments could climb out of the backend path.
+    let mut stream = TcpStream::connect(h.http.local_addr()).await.unwrap();
+    stream
+        .write_all(b"GET /files/../admin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("APIG.0201"), "{text}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_timeout_down_and_https_backend() {
+    let h = Harness::start().await;
+    let r = h.get(&h.http_url("/slow")).await;
+    assert_eq!(r.assert_error(504, "APIG.0203"), "Backend timeout");
+    let r = h.get(&h.http_url("/down")).await;
+    assert_eq!(r.assert_error(502, "APIG.0202"), "Backend unavailable");
+    let r = h.get(&h.http_url("/tlsb")).await;
+    assert_eq!(r.echoed()["path"], "/echo/tls");
+    h.stop().await;
+}
+
+/// Sends a raw request and returns the response text (status line, headers, body).
+async fn raw_exchange(addr: SocketAddr, head: String, body: Vec<u8>) -> String {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        if write.write_all(head.as_bytes()).await.is_ok() {
+            // The gateway may answer and close before the body is through.
+            let _ = write.write_all(&body).await;
+        }
+        write
+    });
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), read.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => {
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf);
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text[..end].lines().find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    });
+                    if length.is_some_and(|len| buf.len() >= end + 4 + len) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    writer.abort();
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_over_the_limit_get_413() {
+    let h = Harness::start().await;
+    let big = vec![b'x'; 13 * 1024 * 1024];
+    for path in ["/files/up", "/signed"] {
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\r\n",
+            big.len()
+        );
+        let text = raw_exchange(h.http.local_addr(), head, big.clone()).await;
+        assert!(text.starts_with("HTTP/1.1 413"), "{path}: {text:.300}");
+        assert!(text.contains(r#""error_code":"APIG.0201""#), "{text}");
+        assert!(text.contains("Request entity too large."), "{text}");
+    }
+    h.stop().await;
+
+    // Chunked bodies (no declared length) are cut off while streaming or reading.
+    let h = Harness::start_with(|s| s.max_body_bytes = 1024).await;
+    let chunk = "x".repeat(2048);
+    let chunked = format!("{:x}\r\n{chunk}\r\n0\r\n\r\n", chunk.len());
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(&h.http.local_addr().to_string()).unwrap(),
+    );
+    let uri: http::Uri = h.http_url("/signed").parse().unwrap();
+    apigw_signing::sign_request(
+        &Method::POST,
+        &uri,
+        &mut headers,
+        chunk.as_bytes(),
+        "key-app1",
+        "secret-app1",
+        now(),
+    )
+    .unwrap();
+    let signed_head: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\r\n", v.to_str().unwrap()))
+        .collect();
+    for (path, extra) in [("/files/up", String::new()), ("/signed", signed_head)] {
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n{extra}"
+        );
+        if !head.to_ascii_lowercase().contains("\r\nhost:") {
+            head.push_str("Host: 127.0.0.1\r\n");
+        }
+        head.push_str("\r\n");
+        let text = raw_exchange(h.http.local_addr(), head, chunked.clone().into_bytes()).await;
+        assert!(text.starts_with("HTTP/1.1 413"), "{path}: {text:.400}");
+    }
+    // Within the limit, fine.
+    let r = h
+        .send(
+            Method::POST,
+            &h.http_url("/files/up"),
+            HeaderMap::new(),
+            vec![b'y'; 1000],
+        )
+        .await;
+    assert_eq!(r.echoed()["body"].as_str().unwrap().len(), 1000);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hop_by_hop_headers_are_not_forwarded() {
+    let h = Harness::start().await;
+    let sent = [
+        ("Connection", "keep-alive, X-Hop"),
+        ("X-Hop", "1"),
+        ("Keep-Alive", "timeout=5"),
+        ("Proxy-Authorization", "Basic eA=="),
+        ("TE", "trailers"),
+        ("X-End-To-End", "kept"),
+    ];
+    // The client really sends them: straight to the backend they arrive.
+    let direct = format!("http://127.0.0.1:{}/direct", h.backend);
+    let r = h.get_with(&direct, &sent).await;
+    for name in [
+        "connection",
+        "x-hop",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+    ] {
+        assert!(
+            r.json["headers"].get(name).is_some(),
+            "{name} not sent: {}",
+            r.json
+        );
+    }
+
+    let r = h.get_with(&h.http_url("/open"), &sent).await;
+    let headers = &r.echoed()["headers"];
+    for name in [
+        "connection",
+        "x-hop",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+    ] {
+        assert!(headers.get(name).is_none(), "{name} forwarded: {headers}");
+    }
+    assert_eq!(headers["x-end-to-end"], "kept");
+
+    let direct = h.get(&format!("http://127.0.0.1:{}/hop", h.backend)).await;
+    assert!(direct.headers.contains_key("x-resp-hop"), "{direct:?}");
+    let r = h.get(&h.http_url("/hop")).await;
+    assert_eq!(r.status, 200);
+    for name in ["x-resp-hop", "keep-alive", "proxy-authenticate"] {
+        assert!(
+            !r.headers.contains_key(name),
+            "{name} returned: {:?}",
+            r.headers
+        );
+    }
+    assert_eq!(r.headers["x-kept"], "yes");
+    assert!(r.headers.contains_key("x-request-id"));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replace_revokes_an_app_code_for_the_very_next_request() {
+    let h = Harness::start().await;
+    let code = [("X-Apig-AppCode", CODE1)];
+    h.get_with(&h.https_url("/app"), &code).await.echoed();
+
+    let mut cfg = config(h.backend, h.tls_backend, h.down);
+    cfg.apps[0].app_code_hashes.clear();
+    h.gateway.replace(cfg).await;
+    let r = h.get_with(&h.https_url("/app"), &code).await;
+    r.assert_error(401, "APIG.0303");
+    // The signature of the same app still works.
+    h.signed(
+        Method::GET,
+        &h.http_url("/signed"),
+        "key-app1",
+        "secret-app1",
+        b"",
+        &[],
+        now(),
+    )
+    .await
+    .echoed();
+
+    // Removing the authorization is just as immediate.
+    let mut cfg = config(h.backend, h.tls_backend, h.down);
+    cfg.auths.retain(|(app, _, _)| app != "app2");
+    h.gateway.replace_blocking(cfg);
+    h.get_with(&h.https_url("/app"), &[("X-Apig-AppCode", CODE2)])
+        .await
+        .assert_error(403, "APIG.0304");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_signed_certificate_is_reused_and_listeners_shut_down() {
+    let h = Harness::start().await;
+    let tls = TlsSettings::self_signed(h.dir.join("tls"));
+    let pem = std::fs::read_to_string(tls.cert_path()).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let again = serve_https("127.0.0.1:0".parse().unwrap(), &tls, h.gateway.clone())
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(tls.cert_path()).unwrap(), pem);
+    let url = format!("https://{}/open", again.local_addr());
+    h.get(&url).await.echoed();
+    let addr = again.local_addr();
+    again.shutdown(Duration::from_secs(1)).await;
+    assert!(TcpStream::connect(addr).await.is_err());
+    h.stop().await;
+}
