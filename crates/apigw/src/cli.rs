@@ -152,6 +152,10 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_BACKEND_CA_FILE")]
     pub backend_ca_file: Option<PathBuf>,
 
+    /// Worker threads of the async runtime (default: one per CPU core).
+    #[arg(long, env = "APIGW_WORKER_THREADS")]
+    pub worker_threads: Option<usize>,
+
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     #[arg(long, env = "APIGW_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,

@@ -18,10 +18,11 @@ fn main() -> ExitCode {
     match cli.command {
         cli::Command::Serve(args) => {
             telemetry::init();
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(n) = args.worker_threads {
+                builder.worker_threads(n.max(1));
+            }
+            let runtime = builder.enable_all().build().expect("tokio runtime");
             match runtime.block_on(serve::run(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
