@@ -71,6 +71,7 @@ class Server:
         self.data_dir = data_dir
         self.log_path = log_path
         self.proc = proc
+        self.gateway_url = None           # http://127.0.0.1:PORT of the plain-HTTP gateway listener
 
     def log_tail(self, n=60):
         try:
@@ -122,14 +123,17 @@ def server(tmp_path_factory):
     cmd = [binary]
     last_err = None
     for _attempt in range(3):  # the free port can be taken between probe and bind
-        port = _free_port()
+        port, gateway_port = _free_port(), _free_port()
         base = "http://127.0.0.1:%d" % port
         with open(log_path, "ab") as log:
             proc = subprocess.Popen(
-                cmd + ["serve", "--admin-listen", "127.0.0.1:%d" % port, "--data-dir", str(data_dir)],
+                cmd + ["serve", "--admin-listen", "127.0.0.1:%d" % port, "--data-dir", str(data_dir),
+                       "--gateway-http-listen", "127.0.0.1:%d" % gateway_port,
+                       "--allow-app-code-over-http"],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
             )
         srv = Server(base, password, str(data_dir), str(log_path), proc)
+        srv.gateway_url = "http://127.0.0.1:%d" % gateway_port
         deadline = time.monotonic() + startup
         while time.monotonic() < deadline:
             if proc.poll() is not None:

@@ -31,32 +31,6 @@ fn get_acl(server: &Server, s: &Session, app: &str) -> Reply {
     server.call("GET", &acl_path(s, app), Some(&s.token), None)
 }
 
-fn app_missing(id: &str) -> String {
-    format!("App {id} does not exist")
-}
-
-/// Runs one scalar query on the server's database (read-only, while it runs).
-fn db_scalar(server: &Server, sql: &str) -> i64 {
-    let path = server.data_dir.join("apigw.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true)
-            .connect()
-            .await
-            .unwrap();
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-    })
-}
-
 fn db_text(server: &Server, sql: &str) -> String {
     let path = server.data_dir.join("apigw.db");
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -18,27 +18,6 @@ fn is_hex32(v: &Value) -> bool {
     })
 }
 
-/// `pattern`: `D` = a digit, anything else literal.
-fn shaped(v: &Value, pattern: &str) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    s.len() == pattern.len()
-        && s.bytes().zip(pattern.bytes()).all(|(c, p)| {
-            if p == b'D' {
-                c.is_ascii_digit()
-            } else {
-                c == p
-            }
-        })
-}
-
-fn is_nanos_time(v: &Value) -> bool {
-    shaped(v, "DDDD-DD-DDTDD:DD:DD.DDDDDDDDDZ")
-}
-
-fn to_seconds(v: &Value) -> String {
-    format!("{}Z", &v.as_str().unwrap()[..19])
-}
-
 fn ok(r: Reply, status: u16) -> Value {
     assert_eq!(r.status, status, "{}", r.text);
     r.json
@@ -148,27 +127,6 @@ fn outline(server: &Server, s: &Session) -> Value {
         ),
         200,
     )
-}
-
-fn db_scalar(server: &Server, sql: &str) -> i64 {
-    let path = server.data_dir.join("apigw.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true)
-            .connect()
-            .await
-            .unwrap();
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-    })
 }
 
 fn auth_count(server: &Server) -> i64 {

@@ -19,34 +19,6 @@ fn is_hex(v: &Value, len: usize) -> bool {
     })
 }
 
-fn shaped(v: &Value, pattern: &str) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    s.len() == pattern.len()
-        && s.bytes().zip(pattern.bytes()).all(|(c, p)| {
-            if p == b'D' {
-                c.is_ascii_digit()
-            } else {
-                c == p
-            }
-        })
-}
-
-fn is_nanos_time(v: &Value) -> bool {
-    shaped(v, "DDDD-DD-DDTDD:DD:DD.DDDDDDDDDZ")
-}
-
-fn is_seconds_time(v: &Value) -> bool {
-    shaped(v, "DDDD-DD-DDTDD:DD:DDZ")
-}
-
-fn to_seconds(v: &Value) -> String {
-    format!("{}Z", &v.as_str().unwrap()[..19])
-}
-
-fn app_missing(id: &str) -> String {
-    format!("App {id} does not exist")
-}
-
 fn new_app(server: &Server, s: &Session, name: &str) -> String {
     let r = server.call(
         "POST",

@@ -16,31 +16,6 @@ fn is_hex32(v: &Value) -> bool {
     })
 }
 
-/// `pattern`: `D` = a digit, anything else literal.
-fn shaped(v: &Value, pattern: &str) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    s.len() == pattern.len()
-        && s.bytes().zip(pattern.bytes()).all(|(c, p)| {
-            if p == b'D' {
-                c.is_ascii_digit()
-            } else {
-                c == p
-            }
-        })
-}
-
-fn is_nanos_time(v: &Value) -> bool {
-    shaped(v, "DDDD-DD-DDTDD:DD:DD.DDDDDDDDDZ")
-}
-
-fn is_seconds_time(v: &Value) -> bool {
-    shaped(v, "DDDD-DD-DDTDD:DD:DDZ")
-}
-
-fn to_seconds(v: &Value) -> String {
-    format!("{}Z", &v.as_str().unwrap()[..19])
-}
-
 fn new_app(server: &Server, s: &Session, name: &str) -> String {
     let r = server.call(
         "POST",
@@ -123,31 +98,6 @@ fn app_ids(r: &Reply) -> Vec<String> {
 
 fn quota_missing(id: &str) -> String {
     format!("App quota {id} does not exist")
-}
-
-fn app_missing(id: &str) -> String {
-    format!("App {id} does not exist")
-}
-
-fn db_scalar(server: &Server, sql: &str) -> i64 {
-    let path = server.data_dir.join("apigw.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true)
-            .connect()
-            .await
-            .unwrap();
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-    })
 }
 
 #[test]

@@ -15,34 +15,6 @@ fn is_hex32(v: &Value) -> bool {
     })
 }
 
-/// `pattern`: `D` = a digit, anything else literal.
-fn shaped(v: &Value, pattern: &str) -> bool {
-    let Some(s) = v.as_str() else { return false };
-    s.len() == pattern.len()
-        && s.bytes().zip(pattern.bytes()).all(|(c, p)| {
-            if p == b'D' {
-                c.is_ascii_digit()
-            } else {
-                c == p
-            }
-        })
-}
-
-/// `2020-08-03T13:09:13.122211909Z`
-fn is_nanos_time(v: &Value) -> bool {
-    shaped(v, "DDDD-DD-DDTDD:DD:DD.DDDDDDDDDZ")
-}
-
-/// `2020-08-03T13:09:13Z`
-fn is_seconds_time(v: &Value) -> bool {
-    shaped(v, "DDDD-DD-DDTDD:DD:DDZ")
-}
-
-/// The second-precision form of a nanosecond time.
-fn to_seconds(v: &Value) -> String {
-    format!("{}Z", &v.as_str().unwrap()[..19])
-}
-
 fn create(server: &Server, s: &Session, body: Value) -> Reply {
     server.call("POST", &s.apig("/apps"), Some(&s.token), Some(&body))
 }
@@ -86,10 +58,6 @@ fn names(r: &Reply) -> Vec<String> {
         .iter()
         .map(|a| a["name"].as_str().unwrap().to_owned())
         .collect()
-}
-
-fn app_missing(id: &str) -> String {
-    format!("App {id} does not exist")
 }
 
 fn total(server: &Server, s: &Session) -> u64 {

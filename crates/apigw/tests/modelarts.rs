@@ -55,10 +55,6 @@ fn show(server: &Server, s: &Session, id: &str) -> Reply {
     )
 }
 
-fn app_missing(id: &str) -> String {
-    format!("App {id} does not exist")
-}
-
 /// Checks the `ApigAppDetailInfo` shape and returns the app.
 fn detail(r: &Reply) -> Value {
     assert_eq!(r.status, 200, "{}", r.text);

@@ -447,3 +447,60 @@ impl EchoBackend {
         EchoBackend { port }
     }
 }
+
+// ---- shared assertions and shortcuts of the black-box suites ----
+
+/// Whether `v` is a string of `pattern`'s shape (`D` stands for any digit).
+pub fn shaped(v: &Value, pattern: &str) -> bool {
+    let Some(s) = v.as_str() else { return false };
+    s.len() == pattern.len()
+        && s.bytes().zip(pattern.bytes()).all(|(c, p)| {
+            if p == b'D' {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            }
+        })
+}
+
+/// An RFC 3339 UTC time with nanoseconds, as create and update answers show.
+pub fn is_nanos_time(v: &Value) -> bool {
+    shaped(v, "DDDD-DD-DDTDD:DD:DD.DDDDDDDDDZ")
+}
+
+/// An RFC 3339 UTC time in whole seconds, as reads show.
+pub fn is_seconds_time(v: &Value) -> bool {
+    shaped(v, "DDDD-DD-DDTDD:DD:DDZ")
+}
+
+/// A nanosecond time cut to the whole-second form reads show.
+pub fn to_seconds(v: &Value) -> String {
+    format!("{}Z", &v.as_str().unwrap()[..19])
+}
+
+/// The `APIG.3004` message for app `id`.
+pub fn app_missing(id: &str) -> String {
+    format!("App {id} does not exist")
+}
+
+/// Runs one scalar query on the server's database (read-only, while it runs).
+pub fn db_scalar(server: &Server, sql: &str) -> i64 {
+    let path = server.data_dir.join("apigw.db");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::ConnectOptions;
+        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    })
+}

@@ -1,0 +1,148 @@
+"""The data plane against an independent signer: APIs are defined, published and authorized
+through the management API, then called through apigw's gateway listener with requests signed
+by the OFFICIAL Huawei Python signer (huaweicloudsdkcore.signer.Signer, SDK-HMAC-SHA256, keyed
+with the AppKey/AppSecret) and with an AppCode; a real HTTP backend (http.server) answers.
+"""
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import requests
+from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.algorithm import SigningAlgorithm
+from huaweicloudsdkcore.signer.signer import Signer
+
+RELEASE = "DEFAULT_ENVIRONMENT_RELEASE_ID"
+
+
+class _Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        out = json.dumps({"method": self.command, "path": self.path, "body": body,
+                          "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def backend():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd.server_address[1]
+    httpd.shutdown()
+
+
+class _Creds:
+    __slots__ = ("ak", "sk")
+
+    def __init__(self, ak, sk):
+        self.ak, self.sk = ak, sk
+
+
+def official_sign(method, url, key, secret, body=b"", headers=None):
+    """Headers of a request signed by the official huaweicloudsdkcore Signer."""
+    parts = urlsplit(url)
+    # The SDK hands the signer decoded query pairs (it never parses a URL itself).
+    query = [tuple(unquote(x) for x in (p.split("=", 1) if "=" in p else (p, "")))
+             for p in parts.query.split("&") if p]
+    req = SdkRequest(method=method, schema=parts.scheme, host=parts.netloc, resource_path=parts.path,
+                     query_params=query, header_params=dict(headers or {}), body=body or None,
+                     signing_algorithm=SigningAlgorithm.HMAC_SHA256)
+    Signer(_Creds(key, secret)).sign(req)
+    return req.header_params
+
+
+@pytest.fixture(scope="module")
+def published(server, admin_token, project_id, instance_id, backend):
+    """An APP-auth API (`POST|GET /dp/{item}` → backend `/items/{item}`), published in RELEASE,
+    and an app with an AppCode authorized for it."""
+    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
+    h = {"X-Auth-Token": admin_token}
+
+    def call(method, path, body=None, want=(200, 201)):
+        r = requests.request(method, base + path, headers=h, json=body, timeout=10)
+        assert r.status_code in want, "%s %s: %s %s" % (method, path, r.status_code, r.text[:300])
+        return r.json() if r.text else None
+
+    group = [g for g in call("GET", "/api-groups")["groups"] if g["is_default"] == 1][0]["id"]
+    api = call("POST", "/apis", {
+        "group_id": group, "name": "sdk_data_plane", "type": 1, "req_protocol": "BOTH",
+        "req_method": "ANY", "req_uri": "/dp/{item}", "auth_type": "APP",
+        "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "HTTP",
+        "backend_api": {"url_domain": "127.0.0.1:%d" % backend, "req_protocol": "HTTP",
+                        "req_method": "ANY", "req_uri": "/items/{item}", "timeout": 5000},
+        "backend_params": [{"name": "item", "value": "item", "location": "PATH", "origin": "REQUEST"},
+                           {"name": "X-Caller-App", "value": "$context.appId", "location": "HEADER",
+                            "origin": "SYSTEM"}]})
+    call("POST", "/apis/action", {"action": "online", "env_id": RELEASE, "api_id": api["id"]})
+    app = call("POST", "/apps", {"name": "sdk_dp_app"})
+    code = call("PUT", "/apps/%s/app-codes" % app["id"])
+    call("POST", "/app-auths", {"env_id": RELEASE, "app_ids": [app["id"]], "api_ids": [api["id"]]})
+    return {"app": app, "code": code["app_code"], "gateway": server.gateway_url}
+
+
+def test_get_signed_by_the_official_signer_reaches_the_backend(published):
+    app, gw = published["app"], published["gateway"]
+    url = gw + "/dp/book-1?lang=en&x=a%20b"
+    headers = official_sign("GET", url, app["app_key"], app["app_secret"],
+                            headers={"Content-Type": "application/json"})
+    r = requests.get(url, headers=headers, timeout=10)
+    assert r.status_code == 200, r.text
+    seen = r.json()
+    assert seen["path"].startswith("/items/book-1?")
+    assert "lang=en" in seen["path"]
+    assert seen["headers"]["x-caller-app"] == app["id"]
+    assert "authorization" not in seen["headers"]
+    assert seen["headers"]["x-request-id"] == r.headers["X-Request-Id"]
+
+
+def test_post_with_body_signed_by_the_official_signer(published):
+    app, gw = published["app"], published["gateway"]
+    body = json.dumps({"name": "demo", "tags": ["ä", "b"]}).encode()
+    url = gw + "/dp/orders"
+    headers = official_sign("POST", url, app["app_key"], app["app_secret"], body=body,
+                            headers={"Content-Type": "application/json;charset=utf-8", "X-Stage": "RELEASE"})
+    r = requests.post(url, headers=headers, data=body, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["method"] == "POST"
+    assert json.loads(r.json()["body"]) == {"name": "demo", "tags": ["ä", "b"]}
+
+
+def test_official_signature_with_a_wrong_secret_or_changed_body_is_refused(published):
+    app, gw = published["app"], published["gateway"]
+    url = gw + "/dp/orders"
+    headers = official_sign("POST", url, app["app_key"], "not-the-secret", body=b"{}",
+                            headers={"Content-Type": "application/json"})
+    r = requests.post(url, headers=headers, data=b"{}", timeout=10)
+    assert r.status_code == 401
+    err = r.json()
+    assert err["error_code"] == "APIG.0303"
+    assert err["error_msg"].startswith("Incorrect app authentication information: verify signature fail")
+    assert err["request_id"] == r.headers["X-Request-Id"]
+    good = official_sign("POST", url, app["app_key"], app["app_secret"], body=b'{"a":1}',
+                         headers={"Content-Type": "application/json"})
+    r = requests.post(url, headers=good, data=b'{"a":2}', timeout=10)
+    assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303"
+
+
+def test_app_code_and_unauthorized_and_unknown_route(published):
+    gw = published["gateway"]
+    r = requests.get(gw + "/dp/x", headers={"X-Apig-AppCode": published["code"]}, timeout=10)
+    assert r.status_code == 200, r.text
+    r = requests.get(gw + "/dp/x", headers={"X-Apig-AppCode": "0" * 64}, timeout=10)
+    assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303"
+    r = requests.get(gw + "/not-published", timeout=10)
+    assert r.status_code == 404 and r.json()["error_code"] == "APIG.0101"
