@@ -1,27 +1,60 @@
 //! Change notification: after every successful management write the data plane must see the new
 //! state before the caller gets its answer, so a revocation (deleted AppCode, reset secret,
 //! cancelled authorization) is in force for the very next API call.
+//!
+//! Handlers whose write concerns only some apps say so by returning [`ChangedApps`] as a
+//! response part; the data plane then patches just those apps instead of reloading everything.
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponseParts, Response, ResponseParts};
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::AppState;
 
+/// What a committed write changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Only the data-plane state of these apps (created, changed or deleted).
+    Apps(Vec<String>),
+    /// Anything else (APIs, publications, quotas shared by many apps, instances...).
+    Everything,
+}
+
 /// Something that must learn about configuration changes (the gateway's in-memory index).
 pub trait ChangeListener: Send + Sync + 'static {
     /// Called after a write committed; the management answer waits until it returns.
-    fn changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    fn changed(&self, change: Change) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
 /// The listener of a server without a data plane: nothing to refresh.
 pub struct NoDataPlane;
 
 impl ChangeListener for NoDataPlane {
-    fn changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    fn changed(&self, _: Change) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(std::future::ready(()))
+    }
+}
+
+/// A response part naming the apps a write changed (and nothing else).
+#[derive(Debug, Clone)]
+pub struct ChangedApps(pub Vec<String>);
+
+impl ChangedApps {
+    /// One app changed.
+    pub fn one(app_id: impl Into<String>) -> Self {
+        Self(vec![app_id.into()])
+    }
+}
+
+impl IntoResponseParts for ChangedApps {
+    type Error = Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        res.extensions_mut().insert(self);
+        Ok(res)
     }
 }
 
@@ -30,9 +63,13 @@ pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> 
     let write = !matches!(*req.method(), http::Method::GET | http::Method::HEAD);
     let gateway_object =
         req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/v1/");
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     if write && gateway_object && response.status().is_success() {
-        state.changes.changed().await;
+        let change = match response.extensions_mut().remove::<ChangedApps>() {
+            Some(ChangedApps(apps)) => Change::Apps(apps),
+            None => Change::Everything,
+        };
+        state.changes.changed(change).await;
     }
     response
 }

@@ -5,6 +5,7 @@
 use crate::apig::app_codes;
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::changes::ChangedApps;
 use crate::error::{not_found, ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
@@ -66,6 +67,18 @@ async fn envelope(state: &AppState, scope: &Scope, app: &App) -> ApiResult<Json<
     ))
 }
 
+/// The envelope of a write answer, naming the app it changed for the data plane.
+async fn changed(
+    state: &AppState,
+    scope: &Scope,
+    app: &App,
+) -> ApiResult<(ChangedApps, Json<Value>)> {
+    Ok((
+        ChangedApps::one(&app.id),
+        envelope(state, scope, app).await?,
+    ))
+}
+
 async fn app_in(state: &AppState, scope: &Scope, app_id: &str) -> ApiResult<App> {
     let app_id = path_id(app_id, "app_id")?;
     state
@@ -82,7 +95,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     PathArgs(project_id): PathArgs<String>,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(ChangedApps, Json<Value>)> {
     let scope = scope::default_instance_scope(&state, &caller, &project_id, Access::Write).await?;
     let name = AppName::parse(body.req_str("app_name")?, "app_name")?;
     let remark = match body.opt_str("app_remark")? {
@@ -109,7 +122,7 @@ pub async fn create(
         .await
         .map_err(|e| not_found(e, || ApiError::instance_not_found("default")))?;
     tracing::info!(app_id = %app.id, name = %app.name, "app created (ModelArts)");
-    envelope(&state, &scope, &app).await
+    changed(&state, &scope, &app).await
 }
 
 /// `GET /v1/{project_id}/app-auth/apps`: the caller's own apps, `{"apps","count","total_count"}`.
@@ -180,7 +193,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, app_id)): AppPath,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(ChangedApps, Json<Value>)> {
     let scope = scope::default_instance_scope(&state, &caller, &project_id, Access::Write).await?;
     let app = app_in(&state, &scope, &app_id).await?;
     let before = envelope(&state, &scope, &app).await?;
@@ -188,7 +201,7 @@ pub async fn delete(
         return Err(Error(ApiError::app_not_found(&app.id)));
     }
     tracing::info!(app_id = %app.id, "app deleted (ModelArts)");
-    Ok(before)
+    Ok((ChangedApps::one(&app.id), before))
 }
 
 /// `POST .../apps/{app_id}/app-code`: adds a generated AppCode.
@@ -197,13 +210,13 @@ pub async fn add_code(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, app_id)): AppPath,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(ChangedApps, Json<Value>)> {
     drop(body);
     let scope = scope::default_instance_scope(&state, &caller, &project_id, Access::Write).await?;
     let app = app_in(&state, &scope, &app_id).await?;
     app_codes::add_generated(&state, &scope, &app.id).await?;
     let app = app_in(&state, &scope, &app.id).await?;
-    envelope(&state, &scope, &app).await
+    changed(&state, &scope, &app).await
 }
 
 /// Finds the AppCode addressed by value in the path (`APIG.3082` when the app has none such).
@@ -229,7 +242,7 @@ pub async fn reset_code(
     Extension(caller): Extension<Caller>,
     PathArgs(path): CodePath,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(ChangedApps, Json<Value>)> {
     drop(body);
     let (scope, app, code) = code_by_value(&state, &caller, path).await?;
     state
@@ -239,7 +252,7 @@ pub async fn reset_code(
         .map_err(|e| not_found(e, ApiError::app_code_not_found))?;
     tracing::info!(app_id = %app.id, app_code_id = %code.id, "AppCode reset (ModelArts)");
     let app = app_in(&state, &scope, &app.id).await?;
-    envelope(&state, &scope, &app).await
+    changed(&state, &scope, &app).await
 }
 
 /// `DELETE .../apps/{app_id}/app-code/{app_code}`: 200 with the app.
@@ -247,7 +260,7 @@ pub async fn delete_code(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs(path): CodePath,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(ChangedApps, Json<Value>)> {
     let (scope, app, code) = code_by_value(&state, &caller, path).await?;
     if !state
         .store
@@ -258,7 +271,7 @@ pub async fn delete_code(
     }
     tracing::info!(app_id = %app.id, app_code_id = %code.id, "AppCode deleted (ModelArts)");
     let app = app_in(&state, &scope, &app.id).await?;
-    envelope(&state, &scope, &app).await
+    changed(&state, &scope, &app).await
 }
 
 /// `PUT .../apps/{app_id}/app-secret`: a new random AppSecret.
@@ -267,7 +280,7 @@ pub async fn reset_secret(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, app_id)): AppPath,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(ChangedApps, Json<Value>)> {
     drop(body);
     let scope = scope::default_instance_scope(&state, &caller, &project_id, Access::Write).await?;
     let app = app_in(&state, &scope, &app_id).await?;
@@ -277,5 +290,5 @@ pub async fn reset_secret(
         .await
         .map_err(|e| not_found(e, || ApiError::app_not_found(&app_id)))?;
     tracing::info!(app_id = %app.id, "app secret reset (ModelArts)");
-    envelope(&state, &scope, &app).await
+    changed(&state, &scope, &app).await
 }

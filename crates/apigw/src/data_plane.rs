@@ -3,7 +3,7 @@
 //! listeners, and refreshes the in-memory snapshot after every management change.
 
 use anyhow::Context;
-use apigw_admin::changes::ChangeListener;
+use apigw_admin::changes::{Change, ChangeListener};
 use apigw_domain::api::{
     self, ApiDefinition, AuthType, BackendProtocol, BackendValue, HttpMethod, MatchMode,
     ParamLocation, ReqProtocol, SystemParam,
@@ -210,7 +210,7 @@ impl Refresher {
 }
 
 impl ChangeListener for Refresher {
-    fn changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    fn changed(&self, _change: Change) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(self.refresh())
     }
 }

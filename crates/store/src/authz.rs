@@ -403,4 +403,8 @@ pub trait AuthzStore: Send + Sync + 'static {
 
     /// All authorizations, ACLs and quota bindings of one instance, read consistently.
     async fn authz_snapshot(&self, instance_id: &str) -> StoreResult<AuthzSnapshot>;
+
+    /// The same as [`authz_snapshot`](Self::authz_snapshot), for one app only (the data plane
+    /// patches that app's entry after a change that concerns only it).
+    async fn app_authz(&self, instance_id: &str, app_id: &str) -> StoreResult<AuthzSnapshot>;
 }

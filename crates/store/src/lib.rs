@@ -185,6 +185,13 @@ pub trait AppStore: Send + Sync + 'static {
     /// Every app of an instance with its credentials, for the data plane's in-memory index.
     async fn app_credentials(&self, instance_id: &str) -> StoreResult<Vec<AppCredentials>>;
 
+    /// One app's credentials (`None` once it is deleted), for patching the data plane's index.
+    async fn app_credential(
+        &self,
+        instance_id: &str,
+        app_id: &str,
+    ) -> StoreResult<Option<AppCredentials>>;
+
     /// Replaces the value of an AppCode, keeping its id. `NotFound`, `AppCodeExists`.
     async fn replace_app_code_value(
         &self,

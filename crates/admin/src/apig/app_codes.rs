@@ -4,6 +4,7 @@
 use super::views::{app_code_info, Precision};
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::changes::ChangedApps;
 use crate::error::{not_found, ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
@@ -51,7 +52,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, ChangedApps, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
@@ -59,6 +60,7 @@ pub async fn create(
     let code = add(&state, &scope, app_id.as_str(), value).await?;
     Ok((
         StatusCode::CREATED,
+        ChangedApps::one(app_id.as_str()),
         Json(app_code_info(&code, Precision::Nanos)),
     ))
 }
@@ -68,13 +70,14 @@ pub async fn generate(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, ChangedApps, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
     let code = add_generated(&state, &scope, app_id.as_str()).await?;
     Ok((
         StatusCode::CREATED,
+        ChangedApps::one(app_id.as_str()),
         Json(app_code_info(&code, Precision::Nanos)),
     ))
 }
@@ -143,7 +146,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs(path): CodePath,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(ChangedApps, StatusCode)> {
     let (scope, app_id, code_id) = code_path(&state, &caller, path, Access::Write).await?;
     let deleted = state
         .store
@@ -157,5 +160,5 @@ pub async fn delete(
         return Err(Error(ApiError::app_code_not_found()));
     }
     tracing::info!(app_id = %app_id, app_code_id = %code_id, "AppCode deleted");
-    Ok(StatusCode::NO_CONTENT)
+    Ok((ChangedApps::one(app_id.as_str()), StatusCode::NO_CONTENT))
 }

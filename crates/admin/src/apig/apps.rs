@@ -4,6 +4,7 @@
 use super::views::{app_info, Precision};
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::changes::ChangedApps;
 use crate::error::{not_found, ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
@@ -37,7 +38,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id)): InstancePath,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, ChangedApps, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let name = AppName::parse(body.req_str("name")?, "name")?;
@@ -71,6 +72,7 @@ pub async fn create(
     tracing::info!(app_id = %app.id, name = %app.name, app_key = %app.app_key, "app created");
     Ok((
         StatusCode::CREATED,
+        ChangedApps::one(&app.id),
         Json(app_info(&app, Precision::Nanos, false, false)),
     ))
 }
@@ -82,7 +84,7 @@ pub async fn update(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(ChangedApps, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
@@ -103,7 +105,10 @@ pub async fn update(
         .await
         .map_err(|e| not_found(e, || ApiError::app_not_found(app_id.as_str())))?;
     tracing::info!(app_id = %app.id, "app updated");
-    Ok(Json(app_info(&app, Precision::Nanos, false, false)))
+    Ok((
+        ChangedApps::one(&app.id),
+        Json(app_info(&app, Precision::Nanos, false, false)),
+    ))
 }
 
 /// `DELETE /apps/{app_id}`: 204; its AppCodes and authorizations go with it.
@@ -111,7 +116,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(ChangedApps, StatusCode)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
@@ -119,7 +124,7 @@ pub async fn delete(
         return Err(Error(ApiError::app_not_found(app_id.as_str())));
     }
     tracing::info!(app_id = %app_id, "app deleted");
-    Ok(StatusCode::NO_CONTENT)
+    Ok((ChangedApps::one(app_id.as_str()), StatusCode::NO_CONTENT))
 }
 
 /// `GET /apps/{app_id}`.
@@ -186,7 +191,7 @@ pub async fn reset_secret(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
     body: JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(ChangedApps, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
@@ -200,7 +205,10 @@ pub async fn reset_secret(
         .await
         .map_err(|e| not_found(e, || ApiError::app_not_found(app_id.as_str())))?;
     tracing::info!(app_id = %app.id, "app secret reset");
-    Ok(Json(app_info(&app, Precision::Nanos, false, false)))
+    Ok((
+        ChangedApps::one(&app.id),
+        Json(app_info(&app, Precision::Nanos, false, false)),
+    ))
 }
 
 /// `GET /apps/validation/{app_id}`: only `id`, `name` and `remark`.

@@ -553,17 +553,40 @@ impl AppStore for SqliteStore {
     }
 
     async fn app_credentials(&self, instance_id: &str) -> StoreResult<Vec<AppCredentials>> {
+        self.credential_rows(instance_id, None).await
+    }
+
+    async fn app_credential(
+        &self,
+        instance_id: &str,
+        app_id: &str,
+    ) -> StoreResult<Option<AppCredentials>> {
+        Ok(self.credential_rows(instance_id, Some(app_id)).await?.pop())
+    }
+}
+
+impl SqliteStore {
+    /// Credentials of every app of an instance, or of one, read in one transaction.
+    async fn credential_rows(
+        &self,
+        instance_id: &str,
+        app_id: Option<&str>,
+    ) -> StoreResult<Vec<AppCredentials>> {
         let mut tx = self.reader.begin().await?;
         let apps = sqlx::query(
-            "SELECT id, app_key, secret_enc FROM apps WHERE instance_id = ? ORDER BY id",
+            "SELECT id, app_key, secret_enc FROM apps WHERE instance_id = ?1 \
+             AND (?2 IS NULL OR id = ?2) ORDER BY id",
         )
         .bind(instance_id)
+        .bind(app_id)
         .fetch_all(&mut *tx)
         .await?;
         let codes = sqlx::query(
-            "SELECT app_id, value_hash FROM app_codes WHERE instance_id = ? ORDER BY app_id",
+            "SELECT app_id, value_hash FROM app_codes WHERE instance_id = ?1 \
+             AND (?2 IS NULL OR app_id = ?2) ORDER BY app_id",
         )
         .bind(instance_id)
+        .bind(app_id)
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;

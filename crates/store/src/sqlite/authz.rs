@@ -837,29 +837,57 @@ impl AuthzStore for SqliteStore {
     }
 
     async fn authz_snapshot(&self, instance_id: &str) -> StoreResult<AuthzSnapshot> {
+        self.authz_rows(instance_id, None).await
+    }
+
+    async fn app_authz(&self, instance_id: &str, app_id: &str) -> StoreResult<AuthzSnapshot> {
+        self.authz_rows(instance_id, Some(app_id)).await
+    }
+}
+
+impl SqliteStore {
+    /// Authorizations, ACLs and quota bindings of an instance, or of one app of it, read in one
+    /// transaction.
+    async fn authz_rows(
+        &self,
+        instance_id: &str,
+        app_id: Option<&str>,
+    ) -> StoreResult<AuthzSnapshot> {
         let mut tx = self.reader.begin().await?;
         let auths = sqlx::query(
-            "SELECT app_id, api_id, env_id FROM app_auths WHERE instance_id = ? ORDER BY app_id, api_id, env_id",
+            "SELECT app_id, api_id, env_id FROM app_auths WHERE instance_id = ?1 \
+             AND (?2 IS NULL OR app_id = ?2) ORDER BY app_id, api_id, env_id",
         )
         .bind(instance_id)
+        .bind(app_id)
         .fetch_all(&mut *tx)
         .await?
         .iter()
-        .map(|r| Ok((r.try_get("app_id")?, r.try_get("api_id")?, r.try_get("env_id")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("app_id")?,
+                r.try_get("api_id")?,
+                r.try_get("env_id")?,
+            ))
+        })
         .collect::<StoreResult<Vec<_>>>()?;
-        let acls = sqlx::query("SELECT * FROM app_acls WHERE instance_id = ? ORDER BY app_id")
-            .bind(instance_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(acl_from_row)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let acls = sqlx::query(
+            "SELECT * FROM app_acls WHERE instance_id = ?1 AND (?2 IS NULL OR app_id = ?2) ORDER BY app_id",
+        )
+        .bind(instance_id)
+        .bind(app_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(acl_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
         let quotas = sqlx::query(
             "SELECT b.app_id, q.id, q.call_limits, q.time_unit, q.time_interval, q.reset_time \
              FROM app_quota_bindings b JOIN app_quotas q ON q.id = b.app_quota_id \
-             WHERE b.instance_id = ? ORDER BY b.app_id",
+             WHERE b.instance_id = ?1 AND (?2 IS NULL OR b.app_id = ?2) ORDER BY b.app_id",
         )
         .bind(instance_id)
+        .bind(app_id)
         .fetch_all(&mut *tx)
         .await?
         .iter()

@@ -8,6 +8,7 @@
 use super::views::acl_info;
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::changes::ChangedApps;
 use crate::error::{not_found, ApiResult};
 use crate::extract::PathArgs;
 use crate::scope::{self, path_id, Access};
@@ -27,7 +28,7 @@ pub async fn set(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, ChangedApps, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
@@ -41,7 +42,11 @@ pub async fn set(
         .await
         .map_err(|e| not_found(e, || ApiError::app_not_found(app_id.as_str())))?;
     tracing::info!(%app_id, acl_type = %acl.rule.acl_type, values = acl.rule.values.as_slice().len(), "app ACL set");
-    Ok((StatusCode::CREATED, Json(acl_info(&acl))))
+    Ok((
+        StatusCode::CREATED,
+        ChangedApps::one(app_id.as_str()),
+        Json(acl_info(&acl)),
+    ))
 }
 
 /// `GET /apps/{app_id}/app-acl`: 200 with the ACL, or `{}` when the app has none.
@@ -66,7 +71,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, app_id)): AppPath,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(ChangedApps, StatusCode)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let app_id = path_id(&app_id, "app_id")?;
@@ -76,5 +81,5 @@ pub async fn delete(
         .await
         .map_err(|e| not_found(e, || ApiError::app_not_found(app_id.as_str())))?;
     tracing::info!(%app_id, removed, "app ACL deleted");
-    Ok(StatusCode::NO_CONTENT)
+    Ok((ChangedApps::one(app_id.as_str()), StatusCode::NO_CONTENT))
 }

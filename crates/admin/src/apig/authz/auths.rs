@@ -20,6 +20,7 @@ use super::views::{api_outline, auth_info, auth_relation};
 use super::{authz_error, ids_field};
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::changes::ChangedApps;
 use crate::error::{ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
@@ -59,7 +60,7 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id)): InstancePath,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, ChangedApps, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let env_id = ResourceId::parse(body.req_str("env_id")?, "env_id")
@@ -75,6 +76,7 @@ pub async fn create(
     tracing::info!(env_id = %env_id, created, skipped = grants.len() - created, "apps authorized");
     Ok((
         StatusCode::CREATED,
+        ChangedApps(app_ids.iter().map(ToString::to_string).collect()),
         Json(json!({"auths": grants.iter().map(auth_relation).collect::<Vec<_>>()})),
     ))
 }

@@ -18,6 +18,7 @@ use super::{authz_error, ids_field};
 use crate::apig::views::Precision;
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::changes::ChangedApps;
 use crate::error::{not_found, ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
@@ -166,7 +167,7 @@ pub async fn bind(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, quota_id)): QuotaPath,
     body: JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, ChangedApps, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let quota_id = path_id(&quota_id, "app_quota_id")?;
@@ -179,6 +180,7 @@ pub async fn bind(
     tracing::info!(app_quota_id = %quota_id, apps = bindings.len(), "apps bound to app quota");
     Ok((
         StatusCode::CREATED,
+        ChangedApps(app_ids.iter().map(ToString::to_string).collect()),
         Json(json!({"applies": bindings.iter().map(binding_info).collect::<Vec<_>>()})),
     ))
 }
@@ -188,7 +190,7 @@ pub async fn unbind(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, quota_id, app_id)): QuotaAppPath,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(ChangedApps, StatusCode)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let quota_id = path_id(&quota_id, "app_quota_id")?;
@@ -199,7 +201,7 @@ pub async fn unbind(
         .await
         .map_err(|e| authz_error(e, ApiError::internal))?;
     tracing::info!(app_quota_id = %quota_id, %app_id, "app unbound from app quota");
-    Ok(StatusCode::NO_CONTENT)
+    Ok((ChangedApps::one(app_id.as_str()), StatusCode::NO_CONTENT))
 }
 
 async fn list_apps(
