@@ -113,6 +113,7 @@ async fn start_data_plane(
         instance_id,
         region: args.region.clone(),
         gateway,
+        serial: tokio::sync::Mutex::new(()),
     });
     Ok(Some((refresher, listeners)))
 }

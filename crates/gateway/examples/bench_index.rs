@@ -1,11 +1,16 @@
 //! Measures the credential index of the data plane: snapshot build time, memory per credential,
-//! and AppCode / AppKey lookups per second (hit and miss), for 1 and 1,000,000 credentials.
+//! AppCode / AppKey lookups per second (hit and miss), and the latency of one app-level
+//! `Gateway::patch` (p50/p99) next to a full `Gateway::replace`, for 1 and 1,000,000
+//! credentials.
 //!
 //! Run in release: `cargo run --release -p apigw-gateway --example bench_index [N...]`.
 //! Each credential is one app with one AppCode (the worst case per AppCode: it carries a whole
 //! app entry with its AppKey and AppSecret).
 
-use apigw_gateway::{AppCodeHasher, AppCredential, GatewayConfig, Snapshot};
+use apigw_gateway::{
+    AppCodeHasher, AppCredential, AppPatch, AppUpdate, Gateway, GatewayConfig, GatewaySettings,
+    Snapshot,
+};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,15 +59,18 @@ fn code(i: usize) -> String {
     format!("{:032x}{:032x}", i as u128 * 0x9e37_79b9_7f4a_7c15, i)
 }
 
+/// Credential `i` with the AppCode `code`.
+fn credential(i: usize, code: &str, hasher: &AppCodeHasher) -> AppCredential {
+    AppCredential {
+        app_id: format!("{i:032x}"),
+        app_key: format!("{:032x}", i as u128 * 31 + 7),
+        app_secret: format!("{:032x}", i as u128 * 17 + 3),
+        app_code_hashes: vec![hasher.hash(code.as_bytes())],
+    }
+}
+
 fn config(n: usize, hasher: &AppCodeHasher) -> GatewayConfig {
-    let apps = (0..n)
-        .map(|i| AppCredential {
-            app_id: format!("{i:032x}"),
-            app_key: format!("{:032x}", i as u128 * 31 + 7),
-            app_secret: format!("{:032x}", i as u128 * 17 + 3),
-            app_code_hashes: vec![hasher.hash(code(i).as_bytes())],
-        })
-        .collect();
+    let apps = (0..n).map(|i| credential(i, &code(i), hasher)).collect();
     GatewayConfig {
         apps,
         ..Default::default()
@@ -80,6 +88,75 @@ fn rate<T>(inputs: &[T], budget: Duration, mut op: impl FnMut(&T) -> bool) -> (f
         ops += inputs.len();
     }
     (ops as f64 / started.elapsed().as_secs_f64(), found)
+}
+
+/// The lookup inputs: AppCodes (presented and pre-hashed) and AppKeys, found and not found.
+struct Inputs {
+    hits: Vec<String>,
+    misses: Vec<String>,
+    hit_hashes: Vec<[u8; 32]>,
+    miss_hashes: Vec<[u8; 32]>,
+    hit_keys: Vec<String>,
+    miss_keys: Vec<String>,
+}
+
+fn lookups(snapshot: &Snapshot, hasher: &AppCodeHasher, inputs: &Inputs) {
+    let budget = Duration::from_millis(700);
+    let Inputs {
+        hits,
+        misses,
+        hit_hashes,
+        miss_hashes,
+        hit_keys,
+        miss_keys,
+    } = inputs;
+    let report = |label: &str, (per_sec, found): (f64, usize)| {
+        println!(
+            "  {label:<44} {:>7.2} M/s  ({:>6.1} ns each; {found} found)",
+            per_sec / 1e6,
+            1e9 / per_sec
+        );
+    };
+    report(
+        "AppCode hit (HMAC of presented code + lookup)",
+        rate(hits, budget, |c| {
+            snapshot
+                .app_id_for_code_hash(&hasher.hash(black_box(c).as_bytes()))
+                .is_some()
+        }),
+    );
+    report(
+        "AppCode miss (HMAC + lookup)",
+        rate(misses, budget, |c| {
+            snapshot
+                .app_id_for_code_hash(&hasher.hash(black_box(c).as_bytes()))
+                .is_some()
+        }),
+    );
+    report(
+        "AppCode hit, lookup only (pre-hashed)",
+        rate(hit_hashes, budget, |h| {
+            snapshot.app_id_for_code_hash(black_box(h)).is_some()
+        }),
+    );
+    report(
+        "AppCode miss, lookup only (pre-hashed)",
+        rate(miss_hashes, budget, |h| {
+            snapshot.app_id_for_code_hash(black_box(h)).is_some()
+        }),
+    );
+    report(
+        "AppKey hit (signature path lookup)",
+        rate(hit_keys, budget, |k| {
+            snapshot.app_id_for_key(black_box(k)).is_some()
+        }),
+    );
+    report(
+        "AppKey miss",
+        rate(miss_keys, budget, |k| {
+            snapshot.app_id_for_key(black_box(k)).is_some()
+        }),
+    );
 }
 
 fn bench(n: usize) {
@@ -110,8 +187,6 @@ fn bench(n: usize) {
         .map(|i| format!("{:032x}", ((i * step) % n) as u128 * 31 + 7))
         .collect();
     let miss_keys: Vec<String> = (0..sample).map(|i| format!("nokey{i:027x}")).collect();
-    let budget = Duration::from_millis(700);
-
     println!("== {n} credential(s)");
     println!(
         "  config built in {:.1} ms; snapshot built in {:.1} ms ({:.0} ns per credential)",
@@ -134,57 +209,88 @@ fn bench(n: usize) {
             with_config.saturating_sub(before) as f64 / n as f64,
         );
     }
-    let report = |label: &str, (per_sec, found): (f64, usize)| {
-        println!(
-            "  {label:<44} {:>7.2} M/s  ({:>6.1} ns each; {found} found)",
-            per_sec / 1e6,
-            1e9 / per_sec
-        );
+    let inputs = Inputs {
+        hits,
+        misses,
+        hit_hashes,
+        miss_hashes,
+        hit_keys,
+        miss_keys,
     };
-    report(
-        "AppCode hit (HMAC of presented code + lookup)",
-        rate(&hits, budget, |c| {
-            snapshot
-                .app_id_for_code_hash(&hasher.hash(black_box(c).as_bytes()))
-                .is_some()
-        }),
-    );
-    report(
-        "AppCode miss (HMAC + lookup)",
-        rate(&misses, budget, |c| {
-            snapshot
-                .app_id_for_code_hash(&hasher.hash(black_box(c).as_bytes()))
-                .is_some()
-        }),
-    );
-    report(
-        "AppCode hit, lookup only (pre-hashed)",
-        rate(&hit_hashes, budget, |h| {
-            snapshot.app_id_for_code_hash(black_box(h)).is_some()
-        }),
-    );
-    report(
-        "AppCode miss, lookup only (pre-hashed)",
-        rate(&miss_hashes, budget, |h| {
-            snapshot.app_id_for_code_hash(black_box(h)).is_some()
-        }),
-    );
-    report(
-        "AppKey hit (signature path lookup)",
-        rate(&hit_keys, budget, |k| {
-            snapshot.app_id_for_key(black_box(k)).is_some()
-        }),
-    );
-    report(
-        "AppKey miss",
-        rate(&miss_keys, budget, |k| {
-            snapshot.app_id_for_key(black_box(k)).is_some()
-        }),
-    );
+    lookups(&snapshot, &hasher, &inputs);
     let t = Instant::now();
     drop(snapshot);
     println!(
         "  snapshot dropped in {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    patches(n, &hasher, &inputs);
+}
+
+/// p50 and p99 of `samples`, in microseconds.
+fn percentiles(mut samples: Vec<Duration>) -> (f64, f64) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+    (at(0.5), at(0.99))
+}
+
+/// One `patch_blocking` per patch of `batches`; returns each one's time.
+fn time_patches(gateway: &Gateway, batches: Vec<Vec<AppPatch>>) -> Vec<Duration> {
+    batches
+        .into_iter()
+        .map(|batch| {
+            let t = Instant::now();
+            gateway.patch_blocking(batch);
+            t.elapsed()
+        })
+        .collect()
+}
+
+/// Patch latency through a real [`Gateway`] holding `n` credentials, against a full rebuild.
+fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
+    let rounds = 1000;
+    let settings = GatewaySettings::new(hasher.clone());
+    let gateway = Gateway::new(config(n, hasher), settings).expect("gateway");
+    // Spread over all credentials; a different app each time.
+    let pick = |r: usize| (r * 7919 + 13) % n;
+
+    let upserts: Vec<Vec<AppPatch>> = (0..rounds)
+        .map(|r| {
+            let i = pick(r);
+            vec![AppPatch::Upsert(AppUpdate {
+                credential: credential(i, &format!("new-code-{r}-{}", code(i)), hasher),
+                auths: vec![],
+                acl: None,
+                quota: None,
+            })]
+        })
+        .collect();
+    let (p50, p99) = percentiles(time_patches(&gateway, upserts));
+    println!("  patch: Upsert of one app changing its AppCode   p50 {p50:>7.1} µs   p99 {p99:>7.1} µs  ({rounds} patches)");
+    let changed = gateway.snapshot();
+    assert_eq!(
+        changed.app_id_for_code_hash(&hasher.hash(code(pick(0)).as_bytes())),
+        None,
+        "the old AppCode is revoked"
+    );
+
+    let removes: Vec<Vec<AppPatch>> = (0..rounds)
+        .map(|r| vec![AppPatch::Remove(format!("{:032x}", pick(r + rounds)))])
+        .collect();
+    let (p50, p99) = percentiles(time_patches(&gateway, removes));
+    println!("  patch: Remove of one app                        p50 {p50:>7.1} µs   p99 {p99:>7.1} µs  ({rounds} patches)");
+    let stats = gateway.snapshot().stats();
+    println!(
+        "  after the patches: {} apps, {} AppCodes; lookups on the patched snapshot:",
+        stats.apps, stats.app_codes
+    );
+    lookups(&gateway.snapshot(), hasher, inputs);
+
+    let cfg = config(n, hasher);
+    let t = Instant::now();
+    gateway.replace_blocking(cfg);
+    println!(
+        "  full rebuild (replace_blocking; old snapshot freed in the background): {:.1} ms",
         t.elapsed().as_secs_f64() * 1e3
     );
 }

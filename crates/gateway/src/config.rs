@@ -35,6 +35,34 @@ pub struct GatewayConfig {
     pub quotas: Vec<AppQuota>,
 }
 
+/// One app's complete data-plane state, replacing whatever the snapshot had for that app.
+///
+/// Exists so that one app-level management change (new AppCode, revoked authorization, new
+/// quota...) can be applied with [`Gateway::patch`](crate::Gateway::patch) without rebuilding
+/// the whole snapshot. The `app_id` fields of `acl` and `quota` are ignored: both belong to
+/// `credential.app_id`.
+#[derive(Debug, Clone)]
+pub struct AppUpdate {
+    /// The app's id, AppKey, AppSecret and AppCode hashes.
+    pub credential: AppCredential,
+    /// Every authorization of the app, as `(api_id, env_id)`.
+    pub auths: Vec<(String, String)>,
+    /// The app's client-IP control, if any.
+    pub acl: Option<AppAcl>,
+    /// The app's call quota, if any.
+    pub quota: Option<AppQuota>,
+}
+
+/// One app-level change for [`Gateway::patch`](crate::Gateway::patch).
+#[derive(Debug, Clone)]
+pub enum AppPatch {
+    /// Adds the app, or replaces everything the snapshot holds for it (old AppKey and old
+    /// AppCodes stop working).
+    Upsert(AppUpdate),
+    /// Removes the app with this id (nothing happens if it is unknown).
+    Remove(String),
+}
+
 /// An API group as the router needs it.
 ///
 /// Exists because the Host header selects the group (spec §3.6 step 1).

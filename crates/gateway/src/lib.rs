@@ -33,12 +33,14 @@
 //! let gateway = Gateway::new(config, settings)?;
 //! let https = serve_https("0.0.0.0:8443".parse().unwrap(), &TlsSettings::self_signed("/var/lib/apigw/tls"), gateway.clone()).await?;
 //! let http = serve_http("0.0.0.0:8080".parse().unwrap(), gateway.clone()).await?;
-//! // After every management change: gateway.replace(new_config).await;
+//! // After a change of groups or APIs: gateway.replace(new_config).await;
+//! // After an app-level change: gateway.patch(vec![AppPatch::Upsert(update)]).await;
 //! # Ok(()) }
 //! ```
 
 #![warn(missing_docs)]
 
+mod apps;
 pub mod body;
 pub mod config;
 pub mod errors;
@@ -53,9 +55,9 @@ pub mod tls;
 
 pub use body::GatewayBody;
 pub use config::{
-    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppQuota, Backend, BackendParam, GatewayConfig,
-    GatewaySettings, GroupConfig, MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi,
-    ReqMethod, SystemParam,
+    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
+    BackendParam, GatewayConfig, GatewaySettings, GroupConfig, MatchMode, ParamLocation,
+    ParamValue, Protocol, PublishedApi, ReqMethod, SystemParam,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use snapshot::{Snapshot, SnapshotStats};
@@ -88,7 +90,8 @@ pub(crate) struct Inner {
     pub(crate) verifier: Verifier,
     pub(crate) proxy: proxy::Proxy,
     failures: throttle::FailureBook,
-    /// Serialises rebuilds, so the last `replace` call is the configuration that stays.
+    /// Serialises rebuilds and patches, so the last `replace` or `patch` call is the one that
+    /// stays.
     replace_lock: Mutex<()>,
 }
 
@@ -136,11 +139,52 @@ impl Gateway {
         let previous = inner.snapshot.load_full();
         let snapshot = Snapshot::build(config, &inner.settings.base_domain, Some(&previous));
         let stats = snapshot.stats();
-        inner.snapshot.store(Arc::new(snapshot));
+        let replaced = inner.snapshot.swap(Arc::new(snapshot));
+        drop(previous);
+        // Freeing a million app entries takes a while (they are reached in hash order); the
+        // caller need not wait for it.
+        let freeing = std::thread::Builder::new()
+            .name("apigw-snapshot-free".into())
+            .spawn(move || drop(replaced));
+        if let Err(e) = freeing {
+            tracing::debug!(error = %e, "old snapshot freed inline");
+        }
         tracing::debug!(
             ?stats,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "data plane configuration replaced"
+        );
+    }
+
+    /// Applies app-level changes: each [`AppPatch`] adds, replaces or removes one app's
+    /// credentials, authorizations, ACL and quota, in order. Costs O(size of the change), not
+    /// O(number of apps): the new snapshot shares the routes, the APIs and every untouched
+    /// shard of the app indexes with the current one. Same guarantees as
+    /// [`replace`](Self::replace): when the future resolves, the very next request sees the
+    /// change; patches and replaces are serialised (the last one wins); an app's quota counter
+    /// carries over when its limit and interval are unchanged.
+    pub async fn patch(&self, patches: Vec<AppPatch>) {
+        let gateway = self.clone();
+        let patched = tokio::task::spawn_blocking(move || gateway.patch_blocking(patches)).await;
+        if let Err(e) = patched {
+            tracing::error!(error = %e, "patching the data plane snapshot failed");
+        }
+    }
+
+    /// [`patch`](Self::patch) for callers outside an async context (blocks while patching).
+    pub fn patch_blocking(&self, patches: Vec<AppPatch>) {
+        let inner = &self.inner;
+        let _serial = inner.replace_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        let count = patches.len();
+        let snapshot = inner.snapshot.load_full().patched(patches);
+        let previous = inner.snapshot.swap(Arc::new(snapshot));
+        // The old version's unshared leaves are freed here unless a request still holds it.
+        drop(previous);
+        tracing::debug!(
+            patches = count,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "data plane configuration patched"
         );
     }
 

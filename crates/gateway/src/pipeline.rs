@@ -15,12 +15,13 @@
 //! AppCode is hashed once, the body is read into memory only when a signature covers it, no
 //! lock is taken on the success path (failures go to the throttling book).
 
+use crate::apps::{AppEntry, AuthTarget};
 use crate::body::{GatewayBody, LimitedIncoming, UpstreamBody};
 use crate::config::ApiAuth;
 use crate::errors;
 use crate::proxy::{self, Caller, APP_CODE_HEADER, REQUEST_ID_HEADER};
-use crate::routes::{ApiIdx, RouteMatch};
-use crate::snapshot::{AppEntry, AppIdx, Snapshot};
+use crate::routes::RouteMatch;
+use crate::snapshot::Snapshot;
 use crate::Inner;
 use apigw_domain::ApiError;
 use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_PAYLOAD};
@@ -106,12 +107,11 @@ async fn run(
     refuse_declared_oversize(&parts, gw.settings.max_body_bytes)?;
 
     // Phase 3: authenticate (401, 429).
-    let (app_idx, outgoing) = authenticate(gw, snapshot, api.auth, &parts, body, conn).await?;
-    let app = app_idx.map(|i| snapshot.app(i));
+    let (app, outgoing) = authenticate(gw, snapshot, api.auth, &parts, body, conn).await?;
 
     if let Some(app) = app {
         // Phase 4: authorize (403 APIG.0304).
-        authorize(app, route.api)?;
+        authorize(app, &api.target)?;
         // Phase 5: ACL (403 APIG.0405).
         check_acl(app, conn.peer.ip())?;
         // Phase 6: quota (405 APIG.0501).
@@ -199,7 +199,7 @@ fn refuse_declared_oversize(parts: &Parts, limit: u64) -> Result<(), ApiError> {
 }
 
 /// Phase 4: the app holds an authorization for this API in this environment.
-fn authorize(app: &AppEntry, api: ApiIdx) -> Result<(), ApiError> {
+fn authorize(app: &AppEntry, api: &Arc<AuthTarget>) -> Result<(), ApiError> {
     if app.may_call(api) {
         Ok(())
     } else {
@@ -248,14 +248,14 @@ impl Outgoing {
 }
 
 /// Phase 3: which app calls (none for `NONE` APIs), and the body to forward.
-async fn authenticate(
+async fn authenticate<'s>(
     gw: &Inner,
-    snapshot: &Snapshot,
+    snapshot: &'s Snapshot,
     auth: ApiAuth,
     parts: &Parts,
     body: Incoming,
     conn: Conn,
-) -> Result<(Option<AppIdx>, Outgoing), ApiError> {
+) -> Result<(Option<&'s AppEntry>, Outgoing), ApiError> {
     let limit = gw.settings.max_body_bytes;
     let ApiAuth::App { app_code_header } = auth else {
         return Ok((None, Outgoing::stream(body, limit)));
@@ -269,7 +269,7 @@ async fn authenticate(
 
     if let (Some(code), true) = (app_code, app_code_allowed) {
         let hash = gw.settings.app_code_hasher.hash(code.as_bytes());
-        return match snapshot.app_idx_by_code_hash(&hash) {
+        return match snapshot.app_by_code_hash(&hash) {
             Some(app) => Ok((Some(app), Outgoing::stream(body, limit))),
             None => Err(gw.auth_failure(peer, None, || "app code not found".to_owned())),
         };
@@ -289,12 +289,11 @@ async fn authenticate(
         Ok(a) => a,
         Err(e) => return Err(gw.auth_failure(peer, None, || e.to_string())),
     };
-    let Some(app_idx) = snapshot.app_idx_by_key(authorization.access) else {
+    let Some(app) = snapshot.app_by_key(authorization.access) else {
         return Err(gw.auth_failure(peer, None, || {
             format!("app not found, appkey {}", authorization.access)
         }));
     };
-    let app = snapshot.app(app_idx);
     // The AppKey of a known app (the map key `access` was found under).
     let key = Some(authorization.access);
 
@@ -346,7 +345,7 @@ async fn authenticate(
             }));
         }
     }
-    Ok((Some(app_idx), outgoing))
+    Ok((Some(app), outgoing))
 }
 
 /// Reads a body the signature covers, up to `limit` bytes.

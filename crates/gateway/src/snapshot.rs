@@ -1,43 +1,68 @@
 //! The immutable, indexed form of a [`GatewayConfig`]: what one request reads.
 //!
-//! Built once per configuration change (off the request path), then only read: host → group,
-//! (group, environment name) → [`RouteTable`], API entries with their backend prepared, and app
-//! entries found by AppKey or by AppCode hash. A request loads the current snapshot once and
-//! borrows everything else from it, so a concurrent [`Gateway::replace`](crate::Gateway::replace)
-//! never changes the view of a request in flight.
+//! Built in full by [`Gateway::replace`](crate::Gateway::replace) (off the request path), or
+//! derived from the current one by [`Gateway::patch`](crate::Gateway::patch) for app-level
+//! changes; then only read: host → group, (group, environment name) → [`RouteTable`], API
+//! entries with their backend prepared, and app entries found by AppKey or by AppCode hash. A
+//! request loads the current snapshot once and borrows everything else from it, so a
+//! concurrent replace or patch never changes the view of a request in flight.
 
+use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::config::{
-    ApiAuth, AppCredential, BackendParam, GatewayConfig, Protocol, PublishedApi, ReqMethod,
+    ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, GatewayConfig, Protocol,
+    PublishedApi, ReqMethod,
 };
 use crate::quota::QuotaCounter;
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Method};
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
-use std::net::IpAddr;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Index of an app in the snapshot's app list.
-pub(crate) type AppIdx = u32;
 
 /// One configuration, indexed for the request path.
 ///
 /// Exists so that every per-request lookup is a hash-map probe or a short scan over borrowed
 /// data, and so that a configuration change is one pointer swap (the gateway holds it in an
-/// `ArcSwap`).
+/// `ArcSwap`). Two halves, shared between versions through `Arc`s: the routing half (hosts,
+/// route tables, APIs), rebuilt only by a full build, and the app half ([`AppIndex`], sharded
+/// and copy-on-write), which an app-level patch changes in O(size of the change).
 pub struct Snapshot {
+    routing: Arc<Routing>,
+    apps: AppIndex,
+}
+
+/// The routing half of a snapshot.
+struct Routing {
     hosts: HashMap<Box<str>, u32>,
     group_suffix: Box<str>,
     group_ids: HashMap<Box<str>, u32>,
     default_group: Option<u32>,
     groups: Vec<GroupRoutes>,
     apis: Vec<ApiEntry>,
-    apps: Vec<AppEntry>,
-    apps_by_key: HashMap<Box<str>, AppIdx>,
-    apps_by_code_hash: HashMap<CodeHash, AppIdx, BuildHasherDefault<CodeHashHasher>>,
+    /// Keys of the authorization fingerprints (kept from version to version).
+    fp_keys: RandomState,
+    /// The interned target of every published (API, environment), by fingerprint.
+    targets: HashMap<u64, Arc<AuthTarget>>,
+}
+
+impl Routing {
+    /// The authorization target `(api_id, env_id)`: the published API's own when there is one,
+    /// else a fresh one (an authorization for an API not published here is kept by its ids).
+    fn target(&self, api_id: &str, env_id: &str) -> Arc<AuthTarget> {
+        let fp = self.fp_keys.hash_one((api_id, env_id));
+        match self.targets.get(&fp) {
+            Some(t) if t.is(api_id, env_id) => Arc::clone(t),
+            _ => Arc::new(AuthTarget {
+                fp,
+                api_id: api_id.into(),
+                env_id: env_id.into(),
+            }),
+        }
+    }
 }
 
 /// Sizes of a snapshot, for logs and benchmarks.
@@ -65,6 +90,8 @@ pub(crate) struct ApiEntry {
     pub name: Box<str>,
     pub protocol: Protocol,
     pub auth: ApiAuth,
+    /// What an authorization for this API in this environment names.
+    pub target: Arc<AuthTarget>,
     pub backend: BackendEntry,
     pub params: Box<[BackendParam]>,
 }
@@ -78,75 +105,6 @@ pub(crate) struct BackendEntry {
     pub method: ReqMethod,
     pub path: Box<str>,
     pub timeout: Duration,
-}
-
-/// An app as authentication and the later phases need it. Kept small (it exists once per
-/// app, possibly a million times): the AppKey lives only in `apps_by_key`, rare parts are boxed.
-pub(crate) struct AppEntry {
-    pub app_id: Box<str>,
-    pub secret: Box<[u8]>,
-    /// Sorted indices of the APIs (per environment) the app may call.
-    pub authorized: Box<[ApiIdx]>,
-    pub acl: Option<Box<Acl>>,
-    pub quota: Option<Arc<QuotaCounter>>,
-}
-
-impl AppEntry {
-    pub fn may_call(&self, api: ApiIdx) -> bool {
-        self.authorized.binary_search(&api).is_ok()
-    }
-}
-
-/// An app's client-IP control, matched against the peer address.
-#[derive(Debug)]
-pub(crate) struct Acl {
-    permit: bool,
-    ranges: Box<[(IpAddr, IpAddr)]>,
-}
-
-impl Acl {
-    /// Whether a call from `ip` is allowed (IPv4-mapped IPv6 addresses count as IPv4).
-    pub fn allows(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        let listed = self.ranges.iter().any(|&(start, end)| {
-            start.is_ipv4() == ip.is_ipv4()
-                && start.is_ipv4() == end.is_ipv4()
-                && start <= ip
-                && ip <= end
-        });
-        listed == self.permit
-    }
-}
-
-/// An AppCode hash as a map key. HMAC outputs are uniformly distributed and an attacker
-/// cannot steer them without the index key, so 8 of their bytes are already a good hash.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct CodeHash([u8; 32]);
-
-impl Hash for CodeHash {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&self.0[..8]);
-        state.write_u64(u64::from_ne_bytes(word));
-    }
-}
-
-/// Passes [`CodeHash`]'s word through.
-#[derive(Default)]
-struct CodeHashHasher(u64);
-
-impl Hasher for CodeHashHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, word: u64) {
-        self.0 = word;
-    }
 }
 
 /// The host part of a `Host` value, without port or IPv6 brackets.
@@ -176,64 +134,63 @@ impl Snapshot {
             quotas,
         } = config;
 
-        let mut snapshot = Snapshot {
+        let mut routing = Routing {
             hosts: HashMap::new(),
             group_suffix: format!(".{}", base_domain.trim_matches('.').to_ascii_lowercase()).into(),
             group_ids: HashMap::with_capacity(groups.len()),
             default_group: None,
             groups: Vec::with_capacity(groups.len()),
             apis: Vec::with_capacity(apis.len()),
-            apps: Vec::with_capacity(apps.len()),
-            apps_by_key: HashMap::with_capacity(apps.len()),
-            apps_by_code_hash: HashMap::default(),
+            fp_keys: previous.map_or_else(RandomState::new, |p| p.routing.fp_keys.clone()),
+            targets: HashMap::with_capacity(apis.len()),
         };
 
         for group in groups {
-            let idx = snapshot.groups.len() as u32;
-            if snapshot
+            let idx = routing.groups.len() as u32;
+            if routing
                 .group_ids
                 .insert(group.id.to_ascii_lowercase().into(), idx)
                 .is_some()
             {
                 tracing::warn!(group = %group.id, "duplicate group id; later definition wins for its subdomain");
             }
-            if group.is_default && snapshot.default_group.is_none() {
-                snapshot.default_group = Some(idx);
+            if group.is_default && routing.default_group.is_none() {
+                routing.default_group = Some(idx);
             }
             for domain in group.domains {
                 let domain = host_only(domain.trim()).to_ascii_lowercase();
-                if snapshot.hosts.insert(domain.clone().into(), idx).is_some() {
+                if routing.hosts.insert(domain.clone().into(), idx).is_some() {
                     tracing::warn!(%domain, "domain bound to several groups; the last one wins");
                 }
             }
-            snapshot.groups.push(GroupRoutes::default());
+            routing.groups.push(GroupRoutes::default());
         }
 
-        // APIs, and (api_id, env_id) → index for the authorizations.
-        let mut api_index: HashMap<(String, String), ApiIdx> = HashMap::with_capacity(apis.len());
         for api in apis {
-            snapshot.add_api(api, &mut api_index);
+            routing.add_api(api);
         }
-        for group in &mut snapshot.groups {
+        for group in &mut routing.groups {
             for table in group.envs.values_mut() {
                 table.finish();
             }
         }
 
-        let mut authorized: HashMap<String, Vec<ApiIdx>> = HashMap::new();
+        // Authorizations by app, as interned targets (one per distinct pair, published or not).
+        let mut unpublished: HashMap<(String, String), Arc<AuthTarget>> = HashMap::new();
+        let mut authorized: HashMap<String, Vec<(u64, Arc<AuthTarget>)>> = HashMap::new();
         for (app_id, api_id, env_id) in auths {
-            if let Some(&api) = api_index.get(&(api_id, env_id)) {
-                authorized.entry(app_id).or_default().push(api);
+            let mut target = routing.target(&api_id, &env_id);
+            if Arc::strong_count(&target) == 1 {
+                target = Arc::clone(unpublished.entry((api_id, env_id)).or_insert(target));
             }
+            authorized
+                .entry(app_id)
+                .or_default()
+                .push((target.fp, target));
         }
-        let mut acl_by_app: HashMap<String, Box<Acl>> = HashMap::new();
+        let mut acl_by_app: HashMap<String, AppAcl> = HashMap::new();
         for acl in acls {
-            acl_by_app.entry(acl.app_id).or_insert_with(|| {
-                Box::new(Acl {
-                    permit: acl.permit,
-                    ranges: acl.ranges.into(),
-                })
-            });
+            acl_by_app.entry(acl.app_id.clone()).or_insert(acl);
         }
         let previous_quotas: HashMap<&str, &Arc<QuotaCounter>> = previous
             .map(|p| {
@@ -243,30 +200,127 @@ impl Snapshot {
                     .collect()
             })
             .unwrap_or_default();
-        let mut quota_by_app: HashMap<String, Arc<QuotaCounter>> = HashMap::new();
+        let mut quota_by_app: HashMap<String, AppQuota> = HashMap::new();
         for quota in quotas {
-            let fresh = QuotaCounter::new(quota.call_limit, quota.interval);
-            let counter = match previous_quotas.get(quota.app_id.as_str()) {
-                Some(old) if old.same_terms(&fresh) => Arc::clone(old),
-                _ => Arc::new(fresh),
-            };
-            quota_by_app.entry(quota.app_id).or_insert(counter);
+            quota_by_app.entry(quota.app_id.clone()).or_insert(quota);
         }
 
-        let codes: usize = apps.iter().map(|a| a.app_code_hashes.len()).sum();
-        snapshot.apps_by_code_hash.reserve(codes);
+        let codes = apps.iter().map(|a| a.app_code_hashes.len()).sum();
+        let mut index = AppIndex::with_capacity(apps.len(), codes);
         for app in apps {
-            let mut allowed = authorized.remove(&app.app_id).unwrap_or_default();
-            allowed.sort_unstable();
-            allowed.dedup();
+            let auths = authorized.remove(&app.app_id).unwrap_or_default();
             let acl = acl_by_app.remove(&app.app_id);
             let quota = quota_by_app.remove(&app.app_id);
-            snapshot.add_app(app, allowed, acl, quota);
+            let old_quota = previous_quotas.get(app.app_id.as_str()).copied();
+            index.insert(Arc::new(app_entry(
+                app,
+                AppEntry::sorted_auths(auths),
+                acl,
+                quota,
+                old_quota,
+            )));
         }
-        snapshot
+        Snapshot {
+            routing: Arc::new(routing),
+            apps: index,
+        }
     }
 
-    fn add_api(&mut self, api: PublishedApi, index: &mut HashMap<(String, String), ApiIdx>) {
+    /// This snapshot with `patches` applied, in order (the last patch of an app wins). Shares
+    /// the routing half and every app index leaf the patches do not touch, so the cost is
+    /// O(size of the change).
+    ///
+    /// An upsert whose AppKey belongs to another app is refused with a warning and leaves the
+    /// app absent (as [`build`](Self::build) skips an app with a duplicate AppKey); one whose
+    /// AppCode hash belongs to another app takes it over (the later app wins, as in `build`).
+    pub(crate) fn patched(&self, patches: Vec<AppPatch>) -> Snapshot {
+        let mut index = self.apps.clone();
+        // Every app of the batch leaves first, so an AppKey moving between two apps of the
+        // same batch is not refused; then the final state of each upserted app goes in.
+        let mut last: HashMap<String, Option<AppUpdate>> = HashMap::with_capacity(patches.len());
+        let mut order = Vec::with_capacity(patches.len());
+        for patch in patches {
+            let (app_id, update) = match patch {
+                AppPatch::Upsert(update) => (update.credential.app_id.clone(), Some(update)),
+                AppPatch::Remove(app_id) => (app_id, None),
+            };
+            if last.insert(app_id.clone(), update).is_none() {
+                order.push(app_id);
+            }
+        }
+        let mut old_quotas: HashMap<&str, Arc<QuotaCounter>> = HashMap::new();
+        for app_id in &order {
+            if let Some(quota) = index.remove(app_id).and_then(|old| old.quota.clone()) {
+                old_quotas.insert(app_id, quota);
+            }
+        }
+        for app_id in &order {
+            let Some(Some(update)) = last.remove(app_id) else {
+                continue;
+            };
+            let AppUpdate {
+                credential,
+                auths,
+                acl,
+                quota,
+            } = update;
+            let auths = auths
+                .iter()
+                .map(|(api_id, env_id)| {
+                    let target = self.routing.target(api_id, env_id);
+                    (target.fp, target)
+                })
+                .collect();
+            let entry = app_entry(
+                credential,
+                AppEntry::sorted_auths(auths),
+                acl,
+                quota,
+                old_quotas.get(app_id.as_str()),
+            );
+            index.insert(Arc::new(entry));
+        }
+        Snapshot {
+            routing: Arc::clone(&self.routing),
+            apps: index,
+        }
+    }
+}
+
+/// An app entry from its parts; `old_quota` is the app's previous counter, kept when the
+/// terms are unchanged.
+fn app_entry(
+    app: crate::config::AppCredential,
+    authorized: Box<[(u64, Arc<AuthTarget>)]>,
+    acl: Option<AppAcl>,
+    quota: Option<AppQuota>,
+    old_quota: Option<&Arc<QuotaCounter>>,
+) -> AppEntry {
+    let quota = quota.map(|q| {
+        let fresh = QuotaCounter::new(q.call_limit, q.interval);
+        match old_quota {
+            Some(old) if old.same_terms(&fresh) => Arc::clone(old),
+            _ => Arc::new(fresh),
+        }
+    });
+    AppEntry {
+        app_id: app.app_id.into(),
+        app_key: app.app_key.into(),
+        secret: app.app_secret.into_bytes().into(),
+        code_hashes: app.app_code_hashes.into_iter().map(CodeHash).collect(),
+        authorized,
+        acl: acl.map(|a| {
+            Box::new(Acl {
+                permit: a.permit,
+                ranges: a.ranges.into(),
+            })
+        }),
+        quota,
+    }
+}
+
+impl Routing {
+    fn add_api(&mut self, api: PublishedApi) {
         let Some(&group) = self
             .group_ids
             .get(api.group_id.to_ascii_lowercase().as_str())
@@ -291,48 +345,23 @@ impl Snapshot {
             tracing::warn!(api = %api.api_id, env = %api.env_name, uri = %api.req_uri, "API with a duplicate method and path skipped");
             return;
         }
-        index.insert((api.api_id.clone(), api.env_id), idx);
+        let target = self.target(&api.api_id, &api.env_id);
+        self.targets
+            .entry(target.fp)
+            .or_insert_with(|| Arc::clone(&target));
         self.apis.push(ApiEntry {
             api_id: api.api_id.into(),
             name: api.name.into(),
             protocol: api.req_protocol,
             auth: api.auth,
+            target,
             backend,
             params: api.backend_params.into(),
         });
     }
+}
 
-    fn add_app(
-        &mut self,
-        app: AppCredential,
-        authorized: Vec<ApiIdx>,
-        acl: Option<Box<Acl>>,
-        quota: Option<Arc<QuotaCounter>>,
-    ) {
-        let idx = self.apps.len() as AppIdx;
-        if self.apps_by_key.contains_key(app.app_key.as_str()) {
-            tracing::warn!(app = %app.app_id, "duplicate AppKey; app skipped");
-            return;
-        }
-        self.apps_by_key.insert(app.app_key.into_boxed_str(), idx);
-        for hash in &app.app_code_hashes {
-            if self
-                .apps_by_code_hash
-                .insert(CodeHash(*hash), idx)
-                .is_some()
-            {
-                tracing::warn!(app = %app.app_id, "AppCode hash shared by two apps; the later app wins");
-            }
-        }
-        self.apps.push(AppEntry {
-            app_id: app.app_id.into(),
-            secret: app.app_secret.into_bytes().into(),
-            authorized: authorized.into(),
-            acl,
-            quota,
-        });
-    }
-
+impl Snapshot {
     /// The group serving `host` (a `Host` header value): a bound domain, a group subdomain, or
     /// the DEFAULT group for anything else (IP literals included).
     pub(crate) fn group_for_host(&self, host: &str) -> Option<u32> {
@@ -342,15 +371,16 @@ impl Snapshot {
         } else {
             self.lookup_host(host)
         };
-        found.or(self.default_group)
+        found.or(self.routing.default_group)
     }
 
     fn lookup_host(&self, host: &str) -> Option<u32> {
-        if let Some(&g) = self.hosts.get(host) {
+        let routing = &*self.routing;
+        if let Some(&g) = routing.hosts.get(host) {
             return Some(g);
         }
-        let group_id = host.strip_suffix(&*self.group_suffix)?;
-        self.group_ids.get(group_id).copied()
+        let group_id = host.strip_suffix(&*routing.group_suffix)?;
+        routing.group_ids.get(group_id).copied()
     }
 
     /// Routes a request: the API of `group` published in `env` for `method` and `path` that
@@ -363,50 +393,47 @@ impl Snapshot {
         path: &'r str,
         tls: bool,
     ) -> Option<RouteMatch<'s, 'r>> {
-        let table = self.groups.get(group as usize)?.envs.get(env)?;
+        let routing = &*self.routing;
+        let table = routing.groups.get(group as usize)?.envs.get(env)?;
         table.find(method, path, |api| {
             matches!(
-                (self.apis[api as usize].protocol, tls),
+                (routing.apis[api as usize].protocol, tls),
                 (Protocol::Both, _) | (Protocol::Https, true) | (Protocol::Http, false)
             )
         })
     }
 
     pub(crate) fn api(&self, idx: ApiIdx) -> &ApiEntry {
-        &self.apis[idx as usize]
+        &self.routing.apis[idx as usize]
     }
 
-    pub(crate) fn app(&self, idx: AppIdx) -> &AppEntry {
-        &self.apps[idx as usize]
+    pub(crate) fn app_by_key(&self, app_key: &str) -> Option<&AppEntry> {
+        self.apps.by_key(app_key)
     }
 
-    pub(crate) fn app_idx_by_key(&self, app_key: &str) -> Option<AppIdx> {
-        self.apps_by_key.get(app_key).copied()
-    }
-
-    pub(crate) fn app_idx_by_code_hash(&self, hash: &[u8; 32]) -> Option<AppIdx> {
-        self.apps_by_code_hash.get(&CodeHash(*hash)).copied()
+    pub(crate) fn app_by_code_hash(&self, hash: &[u8; 32]) -> Option<&AppEntry> {
+        self.apps.by_code_hash(hash)
     }
 
     /// The app id owning the AppCode with this hash (as [`AppCodeHasher`](crate::AppCodeHasher)
     /// computes it).
     pub fn app_id_for_code_hash(&self, hash: &[u8; 32]) -> Option<&str> {
-        self.app_idx_by_code_hash(hash)
-            .map(|i| &*self.app(i).app_id)
+        self.app_by_code_hash(hash).map(|a| &*a.app_id)
     }
 
     /// The app id owning this AppKey.
     pub fn app_id_for_key(&self, app_key: &str) -> Option<&str> {
-        self.app_idx_by_key(app_key).map(|i| &*self.app(i).app_id)
+        self.app_by_key(app_key).map(|a| &*a.app_id)
     }
 
     /// How much the snapshot holds.
     pub fn stats(&self) -> SnapshotStats {
+        let (apps, app_codes) = self.apps.len();
         SnapshotStats {
-            groups: self.groups.len(),
-            apis: self.apis.len(),
-            apps: self.apps.len(),
-            app_codes: self.apps_by_code_hash.len(),
+            groups: self.routing.groups.len(),
+            apis: self.routing.apis.len(),
+            apps,
+            app_codes,
         }
     }
 }
@@ -456,7 +483,8 @@ impl BackendEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Backend, GroupConfig, MatchMode};
+    use crate::config::{AppCredential, Backend, GroupConfig, MatchMode};
+    use std::net::IpAddr;
 
     fn api(id: &str, group: &str, env: &str, uri: &str, protocol: Protocol) -> PublishedApi {
         PublishedApi {
@@ -571,12 +599,26 @@ mod tests {
         assert_eq!(first.app_id_for_key("key-y"), Some("y"));
         assert_eq!(first.app_id_for_code_hash(&[1; 32]), Some("x"));
         assert_eq!(first.app_id_for_code_hash(&[3; 32]), None);
-        let counter = first.apps[0].quota.as_ref().unwrap();
+        let counter = first.apps.by_id("x").unwrap().quota.as_ref().unwrap();
         assert!(counter.try_acquire(0));
         let second = Snapshot::build(config(1), "d", Some(&first));
-        assert!(!second.apps[0].quota.as_ref().unwrap().try_acquire(1));
+        assert!(!second
+            .apps
+            .by_id("x")
+            .unwrap()
+            .quota
+            .as_ref()
+            .unwrap()
+            .try_acquire(1));
         let third = Snapshot::build(config(2), "d", Some(&second));
-        assert!(third.apps[0].quota.as_ref().unwrap().try_acquire(1));
+        assert!(third
+            .apps
+            .by_id("x")
+            .unwrap()
+            .quota
+            .as_ref()
+            .unwrap()
+            .try_acquire(1));
     }
 
     #[test]
@@ -597,5 +639,282 @@ mod tests {
         assert!(!permit.allows(ip("::1")));
         assert!(!deny.allows(ip("10.0.0.7")));
         assert!(deny.allows(ip("127.0.0.1")));
+    }
+
+    // Patches.
+
+    fn cred(id: &str, key: &str, codes: &[u8]) -> AppCredential {
+        AppCredential {
+            app_id: id.into(),
+            app_key: key.into(),
+            app_secret: format!("secret-{key}"),
+            app_code_hashes: codes.iter().map(|&c| [c; 32]).collect(),
+        }
+    }
+
+    fn update(id: &str, key: &str, codes: &[u8], apis: &[&str]) -> AppPatch {
+        AppPatch::Upsert(AppUpdate {
+            credential: cred(id, key, codes),
+            auths: apis
+                .iter()
+                .map(|a| (a.to_string(), "RELEASE-id".to_string()))
+                .collect(),
+            acl: None,
+            quota: None,
+        })
+    }
+
+    fn quota(limit: u64) -> AppQuota {
+        AppQuota {
+            app_id: "ignored".into(),
+            call_limit: limit,
+            interval: Duration::from_secs(60),
+        }
+    }
+
+    /// Two APIs (`a` at /a, `b` at /b) and apps x (code 1, API a) and y (code 2).
+    fn base() -> Snapshot {
+        let config = GatewayConfig {
+            groups: vec![group("g", true, &[])],
+            apis: vec![
+                api("a", "g", "RELEASE", "/a", Protocol::Both),
+                api("b", "g", "RELEASE", "/b", Protocol::Both),
+            ],
+            apps: vec![cred("x", "kx", &[1]), cred("y", "ky", &[2])],
+            auths: vec![("x".into(), "a".into(), "RELEASE-id".into())],
+            ..Default::default()
+        };
+        Snapshot::build(config, "d", None)
+    }
+
+    /// Whether `app_id` may call the API at `path`.
+    fn may(s: &Snapshot, app_id: &str, path: &str) -> bool {
+        let api = s.route(0, "RELEASE", &Method::GET, path, true).unwrap().api;
+        s.apps
+            .by_id(app_id)
+            .is_some_and(|app| app.may_call(&s.api(api).target))
+    }
+
+    #[test]
+    fn upsert_adds_an_unknown_app() {
+        let s = base().patched(vec![update("z", "kz", &[3, 4], &["b"])]);
+        assert_eq!(s.app_id_for_key("kz"), Some("z"));
+        assert_eq!(s.app_id_for_code_hash(&[3; 32]), Some("z"));
+        assert_eq!(s.app_id_for_code_hash(&[4; 32]), Some("z"));
+        assert!(may(&s, "z", "/b") && !may(&s, "z", "/a"));
+        assert_eq!(s.app_id_for_key("kx"), Some("x"));
+        assert_eq!(s.stats().apps, 3);
+        assert_eq!(s.stats().app_codes, 4);
+    }
+
+    #[test]
+    fn upsert_replaces_key_and_codes() {
+        let old = base();
+        let s = old.patched(vec![update("x", "kx2", &[5], &["a"])]);
+        assert_eq!(s.app_id_for_key("kx"), None);
+        assert_eq!(s.app_id_for_code_hash(&[1; 32]), None);
+        assert_eq!(s.app_id_for_key("kx2"), Some("x"));
+        assert_eq!(s.app_id_for_code_hash(&[5; 32]), Some("x"));
+        assert_eq!(&*s.app_by_key("kx2").unwrap().secret, b"secret-kx2");
+        assert_eq!((s.stats().apps, s.stats().app_codes), (2, 2));
+        // The version a request in flight holds is unchanged.
+        assert_eq!(old.app_id_for_key("kx"), Some("x"));
+        assert_eq!(old.app_id_for_code_hash(&[1; 32]), Some("x"));
+        assert_eq!(old.app_id_for_key("kx2"), None);
+    }
+
+    #[test]
+    fn upsert_replaces_authorizations_acl_and_quota() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let s = base().patched(vec![AppPatch::Upsert(AppUpdate {
+            credential: cred("x", "kx", &[1]),
+            auths: vec![("b".into(), "RELEASE-id".into())],
+            acl: Some(AppAcl {
+                app_id: "ignored".into(),
+                permit: true,
+                ranges: vec![(ip("10.0.0.1"), ip("10.0.0.1"))],
+            }),
+            quota: Some(quota(1)),
+        })]);
+        assert!(!may(&s, "x", "/a") && may(&s, "x", "/b"));
+        let x = s.apps.by_id("x").unwrap();
+        assert!(x.acl.as_ref().unwrap().allows(ip("10.0.0.1")));
+        assert!(!x.acl.as_ref().unwrap().allows(ip("10.0.0.2")));
+        assert!(x.quota.as_ref().unwrap().try_acquire(0));
+        assert!(!x.quota.as_ref().unwrap().try_acquire(0));
+        // And back to nothing.
+        let s = s.patched(vec![update("x", "kx", &[1], &[])]);
+        let x = s.apps.by_id("x").unwrap();
+        assert!(!may(&s, "x", "/a") && !may(&s, "x", "/b"));
+        assert!(x.acl.is_none() && x.quota.is_none());
+    }
+
+    #[test]
+    fn remove_and_remove_unknown() {
+        let s = base().patched(vec![AppPatch::Remove("x".into())]);
+        assert_eq!(s.app_id_for_key("kx"), None);
+        assert_eq!(s.app_id_for_code_hash(&[1; 32]), None);
+        assert!(s.apps.by_id("x").is_none());
+        assert_eq!((s.stats().apps, s.stats().app_codes), (1, 1));
+        let t = s.patched(vec![AppPatch::Remove("nope".into())]);
+        assert_eq!(t.stats(), s.stats());
+        assert_eq!(t.app_id_for_key("ky"), Some("y"));
+    }
+
+    #[test]
+    fn the_last_patch_of_an_app_wins_and_keys_may_move_within_a_batch() {
+        let s = base().patched(vec![
+            update("z", "kz", &[3], &[]),
+            AppPatch::Remove("z".into()),
+            AppPatch::Remove("y".into()),
+            update("y", "ky2", &[2], &[]),
+            // x takes y's old key in the same batch.
+            update("x", "ky", &[1], &[]),
+        ]);
+        assert!(s.apps.by_id("z").is_none());
+        assert_eq!(s.app_id_for_key("ky2"), Some("y"));
+        assert_eq!(s.app_id_for_key("ky"), Some("x"));
+        assert_eq!(s.app_id_for_key("kx"), None);
+        assert_eq!(s.stats().apps, 2);
+    }
+
+    #[test]
+    fn an_upsert_taking_another_apps_key_is_refused_and_fails_closed() {
+        let s = base().patched(vec![update("x", "ky", &[7], &["a"])]);
+        assert_eq!(s.app_id_for_key("ky"), Some("y"));
+        assert!(s.apps.by_id("x").is_none());
+        assert_eq!(s.app_id_for_key("kx"), None);
+        assert_eq!(s.app_id_for_code_hash(&[1; 32]), None);
+        assert_eq!(s.app_id_for_code_hash(&[7; 32]), None);
+    }
+
+    #[test]
+    fn a_code_hash_taken_over_is_not_lost_when_the_old_owner_leaves() {
+        let s = base().patched(vec![update("z", "kz", &[1], &[])]);
+        assert_eq!(s.app_id_for_code_hash(&[1; 32]), Some("z"));
+        let s = s.patched(vec![AppPatch::Remove("x".into())]);
+        assert_eq!(s.app_id_for_code_hash(&[1; 32]), Some("z"));
+    }
+
+    #[test]
+    fn patch_after_replace_and_replace_after_patch() {
+        let first = base();
+        let patched = first.patched(vec![update("z", "kz", &[3], &["a", "b"])]);
+        // A full rebuild replaces everything the patch did.
+        let config = GatewayConfig {
+            groups: vec![group("g", true, &[])],
+            apis: vec![
+                // The APIs move around in the list: authorizations follow the ids.
+                api("b", "g", "RELEASE", "/b", Protocol::Both),
+                api("a", "g", "RELEASE", "/a", Protocol::Both),
+            ],
+            apps: vec![cred("x", "kx", &[1])],
+            auths: vec![("x".into(), "b".into(), "RELEASE-id".into())],
+            ..Default::default()
+        };
+        let rebuilt = Snapshot::build(config, "d", Some(&patched));
+        assert!(rebuilt.apps.by_id("z").is_none() && rebuilt.apps.by_id("y").is_none());
+        assert!(may(&rebuilt, "x", "/b") && !may(&rebuilt, "x", "/a"));
+        // A patch after the rebuild resolves authorizations against the new API list.
+        let again = rebuilt.patched(vec![update("z", "kz", &[3], &["a"])]);
+        assert!(may(&again, "z", "/a") && !may(&again, "z", "/b"));
+        assert!(may(&again, "x", "/b"));
+        assert!(Arc::ptr_eq(&again.routing, &rebuilt.routing));
+    }
+
+    #[test]
+    fn quota_counters_survive_upserts_with_the_same_terms() {
+        let with_quota = |limit| {
+            AppPatch::Upsert(AppUpdate {
+                credential: cred("x", "kx", &[1]),
+                auths: vec![],
+                acl: None,
+                quota: Some(quota(limit)),
+            })
+        };
+        let s = base().patched(vec![with_quota(1)]);
+        assert!(s
+            .apps
+            .by_id("x")
+            .unwrap()
+            .quota
+            .as_ref()
+            .unwrap()
+            .try_acquire(0));
+        let same = s.patched(vec![with_quota(1)]);
+        assert!(!same
+            .apps
+            .by_id("x")
+            .unwrap()
+            .quota
+            .as_ref()
+            .unwrap()
+            .try_acquire(1));
+        let changed = same.patched(vec![with_quota(2)]);
+        assert!(changed
+            .apps
+            .by_id("x")
+            .unwrap()
+            .quota
+            .as_ref()
+            .unwrap()
+            .try_acquire(1));
+        // A removed app starts afresh.
+        let removed = s.patched(vec![AppPatch::Remove("x".into())]);
+        let back = removed.patched(vec![with_quota(1)]);
+        assert!(back
+            .apps
+            .by_id("x")
+            .unwrap()
+            .quota
+            .as_ref()
+            .unwrap()
+            .try_acquire(1));
+    }
+
+    #[test]
+    fn a_patch_shares_what_it_does_not_touch() {
+        let s = base();
+        let t = s.patched(vec![update("x", "kx2", &[9], &[])]);
+        assert!(Arc::ptr_eq(&s.routing, &t.routing));
+        assert!(Arc::ptr_eq(
+            s.apps.by_id("y").unwrap(),
+            t.apps.by_id("y").unwrap()
+        ));
+    }
+
+    #[test]
+    fn a_fingerprint_collision_never_authorizes() {
+        let s = base();
+        let a = &s
+            .api(s.route(0, "RELEASE", &Method::GET, "/a", true).unwrap().api)
+            .target;
+        let forged = Arc::new(AuthTarget {
+            fp: a.fp,
+            api_id: "other".into(),
+            env_id: a.env_id.clone(),
+        });
+        let entry = app_entry(
+            cred("c", "kc", &[]),
+            AppEntry::sorted_auths(vec![(a.fp, forged)]),
+            None,
+            None,
+            None,
+        );
+        assert!(!entry.may_call(a));
+        // The same ids in a different allocation do authorize.
+        let copy = Arc::new(AuthTarget {
+            fp: a.fp,
+            api_id: a.api_id.clone(),
+            env_id: a.env_id.clone(),
+        });
+        let entry = app_entry(
+            cred("c", "kc", &[]),
+            AppEntry::sorted_auths(vec![(a.fp, copy)]),
+            None,
+            None,
+            None,
+        );
+        assert!(entry.may_call(a));
     }
 }

@@ -2,9 +2,10 @@
 //! listeners on 127.0.0.1:0, and real HTTP(S) requests.
 
 use apigw_gateway::{
-    serve_http, serve_https, ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppQuota, Backend,
-    BackendParam, Gateway, GatewayConfig, GatewaySettings, GroupConfig, MatchMode, ParamLocation,
-    ParamValue, Protocol, PublishedApi, ReqMethod, ServerHandle, SystemParam, TlsSettings,
+    serve_http, serve_https, ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota,
+    AppUpdate, Backend, BackendParam, Gateway, GatewayConfig, GatewaySettings, GroupConfig,
+    MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi, ReqMethod, ServerHandle,
+    SystemParam, TlsSettings,
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
@@ -1191,6 +1192,117 @@ async fn replace_revokes_an_app_code_for_the_very_next_request() {
     h.get_with(&h.https_url("/app"), &[("X-Apig-AppCode", CODE2)])
         .await
         .assert_error(403, "APIG.0304");
+    h.stop().await;
+}
+
+/// The data-plane state of a test app as `config` has it, authorized for `apis` in RELEASE.
+fn app_update(id: &str, code: Option<&str>, apis: &[&str]) -> AppUpdate {
+    let mut credential = app(id, code.unwrap_or(""));
+    if code.is_none() {
+        credential.app_code_hashes.clear();
+    }
+    AppUpdate {
+        credential,
+        auths: apis
+            .iter()
+            .map(|a| (a.to_string(), "env-release".to_string()))
+            .collect(),
+        acl: None,
+        quota: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patches_apply_to_the_very_next_request() {
+    let h = Harness::start().await;
+    let code = |c: &'static str| [("X-Apig-AppCode", c)];
+    h.get_with(&h.https_url("/app"), &code(CODE1))
+        .await
+        .echoed();
+
+    // Removing an AppCode: the next request is refused; the app's signature still works.
+    let update = app_update("app1", None, &["app", "signed"]);
+    h.gateway.patch(vec![AppPatch::Upsert(update)]).await;
+    h.get_with(&h.https_url("/app"), &code(CODE1))
+        .await
+        .assert_error(401, "APIG.0303");
+    h.signed(
+        Method::GET,
+        &h.http_url("/signed"),
+        "key-app1",
+        "secret-app1",
+        b"",
+        &[],
+        now(),
+    )
+    .await
+    .echoed();
+
+    // Adding an authorization: the next request passes.
+    h.get_with(&h.https_url("/app"), &code(CODE3))
+        .await
+        .assert_error(403, "APIG.0304");
+    let update = app_update("app3", Some(CODE3), &["app"]);
+    h.gateway.patch(vec![AppPatch::Upsert(update)]).await;
+    let r = h.get_with(&h.https_url("/app"), &code(CODE3)).await;
+    assert_eq!(r.echoed()["headers"]["x-app-id"], "app3");
+
+    // Removing an app: its AppCode and its AppKey stop working.
+    h.gateway
+        .patch_blocking(vec![AppPatch::Remove("app2".into())]);
+    h.get_with(&h.https_url("/app"), &code(CODE2))
+        .await
+        .assert_error(401, "APIG.0303");
+    h.signed(
+        Method::GET,
+        &h.http_url("/signed"),
+        "key-app2",
+        "secret-app2",
+        b"",
+        &[],
+        now(),
+    )
+    .await
+    .assert_error(401, "APIG.0303");
+
+    // A new app, then a full replace that does not know it.
+    let update = app_update("app9", Some("CodeNine"), &["app"]);
+    h.gateway.patch(vec![AppPatch::Upsert(update)]).await;
+    h.get_with(&h.https_url("/app"), &code("CodeNine"))
+        .await
+        .echoed();
+    h.gateway
+        .replace(config(h.backend, h.tls_backend, h.down))
+        .await;
+    h.get_with(&h.https_url("/app"), &code("CodeNine"))
+        .await
+        .assert_error(401, "APIG.0303");
+    h.get_with(&h.https_url("/app"), &code(CODE1))
+        .await
+        .echoed();
+    h.get_with(&h.https_url("/app"), &code(CODE2))
+        .await
+        .echoed();
+    h.get_with(&h.https_url("/app"), &code(CODE3))
+        .await
+        .assert_error(403, "APIG.0304");
+
+    // A patch keeps a used-up quota when its terms are unchanged.
+    for _ in 0..2 {
+        h.get_with(&h.https_url("/app"), &code(CODE_QUOTA))
+            .await
+            .echoed();
+    }
+    let mut update = app_update("app-quota", Some(CODE_QUOTA), &["app"]);
+    update.quota = Some(AppQuota {
+        app_id: "app-quota".into(),
+        call_limit: 2,
+        interval: Duration::from_secs(3600),
+    });
+    h.gateway.patch(vec![AppPatch::Upsert(update)]).await;
+    h.get_with(&h.https_url("/app"), &code(CODE_QUOTA))
+        .await
+        .assert_error(405, "APIG.0501");
     h.stop().await;
 }
 
