@@ -199,41 +199,24 @@ impl SqliteStore {
             .transpose()
     }
 
-    /// Name of an app in scope, if it is there.
-    async fn app_name_in_scope(
+    /// Name of an app (`table` = `apps`) or API (`apis`) in scope, if it is there.
+    async fn name_in_scope(
         tx: &mut Transaction<'_, Sqlite>,
         scope: &Scope,
+        table: NamedTable,
         id: &str,
     ) -> StoreResult<Option<String>> {
-        let row = sqlx::query(
-            "SELECT a.name FROM apps a JOIN instances i ON i.id = a.instance_id \
-             WHERE i.project_id = ? AND a.instance_id = ? AND a.id = ?",
-        )
-        .bind(&scope.project_id)
-        .bind(&scope.instance_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        row.map(|r| r.try_get("name"))
-            .transpose()
-            .map_err(Into::into)
-    }
-
-    /// Name of an API in scope, if it is there.
-    async fn api_name_in_scope(
-        tx: &mut Transaction<'_, Sqlite>,
-        scope: &Scope,
-        id: &str,
-    ) -> StoreResult<Option<String>> {
-        let row = sqlx::query(
-            "SELECT p.name FROM apis p JOIN instances i ON i.id = p.instance_id \
-             WHERE i.project_id = ? AND p.instance_id = ? AND p.id = ?",
-        )
-        .bind(&scope.project_id)
-        .bind(&scope.instance_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let sql = format!(
+            "SELECT t.name FROM {} t JOIN instances i ON i.id = t.instance_id \
+             WHERE i.project_id = ? AND t.instance_id = ? AND t.id = ?",
+            table.as_str()
+        );
+        let row = sqlx::query(&sql)
+            .bind(&scope.project_id)
+            .bind(&scope.instance_id)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
         row.map(|r| r.try_get("name"))
             .transpose()
             .map_err(Into::into)
@@ -255,6 +238,22 @@ impl SqliteStore {
         .fetch_optional(&mut **tx)
         .await?
         .is_some())
+    }
+}
+
+/// Tables whose rows have a `name` and an `instance_id` (a closed set: the name goes into SQL).
+#[derive(Clone, Copy)]
+enum NamedTable {
+    Apps,
+    Apis,
+}
+
+impl NamedTable {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Apps => "apps",
+            Self::Apis => "apis",
+        }
     }
 }
 
@@ -611,14 +610,14 @@ impl AuthzStore for SqliteStore {
         }
         let mut apps = Vec::with_capacity(app_ids.len());
         for id in app_ids {
-            let name = Self::app_name_in_scope(&mut tx, scope, id)
+            let name = Self::name_in_scope(&mut tx, scope, NamedTable::Apps, id)
                 .await?
                 .ok_or_else(|| AuthzError::AppNotFound(id.clone()))?;
             apps.push((id, name));
         }
         let mut apis = Vec::with_capacity(api_ids.len());
         for id in api_ids {
-            let name = Self::api_name_in_scope(&mut tx, scope, id)
+            let name = Self::name_in_scope(&mut tx, scope, NamedTable::Apis, id)
                 .await?
                 .ok_or_else(|| AuthzError::ApiNotFound(id.clone()))?;
             apis.push((id, name));
@@ -734,7 +733,10 @@ impl AuthzStore for SqliteStore {
             }
         }
         if let Some(id) = &f.api_id {
-            if Self::api_name_in_scope(&mut tx, scope, id).await?.is_none() {
+            if Self::name_in_scope(&mut tx, scope, NamedTable::Apis, id)
+                .await?
+                .is_none()
+            {
                 return Err(AuthzError::ApiNotFound(id.clone()));
             }
         }
