@@ -43,6 +43,12 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             BackendValue::System(SystemParam::AppId) => {
                 ParamValue::System(apigw_gateway::SystemParam::AppId)
             }
+            BackendValue::System(SystemParam::SourceIp) => {
+                ParamValue::System(apigw_gateway::SystemParam::SourceIp)
+            }
+            BackendValue::System(SystemParam::RequestId) => {
+                ParamValue::System(apigw_gateway::SystemParam::RequestId)
+            }
             // Values fixed for the route are resolved here, once, instead of per request.
             BackendValue::System(SystemParam::ApiId) => ParamValue::Constant(p.api_id.clone()),
             BackendValue::System(SystemParam::ApiName) => {

@@ -76,7 +76,11 @@ impl Gw {
                             "req_method": "GET", "req_uri": "/backend/{name}", "timeout": 5000},
             "backend_params": [
                 {"name": "name", "value": "name", "location": "PATH", "origin": "REQUEST"},
-                {"name": "X-App-Id", "value": "$context.appId", "location": "HEADER", "origin": "SYSTEM"}
+                {"name": "X-App-Id", "value": "$context.appId", "location": "HEADER", "origin": "SYSTEM"},
+                {"name": "X-Source-Ip", "value": "$context.sourceIp", "location": "HEADER", "origin": "SYSTEM"},
+                {"name": "rid", "value": "$context.requestId", "location": "QUERY", "origin": "SYSTEM"},
+                {"name": "X-Stage-Name", "value": "$context.stage", "location": "HEADER", "origin": "SYSTEM"},
+                {"name": "X-Api-Id", "value": "$context.apiId", "location": "HEADER", "origin": "SYSTEM"}
             ]
         });
         let api = self.mgmt("POST", "/apis", Some(&body));
@@ -163,8 +167,12 @@ fn define_publish_authorize_call_and_revoke() {
     // AppCode over HTTPS: proxied, the backend sees the app id and never the AppCode.
     let ok = gw.call(&gw.https, "/echo/world", &[("X-Apig-AppCode", &code_value)]);
     assert_eq!(ok.status, 200, "{}", ok.text);
-    assert_eq!(ok.json["path"], "/backend/world");
+    let rid = ok.header("x-request-id").unwrap().to_owned();
+    assert_eq!(ok.json["path"], format!("/backend/world?rid={rid}"));
     assert_eq!(ok.json["headers"]["x-app-id"], app_id.as_str());
+    assert_eq!(ok.json["headers"]["x-source-ip"], "127.0.0.1");
+    assert_eq!(ok.json["headers"]["x-stage-name"], "RELEASE");
+    assert_eq!(ok.json["headers"]["x-api-id"], api_id.as_str());
     assert!(ok.json["headers"].get("x-apig-appcode").is_none());
     assert_eq!(
         ok.json["headers"]["x-request-id"],
@@ -305,5 +313,12 @@ fn gateway_keeps_its_configuration_across_a_restart() {
     gw.https = format!("https://127.0.0.1:{https_port}");
     let ok = gw.call(&gw.https, "/echo/after", &[("X-Apig-AppCode", &code)]);
     assert_eq!(ok.status, 200, "{}", ok.text);
-    assert_eq!(ok.json["path"], "/backend/after");
+    assert!(
+        ok.json["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/backend/after?rid="),
+        "{}",
+        ok.text
+    );
 }

@@ -213,6 +213,10 @@ pub enum ParamValue {
 pub enum SystemParam {
     /// `$context.appId`: the authenticated app's id (absent on `NONE` APIs).
     AppId,
+    /// `$context.sourceIp`: the client address (the TCP peer).
+    SourceIp,
+    /// `$context.requestId`: the request's `X-Request-Id`.
+    RequestId,
 }
 
 /// An app's credentials as the data plane needs them.

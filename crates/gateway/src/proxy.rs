@@ -162,6 +162,10 @@ pub(crate) fn backend_request(
         .map(|p| match &p.value {
             ParamValue::Constant(v) => Some(Cow::Borrowed(v.as_str())),
             ParamValue::System(SystemParam::AppId) => caller.app_id.map(Cow::Borrowed),
+            ParamValue::System(SystemParam::SourceIp) => Some(Cow::Owned(caller.peer.to_string())),
+            ParamValue::System(SystemParam::RequestId) => {
+                caller.request_id.to_str().ok().map(Cow::Borrowed)
+            }
             ParamValue::Request(name) => request_value(name, route, query, &headers),
         })
         .collect();
