@@ -17,10 +17,16 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        // A refused signature's message carries the canonical request, whose signed headers may
+        // hold credentials (X-Security-Token): the caller gets it, the log does not.
+        let logged = match self.0.message.split_once("canonicalRequest:") {
+            Some((head, _)) => format!("{head}canonicalRequest:<omitted>"),
+            None => self.0.message.to_string(),
+        };
         if status.is_server_error() {
-            tracing::error!(code = self.0.code, message = %self.0.message, "request failed");
+            tracing::error!(code = self.0.code, message = %logged, "request failed");
         } else {
-            tracing::info!(code = self.0.code, message = %self.0.message, "request refused");
+            tracing::info!(code = self.0.code, message = %logged, "request refused");
         }
         let body = serde_json::json!({
             "error_code": self.0.code,
