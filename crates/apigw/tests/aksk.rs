@@ -728,3 +728,28 @@ fn repeated_failures_lock_the_key_for_a_while() {
     let r = get(&server, &key, &apps);
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+#[test]
+fn refused_signatures_never_log_the_signed_headers() {
+    // The caller gets the canonical request (as Huawei does); the log must not, since signed
+    // headers of temporary credentials carry an X-Security-Token.
+    let server = Server::start();
+    let admin = server.admin();
+    let key = create_key(&server, &admin.token, &admin.user_id);
+    let security_token = "temporary-security-token-value-42";
+    let r = Signed::new("GET", &format!("/v2/{}/apigw/instances", admin.project_id))
+        .header("x-security-token", security_token)
+        .send(&server, &key.ak, "wrong-secret-key-value");
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(
+        msg(&r).contains(security_token),
+        "the caller sees its canonical request"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let log = server.log_text();
+    assert!(log.contains("canonicalRequest:<omitted>"), "{log}");
+    assert!(
+        !log.contains(security_token),
+        "security token leaked into the log"
+    );
+}
