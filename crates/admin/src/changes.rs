@@ -19,6 +19,8 @@ use crate::AppState;
 pub enum Change {
     /// Only the data-plane state of these apps (created, changed or deleted).
     Apps(Vec<String>),
+    /// Only what is routed: API groups, environments, APIs and their publication.
+    Routes,
     /// Anything else (APIs, publications, quotas shared by many apps, instances...).
     Everything,
 }
@@ -58,18 +60,51 @@ impl IntoResponseParts for ChangedApps {
     }
 }
 
+/// Whether `path` is a write target that changes only routing: `.../instances/{id}/api-groups`,
+/// `/envs` or `/apis` (publication included).
+fn routes_only(path: &str) -> bool {
+    let mut segs = path.split('/').skip(1);
+    matches!(
+        (segs.next(), segs.nth(2), segs.nth(1)),
+        (
+            Some("v2"),
+            Some("instances"),
+            Some("api-groups" | "envs" | "apis")
+        )
+    )
+}
+
 /// Middleware: after a successful write under `/v1` or `/v2`, waits for the listener.
 pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let write = !matches!(*req.method(), http::Method::GET | http::Method::HEAD);
     let gateway_object =
         req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/v1/");
+    let routes = routes_only(req.uri().path());
     let mut response = next.run(req).await;
     if write && gateway_object && response.status().is_success() {
         let change = match response.extensions_mut().remove::<ChangedApps>() {
             Some(ChangedApps(apps)) => Change::Apps(apps),
+            None if routes => Change::Routes,
             None => Change::Everything,
         };
         state.changes.changed(change).await;
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::routes_only;
+
+    #[test]
+    fn routing_writes_are_recognised_by_path() {
+        assert!(routes_only("/v2/p/apigw/instances/i/apis/action"));
+        assert!(routes_only("/v2/p/apigw/instances/i/apis"));
+        assert!(routes_only("/v2/p/apigw/instances/i/envs/e"));
+        assert!(routes_only("/v2/p/apigw/instances/i/api-groups/g"));
+        assert!(!routes_only("/v2/p/apigw/instances/i/apps/a"));
+        assert!(!routes_only("/v2/p/apigw/instances/i/app-auths"));
+        assert!(!routes_only("/v2/p/apigw/instances/i"));
+        assert!(!routes_only("/v1/p/app-auth/apps"));
+    }
 }

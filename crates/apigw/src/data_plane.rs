@@ -162,12 +162,12 @@ async fn app_patch(store: &dyn Store, instance_id: &str, app_id: &str) -> anyhow
     }))
 }
 
-/// Reads everything instance `instance_id` serves into one gateway configuration.
-pub async fn load_config(
+/// Reads what instance `instance_id` routes: its groups with published APIs, and those APIs.
+async fn load_routes(
     store: &dyn Store,
     instance_id: &str,
     region: &str,
-) -> anyhow::Result<GatewayConfig> {
+) -> anyhow::Result<(Vec<GroupConfig>, Vec<PublishedApi>)> {
     let published_apis = store.published_apis(instance_id).await?;
     let mut groups: BTreeMap<String, GroupConfig> = BTreeMap::new();
     let mut apis = Vec::with_capacity(published_apis.len());
@@ -182,6 +182,16 @@ pub async fn load_config(
             });
         apis.push(published(p)?);
     }
+    Ok((groups.into_values().collect(), apis))
+}
+
+/// Reads everything instance `instance_id` serves into one gateway configuration.
+pub async fn load_config(
+    store: &dyn Store,
+    instance_id: &str,
+    region: &str,
+) -> anyhow::Result<GatewayConfig> {
+    let (groups, apis) = load_routes(store, instance_id, region).await?;
     let apps = store
         .app_credentials(instance_id)
         .await?
@@ -229,7 +239,7 @@ pub async fn load_config(
         })
         .collect();
     Ok(GatewayConfig {
-        groups: groups.into_values().collect(),
+        groups,
         apis,
         apps,
         auths: authz.auths,
@@ -260,6 +270,16 @@ impl Refresher {
     /// Applies one change.
     pub async fn apply(&self, change: Change) {
         let _serial = self.serial.lock().await;
+        if change == Change::Routes {
+            match load_routes(self.store.as_ref(), &self.instance_id, &self.region).await {
+                Ok((groups, apis)) => self.gateway.replace_routes(groups, apis).await,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "cannot read the routes; reloading everything");
+                    self.refresh().await;
+                }
+            }
+            return;
+        }
         if let Change::Apps(ids) = &change {
             let started = std::time::Instant::now();
             let mut patches = Vec::with_capacity(ids.len());

@@ -156,6 +156,36 @@ impl Gateway {
         );
     }
 
+    /// Replaces only the routing (groups and published APIs), keeping every app, AppCode,
+    /// authorization, ACL and quota counter: what publishing, taking offline or changing an API
+    /// needs. Costs O(number of routes), whatever the number of apps. Same guarantees as
+    /// [`replace`](Self::replace).
+    pub async fn replace_routes(&self, groups: Vec<GroupConfig>, apis: Vec<PublishedApi>) {
+        let gateway = self.clone();
+        let rerouted =
+            tokio::task::spawn_blocking(move || gateway.replace_routes_blocking(groups, apis))
+                .await;
+        if let Err(e) = rerouted {
+            tracing::error!(error = %e, "rebuilding the data plane routes failed");
+        }
+    }
+
+    /// [`replace_routes`](Self::replace_routes) for callers outside an async context.
+    pub fn replace_routes_blocking(&self, groups: Vec<GroupConfig>, apis: Vec<PublishedApi>) {
+        let inner = &self.inner;
+        let _serial = inner.replace_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        let current = inner.snapshot.load_full();
+        let snapshot = current.rerouted(groups, apis, &inner.settings.base_domain);
+        let stats = snapshot.stats();
+        inner.snapshot.store(Arc::new(snapshot));
+        tracing::debug!(
+            ?stats,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "data plane routes replaced"
+        );
+    }
+
     /// Applies app-level changes: each [`AppPatch`] adds, replaces or removes one app's
     /// credentials, authorizations, ACL and quota, in order. Costs O(size of the change), not
     /// O(number of apps): the new snapshot shares the routes, the APIs and every untouched

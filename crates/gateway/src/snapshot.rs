@@ -9,8 +9,8 @@
 
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::config::{
-    ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, GatewayConfig, Protocol,
-    PublishedApi, ReqMethod,
+    ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, GatewayConfig, GroupConfig,
+    Protocol, PublishedApi, ReqMethod,
 };
 use crate::quota::QuotaCounter;
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
@@ -118,22 +118,15 @@ fn host_only(host: &str) -> &str {
     }
 }
 
-impl Snapshot {
-    /// Indexes `config`. `base_domain` names group subdomains (`<group_id>.<base_domain>`);
-    /// `previous` hands its quota counters over to apps whose quota is unchanged.
-    ///
-    /// Never fails: an entry that cannot be served (unknown group, duplicate route, bad backend
-    /// host) is skipped with a warning, so one bad row cannot stop every other change.
-    pub fn build(config: GatewayConfig, base_domain: &str, previous: Option<&Snapshot>) -> Self {
-        let GatewayConfig {
-            groups,
-            apis,
-            apps,
-            auths,
-            acls,
-            quotas,
-        } = config;
-
+impl Routing {
+    /// Indexes groups and published APIs. `fp_keys` are the authorization fingerprint keys,
+    /// carried over from the previous version so that apps' authorizations stay comparable.
+    fn build(
+        groups: Vec<GroupConfig>,
+        apis: Vec<PublishedApi>,
+        base_domain: &str,
+        fp_keys: RandomState,
+    ) -> Self {
         let mut routing = Routing {
             hosts: HashMap::new(),
             group_suffix: format!(".{}", base_domain.trim_matches('.').to_ascii_lowercase()).into(),
@@ -141,7 +134,7 @@ impl Snapshot {
             default_group: None,
             groups: Vec::with_capacity(groups.len()),
             apis: Vec::with_capacity(apis.len()),
-            fp_keys: previous.map_or_else(RandomState::new, |p| p.routing.fp_keys.clone()),
+            fp_keys,
             targets: HashMap::with_capacity(apis.len()),
         };
 
@@ -174,6 +167,29 @@ impl Snapshot {
                 table.finish();
             }
         }
+
+        routing
+    }
+}
+
+impl Snapshot {
+    /// Indexes `config`. `base_domain` names group subdomains (`<group_id>.<base_domain>`);
+    /// `previous` hands its quota counters over to apps whose quota is unchanged.
+    ///
+    /// Never fails: an entry that cannot be served (unknown group, duplicate route, bad backend
+    /// host) is skipped with a warning, so one bad row cannot stop every other change.
+    pub fn build(config: GatewayConfig, base_domain: &str, previous: Option<&Snapshot>) -> Self {
+        let GatewayConfig {
+            groups,
+            apis,
+            apps,
+            auths,
+            acls,
+            quotas,
+        } = config;
+
+        let fp_keys = previous.map_or_else(RandomState::new, |p| p.routing.fp_keys.clone());
+        let routing = Routing::build(groups, apis, base_domain, fp_keys);
 
         // Authorizations by app, as interned targets (one per distinct pair, published or not).
         let mut unpublished: HashMap<(String, String), Arc<AuthTarget>> = HashMap::new();
@@ -283,6 +299,28 @@ impl Snapshot {
         Snapshot {
             routing: Arc::clone(&self.routing),
             apps: index,
+        }
+    }
+}
+
+impl Snapshot {
+    /// This snapshot with new routing (groups and published APIs) and the same apps: the cost
+    /// is that of the routes, whatever the number of apps. Authorizations stay valid because
+    /// they name (API id, environment id) and the fingerprint keys carry over.
+    pub(crate) fn rerouted(
+        &self,
+        groups: Vec<GroupConfig>,
+        apis: Vec<PublishedApi>,
+        base_domain: &str,
+    ) -> Snapshot {
+        Snapshot {
+            routing: Arc::new(Routing::build(
+                groups,
+                apis,
+                base_domain,
+                self.routing.fp_keys.clone(),
+            )),
+            apps: self.apps.clone(),
         }
     }
 }
@@ -820,6 +858,45 @@ mod tests {
         assert!(may(&again, "z", "/a") && !may(&again, "z", "/b"));
         assert!(may(&again, "x", "/b"));
         assert!(Arc::ptr_eq(&again.routing, &rebuilt.routing));
+    }
+
+    #[test]
+    fn rerouting_keeps_apps_and_their_authorizations() {
+        let config = GatewayConfig {
+            groups: vec![group("g", true, &[])],
+            apis: vec![api("a", "g", "RELEASE", "/a", Protocol::Both)],
+            apps: vec![cred("x", "kx", &[1])],
+            auths: vec![
+                ("x".into(), "a".into(), "RELEASE-id".into()),
+                ("x".into(), "b".into(), "RELEASE-id".into()),
+            ],
+            ..Default::default()
+        };
+        let first = Snapshot::build(config, "d", None);
+        assert!(may(&first, "x", "/a"));
+        // Publish `b` and take `a` offline: only routes change.
+        let rerouted = first.rerouted(
+            vec![group("g", true, &[])],
+            vec![api("b", "g", "RELEASE", "/b", Protocol::Both)],
+            "d",
+        );
+        assert!(
+            may(&rerouted, "x", "/b"),
+            "authorized before b was published"
+        );
+        assert!(
+            rerouted
+                .route(0, "RELEASE", &Method::GET, "/a", true)
+                .is_none(),
+            "a is no longer routed"
+        );
+        assert!(Arc::ptr_eq(
+            rerouted.apps.by_id("x").unwrap(),
+            first.apps.by_id("x").unwrap()
+        ));
+        // A later patch resolves against the new routes.
+        let patched = rerouted.patched(vec![update("z", "kz", &[3], &["b"])]);
+        assert!(may(&patched, "z", "/b"));
     }
 
     #[test]
