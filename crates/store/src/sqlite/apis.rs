@@ -388,17 +388,16 @@ impl ApiStore for SqliteStore {
             }
         }
         let mut tx = self.reader.begin().await?;
-        let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
-        filtered(&mut count, scope, f);
-        let total: i64 = count.build().fetch_one(&mut *tx).await?.try_get("n")?;
-        let mut items = QueryBuilder::new(format!("SELECT {GROUP_COLUMNS}"));
-        filtered(&mut items, scope, f);
-        items
-            .push(" ORDER BY g.is_default DESC, g.register_time DESC, g.id LIMIT ")
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let rows = items.build().fetch_all(&mut *tx).await?;
+        let (total, rows) = page_rows(
+            &mut tx,
+            GROUP_COLUMNS,
+            |q| filtered(q, scope, f),
+            |q| {
+                q.push(" ORDER BY g.is_default DESC, g.register_time DESC, g.id");
+            },
+            page,
+        )
+        .await?;
         tx.commit().await?;
         let groups = rows
             .iter()
@@ -550,19 +549,18 @@ impl ApiStore for SqliteStore {
             }
         }
         let mut tx = self.reader.begin().await?;
-        let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
-        filtered(&mut count, scope, f);
-        let total: i64 = count.build().fetch_one(&mut *tx).await?.try_get("n")?;
-        let mut items = QueryBuilder::new("SELECT e.id, e.name, e.remark, e.create_time");
-        filtered(&mut items, scope, f);
-        items
-            .push(" ORDER BY (e.id = ")
-            .push_bind(RELEASE_ENV_ID)
-            .push(") DESC, e.create_time, e.id LIMIT ")
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let rows = items.build().fetch_all(&mut *tx).await?;
+        let (total, rows) = page_rows(
+            &mut tx,
+            "e.id, e.name, e.remark, e.create_time",
+            |q| filtered(q, scope, f),
+            |q| {
+                q.push(" ORDER BY (e.id = ")
+                    .push_bind(RELEASE_ENV_ID)
+                    .push(") DESC, e.create_time, e.id");
+            },
+            page,
+        )
+        .await?;
         tx.commit().await?;
         let envs = rows
             .iter()
@@ -730,17 +728,16 @@ impl ApiStore for SqliteStore {
             }
         }
         let mut tx = self.reader.begin().await?;
-        let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
-        filtered(&mut count, scope, f);
-        let total: i64 = count.build().fetch_one(&mut *tx).await?.try_get("n")?;
-        let mut items = QueryBuilder::new(format!("SELECT {API_COLUMNS}, {GROUP_COLUMNS}"));
-        filtered(&mut items, scope, f);
-        items
-            .push(" ORDER BY a.register_time DESC, a.id LIMIT ")
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let rows = items.build().fetch_all(&mut *tx).await?;
+        let (total, rows) = page_rows(
+            &mut tx,
+            &format!("{API_COLUMNS}, {GROUP_COLUMNS}"),
+            |q| filtered(q, scope, f),
+            |q| {
+                q.push(" ORDER BY a.register_time DESC, a.id");
+            },
+            page,
+        )
+        .await?;
         let apis = complete_apis(&mut tx, scope, rows).await?;
         tx.commit().await?;
         Ok((total, apis))

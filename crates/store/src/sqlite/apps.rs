@@ -315,26 +315,25 @@ impl AppStore for SqliteStore {
                 q.push(" AND a.created_by = ").push_bind(user);
             }
         }
-        let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
-        filtered(&mut count, scope, f);
-        let total: i64 = count.build().fetch_one(&self.reader).await?.try_get("n")?;
-        let mut items = QueryBuilder::new(format!("SELECT {APP_COLUMNS}"));
-        filtered(&mut items, scope, f);
         let column = match f.order.field {
             AppSortField::Created => "a.register_time",
             AppSortField::Updated => "a.update_time",
             AppSortField::Name => "a.name",
         };
         let direction = if f.order.descending { "DESC" } else { "ASC" };
-        items
-            .push(format!(" ORDER BY {column} {direction}, a.id LIMIT "))
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let apps = items
-            .build()
-            .fetch_all(&self.reader)
-            .await?
+        let mut tx = self.reader.begin().await?;
+        let (total, rows) = page_rows(
+            &mut tx,
+            APP_COLUMNS,
+            |q| filtered(q, scope, f),
+            |q| {
+                q.push(format!(" ORDER BY {column} {direction}, a.id"));
+            },
+            page,
+        )
+        .await?;
+        tx.commit().await?;
+        let apps = rows
             .iter()
             .map(|r| self.app_from_row(r))
             .collect::<StoreResult<Vec<_>>>()?;

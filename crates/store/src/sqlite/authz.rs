@@ -409,17 +409,16 @@ impl AuthzStore for SqliteStore {
             }
         }
         let mut tx = self.reader.begin().await?;
-        let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
-        filtered(&mut count, scope, name);
-        let total: i64 = count.build().fetch_one(&mut *tx).await?.try_get("n")?;
-        let mut items = QueryBuilder::new(format!("SELECT {QUOTA_COLUMNS}"));
-        filtered(&mut items, scope, name);
-        items
-            .push(" ORDER BY q.create_time DESC, q.id LIMIT ")
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let rows = items.build().fetch_all(&mut *tx).await?;
+        let (total, rows) = page_rows(
+            &mut tx,
+            QUOTA_COLUMNS,
+            |q| filtered(q, scope, name),
+            |q| {
+                q.push(" ORDER BY q.create_time DESC, q.id");
+            },
+            page,
+        )
+        .await?;
         tx.commit().await?;
         let quotas = rows
             .iter()
@@ -553,24 +552,21 @@ impl AuthzStore for SqliteStore {
         if !Self::quota_in_scope(&mut tx, scope, quota_id).await? {
             return Err(AuthzError::QuotaNotFound(quota_id.to_owned()));
         }
-        let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
-        filtered(&mut count, scope, quota_id, set, app_name);
-        let total: i64 = count.build().fetch_one(&mut *tx).await?.try_get("n")?;
-        let mut items = QueryBuilder::new(
-            "SELECT a.id, a.name, a.status, a.app_key, a.remark, a.register_time, a.update_time, \
-             b.app_quota_id, q.name AS app_quota_name, b.bound_time",
-        );
-        filtered(&mut items, scope, quota_id, set, app_name);
         let order = match set {
-            QuotaAppSet::Bound => " ORDER BY b.bound_time DESC, a.id LIMIT ",
-            QuotaAppSet::Bindable => " ORDER BY a.register_time DESC, a.id LIMIT ",
+            QuotaAppSet::Bound => " ORDER BY b.bound_time DESC, a.id",
+            QuotaAppSet::Bindable => " ORDER BY a.register_time DESC, a.id",
         };
-        items
-            .push(order)
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let rows = items.build().fetch_all(&mut *tx).await?;
+        let (total, rows) = page_rows(
+            &mut tx,
+            "a.id, a.name, a.status, a.app_key, a.remark, a.register_time, a.update_time, \
+             b.app_quota_id, q.name AS app_quota_name, b.bound_time",
+            |q| filtered(q, scope, quota_id, set, app_name),
+            |q| {
+                q.push(order);
+            },
+            page,
+        )
+        .await?;
         tx.commit().await?;
         let apps = rows
             .iter()
@@ -740,22 +736,19 @@ impl AuthzStore for SqliteStore {
                 return Err(AuthzError::ApiNotFound(id.clone()));
             }
         }
-        let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
-        filtered(&mut count, scope, f);
-        let total: i64 = count.build().fetch_one(&mut *tx).await?.try_get("n")?;
-        let mut items = QueryBuilder::new(
-            "SELECT x.id, x.app_id, x.api_id, x.env_id, x.auth_time, p.name AS api_name, \
+        let (total, rows) = page_rows(
+            &mut tx,
+            "x.id, x.app_id, x.api_id, x.env_id, x.auth_time, p.name AS api_name, \
              p.api_type, COALESCE(json_extract(p.definition, '$.remark'), '') AS api_remark, \
              p.group_id, g.name AS group_name, e.name AS env_name, a.name AS app_name, \
              a.remark AS app_remark, a.app_type, a.creator AS app_creator, pb.id AS publish_id",
-        );
-        filtered(&mut items, scope, f);
-        items
-            .push(" ORDER BY x.auth_time DESC, x.id LIMIT ")
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let rows = items.build().fetch_all(&mut *tx).await?;
+            |q| filtered(q, scope, f),
+            |q| {
+                q.push(" ORDER BY x.auth_time DESC, x.id");
+            },
+            page,
+        )
+        .await?;
         tx.commit().await?;
         let auths = rows
             .iter()
@@ -815,21 +808,18 @@ impl AuthzStore for SqliteStore {
         if !Self::env_in_scope(&mut tx, scope, env_id).await? {
             return Err(AuthzError::EnvNotFound(env_id.to_owned()));
         }
-        let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
-        filtered(&mut count, scope, app_id, env_id, f);
-        let total: i64 = count.build().fetch_one(&mut *tx).await?.try_get("n")?;
-        let mut items = QueryBuilder::new(
-            "SELECT p.id, p.name, COALESCE(json_extract(p.definition, '$.remark'), '') AS remark, \
+        let (total, rows) = page_rows(
+            &mut tx,
+            "p.id, p.name, COALESCE(json_extract(p.definition, '$.remark'), '') AS remark, \
              p.auth_type, p.req_uri, p.group_id, g.name AS group_name, pb.id AS publish_id, \
              pb.env_id AS run_env_id, e.name AS run_env_name",
-        );
-        filtered(&mut items, scope, app_id, env_id, f);
-        items
-            .push(" ORDER BY p.register_time DESC, p.id LIMIT ")
-            .push_bind(page.limit)
-            .push(" OFFSET ")
-            .push_bind(page.offset);
-        let rows = items.build().fetch_all(&mut *tx).await?;
+            |q| filtered(q, scope, app_id, env_id, f),
+            |q| {
+                q.push(" ORDER BY p.register_time DESC, p.id");
+            },
+            page,
+        )
+        .await?;
         tx.commit().await?;
         let apis = rows
             .iter()

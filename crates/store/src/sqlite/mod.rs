@@ -329,6 +329,31 @@ impl SqliteStore {
     }
 }
 
+/// The pagination every list call shares: counts the rows `filter` selects and fetches one page
+/// of them (`columns`, ordered by what `order` pushes) in the caller's transaction, so the total
+/// and the page agree.
+async fn page_rows<'a>(
+    tx: &mut Transaction<'_, Sqlite>,
+    columns: &str,
+    filter: impl Fn(&mut QueryBuilder<'a, Sqlite>),
+    order: impl FnOnce(&mut QueryBuilder<'a, Sqlite>),
+    page: Page,
+) -> StoreResult<(i64, Vec<SqliteRow>)> {
+    let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
+    filter(&mut count);
+    let total: i64 = count.build().fetch_one(&mut **tx).await?.try_get("n")?;
+    let mut items = QueryBuilder::new(format!("SELECT {columns}"));
+    filter(&mut items);
+    order(&mut items);
+    items
+        .push(" LIMIT ")
+        .push_bind(page.limit)
+        .push(" OFFSET ")
+        .push_bind(page.offset);
+    let rows = items.build().fetch_all(&mut **tx).await?;
+    Ok((total, rows))
+}
+
 fn trusted_name(s: String) -> StoreResult<AppName> {
     AppName::parse(&s, "name")
         .map_err(|_| StoreError::Corrupt("stored app name breaks the rules".into()))
