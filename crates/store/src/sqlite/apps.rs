@@ -265,16 +265,7 @@ impl AppStore for SqliteStore {
     }
 
     async fn delete_app(&self, scope: &Scope, id: &str) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "DELETE FROM apps WHERE id = ? AND instance_id = ? \
-             AND instance_id IN (SELECT id FROM instances WHERE project_id = ?)",
-        )
-        .bind(id)
-        .bind(&scope.instance_id)
-        .bind(&scope.project_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(r.rows_affected() > 0)
+        self.delete_scoped(ScopedTable::Apps, scope, id).await
     }
 
     async fn get_app(&self, scope: &Scope, id: &str) -> StoreResult<Option<App>> {

@@ -203,7 +203,7 @@ impl SqliteStore {
     async fn name_in_scope(
         tx: &mut Transaction<'_, Sqlite>,
         scope: &Scope,
-        table: NamedTable,
+        table: ScopedTable,
         id: &str,
     ) -> StoreResult<Option<String>> {
         let sql = format!(
@@ -238,22 +238,6 @@ impl SqliteStore {
         .fetch_optional(&mut **tx)
         .await?
         .is_some())
-    }
-}
-
-/// Tables whose rows have a `name` and an `instance_id` (a closed set: the name goes into SQL).
-#[derive(Clone, Copy)]
-enum NamedTable {
-    Apps,
-    Apis,
-}
-
-impl NamedTable {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Apps => "apps",
-            Self::Apis => "apis",
-        }
     }
 }
 
@@ -429,16 +413,7 @@ impl AuthzStore for SqliteStore {
 
     async fn delete_app_quota(&self, scope: &Scope, id: &str) -> StoreResult<bool> {
         // Bindings go with the quota (ON DELETE CASCADE).
-        let r = sqlx::query(
-            "DELETE FROM app_quotas WHERE id = ? AND instance_id = ? \
-             AND instance_id IN (SELECT id FROM instances WHERE project_id = ?)",
-        )
-        .bind(id)
-        .bind(&scope.instance_id)
-        .bind(&scope.project_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(r.rows_affected() > 0)
+        self.delete_scoped(ScopedTable::AppQuotas, scope, id).await
     }
 
     async fn bind_app_quota(
@@ -606,14 +581,14 @@ impl AuthzStore for SqliteStore {
         }
         let mut apps = Vec::with_capacity(app_ids.len());
         for id in app_ids {
-            let name = Self::name_in_scope(&mut tx, scope, NamedTable::Apps, id)
+            let name = Self::name_in_scope(&mut tx, scope, ScopedTable::Apps, id)
                 .await?
                 .ok_or_else(|| AuthzError::AppNotFound(id.clone()))?;
             apps.push((id, name));
         }
         let mut apis = Vec::with_capacity(api_ids.len());
         for id in api_ids {
-            let name = Self::name_in_scope(&mut tx, scope, NamedTable::Apis, id)
+            let name = Self::name_in_scope(&mut tx, scope, ScopedTable::Apis, id)
                 .await?
                 .ok_or_else(|| AuthzError::ApiNotFound(id.clone()))?;
             apis.push((id, name));
@@ -668,16 +643,7 @@ impl AuthzStore for SqliteStore {
     }
 
     async fn delete_app_auth(&self, scope: &Scope, id: &str) -> StoreResult<bool> {
-        let r = sqlx::query(
-            "DELETE FROM app_auths WHERE id = ? AND instance_id = ? \
-             AND instance_id IN (SELECT id FROM instances WHERE project_id = ?)",
-        )
-        .bind(id)
-        .bind(&scope.instance_id)
-        .bind(&scope.project_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(r.rows_affected() > 0)
+        self.delete_scoped(ScopedTable::AppAuths, scope, id).await
     }
 
     async fn list_app_auths(
@@ -729,7 +695,7 @@ impl AuthzStore for SqliteStore {
             }
         }
         if let Some(id) = &f.api_id {
-            if Self::name_in_scope(&mut tx, scope, NamedTable::Apis, id)
+            if Self::name_in_scope(&mut tx, scope, ScopedTable::Apis, id)
                 .await?
                 .is_none()
             {

@@ -329,6 +329,51 @@ impl SqliteStore {
     }
 }
 
+/// Tables whose rows belong to an instance and are addressed by `id` (a closed set: the name
+/// goes into SQL).
+#[derive(Clone, Copy)]
+enum ScopedTable {
+    Apps,
+    Apis,
+    AppQuotas,
+    AppAuths,
+}
+
+impl ScopedTable {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Apps => "apps",
+            Self::Apis => "apis",
+            Self::AppQuotas => "app_quotas",
+            Self::AppAuths => "app_auths",
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Deletes row `id` of `table` if it is in `scope` (its instance, in its project); false if
+    /// there is none, so another project's row is as missing as one that never existed.
+    async fn delete_scoped(
+        &self,
+        table: ScopedTable,
+        scope: &Scope,
+        id: &str,
+    ) -> StoreResult<bool> {
+        let sql = format!(
+            "DELETE FROM {} WHERE id = ? AND instance_id = ? \
+             AND instance_id IN (SELECT id FROM instances WHERE project_id = ?)",
+            table.as_str()
+        );
+        let r = sqlx::query(&sql)
+            .bind(id)
+            .bind(&scope.instance_id)
+            .bind(&scope.project_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(r.rows_affected() > 0)
+    }
+}
+
 /// The pagination every list call shares: counts the rows `filter` selects and fetches one page
 /// of them (`columns`, ordered by what `order` pushes) in the caller's transaction, so the total
 /// and the page agree.
