@@ -1,20 +1,21 @@
-//! Persistence for apigw: one [`Store`] interface with the SQLite implementation, migrations and
-//! encryption at rest. Every method takes the caller's scope (project, instance) so an object of
+//! Persistence for apigw: one [`Store`] interface with its SQL implementation (SQLite or
+//! PostgreSQL), migrations and encryption at rest. Every method takes the caller's scope (project, instance) so an object of
 //! another project cannot be reached, and returns secrets already decrypted into domain types.
-//! A second backend (PostgreSQL) implements the same trait with the same [`crypto::Sealer`].
 
 pub mod apis;
 pub mod authz;
 pub mod crypto;
 pub mod error;
 pub mod model;
-pub mod sqlite;
+pub mod revision;
+pub mod sql;
+pub mod test_db;
 
 pub use apis::ApiStore;
 pub use authz::AuthzStore;
 pub use error::StoreError;
 pub use model::*;
-pub use sqlite::SqliteStore;
+pub use sql::{Backend, PostgresOptions, SqlStore, SqliteStore};
 
 use apigw_domain::{AppCodeValue, AppSecret, Page};
 use async_trait::async_trait;
@@ -25,9 +26,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything apigw keeps: the sum of the per-concern stores. Implementations must make each
 /// method one atomic transaction and enforce the uniqueness and count limits named in the docs
 /// even under concurrent callers.
-pub trait Store: IdentityStore + AppStore + ApiStore + AuthzStore {}
+pub trait Store: IdentityStore + AppStore + ApiStore + AuthzStore + RevisionStore {}
 
-impl<T: IdentityStore + AppStore + ApiStore + AuthzStore> Store for T {}
+impl<T: IdentityStore + AppStore + ApiStore + AuthzStore + RevisionStore> Store for T {}
+
+/// The configuration revision (see [`revision`]): how a node tells whether its in-memory
+/// state has every committed change.
+#[async_trait]
+pub trait RevisionStore: Send + Sync + 'static {
+    /// The revision of the last committed change to what the data plane serves.
+    async fn revision(&self) -> StoreResult<i64>;
+}
 
 /// Users, projects, roles, tokens and access keys (the Keystone/IAM side).
 #[async_trait]

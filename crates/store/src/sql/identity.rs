@@ -3,17 +3,17 @@
 use super::*;
 
 #[async_trait]
-impl IdentityStore for SqliteStore {
+impl IdentityStore for SqlStore {
     async fn bootstrap(&self, admin: BootstrapAdmin) -> StoreResult<BootstrapOutcome> {
-        let mut tx = self.writer.begin().await?;
-        let done = sqlx::query("SELECT 1 FROM domains WHERE id = ?")
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("SELECT 1 FROM domains WHERE id = $1")
             .bind(DEFAULT_DOMAIN_ID)
             .fetch_optional(&mut *tx)
             .await?;
         if done.is_some() {
             return Ok(BootstrapOutcome::AlreadyDone);
         }
-        sqlx::query("INSERT INTO domains (id, name) VALUES (?, ?)")
+        sqlx::query("INSERT INTO domains (id, name) VALUES ($1, $2)")
             .bind(DEFAULT_DOMAIN_ID)
             .bind(DEFAULT_DOMAIN_NAME)
             .execute(&mut *tx)
@@ -38,7 +38,7 @@ impl IdentityStore for SqliteStore {
         )
         .await?;
         sqlx::query(
-            "INSERT INTO role_assignments (project_id, user_id, role) VALUES (?, ?, 'admin')",
+            "INSERT INTO role_assignments (project_id, user_id, role) VALUES ($1, $2, 'admin')",
         )
         .bind(&project.id)
         .bind(&user.id)
@@ -59,7 +59,7 @@ impl IdentityStore for SqliteStore {
         name: Option<&str>,
     ) -> StoreResult<Option<Domain>> {
         let row = sqlx::query(
-            "SELECT id, name FROM domains WHERE (?1 IS NULL OR id = ?1) AND (?2 IS NULL OR name = ?2) LIMIT 1",
+            "SELECT id, name FROM domains WHERE ($1 IS NULL OR id = $1) AND ($2 IS NULL OR name = $2) LIMIT 1",
         )
         .bind(id)
         .bind(name)
@@ -75,7 +75,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn create_project(&self, project: NewProject) -> StoreResult<(Project, Instance)> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let p = Self::insert_project(&mut tx, &project).await?;
         let i = Self::insert_instance(&mut tx, &p.id, "default", "").await?;
         tx.commit().await?;
@@ -83,7 +83,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn get_project(&self, id: &str) -> StoreResult<Option<Project>> {
-        sqlx::query("SELECT * FROM projects WHERE id = ?")
+        sqlx::query("SELECT * FROM projects WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.reader)
             .await?
@@ -92,7 +92,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn find_project(&self, domain_id: &str, name: &str) -> StoreResult<Option<Project>> {
-        sqlx::query("SELECT * FROM projects WHERE domain_id = ? AND name = ?")
+        sqlx::query("SELECT * FROM projects WHERE domain_id = $1 AND name = $2")
             .bind(domain_id)
             .bind(name)
             .fetch_optional(&self.reader)
@@ -103,7 +103,7 @@ impl IdentityStore for SqliteStore {
 
     async fn list_projects(&self, name: Option<&str>) -> StoreResult<Vec<Project>> {
         sqlx::query(
-            "SELECT * FROM projects WHERE (?1 IS NULL OR name = ?1) ORDER BY created_at, id",
+            "SELECT * FROM projects WHERE ($1 IS NULL OR name = $1) ORDER BY created_at, id",
         )
         .bind(name)
         .fetch_all(&self.reader)
@@ -114,14 +114,14 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn create_user(&self, user: NewUser) -> StoreResult<User> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let u = Self::insert_user(&mut tx, &user).await?;
         tx.commit().await?;
         Ok(u)
     }
 
     async fn get_user(&self, id: &str) -> StoreResult<Option<UserWithSecret>> {
-        sqlx::query("SELECT * FROM users WHERE id = ?")
+        sqlx::query("SELECT * FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.reader)
             .await?
@@ -130,7 +130,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn find_user(&self, domain_id: &str, name: &str) -> StoreResult<Option<UserWithSecret>> {
-        sqlx::query("SELECT * FROM users WHERE domain_id = ? AND name = ?")
+        sqlx::query("SELECT * FROM users WHERE domain_id = $1 AND name = $2")
             .bind(domain_id)
             .bind(name)
             .fetch_optional(&self.reader)
@@ -140,7 +140,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn list_users(&self, name: Option<&str>) -> StoreResult<Vec<User>> {
-        sqlx::query("SELECT * FROM users WHERE (?1 IS NULL OR name = ?1) ORDER BY created_at, id")
+        sqlx::query("SELECT * FROM users WHERE ($1 IS NULL OR name = $1) ORDER BY created_at, id")
             .bind(name)
             .fetch_all(&self.reader)
             .await?
@@ -150,12 +150,12 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn assign_role(&self, project_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
-        let p = sqlx::query("SELECT 1 FROM projects WHERE id = ?")
+        let mut tx = self.write_tx().await?;
+        let p = sqlx::query("SELECT 1 FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(&mut *tx)
             .await?;
-        let u = sqlx::query("SELECT 1 FROM users WHERE id = ?")
+        let u = sqlx::query("SELECT 1 FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -163,7 +163,7 @@ impl IdentityStore for SqliteStore {
             return Err(StoreError::NotFound);
         }
         sqlx::query(
-            "INSERT OR IGNORE INTO role_assignments (project_id, user_id, role) VALUES (?, ?, ?)",
+            "INSERT INTO role_assignments (project_id, user_id, role) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(project_id)
         .bind(user_id)
@@ -176,7 +176,7 @@ impl IdentityStore for SqliteStore {
 
     async fn roles_of(&self, user_id: &str, project_id: &str) -> StoreResult<Vec<Role>> {
         let rows = sqlx::query(
-            "SELECT role FROM role_assignments WHERE user_id = ? AND project_id = ? ORDER BY role",
+            "SELECT role FROM role_assignments WHERE user_id = $1 AND project_id = $2 ORDER BY role",
         )
         .bind(user_id)
         .bind(project_id)
@@ -192,15 +192,15 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn insert_token(&self, t: TokenRecord) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         // Expired tokens are useless; dropping them here keeps the table small without a timer.
-        sqlx::query("DELETE FROM tokens WHERE expires_at < ?")
+        sqlx::query("DELETE FROM tokens WHERE expires_at < $1")
             .bind(Timestamp::now().nanos())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO tokens (hash, user_id, project_id, methods, issued_at, expires_at, revoked) \
-             VALUES (?, ?, ?, ?, ?, ?, 0)",
+             VALUES ($1, $2, $3, $4, $5, $6, 0)",
         )
         .bind(&t.hash)
         .bind(&t.user_id)
@@ -215,7 +215,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn get_token(&self, hash: &str) -> StoreResult<Option<TokenRecord>> {
-        sqlx::query("SELECT * FROM tokens WHERE hash = ?")
+        sqlx::query("SELECT * FROM tokens WHERE hash = $1")
             .bind(hash)
             .fetch_optional(&self.reader)
             .await?
@@ -224,10 +224,12 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn revoke_token(&self, hash: &str) -> StoreResult<bool> {
-        let r = sqlx::query("UPDATE tokens SET revoked = 1 WHERE hash = ?")
+        let mut tx = self.write_tx().await?;
+        let r = sqlx::query("UPDATE tokens SET revoked = 1 WHERE hash = $1")
             .bind(hash)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -239,8 +241,8 @@ impl IdentityStore for SqliteStore {
             description: key.description,
             created_at: Timestamp::now(),
         };
-        let mut tx = self.writer.begin().await?;
-        let user = sqlx::query("SELECT 1 FROM users WHERE id = ?")
+        let mut tx = self.write_tx().await?;
+        let user = sqlx::query("SELECT 1 FROM users WHERE id = $1")
             .bind(&ak.user_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -249,7 +251,7 @@ impl IdentityStore for SqliteStore {
         }
         sqlx::query(
             "INSERT INTO access_keys (access, user_id, secret_enc, status, description, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&ak.access)
         .bind(&ak.user_id)
@@ -264,7 +266,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn get_access_key(&self, access: &str) -> StoreResult<Option<AccessKeyWithSecret>> {
-        let row = sqlx::query("SELECT * FROM access_keys WHERE access = ?")
+        let row = sqlx::query("SELECT * FROM access_keys WHERE access = $1")
             .bind(access)
             .fetch_optional(&self.reader)
             .await?;
@@ -279,7 +281,7 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn list_access_keys(&self, user_id: &str) -> StoreResult<Vec<AccessKey>> {
-        sqlx::query("SELECT * FROM access_keys WHERE user_id = ? ORDER BY created_at, access")
+        sqlx::query("SELECT * FROM access_keys WHERE user_id = $1 ORDER BY created_at, access")
             .bind(user_id)
             .fetch_all(&self.reader)
             .await?
@@ -293,10 +295,10 @@ impl IdentityStore for SqliteStore {
         access: &str,
         change: AccessKeyChange,
     ) -> StoreResult<AccessKey> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.write_tx().await?;
         let r = sqlx::query(
-            "UPDATE access_keys SET status = COALESCE(?, status), description = COALESCE(?, description) \
-             WHERE access = ?",
+            "UPDATE access_keys SET status = COALESCE($1, status), description = COALESCE($2, description) \
+             WHERE access = $3",
         )
         .bind(change.status.map(AccessKeyStatus::as_str))
         .bind(change.description)
@@ -306,7 +308,7 @@ impl IdentityStore for SqliteStore {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let row = sqlx::query("SELECT * FROM access_keys WHERE access = ?")
+        let row = sqlx::query("SELECT * FROM access_keys WHERE access = $1")
             .bind(access)
             .fetch_one(&mut *tx)
             .await?;
@@ -315,10 +317,12 @@ impl IdentityStore for SqliteStore {
     }
 
     async fn delete_access_key(&self, access: &str) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM access_keys WHERE access = ?")
+        let mut tx = self.write_tx().await?;
+        let r = sqlx::query("DELETE FROM access_keys WHERE access = $1")
             .bind(access)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() > 0)
     }
 }

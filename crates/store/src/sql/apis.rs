@@ -10,34 +10,33 @@ use apigw_domain::api::{
     RELEASE_ENV_ID, RELEASE_ENV_NAME, REMARK_MAX,
 };
 use apigw_domain::ApiError;
-use sqlx::SqliteConnection;
 
 /// Inserts the `DEFAULT` group and the `RELEASE` environment of a new instance, inside the
 /// transaction that creates it (instances made before `0002_apis.sql` got them there).
 pub(super) async fn insert_instance_defaults(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut AnyConnection,
     instance_id: &str,
     at: Timestamp,
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO api_groups (id, instance_id, name, remark, is_default, register_time, update_time) \
-         VALUES (?, ?, ?, '', 1, ?, ?)",
+         VALUES ($1, $2, $3, '', 1, $4, $5)",
     )
     .bind(new_id())
     .bind(instance_id)
     .bind(DEFAULT_GROUP_NAME)
     .bind(at.nanos())
     .bind(at.nanos())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "INSERT INTO environments (instance_id, id, name, remark, create_time) VALUES (?, ?, ?, '', ?)",
+        "INSERT INTO environments (instance_id, id, name, remark, create_time) VALUES ($1, $2, $3, '', $4)",
     )
     .bind(instance_id)
     .bind(RELEASE_ENV_ID)
     .bind(RELEASE_ENV_NAME)
     .bind(at.nanos())
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -53,7 +52,7 @@ const GROUP_COLUMNS: &str = "g.id AS g_id, g.instance_id AS g_instance_id, g.nam
 const API_COLUMNS: &str =
     "a.id, a.instance_id, a.backend_id, a.definition, a.register_time, a.update_time";
 
-fn group_from_row(row: &SqliteRow) -> StoreResult<ApiGroup> {
+fn group_from_row(row: &AnyRow) -> StoreResult<ApiGroup> {
     Ok(ApiGroup {
         id: row.try_get("g_id")?,
         instance_id: row.try_get("g_instance_id")?,
@@ -71,7 +70,7 @@ fn group_from_row(row: &SqliteRow) -> StoreResult<ApiGroup> {
     })
 }
 
-fn env_from_row(row: &SqliteRow) -> StoreResult<Environment> {
+fn env_from_row(row: &AnyRow) -> StoreResult<Environment> {
     Ok(Environment {
         id: row.try_get("id")?,
         name: EnvName::parse(&row.try_get::<String, _>("name")?)
@@ -82,14 +81,14 @@ fn env_from_row(row: &SqliteRow) -> StoreResult<Environment> {
     })
 }
 
-fn definition_from_row(row: &SqliteRow) -> StoreResult<ApiDefinition> {
+fn definition_from_row(row: &AnyRow) -> StoreResult<ApiDefinition> {
     ApiDefinition::from_stored(&row.try_get::<String, _>("definition")?)
         .map_err(corrupt("API definition"))
 }
 
 /// The scope's instance, checked inside the transaction (it may have just been deleted).
-async fn check_instance(conn: &mut SqliteConnection, scope: &Scope) -> ApiStoreResult<()> {
-    let found = sqlx::query("SELECT 1 FROM instances WHERE project_id = ? AND id = ?")
+async fn check_instance(conn: &mut AnyConnection, scope: &Scope) -> ApiStoreResult<()> {
+    let found = sqlx::query("SELECT 1 FROM instances WHERE project_id = $1 AND id = $2")
         .bind(&scope.project_id)
         .bind(&scope.instance_id)
         .fetch_optional(conn)
@@ -101,13 +100,13 @@ async fn check_instance(conn: &mut SqliteConnection, scope: &Scope) -> ApiStoreR
 }
 
 async fn fetch_group(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     scope: &Scope,
     id: &str,
 ) -> ApiStoreResult<Option<ApiGroup>> {
     let sql = format!(
         "SELECT {GROUP_COLUMNS} FROM api_groups g JOIN instances i ON i.id = g.instance_id \
-         WHERE i.project_id = ? AND g.instance_id = ? AND g.id = ?"
+         WHERE i.project_id = $1 AND g.instance_id = $2 AND g.id = $3"
     );
     let row = sqlx::query(&sql)
         .bind(&scope.project_id)
@@ -119,14 +118,14 @@ async fn fetch_group(
 }
 
 async fn fetch_env(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     scope: &Scope,
     id: &str,
 ) -> ApiStoreResult<Option<Environment>> {
     let row = sqlx::query(
         "SELECT e.id, e.name, e.remark, e.create_time FROM environments e \
          JOIN instances i ON i.id = e.instance_id \
-         WHERE i.project_id = ? AND e.instance_id = ? AND e.id = ?",
+         WHERE i.project_id = $1 AND e.instance_id = $2 AND e.id = $3",
     )
     .bind(&scope.project_id)
     .bind(&scope.instance_id)
@@ -137,7 +136,7 @@ async fn fetch_env(
 }
 
 /// Whether a row matches `sql` bound with `args` (all text).
-async fn any(conn: &mut SqliteConnection, sql: &str, args: &[&str]) -> ApiStoreResult<bool> {
+async fn any(conn: &mut AnyConnection, sql: &str, args: &[&str]) -> ApiStoreResult<bool> {
     let mut q = sqlx::query(sql);
     for a in args {
         q = q.bind(*a);
@@ -148,9 +147,9 @@ async fn any(conn: &mut SqliteConnection, sql: &str, args: &[&str]) -> ApiStoreR
 /// Turns API rows (with [`API_COLUMNS`] and [`GROUP_COLUMNS`]) into [`Api`]s, adding their
 /// publications.
 async fn complete_apis(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     scope: &Scope,
-    rows: Vec<SqliteRow>,
+    rows: Vec<AnyRow>,
 ) -> ApiStoreResult<Vec<Api>> {
     let mut apis = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -168,15 +167,15 @@ async fn complete_apis(
     if apis.is_empty() {
         return Ok(apis);
     }
-    let mut q = QueryBuilder::<Sqlite>::new(
+    let mut q = QueryBuilder::new(
         "SELECT p.id, p.api_id, p.env_id, e.name AS env_name, p.version_id, p.publish_time, p.remark \
          FROM publications p JOIN environments e ON e.instance_id = p.instance_id AND e.id = p.env_id \
          WHERE p.instance_id = ",
     );
     q.push_bind(&scope.instance_id).push(" AND p.api_id IN (");
-    let mut ids = q.separated(", ");
-    for api in &apis {
-        ids.push_bind(api.id.clone());
+    for (i, api) in apis.iter().enumerate() {
+        q.push(if i == 0 { "" } else { ", " })
+            .push_bind(api.id.clone());
     }
     q.push(") ORDER BY p.publish_time, p.env_id");
     for row in q.build().fetch_all(conn).await? {
@@ -196,14 +195,14 @@ async fn complete_apis(
 }
 
 async fn fetch_api(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     scope: &Scope,
     id: &str,
 ) -> ApiStoreResult<Option<Api>> {
     let sql = format!(
         "SELECT {API_COLUMNS}, {GROUP_COLUMNS} FROM apis a JOIN api_groups g ON g.id = a.group_id \
          JOIN instances i ON i.id = a.instance_id \
-         WHERE i.project_id = ? AND a.instance_id = ? AND a.id = ?"
+         WHERE i.project_id = $1 AND a.instance_id = $2 AND a.id = $3"
     );
     let rows = sqlx::query(&sql)
         .bind(&scope.project_id)
@@ -216,13 +215,13 @@ async fn fetch_api(
 
 /// The id, group and stored definition of an API in scope.
 async fn api_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     scope: &Scope,
     id: &str,
-) -> ApiStoreResult<Option<SqliteRow>> {
+) -> ApiStoreResult<Option<AnyRow>> {
     Ok(sqlx::query(
         "SELECT a.id, a.group_id, a.name, a.definition FROM apis a JOIN instances i ON i.id = a.instance_id \
-         WHERE i.project_id = ? AND a.instance_id = ? AND a.id = ?",
+         WHERE i.project_id = $1 AND a.instance_id = $2 AND a.id = $3",
     )
     .bind(&scope.project_id)
     .bind(&scope.instance_id)
@@ -233,13 +232,13 @@ async fn api_row(
 
 /// Refuses a name or method + path another API of the group (other than `except_id`) has.
 async fn check_api_unique(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     def: &ApiDefinition,
     except_id: &str,
 ) -> ApiStoreResult<()> {
     if any(
         conn,
-        "SELECT 1 FROM apis WHERE group_id = ? AND name = ? AND id <> ?",
+        "SELECT 1 FROM apis WHERE group_id = $1 AND name = $2 AND id <> $3",
         &[def.group_id(), def.name().as_str(), except_id],
     )
     .await?
@@ -248,7 +247,7 @@ async fn check_api_unique(
     }
     if any(
         conn,
-        "SELECT 1 FROM apis WHERE group_id = ? AND route_key = ? AND id <> ?",
+        "SELECT 1 FROM apis WHERE group_id = $1 AND route_key = $2 AND id <> $3",
         &[def.group_id(), &def.route_key(), except_id],
     )
     .await?
@@ -259,13 +258,13 @@ async fn check_api_unique(
 }
 
 #[async_trait]
-impl ApiStore for SqliteStore {
+impl ApiStore for SqlStore {
     async fn create_group(&self, scope: &Scope, group: NewGroup) -> ApiStoreResult<ApiGroup> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         check_instance(&mut tx, scope).await?;
         if any(
             &mut tx,
-            "SELECT 1 FROM api_groups WHERE instance_id = ? AND name = ?",
+            "SELECT 1 FROM api_groups WHERE instance_id = $1 AND name = $2",
             &[scope.instance_id.as_str(), group.name.as_str()],
         )
         .await?
@@ -284,7 +283,7 @@ impl ApiStore for SqliteStore {
         };
         sqlx::query(
             "INSERT INTO api_groups (id, instance_id, name, remark, is_default, register_time, update_time) \
-             VALUES (?, ?, ?, ?, 0, ?, ?)",
+             VALUES ($1, $2, $3, $4, 0, $5, $6)",
         )
         .bind(&created.id)
         .bind(&created.instance_id)
@@ -304,7 +303,7 @@ impl ApiStore for SqliteStore {
         id: &str,
         change: GroupChange,
     ) -> ApiStoreResult<ApiGroup> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         let group = fetch_group(&mut tx, scope, id)
             .await?
             .ok_or(ApiStoreError::GroupNotFound)?;
@@ -313,7 +312,7 @@ impl ApiStore for SqliteStore {
         }
         if any(
             &mut tx,
-            "SELECT 1 FROM api_groups WHERE instance_id = ? AND name = ? AND id <> ?",
+            "SELECT 1 FROM api_groups WHERE instance_id = $1 AND name = $2 AND id <> $3",
             &[scope.instance_id.as_str(), change.name.as_str(), id],
         )
         .await?
@@ -321,8 +320,8 @@ impl ApiStore for SqliteStore {
             return Err(ApiStoreError::GroupNameExists);
         }
         sqlx::query(
-            "UPDATE api_groups SET name = ?, remark = COALESCE(?, remark), update_time = ? \
-             WHERE id = ? AND instance_id = ?",
+            "UPDATE api_groups SET name = $1, remark = COALESCE($2, remark), update_time = $3 \
+             WHERE id = $4 AND instance_id = $5",
         )
         .bind(change.name.as_str())
         .bind(change.remark.as_ref().map(Remark::as_str))
@@ -339,17 +338,17 @@ impl ApiStore for SqliteStore {
     }
 
     async fn delete_group(&self, scope: &Scope, id: &str) -> ApiStoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         let group = fetch_group(&mut tx, scope, id)
             .await?
             .ok_or(ApiStoreError::GroupNotFound)?;
         if group.is_default {
             return Err(ApiStoreError::DefaultGroupLocked);
         }
-        if any(&mut tx, "SELECT 1 FROM apis WHERE group_id = ?", &[id]).await? {
+        if any(&mut tx, "SELECT 1 FROM apis WHERE group_id = $1", &[id]).await? {
             return Err(ApiStoreError::GroupHasApis);
         }
-        sqlx::query("DELETE FROM api_groups WHERE id = ? AND instance_id = ?")
+        sqlx::query("DELETE FROM api_groups WHERE id = $1 AND instance_id = $2")
             .bind(id)
             .bind(&scope.instance_id)
             .execute(&mut *tx)
@@ -369,7 +368,7 @@ impl ApiStore for SqliteStore {
         f: &GroupFilter,
         page: Page,
     ) -> ApiStoreResult<(i64, Vec<ApiGroup>)> {
-        fn filtered<'a>(q: &mut QueryBuilder<'a, Sqlite>, scope: &'a Scope, f: &'a GroupFilter) {
+        fn filtered<'a>(q: &mut QueryBuilder<'a>, scope: &'a Scope, f: &'a GroupFilter) {
             q.push(
                 " FROM api_groups g JOIN instances i ON i.id = g.instance_id WHERE i.project_id = ",
             )
@@ -387,7 +386,7 @@ impl ApiStore for SqliteStore {
                 }
             }
         }
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         let (total, rows) = page_rows(
             &mut tx,
             GROUP_COLUMNS,
@@ -412,24 +411,25 @@ impl ApiStore for SqliteStore {
         env: NewEnvironment,
         max_envs: u32,
     ) -> ApiStoreResult<Environment> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         check_instance(&mut tx, scope).await?;
         if any(
             &mut tx,
-            "SELECT 1 FROM environments WHERE instance_id = ? AND name = ?",
+            "SELECT 1 FROM environments WHERE instance_id = $1 AND name = $2",
             &[scope.instance_id.as_str(), env.name.as_str()],
         )
         .await?
         {
             return Err(ApiStoreError::EnvNameExists);
         }
-        let count: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM environments WHERE instance_id = ? AND id <> ?")
-                .bind(&scope.instance_id)
-                .bind(RELEASE_ENV_ID)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
+        let count: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM environments WHERE instance_id = $1 AND id <> $2",
+        )
+        .bind(&scope.instance_id)
+        .bind(RELEASE_ENV_ID)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
         if count >= i64::from(max_envs) {
             return Err(ApiStoreError::EnvLimitReached);
         }
@@ -439,7 +439,7 @@ impl ApiStore for SqliteStore {
             remark: env.remark,
             create_time: Timestamp::now(),
         };
-        sqlx::query("INSERT INTO environments (instance_id, id, name, remark, create_time) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO environments (instance_id, id, name, remark, create_time) VALUES ($1, $2, $3, $4, $5)")
             .bind(&scope.instance_id)
             .bind(&created.id)
             .bind(created.name.as_str())
@@ -457,7 +457,7 @@ impl ApiStore for SqliteStore {
         id: &str,
         change: EnvChange,
     ) -> ApiStoreResult<Environment> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         let env = fetch_env(&mut tx, scope, id)
             .await?
             .ok_or(ApiStoreError::EnvNotFound)?;
@@ -466,7 +466,7 @@ impl ApiStore for SqliteStore {
         }
         if any(
             &mut tx,
-            "SELECT 1 FROM environments WHERE instance_id = ? AND name = ? AND id <> ?",
+            "SELECT 1 FROM environments WHERE instance_id = $1 AND name = $2 AND id <> $3",
             &[scope.instance_id.as_str(), change.name.as_str(), id],
         )
         .await?
@@ -474,7 +474,7 @@ impl ApiStore for SqliteStore {
             return Err(ApiStoreError::EnvNameExists);
         }
         sqlx::query(
-            "UPDATE environments SET name = ?, remark = COALESCE(?, remark) WHERE instance_id = ? AND id = ?",
+            "UPDATE environments SET name = $1, remark = COALESCE($2, remark) WHERE instance_id = $3 AND id = $4",
         )
         .bind(change.name.as_str())
         .bind(change.remark.as_ref().map(Remark::as_str))
@@ -490,7 +490,7 @@ impl ApiStore for SqliteStore {
     }
 
     async fn delete_environment(&self, scope: &Scope, id: &str) -> ApiStoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         let env = fetch_env(&mut tx, scope, id)
             .await?
             .ok_or(ApiStoreError::EnvNotFound)?;
@@ -499,19 +499,19 @@ impl ApiStore for SqliteStore {
         }
         if any(
             &mut tx,
-            "SELECT 1 FROM publications WHERE instance_id = ? AND env_id = ?",
+            "SELECT 1 FROM publications WHERE instance_id = $1 AND env_id = $2",
             &[scope.instance_id.as_str(), id],
         )
         .await?
         {
             return Err(ApiStoreError::EnvHasPublishedApis);
         }
-        sqlx::query("DELETE FROM app_auths WHERE instance_id = ? AND env_id = ?")
+        sqlx::query("DELETE FROM app_auths WHERE instance_id = $1 AND env_id = $2")
             .bind(&scope.instance_id)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM environments WHERE instance_id = ? AND id = ?")
+        sqlx::query("DELETE FROM environments WHERE instance_id = $1 AND id = $2")
             .bind(&scope.instance_id)
             .bind(id)
             .execute(&mut *tx)
@@ -535,7 +535,7 @@ impl ApiStore for SqliteStore {
         f: &EnvFilter,
         page: Page,
     ) -> ApiStoreResult<(i64, Vec<Environment>)> {
-        fn filtered<'a>(q: &mut QueryBuilder<'a, Sqlite>, scope: &'a Scope, f: &'a EnvFilter) {
+        fn filtered<'a>(q: &mut QueryBuilder<'a>, scope: &'a Scope, f: &'a EnvFilter) {
             q.push(" FROM environments e JOIN instances i ON i.id = e.instance_id WHERE i.project_id = ")
                 .push_bind(&scope.project_id)
                 .push(" AND e.instance_id = ")
@@ -548,7 +548,7 @@ impl ApiStore for SqliteStore {
                 }
             }
         }
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         let (total, rows) = page_rows(
             &mut tx,
             "e.id, e.name, e.remark, e.create_time",
@@ -570,7 +570,7 @@ impl ApiStore for SqliteStore {
     }
 
     async fn create_api(&self, scope: &Scope, definition: ApiDefinition) -> ApiStoreResult<Api> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         fetch_group(&mut tx, scope, definition.group_id())
             .await?
             .ok_or(ApiStoreError::GroupNotFound)?;
@@ -580,7 +580,7 @@ impl ApiStore for SqliteStore {
         sqlx::query(
             "INSERT INTO apis (id, instance_id, group_id, name, api_type, req_protocol, req_method, req_uri, \
              route_key, auth_type, backend_id, definition, register_time, update_time) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&id)
         .bind(&scope.instance_id)
@@ -611,7 +611,7 @@ impl ApiStore for SqliteStore {
         id: &str,
         definition: ApiDefinition,
     ) -> ApiStoreResult<Api> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         let row = api_row(&mut tx, scope, id)
             .await?
             .ok_or(ApiStoreError::ApiNotFound)?;
@@ -620,8 +620,8 @@ impl ApiStore for SqliteStore {
         }
         check_api_unique(&mut tx, &definition, id).await?;
         sqlx::query(
-            "UPDATE apis SET name = ?, api_type = ?, req_protocol = ?, req_method = ?, req_uri = ?, \
-             route_key = ?, auth_type = ?, definition = ?, update_time = ? WHERE id = ? AND instance_id = ?",
+            "UPDATE apis SET name = $1, api_type = $2, req_protocol = $3, req_method = $4, req_uri = $5, \
+             route_key = $6, auth_type = $7, definition = $8, update_time = $9 WHERE id = $10 AND instance_id = $11",
         )
         .bind(definition.name().as_str())
         .bind(definition.api_type().code())
@@ -644,25 +644,25 @@ impl ApiStore for SqliteStore {
     }
 
     async fn delete_api(&self, scope: &Scope, id: &str) -> ApiStoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         api_row(&mut tx, scope, id)
             .await?
             .ok_or(ApiStoreError::ApiNotFound)?;
         if any(
             &mut tx,
-            "SELECT 1 FROM publications WHERE api_id = ?",
+            "SELECT 1 FROM publications WHERE api_id = $1",
             &[id],
         )
         .await?
         {
             return Err(ApiStoreError::ApiPublished);
         }
-        sqlx::query("DELETE FROM app_auths WHERE instance_id = ? AND api_id = ?")
+        sqlx::query("DELETE FROM app_auths WHERE instance_id = $1 AND api_id = $2")
             .bind(&scope.instance_id)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM apis WHERE id = ? AND instance_id = ?")
+        sqlx::query("DELETE FROM apis WHERE id = $1 AND instance_id = $2")
             .bind(id)
             .bind(&scope.instance_id)
             .execute(&mut *tx)
@@ -672,7 +672,7 @@ impl ApiStore for SqliteStore {
     }
 
     async fn get_api(&self, scope: &Scope, id: &str) -> ApiStoreResult<Option<Api>> {
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         let api = fetch_api(&mut tx, scope, id).await?;
         tx.commit().await?;
         Ok(api)
@@ -684,7 +684,7 @@ impl ApiStore for SqliteStore {
         f: &ApiFilter,
         page: Page,
     ) -> ApiStoreResult<(i64, Vec<Api>)> {
-        fn filtered<'a>(q: &mut QueryBuilder<'a, Sqlite>, scope: &'a Scope, f: &'a ApiFilter) {
+        fn filtered<'a>(q: &mut QueryBuilder<'a>, scope: &'a Scope, f: &'a ApiFilter) {
             q.push(
                 " FROM apis a JOIN api_groups g ON g.id = a.group_id JOIN instances i ON i.id = a.instance_id \
                  WHERE i.project_id = ",
@@ -727,7 +727,7 @@ impl ApiStore for SqliteStore {
                     .push(")");
             }
         }
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         let (total, rows) = page_rows(
             &mut tx,
             &format!("{API_COLUMNS}, {GROUP_COLUMNS}"),
@@ -750,7 +750,7 @@ impl ApiStore for SqliteStore {
         env_id: &str,
         remark: Remark,
     ) -> ApiStoreResult<PublishRecord> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         let row = api_row(&mut tx, scope, api_id)
             .await?
             .ok_or(ApiStoreError::ApiNotFound)?;
@@ -761,8 +761,8 @@ impl ApiStore for SqliteStore {
         let route_key = definition.route_key();
         if any(
             &mut tx,
-            "SELECT 1 FROM publications WHERE instance_id = ? AND env_id = ? AND group_id = ? \
-             AND route_key = ? AND api_id <> ?",
+            "SELECT 1 FROM publications WHERE instance_id = $1 AND env_id = $2 AND group_id = $3 \
+             AND route_key = $4 AND api_id <> $5",
             &[
                 scope.instance_id.as_str(),
                 env_id,
@@ -775,12 +775,14 @@ impl ApiStore for SqliteStore {
         {
             return Err(ApiStoreError::RoutePublished);
         }
-        sqlx::query("DELETE FROM publications WHERE instance_id = ? AND api_id = ? AND env_id = ?")
-            .bind(&scope.instance_id)
-            .bind(api_id)
-            .bind(env_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM publications WHERE instance_id = $1 AND api_id = $2 AND env_id = $3",
+        )
+        .bind(&scope.instance_id)
+        .bind(api_id)
+        .bind(env_id)
+        .execute(&mut *tx)
+        .await?;
         let record = PublishRecord {
             publish_id: new_id(),
             api_id: api_id.to_owned(),
@@ -792,7 +794,7 @@ impl ApiStore for SqliteStore {
         };
         sqlx::query(
             "INSERT INTO publications (id, instance_id, api_id, env_id, group_id, route_key, api_name, \
-             version_id, remark, publish_time, definition) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             version_id, remark, publish_time, definition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&record.publish_id)
         .bind(&scope.instance_id)
@@ -818,7 +820,7 @@ impl ApiStore for SqliteStore {
         env_id: &str,
         remark: Remark,
     ) -> ApiStoreResult<PublishRecord> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         let row = api_row(&mut tx, scope, api_id)
             .await?
             .ok_or(ApiStoreError::ApiNotFound)?;
@@ -826,7 +828,7 @@ impl ApiStore for SqliteStore {
             .await?
             .ok_or(ApiStoreError::EnvNotFound)?;
         let publication = sqlx::query(
-            "SELECT id, version_id FROM publications WHERE instance_id = ? AND api_id = ? AND env_id = ?",
+            "SELECT id, version_id FROM publications WHERE instance_id = $1 AND api_id = $2 AND env_id = $3",
         )
         .bind(&scope.instance_id)
         .bind(api_id)
@@ -835,7 +837,7 @@ impl ApiStore for SqliteStore {
         .await?
         .ok_or(ApiStoreError::NotPublished)?;
         let publish_id: String = publication.try_get("id")?;
-        sqlx::query("DELETE FROM publications WHERE id = ?")
+        sqlx::query("DELETE FROM publications WHERE id = $1")
             .bind(&publish_id)
             .execute(&mut *tx)
             .await?;
@@ -858,7 +860,7 @@ impl ApiStore for SqliteStore {
              FROM publications p \
              JOIN environments e ON e.instance_id = p.instance_id AND e.id = p.env_id \
              JOIN api_groups g ON g.id = p.group_id \
-             WHERE p.instance_id = ? ORDER BY e.name, g.id, p.route_key",
+             WHERE p.instance_id = $1 ORDER BY e.name, g.id, p.route_key",
         )
         .bind(instance_id)
         .fetch_all(&self.reader)
@@ -902,11 +904,8 @@ mod tests {
         ApiDefinition::from_stored(&text).unwrap()
     }
 
-    async fn store() -> (tempfile::TempDir, SqliteStore, Scope) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.db"), &MasterKey::generate())
-            .await
-            .unwrap();
+    async fn store() -> (crate::test_db::TestPlace, SqlStore, Scope) {
+        let (dir, store) = crate::test_db::open_store(&MasterKey::generate()).await;
         let BootstrapOutcome::Created {
             project_id,
             instance_id,

@@ -1,35 +1,82 @@
-//! The embedded SQLite store: one file, WAL journal, `synchronous=FULL` so a commit that returned
-//! survives a crash. All writes go through a single-connection pool, which serialises them and
-//! makes the count limits and uniqueness checks inside a transaction race-free; reads use a
-//! separate pool so they never wait behind a write.
+//! The SQL store: one implementation of [`Store`](crate::Store) for both backends, written once
+//! against sqlx's `Any` driver with `$n` placeholders (which SQLite and PostgreSQL both accept).
+//!
+//! * **SQLite** (the default): one file, WAL journal, `synchronous=FULL` so a commit that returned
+//!   survives a crash. All writes go through a single-connection pool, which serialises them.
+//! * **PostgreSQL** (`--database-url postgres://…`, several nodes on one database): every write
+//!   transaction first takes one transaction-scoped advisory lock, so writes from all nodes are
+//!   serialised exactly as SQLite's single writer serialises them, and every count limit and
+//!   uniqueness check inside a transaction stays race-free; unique constraints back them up.
+//!
+//! Every transaction that changes what the data plane serves (apps, AppCodes, APIs,
+//! authorizations, instances) also advances the one-row `revision` counter; see [`crate::revision`].
 
 mod apis;
 mod apps;
 mod authz;
+mod builder;
+
 mod identity;
 
 use crate::crypto::{MasterKey, Sealer};
 use crate::model::*;
-use crate::{AppStore, IdentityStore, StoreError, StoreResult};
+use crate::revision;
+use crate::{AppStore, IdentityStore, RevisionStore, StoreError, StoreResult};
 use apigw_domain::generate::new_id;
 use apigw_domain::{AppCodeValue, AppKey, AppName, AppRemark, AppSecret, Page, Timestamp};
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use builder::SqlBuilder as QueryBuilder;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// The SQLite implementation of [`Store`].
-#[derive(Clone)]
-pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
-    sealer: Sealer,
+/// Which database a [`SqlStore`] talks to; the few statements that differ ask this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server shared by several nodes.
+    Postgres,
 }
+
+/// How to reach PostgreSQL, and how long to wait for it before a call fails with a 5xx.
+#[derive(Clone, Debug)]
+pub struct PostgresOptions {
+    /// `postgres://user@host:port/database`.
+    pub url: String,
+    /// Connections this node keeps open.
+    pub max_connections: u32,
+    /// How long a call waits for a connection before it fails (a store outage answers fast).
+    pub acquire_timeout: Duration,
+}
+
+impl PostgresOptions {
+    /// Defaults fit for a management plane: 8 connections, fail after 3 s.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The SQL implementation of [`Store`](crate::Store) (SQLite or PostgreSQL).
+#[derive(Clone)]
+pub struct SqlStore {
+    writer: AnyPool,
+    reader: AnyPool,
+    sealer: Sealer,
+    backend: Backend,
+}
+
+/// The name the SQLite store went by; kept so call sites read naturally.
+pub type SqliteStore = SqlStore;
+
+/// The key of the advisory lock that serialises PostgreSQL write transactions ("apigw" in ASCII).
+const WRITE_LOCK_KEY: i64 = 0x61_70_69_67_77;
 
 const KEY_CHECK: &str = "master_key_check";
 const KEY_CHECK_PLAIN: &[u8] = b"apigw master key check";
@@ -50,44 +97,172 @@ fn access_key_context(access: &str) -> String {
     format!("access_key:{access}")
 }
 
-impl SqliteStore {
-    /// Opens (creating if needed) the database file, runs migrations and checks that
+#[async_trait]
+impl RevisionStore for SqlStore {
+    async fn revision(&self) -> StoreResult<i64> {
+        Ok(sqlx::query("SELECT n FROM revision WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await?
+            .try_get("n")?)
+    }
+}
+
+/// A transaction that changes served configuration, and the revision it will commit as.
+struct ConfigTx {
+    tx: Transaction<'static, Any>,
+    revision: i64,
+}
+
+impl ConfigTx {
+    /// Commits, then tells the enclosing [`revision::track`] which revision it was.
+    async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        revision::record(self.revision);
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for ConfigTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for ConfigTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+/// Statements every new SQLite connection runs: the settings SQLite keeps per connection.
+const SQLITE_SESSION: &str =
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;";
+
+impl SqlStore {
+    /// Opens (creating if needed) the SQLite database file, runs migrations and checks that
     /// `master` can open the secrets already stored.
     pub async fn open(path: &Path, master: &MasterKey) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let url = |mode: &str| {
+            let mut url = url_from_path(path);
+            url.set_query(Some(&format!("mode={mode}")));
+            AnyConnectOptions::from_str(url.as_str())
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        };
+        let writer = AnyPoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .after_connect(|conn, _| Box::pin(async move { sqlite_session(conn).await }))
+            .connect_with(url("rwc")?)
+            .await?;
+        sqlx::query("PRAGMA journal_mode = WAL")
+            .execute(&writer)
             .await?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&writer)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        let reader = SqlitePoolOptions::new()
+        let reader = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .after_connect(|conn, _| Box::pin(async move { sqlite_session(conn).await }))
+            .connect_with(url("ro")?)
             .await?;
+        Self::finish_open(writer, reader, master, Backend::Sqlite).await
+    }
+
+    /// Connects to PostgreSQL, runs migrations (several nodes starting at once on an empty
+    /// database run them exactly once: sqlx holds an advisory lock while migrating) and checks
+    /// that `master` can open the secrets already stored.
+    pub async fn open_postgres(options: &PostgresOptions, master: &MasterKey) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let connect = AnyConnectOptions::from_str(&options.url)
+            .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        Self::finish_open(pool.clone(), pool, master, Backend::Postgres).await
+    }
+
+    async fn finish_open(
+        writer: AnyPool,
+        reader: AnyPool,
+        master: &MasterKey,
+        backend: Backend,
+    ) -> StoreResult<Self> {
         let store = Self {
             writer,
             reader,
             sealer: Sealer::new(master),
+            backend,
         };
         store.check_master_key().await?;
         Ok(store)
     }
 
+    /// The database this store talks to.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A write transaction that does not touch what the data plane serves (identity).
+    async fn write_tx(&self) -> StoreResult<Transaction<'static, Any>> {
+        let mut tx = self.writer.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// A write transaction on configuration the data plane serves: also advances the revision
+    /// counter; its commit records the new revision for the change feed ([`crate::revision`]).
+    async fn config_tx(&self) -> StoreResult<ConfigTx> {
+        let mut tx = self.write_tx().await?;
+        let revision: i64 = sqlx::query("UPDATE revision SET n = n + 1 WHERE id = 1 RETURNING n")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        Ok(ConfigTx { tx, revision })
+    }
+
+    /// A read transaction whose statements all see one snapshot (a page and its total agree).
+    async fn read_tx(&self) -> StoreResult<Transaction<'static, Any>> {
+        let mut tx = self.reader.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Sends `payload` to every session listening on `channel` (PostgreSQL only; elsewhere a
+    /// no-op, since one SQLite file has one node).
+    pub async fn notify(&self, channel: &str, payload: &str) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 AS sent FROM pg_notify($1, $2)")
+                .bind(channel)
+                .bind(payload)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Refuses a master key that cannot open what is stored; records a check value on first use.
     async fn check_master_key(&self) -> StoreResult<()> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = ?")
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
             .bind(KEY_CHECK)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&mut *tx)
             .await?;
         match row {
             Some(row) => {
@@ -104,23 +279,24 @@ impl SqliteStore {
                 Ok(())
             }
             None => {
-                sqlx::query("INSERT INTO meta (key, value) VALUES (?, ?)")
+                sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2)")
                     .bind(KEY_CHECK)
                     .bind(self.sealer.seal(KEY_CHECK_PLAIN, KEY_CHECK))
-                    .execute(&self.writer)
+                    .execute(&mut *tx)
                     .await?;
+                tx.commit().await?;
                 Ok(())
             }
         }
     }
 
-    /// Closes both pools (checkpointing the WAL).
+    /// Closes the pools (checkpointing SQLite's WAL).
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
     }
 
-    fn app_from_row(&self, row: &SqliteRow) -> StoreResult<App> {
+    fn app_from_row(&self, row: &AnyRow) -> StoreResult<App> {
         let id: String = row.try_get("id")?;
         let sealed: String = row.try_get("secret_enc")?;
         let secret = self.sealer.open_string(&sealed, &secret_context(&id))?;
@@ -142,7 +318,7 @@ impl SqliteStore {
         })
     }
 
-    fn code_from_row(&self, row: &SqliteRow) -> StoreResult<AppCode> {
+    fn code_from_row(&self, row: &AnyRow) -> StoreResult<AppCode> {
         let id: String = row.try_get("id")?;
         let sealed: String = row.try_get("value_enc")?;
         let value = self.sealer.open_string(&sealed, &code_context(&id))?;
@@ -156,13 +332,13 @@ impl SqliteStore {
 
     async fn fetch_app(
         &self,
-        exec: impl sqlx::SqliteExecutor<'_>,
+        exec: impl Executor<'_, Database = Any>,
         scope: &Scope,
         id: &str,
     ) -> StoreResult<Option<App>> {
         let sql = format!(
             "SELECT {APP_COLUMNS} FROM apps a JOIN instances i ON i.id = a.instance_id \
-             WHERE i.project_id = ? AND a.instance_id = ? AND a.id = ?"
+             WHERE i.project_id = $1 AND a.instance_id = $2 AND a.id = $3"
         );
         let row = sqlx::query(&sql)
             .bind(&scope.project_id)
@@ -173,25 +349,21 @@ impl SqliteStore {
         row.map(|r| self.app_from_row(&r)).transpose()
     }
 
-    async fn app_in_scope(
-        tx: &mut Transaction<'_, Sqlite>,
-        scope: &Scope,
-        id: &str,
-    ) -> StoreResult<bool> {
+    async fn app_in_scope(tx: &mut AnyConnection, scope: &Scope, id: &str) -> StoreResult<bool> {
         let row = sqlx::query(
             "SELECT 1 FROM apps a JOIN instances i ON i.id = a.instance_id \
-             WHERE i.project_id = ? AND a.instance_id = ? AND a.id = ?",
+             WHERE i.project_id = $1 AND a.instance_id = $2 AND a.id = $3",
         )
         .bind(&scope.project_id)
         .bind(&scope.instance_id)
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?;
         Ok(row.is_some())
     }
 
     async fn exists(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut AnyConnection,
         sql: &str,
         a: &str,
         b: &str,
@@ -201,13 +373,13 @@ impl SqliteStore {
             .bind(a)
             .bind(b)
             .bind(except_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?
             .is_some())
     }
 
     async fn insert_instance(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut AnyConnection,
         project_id: &str,
         name: &str,
         description: &str,
@@ -222,7 +394,7 @@ impl SqliteStore {
         };
         sqlx::query(
             "INSERT INTO instances (id, project_id, name, description, status, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&instance.id)
         .bind(&instance.project_id)
@@ -230,27 +402,24 @@ impl SqliteStore {
         .bind(&instance.description)
         .bind(&instance.status)
         .bind(instance.created_at.nanos())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         apis::insert_instance_defaults(tx, &instance.id, instance.created_at).await?;
         Ok(instance)
     }
 
-    async fn insert_project(
-        tx: &mut Transaction<'_, Sqlite>,
-        p: &NewProject,
-    ) -> StoreResult<Project> {
-        let taken = sqlx::query("SELECT 1 FROM projects WHERE domain_id = ? AND name = ?")
+    async fn insert_project(tx: &mut AnyConnection, p: &NewProject) -> StoreResult<Project> {
+        let taken = sqlx::query("SELECT 1 FROM projects WHERE domain_id = $1 AND name = $2")
             .bind(&p.domain_id)
             .bind(&p.name)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
             return Err(StoreError::Duplicate);
         }
-        let domain = sqlx::query("SELECT 1 FROM domains WHERE id = ?")
+        let domain = sqlx::query("SELECT 1 FROM domains WHERE id = $1")
             .bind(&p.domain_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
         if domain.is_none() {
             return Err(StoreError::NotFound);
@@ -264,31 +433,31 @@ impl SqliteStore {
         };
         sqlx::query(
             "INSERT INTO projects (id, domain_id, name, description, enabled, created_at) \
-             VALUES (?, ?, ?, ?, 1, ?)",
+             VALUES ($1, $2, $3, $4, 1, $5)",
         )
         .bind(&project.id)
         .bind(&project.domain_id)
         .bind(&project.name)
         .bind(&project.description)
         .bind(Timestamp::now().nanos())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         Ok(project)
     }
 
-    async fn insert_user(tx: &mut Transaction<'_, Sqlite>, u: &NewUser) -> StoreResult<User> {
-        let taken = sqlx::query("SELECT 1 FROM users WHERE domain_id = ? AND name = ?")
+    async fn insert_user(tx: &mut AnyConnection, u: &NewUser) -> StoreResult<User> {
+        let taken = sqlx::query("SELECT 1 FROM users WHERE domain_id = $1 AND name = $2")
             .bind(&u.domain_id)
             .bind(&u.name)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
         if taken.is_some() {
             return Err(StoreError::Duplicate);
         }
         if let Some(p) = &u.default_project_id {
-            let exists = sqlx::query("SELECT 1 FROM projects WHERE id = ?")
+            let exists = sqlx::query("SELECT 1 FROM projects WHERE id = $1")
                 .bind(p)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await?;
             if exists.is_none() {
                 return Err(StoreError::NotFound);
@@ -303,7 +472,7 @@ impl SqliteStore {
         };
         sqlx::query(
             "INSERT INTO users (id, domain_id, name, password_hash, default_project_id, enabled, created_at) \
-             VALUES (?, ?, ?, ?, ?, 1, ?)",
+             VALUES ($1, $2, $3, $4, $5, 1, $6)",
         )
         .bind(&user.id)
         .bind(&user.domain_id)
@@ -311,12 +480,12 @@ impl SqliteStore {
         .bind(&u.password_hash)
         .bind(&user.default_project_id)
         .bind(Timestamp::now().nanos())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await?;
         Ok(user)
     }
 
-    fn access_key_from_row(row: &SqliteRow) -> StoreResult<AccessKey> {
+    fn access_key_from_row(row: &AnyRow) -> StoreResult<AccessKey> {
         let status: String = row.try_get("status")?;
         Ok(AccessKey {
             access: row.try_get("access")?,
@@ -350,7 +519,7 @@ impl ScopedTable {
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// Deletes row `id` of `table` if it is in `scope` (its instance, in its project); false if
     /// there is none, so another project's row is as missing as one that never existed.
     async fn delete_scoped(
@@ -360,16 +529,18 @@ impl SqliteStore {
         id: &str,
     ) -> StoreResult<bool> {
         let sql = format!(
-            "DELETE FROM {} WHERE id = ? AND instance_id = ? \
-             AND instance_id IN (SELECT id FROM instances WHERE project_id = ?)",
+            "DELETE FROM {} WHERE id = $1 AND instance_id = $2 \
+             AND instance_id IN (SELECT id FROM instances WHERE project_id = $3)",
             table.as_str()
         );
+        let mut tx = self.config_tx().await?;
         let r = sqlx::query(&sql)
             .bind(id)
             .bind(&scope.instance_id)
             .bind(&scope.project_id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() > 0)
     }
 }
@@ -378,15 +549,15 @@ impl SqliteStore {
 /// of them (`columns`, ordered by what `order` pushes) in the caller's transaction, so the total
 /// and the page agree.
 async fn page_rows<'a>(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut AnyConnection,
     columns: &str,
-    filter: impl Fn(&mut QueryBuilder<'a, Sqlite>),
-    order: impl FnOnce(&mut QueryBuilder<'a, Sqlite>),
+    filter: impl Fn(&mut QueryBuilder<'a>),
+    order: impl FnOnce(&mut QueryBuilder<'a>),
     page: Page,
-) -> StoreResult<(i64, Vec<SqliteRow>)> {
+) -> StoreResult<(i64, Vec<AnyRow>)> {
     let mut count = QueryBuilder::new("SELECT COUNT(*) AS n");
     filter(&mut count);
-    let total: i64 = count.build().fetch_one(&mut **tx).await?.try_get("n")?;
+    let total: i64 = count.build().fetch_one(&mut *tx).await?.try_get("n")?;
     let mut items = QueryBuilder::new(format!("SELECT {columns}"));
     filter(&mut items);
     order(&mut items);
@@ -395,7 +566,7 @@ async fn page_rows<'a>(
         .push_bind(page.limit)
         .push(" OFFSET ")
         .push_bind(page.offset);
-    let rows = items.build().fetch_all(&mut **tx).await?;
+    let rows = items.build().fetch_all(&mut *tx).await?;
     Ok((total, rows))
 }
 
@@ -404,7 +575,7 @@ fn trusted_name(s: String) -> StoreResult<AppName> {
         .map_err(|_| StoreError::Corrupt("stored app name breaks the rules".into()))
 }
 
-fn project_from_row(row: &SqliteRow) -> StoreResult<Project> {
+fn project_from_row(row: &AnyRow) -> StoreResult<Project> {
     Ok(Project {
         id: row.try_get("id")?,
         domain_id: row.try_get("domain_id")?,
@@ -414,7 +585,7 @@ fn project_from_row(row: &SqliteRow) -> StoreResult<Project> {
     })
 }
 
-fn user_from_row(row: &SqliteRow) -> StoreResult<UserWithSecret> {
+fn user_from_row(row: &AnyRow) -> StoreResult<UserWithSecret> {
     Ok(UserWithSecret {
         user: User {
             id: row.try_get("id")?,
@@ -427,7 +598,7 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<UserWithSecret> {
     })
 }
 
-fn instance_from_row(row: &SqliteRow) -> StoreResult<Instance> {
+fn instance_from_row(row: &AnyRow) -> StoreResult<Instance> {
     Ok(Instance {
         id: row.try_get("id")?,
         project_id: row.try_get("project_id")?,
@@ -438,7 +609,7 @@ fn instance_from_row(row: &SqliteRow) -> StoreResult<Instance> {
     })
 }
 
-fn token_from_row(row: &SqliteRow) -> StoreResult<TokenRecord> {
+fn token_from_row(row: &AnyRow) -> StoreResult<TokenRecord> {
     Ok(TokenRecord {
         hash: row.try_get("hash")?,
         user_id: row.try_get("user_id")?,
@@ -452,3 +623,15 @@ fn token_from_row(row: &SqliteRow) -> StoreResult<TokenRecord> {
 
 const DEFAULT_DOMAIN_ID: &str = "default";
 const DEFAULT_DOMAIN_NAME: &str = "Default";
+
+/// A `sqlite://` URL for a file path (percent-encoding what a URL cannot hold).
+fn url_from_path(path: &Path) -> url::Url {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut url = url::Url::parse("sqlite:///").expect("static URL");
+    url.set_path(&absolute.to_string_lossy());
+    url
+}
+
+async fn sqlite_session(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute(SQLITE_SESSION).await.map(|_| ())
+}

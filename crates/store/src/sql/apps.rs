@@ -3,14 +3,14 @@
 use super::*;
 
 #[async_trait]
-impl AppStore for SqliteStore {
+impl AppStore for SqlStore {
     async fn create_instance(
         &self,
         project_id: &str,
         instance: NewInstance,
     ) -> StoreResult<Instance> {
-        let mut tx = self.writer.begin().await?;
-        let p = sqlx::query("SELECT 1 FROM projects WHERE id = ?")
+        let mut tx = self.config_tx().await?;
+        let p = sqlx::query("SELECT 1 FROM projects WHERE id = $1")
             .bind(project_id)
             .fetch_optional(&mut *tx)
             .await?;
@@ -29,7 +29,7 @@ impl AppStore for SqliteStore {
     }
 
     async fn get_instance(&self, project_id: &str, id: &str) -> StoreResult<Option<Instance>> {
-        sqlx::query("SELECT * FROM instances WHERE project_id = ? AND id = ?")
+        sqlx::query("SELECT * FROM instances WHERE project_id = $1 AND id = $2")
             .bind(project_id)
             .bind(id)
             .fetch_optional(&self.reader)
@@ -44,7 +44,7 @@ impl AppStore for SqliteStore {
         name: &str,
     ) -> StoreResult<Option<Instance>> {
         sqlx::query(
-            "SELECT * FROM instances WHERE project_id = ? AND name = ? ORDER BY created_at, id LIMIT 1",
+            "SELECT * FROM instances WHERE project_id = $1 AND name = $2 ORDER BY created_at, id LIMIT 1",
         )
         .bind(project_id)
         .bind(name)
@@ -59,13 +59,13 @@ impl AppStore for SqliteStore {
         project_id: &str,
         page: Page,
     ) -> StoreResult<(i64, Vec<Instance>)> {
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM instances WHERE project_id = ?")
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM instances WHERE project_id = $1")
             .bind(project_id)
             .fetch_one(&self.reader)
             .await?
             .try_get("n")?;
         let items = sqlx::query(
-            "SELECT * FROM instances WHERE project_id = ? ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            "SELECT * FROM instances WHERE project_id = $1 ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
         )
         .bind(project_id)
         .bind(page.limit)
@@ -79,17 +79,19 @@ impl AppStore for SqliteStore {
     }
 
     async fn delete_instance(&self, project_id: &str, id: &str) -> StoreResult<bool> {
-        let r = sqlx::query("DELETE FROM instances WHERE project_id = ? AND id = ?")
+        let mut tx = self.config_tx().await?;
+        let r = sqlx::query("DELETE FROM instances WHERE project_id = $1 AND id = $2")
             .bind(project_id)
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() > 0)
     }
 
     async fn create_app(&self, scope: &Scope, app: NewApp, limits: AppLimits) -> StoreResult<App> {
-        let mut tx = self.writer.begin().await?;
-        let instance = sqlx::query("SELECT 1 FROM instances WHERE project_id = ? AND id = ?")
+        let mut tx = self.config_tx().await?;
+        let instance = sqlx::query("SELECT 1 FROM instances WHERE project_id = $1 AND id = $2")
             .bind(&scope.project_id)
             .bind(&scope.instance_id)
             .fetch_optional(&mut *tx)
@@ -99,7 +101,7 @@ impl AppStore for SqliteStore {
         }
         if Self::exists(
             &mut tx,
-            "SELECT 1 FROM apps WHERE instance_id = ? AND name = ? AND id <> ?",
+            "SELECT 1 FROM apps WHERE instance_id = $1 AND name = $2 AND id <> $3",
             &scope.instance_id,
             app.name.as_str(),
             "",
@@ -110,7 +112,7 @@ impl AppStore for SqliteStore {
         }
         if Self::exists(
             &mut tx,
-            "SELECT 1 FROM apps WHERE instance_id = ? AND app_key = ? AND id <> ?",
+            "SELECT 1 FROM apps WHERE instance_id = $1 AND app_key = $2 AND id <> $3",
             &scope.instance_id,
             app.app_key.as_str(),
             "",
@@ -119,7 +121,7 @@ impl AppStore for SqliteStore {
         {
             return Err(StoreError::AppKeyExists);
         }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM apps WHERE instance_id = ?")
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM apps WHERE instance_id = $1")
             .bind(&scope.instance_id)
             .fetch_one(&mut *tx)
             .await?
@@ -129,7 +131,7 @@ impl AppStore for SqliteStore {
         }
         if let Some(per_creator) = limits.per_creator {
             let mine: i64 = sqlx::query(
-                "SELECT COUNT(*) AS n FROM apps WHERE instance_id = ? AND created_by = ?",
+                "SELECT COUNT(*) AS n FROM apps WHERE instance_id = $1 AND created_by = $2",
             )
             .bind(&scope.instance_id)
             .bind(&app.created_by)
@@ -144,7 +146,7 @@ impl AppStore for SqliteStore {
         let now = Timestamp::now();
         sqlx::query(
             "INSERT INTO apps (id, instance_id, name, remark, app_key, secret_enc, creator, status, \
-             app_type, created_by, register_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             app_type, created_by, register_time, update_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&id)
         .bind(&scope.instance_id)
@@ -179,14 +181,14 @@ impl AppStore for SqliteStore {
     }
 
     async fn update_app(&self, scope: &Scope, id: &str, change: AppChange) -> StoreResult<App> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, id).await? {
             return Err(StoreError::NotFound);
         }
         if let Some(name) = &change.name {
             if Self::exists(
                 &mut tx,
-                "SELECT 1 FROM apps WHERE instance_id = ? AND name = ? AND id <> ?",
+                "SELECT 1 FROM apps WHERE instance_id = $1 AND name = $2 AND id <> $3",
                 &scope.instance_id,
                 name.as_str(),
                 id,
@@ -199,7 +201,7 @@ impl AppStore for SqliteStore {
         if let Some(key) = &change.app_key {
             if Self::exists(
                 &mut tx,
-                "SELECT 1 FROM apps WHERE instance_id = ? AND app_key = ? AND id <> ?",
+                "SELECT 1 FROM apps WHERE instance_id = $1 AND app_key = $2 AND id <> $3",
                 &scope.instance_id,
                 key.as_str(),
                 id,
@@ -214,8 +216,8 @@ impl AppStore for SqliteStore {
             .as_ref()
             .map(|s| self.sealer.seal(s.as_str().as_bytes(), &secret_context(id)));
         sqlx::query(
-            "UPDATE apps SET name = COALESCE(?, name), remark = COALESCE(?, remark), app_key = COALESCE(?, app_key), \
-             secret_enc = COALESCE(?, secret_enc), update_time = ? WHERE id = ? AND instance_id = ?",
+            "UPDATE apps SET name = COALESCE($1, name), remark = COALESCE($2, remark), app_key = COALESCE($3, app_key), \
+             secret_enc = COALESCE($4, secret_enc), update_time = $5 WHERE id = $6 AND instance_id = $7",
         )
         .bind(change.name.as_ref().map(AppName::as_str))
         .bind(change.remark.as_ref().map(AppRemark::as_str))
@@ -240,12 +242,12 @@ impl AppStore for SqliteStore {
         id: &str,
         secret: AppSecret,
     ) -> StoreResult<App> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, id).await? {
             return Err(StoreError::NotFound);
         }
         sqlx::query(
-            "UPDATE apps SET secret_enc = ?, update_time = ? WHERE id = ? AND instance_id = ?",
+            "UPDATE apps SET secret_enc = $1, update_time = $2 WHERE id = $3 AND instance_id = $4",
         )
         .bind(
             self.sealer
@@ -278,7 +280,7 @@ impl AppStore for SqliteStore {
         f: &AppFilter,
         page: Page,
     ) -> StoreResult<(i64, Vec<App>)> {
-        fn filtered<'a>(q: &mut QueryBuilder<'a, Sqlite>, scope: &'a Scope, f: &'a AppFilter) {
+        fn filtered<'a>(q: &mut QueryBuilder<'a>, scope: &'a Scope, f: &'a AppFilter) {
             q.push(" FROM apps a JOIN instances i ON i.id = a.instance_id WHERE i.project_id = ")
                 .push_bind(&scope.project_id)
                 .push(" AND a.instance_id = ")
@@ -312,7 +314,7 @@ impl AppStore for SqliteStore {
             AppSortField::Name => "a.name",
         };
         let direction = if f.order.descending { "DESC" } else { "ASC" };
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         let (total, rows) = page_rows(
             &mut tx,
             APP_COLUMNS,
@@ -335,7 +337,7 @@ impl AppStore for SqliteStore {
         let row = sqlx::query(
             "SELECT COALESCE(SUM(CASE WHEN EXISTS (SELECT 1 FROM app_auths x WHERE x.app_id = a.id) \
              THEN 1 ELSE 0 END), 0) AS authed, COUNT(*) AS total \
-             FROM apps a JOIN instances i ON i.id = a.instance_id WHERE i.project_id = ? AND a.instance_id = ?",
+             FROM apps a JOIN instances i ON i.id = a.instance_id WHERE i.project_id = $1 AND a.instance_id = $2",
         )
         .bind(&scope.project_id)
         .bind(&scope.instance_id)
@@ -357,11 +359,11 @@ impl AppStore for SqliteStore {
         max_codes: u32,
     ) -> StoreResult<AppCode> {
         let hash = self.sealer.index(value.as_str().as_bytes());
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(StoreError::NotFound);
         }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM app_codes WHERE app_id = ?")
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM app_codes WHERE app_id = $1")
             .bind(app_id)
             .fetch_one(&mut *tx)
             .await?
@@ -371,7 +373,7 @@ impl AppStore for SqliteStore {
         }
         if Self::exists(
             &mut tx,
-            "SELECT 1 FROM app_codes WHERE instance_id = ? AND value_hash = ? AND id <> ?",
+            "SELECT 1 FROM app_codes WHERE instance_id = $1 AND value_hash = $2 AND id <> $3",
             &scope.instance_id,
             &hash,
             "",
@@ -388,7 +390,7 @@ impl AppStore for SqliteStore {
         };
         sqlx::query(
             "INSERT INTO app_codes (id, app_id, instance_id, value_hash, value_enc, create_time) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&code.id)
         .bind(app_id)
@@ -411,17 +413,17 @@ impl AppStore for SqliteStore {
         app_id: &str,
         page: Page,
     ) -> StoreResult<(i64, Vec<AppCode>)> {
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(StoreError::NotFound);
         }
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM app_codes WHERE app_id = ?")
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM app_codes WHERE app_id = $1")
             .bind(app_id)
             .fetch_one(&mut *tx)
             .await?
             .try_get("n")?;
         let rows = sqlx::query(
-            "SELECT * FROM app_codes WHERE app_id = ? ORDER BY create_time DESC, id LIMIT ? OFFSET ?",
+            "SELECT * FROM app_codes WHERE app_id = $1 ORDER BY create_time DESC, id LIMIT $2 OFFSET $3",
         )
         .bind(app_id)
         .bind(page.limit)
@@ -444,7 +446,7 @@ impl AppStore for SqliteStore {
     ) -> StoreResult<Option<AppCode>> {
         sqlx::query(
             "SELECT c.* FROM app_codes c JOIN instances i ON i.id = c.instance_id \
-             WHERE i.project_id = ? AND c.instance_id = ? AND c.app_id = ? AND c.id = ?",
+             WHERE i.project_id = $1 AND c.instance_id = $2 AND c.app_id = $3 AND c.id = $4",
         )
         .bind(&scope.project_id)
         .bind(&scope.instance_id)
@@ -462,16 +464,18 @@ impl AppStore for SqliteStore {
         app_id: &str,
         code_id: &str,
     ) -> StoreResult<bool> {
+        let mut tx = self.config_tx().await?;
         let r = sqlx::query(
-            "DELETE FROM app_codes WHERE id = ? AND app_id = ? AND instance_id = ? \
-             AND instance_id IN (SELECT id FROM instances WHERE project_id = ?)",
+            "DELETE FROM app_codes WHERE id = $1 AND app_id = $2 AND instance_id = $3 \
+             AND instance_id IN (SELECT id FROM instances WHERE project_id = $4)",
         )
         .bind(code_id)
         .bind(app_id)
         .bind(&scope.instance_id)
         .bind(&scope.project_id)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(r.rows_affected() > 0)
     }
 
@@ -484,7 +488,7 @@ impl AppStore for SqliteStore {
         let hash = self.sealer.index(value.as_str().as_bytes());
         sqlx::query(
             "SELECT c.* FROM app_codes c JOIN instances i ON i.id = c.instance_id \
-             WHERE i.project_id = ? AND c.instance_id = ? AND c.app_id = ? AND c.value_hash = ?",
+             WHERE i.project_id = $1 AND c.instance_id = $2 AND c.app_id = $3 AND c.value_hash = $4",
         )
         .bind(&scope.project_id)
         .bind(&scope.instance_id)
@@ -504,13 +508,13 @@ impl AppStore for SqliteStore {
         value: AppCodeValue,
     ) -> StoreResult<AppCode> {
         let hash = self.sealer.index(value.as_str().as_bytes());
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(StoreError::NotFound);
         }
         if Self::exists(
             &mut tx,
-            "SELECT 1 FROM app_codes WHERE instance_id = ? AND value_hash = ? AND id <> ?",
+            "SELECT 1 FROM app_codes WHERE instance_id = $1 AND value_hash = $2 AND id <> $3",
             &scope.instance_id,
             &hash,
             code_id,
@@ -520,7 +524,7 @@ impl AppStore for SqliteStore {
             return Err(StoreError::AppCodeExists);
         }
         let r = sqlx::query(
-            "UPDATE app_codes SET value_hash = ?, value_enc = ? WHERE id = ? AND app_id = ?",
+            "UPDATE app_codes SET value_hash = $1, value_enc = $2 WHERE id = $3 AND app_id = $4",
         )
         .bind(&hash)
         .bind(
@@ -534,7 +538,7 @@ impl AppStore for SqliteStore {
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let row = sqlx::query("SELECT * FROM app_codes WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM app_codes WHERE id = $1")
             .bind(code_id)
             .fetch_one(&mut *tx)
             .await?;
@@ -555,25 +559,25 @@ impl AppStore for SqliteStore {
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// Credentials of every app of an instance, or of one, read in one transaction.
     async fn credential_rows(
         &self,
         instance_id: &str,
         app_id: Option<&str>,
     ) -> StoreResult<Vec<AppCredentials>> {
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         let apps = sqlx::query(
-            "SELECT id, app_key, secret_enc FROM apps WHERE instance_id = ?1 \
-             AND (?2 IS NULL OR id = ?2) ORDER BY id",
+            "SELECT id, app_key, secret_enc FROM apps WHERE instance_id = $1 \
+             AND ($2 IS NULL OR id = $2) ORDER BY id",
         )
         .bind(instance_id)
         .bind(app_id)
         .fetch_all(&mut *tx)
         .await?;
         let codes = sqlx::query(
-            "SELECT app_id, value_hash FROM app_codes WHERE instance_id = ?1 \
-             AND (?2 IS NULL OR app_id = ?2) ORDER BY app_id",
+            "SELECT app_id, value_hash FROM app_codes WHERE instance_id = $1 \
+             AND ($2 IS NULL OR app_id = $2) ORDER BY app_id",
         )
         .bind(instance_id)
         .bind(app_id)

@@ -19,7 +19,7 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("stored {what} breaks the rules"))
 }
 
-fn acl_from_row(row: &SqliteRow) -> StoreResult<AppAcl> {
+fn acl_from_row(row: &AnyRow) -> StoreResult<AppAcl> {
     let acl_type: String = row.try_get("acl_type")?;
     let values: String = row.try_get("acl_values")?;
     let values: Vec<&str> = values.split(ACL_SEPARATOR).collect();
@@ -33,7 +33,7 @@ fn acl_from_row(row: &SqliteRow) -> StoreResult<AppAcl> {
     })
 }
 
-fn limits_from_row(row: &SqliteRow) -> StoreResult<QuotaLimits> {
+fn limits_from_row(row: &AnyRow) -> StoreResult<QuotaLimits> {
     let time_unit: String = row.try_get("time_unit")?;
     let reset_time: Option<String> = row.try_get("reset_time")?;
     Ok(QuotaLimits {
@@ -48,7 +48,7 @@ fn limits_from_row(row: &SqliteRow) -> StoreResult<QuotaLimits> {
     })
 }
 
-fn quota_from_row(row: &SqliteRow) -> StoreResult<AppQuota> {
+fn quota_from_row(row: &AnyRow) -> StoreResult<AppQuota> {
     Ok(AppQuota {
         id: row.try_get("id")?,
         name: QuotaName::parse(&row.try_get::<String, _>("name")?)
@@ -61,7 +61,7 @@ fn quota_from_row(row: &SqliteRow) -> StoreResult<AppQuota> {
     })
 }
 
-fn quota_app_from_row(row: &SqliteRow) -> StoreResult<QuotaApp> {
+fn quota_app_from_row(row: &AnyRow) -> StoreResult<QuotaApp> {
     let quota_id: Option<String> = row.try_get("app_quota_id")?;
     let quota = match quota_id {
         Some(app_quota_id) => Some(AppQuotaRef {
@@ -83,7 +83,7 @@ fn quota_app_from_row(row: &SqliteRow) -> StoreResult<QuotaApp> {
     })
 }
 
-fn auth_from_row(row: &SqliteRow) -> StoreResult<AppAuth> {
+fn auth_from_row(row: &AnyRow) -> StoreResult<AppAuth> {
     Ok(AppAuth {
         id: row.try_get("id")?,
         app_id: row.try_get("app_id")?,
@@ -93,7 +93,7 @@ fn auth_from_row(row: &SqliteRow) -> StoreResult<AppAuth> {
     })
 }
 
-fn auth_info_from_row(row: &SqliteRow) -> StoreResult<AppAuthInfo> {
+fn auth_info_from_row(row: &AnyRow) -> StoreResult<AppAuthInfo> {
     Ok(AppAuthInfo {
         auth: auth_from_row(row)?,
         api_name: row.try_get("api_name")?,
@@ -110,7 +110,7 @@ fn auth_info_from_row(row: &SqliteRow) -> StoreResult<AppAuthInfo> {
     })
 }
 
-fn outline_from_row(row: &SqliteRow) -> StoreResult<ApiOutline> {
+fn outline_from_row(row: &AnyRow) -> StoreResult<ApiOutline> {
     let publish_id: Option<String> = row.try_get("publish_id")?;
     let run_env = match publish_id {
         Some(publish_id) => Some(RunEnv {
@@ -132,15 +132,15 @@ fn outline_from_row(row: &SqliteRow) -> StoreResult<ApiOutline> {
     })
 }
 
-impl SqliteStore {
+impl SqlStore {
     async fn fetch_quota(
-        exec: impl sqlx::SqliteExecutor<'_>,
+        exec: impl Executor<'_, Database = Any>,
         scope: &Scope,
         id: &str,
     ) -> StoreResult<Option<AppQuota>> {
         let sql = format!(
             "SELECT {QUOTA_COLUMNS} FROM app_quotas q JOIN instances i ON i.id = q.instance_id \
-             WHERE i.project_id = ? AND q.instance_id = ? AND q.id = ?"
+             WHERE i.project_id = $1 AND q.instance_id = $2 AND q.id = $3"
         );
         sqlx::query(&sql)
             .bind(&scope.project_id)
@@ -152,32 +152,28 @@ impl SqliteStore {
             .transpose()
     }
 
-    async fn quota_in_scope(
-        tx: &mut Transaction<'_, Sqlite>,
-        scope: &Scope,
-        id: &str,
-    ) -> StoreResult<bool> {
+    async fn quota_in_scope(tx: &mut AnyConnection, scope: &Scope, id: &str) -> StoreResult<bool> {
         Ok(sqlx::query(
             "SELECT 1 FROM app_quotas q JOIN instances i ON i.id = q.instance_id \
-             WHERE i.project_id = ? AND q.instance_id = ? AND q.id = ?",
+             WHERE i.project_id = $1 AND q.instance_id = $2 AND q.id = $3",
         )
         .bind(&scope.project_id)
         .bind(&scope.instance_id)
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
         .is_some())
     }
 
     async fn quota_name_taken(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut AnyConnection,
         scope: &Scope,
         name: &QuotaName,
         except_id: &str,
     ) -> StoreResult<bool> {
         Self::exists(
             tx,
-            "SELECT 1 FROM app_quotas WHERE instance_id = ? AND name = ? AND id <> ?",
+            "SELECT 1 FROM app_quotas WHERE instance_id = $1 AND name = $2 AND id <> $3",
             &scope.instance_id,
             name.as_str(),
             except_id,
@@ -187,35 +183,36 @@ impl SqliteStore {
 
     /// The quota id an app is bound to, if any (the app must be known to be in scope).
     async fn binding_of(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut AnyConnection,
         app_id: &str,
     ) -> StoreResult<Option<(String, i64)>> {
-        let row =
-            sqlx::query("SELECT app_quota_id, bound_time FROM app_quota_bindings WHERE app_id = ?")
-                .bind(app_id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let row = sqlx::query(
+            "SELECT app_quota_id, bound_time FROM app_quota_bindings WHERE app_id = $1",
+        )
+        .bind(app_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         row.map(|r| Ok((r.try_get("app_quota_id")?, r.try_get("bound_time")?)))
             .transpose()
     }
 
     /// Name of an app (`table` = `apps`) or API (`apis`) in scope, if it is there.
     async fn name_in_scope(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut AnyConnection,
         scope: &Scope,
         table: ScopedTable,
         id: &str,
     ) -> StoreResult<Option<String>> {
         let sql = format!(
             "SELECT t.name FROM {} t JOIN instances i ON i.id = t.instance_id \
-             WHERE i.project_id = ? AND t.instance_id = ? AND t.id = ?",
+             WHERE i.project_id = $1 AND t.instance_id = $2 AND t.id = $3",
             table.as_str()
         );
         let row = sqlx::query(&sql)
             .bind(&scope.project_id)
             .bind(&scope.instance_id)
             .bind(id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
         row.map(|r| r.try_get("name"))
             .transpose()
@@ -223,35 +220,31 @@ impl SqliteStore {
     }
 
     /// Whether the environment is in scope.
-    async fn env_in_scope(
-        tx: &mut Transaction<'_, Sqlite>,
-        scope: &Scope,
-        id: &str,
-    ) -> StoreResult<bool> {
+    async fn env_in_scope(tx: &mut AnyConnection, scope: &Scope, id: &str) -> StoreResult<bool> {
         Ok(sqlx::query(
             "SELECT 1 FROM environments e JOIN instances i ON i.id = e.instance_id \
-             WHERE i.project_id = ? AND e.instance_id = ? AND e.id = ?",
+             WHERE i.project_id = $1 AND e.instance_id = $2 AND e.id = $3",
         )
         .bind(&scope.project_id)
         .bind(&scope.instance_id)
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(&mut *tx)
         .await?
         .is_some())
     }
 }
 
 #[async_trait]
-impl AuthzStore for SqliteStore {
+impl AuthzStore for SqlStore {
     async fn set_app_acl(&self, scope: &Scope, app_id: &str, rule: AclRule) -> StoreResult<AppAcl> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(StoreError::NotFound);
         }
         let now = Timestamp::now();
         sqlx::query(
             "INSERT INTO app_acls (app_id, instance_id, acl_type, acl_values, update_time) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT (app_id) DO UPDATE SET \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (app_id) DO UPDATE SET \
              acl_type = excluded.acl_type, acl_values = excluded.acl_values, update_time = excluded.update_time",
         )
         .bind(app_id)
@@ -270,11 +263,11 @@ impl AuthzStore for SqliteStore {
     }
 
     async fn get_app_acl(&self, scope: &Scope, app_id: &str) -> StoreResult<Option<AppAcl>> {
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(StoreError::NotFound);
         }
-        let row = sqlx::query("SELECT * FROM app_acls WHERE app_id = ? AND instance_id = ?")
+        let row = sqlx::query("SELECT * FROM app_acls WHERE app_id = $1 AND instance_id = $2")
             .bind(app_id)
             .bind(&scope.instance_id)
             .fetch_optional(&mut *tx)
@@ -284,11 +277,11 @@ impl AuthzStore for SqliteStore {
     }
 
     async fn delete_app_acl(&self, scope: &Scope, app_id: &str) -> StoreResult<bool> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(StoreError::NotFound);
         }
-        let r = sqlx::query("DELETE FROM app_acls WHERE app_id = ? AND instance_id = ?")
+        let r = sqlx::query("DELETE FROM app_acls WHERE app_id = $1 AND instance_id = $2")
             .bind(app_id)
             .bind(&scope.instance_id)
             .execute(&mut *tx)
@@ -298,8 +291,8 @@ impl AuthzStore for SqliteStore {
     }
 
     async fn create_app_quota(&self, scope: &Scope, spec: AppQuotaSpec) -> AuthzResult<AppQuota> {
-        let mut tx = self.writer.begin().await?;
-        let instance = sqlx::query("SELECT 1 FROM instances WHERE project_id = ? AND id = ?")
+        let mut tx = self.config_tx().await?;
+        let instance = sqlx::query("SELECT 1 FROM instances WHERE project_id = $1 AND id = $2")
             .bind(&scope.project_id)
             .bind(&scope.instance_id)
             .fetch_optional(&mut *tx)
@@ -320,7 +313,7 @@ impl AuthzStore for SqliteStore {
         };
         sqlx::query(
             "INSERT INTO app_quotas (id, instance_id, name, call_limits, time_unit, time_interval, \
-             reset_time, remark, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             reset_time, remark, create_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&quota.id)
         .bind(&scope.instance_id)
@@ -343,7 +336,7 @@ impl AuthzStore for SqliteStore {
         id: &str,
         spec: AppQuotaSpec,
     ) -> AuthzResult<AppQuota> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::quota_in_scope(&mut tx, scope, id).await? {
             return Err(AuthzError::QuotaNotFound(id.to_owned()));
         }
@@ -351,8 +344,8 @@ impl AuthzStore for SqliteStore {
             return Err(AuthzError::QuotaNameExists);
         }
         sqlx::query(
-            "UPDATE app_quotas SET name = ?, call_limits = ?, time_unit = ?, time_interval = ?, \
-             reset_time = ?, remark = ? WHERE id = ? AND instance_id = ?",
+            "UPDATE app_quotas SET name = $1, call_limits = $2, time_unit = $3, time_interval = $4, \
+             reset_time = $5, remark = $6 WHERE id = $7 AND instance_id = $8",
         )
         .bind(spec.name.as_str())
         .bind(i64::from(spec.limits.call_limits.get()))
@@ -381,7 +374,7 @@ impl AuthzStore for SqliteStore {
         name: Option<&str>,
         page: Page,
     ) -> StoreResult<(i64, Vec<AppQuota>)> {
-        fn filtered<'a>(q: &mut QueryBuilder<'a, Sqlite>, scope: &'a Scope, name: Option<&'a str>) {
+        fn filtered<'a>(q: &mut QueryBuilder<'a>, scope: &'a Scope, name: Option<&'a str>) {
             q.push(
                 " FROM app_quotas q JOIN instances i ON i.id = q.instance_id WHERE i.project_id = ",
             )
@@ -392,7 +385,7 @@ impl AuthzStore for SqliteStore {
                 q.push(" AND instr(q.name, ").push_bind(name).push(") > 0");
             }
         }
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         let (total, rows) = page_rows(
             &mut tx,
             QUOTA_COLUMNS,
@@ -422,7 +415,7 @@ impl AuthzStore for SqliteStore {
         quota_id: &str,
         app_ids: &[String],
     ) -> AuthzResult<Vec<QuotaBinding>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::quota_in_scope(&mut tx, scope, quota_id).await? {
             return Err(AuthzError::QuotaNotFound(quota_id.to_owned()));
         }
@@ -438,7 +431,7 @@ impl AuthzStore for SqliteStore {
                 None => {
                     sqlx::query(
                         "INSERT INTO app_quota_bindings (app_id, app_quota_id, instance_id, bound_time) \
-                         VALUES (?, ?, ?, ?)",
+                         VALUES ($1, $2, $3, $4)",
                     )
                     .bind(app_id)
                     .bind(quota_id)
@@ -465,18 +458,19 @@ impl AuthzStore for SqliteStore {
         quota_id: &str,
         app_id: &str,
     ) -> AuthzResult<()> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::quota_in_scope(&mut tx, scope, quota_id).await? {
             return Err(AuthzError::QuotaNotFound(quota_id.to_owned()));
         }
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(AuthzError::AppNotFound(app_id.to_owned()));
         }
-        let r = sqlx::query("DELETE FROM app_quota_bindings WHERE app_id = ? AND app_quota_id = ?")
-            .bind(app_id)
-            .bind(quota_id)
-            .execute(&mut *tx)
-            .await?;
+        let r =
+            sqlx::query("DELETE FROM app_quota_bindings WHERE app_id = $1 AND app_quota_id = $2")
+                .bind(app_id)
+                .bind(quota_id)
+                .execute(&mut *tx)
+                .await?;
         if r.rows_affected() == 0 {
             return Err(AuthzError::AppNotBound {
                 app_id: app_id.to_owned(),
@@ -496,7 +490,7 @@ impl AuthzStore for SqliteStore {
         page: Page,
     ) -> AuthzResult<(i64, Vec<QuotaApp>)> {
         fn filtered<'a>(
-            q: &mut QueryBuilder<'a, Sqlite>,
+            q: &mut QueryBuilder<'a>,
             scope: &'a Scope,
             quota_id: &'a str,
             set: QuotaAppSet,
@@ -523,7 +517,7 @@ impl AuthzStore for SqliteStore {
                 q.push(" AND instr(a.name, ").push_bind(name).push(") > 0");
             }
         }
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         if !Self::quota_in_scope(&mut tx, scope, quota_id).await? {
             return Err(AuthzError::QuotaNotFound(quota_id.to_owned()));
         }
@@ -551,13 +545,13 @@ impl AuthzStore for SqliteStore {
     }
 
     async fn app_bound_quota(&self, scope: &Scope, app_id: &str) -> StoreResult<Option<AppQuota>> {
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(StoreError::NotFound);
         }
         let sql = format!(
             "SELECT {QUOTA_COLUMNS} FROM app_quotas q JOIN app_quota_bindings b ON b.app_quota_id = q.id \
-             WHERE b.app_id = ? AND q.instance_id = ?"
+             WHERE b.app_id = $1 AND q.instance_id = $2"
         );
         let row = sqlx::query(&sql)
             .bind(app_id)
@@ -575,7 +569,7 @@ impl AuthzStore for SqliteStore {
         app_ids: &[String],
         api_ids: &[String],
     ) -> AuthzResult<Vec<AuthGrant>> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.config_tx().await?;
         if !Self::env_in_scope(&mut tx, scope, env_id).await? {
             return Err(AuthzError::EnvNotFound(env_id.to_owned()));
         }
@@ -598,7 +592,7 @@ impl AuthzStore for SqliteStore {
         for (app_id, app_name) in &apps {
             for (api_id, api_name) in &apis {
                 let existing = sqlx::query(
-                    "SELECT * FROM app_auths WHERE app_id = ? AND api_id = ? AND env_id = ?",
+                    "SELECT * FROM app_auths WHERE app_id = $1 AND api_id = $2 AND env_id = $3",
                 )
                 .bind(app_id.as_str())
                 .bind(api_id.as_str())
@@ -617,7 +611,7 @@ impl AuthzStore for SqliteStore {
                         };
                         sqlx::query(
                             "INSERT INTO app_auths (id, instance_id, app_id, api_id, env_id, auth_time) \
-                             VALUES (?, ?, ?, ?, ?, ?)",
+                             VALUES ($1, $2, $3, $4, $5, $6)",
                         )
                         .bind(&auth.id)
                         .bind(&scope.instance_id)
@@ -652,7 +646,7 @@ impl AuthzStore for SqliteStore {
         f: &AuthFilter,
         page: Page,
     ) -> AuthzResult<(i64, Vec<AppAuthInfo>)> {
-        fn filtered<'a>(q: &mut QueryBuilder<'a, Sqlite>, scope: &'a Scope, f: &'a AuthFilter) {
+        fn filtered<'a>(q: &mut QueryBuilder<'a>, scope: &'a Scope, f: &'a AuthFilter) {
             q.push(
                 " FROM app_auths x \
                  JOIN instances i ON i.id = x.instance_id \
@@ -688,7 +682,7 @@ impl AuthzStore for SqliteStore {
                 }
             }
         }
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         if let Some(id) = &f.app_id {
             if !Self::app_in_scope(&mut tx, scope, id).await? {
                 return Err(AuthzError::AppNotFound(id.clone()));
@@ -732,7 +726,7 @@ impl AuthzStore for SqliteStore {
         page: Page,
     ) -> AuthzResult<(i64, Vec<ApiOutline>)> {
         fn filtered<'a>(
-            q: &mut QueryBuilder<'a, Sqlite>,
+            q: &mut QueryBuilder<'a>,
             scope: &'a Scope,
             app_id: &'a str,
             env_id: &'a str,
@@ -767,7 +761,7 @@ impl AuthzStore for SqliteStore {
                 q.push(" AND instr(p.name, ").push_bind(v).push(") > 0");
             }
         }
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         if !Self::app_in_scope(&mut tx, scope, app_id).await? {
             return Err(AuthzError::AppNotFound(app_id.to_owned()));
         }
@@ -803,7 +797,7 @@ impl AuthzStore for SqliteStore {
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// Authorizations, ACLs and quota bindings of an instance, or of one app of it, read in one
     /// transaction.
     async fn authz_rows(
@@ -811,10 +805,10 @@ impl SqliteStore {
         instance_id: &str,
         app_id: Option<&str>,
     ) -> StoreResult<AuthzSnapshot> {
-        let mut tx = self.reader.begin().await?;
+        let mut tx = self.read_tx().await?;
         let auths = sqlx::query(
-            "SELECT app_id, api_id, env_id FROM app_auths WHERE instance_id = ?1 \
-             AND (?2 IS NULL OR app_id = ?2) ORDER BY app_id, api_id, env_id",
+            "SELECT app_id, api_id, env_id FROM app_auths WHERE instance_id = $1 \
+             AND ($2 IS NULL OR app_id = $2) ORDER BY app_id, api_id, env_id",
         )
         .bind(instance_id)
         .bind(app_id)
@@ -830,7 +824,7 @@ impl SqliteStore {
         })
         .collect::<StoreResult<Vec<_>>>()?;
         let acls = sqlx::query(
-            "SELECT * FROM app_acls WHERE instance_id = ?1 AND (?2 IS NULL OR app_id = ?2) ORDER BY app_id",
+            "SELECT * FROM app_acls WHERE instance_id = $1 AND ($2 IS NULL OR app_id = $2) ORDER BY app_id",
         )
         .bind(instance_id)
         .bind(app_id)
@@ -842,7 +836,7 @@ impl SqliteStore {
         let quotas = sqlx::query(
             "SELECT b.app_id, q.id, q.call_limits, q.time_unit, q.time_interval, q.reset_time \
              FROM app_quota_bindings b JOIN app_quotas q ON q.id = b.app_quota_id \
-             WHERE b.instance_id = ?1 AND (?2 IS NULL OR b.app_id = ?2) ORDER BY b.app_id",
+             WHERE b.instance_id = $1 AND ($2 IS NULL OR b.app_id = $2) ORDER BY b.app_id",
         )
         .bind(instance_id)
         .bind(app_id)
@@ -874,11 +868,8 @@ mod tests {
     use apigw_domain::generate::{new_app_key, new_app_secret};
     use apigw_domain::AppName;
 
-    async fn store() -> (tempfile::TempDir, SqliteStore, Scope) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("t.db"), &MasterKey::generate())
-            .await
-            .unwrap();
+    async fn store() -> (crate::test_db::TestPlace, SqlStore, Scope) {
+        let (dir, store) = crate::test_db::open_store(&MasterKey::generate()).await;
         let BootstrapOutcome::Created {
             project_id,
             instance_id,
@@ -956,7 +947,7 @@ mod tests {
             .await
             .unwrap();
         sqlx::query(
-            "INSERT INTO app_auths (id, instance_id, app_id, api_id, env_id, auth_time) VALUES ('x1', ?, ?, 'api1', 'env1', 1)",
+            "INSERT INTO app_auths (id, instance_id, app_id, api_id, env_id, auth_time) VALUES ('x1', $1, $2, 'api1', 'env1', 1)",
         )
         .bind(&scope.instance_id)
         .bind(&a1)
