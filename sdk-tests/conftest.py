@@ -120,6 +120,16 @@ def server(tmp_path_factory):
         env.pop(k, None)
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
+    database = None
+    if os.environ.get("APIGW_TEST_DATABASE") == "postgres":
+        # The same suite on PostgreSQL: a database of its own, dropped at the end.
+        server_url = os.environ.get("APIGW_TEST_POSTGRES_URL",
+                                    "postgres://postgres@127.0.0.1:5432/postgres")
+        database = "apigw_sdk_%s" % secrets.token_hex(8)
+        subprocess.run(["psql", server_url, "-qc", "CREATE DATABASE %s" % database], check=True)
+        env["APIGW_DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + database
+        env["APIGW_MASTER_KEY_FILE"] = str(data_dir / "master.key")
+
     cmd = [binary]
     last_err = None
     for _attempt in range(3):  # the free port can be taken between probe and bind
@@ -162,6 +172,9 @@ def server(tmp_path_factory):
         yield srv
     finally:
         _stop(proc)
+        if database:
+            subprocess.run(["psql", server_url, "-qc",
+                            "DROP DATABASE IF EXISTS %s WITH (FORCE)" % database], check=False)
         sys.stderr.write("\napigw server log: %s\n" % log_path)
 
 

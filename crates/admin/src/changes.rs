@@ -4,6 +4,10 @@
 //!
 //! Handlers whose write concerns only some apps say so by returning [`ChangedApps`] as a
 //! response part; the data plane then patches just those apps instead of reloading everything.
+//!
+//! Every request runs inside [`apigw_store::revision::track`], so the event also names the
+//! configuration revisions the request committed; other nodes use them to tell whether they
+//! have missed a change (see `apigw_store::revision`).
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -15,7 +19,8 @@ use std::pin::Pin;
 use crate::AppState;
 
 /// What a committed write changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Only the data-plane state of these apps (created, changed or deleted).
     Apps(Vec<String>),
@@ -27,15 +32,20 @@ pub enum Change {
 
 /// Something that must learn about configuration changes (the gateway's in-memory index).
 pub trait ChangeListener: Send + Sync + 'static {
-    /// Called after a write committed; the management answer waits until it returns.
-    fn changed(&self, change: Change) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    /// Called after a write committed `revisions` (possibly none); the management answer waits
+    /// until it returns.
+    fn changed(
+        &self,
+        change: Change,
+        revisions: Vec<i64>,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
 }
 
 /// The listener of a server without a data plane: nothing to refresh.
 pub struct NoDataPlane;
 
 impl ChangeListener for NoDataPlane {
-    fn changed(&self, _: Change) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+    fn changed(&self, _: Change, _: Vec<i64>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(std::future::ready(()))
     }
 }
@@ -74,20 +84,22 @@ fn routes_only(path: &str) -> bool {
     )
 }
 
-/// Middleware: after a successful write under `/v1` or `/v2`, waits for the listener.
+/// Middleware: after a successful write under `/v1` or `/v2`, or any request that committed a
+/// configuration revision, waits for the listener.
 pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let write = !matches!(*req.method(), http::Method::GET | http::Method::HEAD);
     let gateway_object =
         req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/v1/");
     let routes = routes_only(req.uri().path());
-    let mut response = next.run(req).await;
-    if write && gateway_object && response.status().is_success() {
+    let (mut response, revisions) = apigw_store::revision::track(next.run(req)).await;
+    let succeeded = response.status().is_success();
+    if (write && gateway_object && succeeded) || !revisions.is_empty() {
         let change = match response.extensions_mut().remove::<ChangedApps>() {
-            Some(ChangedApps(apps)) => Change::Apps(apps),
-            None if routes => Change::Routes,
-            None => Change::Everything,
+            Some(ChangedApps(apps)) if succeeded => Change::Apps(apps),
+            _ if routes && succeeded => Change::Routes,
+            _ => Change::Everything,
         };
-        state.changes.changed(change).await;
+        state.changes.changed(change, revisions).await;
     }
     response
 }

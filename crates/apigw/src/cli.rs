@@ -50,6 +50,26 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_DATA_DIR", default_value = "apigw-data")]
     pub data_dir: PathBuf,
 
+    /// The database: `postgres://user@host:port/db` to share one configuration among several
+    /// nodes (each node then needs the same master key, given with --master-key-file or
+    /// APIGW_MASTER_KEY), or `sqlite://PATH`. Default: SQLite in <data-dir>/apigw.db.
+    #[arg(long, env = "APIGW_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL connections this node keeps open.
+    #[arg(long, env = "APIGW_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
+    pub database_max_connections: u32,
+
+    /// How long a management call waits for PostgreSQL before it fails with 503 (the data plane
+    /// keeps serving from memory meanwhile).
+    #[arg(long, env = "APIGW_DATABASE_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    pub database_timeout: Duration,
+
+    /// With PostgreSQL: how often this node checks that it has applied every committed change
+    /// (repairs a missed notification by reloading).
+    #[arg(long, env = "APIGW_SYNC_CHECK_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub sync_check_interval: Duration,
+
     /// Master key file (32 bytes, base64). Default: <data-dir>/master.key, created with mode
     /// 0600 on first start. Keep a copy: without it the stored secrets cannot be read.
     #[arg(long, env = "APIGW_MASTER_KEY_FILE")]

@@ -3,7 +3,7 @@
 //! listeners, and refreshes the in-memory snapshot after every management change.
 
 use anyhow::Context;
-use apigw_admin::changes::{Change, ChangeListener};
+use apigw_admin::changes::Change;
 use apigw_domain::api::{
     self, ApiDefinition, AuthType, BackendProtocol, BackendValue, HttpMethod, MatchMode,
     ParamLocation, ReqProtocol, SystemParam,
@@ -14,10 +14,9 @@ use apigw_gateway::{
     BackendParam, Gateway, GatewayConfig, GroupConfig, ParamValue, Protocol, PublishedApi,
     ReqMethod,
 };
+use apigw_store::revision::Coverage;
 use apigw_store::Store;
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -248,11 +247,12 @@ pub async fn load_config(
     })
 }
 
-/// Brings the gateway's snapshot up to date after each management change: a change that
-/// concerns only some apps patches just those apps (microseconds, whatever the number of
-/// credentials); anything else rebuilds the snapshot from the store. Reads and swaps are
-/// serialised so an older read can never overwrite a newer state. A store failure keeps the last
-/// snapshot serving (DESIGN: never turn a store fault into 401/403).
+/// Brings the gateway's snapshot up to date after each change: a change that concerns only
+/// some apps patches just those apps (microseconds, whatever the number of credentials);
+/// anything else rebuilds the snapshot from the store. Reads and swaps are serialised so an
+/// older read can never overwrite a newer state. A store failure keeps the last snapshot serving
+/// (DESIGN: never turn a store fault into 401/403) and leaves the change uncovered, so the next
+/// sync check reloads once the store is back.
 pub struct Refresher {
     /// The store.
     pub store: Arc<dyn Store>,
@@ -262,57 +262,93 @@ pub struct Refresher {
     pub region: String,
     /// The gateway whose snapshot is replaced.
     pub gateway: Gateway,
-    /// Serialises read-then-apply.
-    pub serial: tokio::sync::Mutex<()>,
+    /// Which committed revisions the snapshot reflects; its lock serialises read-then-apply.
+    pub coverage: tokio::sync::Mutex<Coverage>,
 }
 
 impl Refresher {
-    /// Applies one change.
-    pub async fn apply(&self, change: Change) {
-        let _serial = self.serial.lock().await;
-        if change == Change::Routes {
-            match load_routes(self.store.as_ref(), &self.instance_id, &self.region).await {
-                Ok((groups, apis)) => self.gateway.replace_routes(groups, apis).await,
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "cannot read the routes; reloading everything");
-                    self.refresh().await;
-                }
-            }
-            return;
+    /// Applies one change that committed `revisions`.
+    pub async fn apply(&self, change: Change, revisions: &[i64]) {
+        let mut coverage = self.coverage.lock().await;
+        let applied = match &change {
+            Change::Routes => self.reroute().await,
+            Change::Apps(ids) => self.patch(ids).await,
+            Change::Everything => false,
+        };
+        if applied {
+            coverage.cover(revisions);
+        } else {
+            self.reload(&mut coverage).await;
         }
-        if let Change::Apps(ids) = &change {
-            let started = std::time::Instant::now();
-            let mut patches = Vec::with_capacity(ids.len());
-            for id in ids {
-                match app_patch(self.store.as_ref(), &self.instance_id, id).await {
-                    Ok(p) => patches.push(p),
-                    Err(e) => {
-                        tracing::error!(app_id = %id, error = %format!("{e:#}"), "cannot read an app for the data plane; reloading everything");
-                        return self.refresh().await;
-                    }
-                }
-            }
-            self.gateway.patch(patches).await;
-            tracing::debug!(
-                apps = ids.len(),
-                elapsed_us = started.elapsed().as_micros() as u64,
-                "data plane patched"
-            );
-            return;
-        }
-        self.refresh().await;
     }
 
-    /// Loads the whole configuration and swaps it in.
-    async fn refresh(&self) {
+    /// Reloads everything unless the snapshot already has every revision up to `n`.
+    pub async fn ensure_covers(&self, n: i64) {
+        let mut coverage = self.coverage.lock().await;
+        if !coverage.covers(n) {
+            tracing::info!(
+                applied = coverage.base(),
+                committed = n,
+                "the data plane missed a change; reloading everything"
+            );
+            self.reload(&mut coverage).await;
+        }
+    }
+
+    /// Re-reads the routes only; false if that failed.
+    async fn reroute(&self) -> bool {
+        match load_routes(self.store.as_ref(), &self.instance_id, &self.region).await {
+            Ok((groups, apis)) => {
+                self.gateway.replace_routes(groups, apis).await;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot read the routes; reloading everything");
+                false
+            }
+        }
+    }
+
+    /// Re-reads the named apps and patches them in; false if that failed.
+    async fn patch(&self, ids: &[String]) -> bool {
         let started = std::time::Instant::now();
-        match load_config(self.store.as_ref(), &self.instance_id, &self.region).await {
-            Ok(config) => {
+        let mut patches = Vec::with_capacity(ids.len());
+        for id in ids {
+            match app_patch(self.store.as_ref(), &self.instance_id, id).await {
+                Ok(p) => patches.push(p),
+                Err(e) => {
+                    tracing::error!(app_id = %id, error = %format!("{e:#}"), "cannot read an app for the data plane; reloading everything");
+                    return false;
+                }
+            }
+        }
+        self.gateway.patch(patches).await;
+        tracing::debug!(
+            apps = ids.len(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "data plane patched"
+        );
+        true
+    }
+
+    /// Loads the whole configuration and swaps it in; on success the snapshot covers every
+    /// revision committed before the load began.
+    async fn reload(&self, coverage: &mut Coverage) {
+        let started = std::time::Instant::now();
+        let loaded = async {
+            let revision = self.store.revision().await?;
+            let config = load_config(self.store.as_ref(), &self.instance_id, &self.region).await?;
+            anyhow::Ok((revision, config))
+        };
+        match loaded.await {
+            Ok((revision, config)) => {
                 let (apis, apps) = (config.apis.len(), config.apps.len());
                 self.gateway.replace(config).await;
+                *coverage = Coverage::reloaded(revision);
                 tracing::debug!(
                     apis,
                     apps,
+                    revision,
                     elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                     "data plane snapshot replaced"
                 );
@@ -321,11 +357,5 @@ impl Refresher {
                 tracing::error!(error = %format!("{e:#}"), "cannot reload the data plane configuration; serving the previous snapshot");
             }
         }
-    }
-}
-
-impl ChangeListener for Refresher {
-    fn changed(&self, change: Change) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(self.apply(change))
     }
 }

@@ -5,6 +5,7 @@
 mod bootstrap;
 mod call;
 mod cli;
+mod cluster;
 mod data_plane;
 mod serve;
 mod shutdown;

@@ -3,6 +3,7 @@
 
 use crate::bootstrap;
 use crate::cli::ServeArgs;
+use crate::cluster;
 use crate::data_plane;
 use crate::shutdown;
 use anyhow::Context;
@@ -11,11 +12,19 @@ use apigw_gateway::{
     serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, ServerHandle, TlsSettings,
 };
 use apigw_store::crypto::{MasterKey, Sealer};
-use apigw_store::{SqliteStore, Store};
+use apigw_store::revision::Coverage;
+use apigw_store::{Backend, PostgresOptions, SqlStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn master_key(args: &ServeArgs) -> anyhow::Result<MasterKey> {
+fn master_key(args: &ServeArgs, shared: bool) -> anyhow::Result<MasterKey> {
+    if shared && args.master_key.is_none() && args.master_key_file.is_none() {
+        anyhow::bail!(
+            "with a PostgreSQL database every node must use the same master key: give it with \
+             --master-key-file PATH (created there if missing; copy it to the other nodes) or \
+             APIGW_MASTER_KEY (base64 of 32 bytes)"
+        );
+    }
     if let Some(text) = &args.master_key {
         tracing::info!("master key taken from APIGW_MASTER_KEY");
         return MasterKey::from_base64(text).context("APIGW_MASTER_KEY is not 32 bytes of base64");
@@ -82,6 +91,10 @@ async fn start_data_plane(
     settings.auth_failure_limit = args.auth_failure_limit;
     settings.auth_failure_window = args.auth_failure_window;
     settings.backend_ca_file = args.backend_ca_file.clone();
+    let revision = store
+        .revision()
+        .await
+        .context("cannot read the configuration revision")?;
     let config = data_plane::load_config(store.as_ref(), &instance_id, &args.region)
         .await
         .context("cannot load the data plane configuration")?;
@@ -113,22 +126,68 @@ async fn start_data_plane(
         instance_id,
         region: args.region.clone(),
         gateway,
-        serial: tokio::sync::Mutex::new(()),
+        coverage: tokio::sync::Mutex::new(Coverage::reloaded(revision)),
     });
     Ok(Some((refresher, listeners)))
+}
+
+/// The open store and the master key its secrets are sealed with.
+struct OpenStore {
+    store: SqlStore,
+    key: MasterKey,
+}
+
+/// Opens the store `--database-url` names (SQLite in the data dir by default).
+async fn open_store(args: &ServeArgs) -> anyhow::Result<OpenStore> {
+    let url = args.database_url.as_deref().unwrap_or("");
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let key = master_key(args, true)?;
+        let mut options = PostgresOptions::new(url);
+        options.max_connections = args.database_max_connections;
+        options.acquire_timeout = args.database_timeout;
+        let store = SqlStore::open_postgres(&options, &key)
+            .await
+            .with_context(|| format!("cannot open the PostgreSQL store {}", redact_url(url)))?;
+        tracing::info!(database = %redact_url(url), "PostgreSQL store open");
+        return Ok(OpenStore { store, key });
+    }
+    let db_path = match url {
+        "" => args.data_dir.join("apigw.db"),
+        _ => match url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            Some(path) => std::path::PathBuf::from(path),
+            None => anyhow::bail!(
+                "--database-url must start with postgres://, postgresql:// or sqlite://"
+            ),
+        },
+    };
+    let key = master_key(args, false)?;
+    let store = SqlStore::open(&db_path, &key)
+        .await
+        .with_context(|| format!("cannot open the store {}", db_path.display()))?;
+    tracing::info!(path = %db_path.display(), "SQLite store open");
+    Ok(OpenStore { store, key })
+}
+
+/// A database URL fit for logs: any password replaced.
+fn redact_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(unparsable URL)".to_owned(),
+    }
 }
 
 /// Runs the server until a shutdown signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
-    let key = master_key(&args)?;
-    let db_path = args.data_dir.join("apigw.db");
-    let store = SqliteStore::open(&db_path, &key)
-        .await
-        .with_context(|| format!("cannot open the store {}", db_path.display()))?;
-    tracing::info!(path = %db_path.display(), "SQLite store open");
-
+    let store = open_store(&args).await?;
     let listener = tokio::net::TcpListener::bind(args.admin_listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.admin_listen))?;
@@ -137,7 +196,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
-    bootstrap::run(&store, &public_url).await?;
+    bootstrap::run(&store.store, &public_url).await?;
 
     let config = AdminConfig {
         max_body_bytes: args.max_body_bytes,
@@ -153,12 +212,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         login_failure_limit: args.login_failure_limit,
         login_failure_window: args.login_failure_window,
     };
-    let shared: Arc<dyn Store> = Arc::new(store.clone());
-    let data_plane = start_data_plane(&args, &shared, &key).await?;
-    let state = match &data_plane {
-        Some((refresher, _)) => AppState::with_listener(shared.clone(), config, refresher.clone()),
-        None => AppState::new(shared.clone(), config),
-    };
+    let shared: Arc<dyn Store> = Arc::new(store.store.clone());
+    let data_plane = start_data_plane(&args, &shared, &store.key).await?;
+    let refresher = data_plane.as_ref().map(|(r, _)| r.clone());
+    let node = cluster::Node::new(store.store.clone(), refresher);
+    if store.store.backend() == Backend::Postgres {
+        node.start_sync(args.sync_check_interval)?;
+    }
+    let state = AppState::with_listener(shared.clone(), config, Arc::new(node));
     let app = apigw_admin::router(state);
     tracing::info!(address = %bound, public_url = %public_url, "management API listening");
 
@@ -192,7 +253,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         tracing::info!("gateway listeners closed");
     }
-    store.close().await;
+    store.store.close().await;
     tracing::info!("store closed; bye");
     Ok(())
 }

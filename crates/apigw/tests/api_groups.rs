@@ -23,26 +23,6 @@ fn assert_time(t: &Value, nanos: bool) {
     assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
 }
 
-/// Reads column 0 (as text) of every row of `sql` from the server's database.
-fn db_texts(server: &Server, sql: &str) -> Vec<String> {
-    let path = server.data_dir.join("apigw.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::{Connection, Row};
-        let opts = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true);
-        let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-        let rows = sqlx::query(sql).fetch_all(&mut conn).await.unwrap();
-        rows.iter()
-            .map(|r| r.try_get::<String, _>(0).unwrap())
-            .collect()
-    })
-}
-
 fn create_group(server: &Server, s: &Session, name: &str) -> Value {
     let r = server.call(
         "POST",
@@ -464,6 +444,10 @@ fn groups_are_scoped_by_project_and_role() {
 
 #[test]
 fn migration_gives_existing_instances_a_default_group_and_release() {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: this tests a SQLite schema migration");
+        return;
+    }
     // A database from before 0002: drop what 0002 created and forget it was applied.
     let mut server = Server::start();
     let admin = server.admin();

@@ -32,24 +32,7 @@ fn get_acl(server: &Server, s: &Session, app: &str) -> Reply {
 }
 
 fn db_text(server: &Server, sql: &str) -> String {
-    let path = server.data_dir.join("apigw.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true)
-            .connect()
-            .await
-            .unwrap();
-        sqlx::query_scalar::<_, String>(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-    })
+    common::db_texts(server, sql).remove(0)
 }
 
 #[test]

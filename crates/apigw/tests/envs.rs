@@ -26,25 +26,7 @@ fn assert_time(t: &Value, nanos: bool) {
 /// Runs `sql` on the server's database (writes allowed) and returns column 0 of every row as
 /// text.
 fn db(server: &Server, sql: &str) -> Vec<String> {
-    let path = server.data_dir.join("apigw.db");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::{Connection, Row};
-        let opts = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let mut conn = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-        let rows = sqlx::query(sql).fetch_all(&mut conn).await.unwrap();
-        let out = rows
-            .iter()
-            .map(|r| r.try_get::<String, _>(0).unwrap())
-            .collect();
-        conn.close().await.unwrap();
-        out
-    })
+    common::db_texts(server, sql)
 }
 
 fn create_env(server: &Server, s: &Session, name: &str) -> Value {

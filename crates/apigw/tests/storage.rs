@@ -133,9 +133,21 @@ fn database_files_hold_no_plaintext_secrets() {
         server.log_text()
     );
 
-    let files = files_in(&server.data_dir);
+    let mut files = files_in(&server.data_dir);
+    if let Some(db) = &server.db {
+        // PostgreSQL: the whole database as pg_dump writes it stands in for the SQLite files.
+        let dump = std::process::Command::new("pg_dump")
+            .arg(&db.url)
+            .output()
+            .expect("pg_dump runs");
+        assert!(dump.status.success(), "pg_dump failed");
+        files.push(("apigw.db (pg_dump)".to_owned(), dump.stdout));
+    }
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(names.contains(&"apigw.db"), "data dir holds {names:?}");
+    assert!(
+        names.iter().any(|n| n.starts_with("apigw.db")),
+        "data dir holds {names:?}"
+    );
     let secrets = [
         ("custom app_secret", custom_secret),
         ("generated app_secret", generated_secret.as_str()),

@@ -8,7 +8,10 @@ use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
+
+pub use apigw_store::test_db::TestDatabase;
 
 /// Password of the bootstrap admin in every test server.
 pub const ADMIN_PASSWORD: &str = "admin-test-password";
@@ -30,7 +33,45 @@ pub struct Server {
     pub base: String,
     pub client: Client,
     pub log: PathBuf,
+    /// The PostgreSQL database when the suite runs on PostgreSQL (`APIGW_TEST_DATABASE`).
+    pub db: Option<Arc<TestDatabase>>,
     _tmp: Option<tempfile::TempDir>,
+}
+
+/// A data directory kept beyond its server (for restarts), with its database.
+pub struct KeptDir {
+    tmp: tempfile::TempDir,
+    _db: Option<Arc<TestDatabase>>,
+}
+
+impl KeptDir {
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+}
+
+/// The PostgreSQL database of each data directory, so a restart on a directory finds its data.
+static DATABASES: Mutex<Vec<(PathBuf, Weak<TestDatabase>)>> = Mutex::new(Vec::new());
+
+/// The database for data directory `dir`: the one it already has, or a new one.
+fn database_for(dir: &Path) -> Arc<TestDatabase> {
+    let mut all = DATABASES.lock().unwrap();
+    all.retain(|(_, db)| db.strong_count() > 0);
+    if let Some(db) = all
+        .iter()
+        .find(|(d, _)| d == dir)
+        .and_then(|(_, db)| db.upgrade())
+    {
+        return db;
+    }
+    let db = Arc::new(TestDatabase::create());
+    all.push((dir.to_path_buf(), Arc::downgrade(&db)));
+    db
+}
+
+/// Whether this run of the suite uses PostgreSQL.
+pub fn on_postgres() -> bool {
+    apigw_store::test_db::postgres_selected()
 }
 
 /// Options for starting a server.
@@ -77,6 +118,13 @@ impl Server {
         let log = dir.join(format!("server-{port}.log"));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(bin());
+        let db = on_postgres().then(|| database_for(dir));
+        if let Some(db) = &db {
+            // Several nodes share one database and one key: the key lives in the data dir
+            // (where SQLite keeps it by default), named explicitly as PostgreSQL requires.
+            cmd.env("APIGW_DATABASE_URL", &db.url)
+                .env("APIGW_MASTER_KEY_FILE", dir.join("master.key"));
+        }
         cmd.arg("serve")
             .arg("--admin-listen")
             .arg(format!("127.0.0.1:{port}"))
@@ -122,6 +170,7 @@ impl Server {
             base,
             client,
             log,
+            db,
             _tmp: None,
         })
     }
@@ -159,8 +208,19 @@ impl Server {
     }
 
     /// Takes the temporary directory out so the data survives this server (for restarts).
-    pub fn keep_dir(&mut self) -> tempfile::TempDir {
-        self._tmp.take().expect("temporary data dir")
+    pub fn keep_dir(&mut self) -> KeptDir {
+        KeptDir {
+            tmp: self._tmp.take().expect("temporary data dir"),
+            _db: self.db.clone(),
+        }
+    }
+
+    /// The URL of the server's database (SQLite file or PostgreSQL database).
+    pub fn db_url(&self) -> String {
+        match &self.db {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("apigw.db").display()),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -483,24 +543,31 @@ pub fn app_missing(id: &str) -> String {
     format!("App {id} does not exist")
 }
 
-/// Runs one scalar query on the server's database (read-only, while it runs).
-pub fn db_scalar(server: &Server, sql: &str) -> i64 {
-    let path = server.data_dir.join("apigw.db");
+/// Runs `sql` on the server's database (either backend) and hands the rows to `read`.
+pub fn db_rows<T>(server: &Server, sql: &str, read: impl Fn(&sqlx::any::AnyRow) -> T) -> Vec<T> {
+    let url = server.db_url();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        use sqlx::ConnectOptions;
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true)
-            .connect()
-            .await
-            .unwrap();
-        sqlx::query_scalar::<_, i64>(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let rows = sqlx::query(sql).fetch_all(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        rows.iter().map(read).collect()
     })
+}
+
+/// Runs one scalar query on the server's database.
+pub fn db_scalar(server: &Server, sql: &str) -> i64 {
+    use sqlx::Row;
+    db_rows(server, sql, |r| r.try_get::<i64, _>(0).unwrap())[0]
+}
+
+/// Column 0 (as text) of every row of `sql` on the server's database.
+pub fn db_texts(server: &Server, sql: &str) -> Vec<String> {
+    use sqlx::Row;
+    db_rows(server, sql, |r| r.try_get::<String, _>(0).unwrap())
 }

@@ -8,6 +8,11 @@ CREATE FUNCTION instr(haystack TEXT, needle TEXT) RETURNS INTEGER
     LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE
     AS $$ SELECT strpos(haystack, needle) $$;
 
+-- SQLite's json_extract() for the one form the shared statements use: '$.key' of a JSON text.
+CREATE FUNCTION json_extract(document TEXT, path TEXT) RETURNS TEXT
+    LANGUAGE SQL IMMUTABLE STRICT PARALLEL SAFE
+    AS $$ SELECT (document::jsonb) ->> substr(path, 3) $$;
+
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

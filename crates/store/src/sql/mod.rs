@@ -70,6 +70,7 @@ pub struct SqlStore {
     reader: AnyPool,
     sealer: Sealer,
     backend: Backend,
+    url: String,
 }
 
 /// The name the SQLite store went by; kept so call sites read naturally.
@@ -167,7 +168,8 @@ impl SqlStore {
             .after_connect(|conn, _| Box::pin(async move { sqlite_session(conn).await }))
             .connect_with(url("ro")?)
             .await?;
-        Self::finish_open(writer, reader, master, Backend::Sqlite).await
+        let url = url("rw")?.database_url.to_string();
+        Self::finish_open(writer, reader, master, Backend::Sqlite, url).await
     }
 
     /// Connects to PostgreSQL, runs migrations (several nodes starting at once on an empty
@@ -186,7 +188,14 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Self::finish_open(pool.clone(), pool, master, Backend::Postgres).await
+        Self::finish_open(
+            pool.clone(),
+            pool,
+            master,
+            Backend::Postgres,
+            options.url.clone(),
+        )
+        .await
     }
 
     async fn finish_open(
@@ -194,12 +203,14 @@ impl SqlStore {
         reader: AnyPool,
         master: &MasterKey,
         backend: Backend,
+        url: String,
     ) -> StoreResult<Self> {
         let store = Self {
             writer,
             reader,
             sealer: Sealer::new(master),
             backend,
+            url,
         };
         store.check_master_key().await?;
         Ok(store)
@@ -208,6 +219,11 @@ impl SqlStore {
     /// The database this store talks to.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The URL the store was opened with (it may hold a password: do not log it).
+    pub fn database_url(&self) -> &str {
+        &self.url
     }
 
     /// A write transaction that does not touch what the data plane serves (identity).
