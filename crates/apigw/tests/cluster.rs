@@ -1,0 +1,532 @@
+//! Several `apigw serve` processes on one PostgreSQL database: a change made through one node is
+//! in force on another node's data plane; concurrent writes through two nodes keep the limits
+//! and uniqueness rules; a database outage leaves the data planes serving from memory, fails
+//! management writes with 503, and heals by itself. PostgreSQL only (`APIGW_TEST_DATABASE`).
+
+mod common;
+use common::*;
+use reqwest::blocking::Client;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Barrier, Mutex};
+use std::time::{Duration, Instant};
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+
+fn skip_on_sqlite() -> bool {
+    if on_postgres() {
+        return false;
+    }
+    eprintln!("skipped: several nodes need PostgreSQL (run with APIGW_TEST_DATABASE=postgres)");
+    true
+}
+
+/// One node: a server, an admin session on it and the address of its plain-HTTP gateway.
+struct NodeUnderTest {
+    server: Server,
+    admin: Session,
+    gateway: String,
+}
+
+/// Starts a node: the first one on a new database, later ones on `database_url` with the
+/// master key of `key_from` (the first node).
+fn node(database_url: Option<&str>, key_from: Option<&Server>) -> NodeUnderTest {
+    let port = free_port();
+    let mut opts = Opts::default()
+        .arg("--gateway-http-listen")
+        .arg(&format!("127.0.0.1:{port}"))
+        .arg("--allow-app-code-over-http")
+        .arg("--sync-check-interval")
+        .arg("1s")
+        .arg("--database-timeout")
+        .arg("2s");
+    if let Some(url) = database_url {
+        opts = opts.env("APIGW_DATABASE_URL", url);
+    }
+    if let Some(first) = key_from {
+        let key = first.data_dir.join("master.key");
+        opts = opts.env("APIGW_MASTER_KEY_FILE", key.to_str().unwrap());
+    }
+    let server = Server::start_with(opts);
+    let admin = server.admin();
+    NodeUnderTest {
+        server,
+        admin,
+        gateway: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+impl NodeUnderTest {
+    fn mgmt(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        self.server.call(
+            method,
+            &self.admin.apig(path),
+            Some(&self.admin.token),
+            body,
+        )
+    }
+
+    fn created(&self, path: &str, body: Value) -> Value {
+        let r = self.mgmt("POST", path, Some(&body));
+        assert_eq!(r.status, 201, "POST {path}: {}", r.text);
+        r.json
+    }
+
+    /// Generates an AppCode for `app_id` (`PUT .../app-codes`).
+    fn new_code(&self, app_id: &str) -> Value {
+        let r = self.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
+        assert_eq!(r.status, 201, "generate AppCode: {}", r.text);
+        r.json
+    }
+
+    fn call_gateway(&self, client: &Client, app_code: &str) -> u16 {
+        client
+            .get(format!("{}/echo/x", self.gateway))
+            .header("X-Apig-AppCode", app_code)
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    }
+}
+
+/// An app with an AppCode, authorized for a published AppCode API on `backend`.
+struct Fixture {
+    app_id: String,
+    code_id: String,
+    code: String,
+}
+
+fn define(node: &NodeUnderTest, backend: &EchoBackend) -> Fixture {
+    let groups = node.mgmt("GET", "/api-groups", None);
+    let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
+    let api = node.created(
+        "/apis",
+        json!({
+            "group_id": group, "name": "echo_api", "type": 1, "req_protocol": "BOTH",
+            "req_method": "GET", "req_uri": "/echo/{name}", "auth_type": "APP",
+            "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "HTTP",
+            "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
+                            "req_protocol": "HTTP", "req_method": "GET",
+                            "req_uri": "/backend/{name}", "timeout": 5000},
+            "backend_params": [{"name": "name", "value": "name", "location": "PATH", "origin": "REQUEST"}]
+        }),
+    );
+    let api_id = api["id"].as_str().unwrap().to_owned();
+    node.created(
+        "/apis/action",
+        json!({"action": "online", "api_id": api_id, "env_id": RELEASE}),
+    );
+    let app = node.created("/apps", json!({"name": "cluster_app"}));
+    let app_id = app["id"].as_str().unwrap().to_owned();
+    let code = node.new_code(&app_id);
+    node.created(
+        "/app-auths",
+        json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]}),
+    );
+    Fixture {
+        app_id,
+        code_id: code["id"].as_str().unwrap().to_owned(),
+        code: code["app_code"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Calls `node`'s gateway until it answers `status`; how long that took.
+fn until_status(node: &NodeUnderTest, client: &Client, code: &str, status: u16) -> Duration {
+    let started = Instant::now();
+    loop {
+        let got = node.call_gateway(client, code);
+        if got == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "node never answered {status} (last {got}); log:\n{}",
+            node.server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn a_change_through_one_node_is_in_force_on_the_other() {
+    if skip_on_sqlite() {
+        return;
+    }
+    let backend = EchoBackend::start();
+    let a = node(None, None);
+    let b = node(Some(&a.server.db_url()), Some(&a.server));
+    let client = Client::new();
+    let f = define(&a, &backend);
+    until_status(&b, &client, &f.code, 200);
+
+    // A revocation through A: B refuses the AppCode.
+    let del = a.mgmt(
+        "DELETE",
+        &format!("/apps/{}/app-codes/{}", f.app_id, f.code_id),
+        None,
+    );
+    assert_eq!(del.status, 204, "{}", del.text);
+    until_status(&b, &client, &f.code, 401);
+
+    // A new AppCode through B works on A's data plane, and what B stored A reads back.
+    let fresh = b.new_code(&f.app_id);
+    let fresh_code = fresh["app_code"].as_str().unwrap();
+    until_status(&a, &client, fresh_code, 200);
+    let listed = a.mgmt("GET", &format!("/apps/{}/app-codes", f.app_id), None);
+    assert_eq!(listed.json["total"], 1, "{}", listed.text);
+    assert_eq!(listed.json["app_codes"][0]["app_code"], fresh_code);
+
+    // Deleting the app through B: A refuses its AppCode.
+    let gone = b.mgmt("DELETE", &format!("/apps/{}", f.app_id), None);
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    until_status(&a, &client, fresh_code, 401);
+    assert_eq!(
+        db_scalar(
+            &a.server,
+            "SELECT COUNT(*) FROM apps WHERE name = 'cluster_app'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn concurrent_writes_through_two_nodes_keep_the_limits() {
+    if skip_on_sqlite() {
+        return;
+    }
+    let a = node(None, None);
+    let b = node(Some(&a.server.db_url()), Some(&a.server));
+    let app = a.created("/apps", json!({"name": "race_app"}));
+    let app_id = app["id"].as_str().unwrap().to_owned();
+    let nodes = [&a, &b];
+
+    // Ten AppCodes at once, five through each node: exactly five exist afterwards.
+    let statuses = race(10, |i| {
+        let r = nodes[i % 2].mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
+        (
+            r.status,
+            r.json["error_code"].as_str().unwrap_or("").to_owned(),
+        )
+    });
+    let created = statuses.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 5, "{statuses:?}");
+    for (status, code) in statuses.iter().filter(|(s, _)| *s != 201) {
+        assert_eq!((*status, code.as_str()), (403, "APIG.3131"), "{statuses:?}");
+    }
+    assert_eq!(
+        db_scalar(
+            &a.server,
+            &format!("SELECT COUNT(*) FROM app_codes WHERE app_id = '{app_id}'")
+        ),
+        5
+    );
+
+    // One app name created through both nodes at once: one wins, the other gets APIG.3203.
+    let statuses = race(2, |i| {
+        let r = nodes[i].mgmt("POST", "/apps", Some(&json!({"name": "same_name"})));
+        (
+            r.status,
+            r.json["error_code"].as_str().unwrap_or("").to_owned(),
+        )
+    });
+    let mut got: Vec<_> = statuses.iter().map(|(s, c)| (*s, c.as_str())).collect();
+    got.sort();
+    assert_eq!(got, vec![(201, ""), (400, "APIG.3203")], "{statuses:?}");
+
+    // One custom AppCode value on two apps at once: it stays unique.
+    let other = a.created("/apps", json!({"name": "race_other"}));
+    let apps = [app_id.clone(), other["id"].as_str().unwrap().to_owned()];
+    let del = a.mgmt("GET", &format!("/apps/{}/app-codes", apps[0]), None);
+    for c in del.json["app_codes"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        a.mgmt("DELETE", &format!("/apps/{}/app-codes/{id}", apps[0]), None);
+    }
+    let value = format!("SharedValue{}", "0123456789".repeat(6));
+    let statuses = race(2, |i| {
+        let r = nodes[i].mgmt(
+            "POST",
+            &format!("/apps/{}/app-codes", apps[i]),
+            Some(&json!({"app_code": &value})),
+        );
+        (
+            r.status,
+            r.json["error_code"].as_str().unwrap_or("").to_owned(),
+        )
+    });
+    assert_eq!(
+        statuses.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().any(|(s, _)| *s >= 400 && *s < 500),
+        "{statuses:?}"
+    );
+}
+
+/// Runs `n` calls of `f` at the same moment on `n` threads; their results in index order.
+fn race<T: Send + 'static>(n: usize, f: impl Fn(usize) -> T + Send + Sync) -> Vec<T> {
+    let barrier = Barrier::new(n);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let (f, barrier) = (&f, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    f(i)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// A TCP proxy in front of PostgreSQL that the test can cut (every connection closed, new ones
+/// refused) and restore: a database outage as a node sees it.
+struct CutProxy {
+    port: u16,
+    state: Arc<Mutex<(bool, Vec<TcpStream>)>>,
+}
+
+impl CutProxy {
+    fn start(upstream: &str) -> CutProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state: Arc<Mutex<(bool, Vec<TcpStream>)>> = Arc::new(Mutex::new((false, Vec::new())));
+        let shared = state.clone();
+        let upstream = upstream.to_owned();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let mut guard = shared.lock().unwrap();
+                if guard.0 {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(&upstream) else {
+                    continue;
+                };
+                guard.1.push(client.try_clone().unwrap());
+                guard.1.push(server.try_clone().unwrap());
+                drop(guard);
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        CutProxy { port, state }
+    }
+
+    fn cut(&self) {
+        let mut guard = self.state.lock().unwrap();
+        guard.0 = true;
+        for s in guard.1.drain(..) {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+
+    fn restore(&self) {
+        self.state.lock().unwrap().0 = false;
+    }
+
+    /// `url` (a postgres:// URL on 127.0.0.1:5432) redirected through this proxy.
+    fn url(&self, url: &str) -> String {
+        url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", self.port))
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16384];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if to.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = to.shutdown(Shutdown::Both);
+    });
+}
+
+#[test]
+fn a_database_outage_keeps_the_data_plane_serving_and_heals() {
+    if skip_on_sqlite() {
+        return;
+    }
+    let backend = EchoBackend::start();
+    let a = node(None, None);
+    let url = a.server.db_url();
+    assert!(
+        url.contains("127.0.0.1:5432"),
+        "test expects the local server: {url}"
+    );
+    let proxy = CutProxy::start("127.0.0.1:5432");
+    let b = node(Some(&proxy.url(&url)), Some(&a.server));
+    let client = Client::new();
+    let f = define(&a, &backend);
+    until_status(&b, &client, &f.code, 200);
+
+    proxy.cut();
+    // B's data plane keeps authenticating and proxying from memory: no error at all.
+    for _ in 0..200 {
+        assert_eq!(b.call_gateway(&client, &f.code), 200);
+    }
+    // B's management writes fail fast with a 5xx and a clear message, never 401/403.
+    let started = Instant::now();
+    let w = b.mgmt("POST", "/apps", Some(&json!({"name": "during_outage"})));
+    assert!(w.status >= 500, "{} {}", w.status, w.text);
+    assert_eq!(w.json["error_code"], "APIG.9999", "{}", w.text);
+    assert!(w.text.contains("unavailable"), "{}", w.text);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A change committed through A while B cannot hear about it.
+    let del = a.mgmt(
+        "DELETE",
+        &format!("/apps/{}/app-codes/{}", f.app_id, f.code_id),
+        None,
+    );
+    assert_eq!(del.status, 204, "{}", del.text);
+    until_status(&a, &client, &f.code, 401);
+    assert_eq!(
+        b.call_gateway(&client, &f.code),
+        200,
+        "B still serves its snapshot"
+    );
+
+    // The database comes back: B catches up by itself and takes writes again.
+    proxy.restore();
+    until_status(&b, &client, &f.code, 401);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let w = b.mgmt("POST", "/apps", Some(&json!({"name": "after_outage"})));
+        if w.status == 201 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "B never took writes again: {}",
+            w.text
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        b.server.log_text().contains("missed a change"),
+        "{}",
+        b.server.log_text()
+    );
+}
+
+#[test]
+fn nodes_starting_at_once_on_an_empty_database_set_it_up_once() {
+    if skip_on_sqlite() {
+        return;
+    }
+    let db = TestDatabase::create();
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+    let servers = race(3, |_| {
+        Server::start_with(
+            Opts::default()
+                .env("APIGW_DATABASE_URL", &db.url)
+                .env("APIGW_MASTER_KEY", &key),
+        )
+    });
+    for s in &servers {
+        s.admin(); // every node logs the one admin in
+    }
+    let url = db.url.clone();
+    let count_on_shared = |sql: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        })
+    };
+    assert_eq!(count_on_shared("SELECT COUNT(*) FROM users"), 1);
+    assert_eq!(count_on_shared("SELECT COUNT(*) FROM projects"), 1);
+    assert_eq!(count_on_shared("SELECT COUNT(*) FROM instances"), 1);
+    assert_eq!(count_on_shared("SELECT COUNT(*) FROM api_groups"), 1);
+    assert_eq!(count_on_shared("SELECT COUNT(*) FROM meta"), 1);
+    assert_eq!(count_on_shared("SELECT COUNT(*) FROM _sqlx_migrations"), 1);
+}
+
+#[test]
+fn a_node_with_another_master_key_refuses_to_start() {
+    if skip_on_sqlite() {
+        return;
+    }
+    let a = node(None, None);
+    let dir = tempfile::tempdir().unwrap();
+    let err = match Server::start_in(
+        dir.path(),
+        Opts::default()
+            .env("APIGW_DATABASE_URL", &a.server.db_url())
+            .env(
+                "APIGW_MASTER_KEY_FILE",
+                dir.path().join("other.key").to_str().unwrap(),
+            ),
+    ) {
+        Err(log) => log,
+        Ok(_) => panic!("a node with another master key started"),
+    };
+    assert!(
+        err.contains("master key cannot decrypt this database"),
+        "{err}"
+    );
+}
+
+/// Propagation latency between two nodes, for BENCHMARKS.md (not a pass/fail timing):
+/// `APIGW_TEST_DATABASE=postgres cargo test --release -p apigw --test cluster -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn propagation_latency_report() {
+    if skip_on_sqlite() {
+        return;
+    }
+    let backend = EchoBackend::start();
+    let a = node(None, None);
+    let b = node(Some(&a.server.db_url()), Some(&a.server));
+    let client = Client::new();
+    let f = define(&a, &backend);
+    until_status(&b, &client, &f.code, 200);
+    let mut samples = Vec::new();
+    for i in 0..200 {
+        let r = a.new_code(&f.app_id);
+        let code = r["app_code"].as_str().unwrap().to_owned();
+        let id = r["id"].as_str().unwrap().to_owned();
+        samples.push(until_status(&b, &client, &code, 200));
+        let d = a.mgmt(
+            "DELETE",
+            &format!("/apps/{}/app-codes/{id}", f.app_id),
+            None,
+        );
+        assert_eq!(d.status, 204);
+        samples.push(until_status(&b, &client, &code, 401));
+        if i == 0 {
+            samples.clear();
+        }
+    }
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)];
+    println!(
+        "propagation A→B over {} changes: p50 {:?}, p90 {:?}, p99 {:?}, max {:?}",
+        samples.len(),
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        samples.last().unwrap()
+    );
+}
