@@ -33,6 +33,14 @@ pub enum Command {
     /// Sign a request with SDK-HMAC-SHA256 (AK/SK or AppKey/AppSecret), send it and print the
     /// response like curl; `--dry-run` prints the signed request instead of sending it.
     Call(CallArgs),
+    /// Write a whole installation (apps, AppCodes, APIs, authorizations, users…) to a JSON
+    /// dump; secrets stay sealed with the master key.
+    Export(Box<ExportArgs>),
+    /// Load a dump written by `apigw export` into a new installation with the same master key.
+    Import(Box<ImportArgs>),
+    /// Copy a whole installation to another database, e.g. from the default SQLite file to
+    /// PostgreSQL (`apigw migrate --data-dir ./apigw-data --to postgres://…`) or back.
+    Migrate(Box<MigrateArgs>),
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -42,43 +50,18 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Flags of `apigw serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Where the configuration lives.
+    #[command(flatten)]
+    pub store: StoreArgs,
+
     /// Address of the management API listener. Defaults to loopback only.
     #[arg(long, env = "APIGW_ADMIN_LISTEN", default_value = "127.0.0.1:9080")]
     pub admin_listen: SocketAddr,
-
-    /// Directory for the SQLite database, the master key and generated certificates.
-    #[arg(long, env = "APIGW_DATA_DIR", default_value = "apigw-data")]
-    pub data_dir: PathBuf,
-
-    /// The database: `postgres://user@host:port/db` to share one configuration among several
-    /// nodes (each node then needs the same master key, given with --master-key-file or
-    /// APIGW_MASTER_KEY), or `sqlite://PATH`. Default: SQLite in <data-dir>/apigw.db.
-    #[arg(long, env = "APIGW_DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-
-    /// PostgreSQL connections this node keeps open.
-    #[arg(long, env = "APIGW_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
-    pub database_max_connections: u32,
-
-    /// How long a management call waits for PostgreSQL before it fails with 503 (the data plane
-    /// keeps serving from memory meanwhile).
-    #[arg(long, env = "APIGW_DATABASE_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
-    pub database_timeout: Duration,
 
     /// With PostgreSQL: how often this node checks that it has applied every committed change
     /// (repairs a missed notification by reloading).
     #[arg(long, env = "APIGW_SYNC_CHECK_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub sync_check_interval: Duration,
-
-    /// Master key file (32 bytes, base64). Default: <data-dir>/master.key, created with mode
-    /// 0600 on first start. Keep a copy: without it the stored secrets cannot be read.
-    #[arg(long, env = "APIGW_MASTER_KEY_FILE")]
-    pub master_key_file: Option<PathBuf>,
-
-    /// The master key itself (base64 of 32 bytes), instead of a file. Prefer the environment
-    /// variable to the flag: command lines are visible to other users.
-    #[arg(long, env = "APIGW_MASTER_KEY", hide_env_values = true)]
-    pub master_key: Option<String>,
 
     /// URL clients use to reach the management API; the Keystone catalog points here.
     /// Default: http://<admin-listen>.
@@ -218,4 +201,76 @@ pub struct CallArgs {
 
     /// The URL to call.
     pub url: String,
+}
+
+/// Where an installation keeps its configuration: the data directory, the database and the
+/// master key its secrets are sealed with (shared by `serve`, `export`, `import`, `migrate`).
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Directory for the SQLite database, the master key and generated certificates.
+    #[arg(long, env = "APIGW_DATA_DIR", default_value = "apigw-data")]
+    pub data_dir: PathBuf,
+
+    /// The database: `postgres://user@host:port/db` to share one configuration among several
+    /// nodes (each node then needs the same master key, given with --master-key-file or
+    /// APIGW_MASTER_KEY), or `sqlite://PATH`. Default: SQLite in <data-dir>/apigw.db.
+    #[arg(long, env = "APIGW_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// PostgreSQL connections this node keeps open.
+    #[arg(long, env = "APIGW_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
+    pub database_max_connections: u32,
+
+    /// How long a management call waits for PostgreSQL before it fails with 503 (the data plane
+    /// keeps serving from memory meanwhile).
+    #[arg(long, env = "APIGW_DATABASE_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    pub database_timeout: Duration,
+
+    /// Master key file (32 bytes, base64). Default: <data-dir>/master.key, created with mode
+    /// 0600 on first start. Keep a copy: without it the stored secrets cannot be read.
+    #[arg(long, env = "APIGW_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+
+    /// The master key itself (base64 of 32 bytes), instead of a file. Prefer the environment
+    /// variable to the flag: command lines are visible to other users.
+    #[arg(long, env = "APIGW_MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+}
+
+/// Flags of `apigw export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The installation to export.
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// File to write the dump to (JSON; secrets stay sealed with the master key). `-` for
+    /// standard output.
+    #[arg(long, short, default_value = "-")]
+    pub output: PathBuf,
+}
+
+/// Flags of `apigw import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The installation to import into; it must be new (never served).
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The dump `apigw export` wrote. `-` for standard input.
+    #[arg(long, short, default_value = "-")]
+    pub input: PathBuf,
+}
+
+/// Flags of `apigw migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The installation to copy from.
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The database to copy to (`postgres://…` or `sqlite://PATH`); it must be new. The master
+    /// key stays the same.
+    #[arg(long)]
+    pub to: String,
 }

@@ -1,12 +1,14 @@
 //! `apigw`: a self-hosted API gateway compatible with Huawei Cloud / Open Telekom Cloud APIG app
 //! credentials. This binary wires the crates together: `serve` runs the server, `call` signs
-//! and sends one request like curl.
+//! and sends one request like curl, `export`/`import`/`migrate` move an installation.
 
 mod bootstrap;
 mod call;
 mod cli;
 mod cluster;
 mod data_plane;
+mod database;
+mod dump;
 mod serve;
 mod shutdown;
 mod telemetry;
@@ -34,5 +36,24 @@ fn main() -> ExitCode {
             }
         }
         cli::Command::Call(args) => call::run(args),
+        cli::Command::Export(args) => run_tool(dump::export(*args)),
+        cli::Command::Import(args) => run_tool(dump::import(*args)),
+        cli::Command::Migrate(args) => run_tool(dump::migrate(*args)),
+    }
+}
+
+/// Runs a one-shot command (export, import, migrate) on a small runtime.
+fn run_tool(work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    telemetry::init();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(work) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("apigw: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }

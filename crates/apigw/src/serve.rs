@@ -5,6 +5,7 @@ use crate::bootstrap;
 use crate::cli::ServeArgs;
 use crate::cluster;
 use crate::data_plane;
+use crate::database;
 use crate::shutdown;
 use anyhow::Context;
 use apigw_admin::{AdminConfig, AppState};
@@ -13,35 +14,9 @@ use apigw_gateway::{
 };
 use apigw_store::crypto::{MasterKey, Sealer};
 use apigw_store::revision::Coverage;
-use apigw_store::{Backend, PostgresOptions, SqlStore, Store};
+use apigw_store::{Backend, Store};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn master_key(args: &ServeArgs, shared: bool) -> anyhow::Result<MasterKey> {
-    if shared && args.master_key.is_none() && args.master_key_file.is_none() {
-        anyhow::bail!(
-            "with a PostgreSQL database every node must use the same master key: give it with \
-             --master-key-file PATH (created there if missing; copy it to the other nodes) or \
-             APIGW_MASTER_KEY (base64 of 32 bytes)"
-        );
-    }
-    if let Some(text) = &args.master_key {
-        tracing::info!("master key taken from APIGW_MASTER_KEY");
-        return MasterKey::from_base64(text).context("APIGW_MASTER_KEY is not 32 bytes of base64");
-    }
-    let path = args
-        .master_key_file
-        .clone()
-        .unwrap_or_else(|| args.data_dir.join("master.key"));
-    let (key, created) = MasterKey::load_or_create(&path)
-        .with_context(|| format!("master key file {}", path.display()))?;
-    if created {
-        tracing::warn!(path = %path.display(), kid = key.kid(), "generated a new master key (mode 0600); back it up: stored secrets cannot be read without it");
-    } else {
-        tracing::info!(path = %path.display(), kid = key.kid(), "master key loaded");
-    }
-    Ok(key)
-}
 
 /// The instance the gateway serves: `--gateway-instance`, else project `admin`'s `default`.
 async fn served_instance(args: &ServeArgs, store: &Arc<dyn Store>) -> anyhow::Result<String> {
@@ -106,7 +81,7 @@ async fn start_data_plane(
                 cert: cert.clone(),
                 key: key.clone(),
             },
-            _ => TlsSettings::self_signed(&args.data_dir),
+            _ => TlsSettings::self_signed(&args.store.data_dir),
         };
         let handle = serve_https(addr, &tls, gateway.clone())
             .await
@@ -131,63 +106,9 @@ async fn start_data_plane(
     Ok(Some((refresher, listeners)))
 }
 
-/// The open store and the master key its secrets are sealed with.
-struct OpenStore {
-    store: SqlStore,
-    key: MasterKey,
-}
-
-/// Opens the store `--database-url` names (SQLite in the data dir by default).
-async fn open_store(args: &ServeArgs) -> anyhow::Result<OpenStore> {
-    let url = args.database_url.as_deref().unwrap_or("");
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let key = master_key(args, true)?;
-        let mut options = PostgresOptions::new(url);
-        options.max_connections = args.database_max_connections;
-        options.acquire_timeout = args.database_timeout;
-        let store = SqlStore::open_postgres(&options, &key)
-            .await
-            .with_context(|| format!("cannot open the PostgreSQL store {}", redact_url(url)))?;
-        tracing::info!(database = %redact_url(url), "PostgreSQL store open");
-        return Ok(OpenStore { store, key });
-    }
-    let db_path = match url {
-        "" => args.data_dir.join("apigw.db"),
-        _ => match url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-        {
-            Some(path) => std::path::PathBuf::from(path),
-            None => anyhow::bail!(
-                "--database-url must start with postgres://, postgresql:// or sqlite://"
-            ),
-        },
-    };
-    let key = master_key(args, false)?;
-    let store = SqlStore::open(&db_path, &key)
-        .await
-        .with_context(|| format!("cannot open the store {}", db_path.display()))?;
-    tracing::info!(path = %db_path.display(), "SQLite store open");
-    Ok(OpenStore { store, key })
-}
-
-/// A database URL fit for logs: any password replaced.
-fn redact_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "(unparsable URL)".to_owned(),
-    }
-}
-
 /// Runs the server until a shutdown signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create data directory {}", args.data_dir.display()))?;
-    let store = open_store(&args).await?;
+    let store = database::open(&args.store).await?;
     let listener = tokio::net::TcpListener::bind(args.admin_listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.admin_listen))?;

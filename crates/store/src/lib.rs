@@ -15,7 +15,9 @@ pub use apis::ApiStore;
 pub use authz::AuthzStore;
 pub use error::StoreError;
 pub use model::*;
-pub use sql::{Backend, PostgresOptions, SqlStore, SqliteStore};
+pub use sql::{
+    Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore, SqliteStore,
+};
 
 use apigw_domain::{AppCodeValue, AppSecret, Page};
 use async_trait::async_trait;

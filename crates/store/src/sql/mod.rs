@@ -15,8 +15,11 @@ mod apis;
 mod apps;
 mod authz;
 mod builder;
+mod export;
 
 mod identity;
+
+pub use export::{Dump, DumpTable, DumpValue, ImportSummary, DUMP_FORMAT};
 
 use crate::crypto::{MasterKey, Sealer};
 use crate::model::*;

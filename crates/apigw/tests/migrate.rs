@@ -1,0 +1,255 @@
+//! Moving a whole installation between stores with the real binary: `apigw migrate` from the
+//! default SQLite file to PostgreSQL, then `apigw export` / `apigw import` from PostgreSQL back
+//! to a new SQLite file. Apps, secrets, AppCodes, APIs, authorizations and users survive both
+//! moves and keep working through the gateway; secrets never appear in clear on the way.
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Command;
+
+const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
+const SECRET: &str = "Migrate_Secret_0123456789abcdef";
+
+/// `apigw <args>` with `envs`; (success, stderr).
+fn apigw(args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = Command::new(bin());
+    cmd.args(args)
+        .env_remove("APIGW_DATABASE_URL")
+        .env_remove("APIGW_MASTER_KEY")
+        .env_remove("APIGW_MASTER_KEY_FILE");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("apigw runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A server with a gateway on `database_url` (a `sqlite://` or `postgres://` URL) and the key
+/// in `key_file`.
+fn serve(dir: &Path, database_url: &str, key_file: &Path, gateway_port: u16) -> Server {
+    Server::start_in(
+        dir,
+        Opts::default()
+            .env("APIGW_DATABASE_URL", database_url)
+            .env("APIGW_MASTER_KEY_FILE", key_file.to_str().unwrap())
+            .arg("--gateway-http-listen")
+            .arg(&format!("127.0.0.1:{gateway_port}"))
+            .arg("--allow-app-code-over-http"),
+    )
+    .expect("server starts")
+}
+
+/// What the management API shows of the installation: apps (with secrets), AppCodes, APIs and
+/// authorizations, without volatile fields.
+fn picture(server: &Server) -> Value {
+    let admin = server.admin();
+    let get = |path: &str| {
+        let r = server.call("GET", &admin.apig(path), Some(&admin.token), None);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text);
+        r.json
+    };
+    let apps = get("/apps");
+    let app_id = apps["apps"][0]["id"].as_str().unwrap().to_owned();
+    json!({
+        "apps": apps["apps"],
+        "codes": get(&format!("/apps/{app_id}/app-codes"))["app_codes"],
+        "apis": get("/apis")["apis"],
+        "auths": get(&format!("/app-auths/binded-apis?app_id={app_id}"))["auths"],
+    })
+}
+
+fn gateway_status(port: u16, code: &str) -> u16 {
+    reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{port}/echo/x"))
+        .header("X-Apig-AppCode", code)
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn pg_dump(url: &str) -> String {
+    let out = Command::new("pg_dump").arg(url).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn sqlite_to_postgres_and_back_keeps_everything() {
+    if !on_postgres() {
+        eprintln!("skipped: moving between stores needs PostgreSQL (APIGW_TEST_DATABASE=postgres)");
+        return;
+    }
+    let backend = EchoBackend::start();
+    let home = tempfile::tempdir().unwrap();
+    let (dir1, dir2, dir3) = (
+        home.path().join("sqlite1"),
+        home.path().join("pg"),
+        home.path().join("sqlite2"),
+    );
+    for d in [&dir1, &dir2, &dir3] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let key = dir1.join("master.key");
+    let sqlite1 = format!("sqlite://{}", dir1.join("apigw.db").display());
+
+    // 1. An installation on SQLite: an app with a chosen secret, an AppCode, a published API
+    //    it is authorized for, and a second user.
+    let port = free_port();
+    let mut server = serve(&dir1, &sqlite1, &key, port);
+    let admin = server.admin();
+    let post = |path: &str, body: Value| {
+        let r = server.call("POST", &admin.apig(path), Some(&admin.token), Some(&body));
+        assert_eq!(r.status, 201, "POST {path}: {}", r.text);
+        r.json
+    };
+    let groups = server.call("GET", &admin.apig("/api-groups"), Some(&admin.token), None);
+    let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
+    let api = post(
+        "/apis",
+        json!({
+            "group_id": group, "name": "moved_api", "type": 1, "req_protocol": "BOTH",
+            "req_method": "GET", "req_uri": "/echo/{name}", "auth_type": "APP",
+            "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "HTTP",
+            "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
+                            "req_protocol": "HTTP", "req_method": "GET",
+                            "req_uri": "/b/{name}", "timeout": 5000},
+            "backend_params": [{"name": "name", "value": "name", "location": "PATH", "origin": "REQUEST"}]
+        }),
+    );
+    let api_id = api["id"].as_str().unwrap();
+    post(
+        "/apis/action",
+        json!({"action": "online", "api_id": api_id, "env_id": RELEASE}),
+    );
+    let app = post(
+        "/apps",
+        json!({"name": "moved_app", "app_key": "Migrate_Key_0123456789", "app_secret": SECRET}),
+    );
+    let app_id = app["id"].as_str().unwrap().to_owned();
+    let code = server.call(
+        "PUT",
+        &admin.apig(&format!("/apps/{app_id}/app-codes")),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(code.status, 201, "{}", code.text);
+    let code = code.json["app_code"].as_str().unwrap().to_owned();
+    post(
+        "/app-auths",
+        json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]}),
+    );
+    let user = server.user_session(&admin, "moved_user", "admin", "member");
+    assert_eq!(gateway_status(port, &code), 200);
+    let before = picture(&server);
+    assert_eq!(server.terminate(), Some(0));
+
+    // 2. migrate SQLite → PostgreSQL.
+    let pg = TestDatabase::create();
+    let key_env = ("APIGW_MASTER_KEY_FILE", key.to_str().unwrap());
+    let (ok, err) = apigw(
+        &[
+            "migrate",
+            "--data-dir",
+            dir1.to_str().unwrap(),
+            "--to",
+            &pg.url,
+        ],
+        &[key_env],
+    );
+    assert!(ok, "migrate failed: {err}");
+    assert!(err.contains("imported"), "{err}");
+    let dump = pg_dump(&pg.url);
+    assert!(dump.contains("moved_app"), "the rows are in PostgreSQL");
+    for secret in [SECRET, code.as_str(), user.token.as_str()] {
+        assert!(!dump.contains(secret), "{secret} in clear in PostgreSQL");
+    }
+
+    // A second migrate into the same database is refused and changes nothing.
+    let (ok, err) = apigw(
+        &[
+            "migrate",
+            "--data-dir",
+            dir1.to_str().unwrap(),
+            "--to",
+            &pg.url,
+        ],
+        &[key_env],
+    );
+    assert!(
+        !ok && err.contains("already holds an installation"),
+        "{err}"
+    );
+
+    let port = free_port();
+    let mut server = serve(&dir2, &pg.url, &key, port);
+    assert_eq!(picture(&server), before);
+    assert_eq!(gateway_status(port, &code), 200);
+    let login = server.login("moved_user", "user-password-1", "admin");
+    assert_eq!(
+        login.status, 201,
+        "the user's password survives: {}",
+        login.text
+    );
+    assert_eq!(server.terminate(), Some(0));
+
+    // 3. export from PostgreSQL to a file, import into a new SQLite installation.
+    let file = home.path().join("dump.json");
+    let (ok, err) = apigw(
+        &[
+            "export",
+            "--database-url",
+            &pg.url,
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        &[key_env],
+    );
+    assert!(ok, "export failed: {err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("moved_app"));
+    for secret in [SECRET, code.as_str()] {
+        assert!(!text.contains(secret), "{secret} in clear in the dump");
+    }
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // The dump refuses another master key.
+    let other = home.path().join("other.key");
+    let (ok, err) = apigw(
+        &[
+            "import",
+            "--data-dir",
+            home.path().join("x").to_str().unwrap(),
+            "--input",
+            file.to_str().unwrap(),
+        ],
+        &[("APIGW_MASTER_KEY_FILE", other.to_str().unwrap())],
+    );
+    assert!(!ok && err.contains("another master key"), "{err}");
+
+    let (ok, err) = apigw(
+        &[
+            "import",
+            "--data-dir",
+            dir3.to_str().unwrap(),
+            "--input",
+            file.to_str().unwrap(),
+        ],
+        &[key_env],
+    );
+    assert!(ok, "import failed: {err}");
+    let port = free_port();
+    let sqlite2 = format!("sqlite://{}", dir3.join("apigw.db").display());
+    let server = serve(&dir3, &sqlite2, &key, port);
+    assert_eq!(picture(&server), before);
+    assert_eq!(gateway_status(port, &code), 200);
+}

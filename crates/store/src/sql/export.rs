@@ -1,0 +1,185 @@
+//! Moving a whole installation between databases (SQLite ⇄ PostgreSQL, or into a backup file):
+//! every table row by row, secrets still sealed exactly as stored, so the dump is as safe as the
+//! database and needs the same master key on the other side.
+
+use super::*;
+use serde::{Deserialize, Serialize};
+use sqlx::Column;
+
+/// The format name written into every dump.
+pub const DUMP_FORMAT: &str = "apigw-dump/1";
+
+/// The tables of an installation, parents before children (the order inserts need).
+const TABLES: &[&str] = &[
+    "domains",
+    "projects",
+    "users",
+    "role_assignments",
+    "tokens",
+    "access_keys",
+    "instances",
+    "apps",
+    "app_codes",
+    "api_groups",
+    "environments",
+    "apis",
+    "publications",
+    "app_auths",
+    "app_acls",
+    "app_quotas",
+    "app_quota_bindings",
+];
+
+/// A whole installation: what `apigw export` writes and `apigw import` reads.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Dump {
+    /// [`DUMP_FORMAT`].
+    pub format: String,
+    /// The configuration revision of the source.
+    pub revision: i64,
+    /// The master key check value (sealed): lets the target refuse another key up front.
+    pub master_key_check: String,
+    /// Every table with its rows.
+    pub tables: Vec<DumpTable>,
+}
+
+/// One table of a [`Dump`].
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DumpTable {
+    /// Table name.
+    pub name: String,
+    /// Column names, in the order of each row's values.
+    pub columns: Vec<String>,
+    /// The rows.
+    pub rows: Vec<Vec<DumpValue>>,
+}
+
+/// One stored value: every column of the schema is text or a 64-bit integer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum DumpValue {
+    /// SQL NULL.
+    Null,
+    /// An integer column.
+    Int(i64),
+    /// A text column (sealed secrets stay sealed).
+    Text(String),
+}
+
+/// What an import wrote.
+#[derive(Debug, Default)]
+pub struct ImportSummary {
+    /// Rows per table, in import order.
+    pub rows: Vec<(String, usize)>,
+}
+
+fn value_at(row: &AnyRow, i: usize) -> StoreResult<DumpValue> {
+    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+        return Ok(v.map_or(DumpValue::Null, DumpValue::Int));
+    }
+    Ok(row
+        .try_get::<Option<String>, _>(i)?
+        .map_or(DumpValue::Null, DumpValue::Text))
+}
+
+impl SqlStore {
+    /// Reads the whole installation in one consistent snapshot.
+    pub async fn export(&self) -> StoreResult<Dump> {
+        let mut tx = self.read_tx().await?;
+        let revision: i64 = sqlx::query("SELECT n FROM revision WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        let master_key_check: String = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(KEY_CHECK)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("value")?;
+        let mut tables = Vec::with_capacity(TABLES.len());
+        for &name in TABLES {
+            let rows = sqlx::query(&format!("SELECT * FROM {name} ORDER BY 1"))
+                .fetch_all(&mut *tx)
+                .await?;
+            let columns = match rows.first() {
+                Some(r) => r.columns().iter().map(|c| c.name().to_owned()).collect(),
+                None => Vec::new(),
+            };
+            let rows = rows
+                .iter()
+                .map(|r| (0..r.len()).map(|i| value_at(r, i)).collect())
+                .collect::<StoreResult<Vec<Vec<DumpValue>>>>()?;
+            tables.push(DumpTable {
+                name: name.to_owned(),
+                columns,
+                rows,
+            });
+        }
+        tx.commit().await?;
+        Ok(Dump {
+            format: DUMP_FORMAT.to_owned(),
+            revision,
+            master_key_check,
+            tables,
+        })
+    }
+
+    /// Writes `dump` into this store, which must be empty (never served), in one transaction.
+    /// Refuses a dump sealed with another master key.
+    pub async fn import(&self, dump: &Dump) -> StoreResult<ImportSummary> {
+        if dump.format != DUMP_FORMAT {
+            return Err(StoreError::Corrupt(format!(
+                "not an apigw dump (format {:?}, expected {DUMP_FORMAT:?})",
+                dump.format
+            )));
+        }
+        self.sealer
+            .open(&dump.master_key_check, KEY_CHECK)
+            .map_err(|_| {
+                StoreError::Corrupt(
+                    "the dump's secrets are sealed with another master key; \
+                     import with the key of the source installation"
+                        .into(),
+                )
+            })?;
+        let mut tx = self.config_tx().await?;
+        let used: i64 = sqlx::query("SELECT COUNT(*) AS n FROM domains")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if used > 0 {
+            return Err(StoreError::Duplicate);
+        }
+        let mut summary = ImportSummary::default();
+        for &name in TABLES {
+            let Some(table) = dump.tables.iter().find(|t| t.name == name) else {
+                return Err(StoreError::Corrupt(format!("the dump lacks table {name}")));
+            };
+            for row in &table.rows {
+                if row.len() != table.columns.len() {
+                    return Err(StoreError::Corrupt(format!("a row of {name} is short")));
+                }
+                let mut insert = QueryBuilder::new(format!(
+                    "INSERT INTO {name} ({}) VALUES (",
+                    table.columns.join(", ")
+                ));
+                for (i, value) in row.iter().enumerate() {
+                    insert.push(if i == 0 { "" } else { ", " });
+                    match value {
+                        DumpValue::Null => insert.push_bind(None::<String>),
+                        DumpValue::Int(n) => insert.push_bind(*n),
+                        DumpValue::Text(t) => insert.push_bind(t.as_str()),
+                    };
+                }
+                insert.push(")");
+                insert.build().execute(&mut *tx).await?;
+            }
+            summary.rows.push((name.to_owned(), table.rows.len()));
+        }
+        sqlx::query("UPDATE revision SET n = $1 WHERE id = 1")
+            .bind(dump.revision)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(summary)
+    }
+}
