@@ -110,18 +110,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     };
     let groups = server.call("GET", &admin.apig("/api-groups"), Some(&admin.token), None);
     let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
-    let api = post(
-        "/apis",
-        json!({
-            "group_id": group, "name": "moved_api", "type": 1, "req_protocol": "BOTH",
-            "req_method": "GET", "req_uri": "/echo/{name}", "auth_type": "APP",
-            "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "HTTP",
-            "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
-                            "req_protocol": "HTTP", "req_method": "GET",
-                            "req_uri": "/b/{name}", "timeout": 5000},
-            "backend_params": [{"name": "name", "value": "name", "location": "PATH", "origin": "REQUEST"}]
-        }),
-    );
+    let api = post("/apis", echo_api_body(&group, "moved_api", &backend));
     let api_id = api["id"].as_str().unwrap();
     post(
         "/apis/action",

@@ -508,6 +508,20 @@ impl EchoBackend {
     }
 }
 
+/// The body of an APP-auth API `GET /echo/{name}` (AppCode in a header allowed) in `group`,
+/// proxied to `backend` at `/backend/{name}`.
+pub fn echo_api_body(group: &str, name: &str, backend: &EchoBackend) -> Value {
+    json!({
+        "group_id": group, "name": name, "type": 1, "req_protocol": "BOTH",
+        "req_method": "GET", "req_uri": "/echo/{name}", "auth_type": "APP",
+        "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "HTTP",
+        "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
+                        "req_protocol": "HTTP", "req_method": "GET",
+                        "req_uri": "/backend/{name}", "timeout": 5000},
+        "backend_params": [{"name": "name", "value": "name", "location": "PATH", "origin": "REQUEST"}]
+    })
+}
+
 // ---- shared assertions and shortcuts of the black-box suites ----
 
 /// Whether `v` is a string of `pattern`'s shape (`D` stands for any digit).
