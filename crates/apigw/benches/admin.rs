@@ -110,6 +110,43 @@ fn sqlite_floor(dir: &std::path::Path, total: usize) -> Figures {
     })
 }
 
+/// The same floor on PostgreSQL: one connection, insert + commit.
+fn postgres_floor(url: &str, total: usize) -> Figures {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query("CREATE TABLE floor_t (id TEXT PRIMARY KEY, v TEXT NOT NULL)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut lat = Vec::with_capacity(total);
+        let started = Instant::now();
+        for i in 0..total {
+            let t = Instant::now();
+            let mut tx = conn.begin().await.unwrap();
+            sqlx::query("INSERT INTO floor_t (id, v) VALUES ($1, $2)")
+                .bind(format!("{i:032x}"))
+                .bind("x".repeat(200))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        Figures {
+            ops_per_sec: total as f64 / elapsed,
+            p50_ms: percentile(&lat, 0.5),
+            p99_ms: percentile(&lat, 0.99),
+        }
+    })
+}
+
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -122,13 +159,24 @@ fn arg(name: &str, default: usize) -> usize {
 fn main() {
     let total = arg("--requests", 2000);
     let threads = arg("--concurrency", 8);
+    // `--postgres`: the same run on a throwaway PostgreSQL database (APIGW_TEST_POSTGRES_URL's
+    // server) instead of SQLite.
+    let postgres = std::env::args()
+        .any(|a| a == "--postgres")
+        .then(apigw_store::test_db::TestDatabase::create);
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_apigw"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_apigw"));
+    if let Some(db) = &postgres {
+        command
+            .env("APIGW_DATABASE_URL", &db.url)
+            .env("APIGW_MASTER_KEY_FILE", dir.path().join("master.key"));
+    }
+    let mut child = command
         .args([
             "serve",
             "--admin-listen",
@@ -179,7 +227,16 @@ fn main() {
     let instance = instances["instances"][0]["id"].as_str().unwrap().to_owned();
     let apps_url = format!("{base}/v2/{project}/apigw/instances/{instance}/apps");
 
-    let floor = sqlite_floor(dir.path(), total);
+    let (floor_name, floor) = match &postgres {
+        Some(db) => (
+            "bare PostgreSQL insert+commit (reference, 1 connection)",
+            postgres_floor(&db.url, total),
+        ),
+        None => (
+            "bare SQLite insert+commit (reference, 1 connection)",
+            sqlite_floor(dir.path(), total),
+        ),
+    };
 
     let c = client.clone();
     let health_url = format!("{base}/health");
@@ -259,13 +316,11 @@ fn main() {
             .unwrap_or(0)
     );
     println!();
-    println!("| measurement | ops/s | p50 ms | p99 ms | vs bare SQLite commit | vs GET /health |");
+    let store = if postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    println!("| measurement | ops/s | p50 ms | p99 ms | vs bare {store} commit | vs GET /health |");
     println!("|---|---:|---:|---:|---:|---:|");
     for (name, f) in [
-        (
-            "bare SQLite insert+commit (reference, 1 connection)",
-            &floor,
-        ),
+        (floor_name, &floor),
         ("GET /health (reference)", &health),
         ("POST /apps (create app)", &create),
         ("PUT /apps/{id}/app-codes (generate AppCode)", &generate),
