@@ -316,7 +316,11 @@ fn main() {
             .unwrap_or(0)
     );
     println!();
-    let store = if postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    let store = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     println!("| measurement | ops/s | p50 ms | p99 ms | vs bare {store} commit | vs GET /health |");
     println!("|---|---:|---:|---:|---:|---:|");
     for (name, f) in [

@@ -52,6 +52,30 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<OpenStore> {
     Ok(OpenStore { store, key })
 }
 
+/// Opens an installation that must already exist (the source of `export` and `migrate`): a
+/// mistyped data directory is an error, not a new empty installation with a new key.
+pub async fn open_existing(args: &StoreArgs) -> anyhow::Result<OpenStore> {
+    if let Location::Sqlite(path) = locate(args.database_url.as_deref(), args)? {
+        anyhow::ensure!(
+            path.exists(),
+            "no installation at {} (give --data-dir or --database-url)",
+            path.display()
+        );
+    }
+    if args.master_key.is_none() {
+        let key = args
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| args.data_dir.join("master.key"));
+        anyhow::ensure!(
+            key.exists(),
+            "master key file {} does not exist; the installation's secrets need its key",
+            key.display()
+        );
+    }
+    open(args).await
+}
+
 /// Opens a second store (the target of `apigw migrate`) with the same key and settings.
 pub async fn open_url(url: &str, args: &StoreArgs, key: &MasterKey) -> anyhow::Result<SqlStore> {
     let location = locate(Some(url), args)?;

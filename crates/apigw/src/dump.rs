@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 
 /// Writes the installation to `args.output`.
 pub async fn export(args: ExportArgs) -> anyhow::Result<()> {
-    let source = database::open(&args.store).await?;
+    let source = database::open_existing(&args.store).await?;
     let dump = source
         .store
         .export()
@@ -46,7 +46,7 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<()> {
 
 /// Copies the installation to `args.to`.
 pub async fn migrate(args: MigrateArgs) -> anyhow::Result<()> {
-    let source = database::open(&args.store).await?;
+    let source = database::open_existing(&args.store).await?;
     let dump = source
         .store
         .export()

@@ -242,3 +242,21 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert_eq!(picture(&server), before);
     assert_eq!(gateway_status(port, &code), 200);
 }
+
+#[test]
+fn export_of_a_missing_installation_is_refused_and_creates_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("typo");
+    let (ok, err) = apigw(
+        &[
+            "export",
+            "--data-dir",
+            dir.to_str().unwrap(),
+            "--output",
+            "-",
+        ],
+        &[],
+    );
+    assert!(!ok && err.contains("no installation at"), "{err}");
+    assert!(!dir.exists(), "export created {}", dir.display());
+}
