@@ -25,7 +25,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server: the management API (APIG v2, ROMA Connect, ModelArts v1, Keystone v3
-    /// identity) on the admin listener, with an embedded SQLite store in the data directory.
+    /// identity) on the admin listener, with an embedded SQLite store in the data directory, or
+    /// a PostgreSQL database shared with other nodes (--database-url).
     ///
     /// On first start it creates the master key, the `admin` project and user (password from
     /// APIGW_ADMIN_PASSWORD, or generated and printed once) and the `default` instance.

@@ -25,6 +25,16 @@ pub fn bad_request() -> ApiError {
     ApiError::new(400, "APIG.0201", "API request error.")
 }
 
+/// 414 `APIG.0201`: the request URI is longer than the gateway accepts (32 KiB).
+pub fn uri_too_large() -> ApiError {
+    ApiError::new(414, "APIG.0201", "Request URI too large.")
+}
+
+/// 494 `APIG.0201`: the request headers together are larger than the gateway accepts.
+pub fn headers_too_large() -> ApiError {
+    ApiError::new(494, "APIG.0201", "Request headers too large.")
+}
+
 /// 413 `APIG.0201`: the body exceeds the gateway's limit (12 MB by default).
 pub fn body_too_large() -> ApiError {
     ApiError::new(413, "APIG.0201", "Request entity too large.")

@@ -1,6 +1,7 @@
 //! The per-request path, as named phases read top to bottom (in the manner of Pingora):
 //!
 //! 1. **request id**: 32 hex digits, on every response and the backend request;
+//!    then the **head limits**: URI over 32 KiB → 414, headers over 32 KiB → 494 (`APIG.0201`);
 //! 2. **route**: host → group, `X-Stage` → environment, method + path → published API
 //!    (404 `APIG.0101`);
 //! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed, else the `SDK-HMAC-SHA256`
@@ -91,6 +92,7 @@ async fn run(
     request_id: &RequestId,
 ) -> Result<Response<GatewayBody>, ApiError> {
     let (parts, body) = request.into_parts();
+    refuse_oversized_head(&parts)?;
     // The route borrows the path; a clone of the URI (reference-counted bytes) lets the
     // request head move on to the proxy phase later.
     let uri = parts.uri.clone();
@@ -182,6 +184,29 @@ fn has_dot_segment(path: &str) -> bool {
         };
         lower.len() <= 6 && dots(lower)
     })
+}
+
+/// The largest request URI (path and query) the gateway accepts, as APIG does.
+pub(crate) const MAX_URI_BYTES: usize = 32 * 1024;
+/// The largest sum of header names and values the gateway accepts.
+pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Head limits: 414 for a URI over [`MAX_URI_BYTES`], 494 for headers over [`MAX_HEADER_BYTES`]
+/// (the connection's read buffer caps both before this; these give APIG's answers).
+fn refuse_oversized_head(parts: &Parts) -> Result<(), ApiError> {
+    let uri_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return Err(errors::uri_too_large());
+    }
+    let header_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return Err(errors::headers_too_large());
+    }
+    Ok(())
 }
 
 /// A declared `Content-Length` over the limit is refused before anything is read (chunked

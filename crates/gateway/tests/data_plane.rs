@@ -1323,3 +1323,37 @@ async fn self_signed_certificate_is_reused_and_listeners_shut_down() {
     assert!(TcpStream::connect(addr).await.is_err());
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_uri_and_headers_get_apig_answers() {
+    let h = Harness::start().await;
+    let addr = h.http.local_addr();
+    // A URI over 32 KiB: 414 APIG.0201 with request_id, before routing.
+    let long = "a".repeat(33 * 1024);
+    let head =
+        format!("GET /open?q={long} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let text = raw_exchange(addr, head, Vec::new()).await;
+    assert!(text.starts_with("HTTP/1.1 414"), "{text:.300}");
+    assert!(text.contains(r#""error_code":"APIG.0201""#), "{text:.300}");
+    assert!(text.contains("Request URI too large."), "{text:.300}");
+    assert!(text.contains(r#""request_id":""#), "{text:.300}");
+
+    // Headers over 32 KiB together: 494 APIG.0201.
+    let value = "v".repeat(17 * 1024);
+    let head = format!(
+        "GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\nX-One: {value}\r\nX-Two: {value}\r\nConnection: close\r\n\r\n"
+    );
+    let text = raw_exchange(addr, head, Vec::new()).await;
+    assert!(text.starts_with("HTTP/1.1 494"), "{text:.300}");
+    assert!(text.contains("Request headers too large."), "{text:.300}");
+
+    // Just under both limits: proxied.
+    let head = format!(
+        "GET /open?q={} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-One: {}\r\nConnection: close\r\n\r\n",
+        "a".repeat(30 * 1024),
+        "v".repeat(30 * 1024)
+    );
+    let text = raw_exchange(addr, head, Vec::new()).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:.300}");
+    h.stop().await;
+}
