@@ -378,8 +378,8 @@ pub trait AuthzStore: Send + Sync + 'static {
         app_ids: &[String],
         api_ids: &[String],
     ) -> AuthzResult<Vec<AuthGrant>>;
-    /// Cancels one authorization; false if not in scope.
-    async fn delete_app_auth(&self, scope: &Scope, id: &str) -> StoreResult<bool>;
+    /// Cancels one authorization; the app it belonged to, or `None` if not in scope.
+    async fn delete_app_auth(&self, scope: &Scope, id: &str) -> StoreResult<Option<String>>;
     /// A page of authorizations matching `filter`, newest first, and the total. Errors:
     /// `AppNotFound`, `ApiNotFound` (a given `app_id` or `api_id` that does not exist).
     async fn list_app_auths(

@@ -636,8 +636,19 @@ impl AuthzStore for SqlStore {
         Ok(grants)
     }
 
-    async fn delete_app_auth(&self, scope: &Scope, id: &str) -> StoreResult<bool> {
-        self.delete_scoped(ScopedTable::AppAuths, scope, id).await
+    async fn delete_app_auth(&self, scope: &Scope, id: &str) -> StoreResult<Option<String>> {
+        let mut tx = self.config_tx().await?;
+        let row = sqlx::query(
+            "DELETE FROM app_auths WHERE id = $1 AND instance_id = $2 \
+             AND instance_id IN (SELECT id FROM instances WHERE project_id = $3) RETURNING app_id",
+        )
+        .bind(id)
+        .bind(&scope.instance_id)
+        .bind(&scope.project_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.map(|r| r.try_get("app_id")).transpose()?)
     }
 
     async fn list_app_auths(

@@ -524,7 +524,6 @@ enum ScopedTable {
     Apps,
     Apis,
     AppQuotas,
-    AppAuths,
 }
 
 impl ScopedTable {
@@ -533,7 +532,6 @@ impl ScopedTable {
             Self::Apps => "apps",
             Self::Apis => "apis",
             Self::AppQuotas => "app_quotas",
-            Self::AppAuths => "app_auths",
         }
     }
 }

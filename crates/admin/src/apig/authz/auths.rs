@@ -81,24 +81,24 @@ pub async fn create(
     ))
 }
 
-/// `DELETE /app-auths/{app_auth_id}`: 204.
+/// `DELETE /app-auths/{app_auth_id}`: 204. Only the app's data-plane state changes.
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, auth_id)): AuthPath,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(ChangedApps, StatusCode)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let auth_id = path_id(&auth_id, "app_auth_id")?;
-    if !state
+    let Some(app_id) = state
         .store
         .delete_app_auth(&scope, auth_id.as_str())
         .await?
-    {
+    else {
         return Err(Error(ApiError::app_auth_not_found(auth_id.as_str())));
-    }
-    tracing::info!(app_auth_id = %auth_id, "app authorization cancelled");
-    Ok(StatusCode::NO_CONTENT)
+    };
+    tracing::info!(app_auth_id = %auth_id, %app_id, "app authorization cancelled");
+    Ok((ChangedApps::one(app_id), StatusCode::NO_CONTENT))
 }
 
 async fn list_auths(
