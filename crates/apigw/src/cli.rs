@@ -156,7 +156,8 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_BACKEND_CA_FILE")]
     pub backend_ca_file: Option<PathBuf>,
 
-    /// Worker threads of the async runtime (default: one per CPU core).
+    /// Worker threads of the async runtime (default: one per CPU core). 1 runs everything on
+    /// one thread with the current-thread scheduler, like one nginx worker.
     #[arg(long, env = "APIGW_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
 

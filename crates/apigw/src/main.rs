@@ -21,10 +21,17 @@ fn main() -> ExitCode {
     match cli.command {
         cli::Command::Serve(args) => {
             telemetry::init();
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            if let Some(n) = args.worker_threads {
-                builder.worker_threads(n.max(1));
-            }
+            // One worker: a current-thread runtime (no work-stealing bookkeeping, no cross-thread
+            // wake-ups), the shape of one nginx worker; more: the multi-thread scheduler.
+            let mut builder = match args.worker_threads {
+                Some(1) => tokio::runtime::Builder::new_current_thread(),
+                Some(n) => {
+                    let mut b = tokio::runtime::Builder::new_multi_thread();
+                    b.worker_threads(n.max(1));
+                    b
+                }
+                None => tokio::runtime::Builder::new_multi_thread(),
+            };
             let runtime = builder.enable_all().build().expect("tokio runtime");
             match runtime.block_on(serve::run(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
