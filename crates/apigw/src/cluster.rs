@@ -5,7 +5,7 @@
 //!   own data plane, then sends a [`ChangeEvent`] (origin node, change, revisions committed) with
 //!   `pg_notify` on [`CHANNEL`].
 //! * **Listen**: every node `LISTEN`s on [`CHANNEL`] and applies other nodes' events the same way.
-//!   After a lost connection it reconnects, and reloads everything if it missed a revision.
+//!   After a lost connection it reconnects and reloads everything.
 //! * **Check**: every `--sync-check-interval` a node compares the database's revision with the
 //!   revisions its snapshot covers; a revision no event covered (a notification lost because its
 //!   sender died after committing) triggers a full reload. A revision is given one interval to
@@ -125,14 +125,17 @@ async fn listen(url: String, me: String, refresher: Arc<Refresher>) {
             }
         };
         if connected_before {
-            tracing::info!("change listener reconnected; checking for missed changes");
+            // Notifications sent while this node was not listening are lost: start afresh.
+            tracing::info!("change listener reconnected; reloading everything");
+            refresher.reload_all().await;
+        } else {
+            // Anything committed between the first load and LISTEN is caught here.
+            match refresher.store.revision().await {
+                Ok(n) => refresher.ensure_covers(n).await,
+                Err(e) => tracing::warn!(error = %e, "cannot read the configuration revision"),
+            }
         }
         connected_before = true;
-        // Anything committed while this node was not listening is caught here.
-        match refresher.store.revision().await {
-            Ok(n) => refresher.ensure_covers(n).await,
-            Err(e) => tracing::warn!(error = %e, "cannot read the configuration revision"),
-        }
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => {

@@ -295,6 +295,12 @@ impl Refresher {
         }
     }
 
+    /// Reloads everything (after a lost connection to the other nodes).
+    pub async fn reload_all(&self) {
+        let mut coverage = self.coverage.lock().await;
+        self.reload(&mut coverage).await;
+    }
+
     /// Re-reads the routes only; false if that failed.
     async fn reroute(&self) -> bool {
         match load_routes(self.store.as_ref(), &self.instance_id, &self.region).await {
