@@ -178,6 +178,18 @@ fn define_publish_authorize_call_and_revoke() {
         ok.json["headers"]["x-request-id"],
         ok.header("x-request-id").unwrap()
     );
+    assert!(ok.header("x-apig-latency").is_none());
+    // Debug mode: the gateway's and the backend's share of the time, in milliseconds.
+    let debug = gw.call(
+        &gw.https,
+        "/echo/world",
+        &[("X-Apig-AppCode", &code_value), ("X-Apig-Mode", "debug")],
+    );
+    assert_eq!(debug.status, 200, "{}", debug.text);
+    for name in ["x-apig-latency", "x-apig-upstream-latency"] {
+        let v = debug.header(name).unwrap_or_else(|| panic!("{name}"));
+        assert!(v.parse::<u64>().is_ok(), "{name}: {v}");
+    }
     // ...but over plain HTTP an AppCode is no credential (not enabled with a flag here).
     assert_gateway_error(
         &gw.call(&gw.http, "/echo/world", &[("X-Apig-AppCode", &code_value)]),

@@ -12,6 +12,10 @@
 //! 6. **quota**: the app's call quota has room (405 `APIG.0501`);
 //! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413).
 //!
+//! With `X-Apig-Mode: debug` the response also carries `X-Apig-Latency` and
+//! `X-Apig-Upstream-Latency` (milliseconds) and, for an app with a quota,
+//! `X-Apig-RateLimit-app` (`remain:9,limit:10,time:10 second`).
+//!
 //! A phase borrows from the snapshot loaded once per request and does only its own work: the
 //! AppCode is hashed once, the body is read into memory only when a signature covers it, no
 //! lock is taken on the success path (failures go to the throttling book).
@@ -60,7 +64,15 @@ pub(crate) async fn handle(
     let request_id = RequestId::generate();
     let snapshot = gw.snapshot.load_full();
     let started = Instant::now();
-    let mut response = match run(gw, &snapshot, request, conn, &request_id).await {
+    let debug = request
+        .headers()
+        .get(DEBUG_MODE_HEADER)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
+    let mut trace = Trace {
+        enabled: debug,
+        ..Trace::default()
+    };
+    let mut response = match run(gw, &snapshot, request, conn, &request_id, &mut trace).await {
         Ok(response) => response,
         Err(error) => {
             tracing::debug!(
@@ -81,7 +93,37 @@ pub(crate) async fn handle(
     response
         .headers_mut()
         .insert(REQUEST_ID_HEADER, request_id.header.clone());
+    if debug {
+        trace.write(response.headers_mut(), started.elapsed());
+    }
     response
+}
+
+/// The header that asks for debugging headers on the response.
+const DEBUG_MODE_HEADER: &str = "x-apig-mode";
+
+/// What `X-Apig-Mode: debug` reports, noted while the phases run.
+#[derive(Default)]
+struct Trace {
+    /// Whether the caller asked for it (nothing is formatted otherwise).
+    enabled: bool,
+    /// Time to the backend's response head.
+    upstream: Option<std::time::Duration>,
+    /// The app's quota after this call (`X-Apig-RateLimit-app`).
+    app_quota: Option<String>,
+}
+
+impl Trace {
+    fn write(self, headers: &mut http::HeaderMap, total: std::time::Duration) {
+        let ms = |d: std::time::Duration| HeaderValue::from(d.as_millis() as u64);
+        headers.insert("x-apig-latency", ms(total));
+        if let Some(upstream) = self.upstream {
+            headers.insert("x-apig-upstream-latency", ms(upstream));
+        }
+        if let Some(quota) = self.app_quota.and_then(|q| HeaderValue::try_from(q).ok()) {
+            headers.insert("x-apig-ratelimit-app", quota);
+        }
+    }
 }
 
 async fn run(
@@ -90,6 +132,7 @@ async fn run(
     request: Request<Incoming>,
     conn: Conn,
     request_id: &RequestId,
+    trace: &mut Trace,
 ) -> Result<Response<GatewayBody>, ApiError> {
     let (parts, body) = request.into_parts();
     refuse_oversized_head(&parts)?;
@@ -117,7 +160,7 @@ async fn run(
         // Phase 5: ACL (403 APIG.0405).
         check_acl(app, conn.peer.ip())?;
         // Phase 6: quota (405 APIG.0501).
-        take_quota(app)?;
+        take_quota(app, trace)?;
     }
 
     // Phase 7: proxy (502, 504, 413).
@@ -127,6 +170,7 @@ async fn run(
         request_id: &request_id.header,
     };
     let backend_request = proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller)?;
+    let sent = Instant::now();
     let response = gw
         .proxy
         .send(
@@ -135,6 +179,7 @@ async fn run(
             outgoing.too_large.as_deref(),
         )
         .await?;
+    trace.upstream = Some(sent.elapsed());
     Ok(response.map(GatewayBody::Upstream))
 }
 
@@ -241,10 +286,23 @@ fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
 }
 
 /// Phase 6: one call of the app's quota (a refused call takes none).
-fn take_quota(app: &AppEntry) -> Result<(), ApiError> {
-    match &app.quota {
-        Some(quota) if !quota.try_acquire(crate::quota::now_ms()) => Err(errors::quota_used_up()),
-        _ => Ok(()),
+fn take_quota(app: &AppEntry, trace: &mut Trace) -> Result<(), ApiError> {
+    let Some(quota) = &app.quota else {
+        return Ok(());
+    };
+    match quota.acquire(crate::quota::now_ms()) {
+        Some(remain) => {
+            if trace.enabled {
+                trace.app_quota = Some(quota.describe(remain));
+            }
+            Ok(())
+        }
+        None => {
+            if trace.enabled {
+                trace.app_quota = Some(quota.describe(0));
+            }
+            Err(errors::quota_used_up())
+        }
     }
 }
 

@@ -46,9 +46,9 @@ impl QuotaCounter {
         (self.limit, self.interval_ms) == (other.limit, other.interval_ms)
     }
 
-    /// Counts one call at time `now` (from [`now_ms`]); false when the window's quota is used up
-    /// (a refused call is not counted).
-    pub fn try_acquire(&self, now: u64) -> bool {
+    /// Counts one call at time `now` (from [`now_ms`]) and returns the calls left in the window;
+    /// `None` when the window's quota is used up (a refused call is not counted).
+    pub fn acquire(&self, now: u64) -> Option<u32> {
         let anchor = match self.anchor.load(Ordering::Acquire) {
             0 => match self
                 .anchor
@@ -65,7 +65,7 @@ impl QuotaCounter {
             let (w, count) = ((current >> 32) as u32, current as u32);
             let count = if w == window { count } else { 0 };
             if count >= self.limit {
-                return false;
+                return None;
             }
             let next = (u64::from(window) << 32) | u64::from(count + 1);
             match self.state.compare_exchange_weak(
@@ -74,10 +74,24 @@ impl QuotaCounter {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Some(self.limit - (count + 1)),
                 Err(actual) => current = actual,
             }
         }
+    }
+}
+
+impl QuotaCounter {
+    /// `X-Apig-RateLimit-*` form of this quota with `remain` calls left:
+    /// `remain:9,limit:10,time:10 second`.
+    pub fn describe(&self, remain: u32) -> String {
+        let (n, unit) = match self.interval_ms {
+            ms if ms % 86_400_000 == 0 => (ms / 86_400_000, "day"),
+            ms if ms % 3_600_000 == 0 => (ms / 3_600_000, "hour"),
+            ms if ms % 60_000 == 0 => (ms / 60_000, "minute"),
+            ms => (ms.div_ceil(1000), "second"),
+        };
+        format!("remain:{remain},limit:{},time:{n} {unit}", self.limit)
     }
 }
 
@@ -88,14 +102,14 @@ mod tests {
     #[test]
     fn counts_per_window_from_the_first_call() {
         let q = QuotaCounter::new(2, Duration::from_secs(1));
-        assert!(q.try_acquire(500));
-        assert!(q.try_acquire(900));
-        assert!(!q.try_acquire(1400));
+        assert!(q.acquire(500).is_some());
+        assert!(q.acquire(900).is_some());
+        assert!(q.acquire(1400).is_none());
         // The window started at 500, so it ends at 1500.
-        assert!(q.try_acquire(1500));
-        assert!(q.try_acquire(2499));
-        assert!(!q.try_acquire(2499));
-        assert!(q.try_acquire(10_000));
+        assert!(q.acquire(1500).is_some());
+        assert!(q.acquire(2499).is_some());
+        assert!(q.acquire(2499).is_none());
+        assert!(q.acquire(10_000).is_some());
     }
 
     #[test]
@@ -104,10 +118,30 @@ mod tests {
         let granted: u32 = (0..4)
             .map(|_| {
                 let q = q.clone();
-                std::thread::spawn(move || (0..500).filter(|_| q.try_acquire(5)).count() as u32)
+                std::thread::spawn(move || {
+                    (0..500).filter(|_| q.acquire(5).is_some()).count() as u32
+                })
             })
             .map(|h| h.join().unwrap())
             .sum();
         assert_eq!(granted, 1000);
+    }
+
+    #[test]
+    fn remaining_calls_and_their_description() {
+        let q = QuotaCounter::new(3, Duration::from_secs(60));
+        assert_eq!(q.acquire(5), Some(2));
+        assert_eq!(q.acquire(6), Some(1));
+        assert_eq!(q.acquire(7), Some(0));
+        assert_eq!(q.acquire(8), None);
+        assert_eq!(q.describe(0), "remain:0,limit:3,time:1 minute");
+        assert_eq!(
+            QuotaCounter::new(10, Duration::from_secs(10)).describe(9),
+            "remain:9,limit:10,time:10 second"
+        );
+        assert_eq!(
+            QuotaCounter::new(1, Duration::from_secs(7200)).describe(1),
+            "remain:1,limit:1,time:2 hour"
+        );
     }
 }

@@ -638,16 +638,17 @@ mod tests {
         assert_eq!(first.app_id_for_code_hash(&[1; 32]), Some("x"));
         assert_eq!(first.app_id_for_code_hash(&[3; 32]), None);
         let counter = first.apps.by_id("x").unwrap().quota.as_ref().unwrap();
-        assert!(counter.try_acquire(0));
+        assert!(counter.acquire(0).is_some());
         let second = Snapshot::build(config(1), "d", Some(&first));
-        assert!(!second
+        assert!(second
             .apps
             .by_id("x")
             .unwrap()
             .quota
             .as_ref()
             .unwrap()
-            .try_acquire(1));
+            .acquire(1)
+            .is_none());
         let third = Snapshot::build(config(2), "d", Some(&second));
         assert!(third
             .apps
@@ -656,7 +657,8 @@ mod tests {
             .quota
             .as_ref()
             .unwrap()
-            .try_acquire(1));
+            .acquire(1)
+            .is_some());
     }
 
     #[test]
@@ -778,8 +780,8 @@ mod tests {
         let x = s.apps.by_id("x").unwrap();
         assert!(x.acl.as_ref().unwrap().allows(ip("10.0.0.1")));
         assert!(!x.acl.as_ref().unwrap().allows(ip("10.0.0.2")));
-        assert!(x.quota.as_ref().unwrap().try_acquire(0));
-        assert!(!x.quota.as_ref().unwrap().try_acquire(0));
+        assert!(x.quota.as_ref().unwrap().acquire(0).is_some());
+        assert!(x.quota.as_ref().unwrap().acquire(0).is_none());
         // And back to nothing.
         let s = s.patched(vec![update("x", "kx", &[1], &[])]);
         let x = s.apps.by_id("x").unwrap();
@@ -917,16 +919,18 @@ mod tests {
             .quota
             .as_ref()
             .unwrap()
-            .try_acquire(0));
+            .acquire(0)
+            .is_some());
         let same = s.patched(vec![with_quota(1)]);
-        assert!(!same
+        assert!(same
             .apps
             .by_id("x")
             .unwrap()
             .quota
             .as_ref()
             .unwrap()
-            .try_acquire(1));
+            .acquire(1)
+            .is_none());
         let changed = same.patched(vec![with_quota(2)]);
         assert!(changed
             .apps
@@ -935,7 +939,8 @@ mod tests {
             .quota
             .as_ref()
             .unwrap()
-            .try_acquire(1));
+            .acquire(1)
+            .is_some());
         // A removed app starts afresh.
         let removed = s.patched(vec![AppPatch::Remove("x".into())]);
         let back = removed.patched(vec![with_quota(1)]);
@@ -946,7 +951,8 @@ mod tests {
             .quota
             .as_ref()
             .unwrap()
-            .try_acquire(1));
+            .acquire(1)
+            .is_some());
     }
 
     #[test]

@@ -1357,3 +1357,53 @@ async fn oversized_uri_and_headers_get_apig_answers() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text:.300}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_mode_reports_latencies_and_the_app_quota() {
+    let h = Harness::start().await;
+    let numeric = |r: &Reply, name: &str| {
+        r.headers
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} missing: {r:?}"))
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("{name} is not a number: {r:?}"))
+    };
+    // Without the header: nothing extra.
+    let r = h.get(&h.http_url("/open")).await;
+    r.echoed();
+    assert!(r.headers.get("x-apig-latency").is_none(), "{r:?}");
+
+    let r = h
+        .get_with(&h.http_url("/open"), &[("X-Apig-Mode", "debug")])
+        .await;
+    r.echoed();
+    let total = numeric(&r, "x-apig-latency");
+    let upstream = numeric(&r, "x-apig-upstream-latency");
+    assert!(upstream <= total, "{r:?}");
+    assert!(
+        r.headers.get("x-apig-ratelimit-app").is_none(),
+        "no app quota: {r:?}"
+    );
+
+    // An app with a quota of 2 per hour: what is left after each call, then the refusal.
+    let debug_quota = [("X-Apig-AppCode", CODE_QUOTA), ("X-Apig-Mode", "DEBUG")];
+    for remain in [1, 0] {
+        let r = h.get_with(&h.https_url("/app"), &debug_quota).await;
+        r.echoed();
+        assert_eq!(
+            r.headers["x-apig-ratelimit-app"],
+            format!("remain:{remain},limit:2,time:1 hour").as_str()
+        );
+    }
+    let r = h.get_with(&h.https_url("/app"), &debug_quota).await;
+    r.assert_error(405, "APIG.0501");
+    assert_eq!(
+        r.headers["x-apig-ratelimit-app"],
+        "remain:0,limit:2,time:1 hour"
+    );
+    assert!(r.headers.get("x-apig-upstream-latency").is_none(), "{r:?}");
+    numeric(&r, "x-apig-latency");
+    h.stop().await;
+}
