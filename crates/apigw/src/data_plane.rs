@@ -140,6 +140,10 @@ fn quota(q: &apigw_store::authz::AppQuotaLimits) -> AppQuota {
         app_id: q.app_id.clone(),
         call_limit: u64::from(q.limits.call_limits.get()),
         interval: Duration::from_secs(q.limits.window_seconds()),
+        reset_at_ms: q
+            .limits
+            .reset_time
+            .map(|t| t.timestamp().nanos().div_euclid(1_000_000)),
     }
 }
 
@@ -195,48 +199,11 @@ pub async fn load_config(
         .app_credentials(instance_id)
         .await?
         .into_iter()
-        .map(|a| {
-            let hashes = a
-                .app_code_hashes
-                .iter()
-                .map(|h| {
-                    AppCodeHasher::parse_hex(h)
-                        .context("stored AppCode index is not 32 bytes of hex")
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            Ok(AppCredential {
-                app_id: a.app_id,
-                app_key: a.app_key.into_inner(),
-                app_secret: a.app_secret.into_inner(),
-                app_code_hashes: hashes,
-            })
-        })
+        .map(credential)
         .collect::<anyhow::Result<Vec<_>>>()?;
     let authz = store.authz_snapshot(instance_id).await?;
-    let acls = authz
-        .acls
-        .iter()
-        .map(|acl| AppAcl {
-            app_id: acl.app_id.clone(),
-            permit: acl.rule.acl_type == AclType::Permit,
-            ranges: acl
-                .rule
-                .values
-                .as_slice()
-                .iter()
-                .filter_map(|v| AppAcl::parse_value(v))
-                .collect(),
-        })
-        .collect();
-    let quotas = authz
-        .quotas
-        .iter()
-        .map(|q| AppQuota {
-            app_id: q.app_id.clone(),
-            call_limit: u64::from(q.limits.call_limits.get()),
-            interval: Duration::from_secs(q.limits.window_seconds()),
-        })
-        .collect();
+    let acls = authz.acls.iter().map(acl).collect();
+    let quotas = authz.quotas.iter().map(quota).collect();
     Ok(GatewayConfig {
         groups,
         apis,

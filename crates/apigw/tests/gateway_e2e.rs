@@ -334,3 +334,61 @@ fn gateway_keeps_its_configuration_across_a_restart() {
         ok.text
     );
 }
+
+#[test]
+fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let api_id = gw.publish_echo_api(&backend);
+    let app = gw.mgmt("POST", "/apps", Some(&json!({"name": "quota_app"})));
+    let app_id = app.json["id"].as_str().unwrap().to_owned();
+    let code = gw.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
+    let code = code.json["app_code"].as_str().unwrap().to_owned();
+    let auth = gw.mgmt(
+        "POST",
+        "/app-auths",
+        Some(&json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]})),
+    );
+    assert_eq!(auth.status, 201, "{}", auth.text);
+
+    // Two calls per hour, the current window ending three seconds from now (reset_time is UTC).
+    let reset = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
+    let reset_text = reset
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]:[second]"
+        ))
+        .unwrap();
+    let quota = gw.mgmt(
+        "POST",
+        "/app-quotas",
+        Some(
+            &json!({"name": "two_per_hour", "call_limits": 2, "time_unit": "HOUR",
+                     "time_interval": 1, "reset_time": reset_text}),
+        ),
+    );
+    assert_eq!(quota.status, 201, "{}", quota.text);
+    let quota_id = quota.json["app_quota_id"].as_str().unwrap().to_owned();
+    let bound = gw.mgmt(
+        "POST",
+        &format!("/app-quotas/{quota_id}/binding-apps"),
+        Some(&json!({"app_ids": [app_id]})),
+    );
+    assert!(bound.status < 300, "{}", bound.text);
+
+    let debug = [("X-Apig-AppCode", code.as_str()), ("X-Apig-Mode", "debug")];
+    for remain in [1, 0] {
+        let ok = gw.call(&gw.https, "/echo/q", &debug);
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(
+            ok.header("x-apig-ratelimit-app"),
+            Some(format!("remain:{remain},limit:2,time:1 hour").as_str())
+        );
+    }
+    assert_gateway_error(&gw.call(&gw.https, "/echo/q", &debug), 405, "APIG.0501");
+
+    // At the reset time a new window begins (not an hour after the first call).
+    let wait = reset - time::OffsetDateTime::now_utc() + time::Duration::milliseconds(1100);
+    std::thread::sleep(std::time::Duration::try_from(wait).unwrap_or_default());
+    let ok = gw.call(&gw.https, "/echo/q", &debug);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+}

@@ -303,6 +303,9 @@ pub struct AppQuota {
     pub call_limit: u64,
     /// Window length (`time_interval` × `time_unit`).
     pub interval: Duration,
+    /// APIG `reset_time` as Unix milliseconds: windows are aligned to this instant. `None`: the
+    /// first window starts at the app's first call.
+    pub reset_at_ms: Option<i64>,
 }
 
 /// How this gateway node behaves; fixed for the life of a [`Gateway`](crate::Gateway).

@@ -1,5 +1,5 @@
-//! App quotas (spec §1.13): at most `call_limit` calls per window, the first window starting at
-//! the app's first call.
+//! App quotas (spec §1.13): at most `call_limit` calls per window; windows are aligned to the
+//! quota's `reset_time` when it has one, else the first window starts at the app's first call.
 //!
 //! One lock-free counter per app. It lives behind an `Arc` so that a snapshot rebuilt after a
 //! management change takes over the counter of the previous snapshot (same app, same limit and
@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the first use in this process (a monotonic clock for the counters).
 pub(crate) fn now_ms() -> u64 {
@@ -21,7 +21,11 @@ pub(crate) fn now_ms() -> u64 {
 pub(crate) struct QuotaCounter {
     limit: u32,
     interval_ms: u64,
-    /// `now_ms() + 1` of the first call; 0 until then.
+    /// The configured `reset_time` (Unix ms), for comparing terms.
+    reset_at_ms: Option<i64>,
+    /// `reset_time` on the [`now_ms`] clock (may lie before its start or in the future).
+    fixed_anchor: Option<i64>,
+    /// `now_ms() + 1` of the first call; 0 until then (only without `reset_time`).
     anchor: AtomicU64,
     /// Window number (low 32 bits) in the high half, calls in that window in the low half.
     state: AtomicU64,
@@ -30,25 +34,48 @@ pub(crate) struct QuotaCounter {
 impl QuotaCounter {
     /// A counter allowing `limit` calls per `interval` (limits above `u32::MAX` saturate; an
     /// interval under 1 ms counts as 1 ms).
+    #[cfg(test)]
     pub fn new(limit: u64, interval: Duration) -> Self {
+        Self::aligned(limit, interval, None)
+    }
+
+    /// A counter whose windows are aligned to `reset_at_ms` (Unix milliseconds) when given.
+    pub fn aligned(limit: u64, interval: Duration, reset_at_ms: Option<i64>) -> Self {
+        let fixed_anchor = reset_at_ms.map(|reset| {
+            let wall = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+            i64::try_from(now_ms())
+                .unwrap_or(i64::MAX)
+                .saturating_add(reset.saturating_sub(wall))
+        });
         Self {
             limit: u32::try_from(limit).unwrap_or(u32::MAX),
             interval_ms: u64::try_from(interval.as_millis())
                 .unwrap_or(u64::MAX)
                 .max(1),
+            reset_at_ms,
+            fixed_anchor,
             anchor: AtomicU64::new(0),
             state: AtomicU64::new(0),
         }
     }
 
-    /// Whether this counter enforces the same quota as `(limit, interval)`.
+    /// Whether this counter enforces the same quota as `other` (limit, interval, reset time).
     pub fn same_terms(&self, other: &QuotaCounter) -> bool {
-        (self.limit, self.interval_ms) == (other.limit, other.interval_ms)
+        (self.limit, self.interval_ms, self.reset_at_ms)
+            == (other.limit, other.interval_ms, other.reset_at_ms)
     }
 
-    /// Counts one call at time `now` (from [`now_ms`]) and returns the calls left in the window;
-    /// `None` when the window's quota is used up (a refused call is not counted).
-    pub fn acquire(&self, now: u64) -> Option<u32> {
+    /// The window `now` falls in (only equality between windows matters, so it may wrap).
+    fn window(&self, now: u64) -> u32 {
+        if let Some(anchor) = self.fixed_anchor {
+            let since = i64::try_from(now)
+                .unwrap_or(i64::MAX)
+                .saturating_sub(anchor);
+            let interval = i64::try_from(self.interval_ms).unwrap_or(i64::MAX);
+            return since.div_euclid(interval) as u32;
+        }
         let anchor = match self.anchor.load(Ordering::Acquire) {
             0 => match self
                 .anchor
@@ -59,7 +86,13 @@ impl QuotaCounter {
             },
             set => set,
         };
-        let window = ((now + 1).saturating_sub(anchor) / self.interval_ms) as u32;
+        ((now + 1).saturating_sub(anchor) / self.interval_ms) as u32
+    }
+
+    /// Counts one call at time `now` (from [`now_ms`]) and returns the calls left in the window;
+    /// `None` when the window's quota is used up (a refused call is not counted).
+    pub fn acquire(&self, now: u64) -> Option<u32> {
+        let window = self.window(now);
         let mut current = self.state.load(Ordering::Acquire);
         loop {
             let (w, count) = ((current >> 32) as u32, current as u32);
@@ -143,5 +176,37 @@ mod tests {
             QuotaCounter::new(1, Duration::from_secs(7200)).describe(1),
             "remain:1,limit:1,time:2 hour"
         );
+    }
+
+    #[test]
+    fn windows_align_to_the_reset_time() {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let now = now_ms();
+        // The reset time lies 300 ms ahead: the current 1 s window ends then, not 1 s after the
+        // first call.
+        let q = QuotaCounter::aligned(1, Duration::from_secs(1), Some(wall + 300));
+        assert!(q.acquire(now).is_some());
+        assert!(q.acquire(now + 250).is_none());
+        assert!(
+            q.acquire(now + 350).is_some(),
+            "a new window began at the reset time"
+        );
+        assert!(q.acquire(now + 1250).is_none());
+        assert!(q.acquire(now + 1350).is_some());
+        // A reset time long past aligns the same way.
+        let past = QuotaCounter::aligned(1, Duration::from_secs(1), Some(wall + 300 - 86_400_000));
+        assert!(past.acquire(now + 200).is_some());
+        assert!(past.acquire(now + 250).is_none());
+        assert!(past.acquire(now + 350).is_some());
+        // Different reset times are different terms (a change hands out a new counter).
+        assert!(!q.same_terms(&past));
+        assert!(q.same_terms(&QuotaCounter::aligned(
+            1,
+            Duration::from_secs(1),
+            Some(wall + 300)
+        )));
     }
 }

@@ -335,7 +335,7 @@ fn app_entry(
     old_quota: Option<&Arc<QuotaCounter>>,
 ) -> AppEntry {
     let quota = quota.map(|q| {
-        let fresh = QuotaCounter::new(q.call_limit, q.interval);
+        let fresh = QuotaCounter::aligned(q.call_limit, q.interval, q.reset_at_ms);
         match old_quota {
             Some(old) if old.same_terms(&fresh) => Arc::clone(old),
             _ => Arc::new(fresh),
@@ -627,6 +627,7 @@ mod tests {
             app_id: "x".into(),
             call_limit: limit,
             interval: Duration::from_secs(60),
+            reset_at_ms: None,
         };
         let config = |limit| GatewayConfig {
             apps: vec![app("x", 1), app("y", 2)],
@@ -709,6 +710,7 @@ mod tests {
             app_id: "ignored".into(),
             call_limit: limit,
             interval: Duration::from_secs(60),
+            reset_at_ms: None,
         }
     }
 

@@ -344,6 +344,7 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
             app_id: "app-quota".into(),
             call_limit: 2,
             interval: Duration::from_secs(3600),
+            reset_at_ms: None,
         }],
     }
 }
@@ -1298,6 +1299,7 @@ async fn patches_apply_to_the_very_next_request() {
         app_id: "app-quota".into(),
         call_limit: 2,
         interval: Duration::from_secs(3600),
+        reset_at_ms: None,
     });
     h.gateway.patch(vec![AppPatch::Upsert(update)]).await;
     h.get_with(&h.https_url("/app"), &code(CODE_QUOTA))
