@@ -54,6 +54,9 @@ pub struct AppUpdate {
 }
 
 /// One app-level change for [`Gateway::patch`](crate::Gateway::patch).
+// Patches exist one per changed app per management call, never per request: their size does
+// not matter, and boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum AppPatch {
     /// Adds the app, or replaces everything the snapshot holds for it (old AppKey and old
