@@ -1,5 +1,6 @@
-//! The data-plane listeners: plain HTTP and HTTPS, HTTP/1.1 with keep-alive, each returning its
-//! bound address and a handle for graceful shutdown.
+//! The data-plane listeners: plain HTTP (HTTP/1.1) and HTTPS (HTTP/2 when the client offers it
+//! through ALPN, else HTTP/1.1), with keep-alive, each returning its bound address and a handle
+//! for graceful shutdown.
 //!
 //! The listener tells the pipeline whether it terminates TLS; that decides which APIs it may
 //! serve (`req_protocol`) and whether an AppCode counts as a credential.
@@ -7,9 +8,9 @@
 use crate::pipeline::Conn;
 use crate::tls::TlsSettings;
 use crate::Gateway;
-use hyper::server::conn::http1;
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::io;
@@ -25,6 +26,9 @@ use tokio_rustls::TlsAcceptor;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time a client has to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// HTTP/2 header lists up to this size reach the pipeline, whose own limit (32 KiB) then gives
+/// APIG's 494 answer instead of a stream reset.
+const MAX_H2_HEADER_LIST: u32 = 64 * 1024;
 
 /// A running listener.
 ///
@@ -157,9 +161,18 @@ async fn serve_connection(
                         return;
                     }
                 };
-            watcher
-                .watch(http.serve_connection(TokioIo::new(stream), service))
-                .await
+            if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                let mut h2 = http2::Builder::new(TokioExecutor::new());
+                h2.timer(TokioTimer::new())
+                    .max_header_list_size(MAX_H2_HEADER_LIST);
+                watcher
+                    .watch(h2.serve_connection(TokioIo::new(stream), service))
+                    .await
+            } else {
+                watcher
+                    .watch(http.serve_connection(TokioIo::new(stream), service))
+                    .await
+            }
         }
     };
     if let Err(e) = result {

@@ -76,7 +76,8 @@ impl TlsSettings {
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // HTTP/2 when the client offers it (ALPN), else HTTP/1.1.
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }
 }

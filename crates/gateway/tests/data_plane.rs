@@ -1409,3 +1409,33 @@ async fn debug_mode_reports_latencies_and_the_app_quota() {
     numeric(&r, "x-apig-latency");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_speaks_http2_when_the_client_offers_it() {
+    let h = Harness::start().await;
+    let r = h.client.get(h.https_url("/open")).send().await.unwrap();
+    assert_eq!(r.version(), http::Version::HTTP_2);
+    let r = Reply::read(r).await;
+    let echo = r.echoed();
+    assert_eq!(echo["path"], "/echo/open", "{r:?}");
+    // The backend is spoken to in HTTP/1.1 with a Host header, whatever the caller used.
+    assert_eq!(echo["headers"]["host"], format!("127.0.0.1:{}", h.backend));
+    // An AppCode API over HTTP/2.
+    let r = h
+        .client
+        .get(h.https_url("/app"))
+        .header("X-Apig-AppCode", CODE1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), http::Version::HTTP_2);
+    Reply::read(r).await.echoed();
+    // Errors keep their APIG body over HTTP/2.
+    let r = h.client.get(h.https_url("/nowhere")).send().await.unwrap();
+    assert_eq!(r.version(), http::Version::HTTP_2);
+    Reply::read(r).await.assert_error(404, "APIG.0101");
+    // The plain listener stays HTTP/1.1.
+    let r = h.client.get(h.http_url("/open")).send().await.unwrap();
+    assert_eq!(r.version(), http::Version::HTTP_11);
+    h.stop().await;
+}
