@@ -11,8 +11,6 @@
 
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -68,59 +66,23 @@ fn load(total: usize, threads: usize, op: Arc<dyn Fn(usize) -> bool + Send + Syn
     }
 }
 
-fn sqlite_floor(dir: &std::path::Path, total: usize) -> Figures {
+/// The floor a durable store gives: one connection inserting a row and committing, `total`
+/// times (SQLite in WAL with `synchronous=FULL`, as the server runs it, or PostgreSQL).
+fn bare_commit_floor(url: &str, total: usize) -> Figures {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let mut conn = SqliteConnectOptions::new()
-            .filename(dir.join("floor.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .connect()
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE t (id TEXT PRIMARY KEY, v TEXT NOT NULL)")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let mut lat = Vec::with_capacity(total);
-        let started = Instant::now();
-        for i in 0..total {
-            let t = Instant::now();
-            let mut tx = conn.begin().await.unwrap();
-            sqlx::query("INSERT INTO t (id, v) VALUES (?, ?)")
-                .bind(format!("{i:032x}"))
-                .bind("x".repeat(200))
-                .execute(&mut *tx)
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+        if url.starts_with("sqlite:") {
+            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
                 .await
                 .unwrap();
-            tx.commit().await.unwrap();
-            lat.push(t.elapsed().as_secs_f64() * 1000.0);
         }
-        let elapsed = started.elapsed().as_secs_f64();
-        lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        Figures {
-            ops_per_sec: total as f64 / elapsed,
-            p50_ms: percentile(&lat, 0.5),
-            p99_ms: percentile(&lat, 0.99),
-        }
-    })
-}
-
-/// The same floor on PostgreSQL: one connection, insert + commit.
-fn postgres_floor(url: &str, total: usize) -> Figures {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-        sqlx::query("CREATE TABLE floor_t (id TEXT PRIMARY KEY, v TEXT NOT NULL)")
-            .execute(&mut conn)
+        conn.execute("CREATE TABLE floor_t (id TEXT PRIMARY KEY, v TEXT NOT NULL)")
             .await
             .unwrap();
         let mut lat = Vec::with_capacity(total);
@@ -230,11 +192,17 @@ fn main() {
     let (floor_name, floor) = match &postgres {
         Some(db) => (
             "bare PostgreSQL insert+commit (reference, 1 connection)",
-            postgres_floor(&db.url, total),
+            bare_commit_floor(&db.url, total),
         ),
         None => (
             "bare SQLite insert+commit (reference, 1 connection)",
-            sqlite_floor(dir.path(), total),
+            bare_commit_floor(
+                &format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("floor.db").display()
+                ),
+                total,
+            ),
         ),
     };
 
