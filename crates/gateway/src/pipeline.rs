@@ -64,12 +64,11 @@ pub(crate) async fn handle(
     let request_id = RequestId::generate();
     let snapshot = gw.snapshot.load_full();
     let started = Instant::now();
-    let debug = request
-        .headers()
-        .get(DEBUG_MODE_HEADER)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
     let mut trace = Trace {
-        enabled: debug,
+        enabled: request
+            .headers()
+            .get(DEBUG_MODE_HEADER)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug")),
         ..Trace::default()
     };
     let mut response = match run(gw, &snapshot, request, conn, &request_id, &mut trace).await {
@@ -93,7 +92,7 @@ pub(crate) async fn handle(
     response
         .headers_mut()
         .insert(REQUEST_ID_HEADER, request_id.header.clone());
-    if debug {
+    if trace.enabled {
         trace.write(response.headers_mut(), started.elapsed());
     }
     response
@@ -170,7 +169,7 @@ async fn run(
         request_id: &request_id.header,
     };
     let backend_request = proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller)?;
-    let sent = Instant::now();
+    let sent = trace.enabled.then(Instant::now);
     let response = gw
         .proxy
         .send(
@@ -179,7 +178,7 @@ async fn run(
             outgoing.too_large.as_deref(),
         )
         .await?;
-    trace.upstream = Some(sent.elapsed());
+    trace.upstream = sent.map(|t| t.elapsed());
     Ok(response.map(GatewayBody::Upstream))
 }
 
@@ -232,9 +231,9 @@ fn has_dot_segment(path: &str) -> bool {
 }
 
 /// The largest request URI (path and query) the gateway accepts, as APIG does.
-pub(crate) const MAX_URI_BYTES: usize = 32 * 1024;
+const MAX_URI_BYTES: usize = 32 * 1024;
 /// The largest sum of header names and values the gateway accepts.
-pub(crate) const MAX_HEADER_BYTES: usize = 32 * 1024;
+const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// Head limits: 414 for a URI over [`MAX_URI_BYTES`], 494 for headers over [`MAX_HEADER_BYTES`]
 /// (the connection's read buffer caps both before this; these give APIG's answers).

@@ -15,9 +15,7 @@ pub use apis::ApiStore;
 pub use authz::AuthzStore;
 pub use error::StoreError;
 pub use model::*;
-pub use sql::{
-    Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore, SqliteStore,
-};
+pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
 
 use apigw_domain::{AppCodeValue, AppSecret, Page};
 use async_trait::async_trait;

@@ -904,7 +904,7 @@ mod tests {
         )
     }
 
-    async fn app(store: &SqliteStore, scope: &Scope, name: &str) -> String {
+    async fn app(store: &SqlStore, scope: &Scope, name: &str) -> String {
         let app = NewApp {
             name: AppName::parse(name, "name").unwrap(),
             remark: AppRemark::empty(),

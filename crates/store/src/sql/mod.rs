@@ -76,9 +76,6 @@ pub struct SqlStore {
     url: String,
 }
 
-/// The name the SQLite store went by; kept so call sites read naturally.
-pub type SqliteStore = SqlStore;
-
 /// The key of the advisory lock that serialises PostgreSQL write transactions ("apigw" in ASCII).
 const WRITE_LOCK_KEY: i64 = 0x61_70_69_67_77;
 
