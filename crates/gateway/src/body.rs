@@ -5,6 +5,7 @@
 //! either a buffered `Bytes` (error responses, bodies read for a signature check) or the
 //! connection's own stream passed through.
 
+pub use crate::upstream::BackendBody;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -25,7 +26,7 @@ pub enum GatewayBody {
     /// A complete body (taken on the first poll).
     Full(Option<Bytes>),
     /// The backend's response body, streamed.
-    Upstream(Incoming),
+    Upstream(BackendBody),
 }
 
 impl GatewayBody {
@@ -46,9 +47,7 @@ impl Body for GatewayBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            Self::Upstream(inner) => Pin::new(inner)
-                .poll_frame(cx)
-                .map_err(|e| Box::new(e) as BoxError),
+            Self::Upstream(inner) => Pin::new(inner).poll_frame(cx),
         }
     }
 
@@ -79,6 +78,15 @@ pub(crate) enum UpstreamBody {
 impl UpstreamBody {
     pub fn buffered(bytes: Bytes) -> Self {
         Self::Buffered((!bytes.is_empty()).then_some(bytes))
+    }
+
+    /// Whether the body can be sent a second time (a retry on a new backend connection):
+    /// buffered, or a stream that holds nothing.
+    pub fn is_replayable(&self) -> bool {
+        match self {
+            Self::Buffered(_) => true,
+            Self::Streaming(inner) => inner.inner.is_end_stream(),
+        }
     }
 }
 

@@ -15,8 +15,9 @@
 //!   AppKey and by AppCode hash); `routes` holds the per-(group, environment) route table;
 //! - `pipeline`: the per-request phases — request id, route, authenticate, authorize, ACL,
 //!   quota, proxy;
-//! - `proxy`: the backend request (path, parameters, hop-by-hop headers) and the pooled
-//!   HTTP/HTTPS client;
+//! - `proxy`: the backend request (path, parameters, hop-by-hop headers), sent within the
+//!   API's timeout; `upstream`: the pooled HTTP/1.1 client (TCP or TLS) that sends it, driven
+//!   in the request's own task;
 //! - [`errors`]: the data-plane error catalogue (spec §5.2) and its JSON body;
 //! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
 //!   counters that survive snapshot replacement;
@@ -52,6 +53,7 @@ mod routes;
 pub mod snapshot;
 mod throttle;
 pub mod tls;
+mod upstream;
 
 pub use body::GatewayBody;
 pub use config::{
@@ -88,7 +90,7 @@ pub(crate) struct Inner {
     pub(crate) snapshot: ArcSwap<Snapshot>,
     pub(crate) settings: GatewaySettings,
     pub(crate) verifier: Verifier,
-    pub(crate) proxy: proxy::Proxy,
+    pub(crate) upstream: upstream::Upstream,
     failures: throttle::FailureBook,
     /// Serialises rebuilds and patches, so the last `replace` or `patch` call is the one that
     /// stays.
@@ -99,7 +101,7 @@ impl Gateway {
     /// Builds the first snapshot from `config` and the backend client. Fails only if
     /// `settings.backend_ca_file` cannot be read or holds no certificate.
     pub fn new(config: GatewayConfig, settings: GatewaySettings) -> io::Result<Self> {
-        let proxy = proxy::Proxy::new(settings.backend_ca_file.as_deref())?;
+        let upstream = upstream::Upstream::new(settings.backend_ca_file.as_deref())?;
         let snapshot = Snapshot::build(config, &settings.base_domain, None);
         tracing::info!(stats = ?snapshot.stats(), "data plane configuration loaded");
         Ok(Self {
@@ -111,7 +113,7 @@ impl Gateway {
                     settings.auth_failure_window,
                 ),
                 settings,
-                proxy,
+                upstream,
                 replace_lock: Mutex::new(()),
             }),
         })
@@ -237,7 +239,16 @@ impl Gateway {
         peer: SocketAddr,
         tls: bool,
     ) -> Response<GatewayBody> {
-        pipeline::handle(&self.inner, request, pipeline::Conn { peer, tls }).await
+        self.serve(request, &pipeline::Conn::new(peer, tls)).await
+    }
+
+    /// [`handle`](Self::handle) for a request on a connection the listener already described.
+    pub(crate) async fn serve(
+        &self,
+        request: Request<Incoming>,
+        conn: &pipeline::Conn,
+    ) -> Response<GatewayBody> {
+        pipeline::handle(&self.inner, request, conn).await
     }
 }
 

@@ -98,7 +98,7 @@ fn serve(
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
-                        let conn = Conn { peer, tls: tls.is_some() };
+                        let conn = Conn::new(peer, tls.is_some());
                         let watcher = graceful.watcher();
                         let (gateway, tls, http) = (gateway.clone(), tls.clone(), Arc::clone(&http));
                         tokio::spawn(async move {
@@ -138,9 +138,12 @@ async fn serve_connection(
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let _ = stream.set_nodelay(true);
+    let peer = conn.peer;
+    let is_tls = conn.tls;
+    let conn = Arc::new(conn);
     let service = service_fn(move |request| {
-        let gateway = gateway.clone();
-        async move { Ok::<_, Infallible>(gateway.handle(request, conn.peer, conn.tls).await) }
+        let (gateway, conn) = (gateway.clone(), Arc::clone(&conn));
+        async move { Ok::<_, Infallible>(gateway.serve(request, &conn).await) }
     });
     let result = match tls {
         None => {
@@ -153,11 +156,11 @@ async fn serve_connection(
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                     Ok(Ok(stream)) => stream,
                     Ok(Err(e)) => {
-                        tracing::debug!(peer = %conn.peer, error = %e, "TLS handshake failed");
+                        tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
                         return;
                     }
                     Err(_) => {
-                        tracing::debug!(peer = %conn.peer, "TLS handshake timed out");
+                        tracing::debug!(peer = %peer, "TLS handshake timed out");
                         return;
                     }
                 };
@@ -176,6 +179,6 @@ async fn serve_connection(
         }
     };
     if let Err(e) = result {
-        tracing::debug!(peer = %conn.peer, error = %e, "connection closed with an error");
+        tracing::debug!(peer = %peer, tls = is_tls, error = %e, "connection closed with an error");
     }
 }

@@ -33,7 +33,7 @@ use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST};
 use http::request::Parts;
-use http::{HeaderValue, Request, Response, Uri};
+use http::{HeaderName, HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
@@ -43,12 +43,26 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// The connection a request arrived on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Conn {
     /// The TCP peer (the address ACLs and throttling see; `X-Forwarded-For` is not trusted).
     pub peer: SocketAddr,
     /// Whether the listener terminates TLS.
     pub tls: bool,
+    /// The peer's address as the backend sees it in `X-Forwarded-For`, formatted once per
+    /// connection.
+    pub peer_text: HeaderValue,
+}
+
+impl Conn {
+    pub fn new(peer: SocketAddr, tls: bool) -> Self {
+        let text = peer.ip().to_canonical().to_string();
+        Self {
+            peer,
+            tls,
+            peer_text: HeaderValue::try_from(text).expect("an IP address is a valid header value"),
+        }
+    }
 }
 
 /// The stage used when a request has no `X-Stage`.
@@ -58,7 +72,7 @@ const DEFAULT_STAGE: &str = "RELEASE";
 pub(crate) async fn handle(
     gw: &Inner,
     request: Request<Incoming>,
-    conn: Conn,
+    conn: &Conn,
 ) -> Response<GatewayBody> {
     // Phase 1: request id.
     let request_id = RequestId::generate();
@@ -67,7 +81,7 @@ pub(crate) async fn handle(
     let mut trace = Trace {
         enabled: request
             .headers()
-            .get(DEBUG_MODE_HEADER)
+            .get(&DEBUG_MODE_HEADER)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug")),
         ..Trace::default()
     };
@@ -99,7 +113,9 @@ pub(crate) async fn handle(
 }
 
 /// The header that asks for debugging headers on the response.
-const DEBUG_MODE_HEADER: &str = "x-apig-mode";
+const DEBUG_MODE_HEADER: HeaderName = HeaderName::from_static("x-apig-mode");
+/// The header naming the stage (environment) to call.
+const STAGE_HEADER: HeaderName = HeaderName::from_static("x-stage");
 
 /// What `X-Apig-Mode: debug` reports, noted while the phases run.
 #[derive(Default)]
@@ -129,7 +145,7 @@ async fn run(
     gw: &Inner,
     snapshot: &Snapshot,
     request: Request<Incoming>,
-    conn: Conn,
+    conn: &Conn,
     request_id: &RequestId,
     trace: &mut Trace,
 ) -> Result<Response<GatewayBody>, ApiError> {
@@ -166,18 +182,18 @@ async fn run(
     let caller = Caller {
         app_id: app.map(|a| &*a.app_id),
         peer: conn.peer.ip(),
+        peer_text: &conn.peer_text,
         request_id: &request_id.header,
     };
     let backend_request = proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller)?;
     let sent = trace.enabled.then(Instant::now);
-    let response = gw
-        .proxy
-        .send(
-            backend_request,
-            api.backend.timeout,
-            outgoing.too_large.as_deref(),
-        )
-        .await?;
+    let response = proxy::forward(
+        &gw.upstream,
+        &api.backend,
+        backend_request,
+        outgoing.too_large.as_deref(),
+    )
+    .await?;
     trace.upstream = sent.map(|t| t.elapsed());
     Ok(response.map(GatewayBody::Upstream))
 }
@@ -199,7 +215,7 @@ fn route<'s, 'r>(
         .and_then(|v| v.to_str().ok())
         .or_else(|| uri.host())
         .unwrap_or_default();
-    let stage = match parts.headers.get("x-stage").map(|v| v.to_str()) {
+    let stage = match parts.headers.get(STAGE_HEADER).map(|v| v.to_str()) {
         None => DEFAULT_STAGE,
         Some(Ok(v)) if v.trim().is_empty() => DEFAULT_STAGE,
         Some(Ok(v)) => v.trim(),
@@ -336,7 +352,7 @@ async fn authenticate<'s>(
     auth: ApiAuth,
     parts: &Parts,
     body: Incoming,
-    conn: Conn,
+    conn: &Conn,
 ) -> Result<(Option<&'s AppEntry>, Outgoing), ApiError> {
     let limit = gw.settings.max_body_bytes;
     let ApiAuth::App { app_code_header } = auth else {

@@ -1,5 +1,6 @@
 //! Forwarding a call to its backend: building the backend request from the matched route and
-//! the API's backend definition, and sending it through one pooled keep-alive client.
+//! the API's backend definition, and sending it through the pooled client (`upstream`) within
+//! the API's timeout.
 //!
 //! Rules applied here (spec §3.3, §3.6 step 6, RFC 9110 §7.6.1):
 //! - backend path = the API's backend path with `{param}` filled (backend `PATH` parameters
@@ -10,35 +11,28 @@
 //!   `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), and the caller's
 //!   credentials (`Authorization`, `X-Apig-AppCode`) never forwarded;
 //! - `X-Request-Id` on the backend request, the caller's address appended to `X-Forwarded-For`;
-//! - the API's timeout covers the backend's response head: 504 `APIG.0203` when it passes,
-//!   502 `APIG.0202` when the backend cannot be reached.
+//! - the API's timeout covers connecting, sending and the backend's response head: 504
+//!   `APIG.0203` when it passes, 502 `APIG.0202` when the backend cannot be reached or breaks
+//!   the exchange.
 
 use crate::body::UpstreamBody;
 use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
 use crate::routes::RouteMatch;
-use crate::snapshot::ApiEntry;
+use crate::snapshot::{ApiEntry, BackendEntry};
+use crate::upstream::{BackendBody, BackendRequest, ExchangeError, Upstream};
 use apigw_domain::ApiError;
-use http::header::{HeaderName, AUTHORIZATION, CONNECTION, EXPECT, HOST};
-use http::{request, HeaderMap, HeaderValue, Request, Response, Uri, Version};
-use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use http::header::{
+    HeaderName, AUTHORIZATION, CONNECTION, EXPECT, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
+use http::{request, HeaderMap, HeaderValue, Response, Uri};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 use std::borrow::Cow;
-use std::io;
 use std::net::IpAddr;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
 /// Header carrying an AppCode (spec §4.1); a credential, so never forwarded.
-pub(crate) const APP_CODE_HEADER: &str = "x-apig-appcode";
+pub(crate) const APP_CODE_HEADER: HeaderName = HeaderName::from_static("x-apig-appcode");
 /// The request id header, on the backend request and on every response.
 pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -50,80 +44,32 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// The pooled backend client.
-#[derive(Debug, Clone)]
-pub(crate) struct Proxy {
-    client: Client<HttpsConnector<HttpConnector>, UpstreamBody>,
-}
-
-impl Proxy {
-    /// A client trusting the Mozilla roots plus the CA certificates in `extra_ca_pem`.
-    pub fn new(extra_ca_pem: Option<&Path>) -> io::Result<Self> {
-        let mut roots =
-            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = extra_ca_pem {
-            let invalid = |e: &dyn std::fmt::Display| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{}: {e}", path.display()),
-                )
-            };
-            let mut added = 0;
-            for cert in CertificateDer::pem_file_iter(path).map_err(|e| invalid(&e))? {
-                roots
-                    .add(cert.map_err(|e| invalid(&e))?)
-                    .map_err(|e| invalid(&e))?;
-                added += 1;
-            }
-            if added == 0 {
-                return Err(invalid(&"no certificate in the file"));
-            }
+/// Sends `request` to the API's backend; the API's timeout covers connecting, sending and
+/// the response head. `too_large` is the flag of a streamed body that outgrew the limit (the
+/// exchange then failed because of the caller, which is a 413, not a 502).
+pub(crate) async fn forward(
+    upstream: &Upstream,
+    backend: &BackendEntry,
+    request: BackendRequest,
+    too_large: Option<&AtomicBool>,
+) -> Result<Response<BackendBody>, ApiError> {
+    match tokio::time::timeout(backend.timeout, upstream.exchange(backend, request)).await {
+        Ok(Ok(mut response)) => {
+            strip_hop_by_hop(response.headers_mut());
+            Ok(response)
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(io::Error::other)?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(Duration::from_secs(30)));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
-        Ok(Self { client })
-    }
-
-    /// Sends `request`, waiting at most `timeout` for the response head. `too_large` is the
-    /// flag of a streamed body that outgrew the limit (the exchange then failed because of the
-    /// caller, which is a 413, not a 502).
-    pub async fn send(
-        &self,
-        request: Request<UpstreamBody>,
-        timeout: Duration,
-        too_large: Option<&AtomicBool>,
-    ) -> Result<Response<Incoming>, ApiError> {
-        match tokio::time::timeout(timeout, self.client.request(request)).await {
-            Ok(Ok(mut response)) => {
-                strip_hop_by_hop(response.headers_mut());
-                Ok(response)
-            }
-            Ok(Err(_)) if too_large.is_some_and(|f| f.load(Ordering::Acquire)) => {
-                Err(errors::body_too_large())
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, source = ?std::error::Error::source(&e), "backend unavailable");
-                Err(errors::backend_unavailable())
-            }
-            Err(_) => Err(errors::backend_timeout()),
+        Ok(Err(_)) if too_large.is_some_and(|f| f.load(Ordering::Acquire)) => {
+            Err(errors::body_too_large())
         }
+        Ok(Err(e @ ExchangeError::Body(_))) => {
+            tracing::debug!(error = %e, "caller's body failed");
+            Err(errors::bad_request())
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(backend = %backend.authority, error = %e, "backend unavailable");
+            Err(errors::backend_unavailable())
+        }
+        Err(_) => Err(errors::backend_timeout()),
     }
 }
 
@@ -133,6 +79,8 @@ pub(crate) struct Caller<'a> {
     pub app_id: Option<&'a str>,
     /// The client address.
     pub peer: IpAddr,
+    /// The client address as text, for `X-Forwarded-For`.
+    pub peer_text: &'a HeaderValue,
     /// The request id.
     pub request_id: &'a HeaderValue,
 }
@@ -146,7 +94,7 @@ pub(crate) fn backend_request(
     parts: request::Parts,
     body: UpstreamBody,
     caller: &Caller<'_>,
-) -> Result<Request<UpstreamBody>, ApiError> {
+) -> Result<BackendRequest, ApiError> {
     let request::Parts {
         method,
         mut headers,
@@ -177,21 +125,19 @@ pub(crate) fn backend_request(
         path_and_query.push('?');
         path_and_query.push_str(query);
     }
+    // Every part is either from the caller's valid URI or percent-encoded; a target that is
+    // still not a valid origin form is refused rather than written on the wire.
+    if !path_and_query.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(errors::bad_request());
+    }
     let backend = &api.backend;
-    let target = Uri::builder()
-        .scheme(backend.scheme.clone())
-        .authority(backend.authority.clone())
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|_| errors::bad_request())?;
-
     strip_hop_by_hop(&mut headers);
     headers.remove(AUTHORIZATION);
     headers.remove(APP_CODE_HEADER);
     headers.remove(EXPECT);
     headers.insert(HOST, backend.host_header.clone());
     headers.insert(REQUEST_ID_HEADER, caller.request_id.clone());
-    append_forwarded_for(&mut headers, caller.peer);
+    append_forwarded_for(&mut headers, caller.peer_text);
     for (param, value) in api.params.iter().zip(&values) {
         if param.location != ParamLocation::Header {
             continue;
@@ -214,12 +160,12 @@ pub(crate) fn backend_request(
         ReqMethod::Any => method,
         ReqMethod::Only(m) => m.clone(),
     };
-    let mut request = Request::new(body);
-    *request.method_mut() = method;
-    *request.uri_mut() = target;
-    *request.version_mut() = Version::HTTP_11;
-    *request.headers_mut() = headers;
-    Ok(request)
+    Ok(BackendRequest {
+        method,
+        target: path_and_query,
+        headers,
+        body,
+    })
 }
 
 /// The plain value of request parameter `name`: path parameter, else query, else header.
@@ -339,27 +285,45 @@ fn backend_query<'q>(
     Some(Cow::Owned(out))
 }
 
-fn append_forwarded_for(headers: &mut HeaderMap, peer: IpAddr) {
-    let peer = peer.to_canonical().to_string();
-    let value = match headers.get(&FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(existing) if !existing.trim().is_empty() => format!("{existing}, {peer}"),
-        _ => peer,
+/// Appends the caller's address to `X-Forwarded-For` (or starts it).
+fn append_forwarded_for(headers: &mut HeaderMap, peer: &HeaderValue) {
+    let existing = headers
+        .get(&FORWARDED_FOR)
+        .map(|v| v.as_bytes().trim_ascii())
+        .filter(|v| !v.is_empty());
+    let value = match existing {
+        None => peer.clone(),
+        Some(existing) => {
+            let mut joined = Vec::with_capacity(existing.len() + 2 + peer.len());
+            joined.extend_from_slice(existing);
+            joined.extend_from_slice(b", ");
+            joined.extend_from_slice(peer.as_bytes());
+            match HeaderValue::from_bytes(&joined) {
+                Ok(v) => v,
+                Err(_) => peer.clone(),
+            }
+        }
     };
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        headers.insert(FORWARDED_FOR, value);
-    }
+    headers.insert(FORWARDED_FOR, value);
 }
 
 /// Removes hop-by-hop headers (RFC 9110 §7.6.1): those `Connection` names, `Connection`
 /// itself, and the fixed set including every `Proxy-*` header.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    const FIXED: [&str; 5] = [
-        "keep-alive",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    ];
+    // Most messages carry none: one pass over the names decides (standard names compare as
+    // tags, without hashing).
+    let is_hop_by_hop = |name: &HeaderName| {
+        name == CONNECTION
+            || name == TE
+            || name == TRAILER
+            || name == TRANSFER_ENCODING
+            || name == UPGRADE
+            || name.as_str() == "keep-alive"
+            || name.as_str().starts_with("proxy-")
+    };
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -367,22 +331,13 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
         .collect();
-    headers.remove(CONNECTION);
-    for name in named {
+    let fixed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| is_hop_by_hop(k))
+        .cloned()
+        .collect();
+    for name in named.into_iter().chain(fixed) {
         headers.remove(name);
-    }
-    for name in FIXED {
-        headers.remove(name);
-    }
-    if headers.keys().any(|k| k.as_str().starts_with("proxy-")) {
-        let proxy: Vec<HeaderName> = headers
-            .keys()
-            .filter(|k| k.as_str().starts_with("proxy-"))
-            .cloned()
-            .collect();
-        for name in proxy {
-            headers.remove(name);
-        }
     }
 }
 
@@ -415,10 +370,13 @@ mod tests {
     #[test]
     fn forwarded_for_is_appended() {
         let mut h = HeaderMap::new();
-        append_forwarded_for(&mut h, "::ffff:10.0.0.1".parse().unwrap());
+        append_forwarded_for(&mut h, &HeaderValue::from_static("10.0.0.1"));
         assert_eq!(h[FORWARDED_FOR], "10.0.0.1");
-        append_forwarded_for(&mut h, "10.0.0.2".parse().unwrap());
+        append_forwarded_for(&mut h, &HeaderValue::from_static("10.0.0.2"));
         assert_eq!(h[FORWARDED_FOR], "10.0.0.1, 10.0.0.2");
+        h.insert(FORWARDED_FOR, HeaderValue::from_static("  "));
+        append_forwarded_for(&mut h, &HeaderValue::from_static("10.0.0.3"));
+        assert_eq!(h[FORWARDED_FOR], "10.0.0.3");
     }
 
     #[test]

@@ -1,0 +1,359 @@
+//! The backend client: HTTP/1.1 over pooled keep-alive connections (TCP, or TLS with rustls),
+//! driven inside the task of the caller's request.
+//!
+//! Why not hyper's client: hyper drives every connection from a task of its own and talks to
+//! it over channels, so each proxied call costs two extra task wake-ups, a pool lookup behind
+//! a lock and a channel-fed response body. Measured on the data-plane benchmark
+//! (BENCHMARKS.md), that was a third of the gateway's CPU time per proxied call. Here the
+//! caller's task writes the request head and body with one vectored write, reads the response
+//! head into the connection's buffer, and the response body is decoded from that same buffer
+//! as the caller's side pulls it; the connection returns to the pool with the last byte.
+//!
+//! An exchange on a reused connection that the backend closed before answering is retried
+//! once on a fresh connection when that is safe: the request was not sent completely, or its
+//! method is idempotent, and the body can be sent again (empty or buffered).
+
+mod body;
+mod h1;
+mod pool;
+
+pub use body::BackendBody;
+
+use crate::body::{BoxError, UpstreamBody};
+use crate::snapshot::BackendEntry;
+use h1::{RequestFraming, ResponseHead};
+use http::{HeaderMap, Method, Response};
+use http_body::Body;
+use http_body_util::BodyExt;
+use pool::{BackendIo, Conn, Lease, Pool, PoolKey};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::fmt;
+use std::io::{self, IoSlice, Write};
+use std::path::Path;
+use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// A request on its way to a backend.
+#[derive(Debug)]
+pub(crate) struct BackendRequest {
+    pub method: Method,
+    /// Path and query (the request target in origin form).
+    pub target: String,
+    pub headers: HeaderMap,
+    pub body: UpstreamBody,
+}
+
+/// Why an exchange with a backend failed.
+#[derive(Debug)]
+pub(crate) enum ExchangeError {
+    /// No connection could be opened (refused, unresolvable, TLS handshake).
+    Connect(io::Error),
+    /// Writing the request failed before it was complete.
+    Write(io::Error),
+    /// The request was sent and the connection ended before any response byte.
+    NoResponse(io::Error),
+    /// Reading the response head failed part-way.
+    Read(io::Error),
+    /// The response was not valid HTTP/1.1.
+    Protocol(h1::ProtocolError),
+    /// The caller's body failed while it was being forwarded (too large, or the caller went).
+    Body(BoxError),
+}
+
+impl fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connect(e) => write!(f, "connecting to the backend failed: {e}"),
+            Self::Write(e) => write!(f, "sending the request failed: {e}"),
+            Self::NoResponse(e) => write!(f, "no response from the backend: {e}"),
+            Self::Read(e) => write!(f, "reading the response failed: {e}"),
+            Self::Protocol(e) => e.fmt(f),
+            Self::Body(e) => write!(f, "reading the caller's body failed: {e}"),
+        }
+    }
+}
+
+/// The backend client of a gateway (cheap to clone; clones share the pool).
+#[derive(Clone)]
+pub(crate) struct Upstream {
+    tls: TlsConnector,
+    pool: Pool,
+}
+
+impl fmt::Debug for Upstream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Upstream")
+            .field("pool", &self.pool)
+            .finish()
+    }
+}
+
+impl Upstream {
+    /// A client trusting the Mozilla roots plus the CA certificates in `extra_ca_pem`.
+    pub fn new(extra_ca_pem: Option<&Path>) -> io::Result<Self> {
+        let mut roots =
+            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        if let Some(path) = extra_ca_pem {
+            let invalid = |e: &dyn fmt::Display| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {e}", path.display()),
+                )
+            };
+            let mut added = 0;
+            for cert in CertificateDer::pem_file_iter(path).map_err(|e| invalid(&e))? {
+                roots
+                    .add(cert.map_err(|e| invalid(&e))?)
+                    .map_err(|e| invalid(&e))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(invalid(&"no certificate in the file"));
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(io::Error::other)?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self {
+            tls: TlsConnector::from(Arc::new(tls)),
+            pool: Pool::default(),
+        })
+    }
+
+    /// Sends `request` to `backend` and reads the response head; the body streams from the
+    /// connection afterwards. The caller bounds the time this takes.
+    pub async fn exchange(
+        &self,
+        backend: &BackendEntry,
+        request: BackendRequest,
+    ) -> Result<Response<BackendBody>, ExchangeError> {
+        let BackendRequest {
+            method,
+            target,
+            headers,
+            mut body,
+        } = request;
+        let framing =
+            RequestFraming::for_body(&method, body.is_end_stream(), body.size_hint().exact());
+        let replayable = body.is_replayable();
+        let key = PoolKey::new(&backend.scheme, &backend.authority);
+        let mut retried = false;
+        loop {
+            let (mut lease, reused) = match self.pool.checkout(&key) {
+                Some(lease) => (lease, true),
+                // Boxed: the connect future (resolver, TLS handshake) is large and rarely
+                // needed; inline it would enlarge every request's future.
+                None => {
+                    let conn = Box::pin(self.connect(backend)).await?;
+                    (self.pool.lease(key.clone(), conn), false)
+                }
+            };
+            let conn = &mut lease.conn;
+            conn.write.clear();
+            h1::encode_head(&mut conn.write, &method, &target, &headers, framing);
+            let result = match write_request(conn, &mut body, framing).await {
+                Ok(()) => read_head(conn, &method).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(head) => return Ok(response(lease, head)),
+                Err(e) if reused && !retried && replayable && may_retry(&e, &method) => {
+                    tracing::debug!(error = %e, "reused backend connection was closed; retrying on a new one");
+                    retried = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn connect(&self, backend: &BackendEntry) -> Result<Conn, ExchangeError> {
+        let https = backend.scheme == http::uri::Scheme::HTTPS;
+        let authority = &backend.authority;
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let tcp = TcpStream::connect((host, port))
+            .await
+            .map_err(ExchangeError::Connect)?;
+        let _ = tcp.set_nodelay(true);
+        let io = if https {
+            let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+                ExchangeError::Connect(io::Error::new(io::ErrorKind::InvalidInput, e))
+            })?;
+            let tls = self
+                .tls
+                .connect(name, tcp)
+                .await
+                .map_err(ExchangeError::Connect)?;
+            BackendIo::Tls(Box::new(tls))
+        } else {
+            BackendIo::Plain(tcp)
+        };
+        Ok(Conn::new(io))
+    }
+}
+
+/// Whether a failed exchange on a reused connection may be tried again on a new one.
+fn may_retry(error: &ExchangeError, method: &Method) -> bool {
+    match error {
+        ExchangeError::Write(_) => true,
+        ExchangeError::NoResponse(_) => method.is_idempotent(),
+        _ => false,
+    }
+}
+
+/// Writes the head in `conn.write` and the body, then flushes (TLS buffers).
+async fn write_request(
+    conn: &mut Conn,
+    body: &mut UpstreamBody,
+    framing: RequestFraming,
+) -> Result<(), ExchangeError> {
+    let head = std::mem::take(&mut conn.write);
+    let written = write_message(&mut conn.io, &head, body, framing).await;
+    conn.write = head;
+    written?;
+    conn.io.flush().await.map_err(ExchangeError::Write)
+}
+
+/// A buffered body goes out with the head in one vectored write; a streamed one frame by
+/// frame (the head with the first), chunk-framed when its length is unknown.
+async fn write_message(
+    io: &mut BackendIo,
+    head: &[u8],
+    body: &mut UpstreamBody,
+    framing: RequestFraming,
+) -> Result<(), ExchangeError> {
+    let stream = match body {
+        UpstreamBody::Buffered(bytes) => {
+            let data = bytes.as_deref().unwrap_or_default();
+            return write_parts(io, &[head, data])
+                .await
+                .map_err(ExchangeError::Write);
+        }
+        UpstreamBody::Streaming(_) if framing == RequestFraming::None => {
+            return write_parts(io, &[head]).await.map_err(ExchangeError::Write);
+        }
+        UpstreamBody::Streaming(stream) => stream,
+    };
+    let chunked = framing == RequestFraming::Chunked;
+    let mut head = Some(head);
+    while let Some(frame) = stream.frame().await {
+        let Ok(data) = frame.map_err(ExchangeError::Body)?.into_data() else {
+            continue; // trailers are not forwarded
+        };
+        if data.is_empty() {
+            continue;
+        }
+        let line = ChunkSizeLine::new(data.len());
+        let (prefix, suffix): (&[u8], &[u8]) = if chunked {
+            (line.as_bytes(), b"\r\n")
+        } else {
+            (b"", b"")
+        };
+        write_parts(
+            io,
+            &[head.take().unwrap_or_default(), prefix, &data, suffix],
+        )
+        .await
+        .map_err(ExchangeError::Write)?;
+    }
+    let last: &[u8] = if chunked { b"0\r\n\r\n" } else { b"" };
+    write_parts(io, &[head.unwrap_or_default(), last])
+        .await
+        .map_err(ExchangeError::Write)
+}
+
+/// `<size in hex>\r\n`, formatted without allocating.
+struct ChunkSizeLine {
+    bytes: [u8; 18],
+    len: usize,
+}
+
+impl ChunkSizeLine {
+    fn new(size: usize) -> Self {
+        let mut bytes = [0u8; 18];
+        let mut cursor = io::Cursor::new(&mut bytes[..]);
+        let _ = write!(cursor, "{size:x}\r\n");
+        let len = cursor.position() as usize;
+        Self { bytes, len }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Writes all of `parts` (at most four) with as few vectored writes as the socket allows.
+async fn write_parts<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> io::Result<()> {
+    let mut storage = [IoSlice::new(&[]); 4];
+    let mut count = 0;
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        storage[count] = IoSlice::new(part);
+        count += 1;
+    }
+    let mut slices = &mut storage[..count];
+    while !slices.is_empty() {
+        let n = io.write_vectored(slices).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
+}
+
+/// Reads until a complete response head is buffered.
+async fn read_head(conn: &mut Conn, method: &Method) -> Result<ResponseHead, ExchangeError> {
+    let mut received = false;
+    loop {
+        if conn.read.capacity() - conn.read.len() < pool::READ_BUFFER / 2 {
+            conn.read.reserve(pool::READ_BUFFER);
+        }
+        let n = match conn.io.read_buf(&mut conn.read).await {
+            Ok(n) => n,
+            Err(e) if received => return Err(ExchangeError::Read(e)),
+            Err(e) => return Err(ExchangeError::NoResponse(e)),
+        };
+        if n == 0 {
+            let closed = io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the backend closed the connection",
+            );
+            return Err(if received {
+                ExchangeError::Read(closed)
+            } else {
+                ExchangeError::NoResponse(closed)
+            });
+        }
+        received = true;
+        if let Some(head) =
+            h1::parse_head(&mut conn.read, method).map_err(ExchangeError::Protocol)?
+        {
+            return Ok(head);
+        }
+    }
+}
+
+/// The response with its body streaming from `lease`.
+fn response(lease: Lease, head: ResponseHead) -> Response<BackendBody> {
+    let ResponseHead {
+        status,
+        headers,
+        framing,
+        keep_alive,
+    } = head;
+    let mut response = Response::new(BackendBody::new(lease, framing, keep_alive));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
