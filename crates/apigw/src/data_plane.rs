@@ -42,6 +42,9 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             BackendValue::System(SystemParam::AppId) => {
                 ParamValue::System(apigw_gateway::SystemParam::AppId)
             }
+            BackendValue::System(SystemParam::AppName) => {
+                ParamValue::System(apigw_gateway::SystemParam::AppName)
+            }
             BackendValue::System(SystemParam::SourceIp) => {
                 ParamValue::System(apigw_gateway::SystemParam::SourceIp)
             }
@@ -54,10 +57,6 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
                 ParamValue::Constant(d.name().as_str().to_owned())
             }
             BackendValue::System(SystemParam::Stage) => ParamValue::Constant(p.env_name.clone()),
-            BackendValue::System(other) => {
-                tracing::warn!(api_id = %p.api_id, parameter = other.as_str(), "system parameter not supported by the data plane yet; not sent");
-                continue;
-            }
         };
         params.push(BackendParam {
             name: bp.name.as_str().to_owned(),
@@ -113,6 +112,7 @@ fn credential(a: apigw_store::AppCredentials) -> anyhow::Result<AppCredential> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(AppCredential {
         app_id: a.app_id,
+        app_name: a.app_name,
         app_key: a.app_key.into_inner(),
         app_secret: a.app_secret.into_inner(),
         app_code_hashes: hashes,

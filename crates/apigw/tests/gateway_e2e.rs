@@ -80,7 +80,8 @@ impl Gw {
                 {"name": "X-Source-Ip", "value": "$context.sourceIp", "location": "HEADER", "origin": "SYSTEM"},
                 {"name": "rid", "value": "$context.requestId", "location": "QUERY", "origin": "SYSTEM"},
                 {"name": "X-Stage-Name", "value": "$context.stage", "location": "HEADER", "origin": "SYSTEM"},
-                {"name": "X-Api-Id", "value": "$context.apiId", "location": "HEADER", "origin": "SYSTEM"}
+                {"name": "X-Api-Id", "value": "$context.apiId", "location": "HEADER", "origin": "SYSTEM"},
+                {"name": "X-App-Name", "value": "$context.appName", "location": "HEADER", "origin": "SYSTEM"}
             ]
         });
         let api = self.mgmt("POST", "/apis", Some(&body));
@@ -173,7 +174,21 @@ fn define_publish_authorize_call_and_revoke() {
     assert_eq!(ok.json["headers"]["x-source-ip"], "127.0.0.1");
     assert_eq!(ok.json["headers"]["x-stage-name"], "RELEASE");
     assert_eq!(ok.json["headers"]["x-api-id"], api_id.as_str());
+    assert_eq!(ok.json["headers"]["x-app-name"], "caller_app");
     assert!(ok.json["headers"].get("x-apig-appcode").is_none());
+    // A renamed app is known by its new name from the next call on.
+    let renamed = gw.mgmt(
+        "PUT",
+        &format!("/apps/{app_id}"),
+        Some(&json!({"name": "renamed_app"})),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    let ok = gw.call(&gw.https, "/echo/world", &[("X-Apig-AppCode", &code_value)]);
+    assert_eq!(
+        ok.json["headers"]["x-app-name"], "renamed_app",
+        "{}",
+        ok.text
+    );
     assert_eq!(
         ok.json["headers"]["x-request-id"],
         ok.header("x-request-id").unwrap()

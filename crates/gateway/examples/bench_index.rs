@@ -63,6 +63,7 @@ fn code(i: usize) -> String {
 fn credential(i: usize, code: &str, hasher: &AppCodeHasher) -> AppCredential {
     AppCredential {
         app_id: format!("{i:032x}"),
+        app_name: format!("app_{i}"),
         app_key: format!("{:032x}", i as u128 * 31 + 7),
         app_secret: format!("{:032x}", i as u128 * 17 + 3),
         app_code_hashes: vec![hasher.hash(code.as_bytes())],

@@ -53,6 +53,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
     let apps = (0..n)
         .map(|i| AppCredential {
             app_id: app_id(i),
+            app_name: format!("app_{i}"),
             app_key: format!("{:032x}", i as u128 * 31 + 7),
             app_secret: format!("{:032x}", i as u128 * 17 + 3),
             app_code_hashes: vec![hasher.hash(code(i).as_bytes())],

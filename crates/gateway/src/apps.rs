@@ -47,6 +47,7 @@ impl AuthTarget {
 /// patch can unindex them.
 pub(crate) struct AppEntry {
     pub app_id: Box<str>,
+    pub app_name: Box<str>,
     pub app_key: Box<str>,
     pub secret: Box<[u8]>,
     pub code_hashes: Box<[CodeHash]>,

@@ -216,6 +216,8 @@ pub enum ParamValue {
 pub enum SystemParam {
     /// `$context.appId`: the authenticated app's id (absent on `NONE` APIs).
     AppId,
+    /// `$context.appName`: the authenticated app's name (absent on `NONE` APIs).
+    AppName,
     /// `$context.sourceIp`: the client address (the TCP peer).
     SourceIp,
     /// `$context.requestId`: the request's `X-Request-Id`.
@@ -230,6 +232,8 @@ pub enum SystemParam {
 pub struct AppCredential {
     /// App id.
     pub app_id: String,
+    /// App name (the `$context.appName` backend parameter).
+    pub app_name: String,
     /// AppKey (`Access=` in signatures).
     pub app_key: String,
     /// AppSecret, the HMAC key of signatures.
@@ -244,6 +248,7 @@ impl fmt::Debug for AppCredential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppCredential")
             .field("app_id", &self.app_id)
+            .field("app_name", &self.app_name)
             .field("app_key", &self.app_key)
             .field("app_secret", &"<redacted>")
             .field("app_code_hashes", &self.app_code_hashes.len())

@@ -1,4 +1,5 @@
-//! The data-plane listeners: plain HTTP (HTTP/1.1) and HTTPS (HTTP/2 when the client offers it
+//! The data-plane listeners: plain HTTP (HTTP/1.1, or HTTP/2 with prior knowledge — h2c — when
+//! the client opens with the HTTP/2 preface) and HTTPS (HTTP/2 when the client offers it
 //! through ALPN, else HTTP/1.1), with keep-alive, each returning its bound address and a handle
 //! for graceful shutdown.
 //!
@@ -11,6 +12,7 @@ use crate::Gateway;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::io;
@@ -83,11 +85,7 @@ fn serve(
     let (stop, mut stopped) = watch::channel(None);
     let task = tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
-        let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .keep_alive(true);
-        let http = Arc::new(http);
+        let http = Arc::new(Protocols::new());
         let grace = loop {
             tokio::select! {
                 changed = stopped.changed() => {
@@ -129,12 +127,45 @@ fn serve(
     })
 }
 
+/// The HTTP versions a listener speaks, configured once.
+struct Protocols {
+    /// HTTP/1.1 (HTTPS without ALPN `h2`).
+    http1: http1::Builder,
+    /// HTTP/2 (HTTPS with ALPN `h2`).
+    http2: http2::Builder<TokioExecutor>,
+    /// HTTP/1.1, or HTTP/2 when the connection opens with its preface (plain listener).
+    auto: auto::Builder<TokioExecutor>,
+}
+
+impl Protocols {
+    fn new() -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .keep_alive(true);
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_header_list_size(MAX_H2_HEADER_LIST);
+        let mut auto = auto::Builder::new(TokioExecutor::new());
+        auto.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .keep_alive(true);
+        auto.http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(MAX_H2_HEADER_LIST);
+        Self { http1, http2, auto }
+    }
+}
+
 async fn serve_connection(
     stream: TcpStream,
     conn: Conn,
     tls: Option<TlsAcceptor>,
     gateway: Gateway,
-    http: &http1::Builder,
+    http: &Protocols,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let _ = stream.set_nodelay(true);
@@ -148,7 +179,7 @@ async fn serve_connection(
     let result = match tls {
         None => {
             watcher
-                .watch(http.serve_connection(TokioIo::new(stream), service))
+                .watch(http.auto.serve_connection(TokioIo::new(stream), service))
                 .await
         }
         Some(acceptor) => {
@@ -165,16 +196,15 @@ async fn serve_connection(
                     }
                 };
             if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                let mut h2 = http2::Builder::new(TokioExecutor::new());
-                h2.timer(TokioTimer::new())
-                    .max_header_list_size(MAX_H2_HEADER_LIST);
                 watcher
-                    .watch(h2.serve_connection(TokioIo::new(stream), service))
+                    .watch(http.http2.serve_connection(TokioIo::new(stream), service))
                     .await
+                    .map_err(Into::into)
             } else {
                 watcher
-                    .watch(http.serve_connection(TokioIo::new(stream), service))
+                    .watch(http.http1.serve_connection(TokioIo::new(stream), service))
                     .await
+                    .map_err(Into::into)
             }
         }
     };

@@ -77,6 +77,8 @@ pub(crate) async fn forward(
 pub(crate) struct Caller<'a> {
     /// The authenticated app (APP APIs).
     pub app_id: Option<&'a str>,
+    /// Its name.
+    pub app_name: Option<&'a str>,
     /// The client address.
     pub peer: IpAddr,
     /// The client address as text, for `X-Forwarded-For`.
@@ -110,6 +112,7 @@ pub(crate) fn backend_request(
         .map(|p| match &p.value {
             ParamValue::Constant(v) => Some(Cow::Borrowed(v.as_str())),
             ParamValue::System(SystemParam::AppId) => caller.app_id.map(Cow::Borrowed),
+            ParamValue::System(SystemParam::AppName) => caller.app_name.map(Cow::Borrowed),
             ParamValue::System(SystemParam::SourceIp) => Some(Cow::Owned(caller.peer.to_string())),
             ParamValue::System(SystemParam::RequestId) => {
                 caller.request_id.to_str().ok().map(Cow::Borrowed)

@@ -343,6 +343,7 @@ fn app_entry(
     });
     AppEntry {
         app_id: app.app_id.into(),
+        app_name: app.app_name.into(),
         app_key: app.app_key.into(),
         secret: app.app_secret.into_bytes().into(),
         code_hashes: app.app_code_hashes.into_iter().map(CodeHash).collect(),
@@ -619,6 +620,7 @@ mod tests {
     fn apps_are_found_by_key_and_code_and_quota_counters_survive_rebuilds() {
         let app = |id: &str, code: u8| AppCredential {
             app_id: id.into(),
+            app_name: format!("name-{id}"),
             app_key: format!("key-{id}"),
             app_secret: "s".into(),
             app_code_hashes: vec![[code; 32]],
@@ -687,6 +689,7 @@ mod tests {
     fn cred(id: &str, key: &str, codes: &[u8]) -> AppCredential {
         AppCredential {
             app_id: id.into(),
+            app_name: format!("name-{id}"),
             app_key: key.into(),
             app_secret: format!("secret-{key}"),
             app_code_hashes: codes.iter().map(|&c| [c; 32]).collect(),

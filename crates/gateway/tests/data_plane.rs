@@ -185,6 +185,7 @@ fn api(id: &str, method: ReqMethod, uri: &str, auth: ApiAuth, backend: Backend) 
 fn app(id: &str, code: &str) -> AppCredential {
     AppCredential {
         app_id: id.into(),
+        app_name: format!("name-{id}"),
         app_key: format!("key-{id}"),
         app_secret: format!("secret-{id}"),
         app_code_hashes: vec![hasher().hash(code.as_bytes())],
@@ -211,6 +212,11 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
                     name: "X-App-Id".into(),
                     location: ParamLocation::Header,
                     value: ParamValue::System(SystemParam::AppId),
+                },
+                BackendParam {
+                    name: "X-App-Name".into(),
+                    location: ParamLocation::Header,
+                    value: ParamValue::System(SystemParam::AppName),
                 },
                 BackendParam {
                     name: "fixed".into(),
@@ -568,6 +574,7 @@ async fn app_code_over_https_passes_and_is_not_forwarded() {
     assert!(echo["headers"].get("x-apig-appcode").is_none(), "{echo}");
     // $context.appId as a header, a constant as a query parameter.
     assert_eq!(echo["headers"]["x-app-id"], "app1");
+    assert_eq!(echo["headers"]["x-app-name"], "name-app1");
     assert_eq!(echo["query"], "x=1&fixed=c%20v");
     h.stop().await;
 }
@@ -1434,8 +1441,26 @@ async fn https_speaks_http2_when_the_client_offers_it() {
     let r = h.client.get(h.https_url("/nowhere")).send().await.unwrap();
     assert_eq!(r.version(), http::Version::HTTP_2);
     Reply::read(r).await.assert_error(404, "APIG.0101");
-    // The plain listener stays HTTP/1.1.
+    // The plain listener speaks HTTP/1.1 to HTTP/1.1 clients...
     let r = h.client.get(h.http_url("/open")).send().await.unwrap();
     assert_eq!(r.version(), http::Version::HTTP_11);
+    // ...and HTTP/2 to clients that open with its preface (h2c, prior knowledge).
+    let h2c = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = h2c
+        .post(h.http_url("/files/h2c"))
+        .body("over h2c")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), http::Version::HTTP_2);
+    let r = Reply::read(r).await;
+    assert_eq!(r.echoed()["path"], "/store/h2c", "{r:?}");
+    assert_eq!(r.echoed()["body"], "over h2c");
+    let r = h2c.get(h.http_url("/nowhere")).send().await.unwrap();
+    assert_eq!(r.version(), http::Version::HTTP_2);
+    Reply::read(r).await.assert_error(404, "APIG.0101");
     h.stop().await;
 }

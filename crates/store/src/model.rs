@@ -394,6 +394,8 @@ pub struct AppCode {
 pub struct AppCredentials {
     /// App id.
     pub app_id: String,
+    /// App name (the `$context.appName` backend parameter).
+    pub app_name: String,
     /// AppKey (signature `Access=`).
     pub app_key: AppKey,
     /// AppSecret (signature key).

@@ -568,7 +568,7 @@ impl SqlStore {
     ) -> StoreResult<Vec<AppCredentials>> {
         let mut tx = self.read_tx().await?;
         let apps = sqlx::query(
-            "SELECT id, app_key, secret_enc FROM apps WHERE instance_id = $1 \
+            "SELECT id, name, app_key, secret_enc FROM apps WHERE instance_id = $1 \
              AND ($2 IS NULL OR id = $2) ORDER BY id",
         )
         .bind(instance_id)
@@ -598,6 +598,7 @@ impl SqlStore {
                 let sealed: String = row.try_get("secret_enc")?;
                 let secret = self.sealer.open_string(&sealed, &secret_context(&id))?;
                 Ok(AppCredentials {
+                    app_name: row.try_get("name")?,
                     app_key: AppKey::from_trusted(row.try_get("app_key")?),
                     app_secret: AppSecret::from_trusted(secret),
                     app_code_hashes: by_app.remove(&id).unwrap_or_default(),
