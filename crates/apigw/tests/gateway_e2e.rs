@@ -406,4 +406,29 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
     std::thread::sleep(std::time::Duration::try_from(wait).unwrap_or_default());
     let ok = gw.call(&gw.https, "/echo/q", &debug);
     assert_eq!(ok.status, 200, "{}", ok.text);
+
+    // Changing the quota applies to its apps from the next call (a per-app patch).
+    let updated = gw.mgmt(
+        "PUT",
+        &format!("/app-quotas/{quota_id}"),
+        Some(
+            &json!({"name": "five_per_hour", "call_limits": 5, "time_unit": "HOUR",
+                     "time_interval": 1}),
+        ),
+    );
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    let ok = gw.call(&gw.https, "/echo/q", &debug);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(
+        ok.header("x-apig-ratelimit-app"),
+        Some("remain:4,limit:5,time:1 hour")
+    );
+    // Deleting it lifts the limit for its apps.
+    let deleted = gw.mgmt("DELETE", &format!("/app-quotas/{quota_id}"), None);
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    for _ in 0..6 {
+        let ok = gw.call(&gw.https, "/echo/q", &debug);
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(ok.header("x-apig-ratelimit-app"), None);
+    }
 }
