@@ -11,8 +11,8 @@ use apigw_domain::api::{
 use apigw_domain::authz::AclType;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, Gateway, GatewayConfig, GroupConfig, ParamValue, Protocol, PublishedApi,
-    ReqMethod,
+    BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, ParamValue, Protocol,
+    PublishedApi, ReqMethod,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -98,6 +98,7 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             method: method(b.req_method)?,
             path: b.req_uri.as_str().to_owned(),
             timeout: Duration::from_millis(u64::from(b.timeout_ms)),
+            retries: BackendRetries::from_retry_count(b.retry_count),
         },
         backend_params: params,
     })

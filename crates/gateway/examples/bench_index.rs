@@ -316,6 +316,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                     method: ReqMethod::Any,
                     path: "/".into(),
                     timeout: Duration::from_secs(5),
+                    retries: Default::default(),
                 },
                 backend_params: vec![],
             };

@@ -89,6 +89,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
                 method: ReqMethod::Only(Method::GET),
                 path: "/".into(),
                 timeout: Duration::from_secs(5),
+                retries: Default::default(),
             },
             backend_params: vec![],
         }],

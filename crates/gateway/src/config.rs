@@ -175,6 +175,37 @@ pub struct Backend {
     pub path: String,
     /// Time allowed for the backend's response head (APIG `timeout`, 1 ms–600 s).
     pub timeout: Duration,
+    /// How often a failed request is tried again (APIG `retry_count`).
+    pub retries: BackendRetries,
+}
+
+/// How often a request the backend failed is sent again (APIG `retry_count`, `-1` to `10`).
+///
+/// A retry happens only where it cannot duplicate work the backend did: the connection could
+/// not be opened, or it ended before any response byte and the request can be sent again
+/// (empty or buffered body). A timeout is not retried: the API's timeout covers all attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendRetries {
+    /// `-1`, the default: idempotent methods once, others never.
+    #[default]
+    IdempotentOnce,
+    /// `0`–`10`: up to this many times, whatever the method.
+    UpTo(u8),
+}
+
+impl BackendRetries {
+    /// From APIG's `retry_count` (negative: the default).
+    pub fn from_retry_count(count: i8) -> Self {
+        u8::try_from(count).map_or(Self::IdempotentOnce, Self::UpTo)
+    }
+
+    /// Retries allowed for a request with `method`.
+    pub fn allowed(self, method: &http::Method) -> u8 {
+        match self {
+            Self::IdempotentOnce => u8::from(method.is_idempotent()),
+            Self::UpTo(n) => n,
+        }
+    }
 }
 
 /// One backend parameter (`backend_params`).

@@ -58,8 +58,8 @@ mod upstream;
 pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, GatewayConfig, GatewaySettings, GroupConfig, MatchMode, ParamLocation,
-    ParamValue, Protocol, PublishedApi, ReqMethod, SystemParam,
+    BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, MatchMode,
+    ParamLocation, ParamValue, Protocol, PublishedApi, ReqMethod, SystemParam,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use snapshot::{Snapshot, SnapshotStats};

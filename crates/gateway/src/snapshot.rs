@@ -9,8 +9,8 @@
 
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::config::{
-    ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, GatewayConfig, GroupConfig,
-    Protocol, PublishedApi, ReqMethod,
+    ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, BackendRetries, GatewayConfig,
+    GroupConfig, Protocol, PublishedApi, ReqMethod,
 };
 use crate::quota::QuotaCounter;
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
@@ -105,6 +105,7 @@ pub(crate) struct BackendEntry {
     pub method: ReqMethod,
     pub path: Box<str>,
     pub timeout: Duration,
+    pub retries: BackendRetries,
 }
 
 /// The host part of a `Host` value, without port or IPv6 brackets.
@@ -515,6 +516,7 @@ impl BackendEntry {
             method: b.method.clone(),
             path: path.into(),
             timeout: b.timeout,
+            retries: b.retries,
         })
     }
 }
@@ -544,6 +546,7 @@ mod tests {
                 method: ReqMethod::Any,
                 path: "/".into(),
                 timeout: Duration::from_secs(1),
+                retries: Default::default(),
             },
             backend_params: vec![],
         }

@@ -4,8 +4,8 @@
 //! all exercised exactly.
 
 use apigw_gateway::{
-    serve_http, ApiAuth, AppCodeHasher, Backend, Gateway, GatewayConfig, GatewaySettings,
-    GroupConfig, MatchMode, Protocol, PublishedApi, ReqMethod, ServerHandle,
+    serve_http, ApiAuth, AppCodeHasher, Backend, BackendRetries, Gateway, GatewayConfig,
+    GatewaySettings, GroupConfig, MatchMode, Protocol, PublishedApi, ReqMethod, ServerHandle,
 };
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -128,6 +128,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// A gateway with one API, `ANY /b` (prefix), proxying to `backend` with a 2 s timeout.
 async fn gateway(backend: SocketAddr) -> ServerHandle {
+    gateway_with(backend, BackendRetries::default()).await
+}
+
+/// [`gateway`] with the API's `retry_count`.
+async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHandle {
     let config = GatewayConfig {
         groups: vec![GroupConfig {
             id: "dflt".into(),
@@ -153,6 +158,7 @@ async fn gateway(backend: SocketAddr) -> ServerHandle {
                 method: ReqMethod::Any,
                 path: "/".into(),
                 timeout: Duration::from_secs(2),
+                retries,
             },
             backend_params: vec![],
         }],
@@ -511,4 +517,63 @@ async fn broken_backends_get_502_and_truncated_bodies_end_the_connection() {
         assert!(text.is_empty(), "{text}");
     }
     gw.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn retry_count_retries_failed_attempts_that_are_safe_to_repeat() {
+    // retry_count 2: two attempts end without an answer, the third succeeds.
+    let backend = Scripted::start(|n, _| match n {
+        0 | 1 => Answer::Hangup,
+        _ => Answer::KeepOpen(ok(&format!("r{n}"))),
+    })
+    .await;
+    let gw = gateway_with(backend.addr, BackendRetries::from_retry_count(2)).await;
+    let mut client = Client::connect(gw.local_addr()).await;
+    let r = client.exchange(&get("/b/a"), false).await;
+    assert_eq!((r.status, &r.body[..]), (200, &b"r2"[..]), "{}", r.head);
+    assert_eq!(backend.connections(), 3);
+    gw.shutdown(Duration::from_secs(1)).await;
+
+    // retry_count 0: no second attempt, even for a GET.
+    let backend = Scripted::start(|n, _| match n {
+        0 => Answer::Hangup,
+        _ => Answer::KeepOpen(ok("late")),
+    })
+    .await;
+    let gw = gateway_with(backend.addr, BackendRetries::from_retry_count(0)).await;
+    let mut client = Client::connect(gw.local_addr()).await;
+    assert_eq!(client.exchange(&get("/b/a"), false).await.status, 502);
+    assert_eq!(backend.requests.lock().unwrap().len(), 1);
+    gw.shutdown(Duration::from_secs(1)).await;
+
+    // retry_count -1 (the default): a GET once more, a POST never.
+    let backend = Scripted::start(|n, _| match n {
+        0 | 2 => Answer::Hangup,
+        _ => Answer::KeepOpen(ok(&format!("r{n}"))),
+    })
+    .await;
+    let gw = gateway_with(backend.addr, BackendRetries::from_retry_count(-1)).await;
+    let mut client = Client::connect(gw.local_addr()).await;
+    let r = client.exchange(&get("/b/a"), false).await;
+    assert_eq!((r.status, &r.body[..]), (200, &b"r1"[..]));
+    let r = client
+        .exchange(
+            "POST /b/p HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n",
+            false,
+        )
+        .await;
+    assert_eq!(r.status, 502, "{}", r.head);
+    assert_eq!(backend.requests.lock().unwrap().len(), 3);
+
+    // A backend that cannot be reached at all is tried 1 + retries times, then 502.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap();
+    drop(closed);
+    let gw2 = gateway_with(port, BackendRetries::from_retry_count(3)).await;
+    let mut client = Client::connect(gw2.local_addr()).await;
+    let r = client.exchange(&get("/b/x"), false).await;
+    assert_eq!(r.status, 502);
+    assert!(String::from_utf8_lossy(&r.body).contains("APIG.0202"));
+    gw.shutdown(Duration::from_secs(1)).await;
+    gw2.shutdown(Duration::from_secs(1)).await;
 }

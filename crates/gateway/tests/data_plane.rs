@@ -162,6 +162,7 @@ fn backend(port: u16, path: &str) -> Backend {
         method: ReqMethod::Any,
         path: path.into(),
         timeout: Duration::from_secs(5),
+        retries: Default::default(),
     }
 }
 

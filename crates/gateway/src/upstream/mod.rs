@@ -9,9 +9,13 @@
 //! head into the connection's buffer, and the response body is decoded from that same buffer
 //! as the caller's side pulls it; the connection returns to the pool with the last byte.
 //!
-//! An exchange on a reused connection that the backend closed before answering is retried
-//! once on a fresh connection when that is safe: the request was not sent completely, or its
-//! method is idempotent, and the body can be sent again (empty or buffered).
+//! Two kinds of second attempt, both only where they cannot duplicate work the backend did:
+//! - a reused connection the backend closed before answering: once more on a new connection,
+//!   when the request was not sent completely or its method is idempotent, and the body can be
+//!   sent again (empty or buffered); this is pool hygiene and counts against nothing;
+//! - the API's `retry_count` ([`BackendRetries`](crate::BackendRetries)): after a failed
+//!   connect, or a connection that ended before any response byte with a body that can be sent
+//!   again.
 
 mod body;
 mod h1;
@@ -144,16 +148,22 @@ impl Upstream {
             RequestFraming::for_body(&method, body.is_end_stream(), body.size_hint().exact());
         let replayable = body.is_replayable();
         let key = PoolKey::new(&backend.scheme, &backend.authority);
-        let mut retried = false;
+        let mut stale_retried = false;
+        let mut retries_left = backend.retries.allowed(&method);
         loop {
             let (mut lease, reused) = match self.pool.checkout(&key) {
                 Some(lease) => (lease, true),
                 // Boxed: the connect future (resolver, TLS handshake) is large and rarely
                 // needed; inline it would enlarge every request's future.
-                None => {
-                    let conn = Box::pin(self.connect(backend)).await?;
-                    (self.pool.lease(key.clone(), conn), false)
-                }
+                None => match Box::pin(self.connect(backend)).await {
+                    Ok(conn) => (self.pool.lease(key.clone(), conn), false),
+                    Err(e) if retries_left > 0 => {
+                        retries_left -= 1;
+                        tracing::debug!(error = %e, retries_left, "retrying the backend");
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                },
             };
             let conn = &mut lease.conn;
             conn.write.clear();
@@ -164,9 +174,17 @@ impl Upstream {
             };
             match result {
                 Ok(head) => return Ok(response(lease, head)),
-                Err(e) if reused && !retried && replayable && may_retry(&e, &method) => {
+                Err(e)
+                    if reused && !stale_retried && replayable && stale_may_retry(&e, &method) =>
+                {
                     tracing::debug!(error = %e, "reused backend connection was closed; retrying on a new one");
-                    retried = true;
+                    stale_retried = true;
+                }
+                Err(e @ (ExchangeError::Write(_) | ExchangeError::NoResponse(_)))
+                    if replayable && retries_left > 0 =>
+                {
+                    retries_left -= 1;
+                    tracing::debug!(error = %e, retries_left, "retrying the backend");
                 }
                 Err(e) => return Err(e),
             }
@@ -204,7 +222,7 @@ impl Upstream {
 }
 
 /// Whether a failed exchange on a reused connection may be tried again on a new one.
-fn may_retry(error: &ExchangeError, method: &Method) -> bool {
+fn stale_may_retry(error: &ExchangeError, method: &Method) -> bool {
     match error {
         ExchangeError::Write(_) => true,
         ExchangeError::NoResponse(_) => method.is_idempotent(),
