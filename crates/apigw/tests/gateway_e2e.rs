@@ -432,3 +432,59 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
         assert_eq!(ok.header("x-apig-ratelimit-app"), None);
     }
 }
+
+/// A backend that hangs up on its first `hangups` connections without answering, then
+/// answers every request with 200 `answered`.
+fn flaky_backend(hangups: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (i, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            if i >= hangups {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nanswered",
+                );
+            }
+        }
+    });
+    port
+}
+
+#[test]
+fn retry_count_is_applied_to_backend_failures() {
+    let gw = start();
+    let publish = |name: &str, port: u16, retry_count: &str| {
+        let body = json!({
+            "group_id": gw.default_group(), "name": name, "type": 1,
+            "req_protocol": "BOTH", "req_method": "GET", "req_uri": format!("/{name}"),
+            "auth_type": "NONE", "backend_type": "HTTP",
+            "backend_api": {"url_domain": format!("127.0.0.1:{port}"), "req_protocol": "HTTP",
+                            "req_method": "GET", "req_uri": "/", "timeout": 5000,
+                            "retry_count": retry_count},
+        });
+        let api = gw.mgmt("POST", "/apis", Some(&body));
+        assert_eq!(api.status, 201, "{}", api.text);
+        assert_eq!(api.json["backend_api"]["retry_count"], retry_count);
+        let online = gw.mgmt(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": "online", "api_id": api.json["id"], "env_id": RELEASE})),
+        );
+        assert_eq!(online.status, 201, "{}", online.text);
+    };
+    // Two hang-ups, two retries allowed: answered.
+    publish("two_retries", flaky_backend(2), "2");
+    let r = gw.call(&gw.https, "/two_retries", &[]);
+    assert_eq!((r.status, r.text.as_str()), (200, "answered"));
+    // One hang-up, no retry allowed: 502.
+    publish("no_retry", flaky_backend(1), "0");
+    assert_gateway_error(&gw.call(&gw.https, "/no_retry", &[]), 502, "APIG.0202");
+    // The default (-1): a GET is tried once more.
+    publish("default_retry", flaky_backend(1), "-1");
+    let r = gw.call(&gw.https, "/default_retry", &[]);
+    assert_eq!((r.status, r.text.as_str()), (200, "answered"));
+}
