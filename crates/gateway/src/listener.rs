@@ -9,7 +9,6 @@
 use crate::pipeline::Conn;
 use crate::tls::TlsSettings;
 use crate::Gateway;
-use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -85,7 +84,7 @@ fn serve(
     let (stop, mut stopped) = watch::channel(None);
     let task = tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
-        let http = Arc::new(Protocols::new());
+        let http = Arc::new(protocols());
         let grace = loop {
             tokio::select! {
                 changed = stopped.changed() => {
@@ -127,37 +126,20 @@ fn serve(
     })
 }
 
-/// The HTTP versions a listener speaks, configured once.
-struct Protocols {
-    /// HTTP/1.1 (HTTPS without ALPN `h2`).
-    http1: http1::Builder,
-    /// HTTP/2 (HTTPS with ALPN `h2`).
-    http2: http2::Builder<TokioExecutor>,
-    /// HTTP/1.1, or HTTP/2 when the connection opens with its preface (plain listener).
-    auto: auto::Builder<TokioExecutor>,
-}
-
-impl Protocols {
-    fn new() -> Self {
-        let mut http1 = http1::Builder::new();
-        http1
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .keep_alive(true);
-        let mut http2 = http2::Builder::new(TokioExecutor::new());
-        http2
-            .timer(TokioTimer::new())
-            .max_header_list_size(MAX_H2_HEADER_LIST);
-        let mut auto = auto::Builder::new(TokioExecutor::new());
-        auto.http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .keep_alive(true);
-        auto.http2()
-            .timer(TokioTimer::new())
-            .max_header_list_size(MAX_H2_HEADER_LIST);
-        Self { http1, http2, auto }
-    }
+/// The HTTP server of every connection: HTTP/1.1, or HTTP/2 when the connection opens with its
+/// preface (h2c on the plain listener; on HTTPS the client sends it after ALPN chose `h2`).
+fn protocols() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .keep_alive(true);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(MAX_H2_HEADER_LIST);
+    builder
 }
 
 async fn serve_connection(
@@ -165,7 +147,7 @@ async fn serve_connection(
     conn: Conn,
     tls: Option<TlsAcceptor>,
     gateway: Gateway,
-    http: &Protocols,
+    http: &auto::Builder<TokioExecutor>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
     let _ = stream.set_nodelay(true);
@@ -179,7 +161,7 @@ async fn serve_connection(
     let result = match tls {
         None => {
             watcher
-                .watch(http.auto.serve_connection(TokioIo::new(stream), service))
+                .watch(http.serve_connection(TokioIo::new(stream), service))
                 .await
         }
         Some(acceptor) => {
@@ -195,17 +177,9 @@ async fn serve_connection(
                         return;
                     }
                 };
-            if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
-                watcher
-                    .watch(http.http2.serve_connection(TokioIo::new(stream), service))
-                    .await
-                    .map_err(Into::into)
-            } else {
-                watcher
-                    .watch(http.http1.serve_connection(TokioIo::new(stream), service))
-                    .await
-                    .map_err(Into::into)
-            }
+            watcher
+                .watch(http.serve_connection(TokioIo::new(stream), service))
+                .await
         }
     };
     if let Err(e) = result {

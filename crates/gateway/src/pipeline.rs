@@ -182,7 +182,6 @@ async fn run(
     let caller = Caller {
         app_id: app.map(|a| &*a.app_id),
         app_name: app.map(|a| &*a.app_name),
-        peer: conn.peer.ip(),
         peer_text: &conn.peer_text,
         request_id: &request_id.header,
     };

@@ -28,7 +28,6 @@ use http::header::{
 use http::{request, HeaderMap, HeaderValue, Response, Uri};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Header carrying an AppCode (spec §4.1); a credential, so never forwarded.
@@ -79,9 +78,7 @@ pub(crate) struct Caller<'a> {
     pub app_id: Option<&'a str>,
     /// Its name.
     pub app_name: Option<&'a str>,
-    /// The client address.
-    pub peer: IpAddr,
-    /// The client address as text, for `X-Forwarded-For`.
+    /// The client address as text (`X-Forwarded-For`, `$context.sourceIp`).
     pub peer_text: &'a HeaderValue,
     /// The request id.
     pub request_id: &'a HeaderValue,
@@ -113,7 +110,9 @@ pub(crate) fn backend_request(
             ParamValue::Constant(v) => Some(Cow::Borrowed(v.as_str())),
             ParamValue::System(SystemParam::AppId) => caller.app_id.map(Cow::Borrowed),
             ParamValue::System(SystemParam::AppName) => caller.app_name.map(Cow::Borrowed),
-            ParamValue::System(SystemParam::SourceIp) => Some(Cow::Owned(caller.peer.to_string())),
+            ParamValue::System(SystemParam::SourceIp) => {
+                caller.peer_text.to_str().ok().map(Cow::Borrowed)
+            }
             ParamValue::System(SystemParam::RequestId) => {
                 caller.request_id.to_str().ok().map(Cow::Borrowed)
             }
