@@ -77,7 +77,6 @@ pub(crate) async fn handle(
     // Phase 1: request id.
     let request_id = RequestId::generate();
     let snapshot = gw.snapshot.load_full();
-    let started = Instant::now();
     let mut trace = Trace {
         enabled: request
             .headers()
@@ -85,6 +84,9 @@ pub(crate) async fn handle(
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug")),
         ..Trace::default()
     };
+    // The clock is read only when someone looks at the latency.
+    let started = (trace.enabled || tracing::enabled!(tracing::Level::DEBUG)).then(Instant::now);
+    let elapsed = || started.map(|t| t.elapsed()).unwrap_or_default();
     let mut response = match run(gw, &snapshot, request, conn, &request_id, &mut trace).await {
         Ok(response) => response,
         Err(error) => {
@@ -100,14 +102,14 @@ pub(crate) async fn handle(
     tracing::debug!(
         request_id = request_id.as_str(),
         status = response.status().as_u16(),
-        elapsed_us = started.elapsed().as_micros() as u64,
+        elapsed_us = elapsed().as_micros() as u64,
         "request done"
     );
     response
         .headers_mut()
         .insert(REQUEST_ID_HEADER, request_id.header.clone());
     if trace.enabled {
-        trace.write(response.headers_mut(), started.elapsed());
+        trace.write(response.headers_mut(), elapsed());
     }
     response
 }

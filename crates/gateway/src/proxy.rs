@@ -52,7 +52,10 @@ pub(crate) async fn forward(
     request: BackendRequest,
     too_large: Option<&AtomicBool>,
 ) -> Result<Response<BackendBody>, ApiError> {
-    match tokio::time::timeout(backend.timeout, upstream.exchange(backend, request)).await {
+    // Boxed: the exchange's state (connection, head buffers, retries) is the largest part of a
+    // request's future; inline, it would be copied at each level that builds a future around it.
+    let exchange = Box::pin(upstream.exchange(backend, request));
+    match tokio::time::timeout(backend.timeout, exchange).await {
         Ok(Ok(mut response)) => {
             strip_hop_by_hop(response.headers_mut());
             Ok(response)

@@ -14,6 +14,7 @@ use crate::config::{
 };
 use crate::quota::QuotaCounter;
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
+use crate::upstream::PoolKey;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Method};
 use std::collections::hash_map::RandomState;
@@ -101,6 +102,8 @@ pub(crate) struct ApiEntry {
 pub(crate) struct BackendEntry {
     pub scheme: Scheme,
     pub authority: Authority,
+    /// Which pooled connections may serve this backend.
+    pub pool_key: PoolKey,
     pub host_header: HeaderValue,
     pub method: ReqMethod,
     pub path: Box<str>,
@@ -509,8 +512,10 @@ impl BackendEntry {
         } else {
             format!("/{}", b.path)
         };
+        let scheme = if b.https { Scheme::HTTPS } else { Scheme::HTTP };
         Some(Self {
-            scheme: if b.https { Scheme::HTTPS } else { Scheme::HTTP },
+            pool_key: PoolKey::new(&scheme, &authority),
+            scheme,
             authority,
             host_header,
             method: b.method.clone(),

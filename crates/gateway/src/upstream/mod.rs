@@ -29,7 +29,8 @@ use h1::{RequestFraming, ResponseHead};
 use http::{HeaderMap, Method, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
-use pool::{BackendIo, Conn, Lease, Pool, PoolKey};
+pub(crate) use pool::PoolKey;
+use pool::{BackendIo, Conn, Lease, Pool};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::fmt;
@@ -147,16 +148,16 @@ impl Upstream {
         let framing =
             RequestFraming::for_body(&method, body.is_end_stream(), body.size_hint().exact());
         let replayable = body.is_replayable();
-        let key = PoolKey::new(&backend.scheme, &backend.authority);
+        let key = backend.pool_key;
         let mut stale_retried = false;
         let mut retries_left = backend.retries.allowed(&method);
         loop {
-            let (mut lease, reused) = match self.pool.checkout(&key) {
+            let (mut lease, reused) = match self.pool.checkout(key) {
                 Some(lease) => (lease, true),
                 // Boxed: the connect future (resolver, TLS handshake) is large and rarely
                 // needed; inline it would enlarge every request's future.
                 None => match Box::pin(self.connect(backend)).await {
-                    Ok(conn) => (self.pool.lease(key.clone(), conn), false),
+                    Ok(conn) => (self.pool.lease(key, conn), false),
                     Err(e) if retries_left > 0 => {
                         retries_left -= 1;
                         tracing::debug!(error = %e, retries_left, "retrying the backend");

@@ -9,9 +9,10 @@
 use bytes::BytesMut;
 use http::uri::{Authority, Scheme};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -130,19 +131,48 @@ impl Conn {
     }
 }
 
-/// Which connections may serve a backend: scheme and authority (host and port).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct PoolKey {
-    tls: bool,
-    authority: Authority,
-}
+/// Which connections may serve a backend: scheme and authority (host and port), as a small
+/// number given out once per distinct backend.
+///
+/// Exists so that the per-request pool lookup hashes and copies one integer instead of the
+/// authority text (and its reference count); the snapshot computes it when an API is indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct PoolKey(u64);
 
 impl PoolKey {
+    /// The key of `scheme://authority`; equal for equal backends (authority compared without
+    /// regard to case), distinct otherwise, for the life of the process.
     pub fn new(scheme: &Scheme, authority: &Authority) -> Self {
-        Self {
-            tls: *scheme == Scheme::HTTPS,
-            authority: authority.clone(),
+        static KEYS: LazyLock<Mutex<HashMap<(bool, String), u64>>> =
+            LazyLock::new(Default::default);
+        let backend = (
+            *scheme == Scheme::HTTPS,
+            authority.as_str().to_ascii_lowercase(),
+        );
+        let mut keys = KEYS.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = keys.len() as u64;
+        Self(*keys.entry(backend).or_insert(next))
+    }
+}
+
+/// Hashes a [`PoolKey`] as itself: keys are small distinct integers, not caller input.
+#[derive(Debug, Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
         }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Spread over the high bits too: hashbrown takes its control byte from the top 7.
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
 }
 
@@ -154,7 +184,7 @@ pub(super) struct Pool {
 
 #[derive(Debug)]
 struct Idle {
-    by_backend: HashMap<PoolKey, Vec<Conn>>,
+    by_backend: HashMap<PoolKey, Vec<Conn>, BuildHasherDefault<KeyHasher>>,
     swept: Instant,
 }
 
@@ -162,7 +192,7 @@ impl Default for Pool {
     fn default() -> Self {
         Self {
             inner: Arc::new(Mutex::new(Idle {
-                by_backend: HashMap::new(),
+                by_backend: HashMap::default(),
                 swept: Instant::now(),
             })),
         }
@@ -172,17 +202,17 @@ impl Default for Pool {
 impl Pool {
     /// The most recently returned open connection for `key`, if any (stale ones are closed on
     /// the way).
-    pub fn checkout(&self, key: &PoolKey) -> Option<Lease> {
+    pub fn checkout(&self, key: PoolKey) -> Option<Lease> {
         loop {
             let mut conn = {
                 let mut idle = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-                idle.by_backend.get_mut(key)?.pop()?
+                idle.by_backend.get_mut(&key)?.pop()?
             };
             if conn.idle_since.elapsed() < IDLE_TIMEOUT && conn.is_open() {
                 return Some(Lease {
                     conn,
                     pool: self.clone(),
-                    key: key.clone(),
+                    key,
                 });
             }
         }
@@ -270,6 +300,28 @@ mod tests {
         PoolKey::new(&Scheme::HTTP, &"127.0.0.1:1".parse().unwrap())
     }
 
+    #[test]
+    fn pool_keys_are_equal_exactly_for_the_same_backend() {
+        let key =
+            |scheme: &Scheme, authority: &str| PoolKey::new(scheme, &authority.parse().unwrap());
+        assert_eq!(
+            key(&Scheme::HTTP, "Backend.Example:80"),
+            key(&Scheme::HTTP, "backend.example:80")
+        );
+        assert_ne!(
+            key(&Scheme::HTTP, "backend.example:80"),
+            key(&Scheme::HTTPS, "backend.example:80")
+        );
+        assert_ne!(
+            key(&Scheme::HTTP, "backend.example:80"),
+            key(&Scheme::HTTP, "backend.example:81")
+        );
+        assert_ne!(
+            key(&Scheme::HTTP, "a.example:80"),
+            key(&Scheme::HTTP, "b.example:80")
+        );
+    }
+
     #[tokio::test]
     async fn open_connections_are_reused_and_closed_ones_dropped() {
         let pool = Pool::default();
@@ -277,14 +329,14 @@ mod tests {
         pool.lease(key(), conn).release();
         assert_eq!(pool.idle_count(), 1);
         let lease = pool
-            .checkout(&key())
+            .checkout(key())
             .expect("an open idle connection is lent again");
         lease.release();
 
         // The backend closes it while idle: the next checkout finds nothing.
         drop(server);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(pool.checkout(&key()).is_none());
+        assert!(pool.checkout(key()).is_none());
         assert_eq!(pool.idle_count(), 0);
     }
 
@@ -295,7 +347,7 @@ mod tests {
         pool.lease(key(), conn).release();
         server.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(pool.checkout(&key()).is_none(), "unsolicited bytes");
+        assert!(pool.checkout(key()).is_none(), "unsolicited bytes");
 
         let (mut conn, _server) = pair().await;
         conn.read.extend_from_slice(b"leftover");
