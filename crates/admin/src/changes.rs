@@ -3,7 +3,8 @@
 //! cancelled authorization) is in force for the very next API call.
 //!
 //! Handlers whose write concerns only some apps say so by returning [`ChangedApps`] as a
-//! response part; the data plane then patches just those apps instead of reloading everything.
+//! response part (or [`ChangedQuota`] for the terms of one quota); the data plane then patches
+//! just that instead of reloading everything.
 //!
 //! Every request runs inside [`apigw_store::revision::track`], so the event also names the
 //! configuration revisions the request committed; other nodes use them to tell whether they
@@ -26,7 +27,10 @@ pub enum Change {
     Apps(Vec<String>),
     /// Only what is routed: API groups, environments, APIs and their publication.
     Routes,
-    /// Anything else (APIs, publications, quotas shared by many apps, instances...).
+    /// Only the terms of this app quota (changed, or deleted with its bindings), for every app
+    /// bound to it at once.
+    Quota(String),
+    /// Anything else (instances, projects, restores...).
     Everything,
 }
 
@@ -70,6 +74,19 @@ impl IntoResponseParts for ChangedApps {
     }
 }
 
+/// A response part naming the app quota a write changed (its terms, or its deletion).
+#[derive(Debug, Clone)]
+pub struct ChangedQuota(pub String);
+
+impl IntoResponseParts for ChangedQuota {
+    type Error = Infallible;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        res.extensions_mut().insert(self);
+        Ok(res)
+    }
+}
+
 /// Whether `path` is a write target that changes only routing: `.../instances/{id}/api-groups`,
 /// `/envs` or `/apis` (publication included).
 fn routes_only(path: &str) -> bool {
@@ -84,6 +101,22 @@ fn routes_only(path: &str) -> bool {
     )
 }
 
+/// What a request changed, from the parts its handler returned: the narrowest change that
+/// covers it, and everything when in doubt (a failed request that still committed something).
+fn classify(
+    apps: Option<ChangedApps>,
+    quota: Option<ChangedQuota>,
+    routes: bool,
+    succeeded: bool,
+) -> Change {
+    match (apps, quota) {
+        (Some(ChangedApps(apps)), None) if succeeded => Change::Apps(apps),
+        (None, Some(ChangedQuota(id))) if succeeded => Change::Quota(id),
+        (None, None) if routes => Change::Routes,
+        _ => Change::Everything,
+    }
+}
+
 /// Middleware: after a successful write under `/v1` or `/v2`, or any request that committed a
 /// configuration revision, waits for the listener.
 pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -94,11 +127,9 @@ pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> 
     let (mut response, revisions) = apigw_store::revision::track(next.run(req)).await;
     let succeeded = response.status().is_success();
     if (write && gateway_object && succeeded) || !revisions.is_empty() {
-        let change = match response.extensions_mut().remove::<ChangedApps>() {
-            Some(ChangedApps(apps)) if succeeded => Change::Apps(apps),
-            _ if routes && succeeded => Change::Routes,
-            _ => Change::Everything,
-        };
+        let apps = response.extensions_mut().remove::<ChangedApps>();
+        let quota = response.extensions_mut().remove::<ChangedQuota>();
+        let change = classify(apps, quota, routes && succeeded, succeeded);
         state.changes.changed(change, revisions).await;
     }
     response
@@ -106,7 +137,26 @@ pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::routes_only;
+    use super::*;
+
+    #[test]
+    fn a_change_is_the_narrowest_that_covers_the_write() {
+        let apps = || Some(ChangedApps::one("a"));
+        let quota = || Some(ChangedQuota("q".into()));
+        assert_eq!(
+            classify(apps(), None, false, true),
+            Change::Apps(vec!["a".into()])
+        );
+        assert_eq!(
+            classify(None, quota(), false, true),
+            Change::Quota("q".into())
+        );
+        assert_eq!(classify(None, None, true, true), Change::Routes);
+        assert_eq!(classify(None, None, false, true), Change::Everything);
+        assert_eq!(classify(apps(), quota(), false, true), Change::Everything);
+        assert_eq!(classify(apps(), None, false, false), Change::Everything);
+        assert_eq!(classify(None, quota(), false, false), Change::Everything);
+    }
 
     #[test]
     fn routing_writes_are_recognised_by_path() {

@@ -12,7 +12,7 @@ use apigw_domain::authz::AclType;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, ParamValue, Protocol,
-    PublishedApi, ReqMethod,
+    PublishedApi, QuotaLimit, ReqMethod,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -135,16 +135,23 @@ fn acl(acl: &apigw_store::authz::AppAcl) -> AppAcl {
     }
 }
 
+/// What a quota allows, as the gateway counts it.
+fn quota_limit(limits: &apigw_domain::authz::QuotaLimits) -> QuotaLimit {
+    QuotaLimit {
+        call_limit: u64::from(limits.call_limits.get()),
+        interval: Duration::from_secs(limits.window_seconds()),
+        reset_at_ms: limits
+            .reset_time
+            .map(|t| t.timestamp().nanos().div_euclid(1_000_000)),
+    }
+}
+
 /// An app quota binding as a call limit per window.
 fn quota(q: &apigw_store::authz::AppQuotaLimits) -> AppQuota {
     AppQuota {
         app_id: q.app_id.clone(),
-        call_limit: u64::from(q.limits.call_limits.get()),
-        interval: Duration::from_secs(q.limits.window_seconds()),
-        reset_at_ms: q
-            .limits
-            .reset_time
-            .map(|t| t.timestamp().nanos().div_euclid(1_000_000)),
+        quota_id: q.app_quota_id.clone(),
+        limit: quota_limit(&q.limits),
     }
 }
 
@@ -216,7 +223,8 @@ pub async fn load_config(
 }
 
 /// Brings the gateway's snapshot up to date after each change: a change that concerns only
-/// some apps patches just those apps (microseconds, whatever the number of credentials);
+/// some apps patches just those apps, a quota change replaces that quota's terms (both
+/// microseconds, whatever the number of credentials);
 /// anything else rebuilds the snapshot from the store. Reads and swaps are serialised so an
 /// older read can never overwrite a newer state. A store failure keeps the last snapshot serving
 /// (DESIGN: never turn a store fault into 401/403) and leaves the change uncovered, so the next
@@ -241,6 +249,7 @@ impl Refresher {
         let applied = match &change {
             Change::Routes => self.reroute().await,
             Change::Apps(ids) => self.patch(ids).await,
+            Change::Quota(id) => self.set_quota(id).await,
             Change::Everything => false,
         };
         if applied {
@@ -303,6 +312,22 @@ impl Refresher {
             "data plane patched"
         );
         true
+    }
+
+    /// Re-reads one quota and puts its terms in force for every app bound to it (or lifts it
+    /// when it is gone); false if that failed.
+    async fn set_quota(&self, quota_id: &str) -> bool {
+        match self.store.quota_limits(&self.instance_id, quota_id).await {
+            Ok(limits) => {
+                let limit = limits.as_ref().map(quota_limit);
+                self.gateway.set_quota(quota_id, limit.as_ref());
+                true
+            }
+            Err(e) => {
+                tracing::error!(app_quota_id = %quota_id, error = %format!("{e:#}"), "cannot read a quota for the data plane; reloading everything");
+                false
+            }
+        }
     }
 
     /// Loads the whole configuration and swaps it in; on success the snapshot covers every

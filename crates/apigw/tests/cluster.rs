@@ -198,6 +198,39 @@ fn a_change_through_one_node_is_in_force_on_the_other() {
 }
 
 #[test]
+fn a_quota_change_through_one_node_is_in_force_on_the_other() {
+    let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    let quota = |limit: u32| json!({"name": "cluster_quota", "call_limits": limit, "time_unit": "HOUR", "time_interval": 1});
+    let created = a.created("/app-quotas", quota(1));
+    let quota_id = created["app_quota_id"].as_str().unwrap().to_owned();
+    a.created(
+        &format!("/app-quotas/{quota_id}/binding-apps"),
+        json!({"app_ids": [f.app_id]}),
+    );
+    // Each node counts its own calls: B lets one through, then refuses.
+    until_status(&b, &client, &f.code, 405);
+
+    // Raised, lowered and deleted through A: B follows each change of the quota's terms.
+    let update = |limit: u32| {
+        let put = a.mgmt(
+            "PUT",
+            &format!("/app-quotas/{quota_id}"),
+            Some(&quota(limit)),
+        );
+        assert_eq!(put.status, 200, "{}", put.text);
+    };
+    update(1000);
+    until_status(&b, &client, &f.code, 200);
+    update(1);
+    until_status(&b, &client, &f.code, 405);
+    let del = a.mgmt("DELETE", &format!("/app-quotas/{quota_id}"), None);
+    assert_eq!(del.status, 204, "{}", del.text);
+    until_status(&b, &client, &f.code, 200);
+}
+
+#[test]
 fn a_change_without_a_notification_is_found_by_the_sync_check() {
     let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
         return;

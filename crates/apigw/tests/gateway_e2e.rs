@@ -407,7 +407,8 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
     let ok = gw.call(&gw.https, "/echo/q", &debug);
     assert_eq!(ok.status, 200, "{}", ok.text);
 
-    // Changing the quota applies to its apps from the next call (a per-app patch).
+    // Changing the quota applies to its apps from the next call (its terms change in place
+    // for every app bound), and the call already made in this window still counts.
     let updated = gw.mgmt(
         "PUT",
         &format!("/app-quotas/{quota_id}"),
@@ -421,7 +422,7 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert_eq!(
         ok.header("x-apig-ratelimit-app"),
-        Some("remain:4,limit:5,time:1 hour")
+        Some("remain:3,limit:5,time:1 hour")
     );
     // Deleting it lifts the limit for its apps.
     let deleted = gw.mgmt("DELETE", &format!("/app-quotas/{quota_id}"), None);

@@ -332,18 +332,27 @@ impl AppAcl {
     }
 }
 
-/// An app's call quota: at most `call_limit` calls per `interval`, windows starting at the
-/// app's first call.
+/// An app's binding to a quota (APIG allows one quota per app).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppQuota {
     /// App id.
     pub app_id: String,
+    /// Quota id (`app_quota_id`): apps bound to the same quota share its terms, so a change of
+    /// the quota ([`Gateway::set_quota`](crate::Gateway::set_quota)) reaches all of them at once.
+    pub quota_id: String,
+    /// What the quota allows (calls are counted per app).
+    pub limit: QuotaLimit,
+}
+
+/// What a quota allows: at most `call_limit` calls per `interval`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaLimit {
     /// Calls allowed per window (APIG `call_limits`).
     pub call_limit: u64,
     /// Window length (`time_interval` × `time_unit`).
     pub interval: Duration,
-    /// APIG `reset_time` as Unix milliseconds: windows are aligned to this instant. `None`: the
-    /// first window starts at the app's first call.
+    /// APIG `reset_time` as Unix milliseconds: windows are aligned to this instant. `None`: an
+    /// app's first window starts at its first call.
     pub reset_at_ms: Option<i64>,
 }
 

@@ -59,7 +59,7 @@ pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, MatchMode,
-    ParamLocation, ParamValue, Protocol, PublishedApi, ReqMethod, SystemParam,
+    ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod, SystemParam,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use snapshot::{Snapshot, SnapshotStats};
@@ -123,7 +123,7 @@ impl Gateway {
     /// When the future resolves, every request that starts afterwards sees the new
     /// configuration (a revoked AppCode is refused by the very next request); requests already
     /// routed finish with the snapshot they started with. Quota counters carry over for apps
-    /// whose quota did not change. The rebuild completes even if the future is dropped.
+    /// still bound to the same quota. The rebuild completes even if the future is dropped.
     pub async fn replace(&self, config: GatewayConfig) {
         let gateway = self.clone();
         let built = tokio::task::spawn_blocking(move || gateway.replace_blocking(config)).await;
@@ -194,7 +194,7 @@ impl Gateway {
     /// shard of the app indexes with the current one. Same guarantees as
     /// [`replace`](Self::replace): when the future resolves, the very next request sees the
     /// change; patches and replaces are serialised (the last one wins); an app's quota counter
-    /// carries over when its limit and interval are unchanged.
+    /// carries over while it stays bound to the same quota.
     pub async fn patch(&self, patches: Vec<AppPatch>) {
         let gateway = self.clone();
         let patched = tokio::task::spawn_blocking(move || gateway.patch_blocking(patches)).await;
@@ -217,6 +217,23 @@ impl Gateway {
             patches = count,
             elapsed_us = started.elapsed().as_micros() as u64,
             "data plane configuration patched"
+        );
+    }
+
+    /// Puts the new terms of quota `quota_id` in force for every app bound to it, or lifts the
+    /// quota (`None`: it was deleted). O(1) whatever the number of apps bound: they share the
+    /// quota's terms, which change in place (calls already counted in the current window stay
+    /// counted). In force for the next request when this returns. Binding and unbinding apps
+    /// are app patches ([`patch`](Self::patch)).
+    pub fn set_quota(&self, quota_id: &str, limit: Option<&QuotaLimit>) {
+        let inner = &self.inner;
+        let _serial = inner.replace_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let bound = inner.snapshot.load().set_quota(quota_id, limit);
+        tracing::debug!(
+            quota_id,
+            bound,
+            deleted = limit.is_none(),
+            "data plane quota terms replaced"
         );
     }
 

@@ -25,6 +25,7 @@ use crate::body::{GatewayBody, LimitedIncoming, UpstreamBody};
 use crate::config::ApiAuth;
 use crate::errors;
 use crate::proxy::{self, Caller, APP_CODE_HEADER, REQUEST_ID_HEADER};
+use crate::quota::QuotaCall;
 use crate::routes::RouteMatch;
 use crate::snapshot::Snapshot;
 use crate::Inner;
@@ -308,15 +309,16 @@ fn take_quota(app: &AppEntry, trace: &mut Trace) -> Result<(), ApiError> {
         return Ok(());
     };
     match quota.acquire(crate::quota::now_ms()) {
-        Some(remain) => {
+        QuotaCall::Unlimited => Ok(()),
+        QuotaCall::Allowed(remain) => {
             if trace.enabled {
-                trace.app_quota = Some(quota.describe(remain));
+                trace.app_quota = quota.describe(remain);
             }
             Ok(())
         }
-        None => {
+        QuotaCall::UsedUp => {
             if trace.enabled {
-                trace.app_quota = Some(quota.describe(0));
+                trace.app_quota = quota.describe(0);
             }
             Err(errors::quota_used_up())
         }

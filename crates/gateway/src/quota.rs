@@ -1,12 +1,13 @@
 //! App quotas (spec §1.13): at most `call_limit` calls per window; windows are aligned to the
 //! quota's `reset_time` when it has one, else the first window starts at the app's first call.
 //!
-//! One lock-free counter per app. It lives behind an `Arc` so that a snapshot rebuilt after a
-//! management change takes over the counter of the previous snapshot (same app, same limit and
-//! interval): replacing the configuration must not hand every app a fresh quota.
+//! One lock-free counter per app ([`QuotaCounter`]) under the terms of its quota
+//! ([`QuotaPolicy`], shared by the apps bound to it and changed in place, so a quota change is
+//! O(1) whatever the number of apps bound).
 
+use arc_swap::ArcSwapOption;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the first use in this process (a monotonic clock for the counters).
@@ -16,31 +17,20 @@ pub(crate) fn now_ms() -> u64 {
     u64::try_from(ms).unwrap_or(u64::MAX)
 }
 
-/// A fixed-window call counter.
+/// What one quota allows: at most `limit` calls per window of `interval_ms`.
 #[derive(Debug)]
-pub(crate) struct QuotaCounter {
+pub(crate) struct QuotaTerms {
     limit: u32,
     interval_ms: u64,
-    /// The configured `reset_time` (Unix ms), for comparing terms.
-    reset_at_ms: Option<i64>,
-    /// `reset_time` on the [`now_ms`] clock (may lie before its start or in the future).
+    /// `reset_time` on the [`now_ms`] clock (may lie before its start or in the future):
+    /// windows are aligned to it. `None`: each app's first window starts at its first call.
     fixed_anchor: Option<i64>,
-    /// `now_ms() + 1` of the first call; 0 until then (only without `reset_time`).
-    anchor: AtomicU64,
-    /// Window number (low 32 bits) in the high half, calls in that window in the low half.
-    state: AtomicU64,
 }
 
-impl QuotaCounter {
-    /// A counter allowing `limit` calls per `interval` (limits above `u32::MAX` saturate; an
-    /// interval under 1 ms counts as 1 ms).
-    #[cfg(test)]
-    pub fn new(limit: u64, interval: Duration) -> Self {
-        Self::aligned(limit, interval, None)
-    }
-
-    /// A counter whose windows are aligned to `reset_at_ms` (Unix milliseconds) when given.
-    pub fn aligned(limit: u64, interval: Duration, reset_at_ms: Option<i64>) -> Self {
+impl QuotaTerms {
+    /// `limit` calls per `interval` (limits above `u32::MAX` saturate; an interval under 1 ms
+    /// counts as 1 ms), windows aligned to `reset_at_ms` (Unix milliseconds) when given.
+    pub fn new(limit: u64, interval: Duration, reset_at_ms: Option<i64>) -> Self {
         let fixed_anchor = reset_at_ms.map(|reset| {
             let wall = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -54,33 +44,20 @@ impl QuotaCounter {
             interval_ms: u64::try_from(interval.as_millis())
                 .unwrap_or(u64::MAX)
                 .max(1),
-            reset_at_ms,
             fixed_anchor,
-            anchor: AtomicU64::new(0),
-            state: AtomicU64::new(0),
         }
     }
 
-    /// Whether this counter enforces the same quota as `other` (limit, interval, reset time).
-    pub fn same_terms(&self, other: &QuotaCounter) -> bool {
-        (self.limit, self.interval_ms, self.reset_at_ms)
-            == (other.limit, other.interval_ms, other.reset_at_ms)
-    }
-
-    /// The window `now` falls in (only equality between windows matters, so it may wrap).
-    fn window(&self, now: u64) -> u32 {
-        if let Some(anchor) = self.fixed_anchor {
-            let since = i64::try_from(now)
-                .unwrap_or(i64::MAX)
-                .saturating_sub(anchor);
+    /// The window `now` falls in for an app whose first call is noted in `anchor` (only
+    /// equality between windows matters, so it may wrap).
+    fn window(&self, now: u64, anchor: &AtomicU64) -> u32 {
+        if let Some(fixed) = self.fixed_anchor {
+            let since = i64::try_from(now).unwrap_or(i64::MAX).saturating_sub(fixed);
             let interval = i64::try_from(self.interval_ms).unwrap_or(i64::MAX);
             return since.div_euclid(interval) as u32;
         }
-        let anchor = match self.anchor.load(Ordering::Acquire) {
-            0 => match self
-                .anchor
-                .compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Acquire)
-            {
+        let anchor = match anchor.load(Ordering::Acquire) {
+            0 => match anchor.compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => now + 1,
                 Err(set) => set,
             },
@@ -89,35 +66,9 @@ impl QuotaCounter {
         ((now + 1).saturating_sub(anchor) / self.interval_ms) as u32
     }
 
-    /// Counts one call at time `now` (from [`now_ms`]) and returns the calls left in the window;
-    /// `None` when the window's quota is used up (a refused call is not counted).
-    pub fn acquire(&self, now: u64) -> Option<u32> {
-        let window = self.window(now);
-        let mut current = self.state.load(Ordering::Acquire);
-        loop {
-            let (w, count) = ((current >> 32) as u32, current as u32);
-            let count = if w == window { count } else { 0 };
-            if count >= self.limit {
-                return None;
-            }
-            let next = (u64::from(window) << 32) | u64::from(count + 1);
-            match self.state.compare_exchange_weak(
-                current,
-                next,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Some(self.limit - (count + 1)),
-                Err(actual) => current = actual,
-            }
-        }
-    }
-}
-
-impl QuotaCounter {
-    /// `X-Apig-RateLimit-*` form of this quota with `remain` calls left:
+    /// `X-Apig-RateLimit-*` form of these terms with `remain` calls left:
     /// `remain:9,limit:10,time:10 second`.
-    pub fn describe(&self, remain: u32) -> String {
+    fn describe(&self, remain: u32) -> String {
         let (n, unit) = match self.interval_ms {
             ms if ms % 86_400_000 == 0 => (ms / 86_400_000, "day"),
             ms if ms % 3_600_000 == 0 => (ms / 3_600_000, "hour"),
@@ -128,31 +79,151 @@ impl QuotaCounter {
     }
 }
 
+/// One quota as every app bound to it sees it.
+///
+/// Exists so that changing or deleting a quota costs the same whatever the number of apps
+/// bound to it: the apps' counters share this object, and a change replaces the terms in it
+/// (atomically; `None` once the quota is deleted) instead of rebuilding every app entry. It is
+/// the one part of a snapshot that changes in place, like the counters.
+#[derive(Debug)]
+pub(crate) struct QuotaPolicy {
+    terms: ArcSwapOption<QuotaTerms>,
+}
+
+impl QuotaPolicy {
+    /// A policy in force with `terms`.
+    pub fn new(terms: QuotaTerms) -> Arc<Self> {
+        Arc::new(Self {
+            terms: ArcSwapOption::from_pointee(terms),
+        })
+    }
+
+    /// Puts new terms in force for every app bound (`None`: the quota no longer limits them).
+    pub fn set(&self, terms: Option<QuotaTerms>) {
+        self.terms.store(terms.map(Arc::new));
+    }
+}
+
+/// The outcome of counting one call against an app's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum QuotaCall {
+    /// The quota was deleted: nothing limits the app.
+    Unlimited,
+    /// Counted; this many calls are left in the window.
+    Allowed(u32),
+    /// The window's calls are used up (the call was not counted).
+    UsedUp,
+}
+
+#[cfg(test)]
+impl QuotaCall {
+    /// Counted.
+    pub fn is_allowed(self) -> bool {
+        matches!(self, Self::Allowed(_))
+    }
+
+    /// Refused.
+    pub fn is_used_up(self) -> bool {
+        self == Self::UsedUp
+    }
+}
+
+/// One app's fixed-window call counter under a shared [`QuotaPolicy`].
+///
+/// It lives behind an `Arc` so that a snapshot rebuilt or patched after a management change
+/// takes over the counter of the previous snapshot (same app, same quota): replacing the
+/// configuration must not hand every app a fresh quota. New terms apply to the calls already
+/// counted in the current window.
+#[derive(Debug)]
+pub(crate) struct QuotaCounter {
+    policy: Arc<QuotaPolicy>,
+    /// `now_ms() + 1` of the first call; 0 until then (only without `reset_time`).
+    anchor: AtomicU64,
+    /// Window number (low 32 bits) in the high half, calls in that window in the low half.
+    state: AtomicU64,
+}
+
+impl QuotaCounter {
+    /// A counter with no calls yet under `policy`.
+    pub fn new(policy: Arc<QuotaPolicy>) -> Self {
+        Self {
+            policy,
+            anchor: AtomicU64::new(0),
+            state: AtomicU64::new(0),
+        }
+    }
+
+    /// The quota this counter counts against.
+    pub fn policy(&self) -> &Arc<QuotaPolicy> {
+        &self.policy
+    }
+
+    /// Counts one call at time `now` (from [`now_ms`]).
+    pub fn acquire(&self, now: u64) -> QuotaCall {
+        let terms = self.policy.terms.load();
+        let Some(terms) = terms.as_deref() else {
+            return QuotaCall::Unlimited;
+        };
+        let window = terms.window(now, &self.anchor);
+        let mut current = self.state.load(Ordering::Acquire);
+        loop {
+            let (w, count) = ((current >> 32) as u32, current as u32);
+            let count = if w == window { count } else { 0 };
+            if count >= terms.limit {
+                return QuotaCall::UsedUp;
+            }
+            let next = (u64::from(window) << 32) | u64::from(count + 1);
+            match self.state.compare_exchange_weak(
+                current,
+                next,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return QuotaCall::Allowed(terms.limit - (count + 1)),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// `X-Apig-RateLimit-*` form of the quota with `remain` calls left, while it is in force.
+    pub fn describe(&self, remain: u32) -> Option<String> {
+        Some(self.policy.terms.load().as_deref()?.describe(remain))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn counter(limit: u64, interval: Duration, reset_at_ms: Option<i64>) -> QuotaCounter {
+        QuotaCounter::new(QuotaPolicy::new(QuotaTerms::new(
+            limit,
+            interval,
+            reset_at_ms,
+        )))
+    }
+
     #[test]
     fn counts_per_window_from_the_first_call() {
-        let q = QuotaCounter::new(2, Duration::from_secs(1));
-        assert!(q.acquire(500).is_some());
-        assert!(q.acquire(900).is_some());
-        assert!(q.acquire(1400).is_none());
+        let q = counter(2, Duration::from_secs(1), None);
+        assert!(q.acquire(500).is_allowed());
+        assert!(q.acquire(900).is_allowed());
+        assert_eq!(q.acquire(1400), QuotaCall::UsedUp);
         // The window started at 500, so it ends at 1500.
-        assert!(q.acquire(1500).is_some());
-        assert!(q.acquire(2499).is_some());
-        assert!(q.acquire(2499).is_none());
-        assert!(q.acquire(10_000).is_some());
+        assert!(q.acquire(1500).is_allowed());
+        assert!(q.acquire(2499).is_allowed());
+        assert_eq!(q.acquire(2499), QuotaCall::UsedUp);
+        assert!(q.acquire(10_000).is_allowed());
     }
 
     #[test]
     fn concurrent_calls_never_exceed_the_limit() {
-        let q = std::sync::Arc::new(QuotaCounter::new(1000, Duration::from_secs(3600)));
+        let q = Arc::new(counter(1000, Duration::from_secs(3600), None));
         let granted: u32 = (0..4)
             .map(|_| {
                 let q = q.clone();
                 std::thread::spawn(move || {
-                    (0..500).filter(|_| q.acquire(5).is_some()).count() as u32
+                    (0..500).filter(|_| q.acquire(5).is_allowed()).count() as u32
                 })
             })
             .map(|h| h.join().unwrap())
@@ -162,20 +233,47 @@ mod tests {
 
     #[test]
     fn remaining_calls_and_their_description() {
-        let q = QuotaCounter::new(3, Duration::from_secs(60));
-        assert_eq!(q.acquire(5), Some(2));
-        assert_eq!(q.acquire(6), Some(1));
-        assert_eq!(q.acquire(7), Some(0));
-        assert_eq!(q.acquire(8), None);
-        assert_eq!(q.describe(0), "remain:0,limit:3,time:1 minute");
+        let q = counter(3, Duration::from_secs(60), None);
+        assert_eq!(q.acquire(5), QuotaCall::Allowed(2));
+        assert_eq!(q.acquire(6), QuotaCall::Allowed(1));
+        assert_eq!(q.acquire(7), QuotaCall::Allowed(0));
+        assert_eq!(q.acquire(8), QuotaCall::UsedUp);
+        assert_eq!(q.describe(0).unwrap(), "remain:0,limit:3,time:1 minute");
         assert_eq!(
-            QuotaCounter::new(10, Duration::from_secs(10)).describe(9),
+            counter(10, Duration::from_secs(10), None)
+                .describe(9)
+                .unwrap(),
             "remain:9,limit:10,time:10 second"
         );
         assert_eq!(
-            QuotaCounter::new(1, Duration::from_secs(7200)).describe(1),
+            counter(1, Duration::from_secs(7200), None)
+                .describe(1)
+                .unwrap(),
             "remain:1,limit:1,time:2 hour"
         );
+    }
+
+    #[test]
+    fn new_terms_apply_to_every_counter_and_to_the_calls_already_counted() {
+        let policy = QuotaPolicy::new(QuotaTerms::new(2, Duration::from_secs(60), None));
+        let (a, b) = (
+            QuotaCounter::new(Arc::clone(&policy)),
+            QuotaCounter::new(Arc::clone(&policy)),
+        );
+        assert_eq!(a.acquire(0), QuotaCall::Allowed(1));
+        assert_eq!(a.acquire(1), QuotaCall::Allowed(0));
+        assert_eq!(a.acquire(2), QuotaCall::UsedUp);
+        // Raised: `a` may make the difference in the same window, `b` the new limit.
+        policy.set(Some(QuotaTerms::new(3, Duration::from_secs(60), None)));
+        assert_eq!(a.acquire(3), QuotaCall::Allowed(0));
+        assert_eq!(a.acquire(4), QuotaCall::UsedUp);
+        assert_eq!(b.acquire(4), QuotaCall::Allowed(2));
+        assert_eq!(b.describe(2).unwrap(), "remain:2,limit:3,time:1 minute");
+        // Deleted: nothing limits either app any more.
+        policy.set(None);
+        assert_eq!(a.acquire(5), QuotaCall::Unlimited);
+        assert_eq!(b.acquire(5), QuotaCall::Unlimited);
+        assert!(a.describe(0).is_none());
     }
 
     #[test]
@@ -187,26 +285,19 @@ mod tests {
         let now = now_ms();
         // The reset time lies 300 ms ahead: the current 1 s window ends then, not 1 s after the
         // first call.
-        let q = QuotaCounter::aligned(1, Duration::from_secs(1), Some(wall + 300));
-        assert!(q.acquire(now).is_some());
-        assert!(q.acquire(now + 250).is_none());
+        let q = counter(1, Duration::from_secs(1), Some(wall + 300));
+        assert!(q.acquire(now).is_allowed());
+        assert_eq!(q.acquire(now + 250), QuotaCall::UsedUp);
         assert!(
-            q.acquire(now + 350).is_some(),
+            q.acquire(now + 350).is_allowed(),
             "a new window began at the reset time"
         );
-        assert!(q.acquire(now + 1250).is_none());
-        assert!(q.acquire(now + 1350).is_some());
+        assert_eq!(q.acquire(now + 1250), QuotaCall::UsedUp);
+        assert!(q.acquire(now + 1350).is_allowed());
         // A reset time long past aligns the same way.
-        let past = QuotaCounter::aligned(1, Duration::from_secs(1), Some(wall + 300 - 86_400_000));
-        assert!(past.acquire(now + 200).is_some());
-        assert!(past.acquire(now + 250).is_none());
-        assert!(past.acquire(now + 350).is_some());
-        // Different reset times are different terms (a change hands out a new counter).
-        assert!(!q.same_terms(&past));
-        assert!(q.same_terms(&QuotaCounter::aligned(
-            1,
-            Duration::from_secs(1),
-            Some(wall + 300)
-        )));
+        let past = counter(1, Duration::from_secs(1), Some(wall + 300 - 86_400_000));
+        assert!(past.acquire(now + 200).is_allowed());
+        assert_eq!(past.acquire(now + 250), QuotaCall::UsedUp);
+        assert!(past.acquire(now + 350).is_allowed());
     }
 }

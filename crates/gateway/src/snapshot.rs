@@ -10,9 +10,9 @@
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::config::{
     ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, BackendRetries, GatewayConfig,
-    GroupConfig, Protocol, PublishedApi, ReqMethod,
+    GroupConfig, Protocol, PublishedApi, QuotaLimit, ReqMethod,
 };
-use crate::quota::QuotaCounter;
+use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTerms};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
 use http::uri::{Authority, Scheme};
@@ -34,7 +34,12 @@ use std::time::Duration;
 pub struct Snapshot {
     routing: Arc<Routing>,
     apps: AppIndex,
+    /// The quotas bound to at least one app, by id (shared with the apps' counters).
+    quotas: Arc<QuotaPolicies>,
 }
+
+/// Quota policies by quota id.
+type QuotaPolicies = HashMap<Box<str>, Arc<QuotaPolicy>>;
 
 /// The routing half of a snapshot.
 struct Routing {
@@ -224,25 +229,36 @@ impl Snapshot {
         for quota in quotas {
             quota_by_app.entry(quota.app_id.clone()).or_insert(quota);
         }
+        // A quota kept from the previous snapshot keeps its policy object (the counters that
+        // carry over point to it), with the terms just read.
+        let mut policies = QuotaPolicies::new();
+        for quota in quota_by_app.values() {
+            if !policies.contains_key(quota.quota_id.as_str()) {
+                let policy = policy_for(previous.map(|p| &*p.quotas), quota);
+                policies.insert(quota.quota_id.as_str().into(), policy);
+            }
+        }
 
         let codes = apps.iter().map(|a| a.app_code_hashes.len()).sum();
         let mut index = AppIndex::with_capacity(apps.len(), codes);
         for app in apps {
             let auths = authorized.remove(&app.app_id).unwrap_or_default();
             let acl = acl_by_app.remove(&app.app_id);
-            let quota = quota_by_app.remove(&app.app_id);
-            let old_quota = previous_quotas.get(app.app_id.as_str()).copied();
+            let quota = quota_by_app.remove(&app.app_id).map(|q| {
+                let policy = &policies[q.quota_id.as_str()];
+                counter(policy, previous_quotas.get(app.app_id.as_str()).copied())
+            });
             index.insert(Arc::new(app_entry(
                 app,
                 AppEntry::sorted_auths(auths),
                 acl,
                 quota,
-                old_quota,
             )));
         }
         Snapshot {
             routing: Arc::new(routing),
             apps: index,
+            quotas: Arc::new(policies),
         }
     }
 
@@ -274,6 +290,7 @@ impl Snapshot {
                 old_quotas.insert(app_id, quota);
             }
         }
+        let mut policies = Arc::clone(&self.quotas);
         for app_id in &order {
             let Some(Some(update)) = last.remove(app_id) else {
                 continue;
@@ -291,19 +308,33 @@ impl Snapshot {
                     (target.fp, target)
                 })
                 .collect();
-            let entry = app_entry(
-                credential,
-                AppEntry::sorted_auths(auths),
-                acl,
-                quota,
-                old_quotas.get(app_id.as_str()),
-            );
+            let quota = quota.map(|q| {
+                let policy = policy_for(Some(&policies), &q);
+                if !policies.contains_key(q.quota_id.as_str()) {
+                    Arc::make_mut(&mut policies)
+                        .insert(q.quota_id.as_str().into(), Arc::clone(&policy));
+                }
+                counter(&policy, old_quotas.get(app_id.as_str()))
+            });
+            let entry = app_entry(credential, AppEntry::sorted_auths(auths), acl, quota);
             index.insert(Arc::new(entry));
         }
         Snapshot {
             routing: Arc::clone(&self.routing),
             apps: index,
+            quotas: policies,
         }
+    }
+
+    /// Puts new terms of quota `quota_id` in force for every app bound to it (`None`: the
+    /// quota was deleted and limits no app any more); in place, O(1). False when no app of
+    /// this snapshot is bound to that quota.
+    pub(crate) fn set_quota(&self, quota_id: &str, limit: Option<&QuotaLimit>) -> bool {
+        let Some(policy) = self.quotas.get(quota_id) else {
+            return false;
+        };
+        policy.set(limit.map(terms));
+        true
     }
 }
 
@@ -325,26 +356,44 @@ impl Snapshot {
                 self.routing.fp_keys.clone(),
             )),
             apps: self.apps.clone(),
+            quotas: Arc::clone(&self.quotas),
         }
     }
 }
 
-/// An app entry from its parts; `old_quota` is the app's previous counter, kept when the
-/// terms are unchanged.
+/// The terms of a quota limit.
+fn terms(limit: &QuotaLimit) -> QuotaTerms {
+    QuotaTerms::new(limit.call_limit, limit.interval, limit.reset_at_ms)
+}
+
+/// The policy of `quota` with its terms as just read: the one of `known` when it has that
+/// quota (updated in place), else a new one.
+fn policy_for(known: Option<&QuotaPolicies>, quota: &AppQuota) -> Arc<QuotaPolicy> {
+    match known.and_then(|k| k.get(quota.quota_id.as_str())) {
+        Some(policy) => {
+            policy.set(Some(terms(&quota.limit)));
+            Arc::clone(policy)
+        }
+        None => QuotaPolicy::new(terms(&quota.limit)),
+    }
+}
+
+/// An app's counter under `policy`: its previous one when that counts against the same quota
+/// (calls already made in the window stay counted), else a fresh one.
+fn counter(policy: &Arc<QuotaPolicy>, old: Option<&Arc<QuotaCounter>>) -> Arc<QuotaCounter> {
+    match old {
+        Some(old) if Arc::ptr_eq(old.policy(), policy) => Arc::clone(old),
+        _ => Arc::new(QuotaCounter::new(Arc::clone(policy))),
+    }
+}
+
+/// An app entry from its parts.
 fn app_entry(
     app: crate::config::AppCredential,
     authorized: Box<[(u64, Arc<AuthTarget>)]>,
     acl: Option<AppAcl>,
-    quota: Option<AppQuota>,
-    old_quota: Option<&Arc<QuotaCounter>>,
+    quota: Option<Arc<QuotaCounter>>,
 ) -> AppEntry {
-    let quota = quota.map(|q| {
-        let fresh = QuotaCounter::aligned(q.call_limit, q.interval, q.reset_at_ms);
-        match old_quota {
-            Some(old) if old.same_terms(&fresh) => Arc::clone(old),
-            _ => Arc::new(fresh),
-        }
-    });
     AppEntry {
         app_id: app.app_id.into(),
         app_name: app.app_name.into(),
@@ -530,6 +579,7 @@ impl BackendEntry {
 mod tests {
     use super::*;
     use crate::config::{AppCredential, Backend, GroupConfig, MatchMode};
+    use crate::quota::QuotaCall;
     use std::net::IpAddr;
 
     fn api(id: &str, group: &str, env: &str, uri: &str, protocol: Protocol) -> PublishedApi {
@@ -633,43 +683,105 @@ mod tests {
             app_secret: "s".into(),
             app_code_hashes: vec![[code; 32]],
         };
-        let quota = |limit| crate::config::AppQuota {
+        let quota = |quota_id: &str, limit| crate::config::AppQuota {
             app_id: "x".into(),
-            call_limit: limit,
-            interval: Duration::from_secs(60),
-            reset_at_ms: None,
+            quota_id: quota_id.into(),
+            limit: QuotaLimit {
+                call_limit: limit,
+                interval: Duration::from_secs(60),
+                reset_at_ms: None,
+            },
         };
-        let config = |limit| GatewayConfig {
+        let config = |quota| GatewayConfig {
             apps: vec![app("x", 1), app("y", 2)],
-            quotas: vec![quota(limit)],
+            quotas: vec![quota],
             ..Default::default()
         };
-        let first = Snapshot::build(config(1), "d", None);
+        let calls = |snapshot: &Snapshot| {
+            let counter = snapshot.apps.by_id("x").unwrap().quota.clone().unwrap();
+            counter.acquire(crate::quota::now_ms())
+        };
+        let first = Snapshot::build(config(quota("q1", 1)), "d", None);
         assert_eq!(first.app_id_for_key("key-y"), Some("y"));
         assert_eq!(first.app_id_for_code_hash(&[1; 32]), Some("x"));
         assert_eq!(first.app_id_for_code_hash(&[3; 32]), None);
-        let counter = first.apps.by_id("x").unwrap().quota.as_ref().unwrap();
-        assert!(counter.acquire(0).is_some());
-        let second = Snapshot::build(config(1), "d", Some(&first));
-        assert!(second
-            .apps
-            .by_id("x")
-            .unwrap()
-            .quota
-            .as_ref()
-            .unwrap()
-            .acquire(1)
-            .is_none());
-        let third = Snapshot::build(config(2), "d", Some(&second));
-        assert!(third
-            .apps
-            .by_id("x")
-            .unwrap()
-            .quota
-            .as_ref()
-            .unwrap()
-            .acquire(1)
-            .is_some());
+        assert_eq!(calls(&first), QuotaCall::Allowed(0));
+        // Same quota: the counter carries over.
+        let second = Snapshot::build(config(quota("q1", 1)), "d", Some(&first));
+        assert_eq!(calls(&second), QuotaCall::UsedUp);
+        // Same quota with a higher limit: the call made still counts.
+        let third = Snapshot::build(config(quota("q1", 2)), "d", Some(&second));
+        assert_eq!(calls(&third), QuotaCall::Allowed(0));
+        // Another quota: a fresh counter.
+        let fourth = Snapshot::build(config(quota("q2", 2)), "d", Some(&third));
+        assert_eq!(calls(&fourth), QuotaCall::Allowed(1));
+    }
+
+    #[test]
+    fn a_quota_change_reaches_every_bound_app_in_place() {
+        let limit = |call_limit| QuotaLimit {
+            call_limit,
+            interval: Duration::from_secs(3600),
+            reset_at_ms: None,
+        };
+        let ids: Vec<String> = (0..1000).map(|i| format!("app{i}")).collect();
+        let config = GatewayConfig {
+            apps: ids.iter().map(|id| credential(id)).collect(),
+            quotas: ids
+                .iter()
+                .map(|id| AppQuota {
+                    app_id: id.clone(),
+                    quota_id: "shared".into(),
+                    limit: limit(1),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let first = Snapshot::build(config, "d", None);
+        let counter = |s: &Snapshot, id: &str| s.apps.by_id(id).unwrap().quota.clone().unwrap();
+        let now = crate::quota::now_ms();
+        assert_eq!(counter(&first, "app0").acquire(now), QuotaCall::Allowed(0));
+        // A patch of one app keeps the shared policy (and that app's counter).
+        let mut update = AppUpdate {
+            credential: credential("app1"),
+            auths: vec![],
+            acl: None,
+            quota: Some(AppQuota {
+                app_id: "app1".into(),
+                quota_id: "shared".into(),
+                limit: limit(1),
+            }),
+        };
+        let patched = first.patched(vec![AppPatch::Upsert(update.clone())]);
+        assert_eq!(
+            counter(&patched, "app1").acquire(now),
+            QuotaCall::Allowed(0)
+        );
+        assert!(patched.set_quota("shared", Some(&limit(3))));
+        for id in &ids {
+            let expected = if id == "app0" || id == "app1" { 1 } else { 2 };
+            assert_eq!(
+                counter(&patched, id).acquire(now),
+                QuotaCall::Allowed(expected),
+                "{id}"
+            );
+        }
+        assert!(patched.set_quota("shared", None));
+        assert_eq!(counter(&patched, "app7").acquire(now), QuotaCall::Unlimited);
+        assert!(!patched.set_quota("unknown", None));
+        // Bound to a new quota by a patch: its own policy.
+        update.quota.as_mut().unwrap().quota_id = "other".into();
+        let repatched = patched.patched(vec![AppPatch::Upsert(update)]);
+        assert_eq!(
+            counter(&repatched, "app1").acquire(now),
+            QuotaCall::Allowed(0)
+        );
+        assert_eq!(counter(&repatched, "app1").acquire(now), QuotaCall::UsedUp);
+        assert!(repatched.set_quota("other", None));
+        assert_eq!(
+            counter(&repatched, "app1").acquire(now),
+            QuotaCall::Unlimited
+        );
     }
 
     #[test]
@@ -719,10 +831,17 @@ mod tests {
     fn quota(limit: u64) -> AppQuota {
         AppQuota {
             app_id: "ignored".into(),
-            call_limit: limit,
-            interval: Duration::from_secs(60),
-            reset_at_ms: None,
+            quota_id: "q".into(),
+            limit: QuotaLimit {
+                call_limit: limit,
+                interval: Duration::from_secs(60),
+                reset_at_ms: None,
+            },
         }
+    }
+
+    fn credential(id: &str) -> AppCredential {
+        cred(id, &format!("key-{id}"), &[])
     }
 
     /// Two APIs (`a` at /a, `b` at /b) and apps x (code 1, API a) and y (code 2).
@@ -793,8 +912,8 @@ mod tests {
         let x = s.apps.by_id("x").unwrap();
         assert!(x.acl.as_ref().unwrap().allows(ip("10.0.0.1")));
         assert!(!x.acl.as_ref().unwrap().allows(ip("10.0.0.2")));
-        assert!(x.quota.as_ref().unwrap().acquire(0).is_some());
-        assert!(x.quota.as_ref().unwrap().acquire(0).is_none());
+        assert!(x.quota.as_ref().unwrap().acquire(0).is_allowed());
+        assert!(x.quota.as_ref().unwrap().acquire(0).is_used_up());
         // And back to nothing.
         let s = s.patched(vec![update("x", "kx", &[1], &[])]);
         let x = s.apps.by_id("x").unwrap();
@@ -915,7 +1034,7 @@ mod tests {
     }
 
     #[test]
-    fn quota_counters_survive_upserts_with_the_same_terms() {
+    fn quota_counters_survive_upserts_with_the_same_quota() {
         let with_quota = |limit| {
             AppPatch::Upsert(AppUpdate {
                 credential: cred("x", "kx", &[1]),
@@ -933,7 +1052,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .acquire(0)
-            .is_some());
+            .is_allowed());
         let same = s.patched(vec![with_quota(1)]);
         assert!(same
             .apps
@@ -943,7 +1062,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .acquire(1)
-            .is_none());
+            .is_used_up());
         let changed = same.patched(vec![with_quota(2)]);
         assert!(changed
             .apps
@@ -953,7 +1072,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .acquire(1)
-            .is_some());
+            .is_allowed());
         // A removed app starts afresh.
         let removed = s.patched(vec![AppPatch::Remove("x".into())]);
         let back = removed.patched(vec![with_quota(1)]);
@@ -965,7 +1084,7 @@ mod tests {
             .as_ref()
             .unwrap()
             .acquire(1)
-            .is_some());
+            .is_allowed());
     }
 
     #[test]
@@ -995,7 +1114,6 @@ mod tests {
             AppEntry::sorted_auths(vec![(a.fp, forged)]),
             None,
             None,
-            None,
         );
         assert!(!entry.may_call(a));
         // The same ids in a different allocation do authorize.
@@ -1007,7 +1125,6 @@ mod tests {
         let entry = app_entry(
             cred("c", "kc", &[]),
             AppEntry::sorted_auths(vec![(a.fp, copy)]),
-            None,
             None,
             None,
         );

@@ -4,8 +4,8 @@
 use apigw_gateway::{
     serve_http, serve_https, ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota,
     AppUpdate, Backend, BackendParam, Gateway, GatewayConfig, GatewaySettings, GroupConfig,
-    MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi, ReqMethod, ServerHandle,
-    SystemParam, TlsSettings,
+    MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    ServerHandle, SystemParam, TlsSettings,
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
@@ -349,9 +349,12 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
         }],
         quotas: vec![AppQuota {
             app_id: "app-quota".into(),
-            call_limit: 2,
-            interval: Duration::from_secs(3600),
-            reset_at_ms: None,
+            quota_id: "quota-2-per-hour".into(),
+            limit: QuotaLimit {
+                call_limit: 2,
+                interval: Duration::from_secs(3600),
+                reset_at_ms: None,
+            },
         }],
     }
 }
@@ -1305,9 +1308,12 @@ async fn patches_apply_to_the_very_next_request() {
     let mut update = app_update("app-quota", Some(CODE_QUOTA), &["app"]);
     update.quota = Some(AppQuota {
         app_id: "app-quota".into(),
-        call_limit: 2,
-        interval: Duration::from_secs(3600),
-        reset_at_ms: None,
+        quota_id: "quota-2-per-hour".into(),
+        limit: QuotaLimit {
+            call_limit: 2,
+            interval: Duration::from_secs(3600),
+            reset_at_ms: None,
+        },
     });
     h.gateway.patch(vec![AppPatch::Upsert(update)]).await;
     h.get_with(&h.https_url("/app"), &code(CODE_QUOTA))

@@ -407,4 +407,12 @@ pub trait AuthzStore: Send + Sync + 'static {
     /// The same as [`authz_snapshot`](Self::authz_snapshot), for one app only (the data plane
     /// patches that app's entry after a change that concerns only it).
     async fn app_authz(&self, instance_id: &str, app_id: &str) -> StoreResult<AuthzSnapshot>;
+
+    /// What quota `quota_id` of instance `instance_id` allows, `None` if it does not exist
+    /// (the data plane puts a changed quota in force for every app bound to it at once).
+    async fn quota_limits(
+        &self,
+        instance_id: &str,
+        quota_id: &str,
+    ) -> StoreResult<Option<QuotaLimits>>;
 }

@@ -806,6 +806,23 @@ impl AuthzStore for SqlStore {
     async fn app_authz(&self, instance_id: &str, app_id: &str) -> StoreResult<AuthzSnapshot> {
         self.authz_rows(instance_id, Some(app_id)).await
     }
+
+    async fn quota_limits(
+        &self,
+        instance_id: &str,
+        quota_id: &str,
+    ) -> StoreResult<Option<QuotaLimits>> {
+        sqlx::query(
+            "SELECT call_limits, time_unit, time_interval, reset_time FROM app_quotas \
+             WHERE instance_id = $1 AND id = $2",
+        )
+        .bind(instance_id)
+        .bind(quota_id)
+        .fetch_optional(&self.reader)
+        .await?
+        .map(|r| limits_from_row(&r))
+        .transpose()
+    }
 }
 
 impl SqlStore {
@@ -986,9 +1003,25 @@ mod tests {
         );
         assert_eq!(snap.quotas[0].limits.window_seconds(), 300);
 
+        // The quota's own terms, for the data plane.
+        assert_eq!(
+            store
+                .quota_limits(&scope.instance_id, &quota.id)
+                .await
+                .unwrap(),
+            Some(limits)
+        );
+
         // Another instance sees nothing of this one.
         let other = store.authz_snapshot("no-such-instance").await.unwrap();
         assert_eq!(other, AuthzSnapshot::default());
+        assert_eq!(
+            store
+                .quota_limits("no-such-instance", &quota.id)
+                .await
+                .unwrap(),
+            None
+        );
 
         // Deleting the apps empties the snapshot (ACL, binding and authorization cascade).
         assert!(store.delete_app(&scope, &a1).await.unwrap());

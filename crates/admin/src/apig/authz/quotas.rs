@@ -18,7 +18,7 @@ use super::{authz_error, ids_field};
 use crate::apig::views::Precision;
 use crate::auth::Caller;
 use crate::body::JsonObject;
-use crate::changes::ChangedApps;
+use crate::changes::{ChangedApps, ChangedQuota};
 use crate::error::{not_found, ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
@@ -26,7 +26,6 @@ use crate::AppState;
 use apigw_domain::authz::{QuotaLimits, QuotaName, QuotaNumber, QuotaResetTime, TimeUnit};
 use apigw_domain::{ApiError, AppRemark, Page};
 use apigw_store::authz::{AppQuotaSpec, QuotaAppSet};
-use apigw_store::Scope;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -122,32 +121,13 @@ pub async fn list(
     })))
 }
 
-/// A quota change patches the data plane app by app when it concerns at most this many apps;
-/// above that, one full reload is cheaper than reading each app.
-const PATCH_AT_MOST: i64 = 200;
-
-/// The apps bound to `quota_id`, when few enough to patch one by one (`None`: the data plane
-/// reloads everything, which is always correct).
-async fn bound_for_patch(state: &AppState, scope: &Scope, quota_id: &str) -> Option<ChangedApps> {
-    let page = Page {
-        offset: 0,
-        limit: PATCH_AT_MOST,
-    };
-    let (total, apps) = state
-        .store
-        .list_quota_apps(scope, quota_id, QuotaAppSet::Bound, None, page)
-        .await
-        .ok()?;
-    (total <= PATCH_AT_MOST).then(|| ChangedApps(apps.into_iter().map(|a| a.app_id).collect()))
-}
-
 /// `PUT /app-quotas/{app_quota_id}`: 200 with the replaced quota.
 pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, quota_id)): QuotaPath,
     body: JsonObject,
-) -> ApiResult<(Option<ChangedApps>, Json<Value>)> {
+) -> ApiResult<(ChangedQuota, Json<Value>)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let quota_id = path_id(&quota_id, "app_quota_id")?;
@@ -158,8 +138,10 @@ pub async fn update(
         .await
         .map_err(|e| authz_error(e, ApiError::internal))?;
     tracing::info!(app_quota_id = %quota.id, "app quota updated");
-    let changed = bound_for_patch(&state, &scope, &quota.id).await;
-    Ok((changed, Json(quota_info(&quota, Precision::Nanos))))
+    Ok((
+        ChangedQuota(quota.id.clone()),
+        Json(quota_info(&quota, Precision::Nanos)),
+    ))
 }
 
 /// `DELETE /app-quotas/{app_quota_id}`: 204; the bindings go with it.
@@ -167,12 +149,10 @@ pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, quota_id)): QuotaPath,
-) -> ApiResult<(Option<ChangedApps>, StatusCode)> {
+) -> ApiResult<(ChangedQuota, StatusCode)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let quota_id = path_id(&quota_id, "app_quota_id")?;
-    // Read before the bindings go.
-    let changed = bound_for_patch(&state, &scope, quota_id.as_str()).await;
     if !state
         .store
         .delete_app_quota(&scope, quota_id.as_str())
@@ -181,7 +161,10 @@ pub async fn delete(
         return Err(Error(ApiError::app_quota_not_found(quota_id.as_str())));
     }
     tracing::info!(app_quota_id = %quota_id, "app quota deleted");
-    Ok((changed, StatusCode::NO_CONTENT))
+    Ok((
+        ChangedQuota(quota_id.as_str().to_owned()),
+        StatusCode::NO_CONTENT,
+    ))
 }
 
 /// `POST /app-quotas/{app_quota_id}/binding-apps` with `app_ids`: 201 `{"applies": [...]}`.
