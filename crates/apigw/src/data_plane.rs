@@ -320,7 +320,7 @@ impl Refresher {
         match self.store.quota_limits(&self.instance_id, quota_id).await {
             Ok(limits) => {
                 let limit = limits.as_ref().map(quota_limit);
-                self.gateway.set_quota(quota_id, limit.as_ref());
+                self.gateway.set_quota(quota_id, limit).await;
                 true
             }
             Err(e) => {

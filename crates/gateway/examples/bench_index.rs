@@ -358,12 +358,12 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
     let mut quota_times: Vec<f64> = (0..100)
         .map(|r| {
             let t = Instant::now();
-            gateway.set_quota("shared", Some(&limit(1000 + r)));
+            gateway.set_quota_blocking("shared", Some(&limit(1000 + r)));
             t.elapsed().as_secs_f64() * 1e6
         })
         .collect();
     let t = Instant::now();
-    gateway.set_quota("shared", None);
+    gateway.set_quota_blocking("shared", None);
     let deleted = t.elapsed().as_secs_f64() * 1e6;
     quota_times.sort_by(|a, b| a.total_cmp(b));
     println!(

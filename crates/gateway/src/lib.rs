@@ -224,8 +224,22 @@ impl Gateway {
     /// quota (`None`: it was deleted). O(1) whatever the number of apps bound: they share the
     /// quota's terms, which change in place (calls already counted in the current window stay
     /// counted). In force for the next request when this returns. Binding and unbinding apps
-    /// are app patches ([`patch`](Self::patch)).
-    pub fn set_quota(&self, quota_id: &str, limit: Option<&QuotaLimit>) {
+    /// are app patches ([`patch`](Self::patch)). Serialised with patches and replaces.
+    pub async fn set_quota(&self, quota_id: &str, limit: Option<QuotaLimit>) {
+        let gateway = self.clone();
+        let quota_id = quota_id.to_owned();
+        let set = tokio::task::spawn_blocking(move || {
+            gateway.set_quota_blocking(&quota_id, limit.as_ref());
+        })
+        .await;
+        if let Err(e) = set {
+            tracing::error!(error = %e, "replacing a quota's terms failed");
+        }
+    }
+
+    /// [`set_quota`](Self::set_quota) for callers outside an async context (blocks while a
+    /// rebuild is in progress).
+    pub fn set_quota_blocking(&self, quota_id: &str, limit: Option<&QuotaLimit>) {
         let inner = &self.inner;
         let _serial = inner.replace_lock.lock().unwrap_or_else(|p| p.into_inner());
         let bound = inner.snapshot.load().set_quota(quota_id, limit);
