@@ -30,7 +30,10 @@ pub enum Change {
     /// Only the terms of this app quota (changed, or deleted with its bindings), for every app
     /// bound to it at once.
     Quota(String),
-    /// Anything else (instances, projects, restores...).
+    /// Anything else within one gateway instance (its settings, its deletion): a data plane
+    /// serving another instance has nothing to do.
+    Instance(String),
+    /// Anything else (projects, restores, new instances...).
     Everything,
 }
 
@@ -101,19 +104,33 @@ fn routes_only(path: &str) -> bool {
     )
 }
 
-/// What a request changed, from the parts its handler returned: the narrowest change that
-/// covers it, and everything when in doubt (a failed request that still committed something).
+/// The gateway instance a management path addresses:
+/// `/v2/{project_id}/apigw/instances/{instance_id}[/...]` (or `apic`).
+fn instance_in_path(path: &str) -> Option<&str> {
+    let mut segs = path.split('/').skip(1);
+    match (segs.next(), segs.nth(1), segs.next(), segs.next()) {
+        (Some("v2"), Some("apigw" | "apic"), Some("instances"), Some(id)) if !id.is_empty() => {
+            Some(id)
+        }
+        _ => None,
+    }
+}
+
+/// What a request changed, from the parts its handler returned and the instance its path
+/// addresses: the narrowest change that covers it, and the whole instance (or everything)
+/// when in doubt (a failed request that still committed something).
 fn classify(
     apps: Option<ChangedApps>,
     quota: Option<ChangedQuota>,
     routes: bool,
     succeeded: bool,
+    instance: Option<&str>,
 ) -> Change {
     match (apps, quota) {
         (Some(ChangedApps(apps)), None) if succeeded => Change::Apps(apps),
         (None, Some(ChangedQuota(id))) if succeeded => Change::Quota(id),
         (None, None) if routes => Change::Routes,
-        _ => Change::Everything,
+        _ => instance.map_or(Change::Everything, |id| Change::Instance(id.to_owned())),
     }
 }
 
@@ -124,12 +141,19 @@ pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> 
     let gateway_object =
         req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/v1/");
     let routes = routes_only(req.uri().path());
+    let instance = instance_in_path(req.uri().path()).map(str::to_owned);
     let (mut response, revisions) = apigw_store::revision::track(next.run(req)).await;
     let succeeded = response.status().is_success();
     if (write && gateway_object && succeeded) || !revisions.is_empty() {
         let apps = response.extensions_mut().remove::<ChangedApps>();
         let quota = response.extensions_mut().remove::<ChangedQuota>();
-        let change = classify(apps, quota, routes && succeeded, succeeded);
+        let change = classify(
+            apps,
+            quota,
+            routes && succeeded,
+            succeeded,
+            instance.as_deref(),
+        );
         state.changes.changed(change, revisions).await;
     }
     response
@@ -143,19 +167,37 @@ mod tests {
     fn a_change_is_the_narrowest_that_covers_the_write() {
         let apps = || Some(ChangedApps::one("a"));
         let quota = || Some(ChangedQuota("q".into()));
+        let i = Some("i");
+        let whole = || Change::Instance("i".into());
+        let just_a = Change::Apps(vec!["a".into()]);
+        assert_eq!(classify(apps(), None, false, true, i), just_a);
         assert_eq!(
-            classify(apps(), None, false, true),
-            Change::Apps(vec!["a".into()])
-        );
-        assert_eq!(
-            classify(None, quota(), false, true),
+            classify(None, quota(), false, true, i),
             Change::Quota("q".into())
         );
-        assert_eq!(classify(None, None, true, true), Change::Routes);
-        assert_eq!(classify(None, None, false, true), Change::Everything);
-        assert_eq!(classify(apps(), quota(), false, true), Change::Everything);
-        assert_eq!(classify(apps(), None, false, false), Change::Everything);
-        assert_eq!(classify(None, quota(), false, false), Change::Everything);
+        assert_eq!(classify(None, None, true, true, i), Change::Routes);
+        assert_eq!(classify(None, None, false, true, i), whole());
+        assert_eq!(classify(None, None, false, true, None), Change::Everything);
+        assert_eq!(classify(apps(), quota(), false, true, i), whole());
+        assert_eq!(classify(apps(), None, false, false, i), whole());
+        assert_eq!(
+            classify(None, quota(), false, false, None),
+            Change::Everything
+        );
+    }
+
+    #[test]
+    fn the_instance_is_read_from_the_path() {
+        assert_eq!(instance_in_path("/v2/p/apigw/instances/i1"), Some("i1"));
+        assert_eq!(
+            instance_in_path("/v2/p/apigw/instances/i1/apps/a"),
+            Some("i1")
+        );
+        assert_eq!(instance_in_path("/v2/p/apic/instances/i2/apps"), Some("i2"));
+        assert_eq!(instance_in_path("/v2/p/apigw/instances"), None);
+        assert_eq!(instance_in_path("/v2/p/apigw/instances/"), None);
+        assert_eq!(instance_in_path("/v1/p/apps"), None);
+        assert_eq!(instance_in_path("/v3/projects"), None);
     }
 
     #[test]

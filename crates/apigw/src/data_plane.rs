@@ -250,7 +250,12 @@ impl Refresher {
             Change::Routes => self.reroute().await,
             Change::Apps(ids) => self.patch(ids).await,
             Change::Quota(id) => self.set_quota(id).await,
-            Change::Everything => false,
+            // Another instance's settings or deletion: nothing this data plane serves.
+            Change::Instance(id) if !id.eq_ignore_ascii_case(&self.instance_id) => {
+                tracing::debug!(instance_id = %id, "a change of another instance; nothing to reload");
+                true
+            }
+            Change::Instance(_) | Change::Everything => false,
         };
         if applied {
             coverage.cover(revisions);

@@ -434,6 +434,76 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
     }
 }
 
+#[test]
+fn a_change_of_another_instance_leaves_the_served_snapshot_alone() {
+    let backend = EchoBackend::start();
+    let (http_port, https_port) = (free_port(), free_port());
+    let server = Server::start_with(
+        Opts::default()
+            .arg("--gateway-http-listen")
+            .arg(&format!("127.0.0.1:{http_port}"))
+            .arg("--gateway-listen")
+            .arg(&format!("127.0.0.1:{https_port}"))
+            .env("APIGW_LOG", "info,apigw::data_plane=debug"),
+    );
+    let admin = server.admin();
+    let gw = Gw {
+        http: format!("http://127.0.0.1:{http_port}"),
+        https: format!("https://127.0.0.1:{https_port}"),
+        server,
+        admin,
+        client: Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .unwrap(),
+    };
+    let api_id = gw.publish_echo_api(&backend);
+    let app = gw.mgmt("POST", "/apps", Some(&json!({"name": "served_app"})));
+    let app_id = app.json["id"].as_str().unwrap().to_owned();
+    let code = gw.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
+    let code = code.json["app_code"].as_str().unwrap().to_owned();
+    let auth = gw.mgmt(
+        "POST",
+        "/app-auths",
+        Some(&json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]})),
+    );
+    assert_eq!(auth.status, 201, "{}", auth.text);
+
+    let instances = format!("/v2/{}/apigw/instances", gw.admin.project_id);
+    let token = Some(gw.admin.token.as_str());
+    let other = gw.server.call(
+        "POST",
+        &instances,
+        token,
+        Some(&json!({"instance_name": "gw_other"})),
+    );
+    assert_eq!(other.status, 201, "{}", other.text);
+    let other_id = other.json["instance_id"].as_str().unwrap().to_owned();
+    let reloads = |log: &str| log.matches("data plane snapshot replaced").count();
+    let before = reloads(&gw.server.log_text());
+
+    // Objects of the other instance and then the instance itself go: no reload here.
+    let other_app = gw.server.call(
+        "POST",
+        &format!("{instances}/{other_id}/apps"),
+        token,
+        Some(&json!({"name": "other_app"})),
+    );
+    assert_eq!(other_app.status, 201, "{}", other_app.text);
+    let deleted = gw
+        .server
+        .call("DELETE", &format!("{instances}/{other_id}"), token, None);
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let log = gw.server.log_text();
+    assert!(
+        log.contains("a change of another instance; nothing to reload"),
+        "{log}"
+    );
+    assert_eq!(reloads(&log), before, "{log}");
+    let ok = gw.call(&gw.https, "/echo/still", &[("X-Apig-AppCode", &code)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+}
+
 /// A backend that hangs up on its first `hangups` connections without answering, then
 /// answers every request with 200 `answered`.
 fn flaky_backend(hangups: usize) -> u16 {
