@@ -20,10 +20,14 @@ struct Gw {
 }
 
 fn start() -> Gw {
+    start_with(Opts::default())
+}
+
+/// A server with both gateway listeners and `opts` on top.
+fn start_with(opts: Opts) -> Gw {
     let (http_port, https_port) = (free_port(), free_port());
     let server = Server::start_with(
-        Opts::default()
-            .arg("--gateway-http-listen")
+        opts.arg("--gateway-http-listen")
             .arg(&format!("127.0.0.1:{http_port}"))
             .arg("--gateway-listen")
             .arg(&format!("127.0.0.1:{https_port}")),
@@ -43,6 +47,23 @@ fn start() -> Gw {
 }
 
 impl Gw {
+    /// A new app named `name` with an AppCode, authorized for `api_id` in RELEASE: its id and
+    /// the AppCode.
+    fn authorized_app(&self, name: &str, api_id: &str) -> (String, String) {
+        let app = self.mgmt("POST", "/apps", Some(&json!({ "name": name })));
+        assert_eq!(app.status, 201, "{}", app.text);
+        let app_id = app.json["id"].as_str().unwrap().to_owned();
+        let code = self.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
+        let code = code.json["app_code"].as_str().unwrap().to_owned();
+        let auth = self.mgmt(
+            "POST",
+            "/app-auths",
+            Some(&json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]})),
+        );
+        assert_eq!(auth.status, 201, "{}", auth.text);
+        (app_id, code)
+    }
+
     fn mgmt(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
         self.server.call(
             method,
@@ -355,16 +376,7 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
     let backend = EchoBackend::start();
     let gw = start();
     let api_id = gw.publish_echo_api(&backend);
-    let app = gw.mgmt("POST", "/apps", Some(&json!({"name": "quota_app"})));
-    let app_id = app.json["id"].as_str().unwrap().to_owned();
-    let code = gw.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
-    let code = code.json["app_code"].as_str().unwrap().to_owned();
-    let auth = gw.mgmt(
-        "POST",
-        "/app-auths",
-        Some(&json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]})),
-    );
-    assert_eq!(auth.status, 201, "{}", auth.text);
+    let (app_id, code) = gw.authorized_app("quota_app", &api_id);
 
     // Two calls per hour, the current window ending three seconds from now (reset_time is UTC).
     let reset = time::OffsetDateTime::now_utc() + time::Duration::seconds(3);
@@ -437,37 +449,9 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
 #[test]
 fn a_change_of_another_instance_leaves_the_served_snapshot_alone() {
     let backend = EchoBackend::start();
-    let (http_port, https_port) = (free_port(), free_port());
-    let server = Server::start_with(
-        Opts::default()
-            .arg("--gateway-http-listen")
-            .arg(&format!("127.0.0.1:{http_port}"))
-            .arg("--gateway-listen")
-            .arg(&format!("127.0.0.1:{https_port}"))
-            .env("APIGW_LOG", "info,apigw::data_plane=debug"),
-    );
-    let admin = server.admin();
-    let gw = Gw {
-        http: format!("http://127.0.0.1:{http_port}"),
-        https: format!("https://127.0.0.1:{https_port}"),
-        server,
-        admin,
-        client: Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .unwrap(),
-    };
+    let gw = start_with(Opts::default().env("APIGW_LOG", "info,apigw::data_plane=debug"));
     let api_id = gw.publish_echo_api(&backend);
-    let app = gw.mgmt("POST", "/apps", Some(&json!({"name": "served_app"})));
-    let app_id = app.json["id"].as_str().unwrap().to_owned();
-    let code = gw.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
-    let code = code.json["app_code"].as_str().unwrap().to_owned();
-    let auth = gw.mgmt(
-        "POST",
-        "/app-auths",
-        Some(&json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]})),
-    );
-    assert_eq!(auth.status, 201, "{}", auth.text);
+    let (_, code) = gw.authorized_app("served_app", &api_id);
 
     let instances = format!("/v2/{}/apigw/instances", gw.admin.project_id);
     let token = Some(gw.admin.token.as_str());
