@@ -68,27 +68,29 @@ impl ChangedApps {
     }
 }
 
-impl IntoResponseParts for ChangedApps {
-    type Error = Infallible;
+/// Both change parts travel to the middleware as response extensions.
+macro_rules! response_part {
+    ($part:ty) => {
+        impl IntoResponseParts for $part {
+            type Error = Infallible;
 
-    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
-        res.extensions_mut().insert(self);
-        Ok(res)
-    }
+            fn into_response_parts(
+                self,
+                mut res: ResponseParts,
+            ) -> Result<ResponseParts, Self::Error> {
+                res.extensions_mut().insert(self);
+                Ok(res)
+            }
+        }
+    };
 }
+
+response_part!(ChangedApps);
+response_part!(ChangedQuota);
 
 /// A response part naming the app quota a write changed (its terms, or its deletion).
 #[derive(Debug, Clone)]
 pub struct ChangedQuota(pub String);
-
-impl IntoResponseParts for ChangedQuota {
-    type Error = Infallible;
-
-    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
-        res.extensions_mut().insert(self);
-        Ok(res)
-    }
-}
 
 /// Whether `path` is a write target that changes only routing: `.../instances/{id}/api-groups`,
 /// `/envs` or `/apis` (publication included).
