@@ -134,6 +134,7 @@ async fn signed(state: &AppState, req: &Parts, authorization: &str) -> ApiResult
         max_skew: state.config.signature_max_skew,
     };
     let now = time::OffsetDateTime::now_utc();
+    let signing_key = apigw_signing::SigningKey::new(key.secret.as_bytes());
     let verify = |payload| {
         verifier.verify(
             &auth,
@@ -141,7 +142,7 @@ async fn signed(state: &AppState, req: &Parts, authorization: &str) -> ApiResult
             &req.uri,
             &req.headers,
             payload,
-            key.secret.as_bytes(),
+            &signing_key,
             now,
         )
     };

@@ -108,6 +108,8 @@ async fn start_data_plane(
 
 /// Runs the server until a shutdown signal.
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // Before anything listens: a SIGTERM right after start-up must still shut down cleanly.
+    let signals = shutdown::Signals::register();
     let store = database::open(&args.store).await?;
     let listener = tokio::net::TcpListener::bind(args.admin_listen)
         .await
@@ -151,7 +153,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = graceful.wait_for(|stop| *stop).await;
     });
     tokio::spawn(async move {
-        shutdown::signal().await;
+        signals.recv().await;
         let _ = stop_tx.send(true);
     });
     let grace = args.shutdown_grace;

@@ -264,7 +264,7 @@ fn our_signer_matches_the_official_python_signer() {
                 &uri,
                 &headers,
                 payload,
-                c.sk.as_bytes(),
+                &apigw_signing::SigningKey::new(c.sk.as_bytes()),
                 now,
             )
             .unwrap_or_else(|e| panic!("case {i}: our verifier refused our signature: {e}"));

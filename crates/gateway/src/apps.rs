@@ -9,6 +9,8 @@
 //! indexes, so an app's data exists once.
 
 use crate::quota::QuotaCounter;
+use crate::IndexHasher;
+use apigw_signing::SigningKey;
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -49,7 +51,8 @@ pub(crate) struct AppEntry {
     pub app_id: Box<str>,
     pub app_name: Box<str>,
     pub app_key: Box<str>,
-    pub secret: Box<[u8]>,
+    /// The AppSecret, prepared for HMAC once here rather than per signed request.
+    pub signing_key: SigningKey,
     pub code_hashes: Box<[CodeHash]>,
     /// The (API, environment) pairs the app may call, sorted by fingerprint.
     pub authorized: Box<[(u64, Arc<AuthTarget>)]>,
@@ -236,8 +239,8 @@ fn unique<T: Clone>(slice: &mut Arc<[T]>) -> &mut [T] {
 /// The three app indexes and their sizes. Cloning is three reference counts.
 #[derive(Clone)]
 pub(crate) struct AppIndex {
-    by_id: Sharded<HashSet<ById>>,
-    by_key: Sharded<HashSet<ByKey>>,
+    by_id: Sharded<HashSet<ById, IndexHasher>>,
+    by_key: Sharded<HashSet<ByKey, IndexHasher>>,
     by_code: Sharded<CodeMap>,
     apps: usize,
     codes: usize,
@@ -266,8 +269,12 @@ impl AppIndex {
         };
         let (app_room, code_room) = (room(apps), room(codes));
         Self {
-            by_id: Sharded::with_leaves(|| HashSet::with_capacity(app_room)),
-            by_key: Sharded::with_leaves(|| HashSet::with_capacity(app_room)),
+            by_id: Sharded::with_leaves(|| {
+                HashSet::with_capacity_and_hasher(app_room, IndexHasher::default())
+            }),
+            by_key: Sharded::with_leaves(|| {
+                HashSet::with_capacity_and_hasher(app_room, IndexHasher::default())
+            }),
             by_code: Sharded::with_leaves(|| {
                 CodeMap::with_capacity_and_hasher(code_room, Default::default())
             }),

@@ -5,9 +5,8 @@
 //! fill it from any backend (SQLite, PostgreSQL) without knowing how the gateway indexes it. The
 //! snapshot builder turns it into lookup tables once; the request path never sees these types.
 
-use hmac::{Hmac, Mac};
+use apigw_signing::SigningKey;
 use http::Method;
-use sha2::Sha256;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -414,15 +413,14 @@ type IndexFn = dyn Fn(&[u8]) -> [u8; 32] + Send + Sync;
 
 #[derive(Clone)]
 enum HasherKind {
-    Hmac(Hmac<Sha256>),
+    Hmac(SigningKey),
     Custom(Arc<IndexFn>),
 }
 
 impl AppCodeHasher {
     /// HMAC-SHA256 keyed with the store's index key (what `Sealer::index` computes, as bytes).
     pub fn hmac_sha256(index_key: [u8; 32]) -> Self {
-        let mac = <Hmac<Sha256> as Mac>::new_from_slice(&index_key).expect("HMAC takes any key");
-        Self(HasherKind::Hmac(mac))
+        Self(HasherKind::Hmac(SigningKey::new(&index_key)))
     }
 
     /// Any function equal to the store's index, e.g. `Sealer::index` with its hex decoded.
@@ -433,11 +431,7 @@ impl AppCodeHasher {
     /// The index of `app_code`.
     pub fn hash(&self, app_code: &[u8]) -> [u8; 32] {
         match &self.0 {
-            HasherKind::Hmac(keyed) => {
-                let mut mac = keyed.clone();
-                mac.update(app_code);
-                mac.finalize().into_bytes().into()
-            }
+            HasherKind::Hmac(keyed) => keyed.sign(app_code),
             HasherKind::Custom(f) => f(app_code),
         }
     }
@@ -497,6 +491,8 @@ mod tests {
 
     #[test]
     fn hasher_is_hmac_sha256_and_hex_round_trips() {
+        use hmac::{Hmac, Mac};
+        use sha2::Sha256;
         let h = AppCodeHasher::hmac_sha256([7; 32]);
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&[7; 32]).unwrap();
         mac.update(b"code");

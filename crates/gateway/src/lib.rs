@@ -55,6 +55,12 @@ mod throttle;
 pub mod tls;
 mod upstream;
 
+/// The hash of the in-memory index's maps (hosts, group ids, stages, exact paths, app ids and
+/// AppKeys): several times cheaper than the standard SipHash on the per-request lookups. Their
+/// keys come from the management API and requests only look them up, so a caller cannot
+/// choose what collides; the seed is still random per process.
+type IndexHasher = foldhash::fast::RandomState;
+
 pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,

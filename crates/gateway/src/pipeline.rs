@@ -431,7 +431,7 @@ async fn authenticate<'s>(
         &parts.uri,
         &parts.headers,
         payload,
-        &app.secret,
+        &app.signing_key,
         time::OffsetDateTime::now_utc(),
     );
     if let Err(e) = verified {

@@ -8,8 +8,9 @@
 //! - backend parameters (`CONSTANT`, `REQUEST`, `SYSTEM` `$context.appId`) placed in headers,
 //!   query or path;
 //! - hop-by-hop headers dropped both ways (`Connection` and every header it names,
-//!   `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), and the caller's
-//!   credentials (`Authorization`, `X-Apig-AppCode`) never forwarded;
+//!   `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`): here for the
+//!   request, by the backend client's response parser (`upstream::h1`) for the response; the
+//!   caller's credentials (`Authorization`, `X-Apig-AppCode`) never forwarded;
 //! - `X-Request-Id` on the backend request, the caller's address appended to `X-Forwarded-For`;
 //! - the API's timeout covers connecting, sending and the backend's response head: 504
 //!   `APIG.0203` when it passes, 502 `APIG.0202` when the backend cannot be reached or breaks
@@ -56,10 +57,8 @@ pub(crate) async fn forward(
     // request's future; inline, it would be copied at each level that builds a future around it.
     let exchange = Box::pin(upstream.exchange(backend, request));
     match tokio::time::timeout(backend.timeout, exchange).await {
-        Ok(Ok(mut response)) => {
-            strip_hop_by_hop(response.headers_mut());
-            Ok(response)
-        }
+        // The backend client's parser already left the hop-by-hop fields out.
+        Ok(Ok(response)) => Ok(response),
         Ok(Err(_)) if too_large.is_some_and(|f| f.load(Ordering::Acquire)) => {
             Err(errors::body_too_large())
         }
@@ -136,10 +135,7 @@ pub(crate) fn backend_request(
         return Err(errors::bad_request());
     }
     let backend = &api.backend;
-    strip_hop_by_hop(&mut headers);
-    headers.remove(AUTHORIZATION);
-    headers.remove(APP_CODE_HEADER);
-    headers.remove(EXPECT);
+    strip_for_backend(&mut headers);
     headers.insert(HOST, backend.host_header.clone());
     headers.insert(REQUEST_ID_HEADER, caller.request_id.clone());
     append_forwarded_for(&mut headers, caller.peer_text);
@@ -312,11 +308,12 @@ fn append_forwarded_for(headers: &mut HeaderMap, peer: &HeaderValue) {
     headers.insert(FORWARDED_FOR, value);
 }
 
-/// Removes hop-by-hop headers (RFC 9110 §7.6.1): those `Connection` names, `Connection`
-/// itself, and the fixed set including every `Proxy-*` header.
-pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Most messages carry none: one pass over the names decides (standard names compare as
-    // tags, without hashing).
+/// Removes what must not reach the backend: hop-by-hop headers (RFC 9110 §7.6.1: those
+/// `Connection` names, `Connection` itself, and the fixed set including every `Proxy-*`
+/// header), the caller's credentials and `Expect` (the gateway answers it itself).
+fn strip_for_backend(headers: &mut HeaderMap) {
+    // Most requests carry none of them: one pass over the names decides (standard names
+    // compare as tags, without hashing), removal (a hash lookup each) only for what is there.
     let is_hop_by_hop = |name: &HeaderName| {
         name == CONNECTION
             || name == TE
@@ -326,7 +323,17 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
             || name.as_str() == "keep-alive"
             || name.as_str().starts_with("proxy-")
     };
-    if !headers.keys().any(is_hop_by_hop) {
+    let (mut hop_by_hop, mut credential_or_expect) = (false, false);
+    for name in headers.keys() {
+        hop_by_hop |= is_hop_by_hop(name);
+        credential_or_expect |= name == AUTHORIZATION || name == APP_CODE_HEADER || name == EXPECT;
+    }
+    if credential_or_expect {
+        headers.remove(AUTHORIZATION);
+        headers.remove(APP_CODE_HEADER);
+        headers.remove(EXPECT);
+    }
+    if !hop_by_hop {
         return;
     }
     let named: Vec<HeaderName> = headers
@@ -363,11 +370,14 @@ mod tests {
             ("trailer", "x-t"),
             ("transfer-encoding", "chunked"),
             ("upgrade", "websocket"),
+            ("authorization", "SDK-HMAC-SHA256 Access=k"),
+            ("x-apig-appcode", "code"),
+            ("expect", "100-continue"),
             ("x-end-to-end", "kept"),
         ] {
             h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        strip_hop_by_hop(&mut h);
+        strip_for_backend(&mut h);
         assert_eq!(h.len(), 1, "{h:?}");
         assert_eq!(h["x-end-to-end"], "kept");
     }

@@ -18,7 +18,7 @@ pub(crate) type ApiIdx = u32;
 /// The routes of one group in one environment.
 #[derive(Debug, Default)]
 pub(crate) struct RouteTable {
-    exact: HashMap<Box<str>, MethodRoutes>,
+    exact: HashMap<Box<str>, MethodRoutes, crate::IndexHasher>,
     patterns: Vec<PatternRoute>,
     prefixes: Vec<PatternRoute>,
 }

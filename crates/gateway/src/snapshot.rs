@@ -15,6 +15,8 @@ use crate::config::{
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTerms};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
+use crate::IndexHasher;
+use apigw_signing::SigningKey;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Method};
 use std::collections::hash_map::RandomState;
@@ -43,9 +45,9 @@ type QuotaPolicies = HashMap<Box<str>, Arc<QuotaPolicy>>;
 
 /// The routing half of a snapshot.
 struct Routing {
-    hosts: HashMap<Box<str>, u32>,
+    hosts: HashMap<Box<str>, u32, IndexHasher>,
     group_suffix: Box<str>,
-    group_ids: HashMap<Box<str>, u32>,
+    group_ids: HashMap<Box<str>, u32, IndexHasher>,
     default_group: Option<u32>,
     groups: Vec<GroupRoutes>,
     apis: Vec<ApiEntry>,
@@ -86,7 +88,7 @@ pub struct SnapshotStats {
 
 #[derive(Debug, Default)]
 struct GroupRoutes {
-    envs: HashMap<Box<str>, RouteTable>,
+    envs: HashMap<Box<str>, RouteTable, IndexHasher>,
 }
 
 /// A published API, ready to proxy.
@@ -137,9 +139,9 @@ impl Routing {
         fp_keys: RandomState,
     ) -> Self {
         let mut routing = Routing {
-            hosts: HashMap::new(),
+            hosts: HashMap::default(),
             group_suffix: format!(".{}", base_domain.trim_matches('.').to_ascii_lowercase()).into(),
-            group_ids: HashMap::with_capacity(groups.len()),
+            group_ids: HashMap::with_capacity_and_hasher(groups.len(), IndexHasher::default()),
             default_group: None,
             groups: Vec::with_capacity(groups.len()),
             apis: Vec::with_capacity(apis.len()),
@@ -398,7 +400,7 @@ fn app_entry(
         app_id: app.app_id.into(),
         app_name: app.app_name.into(),
         app_key: app.app_key.into(),
-        secret: app.app_secret.into_bytes().into(),
+        signing_key: SigningKey::new(app.app_secret.as_bytes()),
         code_hashes: app.app_code_hashes.into_iter().map(CodeHash).collect(),
         authorized,
         acl: acl.map(|a| {
@@ -887,7 +889,10 @@ mod tests {
         assert_eq!(s.app_id_for_code_hash(&[1; 32]), None);
         assert_eq!(s.app_id_for_key("kx2"), Some("x"));
         assert_eq!(s.app_id_for_code_hash(&[5; 32]), Some("x"));
-        assert_eq!(&*s.app_by_key("kx2").unwrap().secret, b"secret-kx2");
+        assert_eq!(
+            s.app_by_key("kx2").unwrap().signing_key.sign(b"m"),
+            apigw_signing::sign_string(b"secret-kx2", "m")
+        );
         assert_eq!((s.stats().apps, s.stats().app_codes), (2, 2));
         // The version a request in flight holds is unchanged.
         assert_eq!(old.app_id_for_key("kx"), Some("x"));

@@ -26,15 +26,16 @@
 //! Server-side use:
 //!
 //! ```
-//! # use apigw_signing::{Authorization, PayloadHash, Verifier};
+//! # use apigw_signing::{Authorization, PayloadHash, SigningKey, Verifier};
 //! # fn check(parts: &http::request::Parts, body: &[u8], secret_for: impl Fn(&str) -> Option<Vec<u8>>)
 //! #     -> Result<(), String> {
 //! let value = parts.headers.get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
 //! let auth = Authorization::parse(value.unwrap_or_default()).map_err(|e| e.to_string())?;
-//! let secret = secret_for(auth.access).ok_or("app not found")?;
+//! // A verifier holding many secrets prepares each key once, not per request.
+//! let key = SigningKey::new(&secret_for(auth.access).ok_or("app not found")?);
 //! let payload = PayloadHash::for_verification(&auth, &parts.headers, body);
 //! Verifier::default()
-//!     .verify(&auth, &parts.method, &parts.uri, &parts.headers, payload, &secret,
+//!     .verify(&auth, &parts.method, &parts.uri, &parts.headers, payload, &key,
 //!             time::OffsetDateTime::now_utc())
 //!     .map_err(|e| format!("Incorrect app authentication information: {e}"))
 //! # }
@@ -56,7 +57,7 @@ pub use authorization::{Authorization, ParseError};
 pub use canonical::{canonical_request, hash_canonical_request};
 pub use date::{format_date, parse_date, InvalidDate};
 pub use payload::PayloadHash;
-pub use signature::{sign_string, string_to_sign};
+pub use signature::{sign_string, string_to_sign, SigningKey};
 pub use signer::{sign_request, SignError, Signed};
 pub use verifier::{Mismatch, Verifier, VerifyError, DEFAULT_MAX_SKEW};
 

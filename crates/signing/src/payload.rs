@@ -59,6 +59,8 @@ impl<'a> PayloadHash<'a> {
     /// Hashes the body if needed, without allocating.
     pub(crate) fn resolve(&self) -> ResolvedHash<'a> {
         match *self {
+            // Most signed calls (GET and the like) have none: its hash is a constant.
+            Self::Body([]) => ResolvedHash::Computed(*EMPTY_BODY_SHA256_HEX),
             Self::Body(body) => {
                 ResolvedHash::Computed(hexdigits::encode(&Sha256::digest(body).into()))
             }
@@ -66,6 +68,10 @@ impl<'a> PayloadHash<'a> {
         }
     }
 }
+
+/// The lower-case hex SHA-256 of an empty body.
+const EMPTY_BODY_SHA256_HEX: &[u8; 64] =
+    b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// A payload hash ready for the canonical request.
 #[derive(Clone, Copy)]
@@ -93,6 +99,15 @@ mod tests {
         assert_eq!(
             PayloadHash::Body(b"").to_hex(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            EMPTY_BODY_SHA256_HEX,
+            &hexdigits::encode(&Sha256::digest(b"").into()),
+            "the constant is the empty body's hash"
+        );
+        assert_eq!(
+            PayloadHash::Body(b"x").to_hex(),
+            hex::encode(Sha256::digest(b"x"))
         );
     }
 

@@ -3,7 +3,7 @@
 use crate::canonical::{authority_host, canonical_bytes, text};
 use crate::date::{parse_date, SdkDate};
 use crate::payload::PayloadHash;
-use crate::signature::{sign_parts, string_to_sign};
+use crate::signature::{sign_parts, string_to_sign, SigningKey};
 use crate::{hexdigits, Authorization, DATE_NAME};
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
@@ -101,7 +101,11 @@ pub fn sign_request(
     let payload = PayloadHash::from_request(headers, body).resolve();
     let canonical = canonical_bytes(method, uri, headers, &signed_headers, payload.as_bytes());
     let hash: [u8; 32] = Sha256::digest(&canonical).into();
-    let signature = hexdigits::encode_string(&sign_parts(secret.as_bytes(), &date, &hash));
+    let signature = hexdigits::encode_string(&sign_parts(
+        &SigningKey::new(secret.as_bytes()),
+        &date,
+        &hash,
+    ));
     let authorization = Authorization {
         access: key,
         signed_headers: &signed_headers,

@@ -3,7 +3,7 @@
 use crate::canonical::{canonical_bytes, text, write};
 use crate::date::{parse_date, SdkDate};
 use crate::payload::{PayloadHash, ResolvedHash};
-use crate::signature::sign_parts;
+use crate::signature::{sign_parts, SigningKey};
 use crate::sink::HashSink;
 use crate::{hexdigits, Authorization, DATE_HEADER, DATE_NAME};
 use http::{HeaderMap, Method, Uri};
@@ -157,7 +157,7 @@ impl Verifier {
         uri: &'r Uri,
         headers: &'r HeaderMap,
         payload: PayloadHash<'r>,
-        secret: &[u8],
+        key: &SigningKey,
         now: OffsetDateTime,
     ) -> Result<(), VerifyError<'r>> {
         let date = headers.get(DATE_NAME).ok_or(VerifyError::MissingDate)?;
@@ -190,7 +190,7 @@ impl Verifier {
         if let Some(name) = missing {
             return Err(VerifyError::MissingSignedHeader { name });
         }
-        let expected = sign_parts(secret, date, &sink.finalize());
+        let expected = sign_parts(key, date, &sink.finalize());
 
         if hexdigits::decode(auth.signature).is_some_and(|given| equal(&expected, &given)) {
             Ok(())

@@ -124,7 +124,7 @@ impl Req {
                 &uri,
                 headers,
                 PayloadHash::for_verification(&auth, headers, &self.body),
-                SECRET.as_bytes(),
+                &apigw_signing::SigningKey::new(SECRET.as_bytes()),
                 now,
             )
             .is_ok()

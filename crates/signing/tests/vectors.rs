@@ -67,7 +67,7 @@ impl Vector {
                 &uri,
                 headers,
                 PayloadHash::for_verification(&auth, headers, self.body),
-                self.secret.as_bytes(),
+                &apigw_signing::SigningKey::new(self.secret.as_bytes()),
                 now,
             )
             .map_err(|e| {

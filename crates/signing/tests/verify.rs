@@ -1,6 +1,8 @@
 //! Verifier rules: which requests are refused, why, and in which words.
 
-use apigw_signing::{parse_date, sign_request, Authorization, PayloadHash, Verifier, VerifyError};
+use apigw_signing::{
+    parse_date, sign_request, Authorization, PayloadHash, SigningKey, Verifier, VerifyError,
+};
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use std::time::Duration;
@@ -38,7 +40,7 @@ fn verify_with<'r>(
         uri,
         headers,
         PayloadHash::for_verification(auth, headers, b""),
-        secret.as_bytes(),
+        &SigningKey::new(secret.as_bytes()),
         at(now),
     )
 }
@@ -162,7 +164,7 @@ fn refuses_clock_skew_in_both_directions_with_huawei_wording() {
             &uri,
             &headers,
             PayloadHash::Body(b""),
-            SECRET.as_bytes(),
+            &SigningKey::new(SECRET.as_bytes()),
             now,
         )
         .unwrap_err();
@@ -242,7 +244,7 @@ fn unsigned_payload_leaves_the_body_out_but_not_the_header() {
                 &uri,
                 headers,
                 PayloadHash::for_verification(&auth, headers, body),
-                SECRET.as_bytes(),
+                &SigningKey::new(SECRET.as_bytes()),
                 at(DATE),
             )
             .is_ok()
@@ -284,7 +286,7 @@ fn an_unsigned_content_sha256_header_cannot_swap_the_body() {
                 &uri,
                 &headers,
                 payload,
-                SECRET.as_bytes(),
+                &SigningKey::new(SECRET.as_bytes()),
                 at(DATE),
             )
             .is_ok()

@@ -5,7 +5,7 @@
 //! per header).
 
 use bytes::{Buf, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::fmt;
 use std::io::Write;
@@ -95,6 +95,10 @@ pub(super) enum ResponseFraming {
 #[derive(Debug)]
 pub(super) struct ResponseHead {
     pub status: StatusCode,
+    /// The end-to-end fields: hop-by-hop ones (RFC 9110 §7.6.1: `Connection` and what it
+    /// names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`) were
+    /// consumed here and are not forwarded; `Content-Length` stays unless `Transfer-Encoding`
+    /// overrode it.
     pub headers: HeaderMap,
     pub framing: ResponseFraming,
     /// Whether the connection may carry another exchange after this one.
@@ -113,6 +117,108 @@ impl fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
+/// What a response field is to the client reading it, decided from its name alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldRole {
+    /// Forwarded as is.
+    EndToEnd,
+    /// `Content-Length`: framing, forwarded unless `Transfer-Encoding` overrides it.
+    ContentLength,
+    /// `Transfer-Encoding`: framing for this hop only.
+    TransferEncoding,
+    /// `Connection`: options for this hop, possibly naming more hop-by-hop fields.
+    Connection,
+    /// Another hop-by-hop field (`Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Upgrade`).
+    HopByHop,
+}
+
+impl FieldRole {
+    fn of(name: &[u8]) -> Self {
+        let is = |known: &[u8]| name.eq_ignore_ascii_case(known);
+        match name.len() {
+            14 if is(b"content-length") => Self::ContentLength,
+            17 if is(b"transfer-encoding") => Self::TransferEncoding,
+            10 if is(b"connection") => Self::Connection,
+            10 if is(b"keep-alive") => Self::HopByHop,
+            2 if is(b"te") => Self::HopByHop,
+            7 if is(b"trailer") || is(b"upgrade") => Self::HopByHop,
+            n if n > 6 && name[..6].eq_ignore_ascii_case(b"proxy-") => Self::HopByHop,
+            _ => Self::EndToEnd,
+        }
+    }
+
+    fn forwarded(self, transfer_encoded: bool) -> bool {
+        match self {
+            Self::EndToEnd => true,
+            Self::ContentLength => !transfer_encoded,
+            _ => false,
+        }
+    }
+}
+
+/// The framing facts of a head, gathered field by field from the raw bytes.
+#[derive(Default)]
+struct Framing {
+    /// The agreed `Content-Length`.
+    length: Option<u64>,
+    /// `Some(true)` when the last transfer coding is chunked, `Some(false)` for another one.
+    chunked: Option<bool>,
+    /// `Connection: close` / `keep-alive` seen.
+    close: bool,
+    keep_alive: bool,
+    /// `Connection` names a field besides its own options (removed from the map afterwards).
+    names_fields: bool,
+}
+
+impl Framing {
+    fn note(&mut self, role: FieldRole, value: &[u8]) -> Result<(), ProtocolError> {
+        match role {
+            FieldRole::ContentLength => {
+                // Every listed value must agree (RFC 9112 §6.3 item 5).
+                for part in value.split(|b| *b == b',') {
+                    let n = parse_length(part.trim_ascii())?;
+                    match self.length {
+                        Some(previous) if previous != n => {
+                            return Err(ProtocolError("conflicting content-length values"))
+                        }
+                        _ => self.length = Some(n),
+                    }
+                }
+            }
+            FieldRole::TransferEncoding => {
+                let last = value.rsplit(|b| *b == b',').next().unwrap_or(b"");
+                self.chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+            }
+            FieldRole::Connection => {
+                for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        self.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        self.keep_alive = true;
+                    } else if !token.is_empty() {
+                        self.names_fields = true;
+                    }
+                }
+            }
+            FieldRole::EndToEnd | FieldRole::HopByHop => {}
+        }
+        Ok(())
+    }
+}
+
+/// A `Content-Length` value: 1 to 19 digits.
+fn parse_length(digits: &[u8]) -> Result<u64, ProtocolError> {
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(ProtocolError("invalid content-length"));
+    }
+    Ok(digits
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// A field's place in the head: name start and end, value start and end.
+type Span = (u32, u32, u32, u32);
+
 /// Parses the response head at the start of `buf`, skipping interim (1xx) responses, and
 /// removes it from `buf`. `Ok(None)`: the head is not complete yet.
 pub(super) fn parse_head(
@@ -120,9 +226,10 @@ pub(super) fn parse_head(
     request_method: &Method,
 ) -> Result<Option<ResponseHead>, ProtocolError> {
     loop {
-        // Field positions relative to the start of the head: (name start, name end, value
-        // start, value end).
-        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+        // Each field's span and role, noted while httparse's borrow of `buf` lasts.
+        let mut spans: [(Span, FieldRole); MAX_HEADERS] =
+            [((0, 0, 0, 0), FieldRole::EndToEnd); MAX_HEADERS];
+        let mut framing = Framing::default();
         let (len, code, http11, count) = {
             let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
             let mut response = httparse::Response::new(&mut []);
@@ -148,14 +255,19 @@ pub(super) fn parse_head(
             // Offsets fit: a head is at most MAX_HEAD_BYTES long.
             let base = buf.as_ptr() as usize;
             let offset = |p: *const u8| (p as usize - base) as u32;
-            for (span, field) in spans.iter_mut().zip(response.headers.iter()) {
+            for (slot, field) in spans.iter_mut().zip(response.headers.iter()) {
+                let role = FieldRole::of(field.name.as_bytes());
+                framing.note(role, field.value)?;
                 let name = offset(field.name.as_ptr());
                 let value = offset(field.value.as_ptr());
-                *span = (
-                    name,
-                    name + field.name.len() as u32,
-                    value,
-                    value + field.value.len() as u32,
+                *slot = (
+                    (
+                        name,
+                        name + field.name.len() as u32,
+                        value,
+                        value + field.value.len() as u32,
+                    ),
+                    role,
                 );
             }
             (
@@ -175,85 +287,61 @@ pub(super) fn parse_head(
             continue;
         }
         let head = buf.split_to(len).freeze();
+        let transfer_encoded = framing.chunked.is_some();
         let mut headers = HeaderMap::with_capacity(count);
-        for &(ns, ne, vs, ve) in &spans[..count] {
+        let mut connection_values = Vec::new();
+        for &((ns, ne, vs, ve), role) in &spans[..count] {
             let (ns, ne, vs, ve) = (ns as usize, ne as usize, vs as usize, ve as usize);
+            if framing.names_fields && role == FieldRole::Connection {
+                connection_values.push(head.slice(vs..ve));
+            }
+            if !role.forwarded(transfer_encoded) {
+                continue;
+            }
             let name = HeaderName::from_bytes(&head[ns..ne])
                 .map_err(|_| ProtocolError("invalid header name"))?;
             let value = HeaderValue::from_maybe_shared(head.slice(vs..ve))
                 .map_err(|_| ProtocolError("invalid header value"))?;
             headers.append(name, value);
         }
-        let chunked_or_other = transfer_coding(&headers);
-        let length = content_length(&headers)?;
-        let framing = if *request_method == Method::HEAD || code == 204 || code == 304 {
+        // Fields the backend's `Connection` names are for this hop too (rare: most name none).
+        for named in connection_values
+            .iter()
+            .flat_map(|v| v.split(|b| *b == b','))
+            .filter_map(|token| HeaderName::from_bytes(token.trim_ascii()).ok())
+        {
+            headers.remove(named);
+        }
+        let framing_kind = if *request_method == Method::HEAD || code == 204 || code == 304 {
             ResponseFraming::Empty
-        } else if let Some(chunked) = chunked_or_other {
+        } else if let Some(chunked) = framing.chunked {
             if chunked {
                 ResponseFraming::Chunked
             } else {
                 ResponseFraming::UntilClose
             }
         } else {
-            match length {
+            match framing.length {
                 Some(0) => ResponseFraming::Empty,
                 Some(n) => ResponseFraming::Length(n),
                 None => ResponseFraming::UntilClose,
             }
         };
-        let keep_alive = framing != ResponseFraming::UntilClose
+        let keep_alive = framing_kind != ResponseFraming::UntilClose
             // Both framings at once is how request smuggling starts: never reuse (§6.3).
-            && !(chunked_or_other.is_some() && length.is_some())
+            && !(transfer_encoded && framing.length.is_some())
             && if http11 {
-                !has_token(&headers, "close")
+                !framing.close
             } else {
-                has_token(&headers, "keep-alive")
+                framing.keep_alive
             };
         return Ok(Some(ResponseHead {
             status,
             headers,
-            framing,
+            framing: framing_kind,
             keep_alive,
         }));
     }
-}
-
-/// `Some(true)` when the last transfer coding is chunked, `Some(false)` for another coding,
-/// `None` without `Transfer-Encoding`.
-fn transfer_coding(headers: &HeaderMap) -> Option<bool> {
-    let last = headers.get_all(TRANSFER_ENCODING).iter().next_back()?;
-    let last = last.as_bytes().rsplit(|b| *b == b',').next().unwrap_or(b"");
-    Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"))
-}
-
-/// The `Content-Length`, where every listed value must agree (RFC 9112 §6.3 item 5).
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, ProtocolError> {
-    let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|b| *b == b',') {
-            let part = part.trim_ascii();
-            if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-                return Err(ProtocolError("invalid content-length"));
-            }
-            let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            match length {
-                Some(previous) if previous != n => {
-                    return Err(ProtocolError("conflicting content-length values"))
-                }
-                _ => length = Some(n),
-            }
-        }
-    }
-    Ok(length)
-}
-
-/// Whether a `Connection` header lists `token`.
-fn has_token(headers: &HeaderMap, token: &str) -> bool {
-    headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
 }
 
 #[cfg(test)]
@@ -338,6 +426,35 @@ mod tests {
         assert_eq!(h.framing, ResponseFraming::Empty);
         let h = head("HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\n");
         assert_eq!(h.framing, ResponseFraming::Length(3));
+    }
+
+    #[test]
+    fn hop_by_hop_fields_stay_on_this_hop() {
+        let h = parse(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\nKeep-Alive: timeout=5\r\n\
+             Proxy-Authenticate: Basic\r\nProxy-Thing: 1\r\nTE: trailers\r\nTrailer: X-T\r\n\
+             Upgrade: h2c\r\nContent-Length: 2\r\nX-Kept: yes\r\nProxy: not-a-prefix\r\n\r\n",
+            Method::GET,
+        )
+        .unwrap()
+        .unwrap();
+        let mut names: Vec<&str> = h.headers.keys().map(HeaderName::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["content-length", "proxy", "x-kept"]);
+        assert!(h.keep_alive);
+        // Transfer-Encoding overrides Content-Length: neither is forwarded.
+        let h = parse(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\nX-A: 1\r\n\r\n",
+            Method::GET,
+        )
+        .unwrap()
+        .unwrap();
+        let names: Vec<&str> = h.headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(names, ["x-a"]);
+        // Only whole names match.
+        assert_eq!(FieldRole::of(b"Connections"), FieldRole::EndToEnd);
+        assert_eq!(FieldRole::of(b"tE"), FieldRole::HopByHop);
+        assert_eq!(FieldRole::of(b"proxy-"), FieldRole::EndToEnd);
     }
 
     #[test]
