@@ -44,6 +44,7 @@
 mod apps;
 pub mod body;
 pub mod config;
+mod drain;
 pub mod errors;
 pub mod listener;
 mod pipeline;

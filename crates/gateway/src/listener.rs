@@ -6,13 +6,13 @@
 //! The listener tells the pipeline whether it terminates TLS; that decides which APIs it may
 //! serve (`req_protocol`) and whether an AppCode counts as a credential.
 
+use crate::drain::Drain;
 use crate::pipeline::Conn;
 use crate::tls::TlsSettings;
 use crate::Gateway;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
@@ -83,7 +83,7 @@ fn serve(
     let is_tls = tls.is_some();
     let (stop, mut stopped) = watch::channel(None);
     let task = tokio::spawn(async move {
-        let graceful = GracefulShutdown::new();
+        let drain = Drain::default();
         let http = Arc::new(protocols());
         let grace = loop {
             tokio::select! {
@@ -96,10 +96,10 @@ fn serve(
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
                         let conn = Conn::new(peer, tls.is_some());
-                        let watcher = graceful.watcher();
-                        let (gateway, tls, http) = (gateway.clone(), tls.clone(), Arc::clone(&http));
+                        let (gateway, tls, http, drain) =
+                            (gateway.clone(), tls.clone(), Arc::clone(&http), drain.clone());
                         tokio::spawn(async move {
-                            serve_connection(stream, conn, tls, gateway, &http, watcher).await;
+                            serve_connection(stream, conn, tls, gateway, &http, &drain).await;
                         });
                     }
                     Err(e) => {
@@ -111,10 +111,7 @@ fn serve(
             }
         };
         drop(listener);
-        if tokio::time::timeout(grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(grace, drain.shutdown()).await.is_err() {
             tracing::info!(addr = %local_addr, "shutdown grace period over; dropping open connections");
         }
     });
@@ -148,7 +145,7 @@ async fn serve_connection(
     tls: Option<TlsAcceptor>,
     gateway: Gateway,
     http: &auto::Builder<TokioExecutor>,
-    watcher: hyper_util::server::graceful::Watcher,
+    drain: &Drain,
 ) {
     let _ = stream.set_nodelay(true);
     let peer = conn.peer;
@@ -160,7 +157,7 @@ async fn serve_connection(
     });
     let result = match tls {
         None => {
-            watcher
+            drain
                 .watch(http.serve_connection(TokioIo::new(stream), service))
                 .await
         }
@@ -177,7 +174,7 @@ async fn serve_connection(
                         return;
                     }
                 };
-            watcher
+            drain
                 .watch(http.serve_connection(TokioIo::new(stream), service))
                 .await
         }

@@ -271,6 +271,11 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
             a.backend.timeout = Duration::from_millis(300);
             a
         },
+        {
+            let mut a = api("slow_ok", get(), "/slow-ok", ApiAuth::None, b("/slow-ok"));
+            a.backend.timeout = Duration::from_secs(10);
+            a
+        },
         api(
             "down",
             get(),
@@ -1027,6 +1032,14 @@ async fn raw_exchange(addr: SocketAddr, head: String, body: Vec<u8>) -> String {
         }
         write
     });
+    let text = read_response(&mut read).await;
+    writer.abort();
+    text
+}
+
+/// Reads one response (its head and `Content-Length` bytes), or what came before the peer
+/// closed or 10 s passed.
+async fn read_response(read: &mut (impl tokio::io::AsyncRead + Unpin)) -> String {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
@@ -1048,7 +1061,6 @@ async fn raw_exchange(addr: SocketAddr, head: String, body: Vec<u8>) -> String {
             }
         }
     }
-    writer.abort();
     String::from_utf8_lossy(&buf).into_owned()
 }
 
@@ -1319,6 +1331,48 @@ async fn patches_apply_to_the_very_next_request() {
     h.get_with(&h.https_url("/app"), &code(CODE_QUOTA))
         .await
         .assert_error(405, "APIG.0501");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_requests_in_flight_and_closes_idle_connections() {
+    let h = Harness::start().await;
+    let server = serve_http("127.0.0.1:0".parse().unwrap(), h.gateway.clone())
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    // A keep-alive connection that served one request and now sits idle.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /open HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_response(&mut idle).await.starts_with("HTTP/1.1 200"));
+    // A request in flight: the backend takes 2 s to answer.
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    busy.write_all(b"GET /slow-ok HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let grace = Duration::from_secs(15);
+    let started = std::time::Instant::now();
+    let stopping = tokio::spawn(server.shutdown(grace));
+    // The idle connection is closed at once, long before the slow answer comes.
+    let mut rest = [0u8; 64];
+    let idle_read = tokio::time::timeout(Duration::from_millis(1500), idle.read(&mut rest)).await;
+    assert!(
+        matches!(idle_read, Ok(Ok(0)) | Ok(Err(_))),
+        "idle connection still open: {idle_read:?}"
+    );
+    // The request in flight gets its whole answer, then its connection closes too.
+    let answer = read_response(&mut busy).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"path\":\"/slow-ok\""), "{answer}");
+    assert!(matches!(busy.read(&mut rest).await, Ok(0) | Err(_)));
+    // Shutdown ended because every connection closed, not because the grace period ran out.
+    stopping.await.unwrap();
+    assert!(started.elapsed() < grace, "{:?}", started.elapsed());
+    assert!(TcpStream::connect(addr).await.is_err());
     h.stop().await;
 }
 
