@@ -21,11 +21,9 @@ use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, BackendEntry};
-use crate::upstream::{BackendBody, BackendRequest, ExchangeError, Upstream};
+use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError, Upstream};
 use apigw_domain::ApiError;
-use http::header::{
-    HeaderName, AUTHORIZATION, CONNECTION, EXPECT, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
-};
+use http::header::{HeaderName, AUTHORIZATION, CONNECTION, EXPECT, HOST};
 use http::{request, HeaderMap, HeaderValue, Response, Uri};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
@@ -312,17 +310,9 @@ fn append_forwarded_for(headers: &mut HeaderMap, peer: &HeaderValue) {
 /// `Connection` names, `Connection` itself, and the fixed set including every `Proxy-*`
 /// header), the caller's credentials and `Expect` (the gateway answers it itself).
 fn strip_for_backend(headers: &mut HeaderMap) {
-    // Most requests carry none of them: one pass over the names decides (standard names
-    // compare as tags, without hashing), removal (a hash lookup each) only for what is there.
-    let is_hop_by_hop = |name: &HeaderName| {
-        name == CONNECTION
-            || name == TE
-            || name == TRAILER
-            || name == TRANSFER_ENCODING
-            || name == UPGRADE
-            || name.as_str() == "keep-alive"
-            || name.as_str().starts_with("proxy-")
-    };
+    // Most requests carry none of them: one pass over the names decides, removal (a hash
+    // lookup each) only for what is there.
+    let is_hop_by_hop = |name: &HeaderName| upstream::is_hop_by_hop(name.as_str().as_bytes());
     let (mut hop_by_hop, mut credential_or_expect) = (false, false);
     for name in headers.keys() {
         hop_by_hop |= is_hop_by_hop(name);

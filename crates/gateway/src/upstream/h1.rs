@@ -156,6 +156,15 @@ impl FieldRole {
     }
 }
 
+/// Whether a field is hop-by-hop (RFC 9110 §7.6.1, `Transfer-Encoding` included), by its name:
+/// the one list both directions of the proxy use.
+pub(crate) fn is_hop_by_hop(name: &[u8]) -> bool {
+    matches!(
+        FieldRole::of(name),
+        FieldRole::TransferEncoding | FieldRole::Connection | FieldRole::HopByHop
+    )
+}
+
 /// The framing facts of a head, gathered field by field from the raw bytes.
 #[derive(Default)]
 struct Framing {

@@ -25,6 +25,7 @@ pub use body::BackendBody;
 
 use crate::body::{BoxError, UpstreamBody};
 use crate::snapshot::BackendEntry;
+pub(crate) use h1::is_hop_by_hop;
 use h1::{RequestFraming, ResponseHead};
 use http::{HeaderMap, Method, Response};
 use http_body::Body;
