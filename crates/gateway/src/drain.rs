@@ -48,8 +48,8 @@ impl Drain {
     /// Asks every connection to finish and waits until all are closed.
     pub async fn shutdown(&self) {
         self.shared.stopping.store(true, Ordering::SeqCst);
-        // Registration and this wake-up are ordered by the lock: a connection that registers
-        // after it sees `stopping` on its next check.
+        // The lock orders registration against this wake-up: a connection registered before
+        // it is woken here; one that registers later reads `stopping` right after registering.
         for waker in lock(&self.shared.open).values() {
             waker.wake_by_ref();
         }
