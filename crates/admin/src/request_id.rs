@@ -1,5 +1,6 @@
 //! Gives every request a 32-hex `X-Request-Id` (returned on every response, also errors) and a
-//! tracing span carrying it, and logs one line per request with status and latency.
+//! tracing span carrying it, logs one line per request with status and latency, and counts it
+//! in the management API's metrics.
 
 use apigw_domain::generate::new_id;
 use axum::extract::Request;
@@ -8,6 +9,25 @@ use axum::middleware::Next;
 use axum::response::Response;
 use std::time::Instant;
 use tracing::Instrument;
+
+/// Management API requests answered, by method and status (a Prometheus counter).
+pub const ADMIN_REQUESTS: &str = "apigw_admin_requests_total";
+/// Time to answer a management API request (a Prometheus histogram, in seconds).
+pub const ADMIN_DURATION: &str = "apigw_admin_request_duration_seconds";
+
+/// Registers the help text of the management API's metrics with the installed recorder.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        ADMIN_REQUESTS,
+        metrics::Unit::Count,
+        "Management API requests answered, by method and status."
+    );
+    metrics::describe_histogram!(
+        ADMIN_DURATION,
+        metrics::Unit::Seconds,
+        "Time to answer a management API request."
+    );
+}
 
 /// The request id of the current request, as an extension.
 #[derive(Debug, Clone)]
@@ -22,14 +42,19 @@ pub async fn assign(mut req: Request, next: Next) -> Response {
     let path = redact_path(req.uri().path());
     let started = Instant::now();
     let mut response = next.run(req).instrument(span.clone()).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
     let _enter = span.enter();
     tracing::info!(
         %method,
         path = %path,
-        status = response.status().as_u16(),
-        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        status,
+        elapsed_ms = elapsed.as_secs_f64() * 1000.0,
         "handled"
     );
+    metrics::counter!(ADMIN_REQUESTS, "method" => method.as_str().to_owned(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!(ADMIN_DURATION).record(elapsed.as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&id) {
         // openstacksdk reads the id from X-Openstack-Request-Id, Huawei's SDKs from X-Request-Id.
         response

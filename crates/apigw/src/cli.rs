@@ -156,6 +156,19 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_BACKEND_CA_FILE")]
     pub backend_ca_file: Option<PathBuf>,
 
+    /// Log one line per gateway request (request id, client address, method, path without
+    /// query, status, APIG error code, API id, app id, latencies) at INFO, target
+    /// apigw::access. Credentials never appear in it. Off unless given.
+    #[arg(long, env = "APIGW_ACCESS_LOG")]
+    pub access_log: bool,
+
+    /// Address of the metrics listener: GET /metrics answers in the Prometheus text format
+    /// (gateway requests by API, stage and status class, latency histograms, refusals by APIG
+    /// code, connections, in-memory index updates, management API requests). Unauthenticated:
+    /// bind it to a private address. Off unless given.
+    #[arg(long, env = "APIGW_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Worker threads of the async runtime (default: one per CPU core). 1 runs everything on
     /// one thread with the current-thread scheduler, like one nginx worker.
     #[arg(long, env = "APIGW_WORKER_THREADS")]

@@ -9,6 +9,7 @@ mod cluster;
 mod data_plane;
 mod database;
 mod dump;
+mod exporter;
 mod serve;
 mod shutdown;
 mod telemetry;

@@ -6,6 +6,7 @@ use crate::cli::ServeArgs;
 use crate::cluster;
 use crate::data_plane;
 use crate::database;
+use crate::exporter;
 use crate::shutdown;
 use anyhow::Context;
 use apigw_admin::{AdminConfig, AppState};
@@ -66,6 +67,8 @@ async fn start_data_plane(
     settings.auth_failure_limit = args.auth_failure_limit;
     settings.auth_failure_window = args.auth_failure_window;
     settings.backend_ca_file = args.backend_ca_file.clone();
+    settings.access_log = args.access_log;
+    settings.metrics = args.metrics_listen.is_some();
     let revision = store
         .revision()
         .await
@@ -135,6 +138,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         login_failure_limit: args.login_failure_limit,
         login_failure_window: args.login_failure_window,
     };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Before the data plane: its per-API meters are resolved when the first snapshot is built.
+    let metrics = match args.metrics_listen {
+        Some(addr) => Some(exporter::start(addr, stop_rx.clone()).await?),
+        None => None,
+    };
     let shared: Arc<dyn Store> = Arc::new(store.store.clone());
     let data_plane = start_data_plane(&args, &shared, &store.key).await?;
     let refresher = data_plane.as_ref().map(|(r, _)| r.clone());
@@ -146,7 +155,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let app = apigw_admin::router(state);
     tracing::info!(address = %bound, public_url = %public_url, "management API listening");
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut graceful = stop_rx.clone();
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -175,6 +183,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             listener.shutdown(grace).await;
         }
         tracing::info!("gateway listeners closed");
+    }
+    if let Some(metrics) = metrics {
+        // It stopped accepting with the others; a scraper's idle connection is not waited for.
+        metrics.abort();
     }
     store.store.close().await;
     tracing::info!("store closed; bye");

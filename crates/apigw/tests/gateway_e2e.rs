@@ -543,3 +543,138 @@ fn retry_count_is_applied_to_backend_failures() {
     let r = gw.call(&gw.https, "/default_retry", &[]);
     assert_eq!((r.status, r.text.as_str()), (200, "answered"));
 }
+
+/// The value of the series of `metric` whose labels include every pair of `labels`, in the
+/// Prometheus text format `exposition`.
+fn series(exposition: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    exposition.lines().find_map(|line| {
+        let (name_labels, value) = line.rsplit_once(' ')?;
+        let (name, rest) = match name_labels.split_once('{') {
+            Some((name, rest)) => (name, rest.trim_end_matches('}')),
+            None => (name_labels, ""),
+        };
+        let has_all = labels
+            .iter()
+            .all(|(k, v)| rest.split(',').any(|pair| pair == format!("{k}=\"{v}\"")));
+        (name == metric && has_all).then(|| value.parse().unwrap())
+    })
+}
+
+#[test]
+fn metrics_and_access_log_tell_what_the_gateway_did() {
+    let backend = EchoBackend::start();
+    let metrics_port = free_port();
+    let gw = start_with(
+        Opts::default()
+            .arg("--metrics-listen")
+            .arg(&format!("127.0.0.1:{metrics_port}"))
+            .arg("--access-log"),
+    );
+    let api_id = gw.publish_echo_api(&backend);
+    let (app_id, code) = gw.authorized_app("metered_app", &api_id);
+    let wrong = "0".repeat(64);
+
+    let ok = gw.call(&gw.https, "/echo/one", &[("X-Apig-AppCode", &code)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let ok_rid = ok.header("x-request-id").unwrap().to_owned();
+    assert_gateway_error(
+        &gw.call(&gw.https, "/echo/two", &[("X-Apig-AppCode", &wrong)]),
+        401,
+        "APIG.0303",
+    );
+    assert_gateway_error(&gw.call(&gw.https, "/nowhere", &[]), 404, "APIG.0101");
+
+    let scrape = gw
+        .client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+    assert_eq!(
+        scrape.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = scrape.text().unwrap();
+    let value = |metric: &str, labels: &[(&str, &str)]| {
+        series(&text, metric, labels).unwrap_or_else(|| panic!("no {metric} {labels:?} in\n{text}"))
+    };
+    let api = [("api_id", api_id.as_str()), ("stage", "RELEASE")];
+    let class = |c: &'static str| {
+        let mut labels = api.to_vec();
+        labels.extend([("api_name", "echo_api"), ("status_class", c)]);
+        labels
+    };
+    assert_eq!(value("apigw_gateway_requests_total", &class("2xx")), 1.0);
+    assert_eq!(value("apigw_gateway_requests_total", &class("4xx")), 1.0);
+    assert_eq!(value("apigw_gateway_requests_total", &class("5xx")), 0.0);
+    let unrouted = [("api_id", ""), ("status_class", "4xx")];
+    assert_eq!(value("apigw_gateway_requests_total", &unrouted), 1.0);
+    assert_eq!(
+        value("apigw_gateway_request_duration_seconds_count", &api),
+        2.0
+    );
+    let mut under_a_minute = api.to_vec();
+    under_a_minute.push(("le", "60"));
+    assert_eq!(
+        value(
+            "apigw_gateway_request_duration_seconds_bucket",
+            &under_a_minute
+        ),
+        2.0
+    );
+    assert_eq!(
+        value("apigw_gateway_upstream_duration_seconds_count", &api),
+        1.0
+    );
+    assert_eq!(
+        value("apigw_gateway_refusals_total", &[("code", "APIG.0303")]),
+        1.0
+    );
+    assert_eq!(
+        value("apigw_gateway_refusals_total", &[("code", "APIG.0101")]),
+        1.0
+    );
+    assert!(value("apigw_gateway_connections_total", &[("listener", "https")]) >= 1.0);
+    assert!(value("apigw_gateway_upstream_connects_total", &[]) >= 1.0);
+    assert_eq!(value("apigw_snapshot_apis", &[]), 1.0);
+    assert_eq!(value("apigw_snapshot_apps", &[]), 1.0);
+    assert_eq!(value("apigw_snapshot_app_codes", &[]), 1.0);
+    assert!(value("apigw_snapshot_updates_total", &[("kind", "patch")]) >= 1.0);
+    assert!(value("apigw_snapshot_updates_total", &[("kind", "routes")]) >= 1.0);
+    assert_eq!(
+        value(
+            "apigw_admin_requests_total",
+            &[("method", "PUT"), ("status", "201")]
+        ),
+        1.0,
+        "one AppCode generated"
+    );
+
+    // One access line per gateway request; no AppCode, right or wrong, in the log.
+    let log = gw.server.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains(&ok_rid) && l.contains("status=200"))
+        .unwrap_or_else(|| panic!("no access line for {ok_rid} in\n{log}"));
+    for field in [
+        "method=GET".to_owned(),
+        "path=\"/echo/one\"".to_owned(),
+        "code=\"-\"".to_owned(),
+        format!("api_id=\"{api_id}\""),
+        format!("app_id=\"{app_id}\""),
+        "client=127.0.0.1".to_owned(),
+        "tls=true".to_owned(),
+        "upstream_ms=".to_owned(),
+    ] {
+        assert!(line.contains(&field), "{field} missing from {line}");
+    }
+    assert!(
+        log.contains("path=\"/echo/two\" status=401 code=\"APIG.0303\""),
+        "{log}"
+    );
+    assert!(
+        log.contains("path=\"/nowhere\" status=404 code=\"APIG.0101\" api_id=\"-\""),
+        "{log}"
+    );
+    assert!(!log.contains(&code) && !log.contains(&wrong), "{log}");
+}

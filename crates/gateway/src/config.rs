@@ -379,11 +379,18 @@ pub struct GatewaySettings {
     pub app_code_hasher: AppCodeHasher,
     /// PEM file of extra CA certificates trusted for HTTPS backends, besides the Mozilla roots.
     pub backend_ca_file: Option<PathBuf>,
+    /// Log one line per request (target `apigw::access`, level INFO): request id, client
+    /// address, method, path (no query), status, APIG error code, API, app and latencies.
+    /// Credentials never appear in it.
+    pub access_log: bool,
+    /// A metrics recorder is installed (`--metrics-listen`): count every request in
+    /// [`meters`](crate::meters) and time it. Off: no clock is read for metrics.
+    pub metrics: bool,
 }
 
 impl GatewaySettings {
     /// The documented defaults (`apigw.local`, AppCode over HTTPS only, 15 min skew, 60 failures
-    /// per 60 s, 12 MB bodies) with the given AppCode hasher, which has no sensible default.
+    /// per 60 s, 12 MB bodies, no access log, no metrics) with the given AppCode hasher, which has no sensible default.
     pub fn new(app_code_hasher: AppCodeHasher) -> Self {
         Self {
             base_domain: "apigw.local".to_owned(),
@@ -394,6 +401,8 @@ impl GatewaySettings {
             max_body_bytes: 12 * 1024 * 1024,
             app_code_hasher,
             backend_ca_file: None,
+            access_log: false,
+            metrics: false,
         }
     }
 }

@@ -22,6 +22,8 @@
 //! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
 //!   counters that survive snapshot replacement;
 //! - [`body`]: the request and response body types;
+//! - [`meters`]: the Prometheus metrics (requests, latencies, refusals, connections, index
+//!   updates), resolved once per API so a request costs a few atomic adds;
 //! - [`listener`]: the HTTP and HTTPS listeners with graceful shutdown; [`tls`]: their
 //!   certificate (PEM or self-signed).
 //!
@@ -47,6 +49,7 @@ pub mod config;
 mod drain;
 pub mod errors;
 pub mod listener;
+pub mod meters;
 mod pipeline;
 mod proxy;
 mod quota;
@@ -99,6 +102,8 @@ pub(crate) struct Inner {
     pub(crate) verifier: Verifier,
     pub(crate) upstream: upstream::Upstream,
     failures: throttle::FailureBook,
+    /// The meters of requests no published API matched.
+    pub(crate) unrouted: meters::ApiMeters,
     /// Serialises rebuilds and patches, so the last `replace` or `patch` call is the one that
     /// stays.
     replace_lock: Mutex<()>,
@@ -109,8 +114,11 @@ impl Gateway {
     /// `settings.backend_ca_file` cannot be read or holds no certificate.
     pub fn new(config: GatewayConfig, settings: GatewaySettings) -> io::Result<Self> {
         let upstream = upstream::Upstream::new(settings.backend_ca_file.as_deref())?;
+        let started = Instant::now();
         let snapshot = Snapshot::build(config, &settings.base_domain, None);
-        tracing::info!(stats = ?snapshot.stats(), "data plane configuration loaded");
+        let stats = snapshot.stats();
+        meters::snapshot_updated("rebuild", stats, started.elapsed());
+        tracing::info!(?stats, "data plane configuration loaded");
         Ok(Self {
             inner: Arc::new(Inner {
                 snapshot: ArcSwap::from_pointee(snapshot),
@@ -121,6 +129,7 @@ impl Gateway {
                 ),
                 settings,
                 upstream,
+                unrouted: meters::ApiMeters::unrouted(),
                 replace_lock: Mutex::new(()),
             }),
         })
@@ -158,9 +167,11 @@ impl Gateway {
         if let Err(e) = freeing {
             tracing::debug!(error = %e, "old snapshot freed inline");
         }
+        let elapsed = started.elapsed();
+        meters::snapshot_updated("rebuild", stats, elapsed);
         tracing::debug!(
             ?stats,
-            elapsed_ms = started.elapsed().as_millis() as u64,
+            elapsed_ms = elapsed.as_millis() as u64,
             "data plane configuration replaced"
         );
     }
@@ -188,9 +199,11 @@ impl Gateway {
         let snapshot = current.rerouted(groups, apis, &inner.settings.base_domain);
         let stats = snapshot.stats();
         inner.snapshot.store(Arc::new(snapshot));
+        let elapsed = started.elapsed();
+        meters::snapshot_updated("routes", stats, elapsed);
         tracing::debug!(
             ?stats,
-            elapsed_us = started.elapsed().as_micros() as u64,
+            elapsed_us = elapsed.as_micros() as u64,
             "data plane routes replaced"
         );
     }
@@ -217,12 +230,15 @@ impl Gateway {
         let started = Instant::now();
         let count = patches.len();
         let snapshot = inner.snapshot.load_full().patched(patches);
+        let stats = snapshot.stats();
         let previous = inner.snapshot.swap(Arc::new(snapshot));
         // The old version's unshared leaves are freed here unless a request still holds it.
         drop(previous);
+        let elapsed = started.elapsed();
+        meters::snapshot_updated("patch", stats, elapsed);
         tracing::debug!(
             patches = count,
-            elapsed_us = started.elapsed().as_micros() as u64,
+            elapsed_us = elapsed.as_micros() as u64,
             "data plane configuration patched"
         );
     }

@@ -7,6 +7,7 @@
 //! serve (`req_protocol`) and whether an AppCode counts as a credential.
 
 use crate::drain::Drain;
+use crate::meters::ListenerMeters;
 use crate::pipeline::Conn;
 use crate::tls::TlsSettings;
 use crate::Gateway;
@@ -82,6 +83,7 @@ fn serve(
     let local_addr = listener.local_addr()?;
     let is_tls = tls.is_some();
     let (stop, mut stopped) = watch::channel(None);
+    let meters = ListenerMeters::new(if is_tls { "https" } else { "http" });
     let task = tokio::spawn(async move {
         let drain = Drain::default();
         let http = Arc::new(protocols());
@@ -95,11 +97,13 @@ fn serve(
                 }
                 accepted = listener.accept() => match accepted {
                     Ok((stream, peer)) => {
+                        let open = meters.accepted();
                         let conn = Conn::new(peer, tls.is_some());
                         let (gateway, tls, http, drain) =
                             (gateway.clone(), tls.clone(), Arc::clone(&http), drain.clone());
                         tokio::spawn(async move {
                             serve_connection(stream, conn, tls, gateway, &http, &drain).await;
+                            drop(open);
                         });
                     }
                     Err(e) => {

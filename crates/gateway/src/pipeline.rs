@@ -16,6 +16,11 @@
 //! `X-Apig-Upstream-Latency` (milliseconds) and, for an app with a quota,
 //! `X-Apig-RateLimit-app` (`remain:9,limit:10,time:10 second`).
 //!
+//! Once answered, the request is counted in its API's [`meters`](crate::meters) (status
+//! class, latency, upstream latency; refusals by APIG code) when a recorder is installed, and
+//! logged as one access line when the access log is on; the clock is read only for those and
+//! for the debugging headers.
+//!
 //! A phase borrows from the snapshot loaded once per request and does only its own work: the
 //! AppCode is hashed once, the body is read into memory only when a signature covers it, no
 //! lock is taken on the success path (failures go to the throttling book).
@@ -24,10 +29,11 @@ use crate::apps::{AppEntry, AuthTarget};
 use crate::body::{GatewayBody, LimitedIncoming, UpstreamBody};
 use crate::config::ApiAuth;
 use crate::errors;
+use crate::meters;
 use crate::proxy::{self, Caller, APP_CODE_HEADER, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
 use crate::routes::RouteMatch;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ApiEntry, Snapshot};
 use crate::Inner;
 use apigw_domain::ApiError;
 use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_PAYLOAD};
@@ -78,39 +84,78 @@ pub(crate) async fn handle(
     // Phase 1: request id.
     let request_id = RequestId::generate();
     let snapshot = gw.snapshot.load_full();
+    let debug_headers = request
+        .headers()
+        .get(&DEBUG_MODE_HEADER)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
+    let settings = &gw.settings;
+    // The clock is read only when something reports the latency.
+    let timed = settings.metrics || settings.access_log || debug_headers;
     let mut trace = Trace {
-        enabled: request
-            .headers()
-            .get(&DEBUG_MODE_HEADER)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug")),
+        enabled: debug_headers,
+        timed,
         ..Trace::default()
     };
-    // The clock is read only when someone looks at the latency.
-    let started = (trace.enabled || tracing::enabled!(tracing::Level::DEBUG)).then(Instant::now);
-    let elapsed = || started.map(|t| t.elapsed()).unwrap_or_default();
-    let mut response = match run(gw, &snapshot, request, conn, &request_id, &mut trace).await {
-        Ok(response) => response,
-        Err(error) => {
-            tracing::debug!(
-                request_id = request_id.as_str(),
-                code = error.code,
-                status = error.status,
-                "request refused"
-            );
-            errors::render(&error, request_id.as_str())
-        }
-    };
-    tracing::debug!(
-        request_id = request_id.as_str(),
-        status = response.status().as_u16(),
-        elapsed_us = elapsed().as_micros() as u64,
-        "request done"
-    );
+    let started = timed.then(Instant::now);
+    // Boxed: the request's future stays small (it is moved as a whole) when the log is off.
+    let access = settings
+        .access_log
+        .then(|| Box::new((request.method().clone(), request.uri().clone())));
+    let (mut response, refusal) =
+        match run(gw, &snapshot, request, conn, &request_id, &mut trace).await {
+            Ok(response) => (response, None),
+            Err(error) => {
+                tracing::debug!(
+                    request_id = request_id.as_str(),
+                    code = error.code,
+                    status = error.status,
+                    "request refused"
+                );
+                if settings.metrics {
+                    meters::refused(error.code);
+                }
+                (
+                    errors::render(&error, request_id.as_str()),
+                    Some(error.code),
+                )
+            }
+        };
+    let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
+    let status = response.status();
+    if settings.metrics {
+        let api = trace.api.map_or(&gw.unrouted, |api| &api.meters);
+        api.record(status, elapsed, trace.upstream);
+    }
+    if let Some(access) = access {
+        let (method, uri) = &*access;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "apigw::access",
+            request_id = request_id.as_str(),
+            client = %conn.peer.ip().to_canonical(),
+            tls = conn.tls,
+            %method,
+            path = uri.path(),
+            status = status.as_u16(),
+            code = refusal.unwrap_or("-"),
+            api_id = trace.api.map_or("-", |a| &*a.api_id),
+            app_id = trace.app.map_or("-", |a| &*a.app_id),
+            latency_ms = ms(elapsed),
+            upstream_ms = trace.upstream.map(ms),
+            "request"
+        );
+    } else {
+        tracing::debug!(
+            request_id = request_id.as_str(),
+            status = status.as_u16(),
+            "request done"
+        );
+    }
     response
         .headers_mut()
         .insert(REQUEST_ID_HEADER, request_id.header.clone());
     if trace.enabled {
-        trace.write(response.headers_mut(), elapsed());
+        trace.write(response.headers_mut(), elapsed);
     }
     response
 }
@@ -120,18 +165,24 @@ const DEBUG_MODE_HEADER: HeaderName = HeaderName::from_static("x-apig-mode");
 /// The header naming the stage (environment) to call.
 const STAGE_HEADER: HeaderName = HeaderName::from_static("x-stage");
 
-/// What `X-Apig-Mode: debug` reports, noted while the phases run.
+/// What the phases learn for the metrics, the access log and `X-Apig-Mode: debug`.
 #[derive(Default)]
-struct Trace {
-    /// Whether the caller asked for it (nothing is formatted otherwise).
+struct Trace<'s> {
+    /// Whether the caller asked for the debugging headers (nothing is formatted otherwise).
     enabled: bool,
+    /// Whether latencies are measured (metrics, access log or debugging headers).
+    timed: bool,
+    /// The API the request was routed to.
+    api: Option<&'s ApiEntry>,
+    /// The app that called it.
+    app: Option<&'s AppEntry>,
     /// Time to the backend's response head.
     upstream: Option<std::time::Duration>,
     /// The app's quota after this call (`X-Apig-RateLimit-app`).
     app_quota: Option<String>,
 }
 
-impl Trace {
+impl Trace<'_> {
     fn write(self, headers: &mut http::HeaderMap, total: std::time::Duration) {
         let ms = |d: std::time::Duration| HeaderValue::from(d.as_millis() as u64);
         headers.insert("x-apig-latency", ms(total));
@@ -144,13 +195,13 @@ impl Trace {
     }
 }
 
-async fn run(
+async fn run<'s>(
     gw: &Inner,
-    snapshot: &Snapshot,
+    snapshot: &'s Snapshot,
     request: Request<Incoming>,
     conn: &Conn,
     request_id: &RequestId,
-    trace: &mut Trace,
+    trace: &mut Trace<'s>,
 ) -> Result<Response<GatewayBody>, ApiError> {
     let (parts, body) = request.into_parts();
     refuse_oversized_head(&parts)?;
@@ -161,6 +212,7 @@ async fn run(
     // Phase 2: route (404).
     let route = route(snapshot, &parts, &uri, conn.tls)?;
     let api = snapshot.api(route.api);
+    trace.api = Some(api);
     tracing::debug!(
         request_id = request_id.as_str(),
         api_id = &*api.api_id,
@@ -172,6 +224,7 @@ async fn run(
     // Phase 3: authenticate (401, 429).
     let (app, outgoing) = authenticate(gw, snapshot, api.auth, &parts, body, conn).await?;
 
+    trace.app = app;
     if let Some(app) = app {
         // Phase 4: authorize (403 APIG.0304).
         authorize(app, &api.target)?;
@@ -189,7 +242,7 @@ async fn run(
         request_id: &request_id.header,
     };
     let backend_request = proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller)?;
-    let sent = trace.enabled.then(Instant::now);
+    let sent = trace.timed.then(Instant::now);
     let response = proxy::forward(
         &gw.upstream,
         &api.backend,
@@ -304,7 +357,7 @@ fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
 }
 
 /// Phase 6: one call of the app's quota (a refused call takes none).
-fn take_quota(app: &AppEntry, trace: &mut Trace) -> Result<(), ApiError> {
+fn take_quota(app: &AppEntry, trace: &mut Trace<'_>) -> Result<(), ApiError> {
     let Some(quota) = &app.quota else {
         return Ok(());
     };

@@ -12,6 +12,7 @@ use crate::config::{
     ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, BackendRetries, GatewayConfig,
     GroupConfig, Protocol, PublishedApi, QuotaLimit, ReqMethod,
 };
+use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTerms};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
@@ -102,6 +103,8 @@ pub(crate) struct ApiEntry {
     pub target: Arc<AuthTarget>,
     pub backend: BackendEntry,
     pub params: Box<[BackendParam]>,
+    /// Its request counters and latency histograms.
+    pub meters: ApiMeters,
 }
 
 /// A backend with its URI parts parsed once.
@@ -443,7 +446,9 @@ impl Routing {
         self.targets
             .entry(target.fp)
             .or_insert_with(|| Arc::clone(&target));
+        let meters = ApiMeters::for_api(&api.api_id, &api.name, &api.env_name);
         self.apis.push(ApiEntry {
+            meters,
             api_id: api.api_id.into(),
             name: api.name.into(),
             protocol: api.req_protocol,

@@ -219,6 +219,7 @@ impl Upstream {
         } else {
             BackendIo::Plain(tcp)
         };
+        crate::meters::upstream_connected();
         Ok(Conn::new(io))
     }
 }
