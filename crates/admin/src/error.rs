@@ -24,9 +24,9 @@ impl IntoResponse for Error {
             None => self.0.message.to_string(),
         };
         if status.is_server_error() {
-            tracing::error!(code = self.0.code, message = %logged, "request failed");
+            tracing::error!(code = self.0.code, error_msg = %logged, "request failed");
         } else {
-            tracing::info!(code = self.0.code, message = %logged, "request refused");
+            tracing::info!(code = self.0.code, error_msg = %logged, "request refused");
         }
         let body = serde_json::json!({
             "error_code": self.0.code,

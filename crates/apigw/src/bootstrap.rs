@@ -7,8 +7,10 @@ use apigw_domain::generate::new_secret_hex;
 use apigw_domain::identity::Password;
 use apigw_store::{BootstrapAdmin, BootstrapOutcome, Store};
 
-/// Creates the first objects if the store is fresh, and says so.
-pub async fn run(store: &dyn Store, public_url: &str) -> anyhow::Result<()> {
+/// Creates the first objects if the store is fresh, and says so: a log event, and a banner
+/// for the person starting the server (how to log in). The banner goes to stderr beside text
+/// logs; with JSON logs (`json_logs`) to stdout, so stderr stays one JSON object per line.
+pub async fn run(store: &dyn Store, public_url: &str, json_logs: bool) -> anyhow::Result<()> {
     let (password, generated) = match std::env::var("APIGW_ADMIN_PASSWORD") {
         Ok(p) if !p.is_empty() => {
             Password::parse(&p).map_err(|_| {
@@ -42,9 +44,14 @@ pub async fn run(store: &dyn Store, public_url: &str) -> anyhow::Result<()> {
             } else {
                 "password: the value of APIGW_ADMIN_PASSWORD".to_owned()
             };
-            eprintln!(
+            let banner = format!(
                 "\n  apigw first start\n  user: admin   domain: Default   project: admin ({project_id})\n  {shown}\n  default instance: {instance_id}\n  get a token:\n    curl -si -X POST {public_url}/v3/auth/tokens -H 'Content-Type: application/json' \\\n      -d '{{\"auth\":{{\"identity\":{{\"methods\":[\"password\"],\"password\":{{\"user\":{{\"name\":\"admin\",\"password\":\"<password>\",\"domain\":{{\"name\":\"Default\"}}}}}}}},\"scope\":{{\"project\":{{\"name\":\"admin\",\"domain\":{{\"name\":\"Default\"}}}}}}}}}}' \\\n      | grep -i x-subject-token\n"
             );
+            if json_logs {
+                println!("{banner}");
+            } else {
+                eprintln!("{banner}");
+            }
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! Command-line interface. Every `serve` flag can also be set with an `APIGW_`-prefixed
 //! environment variable (shown in `--help`).
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// Where the configuration lives.
     #[command(flatten)]
     pub store: StoreArgs,
+
+    /// Log line format on stderr: text (for people) or json (one object per line, fields at
+    /// the top level, for log shippers).
+    #[arg(long, env = "APIGW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// Address of the management API listener. Defaults to loopback only.
     #[arg(long, env = "APIGW_ADMIN_LISTEN", default_value = "127.0.0.1:9080")]
@@ -177,6 +182,16 @@ pub struct ServeArgs {
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     #[arg(long, env = "APIGW_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event: timestamp, level, target, the event's fields and the
+    /// current span's.
+    Json,
 }
 
 /// Flags of `apigw call`.

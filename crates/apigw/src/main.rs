@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Serve(args) => {
-            telemetry::init();
+            telemetry::init(args.log_format);
             // One worker: a current-thread runtime (no work-stealing bookkeeping, no cross-thread
             // wake-ups), the shape of one nginx worker; more: the multi-thread scheduler.
             let mut builder = match args.worker_threads {
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
 
 /// Runs a one-shot command (export, import, migrate) on a small runtime.
 fn run_tool(work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    telemetry::init();
+    telemetry::init(cli::LogFormat::Text);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

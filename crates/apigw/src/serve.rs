@@ -122,7 +122,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
-    bootstrap::run(&store.store, &public_url).await?;
+    let json_logs = args.log_format == crate::cli::LogFormat::Json;
+    bootstrap::run(&store.store, &public_url, json_logs).await?;
 
     let config = AdminConfig {
         max_body_bytes: args.max_body_bytes,

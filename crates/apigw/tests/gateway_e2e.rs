@@ -678,3 +678,61 @@ fn metrics_and_access_log_tell_what_the_gateway_did() {
     );
     assert!(!log.contains(&code) && !log.contains(&wrong), "{log}");
 }
+
+#[test]
+fn json_logs_are_one_object_per_line_with_the_access_fields_on_top() {
+    let backend = EchoBackend::start();
+    let gw = start_with(
+        Opts::default()
+            .arg("--log-format")
+            .arg("json")
+            .arg("--access-log"),
+    );
+    let api_id = gw.publish_echo_api(&backend);
+    let (app_id, code) = gw.authorized_app("json_logged_app", &api_id);
+    let ok = gw.call(
+        &gw.https,
+        "/echo/json?secret=query",
+        &[("X-Apig-AppCode", &code)],
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let rid = ok.header("x-request-id").unwrap();
+
+    // The harness writes stdout (the first-start banner, indented) and stderr to one file.
+    let log = gw.server.log_text();
+    let events: Vec<Value> = log
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with("  "))
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(events
+        .iter()
+        .all(|e| e["timestamp"].is_string() && e["level"].is_string()));
+    // No field shadows the event's message (JSON readers keep only one of two equal keys).
+    assert!(
+        log.lines().all(|l| l.matches("\"message\":").count() <= 1),
+        "{log}"
+    );
+    let access = events
+        .iter()
+        .find(|e| e["target"] == "apigw::access" && e["request_id"] == rid)
+        .unwrap_or_else(|| panic!("no access event for {rid} in\n{log}"));
+    assert_eq!(access["level"], "INFO");
+    assert_eq!(access["message"], "request");
+    assert_eq!(access["method"], "GET");
+    assert_eq!(access["path"], "/echo/json", "no query in the log");
+    assert_eq!(access["status"], 200);
+    assert_eq!(access["code"], "-");
+    assert_eq!(access["api_id"], api_id.as_str());
+    assert_eq!(access["app_id"], app_id.as_str());
+    assert!(access["latency_ms"].as_f64().unwrap() > 0.0);
+    assert!(access["upstream_ms"].as_f64().unwrap() > 0.0);
+    // Management requests carry their request id in the span.
+    assert!(events
+        .iter()
+        .any(|e| e["message"] == "handled" && e["span"]["request_id"].is_string()));
+    assert!(
+        !log.contains(&code) && !log.contains("secret=query"),
+        "{log}"
+    );
+}
