@@ -161,6 +161,11 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_BACKEND_CA_FILE")]
     pub backend_ca_file: Option<PathBuf>,
 
+    /// How long a gateway client connection may go without a request in flight (idle between
+    /// requests, or still sending a request head) before it is closed.
+    #[arg(long, env = "APIGW_CLIENT_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub client_header_timeout: Duration,
+
     /// Log one line per gateway request (request id, client address, method, path without
     /// query, status, APIG error code, API id, app id, latencies) at INFO, target
     /// apigw::access. Credentials never appear in it. Off unless given.

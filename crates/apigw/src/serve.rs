@@ -68,6 +68,7 @@ async fn start_data_plane(
     settings.auth_failure_window = args.auth_failure_window;
     settings.backend_ca_file = args.backend_ca_file.clone();
     settings.access_log = args.access_log;
+    settings.client_header_timeout = args.client_header_timeout;
     settings.metrics = args.metrics_listen.is_some();
     let revision = store
         .revision()

@@ -66,6 +66,43 @@ impl Body for GatewayBody {
     }
 }
 
+/// A response body on its way to the client, holding its request's place on the connection
+/// until it has been sent (or dropped): the connection counts as idle only afterwards.
+#[derive(Debug)]
+pub(crate) struct Served {
+    body: GatewayBody,
+    _in_flight: crate::drain::InFlight,
+}
+
+impl Served {
+    pub fn new(body: GatewayBody, in_flight: crate::drain::InFlight) -> Self {
+        Self {
+            body,
+            _in_flight: in_flight,
+        }
+    }
+}
+
+impl Body for Served {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// The request body sent to the backend.
 #[derive(Debug)]
 pub(crate) enum UpstreamBody {

@@ -383,6 +383,11 @@ pub struct GatewaySettings {
     /// address, method, path (no query), status, APIG error code, API, app and latencies.
     /// Credentials never appear in it.
     pub access_log: bool,
+    /// How long a client connection may go without a request in flight, whether idle between
+    /// requests or sending a request head, before it is closed (slow-loris protection and
+    /// keep-alive timeout in one). Checked once a second: a connection is asked to close up to
+    /// two seconds after the limit, and dropped a second later if it is still there.
+    pub client_header_timeout: Duration,
     /// A metrics recorder is installed (`--metrics-listen`): count every request in
     /// [`meters`](crate::meters) and time it. Off: no clock is read for metrics.
     pub metrics: bool,
@@ -390,7 +395,7 @@ pub struct GatewaySettings {
 
 impl GatewaySettings {
     /// The documented defaults (`apigw.local`, AppCode over HTTPS only, 15 min skew, 60 failures
-    /// per 60 s, 12 MB bodies, no access log, no metrics) with the given AppCode hasher, which has no sensible default.
+    /// per 60 s, 12 MB bodies, 30 s client header timeout, no access log, no metrics) with the given AppCode hasher, which has no sensible default.
     pub fn new(app_code_hasher: AppCodeHasher) -> Self {
         Self {
             base_domain: "apigw.local".to_owned(),
@@ -402,6 +407,7 @@ impl GatewaySettings {
             app_code_hasher,
             backend_ca_file: None,
             access_log: false,
+            client_header_timeout: Duration::from_secs(30),
             metrics: false,
         }
     }

@@ -1,47 +1,170 @@
-//! Graceful shutdown of a listener's connections: when it starts, every connection finishes the
-//! request it is serving and closes, idle keep-alive connections close at once, and the listener
-//! learns when the last one is gone.
+//! The lifecycle of a listener's connections: graceful shutdown (every connection finishes the
+//! request it is serving and closes, idle keep-alive connections close at once, and the
+//! listener learns when the last one is gone) and the client header timeout (a connection with
+//! no request in flight for that long, be it idle between requests or trickling a request head
+//! in, is closed).
 //!
-//! Exists because the ready-made watcher (hyper-util's `GracefulShutdown`) re-registers with a
-//! `tokio::sync::Notify` on every poll of every connection, a few hundred instructions per
-//! request on the data plane's hot path. Here a connection registers its task's waker once and
-//! each poll costs one atomic load.
+//! Exists because the ready-made mechanisms cost the hot path: hyper-util's `GracefulShutdown`
+//! re-registers with a `tokio::sync::Notify` on every poll of every connection, and hyper's
+//! header read timeout allocates and registers a new timer for every request (about 1,300
+//! instructions a request, 5 % of a proxied one). Here a connection registers its task's waker
+//! once; a poll costs two atomic loads; a request counts itself in and out of its connection's
+//! [`Activity`] with a few atomic operations; and one sweep a second per listener, on a coarse
+//! clock, finds the connections that have been idle too long.
 
 use hyper_util::server::graceful::GracefulConnection;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-/// The shutdown switch of one listener, shared with its connections.
-#[derive(Clone, Default)]
+/// The connections of one listener: its shutdown switch and idle watch, shared with them.
+#[derive(Clone)]
 pub(crate) struct Drain {
     shared: Arc<Shared>,
 }
 
-#[derive(Default)]
 struct Shared {
     /// Set once, when shutdown starts.
     stopping: AtomicBool,
-    /// The open connections' task wakers, to wake idle ones when shutdown starts.
-    open: Mutex<HashMap<u64, Waker>>,
+    /// The open connections: their task wakers (to wake them when shutdown starts or they
+    /// expire) and activity.
+    open: Mutex<HashMap<u64, Registered>>,
     next_id: AtomicU64,
     /// Notified when a connection closes while stopping.
     closed: Notify,
+    /// The coarse clock: milliseconds since `started` at the last sweep.
+    clock: AtomicU64,
+    started: Instant,
+    /// How long a connection may go without a request in flight, in milliseconds, plus one
+    /// sweep interval: the clock a request stamps may be that much behind.
+    idle_limit: u64,
 }
 
+struct Registered {
+    waker: Waker,
+    activity: Arc<Activity>,
+}
+
+/// What a connection is doing, as its requests report it.
+pub(crate) struct Activity {
+    /// Requests being served (HTTP/2 serves several at once).
+    in_flight: AtomicU32,
+    /// The coarse clock when the connection opened or its last request ended.
+    idle_since: AtomicU64,
+    /// [`OPEN`], [`ASKED_TO_CLOSE`] or [`MUST_CLOSE`].
+    expiry: AtomicU8,
+    shared: Arc<Shared>,
+}
+
+/// The connection may stay.
+const OPEN: u8 = 0;
+/// Idle past the limit: it should close gracefully (an HTTP/1.1 connection between requests
+/// closes at once, an HTTP/2 one says GOAWAY).
+const ASKED_TO_CLOSE: u8 = 1;
+/// Still idle a sweep later (say, in the middle of a request head): it is dropped.
+const MUST_CLOSE: u8 = 2;
+
+/// A request in flight on a connection; its drop (with the response body, or the request's
+/// future if the client went away) marks the connection idle from then on.
+pub(crate) struct InFlight(Arc<Activity>);
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InFlight")
+    }
+}
+
+impl Activity {
+    /// Counts a request in until the returned guard is dropped.
+    pub fn request(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(Arc::clone(self))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        let now = activity.shared.clock.load(Ordering::Relaxed);
+        activity.idle_since.store(now, Ordering::Relaxed);
+        // Release: a sweep that sees no request in flight sees the new idle_since too.
+        activity.in_flight.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// A connection closed because it stayed idle past the client header timeout.
+#[derive(Debug)]
+pub(crate) struct Expired;
+
 impl Drain {
-    /// Wraps `conn` so that it shuts down gracefully when [`shutdown`](Self::shutdown) starts.
-    pub fn watch<C: GracefulConnection>(&self, conn: C) -> Drained<C> {
+    /// The connections of a listener that closes a connection after at least `idle_limit`
+    /// without a request in flight (at most two [`SWEEP_INTERVAL`]s later), once
+    /// [`sweep`](Self::sweep) runs every [`SWEEP_INTERVAL`].
+    pub fn new(idle_limit: Duration) -> Self {
+        let idle_limit = idle_limit.saturating_add(SWEEP_INTERVAL);
+        Self {
+            shared: Arc::new(Shared {
+                stopping: AtomicBool::new(false),
+                open: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(0),
+                closed: Notify::new(),
+                clock: AtomicU64::new(0),
+                started: Instant::now(),
+                idle_limit: u64::try_from(idle_limit.as_millis()).unwrap_or(u64::MAX),
+            }),
+        }
+    }
+
+    /// The activity record of a new connection, idle from now on.
+    pub fn activity(&self) -> Arc<Activity> {
+        Arc::new(Activity {
+            in_flight: AtomicU32::new(0),
+            idle_since: AtomicU64::new(self.shared.clock.load(Ordering::Relaxed)),
+            expiry: AtomicU8::new(OPEN),
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    /// Wraps `conn`, whose requests report to `activity`, so that it shuts down gracefully
+    /// when [`shutdown`](Self::shutdown) starts and closes when it stays idle too long.
+    pub fn watch<C: GracefulConnection>(&self, conn: C, activity: Arc<Activity>) -> Drained<C> {
         Drained {
             conn: Box::pin(conn),
             shared: Arc::clone(&self.shared),
+            activity,
             id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
             waker: None,
             signalled: false,
+        }
+    }
+
+    /// Advances the coarse clock and wakes the connections idle past the limit: first to
+    /// close gracefully, a sweep later (if still idle) to be dropped.
+    pub fn sweep(&self) {
+        let shared = &self.shared;
+        let now = u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        shared.clock.store(now, Ordering::Relaxed);
+        for registered in lock(&shared.open).values() {
+            let activity = &registered.activity;
+            if activity.in_flight.load(Ordering::Acquire) != 0 {
+                continue;
+            }
+            let idle_since = activity.idle_since.load(Ordering::Relaxed);
+            if now.saturating_sub(idle_since) < shared.idle_limit {
+                continue;
+            }
+            let next = match activity.expiry.load(Ordering::Relaxed) {
+                OPEN => ASKED_TO_CLOSE,
+                ASKED_TO_CLOSE => MUST_CLOSE,
+                _ => continue,
+            };
+            activity.expiry.store(next, Ordering::Relaxed);
+            registered.waker.wake_by_ref();
         }
     }
 
@@ -50,8 +173,8 @@ impl Drain {
         self.shared.stopping.store(true, Ordering::SeqCst);
         // The lock orders registration against this wake-up: a connection registered before
         // it is woken here; one that registers later reads `stopping` right after registering.
-        for waker in lock(&self.shared.open).values() {
-            waker.wake_by_ref();
+        for registered in lock(&self.shared.open).values() {
+            registered.waker.wake_by_ref();
         }
         loop {
             let closed = self.shared.closed.notified();
@@ -65,7 +188,12 @@ impl Drain {
     }
 }
 
-fn lock(open: &Mutex<HashMap<u64, Waker>>) -> std::sync::MutexGuard<'_, HashMap<u64, Waker>> {
+/// How often a listener should call [`Drain::sweep`].
+pub(crate) const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+fn lock(
+    open: &Mutex<HashMap<u64, Registered>>,
+) -> std::sync::MutexGuard<'_, HashMap<u64, Registered>> {
     // A panic while holding the lock leaves only a map of wakers behind: still usable.
     open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -74,6 +202,7 @@ fn lock(open: &Mutex<HashMap<u64, Waker>>) -> std::sync::MutexGuard<'_, HashMap<
 pub(crate) struct Drained<C> {
     conn: Pin<Box<C>>,
     shared: Arc<Shared>,
+    activity: Arc<Activity>,
     id: u64,
     /// The waker registered in `shared.open` (the task's, which does not change in practice).
     waker: Option<Waker>,
@@ -82,20 +211,31 @@ pub(crate) struct Drained<C> {
 }
 
 impl<C: GracefulConnection> Future for Drained<C> {
-    type Output = C::Output;
+    /// The connection's own outcome, or [`Expired`] when it was dropped for idleness.
+    type Output = Result<C::Output, Expired>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             let waker = cx.waker().clone();
-            lock(&this.shared.open).insert(this.id, waker.clone());
+            let registered = Registered {
+                waker: waker.clone(),
+                activity: Arc::clone(&this.activity),
+            };
+            lock(&this.shared.open).insert(this.id, registered);
             this.waker = Some(waker);
         }
-        if !this.signalled && this.shared.stopping.load(Ordering::SeqCst) {
+        let expiry = this.activity.expiry.load(Ordering::Relaxed);
+        if expiry == MUST_CLOSE {
+            return Poll::Ready(Err(Expired));
+        }
+        if !this.signalled
+            && (expiry == ASKED_TO_CLOSE || this.shared.stopping.load(Ordering::SeqCst))
+        {
             this.signalled = true;
             this.conn.as_mut().graceful_shutdown();
         }
-        this.conn.as_mut().poll(cx)
+        this.conn.as_mut().poll(cx).map(Ok)
     }
 }
 

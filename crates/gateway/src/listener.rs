@@ -6,7 +6,8 @@
 //! The listener tells the pipeline whether it terminates TLS; that decides which APIs it may
 //! serve (`req_protocol`) and whether an AppCode counts as a credential.
 
-use crate::drain::Drain;
+use crate::body::Served;
+use crate::drain::{Drain, Expired, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
 use crate::pipeline::Conn;
 use crate::tls::TlsSettings;
@@ -22,10 +23,9 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
 use tokio_rustls::TlsAcceptor;
 
-/// Time a client has to send a complete request head (slow-loris protection).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time a client has to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// HTTP/2 header lists up to this size reach the pipeline, whose own limit (32 KiB) then gives
@@ -85,10 +85,13 @@ fn serve(
     let (stop, mut stopped) = watch::channel(None);
     let meters = ListenerMeters::new(if is_tls { "https" } else { "http" });
     let task = tokio::spawn(async move {
-        let drain = Drain::default();
+        let drain = Drain::new(gateway.settings().client_header_timeout);
+        let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+        sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let http = Arc::new(protocols());
         let grace = loop {
             tokio::select! {
+                _ = sweep.tick() => drain.sweep(),
                 changed = stopped.changed() => {
                     break match changed {
                         Ok(()) => stopped.borrow().unwrap_or(Duration::ZERO),
@@ -131,10 +134,11 @@ fn serve(
 /// preface (h2c on the plain listener; on HTTPS the client sends it after ALPN chose `h2`).
 fn protocols() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // No header read timer per request: `Drain` closes connections that stay without a
+    // request in flight past the client header timeout, which covers slow request heads.
     builder
         .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(None::<Duration>)
         .keep_alive(true);
     builder
         .http2()
@@ -155,14 +159,23 @@ async fn serve_connection(
     let peer = conn.peer;
     let is_tls = conn.tls;
     let conn = Arc::new(conn);
+    let activity = drain.activity();
+    let requests = Arc::clone(&activity);
     let service = service_fn(move |request| {
+        let in_flight = requests.request();
         let (gateway, conn) = (gateway.clone(), Arc::clone(&conn));
-        async move { Ok::<_, Infallible>(gateway.serve(request, &conn).await) }
+        async move {
+            let response = gateway.serve(request, &conn).await;
+            Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight)))
+        }
     });
     let result = match tls {
         None => {
             drain
-                .watch(http.serve_connection(TokioIo::new(stream), service))
+                .watch(
+                    http.serve_connection(TokioIo::new(stream), service),
+                    activity,
+                )
                 .await
         }
         Some(acceptor) => {
@@ -179,11 +192,20 @@ async fn serve_connection(
                     }
                 };
             drain
-                .watch(http.serve_connection(TokioIo::new(stream), service))
+                .watch(
+                    http.serve_connection(TokioIo::new(stream), service),
+                    activity,
+                )
                 .await
         }
     };
-    if let Err(e) = result {
-        tracing::debug!(peer = %peer, tls = is_tls, error = %e, "connection closed with an error");
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::debug!(peer = %peer, tls = is_tls, error = %e, "connection closed with an error");
+        }
+        Err(Expired) => {
+            tracing::debug!(peer = %peer, tls = is_tls, "connection closed: no complete request within the client header timeout");
+        }
     }
 }

@@ -1377,6 +1377,62 @@ async fn shutdown_finishes_requests_in_flight_and_closes_idle_connections() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_without_a_request_in_flight_close_after_the_client_header_timeout() {
+    let h = Harness::start_with(|s| s.client_header_timeout = Duration::from_secs(1)).await;
+    let addr = h.http.local_addr();
+    let closed_within = |limit: Duration, mut stream: TcpStream| async move {
+        let started = std::time::Instant::now();
+        let mut rest = [0u8; 256];
+        let read = tokio::time::timeout(limit, stream.read(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "connection still open after {limit:?}: {read:?}"
+        );
+        started.elapsed()
+    };
+    // A request head trickling in (slow loris): dropped, never answered.
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /open HTTP/1.1\r\nHost: gw\r\n")
+        .await
+        .unwrap();
+    // An idle keep-alive connection after one answer.
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /open HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_response(&mut idle).await.starts_with("HTTP/1.1 200"));
+    // A request whose backend takes 2 s, twice the timeout: in flight, so never cut.
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    busy.write_all(b"GET /slow-ok HTTP/1.1\r\nHost: gw\r\n\r\n")
+        .await
+        .unwrap();
+
+    let (slow_after, idle_after) = tokio::join!(
+        closed_within(Duration::from_secs(10), slow),
+        closed_within(Duration::from_secs(10), idle)
+    );
+    // Never before the timeout itself.
+    assert!(slow_after >= Duration::from_millis(900), "{slow_after:?}");
+    assert!(idle_after >= Duration::from_millis(900), "{idle_after:?}");
+    let answer = read_response(&mut busy).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"path\":\"/slow-ok\""), "{answer}");
+    // Then idle in turn, it closes too.
+    closed_within(Duration::from_secs(10), busy).await;
+    // A connection that keeps sending requests stays open past the timeout.
+    let mut active = TcpStream::connect(addr).await.unwrap();
+    for _ in 0..6 {
+        active
+            .write_all(b"GET /open HTTP/1.1\r\nHost: gw\r\n\r\n")
+            .await
+            .unwrap();
+        assert!(read_response(&mut active).await.starts_with("HTTP/1.1 200"));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn self_signed_certificate_is_reused_and_listeners_shut_down() {
     let h = Harness::start().await;
     let tls = TlsSettings::self_signed(h.dir.join("tls"));
