@@ -10,7 +10,8 @@
 //!    (403 `APIG.0304`);
 //! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
 //! 6. **quota**: the app's call quota has room (405 `APIG.0501`);
-//! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413).
+//! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413);
+//! 8. **report**: the API's metrics and the access line.
 //!
 //! With `X-Apig-Mode: debug` the response also carries `X-Apig-Latency` and
 //! `X-Apig-Upstream-Latency` (milliseconds) and, for an app with a quota,
@@ -111,9 +112,6 @@ pub(crate) async fn handle(
                     status = error.status,
                     "request refused"
                 );
-                if settings.metrics {
-                    meters::refused(error.code);
-                }
                 (
                     errors::render(&error, request_id.as_str()),
                     Some(error.code),
@@ -121,36 +119,13 @@ pub(crate) async fn handle(
             }
         };
     let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
-    let status = response.status();
-    if settings.metrics {
-        let api = trace.api.map_or(&gw.unrouted, |api| &api.meters);
-        api.record(status, elapsed, trace.upstream);
-    }
-    if let Some(access) = access {
-        let (method, uri) = &*access;
-        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
-        tracing::info!(
-            target: "apigw::access",
-            request_id = request_id.as_str(),
-            client = %conn.peer.ip().to_canonical(),
-            tls = conn.tls,
-            %method,
-            path = uri.path(),
-            status = status.as_u16(),
-            code = refusal.unwrap_or("-"),
-            api_id = trace.api.map_or("-", |a| &*a.api_id),
-            app_id = trace.app.map_or("-", |a| &*a.app_id),
-            latency_ms = ms(elapsed),
-            upstream_ms = trace.upstream.map(ms),
-            "request"
-        );
-    } else {
-        tracing::debug!(
-            request_id = request_id.as_str(),
-            status = status.as_u16(),
-            "request done"
-        );
-    }
+    // Phase 8: report (metrics, access log).
+    let outcome = Outcome {
+        status: response.status(),
+        refusal,
+        elapsed,
+    };
+    report(gw, conn, &request_id, &trace, &outcome, access.as_deref());
     response
         .headers_mut()
         .insert(REQUEST_ID_HEADER, request_id.header.clone());
@@ -158,6 +133,58 @@ pub(crate) async fn handle(
         trace.write(response.headers_mut(), elapsed);
     }
     response
+}
+
+/// How a request ended, for [`report`].
+struct Outcome {
+    status: http::StatusCode,
+    /// The APIG code of the gateway's own answer, if it refused the request.
+    refusal: Option<&'static str>,
+    /// Request head to response head (zero when nothing asked for timing).
+    elapsed: std::time::Duration,
+}
+
+/// Phase 8: counts the request in its API's meters (with a recorder installed) and writes its
+/// access line (`access`: the method and URI, when the access log is on).
+fn report(
+    gw: &Inner,
+    conn: &Conn,
+    request_id: &RequestId,
+    trace: &Trace<'_>,
+    outcome: &Outcome,
+    access: Option<&(http::Method, Uri)>,
+) {
+    if gw.settings.metrics {
+        let api = trace.api.map_or(&gw.unrouted, |api| &api.meters);
+        api.record(outcome.status, outcome.elapsed, trace.upstream);
+        if let Some(code) = outcome.refusal {
+            meters::refused(code);
+        }
+    }
+    let Some((method, uri)) = access else {
+        tracing::debug!(
+            request_id = request_id.as_str(),
+            status = outcome.status.as_u16(),
+            "request done"
+        );
+        return;
+    };
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: "apigw::access",
+        request_id = request_id.as_str(),
+        client = %conn.peer.ip().to_canonical(),
+        tls = conn.tls,
+        %method,
+        path = uri.path(),
+        status = outcome.status.as_u16(),
+        code = outcome.refusal.unwrap_or("-"),
+        api_id = trace.api.map_or("-", |a| &*a.api_id),
+        app_id = trace.app.map_or("-", |a| &*a.app_id),
+        latency_ms = ms(outcome.elapsed),
+        upstream_ms = trace.upstream.map(ms),
+        "request"
+    );
 }
 
 /// The header that asks for debugging headers on the response.
