@@ -1039,6 +1039,13 @@ async fn raw_exchange(addr: SocketAddr, head: String, body: Vec<u8>) -> String {
 
 /// Reads one response (its head and `Content-Length` bytes), or what came before the peer
 /// closed or 10 s passed.
+/// A new connection to `addr` on which `bytes` were sent.
+async fn connect_and_send(addr: std::net::SocketAddr, bytes: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(bytes).await.unwrap();
+    stream
+}
+
 async fn read_response(read: &mut (impl tokio::io::AsyncRead + Unpin)) -> String {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
@@ -1342,16 +1349,10 @@ async fn shutdown_finishes_requests_in_flight_and_closes_idle_connections() {
         .unwrap();
     let addr = server.local_addr();
     // A keep-alive connection that served one request and now sits idle.
-    let mut idle = TcpStream::connect(addr).await.unwrap();
-    idle.write_all(b"GET /open HTTP/1.1\r\nHost: gw\r\n\r\n")
-        .await
-        .unwrap();
+    let mut idle = connect_and_send(addr, b"GET /open HTTP/1.1\r\nHost: gw\r\n\r\n").await;
     assert!(read_response(&mut idle).await.starts_with("HTTP/1.1 200"));
     // A request in flight: the backend takes 2 s to answer.
-    let mut busy = TcpStream::connect(addr).await.unwrap();
-    busy.write_all(b"GET /slow-ok HTTP/1.1\r\nHost: gw\r\n\r\n")
-        .await
-        .unwrap();
+    let mut busy = connect_and_send(addr, b"GET /slow-ok HTTP/1.1\r\nHost: gw\r\n\r\n").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let grace = Duration::from_secs(15);
@@ -1391,21 +1392,12 @@ async fn connections_without_a_request_in_flight_close_after_the_client_header_t
         started.elapsed()
     };
     // A request head trickling in (slow loris): dropped, never answered.
-    let mut slow = TcpStream::connect(addr).await.unwrap();
-    slow.write_all(b"GET /open HTTP/1.1\r\nHost: gw\r\n")
-        .await
-        .unwrap();
+    let slow = connect_and_send(addr, b"GET /open HTTP/1.1\r\nHost: gw\r\n").await;
     // An idle keep-alive connection after one answer.
-    let mut idle = TcpStream::connect(addr).await.unwrap();
-    idle.write_all(b"GET /open HTTP/1.1\r\nHost: gw\r\n\r\n")
-        .await
-        .unwrap();
+    let mut idle = connect_and_send(addr, b"GET /open HTTP/1.1\r\nHost: gw\r\n\r\n").await;
     assert!(read_response(&mut idle).await.starts_with("HTTP/1.1 200"));
     // A request whose backend takes 2 s, twice the timeout: in flight, so never cut.
-    let mut busy = TcpStream::connect(addr).await.unwrap();
-    busy.write_all(b"GET /slow-ok HTTP/1.1\r\nHost: gw\r\n\r\n")
-        .await
-        .unwrap();
+    let mut busy = connect_and_send(addr, b"GET /slow-ok HTTP/1.1\r\nHost: gw\r\n\r\n").await;
 
     let (slow_after, idle_after) = tokio::join!(
         closed_within(Duration::from_secs(10), slow),
