@@ -48,6 +48,14 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 15m, 24h)"))
 }
 
+/// A duration above zero (for timeouts where zero would mean "close at once").
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err("must be longer than 0s (examples: 30s, 2m)".to_owned()),
+        d => Ok(d),
+    }
+}
+
 /// Flags of `apigw serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -163,7 +171,7 @@ pub struct ServeArgs {
 
     /// How long a gateway client connection may go without a request in flight (idle between
     /// requests, or still sending a request head) before it is closed.
-    #[arg(long, env = "APIGW_CLIENT_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "APIGW_CLIENT_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_positive_duration)]
     pub client_header_timeout: Duration,
 
     /// Log one line per gateway request (request id, client address, method, path without

@@ -595,6 +595,11 @@ fn metrics_and_access_log_tell_what_the_gateway_did() {
         "text/plain; version=0.0.4; charset=utf-8"
     );
     let text = scrape.text().unwrap();
+    let metrics_url = |path: &str| format!("http://127.0.0.1:{metrics_port}{path}");
+    let post = gw.client.post(metrics_url("/metrics")).send().unwrap();
+    assert_eq!(post.status(), 405, "only GET /metrics");
+    let other = gw.client.get(metrics_url("/admin")).send().unwrap();
+    assert_eq!(other.status(), 404, "nothing else on the metrics listener");
     let value = |metric: &str, labels: &[(&str, &str)]| {
         series(&text, metric, labels).unwrap_or_else(|| panic!("no {metric} {labels:?} in\n{text}"))
     };

@@ -745,11 +745,34 @@ fn subcommand_help_lists_flags_and_variables() {
         "APIGW_ADMIN_LISTEN",
         "APIGW_DATA_DIR",
         "--master-key-file",
+        "--metrics-listen",
+        "--access-log",
+        "--log-format",
+        "--client-header-timeout",
     ] {
         assert!(
             serve.contains(needle),
             "`apigw serve --help` lacks {needle:?}:\n{serve}"
         );
+    }
+    // Bad values of the observability and timeout flags are refused before anything starts.
+    for (args, says) in [
+        (
+            &["serve", "--log-format", "xml"][..],
+            "possible values: text, json",
+        ),
+        (
+            &["serve", "--metrics-listen", "nope"],
+            "invalid socket address",
+        ),
+        (
+            &["serve", "--client-header-timeout", "0s"],
+            "must be longer than 0s",
+        ),
+    ] {
+        let (code, text) = run_cli(args);
+        assert_eq!(code, Some(2), "{args:?}: {text}");
+        assert!(text.contains(says), "{args:?}: {text}");
     }
     let (code, call) = run_cli(&["call", "--help"]);
     assert_eq!(code, Some(0), "{call}");
