@@ -1,5 +1,5 @@
-//! The two body types of the proxy: what goes to the backend ([`UpstreamBody`]) and what goes
-//! back to the caller ([`GatewayBody`]).
+//! The body types of the proxy: what the caller sends (`CallerBody`), what goes to the backend
+//! (`UpstreamBody`) and what goes back to the caller ([`GatewayBody`]).
 //!
 //! Both are enums rather than boxed trait objects, so forwarding a body costs no allocation:
 //! either a buffered `Bytes` (error responses, bodies read for a signature check) or the
@@ -66,6 +66,19 @@ impl Body for GatewayBody {
     }
 }
 
+/// Moves a backend response's fields into the response's `HeaderMap`, for servers that need
+/// them there (hyper's HTTP/2, embedders of [`Gateway::handle`](crate::Gateway::handle)); the
+/// gateway's own HTTP/1.1 server writes them as received instead.
+pub(crate) fn with_backend_fields(
+    response: http::Response<GatewayBody>,
+) -> http::Response<GatewayBody> {
+    let (mut parts, mut body) = response.into_parts();
+    if let GatewayBody::Upstream(upstream) = &mut body {
+        upstream.take_fields().append_to(&mut parts.headers);
+    }
+    http::Response::from_parts(parts, body)
+}
+
 /// A response body on its way to the client, holding its request's place on the connection
 /// until it has been sent (or dropped): the connection counts as idle only afterwards.
 #[derive(Debug)]
@@ -103,13 +116,58 @@ impl Body for Served {
     }
 }
 
+/// The caller's request body, as the connection it arrived on delivers it.
+#[derive(Debug)]
+pub(crate) enum CallerBody {
+    /// No body (no `Content-Length` or zero, no transfer coding).
+    Empty,
+    /// Read from an HTTP/1.1 connection of the gateway's own server.
+    Http1(crate::server::ConnBody),
+    /// Delivered by hyper (HTTP/2, or a request handed to [`Gateway::handle`](crate::Gateway::handle)).
+    Hyper(Incoming),
+}
+
+impl Body for CallerBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Self::Empty => Poll::Ready(None),
+            Self::Http1(inner) => Pin::new(inner).poll_frame(cx),
+            Self::Hyper(inner) => Pin::new(inner)
+                .poll_frame(cx)
+                .map_err(|e| Box::new(e) as BoxError),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Empty => true,
+            Self::Http1(inner) => inner.is_end_stream(),
+            Self::Hyper(inner) => inner.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Empty => SizeHint::with_exact(0),
+            Self::Http1(inner) => inner.size_hint(),
+            Self::Hyper(inner) => inner.size_hint(),
+        }
+    }
+}
+
 /// The request body sent to the backend.
 #[derive(Debug)]
 pub(crate) enum UpstreamBody {
     /// Read completely already (the signature covered it).
     Buffered(Option<Bytes>),
     /// The caller's stream, cut off past the size limit.
-    Streaming(LimitedIncoming),
+    Streaming(LimitedBody),
 }
 
 impl UpstreamBody {
@@ -161,14 +219,14 @@ impl Body for UpstreamBody {
 /// The caller's body with a byte limit; exceeding it fails the stream and raises a flag the
 /// proxy reads to answer 413 rather than 502.
 #[derive(Debug)]
-pub(crate) struct LimitedIncoming {
-    inner: Incoming,
+pub(crate) struct LimitedBody {
+    inner: CallerBody,
     remaining: u64,
     exceeded: Arc<AtomicBool>,
 }
 
-impl LimitedIncoming {
-    pub fn new(inner: Incoming, limit: u64) -> (Self, Arc<AtomicBool>) {
+impl LimitedBody {
+    pub fn new(inner: CallerBody, limit: u64) -> (Self, Arc<AtomicBool>) {
         let exceeded = Arc::new(AtomicBool::new(false));
         let body = Self {
             inner,
@@ -191,7 +249,7 @@ impl fmt::Display for TooLarge {
 
 impl std::error::Error for TooLarge {}
 
-impl Body for LimitedIncoming {
+impl Body for LimitedBody {
     type Data = Bytes;
     type Error = BoxError;
 
@@ -202,7 +260,7 @@ impl Body for LimitedIncoming {
         let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
         Poll::Ready(match frame {
             None => None,
-            Some(Err(e)) => Some(Err(Box::new(e))),
+            Some(Err(e)) => Some(Err(e)),
             Some(Ok(frame)) => {
                 let len = frame.data_ref().map_or(0, |d| d.len() as u64);
                 match self.remaining.checked_sub(len) {

@@ -80,6 +80,12 @@ impl std::fmt::Debug for InFlight {
 }
 
 impl Activity {
+    /// Whether the connection should close once it has no request in flight: shutdown has
+    /// started, or it stayed idle past the client header timeout.
+    pub fn asked_to_close(&self) -> bool {
+        self.expiry.load(Ordering::Relaxed) != OPEN || self.shared.stopping.load(Ordering::Relaxed)
+    }
+
     /// Counts a request in until the returned guard is dropped.
     pub fn request(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -132,7 +138,7 @@ impl Drain {
 
     /// Wraps `conn`, whose requests report to `activity`, so that it shuts down gracefully
     /// when [`shutdown`](Self::shutdown) starts and closes when it stays idle too long.
-    pub fn watch<C: GracefulConnection>(&self, conn: C, activity: Arc<Activity>) -> Drained<C> {
+    pub fn watch<C: Graceful>(&self, conn: C, activity: Arc<Activity>) -> Drained<C> {
         Drained {
             conn: Box::pin(conn),
             shared: Arc::clone(&self.shared),
@@ -198,6 +204,21 @@ fn lock(
     open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// A connection that can be asked to finish what it is doing and close.
+///
+/// Exists because hyper-util's `GracefulConnection` is sealed: the gateway's own HTTP/1.1
+/// connections implement this one, hyper's HTTP/2 connections get it through theirs.
+pub(crate) trait Graceful: Future {
+    /// Starts closing: no new requests, the current ones finish.
+    fn graceful_shutdown(self: Pin<&mut Self>);
+}
+
+impl<C: GracefulConnection> Graceful for C {
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        GracefulConnection::graceful_shutdown(self);
+    }
+}
+
 /// A connection under a [`Drain`].
 pub(crate) struct Drained<C> {
     conn: Pin<Box<C>>,
@@ -210,7 +231,7 @@ pub(crate) struct Drained<C> {
     signalled: bool,
 }
 
-impl<C: GracefulConnection> Future for Drained<C> {
+impl<C: Graceful> Future for Drained<C> {
     /// The connection's own outcome, or [`Expired`] when it was dropped for idleness.
     type Output = Result<C::Output, Expired>;
 

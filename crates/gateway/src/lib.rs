@@ -48,12 +48,14 @@ pub mod body;
 pub mod config;
 mod drain;
 pub mod errors;
+mod framing;
 pub mod listener;
 pub mod meters;
 mod pipeline;
 mod proxy;
 mod quota;
 mod routes;
+mod server;
 pub mod snapshot;
 mod throttle;
 pub mod tls;
@@ -293,16 +295,27 @@ impl Gateway {
         peer: SocketAddr,
         tls: bool,
     ) -> Response<GatewayBody> {
-        self.serve(request, &pipeline::Conn::new(peer, tls)).await
+        let request = request.map(body::CallerBody::Hyper);
+        let response = self.serve(request, &pipeline::Conn::new(peer, tls)).await;
+        body::with_backend_fields(response)
     }
 
     /// [`handle`](Self::handle) for a request on a connection the listener already described.
     pub(crate) async fn serve(
         &self,
-        request: Request<Incoming>,
+        request: Request<body::CallerBody>,
         conn: &pipeline::Conn,
     ) -> Response<GatewayBody> {
         pipeline::handle(&self.inner, request, conn).await
+    }
+
+    /// The answer to a request head that could not be read as a request.
+    pub(crate) fn refuse_head(
+        &self,
+        error: apigw_domain::ApiError,
+        conn: &pipeline::Conn,
+    ) -> Response<GatewayBody> {
+        pipeline::refuse_head(&self.inner, conn, &error)
     }
 }
 

@@ -1,25 +1,33 @@
 //! The data-plane listeners: plain HTTP (HTTP/1.1, or HTTP/2 with prior knowledge — h2c — when
 //! the client opens with the HTTP/2 preface) and HTTPS (HTTP/2 when the client offers it
 //! through ALPN, else HTTP/1.1), with keep-alive, each returning its bound address and a handle
-//! for graceful shutdown.
+//! for graceful shutdown. HTTP/1.x is served by the gateway's own [`server`](crate::server),
+//! HTTP/2 by hyper.
 //!
 //! The listener tells the pipeline whether it terminates TLS; that decides which APIs it may
 //! serve (`req_protocol`) and whether an AppCode counts as a credential.
 
-use crate::body::Served;
-use crate::drain::{Drain, Expired, SWEEP_INTERVAL};
+use crate::body::{with_backend_fields, BoxError, CallerBody, Served};
+use crate::drain::{Activity, Drain, Expired, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
 use crate::pipeline::Conn;
+use crate::server::{self, ReadIo, WriteIo};
 use crate::tls::TlsSettings;
 use crate::Gateway;
+use bytes::{Bytes, BytesMut};
+use http::Request;
+use hyper::body::Incoming;
+use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use std::convert::Infallible;
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -88,7 +96,7 @@ fn serve(
         let drain = Drain::new(gateway.settings().client_header_timeout);
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let http = Arc::new(protocols());
+        let h2 = Arc::new(http2());
         let grace = loop {
             tokio::select! {
                 _ = sweep.tick() => drain.sweep(),
@@ -102,10 +110,10 @@ fn serve(
                     Ok((stream, peer)) => {
                         let open = meters.accepted();
                         let conn = Conn::new(peer, tls.is_some());
-                        let (gateway, tls, http, drain) =
-                            (gateway.clone(), tls.clone(), Arc::clone(&http), drain.clone());
+                        let (gateway, tls, h2, drain) =
+                            (gateway.clone(), tls.clone(), Arc::clone(&h2), drain.clone());
                         tokio::spawn(async move {
-                            serve_connection(stream, conn, tls, gateway, &http, &drain).await;
+                            serve_connection(stream, conn, tls, gateway, &h2, &drain).await;
                             drop(open);
                         });
                     }
@@ -130,29 +138,24 @@ fn serve(
     })
 }
 
-/// The HTTP server of every connection: HTTP/1.1, or HTTP/2 when the connection opens with its
-/// preface (h2c on the plain listener; on HTTPS the client sends it after ALPN chose `h2`).
-fn protocols() -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    // No header read timer per request: `Drain` closes connections that stay without a
-    // request in flight past the client header timeout, which covers slow request heads.
+/// The HTTP/2 server of every connection that speaks it.
+fn http2() -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
-        .http1()
-        .header_read_timeout(None::<Duration>)
-        .keep_alive(true);
-    builder
-        .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(MAX_H2_HEADER_LIST);
     builder
 }
 
+/// How a connection ended: its own outcome, or dropped for idleness.
+type Ended = Result<Result<(), BoxError>, Expired>;
+
 async fn serve_connection(
-    stream: TcpStream,
+    mut stream: TcpStream,
     conn: Conn,
     tls: Option<TlsAcceptor>,
     gateway: Gateway,
-    http: &auto::Builder<TokioExecutor>,
+    h2: &http2::Builder<TokioExecutor>,
     drain: &Drain,
 ) {
     let _ = stream.set_nodelay(true);
@@ -160,23 +163,34 @@ async fn serve_connection(
     let is_tls = conn.tls;
     let conn = Arc::new(conn);
     let activity = drain.activity();
-    let requests = Arc::clone(&activity);
-    let service = service_fn(move |request| {
-        let in_flight = requests.request();
-        let (gateway, conn) = (gateway.clone(), Arc::clone(&conn));
-        async move {
-            let response = gateway.serve(request, &conn).await;
-            Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight)))
-        }
-    });
-    let result = match tls {
+    let ended = match tls {
         None => {
-            drain
-                .watch(
-                    http.serve_connection(TokioIo::new(stream), service),
-                    activity,
-                )
-                .await
+            // HTTP/2 with prior knowledge (h2c) opens with its preface; anything else is
+            // HTTP/1.x. The first bytes count against the client header timeout.
+            let mut first = BytesMut::with_capacity(server::READ_BUFFER);
+            let timeout = gateway.settings().client_header_timeout;
+            match tokio::time::timeout(timeout, server::sniff_h2(&mut stream, &mut first)).await {
+                Ok(Ok(false)) => {
+                    let (read, write) = stream.into_split();
+                    let reader = server::reader(ReadIo::Tcp(read), first);
+                    let h1 = server::connection(
+                        reader,
+                        WriteIo::Tcp(write),
+                        gateway,
+                        conn,
+                        Arc::clone(&activity),
+                    );
+                    drain.watch(h1, activity).await
+                }
+                Ok(Ok(true)) => {
+                    let io = Rewound {
+                        prefix: first.freeze(),
+                        io: stream,
+                    };
+                    serve_h2(io, gateway, conn, activity, h2, drain).await
+                }
+                Ok(Err(_)) | Err(_) => return,
+            }
         }
         Some(acceptor) => {
             let stream =
@@ -191,15 +205,24 @@ async fn serve_connection(
                         return;
                     }
                 };
-            drain
-                .watch(
-                    http.serve_connection(TokioIo::new(stream), service),
-                    activity,
-                )
-                .await
+            if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                serve_h2(stream, gateway, conn, activity, h2, drain).await
+            } else {
+                let (read, write) = tokio::io::split(stream);
+                let first = BytesMut::with_capacity(server::READ_BUFFER);
+                let reader = server::reader(ReadIo::Tls(read), first);
+                let h1 = server::connection(
+                    reader,
+                    WriteIo::Tls(write),
+                    gateway,
+                    conn,
+                    Arc::clone(&activity),
+                );
+                drain.watch(h1, activity).await
+            }
         }
     };
-    match result {
+    match ended {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
             tracing::debug!(peer = %peer, tls = is_tls, error = %e, "connection closed with an error");
@@ -207,5 +230,87 @@ async fn serve_connection(
         Err(Expired) => {
             tracing::debug!(peer = %peer, tls = is_tls, "connection closed: no complete request within the client header timeout");
         }
+    }
+}
+
+/// Serves HTTP/2 on `io` with hyper, every request through the pipeline.
+async fn serve_h2<I>(
+    io: I,
+    gateway: Gateway,
+    conn: Arc<Conn>,
+    activity: Arc<Activity>,
+    h2: &http2::Builder<TokioExecutor>,
+    drain: &Drain,
+) -> Ended
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let requests = Arc::clone(&activity);
+    let service = service_fn(move |request: Request<Incoming>| {
+        let in_flight = requests.request();
+        let (gateway, conn) = (gateway.clone(), Arc::clone(&conn));
+        async move {
+            let response = gateway.serve(request.map(CallerBody::Hyper), &conn).await;
+            let response = with_backend_fields(response);
+            Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight)))
+        }
+    });
+    let connection = h2.serve_connection(TokioIo::new(io), service);
+    drain
+        .watch(connection, activity)
+        .await
+        .map(|served| served.map_err(BoxError::from))
+}
+
+/// A connection whose first bytes were read already (to look for the HTTP/2 preface): they
+/// are read again first.
+struct Rewound {
+    prefix: Bytes,
+    io: TcpStream,
+}
+
+impl AsyncRead for Rewound {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if this.prefix.is_empty() {
+            return Pin::new(&mut this.io).poll_read(cx, buf);
+        }
+        let n = this.prefix.len().min(buf.remaining());
+        buf.put_slice(&this.prefix.split_to(n));
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Rewound {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
 }

@@ -27,7 +27,7 @@
 //! lock is taken on the success path (failures go to the throttling book).
 
 use crate::apps::{AppEntry, AuthTarget};
-use crate::body::{GatewayBody, LimitedIncoming, UpstreamBody};
+use crate::body::{CallerBody, GatewayBody, LimitedBody, UpstreamBody};
 use crate::config::ApiAuth;
 use crate::errors;
 use crate::meters;
@@ -43,7 +43,6 @@ use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::AtomicBool;
@@ -79,7 +78,7 @@ const DEFAULT_STAGE: &str = "RELEASE";
 /// Runs one request through every phase; never fails (errors become data-plane responses).
 pub(crate) async fn handle(
     gw: &Inner,
-    request: Request<Incoming>,
+    request: Request<CallerBody>,
     conn: &Conn,
 ) -> Response<GatewayBody> {
     // Phase 1: request id.
@@ -135,6 +134,23 @@ pub(crate) async fn handle(
     response
 }
 
+/// Answers a request head the server could not read as a request (400, 414, 494): with a
+/// request id, counted and logged like any refusal.
+pub(crate) fn refuse_head(gw: &Inner, conn: &Conn, error: &ApiError) -> Response<GatewayBody> {
+    let request_id = RequestId::generate();
+    let outcome = Outcome {
+        status: http::StatusCode::from_u16(error.status).unwrap_or(http::StatusCode::BAD_REQUEST),
+        refusal: Some(error.code),
+        elapsed: std::time::Duration::ZERO,
+    };
+    report(gw, conn, &request_id, &Trace::default(), &outcome, None);
+    let mut response = errors::render(error, request_id.as_str());
+    response
+        .headers_mut()
+        .insert(REQUEST_ID_HEADER, request_id.header);
+    response
+}
+
 /// How a request ended, for [`report`].
 struct Outcome {
     status: http::StatusCode,
@@ -145,7 +161,7 @@ struct Outcome {
 }
 
 /// Phase 8: counts the request in its API's meters (with a recorder installed) and writes its
-/// access line (`access`: the method and URI, when the access log is on).
+/// access line when the access log is on (`access`: the method and URI, when known).
 fn report(
     gw: &Inner,
     conn: &Conn,
@@ -161,14 +177,16 @@ fn report(
             meters::refused(code);
         }
     }
-    let Some((method, uri)) = access else {
+    if !gw.settings.access_log {
         tracing::debug!(
             request_id = request_id.as_str(),
             status = outcome.status.as_u16(),
             "request done"
         );
         return;
-    };
+    }
+    // No method and path for a head that could not be read as a request.
+    let (method, path) = access.map_or(("-", "-"), |(method, uri)| (method.as_str(), uri.path()));
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
     tracing::info!(
         target: "apigw::access",
@@ -176,7 +194,7 @@ fn report(
         client = %conn.peer.ip().to_canonical(),
         tls = conn.tls,
         %method,
-        path = uri.path(),
+        path,
         status = outcome.status.as_u16(),
         code = outcome.refusal.unwrap_or("-"),
         api_id = trace.api.map_or("-", |a| &*a.api_id),
@@ -225,7 +243,7 @@ impl Trace<'_> {
 async fn run<'s>(
     gw: &Inner,
     snapshot: &'s Snapshot,
-    request: Request<Incoming>,
+    request: Request<CallerBody>,
     conn: &Conn,
     request_id: &RequestId,
     trace: &mut Trace<'s>,
@@ -413,8 +431,8 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    fn stream(body: Incoming, limit: u64) -> Self {
-        let (body, flag) = LimitedIncoming::new(body, limit);
+    fn stream(body: CallerBody, limit: u64) -> Self {
+        let (body, flag) = LimitedBody::new(body, limit);
         Self {
             body: UpstreamBody::Streaming(body),
             too_large: Some(flag),
@@ -435,7 +453,7 @@ async fn authenticate<'s>(
     snapshot: &'s Snapshot,
     auth: ApiAuth,
     parts: &Parts,
-    body: Incoming,
+    body: CallerBody,
     conn: &Conn,
 ) -> Result<(Option<&'s AppEntry>, Outgoing), ApiError> {
     let limit = gw.settings.max_body_bytes;
@@ -531,7 +549,7 @@ async fn authenticate<'s>(
 }
 
 /// Reads a body the signature covers, up to `limit` bytes.
-async fn read_body(body: Incoming, limit: u64) -> Result<Bytes, ApiError> {
+async fn read_body(body: CallerBody, limit: u64) -> Result<Bytes, ApiError> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),

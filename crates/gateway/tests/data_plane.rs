@@ -15,10 +15,13 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -33,12 +36,61 @@ const CODE_QUOTA: &str = "CodeQuota23456789abcdef0123456789abcdef0123456789abcde
 // ---------------------------------------------------------------------------------------------
 // Backend
 
+/// Lets the echo backend's `/store/chunks` response send its second chunk.
+static SECOND_CHUNK: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
+/// The echo backend's response body: a complete document, or two chunks without a
+/// `Content-Length`, the second only once [`SECOND_CHUNK`] is notified.
+enum EchoBody {
+    Full(Full<Bytes>),
+    Chunks(Option<Pin<Box<dyn Future<Output = ()> + Send>>>, bool),
+}
+
+impl http_body::Body for EchoBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        match self.get_mut() {
+            Self::Full(full) => Pin::new(full).poll_frame(cx),
+            Self::Chunks(wait, first_sent) => {
+                if !*first_sent {
+                    *first_sent = true;
+                    return Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from("first,")))));
+                }
+                match wait.as_mut() {
+                    None => Poll::Ready(None),
+                    Some(w) => {
+                        std::task::ready!(w.as_mut().poll(cx));
+                        *wait = None;
+                        Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from("second")))))
+                    }
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            Self::Full(full) => full.size_hint(),
+            Self::Chunks(..) => http_body::SizeHint::default(),
+        }
+    }
+}
+
 /// Echoes the request as JSON; `/slow...` waits 2 s first; `/hop` answers with hop-by-hop
-/// headers.
-async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// headers; `/store/chunks` streams two chunks.
+async fn echo(request: Request<Incoming>) -> Result<Response<EchoBody>, Infallible> {
     let (parts, body) = request.into_parts();
     if parts.uri.path().starts_with("/slow") {
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    if parts.uri.path() == "/store/chunks" {
+        let wait = Box::pin(SECOND_CHUNK.notified());
+        return Ok(Response::new(EchoBody::Chunks(Some(wait), false)));
     }
     let body = body
         .collect()
@@ -65,7 +117,7 @@ async fn echo(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infal
         "headers": headers,
         "body": String::from_utf8_lossy(&body),
     });
-    let mut response = Response::new(Full::new(Bytes::from(doc.to_string())));
+    let mut response = Response::new(EchoBody::Full(Full::new(Bytes::from(doc.to_string()))));
     response
         .headers_mut()
         .insert("content-type", HeaderValue::from_static("application/json"));
@@ -1571,5 +1623,178 @@ async fn https_speaks_http2_when_the_client_offers_it() {
     let r = h2c.get(h.http_url("/nowhere")).send().await.unwrap();
     assert_eq!(r.version(), http::Version::HTTP_2);
     Reply::read(r).await.assert_error(404, "APIG.0101");
+    h.stop().await;
+}
+
+/// Reads from `stream` until `done` holds for what arrived (or the peer closed, or 10 s
+/// passed without a byte); returns the text.
+async fn read_until(stream: &mut TcpStream, done: impl Fn(&str) -> bool) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    while !done(&String::from_utf8_lossy(&buf)) {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Whether the peer has closed `stream` (reads end of stream within 10 s).
+async fn closed_by_peer(stream: &mut TcpStream) -> bool {
+    let mut rest = Vec::new();
+    matches!(
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut rest)).await,
+        Ok(Ok(_))
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_requests_are_pipelined_streamed_and_kept_alive_past_refusals() {
+    let h = Harness::start().await;
+    let addr = h.http.local_addr();
+
+    // Two requests in one write: two answers, in order, on the same connection.
+    let mut stream = connect_and_send(
+        addr,
+        b"GET /open?n=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /open?n=2 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    )
+    .await;
+    let text = read_until(&mut stream, |t| {
+        t.matches(r#""path":"/echo/open""#).count() == 2
+    })
+    .await;
+    let first = text.find(r#""query":"n=1""#).expect(&text);
+    let second = text.find(r#""query":"n=2""#).expect(&text);
+    assert!(first < second, "{text}");
+    assert_eq!(text.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{text}");
+
+    // HEAD: the backend's fields as it wrote them and the length a GET would have, no body
+    // (the next response starts right after the head).
+    stream
+        .write_all(b"HEAD /files/h HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let text = read_until(&mut stream, |t| t.contains(r#""path":"/echo/open""#)).await;
+    let (head, next) = text.split_once("\r\n\r\n").expect(&text);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("\r\ncontent-type: application/json\r\n"), "{head}");
+    let length: usize = head
+        .split("\r\n")
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .expect(head)
+        .parse()
+        .unwrap();
+    assert!(length > 50, "{head}");
+    assert_eq!(head.matches("date: ").count(), 1, "{head}");
+    assert!(next.starts_with("HTTP/1.1 200 OK\r\n"), "{next}");
+
+    // A refused request whose small body arrived with it leaves the connection usable.
+    stream
+        .write_all(b"POST /app HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello")
+        .await
+        .unwrap();
+    let text = read_until(&mut stream, |t| t.contains("APIG.0303")).await;
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    assert!(!text.contains("connection: close"), "{text}");
+    stream
+        .write_all(b"POST /files/up HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        .await
+        .unwrap();
+    let text = read_until(&mut stream, |t| t.contains(r#""body":"hello world""#)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains(r#""path":"/store/up""#), "{text}");
+
+    // Expect: 100-continue gets its interim answer before the body is sent.
+    stream
+        .write_all(b"PUT /files/up HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n")
+        .await
+        .unwrap();
+    let text = read_until(&mut stream, |t| t.contains("\r\n\r\n")).await;
+    assert_eq!(text, "HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(b"goahead").await.unwrap();
+    let text = read_until(&mut stream, |t| t.contains(r#""body":"goahead""#)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+
+    // A streamed backend response: head and first chunk before the backend has finished,
+    // re-chunked for the client; the connection carries on afterwards.
+    stream
+        .write_all(b"GET /files/chunks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let text = read_until(&mut stream, |t| t.contains("first,")).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("transfer-encoding: chunked\r\n"), "{text}");
+    assert!(!text.contains("content-length"), "{text}");
+    assert!(text.contains("\r\nx-request-id: "), "{text}");
+    SECOND_CHUNK.notify_one();
+    let text = read_until(&mut stream, |t| t.ends_with("0\r\n\r\n")).await;
+    assert!(text.contains("6\r\nsecond\r\n0\r\n\r\n"), "{text:?}");
+    stream
+        .write_all(b"GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let text = read_until(&mut stream, |t| t.contains(r#""path":"/echo/open""#)).await;
+    assert!(text.contains("connection: close\r\n"), "{text}");
+    assert!(closed_by_peer(&mut stream).await);
+
+    // HTTP/1.0: answered with a length, then closed.
+    let mut stream = connect_and_send(addr, b"GET /open HTTP/1.0\r\n\r\n").await;
+    let text = read_until(&mut stream, |t| t.contains(r#""path":"/echo/open""#)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("content-length: "), "{text}");
+    assert!(closed_by_peer(&mut stream).await);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_heads_with_two_readings_are_refused_and_the_connection_closed() {
+    let h = Harness::start().await;
+    let addr = h.http.local_addr();
+    let long_field = format!("X-Long: {}\r\n", "v".repeat(80 * 1024));
+    let cases: [(&str, String); 6] = [
+        // The classic smuggling pair: the second request must never be served.
+        (
+            "400",
+            "POST /files/up HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".into(),
+        ),
+        (
+            "400",
+            "POST /files/up HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!".into(),
+        ),
+        (
+            "400",
+            "POST /files/up HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n".into(),
+        ),
+        ("400", "GET /open HTTP/1.1\r\n\r\n".into()),
+        ("400", "GET /open HTTP/1.1\r\nHost : 127.0.0.1\r\n\r\n".into()),
+        // A head over the server's 72 KiB read limit.
+        (
+            "494",
+            format!("GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n{long_field}\r\n"),
+        ),
+    ];
+    for (status, raw) in cases {
+        let mut stream = connect_and_send(addr, raw.as_bytes()).await;
+        let text = read_until(&mut stream, |t| t.contains(r#""request_id":""#)).await;
+        assert!(
+            text.starts_with(&format!("HTTP/1.1 {status}")),
+            "{raw:.120}: {text}"
+        );
+        assert!(text.contains(r#""error_code":"APIG.0201""#), "{text}");
+        assert!(text.contains("connection: close\r\n"), "{text}");
+        assert!(closed_by_peer(&mut stream).await, "{raw:.120}");
+        assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    }
+    // A chunked body that breaks its framing mid-way: the caller's fault, 400.
+    let mut stream = connect_and_send(
+        addr,
+        b"POST /files/up HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    )
+    .await;
+    let text = read_until(&mut stream, |t| t.contains(r#""request_id":""#)).await;
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains(r#""error_code":"APIG.0201""#), "{text}");
+    assert!(closed_by_peer(&mut stream).await);
     h.stop().await;
 }

@@ -2,16 +2,14 @@
 //! for it (content length, chunked, or until close), and the connection handed back to the
 //! pool the moment the last byte is taken.
 
-use super::h1::{ProtocolError, ResponseFraming, MAX_HEAD_BYTES};
+use super::h1::{BackendFields, ProtocolError, ResponseFraming};
 use super::pool::{Lease, READ_BUFFER};
 use crate::body::BoxError;
-use bytes::{Buf, Bytes};
+use crate::framing::{Decoded, Decoder};
+use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-
-/// The longest chunk-size line accepted (size, extensions and CRLF).
-const MAX_CHUNK_LINE: usize = 4 * 1024;
 
 /// A backend response body being streamed to the caller.
 #[derive(Debug)]
@@ -20,58 +18,63 @@ pub struct BackendBody {
     lease: Option<Lease>,
     decoder: Decoder,
     keep_alive: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Decoder {
-    Length(u64),
-    Chunked(Chunk),
-    UntilClose,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Chunk {
-    Size,
-    Data(u64),
-    DataEnd,
-    Trailers,
+    /// The response's end-to-end fields, as the backend wrote them.
+    fields: BackendFields,
 }
 
 impl BackendBody {
     /// A body without bytes.
-    pub(super) fn empty() -> Self {
+    pub(super) fn empty(fields: BackendFields) -> Self {
         Self {
             lease: None,
             decoder: Decoder::Length(0),
             keep_alive: false,
+            fields,
         }
+    }
+
+    /// The response's end-to-end fields, which the gateway's HTTP/1.1 server writes as they
+    /// are.
+    pub(crate) fn fields(&self) -> &BackendFields {
+        &self.fields
+    }
+
+    /// Takes the fields out (to put them into a `HeaderMap` for hyper).
+    pub(crate) fn take_fields(&mut self) -> BackendFields {
+        std::mem::take(&mut self.fields)
     }
 
     /// The body of a response whose head was just read from `lease`. An empty body releases
     /// the connection at once (the caller's side never polls an empty body).
-    pub(super) fn new(lease: Lease, framing: ResponseFraming, keep_alive: bool) -> Self {
+    pub(super) fn new(
+        lease: Lease,
+        framing: ResponseFraming,
+        keep_alive: bool,
+        fields: BackendFields,
+    ) -> Self {
         let decoder = match framing {
             ResponseFraming::Empty => {
                 if keep_alive {
                     lease.release();
                 }
-                return Self::empty();
+                return Self::empty(fields);
             }
             ResponseFraming::Length(n) => Decoder::Length(n),
-            ResponseFraming::Chunked => Decoder::Chunked(Chunk::Size),
+            ResponseFraming::Chunked => Decoder::CHUNKED,
             ResponseFraming::UntilClose => Decoder::UntilClose,
         };
         Self {
             lease: Some(lease),
             decoder,
             keep_alive,
+            fields,
         }
     }
 
     /// The message is complete: the connection goes back to the pool if it may.
     fn finish(&mut self) {
         if let Some(lease) = self.lease.take() {
-            if self.keep_alive && !matches!(self.decoder, Decoder::UntilClose) {
+            if self.keep_alive && self.decoder != Decoder::UntilClose {
                 lease.release();
             }
         }
@@ -96,85 +99,19 @@ impl Body for BackendBody {
                 return Poll::Ready(None);
             };
             let read = &mut lease.conn.read;
-            // What the buffered bytes allow; `true`: more bytes must be read first.
-            let need_more = match &mut this.decoder {
-                Decoder::Length(remaining) | Decoder::Chunked(Chunk::Data(remaining)) => {
-                    if read.is_empty() {
-                        true
-                    } else {
-                        let n = read
-                            .len()
-                            .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
-                        let data = read.split_to(n).freeze();
-                        *remaining -= n as u64;
-                        if *remaining == 0 {
-                            match this.decoder {
-                                Decoder::Length(_) => this.finish(),
-                                _ => this.decoder = Decoder::Chunked(Chunk::DataEnd),
-                            }
-                        }
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
+            match this.decoder.decode(read) {
+                Ok(Decoded::Data(data)) => {
+                    if this.decoder.is_done() {
+                        this.finish();
                     }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
-                Decoder::UntilClose => {
-                    if read.is_empty() {
-                        true
-                    } else {
-                        let data = read.split().freeze();
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
-                    }
+                Ok(Decoded::End) => {
+                    this.finish();
+                    return Poll::Ready(None);
                 }
-                Decoder::Chunked(Chunk::Size) => match httparse::parse_chunk_size(read) {
-                    Ok(httparse::Status::Complete((line, size))) => {
-                        read.advance(line);
-                        this.decoder = Decoder::Chunked(if size == 0 {
-                            Chunk::Trailers
-                        } else {
-                            Chunk::Data(size)
-                        });
-                        false
-                    }
-                    Ok(httparse::Status::Partial) if read.len() > MAX_CHUNK_LINE => {
-                        return failed("chunk size line too long")
-                    }
-                    Ok(httparse::Status::Partial) => true,
-                    Err(_) => return failed("invalid chunk size"),
-                },
-                Decoder::Chunked(Chunk::DataEnd) => {
-                    if read.len() < 2 {
-                        true
-                    } else if read.starts_with(b"\r\n") {
-                        read.advance(2);
-                        this.decoder = Decoder::Chunked(Chunk::Size);
-                        false
-                    } else {
-                        return failed("chunk not followed by CRLF");
-                    }
-                }
-                Decoder::Chunked(Chunk::Trailers) => {
-                    // Trailer fields are dropped (none is forwarded: `Trailer` is hop-by-hop).
-                    let end = if read.starts_with(b"\r\n") {
-                        Some(2)
-                    } else {
-                        read.windows(4)
-                            .position(|w| w == b"\r\n\r\n")
-                            .map(|p| p + 4)
-                    };
-                    match end {
-                        Some(end) => {
-                            read.advance(end);
-                            this.finish();
-                            return Poll::Ready(None);
-                        }
-                        None if read.len() > MAX_HEAD_BYTES => {
-                            return failed("trailer section too large")
-                        }
-                        None => true,
-                    }
-                }
-            };
-            if !need_more {
-                continue;
+                Ok(Decoded::NeedMore) => {}
+                Err(message) => return failed(message),
             }
             if read.capacity() - read.len() < READ_BUFFER / 2 {
                 read.reserve(READ_BUFFER);
@@ -191,11 +128,10 @@ impl Body for BackendBody {
                 }
             };
             if n == 0 {
-                if matches!(this.decoder, Decoder::UntilClose) {
-                    this.lease = None;
+                this.lease = None;
+                if this.decoder == Decoder::UntilClose {
                     return Poll::Ready(None);
                 }
-                this.lease = None;
                 return failed("backend closed the connection before the body was complete");
             }
         }
@@ -206,10 +142,10 @@ impl Body for BackendBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        match (self.lease.is_some(), self.decoder) {
+        match (self.lease.is_some(), self.decoder.exact_remaining()) {
             (false, _) => SizeHint::with_exact(0),
-            (true, Decoder::Length(n)) => SizeHint::with_exact(n),
-            _ => SizeHint::default(),
+            (true, Some(n)) => SizeHint::with_exact(n),
+            (true, None) => SizeHint::default(),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::mem::MaybeUninit;
 
 /// The largest response head accepted from a backend.
-pub(super) const MAX_HEAD_BYTES: usize = 64 * 1024;
+const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// The most header fields accepted in a response head.
 const MAX_HEADERS: usize = 100;
 
@@ -91,15 +91,67 @@ pub(super) enum ResponseFraming {
     UntilClose,
 }
 
+/// The end-to-end fields of a backend response, kept as the backend wrote them.
+///
+/// Exists so that a response can be forwarded over HTTP/1.1 without taking its fields apart
+/// into a `HeaderMap` and encoding them again: the gateway's server writes these lines as they
+/// are (HTTP/2 and embedders get them as a `HeaderMap`, see [`append_to`](Self::append_to)).
+/// Hop-by-hop fields (RFC 9110 §7.6.1: `Connection` and what it names, `Keep-Alive`,
+/// `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`) are not among them;
+/// `Content-Length` is kept apart, since the framing of the next hop decides it.
+#[derive(Debug, Default)]
+pub(crate) struct BackendFields {
+    /// `name: value\r\n` lines (httparse validated both; no line breaks inside).
+    lines: Vec<u8>,
+    /// The backend's agreed `Content-Length`, unless `Transfer-Encoding` overrode it.
+    content_length: Option<u64>,
+    /// Whether a `Date` field is among the lines.
+    has_date: bool,
+}
+
+impl BackendFields {
+    /// The field lines, each ending in CRLF.
+    pub fn lines(&self) -> &[u8] {
+        &self.lines
+    }
+
+    /// The backend's `Content-Length`, if it sent one (a HEAD response's is passed on).
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// Whether the backend sent a `Date`.
+    pub fn has_date(&self) -> bool {
+        self.has_date
+    }
+
+    /// Adds the fields (and `Content-Length`) to `headers`, for hyper's servers.
+    pub fn append_to(&self, headers: &mut HeaderMap) {
+        for line in self.lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let Some(colon) = line.iter().position(|b| *b == b':') else {
+                continue;
+            };
+            let value = line[colon + 1..].trim_ascii();
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(&line[..colon]),
+                HeaderValue::from_bytes(value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        if let Some(n) = self.content_length {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(n));
+        }
+    }
+}
+
 /// A parsed response head.
 #[derive(Debug)]
 pub(super) struct ResponseHead {
     pub status: StatusCode,
-    /// The end-to-end fields: hop-by-hop ones (RFC 9110 §7.6.1: `Connection` and what it
-    /// names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`) were
-    /// consumed here and are not forwarded; `Content-Length` stays unless `Transfer-Encoding`
-    /// overrode it.
-    pub headers: HeaderMap,
+    /// The end-to-end fields.
+    pub fields: BackendFields,
     pub framing: ResponseFraming,
     /// Whether the connection may carry another exchange after this one.
     pub keep_alive: bool,
@@ -185,7 +237,8 @@ impl Framing {
             FieldRole::ContentLength => {
                 // Every listed value must agree (RFC 9112 §6.3 item 5).
                 for part in value.split(|b| *b == b',') {
-                    let n = parse_length(part.trim_ascii())?;
+                    let n = crate::framing::parse_length(part.trim_ascii())
+                        .ok_or(ProtocolError("invalid content-length"))?;
                     match self.length {
                         Some(previous) if previous != n => {
                             return Err(ProtocolError("conflicting content-length values"))
@@ -213,16 +266,6 @@ impl Framing {
         }
         Ok(())
     }
-}
-
-/// A `Content-Length` value: 1 to 19 digits.
-fn parse_length(digits: &[u8]) -> Result<u64, ProtocolError> {
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return Err(ProtocolError("invalid content-length"));
-    }
-    Ok(digits
-        .iter()
-        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 /// A field's place in the head: name start and end, value start and end.
@@ -295,31 +338,45 @@ pub(super) fn parse_head(
             buf.advance(len);
             continue;
         }
-        let head = buf.split_to(len).freeze();
+        let head = buf.split_to(len);
         let transfer_encoded = framing.chunked.is_some();
-        let mut headers = HeaderMap::with_capacity(count);
-        let mut connection_values = Vec::new();
+        // Fields the backend's `Connection` names are for this hop too (rare: most name none).
+        let named: Vec<&[u8]> = if framing.names_fields {
+            spans[..count]
+                .iter()
+                .filter(|(_, role)| *role == FieldRole::Connection)
+                .flat_map(|&((_, _, vs, ve), _)| {
+                    head[vs as usize..ve as usize].split(|b| *b == b',')
+                })
+                .map(<[u8]>::trim_ascii)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut fields = BackendFields {
+            lines: Vec::with_capacity(len),
+            content_length: None,
+            has_date: false,
+        };
         for &((ns, ne, vs, ve), role) in &spans[..count] {
-            let (ns, ne, vs, ve) = (ns as usize, ne as usize, vs as usize, ve as usize);
-            if framing.names_fields && role == FieldRole::Connection {
-                connection_values.push(head.slice(vs..ve));
-            }
             if !role.forwarded(transfer_encoded) {
                 continue;
             }
-            let name = HeaderName::from_bytes(&head[ns..ne])
-                .map_err(|_| ProtocolError("invalid header name"))?;
-            let value = HeaderValue::from_maybe_shared(head.slice(vs..ve))
-                .map_err(|_| ProtocolError("invalid header value"))?;
-            headers.append(name, value);
-        }
-        // Fields the backend's `Connection` names are for this hop too (rare: most name none).
-        for named in connection_values
-            .iter()
-            .flat_map(|v| v.split(|b| *b == b','))
-            .filter_map(|token| HeaderName::from_bytes(token.trim_ascii()).ok())
-        {
-            headers.remove(named);
+            if role == FieldRole::ContentLength {
+                fields.content_length = framing.length;
+                continue;
+            }
+            let name = &head[ns as usize..ne as usize];
+            if named.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                continue;
+            }
+            fields.has_date |= name.eq_ignore_ascii_case(b"date");
+            fields.lines.extend_from_slice(name);
+            fields.lines.extend_from_slice(b": ");
+            fields
+                .lines
+                .extend_from_slice(&head[vs as usize..ve as usize]);
+            fields.lines.extend_from_slice(b"\r\n");
         }
         let framing_kind = if *request_method == Method::HEAD || code == 204 || code == 304 {
             ResponseFraming::Empty
@@ -346,7 +403,7 @@ pub(super) fn parse_head(
             };
         return Ok(Some(ResponseHead {
             status,
-            headers,
+            fields,
             framing: framing_kind,
             keep_alive,
         }));
@@ -408,7 +465,8 @@ mod tests {
         let h = head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: b\r\n\r\nhello");
         assert_eq!(h.framing, ResponseFraming::Length(5));
         assert!(h.keep_alive);
-        assert_eq!(h.headers["x-a"], "b");
+        assert_eq!(h.fields.lines(), b"X-A: b\r\n");
+        assert_eq!(h.fields.content_length(), Some(5));
         let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
         assert_eq!(h.framing, ResponseFraming::Chunked);
         let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n");
@@ -447,9 +505,15 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let mut names: Vec<&str> = h.headers.keys().map(HeaderName::as_str).collect();
+        assert_eq!(h.fields.lines(), b"X-Kept: yes\r\nProxy: not-a-prefix\r\n");
+        assert_eq!(h.fields.content_length(), Some(2));
+        assert!(!h.fields.has_date());
+        let mut headers = HeaderMap::new();
+        h.fields.append_to(&mut headers);
+        let mut names: Vec<&str> = headers.keys().map(HeaderName::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["content-length", "proxy", "x-kept"]);
+        assert_eq!(headers["proxy"], "not-a-prefix");
         assert!(h.keep_alive);
         // Transfer-Encoding overrides Content-Length: neither is forwarded.
         let h = parse(
@@ -458,8 +522,8 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let names: Vec<&str> = h.headers.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["x-a"]);
+        assert_eq!(h.fields.lines(), b"X-A: 1\r\n");
+        assert_eq!(h.fields.content_length(), None);
         // Only whole names match.
         assert_eq!(FieldRole::of(b"Connections"), FieldRole::EndToEnd);
         assert_eq!(FieldRole::of(b"tE"), FieldRole::HopByHop);

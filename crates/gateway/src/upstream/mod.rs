@@ -24,8 +24,9 @@ mod pool;
 pub use body::BackendBody;
 
 use crate::body::{BoxError, UpstreamBody};
+use crate::framing::{write_parts, ChunkSizeLine, LAST_CHUNK};
 use crate::snapshot::BackendEntry;
-pub(crate) use h1::is_hop_by_hop;
+pub(crate) use h1::{is_hop_by_hop, BackendFields};
 use h1::{RequestFraming, ResponseHead};
 use http::{HeaderMap, Method, Response};
 use http_body::Body;
@@ -35,10 +36,10 @@ use pool::{BackendIo, Conn, Lease, Pool};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::fmt;
-use std::io::{self, IoSlice, Write};
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
@@ -288,49 +289,10 @@ async fn write_message(
         .await
         .map_err(ExchangeError::Write)?;
     }
-    let last: &[u8] = if chunked { b"0\r\n\r\n" } else { b"" };
+    let last: &[u8] = if chunked { LAST_CHUNK } else { b"" };
     write_parts(io, &[head.unwrap_or_default(), last])
         .await
         .map_err(ExchangeError::Write)
-}
-
-/// `<size in hex>\r\n`, formatted without allocating.
-struct ChunkSizeLine {
-    bytes: [u8; 18],
-    len: usize,
-}
-
-impl ChunkSizeLine {
-    fn new(size: usize) -> Self {
-        let mut bytes = [0u8; 18];
-        let mut cursor = io::Cursor::new(&mut bytes[..]);
-        let _ = write!(cursor, "{size:x}\r\n");
-        let len = cursor.position() as usize;
-        Self { bytes, len }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-}
-
-/// Writes all of `parts` (at most four) with as few vectored writes as the socket allows.
-async fn write_parts<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> io::Result<()> {
-    let mut storage = [IoSlice::new(&[]); 4];
-    let mut count = 0;
-    for part in parts.iter().filter(|p| !p.is_empty()) {
-        storage[count] = IoSlice::new(part);
-        count += 1;
-    }
-    let mut slices = &mut storage[..count];
-    while !slices.is_empty() {
-        let n = io.write_vectored(slices).await?;
-        if n == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut slices, n);
-    }
-    Ok(())
 }
 
 /// Reads until a complete response head is buffered.
@@ -365,16 +327,16 @@ async fn read_head(conn: &mut Conn, method: &Method) -> Result<ResponseHead, Exc
     }
 }
 
-/// The response with its body streaming from `lease`.
+/// The response with its body streaming from `lease`; the backend's fields travel with the
+/// body (see [`BackendBody::fields`]).
 fn response(lease: Lease, head: ResponseHead) -> Response<BackendBody> {
     let ResponseHead {
         status,
-        headers,
+        fields,
         framing,
         keep_alive,
     } = head;
-    let mut response = Response::new(BackendBody::new(lease, framing, keep_alive));
+    let mut response = Response::new(BackendBody::new(lease, framing, keep_alive, fields));
     *response.status_mut() = status;
-    *response.headers_mut() = headers;
     response
 }

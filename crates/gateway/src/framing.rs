@@ -1,0 +1,291 @@
+//! HTTP/1.1 message framing that both sides of the proxy share (RFC 9112 §6–7): the
+//! `Content-Length` value, the body decoder (length, chunked, until close) working on a
+//! connection's read buffer, chunk-size lines, and vectored writes.
+//!
+//! Exists once so the caller's request body ([`server`](crate::server)) and the backend's
+//! response body ([`upstream`](crate::upstream)) are cut from their streams by the same code.
+
+use bytes::{Buf, Bytes, BytesMut};
+use std::io::{self, IoSlice, Write};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// The longest chunk-size line accepted (size, extensions and CRLF).
+const MAX_CHUNK_LINE: usize = 4 * 1024;
+/// The largest trailer section accepted after the last chunk (its fields are dropped).
+const MAX_TRAILER_BYTES: usize = 64 * 1024;
+
+/// A `Content-Length` value: 1 to 19 digits, nothing else.
+pub(crate) fn parse_length(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(
+        digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')),
+    )
+}
+
+/// Where a body decoder stands in its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decoder {
+    /// This many bytes are still to come (`Content-Length`).
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked(Chunk),
+    /// Everything until the peer closes (responses only).
+    UntilClose,
+}
+
+/// The part of a chunked body expected next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Chunk {
+    /// A chunk-size line.
+    Size,
+    /// This many bytes of chunk data.
+    Data(u64),
+    /// The CRLF after chunk data.
+    DataEnd,
+    /// The trailer section after the last chunk.
+    Trailers,
+    /// The message is complete.
+    Done,
+}
+
+/// What the buffered bytes yielded.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    /// A piece of the body, taken out of the buffer.
+    Data(Bytes),
+    /// The body is complete; the buffer holds what follows the message.
+    End,
+    /// More bytes must be read first.
+    NeedMore,
+}
+
+impl Decoder {
+    /// The chunked decoder at the start of a body.
+    pub const CHUNKED: Self = Self::Chunked(Chunk::Size);
+
+    /// Takes what `read` holds of the body. Errors name the framing rule the peer broke.
+    pub fn decode(&mut self, read: &mut BytesMut) -> Result<Decoded, &'static str> {
+        loop {
+            match self {
+                Self::Length(0) | Self::Chunked(Chunk::Done) => return Ok(Decoded::End),
+                Self::Length(remaining) | Self::Chunked(Chunk::Data(remaining)) => {
+                    if read.is_empty() {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    let n = read
+                        .len()
+                        .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                    let data = read.split_to(n).freeze();
+                    *remaining -= n as u64;
+                    if *remaining == 0 && matches!(self, Self::Chunked(_)) {
+                        *self = Self::Chunked(Chunk::DataEnd);
+                    }
+                    return Ok(Decoded::Data(data));
+                }
+                Self::UntilClose => {
+                    if read.is_empty() {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    return Ok(Decoded::Data(read.split().freeze()));
+                }
+                Self::Chunked(Chunk::Size) => match httparse::parse_chunk_size(read) {
+                    Ok(httparse::Status::Complete((line, size))) => {
+                        read.advance(line);
+                        *self = Self::Chunked(if size == 0 {
+                            Chunk::Trailers
+                        } else {
+                            Chunk::Data(size)
+                        });
+                    }
+                    Ok(httparse::Status::Partial) if read.len() > MAX_CHUNK_LINE => {
+                        return Err("chunk size line too long")
+                    }
+                    Ok(httparse::Status::Partial) => return Ok(Decoded::NeedMore),
+                    Err(_) => return Err("invalid chunk size"),
+                },
+                Self::Chunked(Chunk::DataEnd) => {
+                    if read.len() < 2 {
+                        return Ok(Decoded::NeedMore);
+                    }
+                    if !read.starts_with(b"\r\n") {
+                        return Err("chunk not followed by CRLF");
+                    }
+                    read.advance(2);
+                    *self = Self::Chunked(Chunk::Size);
+                }
+                Self::Chunked(Chunk::Trailers) => {
+                    // Trailer fields are dropped (none is forwarded: `Trailer` is hop-by-hop).
+                    let end = if read.starts_with(b"\r\n") {
+                        Some(2)
+                    } else {
+                        read.windows(4)
+                            .position(|w| w == b"\r\n\r\n")
+                            .map(|p| p + 4)
+                    };
+                    match end {
+                        Some(end) => {
+                            read.advance(end);
+                            *self = Self::Chunked(Chunk::Done);
+                        }
+                        None if read.len() > MAX_TRAILER_BYTES => {
+                            return Err("trailer section too large")
+                        }
+                        None => return Ok(Decoded::NeedMore),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the whole body has been taken.
+    pub fn is_done(&self) -> bool {
+        matches!(self, Self::Length(0) | Self::Chunked(Chunk::Done))
+    }
+
+    /// The number of body bytes still to come, when the framing says.
+    pub fn exact_remaining(&self) -> Option<u64> {
+        match self {
+            Self::Length(n) => Some(*n),
+            Self::Chunked(Chunk::Done) => Some(0),
+            _ => None,
+        }
+    }
+}
+
+/// `<size in hex>\r\n`, formatted without allocating.
+pub(crate) struct ChunkSizeLine {
+    bytes: [u8; 18],
+    len: usize,
+}
+
+impl ChunkSizeLine {
+    /// The line that introduces a chunk of `size` bytes.
+    pub fn new(size: usize) -> Self {
+        let mut bytes = [0u8; 18];
+        let mut cursor = io::Cursor::new(&mut bytes[..]);
+        let _ = write!(cursor, "{size:x}\r\n");
+        let len = cursor.position() as usize;
+        Self { bytes, len }
+    }
+
+    /// The line's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// The chunked coding's last chunk with an empty trailer section.
+pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// Writes all of `parts` (at most four; empty ones are skipped) with as few vectored writes as
+/// the socket allows.
+pub(crate) async fn write_parts<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    parts: &[&[u8]],
+) -> io::Result<()> {
+    let mut storage = [IoSlice::new(&[]); 4];
+    let mut count = 0;
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        storage[count] = IoSlice::new(part);
+        count += 1;
+    }
+    let mut slices = &mut storage[..count];
+    while !slices.is_empty() {
+        let n = io.write_vectored(slices).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut slices, n);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `wire` to a decoder in pieces of `step` bytes; the body and what is left over.
+    fn run(mut decoder: Decoder, wire: &[u8], step: usize) -> Result<(Vec<u8>, Vec<u8>), &str> {
+        let mut buf = BytesMut::new();
+        let mut body = Vec::new();
+        let mut fed = 0;
+        loop {
+            match decoder.decode(&mut buf)? {
+                Decoded::Data(d) => body.extend_from_slice(&d),
+                Decoded::End => return Ok((body, buf.to_vec())),
+                Decoded::NeedMore if fed >= wire.len() => return Err("incomplete"),
+                Decoded::NeedMore => {
+                    let end = (fed + step).min(wire.len());
+                    buf.extend_from_slice(&wire[fed..end]);
+                    fed = end;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lengths_are_plain_digits() {
+        assert_eq!(parse_length(b"0"), Some(0));
+        assert_eq!(parse_length(b"1234"), Some(1234));
+        for bad in [
+            &b""[..],
+            b"-1",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"0x10",
+            b"12345678901234567890",
+        ] {
+            assert_eq!(parse_length(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_cut_at_their_framing_whatever_the_read_sizes() {
+        let chunked = b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nx-trailer: 1\r\n\r\nNEXT";
+        for step in [1, 2, 3, 7, 100] {
+            // What is left over is what was fed past the body: a prefix of the next message.
+            let (body, rest) = run(Decoder::CHUNKED, chunked, step).unwrap();
+            assert_eq!(body, b"hello world");
+            assert!(b"NEXT".starts_with(&rest), "step {step}: {rest:?}");
+            let (body, rest) = run(Decoder::Length(5), b"helloNEXT", step).unwrap();
+            assert_eq!(body, b"hello");
+            assert!(b"NEXT".starts_with(&rest), "step {step}: {rest:?}");
+        }
+        assert_eq!(
+            run(Decoder::CHUNKED, b"0\r\n\r\n", 1).unwrap(),
+            (vec![], vec![])
+        );
+    }
+
+    #[test]
+    fn broken_chunked_framing_is_an_error() {
+        for bad in [
+            &b"zz\r\nhello\r\n"[..],
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"-5\r\nhello\r\n",
+            b"10000000000000000\r\n",
+        ] {
+            assert!(run(Decoder::CHUNKED, bad, 100).is_err(), "{bad:?}");
+        }
+        let long_line = [b"5;".as_slice(), &[b'x'; 5000]].concat();
+        assert_eq!(
+            run(Decoder::CHUNKED, &long_line, 100),
+            Err("chunk size line too long")
+        );
+    }
+
+    #[test]
+    fn chunk_size_lines_are_hex() {
+        assert_eq!(ChunkSizeLine::new(0).as_bytes(), b"0\r\n");
+        assert_eq!(ChunkSizeLine::new(255).as_bytes(), b"ff\r\n");
+        assert_eq!(
+            ChunkSizeLine::new(usize::MAX).as_bytes(),
+            b"ffffffffffffffff\r\n"
+        );
+    }
+}

@@ -1,0 +1,522 @@
+//! The request head a client sends and the response head the gateway writes (RFC 9112 §2–3,
+//! §6), with the strict reading that keeps request smuggling out: a head is accepted only when
+//! its framing has one meaning.
+//!
+//! Refused outright (400, and the connection closes): both `Content-Length` and
+//! `Transfer-Encoding`; disagreeing or malformed `Content-Length` values; a transfer coding
+//! other than a single `chunked`, or any in HTTP/1.0; an HTTP/1.1 request without exactly one
+//! `Host`; whitespace before a field's colon or obsolete line folding (httparse's defaults).
+
+use crate::framing::parse_length;
+use crate::upstream::BackendFields;
+use bytes::BytesMut;
+use http::header::{CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
+use std::io::Write;
+use std::mem::MaybeUninit;
+
+/// The largest request head read; a longer one is refused (414 when the request line alone
+/// is that long, else 494). Above the pipeline's own limits (32 KiB of URI, 32 KiB of fields),
+/// which give APIG's answers for heads that fit.
+pub(super) const MAX_HEAD_BYTES: usize = 72 * 1024;
+/// The most header fields in a request head (more: 494).
+const MAX_HEADERS: usize = 128;
+
+/// How the request body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BodyFraming {
+    /// `Content-Length` bytes (0: no body).
+    Length(u64),
+    /// Chunked transfer coding.
+    Chunked,
+}
+
+/// A request head read off the connection.
+#[derive(Debug)]
+pub(super) struct RequestHead {
+    pub parts: Parts,
+    pub framing: BodyFraming,
+    /// The client lets the connection carry another request (HTTP/1.1 without
+    /// `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`).
+    pub keep_alive: bool,
+    /// `Expect: 100-continue` on an HTTP/1.1 request.
+    pub expect_continue: bool,
+}
+
+/// Why a request head was refused; the connection closes after the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HeadError {
+    /// Malformed, or framing with more than one meaning (400); the reason is logged.
+    Malformed(&'static str),
+    /// The request line is longer than [`MAX_HEAD_BYTES`] (414).
+    UriTooLong,
+    /// The head is longer than [`MAX_HEAD_BYTES`] or has too many fields (494).
+    TooLarge,
+}
+
+impl HeadError {
+    /// What was wrong, for the log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Malformed(reason) => reason,
+            Self::UriTooLong => "request line too long",
+            Self::TooLarge => "request head too large",
+        }
+    }
+}
+
+/// A field's place in the head: name start and end, value start and end.
+type Span = (u32, u32, u32, u32);
+
+/// Framing facts gathered field by field.
+#[derive(Default)]
+struct Facts {
+    length: Option<u64>,
+    /// Transfer-Encoding values seen, and whether all of them together say exactly `chunked`.
+    transfer_encodings: u8,
+    chunked: bool,
+    hosts: u8,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+impl Facts {
+    fn note(&mut self, name: &[u8], value: &[u8]) -> Result<(), HeadError> {
+        let is = |known: &[u8]| name.eq_ignore_ascii_case(known);
+        match name.len() {
+            14 if is(b"content-length") => {
+                // Every listed value must agree (RFC 9112 §6.3 item 5).
+                for part in value.split(|b| *b == b',') {
+                    let n = parse_length(part.trim_ascii())
+                        .ok_or(HeadError::Malformed("invalid content-length"))?;
+                    if self.length.is_some_and(|previous| previous != n) {
+                        return Err(HeadError::Malformed("conflicting content-length values"));
+                    }
+                    self.length = Some(n);
+                }
+            }
+            17 if is(b"transfer-encoding") => {
+                self.transfer_encodings = self.transfer_encodings.saturating_add(1);
+                self.chunked = value.trim_ascii().eq_ignore_ascii_case(b"chunked");
+            }
+            4 if is(b"host") => self.hosts = self.hosts.saturating_add(1),
+            10 if is(b"connection") => {
+                for token in value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        self.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        self.keep_alive = true;
+                    }
+                }
+            }
+            6 if is(b"expect") => {
+                self.expect_continue = value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Parses the request head at the start of `buf` and removes it from `buf`.
+/// `Ok(None)`: the head is not complete yet.
+pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError> {
+    let mut spans: [Span; MAX_HEADERS] = [(0, 0, 0, 0); MAX_HEADERS];
+    let mut facts = Facts::default();
+    let (len, method, target, http11, count) = {
+        let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+        let mut request = httparse::Request::new(&mut []);
+        let parsed = httparse::ParserConfig::default().parse_request_with_uninit_headers(
+            &mut request,
+            buf,
+            &mut fields,
+        );
+        let len = match parsed {
+            Ok(httparse::Status::Complete(len)) if len > MAX_HEAD_BYTES => {
+                return Err(too_large(buf))
+            }
+            Ok(httparse::Status::Complete(len)) => len,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD_BYTES => {
+                return Err(too_large(buf))
+            }
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
+            Err(httparse::Error::Version) => {
+                return Err(HeadError::Malformed("unsupported HTTP version"))
+            }
+            Err(_) => return Err(HeadError::Malformed("malformed request head")),
+        };
+        // Offsets fit in u32: a head is at most MAX_HEAD_BYTES long.
+        let base = buf.as_ptr() as usize;
+        let offset = |p: *const u8| (p as usize - base) as u32;
+        for (slot, field) in spans.iter_mut().zip(request.headers.iter()) {
+            facts.note(field.name.as_bytes(), field.value)?;
+            let name = offset(field.name.as_ptr());
+            let value = offset(field.value.as_ptr());
+            *slot = (
+                name,
+                name + field.name.len() as u32,
+                value,
+                value + field.value.len() as u32,
+            );
+        }
+        let method = Method::from_bytes(request.method.unwrap_or_default().as_bytes())
+            .map_err(|_| HeadError::Malformed("invalid method"))?;
+        let path = request.path.unwrap_or_default();
+        let target = offset(path.as_ptr())..offset(path.as_ptr()) + path.len() as u32;
+        (
+            len,
+            method,
+            target,
+            request.version == Some(1),
+            request.headers.len(),
+        )
+    };
+    let framing = match (facts.transfer_encodings, facts.length) {
+        (0, length) => BodyFraming::Length(length.unwrap_or(0)),
+        (_, Some(_)) => {
+            return Err(HeadError::Malformed(
+                "both content-length and transfer-encoding",
+            ))
+        }
+        (1, None) if facts.chunked && http11 => BodyFraming::Chunked,
+        _ => return Err(HeadError::Malformed("unsupported transfer-encoding")),
+    };
+    if http11 && facts.hosts != 1 {
+        return Err(HeadError::Malformed("an HTTP/1.1 request needs one host"));
+    }
+    if facts.hosts > 1 {
+        return Err(HeadError::Malformed("more than one host"));
+    }
+
+    let head = buf.split_to(len).freeze();
+    let uri = Uri::from_maybe_shared(head.slice(target.start as usize..target.end as usize))
+        .map_err(|_| HeadError::Malformed("invalid request target"))?;
+    let mut headers = HeaderMap::with_capacity(count);
+    for &(ns, ne, vs, ve) in &spans[..count] {
+        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+            .map_err(|_| HeadError::Malformed("invalid header name"))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
+            .map_err(|_| HeadError::Malformed("invalid header value"))?;
+        headers.append(name, value);
+    }
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.method = method;
+    parts.uri = uri;
+    parts.version = if http11 {
+        Version::HTTP_11
+    } else {
+        Version::HTTP_10
+    };
+    parts.headers = headers;
+    Ok(Some(RequestHead {
+        parts,
+        framing,
+        keep_alive: if http11 {
+            !facts.close
+        } else {
+            facts.keep_alive && !facts.close
+        },
+        expect_continue: http11 && facts.expect_continue,
+    }))
+}
+
+/// 414 when the request line has not ended within the limit, else 494.
+fn too_large(buf: &[u8]) -> HeadError {
+    let line_ends = buf[..buf.len().min(MAX_HEAD_BYTES)].contains(&b'\n');
+    if line_ends {
+        HeadError::TooLarge
+    } else {
+        HeadError::UriTooLong
+    }
+}
+
+/// Whether `bytes` could be the start of HTTP/2's connection preface (all of it: it is).
+pub(super) fn is_h2_preface_start(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(H2_PREFACE.len());
+    bytes[..n] == H2_PREFACE[..n]
+}
+
+/// What an HTTP/2 client with prior knowledge sends first (RFC 9113 §3.4).
+pub(super) const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// How the response body goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ResponseFraming {
+    /// No body bytes follow the head (HEAD, 204, 304); the fields are written as they are.
+    Bodiless,
+    /// `Content-Length` bytes.
+    Length(u64),
+    /// Chunked transfer coding (HTTP/1.1 clients, unknown length).
+    Chunked,
+    /// Until the gateway closes the connection (HTTP/1.0 clients, unknown length).
+    UntilClose,
+}
+
+/// What the response head is made of besides the framing.
+pub(super) struct ResponseFields<'a> {
+    pub status: StatusCode,
+    /// The gateway's fields (all of them for its own answers).
+    pub headers: &'a HeaderMap,
+    /// A backend's fields, written as received.
+    pub backend: Option<&'a BackendFields>,
+}
+
+/// Writes the status line and fields of a response into `buf`: the backend's and the
+/// response's own fields (without framing fields, which `framing` decides), `Date` when
+/// neither has one, and `Connection` as the connection's fate requires.
+pub(super) fn encode_response_head(
+    buf: &mut Vec<u8>,
+    response: &ResponseFields<'_>,
+    framing: ResponseFraming,
+    keep_alive: bool,
+    http10: bool,
+) {
+    let ResponseFields {
+        status,
+        headers,
+        backend,
+    } = *response;
+    buf.extend_from_slice(b"HTTP/1.1 ");
+    buf.extend_from_slice(status.as_str().as_bytes());
+    buf.push(b' ');
+    buf.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    buf.extend_from_slice(b"\r\n");
+    let bodiless = framing == ResponseFraming::Bodiless;
+    let mut has_date = headers.contains_key(DATE);
+    if let Some(backend) = backend {
+        buf.extend_from_slice(backend.lines());
+        has_date |= backend.has_date();
+        if let (Some(n), true) = (backend.content_length(), bodiless) {
+            // A HEAD response tells the length a GET would have.
+            let _ = write!(buf, "content-length: {n}\r\n");
+        }
+    }
+    for (name, value) in headers {
+        // A bodiless response keeps its Content-Length (HEAD: the length a GET would have).
+        if (name == CONTENT_LENGTH && !bodiless) || name == TRANSFER_ENCODING {
+            continue;
+        }
+        if name == http::header::CONNECTION {
+            continue;
+        }
+        buf.extend_from_slice(name.as_str().as_bytes());
+        buf.extend_from_slice(b": ");
+        buf.extend_from_slice(value.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+    }
+    if !has_date {
+        buf.extend_from_slice(b"date: ");
+        date::write(buf);
+        buf.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        ResponseFraming::Bodiless | ResponseFraming::UntilClose => {}
+        ResponseFraming::Length(n) => {
+            let _ = write!(buf, "content-length: {n}\r\n");
+        }
+        ResponseFraming::Chunked => buf.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    if !keep_alive {
+        buf.extend_from_slice(b"connection: close\r\n");
+    } else if http10 {
+        buf.extend_from_slice(b"connection: keep-alive\r\n");
+    }
+    buf.extend_from_slice(b"\r\n");
+}
+
+/// The `Date` field value, formatted once a second per thread.
+mod date {
+    use std::cell::RefCell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// "Sun, 06 Nov 1994 08:49:37 GMT" is 29 bytes.
+    const LEN: usize = 29;
+
+    thread_local! {
+        static CACHED: RefCell<(u64, [u8; LEN])> = const { RefCell::new((u64::MAX, [0; LEN])) };
+    }
+
+    /// Appends the current date in IMF-fixdate form.
+    pub fn write(buf: &mut Vec<u8>) {
+        let now = SystemTime::now();
+        let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        CACHED.with_borrow_mut(|(cached_second, text)| {
+            if *cached_second != second {
+                let formatted = httpdate::fmt_http_date(now);
+                if formatted.len() == LEN {
+                    text.copy_from_slice(formatted.as_bytes());
+                    *cached_second = second;
+                }
+            }
+            buf.extend_from_slice(text);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(status: StatusCode, headers: &HeaderMap) -> ResponseFields<'_> {
+        ResponseFields {
+            status,
+            headers,
+            backend: None,
+        }
+    }
+
+    fn parse_str(raw: &str) -> Result<Option<RequestHead>, HeadError> {
+        parse(&mut BytesMut::from(raw))
+    }
+
+    fn malformed(raw: &str) -> &'static str {
+        match parse_str(raw) {
+            Err(HeadError::Malformed(reason)) => reason,
+            other => panic!("{raw:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_request_head_becomes_parts_and_leaves_the_body_in_the_buffer() {
+        let mut buf = BytesMut::from(
+            "POST /a/b?x=1 HTTP/1.1\r\nHost: api.example\r\nContent-Length: 4\r\nX-Custom: v\r\n\r\nbodyGET",
+        );
+        let head = parse(&mut buf).unwrap().unwrap();
+        assert_eq!(head.parts.method, Method::POST);
+        assert_eq!(head.parts.uri, "/a/b?x=1");
+        assert_eq!(head.parts.version, Version::HTTP_11);
+        assert_eq!(head.parts.headers["host"], "api.example");
+        assert_eq!(head.parts.headers["x-custom"], "v");
+        assert_eq!(head.framing, BodyFraming::Length(4));
+        assert!(head.keep_alive);
+        assert!(!head.expect_continue);
+        assert_eq!(&buf[..], b"bodyGET");
+    }
+
+    #[test]
+    fn partial_heads_wait_and_keep_alive_follows_the_version() {
+        assert!(parse_str("GET / HTTP/1.1\r\nHost: a\r\n")
+            .unwrap()
+            .is_none());
+        let close = parse_str("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assert!(!close.unwrap().unwrap().keep_alive);
+        let old = parse_str("GET / HTTP/1.0\r\n\r\n").unwrap().unwrap();
+        assert!(!old.keep_alive);
+        assert_eq!(old.parts.version, Version::HTTP_10);
+        let old_kept = parse_str("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n");
+        assert!(old_kept.unwrap().unwrap().keep_alive);
+        let expect = parse_str(
+            "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n",
+        );
+        assert!(expect.unwrap().unwrap().expect_continue);
+        let chunked = parse_str("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n");
+        assert_eq!(chunked.unwrap().unwrap().framing, BodyFraming::Chunked);
+    }
+
+    #[test]
+    fn framing_with_two_meanings_is_refused() {
+        for raw in [
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4, 5\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +4\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n folded\r\n\r\n",
+            "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+            "GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+            "GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n",
+        ] {
+            malformed(raw);
+        }
+        // Agreeing repeats are one length.
+        let same = parse_str(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n",
+        );
+        assert_eq!(same.unwrap().unwrap().framing, BodyFraming::Length(4));
+    }
+
+    #[test]
+    fn oversized_heads_are_told_apart() {
+        let long_line = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_HEAD_BYTES));
+        assert_eq!(parse_str(&long_line).unwrap_err(), HeadError::UriTooLong);
+        let long_field = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n",
+            "a".repeat(MAX_HEAD_BYTES)
+        );
+        assert_eq!(parse_str(&long_field).unwrap_err(), HeadError::TooLarge);
+        let many = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\n{}\r\n",
+            "X: 1\r\n".repeat(MAX_HEADERS)
+        );
+        assert_eq!(parse_str(&many).unwrap_err(), HeadError::TooLarge);
+    }
+
+    #[test]
+    fn the_h2_preface_is_recognised_from_its_first_bytes() {
+        assert!(is_h2_preface_start(b"PRI * HT"));
+        assert!(is_h2_preface_start(H2_PREFACE));
+        assert!(!is_h2_preface_start(b"GET / HTTP/1.1"));
+        assert!(!is_h2_preface_start(b"PRX"));
+    }
+
+    #[test]
+    fn response_heads_carry_the_framing_the_body_needs() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("text/plain"));
+        headers.insert("content-length", HeaderValue::from_static("999"));
+        headers.insert("connection", HeaderValue::from_static("keep-alive"));
+        let mut buf = Vec::new();
+        encode_response_head(
+            &mut buf,
+            &fields(StatusCode::OK, &headers),
+            ResponseFraming::Length(5),
+            true,
+            false,
+        );
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ndate: "));
+        assert!(
+            text.ends_with(" GMT\r\ncontent-length: 5\r\n\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("999") && !text.contains("connection"));
+
+        let mut buf = Vec::new();
+        headers.insert(
+            DATE,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        encode_response_head(
+            &mut buf,
+            &fields(StatusCode::OK, &headers),
+            ResponseFraming::Bodiless,
+            false,
+            false,
+        );
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.contains("content-length: 999\r\n"), "{text}");
+        assert!(text.ends_with("connection: close\r\n\r\n"), "{text}");
+        assert_eq!(text.matches("date:").count(), 1);
+
+        let mut buf = Vec::new();
+        encode_response_head(
+            &mut buf,
+            &fields(StatusCode::from_u16(499).unwrap(), &HeaderMap::new()),
+            ResponseFraming::Chunked,
+            true,
+            true,
+        );
+        let text = String::from_utf8(buf).unwrap();
+        assert!(text.starts_with("HTTP/1.1 499 \r\n"), "{text}");
+        assert!(text.ends_with("transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n"));
+    }
+}
