@@ -21,7 +21,10 @@
 //! - [`errors`]: the data-plane error catalogue (spec §5.2) and its JSON body;
 //! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
 //!   counters that survive snapshot replacement;
-//! - [`body`]: the request and response body types;
+//! - [`body`]: the request and response body types; `framing`: HTTP/1.1 body framing both
+//!   sides share;
+//! - `server`: the HTTP/1.1 server (strict request heads, the pipeline run in the connection's
+//!   task, backend fields written as received); HTTP/2 is served by hyper;
 //! - [`meters`]: the Prometheus metrics (requests, latencies, refusals, connections, index
 //!   updates), resolved once per API so a request costs a few atomic adds;
 //! - [`listener`]: the HTTP and HTTPS listeners with graceful shutdown; [`tls`]: their
