@@ -6,7 +6,7 @@
 //! response body ([`upstream`](crate::upstream)) are cut from their streams by the same code.
 
 use bytes::{Buf, Bytes, BytesMut};
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// The longest chunk-size line accepted (size, extensions and CRLF).
@@ -165,17 +165,43 @@ pub(crate) struct ChunkSizeLine {
 impl ChunkSizeLine {
     /// The line that introduces a chunk of `size` bytes.
     pub fn new(size: usize) -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut bytes = [0u8; 18];
-        let mut cursor = io::Cursor::new(&mut bytes[..]);
-        let _ = write!(cursor, "{size:x}\r\n");
-        let len = cursor.position() as usize;
-        Self { bytes, len }
+        let digits = (usize::BITS - size.leading_zeros()).div_ceil(4).max(1) as usize;
+        for (i, byte) in bytes[..digits].iter_mut().enumerate() {
+            *byte = HEX[(size >> (4 * (digits - 1 - i))) & 0xf];
+        }
+        bytes[digits..digits + 2].copy_from_slice(b"\r\n");
+        Self {
+            bytes,
+            len: digits + 2,
+        }
     }
 
     /// The line's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
+}
+
+/// Appends `name: <n>\r\n` (a field with a decimal value, such as `Content-Length`) without
+/// going through `fmt`.
+pub(crate) fn push_number_field(buf: &mut Vec<u8>, name: &[u8], n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(name);
+    buf.extend_from_slice(b": ");
+    buf.extend_from_slice(&digits[at..]);
+    buf.extend_from_slice(b"\r\n");
 }
 
 /// The chunked coding's last chunk with an empty trailer section.
@@ -280,7 +306,23 @@ mod tests {
     }
 
     #[test]
+    fn number_fields_are_decimal() {
+        let mut buf = Vec::new();
+        for n in [0, 7, 10, 1234567890, u64::MAX] {
+            buf.clear();
+            push_number_field(&mut buf, b"content-length", n);
+            assert_eq!(buf, format!("content-length: {n}\r\n").into_bytes());
+        }
+    }
+
+    #[test]
     fn chunk_size_lines_are_hex() {
+        for n in [1, 9, 10, 16, 4095, 4096, 1 << 40] {
+            assert_eq!(
+                ChunkSizeLine::new(n).as_bytes(),
+                format!("{n:x}\r\n").as_bytes()
+            );
+        }
         assert_eq!(ChunkSizeLine::new(0).as_bytes(), b"0\r\n");
         assert_eq!(ChunkSizeLine::new(255).as_bytes(), b"ff\r\n");
         assert_eq!(

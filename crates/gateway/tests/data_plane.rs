@@ -1678,7 +1678,10 @@ async fn http1_requests_are_pipelined_streamed_and_kept_alive_past_refusals() {
     let text = read_until(&mut stream, |t| t.contains(r#""path":"/echo/open""#)).await;
     let (head, next) = text.split_once("\r\n\r\n").expect(&text);
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
-    assert!(head.contains("\r\ncontent-type: application/json\r\n"), "{head}");
+    assert!(
+        head.contains("\r\ncontent-type: application/json\r\n"),
+        "{head}"
+    );
     let length: usize = head
         .split("\r\n")
         .find_map(|l| l.strip_prefix("content-length: "))

@@ -7,13 +7,12 @@
 //! other than a single `chunked`, or any in HTTP/1.0; an HTTP/1.1 request without exactly one
 //! `Host`; whitespace before a field's colon or obsolete line folding (httparse's defaults).
 
-use crate::framing::parse_length;
+use crate::framing::{parse_length, push_number_field};
 use crate::upstream::BackendFields;
 use bytes::BytesMut;
 use http::header::{CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
-use std::io::Write;
 use std::mem::MaybeUninit;
 
 /// The largest request head read; a longer one is refused (414 when the request line alone
@@ -22,6 +21,9 @@ use std::mem::MaybeUninit;
 pub(super) const MAX_HEAD_BYTES: usize = 72 * 1024;
 /// The most header fields in a request head (more: 494).
 const MAX_HEADERS: usize = 128;
+
+/// Fields a request's map gets beyond the caller's before it goes to the backend.
+const ROOM_FOR_PROXY_FIELDS: usize = 4;
 
 /// How the request body is delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,7 +196,9 @@ pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError
     let head = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(head.slice(target.start as usize..target.end as usize))
         .map_err(|_| HeadError::Malformed("invalid request target"))?;
-    let mut headers = HeaderMap::with_capacity(count);
+    // Room for what the proxy phase adds (Host is replaced; X-Request-Id, X-Forwarded-For and
+    // a few backend parameters are new): growing the map would rehash it.
+    let mut headers = HeaderMap::with_capacity(count + ROOM_FOR_PROXY_FIELDS);
     for &(ns, ne, vs, ve) in &spans[..count] {
         let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
             .map_err(|_| HeadError::Malformed("invalid header name"))?;
@@ -291,7 +295,7 @@ pub(super) fn encode_response_head(
         has_date |= backend.has_date();
         if let (Some(n), true) = (backend.content_length(), bodiless) {
             // A HEAD response tells the length a GET would have.
-            let _ = write!(buf, "content-length: {n}\r\n");
+            push_number_field(buf, b"content-length", n);
         }
     }
     for (name, value) in headers {
@@ -314,9 +318,7 @@ pub(super) fn encode_response_head(
     }
     match framing {
         ResponseFraming::Bodiless | ResponseFraming::UntilClose => {}
-        ResponseFraming::Length(n) => {
-            let _ = write!(buf, "content-length: {n}\r\n");
-        }
+        ResponseFraming::Length(n) => push_number_field(buf, b"content-length", n),
         ResponseFraming::Chunked => buf.extend_from_slice(b"transfer-encoding: chunked\r\n"),
     }
     if !keep_alive {

@@ -364,14 +364,13 @@ where
                 return Err("response body longer than its content-length".into());
             }
         }
-        let line = ChunkSizeLine::new(data.len());
-        let (prefix, suffix): (&[u8], &[u8]) = if chunked {
-            (line.as_bytes(), b"\r\n")
-        } else {
-            (b"", b"")
-        };
         let head = head.take().unwrap_or_default();
-        write_parts(writer, &[head, prefix, &data, suffix]).await?;
+        if chunked {
+            let line = ChunkSizeLine::new(data.len());
+            write_parts(writer, &[head, line.as_bytes(), &data, b"\r\n"]).await?;
+        } else {
+            write_parts(writer, &[head, &data]).await?;
+        }
     }
     if let ResponseFraming::Length(n) = framing {
         if sent != n {

@@ -8,7 +8,6 @@ use bytes::{Buf, BytesMut};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::fmt;
-use std::io::Write;
 use std::mem::MaybeUninit;
 
 /// The largest response head accepted from a backend.
@@ -70,9 +69,7 @@ pub(super) fn encode_head(
     }
     match framing {
         RequestFraming::None => {}
-        RequestFraming::Length(n) => {
-            let _ = write!(buf, "content-length: {n}\r\n");
-        }
+        RequestFraming::Length(n) => crate::framing::push_number_field(buf, b"content-length", n),
         RequestFraming::Chunked => buf.extend_from_slice(b"transfer-encoding: chunked\r\n"),
     }
     buf.extend_from_slice(b"\r\n");

@@ -276,18 +276,14 @@ async fn write_message(
         if data.is_empty() {
             continue;
         }
-        let line = ChunkSizeLine::new(data.len());
-        let (prefix, suffix): (&[u8], &[u8]) = if chunked {
-            (line.as_bytes(), b"\r\n")
+        let head = head.take().unwrap_or_default();
+        let written = if chunked {
+            let line = ChunkSizeLine::new(data.len());
+            write_parts(io, &[head, line.as_bytes(), &data, b"\r\n"]).await
         } else {
-            (b"", b"")
+            write_parts(io, &[head, &data]).await
         };
-        write_parts(
-            io,
-            &[head.take().unwrap_or_default(), prefix, &data, suffix],
-        )
-        .await
-        .map_err(ExchangeError::Write)?;
+        written.map_err(ExchangeError::Write)?;
     }
     let last: &[u8] = if chunked { LAST_CHUNK } else { b"" };
     write_parts(io, &[head.unwrap_or_default(), last])
