@@ -7,7 +7,9 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::{self, IoSlice};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 /// The longest chunk-size line accepted (size, extensions and CRLF).
 const MAX_CHUNK_LINE: usize = 4 * 1024;
@@ -152,6 +154,46 @@ impl Decoder {
             Self::Length(n) => Some(*n),
             Self::Chunked(Chunk::Done) => Some(0),
             _ => None,
+        }
+    }
+}
+
+/// Why a body could not be read to its end.
+#[derive(Debug)]
+pub(crate) enum BodyFailure {
+    /// The peer broke the framing (the rule it broke).
+    Framing(&'static str),
+    /// The peer closed the connection before the body was complete.
+    Closed,
+    /// Reading failed.
+    Io(io::Error),
+}
+
+/// The next piece of a body framed by `decoder`: from the bytes in `buf`, else from `io`
+/// (read into `buf`, which grows by `grow` bytes when it runs low). `Ok(None)`: the body is
+/// complete (for [`Decoder::UntilClose`], at the end of the stream).
+pub(crate) fn poll_body<R: AsyncRead + Unpin>(
+    decoder: &mut Decoder,
+    buf: &mut BytesMut,
+    io: &mut R,
+    grow: usize,
+    cx: &mut Context<'_>,
+) -> Poll<Result<Option<Bytes>, BodyFailure>> {
+    loop {
+        match decoder.decode(buf) {
+            Ok(Decoded::Data(data)) => return Poll::Ready(Ok(Some(data))),
+            Ok(Decoded::End) => return Poll::Ready(Ok(None)),
+            Ok(Decoded::NeedMore) => {}
+            Err(rule) => return Poll::Ready(Err(BodyFailure::Framing(rule))),
+        }
+        if buf.capacity() - buf.len() < grow / 2 {
+            buf.reserve(grow);
+        }
+        match ready!(tokio_util::io::poll_read_buf(Pin::new(&mut *io), cx, buf)) {
+            Ok(0) if *decoder == Decoder::UntilClose => return Poll::Ready(Ok(None)),
+            Ok(0) => return Poll::Ready(Err(BodyFailure::Closed)),
+            Ok(_) => {}
+            Err(e) => return Poll::Ready(Err(BodyFailure::Io(e))),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! body costs a one-shot channel for the way back.
 
 use crate::body::BoxError;
-use crate::framing::{Decoded, Decoder};
+use crate::framing::{self, BodyFailure, Decoded, Decoder};
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use std::fmt;
@@ -144,40 +144,36 @@ impl Body for ConnBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        loop {
-            let Some(reader) = this.reader.as_mut() else {
-                return Poll::Ready(None);
-            };
-            match this.decoder.decode(&mut reader.buf) {
-                Ok(Decoded::Data(data)) => {
-                    if this.decoder.is_done() {
-                        this.give_back();
+        let Some(reader) = this.reader.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let polled = framing::poll_body(
+            &mut this.decoder,
+            &mut reader.buf,
+            &mut reader.io,
+            READ_BUFFER,
+            cx,
+        );
+        let frame = match ready!(polled) {
+            Ok(Some(data)) => Some(Ok(Frame::data(data))),
+            Ok(None) => None,
+            Err(failure) => {
+                let error: BoxError = match failure {
+                    BodyFailure::Framing(rule) => Box::new(BodyError(rule)),
+                    BodyFailure::Closed => {
+                        Box::new(BodyError("the client closed the connection in the body"))
                     }
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
-                Ok(Decoded::End) => {
-                    this.give_back();
-                    return Poll::Ready(None);
-                }
-                Ok(Decoded::NeedMore) => {}
-                Err(reason) => {
-                    this.give_back();
-                    return Poll::Ready(Some(Err(Box::new(BodyError(reason)))));
-                }
+                    BodyFailure::Io(e) => Box::new(e),
+                };
+                Some(Err(error))
             }
-            match ready!(reader.poll_fill(cx)) {
-                Ok(0) => {
-                    this.give_back();
-                    let closed = BodyError("the client closed the connection in the body");
-                    return Poll::Ready(Some(Err(Box::new(closed))));
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    this.give_back();
-                    return Poll::Ready(Some(Err(Box::new(e))));
-                }
-            }
+        };
+        // Complete, or failed: the connection loop gets its reader back (and closes the
+        // connection unless the body was complete).
+        if this.decoder.is_done() || !matches!(frame, Some(Ok(_))) {
+            this.give_back();
         }
+        Poll::Ready(frame)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -5,7 +5,7 @@
 use super::h1::{BackendFields, ProtocolError, ResponseFraming};
 use super::pool::{Lease, READ_BUFFER};
 use crate::body::BoxError;
-use crate::framing::{Decoded, Decoder};
+use crate::framing::{self, BodyFailure, Decoder};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use std::pin::Pin;
@@ -81,10 +81,6 @@ impl BackendBody {
     }
 }
 
-fn failed(message: &'static str) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-    Poll::Ready(Some(Err(Box::new(ProtocolError(message)))))
-}
-
 impl Body for BackendBody {
     type Data = Bytes;
     type Error = BoxError;
@@ -94,45 +90,39 @@ impl Body for BackendBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
-        loop {
-            let Some(lease) = this.lease.as_mut() else {
-                return Poll::Ready(None);
-            };
-            let read = &mut lease.conn.read;
-            match this.decoder.decode(read) {
-                Ok(Decoded::Data(data)) => {
-                    if this.decoder.is_done() {
-                        this.finish();
-                    }
-                    return Poll::Ready(Some(Ok(Frame::data(data))));
-                }
-                Ok(Decoded::End) => {
+        let Some(lease) = this.lease.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let conn = &mut lease.conn;
+        let polled = framing::poll_body(
+            &mut this.decoder,
+            &mut conn.read,
+            &mut conn.io,
+            READ_BUFFER,
+            cx,
+        );
+        match ready!(polled) {
+            Ok(Some(data)) => {
+                if this.decoder.is_done() {
                     this.finish();
-                    return Poll::Ready(None);
                 }
-                Ok(Decoded::NeedMore) => {}
-                Err(message) => return failed(message),
+                Poll::Ready(Some(Ok(Frame::data(data))))
             }
-            if read.capacity() - read.len() < READ_BUFFER / 2 {
-                read.reserve(READ_BUFFER);
+            Ok(None) => {
+                this.finish();
+                Poll::Ready(None)
             }
-            let n = match ready!(tokio_util::io::poll_read_buf(
-                Pin::new(&mut lease.conn.io),
-                cx,
-                read
-            )) {
-                Ok(n) => n,
-                Err(e) => {
-                    this.lease = None;
-                    return Poll::Ready(Some(Err(Box::new(e))));
-                }
-            };
-            if n == 0 {
+            Err(failure) => {
+                // The connection is in an unknown state: closed, never reused.
                 this.lease = None;
-                if this.decoder == Decoder::UntilClose {
-                    return Poll::Ready(None);
-                }
-                return failed("backend closed the connection before the body was complete");
+                let error: BoxError = match failure {
+                    BodyFailure::Framing(rule) => Box::new(ProtocolError(rule)),
+                    BodyFailure::Closed => Box::new(ProtocolError(
+                        "backend closed the connection before the body was complete",
+                    )),
+                    BodyFailure::Io(e) => Box::new(e),
+                };
+                Poll::Ready(Some(Err(error)))
             }
         }
     }
