@@ -11,7 +11,7 @@ use crate::body::{with_backend_fields, BoxError, CallerBody, Served};
 use crate::drain::{Activity, Drain, Expired, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
 use crate::pipeline::Conn;
-use crate::server::{self, ReadIo, WriteIo};
+use crate::server;
 use crate::tls::TlsSettings;
 use crate::Gateway;
 use bytes::{Bytes, BytesMut};
@@ -33,6 +33,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
 use tokio_rustls::TlsAcceptor;
+use tokio_util::either::Either;
 
 /// Time a client has to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -172,10 +173,10 @@ async fn serve_connection(
             match tokio::time::timeout(timeout, server::sniff_h2(&mut stream, &mut first)).await {
                 Ok(Ok(false)) => {
                     let (read, write) = stream.into_split();
-                    let reader = server::reader(ReadIo::Tcp(read), first);
+                    let reader = server::reader(Either::Left(read), first);
                     let h1 = server::connection(
                         reader,
-                        WriteIo::Tcp(write),
+                        Either::Left(write),
                         gateway,
                         conn,
                         Arc::clone(&activity),
@@ -210,10 +211,10 @@ async fn serve_connection(
             } else {
                 let (read, write) = tokio::io::split(stream);
                 let first = BytesMut::with_capacity(server::READ_BUFFER);
-                let reader = server::reader(ReadIo::Tls(read), first);
+                let reader = server::reader(Either::Right(read), first);
                 let h1 = server::connection(
                     reader,
-                    WriteIo::Tls(write),
+                    Either::Right(write),
                     gateway,
                     conn,
                     Arc::clone(&activity),

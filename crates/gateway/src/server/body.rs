@@ -13,35 +13,19 @@ use std::fmt;
 use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
-use tokio::io::{AsyncRead, ReadBuf, ReadHalf};
+use tokio::io::ReadHalf;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_rustls::server::TlsStream;
+use tokio_util::either::Either;
 
 /// Read buffer size of a new connection, and what is added when it runs low.
 pub(crate) const READ_BUFFER: usize = 8 * 1024;
 
-/// The read half of a client connection.
-pub(crate) enum ReadIo {
-    /// Plain TCP.
-    Tcp(OwnedReadHalf),
-    /// TLS (the half shares the TLS session with the write half).
-    Tls(ReadHalf<TlsStream<TcpStream>>),
-}
-
-impl AsyncRead for ReadIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Tcp(io) => Pin::new(io).poll_read(cx, buf),
-            Self::Tls(io) => Pin::new(io).poll_read(cx, buf),
-        }
-    }
-}
+/// The read half of a client connection: plain TCP (left) or TLS (right, sharing the TLS
+/// session with the write half).
+pub(crate) type ReadIo = Either<OwnedReadHalf, ReadHalf<TlsStream<TcpStream>>>;
 
 /// The reading side of a client connection: its read half and the bytes read ahead.
 pub(crate) struct Reader {

@@ -34,16 +34,17 @@ use http::{Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
 use std::future::{poll_fn, Future};
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, WriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, WriteHalf};
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_rustls::server::TlsStream;
+use tokio_util::either::Either;
 
 pub(crate) use body::READ_BUFFER;
 use head::{is_h2_preface_start, H2_PREFACE};
@@ -52,58 +53,8 @@ use head::{is_h2_preface_start, H2_PREFACE};
 /// after a response that left its request body unread.
 const LINGER: Duration = Duration::from_secs(2);
 
-/// The write half of a client connection.
-pub(crate) enum WriteIo {
-    /// Plain TCP.
-    Tcp(OwnedWriteHalf),
-    /// TLS.
-    Tls(WriteHalf<TlsStream<TcpStream>>),
-}
-
-impl AsyncWrite for WriteIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Tcp(io) => Pin::new(io).poll_write(cx, buf),
-            Self::Tls(io) => Pin::new(io).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Tcp(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            Self::Tls(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Self::Tcp(io) => io.is_write_vectored(),
-            Self::Tls(io) => io.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Tcp(io) => Pin::new(io).poll_flush(cx),
-            Self::Tls(io) => Pin::new(io).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Tcp(io) => Pin::new(io).poll_shutdown(cx),
-            Self::Tls(io) => Pin::new(io).poll_shutdown(cx),
-        }
-    }
-}
+/// The write half of a client connection: plain TCP (left) or TLS (right).
+pub(crate) type WriteIo = Either<OwnedWriteHalf, WriteHalf<TlsStream<TcpStream>>>;
 
 /// An HTTP/1.1 connection being served, as a future for [`Drain::watch`](crate::drain::Drain::watch).
 pub(crate) struct H1Connection(Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>);
