@@ -11,7 +11,7 @@ use crate::body::{with_backend_fields, BoxError, CallerBody, Served};
 use crate::drain::{Activity, Drain, Expired, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
 use crate::pipeline::Conn;
-use crate::server;
+use crate::server::{self, ReadIo, WriteIo};
 use crate::tls::TlsSettings;
 use crate::Gateway;
 use bytes::{Bytes, BytesMut};
@@ -173,15 +173,8 @@ async fn serve_connection(
             match tokio::time::timeout(timeout, server::sniff_h2(&mut stream, &mut first)).await {
                 Ok(Ok(false)) => {
                     let (read, write) = stream.into_split();
-                    let reader = server::reader(Either::Left(read), first);
-                    let h1 = server::connection(
-                        reader,
-                        Either::Left(write),
-                        gateway,
-                        conn,
-                        Arc::clone(&activity),
-                    );
-                    drain.watch(h1, activity).await
+                    let io = (Either::Left(read), Either::Left(write));
+                    serve_h1(io, first, gateway, conn, activity, drain).await
                 }
                 Ok(Ok(true)) => {
                     let io = Rewound {
@@ -210,16 +203,9 @@ async fn serve_connection(
                 serve_h2(stream, gateway, conn, activity, h2, drain).await
             } else {
                 let (read, write) = tokio::io::split(stream);
+                let io = (Either::Right(read), Either::Right(write));
                 let first = BytesMut::with_capacity(server::READ_BUFFER);
-                let reader = server::reader(Either::Right(read), first);
-                let h1 = server::connection(
-                    reader,
-                    Either::Right(write),
-                    gateway,
-                    conn,
-                    Arc::clone(&activity),
-                );
-                drain.watch(h1, activity).await
+                serve_h1(io, first, gateway, conn, activity, drain).await
             }
         }
     };
@@ -232,6 +218,21 @@ async fn serve_connection(
             tracing::debug!(peer = %peer, tls = is_tls, "connection closed: no complete request within the client header timeout");
         }
     }
+}
+
+/// Serves HTTP/1.x with the gateway's own server on a connection whose first bytes are in
+/// `first`.
+async fn serve_h1(
+    (read, write): (ReadIo, WriteIo),
+    first: BytesMut,
+    gateway: Gateway,
+    conn: Arc<Conn>,
+    activity: Arc<Activity>,
+    drain: &Drain,
+) -> Ended {
+    let reader = server::reader(read, first);
+    let h1 = server::connection(reader, write, gateway, conn, Arc::clone(&activity));
+    drain.watch(h1, activity).await
 }
 
 /// Serves HTTP/2 on `io` with hyper, every request through the pipeline.
