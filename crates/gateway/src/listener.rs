@@ -223,15 +223,14 @@ async fn serve_connection(
 /// Serves HTTP/1.x with the gateway's own server on a connection whose first bytes are in
 /// `first`.
 async fn serve_h1(
-    (read, write): (ReadIo, WriteIo),
+    io: (ReadIo, WriteIo),
     first: BytesMut,
     gateway: Gateway,
     conn: Arc<Conn>,
     activity: Arc<Activity>,
     drain: &Drain,
 ) -> Ended {
-    let reader = server::reader(read, first);
-    let h1 = server::connection(reader, write, gateway, conn, Arc::clone(&activity));
+    let h1 = server::connection(io, first, gateway, conn, Arc::clone(&activity));
     drain.watch(h1, activity).await
 }
 

@@ -75,14 +75,18 @@ impl Graceful for H1Connection {
     fn graceful_shutdown(self: Pin<&mut Self>) {}
 }
 
-/// Serves HTTP/1.1 on a connection whose first bytes are already in `reader`'s buffer.
+/// Serves HTTP/1.1 on a connection whose first bytes were already read into `first`.
 pub(crate) fn connection(
-    reader: Reader,
-    writer: WriteIo,
+    (read, writer): (ReadIo, WriteIo),
+    first: BytesMut,
     gateway: Gateway,
     conn: Arc<Conn>,
     activity: Arc<Activity>,
 ) -> H1Connection {
+    let reader = Reader {
+        io: read,
+        buf: first,
+    };
     H1Connection(Box::pin(serve(reader, writer, gateway, conn, activity)))
 }
 
@@ -354,11 +358,6 @@ async fn close(mut writer: WriteIo, unread: Option<Reader>) -> Result<(), BoxErr
         let _ = tokio::time::timeout(LINGER, drain).await;
     }
     Ok(())
-}
-
-/// A reader for a connection whose first bytes were read into `buf`.
-pub(crate) fn reader(io: ReadIo, buf: BytesMut) -> Reader {
-    Reader { io, buf }
 }
 
 /// Reads a plain connection's first bytes into `buf` until they are known not to be the
