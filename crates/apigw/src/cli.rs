@@ -187,8 +187,10 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// Worker threads of the async runtime (default: one per CPU core). 1 runs everything on
-    /// one thread with the current-thread scheduler, like one nginx worker.
+    /// Worker threads of the gateway listeners' runtime (default: one per CPU core). 1 runs
+    /// the data plane on one thread with the current-thread scheduler, like one nginx worker.
+    /// The management API, the metrics exporter and cluster sync always run on a thread of
+    /// their own, so neither side queues behind the other.
     #[arg(long, env = "APIGW_WORKER_THREADS")]
     pub worker_threads: Option<usize>,
 

@@ -10,6 +10,7 @@ mod data_plane;
 mod database;
 mod dump;
 mod exporter;
+mod gateway_runtime;
 mod serve;
 mod shutdown;
 mod telemetry;
@@ -28,18 +29,13 @@ fn main() -> ExitCode {
     match cli.command {
         cli::Command::Serve(args) => {
             telemetry::init(args.log_format);
-            // One worker: a current-thread runtime (no work-stealing bookkeeping, no cross-thread
-            // wake-ups), the shape of one nginx worker; more: the multi-thread scheduler.
-            let mut builder = match args.worker_threads {
-                Some(1) => tokio::runtime::Builder::new_current_thread(),
-                Some(n) => {
-                    let mut b = tokio::runtime::Builder::new_multi_thread();
-                    b.worker_threads(n.max(1));
-                    b
-                }
-                None => tokio::runtime::Builder::new_multi_thread(),
-            };
-            let runtime = builder.enable_all().build().expect("tokio runtime");
+            // The management side (API, store, exporter, cluster sync) runs on this thread;
+            // the gateway listeners get a runtime of their own (`gateway_runtime`), sized by
+            // --worker-threads.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime");
             match runtime.block_on(serve::run(*args)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -7,6 +7,7 @@ use crate::cluster;
 use crate::data_plane;
 use crate::database;
 use crate::exporter;
+use crate::gateway_runtime::GatewayRuntime;
 use crate::shutdown;
 use anyhow::Context;
 use apigw_admin::{AdminConfig, AppState};
@@ -45,12 +46,20 @@ async fn served_instance(args: &ServeArgs, store: &Arc<dyn Store>) -> anyhow::Re
     }
 }
 
-/// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store.
+/// The running data plane: what updates its snapshot, its listeners and their runtime.
+struct DataPlane {
+    refresher: Arc<data_plane::Refresher>,
+    listeners: Vec<ServerHandle>,
+    runtime: GatewayRuntime,
+}
+
+/// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store,
+/// on a runtime of their own.
 async fn start_data_plane(
     args: &ServeArgs,
     store: &Arc<dyn Store>,
     key: &MasterKey,
-) -> anyhow::Result<Option<(Arc<data_plane::Refresher>, Vec<ServerHandle>)>> {
+) -> anyhow::Result<Option<DataPlane>> {
     if args.gateway_listen.is_none() && args.gateway_http_listen.is_none() {
         tracing::info!("no gateway listener configured (--gateway-listen / --gateway-http-listen): management API only");
         return Ok(None);
@@ -78,6 +87,8 @@ async fn start_data_plane(
         .await
         .context("cannot load the data plane configuration")?;
     let gateway = Gateway::new(config, settings).context("cannot start the gateway")?;
+    let runtime =
+        GatewayRuntime::start(args.worker_threads).context("cannot start the gateway runtime")?;
     let mut listeners = Vec::new();
     if let Some(addr) = args.gateway_listen {
         let tls = match (&args.tls_cert, &args.tls_key) {
@@ -87,14 +98,17 @@ async fn start_data_plane(
             },
             _ => TlsSettings::self_signed(&args.store.data_dir),
         };
-        let handle = serve_https(addr, &tls, gateway.clone())
+        let (settings, gw) = (tls.clone(), gateway.clone());
+        let handle = runtime
+            .run(async move { serve_https(addr, &settings, gw).await })
             .await
             .with_context(|| format!("cannot start the HTTPS gateway listener on {addr}"))?;
         tracing::info!(address = %handle.local_addr(), certificate = %tls.cert_path().display(), %instance_id, "gateway listening (HTTPS)");
         listeners.push(handle);
     }
     if let Some(addr) = args.gateway_http_listen {
-        let handle = serve_http(addr, gateway.clone())
+        let handle = runtime
+            .run(serve_http(addr, gateway.clone()))
             .await
             .with_context(|| format!("cannot start the HTTP gateway listener on {addr}"))?;
         tracing::info!(address = %handle.local_addr(), %instance_id, "gateway listening (plain HTTP)");
@@ -107,7 +121,11 @@ async fn start_data_plane(
         gateway,
         coverage: tokio::sync::Mutex::new(Coverage::reloaded(revision)),
     });
-    Ok(Some((refresher, listeners)))
+    Ok(Some(DataPlane {
+        refresher,
+        listeners,
+        runtime,
+    }))
 }
 
 /// Runs the server until a shutdown signal.
@@ -148,7 +166,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let shared: Arc<dyn Store> = Arc::new(store.store.clone());
     let data_plane = start_data_plane(&args, &shared, &store.key).await?;
-    let refresher = data_plane.as_ref().map(|(r, _)| r.clone());
+    let refresher = data_plane.as_ref().map(|d| d.refresher.clone());
     let node = cluster::Node::new(store.store.clone(), refresher);
     if store.store.backend() == Backend::Postgres {
         node.start_sync(args.sync_check_interval)?;
@@ -180,10 +198,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::warn!(grace = ?grace, "shutdown grace period elapsed; dropping unfinished requests");
         }
     }
-    if let Some((_, listeners)) = data_plane {
-        for listener in listeners {
+    if let Some(data_plane) = data_plane {
+        for listener in data_plane.listeners {
             listener.shutdown(grace).await;
         }
+        data_plane.runtime.stop().await;
         tracing::info!("gateway listeners closed");
     }
     if let Some(metrics) = metrics {

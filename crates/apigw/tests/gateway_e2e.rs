@@ -371,6 +371,44 @@ fn gateway_keeps_its_configuration_across_a_restart() {
     );
 }
 
+/// Names of the server process's threads.
+fn thread_names(server: &Server) -> Vec<String> {
+    let pid = server.child.as_ref().unwrap().id();
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|task| {
+            let comm = task.unwrap().path().join("comm");
+            std::fs::read_to_string(comm).unwrap().trim().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn the_gateway_listeners_run_on_threads_of_their_own() {
+    // --worker-threads sizes the gateway's runtime alone: one thread drives it (the current-
+    // thread scheduler), or that thread plus N workers; the management API stays on the main
+    // thread either way, so a revocation is not queued behind proxied requests.
+    for (workers, gateway_threads) in [("1", 1), ("2", 3)] {
+        let backend = EchoBackend::start();
+        let mut gw = start_with(Opts::default().arg("--worker-threads").arg(workers));
+        let api_id = gw.publish_echo_api(&backend);
+        let (_, code) = gw.authorized_app("threads_app", &api_id);
+        let ok = gw.call(&gw.https, "/echo/t", &[("X-Apig-AppCode", &code)]);
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        let names = thread_names(&gw.server);
+        let on_gateway = names.iter().filter(|n| *n == "apigw-gateway").count();
+        assert_eq!(
+            on_gateway, gateway_threads,
+            "--worker-threads {workers}: {names:?}"
+        );
+        assert_eq!(gw.server.terminate(), Some(0), "{}", gw.server.log_text());
+    }
+    // Without a gateway listener there is no gateway runtime.
+    let server = Server::start();
+    let names = thread_names(&server);
+    assert!(!names.iter().any(|n| n == "apigw-gateway"), "{names:?}");
+}
+
 #[test]
 fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
     let backend = EchoBackend::start();
