@@ -174,6 +174,12 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_CLIENT_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_positive_duration)]
     pub client_header_timeout: Duration,
 
+    /// How long a write to a gateway client may wait for the client to take some of the
+    /// response before the connection is dropped, freeing the backend connection it holds
+    /// (the time between two successive writes, like nginx's send_timeout).
+    #[arg(long, env = "APIGW_CLIENT_SEND_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
+    pub client_send_timeout: Duration,
+
     /// Log one line per gateway request (request id, client address, method, path without
     /// query, status, APIG error code, API id, app id, latencies) at INFO, target
     /// apigw::access. Credentials never appear in it. Off unless given.

@@ -388,6 +388,10 @@ pub struct GatewaySettings {
     /// keep-alive timeout in one). Checked once a second: a connection is asked to close up to
     /// two seconds after the limit, and dropped a second later if it is still there.
     pub client_header_timeout: Duration,
+    /// How long a write to a client may wait for the client to take some of the response
+    /// before the connection is dropped, with the backend connection its request holds (the
+    /// time between two successive writes, like nginx's `send_timeout`). Checked once a second.
+    pub client_send_timeout: Duration,
     /// A metrics recorder is installed (`--metrics-listen`): count every request in
     /// [`meters`](crate::meters) and time it. Off: no clock is read for metrics.
     pub metrics: bool,
@@ -395,7 +399,7 @@ pub struct GatewaySettings {
 
 impl GatewaySettings {
     /// The documented defaults (`apigw.local`, AppCode over HTTPS only, 15 min skew, 60 failures
-    /// per 60 s, 12 MB bodies, 30 s client header timeout, no access log, no metrics) with the given AppCode hasher, which has no sensible default.
+    /// per 60 s, 12 MB bodies, 30 s client header timeout, 60 s client send timeout, no access log, no metrics) with the given AppCode hasher, which has no sensible default.
     pub fn new(app_code_hasher: AppCodeHasher) -> Self {
         Self {
             base_domain: "apigw.local".to_owned(),
@@ -408,6 +412,7 @@ impl GatewaySettings {
             backend_ca_file: None,
             access_log: false,
             client_header_timeout: Duration::from_secs(30),
+            client_send_timeout: Duration::from_secs(60),
             metrics: false,
         }
     }

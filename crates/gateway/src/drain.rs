@@ -1,8 +1,9 @@
 //! The lifecycle of a listener's connections: graceful shutdown (every connection finishes the
 //! request it is serving and closes, idle keep-alive connections close at once, and the
-//! listener learns when the last one is gone) and the client header timeout (a connection with
+//! listener learns when the last one is gone), the client header timeout (a connection with
 //! no request in flight for that long, be it idle between requests or trickling a request head
-//! in, is closed).
+//! in, is closed) and the client send timeout (a connection whose client has not taken any of
+//! the response for that long is dropped, and with it the backend connection it holds).
 //!
 //! Exists because the ready-made mechanisms cost the hot path: hyper-util's `GracefulShutdown`
 //! re-registers with a `tokio::sync::Notify` on every poll of every connection, and hyper's
@@ -15,11 +16,13 @@
 use hyper_util::server::graceful::GracefulConnection;
 use std::collections::HashMap;
 use std::future::Future;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
 /// The connections of one listener: its shutdown switch and idle watch, shared with them.
@@ -43,6 +46,9 @@ struct Shared {
     /// How long a connection may go without a request in flight, in milliseconds, plus one
     /// sweep interval: the clock a request stamps may be that much behind.
     idle_limit: u64,
+    /// How long a write to the client may stay blocked, in milliseconds, plus one sweep
+    /// interval.
+    send_limit: u64,
 }
 
 struct Registered {
@@ -56,7 +62,10 @@ pub(crate) struct Activity {
     in_flight: AtomicU32,
     /// The coarse clock when the connection opened or its last request ended.
     idle_since: AtomicU64,
-    /// [`OPEN`], [`ASKED_TO_CLOSE`] or [`MUST_CLOSE`].
+    /// The coarse clock when a write to the client found no room and is still waiting, or
+    /// [`NOT_BLOCKED`].
+    send_blocked_since: AtomicU64,
+    /// [`OPEN`], [`ASKED_TO_CLOSE`], [`MUST_CLOSE`] or [`SEND_STALLED`].
     expiry: AtomicU8,
     shared: Arc<Shared>,
 }
@@ -68,6 +77,11 @@ const OPEN: u8 = 0;
 const ASKED_TO_CLOSE: u8 = 1;
 /// Still idle a sweep later (say, in the middle of a request head): it is dropped.
 const MUST_CLOSE: u8 = 2;
+/// A write to the client blocked past the send timeout: it is dropped at once (a graceful
+/// close would wait for that very write).
+const SEND_STALLED: u8 = 3;
+/// `send_blocked_since` when no write is waiting.
+const NOT_BLOCKED: u64 = u64::MAX;
 
 /// A request in flight on a connection; its drop (with the response body, or the request's
 /// future if the client went away) marks the connection idle from then on.
@@ -103,16 +117,24 @@ impl Drop for InFlight {
     }
 }
 
-/// A connection closed because it stayed idle past the client header timeout.
-#[derive(Debug)]
-pub(crate) struct Expired;
+/// Why a connection was dropped by its [`Drain`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Expired {
+    /// No request in flight for longer than the client header timeout.
+    Idle,
+    /// The client took none of the response for longer than the client send timeout.
+    SendStalled,
+}
 
 impl Drain {
     /// The connections of a listener that closes a connection after at least `idle_limit`
-    /// without a request in flight (at most two [`SWEEP_INTERVAL`]s later), once
+    /// without a request in flight (at most two [`SWEEP_INTERVAL`]s later), and drops one
+    /// whose write to the client stayed blocked for at least `send_limit`, once
     /// [`sweep`](Self::sweep) runs every [`SWEEP_INTERVAL`].
-    pub fn new(idle_limit: Duration) -> Self {
-        let idle_limit = idle_limit.saturating_add(SWEEP_INTERVAL);
+    pub fn new(idle_limit: Duration, send_limit: Duration) -> Self {
+        let millis = |limit: Duration| {
+            u64::try_from(limit.saturating_add(SWEEP_INTERVAL).as_millis()).unwrap_or(u64::MAX)
+        };
         Self {
             shared: Arc::new(Shared {
                 stopping: AtomicBool::new(false),
@@ -121,7 +143,8 @@ impl Drain {
                 closed: Notify::new(),
                 clock: AtomicU64::new(0),
                 started: Instant::now(),
-                idle_limit: u64::try_from(idle_limit.as_millis()).unwrap_or(u64::MAX),
+                idle_limit: millis(idle_limit),
+                send_limit: millis(send_limit),
             }),
         }
     }
@@ -131,6 +154,7 @@ impl Drain {
         Arc::new(Activity {
             in_flight: AtomicU32::new(0),
             idle_since: AtomicU64::new(self.shared.clock.load(Ordering::Relaxed)),
+            send_blocked_since: AtomicU64::new(NOT_BLOCKED),
             expiry: AtomicU8::new(OPEN),
             shared: Arc::clone(&self.shared),
         })
@@ -149,14 +173,23 @@ impl Drain {
         }
     }
 
-    /// Advances the coarse clock and wakes the connections idle past the limit: first to
-    /// close gracefully, a sweep later (if still idle) to be dropped.
+    /// Advances the coarse clock and wakes the connections idle past the limit (first to
+    /// close gracefully, a sweep later, if still idle, to be dropped) and those whose client
+    /// stopped taking the response (to be dropped).
     pub fn sweep(&self) {
         let shared = &self.shared;
         let now = u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         shared.clock.store(now, Ordering::Relaxed);
         for registered in lock(&shared.open).values() {
             let activity = &registered.activity;
+            let blocked_since = activity.send_blocked_since.load(Ordering::Relaxed);
+            if blocked_since != NOT_BLOCKED
+                && now.saturating_sub(blocked_since) >= shared.send_limit
+            {
+                activity.expiry.store(SEND_STALLED, Ordering::Relaxed);
+                registered.waker.wake_by_ref();
+                continue;
+            }
             if activity.in_flight.load(Ordering::Acquire) != 0 {
                 continue;
             }
@@ -248,7 +281,10 @@ impl<C: Graceful> Future for Drained<C> {
         }
         let expiry = this.activity.expiry.load(Ordering::Relaxed);
         if expiry == MUST_CLOSE {
-            return Poll::Ready(Err(Expired));
+            return Poll::Ready(Err(Expired::Idle));
+        }
+        if expiry == SEND_STALLED {
+            return Poll::Ready(Err(Expired::SendStalled));
         }
         if !this.signalled
             && (expiry == ASKED_TO_CLOSE || this.shared.stopping.load(Ordering::SeqCst))
@@ -268,5 +304,96 @@ impl<C> Drop for Drained<C> {
         if self.shared.stopping.load(Ordering::SeqCst) {
             self.shared.closed.notify_waiters();
         }
+    }
+}
+
+/// A client connection's writing side, which tells its [`Activity`] when a write finds no room
+/// and when it goes through again, for the client send timeout. Writes that go through at once
+/// (nearly all) touch no shared state.
+pub(crate) struct SendWatch<W> {
+    io: W,
+    activity: Arc<Activity>,
+    /// Whether `activity` holds this writer's blocked-since stamp.
+    blocked: bool,
+}
+
+impl<W> SendWatch<W> {
+    /// Watches the writes of `io`, a connection that reports to `activity`.
+    pub fn new(io: W, activity: Arc<Activity>) -> Self {
+        Self {
+            io,
+            activity,
+            blocked: false,
+        }
+    }
+
+    /// Notes whether the last write operation has to wait for the client.
+    fn note<T>(&mut self, polled: Poll<T>) -> Poll<T> {
+        match (&polled, self.blocked) {
+            (Poll::Pending, false) => {
+                let now = self.activity.shared.clock.load(Ordering::Relaxed);
+                self.activity
+                    .send_blocked_since
+                    .store(now, Ordering::Relaxed);
+                self.blocked = true;
+            }
+            (Poll::Ready(_), true) => {
+                self.activity
+                    .send_blocked_since
+                    .store(NOT_BLOCKED, Ordering::Relaxed);
+                self.blocked = false;
+            }
+            _ => {}
+        }
+        polled
+    }
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for SendWatch<W> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.note(polled)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.note(polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_flush(cx);
+        this.note(polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.io).poll_shutdown(cx);
+        this.note(polled)
+    }
+}
+
+/// Reads pass through (HTTP/2 connections read and write through one watched value).
+impl<W: AsyncRead + Unpin> AsyncRead for SendWatch<W> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
     }
 }

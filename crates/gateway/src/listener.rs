@@ -8,7 +8,7 @@
 //! serve (`req_protocol`) and whether an AppCode counts as a credential.
 
 use crate::body::{with_backend_fields, BoxError, CallerBody, Served};
-use crate::drain::{Activity, Drain, Expired, SWEEP_INTERVAL};
+use crate::drain::{Activity, Drain, Expired, SendWatch, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
 use crate::pipeline::Conn;
 use crate::server::{self, ReadIo, WriteIo};
@@ -94,7 +94,8 @@ fn serve(
     let (stop, mut stopped) = watch::channel(None);
     let meters = ListenerMeters::new(if is_tls { "https" } else { "http" });
     let task = tokio::spawn(async move {
-        let drain = Drain::new(gateway.settings().client_header_timeout);
+        let settings = gateway.settings();
+        let drain = Drain::new(settings.client_header_timeout, settings.client_send_timeout);
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let h2 = Arc::new(http2());
@@ -214,8 +215,11 @@ async fn serve_connection(
         Ok(Err(e)) => {
             tracing::debug!(peer = %peer, tls = is_tls, error = %e, "connection closed with an error");
         }
-        Err(Expired) => {
+        Err(Expired::Idle) => {
             tracing::debug!(peer = %peer, tls = is_tls, "connection closed: no complete request within the client header timeout");
+        }
+        Err(Expired::SendStalled) => {
+            tracing::info!(peer = %peer, tls = is_tls, "connection dropped: the client took none of the response within the client send timeout");
         }
     }
 }
@@ -256,6 +260,7 @@ where
             Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight)))
         }
     });
+    let io = SendWatch::new(io, Arc::clone(&activity));
     let connection = h2.serve_connection(TokioIo::new(io), service);
     drain
         .watch(connection, activity)

@@ -39,11 +39,25 @@ const CODE_QUOTA: &str = "CodeQuota23456789abcdef0123456789abcdef0123456789abcde
 /// Lets the echo backend's `/store/chunks` response send its second chunk.
 static SECOND_CHUNK: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
-/// The echo backend's response body: a complete document, or two chunks without a
-/// `Content-Length`, the second only once [`SECOND_CHUNK`] is notified.
+/// Set when the echo backend's `/store/endless` body is dropped (its connection went away).
+static ENDLESS_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The echo backend's response body: a complete document, two chunks without a
+/// `Content-Length` (the second only once [`SECOND_CHUNK`] is notified), or 64 KiB chunks
+/// without end.
 enum EchoBody {
     Full(Full<Bytes>),
     Chunks(Option<Pin<Box<dyn Future<Output = ()> + Send>>>, bool),
+    Endless(EndlessGuard),
+}
+
+/// Notes in [`ENDLESS_DROPPED`] that the endless body was dropped.
+struct EndlessGuard;
+
+impl Drop for EndlessGuard {
+    fn drop(&mut self) {
+        ENDLESS_DROPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl http_body::Body for EchoBody {
@@ -56,6 +70,10 @@ impl http_body::Body for EchoBody {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Self::Full(full) => Pin::new(full).poll_frame(cx),
+            Self::Endless(_) => Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![
+                    b'x';
+                    64 * 1024
+                ]))))),
             Self::Chunks(wait, first_sent) => {
                 if !*first_sent {
                     *first_sent = true;
@@ -76,17 +94,20 @@ impl http_body::Body for EchoBody {
     fn size_hint(&self) -> http_body::SizeHint {
         match self {
             Self::Full(full) => full.size_hint(),
-            Self::Chunks(..) => http_body::SizeHint::default(),
+            Self::Chunks(..) | Self::Endless(_) => http_body::SizeHint::default(),
         }
     }
 }
 
 /// Echoes the request as JSON; `/slow...` waits 2 s first; `/hop` answers with hop-by-hop
-/// headers; `/store/chunks` streams two chunks.
+/// headers; `/store/chunks` streams two chunks, `/store/endless` never ends.
 async fn echo(request: Request<Incoming>) -> Result<Response<EchoBody>, Infallible> {
     let (parts, body) = request.into_parts();
     if parts.uri.path().starts_with("/slow") {
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    if parts.uri.path() == "/store/endless" {
+        return Ok(Response::new(EchoBody::Endless(EndlessGuard)));
     }
     if parts.uri.path() == "/store/chunks" {
         let wait = Box::pin(SECOND_CHUNK.notified());
@@ -1473,6 +1494,59 @@ async fn connections_without_a_request_in_flight_close_after_the_client_header_t
         assert!(read_response(&mut active).await.starts_with("HTTP/1.1 200"));
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_taking_the_response_is_dropped_after_the_send_timeout() {
+    let h = Harness::start_with(|s| s.client_send_timeout = Duration::from_secs(1)).await;
+    let addr = h.http.local_addr();
+    // The backend streams without end; the client reads the head and then nothing, so the
+    // socket buffers fill and the gateway's writes wait.
+    let mut stalled =
+        connect_and_send(addr, b"GET /files/endless HTTP/1.1\r\nHost: gw\r\n\r\n").await;
+    let mut head = [0u8; 12];
+    stalled.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // Meanwhile a client that keeps reading is served (the timeout is per write, not per
+    // response): 64 KiB every 100 ms for 3 s.
+    let mut steady =
+        connect_and_send(addr, b"GET /files/endless HTTP/1.1\r\nHost: gw\r\n\r\n").await;
+    let mut chunk = vec![0u8; 64 * 1024];
+    for _ in 0..30 {
+        let n = steady.read(&mut chunk).await.unwrap();
+        assert!(n > 0);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // By now (3 s, more than the 1 s timeout and two sweeps) the stalled connection is gone:
+    // what the buffers held can still be read, then the end.
+    let drained = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut total = 0usize;
+        loop {
+            match stalled.read(&mut chunk).await {
+                Ok(0) | Err(_) => return total,
+                Ok(n) => total += n,
+            }
+        }
+    })
+    .await
+    .expect("the stalled connection was not dropped");
+    assert!(
+        drained < 64 * 1024 * 1024,
+        "{drained} bytes: still streaming"
+    );
+    // The steady one still streams.
+    assert!(steady.read(&mut chunk).await.unwrap() > 0);
+    drop(steady);
+    // With the client connection, the backend exchange was dropped too.
+    let backend_let_go = async {
+        while !ENDLESS_DROPPED.load(std::sync::atomic::Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), backend_let_go)
+        .await
+        .expect("the backend's response was never dropped");
     h.stop().await;
 }
 

@@ -24,7 +24,7 @@ mod head;
 pub(crate) use body::{ConnBody, ReadIo, Reader};
 
 use crate::body::{BoxError, CallerBody, GatewayBody};
-use crate::drain::{Activity, Graceful};
+use crate::drain::{Activity, Graceful, SendWatch};
 use crate::errors;
 use crate::framing::{write_parts, ChunkSizeLine, Decoder, LAST_CHUNK};
 use crate::pipeline::Conn;
@@ -58,6 +58,9 @@ const LINGER: Duration = Duration::from_secs(2);
 /// The write half of a client connection: plain TCP (left) or TLS (right).
 pub(crate) type WriteIo = Either<OwnedWriteHalf, WriteHalf<TlsStream<TcpStream>>>;
 
+/// The write half as the connection uses it: blocked writes count toward the send timeout.
+type ClientWriter = SendWatch<WriteIo>;
+
 /// An HTTP/1.1 connection being served, as a future for [`Drain::watch`](crate::drain::Drain::watch).
 pub(crate) struct H1Connection(Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>);
 
@@ -87,6 +90,7 @@ pub(crate) fn connection(
         io: read,
         buf: first,
     };
+    let writer = SendWatch::new(writer, Arc::clone(&activity));
     H1Connection(Box::pin(serve(reader, writer, gateway, conn, activity)))
 }
 
@@ -103,7 +107,7 @@ enum Next {
 
 async fn serve(
     mut reader: Reader,
-    mut writer: WriteIo,
+    mut writer: ClientWriter,
     gateway: Gateway,
     conn: Arc<Conn>,
     activity: Arc<Activity>,
@@ -241,7 +245,7 @@ struct Exchange {
 
 /// Writes a response; whether the connection may carry another request.
 async fn write_response(
-    writer: &mut WriteIo,
+    writer: &mut ClientWriter,
     out: &mut Vec<u8>,
     response: Response<GatewayBody>,
     exchange: Exchange,
@@ -286,7 +290,7 @@ async fn write_response(
 /// Writes `head` and a streamed body: the head with the first bytes when they are ready at
 /// once (one write), else the head first (a slow stream must not hold it back).
 async fn write_stream<B>(
-    writer: &mut WriteIo,
+    writer: &mut ClientWriter,
     head: &[u8],
     mut body: B,
     framing: ResponseFraming,
@@ -343,7 +347,7 @@ where
 /// client may still be sending (`unread`: a body nobody read, or a refused head), its bytes
 /// are read and dropped for up to [`LINGER`], so that closing with unread data does not reset
 /// the connection under the response.
-async fn close(mut writer: WriteIo, unread: Option<Reader>) -> Result<(), BoxError> {
+async fn close(mut writer: ClientWriter, unread: Option<Reader>) -> Result<(), BoxError> {
     let _ = writer.shutdown().await;
     if let Some(mut reader) = unread {
         let drain = async {
