@@ -85,6 +85,7 @@ use apigw_signing::Verifier;
 use arc_swap::ArcSwap;
 use http::{Request, Response};
 use hyper::body::Incoming;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -304,12 +305,13 @@ impl Gateway {
     }
 
     /// [`handle`](Self::handle) for a request on a connection the listener already described.
-    pub(crate) async fn serve(
-        &self,
+    /// Not an `async fn`: the pipeline's own future, without a layer around it to be moved.
+    pub(crate) fn serve<'a>(
+        &'a self,
         request: Request<body::CallerBody>,
-        conn: &pipeline::Conn,
-    ) -> Response<GatewayBody> {
-        pipeline::handle(&self.inner, request, conn).await
+        conn: &'a pipeline::Conn,
+    ) -> impl Future<Output = Response<GatewayBody>> + Send + 'a {
+        pipeline::handle(&self.inner, request, conn)
     }
 
     /// The answer to a request head that could not be read as a request.

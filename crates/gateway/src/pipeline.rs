@@ -44,6 +44,7 @@ use http::request::Parts;
 use http::{HeaderName, HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use sha2::{Digest, Sha256};
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -75,34 +76,126 @@ impl Conn {
 /// The stage used when a request has no `X-Stage`.
 const DEFAULT_STAGE: &str = "RELEASE";
 
-/// Runs one request through every phase; never fails (errors become data-plane responses).
-pub(crate) async fn handle(
-    gw: &Inner,
-    request: Request<CallerBody>,
-    conn: &Conn,
-) -> Response<GatewayBody> {
-    // Phase 1: request id.
-    let request_id = RequestId::generate();
-    let snapshot = gw.snapshot.load_full();
-    let debug_headers = request
-        .headers()
-        .get(&DEBUG_MODE_HEADER)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
-    let settings = &gw.settings;
-    // The clock is read only when something reports the latency.
-    let timed = settings.metrics || settings.access_log || debug_headers;
-    let mut trace = Trace {
-        enabled: debug_headers,
-        timed,
-        ..Trace::default()
+/// A phase's result, or leaving the labelled block of phases with its refusal.
+macro_rules! pass {
+    ($phase:expr, $phases:lifetime) => {
+        match $phase {
+            Ok(value) => value,
+            Err(refusal) => break $phases Err(refusal),
+        }
     };
-    let started = timed.then(Instant::now);
-    // Boxed: the request's future stays small (it is moved as a whole) when the log is off.
-    let access = settings
-        .access_log
-        .then(|| Box::new((request.method().clone(), request.uri().clone())));
-    let (mut response, refusal) =
-        match run(gw, &snapshot, request, conn, &request_id, &mut trace).await {
+}
+
+/// Runs one request through every phase; never fails (errors become data-plane responses).
+///
+/// An `async` block rather than an `async fn`: an `async fn` copies its arguments into its
+/// body's own variables, which would keep a second copy of the request in the future.
+#[allow(clippy::manual_async_fn)] // deliberate, see above
+pub(crate) fn handle<'a>(
+    gw: &'a Inner,
+    request: Request<CallerBody>,
+    conn: &'a Conn,
+) -> impl Future<Output = Response<GatewayBody>> + Send + 'a {
+    async move {
+        // Phase 1: request id.
+        let request_id = RequestId::generate();
+        let snapshot = gw.snapshot.load_full();
+        let debug_headers = request
+            .headers()
+            .get(&DEBUG_MODE_HEADER)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
+        let settings = &gw.settings;
+        // The clock is read only when something reports the latency.
+        let timed = settings.metrics || settings.access_log || debug_headers;
+        let mut trace = Trace {
+            enabled: debug_headers,
+            timed,
+            ..Trace::default()
+        };
+        let started = timed.then(Instant::now);
+        // Boxed: the request's future stays small (it is moved as a whole) when the log is off.
+        let access = settings
+            .access_log
+            .then(|| Box::new((request.method().clone(), request.uri().clone())));
+        // Phases 1 (head limits) to 7, inline: each `pass!` leaves the block with its phase's
+        // refusal. One future for the whole request (no layer per phase to build and move); the
+        // only awaits are a signed body and the backend exchange.
+        let phases = 'phases: {
+            // Everything before the exchange in a block of its own: its values (the request head,
+            // route, backend request) are gone before the exchange is awaited, so the request's
+            // future does not keep room for them while it waits for the backend.
+            let (api, exchange, too_large) = {
+                let (parts, body) = request.into_parts();
+                pass!(refuse_oversized_head(&parts), 'phases);
+                // The route borrows the path; a clone of the URI (reference-counted bytes) lets
+                // the request head move on to the proxy phase later.
+                let uri = parts.uri.clone();
+
+                // Phase 2: route (404).
+                let route = pass!(route(&snapshot, &parts, &uri, conn.tls), 'phases);
+                let api = snapshot.api(route.api);
+                trace.api = Some(api);
+                tracing::debug!(
+                    request_id = request_id.as_str(),
+                    api_id = &*api.api_id,
+                    api = &*api.name,
+                    "routed"
+                );
+                let limit = settings.max_body_bytes;
+                pass!(refuse_declared_oversize(&parts, limit), 'phases);
+
+                // Phase 3: authenticate (401, 429).
+                let identified = pass!(identify(gw, &snapshot, api.auth, &parts, conn), 'phases);
+                let (app, outgoing) = match identified {
+                    Identified::Anyone => (None, Outgoing::stream(body, limit)),
+                    Identified::App(app) => (Some(app), Outgoing::stream(body, limit)),
+                    Identified::Signed(signed) => {
+                        // Boxed: only signed requests pay for the room their body's reading needs.
+                        let verified =
+                            Box::pin(verify_signed(gw, &signed, &parts, body, conn)).await;
+                        (Some(signed.app), pass!(verified, 'phases))
+                    }
+                };
+                trace.app = app;
+                if let Some(app) = app {
+                    // Phase 4: authorize (403 APIG.0304).
+                    pass!(authorize(app, &api.target), 'phases);
+                    // Phase 5: ACL (403 APIG.0405).
+                    pass!(check_acl(app, conn.peer.ip()), 'phases);
+                    // Phase 6: quota (405 APIG.0501).
+                    pass!(take_quota(app, &mut trace), 'phases);
+                }
+
+                // Phase 7: proxy (502, 504, 413).
+                let caller = Caller {
+                    app_id: app.map(|a| &*a.app_id),
+                    app_name: app.map(|a| &*a.app_name),
+                    peer_text: &conn.peer_text,
+                    request_id: &request_id.header,
+                };
+                let backend_request =
+                    proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller);
+                let backend_request = pass!(backend_request, 'phases);
+                // Boxed: the exchange's state (connection, head buffers, retries) is the largest
+                // part of a request's future; inline, it would be copied with the request's.
+                let exchange = Box::pin(gw.upstream.exchange(&api.backend, backend_request));
+                (api, exchange, outgoing.too_large)
+            };
+            let sent = trace.timed.then(Instant::now);
+            let exchanged = match sent {
+                // The clock was read just now: the deadline needs no second reading.
+                Some(sent) => {
+                    let deadline = tokio::time::Instant::from_std(sent) + api.backend.timeout;
+                    tokio::time::timeout_at(deadline, exchange).await
+                }
+                None => tokio::time::timeout(api.backend.timeout, exchange).await,
+            };
+            let too_large = too_large.as_deref();
+            let response = pass!(proxy::exchanged(exchanged, &api.backend, too_large), 'phases);
+            trace.upstream = sent.map(|t| t.elapsed());
+            Ok(response.map(GatewayBody::Upstream))
+        };
+        let (mut response, refusal) = match phases {
             Ok(response) => (response, None),
             Err(error) => {
                 tracing::debug!(
@@ -117,21 +210,22 @@ pub(crate) async fn handle(
                 )
             }
         };
-    let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
-    // Phase 8: report (metrics, access log).
-    let outcome = Outcome {
-        status: response.status(),
-        refusal,
-        elapsed,
-    };
-    report(gw, conn, &request_id, &trace, &outcome, access.as_deref());
-    response
-        .headers_mut()
-        .insert(REQUEST_ID_HEADER, request_id.header.clone());
-    if trace.enabled {
-        trace.write(response.headers_mut(), elapsed);
+        let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
+        // Phase 8: report (metrics, access log).
+        let outcome = Outcome {
+            status: response.status(),
+            refusal,
+            elapsed,
+        };
+        report(gw, conn, &request_id, &trace, &outcome, access.as_deref());
+        response
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER, request_id.header.clone());
+        if trace.enabled {
+            trace.write(response.headers_mut(), elapsed);
+        }
+        response
     }
-    response
 }
 
 /// Answers a request head the server could not read as a request (400, 414, 494): with a
@@ -238,65 +332,6 @@ impl Trace<'_> {
             headers.insert("x-apig-ratelimit-app", quota);
         }
     }
-}
-
-async fn run<'s>(
-    gw: &Inner,
-    snapshot: &'s Snapshot,
-    request: Request<CallerBody>,
-    conn: &Conn,
-    request_id: &RequestId,
-    trace: &mut Trace<'s>,
-) -> Result<Response<GatewayBody>, ApiError> {
-    let (parts, body) = request.into_parts();
-    refuse_oversized_head(&parts)?;
-    // The route borrows the path; a clone of the URI (reference-counted bytes) lets the
-    // request head move on to the proxy phase later.
-    let uri = parts.uri.clone();
-
-    // Phase 2: route (404).
-    let route = route(snapshot, &parts, &uri, conn.tls)?;
-    let api = snapshot.api(route.api);
-    trace.api = Some(api);
-    tracing::debug!(
-        request_id = request_id.as_str(),
-        api_id = &*api.api_id,
-        api = &*api.name,
-        "routed"
-    );
-    refuse_declared_oversize(&parts, gw.settings.max_body_bytes)?;
-
-    // Phase 3: authenticate (401, 429).
-    let (app, outgoing) = authenticate(gw, snapshot, api.auth, &parts, body, conn).await?;
-
-    trace.app = app;
-    if let Some(app) = app {
-        // Phase 4: authorize (403 APIG.0304).
-        authorize(app, &api.target)?;
-        // Phase 5: ACL (403 APIG.0405).
-        check_acl(app, conn.peer.ip())?;
-        // Phase 6: quota (405 APIG.0501).
-        take_quota(app, trace)?;
-    }
-
-    // Phase 7: proxy (502, 504, 413).
-    let caller = Caller {
-        app_id: app.map(|a| &*a.app_id),
-        app_name: app.map(|a| &*a.app_name),
-        peer_text: &conn.peer_text,
-        request_id: &request_id.header,
-    };
-    let backend_request = proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller)?;
-    let sent = trace.timed.then(Instant::now);
-    let response = proxy::forward(
-        &gw.upstream,
-        &api.backend,
-        backend_request,
-        outgoing.too_large.as_deref(),
-    )
-    .await?;
-    trace.upstream = sent.map(|t| t.elapsed());
-    Ok(response.map(GatewayBody::Upstream))
 }
 
 /// Phase 2: the API this request addresses.
@@ -447,18 +482,20 @@ impl Outgoing {
     }
 }
 
-/// Phase 3: which app calls (none for `NONE` APIs), and the body to forward.
-async fn authenticate<'s>(
+/// Phase 3, from the request head: who calls. AppCodes and `NONE` APIs are settled here;
+/// a signature names its app, and is verified once its body (or declared hash) is at hand.
+///
+/// Not async, and the signature's verification a separate future: the AppCode and `NONE`
+/// paths build no future of their own, so nothing is moved in and out of one per request.
+fn identify<'s, 'h>(
     gw: &Inner,
     snapshot: &'s Snapshot,
     auth: ApiAuth,
-    parts: &Parts,
-    body: CallerBody,
+    parts: &'h Parts,
     conn: &Conn,
-) -> Result<(Option<&'s AppEntry>, Outgoing), ApiError> {
-    let limit = gw.settings.max_body_bytes;
+) -> Result<Identified<'s, 'h>, ApiError> {
     let ApiAuth::App { app_code_header } = auth else {
-        return Ok((None, Outgoing::stream(body, limit)));
+        return Ok(Identified::Anyone);
     };
     let peer = conn.peer.ip();
     let app_code = parts
@@ -470,7 +507,7 @@ async fn authenticate<'s>(
     if let (Some(code), true) = (app_code, app_code_allowed) {
         let hash = gw.settings.app_code_hasher.hash(code.as_bytes());
         return match snapshot.app_by_code_hash(&hash) {
-            Some(app) => Ok((Some(app), Outgoing::stream(body, limit))),
+            Some(app) => Ok(Identified::App(app)),
             None => Err(gw.auth_failure(peer, None, || "app code not found".to_owned())),
         };
     }
@@ -494,6 +531,38 @@ async fn authenticate<'s>(
             format!("app not found, appkey {}", authorization.access)
         }));
     };
+    Ok(Identified::Signed(Box::new(Signed { app, authorization })))
+}
+
+/// Who calls, as far as the request head tells (phase 3).
+enum Identified<'s, 'h> {
+    /// A `NONE` API: no credential asked for.
+    Anyone,
+    /// The app whose AppCode was presented.
+    App(&'s AppEntry),
+    /// A known app's signature, still to be verified (boxed: the signature path is the
+    /// rarer one, and this keeps the others' value small).
+    Signed(Box<Signed<'s, 'h>>),
+}
+
+/// A signature by a known app, before verification.
+struct Signed<'s, 'h> {
+    app: &'s AppEntry,
+    authorization: Authorization<'h>,
+}
+
+/// Phase 3 for a signature: verifies it over the request (reading the body unless a signed
+/// `X-Sdk-Content-Sha256` stands in for it); the body to forward.
+async fn verify_signed(
+    gw: &Inner,
+    signed: &Signed<'_, '_>,
+    parts: &Parts,
+    body: CallerBody,
+    conn: &Conn,
+) -> Result<Outgoing, ApiError> {
+    let limit = gw.settings.max_body_bytes;
+    let peer = conn.peer.ip();
+    let Signed { app, authorization } = signed;
     // The AppKey of a known app (the map key `access` was found under).
     let key = Some(authorization.access);
 
@@ -524,7 +593,7 @@ async fn authenticate<'s>(
         (None, None) => PayloadHash::Body(&[]),
     };
     let verified = gw.verifier.verify(
-        &authorization,
+        authorization,
         &parts.method,
         &parts.uri,
         &parts.headers,
@@ -545,7 +614,7 @@ async fn authenticate<'s>(
             }));
         }
     }
-    Ok((Some(app), outgoing))
+    Ok(outgoing)
 }
 
 /// Reads a body the signature covers, up to `limit` bytes.

@@ -21,7 +21,7 @@ use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, BackendEntry};
-use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError, Upstream};
+use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError};
 use apigw_domain::ApiError;
 use http::header::{HeaderName, AUTHORIZATION, CONNECTION, EXPECT, HOST};
 use http::{request, HeaderMap, HeaderValue, Response, Uri};
@@ -42,19 +42,16 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// Sends `request` to the API's backend; the API's timeout covers connecting, sending and
-/// the response head. `too_large` is the flag of a streamed body that outgrew the limit (the
-/// exchange then failed because of the caller, which is a 413, not a 502).
-pub(crate) async fn forward(
-    upstream: &Upstream,
+/// The answer to an exchange with the API's backend, which the API's timeout bounded
+/// (connecting, sending and the response head). `too_large` is the flag of a streamed body
+/// that outgrew the limit (the exchange then failed because of the caller, which is a 413,
+/// not a 502).
+pub(crate) fn exchanged(
+    outcome: Result<Result<Response<BackendBody>, ExchangeError>, tokio::time::error::Elapsed>,
     backend: &BackendEntry,
-    request: BackendRequest,
     too_large: Option<&AtomicBool>,
 ) -> Result<Response<BackendBody>, ApiError> {
-    // Boxed: the exchange's state (connection, head buffers, retries) is the largest part of a
-    // request's future; inline, it would be copied at each level that builds a future around it.
-    let exchange = Box::pin(upstream.exchange(backend, request));
-    match tokio::time::timeout(backend.timeout, exchange).await {
+    match outcome {
         // The backend client's parser already left the hop-by-hop fields out.
         Ok(Ok(response)) => Ok(response),
         Ok(Err(_)) if too_large.is_some_and(|f| f.load(Ordering::Acquire)) => {

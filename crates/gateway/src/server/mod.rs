@@ -244,12 +244,16 @@ struct Exchange {
 }
 
 /// Writes a response; whether the connection may carry another request.
-async fn write_response(
-    writer: &mut ClientWriter,
-    out: &mut Vec<u8>,
+///
+/// The head is encoded when this is called, and only the body goes into the returned future
+/// (and no second copy of it, as an `async fn`'s argument would make): the future is built and
+/// moved once per request, so what it holds is copied each time.
+fn write_response<'a>(
+    writer: &'a mut ClientWriter,
+    out: &'a mut Vec<u8>,
     response: Response<GatewayBody>,
     exchange: Exchange,
-) -> Result<bool, BoxError> {
+) -> impl Future<Output = Result<bool, BoxError>> + Send + 'a {
     let (parts, body) = response.into_parts();
     let status = parts.status;
     let bodiless = exchange.head_request
@@ -276,71 +280,77 @@ async fn write_response(
     };
     out.clear();
     head::encode_response_head(out, &fields, framing, keep_alive, exchange.http10);
-    match body {
-        _ if bodiless => write_parts(writer, &[out]).await?,
-        GatewayBody::Full(bytes) => {
-            write_parts(writer, &[out, bytes.as_deref().unwrap_or_default()]).await?;
+    async move {
+        match body {
+            _ if bodiless => write_parts(writer, &[out]).await?,
+            GatewayBody::Full(bytes) => {
+                write_parts(writer, &[out, bytes.as_deref().unwrap_or_default()]).await?;
+            }
+            GatewayBody::Upstream(stream) => write_stream(writer, out, stream, framing).await?,
         }
-        GatewayBody::Upstream(stream) => write_stream(writer, out, stream, framing).await?,
+        writer.flush().await?;
+        Ok(keep_alive)
     }
-    writer.flush().await?;
-    Ok(keep_alive)
 }
 
 /// Writes `head` and a streamed body: the head with the first bytes when they are ready at
 /// once (one write), else the head first (a slow stream must not hold it back).
-async fn write_stream<B>(
-    writer: &mut ClientWriter,
-    head: &[u8],
+// An `async` block, not an `async fn`, for the reason given at `write_response`.
+#[allow(clippy::manual_async_fn)]
+fn write_stream<'a, B>(
+    writer: &'a mut ClientWriter,
+    head: &'a [u8],
     mut body: B,
     framing: ResponseFraming,
-) -> Result<(), BoxError>
+) -> impl Future<Output = Result<(), BoxError>> + Send + 'a
 where
-    B: Body<Data = bytes::Bytes, Error = BoxError> + Unpin,
+    B: Body<Data = bytes::Bytes, Error = BoxError> + Unpin + Send + 'a,
 {
-    let chunked = framing == ResponseFraming::Chunked;
-    let mut head = Some(head);
-    let mut sent: u64 = 0;
-    loop {
-        let frame = match poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await {
-            Poll::Ready(frame) => frame,
-            Poll::Pending => {
-                if let Some(head) = head.take() {
-                    write_parts(writer, &[head]).await?;
-                    writer.flush().await?;
+    async move {
+        let chunked = framing == ResponseFraming::Chunked;
+        let mut head = Some(head);
+        let mut sent: u64 = 0;
+        loop {
+            let frame = match poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => {
+                    if let Some(head) = head.take() {
+                        write_parts(writer, &[head]).await?;
+                        writer.flush().await?;
+                    }
+                    body.frame().await
                 }
-                body.frame().await
+            };
+            let Some(frame) = frame else { break };
+            let Ok(data) = frame?.into_data() else {
+                continue; // trailers are not forwarded
+            };
+            if data.is_empty() {
+                continue;
             }
-        };
-        let Some(frame) = frame else { break };
-        let Ok(data) = frame?.into_data() else {
-            continue; // trailers are not forwarded
-        };
-        if data.is_empty() {
-            continue;
+            sent += data.len() as u64;
+            if let ResponseFraming::Length(n) = framing {
+                if sent > n {
+                    return Err("response body longer than its content-length".into());
+                }
+            }
+            let head = head.take().unwrap_or_default();
+            if chunked {
+                let line = ChunkSizeLine::new(data.len());
+                write_parts(writer, &[head, line.as_bytes(), &data, b"\r\n"]).await?;
+            } else {
+                write_parts(writer, &[head, &data]).await?;
+            }
         }
-        sent += data.len() as u64;
         if let ResponseFraming::Length(n) = framing {
-            if sent > n {
-                return Err("response body longer than its content-length".into());
+            if sent != n {
+                return Err("response body shorter than its content-length".into());
             }
         }
-        let head = head.take().unwrap_or_default();
-        if chunked {
-            let line = ChunkSizeLine::new(data.len());
-            write_parts(writer, &[head, line.as_bytes(), &data, b"\r\n"]).await?;
-        } else {
-            write_parts(writer, &[head, &data]).await?;
-        }
+        let last: &[u8] = if chunked { LAST_CHUNK } else { b"" };
+        write_parts(writer, &[head.unwrap_or_default(), last]).await?;
+        Ok(())
     }
-    if let ResponseFraming::Length(n) = framing {
-        if sent != n {
-            return Err("response body shorter than its content-length".into());
-        }
-    }
-    let last: &[u8] = if chunked { LAST_CHUNK } else { b"" };
-    write_parts(writer, &[head.unwrap_or_default(), last]).await?;
-    Ok(())
 }
 
 /// Closes the connection after its last response: the write side at once; then, when the
