@@ -23,7 +23,7 @@ mod pool;
 
 pub use body::BackendBody;
 
-use crate::body::{BoxError, UpstreamBody};
+use crate::body::{BoxError, LimitedBody, UpstreamBody};
 use crate::framing::{write_parts, ChunkSizeLine, LAST_CHUNK};
 use crate::snapshot::BackendEntry;
 pub(crate) use h1::{is_hop_by_hop, BackendFields};
@@ -36,6 +36,7 @@ use pool::{BackendIo, Conn, Lease, Pool};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
@@ -136,60 +137,69 @@ impl Upstream {
 
     /// Sends `request` to `backend` and reads the response head; the body streams from the
     /// connection afterwards. The caller bounds the time this takes.
-    pub async fn exchange(
-        &self,
-        backend: &BackendEntry,
-        request: BackendRequest,
-    ) -> Result<Response<BackendBody>, ExchangeError> {
-        let BackendRequest {
-            method,
-            target,
-            headers,
-            mut body,
-        } = request;
-        let framing =
-            RequestFraming::for_body(&method, body.is_end_stream(), body.size_hint().exact());
-        let replayable = body.is_replayable();
-        let key = backend.pool_key;
-        let mut stale_retried = false;
-        let mut retries_left = backend.retries.allowed(&method);
-        loop {
-            let (mut lease, reused) = match self.pool.checkout(key) {
-                Some(lease) => (lease, true),
-                // Boxed: the connect future (resolver, TLS handshake) is large and rarely
-                // needed; inline it would enlarge every request's future.
-                None => match Box::pin(self.connect(backend)).await {
-                    Ok(conn) => (self.pool.lease(key, conn), false),
-                    Err(e) if retries_left > 0 => {
+    ///
+    /// An `async` block rather than an `async fn` (which would copy the request into a second
+    /// place in its future), and the request used where it is: the future is moved into its
+    /// box once per request.
+    #[allow(clippy::manual_async_fn)]
+    pub fn exchange<'a>(
+        &'a self,
+        backend: &'a BackendEntry,
+        mut request: BackendRequest,
+    ) -> impl Future<Output = Result<Response<BackendBody>, ExchangeError>> + Send + 'a {
+        async move {
+            let body = &mut request.body;
+            let framing = RequestFraming::for_body(
+                &request.method,
+                body.is_end_stream(),
+                body.size_hint().exact(),
+            );
+            let replayable = body.is_replayable();
+            let key = backend.pool_key;
+            let mut stale_retried = false;
+            let mut retries_left = backend.retries.allowed(&request.method);
+            loop {
+                let (mut lease, reused) = match self.pool.checkout(key) {
+                    Some(lease) => (lease, true),
+                    // Boxed: the connect future (resolver, TLS handshake) is large and rarely
+                    // needed; inline it would enlarge every request's future.
+                    None => match Box::pin(self.connect(backend)).await {
+                        Ok(conn) => (self.pool.lease(key, conn), false),
+                        Err(e) if retries_left > 0 => {
+                            retries_left -= 1;
+                            tracing::debug!(error = %e, retries_left, "retrying the backend");
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    },
+                };
+                let conn = &mut lease.conn;
+                conn.write.clear();
+                let (method, target) = (&request.method, &request.target);
+                h1::encode_head(&mut conn.write, method, target, &request.headers, framing);
+                let result = match write_request(conn, body, framing).await {
+                    Ok(()) => read_head(conn, method).await,
+                    Err(e) => Err(e),
+                };
+                match result {
+                    Ok(head) => return Ok(response(lease, head)),
+                    Err(e)
+                        if reused
+                            && !stale_retried
+                            && replayable
+                            && stale_may_retry(&e, method) =>
+                    {
+                        tracing::debug!(error = %e, "reused backend connection was closed; retrying on a new one");
+                        stale_retried = true;
+                    }
+                    Err(e @ (ExchangeError::Write(_) | ExchangeError::NoResponse(_)))
+                        if replayable && retries_left > 0 =>
+                    {
                         retries_left -= 1;
                         tracing::debug!(error = %e, retries_left, "retrying the backend");
-                        continue;
                     }
                     Err(e) => return Err(e),
-                },
-            };
-            let conn = &mut lease.conn;
-            conn.write.clear();
-            h1::encode_head(&mut conn.write, &method, &target, &headers, framing);
-            let result = match write_request(conn, &mut body, framing).await {
-                Ok(()) => read_head(conn, &method).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(head) => return Ok(response(lease, head)),
-                Err(e)
-                    if reused && !stale_retried && replayable && stale_may_retry(&e, &method) =>
-                {
-                    tracing::debug!(error = %e, "reused backend connection was closed; retrying on a new one");
-                    stale_retried = true;
                 }
-                Err(e @ (ExchangeError::Write(_) | ExchangeError::NoResponse(_)))
-                    if replayable && retries_left > 0 =>
-                {
-                    retries_left -= 1;
-                    tracing::debug!(error = %e, retries_left, "retrying the backend");
-                }
-                Err(e) => return Err(e),
             }
         }
     }
@@ -234,39 +244,39 @@ fn stale_may_retry(error: &ExchangeError, method: &Method) -> bool {
     }
 }
 
-/// Writes the head in `conn.write` and the body, then flushes (TLS buffers).
+/// Sends the head in `conn.write` and the body. A buffered body (or none) goes out with the
+/// head in one vectored write, right here; only a streamed one takes [`write_message`]'s loop,
+/// boxed so that its room is not part of every exchange.
 async fn write_request(
     conn: &mut Conn,
     body: &mut UpstreamBody,
     framing: RequestFraming,
 ) -> Result<(), ExchangeError> {
-    let head = std::mem::take(&mut conn.write);
-    let written = write_message(&mut conn.io, &head, body, framing).await;
-    conn.write = head;
-    written?;
+    let written = match body {
+        UpstreamBody::Buffered(bytes) => {
+            let data = bytes.as_deref().unwrap_or_default();
+            write_parts(&mut conn.io, &[&conn.write, data]).await
+        }
+        UpstreamBody::Streaming(_) if framing == RequestFraming::None => {
+            write_parts(&mut conn.io, &[&conn.write]).await
+        }
+        UpstreamBody::Streaming(stream) => {
+            Box::pin(write_streamed(&mut conn.io, &conn.write, stream, framing)).await?;
+            Ok(())
+        }
+    };
+    written.map_err(ExchangeError::Write)?;
     conn.io.flush().await.map_err(ExchangeError::Write)
 }
 
-/// A buffered body goes out with the head in one vectored write; a streamed one frame by
-/// frame (the head with the first), chunk-framed when its length is unknown.
-async fn write_message(
+/// A streamed body, frame by frame (the head with the first), chunk-framed when its length
+/// is unknown.
+async fn write_streamed(
     io: &mut BackendIo,
     head: &[u8],
-    body: &mut UpstreamBody,
+    stream: &mut LimitedBody,
     framing: RequestFraming,
 ) -> Result<(), ExchangeError> {
-    let stream = match body {
-        UpstreamBody::Buffered(bytes) => {
-            let data = bytes.as_deref().unwrap_or_default();
-            return write_parts(io, &[head, data])
-                .await
-                .map_err(ExchangeError::Write);
-        }
-        UpstreamBody::Streaming(_) if framing == RequestFraming::None => {
-            return write_parts(io, &[head]).await.map_err(ExchangeError::Write);
-        }
-        UpstreamBody::Streaming(stream) => stream,
-    };
     let chunked = framing == RequestFraming::Chunked;
     let mut head = Some(head);
     while let Some(frame) = stream.frame().await {
