@@ -218,9 +218,17 @@ pub(crate) fn handle<'a>(
             elapsed,
         };
         report(gw, conn, &request_id, &trace, &outcome, access.as_deref());
-        response
-            .headers_mut()
-            .insert(REQUEST_ID_HEADER, request_id.header.clone());
+        match response.body_mut() {
+            // A proxied response: one more line among the backend's (which had its own
+            // X-Request-Id left out), no header map to build.
+            GatewayBody::Upstream(body) => {
+                body.fields_mut().push(&REQUEST_ID_HEADER, &request_id.text);
+            }
+            GatewayBody::Full(_) => {
+                let id = request_id.header.clone();
+                response.headers_mut().insert(REQUEST_ID_HEADER, id);
+            }
+        }
         if trace.enabled {
             trace.write(response.headers_mut(), elapsed);
         }
@@ -467,6 +475,13 @@ struct Outgoing {
 
 impl Outgoing {
     fn stream(body: CallerBody, limit: u64) -> Self {
+        // No body: nothing to limit, no flag to share.
+        if let CallerBody::Empty = body {
+            return Self {
+                body: UpstreamBody::Buffered(None),
+                too_large: None,
+            };
+        }
         let (body, flag) = LimitedBody::new(body, limit);
         Self {
             body: UpstreamBody::Streaming(body),

@@ -122,6 +122,28 @@ impl Facts {
     }
 }
 
+/// The gateway's own request fields: named here without an allocation (`HeaderName` copies
+/// every name outside the standard set), since nearly every API call carries one or two.
+static GATEWAY_FIELDS: [HeaderName; 6] = [
+    HeaderName::from_static("x-apig-appcode"),
+    HeaderName::from_static("x-sdk-date"),
+    HeaderName::from_static("x-sdk-content-sha256"),
+    HeaderName::from_static("x-stage"),
+    HeaderName::from_static("x-apig-mode"),
+    HeaderName::from_static("x-forwarded-for"),
+];
+
+/// A field name as a `HeaderName`; the gateway's own fields from [`GATEWAY_FIELDS`].
+fn header_name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    let known = GATEWAY_FIELDS.iter().find(|known| {
+        known.as_str().len() == raw.len() && raw.eq_ignore_ascii_case(known.as_str().as_bytes())
+    });
+    match known {
+        Some(name) => Ok(name.clone()),
+        None => HeaderName::from_bytes(raw),
+    }
+}
+
 /// Parses the request head at the start of `buf` and removes it from `buf`.
 /// `Ok(None)`: the head is not complete yet.
 pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError> {
@@ -200,7 +222,7 @@ pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError
     // a few backend parameters are new): growing the map would rehash it.
     let mut headers = HeaderMap::with_capacity(count + ROOM_FOR_PROXY_FIELDS);
     for &(ns, ne, vs, ve) in &spans[..count] {
-        let name = HeaderName::from_bytes(&head[ns as usize..ne as usize])
+        let name = header_name(&head[ns as usize..ne as usize])
             .map_err(|_| HeadError::Malformed("invalid header name"))?;
         let value = HeaderValue::from_maybe_shared(head.slice(vs as usize..ve as usize))
             .map_err(|_| HeadError::Malformed("invalid header value"))?;
@@ -368,6 +390,17 @@ mod tests {
             headers,
             backend: None,
         }
+    }
+
+    #[test]
+    fn gateway_field_names_are_recognised_in_any_case() {
+        for raw in ["x-apig-appcode", "X-Apig-AppCode", "X-APIG-APPCODE"] {
+            assert_eq!(header_name(raw.as_bytes()).unwrap(), "x-apig-appcode");
+        }
+        assert_eq!(header_name(b"X-Sdk-Date").unwrap(), "x-sdk-date");
+        assert_eq!(header_name(b"X-Other").unwrap(), "x-other");
+        assert_eq!(header_name(b"Host").unwrap(), http::header::HOST);
+        assert!(header_name(b"bad name").is_err());
     }
 
     fn parse_str(raw: &str) -> Result<Option<RequestHead>, HeadError> {

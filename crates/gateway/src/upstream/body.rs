@@ -39,6 +39,11 @@ impl BackendBody {
         &self.fields
     }
 
+    /// The fields, to add the gateway's own.
+    pub(crate) fn fields_mut(&mut self) -> &mut BackendFields {
+        &mut self.fields
+    }
+
     /// Takes the fields out (to put them into a `HeaderMap` for hyper).
     pub(crate) fn take_fields(&mut self) -> BackendFields {
         std::mem::take(&mut self.fields)

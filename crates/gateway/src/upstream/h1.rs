@@ -88,6 +88,10 @@ pub(super) enum ResponseFraming {
     UntilClose,
 }
 
+/// Bytes kept free in [`BackendFields`] for the gateway's own field
+/// (`x-request-id: <32 hex digits>\r\n` is 48).
+const ROOM_FOR_GATEWAY_FIELDS: usize = 48;
+
 /// The end-to-end fields of a backend response, kept as the backend wrote them.
 ///
 /// Exists so that a response can be forwarded over HTTP/1.1 without taking its fields apart
@@ -120,6 +124,15 @@ impl BackendFields {
     /// Whether the backend sent a `Date`.
     pub fn has_date(&self) -> bool {
         self.has_date
+    }
+
+    /// Adds a field of the gateway's own (`X-Request-Id`) to the lines: no map to build for
+    /// the one field a proxied response gains.
+    pub fn push(&mut self, name: &HeaderName, value: &[u8]) {
+        self.lines.extend_from_slice(name.as_str().as_bytes());
+        self.lines.extend_from_slice(b": ");
+        self.lines.extend_from_slice(value);
+        self.lines.extend_from_slice(b"\r\n");
     }
 
     /// Adds the fields (and `Content-Length`) to `headers`, for hyper's servers.
@@ -179,6 +192,8 @@ enum FieldRole {
     Connection,
     /// Another hop-by-hop field (`Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Upgrade`).
     HopByHop,
+    /// `X-Request-Id`: the gateway's own replaces the backend's.
+    RequestId,
 }
 
 impl FieldRole {
@@ -191,6 +206,7 @@ impl FieldRole {
             10 if is(b"keep-alive") => Self::HopByHop,
             2 if is(b"te") => Self::HopByHop,
             7 if is(b"trailer") || is(b"upgrade") => Self::HopByHop,
+            12 if is(b"x-request-id") => Self::RequestId,
             n if n > 6 && name[..6].eq_ignore_ascii_case(b"proxy-") => Self::HopByHop,
             _ => Self::EndToEnd,
         }
@@ -259,7 +275,7 @@ impl Framing {
                     }
                 }
             }
-            FieldRole::EndToEnd | FieldRole::HopByHop => {}
+            FieldRole::EndToEnd | FieldRole::HopByHop | FieldRole::RequestId => {}
         }
         Ok(())
     }
@@ -351,7 +367,8 @@ pub(super) fn parse_head(
             Vec::new()
         };
         let mut fields = BackendFields {
-            lines: Vec::with_capacity(len),
+            // With room for the gateway's `X-Request-Id` line.
+            lines: Vec::with_capacity(len + ROOM_FOR_GATEWAY_FIELDS),
             content_length: None,
             has_date: false,
         };
