@@ -648,13 +648,36 @@ pub(crate) struct RequestId {
     header: HeaderValue,
 }
 
+/// Request ids made at once: one random draw, one hex encoding and one allocation serve this
+/// many requests (each id's header value is a slice of the shared batch, so cloning it onto
+/// the backend request is a reference count, not a copy).
+const REQUEST_IDS_PER_BATCH: usize = 64;
+
+thread_local! {
+    /// The thread's current batch of ids and how many of them are used.
+    static REQUEST_IDS: std::cell::RefCell<(Bytes, usize)> =
+        const { std::cell::RefCell::new((Bytes::new(), REQUEST_IDS_PER_BATCH)) };
+}
+
 impl RequestId {
     fn generate() -> Self {
-        let bytes: [u8; 16] = rand::random();
-        let mut text = [0u8; 32];
-        hex::encode_to_slice(bytes, &mut text).expect("32 hex digits for 16 bytes");
-        let header = HeaderValue::from_bytes(&text).expect("hex is a valid header value");
-        Self { text, header }
+        REQUEST_IDS.with_borrow_mut(|(batch, used)| {
+            if *used == REQUEST_IDS_PER_BATCH {
+                let mut random = [0u8; 16 * REQUEST_IDS_PER_BATCH];
+                rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut random);
+                let mut text = vec![0u8; 32 * REQUEST_IDS_PER_BATCH];
+                hex::encode_to_slice(random, &mut text).expect("two hex digits per byte");
+                *batch = Bytes::from(text);
+                *used = 0;
+            }
+            let slice = batch.slice(*used * 32..(*used + 1) * 32);
+            *used += 1;
+            let mut text = [0u8; 32];
+            text.copy_from_slice(&slice);
+            let header =
+                HeaderValue::from_maybe_shared(slice).expect("hex is a valid header value");
+            Self { text, header }
+        })
     }
 
     fn as_str(&self) -> &str {
@@ -674,6 +697,22 @@ mod tests {
         for good in ["/a/b", "/a/.b", "/a/b..", "/...", "/a/%2e%2e%2e"] {
             assert!(!has_dot_segment(good), "{good}");
         }
+    }
+
+    #[test]
+    fn request_ids_stay_distinct_across_batches() {
+        let ids: std::collections::HashSet<String> = (0..5 * REQUEST_IDS_PER_BATCH)
+            .map(|_| {
+                let id = RequestId::generate();
+                assert_eq!(id.header.as_bytes(), id.as_str().as_bytes());
+                id.as_str().to_owned()
+            })
+            .collect();
+        assert_eq!(ids.len(), 5 * REQUEST_IDS_PER_BATCH);
+        assert!(ids.iter().all(|id| id.len() == 32
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))));
     }
 
     #[test]
