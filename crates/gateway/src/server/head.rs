@@ -13,6 +13,7 @@ use bytes::BytesMut;
 use http::header::{CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, Version};
+use smallvec::SmallVec;
 use std::mem::MaybeUninit;
 
 /// The largest request head read; a longer one is refused (414 when the request line alone
@@ -21,6 +22,8 @@ use std::mem::MaybeUninit;
 pub(super) const MAX_HEAD_BYTES: usize = 72 * 1024;
 /// The most header fields in a request head (more: 494).
 const MAX_HEADERS: usize = 128;
+/// Fields a request head usually has at most (more are fine, and cost an allocation).
+const USUAL_FIELDS: usize = 24;
 
 /// Fields a request's map gets beyond the caller's before it goes to the backend.
 const ROOM_FOR_PROXY_FIELDS: usize = 4;
@@ -147,7 +150,9 @@ fn header_name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName
 /// Parses the request head at the start of `buf` and removes it from `buf`.
 /// `Ok(None)`: the head is not complete yet.
 pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError> {
-    let mut spans: [Span; MAX_HEADERS] = [(0, 0, 0, 0); MAX_HEADERS];
+    // Not an array of MAX_HEADERS zeroed for every request: room for a usual head's fields,
+    // on the heap only past that.
+    let mut spans: SmallVec<[Span; USUAL_FIELDS]> = SmallVec::new();
     let mut facts = Facts::default();
     let (len, method, target, http11, count) = {
         let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -175,16 +180,16 @@ pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError
         // Offsets fit in u32: a head is at most MAX_HEAD_BYTES long.
         let base = buf.as_ptr() as usize;
         let offset = |p: *const u8| (p as usize - base) as u32;
-        for (slot, field) in spans.iter_mut().zip(request.headers.iter()) {
+        for field in request.headers.iter() {
             facts.note(field.name.as_bytes(), field.value)?;
             let name = offset(field.name.as_ptr());
             let value = offset(field.value.as_ptr());
-            *slot = (
+            spans.push((
                 name,
                 name + field.name.len() as u32,
                 value,
                 value + field.value.len() as u32,
-            );
+            ));
         }
         let method = Method::from_bytes(request.method.unwrap_or_default().as_bytes())
             .map_err(|_| HeadError::Malformed("invalid method"))?;

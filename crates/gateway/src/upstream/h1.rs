@@ -7,6 +7,7 @@
 use bytes::{Buf, BytesMut};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use smallvec::SmallVec;
 use std::fmt;
 use std::mem::MaybeUninit;
 
@@ -14,6 +15,8 @@ use std::mem::MaybeUninit;
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// The most header fields accepted in a response head.
 const MAX_HEADERS: usize = 100;
+/// Fields a response head usually has at most (more are fine, and cost an allocation).
+const USUAL_FIELDS: usize = 24;
 
 /// How the request body is delimited on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,8 +295,9 @@ pub(super) fn parse_head(
 ) -> Result<Option<ResponseHead>, ProtocolError> {
     loop {
         // Each field's span and role, noted while httparse's borrow of `buf` lasts.
-        let mut spans: [(Span, FieldRole); MAX_HEADERS] =
-            [((0, 0, 0, 0), FieldRole::EndToEnd); MAX_HEADERS];
+        // Not an array of MAX_HEADERS zeroed for every response: room for a usual head's
+        // fields, on the heap only past that.
+        let mut spans: SmallVec<[(Span, FieldRole); USUAL_FIELDS]> = SmallVec::new();
         let mut framing = Framing::default();
         let (len, code, http11, count) = {
             let mut fields = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
@@ -320,12 +324,12 @@ pub(super) fn parse_head(
             // Offsets fit: a head is at most MAX_HEAD_BYTES long.
             let base = buf.as_ptr() as usize;
             let offset = |p: *const u8| (p as usize - base) as u32;
-            for (slot, field) in spans.iter_mut().zip(response.headers.iter()) {
+            for field in response.headers.iter() {
                 let role = FieldRole::of(field.name.as_bytes());
                 framing.note(role, field.value)?;
                 let name = offset(field.name.as_ptr());
                 let value = offset(field.value.as_ptr());
-                *slot = (
+                spans.push((
                     (
                         name,
                         name + field.name.len() as u32,
@@ -333,7 +337,7 @@ pub(super) fn parse_head(
                         value + field.value.len() as u32,
                     ),
                     role,
-                );
+                ));
             }
             (
                 len,
