@@ -49,6 +49,7 @@
 mod apps;
 pub mod body;
 pub mod config;
+mod deadline;
 mod drain;
 pub mod errors;
 mod framing;
@@ -83,6 +84,7 @@ pub use tls::TlsSettings;
 use apigw_domain::ApiError;
 use apigw_signing::Verifier;
 use arc_swap::ArcSwap;
+use deadline::ExchangeTimer;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use std::future::Future;
@@ -300,18 +302,21 @@ impl Gateway {
         tls: bool,
     ) -> Response<GatewayBody> {
         let request = request.map(body::CallerBody::Hyper);
-        let response = self.serve(request, &pipeline::Conn::new(peer, tls)).await;
+        let conn = pipeline::Conn::new(peer, tls);
+        let response = self.serve(request, &conn, &mut ExchangeTimer::new()).await;
         body::with_backend_fields(response)
     }
 
     /// [`handle`](Self::handle) for a request on a connection the listener already described.
     /// Not an `async fn`: the pipeline's own future, without a layer around it to be moved.
+    /// `timer` is the connection's, for the backend timeout.
     pub(crate) fn serve<'a>(
         &'a self,
         request: Request<body::CallerBody>,
         conn: &'a pipeline::Conn,
+        timer: &'a mut ExchangeTimer,
     ) -> impl Future<Output = Response<GatewayBody>> + Send + 'a {
-        pipeline::handle(&self.inner, request, conn)
+        pipeline::handle(&self.inner, request, conn, timer)
     }
 
     /// The answer to a request head that could not be read as a request.

@@ -8,6 +8,7 @@
 //! serve (`req_protocol`) and whether an AppCode counts as a credential.
 
 use crate::body::{with_backend_fields, BoxError, CallerBody, Served};
+use crate::deadline::ExchangeTimer;
 use crate::drain::{Activity, Drain, Expired, SendWatch, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
 use crate::pipeline::Conn;
@@ -255,7 +256,10 @@ where
         let in_flight = requests.request();
         let (gateway, conn) = (gateway.clone(), Arc::clone(&conn));
         async move {
-            let response = gateway.serve(request.map(CallerBody::Hyper), &conn).await;
+            // HTTP/2 serves requests side by side: each its own timer.
+            let mut timer = ExchangeTimer::new();
+            let request = request.map(CallerBody::Hyper);
+            let response = gateway.serve(request, &conn, &mut timer).await;
             let response = with_backend_fields(response);
             Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight)))
         }

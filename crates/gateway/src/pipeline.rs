@@ -29,6 +29,7 @@
 use crate::apps::{AppEntry, AuthTarget};
 use crate::body::{CallerBody, GatewayBody, LimitedBody, UpstreamBody};
 use crate::config::ApiAuth;
+use crate::deadline::ExchangeTimer;
 use crate::errors;
 use crate::meters;
 use crate::proxy::{self, Caller, APP_CODE_HEADER, REQUEST_ID_HEADER};
@@ -95,6 +96,7 @@ pub(crate) fn handle<'a>(
     gw: &'a Inner,
     request: Request<CallerBody>,
     conn: &'a Conn,
+    timer: &'a mut ExchangeTimer,
 ) -> impl Future<Output = Response<GatewayBody>> + Send + 'a {
     async move {
         // Phase 1: request id.
@@ -182,14 +184,8 @@ pub(crate) fn handle<'a>(
                 (api, exchange, outgoing.too_large)
             };
             let sent = trace.timed.then(Instant::now);
-            let exchanged = match sent {
-                // The clock was read just now: the deadline needs no second reading.
-                Some(sent) => {
-                    let deadline = tokio::time::Instant::from_std(sent) + api.backend.timeout;
-                    tokio::time::timeout_at(deadline, exchange).await
-                }
-                None => tokio::time::timeout(api.backend.timeout, exchange).await,
-            };
+            let deadline = sent.unwrap_or_else(Instant::now) + api.backend.timeout;
+            let exchanged = timer.bound(deadline, exchange).await;
             let too_large = too_large.as_deref();
             let response = pass!(proxy::exchanged(exchanged, &api.backend, too_large), 'phases);
             trace.upstream = sent.map(|t| t.elapsed());

@@ -43,29 +43,29 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The answer to an exchange with the API's backend, which the API's timeout bounded
-/// (connecting, sending and the response head). `too_large` is the flag of a streamed body
-/// that outgrew the limit (the exchange then failed because of the caller, which is a 413,
-/// not a 502).
+/// (connecting, sending and the response head; `None`: the timeout passed). `too_large` is
+/// the flag of a streamed body that outgrew the limit (the exchange then failed because of
+/// the caller, which is a 413, not a 502).
 pub(crate) fn exchanged(
-    outcome: Result<Result<Response<BackendBody>, ExchangeError>, tokio::time::error::Elapsed>,
+    outcome: Option<Result<Response<BackendBody>, ExchangeError>>,
     backend: &BackendEntry,
     too_large: Option<&AtomicBool>,
 ) -> Result<Response<BackendBody>, ApiError> {
     match outcome {
         // The backend client's parser already left the hop-by-hop fields out.
-        Ok(Ok(response)) => Ok(response),
-        Ok(Err(_)) if too_large.is_some_and(|f| f.load(Ordering::Acquire)) => {
+        Some(Ok(response)) => Ok(response),
+        Some(Err(_)) if too_large.is_some_and(|f| f.load(Ordering::Acquire)) => {
             Err(errors::body_too_large())
         }
-        Ok(Err(e @ ExchangeError::Body(_))) => {
+        Some(Err(e @ ExchangeError::Body(_))) => {
             tracing::debug!(error = %e, "caller's body failed");
             Err(errors::bad_request())
         }
-        Ok(Err(e)) => {
+        Some(Err(e)) => {
             tracing::warn!(backend = %backend.authority, error = %e, "backend unavailable");
             Err(errors::backend_unavailable())
         }
-        Err(_) => Err(errors::backend_timeout()),
+        None => Err(errors::backend_timeout()),
     }
 }
 

@@ -24,6 +24,7 @@ mod head;
 pub(crate) use body::{ConnBody, ReadIo, Reader};
 
 use crate::body::{BoxError, CallerBody, GatewayBody};
+use crate::deadline::ExchangeTimer;
 use crate::drain::{Activity, Graceful, SendWatch};
 use crate::errors;
 use crate::framing::{write_parts, ChunkSizeLine, Decoder, LAST_CHUNK};
@@ -113,6 +114,8 @@ async fn serve(
     activity: Arc<Activity>,
 ) -> Result<(), BoxError> {
     let mut out = Vec::with_capacity(1024);
+    // One request at a time: one timer for all their backend exchanges.
+    let mut timer = ExchangeTimer::new();
     loop {
         // 1. The request head.
         let head = match read_head(&mut reader, &activity).await? {
@@ -168,7 +171,8 @@ async fn serve(
         };
 
         // 3. The pipeline.
-        let response = gateway.serve(Request::from_parts(parts, body), &conn).await;
+        let request = Request::from_parts(parts, body);
+        let response = gateway.serve(request, &conn, &mut timer).await;
 
         // 4. The reader back: the connection stays open only if the body was read to its end
         //    (or its rest is already buffered).
