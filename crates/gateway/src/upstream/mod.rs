@@ -244,9 +244,9 @@ fn stale_may_retry(error: &ExchangeError, method: &Method) -> bool {
     }
 }
 
-/// Sends the head in `conn.write` and the body. A buffered body (or none) goes out with the
-/// head in one vectored write, right here; only a streamed one takes [`write_message`]'s loop,
-/// boxed so that its room is not part of every exchange.
+/// Sends the head in `conn.write` and the body, then flushes (TLS buffers). A buffered body
+/// (or none) goes out with the head in one vectored write, right here; only a streamed one
+/// takes [`write_streamed`]'s loop, boxed so that its room is not part of every exchange.
 async fn write_request(
     conn: &mut Conn,
     body: &mut UpstreamBody,
