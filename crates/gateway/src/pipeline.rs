@@ -127,7 +127,7 @@ pub(crate) fn handle<'a>(
             // Everything before the exchange in a block of its own: its values (the request head,
             // route, backend request) are gone before the exchange is awaited, so the request's
             // future does not keep room for them while it waits for the backend.
-            let (api, exchange, too_large) = {
+            let (api, exchange, too_large, sent, now) = {
                 let (parts, body) = request.into_parts();
                 pass!(refuse_oversized_head(&parts), 'phases);
                 // The route borrows the path; a clone of the URI (reference-counted bytes) lets
@@ -179,13 +179,16 @@ pub(crate) fn handle<'a>(
                 let backend_request =
                     proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller);
                 let backend_request = pass!(backend_request, 'phases);
+                // One clock reading for the upstream latency, the deadline and the pool.
+                let sent = trace.timed.then(Instant::now);
+                let now = sent.unwrap_or_else(Instant::now);
                 // Boxed: the exchange's state (connection, head buffers, retries) is the largest
                 // part of a request's future; inline, it would be copied with the request's.
-                let exchange = Box::pin(gw.upstream.exchange(&api.backend, backend_request));
-                (api, exchange, outgoing.too_large)
+                let exchange = gw.upstream.exchange(&api.backend, backend_request, now);
+                let exchange = Box::pin(exchange);
+                (api, exchange, outgoing.too_large, sent, now)
             };
-            let sent = trace.timed.then(Instant::now);
-            let deadline = sent.unwrap_or_else(Instant::now) + api.backend.timeout;
+            let deadline = now + api.backend.timeout;
             let exchanged = timer.bound(deadline, exchange).await;
             let too_large = too_large.as_deref();
             let response = pass!(proxy::exchanged(exchanged, &api.backend, too_large), 'phases);
@@ -373,6 +376,10 @@ fn route<'s, 'r>(
 /// `.` or `..` segments (also percent-encoded) would let a `SWA` suffix climb out of the
 /// backend path on a backend that normalises; such requests are refused.
 fn has_dot_segment(path: &str) -> bool {
+    // Most paths have neither a dot nor a percent sign: one scan settles them.
+    if !path.bytes().any(|b| b == b'.' || b == b'%') {
+        return false;
+    }
     path.split('/').any(|segment| {
         let lower = segment.as_bytes();
         let dots = |s: &[u8]| {

@@ -40,6 +40,7 @@ use std::future::Future;
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -136,7 +137,8 @@ impl Upstream {
     }
 
     /// Sends `request` to `backend` and reads the response head; the body streams from the
-    /// connection afterwards. The caller bounds the time this takes.
+    /// connection afterwards. The caller bounds the time this takes; `now` is when it starts
+    /// (the pool's idle bookkeeping needs no clock reading of its own).
     ///
     /// An `async` block rather than an `async fn` (which would copy the request into a second
     /// place in its future), and the request used where it is: the future is moved into its
@@ -146,6 +148,7 @@ impl Upstream {
         &'a self,
         backend: &'a BackendEntry,
         mut request: BackendRequest,
+        now: Instant,
     ) -> impl Future<Output = Result<Response<BackendBody>, ExchangeError>> + Send + 'a {
         async move {
             let body = &mut request.body;
@@ -159,7 +162,7 @@ impl Upstream {
             let mut stale_retried = false;
             let mut retries_left = backend.retries.allowed(&request.method);
             loop {
-                let (mut lease, reused) = match self.pool.checkout(key) {
+                let (mut lease, reused) = match self.pool.checkout(key, now) {
                     Some(lease) => (lease, true),
                     // Boxed: the connect future (resolver, TLS handshake) is large and rarely
                     // needed; inline it would enlarge every request's future.

@@ -104,7 +104,10 @@ pub(super) struct Conn {
     pub read: BytesMut,
     /// The request head being written (kept for its capacity).
     pub write: Vec<u8>,
-    idle_since: Instant,
+    /// When the connection was opened or last lent: its idle time counts from then, so an
+    /// exchange's own duration counts as idle too (which only retires it sooner), and no clock
+    /// is read when it comes back.
+    last_used: Instant,
 }
 
 impl Conn {
@@ -113,7 +116,7 @@ impl Conn {
             io,
             read: BytesMut::with_capacity(READ_BUFFER),
             write: Vec::with_capacity(1024),
-            idle_since: Instant::now(),
+            last_used: Instant::now(),
         }
     }
 
@@ -201,14 +204,15 @@ impl Default for Pool {
 
 impl Pool {
     /// The most recently returned open connection for `key`, if any (stale ones are closed on
-    /// the way).
-    pub fn checkout(&self, key: PoolKey) -> Option<Lease> {
+    /// the way); `now` is the exchange's start.
+    pub fn checkout(&self, key: PoolKey, now: Instant) -> Option<Lease> {
         loop {
             let mut conn = {
                 let mut idle = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
                 idle.by_backend.get_mut(&key)?.pop()?
             };
-            if conn.idle_since.elapsed() < IDLE_TIMEOUT && conn.is_open() {
+            if now.saturating_duration_since(conn.last_used) < IDLE_TIMEOUT && conn.is_open() {
+                conn.last_used = now;
                 return Some(Lease {
                     conn,
                     pool: self.clone(),
@@ -227,18 +231,18 @@ impl Pool {
         }
     }
 
-    fn put(&self, key: PoolKey, mut conn: Conn) {
-        let now = Instant::now();
-        conn.idle_since = now;
+    fn put(&self, key: PoolKey, conn: Conn) {
+        // The time it was lent stands in for the present (see `Conn::last_used`).
+        let now = conn.last_used;
         let mut expired = Vec::new();
         {
             let mut idle = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-            if now.duration_since(idle.swept) >= SWEEP_INTERVAL {
+            if now.saturating_duration_since(idle.swept) >= SWEEP_INTERVAL {
                 idle.swept = now;
                 for conns in idle.by_backend.values_mut() {
                     let fresh = conns
                         .iter()
-                        .position(|c| now.duration_since(c.idle_since) < IDLE_TIMEOUT)
+                        .position(|c| now.saturating_duration_since(c.last_used) < IDLE_TIMEOUT)
                         .unwrap_or(conns.len());
                     expired.extend(conns.drain(..fresh));
                 }
@@ -322,14 +326,14 @@ mod tests {
         pool.lease(key(), conn).release();
         assert_eq!(pool.idle_count(), 1);
         let lease = pool
-            .checkout(key())
+            .checkout(key(), Instant::now())
             .expect("an open idle connection is lent again");
         lease.release();
 
         // The backend closes it while idle: the next checkout finds nothing.
         drop(server);
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(pool.checkout(key()).is_none());
+        assert!(pool.checkout(key(), Instant::now()).is_none());
         assert_eq!(pool.idle_count(), 0);
     }
 
@@ -340,7 +344,10 @@ mod tests {
         pool.lease(key(), conn).release();
         server.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(pool.checkout(key()).is_none(), "unsolicited bytes");
+        assert!(
+            pool.checkout(key(), Instant::now()).is_none(),
+            "unsolicited bytes"
+        );
 
         let (mut conn, _server) = pair().await;
         conn.read.extend_from_slice(b"leftover");
