@@ -49,6 +49,15 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A duration above zero (for timeouts where zero would mean "close at once").
+/// A number of worker threads: at least one.
+fn parse_worker_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a whole number of threads, such as 1 or 4".to_owned()),
+    }
+}
+
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     match parse_duration(s)? {
         d if d.is_zero() => Err("must be longer than 0s (examples: 30s, 2m)".to_owned()),
@@ -197,7 +206,7 @@ pub struct ServeArgs {
     /// the data plane on one thread with the current-thread scheduler, like one nginx worker.
     /// The management API, the metrics exporter and cluster sync always run on a thread of
     /// their own, so neither side queues behind the other.
-    #[arg(long, env = "APIGW_WORKER_THREADS")]
+    #[arg(long, env = "APIGW_WORKER_THREADS", value_parser = parse_worker_threads)]
     pub worker_threads: Option<usize>,
 
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.

@@ -27,13 +27,13 @@ pub struct GatewayRuntime {
 impl GatewayRuntime {
     /// Builds the runtime: one worker thread runs the current-thread scheduler (the shape of
     /// one nginx worker: no work stealing, no cross-thread wake-ups), more the multi-thread
-    /// one; `None` gives one worker per core.
+    /// one; `None` gives one worker per core. `Some(0)` is refused by the command line.
     pub fn start(worker_threads: Option<usize>) -> io::Result<Self> {
         let mut builder = match worker_threads {
             Some(1) => Builder::new_current_thread(),
             Some(n) => {
                 let mut b = Builder::new_multi_thread();
-                b.worker_threads(n.max(1));
+                b.worker_threads(n);
                 b
             }
             None => Builder::new_multi_thread(),

@@ -749,6 +749,8 @@ fn subcommand_help_lists_flags_and_variables() {
         "--access-log",
         "--log-format",
         "--client-header-timeout",
+        "--client-send-timeout",
+        "--worker-threads",
     ] {
         assert!(
             serve.contains(needle),
@@ -769,6 +771,12 @@ fn subcommand_help_lists_flags_and_variables() {
             &["serve", "--client-header-timeout", "0s"],
             "must be longer than 0s",
         ),
+        (
+            &["serve", "--client-send-timeout", "0s"],
+            "must be longer than 0s",
+        ),
+        (&["serve", "--worker-threads", "0"], "must be at least 1"),
+        (&["serve", "--worker-threads", "many"], "whole number"),
     ] {
         let (code, text) = run_cli(args);
         assert_eq!(code, Some(2), "{args:?}: {text}");
