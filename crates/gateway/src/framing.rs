@@ -1,9 +1,17 @@
 //! HTTP/1.1 message framing that both sides of the proxy share (RFC 9112 §6–7): the
 //! `Content-Length` value, the body decoder (length, chunked, until close) working on a
-//! connection's read buffer, chunk-size lines, and vectored writes.
+//! connection's read buffer, chunk-size lines, vectored writes, and how a parsed head's
+//! fields are noted.
 //!
 //! Exists once so the caller's request body ([`server`](crate::server)) and the backend's
 //! response body ([`upstream`](crate::upstream)) are cut from their streams by the same code.
+
+/// A field's place in a head: name start and end, value start and end.
+pub(crate) type Span = (u32, u32, u32, u32);
+
+/// Fields a head usually has at most: the spans of that many stay inline (more are fine, and
+/// cost an allocation), instead of an array of the maximum zeroed for every head.
+pub(crate) const USUAL_FIELDS: usize = 24;
 
 use bytes::{Buf, Bytes, BytesMut};
 use std::io::{self, IoSlice};

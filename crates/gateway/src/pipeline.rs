@@ -222,7 +222,8 @@ pub(crate) fn handle<'a>(
             // A proxied response: one more line among the backend's (which had its own
             // X-Request-Id left out), no header map to build.
             GatewayBody::Upstream(body) => {
-                body.fields_mut().push(&REQUEST_ID_HEADER, &request_id.text);
+                body.fields_mut()
+                    .push(&REQUEST_ID_HEADER, request_id.header.as_bytes());
             }
             GatewayBody::Full(_) => {
                 let id = request_id.header.clone();
@@ -308,9 +309,9 @@ fn report(
 }
 
 /// The header that asks for debugging headers on the response.
-const DEBUG_MODE_HEADER: HeaderName = HeaderName::from_static("x-apig-mode");
+pub(crate) const DEBUG_MODE_HEADER: HeaderName = HeaderName::from_static("x-apig-mode");
 /// The header naming the stage (environment) to call.
-const STAGE_HEADER: HeaderName = HeaderName::from_static("x-stage");
+pub(crate) const STAGE_HEADER: HeaderName = HeaderName::from_static("x-stage");
 
 /// What the phases learn for the metrics, the access log and `X-Apig-Mode: debug`.
 #[derive(Default)]
@@ -648,7 +649,7 @@ async fn read_body(body: CallerBody, limit: u64) -> Result<Bytes, ApiError> {
 
 /// A request id: 32 lower-case hex digits from the thread's CSPRNG.
 pub(crate) struct RequestId {
-    text: [u8; 32],
+    /// The id as it goes on the wire (a slice of its batch, see below).
     header: HeaderValue,
 }
 
@@ -676,16 +677,14 @@ impl RequestId {
             }
             let slice = batch.slice(*used * 32..(*used + 1) * 32);
             *used += 1;
-            let mut text = [0u8; 32];
-            text.copy_from_slice(&slice);
             let header =
                 HeaderValue::from_maybe_shared(slice).expect("hex is a valid header value");
-            Self { text, header }
+            Self { header }
         })
     }
 
     fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.text).expect("hex is ASCII")
+        self.header.to_str().expect("hex is ASCII")
     }
 }
 

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub(crate) const APP_CODE_HEADER: HeaderName = HeaderName::from_static("x-apig-appcode");
 /// The request id header, on the backend request and on every response.
 pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub(crate) const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// Everything but RFC 3986 unreserved characters is encoded in parameter values.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC

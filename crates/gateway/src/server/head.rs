@@ -7,7 +7,9 @@
 //! other than a single `chunked`, or any in HTTP/1.0; an HTTP/1.1 request without exactly one
 //! `Host`; whitespace before a field's colon or obsolete line folding (httparse's defaults).
 
-use crate::framing::{parse_length, push_number_field};
+use crate::framing::{parse_length, push_number_field, Span, USUAL_FIELDS};
+use crate::pipeline::{DEBUG_MODE_HEADER, STAGE_HEADER};
+use crate::proxy::{APP_CODE_HEADER, FORWARDED_FOR};
 use crate::upstream::BackendFields;
 use bytes::BytesMut;
 use http::header::{CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
@@ -22,8 +24,6 @@ use std::mem::MaybeUninit;
 pub(super) const MAX_HEAD_BYTES: usize = 72 * 1024;
 /// The most header fields in a request head (more: 494).
 const MAX_HEADERS: usize = 128;
-/// Fields a request head usually has at most (more are fine, and cost an allocation).
-const USUAL_FIELDS: usize = 24;
 
 /// Fields a request's map gets beyond the caller's before it goes to the backend.
 const ROOM_FOR_PROXY_FIELDS: usize = 4;
@@ -70,9 +70,6 @@ impl HeadError {
         }
     }
 }
-
-/// A field's place in the head: name start and end, value start and end.
-type Span = (u32, u32, u32, u32);
 
 /// Framing facts gathered field by field.
 #[derive(Default)]
@@ -128,12 +125,12 @@ impl Facts {
 /// The gateway's own request fields: named here without an allocation (`HeaderName` copies
 /// every name outside the standard set), since nearly every API call carries one or two.
 static GATEWAY_FIELDS: [HeaderName; 6] = [
-    HeaderName::from_static("x-apig-appcode"),
-    HeaderName::from_static("x-sdk-date"),
-    HeaderName::from_static("x-sdk-content-sha256"),
-    HeaderName::from_static("x-stage"),
-    HeaderName::from_static("x-apig-mode"),
-    HeaderName::from_static("x-forwarded-for"),
+    APP_CODE_HEADER,
+    HeaderName::from_static(apigw_signing::DATE_HEADER),
+    HeaderName::from_static(apigw_signing::CONTENT_SHA256_HEADER),
+    STAGE_HEADER,
+    DEBUG_MODE_HEADER,
+    FORWARDED_FOR,
 ];
 
 /// A field name as a `HeaderName`; the gateway's own fields from [`GATEWAY_FIELDS`].
@@ -150,8 +147,6 @@ fn header_name(raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName
 /// Parses the request head at the start of `buf` and removes it from `buf`.
 /// `Ok(None)`: the head is not complete yet.
 pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError> {
-    // Not an array of MAX_HEADERS zeroed for every request: room for a usual head's fields,
-    // on the heap only past that.
     let mut spans: SmallVec<[Span; USUAL_FIELDS]> = SmallVec::new();
     let mut facts = Facts::default();
     let (len, method, target, http11, count) = {

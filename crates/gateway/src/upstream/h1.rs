@@ -4,6 +4,7 @@
 //! Header values of a response are slices of the one buffer the head was read into (no copy
 //! per header).
 
+use crate::framing::{Span, USUAL_FIELDS};
 use bytes::{Buf, BytesMut};
 use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
@@ -15,8 +16,6 @@ use std::mem::MaybeUninit;
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// The most header fields accepted in a response head.
 const MAX_HEADERS: usize = 100;
-/// Fields a response head usually has at most (more are fine, and cost an allocation).
-const USUAL_FIELDS: usize = 24;
 
 /// How the request body is delimited on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,9 +283,6 @@ impl Framing {
     }
 }
 
-/// A field's place in the head: name start and end, value start and end.
-type Span = (u32, u32, u32, u32);
-
 /// Parses the response head at the start of `buf`, skipping interim (1xx) responses, and
 /// removes it from `buf`. `Ok(None)`: the head is not complete yet.
 pub(super) fn parse_head(
@@ -295,8 +291,6 @@ pub(super) fn parse_head(
 ) -> Result<Option<ResponseHead>, ProtocolError> {
     loop {
         // Each field's span and role, noted while httparse's borrow of `buf` lasts.
-        // Not an array of MAX_HEADERS zeroed for every response: room for a usual head's
-        // fields, on the heap only past that.
         let mut spans: SmallVec<[(Span, FieldRole); USUAL_FIELDS]> = SmallVec::new();
         let mut framing = Framing::default();
         let (len, code, http11, count) = {
