@@ -185,7 +185,8 @@ pub struct ServeArgs {
 
     /// How long a write to a gateway client may wait for the client to take some of the
     /// response before the connection is dropped, freeing the backend connection it holds
-    /// (the time between two successive writes, like nginx's send_timeout).
+    /// (the time between two successive writes, like nginx's send_timeout; over HTTP/2 also
+    /// a response the client grants no flow-control window for).
     #[arg(long, env = "APIGW_CLIENT_SEND_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
     pub client_send_timeout: Duration,
 

@@ -79,18 +79,26 @@ pub(crate) fn with_backend_fields(
     http::Response::from_parts(parts, body)
 }
 
-/// A response body on its way to the client, holding its request's place on the connection
-/// until it has been sent (or dropped): the connection counts as idle only afterwards.
+/// An HTTP/2 response body on its way to the client, holding its request's place on the
+/// connection until it has been sent (or dropped): the connection counts as idle only
+/// afterwards, and is dropped if the client stops taking this response (the client send
+/// timeout, see [`StreamSend`](crate::drain::StreamSend)).
 #[derive(Debug)]
 pub(crate) struct Served {
     body: GatewayBody,
+    send: crate::drain::StreamSend,
     _in_flight: crate::drain::InFlight,
 }
 
 impl Served {
-    pub fn new(body: GatewayBody, in_flight: crate::drain::InFlight) -> Self {
+    pub fn new(
+        body: GatewayBody,
+        in_flight: crate::drain::InFlight,
+        send: crate::drain::StreamSend,
+    ) -> Self {
         Self {
             body,
+            send,
             _in_flight: in_flight,
         }
     }
@@ -104,7 +112,13 @@ impl Body for Served {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+        let this = self.get_mut();
+        this.send.polled();
+        let polled = Pin::new(&mut this.body).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(_))) = &polled {
+            this.send.handed_over();
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {

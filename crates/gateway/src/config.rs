@@ -390,7 +390,8 @@ pub struct GatewaySettings {
     pub client_header_timeout: Duration,
     /// How long a write to a client may wait for the client to take some of the response
     /// before the connection is dropped, with the backend connection its request holds (the
-    /// time between two successive writes, like nginx's `send_timeout`). Checked once a second.
+    /// time between two successive writes, like nginx's `send_timeout`; over HTTP/2 also a
+    /// response the client grants no flow-control window for). Checked once a second.
     pub client_send_timeout: Duration,
     /// A metrics recorder is installed (`--metrics-listen`): count every request in
     /// [`meters`](crate::meters) and time it. Off: no clock is read for metrics.

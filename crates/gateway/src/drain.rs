@@ -3,7 +3,9 @@
 //! listener learns when the last one is gone), the client header timeout (a connection with
 //! no request in flight for that long, be it idle between requests or trickling a request head
 //! in, is closed) and the client send timeout (a connection whose client has not taken any of
-//! the response for that long is dropped, and with it the backend connection it holds).
+//! the response for that long is dropped, and with it the backend connection it holds: over
+//! HTTP/1.1 a write to the socket that stays blocked, over HTTP/2 also a stream whose response
+//! waits for a flow-control window the client never grants).
 //!
 //! Exists because the ready-made mechanisms cost the hot path: hyper-util's `GracefulShutdown`
 //! re-registers with a `tokio::sync::Notify` on every poll of every connection, and hyper's
@@ -14,6 +16,7 @@
 //! clock, finds the connections that have been idle too long.
 
 use hyper_util::server::graceful::GracefulConnection;
+use slab::Slab;
 use std::collections::HashMap;
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -67,6 +70,9 @@ pub(crate) struct Activity {
     send_blocked_since: AtomicU64,
     /// [`OPEN`], [`ASKED_TO_CLOSE`], [`MUST_CLOSE`] or [`SEND_STALLED`].
     expiry: AtomicU8,
+    /// The HTTP/2 responses in flight, each with the coarse clock since when it has been
+    /// waiting for the client to take more of it, or [`NOT_BLOCKED`] (empty over HTTP/1.1).
+    streams: Mutex<Slab<Arc<AtomicU64>>>,
     shared: Arc<Shared>,
 }
 
@@ -104,6 +110,73 @@ impl Activity {
     pub fn request(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(Arc::clone(self))
+    }
+
+    /// The coarse clock since when the HTTP/2 response waiting longest for the client has
+    /// been waiting, if one is.
+    fn oldest_stream_wait(&self) -> Option<u64> {
+        lock(&self.streams)
+            .iter()
+            .map(|(_, since)| since.load(Ordering::Relaxed))
+            .filter(|since| *since != NOT_BLOCKED)
+            .min()
+    }
+}
+
+/// An HTTP/2 response on its way to the client, for the client send timeout.
+///
+/// Exists because over HTTP/2 a client can stop taking a response without ever blocking a
+/// write: it grants no flow-control window, and the server stops polling that stream's body
+/// (which holds the backend connection) while its socket stays writable. The body reports
+/// when it is polled and when it has handed a frame over; one that is not polled again within
+/// the limit marks its connection stalled. A body waiting for its backend is being polled, so
+/// a slow backend does not count (its timeout is the API's).
+pub(crate) struct StreamSend {
+    activity: Arc<Activity>,
+    slot: usize,
+    waiting_since: Arc<AtomicU64>,
+}
+
+impl StreamSend {
+    /// The body is being polled: not waiting for the client.
+    pub fn polled(&self) {
+        self.waiting_since.store(NOT_BLOCKED, Ordering::Relaxed);
+    }
+
+    /// The body handed a frame over and waits for the server to take the next one, which it
+    /// does once the client's window has room.
+    pub fn handed_over(&self) {
+        let now = self.activity.shared.clock.load(Ordering::Relaxed);
+        self.waiting_since.store(now, Ordering::Relaxed);
+    }
+}
+
+impl std::fmt::Debug for StreamSend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamSend")
+    }
+}
+
+impl Drop for StreamSend {
+    fn drop(&mut self) {
+        lock(&self.activity.streams).remove(self.slot);
+    }
+}
+
+impl InFlight {
+    /// Watches this request's HTTP/2 response from now, when its head is ready, until the
+    /// returned record is dropped; it counts as waiting for the client until its body is
+    /// first polled.
+    pub fn stream(&self) -> StreamSend {
+        let activity = &self.0;
+        let now = activity.shared.clock.load(Ordering::Relaxed);
+        let waiting_since = Arc::new(AtomicU64::new(now));
+        let slot = lock(&activity.streams).insert(Arc::clone(&waiting_since));
+        StreamSend {
+            activity: Arc::clone(activity),
+            slot,
+            waiting_since,
+        }
     }
 }
 
@@ -156,6 +229,7 @@ impl Drain {
             idle_since: AtomicU64::new(self.shared.clock.load(Ordering::Relaxed)),
             send_blocked_since: AtomicU64::new(NOT_BLOCKED),
             expiry: AtomicU8::new(OPEN),
+            streams: Mutex::new(Slab::new()),
             shared: Arc::clone(&self.shared),
         })
     }
@@ -180,12 +254,12 @@ impl Drain {
         let shared = &self.shared;
         let now = u64::try_from(shared.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         shared.clock.store(now, Ordering::Relaxed);
+        let stalled =
+            |since: u64| since != NOT_BLOCKED && now.saturating_sub(since) >= shared.send_limit;
         for registered in lock(&shared.open).values() {
             let activity = &registered.activity;
             let blocked_since = activity.send_blocked_since.load(Ordering::Relaxed);
-            if blocked_since != NOT_BLOCKED
-                && now.saturating_sub(blocked_since) >= shared.send_limit
-            {
+            if stalled(blocked_since) || activity.oldest_stream_wait().is_some_and(stalled) {
                 activity.expiry.store(SEND_STALLED, Ordering::Relaxed);
                 registered.waker.wake_by_ref();
                 continue;
@@ -230,11 +304,11 @@ impl Drain {
 /// How often a listener should call [`Drain::sweep`].
 pub(crate) const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
-fn lock(
-    open: &Mutex<HashMap<u64, Registered>>,
-) -> std::sync::MutexGuard<'_, HashMap<u64, Registered>> {
-    // A panic while holding the lock leaves only a map of wakers behind: still usable.
-    open.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves only wakers or clock stamps behind: still usable.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A connection that can be asked to finish what it is doing and close.

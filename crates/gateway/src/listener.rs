@@ -261,7 +261,8 @@ where
             let request = request.map(CallerBody::Hyper);
             let response = gateway.serve(request, &conn, &mut timer).await;
             let response = with_backend_fields(response);
-            Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight)))
+            let send = in_flight.stream();
+            Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight, send)))
         }
     });
     let io = SendWatch::new(io, Arc::clone(&activity));

@@ -39,8 +39,22 @@ const CODE_QUOTA: &str = "CodeQuota23456789abcdef0123456789abcdef0123456789abcde
 /// Lets the echo backend's `/store/chunks` response send its second chunk.
 static SECOND_CHUNK: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
-/// Set when the echo backend's `/store/endless` body is dropped (its connection went away).
-static ENDLESS_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The paths of the echo backend's endless bodies (`/store/endless...`) that were dropped
+/// (their connection went away).
+static ENDLESS_DROPPED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Waits until the endless body served for `path` has been dropped.
+async fn endless_dropped(path: &str) {
+    let dropped = || ENDLESS_DROPPED.lock().unwrap().iter().any(|p| p == path);
+    let wait = async {
+        while !dropped() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .unwrap_or_else(|_| panic!("the backend's response for {path} was never dropped"));
+}
 
 /// The echo backend's response body: a complete document, two chunks without a
 /// `Content-Length` (the second only once [`SECOND_CHUNK`] is notified), or 64 KiB chunks
@@ -48,15 +62,16 @@ static ENDLESS_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::Atomi
 enum EchoBody {
     Full(Full<Bytes>),
     Chunks(Option<Pin<Box<dyn Future<Output = ()> + Send>>>, bool),
-    Endless(EndlessGuard),
+    Endless { _guard: EndlessGuard },
 }
 
-/// Notes in [`ENDLESS_DROPPED`] that the endless body was dropped.
-struct EndlessGuard;
+/// Notes in [`ENDLESS_DROPPED`] that the endless body for this path was dropped.
+struct EndlessGuard(String);
 
 impl Drop for EndlessGuard {
     fn drop(&mut self) {
-        ENDLESS_DROPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+        let path = std::mem::take(&mut self.0);
+        ENDLESS_DROPPED.lock().unwrap().push(path);
     }
 }
 
@@ -70,10 +85,12 @@ impl http_body::Body for EchoBody {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Self::Full(full) => Pin::new(full).poll_frame(cx),
-            Self::Endless(_) => Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![
+            Self::Endless { .. } => {
+                Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(vec![
                     b'x';
                     64 * 1024
-                ]))))),
+                ])))))
+            }
             Self::Chunks(wait, first_sent) => {
                 if !*first_sent {
                     *first_sent = true;
@@ -94,20 +111,21 @@ impl http_body::Body for EchoBody {
     fn size_hint(&self) -> http_body::SizeHint {
         match self {
             Self::Full(full) => full.size_hint(),
-            Self::Chunks(..) | Self::Endless(_) => http_body::SizeHint::default(),
+            Self::Chunks(..) | Self::Endless { .. } => http_body::SizeHint::default(),
         }
     }
 }
 
 /// Echoes the request as JSON; `/slow...` waits 2 s first; `/hop` answers with hop-by-hop
-/// headers; `/store/chunks` streams two chunks, `/store/endless` never ends.
+/// headers; `/store/chunks` streams two chunks, `/store/endless...` never ends.
 async fn echo(request: Request<Incoming>) -> Result<Response<EchoBody>, Infallible> {
     let (parts, body) = request.into_parts();
     if parts.uri.path().starts_with("/slow") {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    if parts.uri.path() == "/store/endless" {
-        return Ok(Response::new(EchoBody::Endless(EndlessGuard)));
+    if parts.uri.path().starts_with("/store/endless") {
+        let guard = EndlessGuard(parts.uri.path().to_owned());
+        return Ok(Response::new(EchoBody::Endless { _guard: guard }));
     }
     if parts.uri.path() == "/store/chunks" {
         let wait = Box::pin(SECOND_CHUNK.notified());
@@ -1546,14 +1564,69 @@ async fn a_client_that_stops_taking_the_response_is_dropped_after_the_send_timeo
     assert!(steady.read(&mut chunk).await.unwrap() > 0);
     drop(steady);
     // With the client connection, the backend exchange was dropped too.
-    let backend_let_go = async {
-        while !ENDLESS_DROPPED.load(std::sync::atomic::Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+    endless_dropped("/store/endless").await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_client_that_grants_no_window_is_dropped_after_the_send_timeout() {
+    let h = Harness::start_with(|s| s.client_send_timeout = Duration::from_secs(1)).await;
+    let addr = h.http.local_addr();
+    // HTTP/2 with prior knowledge and an initial stream window of zero: the gateway can send
+    // the response head but no byte of the body, and its socket never blocks.
+    let open = |window: u32| async move {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let (client, connection) = h2::client::Builder::new()
+            .initial_window_size(window)
+            .handshake::<_, Bytes>(tcp)
+            .await
+            .unwrap();
+        let connection = tokio::spawn(connection);
+        (client, connection)
     };
-    tokio::time::timeout(Duration::from_secs(10), backend_let_go)
+    let get = |path: &str| Request::get(format!("http://gw{path}")).body(()).unwrap();
+    let (mut stalled, stalled_conn) = open(0).await;
+    let (response, _) = stalled
+        .send_request(get("/files/endless-h2"), true)
+        .unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    // A client on another connection that keeps taking data (and so granting window) is
+    // served meanwhile: 3 s.
+    let (mut steady, _steady_conn) = open(64 * 1024).await;
+    let (response, _) = steady
+        .send_request(get("/files/endless-h2-steady"), true)
+        .unwrap();
+    let mut body = response.await.unwrap().into_body();
+    let started = std::time::Instant::now();
+    let mut received = 0usize;
+    while started.elapsed() < Duration::from_secs(3) {
+        let chunk = tokio::time::timeout(Duration::from_secs(2), body.data())
+            .await
+            .expect("the steady stream stopped")
+            .unwrap()
+            .unwrap();
+        received += chunk.len();
+        body.flow_control().release_capacity(chunk.len()).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(received > 0);
+
+    // The stalled connection is gone by now (3 s: the 1 s timeout and two sweeps), and with
+    // it the backend exchange it held; the steady one still streams.
+    let ended = tokio::time::timeout(Duration::from_secs(10), stalled_conn)
         .await
-        .expect("the backend's response was never dropped");
+        .expect("the connection that grants no window was not dropped");
+    assert!(ended.is_ok());
+    endless_dropped("/store/endless-h2").await;
+    let chunk = body.data().await.unwrap().unwrap();
+    assert!(!chunk.is_empty());
+    assert!(!ENDLESS_DROPPED
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|p| p == "/store/endless-h2-steady"));
     h.stop().await;
 }
 
