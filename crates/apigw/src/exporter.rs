@@ -44,7 +44,12 @@ pub async fn start(
         "/metrics",
         get(move || {
             let handle = handle.clone();
-            async move { ([(CONTENT_TYPE, TEXT_FORMAT)], handle.render()).into_response() }
+            async move {
+                // The recorder lists every series it ever handed out; a scrape sees the
+                // per-API ones of APIs in service only.
+                let text = apigw_gateway::meters::in_service_only(&handle.render());
+                ([(CONTENT_TYPE, TEXT_FORMAT)], text).into_response()
+            }
         }),
     );
     tracing::info!(address = %bound, "metrics listening (GET /metrics)");

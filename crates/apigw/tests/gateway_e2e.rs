@@ -693,6 +693,44 @@ fn metrics_and_access_log_tell_what_the_gateway_did() {
         "one AppCode generated"
     );
 
+    // Taken offline, the API's series leave the scrape; published again, they come back
+    // with the counts they had.
+    let scrape = || {
+        let r = gw.client.get(metrics_url("/metrics")).send().unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().unwrap()
+    };
+    let action = |action: &str| {
+        let r = gw.mgmt(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": action, "api_id": api_id, "env_id": RELEASE})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+    };
+    action("offline");
+    let offline = scrape();
+    assert!(!offline.contains(&api_id), "{offline}");
+    assert_eq!(
+        series(&offline, "apigw_gateway_requests_total", &unrouted),
+        Some(1.0)
+    );
+    action("online");
+    let online = scrape();
+    assert_eq!(
+        series(&online, "apigw_gateway_requests_total", &class("2xx")),
+        Some(1.0),
+        "{online}"
+    );
+    assert_eq!(
+        series(
+            &online,
+            "apigw_gateway_request_duration_seconds_count",
+            &api
+        ),
+        Some(2.0)
+    );
+
     // One access line per gateway request; no AppCode, right or wrong, in the log.
     let log = gw.server.log_text();
     let line = log

@@ -6,11 +6,19 @@
 //! listener when it starts. A request then costs an atomic add and one or two histogram
 //! samples, never a registry lookup; only refusals, the uncommon path, look up the counter of
 //! their APIG error code.
+//!
+//! The per-API series leave the exposition with their API: an API taken offline, deleted,
+//! renamed or moved to a renamed stage stops being listed once no snapshot in service holds
+//! its meters ([`in_service_only`]). The recorder itself keeps their values (it has no way to
+//! drop a series whose handle may still be held), so an API published again continues its
+//! counts; what each retired series keeps is a few hundred bytes until the process ends.
 
 use crate::snapshot::SnapshotStats;
 use http::StatusCode;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, Unit};
 use metrics::{Counter, Gauge, Histogram};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 /// Requests answered, by API, stage and status class (`2xx`, `4xx`...).
@@ -116,11 +124,29 @@ pub(crate) struct ApiMeters {
     by_class: [Counter; 5],
     duration: Histogram,
     upstream: Histogram,
+    /// Keeps the series listed while these meters are in service (none for unrouted).
+    _listed: Option<Listed>,
 }
 
 impl ApiMeters {
     /// The meters of API `api_id` (named `api_name`) published in `stage`.
     pub fn for_api(api_id: &str, api_name: &str, stage: &str) -> Self {
+        Self {
+            _listed: Some(Listed::new(api_id, api_name, stage)),
+            ..Self::resolve(api_id, api_name, stage)
+        }
+    }
+
+    /// The meters of requests that matched no published API (empty `api_id`; they never reach
+    /// a backend).
+    pub fn unrouted() -> Self {
+        Self {
+            upstream: Histogram::noop(),
+            ..Self::resolve("", "", "")
+        }
+    }
+
+    fn resolve(api_id: &str, api_name: &str, stage: &str) -> Self {
         let (api_id, api_name, stage) = (api_id.to_owned(), api_name.to_owned(), stage.to_owned());
         let latency = |name: &'static str| metrics::histogram!(name, "api_id" => api_id.clone(), "stage" => stage.clone());
         Self {
@@ -130,15 +156,7 @@ impl ApiMeters {
             }),
             duration: latency(DURATION),
             upstream: latency(UPSTREAM_DURATION),
-        }
-    }
-
-    /// The meters of requests that matched no published API (empty `api_id`; they never reach
-    /// a backend).
-    pub fn unrouted() -> Self {
-        Self {
-            upstream: Histogram::noop(),
-            ..Self::for_api("", "", "")
+            _listed: None,
         }
     }
 
@@ -150,6 +168,140 @@ impl ApiMeters {
         if let Some(upstream) = upstream {
             self.upstream.record(upstream.as_secs_f64());
         }
+    }
+}
+
+/// The per-API label sets whose meters some snapshot in service holds, with how many hold
+/// them (a rebuilt snapshot resolves the same meters again before the old one goes).
+static LISTED: Mutex<Option<HashMap<ListedLabels, usize>>> = Mutex::new(None);
+
+/// `(api_id, api_name, stage)`.
+type ListedLabels = (String, String, String);
+
+/// One holder of a per-API label set in [`LISTED`], for as long as it lives.
+#[derive(Debug)]
+struct Listed(ListedLabels);
+
+impl Listed {
+    fn new(api_id: &str, api_name: &str, stage: &str) -> Self {
+        let labels = (api_id.to_owned(), api_name.to_owned(), stage.to_owned());
+        let mut listed = LISTED.lock().unwrap_or_else(PoisonError::into_inner);
+        *listed
+            .get_or_insert_with(HashMap::new)
+            .entry(labels.clone())
+            .or_default() += 1;
+        Self(labels)
+    }
+}
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        let mut listed = LISTED.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(listed) = listed.as_mut() else {
+            return;
+        };
+        if let Some(holders) = listed.get_mut(&self.0) {
+            *holders -= 1;
+            if *holders == 0 {
+                listed.remove(&self.0);
+            }
+        }
+    }
+}
+
+/// The Prometheus text `exposition` without the per-API series of APIs no longer in service
+/// (offline, deleted, renamed, or in a renamed stage): the recorder keeps every series it
+/// ever handed out, this is what a scrape should see. Lines of other metrics, and the
+/// unrouted series (empty `api_id`), pass unchanged.
+pub fn in_service_only(exposition: &str) -> String {
+    let (full, by_stage): (HashSet<ListedLabels>, HashSet<(String, String)>) = {
+        let listed = LISTED.lock().unwrap_or_else(PoisonError::into_inner);
+        let keys = listed.iter().flat_map(HashMap::keys);
+        (
+            keys.clone().cloned().collect(),
+            keys.map(|(id, _, stage)| (id.clone(), stage.clone()))
+                .collect(),
+        )
+    };
+    let mut out = String::with_capacity(exposition.len());
+    for line in exposition.split_inclusive('\n') {
+        if in_service(line, &full, &by_stage) {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// Whether a line of the exposition is kept by [`in_service_only`].
+fn in_service(
+    line: &str,
+    full: &HashSet<ListedLabels>,
+    by_stage: &HashSet<(String, String)>,
+) -> bool {
+    let Some((name, rest)) = line.split_once('{') else {
+        return true; // a comment, a blank line, or a sample without labels
+    };
+    if name.starts_with('#') {
+        return true;
+    }
+    let per_api_histogram = LATENCY_METRICS.iter().any(|metric| {
+        name.strip_prefix(metric)
+            .is_some_and(|suffix| matches!(suffix, "_bucket" | "_sum" | "_count"))
+    });
+    if name != REQUESTS && !per_api_histogram {
+        return true;
+    }
+    let labels = parse_labels(rest);
+    let label = |key: &str| {
+        labels
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let (Some(api_id), Some(stage)) = (label("api_id"), label("stage")) else {
+        return true;
+    };
+    if api_id.is_empty() {
+        return true;
+    }
+    if per_api_histogram {
+        return by_stage.contains(&(api_id, stage));
+    }
+    let api_name = label("api_name").unwrap_or_default();
+    full.contains(&(api_id, api_name, stage))
+}
+
+/// The labels of a sample line after its `{`: `key="value"` pairs, values unescaped
+/// (`\\`, `\"`, `\n`), up to the closing `}`.
+fn parse_labels(mut rest: &str) -> Vec<(&str, String)> {
+    let mut labels = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(',');
+        let Some((key, after)) = rest.split_once("=\"") else {
+            return labels;
+        };
+        if key.contains('}') {
+            return labels;
+        }
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let mut end = after.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, other)) => value.push(other),
+                    None => {}
+                },
+                other => value.push(other),
+            }
+        }
+        labels.push((key, value));
+        rest = &after[end..];
     }
 }
 
@@ -206,4 +358,66 @@ pub(crate) fn snapshot_updated(kind: &'static str, stats: SnapshotStats, elapsed
     metrics::gauge!(SNAPSHOT_APPS).set(stats.apps as f64);
     metrics::gauge!(SNAPSHOT_APP_CODES).set(stats.app_codes as f64);
     metrics::gauge!(SNAPSHOT_GROUPS).set(stats.groups as f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXPOSITION: &str = "\
+# TYPE apigw_gateway_requests_total counter
+apigw_gateway_requests_total{api_id=\"live1\",api_name=\"echo\",stage=\"RELEASE\",status_class=\"2xx\"} 3
+apigw_gateway_requests_total{api_id=\"live1\",api_name=\"old name\",stage=\"RELEASE\",status_class=\"2xx\"} 1
+apigw_gateway_requests_total{api_id=\"gone1\",api_name=\"echo\",stage=\"RELEASE\",status_class=\"2xx\"} 2
+apigw_gateway_requests_total{api_id=\"\",api_name=\"\",stage=\"\",status_class=\"4xx\"} 1
+apigw_gateway_request_duration_seconds_bucket{api_id=\"live1\",stage=\"RELEASE\",le=\"0.001\"} 3
+apigw_gateway_request_duration_seconds_bucket{api_id=\"live1\",stage=\"TEST\",le=\"0.001\"} 3
+apigw_gateway_request_duration_seconds_sum{api_id=\"gone1\",stage=\"RELEASE\"} 0.002
+apigw_gateway_upstream_duration_seconds_count{api_id=\"live1\",stage=\"RELEASE\"} 3
+apigw_gateway_refusals_total{code=\"APIG.0303\"} 4
+apigw_snapshot_apis 1
+";
+
+    #[test]
+    fn the_exposition_lists_only_the_series_of_apis_in_service() {
+        let live = ApiMeters::for_api("live1", "echo", "RELEASE");
+        let gone = ApiMeters::for_api("gone1", "echo", "RELEASE");
+        drop(gone);
+        let shown = in_service_only(EXPOSITION);
+        let kept: Vec<&str> = shown.lines().collect();
+        assert_eq!(
+            kept,
+            [
+                "# TYPE apigw_gateway_requests_total counter",
+                "apigw_gateway_requests_total{api_id=\"live1\",api_name=\"echo\",stage=\"RELEASE\",status_class=\"2xx\"} 3",
+                "apigw_gateway_requests_total{api_id=\"\",api_name=\"\",stage=\"\",status_class=\"4xx\"} 1",
+                "apigw_gateway_request_duration_seconds_bucket{api_id=\"live1\",stage=\"RELEASE\",le=\"0.001\"} 3",
+                "apigw_gateway_upstream_duration_seconds_count{api_id=\"live1\",stage=\"RELEASE\"} 3",
+                "apigw_gateway_refusals_total{code=\"APIG.0303\"} 4",
+                "apigw_snapshot_apis 1",
+            ]
+        );
+        // A second holder keeps the series listed until both are gone.
+        let again = ApiMeters::for_api("live1", "echo", "RELEASE");
+        drop(live);
+        assert!(in_service_only(EXPOSITION).contains("api_name=\"echo\",stage=\"RELEASE\""));
+        drop(again);
+        assert!(!in_service_only(EXPOSITION).contains("live1"));
+    }
+
+    #[test]
+    fn label_values_are_read_with_their_escapes() {
+        let labels = parse_labels(r#"api_id="a\"b",api_name="c\\d\ne",stage="S"} 1"#);
+        assert_eq!(
+            labels,
+            [
+                ("api_id", "a\"b".to_owned()),
+                ("api_name", "c\\d\ne".to_owned()),
+                ("stage", "S".to_owned())
+            ]
+        );
+        let _meters = ApiMeters::for_api("a\"b", "c\\d\ne", "S");
+        let line = "apigw_gateway_requests_total{api_id=\"a\\\"b\",api_name=\"c\\\\d\\ne\",stage=\"S\",status_class=\"2xx\"} 1\n";
+        assert_eq!(in_service_only(line), line);
+    }
 }
