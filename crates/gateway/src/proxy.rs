@@ -21,9 +21,9 @@ use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, BackendEntry};
-use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError};
+use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError, GatewayFields};
 use apigw_domain::ApiError;
-use http::header::{HeaderName, AUTHORIZATION, CONNECTION, EXPECT, HOST};
+use http::header::{HeaderName, AUTHORIZATION, CONNECTION, EXPECT};
 use http::{request, HeaderMap, HeaderValue, Response, Uri};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
@@ -131,9 +131,11 @@ pub(crate) fn backend_request(
     }
     let backend = &api.backend;
     strip_for_backend(&mut headers);
-    headers.insert(HOST, backend.host_header.clone());
-    headers.insert(REQUEST_ID_HEADER, caller.request_id.clone());
-    append_forwarded_for(&mut headers, caller.peer_text);
+    let mut gateway = GatewayFields {
+        host: backend.host_header.clone(),
+        request_id: caller.request_id.clone(),
+        forwarded_for: forwarded_for(&headers, caller.peer_text),
+    };
     for (param, value) in api.params.iter().zip(&values) {
         if param.location != ParamLocation::Header {
             continue;
@@ -143,9 +145,13 @@ pub(crate) fn backend_request(
             HeaderName::from_bytes(param.name.as_bytes()),
             HeaderValue::from_str(value),
         ) {
-            (Ok(name), Ok(value)) => {
-                headers.insert(name, value);
-            }
+            // A backend parameter has the last word, even over the gateway's own fields.
+            (Ok(name), Ok(value)) => match gateway.replacing(&name) {
+                Some(field) => *field = value,
+                None => {
+                    headers.insert(name, value);
+                }
+            },
             _ => {
                 tracing::debug!(param = %param.name, "backend header parameter not representable; skipped")
             }
@@ -160,6 +166,7 @@ pub(crate) fn backend_request(
         method,
         target: path_and_query,
         headers,
+        gateway,
         body,
     })
 }
@@ -282,12 +289,12 @@ fn backend_query<'q>(
 }
 
 /// Appends the caller's address to `X-Forwarded-For` (or starts it).
-fn append_forwarded_for(headers: &mut HeaderMap, peer: &HeaderValue) {
+fn forwarded_for(headers: &HeaderMap, peer: &HeaderValue) -> HeaderValue {
     let existing = headers
         .get(&FORWARDED_FOR)
         .map(|v| v.as_bytes().trim_ascii())
         .filter(|v| !v.is_empty());
-    let value = match existing {
+    match existing {
         None => peer.clone(),
         Some(existing) => {
             let mut joined = Vec::with_capacity(existing.len() + 2 + peer.len());
@@ -299,8 +306,7 @@ fn append_forwarded_for(headers: &mut HeaderMap, peer: &HeaderValue) {
                 Err(_) => peer.clone(),
             }
         }
-    };
-    headers.insert(FORWARDED_FOR, value);
+    }
 }
 
 /// Removes what must not reach the backend: hop-by-hop headers (RFC 9110 §7.6.1: those
@@ -372,13 +378,12 @@ mod tests {
     #[test]
     fn forwarded_for_is_appended() {
         let mut h = HeaderMap::new();
-        append_forwarded_for(&mut h, &HeaderValue::from_static("10.0.0.1"));
-        assert_eq!(h[FORWARDED_FOR], "10.0.0.1");
-        append_forwarded_for(&mut h, &HeaderValue::from_static("10.0.0.2"));
-        assert_eq!(h[FORWARDED_FOR], "10.0.0.1, 10.0.0.2");
+        let peer = |p| HeaderValue::from_static(p);
+        assert_eq!(forwarded_for(&h, &peer("10.0.0.1")), "10.0.0.1");
+        h.insert(FORWARDED_FOR, peer("10.0.0.1"));
+        assert_eq!(forwarded_for(&h, &peer("10.0.0.2")), "10.0.0.1, 10.0.0.2");
         h.insert(FORWARDED_FOR, HeaderValue::from_static("  "));
-        append_forwarded_for(&mut h, &HeaderValue::from_static("10.0.0.3"));
-        assert_eq!(h[FORWARDED_FOR], "10.0.0.3");
+        assert_eq!(forwarded_for(&h, &peer("10.0.0.3")), "10.0.0.3");
     }
 
     #[test]

@@ -349,11 +349,19 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
                 ApiAuth::None,
                 b("/u/{id}/i/{item}"),
             );
-            a.backend_params = vec![BackendParam {
-                name: "X-User".into(),
-                location: ParamLocation::Header,
-                value: ParamValue::Request("id".into()),
-            }];
+            a.backend_params = vec![
+                BackendParam {
+                    name: "X-User".into(),
+                    location: ParamLocation::Header,
+                    value: ParamValue::Request("id".into()),
+                },
+                // A backend parameter has the last word, even over the gateway's own fields.
+                BackendParam {
+                    name: "X-Forwarded-For".into(),
+                    location: ParamLocation::Header,
+                    value: ParamValue::Constant("203.0.113.7".into()),
+                },
+            ];
             a
         },
         {
@@ -664,6 +672,24 @@ async fn none_auth_passes_with_request_id_and_forwarded_for() {
     assert_eq!(echo["headers"]["host"], format!("127.0.0.1:{}", h.backend));
     // The same API over HTTPS (BOTH).
     h.get(&h.https_url("/open")).await.echoed();
+    // The caller's own Host and X-Request-Id are replaced (once each: `echoed` checks the id),
+    // its X-Forwarded-For extended.
+    let r = h
+        .get_with(
+            &h.http_url("/open"),
+            &[
+                ("host", "caller.example"),
+                ("x-request-id", "callers-own"),
+                ("x-forwarded-for", "198.51.100.1"),
+            ],
+        )
+        .await;
+    let echo = r.echoed();
+    assert_eq!(echo["headers"]["host"], format!("127.0.0.1:{}", h.backend));
+    assert_eq!(
+        echo["headers"]["x-forwarded-for"],
+        "198.51.100.1, 127.0.0.1"
+    );
     h.stop().await;
 }
 
@@ -1067,6 +1093,7 @@ async fn path_parameters_and_prefix_routes_build_the_backend_path() {
     assert_eq!(echo["path"], "/u/42/i/x%20y");
     assert_eq!(echo["query"], "z=1");
     assert_eq!(echo["headers"]["x-user"], "42");
+    assert_eq!(echo["headers"]["x-forwarded-for"], "203.0.113.7");
 
     let r = h
         .send(

@@ -25,7 +25,8 @@ pub(super) const MAX_HEAD_BYTES: usize = 72 * 1024;
 /// The most header fields in a request head (more: 494).
 const MAX_HEADERS: usize = 128;
 
-/// Fields a request's map gets beyond the caller's before it goes to the backend.
+/// Fields a request's map may get beyond the caller's before it goes to the backend (backend
+/// header parameters; the gateway's own fields go beside the map).
 const ROOM_FOR_PROXY_FIELDS: usize = 4;
 
 /// How the request body is delimited.

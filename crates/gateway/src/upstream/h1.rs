@@ -4,9 +4,11 @@
 //! Header values of a response are slices of the one buffer the head was read into (no copy
 //! per header).
 
+use super::GatewayFields;
 use crate::framing::{Span, USUAL_FIELDS};
+use crate::proxy::{FORWARDED_FOR, REQUEST_ID_HEADER};
 use bytes::{Buf, BytesMut};
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use smallvec::SmallVec;
 use std::fmt;
@@ -47,28 +49,35 @@ impl RequestFraming {
     }
 }
 
-/// Writes the request line and header section into `buf`. The caller's own framing headers
-/// are replaced by `framing`.
+/// Writes the request line and header section into `buf`: `Host` first, the caller's fields,
+/// the gateway's `X-Request-Id` and `X-Forwarded-For`, then the framing. The caller's own
+/// framing fields, and those the gateway's replace, are left out.
 pub(super) fn encode_head(
     buf: &mut Vec<u8>,
     method: &Method,
     target: &str,
-    headers: &HeaderMap,
+    (headers, gateway): (&HeaderMap, &GatewayFields),
     framing: RequestFraming,
 ) {
     buf.extend_from_slice(method.as_str().as_bytes());
     buf.push(b' ');
     buf.extend_from_slice(target.as_bytes());
     buf.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
-            continue;
-        }
-        buf.extend_from_slice(name.as_str().as_bytes());
+    let mut field = |name: &str, value: &HeaderValue| {
+        buf.extend_from_slice(name.as_bytes());
         buf.extend_from_slice(b": ");
         buf.extend_from_slice(value.as_bytes());
         buf.extend_from_slice(b"\r\n");
+    };
+    field(HOST.as_str(), &gateway.host);
+    for (name, value) in headers {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || GatewayFields::replace(name) {
+            continue;
+        }
+        field(name.as_str(), value);
     }
+    field(REQUEST_ID_HEADER.as_str(), &gateway.request_id);
+    field(FORWARDED_FOR.as_str(), &gateway.forwarded_for);
     match framing {
         RequestFraming::None => {}
         RequestFraming::Length(n) => crate::framing::push_number_field(buf, b"content-length", n),
@@ -432,29 +441,37 @@ mod tests {
     }
 
     #[test]
-    fn request_head_replaces_framing_headers() {
+    fn request_head_replaces_framing_and_gateway_headers() {
         let mut headers = HeaderMap::new();
-        headers.insert("host", HeaderValue::from_static("backend:8080"));
+        headers.insert("host", HeaderValue::from_static("caller.example"));
         headers.insert("content-length", HeaderValue::from_static("999"));
         headers.insert("x-a", HeaderValue::from_static("1"));
+        headers.insert("x-request-id", HeaderValue::from_static("callers-own"));
+        headers.insert("x-forwarded-for", HeaderValue::from_static("10.9.9.9"));
+        let gateway = GatewayFields {
+            host: HeaderValue::from_static("backend:8080"),
+            request_id: HeaderValue::from_static("0123"),
+            forwarded_for: HeaderValue::from_static("10.9.9.9, 10.0.0.1"),
+        };
         let mut buf = Vec::new();
         encode_head(
             &mut buf,
             &Method::POST,
             "/p?q=1",
-            &headers,
+            (&headers, &gateway),
             RequestFraming::Length(3),
         );
         assert_eq!(
             String::from_utf8(buf).unwrap(),
-            "POST /p?q=1 HTTP/1.1\r\nhost: backend:8080\r\nx-a: 1\r\ncontent-length: 3\r\n\r\n"
+            "POST /p?q=1 HTTP/1.1\r\nhost: backend:8080\r\nx-a: 1\r\nx-request-id: 0123\r\n\
+             x-forwarded-for: 10.9.9.9, 10.0.0.1\r\ncontent-length: 3\r\n\r\n"
         );
         let mut buf = Vec::new();
         encode_head(
             &mut buf,
             &Method::PUT,
             "/",
-            &HeaderMap::new(),
+            (&HeaderMap::new(), &gateway),
             RequestFraming::Chunked,
         );
         assert!(String::from_utf8(buf)

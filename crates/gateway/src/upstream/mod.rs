@@ -25,10 +25,12 @@ pub use body::BackendBody;
 
 use crate::body::{BoxError, LimitedBody, UpstreamBody};
 use crate::framing::{write_parts, ChunkSizeLine, LAST_CHUNK};
+use crate::proxy::{FORWARDED_FOR, REQUEST_ID_HEADER};
 use crate::snapshot::BackendEntry;
 pub(crate) use h1::{is_hop_by_hop, BackendFields};
 use h1::{RequestFraming, ResponseHead};
-use http::{HeaderMap, Method, Response};
+use http::header::HOST;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use http_body::Body;
 use http_body_util::BodyExt;
 pub(crate) use pool::PoolKey;
@@ -51,8 +53,44 @@ pub(crate) struct BackendRequest {
     pub method: Method,
     /// Path and query (the request target in origin form).
     pub target: String,
+    /// The caller's fields to forward; a `Host`, `X-Request-Id` or `X-Forwarded-For` among
+    /// them is not sent (`gateway` holds what replaces it).
     pub headers: HeaderMap,
+    pub gateway: GatewayFields,
     pub body: UpstreamBody,
+}
+
+/// The fields the gateway sets on every backend request, written beside the caller's rather
+/// than inserted among them (an insertion into the header map costs a hash and a probe, three
+/// per request).
+#[derive(Debug)]
+pub(crate) struct GatewayFields {
+    /// The backend's `Host`.
+    pub host: HeaderValue,
+    /// This request's id.
+    pub request_id: HeaderValue,
+    /// The caller's `X-Forwarded-For` with the caller's address appended.
+    pub forwarded_for: HeaderValue,
+}
+
+impl GatewayFields {
+    /// The field of the gateway's that replaces the caller's field `name`, if one does.
+    pub fn replacing(&mut self, name: &HeaderName) -> Option<&mut HeaderValue> {
+        if name == HOST {
+            Some(&mut self.host)
+        } else if name == REQUEST_ID_HEADER {
+            Some(&mut self.request_id)
+        } else if name == FORWARDED_FOR {
+            Some(&mut self.forwarded_for)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the caller's field `name` gives way to one of these.
+    fn replace(name: &HeaderName) -> bool {
+        name == HOST || name == REQUEST_ID_HEADER || name == FORWARDED_FOR
+    }
 }
 
 /// Why an exchange with a backend failed.
@@ -179,7 +217,8 @@ impl Upstream {
                 let conn = &mut lease.conn;
                 conn.write.clear();
                 let (method, target) = (&request.method, &request.target);
-                h1::encode_head(&mut conn.write, method, target, &request.headers, framing);
+                let fields = (&request.headers, &request.gateway);
+                h1::encode_head(&mut conn.write, method, target, fields, framing);
                 let result = match write_request(conn, body, framing).await {
                     Ok(()) => read_head(conn, method).await,
                     Err(e) => Err(e),
