@@ -17,16 +17,12 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 use tokio::time::Sleep;
 
-/// A connection's timer for backend exchanges, made on first use and re-armed afterwards.
+/// A connection's timer for backend exchanges, made on first use and re-armed afterwards
+/// (none yet by default).
 #[derive(Default)]
 pub(crate) struct ExchangeTimer(Option<Pin<Box<Sleep>>>);
 
 impl ExchangeTimer {
-    /// No timer yet.
-    pub fn new() -> Self {
-        Self(None)
-    }
-
     /// `work`, given up at `deadline` (`None` then).
     pub fn bound<F: Future + Unpin>(&mut self, deadline: Instant, work: F) -> Bounded<'_, F> {
         let deadline = tokio::time::Instant::from_std(deadline);
@@ -72,7 +68,7 @@ mod tests {
 
     #[tokio::test]
     async fn work_that_finishes_in_time_wins_and_late_work_is_given_up() {
-        let mut timer = ExchangeTimer::new();
+        let mut timer = ExchangeTimer::default();
         let soon = Instant::now() + Duration::from_millis(200);
         let quick = Box::pin(async { 7 });
         assert_eq!(timer.bound(soon, quick).await, Some(7));

@@ -84,9 +84,9 @@ pub use tls::TlsSettings;
 use apigw_domain::ApiError;
 use apigw_signing::Verifier;
 use arc_swap::ArcSwap;
-use deadline::ExchangeTimer;
 use http::{Request, Response};
 use hyper::body::Incoming;
+use pipeline::ConnState;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -303,20 +303,21 @@ impl Gateway {
     ) -> Response<GatewayBody> {
         let request = request.map(body::CallerBody::Hyper);
         let conn = pipeline::Conn::new(peer, tls);
-        let response = self.serve(request, &conn, &mut ExchangeTimer::new()).await;
+        let response = self.serve(request, &conn, &mut ConnState::default()).await;
         body::with_backend_fields(response)
     }
 
     /// [`handle`](Self::handle) for a request on a connection the listener already described.
     /// Not an `async fn`: the pipeline's own future, without a layer around it to be moved.
-    /// `timer` is the connection's, for the backend timeout.
+    /// `state` is what the connection keeps between requests (the backend-timeout timer, the
+    /// last AppCode's hash).
     pub(crate) fn serve<'a>(
         &'a self,
         request: Request<body::CallerBody>,
         conn: &'a pipeline::Conn,
-        timer: &'a mut ExchangeTimer,
+        state: &'a mut ConnState,
     ) -> impl Future<Output = Response<GatewayBody>> + Send + 'a {
-        pipeline::handle(&self.inner, request, conn, timer)
+        pipeline::handle(&self.inner, request, conn, state)
     }
 
     /// The answer to a request head that could not be read as a request.

@@ -8,10 +8,9 @@
 //! serve (`req_protocol`) and whether an AppCode counts as a credential.
 
 use crate::body::{with_backend_fields, BoxError, CallerBody, Served};
-use crate::deadline::ExchangeTimer;
 use crate::drain::{Activity, Drain, Expired, SendWatch, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
-use crate::pipeline::Conn;
+use crate::pipeline::{Conn, ConnState};
 use crate::server::{self, ReadIo, WriteIo};
 use crate::tls::TlsSettings;
 use crate::Gateway;
@@ -256,10 +255,10 @@ where
         let in_flight = requests.request();
         let (gateway, conn) = (gateway.clone(), Arc::clone(&conn));
         async move {
-            // HTTP/2 serves requests side by side: each its own timer.
-            let mut timer = ExchangeTimer::new();
+            // HTTP/2 serves requests side by side: each its own state (timer, AppCode memo).
+            let mut state = ConnState::default();
             let request = request.map(CallerBody::Hyper);
-            let response = gateway.serve(request, &conn, &mut timer).await;
+            let response = gateway.serve(request, &conn, &mut state).await;
             let response = with_backend_fields(response);
             let send = in_flight.stream();
             Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight, send)))

@@ -51,6 +51,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
+use subtle::ConstantTimeEq;
 
 /// The connection a request arrived on.
 #[derive(Debug, Clone)]
@@ -97,7 +98,7 @@ pub(crate) fn handle<'a>(
     gw: &'a Inner,
     request: Request<CallerBody>,
     conn: &'a Conn,
-    timer: &'a mut ExchangeTimer,
+    state: &'a mut ConnState,
 ) -> impl Future<Output = Response<GatewayBody>> + Send + 'a {
     async move {
         // Phase 1: request id.
@@ -148,7 +149,9 @@ pub(crate) fn handle<'a>(
                 pass!(refuse_declared_oversize(&parts, limit), 'phases);
 
                 // Phase 3: authenticate (401, 429).
-                let identified = pass!(identify(gw, &snapshot, api.auth, &parts, conn), 'phases);
+                let memo = &mut state.app_code;
+                let identified = identify(gw, &snapshot, api.auth, &parts, conn, memo);
+                let identified = pass!(identified, 'phases);
                 let (app, outgoing) = match identified {
                     Identified::Anyone => (None, Outgoing::stream(body, limit)),
                     Identified::App(app) => (Some(app), Outgoing::stream(body, limit)),
@@ -189,7 +192,7 @@ pub(crate) fn handle<'a>(
                 (api, exchange, outgoing.too_large, sent, now)
             };
             let deadline = now + api.backend.timeout;
-            let exchanged = timer.bound(deadline, exchange).await;
+            let exchanged = state.timer.bound(deadline, exchange).await;
             let too_large = too_large.as_deref();
             let response = pass!(proxy::exchanged(exchanged, &api.backend, too_large), 'phases);
             trace.upstream = sent.map(|t| t.elapsed());
@@ -513,6 +516,7 @@ fn identify<'s, 'h>(
     auth: ApiAuth,
     parts: &'h Parts,
     conn: &Conn,
+    memo: &mut AppCodeMemo,
 ) -> Result<Identified<'s, 'h>, ApiError> {
     let ApiAuth::App { app_code_header } = auth else {
         return Ok(Identified::Anyone);
@@ -525,7 +529,7 @@ fn identify<'s, 'h>(
     let app_code_allowed = conn.tls || gw.settings.allow_app_code_over_http;
 
     if let (Some(code), true) = (app_code, app_code_allowed) {
-        let hash = gw.settings.app_code_hasher.hash(code.as_bytes());
+        let hash = memo.hash(code.as_bytes(), &gw.settings.app_code_hasher);
         return match snapshot.app_by_code_hash(&hash) {
             Some(app) => Ok(Identified::App(app)),
             None => Err(gw.auth_failure(peer, None, || "app code not found".to_owned())),
@@ -552,6 +556,52 @@ fn identify<'s, 'h>(
         }));
     };
     Ok(Identified::Signed(Box::new(Signed { app, authorization })))
+}
+
+/// What a connection keeps from one request to the next (an HTTP/1.1 connection serves them
+/// one at a time; an HTTP/2 request gets a state of its own).
+#[derive(Default)]
+pub(crate) struct ConnState {
+    /// The backend-deadline timer, re-armed for each request.
+    pub timer: ExchangeTimer,
+    /// The last AppCode presented on the connection, with its index hash.
+    app_code: AppCodeMemo,
+}
+
+/// The last AppCode a connection presented and its index hash (an HMAC-SHA256: three SHA-256
+/// blocks, most of what an AppCode check costs).
+///
+/// Exists because a client nearly always presents the same AppCode on every request of a
+/// keep-alive connection. Only the hash is remembered, never whether it was found: each
+/// request still looks it up in the snapshot in service, so a revoked code is refused at once.
+/// The presented code is compared in constant time, since one connection may carry the calls
+/// of several clients (a proxy in front).
+#[derive(Default)]
+struct AppCodeMemo {
+    code: Vec<u8>,
+    hash: Option<[u8; 32]>,
+}
+
+impl AppCodeMemo {
+    /// Codes longer than this are hashed every time (APIG's are 64 to 180 characters): the
+    /// memo stays small on every connection.
+    const MAX_CODE: usize = 256;
+
+    /// The index hash of `code`, from the memo when it is the connection's last code.
+    fn hash(&mut self, code: &[u8], hasher: &crate::config::AppCodeHasher) -> [u8; 32] {
+        if let Some(hash) = self.hash {
+            if bool::from(self.code.as_slice().ct_eq(code)) {
+                return hash;
+            }
+        }
+        let hash = hasher.hash(code);
+        if code.len() <= Self::MAX_CODE {
+            self.code.clear();
+            self.code.extend_from_slice(code);
+            self.hash = Some(hash);
+        }
+        hash
+    }
 }
 
 /// Who calls, as far as the request head tells (phase 3).
@@ -691,6 +741,51 @@ impl RequestId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::AppCodeHasher;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn the_app_code_memo_hashes_a_new_code_and_remembers_the_last_one() {
+        static HASHED: AtomicUsize = AtomicUsize::new(0);
+        fn index(code: &[u8]) -> [u8; 32] {
+            let mut out = [0u8; 32];
+            out[0] = code.len() as u8;
+            out[1] = code[code.len() - 1];
+            out
+        }
+        let hasher = AppCodeHasher::custom(|code| {
+            HASHED.fetch_add(1, Ordering::SeqCst);
+            index(code)
+        });
+        let mut memo = AppCodeMemo::default();
+        // How many times the hasher ran for `code`; the hash is right either way.
+        let hashes = |memo: &mut AppCodeMemo, code: &[u8]| {
+            let before = HASHED.load(Ordering::SeqCst);
+            assert_eq!(memo.hash(code, &hasher), index(code));
+            HASHED.load(Ordering::SeqCst) - before
+        };
+        assert_eq!(hashes(&mut memo, b"first-code"), 1);
+        assert_eq!(hashes(&mut memo, b"first-code"), 0, "remembered");
+        assert_eq!(
+            hashes(&mut memo, b"first-codf"),
+            1,
+            "differs in its last byte"
+        );
+        assert_eq!(
+            hashes(&mut memo, b"first-code"),
+            1,
+            "only the last code is kept"
+        );
+        assert_eq!(
+            hashes(&mut memo, b"first-cod"),
+            1,
+            "a prefix is another code"
+        );
+        let long = vec![b'x'; AppCodeMemo::MAX_CODE + 1];
+        assert_eq!(hashes(&mut memo, &long), 1);
+        assert_eq!(hashes(&mut memo, &long), 1, "too long to keep");
+        assert_eq!(hashes(&mut memo, b"first-cod"), 0, "still the last kept");
+    }
 
     #[test]
     fn dot_segments_are_detected() {

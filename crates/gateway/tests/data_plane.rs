@@ -30,6 +30,8 @@ const INDEX_KEY: [u8; 32] = [9; 32];
 const CODE1: &str = "CodeOne0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
 const CODE2: &str = "CodeTwo0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
 const CODE3: &str = "CodeThree123456789abcdef0123456789abcdef0123456789abcdef012345678";
+/// An AppCode no app has.
+const CODE_WRONG: &str = "CodeWrong23456789abcdef0123456789abcdef0123456789abcdef0123456789";
 const CODE_ACL: &str = "CodeAcl0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
 const CODE_QUOTA: &str = "CodeQuota23456789abcdef0123456789abcdef0123456789abcdef0123456789";
 
@@ -1314,6 +1316,38 @@ async fn hop_by_hop_headers_are_not_forwarded() {
     let ids: Vec<_> = r.headers.get_all("x-request-id").iter().collect();
     assert_eq!(ids.len(), 1, "{:?}", r.headers);
     assert_eq!(ids[0].len(), 32, "{:?}", r.headers);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_codes_on_one_keep_alive_connection_are_each_checked_against_the_index() {
+    let h = Harness::start_with(|s| s.allow_app_code_over_http = true).await;
+    let mut conn = TcpStream::connect(h.http.local_addr()).await.unwrap();
+    async fn call_on(conn: &mut TcpStream, code: &str) -> String {
+        let head = format!("GET /app HTTP/1.1\r\nHost: gw\r\nX-Apig-AppCode: {code}\r\n\r\n");
+        conn.write_all(head.as_bytes()).await.unwrap();
+        read_response(conn).await
+    }
+    // The same code twice, another app's, a wrong one, the first again: each answered for
+    // the code it carries.
+    for (code, app) in [(CODE1, "app1"), (CODE1, "app1"), (CODE2, "app2")] {
+        let answer = call_on(&mut conn, code).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            answer.contains(&format!("\"x-app-id\":\"{app}\"")),
+            "{answer}"
+        );
+    }
+    let wrong = call_on(&mut conn, CODE_WRONG).await;
+    assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+    assert!(call_on(&mut conn, CODE1).await.starts_with("HTTP/1.1 200"));
+    // Revoked between two requests of the connection: the next one is refused.
+    let mut cfg = config(h.backend, h.tls_backend, h.down);
+    cfg.apps[0].app_code_hashes.clear();
+    h.gateway.replace(cfg).await;
+    let revoked = call_on(&mut conn, CODE1).await;
+    assert!(revoked.starts_with("HTTP/1.1 401"), "{revoked}");
+    assert!(revoked.contains("APIG.0303"), "{revoked}");
     h.stop().await;
 }
 

@@ -24,11 +24,10 @@ mod head;
 pub(crate) use body::{ConnBody, ReadIo, Reader};
 
 use crate::body::{BoxError, CallerBody, GatewayBody};
-use crate::deadline::ExchangeTimer;
 use crate::drain::{Activity, Graceful, SendWatch};
 use crate::errors;
 use crate::framing::{write_parts, ChunkSizeLine, Decoder, LAST_CHUNK};
-use crate::pipeline::Conn;
+use crate::pipeline::{Conn, ConnState};
 use crate::Gateway;
 use body::Returned;
 use bytes::BytesMut;
@@ -114,8 +113,8 @@ async fn serve(
     activity: Arc<Activity>,
 ) -> Result<(), BoxError> {
     let mut out = Vec::with_capacity(1024);
-    // One request at a time: one timer for all their backend exchanges.
-    let mut timer = ExchangeTimer::new();
+    // One request at a time: one timer for all their backend exchanges, one AppCode memo.
+    let mut state = ConnState::default();
     loop {
         // 1. The request head.
         let head = match read_head(&mut reader, &activity).await? {
@@ -172,7 +171,7 @@ async fn serve(
 
         // 3. The pipeline.
         let request = Request::from_parts(parts, body);
-        let response = gateway.serve(request, &conn, &mut timer).await;
+        let response = gateway.serve(request, &conn, &mut state).await;
 
         // 4. The reader back: the connection stays open only if the body was read to its end
         //    (or its rest is already buffered).
