@@ -24,7 +24,8 @@
 //! for the debugging headers.
 //!
 //! A phase borrows from the snapshot loaded once per request and does only its own work: the
-//! AppCode is hashed once, the body is read into memory only when a signature covers it, no
+//! AppCode is hashed once per request at most (once per connection when the client repeats
+//! it, see [`ConnState`]), the body is read into memory only when a signature covers it, no
 //! lock is taken on the success path (failures go to the throttling book).
 
 use crate::apps::{AppEntry, AuthTarget};
