@@ -52,6 +52,7 @@ pub mod config;
 mod deadline;
 mod drain;
 pub mod errors;
+mod fields;
 mod framing;
 pub mod listener;
 pub mod meters;

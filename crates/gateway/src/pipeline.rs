@@ -33,8 +33,9 @@ use crate::body::{CallerBody, GatewayBody, LimitedBody, UpstreamBody};
 use crate::config::ApiAuth;
 use crate::deadline::ExchangeTimer;
 use crate::errors;
+use crate::fields::RequestFields;
 use crate::meters;
-use crate::proxy::{self, Caller, APP_CODE_HEADER, REQUEST_ID_HEADER};
+use crate::proxy::{self, Caller, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, Snapshot};
@@ -42,7 +43,6 @@ use crate::Inner;
 use apigw_domain::ApiError;
 use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_PAYLOAD};
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, HOST};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Request, Response, Uri};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -105,23 +105,11 @@ pub(crate) fn handle<'a>(
         // Phase 1: request id.
         let request_id = RequestId::generate();
         let snapshot = gw.snapshot.load_full();
-        let debug_headers = request
-            .headers()
-            .get(&DEBUG_MODE_HEADER)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"debug"));
         let settings = &gw.settings;
-        // The clock is read only when something reports the latency.
-        let timed = settings.metrics || settings.access_log || debug_headers;
-        let mut trace = Trace {
-            enabled: debug_headers,
-            timed,
-            ..Trace::default()
-        };
-        let started = timed.then(Instant::now);
-        // Boxed: the request's future stays small (it is moved as a whole) when the log is off.
-        let access = settings
-            .access_log
-            .then(|| Box::new((request.method().clone(), request.uri().clone())));
+        let mut trace = Trace::default();
+        // Set once the request's fields are read (`X-Apig-Mode` asks for timing too).
+        let started;
+        let access;
         // Phases 1 (head limits) to 7, inline: each `pass!` leaves the block with its phase's
         // refusal. One future for the whole request (no layer per phase to build and move); the
         // only awaits are a signed body and the backend exchange.
@@ -131,13 +119,23 @@ pub(crate) fn handle<'a>(
             // future does not keep room for them while it waits for the backend.
             let (api, exchange, too_large, sent, now) = {
                 let (parts, body) = request.into_parts();
-                pass!(refuse_oversized_head(&parts), 'phases);
+                let fields = RequestFields::of(&parts.headers);
+                trace.enabled = fields.debug;
+                // The clock is read only when something reports the latency.
+                trace.timed = settings.metrics || settings.access_log || fields.debug;
+                started = trace.timed.then(Instant::now);
+                // Boxed: the request's future stays small (it is moved as a whole) when the
+                // log is off.
+                access = settings
+                    .access_log
+                    .then(|| Box::new((parts.method.clone(), parts.uri.clone())));
+                pass!(refuse_oversized_head(&parts, fields.bytes), 'phases);
                 // The route borrows the path; a clone of the URI (reference-counted bytes) lets
                 // the request head move on to the proxy phase later.
                 let uri = parts.uri.clone();
 
                 // Phase 2: route (404).
-                let route = pass!(route(&snapshot, &parts, &uri, conn.tls), 'phases);
+                let route = pass!(route(&snapshot, &fields, &parts, &uri, conn.tls), 'phases);
                 let api = snapshot.api(route.api);
                 trace.api = Some(api);
                 tracing::debug!(
@@ -147,11 +145,11 @@ pub(crate) fn handle<'a>(
                     "routed"
                 );
                 let limit = settings.max_body_bytes;
-                pass!(refuse_declared_oversize(&parts, limit), 'phases);
+                pass!(refuse_declared_oversize(fields.content_length, limit), 'phases);
 
                 // Phase 3: authenticate (401, 429).
                 let memo = &mut state.app_code;
-                let identified = identify(gw, &snapshot, api.auth, &parts, conn, memo);
+                let identified = identify(gw, &snapshot, api.auth, &fields, conn, memo);
                 let identified = pass!(identified, 'phases);
                 let (app, outgoing) = match identified {
                     Identified::Anyone => (None, Outgoing::stream(body, limit)),
@@ -180,8 +178,15 @@ pub(crate) fn handle<'a>(
                     peer_text: &conn.peer_text,
                     request_id: &request_id.header,
                 };
-                let backend_request =
-                    proxy::backend_request(api, &route, &uri, parts, outgoing.body, &caller);
+                let forwarding = fields.forwarding;
+                let backend_request = proxy::backend_request(
+                    api,
+                    &route,
+                    &uri,
+                    (parts, forwarding),
+                    outgoing.body,
+                    &caller,
+                );
                 let backend_request = pass!(backend_request, 'phases);
                 // One clock reading for the upstream latency, the deadline and the pool.
                 let sent = trace.timed.then(Instant::now);
@@ -350,6 +355,7 @@ impl Trace<'_> {
 /// Phase 2: the API this request addresses.
 fn route<'s, 'r>(
     snapshot: &'s Snapshot,
+    fields: &RequestFields<'_>,
     parts: &Parts,
     uri: &'r Uri,
     tls: bool,
@@ -358,13 +364,12 @@ fn route<'s, 'r>(
     if has_dot_segment(path) {
         return Err(errors::bad_request());
     }
-    let host = parts
-        .headers
-        .get(HOST)
+    let host = fields
+        .host
         .and_then(|v| v.to_str().ok())
         .or_else(|| uri.host())
         .unwrap_or_default();
-    let stage = match parts.headers.get(STAGE_HEADER).map(|v| v.to_str()) {
+    let stage = match fields.stage.map(|v| v.to_str()) {
         None => DEFAULT_STAGE,
         Some(Ok(v)) if v.trim().is_empty() => DEFAULT_STAGE,
         Some(Ok(v)) => v.trim(),
@@ -406,16 +411,12 @@ const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 /// Head limits: 414 for a URI over [`MAX_URI_BYTES`], 494 for headers over [`MAX_HEADER_BYTES`]
 /// (the connection's read buffer caps both before this; these give APIG's answers).
-fn refuse_oversized_head(parts: &Parts) -> Result<(), ApiError> {
+/// `header_bytes`: the fields' names and values together.
+fn refuse_oversized_head(parts: &Parts, header_bytes: usize) -> Result<(), ApiError> {
     let uri_len = parts.uri.path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > MAX_URI_BYTES {
         return Err(errors::uri_too_large());
     }
-    let header_bytes: usize = parts
-        .headers
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
     if header_bytes > MAX_HEADER_BYTES {
         return Err(errors::headers_too_large());
     }
@@ -424,10 +425,11 @@ fn refuse_oversized_head(parts: &Parts) -> Result<(), ApiError> {
 
 /// A declared `Content-Length` over the limit is refused before anything is read (chunked
 /// bodies are cut off while streaming or reading instead).
-fn refuse_declared_oversize(parts: &Parts, limit: u64) -> Result<(), ApiError> {
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
+fn refuse_declared_oversize(
+    content_length: Option<&HeaderValue>,
+    limit: u64,
+) -> Result<(), ApiError> {
+    let declared = content_length
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     match declared {
@@ -515,7 +517,7 @@ fn identify<'s, 'h>(
     gw: &Inner,
     snapshot: &'s Snapshot,
     auth: ApiAuth,
-    parts: &'h Parts,
+    fields: &RequestFields<'h>,
     conn: &Conn,
     memo: &mut AppCodeMemo,
 ) -> Result<Identified<'s, 'h>, ApiError> {
@@ -523,10 +525,7 @@ fn identify<'s, 'h>(
         return Ok(Identified::Anyone);
     };
     let peer = conn.peer.ip();
-    let app_code = parts
-        .headers
-        .get(APP_CODE_HEADER)
-        .filter(|_| app_code_header);
+    let app_code = fields.app_code.filter(|_| app_code_header);
     let app_code_allowed = conn.tls || gw.settings.allow_app_code_over_http;
 
     if let (Some(code), true) = (app_code, app_code_allowed) {
@@ -537,7 +536,7 @@ fn identify<'s, 'h>(
         };
     }
 
-    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+    let Some(value) = fields.authorization else {
         return Err(gw.auth_failure(peer, None, || {
             if app_code.is_some() {
                 "app code is only accepted over HTTPS".to_owned()

@@ -19,6 +19,7 @@
 use crate::body::UpstreamBody;
 use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
+use crate::fields::Forwarding;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, BackendEntry};
 use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError, GatewayFields};
@@ -87,7 +88,7 @@ pub(crate) fn backend_request(
     api: &ApiEntry,
     route: &RouteMatch<'_, '_>,
     uri: &Uri,
-    parts: request::Parts,
+    (parts, forwarding): (request::Parts, Forwarding),
     body: UpstreamBody,
     caller: &Caller<'_>,
 ) -> Result<BackendRequest, ApiError> {
@@ -130,11 +131,15 @@ pub(crate) fn backend_request(
         return Err(errors::bad_request());
     }
     let backend = &api.backend;
-    strip_for_backend(&mut headers);
+    strip_for_backend(&mut headers, forwarding);
+    let forwarded_for = match forwarding.forwarded_for {
+        true => forwarded_for(&headers, caller.peer_text),
+        false => caller.peer_text.clone(),
+    };
     let mut gateway = GatewayFields {
         host: backend.host_header.clone(),
         request_id: caller.request_id.clone(),
-        forwarded_for: forwarded_for(&headers, caller.peer_text),
+        forwarded_for,
     };
     for (param, value) in api.params.iter().zip(&values) {
         if param.location != ParamLocation::Header {
@@ -312,15 +317,15 @@ fn forwarded_for(headers: &HeaderMap, peer: &HeaderValue) -> HeaderValue {
 /// Removes what must not reach the backend: hop-by-hop headers (RFC 9110 §7.6.1: those
 /// `Connection` names, `Connection` itself, and the fixed set including every `Proxy-*`
 /// header), the caller's credentials and `Expect` (the gateway answers it itself).
-fn strip_for_backend(headers: &mut HeaderMap) {
-    // Most requests carry none of them: one pass over the names decides, removal (a hash
-    // lookup each) only for what is there.
+/// `found`: what the pipeline's one pass over the fields saw (most requests carry none of
+/// them; removal, a hash lookup each, only for what is there).
+fn strip_for_backend(headers: &mut HeaderMap, found: Forwarding) {
     let is_hop_by_hop = |name: &HeaderName| upstream::is_hop_by_hop(name.as_str().as_bytes());
-    let (mut hop_by_hop, mut credential_or_expect) = (false, false);
-    for name in headers.keys() {
-        hop_by_hop |= is_hop_by_hop(name);
-        credential_or_expect |= name == AUTHORIZATION || name == APP_CODE_HEADER || name == EXPECT;
-    }
+    let Forwarding {
+        hop_by_hop,
+        credential_or_expect,
+        ..
+    } = found;
     if credential_or_expect {
         headers.remove(AUTHORIZATION);
         headers.remove(APP_CODE_HEADER);
@@ -370,7 +375,8 @@ mod tests {
         ] {
             h.append(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        strip_for_backend(&mut h);
+        let found = crate::fields::RequestFields::of(&h).forwarding;
+        strip_for_backend(&mut h, found);
         assert_eq!(h.len(), 1, "{h:?}");
         assert_eq!(h["x-end-to-end"], "kept");
     }
