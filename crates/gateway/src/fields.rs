@@ -35,8 +35,12 @@ pub(crate) struct RequestFields<'h> {
 pub(crate) struct Forwarding {
     /// A hop-by-hop field (RFC 9110 §7.6.1) is among them.
     pub hop_by_hop: bool,
-    /// `Authorization`, `X-Apig-AppCode` or `Expect` is among them.
-    pub credential_or_expect: bool,
+    /// `Authorization` is among them.
+    pub authorization: bool,
+    /// `X-Apig-AppCode` is among them.
+    pub app_code: bool,
+    /// `Expect` is among them.
+    pub expect: bool,
     /// The caller sent `X-Forwarded-For` (to be extended, not started).
     pub forwarded_for: bool,
 }
@@ -58,12 +62,12 @@ impl<'h> RequestFields<'h> {
                 first(&mut fields.content_length, value);
             } else if name == AUTHORIZATION {
                 first(&mut fields.authorization, value);
-                forwarding.credential_or_expect = true;
+                forwarding.authorization = true;
             } else if name == APP_CODE_HEADER {
                 first(&mut fields.app_code, value);
-                forwarding.credential_or_expect = true;
+                forwarding.app_code = true;
             } else if name == EXPECT {
-                forwarding.credential_or_expect = true;
+                forwarding.expect = true;
             } else if name == STAGE_HEADER {
                 first(&mut fields.stage, value);
             } else if name == DEBUG_MODE_HEADER {
@@ -123,16 +127,18 @@ mod tests {
             .map(|(n, v)| n.as_str().len() + v.len())
             .sum();
         assert_eq!(f.bytes, total);
-        assert!(f.forwarding.credential_or_expect && f.forwarding.forwarded_for);
-        assert!(!f.forwarding.hop_by_hop);
+        let forwarding = f.forwarding;
+        assert!(forwarding.app_code && forwarding.forwarded_for);
+        assert!(!forwarding.hop_by_hop && !forwarding.authorization && !forwarding.expect);
 
         let empty = HeaderMap::new();
         let f = RequestFields::of(&empty);
         assert!(f.host.is_none() && !f.debug && f.bytes == 0);
         let hop = map(&[("keep-alive", "5"), ("x-apig-mode", "on")]);
         let f = RequestFields::of(&hop);
-        assert!(f.forwarding.hop_by_hop && !f.forwarding.credential_or_expect && !f.debug);
-        let expect = map(&[("expect", "100-continue")]);
-        assert!(RequestFields::of(&expect).forwarding.credential_or_expect);
+        assert!(f.forwarding.hop_by_hop && !f.forwarding.app_code && !f.debug);
+        let expect = map(&[("expect", "100-continue"), ("authorization", "x")]);
+        let forwarding = RequestFields::of(&expect).forwarding;
+        assert!(forwarding.expect && forwarding.authorization && !forwarding.app_code);
     }
 }

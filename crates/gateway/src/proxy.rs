@@ -321,17 +321,16 @@ fn forwarded_for(headers: &HeaderMap, peer: &HeaderValue) -> HeaderValue {
 /// them; removal, a hash lookup each, only for what is there).
 fn strip_for_backend(headers: &mut HeaderMap, found: Forwarding) {
     let is_hop_by_hop = |name: &HeaderName| upstream::is_hop_by_hop(name.as_str().as_bytes());
-    let Forwarding {
-        hop_by_hop,
-        credential_or_expect,
-        ..
-    } = found;
-    if credential_or_expect {
-        headers.remove(AUTHORIZATION);
-        headers.remove(APP_CODE_HEADER);
-        headers.remove(EXPECT);
+    for (present, name) in [
+        (found.authorization, AUTHORIZATION),
+        (found.app_code, APP_CODE_HEADER),
+        (found.expect, EXPECT),
+    ] {
+        if present {
+            headers.remove(name);
+        }
     }
-    if !hop_by_hop {
+    if !found.hop_by_hop {
         return;
     }
     let named: Vec<HeaderName> = headers
