@@ -1,8 +1,8 @@
 //! The per-request path, as named phases read top to bottom (in the manner of Pingora):
 //!
 //! 1. **request id**: 32 hex digits, on every response (replacing a backend's own) and the
-//!    backend request; then the **head limits**: URI over 32 KiB → 414, headers over
-//!    32 KiB → 494 (`APIG.0201`);
+//!    backend request; the request's fields read in one walk ([`RequestFields`]); then the
+//!    **head limits**: URI over 32 KiB → 414, headers over 32 KiB → 494 (`APIG.0201`);
 //! 2. **route**: host → group, `X-Stage` → environment, method + path → published API
 //!    (404 `APIG.0101`);
 //! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed, else the `SDK-HMAC-SHA256`
