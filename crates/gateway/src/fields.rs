@@ -24,9 +24,11 @@ pub(crate) struct RequestFields<'h> {
     /// `X-Apig-AppCode`.
     pub app_code: Option<&'h HeaderValue>,
     pub authorization: Option<&'h HeaderValue>,
+    /// The caller's `X-Forwarded-For` (extended, not started, on the backend request).
+    pub forwarded_for: Option<&'h HeaderValue>,
     /// `X-Apig-Mode: debug` asks for the debugging headers.
     pub debug: bool,
-    /// What forwarding must take out or extend.
+    /// What forwarding must take out.
     pub forwarding: Forwarding,
 }
 
@@ -41,8 +43,6 @@ pub(crate) struct Forwarding {
     pub app_code: bool,
     /// `Expect` is among them.
     pub expect: bool,
-    /// The caller sent `X-Forwarded-For` (to be extended, not started).
-    pub forwarded_for: bool,
 }
 
 impl<'h> RequestFields<'h> {
@@ -73,7 +73,7 @@ impl<'h> RequestFields<'h> {
             } else if name == DEBUG_MODE_HEADER {
                 first(&mut mode, value);
             } else if name == FORWARDED_FOR {
-                forwarding.forwarded_for = true;
+                first(&mut fields.forwarded_for, value);
             } else if upstream::is_hop_by_hop(name.as_str().as_bytes()) {
                 forwarding.hop_by_hop = true;
             }
@@ -118,6 +118,7 @@ mod tests {
             (f.content_length, "content-length"),
             (f.app_code, "x-apig-appcode"),
             (f.authorization, "authorization"),
+            (f.forwarded_for, "x-forwarded-for"),
         ] {
             assert_eq!(found, headers.get(name), "{name}");
         }
@@ -128,7 +129,7 @@ mod tests {
             .sum();
         assert_eq!(f.bytes, total);
         let forwarding = f.forwarding;
-        assert!(forwarding.app_code && forwarding.forwarded_for);
+        assert!(forwarding.app_code);
         assert!(!forwarding.hop_by_hop && !forwarding.authorization && !forwarding.expect);
 
         let empty = HeaderMap::new();

@@ -177,6 +177,7 @@ pub(crate) fn handle<'a>(
                     app_name: app.map(|a| &*a.app_name),
                     peer_text: &conn.peer_text,
                     request_id: &request_id.header,
+                    forwarded_for: fields.forwarded_for.cloned(),
                 };
                 let forwarding = fields.forwarding;
                 let backend_request = proxy::backend_request(

@@ -80,6 +80,8 @@ pub(crate) struct Caller<'a> {
     pub peer_text: &'a HeaderValue,
     /// The request id.
     pub request_id: &'a HeaderValue,
+    /// The caller's own `X-Forwarded-For`, if it sent one.
+    pub forwarded_for: Option<HeaderValue>,
 }
 
 /// Builds the backend request for `api` from the caller's request head (`uri` is the request
@@ -132,14 +134,10 @@ pub(crate) fn backend_request(
     }
     let backend = &api.backend;
     strip_for_backend(&mut headers, forwarding);
-    let forwarded_for = match forwarding.forwarded_for {
-        true => forwarded_for(&headers, caller.peer_text),
-        false => caller.peer_text.clone(),
-    };
     let mut gateway = GatewayFields {
         host: backend.host_header.clone(),
         request_id: caller.request_id.clone(),
-        forwarded_for,
+        forwarded_for: forwarded_for(caller.forwarded_for.as_ref(), caller.peer_text),
     };
     for (param, value) in api.params.iter().zip(&values) {
         if param.location != ParamLocation::Header {
@@ -293,10 +291,10 @@ fn backend_query<'q>(
     Some(Cow::Owned(out))
 }
 
-/// Appends the caller's address to `X-Forwarded-For` (or starts it).
-fn forwarded_for(headers: &HeaderMap, peer: &HeaderValue) -> HeaderValue {
-    let existing = headers
-        .get(&FORWARDED_FOR)
+/// The caller's `X-Forwarded-For` (`existing`) with its address appended, or the address
+/// alone.
+fn forwarded_for(existing: Option<&HeaderValue>, peer: &HeaderValue) -> HeaderValue {
+    let existing = existing
         .map(|v| v.as_bytes().trim_ascii())
         .filter(|v| !v.is_empty());
     match existing {
@@ -382,13 +380,14 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_appended() {
-        let mut h = HeaderMap::new();
-        let peer = |p| HeaderValue::from_static(p);
-        assert_eq!(forwarded_for(&h, &peer("10.0.0.1")), "10.0.0.1");
-        h.insert(FORWARDED_FOR, peer("10.0.0.1"));
-        assert_eq!(forwarded_for(&h, &peer("10.0.0.2")), "10.0.0.1, 10.0.0.2");
-        h.insert(FORWARDED_FOR, HeaderValue::from_static("  "));
-        assert_eq!(forwarded_for(&h, &peer("10.0.0.3")), "10.0.0.3");
+        let v = |p| HeaderValue::from_static(p);
+        assert_eq!(forwarded_for(None, &v("10.0.0.1")), "10.0.0.1");
+        let existing = v("10.0.0.1");
+        assert_eq!(
+            forwarded_for(Some(&existing), &v("10.0.0.2")),
+            "10.0.0.1, 10.0.0.2"
+        );
+        assert_eq!(forwarded_for(Some(&v("  ")), &v("10.0.0.3")), "10.0.0.3");
     }
 
     #[test]

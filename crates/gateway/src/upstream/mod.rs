@@ -74,22 +74,26 @@ pub(crate) struct GatewayFields {
 }
 
 impl GatewayFields {
+    /// The names of these fields, in the order of [`Self::values`].
+    const NAMES: [HeaderName; 3] = [HOST, REQUEST_ID_HEADER, FORWARDED_FOR];
+
+    fn values(&mut self) -> [&mut HeaderValue; 3] {
+        [
+            &mut self.host,
+            &mut self.request_id,
+            &mut self.forwarded_for,
+        ]
+    }
+
     /// The field of the gateway's that replaces the caller's field `name`, if one does.
     pub fn replacing(&mut self, name: &HeaderName) -> Option<&mut HeaderValue> {
-        if name == HOST {
-            Some(&mut self.host)
-        } else if name == REQUEST_ID_HEADER {
-            Some(&mut self.request_id)
-        } else if name == FORWARDED_FOR {
-            Some(&mut self.forwarded_for)
-        } else {
-            None
-        }
+        let index = Self::NAMES.iter().position(|n| n == name)?;
+        self.values().into_iter().nth(index)
     }
 
     /// Whether the caller's field `name` gives way to one of these.
     fn replace(name: &HeaderName) -> bool {
-        name == HOST || name == REQUEST_ID_HEADER || name == FORWARDED_FOR
+        Self::NAMES.contains(name)
     }
 }
 
