@@ -81,6 +81,13 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_ADMIN_LISTEN", default_value = "127.0.0.1:9080")]
     pub admin_listen: SocketAddr,
 
+    /// How often the data plane adds the app quota calls it counted to the quota ledger in
+    /// the database and reads every node's totals back. A quota survives a restart (a crash
+    /// forgets at most this interval's calls) and is one quota across nodes (together they
+    /// can let through at most this interval's calls beyond its limit).
+    #[arg(long, env = "APIGW_QUOTA_SYNC_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub quota_sync_interval: Duration,
+
     /// With PostgreSQL: how often this node checks that it has applied every committed change
     /// (repairs a missed notification by reloading).
     #[arg(long, env = "APIGW_SYNC_CHECK_INTERVAL", default_value = "5s", value_parser = parse_duration)]

@@ -84,6 +84,7 @@ fn install() -> anyhow::Result<PrometheusHandle> {
         .context("cannot install the metrics recorder")?;
     apigw_gateway::meters::describe();
     apigw_admin::request_id::describe_metrics();
+    crate::quota_ledger::describe_metrics();
     metrics::describe_gauge!(
         "apigw_build_info",
         "Always 1; the version label names the running build."

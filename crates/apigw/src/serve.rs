@@ -8,6 +8,7 @@ use crate::data_plane;
 use crate::database;
 use crate::exporter;
 use crate::gateway_runtime::GatewayRuntime;
+use crate::quota_ledger::QuotaLedger;
 use crate::shutdown;
 use anyhow::Context;
 use apigw_admin::{AdminConfig, AppState};
@@ -46,11 +47,14 @@ async fn served_instance(args: &ServeArgs, store: &Arc<dyn Store>) -> anyhow::Re
     }
 }
 
-/// The running data plane: what updates its snapshot, its listeners and their runtime.
+/// The running data plane: what updates its snapshot, its listeners and their runtime, and
+/// its exchange with the quota ledger (stopped after the listeners, for a last report).
 struct DataPlane {
     refresher: Arc<data_plane::Refresher>,
     listeners: Vec<ServerHandle>,
     runtime: GatewayRuntime,
+    ledger_stop: tokio::sync::watch::Sender<bool>,
+    ledger: tokio::task::JoinHandle<()>,
 }
 
 /// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store,
@@ -88,6 +92,14 @@ async fn start_data_plane(
         .await
         .context("cannot load the data plane configuration")?;
     let gateway = Gateway::new(config, settings).context("cannot start the gateway")?;
+    anyhow::ensure!(
+        !args.quota_sync_interval.is_zero(),
+        "--quota-sync-interval must be more than zero"
+    );
+    // Before the listeners: calls counted before a restart keep counting.
+    let ledger = QuotaLedger::load(store.clone(), instance_id.clone(), gateway.clone())
+        .await
+        .context("cannot read the app quota ledger")?;
     let runtime =
         GatewayRuntime::start(args.worker_threads).context("cannot start the gateway runtime")?;
     let mut listeners = Vec::new();
@@ -115,6 +127,8 @@ async fn start_data_plane(
         tracing::info!(address = %handle.local_addr(), %instance_id, "gateway listening (plain HTTP)");
         listeners.push(handle);
     }
+    let (ledger_stop, stopped) = tokio::sync::watch::channel(false);
+    let ledger = ledger.spawn(args.quota_sync_interval, stopped);
     let refresher = Arc::new(data_plane::Refresher {
         store: store.clone(),
         instance_id,
@@ -126,6 +140,8 @@ async fn start_data_plane(
         refresher,
         listeners,
         runtime,
+        ledger_stop,
+        ledger,
     }))
 }
 
@@ -205,6 +221,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         data_plane.runtime.stop().await;
         tracing::info!("gateway listeners closed");
+        let _ = data_plane.ledger_stop.send(true);
+        if let Err(e) = data_plane.ledger.await {
+            tracing::error!(error = %e, "the quota ledger task failed");
+        }
     }
     if let Some(metrics) = metrics {
         // It stopped accepting with the others; a scraper's idle connection is not waited for.

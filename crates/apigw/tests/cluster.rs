@@ -43,7 +43,8 @@ fn node(database_url: Option<&str>, key_from: Option<&Server>) -> NodeUnderTest 
         .arg("2s")
         // The tests poll with not-yet-valid AppCodes; keep the failure throttle out of the way.
         .arg("--auth-failure-limit")
-        .arg("1000000");
+        .arg("1000000")
+        .env("APIGW_LOG", "info,apigw::quota_ledger=debug");
     if let Some(url) = database_url {
         opts = opts.env("APIGW_DATABASE_URL", url);
     }
@@ -209,7 +210,7 @@ fn a_quota_change_through_one_node_is_in_force_on_the_other() {
         &format!("/app-quotas/{quota_id}/binding-apps"),
         json!({"app_ids": [f.app_id]}),
     );
-    // Each node counts its own calls: B lets one through, then refuses.
+    // B lets one call through, then refuses.
     until_status(&b, &client, &f.code, 405);
 
     // Raised, lowered and deleted through A: B follows each change of the quota's terms.
@@ -228,6 +229,63 @@ fn a_quota_change_through_one_node_is_in_force_on_the_other() {
     let del = a.mgmt("DELETE", &format!("/app-quotas/{quota_id}"), None);
     assert_eq!(del.status, 204, "{}", del.text);
     until_status(&b, &client, &f.code, 200);
+}
+
+#[test]
+fn an_app_quota_is_one_quota_across_nodes() {
+    let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    let created = a.created(
+        "/app-quotas",
+        json!({"name": "shared_quota", "call_limits": 3, "time_unit": "HOUR", "time_interval": 1}),
+    );
+    let quota_id = created["app_quota_id"].as_str().unwrap().to_owned();
+    a.created(
+        &format!("/app-quotas/{quota_id}/binding-apps"),
+        json!({"app_ids": [f.app_id]}),
+    );
+    for _ in 0..3 {
+        assert_eq!(a.call_gateway(&client, &f.code), 200);
+    }
+    assert_eq!(a.call_gateway(&client, &f.code), 405);
+
+    // Once A's calls are in the ledger and B has read it (two exchanges later, so the second
+    // began after they were written), B refuses the app too: the three calls were its quota.
+    let started = Instant::now();
+    let calls = || {
+        db_scalar(
+            &a.server,
+            &format!(
+                "SELECT COALESCE(MAX(calls), 0) FROM app_quota_usage WHERE app_id = '{}'",
+                f.app_id
+            ),
+        )
+    };
+    while calls() != 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "A's calls never reached the ledger"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let exchanges = || {
+        b.server
+            .log_text()
+            .matches("quota ledger exchanged")
+            .count()
+    };
+    let seen = exchanges();
+    while exchanges() < seen + 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "B never read the ledger:\n{}",
+            b.server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(b.call_gateway(&client, &f.code), 405);
+    assert_eq!(calls(), 3, "refused calls take nothing");
 }
 
 #[test]
@@ -555,7 +613,17 @@ fn nodes_starting_at_once_on_an_empty_database_set_it_up_once() {
     assert_eq!(count_on_shared("SELECT COUNT(*) FROM instances"), 1);
     assert_eq!(count_on_shared("SELECT COUNT(*) FROM api_groups"), 1);
     assert_eq!(count_on_shared("SELECT COUNT(*) FROM meta"), 1);
-    assert_eq!(count_on_shared("SELECT COUNT(*) FROM _sqlx_migrations"), 1);
+    // Each migration applied once.
+    let migrations = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../store/migrations/postgres"
+    ))
+    .unwrap()
+    .count() as i64;
+    assert_eq!(
+        count_on_shared("SELECT COUNT(*) FROM _sqlx_migrations"),
+        migrations
+    );
 }
 
 #[test]

@@ -25,13 +25,26 @@ fn start() -> Gw {
 
 /// A server with both gateway listeners and `opts` on top.
 fn start_with(opts: Opts) -> Gw {
+    serve_gateway(None, opts)
+}
+
+/// A server with both gateway listeners on a kept data directory (a restarted node).
+fn restart_in(dir: &std::path::Path) -> Gw {
+    serve_gateway(Some(dir), Opts::default())
+}
+
+/// A server with both gateway listeners and `opts`, on `dir` or a fresh data directory.
+fn serve_gateway(dir: Option<&std::path::Path>, opts: Opts) -> Gw {
     let (http_port, https_port) = (free_port(), free_port());
-    let server = Server::start_with(
-        opts.arg("--gateway-http-listen")
-            .arg(&format!("127.0.0.1:{http_port}"))
-            .arg("--gateway-listen")
-            .arg(&format!("127.0.0.1:{https_port}")),
-    );
+    let opts = opts
+        .arg("--gateway-http-listen")
+        .arg(&format!("127.0.0.1:{http_port}"))
+        .arg("--gateway-listen")
+        .arg(&format!("127.0.0.1:{https_port}"));
+    let server = match dir {
+        Some(dir) => Server::start_in(dir, opts).expect("restart"),
+        None => Server::start_with(opts),
+    };
     let admin = server.admin();
     let client = Client::builder()
         .danger_accept_invalid_certs(true)
@@ -62,6 +75,25 @@ impl Gw {
         );
         assert_eq!(auth.status, 201, "{}", auth.text);
         (app_id, code)
+    }
+
+    /// Creates quota `body` and binds app `app_id` to it; the quota's id.
+    fn bound_quota(&self, body: Value, app_id: &str) -> String {
+        let quota = self.mgmt("POST", "/app-quotas", Some(&body));
+        assert_eq!(quota.status, 201, "{}", quota.text);
+        let quota_id = quota.json["app_quota_id"].as_str().unwrap().to_owned();
+        self.bind_quota(&quota_id, app_id);
+        quota_id
+    }
+
+    /// Binds app `app_id` to quota `quota_id`.
+    fn bind_quota(&self, quota_id: &str, app_id: &str) {
+        let bound = self.mgmt(
+            "POST",
+            &format!("/app-quotas/{quota_id}/binding-apps"),
+            Some(&json!({"app_ids": [app_id]})),
+        );
+        assert!(bound.status < 300, "{}", bound.text);
     }
 
     fn mgmt(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
@@ -423,22 +455,11 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
             "[year]-[month]-[day] [hour]:[minute]:[second]"
         ))
         .unwrap();
-    let quota = gw.mgmt(
-        "POST",
-        "/app-quotas",
-        Some(
-            &json!({"name": "two_per_hour", "call_limits": 2, "time_unit": "HOUR",
-                     "time_interval": 1, "reset_time": reset_text}),
-        ),
+    let quota_id = gw.bound_quota(
+        json!({"name": "two_per_hour", "call_limits": 2, "time_unit": "HOUR",
+               "time_interval": 1, "reset_time": reset_text}),
+        &app_id,
     );
-    assert_eq!(quota.status, 201, "{}", quota.text);
-    let quota_id = quota.json["app_quota_id"].as_str().unwrap().to_owned();
-    let bound = gw.mgmt(
-        "POST",
-        &format!("/app-quotas/{quota_id}/binding-apps"),
-        Some(&json!({"app_ids": [app_id]})),
-    );
-    assert!(bound.status < 300, "{}", bound.text);
 
     let debug = [("X-Apig-AppCode", code.as_str()), ("X-Apig-Mode", "debug")];
     for remain in [1, 0] {
@@ -482,6 +503,73 @@ fn app_quotas_count_calls_in_windows_aligned_to_the_reset_time() {
         assert_eq!(ok.status, 200, "{}", ok.text);
         assert_eq!(ok.header("x-apig-ratelimit-app"), None);
     }
+}
+
+#[test]
+fn app_quota_calls_still_count_after_a_restart_and_after_a_crash() {
+    let backend = EchoBackend::start();
+    let mut gw = start();
+    let api_id = gw.publish_echo_api(&backend);
+    let (app_id, code) = gw.authorized_app("durable_quota_app", &api_id);
+    // Four calls a day, the windows starting at the app's first call.
+    let quota_id = gw.bound_quota(
+        json!({"name": "four_a_day", "call_limits": 4, "time_unit": "DAY", "time_interval": 1}),
+        &app_id,
+    );
+    let debug = [("X-Apig-AppCode", code.as_str()), ("X-Apig-Mode", "debug")];
+    let call_ok = |gw: &Gw, remain: u32| {
+        let ok = gw.call(&gw.https, "/echo/q", &debug);
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(
+            ok.header("x-apig-ratelimit-app"),
+            Some(format!("remain:{remain},limit:4,time:1 day").as_str())
+        );
+    };
+    let ledger = |gw: &Gw| {
+        db_rows(
+            &gw.server,
+            &format!("SELECT app_quota_id, calls FROM app_quota_usage WHERE app_id = '{app_id}'"),
+            |row| {
+                use sqlx::Row;
+                (row.get::<String, _>(0), row.get::<i64, _>(1))
+            },
+        )
+    };
+    call_ok(&gw, 3);
+    call_ok(&gw, 2);
+
+    // A clean stop writes the last calls to the ledger; the restarted node reads them first.
+    let dir = gw.server.keep_dir();
+    assert_eq!(gw.server.terminate(), Some(0), "{}", gw.server.log_text());
+    let mut gw = restart_in(dir.path());
+    assert_eq!(ledger(&gw), [(quota_id.clone(), 2)]);
+    call_ok(&gw, 1);
+
+    // A crash loses only what was not yet exchanged (at most --quota-sync-interval's calls).
+    let started = std::time::Instant::now();
+    while ledger(&gw) != [(quota_id.clone(), 3)] {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the third call never reached the ledger: {:?}",
+            ledger(&gw)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    gw.server.kill();
+    let gw = restart_in(dir.path());
+    call_ok(&gw, 0);
+    assert_gateway_error(&gw.call(&gw.https, "/echo/q", &debug), 405, "APIG.0501");
+
+    // Unbinding forgets the app's calls: bound again, it starts afresh.
+    let unbound = gw.mgmt(
+        "DELETE",
+        &format!("/app-quotas/{quota_id}/bound-apps/{app_id}"),
+        None,
+    );
+    assert_eq!(unbound.status, 204, "{}", unbound.text);
+    assert_eq!(ledger(&gw), []);
+    gw.bind_quota(&quota_id, &app_id);
+    call_ok(&gw, 3);
 }
 
 #[test]
@@ -680,6 +768,9 @@ fn metrics_and_access_log_tell_what_the_gateway_did() {
     assert!(value("apigw_gateway_connections_total", &[("listener", "https")]) >= 1.0);
     assert!(value("apigw_gateway_upstream_connects_total", &[]) >= 1.0);
     assert_eq!(value("apigw_snapshot_apis", &[]), 1.0);
+    // The first exchange with the quota ledger happens as the data plane starts.
+    assert!(value("apigw_quota_ledger_exchanges_total", &[("result", "ok")]) >= 1.0);
+    assert_eq!(value("apigw_quota_ledger_pending_reports", &[]), 0.0);
     assert_eq!(value("apigw_snapshot_apps", &[]), 1.0);
     assert_eq!(value("apigw_snapshot_app_codes", &[]), 1.0);
     assert!(value("apigw_snapshot_updates_total", &[("kind", "patch")]) >= 1.0);

@@ -20,7 +20,8 @@
 //!   in the request's own task;
 //! - [`errors`]: the data-plane error catalogue (spec §5.2) and its JSON body;
 //! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
-//!   counters that survive snapshot replacement;
+//!   counters that survive snapshot replacement and exchange their calls with the store's
+//!   ledger ([`QuotaUsage`] out, [`QuotaTally`] in);
 //! - [`body`]: the request and response body types; `framing`: HTTP/1.1 body framing both
 //!   sides share;
 //! - `server`: the HTTP/1.1 server (strict request heads, the pipeline run in the connection's
@@ -79,6 +80,7 @@ pub use config::{
     ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod, SystemParam,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
+pub use quota::{QuotaTally, QuotaUsage};
 pub use snapshot::{Snapshot, SnapshotStats};
 pub use tls::TlsSettings;
 
@@ -281,6 +283,26 @@ impl Gateway {
             deleted = limit.is_none(),
             "data plane quota terms replaced"
         );
+    }
+
+    /// The calls this node counted against app quotas since the last take, per app, for the
+    /// quota ledger (only calls of windows still current). What is taken is gone: a caller
+    /// that cannot hand it to the ledger loses those calls from the ledger (this node still
+    /// counts them until the window ends).
+    pub fn take_quota_usage(&self) -> Vec<QuotaUsage> {
+        self.inner
+            .snapshot
+            .load()
+            .take_quota_usage(quota::wall_ms())
+    }
+
+    /// Takes in the quota ledger's totals (every node's calls): each app bound to the quota a
+    /// tally names counts them in its current window from the next call on.
+    pub fn merge_quota_tallies(&self, tallies: &[QuotaTally]) {
+        self.inner
+            .snapshot
+            .load()
+            .merge_quota_tallies(tallies, quota::wall_ms());
     }
 
     /// The snapshot currently served (for inspection and benchmarks).

@@ -461,7 +461,7 @@ fn take_quota(app: &AppEntry, trace: &mut Trace<'_>) -> Result<(), ApiError> {
     let Some(quota) = &app.quota else {
         return Ok(());
     };
-    match quota.acquire(crate::quota::now_ms()) {
+    match quota.acquire(crate::quota::wall_ms()) {
         QuotaCall::Unlimited => Ok(()),
         QuotaCall::Allowed(remain) => {
             if trace.enabled {

@@ -13,7 +13,7 @@ use crate::config::{
     GroupConfig, Protocol, PublishedApi, QuotaLimit, ReqMethod,
 };
 use crate::meters::ApiMeters;
-use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTerms};
+use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
 use crate::IndexHasher;
@@ -39,6 +39,9 @@ pub struct Snapshot {
     apps: AppIndex,
     /// The quotas bound to at least one app, by id (shared with the apps' counters).
     quotas: Arc<QuotaPolicies>,
+    /// The counters with calls the quota ledger has not been told of (one book for the life
+    /// of the gateway, handed from version to version).
+    usage: Arc<UsageBook>,
 }
 
 /// Quota policies by quota id.
@@ -203,6 +206,7 @@ impl Snapshot {
         } = config;
 
         let fp_keys = previous.map_or_else(RandomState::new, |p| p.routing.fp_keys.clone());
+        let usage = previous.map_or_else(Arc::default, |p| Arc::clone(&p.usage));
         let routing = Routing::build(groups, apis, base_domain, fp_keys);
 
         // Authorizations by app, as interned targets (one per distinct pair, published or not).
@@ -239,7 +243,7 @@ impl Snapshot {
         let mut policies = QuotaPolicies::new();
         for quota in quota_by_app.values() {
             if !policies.contains_key(quota.quota_id.as_str()) {
-                let policy = policy_for(previous.map(|p| &*p.quotas), quota);
+                let policy = policy_for(previous.map(|p| &*p.quotas), quota, &usage);
                 policies.insert(quota.quota_id.as_str().into(), policy);
             }
         }
@@ -251,7 +255,11 @@ impl Snapshot {
             let acl = acl_by_app.remove(&app.app_id);
             let quota = quota_by_app.remove(&app.app_id).map(|q| {
                 let policy = &policies[q.quota_id.as_str()];
-                counter(policy, previous_quotas.get(app.app_id.as_str()).copied())
+                counter(
+                    &app.app_id,
+                    policy,
+                    previous_quotas.get(app.app_id.as_str()).copied(),
+                )
             });
             index.insert(Arc::new(app_entry(
                 app,
@@ -264,6 +272,7 @@ impl Snapshot {
             routing: Arc::new(routing),
             apps: index,
             quotas: Arc::new(policies),
+            usage,
         }
     }
 
@@ -314,12 +323,12 @@ impl Snapshot {
                 })
                 .collect();
             let quota = quota.map(|q| {
-                let policy = policy_for(Some(&policies), &q);
+                let policy = policy_for(Some(&policies), &q, &self.usage);
                 if !policies.contains_key(q.quota_id.as_str()) {
                     Arc::make_mut(&mut policies)
                         .insert(q.quota_id.as_str().into(), Arc::clone(&policy));
                 }
-                counter(&policy, old_quotas.get(app_id.as_str()))
+                counter(app_id, &policy, old_quotas.get(app_id.as_str()))
             });
             let entry = app_entry(credential, AppEntry::sorted_auths(auths), acl, quota);
             index.insert(Arc::new(entry));
@@ -328,6 +337,7 @@ impl Snapshot {
             routing: Arc::clone(&self.routing),
             apps: index,
             quotas: policies,
+            usage: Arc::clone(&self.usage),
         }
     }
 
@@ -340,6 +350,30 @@ impl Snapshot {
         };
         policy.set(limit.map(terms));
         true
+    }
+
+    /// The calls counted on this node since the last take, for the quota ledger (see
+    /// [`crate::quota`]).
+    pub(crate) fn take_quota_usage(&self, now: i64) -> Vec<QuotaUsage> {
+        self.usage.take(now)
+    }
+
+    /// Takes in the ledger's totals: each app still bound to the quota a tally names counts
+    /// the calls of every node in the current window. Tallies of apps not served here, or of
+    /// another quota, are ignored.
+    pub(crate) fn merge_quota_tallies(&self, tallies: &[QuotaTally], now: i64) {
+        for tally in tallies {
+            let Some(quota) = self
+                .apps
+                .by_id(&tally.app_id)
+                .and_then(|a| a.quota.as_ref())
+            else {
+                continue;
+            };
+            if quota.policy().quota_id() == tally.app_quota_id {
+                quota.merge(tally.window_start_ms, tally.calls, now);
+            }
+        }
     }
 }
 
@@ -362,6 +396,7 @@ impl Snapshot {
             )),
             apps: self.apps.clone(),
             quotas: Arc::clone(&self.quotas),
+            usage: Arc::clone(&self.usage),
         }
     }
 }
@@ -372,23 +407,31 @@ fn terms(limit: &QuotaLimit) -> QuotaTerms {
 }
 
 /// The policy of `quota` with its terms as just read: the one of `known` when it has that
-/// quota (updated in place), else a new one.
-fn policy_for(known: Option<&QuotaPolicies>, quota: &AppQuota) -> Arc<QuotaPolicy> {
+/// quota (updated in place), else a new one noting its apps' calls in `usage`.
+fn policy_for(
+    known: Option<&QuotaPolicies>,
+    quota: &AppQuota,
+    usage: &Arc<UsageBook>,
+) -> Arc<QuotaPolicy> {
     match known.and_then(|k| k.get(quota.quota_id.as_str())) {
         Some(policy) => {
             policy.set(Some(terms(&quota.limit)));
             Arc::clone(policy)
         }
-        None => QuotaPolicy::new(terms(&quota.limit)),
+        None => QuotaPolicy::new(&quota.quota_id, terms(&quota.limit), usage),
     }
 }
 
-/// An app's counter under `policy`: its previous one when that counts against the same quota
-/// (calls already made in the window stay counted), else a fresh one.
-fn counter(policy: &Arc<QuotaPolicy>, old: Option<&Arc<QuotaCounter>>) -> Arc<QuotaCounter> {
+/// App `app_id`'s counter under `policy`: its previous one when that counts against the same
+/// quota (calls already made in the window stay counted), else a fresh one.
+fn counter(
+    app_id: &str,
+    policy: &Arc<QuotaPolicy>,
+    old: Option<&Arc<QuotaCounter>>,
+) -> Arc<QuotaCounter> {
     match old {
         Some(old) if Arc::ptr_eq(old.policy(), policy) => Arc::clone(old),
-        _ => Arc::new(QuotaCounter::new(Arc::clone(policy))),
+        _ => Arc::new(QuotaCounter::new(app_id, Arc::clone(policy))),
     }
 }
 
@@ -706,7 +749,7 @@ mod tests {
         };
         let calls = |snapshot: &Snapshot| {
             let counter = snapshot.apps.by_id("x").unwrap().quota.clone().unwrap();
-            counter.acquire(crate::quota::now_ms())
+            counter.acquire(crate::quota::wall_ms())
         };
         let first = Snapshot::build(config(quota("q1", 1)), "d", None);
         assert_eq!(first.app_id_for_key("key-y"), Some("y"));
@@ -746,7 +789,7 @@ mod tests {
         };
         let first = Snapshot::build(config, "d", None);
         let counter = |s: &Snapshot, id: &str| s.apps.by_id(id).unwrap().quota.clone().unwrap();
-        let now = crate::quota::now_ms();
+        let now = crate::quota::wall_ms();
         assert_eq!(counter(&first, "app0").acquire(now), QuotaCall::Allowed(0));
         // A patch of one app keeps the shared policy (and that app's counter).
         let mut update = AppUpdate {

@@ -6,6 +6,7 @@ pub mod apis;
 pub mod authz;
 pub mod crypto;
 pub mod error;
+pub mod ledger;
 pub mod model;
 pub mod revision;
 pub mod sql;
@@ -14,6 +15,7 @@ pub mod test_db;
 pub use apis::ApiStore;
 pub use authz::AuthzStore;
 pub use error::StoreError;
+pub use ledger::QuotaLedgerStore;
 pub use model::*;
 pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
 
@@ -26,9 +28,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Everything apigw keeps: the sum of the per-concern stores. Implementations must make each
 /// method one atomic transaction and enforce the uniqueness and count limits named in the docs
 /// even under concurrent callers.
-pub trait Store: IdentityStore + AppStore + ApiStore + AuthzStore + RevisionStore {}
+pub trait Store:
+    IdentityStore + AppStore + ApiStore + AuthzStore + RevisionStore + QuotaLedgerStore
+{
+}
 
-impl<T: IdentityStore + AppStore + ApiStore + AuthzStore + RevisionStore> Store for T {}
+impl<T> Store for T where
+    T: IdentityStore + AppStore + ApiStore + AuthzStore + RevisionStore + QuotaLedgerStore
+{
+}
 
 /// The configuration revision (see [`revision`]): how a node tells whether its in-memory
 /// state has every committed change.

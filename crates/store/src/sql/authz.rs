@@ -889,15 +889,23 @@ impl SqlStore {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::crypto::MasterKey;
     use crate::{AppStore, IdentityStore};
     use apigw_domain::generate::{new_app_key, new_app_secret};
     use apigw_domain::AppName;
 
-    async fn store() -> (crate::test_db::TestPlace, SqlStore, Scope) {
-        let (dir, store) = crate::test_db::open_store(&MasterKey::generate()).await;
+    /// A bootstrapped store and the scope of its admin project's default instance.
+    pub(crate) async fn store() -> (crate::test_db::TestPlace, SqlStore, Scope) {
+        store_sealed_by(&MasterKey::generate()).await
+    }
+
+    /// [`store`] with its secrets sealed by `master`.
+    pub(crate) async fn store_sealed_by(
+        master: &MasterKey,
+    ) -> (crate::test_db::TestPlace, SqlStore, Scope) {
+        let (dir, store) = crate::test_db::open_store(master).await;
         let BootstrapOutcome::Created {
             project_id,
             instance_id,
@@ -921,7 +929,8 @@ mod tests {
         )
     }
 
-    async fn app(store: &SqlStore, scope: &Scope, name: &str) -> String {
+    /// Creates app `name` in `scope`; its id.
+    pub(crate) async fn app(store: &SqlStore, scope: &Scope, name: &str) -> String {
         let app = NewApp {
             name: AppName::parse(name, "name").unwrap(),
             remark: AppRemark::empty(),

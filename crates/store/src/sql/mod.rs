@@ -16,6 +16,7 @@ mod apps;
 mod authz;
 mod builder;
 mod export;
+mod ledger;
 
 mod identity;
 
