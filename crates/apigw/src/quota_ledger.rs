@@ -1,9 +1,12 @@
 //! This node's side of the quota ledger (see `apigw_store::ledger`): the data plane counts
 //! app quota calls in memory; every `--quota-sync-interval` this task adds the calls counted
-//! since the last exchange to the ledger and takes in every node's totals, and once more when
-//! the node stops. So a quota is one quota across restarts and across the nodes of a cluster:
-//! a crash forgets at most one interval's calls, and the nodes together can admit at most one
-//! interval's worth of calls beyond a limit before each learns of the others' calls.
+//! since the last exchange to the ledger and, when other nodes share it (PostgreSQL), takes in
+//! every node's totals; it reads the whole ledger before the listeners open and writes once
+//! more when the node stops. An exchange that takes longer than the interval delays the next
+//! one (the calls of the longer interval go in one report per app) instead of piling up. So a quota is one quota across restarts and across the nodes of a cluster:
+//! a crash forgets at most one interval's calls, and the nodes together can admit beyond a
+//! limit only what they admit in the two intervals or so before each learns of the others'
+//! calls (one to report them, one to read them).
 
 use apigw_gateway::{Gateway, QuotaTally, QuotaUsage};
 use apigw_store::ledger::{QuotaUsageReport, QuotaUsageTally};
@@ -50,6 +53,8 @@ pub struct QuotaLedger {
     pending: Vec<QuotaUsageReport>,
     /// Whether the last exchange failed (logged once per outage).
     failing: bool,
+    /// Whether other nodes write to the ledger too (else it is read only at start).
+    shared: bool,
 }
 
 fn report(u: QuotaUsage) -> QuotaUsageReport {
@@ -73,11 +78,12 @@ fn tally(t: QuotaUsageTally) -> QuotaTally {
 
 impl QuotaLedger {
     /// Reads the instance's whole ledger into `gateway` (before its listeners open, so calls
-    /// made before a restart still count).
+    /// made before a restart still count). `shared`: other nodes write to it too.
     pub async fn load(
         store: Arc<dyn Store>,
         instance_id: String,
         gateway: Gateway,
+        shared: bool,
     ) -> anyhow::Result<Self> {
         let mut ledger = Self {
             store,
@@ -86,6 +92,7 @@ impl QuotaLedger {
             read_from_ms: i64::MIN,
             pending: Vec::new(),
             failing: false,
+            shared,
         };
         let apps = ledger.read().await?;
         tracing::info!(apps, "app quota usage loaded from the ledger");
@@ -119,11 +126,12 @@ impl QuotaLedger {
         Ok(written)
     }
 
-    /// One exchange: write, then read (so the totals read include this node's calls).
+    /// One exchange: write, then read if other nodes write too (so the totals read include
+    /// this node's calls).
     async fn exchange(&mut self) {
         let done = async {
             let written = self.write().await?;
-            let read = self.read().await?;
+            let read = if self.shared { self.read().await? } else { 0 };
             anyhow::Ok((written, read))
         };
         let outcome = done.await;

@@ -63,6 +63,7 @@ async fn start_data_plane(
     args: &ServeArgs,
     store: &Arc<dyn Store>,
     key: &MasterKey,
+    backend: Backend,
 ) -> anyhow::Result<Option<DataPlane>> {
     if args.gateway_listen.is_none() && args.gateway_http_listen.is_none() {
         tracing::info!("no gateway listener configured (--gateway-listen / --gateway-http-listen): management API only");
@@ -97,7 +98,9 @@ async fn start_data_plane(
         "--quota-sync-interval must be more than zero"
     );
     // Before the listeners: calls counted before a restart keep counting.
-    let ledger = QuotaLedger::load(store.clone(), instance_id.clone(), gateway.clone())
+    // Only on PostgreSQL can other nodes add to the ledger while this one runs.
+    let shared = backend == Backend::Postgres;
+    let ledger = QuotaLedger::load(store.clone(), instance_id.clone(), gateway.clone(), shared)
         .await
         .context("cannot read the app quota ledger")?;
     let runtime =
@@ -182,7 +185,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let shared: Arc<dyn Store> = Arc::new(store.store.clone());
-    let data_plane = start_data_plane(&args, &shared, &store.key).await?;
+    let data_plane = start_data_plane(&args, &shared, &store.key, store.store.backend()).await?;
     let refresher = data_plane.as_ref().map(|d| d.refresher.clone());
     let node = cluster::Node::new(store.store.clone(), refresher);
     if store.store.backend() == Backend::Postgres {

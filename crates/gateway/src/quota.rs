@@ -12,7 +12,8 @@
 //! [`UsageBook::take`]), adds them to the ledger, and merges the ledger's totals
 //! ([`QuotaTally`], [`QuotaCounter::merge`]) back. Between two exchanges a node admits on what
 //! it knows (the ledger's total as last read plus its own calls since), so a cluster can let
-//! through at most what its nodes admit in one exchange interval beyond the limit.
+//! through beyond the limit what its nodes admit before they hear of each other's calls
+//! (about two exchange intervals: one to report, one to read).
 
 use arc_swap::ArcSwapOption;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};

@@ -7,6 +7,7 @@ CREATE TABLE app_quota_usage (
     app_quota_id    TEXT NOT NULL,
     instance_id     TEXT NOT NULL,
     window_start_ms BIGINT NOT NULL,
+    interval_ms     BIGINT NOT NULL CHECK (interval_ms > 0),
     calls           BIGINT NOT NULL CHECK (calls >= 0),
     updated_ms      BIGINT NOT NULL
 );

@@ -6,6 +6,7 @@ CREATE TABLE app_quota_usage (
     app_quota_id    TEXT NOT NULL,
     instance_id     TEXT NOT NULL,
     window_start_ms INTEGER NOT NULL,
+    interval_ms     INTEGER NOT NULL CHECK (interval_ms > 0),
     calls           INTEGER NOT NULL CHECK (calls >= 0),
     updated_ms      INTEGER NOT NULL
 );

@@ -5,6 +5,7 @@ use crate::ledger::{QuotaLedgerRead, QuotaLedgerStore, QuotaUsageReport, QuotaUs
 use crate::StoreResult;
 use async_trait::async_trait;
 use sqlx::Row;
+use std::collections::hash_map::{Entry, HashMap};
 
 /// The database's clock in Unix milliseconds, as an SQL expression.
 fn database_now_ms(backend: Backend) -> &'static str {
@@ -14,25 +15,74 @@ fn database_now_ms(backend: Backend) -> &'static str {
     }
 }
 
-/// Adds one report to its app's row (see [`QuotaLedgerStore::add_quota_usage`]); nothing when
-/// the app is no longer bound to the quota. `$5` is the window length, `{now}` stands for
+/// Reports per upsert statement (one JSON document of about 100 bytes each).
+const REPORTS_PER_STATEMENT: usize = 10_000;
+
+/// The reports of one statement as rows `r(a, q, w, c, i)` (app, quota, window start, calls,
+/// window length) from the JSON array bound as `$1`: one value for the whole batch, since
+/// binding values one by one costs SQLite more with every value a statement has.
+fn reports_as_rows(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "(SELECT json_extract(value, '$.a') AS a, json_extract(value, '$.q') AS q, \
+              json_extract(value, '$.w') AS w, json_extract(value, '$.c') AS c, \
+              json_extract(value, '$.i') AS i FROM json_each($1)) AS r"
+        }
+        Backend::Postgres => {
+            "jsonb_to_recordset(CAST($1 AS JSONB)) AS r(a TEXT, q TEXT, w BIGINT, c BIGINT, i BIGINT)"
+        }
+    }
+}
+
+/// The upsert: each report is added to its app's row (see
+/// [`QuotaLedgerStore::add_quota_usage`]); reports of apps not bound to the quota named match
+/// no binding and add nothing. `{rows}` stands for [`reports_as_rows`], `{now}` for
 /// [`database_now_ms`].
 const ADD_USAGE: &str = "\
-INSERT INTO app_quota_usage (app_id, app_quota_id, instance_id, window_start_ms, calls, updated_ms) \
-SELECT b.app_id, b.app_quota_id, b.instance_id, $3, $4, {now} FROM app_quota_bindings b \
- WHERE b.app_id = $1 AND b.app_quota_id = $2 \
+INSERT INTO app_quota_usage \
+ (app_id, app_quota_id, instance_id, window_start_ms, interval_ms, calls, updated_ms) \
+SELECT b.app_id, b.app_quota_id, b.instance_id, r.w, r.i, r.c, {now} \
+FROM {rows} \
+JOIN app_quota_bindings b ON b.app_id = r.a AND b.app_quota_id = r.q \
+WHERE 1 = 1 \
 ON CONFLICT (app_id) DO UPDATE SET \
  window_start_ms = CASE \
-   WHEN excluded.window_start_ms >= app_quota_usage.window_start_ms + $5 \
-   THEN app_quota_usage.window_start_ms \
-        + (excluded.window_start_ms - app_quota_usage.window_start_ms) / $5 * $5 \
+   WHEN excluded.window_start_ms >= app_quota_usage.window_start_ms + excluded.interval_ms \
+   THEN app_quota_usage.window_start_ms + (excluded.window_start_ms \
+        - app_quota_usage.window_start_ms) / excluded.interval_ms * excluded.interval_ms \
    ELSE app_quota_usage.window_start_ms END, \
  calls = CASE \
-   WHEN excluded.window_start_ms >= app_quota_usage.window_start_ms + $5 THEN excluded.calls \
-   WHEN excluded.window_start_ms > app_quota_usage.window_start_ms - $5 \
+   WHEN excluded.window_start_ms >= app_quota_usage.window_start_ms + excluded.interval_ms \
+   THEN excluded.calls \
+   WHEN excluded.window_start_ms > app_quota_usage.window_start_ms - excluded.interval_ms \
    THEN app_quota_usage.calls + excluded.calls \
    ELSE app_quota_usage.calls END, \
+ interval_ms = excluded.interval_ms, \
  updated_ms = excluded.updated_ms";
+
+/// The reports folded to one per app (an upsert may touch a row only once), each with its
+/// calls: calls of one window add up, a later window replaces an earlier one.
+fn one_per_app(reports: &[QuotaUsageReport]) -> Vec<(&QuotaUsageReport, i64)> {
+    let mut folded: HashMap<&str, (&QuotaUsageReport, i64)> = HashMap::new();
+    for r in reports {
+        match folded.entry(&r.app_id) {
+            Entry::Vacant(e) => {
+                e.insert((r, r.calls));
+            }
+            Entry::Occupied(mut e) => {
+                let (kept, calls) = e.get_mut();
+                if r.window_start_ms == kept.window_start_ms && r.app_quota_id == kept.app_quota_id
+                {
+                    *calls += r.calls;
+                } else if r.window_start_ms > kept.window_start_ms {
+                    *kept = r;
+                    *calls = r.calls;
+                }
+            }
+        }
+    }
+    folded.into_values().collect()
+}
 
 #[async_trait]
 impl QuotaLedgerStore for SqlStore {
@@ -40,17 +90,23 @@ impl QuotaLedgerStore for SqlStore {
         if reports.is_empty() {
             return Ok(());
         }
-        let add = ADD_USAGE.replace("{now}", database_now_ms(self.backend));
+        let reports = one_per_app(reports);
+        let upsert = ADD_USAGE
+            .replace("{rows}", reports_as_rows(self.backend))
+            .replace("{now}", database_now_ms(self.backend));
         // Not a configuration change (no revision) and not serialised with the management
-        // writes on PostgreSQL: each upsert is atomic on its row.
+        // writes on PostgreSQL: each upsert is atomic on its rows.
         let mut tx = self.writer.begin().await?;
-        for r in reports {
-            sqlx::query(&add)
-                .bind(&r.app_id)
-                .bind(&r.app_quota_id)
-                .bind(r.window_start_ms)
-                .bind(r.calls)
-                .bind(r.interval_ms.max(1))
+        for chunk in reports.chunks(REPORTS_PER_STATEMENT) {
+            let rows: Vec<serde_json::Value> = chunk
+                .iter()
+                .map(|(r, calls)| {
+                    serde_json::json!({"a": r.app_id, "q": r.app_quota_id,
+                        "w": r.window_start_ms, "c": calls, "i": r.interval_ms.max(1)})
+                })
+                .collect();
+            sqlx::query(&upsert)
+                .bind(serde_json::Value::Array(rows).to_string())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -221,6 +277,26 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(tallies(i64::MIN).await, [tally(T + 2 * MINUTE, 4)]);
+
+        // Several reports of one app in one call (a node's backlog after a failed exchange):
+        // one window's calls add up, a later window wins.
+        store
+            .add_quota_usage(&[
+                report(&a1, &quota, T + 2 * MINUTE, 1),
+                report(&a1, &quota, T + 2 * MINUTE, 2),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(tallies(i64::MIN).await, [tally(T + 2 * MINUTE, 7)]);
+        store
+            .add_quota_usage(&[
+                report(&a1, &quota, T + 3 * MINUTE, 1),
+                report(&a1, &quota, T + 2 * MINUTE, 5),
+                report(&a1, &quota, T + 3 * MINUTE, 1),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(tallies(i64::MIN).await, [tally(T + 3 * MINUTE, 2)]);
 
         // Unbinding drops the row, and so does deleting the app once bound again.
         store.unbind_app_quota(&scope, &quota, &a1).await.unwrap();

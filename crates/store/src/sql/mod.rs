@@ -139,7 +139,8 @@ impl std::ops::DerefMut for ConfigTx {
 
 /// Statements every new SQLite connection runs: the settings SQLite keeps per connection.
 const SQLITE_SESSION: &str =
-    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;";
+    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL; \
+     PRAGMA cache_size = -32768;";
 
 impl SqlStore {
     /// Opens (creating if needed) the SQLite database file, runs migrations and checks that
