@@ -10,7 +10,7 @@
 use crate::body::{with_backend_fields, BoxError, CallerBody, Served};
 use crate::drain::{Activity, Drain, Expired, SendWatch, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
-use crate::pipeline::{Conn, ConnState};
+use crate::pipeline::{Conn, SharedMemo};
 use crate::server::{self, ReadIo, WriteIo};
 use crate::tls::TlsSettings;
 use crate::Gateway;
@@ -251,14 +251,17 @@ where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let requests = Arc::clone(&activity);
+    let memo = SharedMemo::new();
     let service = service_fn(move |request: Request<Incoming>| {
         let in_flight = requests.request();
         let (gateway, conn) = (gateway.clone(), Arc::clone(&conn));
+        // HTTP/2 serves requests side by side: each its own state (timer), the connection's
+        // AppCode memo lent to one at a time.
+        let mut state = memo.stream();
         async move {
-            // HTTP/2 serves requests side by side: each its own state (timer, AppCode memo).
-            let mut state = ConnState::default();
             let request = request.map(CallerBody::Hyper);
             let response = gateway.serve(request, &conn, &mut state).await;
+            drop(state);
             let response = with_backend_fields(response);
             let send = in_flight.stream();
             Ok::<_, Infallible>(response.map(|body| Served::new(body, in_flight, send)))

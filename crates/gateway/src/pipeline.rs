@@ -560,13 +560,72 @@ fn identify<'s, 'h>(
 }
 
 /// What a connection keeps from one request to the next (an HTTP/1.1 connection serves them
-/// one at a time; an HTTP/2 request gets a state of its own).
+/// one at a time; an HTTP/2 request gets a state of its own, a [`StreamState`]).
 #[derive(Default)]
 pub(crate) struct ConnState {
     /// The backend-deadline timer, re-armed for each request.
     pub timer: ExchangeTimer,
     /// The last AppCode presented on the connection, with its index hash.
     app_code: AppCodeMemo,
+}
+
+/// The AppCode memo of an HTTP/2 connection, lent to one of its streams at a time.
+///
+/// Exists because HTTP/2 serves a connection's requests side by side, each with a state of
+/// its own: a client that sends its requests one after another on one connection (most do)
+/// still pays the AppCode's HMAC once, and a stream that finds the memo lent out hashes as
+/// if it had none.
+#[derive(Default)]
+pub(crate) struct SharedMemo(std::sync::Mutex<Option<AppCodeMemo>>);
+
+impl SharedMemo {
+    /// A connection's memo, empty and not lent.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self(std::sync::Mutex::new(Some(AppCodeMemo::default()))))
+    }
+
+    /// The state of one request of the connection: with its memo when no other request holds
+    /// it (given back when the state is dropped, however the request ends).
+    pub fn stream(self: &Arc<Self>) -> StreamState {
+        let memo = self.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let lent = memo.is_some();
+        StreamState {
+            state: ConnState {
+                timer: ExchangeTimer::default(),
+                app_code: memo.unwrap_or_default(),
+            },
+            shared: lent.then(|| Arc::clone(self)),
+        }
+    }
+}
+
+/// The [`ConnState`] of one HTTP/2 request, holding its connection's AppCode memo if it got it.
+pub(crate) struct StreamState {
+    state: ConnState,
+    /// Where the memo goes back to; `None` when another request held it.
+    shared: Option<Arc<SharedMemo>>,
+}
+
+impl std::ops::Deref for StreamState {
+    type Target = ConnState;
+    fn deref(&self) -> &ConnState {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for StreamState {
+    fn deref_mut(&mut self) -> &mut ConnState {
+        &mut self.state
+    }
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        if let Some(shared) = self.shared.take() {
+            let memo = std::mem::take(&mut self.state.app_code);
+            *shared.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(memo);
+        }
+    }
 }
 
 /// The last AppCode a connection presented and its index hash (an HMAC-SHA256: three SHA-256
@@ -786,6 +845,23 @@ mod tests {
         assert_eq!(hashes(&mut memo, &long), 1);
         assert_eq!(hashes(&mut memo, &long), 1, "too long to keep");
         assert_eq!(hashes(&mut memo, b"first-cod"), 0, "still the last kept");
+    }
+
+    #[test]
+    fn an_http2_connection_lends_its_memo_to_one_request_at_a_time() {
+        let hasher = AppCodeHasher::custom(|code| [code.len() as u8; 32]);
+        let shared = SharedMemo::new();
+        let mut first = shared.stream();
+        first.app_code.hash(b"the-code", &hasher);
+        // While the first request holds it, a second one gets an empty memo of its own.
+        let second = shared.stream();
+        assert!(second.app_code.hash.is_none() && second.shared.is_none());
+        drop(second);
+        drop(first);
+        // Given back when the first ended: the next request finds its code remembered.
+        let third = shared.stream();
+        assert_eq!(third.app_code.code, b"the-code");
+        assert!(third.app_code.hash.is_some());
     }
 
     #[test]

@@ -1352,6 +1352,69 @@ async fn app_codes_on_one_keep_alive_connection_are_each_checked_against_the_ind
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_codes_on_one_http2_connection_are_each_checked_against_the_index() {
+    let h = Harness::start_with(|s| s.allow_app_code_over_http = true).await;
+    // HTTP/2 with prior knowledge on the plain listener: every request on one connection.
+    let tcp = TcpStream::connect(h.http.local_addr()).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let call = |code: &'static str| {
+        let client = client.clone();
+        async move {
+            let request = Request::get("http://gw/app")
+                .header("X-Apig-AppCode", code)
+                .body(())
+                .unwrap();
+            let (response, _) = client
+                .ready()
+                .await
+                .unwrap()
+                .send_request(request, true)
+                .unwrap();
+            let response = response.await.unwrap();
+            let status = response.status().as_u16();
+            let mut body = response.into_body();
+            let mut text = Vec::new();
+            while let Some(chunk) = body.data().await {
+                let chunk = chunk.unwrap();
+                body.flow_control().release_capacity(chunk.len()).unwrap();
+                text.extend_from_slice(&chunk);
+            }
+            (status, String::from_utf8(text).unwrap())
+        }
+    };
+    let is_app = |(status, body): &(u16, String), app: &str| {
+        *status == 200 && body.contains(&format!("\"x-app-id\":\"{app}\""))
+    };
+    // One after another: the same code twice, another app's, a wrong one, the first again.
+    for (code, app) in [(CODE1, "app1"), (CODE1, "app1"), (CODE2, "app2")] {
+        let answer = call(code).await;
+        assert!(is_app(&answer, app), "{code}: {answer:?}");
+    }
+    let (status, body) = call(CODE_WRONG).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(is_app(&call(CODE1).await, "app1"));
+    // Side by side: each stream answered for its own code, whichever holds the memo.
+    let side_by_side: Vec<_> = (0..8)
+        .map(|i| tokio::spawn(call(if i % 2 == 0 { CODE1 } else { CODE2 })))
+        .collect();
+    for (i, answer) in side_by_side.into_iter().enumerate() {
+        let answer = answer.await.unwrap();
+        let app = if i % 2 == 0 { "app1" } else { "app2" };
+        assert!(is_app(&answer, app), "{i}: {answer:?}");
+    }
+    // Revoked between two requests of the connection: the next one is refused.
+    let mut cfg = config(h.backend, h.tls_backend, h.down);
+    cfg.apps[0].app_code_hashes.clear();
+    h.gateway.replace(cfg).await;
+    let (status, body) = call(CODE1).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("APIG.0303"), "{body}");
+    assert!(is_app(&call(CODE2).await, "app2"));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replace_revokes_an_app_code_for_the_very_next_request() {
     let h = Harness::start().await;
     let code = [("X-Apig-AppCode", CODE1)];

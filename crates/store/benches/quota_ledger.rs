@@ -11,17 +11,14 @@
 //! fresh store. Each figure is the median of 5 exchanges; the reference is the exchange
 //! interval the node has for it (1 s), and a single-app exchange measured in the same run.
 
-use apigw_domain::authz::{QuotaLimits, QuotaName, QuotaNumber, TimeUnit};
 use apigw_domain::generate::{new_app_key, new_app_secret, new_id};
 use apigw_domain::{AppName, AppRemark};
-use apigw_store::authz::AppQuotaSpec;
 use apigw_store::crypto::MasterKey;
 use apigw_store::ledger::{QuotaLedgerStore, QuotaUsageReport};
-use apigw_store::test_db::{open_store, postgres_selected, TestPlace};
-use apigw_store::{
-    AppLimits, AppStore, AuthzStore, BootstrapAdmin, BootstrapOutcome, DumpValue, IdentityStore,
-    NewApp, Scope, SqlStore,
+use apigw_store::test_db::{
+    bootstrapped_store, open_store, postgres_selected, quota_per_minute, TestPlace,
 };
+use apigw_store::{AppLimits, AppStore, DumpValue, NewApp, Scope, SqlStore};
 use std::time::{Duration, Instant};
 
 const MINUTE_MS: i64 = 60_000;
@@ -30,24 +27,7 @@ const MINUTE_MS: i64 = 60_000;
 /// ids and the quota id.
 async fn installation(apps: usize) -> (TestPlace, SqlStore, Scope, Vec<String>, String) {
     let master = MasterKey::generate();
-    let (_seed_place, seed) = open_store(&master).await;
-    let BootstrapOutcome::Created {
-        project_id,
-        instance_id,
-        ..
-    } = seed
-        .bootstrap(BootstrapAdmin {
-            password_hash: "x".into(),
-        })
-        .await
-        .unwrap()
-    else {
-        panic!("fresh store");
-    };
-    let scope = Scope {
-        project_id,
-        instance_id,
-    };
+    let (_seed_place, seed, scope) = bootstrapped_store(&master).await;
     let app = NewApp {
         name: AppName::parse("bench_app", "name").unwrap(),
         remark: AppRemark::empty(),
@@ -60,26 +40,14 @@ async fn installation(apps: usize) -> (TestPlace, SqlStore, Scope, Vec<String>, 
         per_creator: None,
     };
     let app_id = seed.create_app(&scope, app, limits).await.unwrap().id;
-    let quota = seed
-        .create_app_quota(
-            &scope,
-            AppQuotaSpec {
-                name: QuotaName::parse("bench_quota").unwrap(),
-                limits: QuotaLimits {
-                    call_limits: QuotaNumber::from_i64(1_000_000).unwrap(),
-                    time_unit: TimeUnit::Minute,
-                    time_interval: QuotaNumber::from_i64(1).unwrap(),
-                    reset_time: None,
-                },
-                remark: AppRemark::empty(),
-            },
-        )
-        .await
-        .unwrap()
-        .id;
-    seed.bind_app_quota(&scope, &quota, std::slice::from_ref(&app_id))
-        .await
-        .unwrap();
+    let quota = quota_per_minute(
+        &seed,
+        &scope,
+        "bench_quota",
+        1_000_000,
+        std::slice::from_ref(&app_id),
+    )
+    .await;
 
     // The one app and its binding, copied: new id, name and AppKey each.
     let mut dump = seed.export().await.unwrap();

@@ -1,11 +1,18 @@
-//! Throwaway databases for tests, so the whole suite can run on SQLite and on PostgreSQL.
+//! Throwaway databases (and installations in them) for tests, so the whole suite can run on
+//! SQLite and on PostgreSQL.
 //!
 //! `APIGW_TEST_DATABASE=postgres` selects PostgreSQL; each test then gets a database of its own
 //! on the server named by `APIGW_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), created empty and dropped when it is dropped.
 
+use crate::authz::AppQuotaSpec;
 use crate::crypto::MasterKey;
-use crate::{PostgresOptions, SqlStore, StoreResult};
+use crate::{
+    AuthzStore, BootstrapAdmin, BootstrapOutcome, IdentityStore, PostgresOptions, Scope, SqlStore,
+    StoreResult,
+};
+use apigw_domain::authz::{QuotaLimits, QuotaName, QuotaNumber, TimeUnit};
+use apigw_domain::AppRemark;
 use sqlx::{Connection, Executor, PgConnection};
 
 /// The variable that selects the backend tests run on.
@@ -100,4 +107,61 @@ pub async fn open_store(master: &MasterKey) -> (TestPlace, SqlStore) {
             .expect("open SQLite store");
         (TestPlace::Sqlite(dir), store)
     }
+}
+
+/// A fresh store with the first-start installation in it, and the scope of the admin
+/// project's default instance.
+pub async fn bootstrapped_store(master: &MasterKey) -> (TestPlace, SqlStore, Scope) {
+    let (place, store) = open_store(master).await;
+    let BootstrapOutcome::Created {
+        project_id,
+        instance_id,
+        ..
+    } = store
+        .bootstrap(BootstrapAdmin {
+            password_hash: "x".into(),
+        })
+        .await
+        .expect("bootstrap")
+    else {
+        panic!("a fresh store was set up already");
+    };
+    let scope = Scope {
+        project_id,
+        instance_id,
+    };
+    (place, store, scope)
+}
+
+/// Creates app quota `name` (`calls` a minute, windows from each app's first call) and binds
+/// `apps` to it; its id.
+pub async fn quota_per_minute(
+    store: &SqlStore,
+    scope: &Scope,
+    name: &str,
+    calls: i64,
+    apps: &[String],
+) -> String {
+    let quota = store
+        .create_app_quota(
+            scope,
+            AppQuotaSpec {
+                name: QuotaName::parse(name).expect("quota name"),
+                limits: QuotaLimits {
+                    call_limits: QuotaNumber::from_i64(calls).expect("call limit"),
+                    time_unit: TimeUnit::Minute,
+                    time_interval: QuotaNumber::from_i64(1).expect("one"),
+                    reset_time: None,
+                },
+                remark: AppRemark::empty(),
+            },
+        )
+        .await
+        .expect("create quota")
+        .id;
+    store
+        .bind_app_quota(scope, &quota, apps)
+        .await
+        .expect("bind apps");
+    quota
 }

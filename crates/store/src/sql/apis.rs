@@ -890,7 +890,7 @@ impl ApiStore for SqlStore {
 mod tests {
     use super::*;
     use crate::crypto::MasterKey;
-    use crate::{AppStore, IdentityStore};
+    use crate::AppStore;
 
     fn definition(group_id: &str, name: &str, uri: &str) -> ApiDefinition {
         let text = format!(
@@ -905,25 +905,7 @@ mod tests {
     }
 
     async fn store() -> (crate::test_db::TestPlace, SqlStore, Scope) {
-        let (dir, store) = crate::test_db::open_store(&MasterKey::generate()).await;
-        let BootstrapOutcome::Created {
-            project_id,
-            instance_id,
-            ..
-        } = store
-            .bootstrap(BootstrapAdmin {
-                password_hash: "x".into(),
-            })
-            .await
-            .unwrap()
-        else {
-            panic!("fresh store");
-        };
-        let scope = Scope {
-            project_id,
-            instance_id,
-        };
-        (dir, store, scope)
+        crate::test_db::bootstrapped_store(&MasterKey::generate()).await
     }
 
     #[tokio::test]

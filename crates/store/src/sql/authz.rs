@@ -892,41 +892,13 @@ impl SqlStore {
 pub(crate) mod tests {
     use super::*;
     use crate::crypto::MasterKey;
-    use crate::{AppStore, IdentityStore};
+    use crate::AppStore;
     use apigw_domain::generate::{new_app_key, new_app_secret};
     use apigw_domain::AppName;
 
     /// A bootstrapped store and the scope of its admin project's default instance.
-    pub(crate) async fn store() -> (crate::test_db::TestPlace, SqlStore, Scope) {
-        store_sealed_by(&MasterKey::generate()).await
-    }
-
-    /// [`store`] with its secrets sealed by `master`.
-    pub(crate) async fn store_sealed_by(
-        master: &MasterKey,
-    ) -> (crate::test_db::TestPlace, SqlStore, Scope) {
-        let (dir, store) = crate::test_db::open_store(master).await;
-        let BootstrapOutcome::Created {
-            project_id,
-            instance_id,
-            ..
-        } = store
-            .bootstrap(BootstrapAdmin {
-                password_hash: "x".into(),
-            })
-            .await
-            .unwrap()
-        else {
-            panic!("fresh store");
-        };
-        (
-            dir,
-            store,
-            Scope {
-                project_id,
-                instance_id,
-            },
-        )
+    async fn store() -> (crate::test_db::TestPlace, SqlStore, Scope) {
+        crate::test_db::bootstrapped_store(&MasterKey::generate()).await
     }
 
     /// Creates app `name` in `scope`; its id.

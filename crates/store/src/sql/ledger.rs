@@ -154,14 +154,11 @@ impl QuotaLedgerStore for SqlStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::authz::tests::{app, store_sealed_by};
+    use super::super::authz::tests::app;
     use super::*;
-    use crate::authz::AppQuotaSpec;
     use crate::crypto::MasterKey;
     use crate::Scope;
     use crate::{AppStore, AuthzStore};
-    use apigw_domain::authz::{QuotaLimits, QuotaName, QuotaNumber, TimeUnit};
-    use apigw_domain::AppRemark;
 
     const MINUTE: i64 = 60_000;
     const T: i64 = 1_780_000_000_000;
@@ -187,30 +184,17 @@ mod tests {
         (String, String),
         String,
     ) {
-        let (dir, store, scope) = store_sealed_by(master).await;
+        let (dir, store, scope) = crate::test_db::bootstrapped_store(master).await;
         let a1 = app(&store, &scope, "ledger_one").await;
         let a2 = app(&store, &scope, "ledger_two").await;
-        let quota = store
-            .create_app_quota(
-                &scope,
-                AppQuotaSpec {
-                    name: QuotaName::parse("per_minute").unwrap(),
-                    limits: QuotaLimits {
-                        call_limits: QuotaNumber::from_i64(10).unwrap(),
-                        time_unit: TimeUnit::Minute,
-                        time_interval: QuotaNumber::from_i64(1).unwrap(),
-                        reset_time: None,
-                    },
-                    remark: AppRemark::empty(),
-                },
-            )
-            .await
-            .unwrap()
-            .id;
-        store
-            .bind_app_quota(&scope, &quota, std::slice::from_ref(&a1))
-            .await
-            .unwrap();
+        let quota = crate::test_db::quota_per_minute(
+            &store,
+            &scope,
+            "per_minute",
+            10,
+            std::slice::from_ref(&a1),
+        )
+        .await;
         (dir, store, scope, (a1, a2), quota)
     }
 
