@@ -77,6 +77,20 @@ impl NodeUnderTest {
         r.json
     }
 
+    /// Creates an hourly app quota `name` of `limit` calls and binds `app_id` to it; its id.
+    fn bound_quota(&self, name: &str, limit: u32, app_id: &str) -> String {
+        let created = self.created(
+            "/app-quotas",
+            json!({"name": name, "call_limits": limit, "time_unit": "HOUR", "time_interval": 1}),
+        );
+        let quota_id = created["app_quota_id"].as_str().unwrap().to_owned();
+        self.created(
+            &format!("/app-quotas/{quota_id}/binding-apps"),
+            json!({"app_ids": [app_id]}),
+        );
+        quota_id
+    }
+
     /// Generates an AppCode for `app_id` (`PUT .../app-codes`).
     fn new_code(&self, app_id: &str) -> Value {
         let r = self.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
@@ -204,12 +218,7 @@ fn a_quota_change_through_one_node_is_in_force_on_the_other() {
         return;
     };
     let quota = |limit: u32| json!({"name": "cluster_quota", "call_limits": limit, "time_unit": "HOUR", "time_interval": 1});
-    let created = a.created("/app-quotas", quota(1));
-    let quota_id = created["app_quota_id"].as_str().unwrap().to_owned();
-    a.created(
-        &format!("/app-quotas/{quota_id}/binding-apps"),
-        json!({"app_ids": [f.app_id]}),
-    );
+    let quota_id = a.bound_quota("cluster_quota", 1, &f.app_id);
     // B lets one call through, then refuses.
     until_status(&b, &client, &f.code, 405);
 
@@ -236,15 +245,7 @@ fn an_app_quota_is_one_quota_across_nodes() {
     let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
         return;
     };
-    let created = a.created(
-        "/app-quotas",
-        json!({"name": "shared_quota", "call_limits": 3, "time_unit": "HOUR", "time_interval": 1}),
-    );
-    let quota_id = created["app_quota_id"].as_str().unwrap().to_owned();
-    a.created(
-        &format!("/app-quotas/{quota_id}/binding-apps"),
-        json!({"app_ids": [f.app_id]}),
-    );
+    a.bound_quota("shared_quota", 3, &f.app_id);
     for _ in 0..3 {
         assert_eq!(a.call_gateway(&client, &f.code), 200);
     }
@@ -562,6 +563,68 @@ fn a_database_outage_keeps_the_data_plane_serving_and_heals() {
         "{}",
         b.server.log_text()
     );
+}
+
+#[test]
+fn quota_calls_counted_during_a_database_outage_reach_the_ledger_when_it_is_back() {
+    if skip_on_sqlite() {
+        return;
+    }
+    let backend = EchoBackend::start();
+    let first = node(None, None);
+    let url = first.server.db_url();
+    let proxy = CutProxy::start("127.0.0.1:5432");
+    let a = node(Some(&proxy.url(&url)), Some(&first.server));
+    let client = Client::new();
+    let f = define(&a, &backend);
+    a.bound_quota("outage_quota", 1000, &f.app_id);
+    let in_ledger = || {
+        db_scalar(
+            &first.server,
+            &format!(
+                "SELECT COALESCE(MAX(calls), 0) FROM app_quota_usage WHERE app_id = '{}'",
+                f.app_id
+            ),
+        )
+    };
+
+    proxy.cut();
+    for _ in 0..5 {
+        assert_eq!(a.call_gateway(&client, &f.code), 200);
+    }
+    // At least one exchange fails meanwhile (the store answers within --database-timeout).
+    let started = Instant::now();
+    while !a
+        .server
+        .log_text()
+        .contains("cannot exchange app quota usage")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{}",
+            a.server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(in_ledger(), 0);
+
+    // Back: the calls the failed exchanges kept reach the ledger, once each.
+    proxy.restore();
+    while in_ledger() != 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "ledger holds {}; log:\n{}",
+            in_ledger(),
+            a.server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(a
+        .server
+        .log_text()
+        .contains("the quota ledger is reachable again"));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(in_ledger(), 5, "written once");
 }
 
 /// Repeats a management call while it answers 5xx (the store reconnecting), up to 20 s.
