@@ -5,8 +5,9 @@
 //! more when the node stops. An exchange that takes longer than the interval delays the next
 //! one (the calls of the longer interval go in one report per app) instead of piling up. So a quota is one quota across restarts and across the nodes of a cluster:
 //! a crash forgets at most one interval's calls, and the nodes together can admit beyond a
-//! limit only what they admit in the two intervals or so before each learns of the others'
-//! calls (one to report them, one to read them).
+//! limit only what they admit before each learns of the others' calls: two intervals or so
+//! (one to report them, one to read them), far less near a limit, where calls bring the
+//! exchange forward (at most one early exchange per 20 ms).
 
 use apigw_gateway::{Gateway, QuotaTally, QuotaUsage};
 use apigw_store::ledger::{QuotaUsageReport, QuotaUsageTally};
@@ -19,6 +20,9 @@ use tokio::task::JoinHandle;
 /// How far back each read of the ledger reaches before the previous read began: a write may
 /// commit a little after the database dated its row.
 const READ_OVERLAP_MS: i64 = 5_000;
+
+/// The least time between two exchanges brought forward by apps nearing their limits.
+const EARLY_SPACING: Duration = Duration::from_millis(20);
 
 /// Reports kept while the store is unreachable (the oldest go first beyond this).
 const MAX_PENDING: usize = 100_000;
@@ -155,16 +159,26 @@ impl QuotaLedger {
         }
     }
 
-    /// Exchanges every `interval` until `stop` turns true, then reports the last calls.
+    /// Exchanges every `interval`, and sooner when an app nears its limit (at most once per
+    /// [`EARLY_SPACING`]), until `stop` turns true; then reports the last calls.
     pub fn spawn(mut self, interval: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let nearing = self.gateway.quota_nearing();
+            let mut last = tokio::time::Instant::now();
             loop {
                 tokio::select! {
-                    _ = ticks.tick() => self.exchange().await,
+                    _ = ticks.tick() => {}
+                    _ = nearing.notified() => {
+                        tokio::time::sleep_until(last + EARLY_SPACING).await;
+                        ticks.reset();
+                        tracing::trace!("an app nears its quota limit: exchanging now");
+                    }
                     _ = async { stop.wait_for(|s| *s).await.is_ok() } => break,
                 }
+                last = tokio::time::Instant::now();
+                self.exchange().await;
             }
             match self.write().await {
                 Ok(written) => {

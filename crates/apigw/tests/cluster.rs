@@ -110,6 +110,7 @@ impl NodeUnderTest {
 
 /// An app with an AppCode, authorized for a published AppCode API on `backend`.
 struct Fixture {
+    api_id: String,
     app_id: String,
     code_id: String,
     code: String,
@@ -124,7 +125,12 @@ fn define(node: &NodeUnderTest, backend: &EchoBackend) -> Fixture {
         "/apis/action",
         json!({"action": "online", "api_id": api_id, "env_id": RELEASE}),
     );
-    let app = node.created("/apps", json!({"name": "cluster_app"}));
+    authorized_app(node, &api_id, "cluster_app")
+}
+
+/// A new app `name` with an AppCode, authorized for `api_id`.
+fn authorized_app(node: &NodeUnderTest, api_id: &str, name: &str) -> Fixture {
+    let app = node.created("/apps", json!({ "name": name }));
     let app_id = app["id"].as_str().unwrap().to_owned();
     let code = node.new_code(&app_id);
     node.created(
@@ -132,6 +138,7 @@ fn define(node: &NodeUnderTest, backend: &EchoBackend) -> Fixture {
         json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]}),
     );
     Fixture {
+        api_id: api_id.to_owned(),
         app_id,
         code_id: code["id"].as_str().unwrap().to_owned(),
         code: code["app_code"].as_str().unwrap().to_owned(),
@@ -712,6 +719,62 @@ fn a_node_with_another_master_key_refuses_to_start() {
         err.contains("master key cannot decrypt this database"),
         "{err}"
     );
+}
+
+/// How far two nodes under load overshoot a shared app quota, for BENCHMARKS.md (a
+/// measurement, not a pass/fail timing): `APIGW_TEST_DATABASE=postgres cargo test --release -p
+/// apigw --test cluster -- --ignored --nocapture overshoot`. Four client threads call as fast
+/// as they can for 6 s against one node (the reference: a node alone is exact) and then, with
+/// a fresh app, two against each of two nodes; for a limit used up well within one exchange
+/// interval and for one that lasts a few.
+#[test]
+#[ignore]
+fn quota_overshoot_report() {
+    let Some((_backend, a, b, _client, f)) = two_nodes_serving() else {
+        return;
+    };
+    let run = |name: &str, limit: u32, targets: [&NodeUnderTest; 4], fixture: &Fixture| {
+        let (app_id, code) = (fixture.app_id.as_str(), fixture.code.as_str());
+        a.bound_quota(&format!("overshoot_{}", &app_id[..8]), limit, app_id);
+        // Each thread on its own keep-alive connection.
+        let counts: Vec<(u64, u64)> = std::thread::scope(|scope| {
+            let threads: Vec<_> = targets
+                .iter()
+                .map(|node| {
+                    scope.spawn(move || {
+                        let client = Client::new();
+                        let (mut ok, mut refused) = (0u64, 0u64);
+                        let started = Instant::now();
+                        while started.elapsed() < Duration::from_secs(6) {
+                            match node.call_gateway(&client, code) {
+                                200 => ok += 1,
+                                405 => refused += 1,
+                                other => panic!("unexpected {other}"),
+                            }
+                        }
+                        (ok, refused)
+                    })
+                })
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let admitted: u64 = counts.iter().map(|c| c.0).sum();
+        let calls: u64 = counts.iter().map(|c| c.0 + c.1).sum();
+        println!(
+            "{name}: limit {limit}, admitted {admitted} ({:+} = {:.1} % over), {calls} calls in 6 s ({:.0}/s)",
+            admitted as i64 - i64::from(limit),
+            (admitted as f64 / f64::from(limit) - 1.0) * 100.0,
+            calls as f64 / 6.0
+        );
+    };
+    // A limit used up in a fraction of an exchange interval, then one that lasts a few.
+    for limit in [5_000, 60_000] {
+        let alone = authorized_app(&a, &f.api_id, &format!("alone_{limit}"));
+        run("one node (reference)", limit, [&a, &a, &a, &a], &alone);
+        let shared = authorized_app(&a, &f.api_id, &format!("shared_{limit}"));
+        until_status(&b, &Client::new(), &shared.code, 200);
+        run("two nodes", limit, [&a, &b, &a, &b], &shared);
+    }
 }
 
 /// Propagation latency between two nodes, for BENCHMARKS.md (not a pass/fail timing):

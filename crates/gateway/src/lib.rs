@@ -296,6 +296,14 @@ impl Gateway {
             .take_quota_usage(quota::wall_ms())
     }
 
+    /// Woken (`notify_one`) when a call leaves an app near its quota limit (each time what is
+    /// left halves below half the limit, and at the last call): the moment for the ledger to
+    /// hear of this node's calls, and for this node to read the others', before the periodic
+    /// exchange.
+    pub fn quota_nearing(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.snapshot.load().quota_nearing()
+    }
+
     /// Takes in the quota ledger's totals (every node's calls): each app bound to the quota a
     /// tally names counts them in its current window from the next call on.
     pub fn merge_quota_tallies(&self, tallies: &[QuotaTally]) {

@@ -13,7 +13,8 @@
 //! ([`QuotaTally`], [`QuotaCounter::merge`]) back. Between two exchanges a node admits on what
 //! it knows (the ledger's total as last read plus its own calls since), so a cluster can let
 //! through beyond the limit what its nodes admit before they hear of each other's calls
-//! (about two exchange intervals: one to report, one to read).
+//! (about two exchange intervals: one to report, one to read). Near a limit a call wakes the
+//! exchange early ([`UsageBook::nearing`]), which keeps that overshoot small under bursts.
 
 use arc_swap::ArcSwapOption;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
@@ -146,9 +147,17 @@ pub struct QuotaTally {
 #[derive(Debug, Default)]
 pub(crate) struct UsageBook {
     unreported: Mutex<Vec<Arc<QuotaCounter>>>,
+    /// Woken when an app nears its limit: the ledger should hear of its calls now rather
+    /// than at the next periodic exchange.
+    nearing: Arc<tokio::sync::Notify>,
 }
 
 impl UsageBook {
+    /// What wakes when an app nears its limit (see [`QuotaCounter::acquire`]).
+    pub fn nearing(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.nearing)
+    }
+
     fn note(&self, counter: &Arc<QuotaCounter>) {
         self.unreported
             .lock()
@@ -163,6 +172,16 @@ impl UsageBook {
             std::mem::take(&mut *self.unreported.lock().unwrap_or_else(|p| p.into_inner()));
         counters.iter().filter_map(|c| c.report(now)).collect()
     }
+}
+
+/// Whether a call that leaves `remain` of `limit` calls should bring the next exchange with the
+/// ledger forward: below half the limit, at every 32nd of the limit and each time what is left
+/// halves (so at most about 16 + log2(limit) times per window), the last call included. Other
+/// nodes' calls a node does not know of yet matter only there, and a node that learns early
+/// stops early.
+fn nearing_the_limit(remain: u32, limit: u32) -> bool {
+    let step = (limit / 32).max(1);
+    remain <= limit / 2 && (remain.is_multiple_of(step) || remain.wrapping_add(1).is_power_of_two())
 }
 
 /// The outcome of counting one call against an app's quota.
@@ -274,7 +293,11 @@ impl QuotaCounter {
                     if before == 0 {
                         self.policy.book.note(self);
                     }
-                    return QuotaCall::Allowed(terms.limit - (count + 1));
+                    let remain = terms.limit - (count + 1);
+                    if nearing_the_limit(remain, terms.limit) {
+                        self.policy.book.nearing.notify_one();
+                    }
+                    return QuotaCall::Allowed(remain);
                 }
                 Err(actual) => current = actual,
             }
@@ -569,6 +592,46 @@ mod tests {
         assert!(after.acquire(T + 5002).is_used_up());
         // Its windows are the ones of the first call before the restart.
         assert!(after.acquire(T + 3_600_000).is_allowed());
+    }
+
+    #[test]
+    fn nearing_the_limit_brings_the_exchange_forward_a_few_times() {
+        let signals: Vec<u32> = (0..5000).filter(|&r| nearing_the_limit(r, 5000)).collect();
+        let mut expected: Vec<u32> = (0..=16).map(|n| n * 156).collect();
+        expected.extend([1, 3, 7, 15, 31, 63, 127, 255, 511, 1023, 2047]);
+        expected.sort();
+        assert_eq!(
+            signals, expected,
+            "every 32nd and every halving below half the limit"
+        );
+        assert!(nearing_the_limit(0, 1), "the last call of a limit of one");
+        assert!(!nearing_the_limit(3, 4) && nearing_the_limit(2, 4));
+        let q = counter(4, Duration::from_secs(60), None);
+        let nearing = q.policy.book.nearing();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let signalled = || {
+            rt.block_on(async {
+                tokio::time::timeout(Duration::from_millis(10), nearing.notified())
+                    .await
+                    .is_ok()
+            })
+        };
+        assert!(q.acquire(T).is_allowed()); // 3 left
+        assert!(!signalled(), "no signal above half the limit");
+        assert!(q.acquire(T).is_allowed()); // 2 left
+        assert!(signalled());
+        assert!(q.acquire(T).is_allowed()); // 1 left
+        assert!(signalled());
+        assert!(q.acquire(T).is_allowed()); // none left
+        assert!(signalled());
+        assert!(q.acquire(T).is_used_up());
+        assert!(
+            !signalled(),
+            "a refused call takes nothing and signals nothing"
+        );
     }
 
     #[test]

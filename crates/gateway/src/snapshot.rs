@@ -352,6 +352,11 @@ impl Snapshot {
         true
     }
 
+    /// What wakes when an app nears its quota limit (the same for every version).
+    pub(crate) fn quota_nearing(&self) -> Arc<tokio::sync::Notify> {
+        self.usage.nearing()
+    }
+
     /// The calls counted on this node since the last take, for the quota ledger (see
     /// [`crate::quota`]).
     pub(crate) fn take_quota_usage(&self, now: i64) -> Vec<QuotaUsage> {
