@@ -84,8 +84,8 @@ pub struct ServeArgs {
     /// How often the data plane adds the app quota calls it counted to the quota ledger in
     /// the database and reads every node's totals back. A quota survives a restart (a crash
     /// forgets at most this interval's calls) and is one quota across nodes (a node learns of
-    /// the others' calls within about two intervals; what they admit meanwhile can overshoot
-    /// the limit).
+    /// the others' calls within about two intervals, sooner for an app below half its limit,
+    /// whose calls bring the exchange forward; what nodes admit meanwhile can overshoot it).
     #[arg(long, env = "APIGW_QUOTA_SYNC_INTERVAL", default_value = "1s", value_parser = parse_duration)]
     pub quota_sync_interval: Duration,
 

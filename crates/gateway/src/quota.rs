@@ -335,6 +335,11 @@ impl QuotaCounter {
         let Some(terms) = terms.as_deref() else {
             return;
         };
+        if now < window_start_ms || now - window_start_ms >= terms.interval_ms {
+            return;
+        }
+        // The total is of the window current now (on the ledger's grid): only such a total
+        // may move this app's windows onto that grid.
         let mut regridded = false;
         let anchor = match terms.fixed_anchor {
             Some(fixed) => fixed,
@@ -631,6 +636,24 @@ mod tests {
         assert!(
             !signalled(),
             "a refused call takes nothing and signals nothing"
+        );
+    }
+
+    #[test]
+    fn a_total_of_a_past_window_changes_nothing() {
+        let q = counter(5, Duration::from_secs(60), None);
+        assert!(q.acquire(T).is_allowed());
+        assert!(q.acquire(T + 1).is_allowed());
+        // A row on another grid whose window ended (as after the quota's interval changed):
+        // neither the count nor the app's windows move.
+        q.merge(T - 90_000, 4, T + 2);
+        q.merge(T + 30_000, 4, T + 2); // and one not begun yet
+        assert_eq!(q.acquire(T + 3), QuotaCall::Allowed(2));
+        assert!(q.acquire(T + 59_999).is_allowed());
+        assert_eq!(
+            q.acquire(T + 60_000),
+            QuotaCall::Allowed(4),
+            "a new window at T + 1 min"
         );
     }
 
