@@ -56,8 +56,10 @@ pub(crate) enum Chunk {
     Data(u64),
     /// The CRLF after chunk data.
     DataEnd,
-    /// The trailer section after the last chunk.
-    Trailers,
+    /// The trailer section after the last chunk; the count is how much of the buffer was
+    /// already searched for its end (a trailer that arrives in small reads is searched once,
+    /// not again from its start after every read).
+    Trailers(u32),
     /// The message is complete.
     Done,
 }
@@ -102,11 +104,19 @@ impl Decoder {
                     }
                     return Ok(Decoded::Data(read.split().freeze()));
                 }
+                // The line is parsed once it has ended: a line that arrives in small reads
+                // is not parsed again from its start after every read.
+                Self::Chunked(Chunk::Size) if !read.contains(&b'\n') => {
+                    if read.len() > MAX_CHUNK_LINE {
+                        return Err("chunk size line too long");
+                    }
+                    return Ok(Decoded::NeedMore);
+                }
                 Self::Chunked(Chunk::Size) => match httparse::parse_chunk_size(read) {
                     Ok(httparse::Status::Complete((line, size))) => {
                         read.advance(line);
                         *self = Self::Chunked(if size == 0 {
-                            Chunk::Trailers
+                            Chunk::Trailers(0)
                         } else {
                             Chunk::Data(size)
                         });
@@ -127,14 +137,17 @@ impl Decoder {
                     read.advance(2);
                     *self = Self::Chunked(Chunk::Size);
                 }
-                Self::Chunked(Chunk::Trailers) => {
+                Self::Chunked(Chunk::Trailers(searched)) => {
                     // Trailer fields are dropped (none is forwarded: `Trailer` is hop-by-hop).
                     let end = if read.starts_with(b"\r\n") {
                         Some(2)
                     } else {
-                        read.windows(4)
+                        // Resumed three bytes back: the end may straddle two reads.
+                        let from = (*searched as usize).saturating_sub(3);
+                        read[from..]
+                            .windows(4)
                             .position(|w| w == b"\r\n\r\n")
-                            .map(|p| p + 4)
+                            .map(|p| from + p + 4)
                     };
                     match end {
                         Some(end) => {
@@ -144,7 +157,11 @@ impl Decoder {
                         None if read.len() > MAX_TRAILER_BYTES => {
                             return Err("trailer section too large")
                         }
-                        None => return Ok(Decoded::NeedMore),
+                        None => {
+                            // At most MAX_TRAILER_BYTES here, so it fits.
+                            *searched = read.len() as u32;
+                            return Ok(Decoded::NeedMore);
+                        }
                     }
                 }
             }
@@ -353,6 +370,88 @@ mod tests {
             run(Decoder::CHUNKED, &long_line, 100),
             Err("chunk size line too long")
         );
+    }
+
+    #[test]
+    fn a_trailer_read_in_small_pieces_is_searched_once() {
+        let mut decoder = Decoder::CHUNKED;
+        let mut buf = BytesMut::from(&b"0\r\nx-trailer: 1\r\n"[..]);
+        assert!(matches!(decoder.decode(&mut buf), Ok(Decoded::NeedMore)));
+        // The search resumes where it stopped (three bytes back), not at the trailer's start.
+        assert_eq!(decoder, Decoder::Chunked(Chunk::Trailers(14)));
+        for piece in [&b"y: 2"[..], b"\r", b"\n", b"\r"] {
+            buf.extend_from_slice(piece);
+            assert!(matches!(decoder.decode(&mut buf), Ok(Decoded::NeedMore)));
+            assert_eq!(decoder, Decoder::Chunked(Chunk::Trailers(buf.len() as u32)));
+        }
+        buf.extend_from_slice(b"\nNEXT");
+        assert!(matches!(decoder.decode(&mut buf), Ok(Decoded::End)));
+        assert_eq!(&buf[..], b"NEXT");
+    }
+
+    #[test]
+    fn a_chunk_size_line_waits_for_its_end_up_to_the_limit() {
+        let mut decoder = Decoder::CHUNKED;
+        let mut buf = BytesMut::from(&b"5;ext"[..]);
+        assert!(matches!(decoder.decode(&mut buf), Ok(Decoded::NeedMore)));
+        buf.extend_from_slice(&[b'x'; MAX_CHUNK_LINE]);
+        assert_eq!(
+            decoder.decode(&mut buf).unwrap_err(),
+            "chunk size line too long"
+        );
+    }
+
+    /// A body in the chunked coding: the chunks' sizes, an extension on some, a trailer.
+    fn chunked_wire(body: &[u8], sizes: &[usize], trailer: bool) -> Vec<u8> {
+        let mut wire = Vec::new();
+        let mut rest = body;
+        for (i, size) in sizes.iter().cycle().enumerate() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, after) = rest.split_at((*size).clamp(1, rest.len()));
+            wire.extend_from_slice(ChunkSizeLine::new(chunk.len()).as_bytes());
+            if i % 3 == 1 {
+                // An extension goes between the size and the line end.
+                wire.truncate(wire.len() - 2);
+                wire.extend_from_slice(b";name=value\r\n");
+            }
+            wire.extend_from_slice(chunk);
+            wire.extend_from_slice(b"\r\n");
+            rest = after;
+        }
+        wire.extend_from_slice(b"0\r\n");
+        if trailer {
+            wire.extend_from_slice(b"x-checksum: abc\r\nx-other: 1\r\n");
+        }
+        wire.extend_from_slice(b"\r\n");
+        wire
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn chunked_bodies_decode_whatever_the_chunks_and_read_sizes(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..600),
+            sizes in proptest::collection::vec(1usize..200, 1..8),
+            trailer in proptest::bool::ANY,
+            step in 1usize..64,
+        ) {
+            let mut wire = chunked_wire(&body, &sizes, trailer);
+            wire.extend_from_slice(b"NEXT");
+            let (decoded, rest) = run(Decoder::CHUNKED, &wire, step).unwrap();
+            proptest::prop_assert_eq!(decoded, body);
+            proptest::prop_assert!(b"NEXT".starts_with(&rest), "{:?}", rest);
+        }
+
+        #[test]
+        fn any_bytes_give_a_body_an_error_or_a_wait_never_more_than_was_sent(
+            wire in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+            step in 1usize..32,
+        ) {
+            if let Ok((body, rest)) = run(Decoder::CHUNKED, &wire, step) {
+                proptest::prop_assert!(body.len() + rest.len() <= wire.len());
+            }
+        }
     }
 
     #[test]

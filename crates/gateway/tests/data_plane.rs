@@ -2029,6 +2029,32 @@ async fn http1_requests_are_pipelined_streamed_and_kept_alive_past_refusals() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_dribbled_a_few_bytes_per_write_is_served_and_the_connection_kept() {
+    let h = Harness::start().await;
+    let mut stream = TcpStream::connect(h.http.local_addr()).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    // The head (with bare line feeds in one field), then a chunked body with an extension
+    // and a trailer: each arrives in pieces of up to 3 bytes, most of them read separately.
+    let request = b"POST /files/up HTTP/1.1\r\nHost: 127.0.0.1\nX-Slow: yes\r\nTransfer-Encoding: chunked\r\n\r\n\
+        5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: 1\r\nX-More: 2\r\n\r\n";
+    for piece in request.chunks(3) {
+        stream.write_all(piece).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let text = read_until(&mut stream, |t| t.contains(r#""body":"hello world""#)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains(r#""x-slow":"yes""#), "{text}");
+    // What followed the trailer starts the next request on the same connection.
+    stream
+        .write_all(b"GET /open HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .unwrap();
+    let text = read_until(&mut stream, |t| t.contains(r#""path":"/echo/open""#)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http1_heads_with_two_readings_are_refused_and_the_connection_closed() {
     let h = Harness::start().await;
     let addr = h.http.local_addr();

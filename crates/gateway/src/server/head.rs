@@ -250,6 +250,50 @@ pub(super) fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError
     }))
 }
 
+/// A request head being read: how much of the buffer is known not to hold its end.
+///
+/// Exists so a head that arrives in many small reads (a slow or hostile client) is parsed
+/// once its blank line can be there, not again from its start after every read, which would
+/// cost time quadratic in its length. A head that arrives whole is parsed at once.
+#[derive(Debug, Default)]
+pub(super) struct HeadProgress {
+    /// Bytes at the start of the buffer that hold no end of head (0: parse at once).
+    searched: usize,
+}
+
+impl HeadProgress {
+    /// [`parse`], skipped while the bytes read since the last attempt cannot end the head
+    /// (a malformed head is then refused once its end or the size limit arrives).
+    pub(super) fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<RequestHead>, HeadError> {
+        if self.searched > 0 && buf.len() <= MAX_HEAD_BYTES {
+            // Two bytes back: the blank line may straddle two reads.
+            if !ends_head(&buf[self.searched.saturating_sub(2)..]) {
+                self.searched = buf.len();
+                return Ok(None);
+            }
+        }
+        let parsed = parse(buf);
+        self.searched = match parsed {
+            Ok(None) => buf.len(),
+            _ => 0,
+        };
+        parsed
+    }
+}
+
+/// Whether `bytes` hold the blank line that ends a head (`\n\n` or `\n\r\n`: httparse takes
+/// bare line feeds as line ends).
+fn ends_head(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while let Some(at) = rest.iter().position(|b| *b == b'\n') {
+        rest = &rest[at + 1..];
+        if rest.starts_with(b"\n") || rest.starts_with(b"\r\n") {
+            return true;
+        }
+    }
+    false
+}
+
 /// 414 when the request line has not ended within the limit, else 494.
 fn too_large(buf: &[u8]) -> HeadError {
     let line_ends = buf[..buf.len().min(MAX_HEAD_BYTES)].contains(&b'\n');
@@ -478,6 +522,90 @@ mod tests {
             "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nContent-Length: 4\r\n\r\n",
         );
         assert_eq!(same.unwrap().unwrap().framing, BodyFraming::Length(4));
+    }
+
+    /// Feeds `wire` to a [`HeadProgress`] in pieces of `step` bytes until it gives an answer.
+    fn progressive(wire: &[u8], step: usize) -> (Result<Option<RequestHead>, HeadError>, BytesMut) {
+        let mut progress = HeadProgress::default();
+        let mut buf = BytesMut::new();
+        for piece in wire.chunks(step) {
+            buf.extend_from_slice(piece);
+            match progress.parse(&mut buf) {
+                Ok(None) => {}
+                answer => return (answer, buf),
+            }
+        }
+        (Ok(None), buf)
+    }
+
+    #[test]
+    fn a_head_read_in_small_pieces_is_parsed_once_it_can_be_complete() {
+        let mut progress = HeadProgress::default();
+        let mut buf = BytesMut::from("GET / HTTP/1.1\r\nHost: a\r");
+        assert!(progress.parse(&mut buf).unwrap().is_none());
+        assert_eq!(progress.searched, buf.len());
+        // Fields that do not end the head are searched, not parsed: even a malformed one
+        // waits (it is refused once the blank line or the size limit arrives).
+        buf.extend_from_slice(b"\nBad Name: x\r\n\r");
+        assert!(progress.parse(&mut buf).unwrap().is_none());
+        assert_eq!(progress.searched, buf.len());
+        buf.extend_from_slice(b"\n");
+        assert_eq!(
+            progress.parse(&mut buf).unwrap_err(),
+            HeadError::Malformed("malformed request head")
+        );
+        // Bare line feeds end a head too.
+        for step in [1, 5, 100] {
+            let (head, rest) = progressive(b"GET /x HTTP/1.1\nHost: a\n\nNEXT", step);
+            assert_eq!(head.unwrap().unwrap().parts.uri, "/x");
+            assert!(b"NEXT".starts_with(&rest), "{rest:?}");
+        }
+        // Past the size limit the answer comes without a blank line.
+        let endless = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: {}",
+            "a".repeat(MAX_HEAD_BYTES)
+        );
+        assert_eq!(
+            progressive(endless.as_bytes(), 4096).0.unwrap_err(),
+            HeadError::TooLarge
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_head_in_pieces_reads_as_the_whole_head(
+            fields in proptest::collection::vec(("[a-z][a-z0-9-]{0,12}", "[ -~]{0,24}"), 0..8),
+            bare_line_feeds in proptest::bool::ANY,
+            step in 1usize..48,
+        ) {
+            let eol = if bare_line_feeds { "\n" } else { "\r\n" };
+            let mut wire = format!("POST /p?q=1 HTTP/1.1{eol}Host: h{eol}");
+            for (name, value) in &fields {
+                wire.push_str(&format!("x-{name}: {value}{eol}"));
+            }
+            wire.push_str(&format!("Content-Length: 3{eol}{eol}abc"));
+            let whole = parse(&mut BytesMut::from(wire.as_str()));
+            let (pieces, rest) = progressive(wire.as_bytes(), step);
+            match (whole, pieces) {
+                (Ok(Some(a)), Ok(Some(b))) => {
+                    proptest::prop_assert_eq!(a.parts.uri, b.parts.uri);
+                    proptest::prop_assert_eq!(a.parts.headers, b.parts.headers);
+                    proptest::prop_assert_eq!(a.framing, b.framing);
+                    proptest::prop_assert!(b"abc".starts_with(&rest), "{:?}", rest);
+                }
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b),
+                (a, b) => proptest::prop_assert!(false, "whole {:?}, in pieces {:?}", a, b),
+            }
+        }
+
+        #[test]
+        fn any_bytes_give_a_head_an_error_or_a_wait(
+            wire in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+            step in 1usize..32,
+        ) {
+            let _ = progressive(&wire, step);
+            let _ = parse(&mut BytesMut::from(&wire[..]));
+        }
     }
 
     #[test]

@@ -16,7 +16,9 @@
 //! two readings is refused and the connection closed), head size and field count limits,
 //! `Expect: 100-continue`, pipelining, HTTP/1.0 keep-alive, the client header timeout and
 //! graceful shutdown (through [`Drain`](crate::drain)), and a lingering close that lets a
-//! client still sending an unread body see the answer instead of a reset.
+//! client still sending an unread body see the answer instead of a reset. Beyond hyper: a head
+//! that arrives in many small reads is parsed once its blank line can be there, not again
+//! after every read ([`HeadProgress`]).
 
 mod body;
 mod head;
@@ -31,7 +33,7 @@ use crate::pipeline::{Conn, ConnState};
 use crate::Gateway;
 use body::Returned;
 use bytes::BytesMut;
-use head::{BodyFraming, HeadError, RequestHead, ResponseFields, ResponseFraming};
+use head::{BodyFraming, HeadError, HeadProgress, RequestHead, ResponseFields, ResponseFraming};
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body::Body;
 use http_body_util::BodyExt;
@@ -212,9 +214,10 @@ enum Reading {
 
 /// Reads until a complete request head is buffered.
 async fn read_head(reader: &mut Reader, activity: &Activity) -> io::Result<Next> {
+    let mut progress = HeadProgress::default();
     loop {
         if !reader.buf.is_empty() {
-            match head::parse(&mut reader.buf) {
+            match progress.parse(&mut reader.buf) {
                 Ok(Some(head)) => return Ok(Next::Head(head)),
                 Ok(None) => {}
                 Err(error) => return Ok(Next::Refused(error)),
