@@ -191,6 +191,12 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_CLIENT_HEADER_TIMEOUT", default_value = "30s", value_parser = parse_positive_duration)]
     pub client_header_timeout: Duration,
 
+    /// How long the gateway waits for the next bytes of a request body before it answers 408
+    /// (like nginx's client_body_timeout). Waiting for a caller's slow upload does not count
+    /// toward the API's backend timeout.
+    #[arg(long, env = "APIGW_CLIENT_BODY_TIMEOUT", default_value = "60s", value_parser = parse_positive_duration)]
+    pub client_body_timeout: Duration,
+
     /// How long a write to a gateway client may wait for the client to take some of the
     /// response before the connection is dropped, freeing the backend connection it holds
     /// (the time between two successive writes, like nginx's send_timeout; over HTTP/2 also

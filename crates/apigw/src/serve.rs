@@ -83,6 +83,7 @@ async fn start_data_plane(
     settings.backend_ca_file = args.backend_ca_file.clone();
     settings.access_log = args.access_log;
     settings.client_header_timeout = args.client_header_timeout;
+    settings.client_body_timeout = args.client_body_timeout;
     settings.client_send_timeout = args.client_send_timeout;
     settings.metrics = args.metrics_listen.is_some();
     let revision = store

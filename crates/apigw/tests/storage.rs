@@ -749,6 +749,7 @@ fn subcommand_help_lists_flags_and_variables() {
         "--access-log",
         "--log-format",
         "--client-header-timeout",
+        "--client-body-timeout",
         "--client-send-timeout",
         "--worker-threads",
     ] {
@@ -769,6 +770,10 @@ fn subcommand_help_lists_flags_and_variables() {
         ),
         (
             &["serve", "--client-header-timeout", "0s"],
+            "must be longer than 0s",
+        ),
+        (
+            &["serve", "--client-body-timeout", "0s"],
             "must be longer than 0s",
         ),
         (

@@ -5,15 +5,20 @@
 //! either a buffered `Bytes` (error responses, bodies read for a signature check) or the
 //! connection's own stream passed through.
 
+use crate::errors;
 pub use crate::upstream::BackendBody;
+use apigw_domain::ApiError;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::time::Sleep;
 
 /// The error type of both bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -230,24 +235,122 @@ impl Body for UpstreamBody {
     }
 }
 
-/// The caller's body with a byte limit; exceeding it fails the stream and raises a flag the
-/// proxy reads to answer 413 rather than 502.
+/// The caller's body on its way through the gateway, with a byte limit and a pace: past the
+/// limit the stream fails (413), and so it does when the caller sends nothing for the client
+/// body timeout (408). What happened is left in the shared [`BodyWatch`].
 #[derive(Debug)]
 pub(crate) struct LimitedBody {
     inner: CallerBody,
     remaining: u64,
-    exceeded: Arc<AtomicBool>,
+    watch: Arc<BodyWatch>,
+    /// How long the caller may leave the gateway waiting for the next bytes.
+    idle: Duration,
+    /// Armed while the caller is waited on (made at the first wait, re-armed after).
+    stall: Option<Pin<Box<Sleep>>>,
+    waiting: bool,
 }
 
 impl LimitedBody {
-    pub fn new(inner: CallerBody, limit: u64) -> (Self, Arc<AtomicBool>) {
-        let exceeded = Arc::new(AtomicBool::new(false));
+    /// `inner`, failing past `limit` bytes or after `idle` without a byte from the caller.
+    pub fn new(inner: CallerBody, limit: u64, idle: Duration) -> (Self, Arc<BodyWatch>) {
+        let watch = Arc::new(BodyWatch::new());
         let body = Self {
             inner,
             remaining: limit,
-            exceeded: Arc::clone(&exceeded),
+            watch: Arc::clone(&watch),
+            idle,
+            stall: None,
+            waiting: false,
         };
-        (body, exceeded)
+        (body, watch)
+    }
+
+    /// The caller has nothing for us now: note since when and arm the stall timer.
+    fn begin_wait(&mut self) {
+        let now = Instant::now();
+        self.waiting = true;
+        self.watch.begin_wait(now);
+        let deadline = tokio::time::Instant::from_std(now + self.idle);
+        match &mut self.stall {
+            Some(stall) => stall.as_mut().reset(deadline),
+            none => *none = Some(Box::pin(tokio::time::sleep_until(deadline))),
+        }
+    }
+}
+
+/// What a caller's streamed body told the proxy: whether it outgrew the limit (the exchange
+/// then failed because of the caller: 413, not 502), whether the caller stopped sending
+/// (408), and how long the gateway waited for it.
+///
+/// Exists because the API's backend timeout is the backend's time: waiting for a caller's
+/// slow upload is not counted against it (see [`deadline`](crate::deadline)).
+#[derive(Debug)]
+pub(crate) struct BodyWatch {
+    exceeded: AtomicBool,
+    stalled: AtomicBool,
+    /// The origin of the microsecond counts below.
+    base: Instant,
+    /// When the current wait for the caller began (µs after `base`, plus one); 0: none.
+    waiting_since: AtomicU64,
+    /// Finished waits, in µs.
+    waited: AtomicU64,
+}
+
+impl BodyWatch {
+    fn new() -> Self {
+        Self {
+            exceeded: AtomicBool::new(false),
+            stalled: AtomicBool::new(false),
+            base: Instant::now(),
+            waiting_since: AtomicU64::new(0),
+            waited: AtomicU64::new(0),
+        }
+    }
+
+    /// The body failed because of the caller: it outgrew the limit or the caller stopped
+    /// sending.
+    pub fn failed(&self) -> bool {
+        self.exceeded.load(Ordering::Acquire) || self.stalled.load(Ordering::Acquire)
+    }
+
+    /// The answer to a body that could not be read to its end: 413 past the size limit, 408
+    /// when the caller stopped sending, else 400.
+    pub fn refusal(&self) -> ApiError {
+        if self.exceeded.load(Ordering::Acquire) {
+            errors::body_too_large()
+        } else if self.stalled.load(Ordering::Acquire) {
+            errors::body_timeout()
+        } else {
+            errors::bad_request()
+        }
+    }
+
+    /// How long the gateway has waited for the caller's bytes up to `now`, the wait in
+    /// progress included.
+    pub fn caller_wait(&self, now: Instant) -> Duration {
+        let since = self.waiting_since.load(Ordering::Acquire);
+        let current = match since {
+            0 => 0,
+            since => self.micros(now).saturating_sub(since - 1),
+        };
+        Duration::from_micros(self.waited.load(Ordering::Acquire).saturating_add(current))
+    }
+
+    fn micros(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.base).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn begin_wait(&self, now: Instant) {
+        self.waiting_since
+            .store(self.micros(now).saturating_add(1), Ordering::Release);
+    }
+
+    fn end_wait(&self, now: Instant) {
+        let since = self.waiting_since.swap(0, Ordering::AcqRel);
+        if since != 0 {
+            let waited = self.micros(now).saturating_sub(since - 1);
+            self.waited.fetch_add(waited, Ordering::AcqRel);
+        }
     }
 }
 
@@ -263,6 +366,18 @@ impl fmt::Display for TooLarge {
 
 impl std::error::Error for TooLarge {}
 
+/// The caller sent no body bytes for the client body timeout.
+#[derive(Debug)]
+pub(crate) struct Stalled;
+
+impl fmt::Display for Stalled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the caller stopped sending its request body")
+    }
+}
+
+impl std::error::Error for Stalled {}
+
 impl Body for LimitedBody {
     type Data = Bytes;
     type Error = BoxError;
@@ -271,7 +386,23 @@ impl Body for LimitedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let frame = ready!(Pin::new(&mut self.inner).poll_frame(cx));
+        let this = &mut *self;
+        let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                if !this.waiting {
+                    this.begin_wait();
+                }
+                let stall = this.stall.as_mut().expect("armed when the wait began");
+                ready!(stall.as_mut().poll(cx));
+                this.watch.stalled.store(true, Ordering::Release);
+                return Poll::Ready(Some(Err(Box::new(Stalled))));
+            }
+        };
+        if this.waiting {
+            this.waiting = false;
+            this.watch.end_wait(Instant::now());
+        }
         Poll::Ready(match frame {
             None => None,
             Some(Err(e)) => Some(Err(e)),
@@ -283,7 +414,7 @@ impl Body for LimitedBody {
                         Some(Ok(frame))
                     }
                     None => {
-                        self.exceeded.store(true, Ordering::Release);
+                        self.watch.exceeded.store(true, Ordering::Release);
                         Some(Err(Box::new(TooLarge)))
                     }
                 }

@@ -388,6 +388,10 @@ pub struct GatewaySettings {
     /// keep-alive timeout in one). Checked once a second: a connection is asked to close up to
     /// two seconds after the limit, and dropped a second later if it is still there.
     pub client_header_timeout: Duration,
+    /// How long the gateway waits for the next bytes of a request body before it gives up
+    /// with 408 `APIG.0201` (like nginx's `client_body_timeout`). Time spent waiting for the
+    /// caller's body does not count toward the API's backend timeout.
+    pub client_body_timeout: Duration,
     /// How long a write to a client may wait for the client to take some of the response
     /// before the connection is dropped, with the backend connection its request holds (the
     /// time between two successive writes, like nginx's `send_timeout`; over HTTP/2 also a
@@ -400,7 +404,7 @@ pub struct GatewaySettings {
 
 impl GatewaySettings {
     /// The documented defaults (`apigw.local`, AppCode over HTTPS only, 15 min skew, 60 failures
-    /// per 60 s, 12 MB bodies, 30 s client header timeout, 60 s client send timeout, no access log, no metrics) with the given AppCode hasher, which has no sensible default.
+    /// per 60 s, 12 MB bodies, 30 s client header timeout, 60 s client body and send timeouts, no access log, no metrics) with the given AppCode hasher, which has no sensible default.
     pub fn new(app_code_hasher: AppCodeHasher) -> Self {
         Self {
             base_domain: "apigw.local".to_owned(),
@@ -413,6 +417,7 @@ impl GatewaySettings {
             backend_ca_file: None,
             access_log: false,
             client_header_timeout: Duration::from_secs(30),
+            client_body_timeout: Duration::from_secs(60),
             client_send_timeout: Duration::from_secs(60),
             metrics: false,
         }

@@ -10,11 +10,17 @@
 //! (`scripts/callgrind-gateway`, BENCHMARKS.md). The cost: a connection that goes idle is
 //! woken once when its last deadline passes, and an HTTP/2 request, which gets a timer of its
 //! own, allocates it.
+//!
+//! The API's timeout is the backend's time: while a streamed request body waits for the
+//! caller's next bytes, the deadline moves on by that wait ([`BodyWatch`]), so a slow upload
+//! to a quick backend is not a 504; the caller's own pace is bounded by the client body
+//! timeout instead (408, see [`LimitedBody`](crate::body::LimitedBody)).
 
+use crate::body::BodyWatch;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::time::Sleep;
 
 /// A connection's timer for backend exchanges, made on first use and re-armed afterwards
@@ -23,19 +29,28 @@ use tokio::time::Sleep;
 pub(crate) struct ExchangeTimer(Option<Pin<Box<Sleep>>>);
 
 impl ExchangeTimer {
-    /// `work`, given up at `deadline` (`None` then).
-    pub fn bound<F: Future + Unpin>(&mut self, deadline: Instant, work: F) -> Bounded<'_, F> {
-        let deadline = tokio::time::Instant::from_std(deadline);
+    /// `work`, given up at `deadline` (`None` then), moved on by the time spent waiting for
+    /// the caller's body when `caller` watches one.
+    pub fn bound<'t, F: Future + Unpin>(
+        &'t mut self,
+        deadline: Instant,
+        work: F,
+        caller: Option<&'t BodyWatch>,
+    ) -> Bounded<'t, F> {
+        let at = tokio::time::Instant::from_std(deadline);
         let sleep = match &mut self.0 {
             Some(sleep) => {
-                sleep.as_mut().reset(deadline);
+                sleep.as_mut().reset(at);
                 sleep
             }
-            none => none.insert(Box::pin(tokio::time::sleep_until(deadline))),
+            none => none.insert(Box::pin(tokio::time::sleep_until(at))),
         };
         Bounded {
             work,
             sleep: sleep.as_mut(),
+            deadline,
+            caller,
+            credited: Duration::ZERO,
         }
     }
 }
@@ -44,6 +59,31 @@ impl ExchangeTimer {
 pub(crate) struct Bounded<'t, F> {
     work: F,
     sleep: Pin<&'t mut Sleep>,
+    deadline: Instant,
+    caller: Option<&'t BodyWatch>,
+    /// The caller's waits the deadline has already been moved by.
+    credited: Duration,
+}
+
+impl<F> Bounded<'_, F> {
+    /// At the deadline: moves it on by the caller's waits not yet credited; whether that
+    /// leaves the backend time still (else the timeout has passed).
+    fn credit_caller_waits(&mut self) -> bool {
+        let Some(caller) = self.caller else {
+            return false;
+        };
+        let now = Instant::now();
+        let waited = caller.caller_wait(now);
+        let extra = waited.saturating_sub(self.credited);
+        self.credited = waited;
+        self.deadline += extra;
+        if self.deadline <= now {
+            return false;
+        }
+        let deadline = tokio::time::Instant::from_std(self.deadline);
+        self.sleep.as_mut().reset(deadline);
+        true
+    }
 }
 
 impl<F: Future + Unpin> Future for Bounded<'_, F> {
@@ -54,9 +94,12 @@ impl<F: Future + Unpin> Future for Bounded<'_, F> {
         if let Poll::Ready(output) = Pin::new(&mut this.work).poll(cx) {
             return Poll::Ready(Some(output));
         }
-        match this.sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+        loop {
+            match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) if this.credit_caller_waits() => {}
+                Poll::Ready(()) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
         }
     }
 }
@@ -71,18 +114,18 @@ mod tests {
         let mut timer = ExchangeTimer::default();
         let soon = Instant::now() + Duration::from_millis(200);
         let quick = Box::pin(async { 7 });
-        assert_eq!(timer.bound(soon, quick).await, Some(7));
+        assert_eq!(timer.bound(soon, quick, None).await, Some(7));
         // The same timer, re-armed for a later deadline, then for an earlier one.
         for wait in [Duration::from_millis(300), Duration::from_millis(50)] {
             let started = Instant::now();
             let slow = Box::pin(tokio::time::sleep(Duration::from_secs(5)));
-            assert_eq!(timer.bound(started + wait, slow).await, None);
+            assert_eq!(timer.bound(started + wait, slow, None).await, None);
             let took = started.elapsed();
             assert!(took >= wait && took < Duration::from_secs(2), "{took:?}");
         }
         // And again in time after having fired.
         let later = Instant::now() + Duration::from_millis(500);
         let quick = Box::pin(async { 8 });
-        assert_eq!(timer.bound(later, quick).await, Some(8));
+        assert_eq!(timer.bound(later, quick, None).await, Some(8));
     }
 }

@@ -40,6 +40,12 @@ pub fn body_too_large() -> ApiError {
     ApiError::new(413, "APIG.0201", "Request entity too large.")
 }
 
+/// 408 `APIG.0201`: the caller stopped sending its request body (nothing for the client
+/// body timeout).
+pub fn body_timeout() -> ApiError {
+    ApiError::new(408, "APIG.0201", "Request timeout.")
+}
+
 /// 502 `APIG.0202`: the backend could not be reached or broke the exchange.
 pub fn backend_unavailable() -> ApiError {
     ApiError::new(502, "APIG.0202", "Backend unavailable")

@@ -11,7 +11,8 @@
 //!    (403 `APIG.0304`);
 //! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
 //! 6. **quota**: the app's call quota has room (405 `APIG.0501`);
-//! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413);
+//! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
+//!    caller stops sending its body);
 //! 8. **report**: the API's metrics and the access line.
 //!
 //! With `X-Apig-Mode: debug` the response also carries `X-Apig-Latency` and
@@ -29,8 +30,8 @@
 //! lock is taken on the success path (failures go to the throttling book).
 
 use crate::apps::{AppEntry, AuthTarget};
-use crate::body::{CallerBody, GatewayBody, LimitedBody, UpstreamBody};
-use crate::config::ApiAuth;
+use crate::body::{BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
+use crate::config::{ApiAuth, GatewaySettings};
 use crate::deadline::ExchangeTimer;
 use crate::errors;
 use crate::fields::RequestFields;
@@ -45,13 +46,12 @@ use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Request, Response, Uri};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// The connection a request arrived on.
@@ -117,7 +117,7 @@ pub(crate) fn handle<'a>(
             // Everything before the exchange in a block of its own: its values (the request head,
             // route, backend request) are gone before the exchange is awaited, so the request's
             // future does not keep room for them while it waits for the backend.
-            let (api, exchange, too_large, sent, now) = {
+            let (api, exchange, caller_body, sent, now) = {
                 let (parts, body) = request.into_parts();
                 let fields = RequestFields::of(&parts.headers);
                 trace.enabled = fields.debug;
@@ -152,8 +152,8 @@ pub(crate) fn handle<'a>(
                 let identified = identify(gw, &snapshot, api.auth, &fields, conn, memo);
                 let identified = pass!(identified, 'phases);
                 let (app, outgoing) = match identified {
-                    Identified::Anyone => (None, Outgoing::stream(body, limit)),
-                    Identified::App(app) => (Some(app), Outgoing::stream(body, limit)),
+                    Identified::Anyone => (None, Outgoing::stream(body, limit, settings)),
+                    Identified::App(app) => (Some(app), Outgoing::stream(body, limit, settings)),
                     Identified::Signed(signed) => {
                         // Boxed: only signed requests pay for the room their body's reading needs.
                         let verified =
@@ -196,12 +196,12 @@ pub(crate) fn handle<'a>(
                 // part of a request's future; inline, it would be copied with the request's.
                 let exchange = gw.upstream.exchange(&api.backend, backend_request, now);
                 let exchange = Box::pin(exchange);
-                (api, exchange, outgoing.too_large, sent, now)
+                (api, exchange, outgoing.watch, sent, now)
             };
             let deadline = now + api.backend.timeout;
-            let exchanged = state.timer.bound(deadline, exchange).await;
-            let too_large = too_large.as_deref();
-            let response = pass!(proxy::exchanged(exchanged, &api.backend, too_large), 'phases);
+            let caller_body = caller_body.as_deref();
+            let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
+            let response = pass!(proxy::exchanged(exchanged, &api.backend, caller_body), 'phases);
             trace.upstream = sent.map(|t| t.elapsed());
             Ok(response.map(GatewayBody::Upstream))
         };
@@ -481,30 +481,30 @@ fn take_quota(app: &AppEntry, trace: &mut Trace<'_>) -> Result<(), ApiError> {
 /// The body on its way to the backend.
 struct Outgoing {
     body: UpstreamBody,
-    /// Set when a streamed body outgrew the limit.
-    too_large: Option<Arc<AtomicBool>>,
+    /// What a streamed body tells the proxy (too large, caller stalled, caller waits).
+    watch: Option<Arc<BodyWatch>>,
 }
 
 impl Outgoing {
-    fn stream(body: CallerBody, limit: u64) -> Self {
-        // No body: nothing to limit, no flag to share.
+    fn stream(body: CallerBody, limit: u64, settings: &GatewaySettings) -> Self {
+        // No body: nothing to limit or watch.
         if let CallerBody::Empty = body {
             return Self {
                 body: UpstreamBody::Buffered(None),
-                too_large: None,
+                watch: None,
             };
         }
-        let (body, flag) = LimitedBody::new(body, limit);
+        let (body, watch) = LimitedBody::new(body, limit, settings.client_body_timeout);
         Self {
             body: UpstreamBody::Streaming(body),
-            too_large: Some(flag),
+            watch: Some(watch),
         }
     }
 
     fn buffered(bytes: Bytes) -> Self {
         Self {
             body: UpstreamBody::buffered(bytes),
-            too_large: None,
+            watch: None,
         }
     }
 }
@@ -711,9 +711,9 @@ async fn verify_signed(
         None
     };
     let (buffered, outgoing) = match declared_hash {
-        Some(UNSIGNED_PAYLOAD) => (None, Outgoing::stream(body, limit)),
+        Some(UNSIGNED_PAYLOAD) => (None, Outgoing::stream(body, limit, &gw.settings)),
         _ => {
-            let bytes = read_body(body, limit).await?;
+            let bytes = read_body(body, limit, gw.settings.client_body_timeout).await?;
             (Some(bytes.clone()), Outgoing::buffered(bytes))
         }
     };
@@ -747,13 +747,16 @@ async fn verify_signed(
     Ok(outgoing)
 }
 
-/// Reads a body the signature covers, up to `limit` bytes.
-async fn read_body(body: CallerBody, limit: u64) -> Result<Bytes, ApiError> {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    match Limited::new(body, limit).collect().await {
+/// Reads a body the signature covers, up to `limit` bytes, giving up when the caller sends
+/// nothing for `idle`.
+async fn read_body(body: CallerBody, limit: u64, idle: Duration) -> Result<Bytes, ApiError> {
+    if let CallerBody::Empty = body {
+        return Ok(Bytes::new());
+    }
+    let (body, watch) = LimitedBody::new(body, limit, idle);
+    match body.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(errors::body_too_large()),
-        Err(_) => Err(errors::bad_request()),
+        Err(_) => Err(watch.refusal()),
     }
 }
 

@@ -12,11 +12,12 @@
 //!   request, by the backend client's response parser (`upstream::h1`) for the response; the
 //!   caller's credentials (`Authorization`, `X-Apig-AppCode`) never forwarded;
 //! - `X-Request-Id` on the backend request, the caller's address appended to `X-Forwarded-For`;
-//! - the API's timeout covers connecting, sending and the backend's response head: 504
+//! - the API's timeout covers connecting, sending and the backend's response head, less the
+//!   time spent waiting for the caller's body (bounded by the client body timeout: 408): 504
 //!   `APIG.0203` when it passes, 502 `APIG.0202` when the backend cannot be reached or breaks
 //!   the exchange.
 
-use crate::body::UpstreamBody;
+use crate::body::{BodyWatch, UpstreamBody};
 use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
 use crate::fields::Forwarding;
@@ -28,7 +29,6 @@ use http::header::{HeaderName, AUTHORIZATION, CONNECTION, EXPECT};
 use http::{request, HeaderMap, HeaderValue, Response, Uri};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Header carrying an AppCode (spec §4.1); a credential, so never forwarded.
 pub(crate) const APP_CODE_HEADER: HeaderName = HeaderName::from_static("x-apig-appcode");
@@ -44,19 +44,19 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// The answer to an exchange with the API's backend, which the API's timeout bounded
-/// (connecting, sending and the response head; `None`: the timeout passed). `too_large` is
-/// the flag of a streamed body that outgrew the limit (the exchange then failed because of
-/// the caller, which is a 413, not a 502).
+/// (connecting, sending and the response head; `None`: the timeout passed). `caller_body`
+/// watches a streamed body: when it failed, the exchange failed because of the caller (413
+/// past the size limit, 408 when the caller stopped sending, else 400), not the backend.
 pub(crate) fn exchanged(
     outcome: Option<Result<Response<BackendBody>, ExchangeError>>,
     backend: &BackendEntry,
-    too_large: Option<&AtomicBool>,
+    caller_body: Option<&BodyWatch>,
 ) -> Result<Response<BackendBody>, ApiError> {
     match outcome {
         // The backend client's parser already left the hop-by-hop fields out.
         Some(Ok(response)) => Ok(response),
-        Some(Err(_)) if too_large.is_some_and(|f| f.load(Ordering::Acquire)) => {
-            Err(errors::body_too_large())
+        Some(Err(_)) if caller_body.is_some_and(BodyWatch::failed) => {
+            Err(caller_body.map_or_else(errors::bad_request, BodyWatch::refusal))
         }
         Some(Err(e @ ExchangeError::Body(_))) => {
             tracing::debug!(error = %e, "caller's body failed");

@@ -377,6 +377,18 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
             a
         },
         {
+            // A quick backend behind a short timeout, for uploads at the caller's pace.
+            let mut a = api(
+                "upload",
+                ReqMethod::Any,
+                "/upload",
+                ApiAuth::None,
+                b("/echo/upload"),
+            );
+            a.backend.timeout = Duration::from_millis(300);
+            a
+        },
+        {
             let mut a = api("slow_ok", get(), "/slow-ok", ApiAuth::None, b("/slow-ok"));
             a.backend.timeout = Duration::from_secs(10);
             a
@@ -2051,6 +2063,96 @@ async fn a_request_dribbled_a_few_bytes_per_write_is_served_and_the_connection_k
         .unwrap();
     let text = read_until(&mut stream, |t| t.contains(r#""path":"/echo/open""#)).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_upload_is_not_a_backend_timeout_but_a_stalled_one_is_408() {
+    let h = Harness::start_with(|s| s.client_body_timeout = Duration::from_secs(1)).await;
+    let addr = h.http.local_addr();
+
+    // 10 bytes over about 1.2 s to an API whose backend timeout is 300 ms: the waits for the
+    // caller are not the backend's time, and no gap reaches the body timeout.
+    let mut stream = connect_and_send(
+        addr,
+        b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n",
+    )
+    .await;
+    for piece in [&b"01"[..], b"23", b"45", b"67", b"89"] {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        stream.write_all(piece).await.unwrap();
+    }
+    let text = read_until(&mut stream, |t| t.contains(r#""body":"0123456789""#)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+
+    // The same upload, chunked, on the same connection.
+    stream
+        .write_all(
+            b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    for piece in [&b"3\r\nabc\r\n"[..], b"3\r\ndef\r\n", b"0\r\n\r\n"] {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        stream.write_all(piece).await.unwrap();
+    }
+    let text = read_until(&mut stream, |t| t.contains(r#""body":"abcdef""#)).await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+
+    // A caller that stops half-way gets 408 once the body timeout passes, and the
+    // connection closes (its request was never complete).
+    let started = std::time::Instant::now();
+    let mut stream = connect_and_send(
+        addr,
+        b"POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n01234",
+    )
+    .await;
+    let text = read_until(&mut stream, |t| t.contains("APIG.0201")).await;
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains(r#""error_msg":"Request timeout.""#), "{text}");
+    assert!(started.elapsed() >= Duration::from_secs(1), "{text}");
+    assert!(text.contains("connection: close\r\n"), "{text}");
+
+    // A body a signature covers is read whole first: a caller that stalls there gets the
+    // same answer (before, nothing bounded that wait).
+    let url: http::Uri = h.http_url("/signed").parse().unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(url.authority().unwrap().as_str()).unwrap(),
+    );
+    let body = b"0123456789";
+    apigw_signing::sign_request(
+        &Method::POST,
+        &url,
+        &mut headers,
+        body,
+        "key-app2",
+        "secret-app2",
+        now(),
+    )
+    .unwrap();
+    let mut head = "POST /signed HTTP/1.1\r\nContent-Length: 10\r\n".to_owned();
+    for (name, value) in &headers {
+        head.push_str(&format!("{name}: {}\r\n", value.to_str().unwrap()));
+    }
+    head.push_str("\r\n01234");
+    let mut stream = connect_and_send(addr, head.as_bytes()).await;
+    let text = read_until(&mut stream, |t| t.contains("APIG.0201")).await;
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    // Sent whole, the same signed request passes.
+    let r = h
+        .signed(
+            Method::POST,
+            &h.http_url("/signed"),
+            "key-app2",
+            "secret-app2",
+            body,
+            &[],
+            now(),
+        )
+        .await;
+    assert_eq!(r.echoed()["body"], "0123456789");
     h.stop().await;
 }
 
