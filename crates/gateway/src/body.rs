@@ -5,6 +5,7 @@
 //! either a buffered `Bytes` (error responses, bodies read for a signature check) or the
 //! connection's own stream passed through.
 
+use crate::config::GatewaySettings;
 use crate::errors;
 pub use crate::upstream::BackendBody;
 use apigw_domain::ApiError;
@@ -251,14 +252,15 @@ pub(crate) struct LimitedBody {
 }
 
 impl LimitedBody {
-    /// `inner`, failing past `limit` bytes or after `idle` without a byte from the caller.
-    pub fn new(inner: CallerBody, limit: u64, idle: Duration) -> (Self, Arc<BodyWatch>) {
+    /// `inner`, failing past the settings' body size limit or after their client body
+    /// timeout without a byte from the caller.
+    pub fn new(inner: CallerBody, settings: &GatewaySettings) -> (Self, Arc<BodyWatch>) {
         let watch = Arc::new(BodyWatch::new());
         let body = Self {
             inner,
-            remaining: limit,
+            remaining: settings.max_body_bytes,
             watch: Arc::clone(&watch),
-            idle,
+            idle: settings.client_body_timeout,
             stall: None,
             waiting: false,
         };

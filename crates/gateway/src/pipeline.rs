@@ -51,7 +51,7 @@ use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use subtle::ConstantTimeEq;
 
 /// The connection a request arrived on.
@@ -152,8 +152,8 @@ pub(crate) fn handle<'a>(
                 let identified = identify(gw, &snapshot, api.auth, &fields, conn, memo);
                 let identified = pass!(identified, 'phases);
                 let (app, outgoing) = match identified {
-                    Identified::Anyone => (None, Outgoing::stream(body, limit, settings)),
-                    Identified::App(app) => (Some(app), Outgoing::stream(body, limit, settings)),
+                    Identified::Anyone => (None, Outgoing::stream(body, settings)),
+                    Identified::App(app) => (Some(app), Outgoing::stream(body, settings)),
                     Identified::Signed(signed) => {
                         // Boxed: only signed requests pay for the room their body's reading needs.
                         let verified =
@@ -486,7 +486,7 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    fn stream(body: CallerBody, limit: u64, settings: &GatewaySettings) -> Self {
+    fn stream(body: CallerBody, settings: &GatewaySettings) -> Self {
         // No body: nothing to limit or watch.
         if let CallerBody::Empty = body {
             return Self {
@@ -494,7 +494,7 @@ impl Outgoing {
                 watch: None,
             };
         }
-        let (body, watch) = LimitedBody::new(body, limit, settings.client_body_timeout);
+        let (body, watch) = LimitedBody::new(body, settings);
         Self {
             body: UpstreamBody::Streaming(body),
             watch: Some(watch),
@@ -690,7 +690,6 @@ async fn verify_signed(
     body: CallerBody,
     conn: &Conn,
 ) -> Result<Outgoing, ApiError> {
-    let limit = gw.settings.max_body_bytes;
     let peer = conn.peer.ip();
     let Signed { app, authorization } = signed;
     // The AppKey of a known app (the map key `access` was found under).
@@ -711,9 +710,9 @@ async fn verify_signed(
         None
     };
     let (buffered, outgoing) = match declared_hash {
-        Some(UNSIGNED_PAYLOAD) => (None, Outgoing::stream(body, limit, &gw.settings)),
+        Some(UNSIGNED_PAYLOAD) => (None, Outgoing::stream(body, &gw.settings)),
         _ => {
-            let bytes = read_body(body, limit, gw.settings.client_body_timeout).await?;
+            let bytes = read_body(body, &gw.settings).await?;
             (Some(bytes.clone()), Outgoing::buffered(bytes))
         }
     };
@@ -747,13 +746,12 @@ async fn verify_signed(
     Ok(outgoing)
 }
 
-/// Reads a body the signature covers, up to `limit` bytes, giving up when the caller sends
-/// nothing for `idle`.
-async fn read_body(body: CallerBody, limit: u64, idle: Duration) -> Result<Bytes, ApiError> {
+/// Reads a body the signature covers, within the body size limit and the client body timeout.
+async fn read_body(body: CallerBody, settings: &GatewaySettings) -> Result<Bytes, ApiError> {
     if let CallerBody::Empty = body {
         return Ok(Bytes::new());
     }
-    let (body, watch) = LimitedBody::new(body, limit, idle);
+    let (body, watch) = LimitedBody::new(body, settings);
     match body.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(_) => Err(watch.refusal()),
