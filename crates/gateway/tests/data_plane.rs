@@ -2140,6 +2140,31 @@ async fn a_slow_upload_is_not_a_backend_timeout_but_a_stalled_one_is_408() {
     let mut stream = connect_and_send(addr, head.as_bytes()).await;
     let text = read_until(&mut stream, |t| t.contains("APIG.0201")).await;
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    // Over HTTP/2 (prior knowledge): a stream whose body pauses under the body timeout is
+    // served; one whose body stops gets 408 on that stream.
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (mut client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(connection);
+    let post = || Request::post("http://127.0.0.1/upload").body(()).unwrap();
+    let (response, mut send) = client.send_request(post(), false).unwrap();
+    for piece in ["ab", "cd", "ef"] {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        send.send_data(Bytes::from(piece), piece == "ef").unwrap();
+    }
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut received = response.into_body();
+    let mut text = Vec::new();
+    while let Some(chunk) = received.data().await {
+        text.extend_from_slice(&chunk.unwrap());
+    }
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains(r#""body":"abcdef""#), "{text}");
+    let (response, mut send) = client.send_request(post(), false).unwrap();
+    send.send_data(Bytes::from_static(b"half"), false).unwrap();
+    let response = response.await.unwrap();
+    assert_eq!(response.status(), 408);
+
     // Sent whole, the same signed request passes.
     let r = h
         .signed(
