@@ -248,7 +248,6 @@ pub(crate) struct LimitedBody {
     idle: Duration,
     /// Armed while the caller is waited on (made at the first wait, re-armed after).
     stall: Option<Pin<Box<Sleep>>>,
-    waiting: bool,
 }
 
 impl LimitedBody {
@@ -262,7 +261,6 @@ impl LimitedBody {
             watch: Arc::clone(&watch),
             idle: settings.client_body_timeout,
             stall: None,
-            waiting: false,
         };
         (body, watch)
     }
@@ -270,7 +268,6 @@ impl LimitedBody {
     /// The caller has nothing for us now: note since when and arm the stall timer.
     fn begin_wait(&mut self) {
         let now = Instant::now();
-        self.waiting = true;
         self.watch.begin_wait(now);
         let deadline = tokio::time::Instant::from_std(now + self.idle);
         match &mut self.stall {
@@ -342,6 +339,10 @@ impl BodyWatch {
         u64::try_from(at.saturating_duration_since(self.base).as_micros()).unwrap_or(u64::MAX)
     }
 
+    fn is_waiting(&self) -> bool {
+        self.waiting_since.load(Ordering::Acquire) != 0
+    }
+
     fn begin_wait(&self, now: Instant) {
         self.waiting_since
             .store(self.micros(now).saturating_add(1), Ordering::Release);
@@ -392,7 +393,7 @@ impl Body for LimitedBody {
         let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => frame,
             Poll::Pending => {
-                if !this.waiting {
+                if !this.watch.is_waiting() {
                     this.begin_wait();
                 }
                 let stall = this.stall.as_mut().expect("armed when the wait began");
@@ -401,8 +402,7 @@ impl Body for LimitedBody {
                 return Poll::Ready(Some(Err(Box::new(Stalled))));
             }
         };
-        if this.waiting {
-            this.waiting = false;
+        if this.watch.is_waiting() {
             this.watch.end_wait(Instant::now());
         }
         Poll::Ready(match frame {
