@@ -146,3 +146,58 @@ def test_app_code_and_unauthorized_and_unknown_route(published):
     assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303"
     r = requests.get(gw + "/not-published", timeout=10)
     assert r.status_code == 404 and r.json()["error_code"] == "APIG.0101"
+
+
+def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_modes(
+        published, apig, instance_id):
+    """CreateFeatureV2 / ListFeaturesV2 / ListInstanceFeatures with the official SDK's models;
+    then the app_secret (X-HW-ID / X-HW-AppKey) and app_basic (requests' own HTTP Basic auth)
+    modes through the gateway; both are off before and after."""
+    from huaweicloudsdkapig.v2 import (
+        CreateFeatureV2Request, FeatureToggle, ListFeaturesV2Request, ListInstanceFeaturesRequest)
+    app, gw = published["app"], published["gateway"]
+    key, secret = app["app_key"], app["app_secret"]
+    hw = {"X-HW-ID": key, "X-HW-AppKey": secret}
+    basic = requests.auth.HTTPBasicAuth(key, secret)
+
+    def configure(name, enable, config):
+        req = CreateFeatureV2Request(instance_id=instance_id,
+                                     body=FeatureToggle(name=name, enable=enable, config=config))
+        return apig.create_feature_v2(req)
+
+    supported = apig.list_instance_features(ListInstanceFeaturesRequest(instance_id=instance_id))
+    assert supported.features == ["app_secret", "app_basic"]
+    assert (supported.total, supported.size) == (2, 2)
+
+    for r in (requests.get(gw + "/dp/hw", headers=hw, timeout=10),
+              requests.get(gw + "/dp/basic", auth=basic, timeout=10)):
+        assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
+
+    try:
+        created = configure("app_secret", True, "on")
+        assert created.name == "app_secret" and created.enable is True and created.config == "on"
+        assert created.instance_id == instance_id and len(created.id) == 32
+        assert created.update_time is not None
+        configure("app_basic", True, "on")
+        listed = apig.list_features_v2(ListFeaturesV2Request(instance_id=instance_id))
+        assert listed.total == 2
+        assert {(f.name, f.enable, f.config) for f in listed.features} == {
+            ("app_secret", True, "on"), ("app_basic", True, "on")}
+
+        r = requests.get(gw + "/dp/hw", headers=hw, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.json()["headers"]["x-caller-app"] == app["id"]
+        assert "x-hw-appkey" not in r.json()["headers"] and "x-hw-id" not in r.json()["headers"]
+        r = requests.get(gw + "/dp/basic", auth=basic, timeout=10)
+        assert r.status_code == 200, r.text
+        assert "authorization" not in r.json()["headers"]
+        r = requests.get(gw + "/dp/basic", auth=requests.auth.HTTPBasicAuth(key, "Wrong_secret1"),
+                         timeout=10)
+        assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
+    finally:
+        configure("app_secret", False, "off")
+        configure("app_basic", False, "off")
+
+    for r in (requests.get(gw + "/dp/hw", headers=hw, timeout=10),
+              requests.get(gw + "/dp/basic", auth=basic, timeout=10)):
+        assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text

@@ -30,6 +30,8 @@ pub enum Change {
     /// Only the terms of this app quota (changed, or deleted with its bindings), for every app
     /// bound to it at once.
     Quota(String),
+    /// Only the features of this gateway instance (its app authentication modes).
+    Features(String),
     /// Anything else within one gateway instance (its settings, its deletion): a data plane
     /// serving another instance has nothing to do.
     Instance(String),
@@ -106,6 +108,16 @@ fn routes_only(path: &str) -> bool {
     )
 }
 
+/// Whether `path` is a write target that changes only an instance's features:
+/// `/v2/{project_id}/apigw/instances/{instance_id}/features`.
+fn features_only(path: &str) -> bool {
+    let mut segs = path.split('/').skip(1);
+    matches!(
+        (segs.next(), segs.nth(2), segs.nth(1), segs.next()),
+        (Some("v2"), Some("instances"), Some("features"), None)
+    )
+}
+
 /// The gateway instance a management path addresses:
 /// `/v2/{project_id}/apigw/instances/{instance_id}[/...]` (or `apic`).
 fn instance_in_path(path: &str) -> Option<&str> {
@@ -118,21 +130,48 @@ fn instance_in_path(path: &str) -> Option<&str> {
     }
 }
 
-/// What a request changed, from the parts its handler returned and the instance its path
-/// addresses: the narrowest change that covers it, and the whole instance (or everything)
-/// when in doubt (a failed request that still committed something).
+/// What a successful write's path says it changed, when the path alone tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PathScope {
+    /// Routing only (`/api-groups`, `/envs`, `/apis`).
+    Routes,
+    /// The instance's features only (`/features`).
+    Features,
+    /// Nothing narrower than the instance (or everything).
+    Other,
+}
+
+impl PathScope {
+    fn of(path: &str) -> Self {
+        if routes_only(path) {
+            PathScope::Routes
+        } else if features_only(path) {
+            PathScope::Features
+        } else {
+            PathScope::Other
+        }
+    }
+}
+
+/// What a request changed, from the parts its handler returned and the path it addressed
+/// (`scope`, its instance): the narrowest change that covers it, and the whole instance (or
+/// everything) when in doubt (a failed request that still committed something).
 fn classify(
     apps: Option<ChangedApps>,
     quota: Option<ChangedQuota>,
-    routes: bool,
+    scope: PathScope,
     succeeded: bool,
     instance: Option<&str>,
 ) -> Change {
-    match (apps, quota) {
-        (Some(ChangedApps(apps)), None) if succeeded => Change::Apps(apps),
-        (None, Some(ChangedQuota(id))) if succeeded => Change::Quota(id),
-        (None, None) if routes => Change::Routes,
-        _ => instance.map_or(Change::Everything, |id| Change::Instance(id.to_owned())),
+    let whole = || instance.map_or(Change::Everything, |id| Change::Instance(id.to_owned()));
+    match (apps, quota, succeeded.then_some(scope)) {
+        (Some(ChangedApps(apps)), None, Some(_)) => Change::Apps(apps),
+        (None, Some(ChangedQuota(id)), Some(_)) => Change::Quota(id),
+        (None, None, Some(PathScope::Routes)) => Change::Routes,
+        (None, None, Some(PathScope::Features)) => instance
+            .map(|id| Change::Features(id.to_owned()))
+            .unwrap_or_else(whole),
+        _ => whole(),
     }
 }
 
@@ -142,20 +181,14 @@ pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> 
     let write = !matches!(*req.method(), http::Method::GET | http::Method::HEAD);
     let gateway_object =
         req.uri().path().starts_with("/v2/") || req.uri().path().starts_with("/v1/");
-    let routes = routes_only(req.uri().path());
+    let scope = PathScope::of(req.uri().path());
     let instance = instance_in_path(req.uri().path()).map(str::to_owned);
     let (mut response, revisions) = apigw_store::revision::track(next.run(req)).await;
     let succeeded = response.status().is_success();
     if (write && gateway_object && succeeded) || !revisions.is_empty() {
         let apps = response.extensions_mut().remove::<ChangedApps>();
         let quota = response.extensions_mut().remove::<ChangedQuota>();
-        let change = classify(
-            apps,
-            quota,
-            routes && succeeded,
-            succeeded,
-            instance.as_deref(),
-        );
+        let change = classify(apps, quota, scope, succeeded, instance.as_deref());
         state.changes.changed(change, revisions).await;
     }
     response
@@ -172,18 +205,25 @@ mod tests {
         let i = Some("i");
         let whole = || Change::Instance("i".into());
         let just_a = Change::Apps(vec!["a".into()]);
-        assert_eq!(classify(apps(), None, false, true, i), just_a);
+        let (routes, features, other) = (PathScope::Routes, PathScope::Features, PathScope::Other);
+        assert_eq!(classify(apps(), None, other, true, i), just_a);
         assert_eq!(
-            classify(None, quota(), false, true, i),
+            classify(None, quota(), other, true, i),
             Change::Quota("q".into())
         );
-        assert_eq!(classify(None, None, true, true, i), Change::Routes);
-        assert_eq!(classify(None, None, false, true, i), whole());
-        assert_eq!(classify(None, None, false, true, None), Change::Everything);
-        assert_eq!(classify(apps(), quota(), false, true, i), whole());
-        assert_eq!(classify(apps(), None, false, false, i), whole());
+        assert_eq!(classify(None, None, routes, true, i), Change::Routes);
+        assert_eq!(classify(None, None, routes, false, i), whole());
         assert_eq!(
-            classify(None, quota(), false, false, None),
+            classify(None, None, features, true, i),
+            Change::Features("i".into())
+        );
+        assert_eq!(classify(None, None, features, false, i), whole());
+        assert_eq!(classify(None, None, other, true, i), whole());
+        assert_eq!(classify(None, None, other, true, None), Change::Everything);
+        assert_eq!(classify(apps(), quota(), other, true, i), whole());
+        assert_eq!(classify(apps(), None, other, false, i), whole());
+        assert_eq!(
+            classify(None, quota(), other, false, None),
             Change::Everything
         );
     }
@@ -200,6 +240,23 @@ mod tests {
         assert_eq!(instance_in_path("/v2/p/apigw/instances/"), None);
         assert_eq!(instance_in_path("/v1/p/apps"), None);
         assert_eq!(instance_in_path("/v3/projects"), None);
+    }
+
+    #[test]
+    fn feature_writes_are_recognised_by_path() {
+        assert!(features_only("/v2/p/apigw/instances/i/features"));
+        assert!(!features_only("/v2/p/apigw/instances/i/features/x"));
+        assert!(!features_only("/v2/p/apigw/instances/i/instance-features"));
+        assert!(!features_only("/v2/p/apigw/instances/i/apps"));
+        assert_eq!(
+            PathScope::of("/v2/p/apigw/instances/i/features"),
+            PathScope::Features
+        );
+        assert_eq!(
+            PathScope::of("/v2/p/apigw/instances/i/apis"),
+            PathScope::Routes
+        );
+        assert_eq!(PathScope::of("/v2/p/apigw/instances/i"), PathScope::Other);
     }
 
     #[test]

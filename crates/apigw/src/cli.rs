@@ -168,8 +168,10 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
-    /// Accept X-Apig-AppCode on the plain-HTTP gateway listener (behind a TLS-terminating load
-    /// balancer, or for local benchmarks). Off: an AppCode over HTTP counts as no credential.
+    /// Accept credentials sent in clear on the plain-HTTP gateway listener (behind a
+    /// TLS-terminating load balancer, or for local benchmarks): X-Apig-AppCode, and the
+    /// AppSecret itself of the app_secret and app_basic modes once an instance turns them on.
+    /// Off: an AppCode over HTTP counts as no credential, a clear secret is refused (401).
     #[arg(long, env = "APIGW_ALLOW_APP_CODE_OVER_HTTP")]
     pub allow_app_code_over_http: bool,
 

@@ -1,5 +1,6 @@
 //! Wiring of the data plane: builds the gateway's [`GatewayConfig`] of one instance from the
-//! store (published APIs, app credentials, authorizations, ACLs, quotas), starts the gateway
+//! store (published APIs, app credentials, authorizations, ACLs, quotas, the features that
+//! turn on app authentication modes), starts the gateway
 //! listeners, and refreshes the in-memory snapshot after every management change.
 
 use anyhow::Context;
@@ -9,10 +10,11 @@ use apigw_domain::api::{
     ParamLocation, ReqProtocol, SystemParam,
 };
 use apigw_domain::authz::AclType;
+use apigw_domain::FeatureName;
 use apigw_gateway::{
-    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, ParamValue, Protocol,
-    PublishedApi, QuotaLimit, ReqMethod,
+    ApiAuth, AppAcl, AppAuthModes, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate,
+    Backend, BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, ParamValue,
+    Protocol, PublishedApi, QuotaLimit, ReqMethod,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -212,6 +214,7 @@ pub async fn load_config(
     let authz = store.authz_snapshot(instance_id).await?;
     let acls = authz.acls.iter().map(acl).collect();
     let quotas = authz.quotas.iter().map(quota).collect();
+    let features = store.instance_features(instance_id).await?;
     Ok(GatewayConfig {
         groups,
         apis,
@@ -219,7 +222,20 @@ pub async fn load_config(
         auths: authz.auths,
         acls,
         quotas,
+        auth_modes: auth_modes(&features),
     })
+}
+
+/// The app authentication modes an instance's features put in force.
+fn auth_modes(features: &[apigw_store::InstanceFeature]) -> AppAuthModes {
+    let mut modes = AppAuthModes::default();
+    for f in features.iter().filter(|f| f.setting.in_force()) {
+        match f.setting.name() {
+            FeatureName::AppSecret => modes.app_secret = true,
+            FeatureName::AppBasic => modes.app_basic = true,
+        }
+    }
+    modes
 }
 
 /// Brings the gateway's snapshot up to date after each change: a change that concerns only
@@ -250,12 +266,17 @@ impl Refresher {
             Change::Routes => self.reroute().await,
             Change::Apps(ids) => self.patch(ids).await,
             Change::Quota(id) => self.set_quota(id).await,
+            Change::Features(id) if id.eq_ignore_ascii_case(&self.instance_id) => {
+                self.set_auth_modes().await
+            }
             // Another instance's settings or deletion: nothing this data plane serves.
-            Change::Instance(id) if !id.eq_ignore_ascii_case(&self.instance_id) => {
+            Change::Features(id) | Change::Instance(id)
+                if !id.eq_ignore_ascii_case(&self.instance_id) =>
+            {
                 tracing::debug!(instance_id = %id, "a change of another instance; nothing to reload");
                 true
             }
-            Change::Instance(_) | Change::Everything => false,
+            Change::Features(_) | Change::Instance(_) | Change::Everything => false,
         };
         if applied {
             coverage.cover(revisions);
@@ -330,6 +351,21 @@ impl Refresher {
             }
             Err(e) => {
                 tracing::error!(app_quota_id = %quota_id, error = %format!("{e:#}"), "cannot read a quota for the data plane; reloading everything");
+                false
+            }
+        }
+    }
+
+    /// Re-reads the instance's features and puts the app authentication modes they turn on in
+    /// force; false if that failed.
+    async fn set_auth_modes(&self) -> bool {
+        match self.store.instance_features(&self.instance_id).await {
+            Ok(features) => {
+                self.gateway.set_auth_modes(auth_modes(&features)).await;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot read the instance's features; reloading everything");
                 false
             }
         }

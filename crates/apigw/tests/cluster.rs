@@ -220,6 +220,46 @@ fn a_change_through_one_node_is_in_force_on_the_other() {
 }
 
 #[test]
+fn a_feature_configured_through_one_node_is_in_force_on_the_other() {
+    let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    let app = a.mgmt("GET", &format!("/apps/{}", f.app_id), None);
+    let key = app.json["app_key"].as_str().unwrap().to_owned();
+    let reset = a.mgmt("PUT", &format!("/apps/secret/{}", f.app_id), None);
+    let secret = reset.json["app_secret"].as_str().unwrap().to_owned();
+    let call = |node: &NodeUnderTest| {
+        client
+            .get(format!("{}/echo/x", node.gateway))
+            .header("X-HW-ID", &key)
+            .header("X-HW-AppKey", &secret)
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    let until = |node: &NodeUnderTest, status: u16| {
+        let started = Instant::now();
+        while call(node) != status {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "node never answered {status}; log:\n{}",
+                node.server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    assert_eq!(call(&b), 401);
+    let on = json!({"name": "app_secret", "enable": true, "config": "on"});
+    a.created("/features", on);
+    assert_eq!(call(&a), 200, "in force on A when A answered");
+    until(&b, 200);
+    let off = json!({"name": "app_secret", "enable": false, "config": "off"});
+    b.created("/features", off);
+    assert_eq!(call(&b), 401, "in force on B when B answered");
+    until(&a, 401);
+}
+
+#[test]
 fn a_quota_change_through_one_node_is_in_force_on_the_other() {
     let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
         return;

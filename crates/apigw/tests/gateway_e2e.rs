@@ -908,3 +908,191 @@ fn json_logs_are_one_object_per_line_with_the_access_fields_on_top() {
         "{log}"
     );
 }
+
+/// The `app_secret` mode's headers.
+fn hw<'a>(key: &'a str, secret: &'a str) -> [(&'static str, &'a str); 2] {
+    [("X-HW-ID", key), ("X-HW-AppKey", secret)]
+}
+
+/// `Authorization: Basic base64(<key>:<secret>)`.
+fn basic(key: &str, secret: &str) -> String {
+    use base64::Engine;
+    let pair = format!("{key}:{secret}");
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+#[test]
+fn the_app_secret_and_app_basic_modes_work_once_the_instance_turns_them_on() {
+    let backend = EchoBackend::start();
+    let gw = start_with(Opts::default().env("APIGW_LOG", "info,apigw::data_plane=debug"));
+    let reloads = |gw: &Gw| {
+        gw.server
+            .log_text()
+            .matches("data plane snapshot replaced")
+            .count()
+    };
+    let api_id = gw.publish_echo_api(&backend);
+    let (app_id, _) = gw.authorized_app("clear_app", &api_id);
+    let app = gw.mgmt("GET", &format!("/apps/{app_id}"), None);
+    let key = app.json["app_key"].as_str().unwrap().to_owned();
+    let reset = gw.mgmt("PUT", &format!("/apps/secret/{app_id}"), None);
+    let secret = reset.json["app_secret"].as_str().unwrap().to_owned();
+    let configure = |name: &str, enable: bool, config: &str| {
+        let r = gw.mgmt(
+            "POST",
+            "/features",
+            Some(&json!({"name": name, "enable": enable, "config": config})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+    };
+    let refused = |r: &Reply, detail: &str| {
+        assert_gateway_error(r, 401, "APIG.0303");
+        assert_eq!(
+            r.json["error_msg"],
+            format!("Incorrect app authentication information: {detail}"),
+            "{}",
+            r.text
+        );
+    };
+
+    // Off by default, as in APIG: neither form is a credential.
+    refused(
+        &gw.call(&gw.https, "/echo/hw", &hw(&key, &secret)),
+        "authorization not found",
+    );
+    let r = gw.call(
+        &gw.https,
+        "/echo/b",
+        &[("Authorization", &basic(&key, &secret))],
+    );
+    assert_gateway_error(&r, 401, "APIG.0303");
+
+    // app_secret on: the key and secret in X-HW-ID / X-HW-AppKey, over HTTPS. A feature
+    // changes the snapshot's modes only, not the whole snapshot.
+    let before = reloads(&gw);
+    configure("app_secret", true, "on");
+    assert_eq!(reloads(&gw), before, "{}", gw.server.log_text());
+    let ok = gw.call(&gw.https, "/echo/hw", &hw(&key, &secret));
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["x-app-id"], app_id.as_str());
+    for credential in ["x-hw-id", "x-hw-appkey", "authorization"] {
+        assert!(ok.json["headers"].get(credential).is_none(), "{}", ok.text);
+    }
+    refused(
+        &gw.call(&gw.https, "/echo/hw", &hw(&key, "WrongSecret_123")),
+        &format!("app secret does not match, appkey {key}"),
+    );
+    refused(
+        &gw.call(&gw.https, "/echo/hw", &[("X-HW-ID", key.as_str())]),
+        &format!("app secret does not match, appkey {key}"),
+    );
+    refused(
+        &gw.call(&gw.https, "/echo/hw", &hw("0123456789abcdef", &secret)),
+        "app not found, appkey 0123456789abcdef",
+    );
+    // The secret in clear over plain HTTP is refused, as an AppCode is.
+    refused(
+        &gw.call(&gw.http, "/echo/hw", &hw(&key, &secret)),
+        "app secret is only accepted over HTTPS",
+    );
+    // Basic is still off.
+    let r = gw.call(
+        &gw.https,
+        "/echo/b",
+        &[("Authorization", &basic(&key, &secret))],
+    );
+    assert_gateway_error(&r, 401, "APIG.0303");
+
+    // app_basic on.
+    configure("app_basic", true, "on");
+    let ok = gw.call(
+        &gw.https,
+        "/echo/b",
+        &[("Authorization", &basic(&key, &secret))],
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["x-app-id"], app_id.as_str());
+    assert!(ok.json["headers"].get("authorization").is_none());
+    let lower = basic(&key, &secret).replacen("Basic", "basic", 1);
+    let ok = gw.call(&gw.https, "/echo/b", &[("Authorization", &lower)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    refused(
+        &gw.call(
+            &gw.https,
+            "/echo/b",
+            &[("Authorization", &basic(&key, "WrongSecret_123"))],
+        ),
+        &format!("app secret does not match, appkey {key}"),
+    );
+    for malformed in ["Basic !!!", "Basic a2V5LW5vLWNvbG9u"] {
+        refused(
+            &gw.call(&gw.https, "/echo/b", &[("Authorization", malformed)]),
+            "basic credentials are not base64(AppKey:AppSecret)",
+        );
+    }
+    refused(
+        &gw.call(
+            &gw.http,
+            "/echo/b",
+            &[("Authorization", &basic(&key, &secret))],
+        ),
+        "app secret is only accepted over HTTPS",
+    );
+    // Signatures keep working beside both modes.
+    assert_eq!(gw.signed(&gw.https, "/echo/s", &key, &secret).status, 200);
+
+    // Revocations are in force for the next call: a reset secret, a cancelled authorization,
+    // a mode turned off.
+    let reset = gw.mgmt("PUT", &format!("/apps/secret/{app_id}"), None);
+    let new_secret = reset.json["app_secret"].as_str().unwrap().to_owned();
+    refused(
+        &gw.call(&gw.https, "/echo/hw", &hw(&key, &secret)),
+        &format!("app secret does not match, appkey {key}"),
+    );
+    assert_eq!(
+        gw.call(&gw.https, "/echo/hw", &hw(&key, &new_secret))
+            .status,
+        200
+    );
+    let other = gw.mgmt("POST", "/apps", Some(&json!({"name": "not_authorized"})));
+    let (other_key, other_secret) = (
+        other.json["app_key"].as_str().unwrap().to_owned(),
+        other.json["app_secret"].as_str().unwrap().to_owned(),
+    );
+    assert_gateway_error(
+        &gw.call(&gw.https, "/echo/hw", &hw(&other_key, &other_secret)),
+        403,
+        "APIG.0304",
+    );
+    configure("app_secret", false, "off");
+    refused(
+        &gw.call(&gw.https, "/echo/hw", &hw(&key, &new_secret)),
+        "authorization not found",
+    );
+    configure("app_basic", true, "off");
+    let r = gw.call(
+        &gw.https,
+        "/echo/b",
+        &[("Authorization", &basic(&key, &new_secret))],
+    );
+    assert_gateway_error(&r, 401, "APIG.0303");
+
+    // Kept across a restart (the features are stored with the instance).
+    configure("app_basic", true, "on");
+    let listed = gw.mgmt("GET", "/features", None);
+    assert_eq!(listed.json["total"], 2, "{}", listed.text);
+    let mut gw = gw;
+    let dir = gw.server.keep_dir();
+    assert_eq!(gw.server.terminate(), Some(0));
+    let gw = restart_in(dir.path());
+    let credential = basic(&key, &new_secret);
+    let ok = gw.call(&gw.https, "/echo/b", &[("Authorization", &credential)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    refused(
+        &gw.call(&gw.https, "/echo/hw", &hw(&key, &new_secret)),
+        "authorization not found",
+    );
+}

@@ -60,6 +60,7 @@ fn picture(server: &Server) -> Value {
         "codes": get(&format!("/apps/{app_id}/app-codes"))["app_codes"],
         "apis": get("/apis")["apis"],
         "auths": get(&format!("/app-auths/binded-apis?app_id={app_id}"))["auths"],
+        "features": get("/features")["features"],
     })
 }
 
@@ -133,9 +134,14 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
         "/app-auths",
         json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [api_id]}),
     );
+    post(
+        "/features",
+        json!({"name": "app_basic", "enable": true, "config": "on"}),
+    );
     let user = server.user_session(&admin, "moved_user", "admin", "member");
     assert_eq!(gateway_status(port, &code), 200);
     let before = picture(&server);
+    assert_eq!(before["features"][0]["name"], "app_basic");
     assert_eq!(server.terminate(), Some(0));
 
     // 2. migrate SQLite → PostgreSQL.

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod authz;
 pub mod error;
+pub mod feature;
 pub mod generate;
 pub mod identity;
 pub mod names;
@@ -12,6 +13,7 @@ pub mod page;
 pub mod timestamp;
 
 pub use error::ApiError;
+pub use feature::{FeatureName, FeatureSetting};
 pub use names::{
     AppCodeValue, AppKey, AppName, AppRemark, AppSecret, InstanceDescription, InstanceName,
     ResourceId,

@@ -16,6 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 /// Groups per index and leaves per group: 64 × 64 = 4096 leaves.
 const FANOUT_BITS: u32 = 6;
@@ -69,6 +70,21 @@ impl AppEntry {
             .iter()
             .take_while(|(fp, _)| *fp == target.fp)
             .any(|(_, t)| t.same(target))
+    }
+
+    /// Whether `presented` is the app's AppSecret (the `app_secret` and `app_basic` modes,
+    /// which present the secret itself). Compared as HMACs under both secrets, in constant
+    /// time, so the index keeps no second copy of the secret and the comparison reveals
+    /// nothing through its timing; a value that breaks the AppSecret rule is nobody's secret
+    /// (this also rules out the HMAC keys that are equivalent without being equal).
+    pub fn secret_matches(&self, presented: &[u8]) -> bool {
+        const PROOF: &[u8] = b"apigw: an AppSecret presented in clear";
+        if !apigw_domain::AppSecret::is_valid(presented) {
+            return false;
+        }
+        let expected = self.signing_key.sign(PROOF);
+        let offered = SigningKey::new(presented).sign(PROOF);
+        bool::from(expected.ct_eq(&offered))
     }
 
     /// Sorts and deduplicates authorizations into the form [`may_call`](Self::may_call) reads.
@@ -398,5 +414,32 @@ mod tests {
         assert!(!a.leaf(4095).contains(&2) && b.leaf(4095).contains(&2));
         assert!(Arc::ptr_eq(&a.top[0], &b.top[0]));
         assert!(!Arc::ptr_eq(&a.top[63], &b.top[63]));
+    }
+
+    #[test]
+    fn only_the_apps_own_secret_matches() {
+        let secret = "Secret_0123456789";
+        let app = AppEntry {
+            app_id: "a".into(),
+            app_name: "a".into(),
+            app_key: "k".into(),
+            signing_key: SigningKey::new(secret.as_bytes()),
+            code_hashes: Box::new([]),
+            authorized: Box::new([]),
+            acl: None,
+            quota: None,
+        };
+        assert!(app.secret_matches(secret.as_bytes()));
+        for other in [
+            "Secret_0123456788",
+            "Secret_012345678",
+            "Secret_0123456789 ",
+            "",
+        ] {
+            assert!(!app.secret_matches(other.as_bytes()), "{other:?}");
+        }
+        // Zero padding is the same HMAC key; the AppSecret rule refuses it before the HMACs.
+        assert!(!app.secret_matches(b"Secret_0123456789\0"));
+        assert!(SigningKey::new(b"Secret_0123456789\0").sign(b"m") == app.signing_key.sign(b"m"));
     }
 }

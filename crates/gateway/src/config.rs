@@ -32,6 +32,21 @@ pub struct GatewayConfig {
     pub acls: Vec<AppAcl>,
     /// Per-app call quotas (spec §1.13); at most one per app (the first wins).
     pub quotas: Vec<AppQuota>,
+    /// The app authentication modes the instance turned on besides AppCodes and signatures.
+    pub auth_modes: AppAuthModes,
+}
+
+/// The app authentication modes of spec §4.2 that an instance turns on with its gateway
+/// features (`app_secret`, `app_basic`); both off by default, as in APIG.
+///
+/// Exists because these modes carry an app's secret itself rather than a signature made with
+/// it: a gateway accepts them only where its operator asked for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AppAuthModes {
+    /// `X-HW-ID: <AppKey>` with `X-HW-AppKey: <AppSecret>`.
+    pub app_secret: bool,
+    /// `Authorization: Basic base64(<AppKey>:<AppSecret>)`.
+    pub app_basic: bool,
 }
 
 /// One app's complete data-plane state, replacing whatever the snapshot had for that app.

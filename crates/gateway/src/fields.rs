@@ -7,7 +7,7 @@
 //! Where a name occurs twice, the first value counts, as `HeaderMap::get` gives it.
 
 use crate::pipeline::{DEBUG_MODE_HEADER, STAGE_HEADER};
-use crate::proxy::{APP_CODE_HEADER, FORWARDED_FOR};
+use crate::proxy::{APP_CODE_HEADER, APP_SECRET_HEADER, APP_SECRET_KEY_HEADER, FORWARDED_FOR};
 use crate::upstream;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, EXPECT, HOST};
 use http::{HeaderMap, HeaderValue};
@@ -24,6 +24,10 @@ pub(crate) struct RequestFields<'h> {
     /// `X-Apig-AppCode`.
     pub app_code: Option<&'h HeaderValue>,
     pub authorization: Option<&'h HeaderValue>,
+    /// `X-HW-ID` (the AppKey of the `app_secret` mode).
+    pub hw_id: Option<&'h HeaderValue>,
+    /// `X-HW-AppKey` (the AppSecret of the `app_secret` mode).
+    pub hw_app_key: Option<&'h HeaderValue>,
     /// The caller's `X-Forwarded-For` (extended, not started, on the backend request).
     pub forwarded_for: Option<&'h HeaderValue>,
     /// `X-Apig-Mode: debug` asks for the debugging headers.
@@ -41,6 +45,8 @@ pub(crate) struct Forwarding {
     pub authorization: bool,
     /// `X-Apig-AppCode` is among them.
     pub app_code: bool,
+    /// `X-HW-ID` or `X-HW-AppKey` is among them.
+    pub app_secret: bool,
     /// `Expect` is among them.
     pub expect: bool,
 }
@@ -74,6 +80,12 @@ impl<'h> RequestFields<'h> {
                 first(&mut mode, value);
             } else if name == FORWARDED_FOR {
                 first(&mut fields.forwarded_for, value);
+            } else if name == APP_SECRET_KEY_HEADER {
+                first(&mut fields.hw_id, value);
+                forwarding.app_secret = true;
+            } else if name == APP_SECRET_HEADER {
+                first(&mut fields.hw_app_key, value);
+                forwarding.app_secret = true;
             } else if upstream::is_hop_by_hop(name.as_str().as_bytes()) {
                 forwarding.hop_by_hop = true;
             }
@@ -109,6 +121,8 @@ mod tests {
             ("x-apig-appcode", "code"),
             ("x-apig-mode", "DEBUG"),
             ("x-forwarded-for", "10.0.0.1"),
+            ("x-hw-id", "key"),
+            ("x-hw-appkey", "secret"),
             ("x-other", "v"),
         ]);
         let f = RequestFields::of(&headers);
@@ -119,6 +133,8 @@ mod tests {
             (f.app_code, "x-apig-appcode"),
             (f.authorization, "authorization"),
             (f.forwarded_for, "x-forwarded-for"),
+            (f.hw_id, "x-hw-id"),
+            (f.hw_app_key, "x-hw-appkey"),
         ] {
             assert_eq!(found, headers.get(name), "{name}");
         }
@@ -129,7 +145,7 @@ mod tests {
             .sum();
         assert_eq!(f.bytes, total);
         let forwarding = f.forwarding;
-        assert!(forwarding.app_code);
+        assert!(forwarding.app_code && forwarding.app_secret);
         assert!(!forwarding.hop_by_hop && !forwarding.authorization && !forwarding.expect);
 
         let empty = HeaderMap::new();
@@ -141,5 +157,8 @@ mod tests {
         let expect = map(&[("expect", "100-continue"), ("authorization", "x")]);
         let forwarding = RequestFields::of(&expect).forwarding;
         assert!(forwarding.expect && forwarding.authorization && !forwarding.app_code);
+        assert!(!forwarding.app_secret);
+        let secret_only = map(&[("x-hw-appkey", "secret")]);
+        assert!(RequestFields::of(&secret_only).forwarding.app_secret);
     }
 }

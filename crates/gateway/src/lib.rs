@@ -75,8 +75,8 @@ type IndexHasher = foldhash::fast::RandomState;
 
 pub use body::GatewayBody;
 pub use config::{
-    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, MatchMode,
+    ApiAuth, AppAcl, AppAuthModes, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate,
+    Backend, BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, MatchMode,
     ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod, SystemParam,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
@@ -283,6 +283,28 @@ impl Gateway {
             deleted = limit.is_none(),
             "data plane quota terms replaced"
         );
+    }
+
+    /// Puts the instance's app authentication modes in force (the `app_secret` and `app_basic`
+    /// features). O(1) whatever the number of apps: the new snapshot shares everything else
+    /// with the current one. In force for the next request when this returns; serialised with
+    /// patches and replaces.
+    pub async fn set_auth_modes(&self, modes: AppAuthModes) {
+        let gateway = self.clone();
+        let set = tokio::task::spawn_blocking(move || gateway.set_auth_modes_blocking(modes)).await;
+        if let Err(e) = set {
+            tracing::error!(error = %e, "replacing the app authentication modes failed");
+        }
+    }
+
+    /// [`set_auth_modes`](Self::set_auth_modes) for callers outside an async context (blocks
+    /// while a rebuild is in progress).
+    pub fn set_auth_modes_blocking(&self, modes: AppAuthModes) {
+        let inner = &self.inner;
+        let _serial = inner.replace_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let snapshot = inner.snapshot.load().with_auth_modes(modes);
+        inner.snapshot.store(Arc::new(snapshot));
+        tracing::debug!(?modes, "data plane app authentication modes replaced");
     }
 
     /// The calls this node counted against app quotas since the last take, per app, for the

@@ -5,8 +5,10 @@
 //!    **head limits**: URI over 32 KiB → 414, headers over 32 KiB → 494 (`APIG.0201`);
 //! 2. **route**: host → group, `X-Stage` → environment, method + path → published API
 //!    (404 `APIG.0101`);
-//! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed, else the `SDK-HMAC-SHA256`
-//!    signature (401 `APIG.0303`; 429 `APIG.0308` once failures pile up);
+//! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed; the AppKey with its AppSecret
+//!    (`X-HW-ID`/`X-HW-AppKey`, or `Authorization: Basic`) where the instance turned those
+//!    modes on; else the `SDK-HMAC-SHA256` signature (401 `APIG.0303`; 429 `APIG.0308` once
+//!    failures pile up);
 //! 4. **authorize**: the app holds an authorization for the API in this environment
 //!    (403 `APIG.0304`);
 //! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
@@ -43,6 +45,7 @@ use crate::snapshot::{ApiEntry, Snapshot};
 use crate::Inner;
 use apigw_domain::ApiError;
 use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_PAYLOAD};
+use base64::Engine;
 use bytes::Bytes;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Request, Response, Uri};
@@ -509,8 +512,9 @@ impl Outgoing {
     }
 }
 
-/// Phase 3, from the request head: who calls. AppCodes and `NONE` APIs are settled here;
-/// a signature names its app, and is verified once its body (or declared hash) is at hand.
+/// Phase 3, from the request head: who calls. AppCodes, the key-and-secret modes and `NONE`
+/// APIs are settled here; a signature names its app, and is verified once its body (or
+/// declared hash) is at hand.
 ///
 /// Not async, and the signature's verification a separate future: the AppCode and `NONE`
 /// paths build no future of their own, so nothing is moved in and out of one per request.
@@ -527,9 +531,10 @@ fn identify<'s, 'h>(
     };
     let peer = conn.peer.ip();
     let app_code = fields.app_code.filter(|_| app_code_header);
-    let app_code_allowed = conn.tls || gw.settings.allow_app_code_over_http;
+    // An AppCode, or an AppSecret presented itself, only over TLS (unless allowed in clear).
+    let in_clear_allowed = conn.tls || gw.settings.allow_app_code_over_http;
 
-    if let (Some(code), true) = (app_code, app_code_allowed) {
+    if let (Some(code), true) = (app_code, in_clear_allowed) {
         let hash = memo.hash(code.as_bytes(), &gw.settings.app_code_hasher);
         return match snapshot.app_by_code_hash(&hash) {
             Some(app) => Ok(Identified::App(app)),
@@ -537,16 +542,40 @@ fn identify<'s, 'h>(
         };
     }
 
+    // The instance's modes that present the AppSecret itself (off unless configured).
+    let modes = snapshot.auth_modes();
+    let hw_id = fields.hw_id.filter(|_| modes.app_secret);
+    if let (Some(key), true) = (hw_id, in_clear_allowed) {
+        let secret = fields.hw_app_key.map_or(&[][..], HeaderValue::as_bytes);
+        return key_and_secret(gw, snapshot, peer, key.as_bytes(), secret);
+    }
+
     let Some(value) = fields.authorization else {
         return Err(gw.auth_failure(peer, None, || {
             if app_code.is_some() {
                 "app code is only accepted over HTTPS".to_owned()
+            } else if hw_id.is_some() {
+                "app secret is only accepted over HTTPS".to_owned()
             } else {
                 "authorization not found".to_owned()
             }
         }));
     };
     let value = value.to_str().unwrap_or_default();
+    if let Some(encoded) = basic_credentials(value).filter(|_| modes.app_basic) {
+        if !in_clear_allowed {
+            return Err(gw.auth_failure(peer, None, || {
+                "app secret is only accepted over HTTPS".to_owned()
+            }));
+        }
+        let mut decoded = [0u8; MAX_BASIC_CREDENTIALS];
+        let Some((key, secret)) = decode_basic(encoded, &mut decoded) else {
+            return Err(gw.auth_failure(peer, None, || {
+                "basic credentials are not base64(AppKey:AppSecret)".to_owned()
+            }));
+        };
+        return key_and_secret(gw, snapshot, peer, key, secret);
+    }
     let authorization = match Authorization::parse(value) {
         Ok(a) => a,
         Err(e) => return Err(gw.auth_failure(peer, None, || e.to_string())),
@@ -557,6 +586,52 @@ fn identify<'s, 'h>(
         }));
     };
     Ok(Identified::Signed(Box::new(Signed { app, authorization })))
+}
+
+/// The longest `AppKey:AppSecret` pair of the `app_basic` mode (64 + 1 + 128 characters fit).
+const MAX_BASIC_CREDENTIALS: usize = 256;
+
+/// The encoded credentials of an `Authorization: Basic ...` value (scheme case-insensitive).
+fn basic_credentials(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("basic")
+        .then(|| rest.trim_matches(' '))
+}
+
+/// The AppKey and AppSecret of Basic credentials, decoded into `buf` (no allocation); `None`
+/// unless they are base64 of `key:secret` that fits.
+fn decode_basic<'b>(
+    encoded: &str,
+    buf: &'b mut [u8; MAX_BASIC_CREDENTIALS],
+) -> Option<(&'b [u8], &'b [u8])> {
+    let n = base64::engine::general_purpose::STANDARD
+        .decode_slice(encoded, buf)
+        .ok()?;
+    let pair = &buf[..n];
+    let at = pair.iter().position(|&b| b == b':')?;
+    Some((&pair[..at], &pair[at + 1..]))
+}
+
+/// Phase 3 for the modes that present an AppKey with its AppSecret (`app_secret`,
+/// `app_basic`): the app, when the secret is its own.
+fn key_and_secret<'s, 'h>(
+    gw: &Inner,
+    snapshot: &'s Snapshot,
+    peer: IpAddr,
+    key: &[u8],
+    secret: &[u8],
+) -> Result<Identified<'s, 'h>, ApiError> {
+    let key = std::str::from_utf8(key).unwrap_or_default();
+    let Some(app) = snapshot.app_by_key(key) else {
+        return Err(gw.auth_failure(peer, None, || format!("app not found, appkey {key}")));
+    };
+    if !app.secret_matches(secret) {
+        return Err(gw.auth_failure(peer, Some(key), || {
+            format!("app secret does not match, appkey {key}")
+        }));
+    }
+    Ok(Identified::App(app))
 }
 
 /// What a connection keeps from one request to the next (an HTTP/1.1 connection serves them
@@ -863,6 +938,41 @@ mod tests {
         let third = shared.stream();
         assert_eq!(third.app_code.code, b"the-code");
         assert!(third.app_code.hash.is_some());
+    }
+
+    #[test]
+    fn basic_credentials_decode_into_key_and_secret() {
+        let mut buf = [0u8; MAX_BASIC_CREDENTIALS];
+        let decoded = decode_basic("a2V5OnNlYzpyZXQ=", &mut buf);
+        assert_eq!(decoded, Some((&b"key"[..], &b"sec:ret"[..])));
+        for bad in ["a2V5", "!!!", "a2V5OnNlY3JldA"] {
+            let mut buf = [0u8; MAX_BASIC_CREDENTIALS];
+            assert_eq!(decode_basic(bad, &mut buf), None, "{bad:?}");
+        }
+        // Longer than any AppKey:AppSecret pair: refused, not truncated.
+        use base64::Engine;
+        let long = base64::engine::general_purpose::STANDARD.encode([b'k'; 300]);
+        let mut buf = [0u8; MAX_BASIC_CREDENTIALS];
+        assert_eq!(decode_basic(&long, &mut buf), None);
+    }
+
+    #[test]
+    fn basic_credentials_are_found_after_the_scheme() {
+        assert_eq!(
+            basic_credentials("Basic a2V5OnNlY3JldA=="),
+            Some("a2V5OnNlY3JldA==")
+        );
+        assert_eq!(basic_credentials("basic  a2V5 "), Some("a2V5"));
+        assert_eq!(basic_credentials("BASIC x"), Some("x"));
+        for other in [
+            "Basic",
+            "Bearer abc",
+            "SDK-HMAC-SHA256 Access=k",
+            "Basicx y",
+            "",
+        ] {
+            assert_eq!(basic_credentials(other), None, "{other:?}");
+        }
     }
 
     #[test]

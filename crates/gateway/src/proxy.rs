@@ -34,6 +34,10 @@ use std::borrow::Cow;
 pub(crate) const APP_CODE_HEADER: HeaderName = HeaderName::from_static("x-apig-appcode");
 /// The request id header, on the backend request and on every response.
 pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+/// The AppKey of the `app_secret` mode (spec §4.2).
+pub(crate) const APP_SECRET_KEY_HEADER: HeaderName = HeaderName::from_static("x-hw-id");
+/// The AppSecret of the `app_secret` mode (sic: the header named AppKey carries the secret).
+pub(crate) const APP_SECRET_HEADER: HeaderName = HeaderName::from_static("x-hw-appkey");
 pub(crate) const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// Everything but RFC 3986 unreserved characters is encoded in parameter values.
@@ -322,6 +326,8 @@ fn strip_for_backend(headers: &mut HeaderMap, found: Forwarding) {
     for (present, name) in [
         (found.authorization, AUTHORIZATION),
         (found.app_code, APP_CODE_HEADER),
+        (found.app_secret, APP_SECRET_KEY_HEADER),
+        (found.app_secret, APP_SECRET_HEADER),
         (found.expect, EXPECT),
     ] {
         if present {
@@ -367,6 +373,8 @@ mod tests {
             ("upgrade", "websocket"),
             ("authorization", "SDK-HMAC-SHA256 Access=k"),
             ("x-apig-appcode", "code"),
+            ("x-hw-id", "key"),
+            ("x-hw-appkey", "secret"),
             ("expect", "100-continue"),
             ("x-end-to-end", "kept"),
         ] {

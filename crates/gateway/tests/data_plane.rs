@@ -478,6 +478,7 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
                 reset_at_ms: None,
             },
         }],
+        ..Default::default()
     }
 }
 

@@ -6,6 +6,7 @@ pub mod apis;
 pub mod authz;
 pub mod crypto;
 pub mod error;
+pub mod features;
 pub mod ledger;
 pub mod model;
 pub mod revision;
@@ -15,6 +16,7 @@ pub mod test_db;
 pub use apis::ApiStore;
 pub use authz::AuthzStore;
 pub use error::StoreError;
+pub use features::{FeatureStore, InstanceFeature};
 pub use ledger::QuotaLedgerStore;
 pub use model::*;
 pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
@@ -29,12 +31,18 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// method one atomic transaction and enforce the uniqueness and count limits named in the docs
 /// even under concurrent callers.
 pub trait Store:
-    IdentityStore + AppStore + ApiStore + AuthzStore + RevisionStore + QuotaLedgerStore
+    IdentityStore + AppStore + ApiStore + AuthzStore + FeatureStore + RevisionStore + QuotaLedgerStore
 {
 }
 
 impl<T> Store for T where
-    T: IdentityStore + AppStore + ApiStore + AuthzStore + RevisionStore + QuotaLedgerStore
+    T: IdentityStore
+        + AppStore
+        + ApiStore
+        + AuthzStore
+        + FeatureStore
+        + RevisionStore
+        + QuotaLedgerStore
 {
 }
 

@@ -1,10 +1,11 @@
-//! The APIG v2 management families: gateway instances, apps (credentials) and AppCodes, the
-//! latter also under the ROMA Connect prefix `/v2/{project_id}/apic/instances/...`.
+//! The APIG v2 management families: gateway instances and their features, apps (credentials)
+//! and AppCodes, the latter also under the ROMA Connect prefix `/v2/{project_id}/apic/instances/...`.
 
 pub mod apis;
 pub mod app_codes;
 pub mod apps;
 pub mod authz;
+pub mod features;
 pub mod instances;
 pub mod views;
 
@@ -49,6 +50,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{base}/resources/outline/apps"),
             get(apps::quantities),
+        )
+        .route(
+            &format!("{base}/features"),
+            get(features::list).post(features::configure),
+        )
+        .route(
+            &format!("{base}/instance-features"),
+            get(features::supported),
         );
     let r = codes(base, r);
     codes("/v2/{project_id}/apic/instances/{instance_id}", r)

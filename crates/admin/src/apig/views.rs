@@ -2,7 +2,7 @@
 //! whole seconds, as Huawei's do.
 
 use apigw_domain::Timestamp;
-use apigw_store::{App, AppCode, Instance};
+use apigw_store::{App, AppCode, Instance, InstanceFeature};
 use serde_json::{json, Value};
 
 /// Which time format an answer uses.
@@ -67,5 +67,18 @@ pub fn instance_info(i: &Instance) -> Value {
         "enterprise_project_id": "0",
         "eps_id": "0",
         "charge_type": "postPaid",
+    })
+}
+
+/// `FeatureInfo`: a configured feature (times with nanoseconds, as APIG's examples show in
+/// both the configure answer and the list).
+pub fn feature_info(f: &InstanceFeature) -> Value {
+    json!({
+        "id": f.id,
+        "name": f.setting.name().as_str(),
+        "enable": f.setting.enable(),
+        "config": f.setting.config(),
+        "instance_id": f.instance_id,
+        "update_time": time(f.update_time, Precision::Nanos),
     })
 }

@@ -86,19 +86,6 @@ fn definition_from_row(row: &AnyRow) -> StoreResult<ApiDefinition> {
         .map_err(corrupt("API definition"))
 }
 
-/// The scope's instance, checked inside the transaction (it may have just been deleted).
-async fn check_instance(conn: &mut AnyConnection, scope: &Scope) -> ApiStoreResult<()> {
-    let found = sqlx::query("SELECT 1 FROM instances WHERE project_id = $1 AND id = $2")
-        .bind(&scope.project_id)
-        .bind(&scope.instance_id)
-        .fetch_optional(conn)
-        .await?;
-    match found {
-        Some(_) => Ok(()),
-        None => Err(StoreError::NotFound.into()),
-    }
-}
-
 async fn fetch_group(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -261,7 +248,7 @@ async fn check_api_unique(
 impl ApiStore for SqlStore {
     async fn create_group(&self, scope: &Scope, group: NewGroup) -> ApiStoreResult<ApiGroup> {
         let mut tx = self.config_tx().await?;
-        check_instance(&mut tx, scope).await?;
+        Self::check_instance(&mut tx, scope).await?;
         if any(
             &mut tx,
             "SELECT 1 FROM api_groups WHERE instance_id = $1 AND name = $2",
@@ -412,7 +399,7 @@ impl ApiStore for SqlStore {
         max_envs: u32,
     ) -> ApiStoreResult<Environment> {
         let mut tx = self.config_tx().await?;
-        check_instance(&mut tx, scope).await?;
+        Self::check_instance(&mut tx, scope).await?;
         if any(
             &mut tx,
             "SELECT 1 FROM environments WHERE instance_id = $1 AND name = $2",

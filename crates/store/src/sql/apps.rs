@@ -91,14 +91,7 @@ impl AppStore for SqlStore {
 
     async fn create_app(&self, scope: &Scope, app: NewApp, limits: AppLimits) -> StoreResult<App> {
         let mut tx = self.config_tx().await?;
-        let instance = sqlx::query("SELECT 1 FROM instances WHERE project_id = $1 AND id = $2")
-            .bind(&scope.project_id)
-            .bind(&scope.instance_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if instance.is_none() {
-            return Err(StoreError::NotFound);
-        }
+        Self::check_instance(&mut tx, scope).await?;
         if Self::exists(
             &mut tx,
             "SELECT 1 FROM apps WHERE instance_id = $1 AND name = $2 AND id <> $3",

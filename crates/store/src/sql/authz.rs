@@ -292,14 +292,7 @@ impl AuthzStore for SqlStore {
 
     async fn create_app_quota(&self, scope: &Scope, spec: AppQuotaSpec) -> AuthzResult<AppQuota> {
         let mut tx = self.config_tx().await?;
-        let instance = sqlx::query("SELECT 1 FROM instances WHERE project_id = $1 AND id = $2")
-            .bind(&scope.project_id)
-            .bind(&scope.instance_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if instance.is_none() {
-            return Err(StoreError::NotFound.into());
-        }
+        Self::check_instance(&mut tx, scope).await?;
         if Self::quota_name_taken(&mut tx, scope, &spec.name, "").await? {
             return Err(AuthzError::QuotaNameExists);
         }

@@ -18,6 +18,7 @@ const TABLES: &[&str] = &[
     "tokens",
     "access_keys",
     "instances",
+    "instance_features",
     "apps",
     "app_codes",
     "api_groups",
@@ -32,7 +33,7 @@ const TABLES: &[&str] = &[
 ];
 
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
-const ADDED_LATER: &[&str] = &["app_quota_usage"];
+const ADDED_LATER: &[&str] = &["app_quota_usage", "instance_features"];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.
 #[derive(Debug, Serialize, Deserialize)]

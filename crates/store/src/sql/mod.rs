@@ -16,6 +16,7 @@ mod apps;
 mod authz;
 mod builder;
 mod export;
+mod features;
 mod ledger;
 
 mod identity;
@@ -365,6 +366,17 @@ impl SqlStore {
             .fetch_optional(exec)
             .await?;
         row.map(|r| self.app_from_row(&r)).transpose()
+    }
+
+    /// The scope's instance, checked inside the transaction (it may have just been deleted):
+    /// `NotFound` when it is gone.
+    async fn check_instance(conn: &mut AnyConnection, scope: &Scope) -> StoreResult<()> {
+        let found = sqlx::query("SELECT 1 FROM instances WHERE project_id = $1 AND id = $2")
+            .bind(&scope.project_id)
+            .bind(&scope.instance_id)
+            .fetch_optional(conn)
+            .await?;
+        found.map(|_| ()).ok_or(StoreError::NotFound)
     }
 
     async fn app_in_scope(tx: &mut AnyConnection, scope: &Scope, id: &str) -> StoreResult<bool> {
