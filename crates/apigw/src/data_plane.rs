@@ -1,6 +1,6 @@
 //! Wiring of the data plane: builds the gateway's [`GatewayConfig`] of one instance from the
-//! store (published APIs, app credentials, authorizations, ACLs, quotas, the features that
-//! turn on app authentication modes), starts the gateway
+//! store (published APIs, app credentials, authorizations, ACLs, quotas, the instance's
+//! features), starts the gateway
 //! listeners, and refreshes the in-memory snapshot after every management change.
 
 use anyhow::Context;
@@ -12,9 +12,9 @@ use apigw_domain::api::{
 use apigw_domain::authz::AclType;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
-    ApiAuth, AppAcl, AppAuthModes, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate,
-    Backend, BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, ParamValue,
-    Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
+    BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, InstanceFeatures,
+    ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -222,20 +222,21 @@ pub async fn load_config(
         auths: authz.auths,
         acls,
         quotas,
-        auth_modes: auth_modes(&features),
+        features: features_in_force(&features),
     })
 }
 
-/// The app authentication modes an instance's features put in force.
-fn auth_modes(features: &[apigw_store::InstanceFeature]) -> AppAuthModes {
-    let mut modes = AppAuthModes::default();
+/// What an instance's configured features put in force.
+fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatures {
+    let mut in_force = InstanceFeatures::default();
     for f in features.iter().filter(|f| f.setting.in_force()) {
         match f.setting.name() {
-            FeatureName::AppSecret => modes.app_secret = true,
-            FeatureName::AppBasic => modes.app_basic = true,
+            FeatureName::AppSecret => in_force.app_secret = true,
+            FeatureName::AppBasic => in_force.app_basic = true,
+            FeatureName::RealIpFromXff => in_force.client_ip_xff_index = f.setting.xff_index(),
         }
     }
-    modes
+    in_force
 }
 
 /// Brings the gateway's snapshot up to date after each change: a change that concerns only
@@ -267,7 +268,7 @@ impl Refresher {
             Change::Apps(ids) => self.patch(ids).await,
             Change::Quota(id) => self.set_quota(id).await,
             Change::Features(id) if id.eq_ignore_ascii_case(&self.instance_id) => {
-                self.set_auth_modes().await
+                self.set_features().await
             }
             // Another instance's settings or deletion: nothing this data plane serves.
             Change::Features(id) | Change::Instance(id)
@@ -356,12 +357,13 @@ impl Refresher {
         }
     }
 
-    /// Re-reads the instance's features and puts the app authentication modes they turn on in
-    /// force; false if that failed.
-    async fn set_auth_modes(&self) -> bool {
+    /// Re-reads the instance's features and puts them in force; false if that failed.
+    async fn set_features(&self) -> bool {
         match self.store.instance_features(&self.instance_id).await {
             Ok(features) => {
-                self.gateway.set_auth_modes(auth_modes(&features)).await;
+                self.gateway
+                    .set_features(features_in_force(&features))
+                    .await;
                 true
             }
             Err(e) => {

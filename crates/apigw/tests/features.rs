@@ -116,6 +116,30 @@ fn configure_a_feature_then_change_it_keeping_its_id() {
     assert_eq!(page.json["total"], 2);
     assert_eq!(page.json["size"], 1);
     assert_eq!(page.json["features"][0]["name"], "app_secret");
+
+    // real_ip_from_xff takes an object, stored and shown with both members.
+    let r = configure(
+        &server,
+        &admin,
+        json!({"name": "real_ip_from_xff", "enable": true}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["config"], r#"{"enable":true,"xff_index":-1}"#);
+    let config = r#"{"enable": "on", "xff_index": 2}"#;
+    let r = configure(
+        &server,
+        &admin,
+        json!({"name": "real_ip_from_xff", "enable": true, "config": config}),
+    );
+    assert_eq!(r.json["config"], r#"{"enable":true,"xff_index":2}"#);
+    assert_eq!(
+        stored(&server, &admin.instance_id)[2],
+        (
+            "real_ip_from_xff".into(),
+            1,
+            r#"{"enable":true,"xff_index":2}"#.into()
+        )
+    );
 }
 
 #[test]
@@ -131,17 +155,17 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.json,
-        json!({"total": 2, "size": 2, "features": ["app_secret", "app_basic"]})
+        json!({"total": 3, "size": 3, "features": ["app_secret", "app_basic", "real_ip_from_xff"]})
     );
     let r = server.call(
         "GET",
-        &admin.apig("/instance-features?offset=1&limit=5"),
+        &admin.apig("/instance-features?offset=1&limit=1"),
         Some(&admin.token),
         None,
     );
     assert_eq!(
         r.json,
-        json!({"total": 2, "size": 1, "features": ["app_basic"]})
+        json!({"total": 3, "size": 1, "features": ["app_basic"]})
     );
 }
 
@@ -168,6 +192,18 @@ fn every_field_is_checked_and_nothing_is_stored_on_a_refusal() {
         ),
         (
             json!({"name": "app_basic", "enable": true, "config": true}),
+            "config",
+        ),
+        (
+            json!({"name": "real_ip_from_xff", "enable": true, "config": "on"}),
+            "config",
+        ),
+        (
+            json!({"name": "real_ip_from_xff", "enable": true, "config": "{\"xff_index\": 99}"}),
+            "config",
+        ),
+        (
+            json!({"name": "real_ip_from_xff", "enable": true, "config": "{\"index\": 1}"}),
             "config",
         ),
     ] {

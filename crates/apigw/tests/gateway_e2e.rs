@@ -1096,3 +1096,67 @@ fn the_app_secret_and_app_basic_modes_work_once_the_instance_turns_them_on() {
         "authorization not found",
     );
 }
+
+#[test]
+fn with_real_ip_from_xff_the_client_address_is_read_from_x_forwarded_for() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let api_id = gw.publish_echo_api(&backend);
+    let (app_id, code) = gw.authorized_app("behind_lb", &api_id);
+    let acl = gw.mgmt(
+        "PUT",
+        &format!("/apps/{app_id}/app-acl"),
+        Some(&json!({"app_acl_type": "PERMIT", "app_acl_values": ["203.0.113.0/24"]})),
+    );
+    assert!(acl.status < 300, "{}", acl.text);
+    let call = |xff: Option<&str>| {
+        let mut headers = vec![("X-Apig-AppCode", code.as_str())];
+        if let Some(xff) = xff {
+            headers.push(("X-Forwarded-For", xff));
+        }
+        gw.call(&gw.https, "/echo/lb", &headers)
+    };
+    let configure = |enable: bool, config: &str| {
+        let r = gw.mgmt(
+            "POST",
+            "/features",
+            Some(&json!({"name": "real_ip_from_xff", "enable": enable, "config": config})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r
+    };
+
+    // Off by default: the TCP peer (127.0.0.1) is the client, whatever the header says.
+    assert_gateway_error(&call(Some("203.0.113.7")), 403, "APIG.0405");
+
+    // On, the last address (the one the nearest proxy added) is the client's.
+    let r = configure(true, r#"{"enable": true, "xff_index": -1}"#);
+    assert_eq!(r.json["config"], r#"{"enable":true,"xff_index":-1}"#);
+    let ok = call(Some("198.51.100.1, 203.0.113.7"));
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["x-source-ip"], "203.0.113.7");
+    // The backend still learns the whole chain, the gateway's peer appended.
+    assert_eq!(
+        ok.json["headers"]["x-forwarded-for"],
+        "198.51.100.1, 203.0.113.7, 127.0.0.1"
+    );
+    assert_gateway_error(&call(Some("203.0.113.7, 198.51.100.1")), 403, "APIG.0405");
+    // No header, or no address at the index: the peer again.
+    assert_gateway_error(&call(None), 403, "APIG.0405");
+    assert_gateway_error(&call(Some("unknown")), 403, "APIG.0405");
+
+    // Index 0: the first address.
+    configure(true, r#"{"xff_index": 0}"#);
+    assert_eq!(call(Some("203.0.113.9, 198.51.100.1")).status, 200);
+    assert_gateway_error(&call(Some("198.51.100.1, 203.0.113.9")), 403, "APIG.0405");
+
+    // Off again: in force for the next call.
+    configure(false, r#"{"xff_index": 0}"#);
+    assert_gateway_error(&call(Some("203.0.113.9")), 403, "APIG.0405");
+    let listed = gw.mgmt("GET", "/features", None);
+    assert_eq!(
+        listed.json["features"][0]["enable"], false,
+        "{}",
+        listed.text
+    );
+}

@@ -1,12 +1,14 @@
 //! Gateway features (APIG "instance features", `POST /instances/{id}/features`): switches a
-//! gateway instance turns on for all its APIs. apigw honours the app authentication modes of
-//! spec §4.2 that carry an app's own key and secret:
+//! gateway instance turns on for all its APIs. apigw implements:
 //!
 //! * `app_secret`: `X-HW-ID: <AppKey>` and `X-HW-AppKey: <AppSecret>` (sic: the header named
-//!   AppKey carries the secret);
-//! * `app_basic`: `Authorization: Basic base64(<AppKey>:<AppSecret>)`.
+//!   AppKey carries the secret), an app authentication mode of spec §4.2;
+//! * `app_basic`: `Authorization: Basic base64(<AppKey>:<AppSecret>)`, another;
+//! * `real_ip_from_xff`: the client address that app ACLs, failure throttling,
+//!   `$context.sourceIp` and the access log see is read from `X-Forwarded-For` (the gateway
+//!   behind a load balancer), at `xff_index` (0 the first address, -1 the last).
 //!
-//! Both are off until configured, as in APIG. A feature apigw does not implement is refused
+//! All are off until configured, as in APIG. A feature apigw does not implement is refused
 //! rather than stored and ignored, so a configuration never claims what the gateway does not do.
 
 use crate::ApiError;
@@ -19,11 +21,17 @@ pub enum FeatureName {
     AppSecret,
     /// `app_basic`: the key and secret as HTTP Basic credentials.
     AppBasic,
+    /// `real_ip_from_xff`: the client address from `X-Forwarded-For`.
+    RealIpFromXff,
 }
 
 impl FeatureName {
     /// Every feature apigw implements (what `GET .../instance-features` lists).
-    pub const ALL: [FeatureName; 2] = [FeatureName::AppSecret, FeatureName::AppBasic];
+    pub const ALL: [FeatureName; 3] = [
+        FeatureName::AppSecret,
+        FeatureName::AppBasic,
+        FeatureName::RealIpFromXff,
+    ];
 
     /// The feature named `name`; 400 `APIG.2011` (`name`) for any other.
     pub fn parse(name: &str) -> Result<Self, ApiError> {
@@ -38,6 +46,7 @@ impl FeatureName {
         match self {
             FeatureName::AppSecret => "app_secret",
             FeatureName::AppBasic => "app_basic",
+            FeatureName::RealIpFromXff => "real_ip_from_xff",
         }
     }
 }
@@ -52,18 +61,31 @@ impl fmt::Display for FeatureName {
 const ON: &str = "on";
 const OFF: &str = "off";
 
-/// A feature's setting that passed its rules: the feature, `enable`, and its `config` as it is
-/// stored and shown.
+/// The largest `xff_index` either way: a request's `X-Forwarded-For` names a handful of hops.
+pub const MAX_XFF_INDEX: i64 = 64;
+
+/// A feature's setting that passed its rules: the feature, `enable`, and its `config`.
 ///
-/// Both features apigw implements are switches whose `config` is `on` or `off` (APIG's
-/// example: `{"name":"app_api_key","enable":true,"config":"on"}`). Without a `config` the
-/// switch follows `enable`; the feature is in force only when `enable` is true and the switch
-/// is `on`.
+/// `app_secret` and `app_basic` are switches whose `config` is `on` or `off` (APIG's example:
+/// `{"name":"app_api_key","enable":true,"config":"on"}`); without a `config` the switch follows
+/// `enable`. `real_ip_from_xff` takes a JSON object, `{"enable":true,"xff_index":-1}`; both
+/// members are optional (`enable` follows the outer one, `xff_index` is -1: the address the
+/// nearest proxy added) and `xff_index` lies within ±[`MAX_XFF_INDEX`]. A feature is in force
+/// only when the outer and the inner switch are both on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeatureSetting {
     name: FeatureName,
     enable: bool,
-    config: &'static str,
+    config: FeatureConfig,
+}
+
+/// What `config` holds, by feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FeatureConfig {
+    /// `on` (true) or `off`.
+    Switch(bool),
+    /// `real_ip_from_xff`'s object.
+    Xff { enable: bool, xff_index: i32 },
 }
 
 impl FeatureSetting {
@@ -71,17 +93,15 @@ impl FeatureSetting {
     /// that broke its rule.
     pub fn parse(name: &str, enable: bool, config: Option<&str>) -> Result<Self, ApiError> {
         let name = FeatureName::parse(name)?;
-        let config = match config.map(str::trim) {
-            None => {
-                if enable {
-                    ON
-                } else {
-                    OFF
-                }
-            }
-            Some(c) if c.eq_ignore_ascii_case(ON) => ON,
-            Some(c) if c.eq_ignore_ascii_case(OFF) => OFF,
-            Some(_) => return Err(ApiError::invalid_body_field("config")),
+        let config = config.map(str::trim);
+        let config = match name {
+            FeatureName::AppSecret | FeatureName::AppBasic => match config {
+                None => FeatureConfig::Switch(enable),
+                Some(c) if c.eq_ignore_ascii_case(ON) => FeatureConfig::Switch(true),
+                Some(c) if c.eq_ignore_ascii_case(OFF) => FeatureConfig::Switch(false),
+                Some(_) => return Err(ApiError::invalid_body_field("config")),
+            },
+            FeatureName::RealIpFromXff => parse_xff(enable, config)?,
         };
         Ok(Self {
             name,
@@ -100,15 +120,66 @@ impl FeatureSetting {
         self.enable
     }
 
-    /// `config` as stored and shown (`on` or `off`).
-    pub fn config(&self) -> &'static str {
-        self.config
+    /// `config` as stored and shown: `on` or `off`, or the `real_ip_from_xff` object with
+    /// both members.
+    pub fn config(&self) -> String {
+        match self.config {
+            FeatureConfig::Switch(on) => (if on { ON } else { OFF }).to_owned(),
+            FeatureConfig::Xff { enable, xff_index } => {
+                serde_json::json!({"enable": enable, "xff_index": xff_index}).to_string()
+            }
+        }
     }
 
     /// Whether the gateway applies the feature.
     pub fn in_force(&self) -> bool {
-        self.enable && self.config == ON
+        self.enable
+            && match self.config {
+                FeatureConfig::Switch(on) => on,
+                FeatureConfig::Xff { enable, .. } => enable,
+            }
     }
+
+    /// For `real_ip_from_xff` in force, which address of `X-Forwarded-For` is the client's.
+    pub fn xff_index(&self) -> Option<i32> {
+        match self.config {
+            FeatureConfig::Xff { xff_index, .. } if self.in_force() => Some(xff_index),
+            _ => None,
+        }
+    }
+}
+
+/// `real_ip_from_xff`'s `config`: a JSON object with optional `enable` (a boolean, or `on` /
+/// `off`) and `xff_index` (an integer within ±[`MAX_XFF_INDEX`]), nothing else.
+fn parse_xff(outer: bool, config: Option<&str>) -> Result<FeatureConfig, ApiError> {
+    let bad = || ApiError::invalid_body_field("config");
+    let Some(text) = config else {
+        return Ok(FeatureConfig::Xff {
+            enable: outer,
+            xff_index: -1,
+        });
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
+    let object = value.as_object().ok_or_else(bad)?;
+    if object.keys().any(|k| k != "enable" && k != "xff_index") {
+        return Err(bad());
+    }
+    let enable = match object.get("enable") {
+        None => outer,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case(ON) => true,
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case(OFF) => false,
+        Some(_) => return Err(bad()),
+    };
+    let xff_index = match object.get("xff_index") {
+        None => -1,
+        Some(v) => v
+            .as_i64()
+            .filter(|i| i.abs() <= MAX_XFF_INDEX)
+            .and_then(|i| i32::try_from(i).ok())
+            .ok_or_else(bad)?,
+    };
+    Ok(FeatureConfig::Xff { enable, xff_index })
 }
 
 #[cfg(test)]
@@ -124,6 +195,10 @@ mod tests {
         assert_eq!(
             FeatureName::parse("app_basic").unwrap(),
             FeatureName::AppBasic
+        );
+        assert_eq!(
+            FeatureName::parse("real_ip_from_xff").unwrap(),
+            FeatureName::RealIpFromXff
         );
         for other in ["", "APP_BASIC", "app_api_key", "ratelimit", "app_basic "] {
             let e = FeatureName::parse(other).unwrap_err();
@@ -151,5 +226,54 @@ mod tests {
             assert!(e.message.contains("parameterName:config"), "{bad:?}");
         }
         assert!(FeatureSetting::parse("lts", true, Some("on")).is_err());
+        assert_eq!(on.xff_index(), None);
+    }
+
+    #[test]
+    fn the_xff_feature_takes_an_object() {
+        let s = |enable, config| FeatureSetting::parse("real_ip_from_xff", enable, config);
+        let set = s(true, Some(r#"{"enable": true, "xff_index": 1}"#)).unwrap();
+        assert!(set.in_force());
+        assert_eq!(set.xff_index(), Some(1));
+        assert_eq!(set.config(), r#"{"enable":true,"xff_index":1}"#);
+        // Both members optional; `enable` follows the outer one, the index is the last address.
+        let plain = s(true, None).unwrap();
+        assert_eq!(plain.xff_index(), Some(-1));
+        assert_eq!(plain.config(), r#"{"enable":true,"xff_index":-1}"#);
+        assert_eq!(s(true, Some("{}")).unwrap().xff_index(), Some(-1));
+        assert_eq!(
+            s(true, Some(r#"{"enable":"on","xff_index":-64}"#))
+                .unwrap()
+                .xff_index(),
+            Some(-64)
+        );
+        // Off inside or outside: not in force, no index.
+        let inner_off = s(true, Some(r#"{"enable":false,"xff_index":0}"#)).unwrap();
+        assert!(!inner_off.in_force() && inner_off.xff_index().is_none());
+        assert!(s(false, Some(r#"{"xff_index":0}"#))
+            .unwrap()
+            .xff_index()
+            .is_none());
+        assert_eq!(
+            s(false, None).unwrap().config(),
+            r#"{"enable":false,"xff_index":-1}"#
+        );
+        for bad in [
+            "on",
+            "[1]",
+            "{",
+            r#"{"xff_index": 65}"#,
+            r#"{"xff_index": -65}"#,
+            r#"{"xff_index": 1.5}"#,
+            r#"{"xff_index": "1"}"#,
+            r#"{"enable": 1}"#,
+            r#"{"enable": true, "other": 1}"#,
+        ] {
+            let e = s(true, Some(bad)).unwrap_err();
+            assert!(e.message.contains("parameterName:config"), "{bad:?}");
+        }
+        // The stored text reads back as the same setting.
+        let again = s(set.enable(), Some(&set.config())).unwrap();
+        assert_eq!(again, set);
     }
 }

@@ -32,21 +32,26 @@ pub struct GatewayConfig {
     pub acls: Vec<AppAcl>,
     /// Per-app call quotas (spec §1.13); at most one per app (the first wins).
     pub quotas: Vec<AppQuota>,
-    /// The app authentication modes the instance turned on besides AppCodes and signatures.
-    pub auth_modes: AppAuthModes,
+    /// The gateway features the instance turned on.
+    pub features: InstanceFeatures,
 }
 
-/// The app authentication modes of spec §4.2 that an instance turns on with its gateway
-/// features (`app_secret`, `app_basic`); both off by default, as in APIG.
+/// The gateway features an instance turned on that change how the gateway reads a request:
+/// the app authentication modes of spec §4.2 (`app_secret`, `app_basic`) and where the
+/// client's address comes from (`real_ip_from_xff`). All off by default, as in APIG.
 ///
-/// Exists because these modes carry an app's secret itself rather than a signature made with
-/// it: a gateway accepts them only where its operator asked for them.
+/// Exists because each of them trusts the caller with more than the default does (the
+/// AppSecret itself, an address the caller's proxies wrote): a gateway does so only where its
+/// operator asked for it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct AppAuthModes {
+pub struct InstanceFeatures {
     /// `X-HW-ID: <AppKey>` with `X-HW-AppKey: <AppSecret>`.
     pub app_secret: bool,
     /// `Authorization: Basic base64(<AppKey>:<AppSecret>)`.
     pub app_basic: bool,
+    /// The client address is this address of `X-Forwarded-For` (0 the first, -1 the last),
+    /// when the header has one there; else the TCP peer's.
+    pub client_ip_xff_index: Option<i32>,
 }
 
 /// One app's complete data-plane state, replacing whatever the snapshot had for that app.

@@ -75,9 +75,10 @@ type IndexHasher = foldhash::fast::RandomState;
 
 pub use body::GatewayBody;
 pub use config::{
-    ApiAuth, AppAcl, AppAuthModes, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate,
-    Backend, BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, MatchMode,
-    ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod, SystemParam,
+    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
+    BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, InstanceFeatures,
+    MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    SystemParam,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};
@@ -285,26 +286,27 @@ impl Gateway {
         );
     }
 
-    /// Puts the instance's app authentication modes in force (the `app_secret` and `app_basic`
-    /// features). O(1) whatever the number of apps: the new snapshot shares everything else
-    /// with the current one. In force for the next request when this returns; serialised with
-    /// patches and replaces.
-    pub async fn set_auth_modes(&self, modes: AppAuthModes) {
+    /// Puts the instance's gateway features in force (the `app_secret` and `app_basic` modes,
+    /// the client address from `X-Forwarded-For`). O(1) whatever the number of apps: the new
+    /// snapshot shares everything else with the current one. In force for the next request
+    /// when this returns; serialised with patches and replaces.
+    pub async fn set_features(&self, features: InstanceFeatures) {
         let gateway = self.clone();
-        let set = tokio::task::spawn_blocking(move || gateway.set_auth_modes_blocking(modes)).await;
+        let set =
+            tokio::task::spawn_blocking(move || gateway.set_features_blocking(features)).await;
         if let Err(e) = set {
-            tracing::error!(error = %e, "replacing the app authentication modes failed");
+            tracing::error!(error = %e, "replacing the gateway features failed");
         }
     }
 
-    /// [`set_auth_modes`](Self::set_auth_modes) for callers outside an async context (blocks
+    /// [`set_features`](Self::set_features) for callers outside an async context (blocks
     /// while a rebuild is in progress).
-    pub fn set_auth_modes_blocking(&self, modes: AppAuthModes) {
+    pub fn set_features_blocking(&self, features: InstanceFeatures) {
         let inner = &self.inner;
         let _serial = inner.replace_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let snapshot = inner.snapshot.load().with_auth_modes(modes);
+        let snapshot = inner.snapshot.load().with_features(features);
         inner.snapshot.store(Arc::new(snapshot));
-        tracing::debug!(?modes, "data plane app authentication modes replaced");
+        tracing::debug!(?features, "data plane gateway features replaced");
     }
 
     /// The calls this node counted against app quotas since the last take, per app, for the

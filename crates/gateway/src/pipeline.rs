@@ -4,7 +4,8 @@
 //!    backend request; the request's fields read in one walk ([`RequestFields`]); then the
 //!    **head limits**: URI over 32 KiB → 414, headers over 32 KiB → 494 (`APIG.0201`);
 //! 2. **route**: host → group, `X-Stage` → environment, method + path → published API
-//!    (404 `APIG.0101`);
+//!    (404 `APIG.0101`); then the **client address** the later phases see: the TCP peer, or
+//!    where the instance has `real_ip_from_xff`, an address of `X-Forwarded-For`;
 //! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed; the AppKey with its AppSecret
 //!    (`X-HW-ID`/`X-HW-AppKey`, or `Authorization: Basic`) where the instance turned those
 //!    modes on; else the `SDK-HMAC-SHA256` signature (401 `APIG.0303`; 429 `APIG.0308` once
@@ -80,6 +81,50 @@ impl Conn {
     }
 }
 
+/// The client's address as the phases after routing see it.
+///
+/// Exists because behind a load balancer the TCP peer is the balancer: an instance with
+/// `real_ip_from_xff` names which address of `X-Forwarded-For` is the client's (0 the first,
+/// -1 the last, the one the nearest proxy added). Every `X-Forwarded-For` field counts, in
+/// order, as one list. Without the feature, without the header or without a valid address at
+/// that index, the TCP peer is the client.
+struct ClientAddr {
+    ip: IpAddr,
+    /// The address as `X-Forwarded-For` wrote it, when it came from there
+    /// (`$context.sourceIp`); otherwise the connection's own text serves.
+    text: Option<String>,
+}
+
+impl ClientAddr {
+    fn of(conn: &Conn, headers: &http::HeaderMap, xff_index: Option<i32>) -> Self {
+        let peer = Self {
+            ip: conn.peer.ip(),
+            text: None,
+        };
+        let Some(index) = xff_index else {
+            return peer;
+        };
+        let mut listed = headers
+            .get_all(proxy::FORWARDED_FOR)
+            .iter()
+            .flat_map(|v| v.to_str().unwrap_or_default().split(','));
+        let chosen = match usize::try_from(index) {
+            Ok(from_start) => listed.nth(from_start),
+            Err(_) => listed.rev().nth(index.unsigned_abs() as usize - 1),
+        };
+        let Some((text, ip)) = chosen
+            .map(str::trim)
+            .and_then(|t| Some((t, t.parse::<IpAddr>().ok()?)))
+        else {
+            return peer;
+        };
+        Self {
+            ip,
+            text: Some(text.to_owned()),
+        }
+    }
+}
+
 /// The stage used when a request has no `X-Stage`.
 const DEFAULT_STAGE: &str = "RELEASE";
 
@@ -149,10 +194,16 @@ pub(crate) fn handle<'a>(
                 );
                 let limit = settings.max_body_bytes;
                 pass!(refuse_declared_oversize(fields.content_length, limit), 'phases);
+                // Who the client is: the TCP peer, unless the instance reads the address from
+                // X-Forwarded-For (what ACLs, throttling, $context.sourceIp and the log see).
+                let xff_index = snapshot.features().client_ip_xff_index;
+                let client = ClientAddr::of(conn, &parts.headers, xff_index);
+                trace.client = Some(client.ip);
 
                 // Phase 3: authenticate (401, 429).
                 let memo = &mut state.app_code;
-                let identified = identify(gw, &snapshot, api.auth, &fields, conn, memo);
+                let identified =
+                    identify(gw, &snapshot, api.auth, &fields, (conn, client.ip), memo);
                 let identified = pass!(identified, 'phases);
                 let (app, outgoing) = match identified {
                     Identified::Anyone => (None, Outgoing::stream(body, settings)),
@@ -160,7 +211,7 @@ pub(crate) fn handle<'a>(
                     Identified::Signed(signed) => {
                         // Boxed: only signed requests pay for the room their body's reading needs.
                         let verified =
-                            Box::pin(verify_signed(gw, &signed, &parts, body, conn)).await;
+                            Box::pin(verify_signed(gw, &signed, &parts, body, client.ip)).await;
                         (Some(signed.app), pass!(verified, 'phases))
                     }
                 };
@@ -169,7 +220,7 @@ pub(crate) fn handle<'a>(
                     // Phase 4: authorize (403 APIG.0304).
                     pass!(authorize(app, &api.target), 'phases);
                     // Phase 5: ACL (403 APIG.0405).
-                    pass!(check_acl(app, conn.peer.ip()), 'phases);
+                    pass!(check_acl(app, client.ip), 'phases);
                     // Phase 6: quota (405 APIG.0501).
                     pass!(take_quota(app, &mut trace), 'phases);
                 }
@@ -179,6 +230,7 @@ pub(crate) fn handle<'a>(
                     app_id: app.map(|a| &*a.app_id),
                     app_name: app.map(|a| &*a.app_name),
                     peer_text: &conn.peer_text,
+                    source_ip: client.text.as_deref(),
                     request_id: &request_id.header,
                     forwarded_for: fields.forwarded_for.cloned(),
                 };
@@ -307,7 +359,7 @@ fn report(
     tracing::info!(
         target: "apigw::access",
         request_id = request_id.as_str(),
-        client = %conn.peer.ip().to_canonical(),
+        client = %trace.client.unwrap_or(conn.peer.ip()).to_canonical(),
         tls = conn.tls,
         %method,
         path,
@@ -337,6 +389,8 @@ struct Trace<'s> {
     api: Option<&'s ApiEntry>,
     /// The app that called it.
     app: Option<&'s AppEntry>,
+    /// The client's address, once the request's fields were read.
+    client: Option<IpAddr>,
     /// Time to the backend's response head.
     upstream: Option<std::time::Duration>,
     /// The app's quota after this call (`X-Apig-RateLimit-app`).
@@ -523,13 +577,12 @@ fn identify<'s, 'h>(
     snapshot: &'s Snapshot,
     auth: ApiAuth,
     fields: &RequestFields<'h>,
-    conn: &Conn,
+    (conn, peer): (&Conn, IpAddr),
     memo: &mut AppCodeMemo,
 ) -> Result<Identified<'s, 'h>, ApiError> {
     let ApiAuth::App { app_code_header } = auth else {
         return Ok(Identified::Anyone);
     };
-    let peer = conn.peer.ip();
     let app_code = fields.app_code.filter(|_| app_code_header);
     // An AppCode, or an AppSecret presented itself, only over TLS (unless allowed in clear).
     let in_clear_allowed = conn.tls || gw.settings.allow_app_code_over_http;
@@ -543,7 +596,7 @@ fn identify<'s, 'h>(
     }
 
     // The instance's modes that present the AppSecret itself (off unless configured).
-    let modes = snapshot.auth_modes();
+    let modes = snapshot.features();
     let hw_id = fields.hw_id.filter(|_| modes.app_secret);
     if let (Some(key), true) = (hw_id, in_clear_allowed) {
         let secret = fields.hw_app_key.map_or(&[][..], HeaderValue::as_bytes);
@@ -763,9 +816,8 @@ async fn verify_signed(
     signed: &Signed<'_, '_>,
     parts: &Parts,
     body: CallerBody,
-    conn: &Conn,
+    peer: IpAddr,
 ) -> Result<Outgoing, ApiError> {
-    let peer = conn.peer.ip();
     let Signed { app, authorization } = signed;
     // The AppKey of a known app (the map key `access` was found under).
     let key = Some(authorization.access);
@@ -938,6 +990,42 @@ mod tests {
         let third = shared.stream();
         assert_eq!(third.app_code.code, b"the-code");
         assert!(third.app_code.hash.is_some());
+    }
+
+    #[test]
+    fn the_client_address_comes_from_x_forwarded_for_only_where_the_instance_says() {
+        let conn = Conn::new("10.0.0.9:4000".parse().unwrap(), false);
+        let mut headers = http::HeaderMap::new();
+        let client = |h: &http::HeaderMap, index| {
+            let c = ClientAddr::of(&conn, h, index);
+            (c.ip.to_string(), c.text)
+        };
+        let peer = || ("10.0.0.9".to_owned(), None);
+        assert_eq!(client(&headers, Some(-1)), peer(), "no header");
+        headers.append(
+            proxy::FORWARDED_FOR,
+            HeaderValue::from_static("1.1.1.1, 2.2.2.2"),
+        );
+        headers.append(
+            proxy::FORWARDED_FOR,
+            HeaderValue::from_static("2001:db8::3"),
+        );
+        assert_eq!(client(&headers, None), peer(), "feature off");
+        let at = |s: &str| (s.to_owned(), Some(s.to_owned()));
+        assert_eq!(client(&headers, Some(0)), at("1.1.1.1"));
+        assert_eq!(client(&headers, Some(1)), at("2.2.2.2"));
+        assert_eq!(client(&headers, Some(2)), at("2001:db8::3"));
+        assert_eq!(client(&headers, Some(-1)), at("2001:db8::3"));
+        assert_eq!(client(&headers, Some(-3)), at("1.1.1.1"));
+        assert_eq!(client(&headers, Some(3)), peer(), "beyond the list");
+        assert_eq!(client(&headers, Some(-4)), peer(), "beyond the list");
+        let mut junk = http::HeaderMap::new();
+        junk.append(
+            proxy::FORWARDED_FOR,
+            HeaderValue::from_static("unknown, 1.2.3.4:80"),
+        );
+        assert_eq!(client(&junk, Some(0)), peer(), "not an address");
+        assert_eq!(client(&junk, Some(-1)), peer(), "an address with a port");
     }
 
     #[test]

@@ -80,8 +80,12 @@ pub(crate) struct Caller<'a> {
     pub app_id: Option<&'a str>,
     /// Its name.
     pub app_name: Option<&'a str>,
-    /// The client address as text (`X-Forwarded-For`, `$context.sourceIp`).
+    /// The TCP peer's address as text (appended to `X-Forwarded-For`; `$context.sourceIp`
+    /// unless `source_ip` says otherwise).
     pub peer_text: &'a HeaderValue,
+    /// The client's address read from `X-Forwarded-For` (`real_ip_from_xff`), for
+    /// `$context.sourceIp`.
+    pub source_ip: Option<&'a str>,
     /// The request id.
     pub request_id: &'a HeaderValue,
     /// The caller's own `X-Forwarded-For`, if it sent one.
@@ -114,9 +118,10 @@ pub(crate) fn backend_request(
             ParamValue::Constant(v) => Some(Cow::Borrowed(v.as_str())),
             ParamValue::System(SystemParam::AppId) => caller.app_id.map(Cow::Borrowed),
             ParamValue::System(SystemParam::AppName) => caller.app_name.map(Cow::Borrowed),
-            ParamValue::System(SystemParam::SourceIp) => {
-                caller.peer_text.to_str().ok().map(Cow::Borrowed)
-            }
+            ParamValue::System(SystemParam::SourceIp) => caller
+                .source_ip
+                .or_else(|| caller.peer_text.to_str().ok())
+                .map(Cow::Borrowed),
             ParamValue::System(SystemParam::RequestId) => {
                 caller.request_id.to_str().ok().map(Cow::Borrowed)
             }

@@ -9,8 +9,8 @@
 
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::config::{
-    ApiAuth, AppAcl, AppAuthModes, AppPatch, AppQuota, AppUpdate, BackendParam, BackendRetries,
-    GatewayConfig, GroupConfig, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, BackendRetries, GatewayConfig,
+    GroupConfig, InstanceFeatures, Protocol, PublishedApi, QuotaLimit, ReqMethod,
 };
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
@@ -42,8 +42,8 @@ pub struct Snapshot {
     /// The counters with calls the quota ledger has not been told of (one book for the life
     /// of the gateway, handed from version to version).
     usage: Arc<UsageBook>,
-    /// The instance's app authentication modes besides AppCodes and signatures.
-    auth_modes: AppAuthModes,
+    /// The gateway features the instance turned on.
+    features: InstanceFeatures,
 }
 
 /// Quota policies by quota id.
@@ -205,7 +205,7 @@ impl Snapshot {
             auths,
             acls,
             quotas,
-            auth_modes,
+            features,
         } = config;
 
         let fp_keys = previous.map_or_else(RandomState::new, |p| p.routing.fp_keys.clone());
@@ -276,7 +276,7 @@ impl Snapshot {
             apps: index,
             quotas: Arc::new(policies),
             usage,
-            auth_modes,
+            features,
         }
     }
 
@@ -342,7 +342,7 @@ impl Snapshot {
             apps: index,
             quotas: policies,
             usage: Arc::clone(&self.usage),
-            auth_modes: self.auth_modes,
+            features: self.features,
         }
     }
 
@@ -407,7 +407,7 @@ impl Snapshot {
             apps: self.apps.clone(),
             quotas: Arc::clone(&self.quotas),
             usage: Arc::clone(&self.usage),
-            auth_modes: self.auth_modes,
+            features: self.features,
         }
     }
 }
@@ -568,19 +568,19 @@ impl Snapshot {
         self.apps.by_code_hash(hash)
     }
 
-    /// The app authentication modes the instance turned on besides AppCodes and signatures.
-    pub(crate) fn auth_modes(&self) -> AppAuthModes {
-        self.auth_modes
+    /// The gateway features the instance turned on.
+    pub(crate) fn features(&self) -> InstanceFeatures {
+        self.features
     }
 
-    /// This snapshot with other app authentication modes; everything else shared.
-    pub(crate) fn with_auth_modes(&self, auth_modes: AppAuthModes) -> Snapshot {
+    /// This snapshot with other gateway features; everything else shared.
+    pub(crate) fn with_features(&self, features: InstanceFeatures) -> Snapshot {
         Snapshot {
             routing: Arc::clone(&self.routing),
             apps: self.apps.clone(),
             quotas: Arc::clone(&self.quotas),
             usage: Arc::clone(&self.usage),
-            auth_modes,
+            features,
         }
     }
 

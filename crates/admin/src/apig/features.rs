@@ -40,7 +40,7 @@ pub async fn configure(
         instance_id = %scope.instance_id,
         feature = %feature.setting.name(),
         enable = feature.setting.enable(),
-        config = feature.setting.config(),
+        config = %feature.setting.config(),
         "instance feature configured"
     );
     Ok((StatusCode::CREATED, Json(feature_info(&feature))))
