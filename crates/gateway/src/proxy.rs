@@ -85,7 +85,7 @@ pub(crate) struct Caller<'a> {
     pub peer_text: &'a HeaderValue,
     /// The client's address read from `X-Forwarded-For` (`real_ip_from_xff`), for
     /// `$context.sourceIp`.
-    pub source_ip: Option<&'a str>,
+    pub source_ip: Option<std::net::IpAddr>,
     /// The request id.
     pub request_id: &'a HeaderValue,
     /// The caller's own `X-Forwarded-For`, if it sent one.
@@ -118,10 +118,10 @@ pub(crate) fn backend_request(
             ParamValue::Constant(v) => Some(Cow::Borrowed(v.as_str())),
             ParamValue::System(SystemParam::AppId) => caller.app_id.map(Cow::Borrowed),
             ParamValue::System(SystemParam::AppName) => caller.app_name.map(Cow::Borrowed),
-            ParamValue::System(SystemParam::SourceIp) => caller
-                .source_ip
-                .or_else(|| caller.peer_text.to_str().ok())
-                .map(Cow::Borrowed),
+            ParamValue::System(SystemParam::SourceIp) => match caller.source_ip {
+                Some(ip) => Some(Cow::Owned(ip.to_canonical().to_string())),
+                None => caller.peer_text.to_str().ok().map(Cow::Borrowed),
+            },
             ParamValue::System(SystemParam::RequestId) => {
                 caller.request_id.to_str().ok().map(Cow::Borrowed)
             }
@@ -328,16 +328,19 @@ fn forwarded_for(existing: Option<&HeaderValue>, peer: &HeaderValue) -> HeaderVa
 /// them; removal, a hash lookup each, only for what is there).
 fn strip_for_backend(headers: &mut HeaderMap, found: Forwarding) {
     let is_hop_by_hop = |name: &HeaderName| upstream::is_hop_by_hop(name.as_str().as_bytes());
-    for (present, name) in [
-        (found.authorization, AUTHORIZATION),
-        (found.app_code, APP_CODE_HEADER),
-        (found.app_secret, APP_SECRET_KEY_HEADER),
-        (found.app_secret, APP_SECRET_HEADER),
-        (found.expect, EXPECT),
-    ] {
-        if present {
-            headers.remove(name);
-        }
+    // One test each: a name is built (and dropped) only when there is one to remove.
+    if found.authorization {
+        headers.remove(AUTHORIZATION);
+    }
+    if found.app_code {
+        headers.remove(APP_CODE_HEADER);
+    }
+    if found.app_secret {
+        headers.remove(APP_SECRET_KEY_HEADER);
+        headers.remove(APP_SECRET_HEADER);
+    }
+    if found.expect {
+        headers.remove(EXPECT);
     }
     if !found.hop_by_hop {
         return;
