@@ -201,3 +201,61 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
     for r in (requests.get(gw + "/dp/hw", headers=hw, timeout=10),
               requests.get(gw + "/dp/basic", auth=basic, timeout=10)):
         assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
+
+
+def test_an_api_with_cors_made_by_the_official_sdk_admits_browser_pages(
+        published, apig, instance_id, backend, server, admin_token, project_id):
+    """CreateApiV2 with `cors=True` (the SDK's own models), published and authorized through the
+    SDK; then what a browser does: the preflight (answered by the gateway, no credentials) and
+    the call, readable from any origin; an API without CORS gives neither."""
+    from huaweicloudsdkapig.v2 import (
+        ApiActionInfo, ApiAuthCreate, ApiCreate, AuthOpt, BackendApiCreate, BackendParamBase,
+        CreateApiV2Request, CreateAuthorizingAppsV2Request,
+        CreateOrDeletePublishRecordForApiV2Request)
+    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
+    groups = requests.get(base + "/api-groups", headers={"X-Auth-Token": admin_token},
+                          timeout=10).json()["groups"]
+    group = [g for g in groups if g["is_default"] == 1][0]["id"]
+    created = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
+        group_id=group, name="sdk_cors_api", type=1, req_protocol="BOTH", req_method="POST",
+        req_uri="/browser/{item}", auth_type="APP", auth_opt=AuthOpt(app_code_auth_type="HEADER"),
+        cors=True, backend_type="HTTP",
+        backend_params=[BackendParamBase(origin="REQUEST", name="item", location="PATH",
+                                         value="item")],
+        backend_api=BackendApiCreate(url_domain="127.0.0.1:%d" % backend, req_protocol="HTTP",
+                                     req_method="POST", req_uri="/items/{item}", timeout=5000))))
+    assert created.cors is True and created.name == "sdk_cors_api"
+    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+        instance_id=instance_id, body=ApiActionInfo(action="online", env_id=RELEASE,
+                                                    api_id=created.id)))
+    apig.create_authorizing_apps_v2(CreateAuthorizingAppsV2Request(
+        instance_id=instance_id, body=ApiAuthCreate(env_id=RELEASE, app_ids=[published["app"]["id"]],
+                                                    api_ids=[created.id])))
+    gw, origin = published["gateway"], "https://page.example"
+
+    pre = requests.options(gw + "/browser/b1", timeout=10, headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-apig-appcode"})
+    assert pre.status_code == 200, pre.text
+    assert pre.text == ""
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in pre.headers["Access-Control-Allow-Methods"].split(",")
+    assert pre.headers["Access-Control-Allow-Headers"] == "content-type,x-apig-appcode"
+    assert pre.headers["Access-Control-Max-Age"] == "172800"
+
+    r = requests.post(gw + "/browser/b1", json={"n": 1}, timeout=10,
+                      headers={"Origin": origin, "X-Apig-AppCode": published["code"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["path"] == "/items/b1" and json.loads(r.json()["body"]) == {"n": 1}
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert "X-Request-Id" in r.headers["Access-Control-Expose-Headers"].split(",")
+    r = requests.post(gw + "/browser/b1", timeout=10, headers={"Origin": origin})
+    assert r.status_code == 401 and r.headers["Access-Control-Allow-Origin"] == "*", r.text
+
+    # The API of the module's fixture has no CORS: no preflight answer, no mark.
+    pre = requests.options(gw + "/dp/b1", timeout=10, headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET"})
+    assert "Access-Control-Allow-Origin" not in pre.headers
+    r = requests.get(gw + "/dp/b1", timeout=10,
+                     headers={"Origin": origin, "X-Apig-AppCode": published["code"]})
+    assert r.status_code == 200 and "Access-Control-Allow-Origin" not in r.headers

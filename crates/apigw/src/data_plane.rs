@@ -103,6 +103,7 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             retries: BackendRetries::from_retry_count(b.retry_count),
         },
         backend_params: params,
+        cors: d.cors(),
     })
 }
 

@@ -1160,3 +1160,144 @@ fn with_real_ip_from_xff_the_client_address_is_read_from_x_forwarded_for() {
         listed.text
     );
 }
+
+/// Sends `method` to the gateway with `headers`.
+fn send(gw: &Gw, method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = gw.client.request(method, url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    Reply::from(req.send().expect("gateway answers"))
+}
+
+#[test]
+fn an_api_with_cors_on_answers_preflights_itself_and_its_responses_admit_any_origin() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let backend = EchoBackend::start();
+    let gw = start();
+    let group = gw.default_group();
+    let mut body = echo_api_body(&group, "browser_api", &backend);
+    body["req_uri"] = json!("/cors/{name}");
+    body["cors"] = json!(true);
+    let created = gw.mgmt("POST", "/apis", Some(&body));
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["cors"], true);
+    let cors_api = created.json["id"].as_str().unwrap().to_owned();
+    let publish = |id: &str| {
+        let online = gw.mgmt(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": "online", "api_id": id, "env_id": RELEASE})),
+        );
+        assert_eq!(online.status, 201, "{}", online.text);
+    };
+    publish(&cors_api);
+    let (app_id, code) = gw.authorized_app("browser_app", &cors_api);
+    // An API without CORS beside it, the same app authorized.
+    let plain_api = gw.publish_echo_api(&backend);
+    let auth = gw.mgmt(
+        "POST",
+        "/app-auths",
+        Some(&json!({"env_id": RELEASE, "app_ids": [app_id], "api_ids": [plain_api]})),
+    );
+    assert_eq!(auth.status, 201, "{}", auth.text);
+    let origin = ("Origin", "https://page.example");
+    let url = |path: &str| format!("{}{path}", gw.https);
+    let preflight = |path: &str, method: &str, headers: Option<&str>| {
+        let mut h = vec![origin, ("Access-Control-Request-Method", method)];
+        if let Some(headers) = headers {
+            h.push(("Access-Control-Request-Headers", headers));
+        }
+        send(&gw, "OPTIONS", &url(path), &h)
+    };
+
+    // The preflight is the gateway's: 200 without credentials, the backend not called.
+    let before = backend.hits.load(SeqCst);
+    let pre = preflight("/cors/a", "GET", Some("x-apig-appcode,content-type"));
+    assert_eq!(pre.status, 200, "{}", pre.text);
+    assert_eq!(pre.text, "");
+    assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        pre.header("access-control-allow-methods"),
+        Some("GET,POST,PUT,DELETE,HEAD,OPTIONS,PATCH")
+    );
+    assert_eq!(
+        pre.header("access-control-allow-headers"),
+        Some("x-apig-appcode,content-type")
+    );
+    assert_eq!(pre.header("access-control-max-age"), Some("172800"));
+    assert_eq!(pre.header("x-request-id").map(str::len), Some(32));
+    // No headers named: the default list, with the AppCode header among them.
+    let pre = preflight("/cors/a", "GET", None);
+    let allowed = pre.header("access-control-allow-headers").unwrap();
+    assert!(allowed.contains("X-Apig-AppCode") && allowed.contains("X-Sdk-Date"));
+    assert_eq!(
+        backend.hits.load(SeqCst),
+        before,
+        "a preflight reached the backend"
+    );
+
+    // The call itself is proxied, authenticated as ever, and readable by the page.
+    let ok = gw.call(&gw.https, "/cors/a", &[origin, ("X-Apig-AppCode", &code)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["origin"], "https://page.example");
+    assert_eq!(ok.header("access-control-allow-origin"), Some("*"));
+    let exposed = ok.header("access-control-expose-headers").unwrap();
+    assert!(exposed.starts_with("X-Request-Id,"), "{exposed}");
+    assert_eq!(backend.hits.load(SeqCst), before + 1);
+    // So are the gateway's refusals: the page learns why.
+    let refused = gw.call(&gw.https, "/cors/a", &[origin, ("X-Apig-AppCode", "wrong")]);
+    assert_gateway_error(&refused, 401, "APIG.0303");
+    assert_eq!(refused.header("access-control-allow-origin"), Some("*"));
+    // A backend that does CORS itself is left to it.
+    let own = gw.call(
+        &gw.https,
+        "/cors/a",
+        &[
+            origin,
+            ("X-Apig-AppCode", &code),
+            ("X-Echo-Allow-Origin", "https://page.example"),
+        ],
+    );
+    assert_eq!(own.status, 200, "{}", own.text);
+    let origins: Vec<_> = own
+        .headers
+        .get_all("access-control-allow-origin")
+        .iter()
+        .collect();
+    assert_eq!(origins, ["https://page.example"]);
+    assert!(own.header("access-control-expose-headers").is_none());
+
+    // A preflight for a method the API does not serve finds no API (and no OPTIONS API).
+    assert_gateway_error(&preflight("/cors/a", "DELETE", None), 404, "APIG.0101");
+    // OPTIONS without Origin is no preflight: routed as OPTIONS, which no API serves.
+    let not_preflight = send(
+        &gw,
+        "OPTIONS",
+        &url("/cors/a"),
+        &[("Access-Control-Request-Method", "GET")],
+    );
+    assert_gateway_error(&not_preflight, 404, "APIG.0101");
+
+    // Without CORS: no preflight answer, no marks.
+    let pre = preflight("/echo/a", "GET", None);
+    assert_gateway_error(&pre, 404, "APIG.0101");
+    assert!(pre.header("access-control-allow-origin").is_none());
+    let plain = gw.call(&gw.https, "/echo/a", &[origin, ("X-Apig-AppCode", &code)]);
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    assert!(plain.header("access-control-allow-origin").is_none());
+    assert!(plain.header("access-control-expose-headers").is_none());
+
+    // CORS turned off and the API published again: in force for the next preflight and call.
+    body["cors"] = json!(false);
+    let updated = gw.mgmt("PUT", &format!("/apis/{cors_api}"), Some(&body));
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    let stored = gw.mgmt("GET", &format!("/apis/{cors_api}"), None);
+    assert_eq!(stored.json["cors"], false, "{}", stored.text);
+    publish(&cors_api);
+    assert_gateway_error(&preflight("/cors/a", "GET", None), 404, "APIG.0101");
+    let ok = gw.call(&gw.https, "/cors/a", &[origin, ("X-Apig-AppCode", &code)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert!(ok.header("access-control-allow-origin").is_none());
+}

@@ -320,6 +320,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                     retries: Default::default(),
                 },
                 backend_params: vec![],
+                cors: false,
             };
             let t = Instant::now();
             gateway.replace_routes_blocking(vec![group], vec![api]);

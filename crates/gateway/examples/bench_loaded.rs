@@ -92,6 +92,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
                 retries: Default::default(),
             },
             backend_params: vec![],
+            cors: false,
         }],
         apps,
         auths,

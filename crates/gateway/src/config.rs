@@ -130,6 +130,9 @@ pub struct PublishedApi {
     pub backend: Backend,
     /// Parameters added to the backend request.
     pub backend_params: Vec<BackendParam>,
+    /// Whether browsers may call the API from any origin (APIG `cors`): the gateway answers
+    /// its CORS preflights and marks its responses with `Access-Control-Allow-Origin: *`.
+    pub cors: bool,
 }
 
 /// The API's `req_protocol`: an HTTPS API is served only by the TLS listener, an HTTP one only

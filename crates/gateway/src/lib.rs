@@ -18,6 +18,8 @@
 //! - `proxy`: the backend request (path, parameters, hop-by-hop headers), sent within the
 //!   API's timeout; `upstream`: the pooled HTTP/1.1 client (TCP or TLS) that sends it, driven
 //!   in the request's own task;
+//! - `cors`: calls from browser pages of other origins to APIs with `cors` on (preflights
+//!   answered by the gateway, responses marked);
 //! - [`errors`]: the data-plane error catalogue (spec §5.2) and its JSON body;
 //! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
 //!   counters that survive snapshot replacement and exchange their calls with the store's
@@ -50,6 +52,7 @@
 mod apps;
 pub mod body;
 pub mod config;
+mod cors;
 mod deadline;
 mod drain;
 pub mod errors;

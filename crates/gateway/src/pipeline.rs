@@ -4,8 +4,9 @@
 //!    backend request; the request's fields read in one walk ([`RequestFields`]); then the
 //!    **head limits**: URI over 32 KiB → 414, headers over 32 KiB → 494 (`APIG.0201`);
 //! 2. **route**: host → group, `X-Stage` → environment, method + path → published API
-//!    (404 `APIG.0101`); then the **client address** the later phases see: the TCP peer, or
-//!    where the instance has `real_ip_from_xff`, an address of `X-Forwarded-For`;
+//!    (404 `APIG.0101`); a CORS preflight for an API with `cors` on is answered here (see
+//!    [`cors`]); then the **client address** the later phases see: the TCP peer, or where the
+//!    instance has `real_ip_from_xff`, an address of `X-Forwarded-For`;
 //! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed; the AppKey with its AppSecret
 //!    (`X-HW-ID`/`X-HW-AppKey`, or `Authorization: Basic`) where the instance turned those
 //!    modes on; else the `SDK-HMAC-SHA256` signature (401 `APIG.0303`; 429 `APIG.0308` once
@@ -17,6 +18,9 @@
 //! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
 //!    caller stops sending its body);
 //! 8. **report**: the API's metrics and the access line.
+//!
+//! The response of an API with `cors` on, refusals included, is marked for browsers
+//! (`Access-Control-Allow-Origin: *`) before it is reported.
 //!
 //! With `X-Apig-Mode: debug` the response also carries `X-Apig-Latency` and
 //! `X-Apig-Upstream-Latency` (milliseconds) and, for an app with a quota,
@@ -35,6 +39,7 @@
 use crate::apps::{AppEntry, AuthTarget};
 use crate::body::{BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
 use crate::config::{ApiAuth, GatewaySettings};
+use crate::cors;
 use crate::deadline::ExchangeTimer;
 use crate::errors;
 use crate::fields::RequestFields;
@@ -49,7 +54,7 @@ use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_
 use base64::Engine;
 use bytes::Bytes;
 use http::request::Parts;
-use http::{HeaderName, HeaderValue, Request, Response, Uri};
+use http::{HeaderName, HeaderValue, Method, Request, Response, Uri};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -167,8 +172,16 @@ pub(crate) fn handle<'a>(
                 // the request head move on to the proxy phase later.
                 let uri = parts.uri.clone();
 
-                // Phase 2: route (404).
-                let route = pass!(route(&snapshot, &fields, &parts, &uri, conn.tls), 'phases);
+                // Phase 2: route (404); a CORS preflight for an API that allows CORS is
+                // answered here, without credentials or backend.
+                if parts.method == Method::OPTIONS {
+                    if let Some(api) = preflight(&snapshot, &fields, &parts, &uri, conn.tls) {
+                        trace.api = Some(api);
+                        break 'phases Ok(cors::preflight_answer(&parts.headers));
+                    }
+                }
+                let routed = route(&snapshot, &fields, &parts.method, &uri, conn.tls);
+                let route = pass!(routed, 'phases);
                 let api = snapshot.api(route.api);
                 trace.api = Some(api);
                 tracing::debug!(
@@ -260,6 +273,9 @@ pub(crate) fn handle<'a>(
                 )
             }
         };
+        if trace.api.is_some_and(|api| api.cors) {
+            cors::mark(&mut response);
+        }
         let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
         // Phase 8: report (metrics, access log).
         let outcome = Outcome {
@@ -395,11 +411,11 @@ impl Trace<'_> {
     }
 }
 
-/// Phase 2: the API this request addresses.
+/// Phase 2: the API this request (with `method`) addresses.
 fn route<'s, 'r>(
     snapshot: &'s Snapshot,
     fields: &RequestFields<'_>,
-    parts: &Parts,
+    method: &Method,
     uri: &'r Uri,
     tls: bool,
 ) -> Result<RouteMatch<'s, 'r>, ApiError> {
@@ -422,8 +438,27 @@ fn route<'s, 'r>(
         .group_for_host(host)
         .ok_or_else(errors::api_not_found)?;
     snapshot
-        .route(group, stage, &parts.method, path, tls)
+        .route(group, stage, method, path, tls)
         .ok_or_else(errors::api_not_found)
+}
+
+/// Phase 2 for an `OPTIONS` request: if it is a CORS preflight, the API that answers it — the
+/// one the browser asks about (routed by the method it names), else an `OPTIONS` API at that
+/// path (APIG's recipe for preflights) — provided that API allows CORS.
+#[cold]
+fn preflight<'s>(
+    snapshot: &'s Snapshot,
+    fields: &RequestFields<'_>,
+    parts: &Parts,
+    uri: &Uri,
+    tls: bool,
+) -> Option<&'s ApiEntry> {
+    let asked = cors::preflight_method(&parts.method, &parts.headers)?;
+    [asked, Method::OPTIONS].iter().find_map(|method| {
+        let routed = route(snapshot, fields, method, uri, tls).ok()?;
+        let api = snapshot.api(routed.api);
+        api.cors.then_some(api)
+    })
 }
 
 /// `.` or `..` segments (also percent-encoded) would let a `SWA` suffix climb out of the

@@ -108,6 +108,8 @@ pub(crate) struct ApiEntry {
     pub target: Arc<AuthTarget>,
     pub backend: BackendEntry,
     pub params: Box<[BackendParam]>,
+    /// Whether cross-origin calls from browsers are allowed (see [`crate::cors`]).
+    pub cors: bool,
     /// Its request counters and latency histograms.
     pub meters: ApiMeters,
 }
@@ -510,6 +512,7 @@ impl Routing {
             target,
             backend,
             params: api.backend_params.into(),
+            cors: api.cors,
         });
     }
 }
@@ -681,6 +684,7 @@ mod tests {
                 retries: Default::default(),
             },
             backend_params: vec![],
+            cors: false,
         }
     }
 

@@ -161,6 +161,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
                 retries,
             },
             backend_params: vec![],
+            cors: false,
         }],
         ..Default::default()
     };

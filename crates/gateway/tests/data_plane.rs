@@ -277,6 +277,7 @@ fn api(id: &str, method: ReqMethod, uri: &str, auth: ApiAuth, backend: Backend) 
         auth,
         backend,
         backend_params: vec![],
+        cors: false,
     }
 }
 

@@ -439,8 +439,12 @@ pub fn invalid(field: &str) -> String {
 
 /// A real HTTP/1.1 backend on loopback that answers every request with a JSON echo of its
 /// method, path (with query), headers and body; keeps connections alive like a real server.
+/// A request with `X-Echo-Allow-Origin: O` is answered with `Access-Control-Allow-Origin: O`
+/// (a backend that does CORS itself).
 pub struct EchoBackend {
     pub port: u16,
+    /// Requests answered so far.
+    pub hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl EchoBackend {
@@ -448,9 +452,12 @@ impl EchoBackend {
         use std::io::{BufRead, BufReader, Read, Write};
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
+                let counted = counted.clone();
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut out = stream;
@@ -485,6 +492,12 @@ impl EchoBackend {
                         if reader.read_exact(&mut body).is_err() {
                             return;
                         }
+                        // A backend with CORS fields of its own, when asked for them.
+                        let own_cors = headers
+                            .get("x-echo-allow-origin")
+                            .and_then(Value::as_str)
+                            .map(|o| format!("Access-Control-Allow-Origin: {o}\r\n"))
+                            .unwrap_or_default();
                         let echo = json!({
                             "method": method,
                             "path": target,
@@ -493,10 +506,11 @@ impl EchoBackend {
                         })
                         .to_string();
                         let response = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{own_cors}Content-Length: {}\r\n\r\n{}",
                             echo.len(),
                             echo
                         );
+                        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         if out.write_all(response.as_bytes()).is_err() {
                             return;
                         }
@@ -504,7 +518,7 @@ impl EchoBackend {
                 });
             }
         });
-        EchoBackend { port }
+        EchoBackend { port, hits }
     }
 }
 

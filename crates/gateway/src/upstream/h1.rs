@@ -137,6 +137,15 @@ impl BackendFields {
         self.has_date
     }
 
+    /// Whether a field named `name` is among the lines (any case): for the rare response
+    /// that needs to know, so the common one pays nothing while the head is read.
+    pub fn contains(&self, name: &HeaderName) -> bool {
+        let name = name.as_str().as_bytes();
+        self.lines.split(|b| *b == b'\n').any(|line| {
+            line.get(name.len()) == Some(&b':') && line[..name.len()].eq_ignore_ascii_case(name)
+        })
+    }
+
     /// Adds a field of the gateway's own (`X-Request-Id`) to the lines: no map to build for
     /// the one field a proxied response gains.
     pub fn push(&mut self, name: &HeaderName, value: &[u8]) {
@@ -543,6 +552,10 @@ mod tests {
         names.sort_unstable();
         assert_eq!(names, ["content-length", "proxy", "x-kept"]);
         assert_eq!(headers["proxy"], "not-a-prefix");
+        // A forwarded field is found by name in any case, a removed or partial one is not.
+        let named = |n: &'static str| h.fields.contains(&HeaderName::from_static(n));
+        assert!(named("x-kept") && named("proxy"));
+        assert!(!named("x-hop") && !named("x-kep") && !named("proxy-thing"));
         assert!(h.keep_alive);
         // Transfer-Encoding overrides Content-Length: neither is forwarded.
         let h = parse(
