@@ -203,19 +203,30 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
         assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
 
 
+def default_group(server, admin_token, project_id, instance_id):
+    """The id of the instance's DEFAULT API group."""
+    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
+    groups = requests.get(base + "/api-groups", headers={"X-Auth-Token": admin_token},
+                          timeout=10).json()["groups"]
+    return [g for g in groups if g["is_default"] == 1][0]["id"]
+
+
+def sdk_publish(apig, instance_id, api_id):
+    """Publishes an API in RELEASE through the SDK (CreateOrDeletePublishRecordForApiV2)."""
+    from huaweicloudsdkapig.v2 import ApiActionInfo, CreateOrDeletePublishRecordForApiV2Request
+    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+        instance_id=instance_id, body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api_id)))
+
+
 def test_an_api_with_cors_made_by_the_official_sdk_admits_browser_pages(
         published, apig, instance_id, backend, server, admin_token, project_id):
     """CreateApiV2 with `cors=True` (the SDK's own models), published and authorized through the
     SDK; then what a browser does: the preflight (answered by the gateway, no credentials) and
     the call, readable from any origin; an API without CORS gives neither."""
     from huaweicloudsdkapig.v2 import (
-        ApiActionInfo, ApiAuthCreate, ApiCreate, AuthOpt, BackendApiCreate, BackendParamBase,
-        CreateApiV2Request, CreateAuthorizingAppsV2Request,
-        CreateOrDeletePublishRecordForApiV2Request)
-    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
-    groups = requests.get(base + "/api-groups", headers={"X-Auth-Token": admin_token},
-                          timeout=10).json()["groups"]
-    group = [g for g in groups if g["is_default"] == 1][0]["id"]
+        ApiAuthCreate, ApiCreate, AuthOpt, BackendApiCreate, BackendParamBase,
+        CreateApiV2Request, CreateAuthorizingAppsV2Request)
+    group = default_group(server, admin_token, project_id, instance_id)
     created = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
         group_id=group, name="sdk_cors_api", type=1, req_protocol="BOTH", req_method="POST",
         req_uri="/browser/{item}", auth_type="APP", auth_opt=AuthOpt(app_code_auth_type="HEADER"),
@@ -225,9 +236,7 @@ def test_an_api_with_cors_made_by_the_official_sdk_admits_browser_pages(
         backend_api=BackendApiCreate(url_domain="127.0.0.1:%d" % backend, req_protocol="HTTP",
                                      req_method="POST", req_uri="/items/{item}", timeout=5000))))
     assert created.cors is True and created.name == "sdk_cors_api"
-    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
-        instance_id=instance_id, body=ApiActionInfo(action="online", env_id=RELEASE,
-                                                    api_id=created.id)))
+    sdk_publish(apig, instance_id, created.id)
     apig.create_authorizing_apps_v2(CreateAuthorizingAppsV2Request(
         instance_id=instance_id, body=ApiAuthCreate(env_id=RELEASE, app_ids=[published["app"]["id"]],
                                                     api_ids=[created.id])))
@@ -259,3 +268,26 @@ def test_an_api_with_cors_made_by_the_official_sdk_admits_browser_pages(
     r = requests.get(gw + "/dp/b1", timeout=10,
                      headers={"Origin": origin, "X-Apig-AppCode": published["code"]})
     assert r.status_code == 200 and "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_a_mock_api_made_by_the_official_sdk_is_answered_by_the_gateway(
+        published, apig, instance_id, server, admin_token, project_id):
+    """CreateApiV2 with `backend_type=MOCK` and the SDK's ApiMockCreate; the SDK reads the answer
+    (`mock_info` with its id and times) into its ApiMock model; the gateway answers calls with
+    the mock's content, no backend anywhere."""
+    from huaweicloudsdkapig.v2 import ApiCreate, ApiMockCreate, CreateApiV2Request
+    group = default_group(server, admin_token, project_id, instance_id)
+    created = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
+        group_id=group, name="sdk_mock_api", type=1, req_protocol="BOTH", req_method="GET",
+        req_uri="/mock/status", auth_type="NONE", backend_type="MOCK",
+        mock_info=ApiMockCreate(result_content='{"status":"up"}', version="v2", remark="stub"))))
+    assert created.backend_type == "MOCK" and created.backend_api is None
+    assert created.mock_info.result_content == '{"status":"up"}'
+    assert created.mock_info.version == "v2" and len(created.mock_info.id) == 32
+    assert created.mock_info.register_time is not None
+    sdk_publish(apig, instance_id, created.id)
+    r = requests.get(published["gateway"] + "/mock/status", timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "up"}
+    assert r.headers["Content-Type"] == "application/json"
+    assert len(r.headers["X-Request-Id"]) == 32

@@ -6,15 +6,15 @@
 use anyhow::Context;
 use apigw_admin::changes::Change;
 use apigw_domain::api::{
-    self, ApiDefinition, AuthType, BackendProtocol, BackendValue, HttpMethod, MatchMode,
-    ParamLocation, ReqProtocol, SystemParam,
+    self, ApiBackend, ApiDefinition, AuthType, BackendProtocol, BackendValue, HttpMethod,
+    MatchMode, ParamLocation, ReqProtocol, SystemParam,
 };
 use apigw_domain::authz::AclType;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, InstanceFeatures,
-    ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, HttpBackend,
+    InstanceFeatures, MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -34,8 +34,6 @@ fn method(m: HttpMethod) -> anyhow::Result<ReqMethod> {
 /// Translates one published definition into the gateway's route entry.
 fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi> {
     let d: &ApiDefinition = &p.definition;
-    let b = d.backend_api();
-    let https = b.req_protocol == BackendProtocol::Https;
     let mut params = Vec::with_capacity(d.backend_params().len());
     for bp in d.backend_params() {
         let value = match &bp.value {
@@ -93,14 +91,19 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
                 app_code_header: d.app_code_auth() == api::AppCodeAuth::Header,
             },
         },
-        backend: Backend {
-            https,
-            host: b.url_domain.host().to_owned(),
-            port: b.url_domain.port_for(b.req_protocol),
-            method: method(b.req_method)?,
-            path: b.req_uri.as_str().to_owned(),
-            timeout: Duration::from_millis(u64::from(b.timeout_ms)),
-            retries: BackendRetries::from_retry_count(b.retry_count),
+        backend: match d.backend() {
+            ApiBackend::Http(b) => Backend::Http(HttpBackend {
+                https: b.req_protocol == BackendProtocol::Https,
+                host: b.url_domain.host().to_owned(),
+                port: b.url_domain.port_for(b.req_protocol),
+                method: method(b.req_method)?,
+                path: b.req_uri.as_str().to_owned(),
+                timeout: Duration::from_millis(u64::from(b.timeout_ms)),
+                retries: BackendRetries::from_retry_count(b.retry_count),
+            }),
+            ApiBackend::Mock(mock) => Backend::Mock(MockAnswer {
+                content: mock.result_content.clone(),
+            }),
         },
         backend_params: params,
         cors: d.cors(),

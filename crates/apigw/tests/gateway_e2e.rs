@@ -140,13 +140,18 @@ impl Gw {
         let api = self.mgmt("POST", "/apis", Some(&body));
         assert_eq!(api.status, 201, "{}", api.text);
         let id = api.json["id"].as_str().unwrap().to_owned();
+        self.publish(&id);
+        id
+    }
+
+    /// Publishes API `id` in RELEASE (again, after an update).
+    fn publish(&self, id: &str) {
         let online = self.mgmt(
             "POST",
             "/apis/action",
             Some(&json!({"action": "online", "api_id": id, "env_id": RELEASE})),
         );
         assert_eq!(online.status, 201, "{}", online.text);
-        id
     }
 
     fn call(&self, base: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -1184,15 +1189,7 @@ fn an_api_with_cors_on_answers_preflights_itself_and_its_responses_admit_any_ori
     assert_eq!(created.status, 201, "{}", created.text);
     assert_eq!(created.json["cors"], true);
     let cors_api = created.json["id"].as_str().unwrap().to_owned();
-    let publish = |id: &str| {
-        let online = gw.mgmt(
-            "POST",
-            "/apis/action",
-            Some(&json!({"action": "online", "api_id": id, "env_id": RELEASE})),
-        );
-        assert_eq!(online.status, 201, "{}", online.text);
-    };
-    publish(&cors_api);
+    gw.publish(&cors_api);
     let (app_id, code) = gw.authorized_app("browser_app", &cors_api);
     // An API without CORS beside it, the same app authorized.
     let plain_api = gw.publish_echo_api(&backend);
@@ -1295,9 +1292,137 @@ fn an_api_with_cors_on_answers_preflights_itself_and_its_responses_admit_any_ori
     assert_eq!(updated.status, 200, "{}", updated.text);
     let stored = gw.mgmt("GET", &format!("/apis/{cors_api}"), None);
     assert_eq!(stored.json["cors"], false, "{}", stored.text);
-    publish(&cors_api);
+    gw.publish(&cors_api);
     assert_gateway_error(&preflight("/cors/a", "GET", None), 404, "APIG.0101");
     let ok = gw.call(&gw.https, "/cors/a", &[origin, ("X-Apig-AppCode", &code)]);
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert!(ok.header("access-control-allow-origin").is_none());
+}
+
+#[test]
+fn a_mock_api_is_answered_by_the_gateway_with_its_content() {
+    let gw = start();
+    let group = gw.default_group();
+    let api_count = || {
+        gw.mgmt("GET", "/apis", None).json["total"]
+            .as_u64()
+            .unwrap()
+    };
+    let mut body = json!({
+        "group_id": group, "name": "mocked_api", "type": 1, "req_protocol": "BOTH",
+        "req_method": "GET", "req_uri": "/mocked", "auth_type": "APP",
+        "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "MOCK",
+        "mock_info": {"result_content": "{\"hello\":\"mock\"}", "version": "v1", "remark": "stand-in"}
+    });
+    let created = gw.mgmt("POST", "/apis", Some(&body));
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.json["backend_type"], "MOCK");
+    let mock = &created.json["mock_info"];
+    assert_eq!(mock["result_content"], "{\"hello\":\"mock\"}");
+    assert_eq!(
+        (&mock["version"], &mock["remark"]),
+        (&json!("v1"), &json!("stand-in"))
+    );
+    assert_eq!(
+        mock["id"].as_str().map(str::len),
+        Some(32),
+        "{}",
+        created.text
+    );
+    assert_eq!(mock["status"], 1);
+    assert!(
+        created.json.get("backend_api").is_none(),
+        "{}",
+        created.text
+    );
+    let api_id = created.json["id"].as_str().unwrap().to_owned();
+    let shown = gw.mgmt("GET", &format!("/apis/{api_id}"), None);
+    assert_eq!(
+        shown.json["mock_info"]["result_content"],
+        "{\"hello\":\"mock\"}"
+    );
+    assert_eq!(shown.json["mock_info"]["id"], mock["id"]);
+    gw.publish(&api_id);
+    let (_, code) = gw.authorized_app("mock_caller", &api_id);
+
+    // The gateway answers itself, after authenticating and authorizing as for any API.
+    let ok = gw.call(&gw.https, "/mocked", &[("X-Apig-AppCode", &code)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.text, "{\"hello\":\"mock\"}");
+    assert_eq!(ok.header("content-type"), Some("application/json"));
+    assert_eq!(ok.header("x-request-id").map(str::len), Some(32));
+    assert_gateway_error(&gw.call(&gw.https, "/mocked", &[]), 401, "APIG.0303");
+    // New content, published again: answered from the next call on.
+    body["mock_info"] = json!({"result_content": "plain text"});
+    let updated = gw.mgmt("PUT", &format!("/apis/{api_id}"), Some(&body));
+    assert_eq!(updated.status, 200, "{}", updated.text);
+    assert_eq!(
+        updated.json["mock_info"]["id"], mock["id"],
+        "{}",
+        updated.text
+    );
+    gw.publish(&api_id);
+    let ok = gw.call(&gw.https, "/mocked", &[("X-Apig-AppCode", &code)]);
+    assert_eq!(ok.text, "plain text");
+
+    // What a mock cannot have is refused and nothing is stored.
+    let before = api_count();
+    let mut bad = body.clone();
+    bad["name"] = json!("bad_mock");
+    bad["req_uri"] = json!("/bad");
+    for (field, value, named) in [
+        (
+            "backend_api",
+            json!({"url_domain": "127.0.0.1:1", "req_protocol": "HTTP",
+                               "req_method": "GET", "req_uri": "/", "timeout": 100}),
+            "backend_api",
+        ),
+        (
+            "backend_params",
+            json!([{"name": "h", "value": "v", "location": "HEADER",
+                                   "origin": "CONSTANT"}]),
+            "backend_params",
+        ),
+        ("backend_type", json!("FUNCTION"), "backend_type"),
+        (
+            "mock_info",
+            json!({"result_content": "x".repeat(65_537)}),
+            "mock_info.result_content",
+        ),
+    ] {
+        let mut b = bad.clone();
+        b[field] = value;
+        let r = gw.mgmt("POST", "/apis", Some(&b));
+        r.assert_error(400, "APIG.2011", Some(&invalid(named)));
+    }
+    assert_eq!(api_count(), before);
+
+    // APIG's recipe for preflights: an OPTIONS mock API with CORS at `/` (prefix match)
+    // answers every preflight of the group, and plain OPTIONS calls with its content.
+    let options = gw.mgmt(
+        "POST",
+        "/apis",
+        Some(&json!({
+            "group_id": group, "name": "preflights", "type": 1, "req_protocol": "BOTH",
+            "req_method": "OPTIONS", "req_uri": "/", "match_mode": "SWA", "auth_type": "NONE",
+            "cors": true, "backend_type": "MOCK", "mock_info": {"result_content": "{}"}
+        })),
+    );
+    assert_eq!(options.status, 201, "{}", options.text);
+    gw.publish(options.json["id"].as_str().unwrap());
+    let pre = send(
+        &gw,
+        "OPTIONS",
+        &format!("{}/anything/here", gw.https),
+        &[
+            ("Origin", "https://page.example"),
+            ("Access-Control-Request-Method", "PUT"),
+        ],
+    );
+    assert_eq!(pre.status, 200, "{}", pre.text);
+    assert_eq!(pre.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(pre.header("access-control-max-age"), Some("172800"));
+    let plain = send(&gw, "OPTIONS", &format!("{}/anything", gw.https), &[]);
+    assert_eq!((plain.status, plain.text.as_str()), (200, "{}"));
+    assert_eq!(plain.header("access-control-allow-origin"), Some("*"));
 }

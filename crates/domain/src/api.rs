@@ -9,7 +9,7 @@
 //! reading, so a definition read back from the database passed the same rules.
 //!
 //! What we refuse although Huawei accepts it (we do not implement it): `req_protocol` `GRPCS`,
-//! `auth_type` `IAM` and `AUTHORIZER`, `backend_type` other than `HTTP`, VPC channels
+//! `auth_type` `IAM` and `AUTHORIZER`, `backend_type` `FUNCTION` and `GRPC`, VPC channels
 //! (`vpc_channel_status` 1), parameters inside a path segment (`/a/{id}.json`) and `{p+}`.
 
 use crate::error::ApiError;
@@ -896,6 +896,49 @@ pub struct BackendApi {
     pub remark: Option<String>,
 }
 
+/// Longest `mock_info.result_content` accepted, in characters (our limit; Huawei documents
+/// none).
+pub const MOCK_CONTENT_MAX: usize = 65_536;
+
+/// The fixed answer of a `MOCK` API (`mock_info`): the gateway answers every call itself, for
+/// an API whose backend does not exist yet, or an `OPTIONS` API answering preflights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockInfo {
+    /// The body of every answer (may be empty; at most [`MOCK_CONTENT_MAX`] characters).
+    pub result_content: String,
+    /// Free version label (at most 64 characters).
+    pub version: Option<String>,
+    /// Description.
+    pub remark: Option<String>,
+}
+
+/// What answers an API's calls (`backend_type` with its object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiBackend {
+    /// `HTTP`: a backend server the call is forwarded to (`backend_api`).
+    Http(BackendApi),
+    /// `MOCK`: the gateway's fixed answer (`mock_info`).
+    Mock(MockInfo),
+}
+
+impl ApiBackend {
+    /// The `backend_type` on the wire.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Http(_) => "HTTP",
+            Self::Mock(_) => "MOCK",
+        }
+    }
+
+    /// The wire field holding the backend's object (`backend_api` or `mock_info`).
+    pub fn field(&self) -> &'static str {
+        match self {
+            Self::Http(_) => "backend_api",
+            Self::Mock(_) => "mock_info",
+        }
+    }
+}
+
 /// A complete, validated API definition (spec §3.3): what is created, updated, published and
 /// served. Fields are private so the cross-field rules of [`ApiDefinition::parse`] always hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -910,7 +953,7 @@ pub struct ApiDefinition {
     match_mode: MatchMode,
     auth_type: AuthType,
     app_code_auth: AppCodeAuth,
-    backend_api: BackendApi,
+    backend: ApiBackend,
     req_params: Vec<ReqParam>,
     backend_params: Vec<BackendParam>,
     remark: Remark,
@@ -1089,6 +1132,36 @@ impl BackendApi {
     }
 }
 
+impl MockInfo {
+    /// Reads `mock_info` (absent: an empty answer).
+    fn parse(f: Option<Fields<'_>>) -> Result<Self, ApiError> {
+        let Some(f) = f else {
+            return Ok(Self {
+                result_content: String::new(),
+                version: None,
+                remark: None,
+            });
+        };
+        Ok(Self {
+            result_content: f
+                .opt_text("result_content", MOCK_CONTENT_MAX)?
+                .unwrap_or_default(),
+            version: f.opt_text("version", 64)?,
+            remark: f.opt_text("remark", REMARK_MAX)?,
+        })
+    }
+
+    fn to_json(&self) -> Value {
+        let mut v = json!({ "result_content": self.result_content });
+        for (k, val) in [("version", &self.version), ("remark", &self.remark)] {
+            if let Some(val) = val {
+                v[k] = json!(val);
+            }
+        }
+        v
+    }
+}
+
 impl ReqParam {
     fn parse(f: &Fields<'_>) -> Result<Self, ApiError> {
         let name = ParamName::parse(f.req_str("name")?, &f.name("name"))?;
@@ -1212,13 +1285,20 @@ impl ApiDefinition {
         if app_code_auth == AppCodeAuth::Header && auth_type != AuthType::App {
             return Err(f.bad("auth_opt.app_code_auth_type"));
         }
-        if f.req_str("backend_type")? != "HTTP" {
-            return Err(f.bad("backend_type"));
-        }
-        let backend_api = BackendApi::parse(
-            &f.opt_object("backend_api")?
-                .ok_or_else(|| f.bad("backend_api"))?,
-        )?;
+        let backend = match f.req_str("backend_type")? {
+            "HTTP" => ApiBackend::Http(BackendApi::parse(
+                &f.opt_object("backend_api")?
+                    .ok_or_else(|| f.bad("backend_api"))?,
+            )?),
+            "MOCK" => {
+                // A mock has no backend server to describe.
+                if f.get("backend_api").is_some() {
+                    return Err(f.bad("backend_api"));
+                }
+                ApiBackend::Mock(MockInfo::parse(f.opt_object("mock_info")?)?)
+            }
+            _ => return Err(f.bad("backend_type")),
+        };
 
         let items = f.opt_array("req_params")?;
         if items.len() > MAX_API_PARAMS {
@@ -1239,7 +1319,12 @@ impl ApiDefinition {
         }
 
         let items = f.opt_array("backend_params")?;
-        if items.len() > MAX_API_PARAMS {
+        // Parameters go to a backend server: a mock has none, nor more than the limit.
+        let backend_api = match &backend {
+            ApiBackend::Http(api) => Some(api),
+            ApiBackend::Mock(_) => None,
+        };
+        if items.len() > MAX_API_PARAMS || (backend_api.is_none() && !items.is_empty()) {
             return Err(f.bad("backend_params"));
         }
         let mut backend_params: Vec<BackendParam> = Vec::with_capacity(items.len());
@@ -1250,7 +1335,9 @@ impl ApiDefinition {
             if !keys.insert(param_key(p.location, p.name.as_str())) {
                 return Err(item.bad("name"));
             }
-            if p.location == ParamLocation::Path && !backend_api.req_uri.has_param(p.name.as_str())
+            let backend_path = backend_api.map(|b| &b.req_uri);
+            if p.location == ParamLocation::Path
+                && !backend_path.is_some_and(|uri| uri.has_param(p.name.as_str()))
             {
                 return Err(item.bad("location"));
             }
@@ -1268,7 +1355,7 @@ impl ApiDefinition {
                 .iter()
                 .any(|p| p.location == ParamLocation::Path && p.name.as_str() == name)
         };
-        if !backend_api.req_uri.params().all(filled) {
+        if backend_api.is_some_and(|b| !b.req_uri.params().all(filled)) {
             return Err(f.bad("backend_api.req_uri"));
         }
 
@@ -1296,7 +1383,7 @@ impl ApiDefinition {
             match_mode,
             auth_type,
             app_code_auth,
-            backend_api,
+            backend,
             req_params,
             backend_params,
             remark,
@@ -1330,14 +1417,17 @@ impl ApiDefinition {
             "match_mode": self.match_mode.as_str(),
             "auth_type": self.auth_type.as_str(),
             "auth_opt": {"app_code_auth_type": self.app_code_auth.as_str()},
-            "backend_type": "HTTP",
-            "backend_api": self.backend_api.to_json(),
+            "backend_type": self.backend.type_name(),
             "req_params": self.req_params.iter().map(ReqParam::to_json).collect::<Vec<_>>(),
             "backend_params": self.backend_params.iter().map(BackendParam::to_json).collect::<Vec<_>>(),
             "remark": self.remark.as_str(),
             "tags": self.tags,
             "cors": self.cors,
         });
+        v[self.backend.field()] = match &self.backend {
+            ApiBackend::Http(api) => api.to_json(),
+            ApiBackend::Mock(mock) => mock.to_json(),
+        };
         for (k, val) in [
             ("version", &self.version),
             ("result_normal_sample", &self.result_normal_sample),
@@ -1403,9 +1493,16 @@ impl ApiDefinition {
     pub fn app_code_auth(&self) -> AppCodeAuth {
         self.app_code_auth
     }
-    /// The backend.
-    pub fn backend_api(&self) -> &BackendApi {
-        &self.backend_api
+    /// What answers the API's calls.
+    pub fn backend(&self) -> &ApiBackend {
+        &self.backend
+    }
+    /// The backend server, unless the API is a mock.
+    pub fn backend_api(&self) -> Option<&BackendApi> {
+        match &self.backend {
+            ApiBackend::Http(api) => Some(api),
+            ApiBackend::Mock(_) => None,
+        }
     }
     /// Declared request parameters.
     pub fn req_params(&self) -> &[ReqParam] {
@@ -1515,8 +1612,10 @@ mod tests {
         assert_eq!(d.name().as_str(), "Api_http");
         assert_eq!(d.match_mode(), MatchMode::Normal);
         assert_eq!(d.app_code_auth(), AppCodeAuth::Header);
-        assert_eq!(d.backend_api().url_domain.port(), Some(12346));
-        assert_eq!(d.backend_api().retry_count, -1);
+        let backend = d.backend_api().unwrap();
+        assert_eq!(backend.url_domain.port(), Some(12346));
+        assert_eq!(backend.retry_count, -1);
+        assert_eq!(d.to_json()["backend_type"], "HTTP");
         assert_eq!(d.route_key(), "GET /users/{}");
         assert_eq!(
             d.backend_params()[3].value,
@@ -1528,6 +1627,66 @@ mod tests {
         assert_eq!(j["backend_api"]["retry_count"], "-1");
         assert_eq!(j["req_params"][0]["required"], 1);
         assert_eq!(j["version"], "V0.0.1");
+    }
+
+    #[test]
+    fn a_mock_api_has_its_answer_and_no_backend_server() {
+        let mock = json!({
+            "group_id": "g1", "name": "mocked", "type": 1, "req_method": "OPTIONS", "req_uri": "/",
+            "auth_type": "NONE", "backend_type": "MOCK",
+            "mock_info": {"result_content": "{\"ok\":true}", "version": "v1", "remark": "r"}
+        });
+        let d = ApiDefinition::parse(&obj(mock.clone())).unwrap();
+        let ApiBackend::Mock(info) = d.backend() else {
+            panic!("not a mock: {d:?}")
+        };
+        assert_eq!(info.result_content, r#"{"ok":true}"#);
+        assert_eq!(info.version.as_deref(), Some("v1"));
+        assert!(d.backend_api().is_none());
+        let j = d.to_json();
+        assert_eq!(j["backend_type"], "MOCK");
+        assert_eq!(j["mock_info"]["result_content"], r#"{"ok":true}"#);
+        assert!(j.get("backend_api").is_none());
+        assert_eq!(ApiDefinition::from_stored(&d.to_stored()).unwrap(), d);
+        // Without mock_info: an empty answer.
+        let bare = with(mock.clone(), &["mock_info"], Value::Null);
+        let d = ApiDefinition::parse(&obj(bare)).unwrap();
+        assert_eq!(d.to_json()["mock_info"], json!({"result_content": ""}));
+        // What a mock cannot have, and its own fields' limits.
+        let params =
+            json!([{"name": "h", "value": "v", "location": "HEADER", "origin": "CONSTANT"}]);
+        for (path, value, named) in [
+            (&["backend_params"][..], params, "backend_params"),
+            (&["mock_info"], json!("text"), "mock_info"),
+            (
+                &["mock_info", "result_content"],
+                json!(1),
+                "mock_info.result_content",
+            ),
+            (
+                &["mock_info", "result_content"],
+                json!("x".repeat(MOCK_CONTENT_MAX + 1)),
+                "mock_info.result_content",
+            ),
+            (
+                &["mock_info", "version"],
+                json!("v".repeat(65)),
+                "mock_info.version",
+            ),
+            (
+                &["mock_info", "remark"],
+                json!("r".repeat(256)),
+                "mock_info.remark",
+            ),
+        ] {
+            assert_eq!(refused(with(mock.clone(), path, value)), named);
+        }
+        let longest = with(
+            mock,
+            &["mock_info", "result_content"],
+            json!("é".repeat(MOCK_CONTENT_MAX)),
+        );
+        assert!(ApiDefinition::parse(&obj(longest)).is_ok());
     }
 
     #[test]
@@ -1545,7 +1704,10 @@ mod tests {
         assert_eq!(d.api_type(), ApiType::Private);
         assert!(!d.cors());
         assert_eq!(
-            d.backend_api().url_domain.port_for(BackendProtocol::Https),
+            d.backend_api()
+                .unwrap()
+                .url_domain
+                .port_for(BackendProtocol::Https),
             443
         );
         assert_eq!(d.remark().as_str(), "");
@@ -1574,7 +1736,9 @@ mod tests {
                 json!("QUERY"),
                 "auth_opt.app_code_auth_type",
             ),
-            (&["backend_type"], json!("MOCK"), "backend_type"),
+            (&["backend_type"], json!("FUNCTION"), "backend_type"),
+            // A mock with a backend server described.
+            (&["backend_type"], json!("MOCK"), "backend_api"),
             (&["backend_api"], Value::Null, "backend_api"),
             (
                 &["backend_api", "url_domain"],

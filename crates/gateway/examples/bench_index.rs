@@ -9,8 +9,8 @@
 
 use apigw_gateway::{
     ApiAuth, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend, Gateway,
-    GatewayConfig, GatewaySettings, GroupConfig, MatchMode, Protocol, PublishedApi, QuotaLimit,
-    ReqMethod, Snapshot,
+    GatewayConfig, GatewaySettings, GroupConfig, HttpBackend, MatchMode, Protocol, PublishedApi,
+    QuotaLimit, ReqMethod, Snapshot,
 };
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -310,7 +310,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 auth: ApiAuth::App {
                     app_code_header: true,
                 },
-                backend: Backend {
+                backend: Backend::Http(HttpBackend {
                     https: false,
                     host: "127.0.0.1".into(),
                     port: 8080,
@@ -318,7 +318,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                     path: "/".into(),
                     timeout: Duration::from_secs(5),
                     retries: Default::default(),
-                },
+                }),
                 backend_params: vec![],
                 cors: false,
             };

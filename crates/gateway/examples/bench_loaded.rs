@@ -18,7 +18,7 @@
 
 use apigw_gateway::{
     serve_http, ApiAuth, AppCodeHasher, AppCredential, Backend, Gateway, GatewayConfig,
-    GatewaySettings, GroupConfig, MatchMode, Protocol, PublishedApi, ReqMethod,
+    GatewaySettings, GroupConfig, HttpBackend, MatchMode, Protocol, PublishedApi, ReqMethod,
 };
 use bytes::Bytes;
 use http::{Method, Request, Response};
@@ -82,7 +82,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             auth: ApiAuth::App {
                 app_code_header: true,
             },
-            backend: Backend {
+            backend: Backend::Http(HttpBackend {
                 https: false,
                 host: backend.ip().to_string(),
                 port: backend.port(),
@@ -90,7 +90,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
                 path: "/".into(),
                 timeout: Duration::from_secs(5),
                 retries: Default::default(),
-            },
+            }),
             backend_params: vec![],
             cors: false,
         }],

@@ -182,9 +182,25 @@ pub enum ApiAuth {
     },
 }
 
+/// What answers an API's calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A backend server the call is forwarded to (`backend_type` `HTTP`).
+    Http(HttpBackend),
+    /// The gateway's fixed answer (`backend_type` `MOCK`): no backend server at all.
+    Mock(MockAnswer),
+}
+
+/// The fixed answer of a `MOCK` API: 200 with `content` as an `application/json` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockAnswer {
+    /// The body (`mock_info.result_content`; may be empty).
+    pub content: String,
+}
+
 /// An HTTP(S) backend (`backend_api`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backend {
+pub struct HttpBackend {
     /// TLS to the backend.
     pub https: bool,
     /// Backend host name or IP literal (without brackets for IPv6).

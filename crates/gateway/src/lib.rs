@@ -79,9 +79,9 @@ type IndexHasher = foldhash::fast::RandomState;
 pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, InstanceFeatures,
-    MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
-    SystemParam,
+    BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, HttpBackend,
+    InstanceFeatures, MatchMode, MockAnswer, ParamLocation, ParamValue, Protocol, PublishedApi,
+    QuotaLimit, ReqMethod, SystemParam,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};

@@ -16,7 +16,7 @@
 //! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
 //! 6. **quota**: the app's call quota has room (405 `APIG.0501`);
 //! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
-//!    caller stops sending its body);
+//!    caller stops sending its body); a `MOCK` API is answered here with its fixed content;
 //! 8. **report**: the API's metrics and the access line.
 //!
 //! The response of an API with `cors` on, refusals included, is marked for browsers
@@ -47,7 +47,7 @@ use crate::meters;
 use crate::proxy::{self, Caller, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
 use crate::routes::RouteMatch;
-use crate::snapshot::{ApiEntry, Snapshot};
+use crate::snapshot::{ApiEntry, Serving, Snapshot};
 use crate::Inner;
 use apigw_domain::ApiError;
 use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_PAYLOAD};
@@ -155,7 +155,7 @@ pub(crate) fn handle<'a>(
             // Everything before the exchange in a block of its own: its values (the request head,
             // route, backend request) are gone before the exchange is awaited, so the request's
             // future does not keep room for them while it waits for the backend.
-            let (api, exchange, caller_body, sent, now) = {
+            let (backend, exchange, caller_body, sent, now) = {
                 let (parts, body) = request.into_parts();
                 let fields = RequestFields::of(&parts.headers);
                 trace.enabled = fields.debug;
@@ -223,7 +223,11 @@ pub(crate) fn handle<'a>(
                     pass!(take_quota(app, &mut trace), 'phases);
                 }
 
-                // Phase 7: proxy (502, 504, 413).
+                // Phase 7: proxy (502, 504, 413), or a MOCK API's fixed answer.
+                let backend = match &api.serving {
+                    Serving::Proxy(backend) => backend,
+                    Serving::Mock(content) => break 'phases Ok(proxy::mock_answer(content)),
+                };
                 let caller = Caller {
                     app_id: app.map(|a| &*a.app_id),
                     app_name: app.map(|a| &*a.app_name),
@@ -235,6 +239,7 @@ pub(crate) fn handle<'a>(
                 let forwarding = fields.forwarding;
                 let backend_request = proxy::backend_request(
                     api,
+                    backend,
                     &route,
                     &uri,
                     (parts, forwarding),
@@ -247,14 +252,14 @@ pub(crate) fn handle<'a>(
                 let now = sent.unwrap_or_else(Instant::now);
                 // Boxed: the exchange's state (connection, head buffers, retries) is the largest
                 // part of a request's future; inline, it would be copied with the request's.
-                let exchange = gw.upstream.exchange(&api.backend, backend_request, now);
+                let exchange = gw.upstream.exchange(backend, backend_request, now);
                 let exchange = Box::pin(exchange);
-                (api, exchange, outgoing.watch, sent, now)
+                (backend, exchange, outgoing.watch, sent, now)
             };
-            let deadline = now + api.backend.timeout;
+            let deadline = now + backend.timeout;
             let caller_body = caller_body.as_deref();
             let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
-            let response = pass!(proxy::exchanged(exchanged, &api.backend, caller_body), 'phases);
+            let response = pass!(proxy::exchanged(exchanged, backend, caller_body), 'phases);
             trace.upstream = sent.map(|t| t.elapsed());
             Ok(response.map(GatewayBody::Upstream))
         };

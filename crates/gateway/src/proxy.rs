@@ -15,9 +15,10 @@
 //! - the API's timeout covers connecting, sending and the backend's response head, less the
 //!   time spent waiting for the caller's body (bounded by the client body timeout: 408): 504
 //!   `APIG.0203` when it passes, 502 `APIG.0202` when the backend cannot be reached or breaks
-//!   the exchange.
+//!   the exchange;
+//! - a `MOCK` API is answered by the gateway itself ([`mock_answer`]), no backend involved.
 
-use crate::body::{BodyWatch, UpstreamBody};
+use crate::body::{BodyWatch, GatewayBody, UpstreamBody};
 use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
 use crate::fields::Forwarding;
@@ -25,7 +26,8 @@ use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, BackendEntry};
 use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError, GatewayFields};
 use apigw_domain::ApiError;
-use http::header::{HeaderName, AUTHORIZATION, CONNECTION, EXPECT};
+use bytes::Bytes;
+use http::header::{HeaderName, AUTHORIZATION, CONNECTION, CONTENT_TYPE, EXPECT};
 use http::{request, HeaderMap, HeaderValue, Response, Uri};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
@@ -92,10 +94,21 @@ pub(crate) struct Caller<'a> {
     pub forwarded_for: Option<HeaderValue>,
 }
 
-/// Builds the backend request for `api` from the caller's request head (`uri` is the request
-/// URI the route was matched on).
+/// Phase 7 of a `MOCK` API: the gateway's own answer in place of a backend's, 200 with the
+/// mock's content as JSON (what APIG sends); `content` is shared, not copied.
+pub(crate) fn mock_answer(content: &Bytes) -> Response<GatewayBody> {
+    let mut response = Response::new(GatewayBody::full(content.clone()));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Builds the request for `api`'s `backend` from the caller's request head (`uri` is the
+/// request URI the route was matched on).
 pub(crate) fn backend_request(
     api: &ApiEntry,
+    backend: &BackendEntry,
     route: &RouteMatch<'_, '_>,
     uri: &Uri,
     (parts, forwarding): (request::Parts, Forwarding),
@@ -129,7 +142,7 @@ pub(crate) fn backend_request(
         })
         .collect();
 
-    let path = backend_path(api, route, &values);
+    let path = backend_path(&backend.path, api, route, &values);
     let query = backend_query(api, query, &values);
     let mut path_and_query = path;
     if let Some(query) = query.as_deref().filter(|q| !q.is_empty()) {
@@ -141,7 +154,6 @@ pub(crate) fn backend_request(
     if !path_and_query.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(errors::bad_request());
     }
-    let backend = &api.backend;
     strip_for_backend(&mut headers, forwarding);
     let mut gateway = GatewayFields {
         host: backend.host_header.clone(),
@@ -222,13 +234,13 @@ fn decode_form(raw: &str) -> Cow<'_, str> {
     }
 }
 
-/// The backend path: template with `{param}` filled, plus the `SWA` suffix.
+/// The backend path: `template` with `{param}` filled, plus the `SWA` suffix.
 fn backend_path(
+    template: &str,
     api: &ApiEntry,
     route: &RouteMatch<'_, '_>,
     values: &[Option<Cow<'_, str>>],
 ) -> String {
-    let template = &*api.backend.path;
     let mut path = String::with_capacity(template.len() + route.suffix.len() + 16);
     let mut rest = template;
     while let Some(open) = rest.find('{') {

@@ -9,8 +9,9 @@
 
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::config::{
-    ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, BackendParam, BackendRetries, GatewayConfig,
-    GroupConfig, InstanceFeatures, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, Backend, BackendParam, BackendRetries,
+    GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures, Protocol, PublishedApi, QuotaLimit,
+    ReqMethod,
 };
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
@@ -18,6 +19,7 @@ use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
 use crate::IndexHasher;
 use apigw_signing::SigningKey;
+use bytes::Bytes;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Method};
 use std::collections::hash_map::RandomState;
@@ -106,12 +108,22 @@ pub(crate) struct ApiEntry {
     pub auth: ApiAuth,
     /// What an authorization for this API in this environment names.
     pub target: Arc<AuthTarget>,
-    pub backend: BackendEntry,
+    /// What answers its calls.
+    pub serving: Serving,
     pub params: Box<[BackendParam]>,
     /// Whether cross-origin calls from browsers are allowed (see [`crate::cors`]).
     pub cors: bool,
     /// Its request counters and latency histograms.
     pub meters: ApiMeters,
+}
+
+/// What answers an API's calls, prepared for the request path.
+#[derive(Debug)]
+pub(crate) enum Serving {
+    /// Proxied to this backend.
+    Proxy(BackendEntry),
+    /// A `MOCK` API: the gateway answers with this body.
+    Mock(Bytes),
 }
 
 /// A backend with its URI parts parsed once.
@@ -481,9 +493,15 @@ impl Routing {
             tracing::warn!(api = %api.api_id, group = %api.group_id, "API of an unknown group skipped");
             return;
         };
-        let Some(backend) = BackendEntry::new(&api) else {
-            tracing::warn!(api = %api.api_id, host = %api.backend.host, "API with an unusable backend host skipped");
-            return;
+        let serving = match &api.backend {
+            Backend::Http(http) => match BackendEntry::new(http) {
+                Some(backend) => Serving::Proxy(backend),
+                None => {
+                    tracing::warn!(api = %api.api_id, host = %http.host, "API with an unusable backend host skipped");
+                    return;
+                }
+            },
+            Backend::Mock(mock) => Serving::Mock(Bytes::from(mock.content.clone())),
         };
         if !api.req_uri.starts_with('/') {
             tracing::warn!(api = %api.api_id, uri = %api.req_uri, "API whose path does not start with / skipped");
@@ -510,7 +528,7 @@ impl Routing {
             protocol: api.req_protocol,
             auth: api.auth,
             target,
-            backend,
+            serving,
             params: api.backend_params.into(),
             cors: api.cors,
         });
@@ -618,8 +636,7 @@ impl fmt::Debug for Snapshot {
 }
 
 impl BackendEntry {
-    fn new(api: &PublishedApi) -> Option<Self> {
-        let b = &api.backend;
+    fn new(b: &HttpBackend) -> Option<Self> {
         let host = b.host.trim();
         let authority = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]:{}", b.port)
@@ -658,7 +675,7 @@ impl BackendEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AppCredential, Backend, GroupConfig, MatchMode};
+    use crate::config::{AppCredential, GroupConfig, MatchMode};
     use crate::quota::QuotaCall;
     use std::net::IpAddr;
 
@@ -674,7 +691,7 @@ mod tests {
             req_uri: uri.into(),
             match_mode: MatchMode::Normal,
             auth: ApiAuth::None,
-            backend: Backend {
+            backend: Backend::Http(HttpBackend {
                 https: false,
                 host: "127.0.0.1".into(),
                 port: 80,
@@ -682,7 +699,7 @@ mod tests {
                 path: "/".into(),
                 timeout: Duration::from_secs(1),
                 retries: Default::default(),
-            },
+            }),
             backend_params: vec![],
             cors: false,
         }

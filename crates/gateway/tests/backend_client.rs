@@ -5,7 +5,8 @@
 
 use apigw_gateway::{
     serve_http, ApiAuth, AppCodeHasher, Backend, BackendRetries, Gateway, GatewayConfig,
-    GatewaySettings, GroupConfig, MatchMode, Protocol, PublishedApi, ReqMethod, ServerHandle,
+    GatewaySettings, GroupConfig, HttpBackend, MatchMode, Protocol, PublishedApi, ReqMethod,
+    ServerHandle,
 };
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -151,7 +152,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             req_uri: "/b".into(),
             match_mode: MatchMode::Swa,
             auth: ApiAuth::None,
-            backend: Backend {
+            backend: Backend::Http(HttpBackend {
                 https: false,
                 host: "127.0.0.1".into(),
                 port: backend.port(),
@@ -159,7 +160,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
                 path: "/".into(),
                 timeout: Duration::from_secs(2),
                 retries,
-            },
+            }),
             backend_params: vec![],
             cors: false,
         }],

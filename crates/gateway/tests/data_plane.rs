@@ -4,8 +4,8 @@
 use apigw_gateway::{
     serve_http, serve_https, ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota,
     AppUpdate, Backend, BackendParam, Gateway, GatewayConfig, GatewaySettings, GroupConfig,
-    MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
-    ServerHandle, SystemParam, TlsSettings,
+    HttpBackend, MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit,
+    ReqMethod, ServerHandle, SystemParam, TlsSettings,
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
@@ -251,8 +251,8 @@ fn hasher() -> AppCodeHasher {
     AppCodeHasher::hmac_sha256(INDEX_KEY)
 }
 
-fn backend(port: u16, path: &str) -> Backend {
-    Backend {
+fn backend(port: u16, path: &str) -> HttpBackend {
+    HttpBackend {
         https: false,
         host: "127.0.0.1".into(),
         port,
@@ -263,7 +263,13 @@ fn backend(port: u16, path: &str) -> Backend {
     }
 }
 
-fn api(id: &str, method: ReqMethod, uri: &str, auth: ApiAuth, backend: Backend) -> PublishedApi {
+fn api(
+    id: &str,
+    method: ReqMethod,
+    uri: &str,
+    auth: ApiAuth,
+    backend: HttpBackend,
+) -> PublishedApi {
     PublishedApi {
         api_id: id.into(),
         name: id.into(),
@@ -275,7 +281,7 @@ fn api(id: &str, method: ReqMethod, uri: &str, auth: ApiAuth, backend: Backend) 
         req_uri: uri.into(),
         match_mode: MatchMode::Normal,
         auth,
-        backend,
+        backend: Backend::Http(backend),
         backend_params: vec![],
         cors: false,
     }
@@ -372,28 +378,37 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
             a.match_mode = MatchMode::Swa;
             a
         },
-        {
-            let mut a = api("slow", get(), "/slow", ApiAuth::None, b("/slow"));
-            a.backend.timeout = Duration::from_millis(300);
-            a
-        },
-        {
-            // A quick backend behind a short timeout, for uploads at the caller's pace.
-            let mut a = api(
-                "upload",
-                ReqMethod::Any,
-                "/upload",
-                ApiAuth::None,
-                b("/echo/upload"),
-            );
-            a.backend.timeout = Duration::from_millis(300);
-            a
-        },
-        {
-            let mut a = api("slow_ok", get(), "/slow-ok", ApiAuth::None, b("/slow-ok"));
-            a.backend.timeout = Duration::from_secs(10);
-            a
-        },
+        api(
+            "slow",
+            get(),
+            "/slow",
+            ApiAuth::None,
+            HttpBackend {
+                timeout: Duration::from_millis(300),
+                ..b("/slow")
+            },
+        ),
+        // A quick backend behind a short timeout, for uploads at the caller's pace.
+        api(
+            "upload",
+            ReqMethod::Any,
+            "/upload",
+            ApiAuth::None,
+            HttpBackend {
+                timeout: Duration::from_millis(300),
+                ..b("/echo/upload")
+            },
+        ),
+        api(
+            "slow_ok",
+            get(),
+            "/slow-ok",
+            ApiAuth::None,
+            HttpBackend {
+                timeout: Duration::from_secs(10),
+                ..b("/slow-ok")
+            },
+        ),
         api(
             "down",
             get(),
@@ -413,17 +428,16 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
             a.group_id = "grp1".into();
             a
         },
-        {
-            let mut a = api(
-                "tlsb",
-                get(),
-                "/tlsb",
-                ApiAuth::None,
-                backend(tls_backend_port, "/echo/tls"),
-            );
-            a.backend.https = true;
-            a
-        },
+        api(
+            "tlsb",
+            get(),
+            "/tlsb",
+            ApiAuth::None,
+            HttpBackend {
+                https: true,
+                ..backend(tls_backend_port, "/echo/tls")
+            },
+        ),
     ];
     // The AppCode API is also published in TEST (authorizations are per environment).
     let mut app_in_test = apis[1].clone();

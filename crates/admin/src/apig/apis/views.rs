@@ -64,7 +64,8 @@ pub fn api_info(api: &Api, p: Precision, region: &str) -> Value {
     v["group_name"] = json!(api.group.name.as_str());
     v["group_version"] = json!(GROUP_VERSION);
     v["arrange_necessary"] = json!(2);
-    let backend = &mut v["backend_api"];
+    // `backend_api`, or a mock's `mock_info`: the same backend record either way.
+    let backend = &mut v[api.definition.backend().field()];
     backend["id"] = json!(api.backend_id);
     backend["status"] = json!(API_STATUS_VALID);
     backend["register_time"] = json!(time(api.register_time, p));
