@@ -7,7 +7,7 @@ use anyhow::Context;
 use apigw_admin::changes::Change;
 use apigw_domain::api::{
     self, ApiBackend, ApiDefinition, AuthType, BackendProtocol, BackendValue, HttpMethod,
-    MatchMode, ParamLocation, ReqProtocol, SystemParam,
+    MatchMode, ParamLocation, ParamType, ReqProtocol, SystemParam,
 };
 use apigw_domain::authz::AclType;
 use apigw_domain::FeatureName;
@@ -15,6 +15,7 @@ use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, HttpBackend,
     InstanceFeatures, MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    RequestParam,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -29,6 +30,15 @@ fn method(m: HttpMethod) -> anyhow::Result<ReqMethod> {
     Ok(ReqMethod::Only(
         m.as_str().parse().context("stored method")?,
     ))
+}
+
+/// Where a parameter travels, in the gateway's terms.
+fn location(l: ParamLocation) -> apigw_gateway::ParamLocation {
+    match l {
+        ParamLocation::Path => apigw_gateway::ParamLocation::Path,
+        ParamLocation::Query => apigw_gateway::ParamLocation::Query,
+        ParamLocation::Header => apigw_gateway::ParamLocation::Header,
+    }
 }
 
 /// Translates one published definition into the gateway's route entry.
@@ -60,14 +70,21 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
         };
         params.push(BackendParam {
             name: bp.name.as_str().to_owned(),
-            location: match bp.location {
-                ParamLocation::Path => apigw_gateway::ParamLocation::Path,
-                ParamLocation::Query => apigw_gateway::ParamLocation::Query,
-                ParamLocation::Header => apigw_gateway::ParamLocation::Header,
-            },
+            location: location(bp.location),
             value,
         });
     }
+    let req_params = d
+        .req_params()
+        .iter()
+        .map(|rp| RequestParam {
+            name: rp.name.as_str().to_owned(),
+            location: location(rp.location),
+            required: rp.required,
+            number: rp.param_type == ParamType::Number,
+            default_value: rp.default_value.clone(),
+        })
+        .collect();
     Ok(PublishedApi {
         api_id: p.api_id.clone(),
         name: d.name().as_str().to_owned(),
@@ -105,6 +122,7 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
                 content: mock.result_content.clone(),
             }),
         },
+        req_params,
         backend_params: params,
         cors: d.cors(),
     })

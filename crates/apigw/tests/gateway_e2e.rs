@@ -1426,3 +1426,74 @@ fn a_mock_api_is_answered_by_the_gateway_with_its_content() {
     assert_eq!((plain.status, plain.text.as_str()), (200, "{}"));
     assert_eq!(plain.header("access-control-allow-origin"), Some("*"));
 }
+
+#[test]
+fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let backend = EchoBackend::start();
+    let gw = start();
+    let group = gw.default_group();
+    let mut body = echo_api_body(&group, "orders_api", &backend);
+    body["req_uri"] = json!("/orders/{id}");
+    body["req_params"] = json!([
+        {"name": "id", "location": "PATH", "type": "NUMBER", "required": 1},
+        {"name": "lang", "location": "QUERY", "type": "STRING", "required": 1},
+        {"name": "page", "location": "QUERY", "type": "NUMBER", "required": 2, "default_value": "1"},
+        {"name": "X-Tenant", "location": "HEADER", "type": "STRING", "required": 1}
+    ]);
+    body["backend_api"]["req_uri"] = json!("/backend/{id}");
+    body["backend_params"] = json!([
+        {"name": "id", "value": "id", "location": "PATH", "origin": "REQUEST"},
+        {"name": "page", "value": "page", "location": "QUERY", "origin": "REQUEST"},
+        {"name": "X-Tenant-Id", "value": "X-Tenant", "location": "HEADER", "origin": "REQUEST"}
+    ]);
+    let created = gw.mgmt("POST", "/apis", Some(&body));
+    assert_eq!(created.status, 201, "{}", created.text);
+    let api_id = created.json["id"].as_str().unwrap().to_owned();
+    gw.publish(&api_id);
+    let (app_id, code) = gw.authorized_app("orders_app", &api_id);
+    // One call a minute: a refused request must not spend it.
+    gw.bound_quota(
+        json!({"name": "one_per_minute", "call_limits": 1, "time_unit": "MINUTE",
+               "time_interval": 1}),
+        &app_id,
+    );
+    let call = |path: &str, tenant: Option<&str>| {
+        let mut headers = vec![("X-Apig-AppCode", code.as_str())];
+        if let Some(tenant) = tenant {
+            headers.push(("X-Tenant", tenant));
+        }
+        gw.call(&gw.https, path, &headers)
+    };
+
+    let hits = backend.hits.load(SeqCst);
+    for (path, tenant) in [
+        ("/orders/7?lang=en", None),                // required header missing
+        ("/orders/7?lang=en", Some("")),            // ... or empty
+        ("/orders/7", Some("t1")),                  // required query parameter missing
+        ("/orders/7?lang=", Some("t1")),            // ... or empty
+        ("/orders/seven?lang=en", Some("t1")),      // a NUMBER path parameter that is not one
+        ("/orders/7?lang=en&page=two", Some("t1")), // an optional NUMBER sent, not a number
+    ] {
+        let refused = call(path, tenant);
+        assert_gateway_error(&refused, 400, "APIG.0106");
+        assert_eq!(refused.json["error_msg"], "Orchestration error.", "{path}");
+    }
+    assert_eq!(
+        backend.hits.load(SeqCst),
+        hits,
+        "a refused request reached the backend"
+    );
+    // Credentials are checked first: a stranger learns nothing about the parameters.
+    let stranger = gw.call(&gw.https, "/orders/7", &[("X-Apig-AppCode", "wrong")]);
+    assert_gateway_error(&stranger, 401, "APIG.0303");
+
+    // Complete: proxied, the omitted page taken from its default, the quota's one call spent.
+    let ok = call("/orders/7?lang=en", Some("t1"));
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let path = ok.json["path"].as_str().unwrap();
+    assert!(path.starts_with("/backend/7?"), "{path}");
+    assert!(path.contains("page=1"), "{path}");
+    assert_eq!(ok.json["headers"]["x-tenant-id"], "t1");
+    assert_gateway_error(&call("/orders/7?lang=en", Some("t1")), 405, "APIG.0501");
+}

@@ -319,6 +319,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                     timeout: Duration::from_secs(5),
                     retries: Default::default(),
                 }),
+                req_params: vec![],
                 backend_params: vec![],
                 cors: false,
             };

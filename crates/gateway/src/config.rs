@@ -128,6 +128,9 @@ pub struct PublishedApi {
     pub auth: ApiAuth,
     /// Where the call goes.
     pub backend: Backend,
+    /// Request parameters the API declares (`req_params`): what callers must send, in what
+    /// form, and the defaults of those they may leave out.
+    pub req_params: Vec<RequestParam>,
     /// Parameters added to the backend request.
     pub backend_params: Vec<BackendParam>,
     /// Whether browsers may call the API from any origin (APIG `cors`): the gateway answers
@@ -243,6 +246,28 @@ impl BackendRetries {
             Self::IdempotentOnce => u8::from(method.is_idempotent()),
             Self::UpTo(n) => n,
         }
+    }
+}
+
+/// A request parameter an API declares (`req_params`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestParam {
+    /// Its name (a header name is matched in any case).
+    pub name: String,
+    /// Where the caller sends it.
+    pub location: ParamLocation,
+    /// Callers must send it, not empty (`required` 1).
+    pub required: bool,
+    /// Its value must be a number (`type` `NUMBER`).
+    pub number: bool,
+    /// The value a backend parameter mapped from it takes when the caller leaves it out.
+    pub default_value: Option<String>,
+}
+
+impl RequestParam {
+    /// Whether the gateway has anything to do for it (check it or supply its default).
+    pub fn enforced(&self) -> bool {
+        self.required || self.number || self.default_value.is_some()
     }
 }
 

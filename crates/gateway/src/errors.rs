@@ -20,6 +20,12 @@ pub fn api_not_found() -> ApiError {
     )
 }
 
+/// 400 `APIG.0106`: a request parameter the API declares is missing or not of its type
+/// (Huawei: the frontend parameters do not meet their definition).
+pub fn orchestration_error() -> ApiError {
+    ApiError::new(400, "APIG.0106", "Orchestration error.")
+}
+
 /// 400 `APIG.0201`: the request cannot be routed safely (e.g. dot segments in the path).
 pub fn bad_request() -> ApiError {
     ApiError::new(400, "APIG.0201", "API request error.")

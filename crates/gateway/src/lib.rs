@@ -20,6 +20,8 @@
 //!   in the request's own task;
 //! - `cors`: calls from browser pages of other origins to APIs with `cors` on (preflights
 //!   answered by the gateway, responses marked);
+//! - `params`: the request parameters an API declares, enforced (required, `NUMBER`) and
+//!   their defaults supplied to backend parameters;
 //! - [`errors`]: the data-plane error catalogue (spec §5.2) and its JSON body;
 //! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
 //!   counters that survive snapshot replacement and exchange their calls with the store's
@@ -60,6 +62,7 @@ mod fields;
 mod framing;
 pub mod listener;
 pub mod meters;
+mod params;
 mod pipeline;
 mod proxy;
 mod quota;
@@ -81,7 +84,7 @@ pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, HttpBackend,
     InstanceFeatures, MatchMode, MockAnswer, ParamLocation, ParamValue, Protocol, PublishedApi,
-    QuotaLimit, ReqMethod, SystemParam,
+    QuotaLimit, ReqMethod, RequestParam, SystemParam,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};

@@ -14,10 +14,12 @@
 //! 4. **authorize**: the app holds an authorization for the API in this environment
 //!    (403 `APIG.0304`);
 //! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
-//! 6. **quota**: the app's call quota has room (405 `APIG.0501`);
-//! 7. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
+//! 6. **request parameters**: the declared ones are there and of their type (400 `APIG.0106`,
+//!    see [`params`]);
+//! 7. **quota**: the app's call quota has room (405 `APIG.0501`);
+//! 8. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
 //!    caller stops sending its body); a `MOCK` API is answered here with its fixed content;
-//! 8. **report**: the API's metrics and the access line.
+//! 9. **report**: the API's metrics and the access line.
 //!
 //! The response of an API with `cors` on, refusals included, is marked for browsers
 //! (`Access-Control-Allow-Origin: *`) before it is reported.
@@ -44,6 +46,7 @@ use crate::deadline::ExchangeTimer;
 use crate::errors;
 use crate::fields::RequestFields;
 use crate::meters;
+use crate::params;
 use crate::proxy::{self, Caller, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
 use crate::routes::RouteMatch;
@@ -148,7 +151,7 @@ pub(crate) fn handle<'a>(
         // Set once the request's fields are read (`X-Apig-Mode` asks for timing too).
         let started;
         let access;
-        // Phases 1 (head limits) to 7, inline: each `pass!` leaves the block with its phase's
+        // Phases 1 (head limits) to 8, inline: each `pass!` leaves the block with its phase's
         // refusal. One future for the whole request (no layer per phase to build and move); the
         // only awaits are a signed body and the backend exchange.
         let phases = 'phases: {
@@ -219,11 +222,19 @@ pub(crate) fn handle<'a>(
                     pass!(authorize(app, &api.target), 'phases);
                     // Phase 5: ACL (403 APIG.0405).
                     pass!(check_acl(app, client), 'phases);
-                    // Phase 6: quota (405 APIG.0501).
+                }
+                // Phase 6: request parameters (400 APIG.0106), before any quota is spent.
+                if !api.req_params.is_empty() {
+                    let query = uri.query();
+                    let checked = params::check(&api.req_params, &route, query, &parts.headers);
+                    pass!(checked, 'phases);
+                }
+                if let Some(app) = app {
+                    // Phase 7: quota (405 APIG.0501).
                     pass!(take_quota(app, &mut trace), 'phases);
                 }
 
-                // Phase 7: proxy (502, 504, 413), or a MOCK API's fixed answer.
+                // Phase 8: proxy (502, 504, 413), or a MOCK API's fixed answer.
                 let backend = match &api.serving {
                     Serving::Proxy(backend) => backend,
                     Serving::Mock(content) => break 'phases Ok(proxy::mock_answer(content)),
@@ -282,7 +293,7 @@ pub(crate) fn handle<'a>(
             cors::mark(&mut response);
         }
         let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
-        // Phase 8: report (metrics, access log).
+        // Phase 9: report (metrics, access log).
         let outcome = Outcome {
             status: response.status(),
             refusal,
@@ -334,7 +345,7 @@ struct Outcome {
     elapsed: std::time::Duration,
 }
 
-/// Phase 8: counts the request in its API's meters (with a recorder installed) and writes its
+/// Phase 9: counts the request in its API's meters (with a recorder installed) and writes its
 /// access line when the access log is on (`access`: the method and URI, when known).
 fn report(
     gw: &Inner,
@@ -538,7 +549,7 @@ fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
     }
 }
 
-/// Phase 6: one call of the app's quota (a refused call takes none).
+/// Phase 7: one call of the app's quota (a refused call takes none).
 fn take_quota(app: &AppEntry, trace: &mut Trace<'_>) -> Result<(), ApiError> {
     let Some(quota) = &app.quota else {
         return Ok(());

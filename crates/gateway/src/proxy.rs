@@ -22,6 +22,7 @@ use crate::body::{BodyWatch, GatewayBody, UpstreamBody};
 use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
 use crate::fields::Forwarding;
+use crate::params;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, BackendEntry};
 use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError, GatewayFields};
@@ -94,7 +95,7 @@ pub(crate) struct Caller<'a> {
     pub forwarded_for: Option<HeaderValue>,
 }
 
-/// Phase 7 of a `MOCK` API: the gateway's own answer in place of a backend's, 200 with the
+/// Phase 8 of a `MOCK` API: the gateway's own answer in place of a backend's, 200 with the
 /// mock's content as JSON (what APIG sends); `content` is shared, not copied.
 pub(crate) fn mock_answer(content: &Bytes) -> Response<GatewayBody> {
     let mut response = Response::new(GatewayBody::full(content.clone()));
@@ -138,7 +139,8 @@ pub(crate) fn backend_request(
             ParamValue::System(SystemParam::RequestId) => {
                 caller.request_id.to_str().ok().map(Cow::Borrowed)
             }
-            ParamValue::Request(name) => request_value(name, route, query, &headers),
+            ParamValue::Request(name) => request_value(name, route, query, &headers)
+                .or_else(|| params::default_of(&api.req_params, name)),
         })
         .collect();
 
@@ -205,13 +207,7 @@ fn request_value<'a>(
     if let Some(raw) = route.param(name) {
         return Some(percent_decode_str(raw).decode_utf8_lossy());
     }
-    let from_query = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_form(key) == name).then(|| decode_form(value))
-        });
+    let from_query = query_value(query, name);
     if from_query.is_some() {
         return from_query;
     }
@@ -219,6 +215,17 @@ fn request_value<'a>(
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(|v| Cow::Owned(v.to_owned()))
+}
+
+/// The decoded value of query parameter `name` (the first, if it appears more than once).
+pub(crate) fn query_value<'a>(query: Option<&'a str>, name: &str) -> Option<Cow<'a, str>> {
+    query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_form(key) == name).then(|| decode_form(value))
+        })
 }
 
 /// Decodes a query component (`+` is a space, as form encoding has it).

@@ -11,7 +11,7 @@ use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::config::{
     ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, Backend, BackendParam, BackendRetries,
     GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures, Protocol, PublishedApi, QuotaLimit,
-    ReqMethod,
+    ReqMethod, RequestParam,
 };
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
@@ -111,6 +111,8 @@ pub(crate) struct ApiEntry {
     /// What answers its calls.
     pub serving: Serving,
     pub params: Box<[BackendParam]>,
+    /// The declared request parameters with something to enforce (see [`crate::params`]).
+    pub req_params: Box<[RequestParam]>,
     /// Whether cross-origin calls from browsers are allowed (see [`crate::cors`]).
     pub cors: bool,
     /// Its request counters and latency histograms.
@@ -530,6 +532,11 @@ impl Routing {
             target,
             serving,
             params: api.backend_params.into(),
+            req_params: api
+                .req_params
+                .into_iter()
+                .filter(RequestParam::enforced)
+                .collect(),
             cors: api.cors,
         });
     }
@@ -700,6 +707,7 @@ mod tests {
                 timeout: Duration::from_secs(1),
                 retries: Default::default(),
             }),
+            req_params: vec![],
             backend_params: vec![],
             cors: false,
         }

@@ -161,6 +161,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
                 timeout: Duration::from_secs(2),
                 retries,
             }),
+            req_params: vec![],
             backend_params: vec![],
             cors: false,
         }],

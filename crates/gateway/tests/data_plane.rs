@@ -282,6 +282,7 @@ fn api(
         match_mode: MatchMode::Normal,
         auth,
         backend: Backend::Http(backend),
+        req_params: vec![],
         backend_params: vec![],
         cors: false,
     }
