@@ -295,23 +295,30 @@ def test_a_mock_api_made_by_the_official_sdk_is_answered_by_the_gateway(
 
 def test_request_parameters_declared_with_the_official_sdk_are_enforced(
         published, apig, instance_id, server, admin_token, project_id):
-    """ReqParamBase (required, NUMBER) on an API made with the SDK: a call without the required
-    parameter, or with a value that is not a number, is refused with APIG.0106 before the
-    (mock) backend answers."""
+    """ReqParamBase (required, NUMBER, valid_enable with a range and an enumeration) on an API
+    made with the SDK: a call without the required parameter, or with a value that is not a
+    number, out of range or not enumerated, is refused with APIG.0106 before the (mock) backend
+    answers."""
     from huaweicloudsdkapig.v2 import ApiCreate, ApiMockCreate, CreateApiV2Request, ReqParamBase
     group = default_group(server, admin_token, project_id, instance_id)
     created = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
         group_id=group, name="sdk_params_api", type=1, req_protocol="BOTH", req_method="GET",
         req_uri="/params/check", auth_type="NONE", backend_type="MOCK",
         mock_info=ApiMockCreate(result_content="checked"),
-        req_params=[ReqParamBase(name="count", type="NUMBER", location="QUERY", required=1),
+        req_params=[ReqParamBase(name="count", type="NUMBER", location="QUERY", required=1,
+                                 valid_enable=1, min_num=1, max_num=100),
+                    ReqParamBase(name="order", type="STRING", location="QUERY", required=2,
+                                 valid_enable=1, enumerations="asc,desc"),
                     ReqParamBase(name="X-Client", type="STRING", location="HEADER", required=2)])))
-    assert [(p.name, p.required) for p in created.req_params] == [("count", 1), ("X-Client", 2)]
+    assert [(p.name, p.required, p.valid_enable) for p in created.req_params] == [
+        ("count", 1, 1), ("order", 2, 1), ("X-Client", 2, 2)]
+    assert (created.req_params[0].min_num, created.req_params[0].max_num) == (1, 100)
+    assert created.req_params[1].enumerations == "asc,desc"
     sdk_publish(apig, instance_id, created.id)
     url = published["gateway"] + "/params/check"
-    for query in ("", "?count=", "?count=many"):
+    for query in ("", "?count=", "?count=many", "?count=101", "?count=5&order=up"):
         r = requests.get(url + query, timeout=10)
         assert r.status_code == 400, r.text
         assert r.json()["error_code"] == "APIG.0106" and r.json()["error_msg"] == "Orchestration error."
-    r = requests.get(url + "?count=12", timeout=10)
+    r = requests.get(url + "?count=12&order=desc", timeout=10)
     assert (r.status_code, r.text) == (200, "checked")

@@ -15,7 +15,7 @@ use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, HttpBackend,
     InstanceFeatures, MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
-    RequestParam,
+    RequestParam, ValueRules,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -38,6 +38,21 @@ fn location(l: ParamLocation) -> apigw_gateway::ParamLocation {
         ParamLocation::Path => apigw_gateway::ParamLocation::Path,
         ParamLocation::Query => apigw_gateway::ParamLocation::Query,
         ParamLocation::Header => apigw_gateway::ParamLocation::Header,
+    }
+}
+
+/// The rules `valid_enable` turns on for a parameter: bounds on numbers for `NUMBER`, on
+/// lengths for `STRING` (as APIG applies each), the enumeration for both.
+fn value_rules(rp: &api::ReqParam) -> ValueRules {
+    let r = &rp.rules;
+    let number = rp.param_type == ParamType::Number;
+    let chars = |n: Option<u32>| n.filter(|_| !number).map(|n| n as usize);
+    ValueRules {
+        one_of: r.enumerations.clone(),
+        min: r.min_num.filter(|_| number),
+        max: r.max_num.filter(|_| number),
+        min_chars: chars(r.min_size),
+        max_chars: chars(r.max_size),
     }
 }
 
@@ -83,6 +98,11 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             required: rp.required,
             number: rp.param_type == ParamType::Number,
             default_value: rp.default_value.clone(),
+            rules: if rp.valid_enable {
+                value_rules(rp)
+            } else {
+                ValueRules::default()
+            },
         })
         .collect();
     Ok(PublishedApi {

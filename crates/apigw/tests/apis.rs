@@ -163,11 +163,16 @@ fn create_an_api_and_read_it_back() {
         "result_normal_sample",
         "tags",
         "cors",
-        "req_params",
         "backend_params",
     ] {
         assert_eq!(c[key], body[key], "{key}");
     }
+    // Request parameters as sent, with the validation switch's default (2: off) filled in.
+    let mut params = body["req_params"].clone();
+    for p in params.as_array_mut().unwrap() {
+        p["valid_enable"] = json!(2);
+    }
+    assert_eq!(c["req_params"], params);
     assert_eq!(c["status"], 1);
     assert_eq!(c["group_name"], "api_group_001");
     assert_eq!(c["group_version"], "V1");
@@ -201,7 +206,7 @@ fn create_an_api_and_read_it_back() {
     assert_time(&g.json["register_time"], false);
     assert_time(&g.json["backend_api"]["update_time"], false);
     assert_eq!(g.json["backend_api"]["id"], c["backend_api"]["id"]);
-    assert_eq!(g.json["req_params"], body["req_params"]);
+    assert_eq!(g.json["req_params"], params);
     assert_eq!(g.json["backend_params"], body["backend_params"]);
 
     // Stored: indexed columns next to the validated definition.

@@ -1439,7 +1439,13 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
         {"name": "id", "location": "PATH", "type": "NUMBER", "required": 1},
         {"name": "lang", "location": "QUERY", "type": "STRING", "required": 1},
         {"name": "page", "location": "QUERY", "type": "NUMBER", "required": 2, "default_value": "1"},
-        {"name": "X-Tenant", "location": "HEADER", "type": "STRING", "required": 1}
+        {"name": "X-Tenant", "location": "HEADER", "type": "STRING", "required": 1},
+        // Rules checked with valid_enable 1 only.
+        {"name": "sort", "location": "QUERY", "valid_enable": 1, "enumerations": "asc,desc"},
+        {"name": "size", "location": "QUERY", "type": "NUMBER", "valid_enable": 1,
+         "min_num": 1, "max_num": 50},
+        {"name": "X-Code", "location": "HEADER", "valid_enable": 1, "min_size": 2, "max_size": 4},
+        {"name": "loose", "location": "QUERY", "valid_enable": 2, "enumerations": "a,b"}
     ]);
     body["backend_api"]["req_uri"] = json!("/backend/{id}");
     body["backend_params"] = json!([
@@ -1458,13 +1464,17 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
                "time_interval": 1}),
         &app_id,
     );
-    let call = |path: &str, tenant: Option<&str>| {
+    let call_with = |path: &str, tenant: Option<&str>, x_code: Option<&str>| {
         let mut headers = vec![("X-Apig-AppCode", code.as_str())];
         if let Some(tenant) = tenant {
             headers.push(("X-Tenant", tenant));
         }
+        if let Some(x_code) = x_code {
+            headers.push(("X-Code", x_code));
+        }
         gw.call(&gw.https, path, &headers)
     };
+    let call = |path: &str, tenant: Option<&str>| call_with(path, tenant, None);
 
     let hits = backend.hits.load(SeqCst);
     for (path, tenant) in [
@@ -1474,10 +1484,17 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
         ("/orders/7?lang=", Some("t1")),            // ... or empty
         ("/orders/seven?lang=en", Some("t1")),      // a NUMBER path parameter that is not one
         ("/orders/7?lang=en&page=two", Some("t1")), // an optional NUMBER sent, not a number
+        ("/orders/7?lang=en&sort=up", Some("t1")),  // not among the enumerations
+        ("/orders/7?lang=en&size=51", Some("t1")),  // above max_num
+        ("/orders/7?lang=en&size=0", Some("t1")),   // below min_num
     ] {
         let refused = call(path, tenant);
         assert_gateway_error(&refused, 400, "APIG.0106");
         assert_eq!(refused.json["error_msg"], "Orchestration error.", "{path}");
+    }
+    for x_code in ["x", "abcde"] {
+        let refused = call_with("/orders/7?lang=en", Some("t1"), Some(x_code));
+        assert_gateway_error(&refused, 400, "APIG.0106");
     }
     assert_eq!(
         backend.hits.load(SeqCst),
@@ -1489,7 +1506,12 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
     assert_gateway_error(&stranger, 401, "APIG.0303");
 
     // Complete: proxied, the omitted page taken from its default, the quota's one call spent.
-    let ok = call("/orders/7?lang=en", Some("t1"));
+    // (The rules of `loose` are not enforced: valid_enable 2.)
+    let ok = call_with(
+        "/orders/7?lang=en&sort=desc&size=50&loose=z",
+        Some("t1"),
+        Some("abcd"),
+    );
     assert_eq!(ok.status, 200, "{}", ok.text);
     let path = ok.json["path"].as_str().unwrap();
     assert!(path.starts_with("/backend/7?"), "{path}");

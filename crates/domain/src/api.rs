@@ -823,14 +823,35 @@ pub struct ReqParam {
     pub param_type: ParamType,
     /// Where it travels.
     pub location: ParamLocation,
-    /// Mandatory (`required` 1) or not (2).
+    /// Mandatory (`required` 1) or not (2); a `PATH` parameter is mandatory unless said
+    /// otherwise.
     pub required: bool,
     /// Value used when the caller sends none.
     pub default_value: Option<String>,
+    /// Whether the gateway checks the value against [`ReqParam::rules`] (`valid_enable` 1).
+    pub valid_enable: bool,
+    /// The value's rules, kept whether or not they are enforced.
+    pub rules: ParamRules,
     /// Example shown to callers.
     pub sample_value: Option<String>,
     /// Description.
     pub remark: Option<String>,
+}
+
+/// The rules of a request parameter's value, checked when `valid_enable` is 1 (Huawei does
+/// not support `regular` and `json_schema` yet; neither do we).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParamRules {
+    /// The values allowed (`enumerations`, comma-separated on the wire); empty: any.
+    pub enumerations: Vec<String>,
+    /// Smallest value of a `NUMBER` parameter (`min_num`).
+    pub min_num: Option<i64>,
+    /// Largest value of a `NUMBER` parameter (`max_num`).
+    pub max_num: Option<i64>,
+    /// Shortest `STRING` value, in characters (`min_size`).
+    pub min_size: Option<u32>,
+    /// Longest `STRING` value, in characters (`max_size`).
+    pub max_size: Option<u32>,
 }
 
 /// Where a backend parameter's value comes from.
@@ -1171,10 +1192,17 @@ impl ReqParam {
         };
         let location = ParamLocation::parse(f.req_str("location")?, &f.name("location"))?;
         let required = match f.opt_int("required")? {
-            None | Some(2) => false,
+            None => location == ParamLocation::Path,
+            Some(2) => false,
             Some(1) => true,
             Some(_) => return Err(f.bad("required")),
         };
+        let valid_enable = match f.opt_int("valid_enable")? {
+            None | Some(2) => false,
+            Some(1) => true,
+            Some(_) => return Err(f.bad("valid_enable")),
+        };
+        let rules = ParamRules::parse(f)?;
         let default_value = f.opt_text("default_value", 255)?;
         if let (Some(d), ParamType::Number) = (&default_value, param_type) {
             if d.parse::<f64>().is_err() {
@@ -1187,6 +1215,8 @@ impl ReqParam {
             location,
             required,
             default_value,
+            valid_enable,
+            rules,
             sample_value: f.opt_text("sample_value", 255)?,
             remark: f.opt_text("remark", REMARK_MAX)?,
         })
@@ -1198,7 +1228,9 @@ impl ReqParam {
             "type": self.param_type.as_str(),
             "location": self.location.as_str(),
             "required": if self.required { 1 } else { 2 },
+            "valid_enable": if self.valid_enable { 1 } else { 2 },
         });
+        self.rules.write(&mut v);
         for (k, val) in [
             ("default_value", &self.default_value),
             ("sample_value", &self.sample_value),
@@ -1209,6 +1241,67 @@ impl ReqParam {
             }
         }
         v
+    }
+}
+
+/// Longest `enumerations` text accepted.
+const ENUMERATIONS_MAX: usize = 1024;
+
+impl ParamRules {
+    /// Reads `enumerations`, `min_num`/`max_num` and `min_size`/`max_size` (each smallest
+    /// not above its largest).
+    fn parse(f: &Fields<'_>) -> Result<Self, ApiError> {
+        let enumerations = f
+            .opt_text("enumerations", ENUMERATIONS_MAX)?
+            .map(|text| {
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (min_num, max_num) = (f.opt_int("min_num")?, f.opt_int("max_num")?);
+        if let (Some(min), Some(max)) = (min_num, max_num) {
+            if min > max {
+                return Err(f.bad("max_num"));
+            }
+        }
+        let size = |field: &str| -> Result<Option<u32>, ApiError> {
+            f.opt_int(field)?
+                .map(|n| u32::try_from(n).map_err(|_| f.bad(field)))
+                .transpose()
+        };
+        let (min_size, max_size) = (size("min_size")?, size("max_size")?);
+        if let (Some(min), Some(max)) = (min_size, max_size) {
+            if min > max {
+                return Err(f.bad("max_size"));
+            }
+        }
+        Ok(Self {
+            enumerations,
+            min_num,
+            max_num,
+            min_size,
+            max_size,
+        })
+    }
+
+    /// Adds the rules that are set to a parameter's wire form.
+    fn write(&self, v: &mut Value) {
+        if !self.enumerations.is_empty() {
+            v["enumerations"] = json!(self.enumerations.join(","));
+        }
+        for (k, n) in [("min_num", self.min_num), ("max_num", self.max_num)] {
+            if let Some(n) = n {
+                v[k] = json!(n);
+            }
+        }
+        for (k, n) in [("min_size", self.min_size), ("max_size", self.max_size)] {
+            if let Some(n) = n {
+                v[k] = json!(n);
+            }
+        }
     }
 }
 
@@ -1630,6 +1723,37 @@ mod tests {
     }
 
     #[test]
+    fn request_parameter_rules_round_trip_and_path_parameters_default_to_required() {
+        let v = with(
+            sample(),
+            &["req_params", "1"],
+            json!({"name": "query_demo", "location": "QUERY", "type": "NUMBER",
+                   "valid_enable": 1, "enumerations": " 1, 2 ,,5", "min_num": 1, "max_num": 5}),
+        );
+        let v = with(
+            v,
+            &["req_params", "0"],
+            json!({"name": "user_id", "location": "PATH"}),
+        );
+        let d = ApiDefinition::parse(&obj(v)).unwrap();
+        let [path, query] = d.req_params() else {
+            panic!("{d:?}")
+        };
+        assert!(path.required && !path.valid_enable);
+        assert!(query.valid_enable);
+        assert_eq!(query.rules.enumerations, ["1", "2", "5"]);
+        assert_eq!(
+            (query.rules.min_num, query.rules.max_num),
+            (Some(1), Some(5))
+        );
+        let j = d.to_json();
+        assert_eq!(j["req_params"][0]["required"], 1);
+        assert_eq!(j["req_params"][0]["valid_enable"], 2);
+        assert_eq!(j["req_params"][1]["enumerations"], "1,2,5");
+        assert_eq!(ApiDefinition::from_stored(&d.to_stored()).unwrap(), d);
+    }
+
+    #[test]
     fn a_mock_api_has_its_answer_and_no_backend_server() {
         let mock = json!({
             "group_id": "g1", "name": "mocked", "type": 1, "req_method": "OPTIONS", "req_uri": "/",
@@ -1800,6 +1924,31 @@ mod tests {
                 &["req_params", "1", "default_value"],
                 json!("five"),
                 "req_params[1].default_value",
+            ),
+            (
+                &["req_params", "1", "valid_enable"],
+                json!(0),
+                "req_params[1].valid_enable",
+            ),
+            (
+                &["req_params", "1"],
+                json!({"name": "n", "location": "QUERY", "min_num": 5, "max_num": 4}),
+                "req_params[1].max_num",
+            ),
+            (
+                &["req_params", "1"],
+                json!({"name": "n", "location": "QUERY", "min_size": 5, "max_size": 4}),
+                "req_params[1].max_size",
+            ),
+            (
+                &["req_params", "1"],
+                json!({"name": "n", "location": "QUERY", "min_size": -1}),
+                "req_params[1].min_size",
+            ),
+            (
+                &["req_params", "1", "enumerations"],
+                json!("x".repeat(1025)),
+                "req_params[1].enumerations",
             ),
             (
                 &["req_params", "1", "location"],

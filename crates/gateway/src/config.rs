@@ -262,12 +262,64 @@ pub struct RequestParam {
     pub number: bool,
     /// The value a backend parameter mapped from it takes when the caller leaves it out.
     pub default_value: Option<String>,
+    /// What a value the caller sends must meet (APIG `valid_enable` 1; empty when off).
+    pub rules: ValueRules,
 }
 
 impl RequestParam {
     /// Whether the gateway has anything to do for it (check it or supply its default).
     pub fn enforced(&self) -> bool {
-        self.required || self.number || self.default_value.is_some()
+        self.required || self.number || self.default_value.is_some() || !self.rules.is_empty()
+    }
+}
+
+/// The rules a request parameter's value must meet (APIG `enumerations`, `min_num`/`max_num`
+/// for numbers, `min_size`/`max_size` for text).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValueRules {
+    /// The values allowed; empty: any.
+    pub one_of: Vec<String>,
+    /// Smallest number allowed.
+    pub min: Option<i64>,
+    /// Largest number allowed.
+    pub max: Option<i64>,
+    /// Fewest characters allowed.
+    pub min_chars: Option<usize>,
+    /// Most characters allowed.
+    pub max_chars: Option<usize>,
+}
+
+impl ValueRules {
+    /// No rule at all.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether `value` (sent, not empty) meets every rule; a bound on numbers fails a value
+    /// that is not one.
+    pub fn admit(&self, value: &str) -> bool {
+        if !self.one_of.is_empty() && !self.one_of.iter().any(|allowed| allowed == value) {
+            return false;
+        }
+        if self.min.is_some() || self.max.is_some() {
+            let Some(n) = value.parse::<f64>().ok().filter(|n| n.is_finite()) else {
+                return false;
+            };
+            if self.min.is_some_and(|min| n < min as f64)
+                || self.max.is_some_and(|max| n > max as f64)
+            {
+                return false;
+            }
+        }
+        if self.min_chars.is_some() || self.max_chars.is_some() {
+            let chars = value.chars().count();
+            if self.min_chars.is_some_and(|min| chars < min)
+                || self.max_chars.is_some_and(|max| chars > max)
+            {
+                return false;
+            }
+        }
+        true
     }
 }
 

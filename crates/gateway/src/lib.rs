@@ -84,7 +84,7 @@ pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, HttpBackend,
     InstanceFeatures, MatchMode, MockAnswer, ParamLocation, ParamValue, Protocol, PublishedApi,
-    QuotaLimit, ReqMethod, RequestParam, SystemParam,
+    QuotaLimit, ReqMethod, RequestParam, SystemParam, ValueRules,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};

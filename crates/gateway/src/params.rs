@@ -1,5 +1,6 @@
 //! The request parameters an API declares (`req_params`), enforced: a required one the caller
-//! left out or sent empty, or a `NUMBER` one that is not a number, ends the call with 400
+//! left out or sent empty, a `NUMBER` one that is not a number, or (with `valid_enable` 1) a
+//! value outside its enumeration, range or length, ends the call with 400
 //! `APIG.0106` before any quota is spent or backend called (Huawei's "Orchestration error.":
 //! the frontend parameters do not meet their definition). A backend parameter mapped from a
 //! request parameter the caller left out takes that parameter's `default_value` (see
@@ -37,7 +38,7 @@ pub(crate) fn check(
         };
         let refused = match value.as_deref().map(str::trim) {
             None | Some("") => param.required,
-            Some(v) => param.number && !is_number(v),
+            Some(v) => (param.number && !is_number(v)) || !param.rules.admit(v),
         };
         if refused {
             tracing::debug!(
@@ -70,6 +71,7 @@ fn is_number(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ValueRules;
 
     #[test]
     fn numbers_are_finite_decimals() {
@@ -82,6 +84,30 @@ mod tests {
     }
 
     #[test]
+    fn rules_bound_values_lengths_and_choices() {
+        let range = ValueRules {
+            min: Some(1),
+            max: Some(10),
+            ..Default::default()
+        };
+        assert!(range.admit("1") && range.admit("10") && range.admit("2.5"));
+        assert!(!range.admit("0") && !range.admit("10.5") && !range.admit("ten"));
+        let length = ValueRules {
+            min_chars: Some(2),
+            max_chars: Some(3),
+            ..Default::default()
+        };
+        assert!(length.admit("ab") && length.admit("äöü"));
+        assert!(!length.admit("a") && !length.admit("abcd"));
+        let choice = ValueRules {
+            one_of: vec!["asc".into(), "desc".into()],
+            ..Default::default()
+        };
+        assert!(choice.admit("asc") && !choice.admit("ASC"));
+        assert!(ValueRules::default().is_empty() && !choice.is_empty());
+    }
+
+    #[test]
     fn defaults_are_found_by_name() {
         let params = [RequestParam {
             name: "page".into(),
@@ -89,6 +115,7 @@ mod tests {
             required: false,
             number: true,
             default_value: Some("1".into()),
+            rules: Default::default(),
         }];
         assert_eq!(default_of(&params, "page").as_deref(), Some("1"));
         assert_eq!(default_of(&params, "size"), None);
