@@ -103,6 +103,7 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             } else {
                 ValueRules::default()
             },
+            pass_through: rp.pass_through,
         })
         .collect();
     Ok(PublishedApi {

@@ -167,10 +167,12 @@ fn create_an_api_and_read_it_back() {
     ] {
         assert_eq!(c[key], body[key], "{key}");
     }
-    // Request parameters as sent, with the validation switch's default (2: off) filled in.
+    // Request parameters as sent, with the defaults of the validation switch (2: off) and of
+    // pass-through (1: on) filled in.
     let mut params = body["req_params"].clone();
     for p in params.as_array_mut().unwrap() {
         p["valid_enable"] = json!(2);
+        p["pass_through"] = json!(1);
     }
     assert_eq!(c["req_params"], params);
     assert_eq!(c["status"], 1);

@@ -1445,13 +1445,17 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
         {"name": "size", "location": "QUERY", "type": "NUMBER", "valid_enable": 1,
          "min_num": 1, "max_num": 50},
         {"name": "X-Code", "location": "HEADER", "valid_enable": 1, "min_size": 2, "max_size": 4},
-        {"name": "loose", "location": "QUERY", "valid_enable": 2, "enumerations": "a,b"}
+        {"name": "loose", "location": "QUERY", "valid_enable": 2, "enumerations": "a,b"},
+        // For the gateway only (pass_through 2): withheld, though a backend parameter maps one.
+        {"name": "trace", "location": "QUERY", "pass_through": 2},
+        {"name": "X-Hint", "location": "HEADER", "pass_through": 2}
     ]);
     body["backend_api"]["req_uri"] = json!("/backend/{id}");
     body["backend_params"] = json!([
         {"name": "id", "value": "id", "location": "PATH", "origin": "REQUEST"},
         {"name": "page", "value": "page", "location": "QUERY", "origin": "REQUEST"},
-        {"name": "X-Tenant-Id", "value": "X-Tenant", "location": "HEADER", "origin": "REQUEST"}
+        {"name": "X-Tenant-Id", "value": "X-Tenant", "location": "HEADER", "origin": "REQUEST"},
+        {"name": "X-Backend-Hint", "value": "X-Hint", "location": "HEADER", "origin": "REQUEST"}
     ]);
     let created = gw.mgmt("POST", "/apis", Some(&body));
     assert_eq!(created.status, 201, "{}", created.text);
@@ -1465,7 +1469,7 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
         &app_id,
     );
     let call_with = |path: &str, tenant: Option<&str>, x_code: Option<&str>| {
-        let mut headers = vec![("X-Apig-AppCode", code.as_str())];
+        let mut headers = vec![("X-Apig-AppCode", code.as_str()), ("X-Hint", "h1")];
         if let Some(tenant) = tenant {
             headers.push(("X-Tenant", tenant));
         }
@@ -1508,7 +1512,7 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
     // Complete: proxied, the omitted page taken from its default, the quota's one call spent.
     // (The rules of `loose` are not enforced: valid_enable 2.)
     let ok = call_with(
-        "/orders/7?lang=en&sort=desc&size=50&loose=z",
+        "/orders/7?lang=en&sort=desc&size=50&loose=z&trace=on",
         Some("t1"),
         Some("abcd"),
     );
@@ -1517,5 +1521,11 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
     assert!(path.starts_with("/backend/7?"), "{path}");
     assert!(path.contains("page=1"), "{path}");
     assert_eq!(ok.json["headers"]["x-tenant-id"], "t1");
+    assert!(
+        path.contains("loose=z") && !path.contains("trace"),
+        "{path}"
+    );
+    assert!(ok.json["headers"].get("x-hint").is_none(), "{}", ok.text);
+    assert_eq!(ok.json["headers"]["x-backend-hint"], "h1");
     assert_gateway_error(&call("/orders/7?lang=en", Some("t1")), 405, "APIG.0501");
 }

@@ -832,6 +832,9 @@ pub struct ReqParam {
     pub valid_enable: bool,
     /// The value's rules, kept whether or not they are enforced.
     pub rules: ParamRules,
+    /// Whether the parameter reaches the backend as the caller sent it (`pass_through` 1, the
+    /// default); with 2 it only feeds checks and backend parameters.
+    pub pass_through: bool,
     /// Example shown to callers.
     pub sample_value: Option<String>,
     /// Description.
@@ -1203,6 +1206,11 @@ impl ReqParam {
             Some(_) => return Err(f.bad("valid_enable")),
         };
         let rules = ParamRules::parse(f)?;
+        let pass_through = match f.opt_int("pass_through")? {
+            None | Some(1) => true,
+            Some(2) => false,
+            Some(_) => return Err(f.bad("pass_through")),
+        };
         let default_value = f.opt_text("default_value", 255)?;
         if let (Some(d), ParamType::Number) = (&default_value, param_type) {
             if d.parse::<f64>().is_err() {
@@ -1217,6 +1225,7 @@ impl ReqParam {
             default_value,
             valid_enable,
             rules,
+            pass_through,
             sample_value: f.opt_text("sample_value", 255)?,
             remark: f.opt_text("remark", REMARK_MAX)?,
         })
@@ -1229,6 +1238,7 @@ impl ReqParam {
             "location": self.location.as_str(),
             "required": if self.required { 1 } else { 2 },
             "valid_enable": if self.valid_enable { 1 } else { 2 },
+            "pass_through": if self.pass_through { 1 } else { 2 },
         });
         self.rules.write(&mut v);
         for (k, val) in [
@@ -1929,6 +1939,11 @@ mod tests {
                 &["req_params", "1", "valid_enable"],
                 json!(0),
                 "req_params[1].valid_enable",
+            ),
+            (
+                &["req_params", "1", "pass_through"],
+                json!("no"),
+                "req_params[1].pass_through",
             ),
             (
                 &["req_params", "1"],

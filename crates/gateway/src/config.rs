@@ -264,12 +264,19 @@ pub struct RequestParam {
     pub default_value: Option<String>,
     /// What a value the caller sends must meet (APIG `valid_enable` 1; empty when off).
     pub rules: ValueRules,
+    /// Whether the backend gets it as sent (APIG `pass_through` 1); a query or header
+    /// parameter with `false` is withheld (backend parameters may still map it).
+    pub pass_through: bool,
 }
 
 impl RequestParam {
     /// Whether the gateway has anything to do for it (check it or supply its default).
     pub fn enforced(&self) -> bool {
-        self.required || self.number || self.default_value.is_some() || !self.rules.is_empty()
+        self.required
+            || self.number
+            || self.default_value.is_some()
+            || !self.rules.is_empty()
+            || !self.pass_through
     }
 }
 

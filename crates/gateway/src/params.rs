@@ -7,8 +7,9 @@
 //! [`default_of`]).
 //!
 //! Each parameter is read where it is declared (path, query or header), so a required header
-//! is not satisfied by a query parameter of the same name. An API declaring nothing to enforce
-//! costs one emptiness test.
+//! is not satisfied by a query parameter of the same name. A query or header parameter with
+//! `pass_through` 2 is withheld from the backend ([`withheld_query`], [`withhold_headers`]). An API declaring nothing to
+//! enforce costs one emptiness test.
 
 use crate::config::{ParamLocation, RequestParam};
 use crate::errors;
@@ -51,6 +52,23 @@ pub(crate) fn check(
         }
     }
     Ok(())
+}
+
+/// Whether `name` is a query parameter the API withholds from its backend (`pass_through` 2).
+pub(crate) fn withheld_query(params: &[RequestParam], name: &str) -> bool {
+    params
+        .iter()
+        .any(|p| !p.pass_through && p.location == ParamLocation::Query && p.name == name)
+}
+
+/// Removes from `headers` the header parameters the API withholds from its backend
+/// (`pass_through` 2).
+pub(crate) fn withhold_headers(params: &[RequestParam], headers: &mut HeaderMap) {
+    for p in params {
+        if !p.pass_through && p.location == ParamLocation::Header {
+            headers.remove(p.name.as_str());
+        }
+    }
 }
 
 /// The default value of request parameter `name`, for a backend parameter mapped from it
@@ -116,6 +134,7 @@ mod tests {
             number: true,
             default_value: Some("1".into()),
             rules: Default::default(),
+            pass_through: true,
         }];
         assert_eq!(default_of(&params, "page").as_deref(), Some("1"));
         assert_eq!(default_of(&params, "size"), None);

@@ -157,6 +157,7 @@ pub(crate) fn backend_request(
         return Err(errors::bad_request());
     }
     strip_for_backend(&mut headers, forwarding);
+    params::withhold_headers(&api.req_params, &mut headers);
     let mut gateway = GatewayFields {
         host: backend.host_header.clone(),
         request_id: caller.request_id.clone(),
@@ -293,13 +294,17 @@ fn backend_query<'q>(
         .zip(values)
         .filter(|(p, _)| p.location == ParamLocation::Query)
         .collect();
-    if params.is_empty() {
+    let withholds = api.req_params.iter().any(|p| !p.pass_through);
+    if params.is_empty() && !withholds {
         return query.map(Cow::Borrowed);
     }
     let mut out = String::new();
     for pair in query.into_iter().flat_map(|q| q.split('&')) {
-        let key = pair.split_once('=').map_or(pair, |(k, _)| k);
-        if pair.is_empty() || params.iter().any(|(p, _)| decode_form(key) == p.name) {
+        let key = decode_form(pair.split_once('=').map_or(pair, |(k, _)| k));
+        if pair.is_empty()
+            || params.iter().any(|(p, _)| key == p.name)
+            || params::withheld_query(&api.req_params, &key)
+        {
             continue;
         }
         if !out.is_empty() {
