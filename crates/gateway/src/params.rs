@@ -8,8 +8,8 @@
 //!
 //! Each parameter is read where it is declared (path, query or header), so a required header
 //! is not satisfied by a query parameter of the same name. A query or header parameter with
-//! `pass_through` 2 is withheld from the backend ([`withheld_query`], [`withhold_headers`]). An API declaring nothing to
-//! enforce costs one emptiness test.
+//! `pass_through` 2 is withheld from the backend ([`withheld_query`], [`withhold_headers`]).
+//! An API declaring nothing to enforce costs one emptiness test.
 
 use crate::config::{ParamLocation, RequestParam};
 use crate::errors;

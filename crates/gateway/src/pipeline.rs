@@ -175,16 +175,31 @@ pub(crate) fn handle<'a>(
                 // the request head move on to the proxy phase later.
                 let uri = parts.uri.clone();
 
-                // Phase 2: route (404); a CORS preflight for an API that allows CORS is
-                // answered here, without credentials or backend.
-                if parts.method == Method::OPTIONS {
-                    if let Some(api) = preflight(&snapshot, &fields, &parts, &uri, conn.tls) {
-                        trace.api = Some(api);
-                        break 'phases Ok(cors::preflight_answer(&parts.headers));
+                // Phase 2: route (404). A CORS preflight is routed by the method it asks about,
+                // then as the OPTIONS it is; the first API that allows CORS has the gateway
+                // answer it, without credentials or backend. (One call site of `route`, so it
+                // stays inlined into the common path.)
+                let preflight = match parts.method == Method::OPTIONS {
+                    true => cors::preflight_method(&parts.method, &parts.headers),
+                    false => None,
+                };
+                let mut asking = preflight.as_ref();
+                let route = loop {
+                    let method = asking.unwrap_or(&parts.method);
+                    let routed = route(&snapshot, &fields, method, &uri, conn.tls);
+                    if preflight.is_some() {
+                        if let Some(api) = routed.as_ref().ok().map(|r| snapshot.api(r.api)) {
+                            if api.cors {
+                                trace.api = Some(api);
+                                break 'phases Ok(cors::preflight_answer(&parts.headers));
+                            }
+                        }
+                        if asking.take().is_some() {
+                            continue;
+                        }
                     }
-                }
-                let routed = route(&snapshot, &fields, &parts.method, &uri, conn.tls);
-                let route = pass!(routed, 'phases);
+                    break pass!(routed, 'phases);
+                };
                 let api = snapshot.api(route.api);
                 trace.api = Some(api);
                 tracing::debug!(
@@ -456,25 +471,6 @@ fn route<'s, 'r>(
     snapshot
         .route(group, stage, method, path, tls)
         .ok_or_else(errors::api_not_found)
-}
-
-/// Phase 2 for an `OPTIONS` request: if it is a CORS preflight, the API that answers it — the
-/// one the browser asks about (routed by the method it names), else an `OPTIONS` API at that
-/// path (APIG's recipe for preflights) — provided that API allows CORS.
-#[cold]
-fn preflight<'s>(
-    snapshot: &'s Snapshot,
-    fields: &RequestFields<'_>,
-    parts: &Parts,
-    uri: &Uri,
-    tls: bool,
-) -> Option<&'s ApiEntry> {
-    let asked = cors::preflight_method(&parts.method, &parts.headers)?;
-    [asked, Method::OPTIONS].iter().find_map(|method| {
-        let routed = route(snapshot, fields, method, uri, tls).ok()?;
-        let api = snapshot.api(routed.api);
-        api.cors.then_some(api)
-    })
 }
 
 /// `.` or `..` segments (also percent-encoded) would let a `SWA` suffix climb out of the

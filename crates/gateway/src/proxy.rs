@@ -157,7 +157,9 @@ pub(crate) fn backend_request(
         return Err(errors::bad_request());
     }
     strip_for_backend(&mut headers, forwarding);
-    params::withhold_headers(&api.req_params, &mut headers);
+    if !api.req_params.is_empty() {
+        params::withhold_headers(&api.req_params, &mut headers);
+    }
     let mut gateway = GatewayFields {
         host: backend.host_header.clone(),
         request_id: caller.request_id.clone(),
@@ -294,7 +296,7 @@ fn backend_query<'q>(
         .zip(values)
         .filter(|(p, _)| p.location == ParamLocation::Query)
         .collect();
-    let withholds = api.req_params.iter().any(|p| !p.pass_through);
+    let withholds = !api.req_params.is_empty() && api.req_params.iter().any(|p| !p.pass_through);
     if params.is_empty() && !withholds {
         return query.map(Cow::Borrowed);
     }

@@ -147,7 +147,9 @@ impl BackendFields {
     }
 
     /// Adds a field of the gateway's own (`X-Request-Id`) to the lines: no map to build for
-    /// the one field a proxied response gains.
+    /// the one field a proxied response gains. Always inlined: a few copies, on every
+    /// proxied response.
+    #[inline(always)]
     pub fn push(&mut self, name: &HeaderName, value: &[u8]) {
         self.lines.extend_from_slice(name.as_str().as_bytes());
         self.lines.extend_from_slice(b": ");
