@@ -179,9 +179,10 @@ pub(crate) fn handle<'a>(
                 // then as the OPTIONS it is; the first API that allows CORS has the gateway
                 // answer it, without credentials or backend. (One call site of `route`, so it
                 // stays inlined into the common path.)
-                let preflight = match parts.method == Method::OPTIONS {
-                    true => cors::preflight_method(&parts.method, &parts.headers),
-                    false => None,
+                let preflight = if parts.method == Method::OPTIONS {
+                    cors::preflight_method(&parts.method, &parts.headers)
+                } else {
+                    None
                 };
                 let mut asking = preflight.as_ref();
                 let route = loop {
