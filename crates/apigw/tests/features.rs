@@ -132,6 +132,21 @@ fn configure_a_feature_then_change_it_keeping_its_id() {
         json!({"name": "real_ip_from_xff", "enable": true, "config": config}),
     );
     assert_eq!(r.json["config"], r#"{"enable":true,"xff_index":2}"#);
+    // APIG's own example writes the object itself, not its text: taken the same way.
+    let r = configure(
+        &server,
+        &admin,
+        json!({"name": "real_ip_from_xff", "enable": true,
+               "config": {"enable": "on", "xff_index": -1}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["config"], r#"{"enable":true,"xff_index":-1}"#);
+    let r = configure(
+        &server,
+        &admin,
+        json!({"name": "real_ip_from_xff", "enable": true, "config": {"xff_index": 2}}),
+    );
+    assert_eq!(r.json["config"], r#"{"enable":true,"xff_index":2}"#);
     assert_eq!(
         stored(&server, &admin.instance_id)[2],
         (
@@ -199,7 +214,7 @@ fn every_field_is_checked_and_nothing_is_stored_on_a_refusal() {
             "config",
         ),
         (
-            json!({"name": "real_ip_from_xff", "enable": true, "config": "{\"xff_index\": 99}"}),
+            json!({"name": "real_ip_from_xff", "enable": true, "config": "{\"xff_index\": 2147483648}"}),
             "config",
         ),
         (

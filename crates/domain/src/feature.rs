@@ -61,17 +61,15 @@ impl fmt::Display for FeatureName {
 const ON: &str = "on";
 const OFF: &str = "off";
 
-/// The largest `xff_index` either way: a request's `X-Forwarded-For` names a handful of hops.
-pub const MAX_XFF_INDEX: i64 = 64;
-
 /// A feature's setting that passed its rules: the feature, `enable`, and its `config`.
 ///
 /// `app_secret` and `app_basic` are switches whose `config` is `on` or `off` (APIG's example:
 /// `{"name":"app_api_key","enable":true,"config":"on"}`); without a `config` the switch follows
 /// `enable`. `real_ip_from_xff` takes a JSON object, `{"enable":true,"xff_index":-1}`; both
 /// members are optional (`enable` follows the outer one, `xff_index` is -1: the address the
-/// nearest proxy added) and `xff_index` lies within ±[`MAX_XFF_INDEX`]. A feature is in force
-/// only when the outer and the inner switch are both on.
+/// nearest proxy added) and `xff_index` is any 32-bit integer (APIG's range; an index past the
+/// header's addresses leaves the TCP peer as the client). A feature is in force only when the
+/// outer and the inner switch are both on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeatureSetting {
     name: FeatureName,
@@ -150,7 +148,7 @@ impl FeatureSetting {
 }
 
 /// `real_ip_from_xff`'s `config`: a JSON object with optional `enable` (a boolean, or `on` /
-/// `off`) and `xff_index` (an integer within ±[`MAX_XFF_INDEX`]), nothing else.
+/// `off`) and `xff_index` (a 32-bit integer), nothing else.
 fn parse_xff(outer: bool, config: Option<&str>) -> Result<FeatureConfig, ApiError> {
     let bad = || ApiError::invalid_body_field("config");
     let Some(text) = config else {
@@ -175,7 +173,6 @@ fn parse_xff(outer: bool, config: Option<&str>) -> Result<FeatureConfig, ApiErro
         None => -1,
         Some(v) => v
             .as_i64()
-            .filter(|i| i.abs() <= MAX_XFF_INDEX)
             .and_then(|i| i32::try_from(i).ok())
             .ok_or_else(bad)?,
     };
@@ -242,10 +239,10 @@ mod tests {
         assert_eq!(plain.config(), r#"{"enable":true,"xff_index":-1}"#);
         assert_eq!(s(true, Some("{}")).unwrap().xff_index(), Some(-1));
         assert_eq!(
-            s(true, Some(r#"{"enable":"on","xff_index":-64}"#))
+            s(true, Some(r#"{"enable":"on","xff_index":-2147483648}"#))
                 .unwrap()
                 .xff_index(),
-            Some(-64)
+            Some(i32::MIN)
         );
         // Off inside or outside: not in force, no index.
         let inner_off = s(true, Some(r#"{"enable":false,"xff_index":0}"#)).unwrap();
@@ -262,8 +259,8 @@ mod tests {
             "on",
             "[1]",
             "{",
-            r#"{"xff_index": 65}"#,
-            r#"{"xff_index": -65}"#,
+            r#"{"xff_index": 2147483648}"#,
+            r#"{"xff_index": -2147483649}"#,
             r#"{"xff_index": 1.5}"#,
             r#"{"xff_index": "1"}"#,
             r#"{"enable": 1}"#,

@@ -1048,6 +1048,8 @@ mod tests {
         assert_eq!(client(&headers, Some(-3)), at("1.1.1.1"));
         assert_eq!(client(&headers, Some(3)), None, "beyond the list");
         assert_eq!(client(&headers, Some(-4)), None, "beyond the list");
+        assert_eq!(client(&headers, Some(i32::MAX)), None, "the largest index");
+        assert_eq!(client(&headers, Some(i32::MIN)), None, "the smallest index");
         let mut junk = http::HeaderMap::new();
         junk.append(
             proxy::FORWARDED_FOR,

@@ -30,7 +30,13 @@ pub async fn configure(
     let enable = body
         .opt_bool("enable")?
         .ok_or_else(|| Error(ApiError::invalid_body_field("enable")))?;
-    let setting = FeatureSetting::parse(name, enable, body.opt_str("config")?)?;
+    // APIG documents `config` as text, but writes an object feature's config as the object
+    // itself in its own example (`"config": {"enable": "on", "xff_index": -1}`): both are taken.
+    let config = match body.opt_object("config") {
+        Ok(Some(object)) => Some(Value::Object(object.0).to_string()),
+        _ => body.opt_str("config")?.map(str::to_owned),
+    };
+    let setting = FeatureSetting::parse(name, enable, config.as_deref())?;
     let feature = state
         .store
         .set_feature(&scope, setting)
