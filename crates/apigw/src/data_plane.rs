@@ -277,6 +277,7 @@ fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatu
             FeatureName::AppSecret => in_force.app_secret = true,
             FeatureName::AppBasic => in_force.app_basic = true,
             FeatureName::RealIpFromXff => in_force.client_ip_xff_index = f.setting.xff_index(),
+            FeatureName::RequestBodySize => in_force.max_body_bytes = f.setting.body_limit(),
         }
     }
     in_force

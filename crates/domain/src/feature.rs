@@ -6,7 +6,9 @@
 //! * `app_basic`: `Authorization: Basic base64(<AppKey>:<AppSecret>)`, another;
 //! * `real_ip_from_xff`: the client address that app ACLs, failure throttling,
 //!   `$context.sourceIp` and the access log see is read from `X-Forwarded-For` (the gateway
-//!   behind a load balancer), at `xff_index` (0 the first address, -1 the last).
+//!   behind a load balancer), at `xff_index` (0 the first address, -1 the last);
+//! * `request_body_size`: the largest request body the instance's APIs accept, in bytes
+//!   (APIG: 12 MB by default, from 1 MB to 9,536 MB).
 //!
 //! All are off until configured, as in APIG. A feature apigw does not implement is refused
 //! rather than stored and ignored, so a configuration never claims what the gateway does not do.
@@ -23,14 +25,17 @@ pub enum FeatureName {
     AppBasic,
     /// `real_ip_from_xff`: the client address from `X-Forwarded-For`.
     RealIpFromXff,
+    /// `request_body_size`: the instance's own request body limit.
+    RequestBodySize,
 }
 
 impl FeatureName {
     /// Every feature apigw implements (what `GET .../instance-features` lists).
-    pub const ALL: [FeatureName; 3] = [
+    pub const ALL: [FeatureName; 4] = [
         FeatureName::AppSecret,
         FeatureName::AppBasic,
         FeatureName::RealIpFromXff,
+        FeatureName::RequestBodySize,
     ];
 
     /// The feature named `name`; 400 `APIG.2011` (`name`) for any other.
@@ -47,6 +52,7 @@ impl FeatureName {
             FeatureName::AppSecret => "app_secret",
             FeatureName::AppBasic => "app_basic",
             FeatureName::RealIpFromXff => "real_ip_from_xff",
+            FeatureName::RequestBodySize => "request_body_size",
         }
     }
 }
@@ -56,6 +62,14 @@ impl fmt::Display for FeatureName {
         f.write_str(self.as_str())
     }
 }
+
+/// `request_body_size` without a `config`: APIG's default, 12 MB.
+pub const DEFAULT_BODY_LIMIT: u64 = 12 * MB;
+/// The smallest `request_body_size` (1 MB).
+pub const MIN_BODY_LIMIT: u64 = MB;
+/// The largest `request_body_size` (9,536 MB).
+pub const MAX_BODY_LIMIT: u64 = 9536 * MB;
+const MB: u64 = 1024 * 1024;
 
 /// The `config` of an on/off feature.
 const ON: &str = "on";
@@ -84,6 +98,8 @@ enum FeatureConfig {
     Switch(bool),
     /// `real_ip_from_xff`'s object.
     Xff { enable: bool, xff_index: i32 },
+    /// `request_body_size`'s byte count.
+    BodyLimit(u64),
 }
 
 impl FeatureSetting {
@@ -100,6 +116,15 @@ impl FeatureSetting {
                 Some(_) => return Err(ApiError::invalid_body_field("config")),
             },
             FeatureName::RealIpFromXff => parse_xff(enable, config)?,
+            FeatureName::RequestBodySize => match config {
+                None => FeatureConfig::BodyLimit(DEFAULT_BODY_LIMIT),
+                Some(c) => c
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (MIN_BODY_LIMIT..=MAX_BODY_LIMIT).contains(n))
+                    .map(FeatureConfig::BodyLimit)
+                    .ok_or_else(|| ApiError::invalid_body_field("config"))?,
+            },
         };
         Ok(Self {
             name,
@@ -126,6 +151,7 @@ impl FeatureSetting {
             FeatureConfig::Xff { enable, xff_index } => {
                 serde_json::json!({"enable": enable, "xff_index": xff_index}).to_string()
             }
+            FeatureConfig::BodyLimit(bytes) => bytes.to_string(),
         }
     }
 
@@ -135,7 +161,16 @@ impl FeatureSetting {
             && match self.config {
                 FeatureConfig::Switch(on) => on,
                 FeatureConfig::Xff { enable, .. } => enable,
+                FeatureConfig::BodyLimit(_) => true,
             }
+    }
+
+    /// For `request_body_size` in force, the largest request body in bytes.
+    pub fn body_limit(&self) -> Option<u64> {
+        match self.config {
+            FeatureConfig::BodyLimit(bytes) if self.in_force() => Some(bytes),
+            _ => None,
+        }
     }
 
     /// For `real_ip_from_xff` in force, which address of `X-Forwarded-For` is the client's.
@@ -224,6 +259,33 @@ mod tests {
         }
         assert!(FeatureSetting::parse("lts", true, Some("on")).is_err());
         assert_eq!(on.xff_index(), None);
+    }
+
+    #[test]
+    fn the_body_limit_is_a_byte_count_within_apig_s_range() {
+        let s = |enable, config| FeatureSetting::parse("request_body_size", enable, config);
+        let set = s(true, Some("104857600")).unwrap();
+        assert_eq!(set.body_limit(), Some(100 * MB));
+        assert_eq!(set.config(), "104857600");
+        assert_eq!(
+            s(true, None).unwrap().body_limit(),
+            Some(DEFAULT_BODY_LIMIT)
+        );
+        assert_eq!(s(false, Some("104857600")).unwrap().body_limit(), None);
+        assert_eq!(s(true, Some(" 1048576 ")).unwrap().body_limit(), Some(MB));
+        let largest = MAX_BODY_LIMIT.to_string();
+        assert_eq!(
+            s(true, Some(&largest)).unwrap().body_limit(),
+            Some(MAX_BODY_LIMIT)
+        );
+        let too_large = (MAX_BODY_LIMIT + 1).to_string();
+        for bad in ["", "on", "1048575", too_large.as_str(), "-1", "1e6", "12M"] {
+            let e = s(true, Some(bad)).unwrap_err();
+            assert!(e.message.contains("parameterName:config"), "{bad:?}");
+        }
+        assert_eq!(s(true, Some("on")).ok(), None);
+        let again = s(set.enable(), Some(&set.config())).unwrap();
+        assert_eq!(again, set);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! either a buffered `Bytes` (error responses, bodies read for a signature check) or the
 //! connection's own stream passed through.
 
-use crate::config::GatewaySettings;
+use crate::config::{GatewaySettings, InstanceFeatures};
 use crate::errors;
 pub use crate::upstream::BackendBody;
 use apigw_domain::ApiError;
@@ -250,16 +250,36 @@ pub(crate) struct LimitedBody {
     stall: Option<Pin<Box<Sleep>>>,
 }
 
+/// How large a caller's body may be and how long the caller may stall while sending it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    /// The most bytes a body may hold.
+    pub max_bytes: u64,
+    /// How long the caller may leave the gateway waiting for the next bytes.
+    pub idle: Duration,
+}
+
+impl BodyLimits {
+    /// The node's limits, with the instance's own body size (`request_body_size`) where it
+    /// configured one.
+    pub fn of(settings: &GatewaySettings, features: InstanceFeatures) -> Self {
+        Self {
+            max_bytes: features.max_body_bytes.unwrap_or(settings.max_body_bytes),
+            idle: settings.client_body_timeout,
+        }
+    }
+}
+
 impl LimitedBody {
-    /// `inner`, failing past the settings' body size limit or after their client body
-    /// timeout without a byte from the caller.
-    pub fn new(inner: CallerBody, settings: &GatewaySettings) -> (Self, Arc<BodyWatch>) {
+    /// `inner`, failing past the body size limit or after the idle time without a byte from
+    /// the caller.
+    pub fn new(inner: CallerBody, limits: BodyLimits) -> (Self, Arc<BodyWatch>) {
         let watch = Arc::new(BodyWatch::new());
         let body = Self {
             inner,
-            remaining: settings.max_body_bytes,
+            remaining: limits.max_bytes,
             watch: Arc::clone(&watch),
-            idle: settings.client_body_timeout,
+            idle: limits.idle,
             stall: None,
         };
         (body, watch)

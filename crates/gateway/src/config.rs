@@ -52,6 +52,9 @@ pub struct InstanceFeatures {
     /// The client address is this address of `X-Forwarded-For` (0 the first, -1 the last),
     /// when the header has one there; else the TCP peer's.
     pub client_ip_xff_index: Option<i32>,
+    /// The instance's request body limit in bytes (`request_body_size`), instead of the
+    /// node's.
+    pub max_body_bytes: Option<u64>,
 }
 
 /// One app's complete data-plane state, replacing whatever the snapshot had for that app.

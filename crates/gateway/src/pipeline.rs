@@ -39,8 +39,8 @@
 //! lock is taken on the success path (failures go to the throttling book).
 
 use crate::apps::{AppEntry, AuthTarget};
-use crate::body::{BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
-use crate::config::{ApiAuth, GatewaySettings};
+use crate::body::{BodyLimits, BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
+use crate::config::ApiAuth;
 use crate::cors;
 use crate::deadline::ExchangeTimer;
 use crate::errors;
@@ -209,12 +209,13 @@ pub(crate) fn handle<'a>(
                     api = &*api.name,
                     "routed"
                 );
-                let limit = settings.max_body_bytes;
-                pass!(refuse_declared_oversize(fields.content_length, limit), 'phases);
+                let features = snapshot.features();
+                let limits = BodyLimits::of(settings, features);
+                let declared = refuse_declared_oversize(fields.content_length, limits.max_bytes);
+                pass!(declared, 'phases);
                 // Who the client is: the TCP peer, unless the instance reads the address from
                 // X-Forwarded-For (what ACLs, throttling, $context.sourceIp and the log see).
-                let xff_index = snapshot.features().client_ip_xff_index;
-                let forwarded = forwarded_client(&parts.headers, xff_index);
+                let forwarded = forwarded_client(&parts.headers, features.client_ip_xff_index);
                 let client = forwarded.unwrap_or_else(|| conn.peer.ip());
                 trace.client = forwarded;
 
@@ -223,12 +224,13 @@ pub(crate) fn handle<'a>(
                 let identified = identify(gw, &snapshot, api.auth, &fields, (conn, client), memo);
                 let identified = pass!(identified, 'phases);
                 let (app, outgoing) = match identified {
-                    Identified::Anyone => (None, Outgoing::stream(body, settings)),
-                    Identified::App(app) => (Some(app), Outgoing::stream(body, settings)),
+                    Identified::Anyone => (None, Outgoing::stream(body, limits)),
+                    Identified::App(app) => (Some(app), Outgoing::stream(body, limits)),
                     Identified::Signed(signed) => {
                         // Boxed: only signed requests pay for the room their body's reading needs.
                         let verified =
-                            Box::pin(verify_signed(gw, &signed, &parts, body, client)).await;
+                            Box::pin(verify_signed(gw, &signed, &parts, (body, limits), client))
+                                .await;
                         (Some(signed.app), pass!(verified, 'phases))
                     }
                 };
@@ -576,7 +578,7 @@ struct Outgoing {
 }
 
 impl Outgoing {
-    fn stream(body: CallerBody, settings: &GatewaySettings) -> Self {
+    fn stream(body: CallerBody, limits: BodyLimits) -> Self {
         // No body: nothing to limit or watch.
         if let CallerBody::Empty = body {
             return Self {
@@ -584,7 +586,7 @@ impl Outgoing {
                 watch: None,
             };
         }
-        let (body, watch) = LimitedBody::new(body, settings);
+        let (body, watch) = LimitedBody::new(body, limits);
         Self {
             body: UpstreamBody::Streaming(body),
             watch: Some(watch),
@@ -843,12 +845,12 @@ struct Signed<'s, 'h> {
 }
 
 /// Phase 3 for a signature: verifies it over the request (reading the body unless a signed
-/// `X-Sdk-Content-Sha256` stands in for it); the body to forward.
+/// `X-Sdk-Content-Sha256` stands in for it, within `limits`); the body to forward.
 async fn verify_signed(
     gw: &Inner,
     signed: &Signed<'_, '_>,
     parts: &Parts,
-    body: CallerBody,
+    (body, limits): (CallerBody, BodyLimits),
     peer: IpAddr,
 ) -> Result<Outgoing, ApiError> {
     let Signed { app, authorization } = signed;
@@ -870,9 +872,9 @@ async fn verify_signed(
         None
     };
     let (buffered, outgoing) = match declared_hash {
-        Some(UNSIGNED_PAYLOAD) => (None, Outgoing::stream(body, &gw.settings)),
+        Some(UNSIGNED_PAYLOAD) => (None, Outgoing::stream(body, limits)),
         _ => {
-            let bytes = read_body(body, &gw.settings).await?;
+            let bytes = read_body(body, limits).await?;
             (Some(bytes.clone()), Outgoing::buffered(bytes))
         }
     };
@@ -907,11 +909,11 @@ async fn verify_signed(
 }
 
 /// Reads a body the signature covers, within the body size limit and the client body timeout.
-async fn read_body(body: CallerBody, settings: &GatewaySettings) -> Result<Bytes, ApiError> {
+async fn read_body(body: CallerBody, limits: BodyLimits) -> Result<Bytes, ApiError> {
     if let CallerBody::Empty = body {
         return Ok(Bytes::new());
     }
-    let (body, watch) = LimitedBody::new(body, settings);
+    let (body, watch) = LimitedBody::new(body, limits);
     match body.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(_) => Err(watch.refusal()),
