@@ -202,6 +202,22 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
               requests.get(gw + "/dp/basic", auth=basic, timeout=10)):
         assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
 
+    # request_body_size through the SDK: a body a little over 1 MB passes the node's 12 MB,
+    # not the instance's 1 MB once configured (little over: the refused rest still fits the
+    # sockets' buffers, so the client reads the answer instead of a reset).
+    big = b"x" * (1024 * 1024 + 1000)
+    r = requests.post(gw + "/dp/big", data=big, headers={"X-Apig-AppCode": published["code"]},
+                      timeout=30)
+    assert r.status_code == 200, r.text[:200]
+    try:
+        limited = configure("request_body_size", True, "1048576")
+        assert (limited.name, limited.config) == ("request_body_size", "1048576")
+        r = requests.post(gw + "/dp/big", data=big,
+                          headers={"X-Apig-AppCode": published["code"]}, timeout=30)
+        assert r.status_code == 413 and r.json()["error_code"] == "APIG.0201", r.text
+    finally:
+        configure("request_body_size", False, "1048576")
+
 
 def default_group(server, admin_token, project_id, instance_id):
     """The id of the instance's DEFAULT API group."""
