@@ -499,7 +499,8 @@ pub struct GatewaySettings {
     pub auth_failure_limit: u32,
     /// Window of [`auth_failure_limit`](Self::auth_failure_limit).
     pub auth_failure_window: Duration,
-    /// Largest request body (APIG: 12 MB); larger requests get 413 `APIG.0201`.
+    /// Largest request body (APIG: 12 MB) unless the instance configures its own
+    /// (`request_body_size`); larger requests get 413 `APIG.0201`.
     pub max_body_bytes: u64,
     /// Hashes presented AppCodes exactly as the store indexed them.
     pub app_code_hasher: AppCodeHasher,
