@@ -166,8 +166,9 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
         return apig.create_feature_v2(req)
 
     supported = apig.list_instance_features(ListInstanceFeaturesRequest(instance_id=instance_id))
-    assert supported.features == ["app_secret", "app_basic", "real_ip_from_xff", "request_body_size"]
-    assert (supported.total, supported.size) == (4, 4)
+    assert supported.features == ["app_secret", "app_basic", "real_ip_from_xff",
+                                  "request_body_size", "backend_timeout"]
+    assert (supported.total, supported.size) == (5, 5)
 
     for r in (requests.get(gw + "/dp/hw", headers=hw, timeout=10),
               requests.get(gw + "/dp/basic", auth=basic, timeout=10)):

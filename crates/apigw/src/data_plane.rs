@@ -278,6 +278,12 @@ fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatu
             FeatureName::AppBasic => in_force.app_basic = true,
             FeatureName::RealIpFromXff => in_force.client_ip_xff_index = f.setting.xff_index(),
             FeatureName::RequestBodySize => in_force.max_body_bytes = f.setting.body_limit(),
+            FeatureName::BackendTimeout => {
+                in_force.max_backend_timeout = f
+                    .setting
+                    .max_backend_timeout_ms()
+                    .map(|ms| Duration::from_millis(u64::from(ms)))
+            }
         }
     }
     in_force

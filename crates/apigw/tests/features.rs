@@ -170,7 +170,8 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.json,
-        json!({"total": 4, "size": 4, "features": ["app_secret", "app_basic", "real_ip_from_xff", "request_body_size"]})
+        json!({"total": 5, "size": 5, "features": ["app_secret", "app_basic", "real_ip_from_xff",
+                                                    "request_body_size", "backend_timeout"]})
     );
     let r = server.call(
         "GET",
@@ -180,7 +181,7 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     );
     assert_eq!(
         r.json,
-        json!({"total": 4, "size": 1, "features": ["app_basic"]})
+        json!({"total": 5, "size": 1, "features": ["app_basic"]})
     );
 }
 

@@ -1602,3 +1602,74 @@ fn request_body_size_sets_the_instance_s_own_body_limit() {
         listed.text
     );
 }
+
+/// A backend that answers every request after `delay`.
+fn slow_backend(delay: std::time::Duration) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                std::thread::sleep(delay);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlate",
+                );
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn backend_timeout_caps_every_backend_timeout_of_the_instance() {
+    let gw = start();
+    let port = slow_backend(std::time::Duration::from_millis(700));
+    let mut body = echo_api_body(
+        &gw.default_group(),
+        "slow_api",
+        &EchoBackend {
+            port,
+            hits: Default::default(),
+        },
+    );
+    body["req_uri"] = json!("/slow/{name}");
+    body["auth_type"] = json!("NONE");
+    body["auth_opt"] = json!({"app_code_auth_type": "DISABLE"});
+    body["backend_api"]["timeout"] = json!(10_000);
+    let created = gw.mgmt("POST", "/apis", Some(&body));
+    assert_eq!(created.status, 201, "{}", created.text);
+    gw.publish(created.json["id"].as_str().unwrap());
+    let call = || gw.call(&gw.http, "/slow/x", &[]);
+    let configure = |enable: bool, config: &str| {
+        let r = gw.mgmt(
+            "POST",
+            "/features",
+            Some(&json!({"name": "backend_timeout", "enable": enable, "config": config})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r
+    };
+
+    // The API's own 10 s: the backend's answer after 0.7 s arrives.
+    let ok = call();
+    assert_eq!((ok.status, ok.text.as_str()), (200, "late"));
+    // Capped at 0.3 s for every API of the instance.
+    let set = configure(true, r#"{"max_timeout": 300}"#);
+    assert_eq!(set.json["config"], r#"{"max_timeout":300}"#);
+    assert_gateway_error(&call(), 504, "APIG.0203");
+    // A cap above the API's own timeout changes nothing; off, the API's own again.
+    configure(true, r#"{"max_timeout": 600000}"#);
+    assert_eq!(call().status, 200);
+    configure(false, r#"{"max_timeout": 300}"#);
+    assert_eq!(call().status, 200);
+    let refused = gw.mgmt(
+        "POST",
+        "/features",
+        Some(&json!({"name": "backend_timeout", "enable": true, "config": "{\"max_timeout\": 0}"})),
+    );
+    refused.assert_error(400, "APIG.2011", Some(&invalid("config")));
+}

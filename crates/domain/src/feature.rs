@@ -8,7 +8,11 @@
 //!   `$context.sourceIp` and the access log see is read from `X-Forwarded-For` (the gateway
 //!   behind a load balancer), at `xff_index` (0 the first address, -1 the last);
 //! * `request_body_size`: the largest request body the instance's APIs accept, in bytes
-//!   (APIG: 12 MB by default, from 1 MB to 9,536 MB).
+//!   (APIG: 12 MB by default, from 1 MB to 9,536 MB);
+//! * `backend_timeout`: `{"max_timeout": ms}`, the longest any backend of the instance may
+//!   take, whatever an API's own `timeout` (APIG: 1 ms to 600,000 ms). Without it the APIs'
+//!   own timeouts apply (APIG's documented default cap, 60,000 ms, is not imposed: apigw
+//!   accepted API timeouts up to 600,000 ms before this feature existed).
 //!
 //! All are off until configured, as in APIG. A feature apigw does not implement is refused
 //! rather than stored and ignored, so a configuration never claims what the gateway does not do.
@@ -27,15 +31,18 @@ pub enum FeatureName {
     RealIpFromXff,
     /// `request_body_size`: the instance's own request body limit.
     RequestBodySize,
+    /// `backend_timeout`: a cap on every backend timeout of the instance.
+    BackendTimeout,
 }
 
 impl FeatureName {
     /// Every feature apigw implements (what `GET .../instance-features` lists).
-    pub const ALL: [FeatureName; 4] = [
+    pub const ALL: [FeatureName; 5] = [
         FeatureName::AppSecret,
         FeatureName::AppBasic,
         FeatureName::RealIpFromXff,
         FeatureName::RequestBodySize,
+        FeatureName::BackendTimeout,
     ];
 
     /// The feature named `name`; 400 `APIG.2011` (`name`) for any other.
@@ -53,6 +60,7 @@ impl FeatureName {
             FeatureName::AppBasic => "app_basic",
             FeatureName::RealIpFromXff => "real_ip_from_xff",
             FeatureName::RequestBodySize => "request_body_size",
+            FeatureName::BackendTimeout => "backend_timeout",
         }
     }
 }
@@ -70,6 +78,10 @@ pub const MIN_BODY_LIMIT: u64 = MB;
 /// The largest `request_body_size` (9,536 MB).
 pub const MAX_BODY_LIMIT: u64 = 9536 * MB;
 const MB: u64 = 1024 * 1024;
+/// The largest `max_timeout` of `backend_timeout`, in milliseconds (an API's own largest).
+pub const MAX_BACKEND_TIMEOUT_MS: u32 = 600_000;
+/// `backend_timeout` without a `max_timeout`: APIG's default, 60 s.
+const DEFAULT_BACKEND_TIMEOUT_MS: u32 = 60_000;
 
 /// The `config` of an on/off feature.
 const ON: &str = "on";
@@ -100,6 +112,8 @@ enum FeatureConfig {
     Xff { enable: bool, xff_index: i32 },
     /// `request_body_size`'s byte count.
     BodyLimit(u64),
+    /// `backend_timeout`'s `max_timeout`, in milliseconds.
+    TimeoutCap(u32),
 }
 
 impl FeatureSetting {
@@ -125,6 +139,7 @@ impl FeatureSetting {
                     .map(FeatureConfig::BodyLimit)
                     .ok_or_else(|| ApiError::invalid_body_field("config"))?,
             },
+            FeatureName::BackendTimeout => parse_timeout_cap(config)?,
         };
         Ok(Self {
             name,
@@ -152,6 +167,7 @@ impl FeatureSetting {
                 serde_json::json!({"enable": enable, "xff_index": xff_index}).to_string()
             }
             FeatureConfig::BodyLimit(bytes) => bytes.to_string(),
+            FeatureConfig::TimeoutCap(ms) => serde_json::json!({ "max_timeout": ms }).to_string(),
         }
     }
 
@@ -161,8 +177,16 @@ impl FeatureSetting {
             && match self.config {
                 FeatureConfig::Switch(on) => on,
                 FeatureConfig::Xff { enable, .. } => enable,
-                FeatureConfig::BodyLimit(_) => true,
+                FeatureConfig::BodyLimit(_) | FeatureConfig::TimeoutCap(_) => true,
             }
+    }
+
+    /// For `backend_timeout` in force, the longest a backend may take, in milliseconds.
+    pub fn max_backend_timeout_ms(&self) -> Option<u32> {
+        match self.config {
+            FeatureConfig::TimeoutCap(ms) if self.in_force() => Some(ms),
+            _ => None,
+        }
     }
 
     /// For `request_body_size` in force, the largest request body in bytes.
@@ -180,6 +204,28 @@ impl FeatureSetting {
             _ => None,
         }
     }
+}
+
+/// `backend_timeout`'s `config`: `{"max_timeout": <1..=600000>}` (absent: 60,000 ms).
+fn parse_timeout_cap(config: Option<&str>) -> Result<FeatureConfig, ApiError> {
+    let bad = || ApiError::invalid_body_field("config");
+    let Some(text) = config else {
+        return Ok(FeatureConfig::TimeoutCap(DEFAULT_BACKEND_TIMEOUT_MS));
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
+    let object = value.as_object().ok_or_else(bad)?;
+    if object.keys().any(|k| k != "max_timeout") {
+        return Err(bad());
+    }
+    let ms = match object.get("max_timeout") {
+        None => DEFAULT_BACKEND_TIMEOUT_MS,
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| (1..=MAX_BACKEND_TIMEOUT_MS).contains(n))
+            .ok_or_else(bad)?,
+    };
+    Ok(FeatureConfig::TimeoutCap(ms))
 }
 
 /// `real_ip_from_xff`'s `config`: a JSON object with optional `enable` (a boolean, or `on` /
@@ -284,6 +330,47 @@ mod tests {
             assert!(e.message.contains("parameterName:config"), "{bad:?}");
         }
         assert_eq!(s(true, Some("on")).ok(), None);
+        let again = s(set.enable(), Some(&set.config())).unwrap();
+        assert_eq!(again, set);
+    }
+
+    #[test]
+    fn the_backend_timeout_cap_is_an_object_with_max_timeout() {
+        let s = |enable, config| FeatureSetting::parse("backend_timeout", enable, config);
+        let set = s(true, Some(r#"{"max_timeout": 500}"#)).unwrap();
+        assert_eq!(set.max_backend_timeout_ms(), Some(500));
+        assert_eq!(set.config(), r#"{"max_timeout":500}"#);
+        assert_eq!(
+            s(true, None).unwrap().max_backend_timeout_ms(),
+            Some(60_000)
+        );
+        assert_eq!(
+            s(true, Some("{}")).unwrap().max_backend_timeout_ms(),
+            Some(60_000)
+        );
+        assert_eq!(
+            s(false, Some(r#"{"max_timeout": 500}"#))
+                .unwrap()
+                .max_backend_timeout_ms(),
+            None
+        );
+        assert_eq!(
+            s(true, Some(r#"{"max_timeout": 600000}"#))
+                .unwrap()
+                .max_backend_timeout_ms(),
+            Some(600_000)
+        );
+        for bad in [
+            "500",
+            r#"{"max_timeout": 0}"#,
+            r#"{"max_timeout": 600001}"#,
+            r#"{"max_timeout": "500"}"#,
+            r#"{"max_timeout": 1.5}"#,
+            r#"{"timeout": 500}"#,
+        ] {
+            let e = s(true, Some(bad)).unwrap_err();
+            assert!(e.message.contains("parameterName:config"), "{bad:?}");
+        }
         let again = s(set.enable(), Some(&set.config())).unwrap();
         assert_eq!(again, set);
     }

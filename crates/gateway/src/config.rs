@@ -55,6 +55,8 @@ pub struct InstanceFeatures {
     /// The instance's request body limit in bytes (`request_body_size`), instead of the
     /// node's.
     pub max_body_bytes: Option<u64>,
+    /// The longest any backend may take (`backend_timeout`), whatever an API's own timeout.
+    pub max_backend_timeout: Option<Duration>,
 }
 
 /// One app's complete data-plane state, replacing whatever the snapshot had for that app.

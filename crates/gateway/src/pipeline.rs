@@ -158,7 +158,7 @@ pub(crate) fn handle<'a>(
             // Everything before the exchange in a block of its own: its values (the request head,
             // route, backend request) are gone before the exchange is awaited, so the request's
             // future does not keep room for them while it waits for the backend.
-            let (backend, exchange, caller_body, sent, now) = {
+            let (backend, exchange, caller_body, sent, deadline) = {
                 let (parts, body) = request.into_parts();
                 let fields = RequestFields::of(&parts.headers);
                 trace.enabled = fields.debug;
@@ -283,9 +283,13 @@ pub(crate) fn handle<'a>(
                 // part of a request's future; inline, it would be copied with the request's.
                 let exchange = gw.upstream.exchange(backend, backend_request, now);
                 let exchange = Box::pin(exchange);
-                (backend, exchange, outgoing.watch, sent, now)
+                // The API's timeout, unless the instance caps every backend's (backend_timeout).
+                let timeout = match features.max_backend_timeout {
+                    Some(cap) => backend.timeout.min(cap),
+                    None => backend.timeout,
+                };
+                (backend, exchange, outgoing.watch, sent, now + timeout)
             };
-            let deadline = now + backend.timeout;
             let caller_body = caller_body.as_deref();
             let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
             let response = pass!(proxy::exchanged(exchanged, backend, caller_body), 'phases);
