@@ -119,7 +119,7 @@ struct Fixture {
 fn define(node: &NodeUnderTest, backend: &EchoBackend) -> Fixture {
     let groups = node.mgmt("GET", "/api-groups", None);
     let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
-    let api = node.created("/apis", echo_api_body(&group, "echo_api", backend));
+    let api = node.created("/apis", echo_api_body(&group, "echo_api", backend.port));
     let api_id = api["id"].as_str().unwrap().to_owned();
     node.created(
         "/apis/action",

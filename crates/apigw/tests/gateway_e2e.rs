@@ -620,24 +620,32 @@ fn a_change_of_another_instance_leaves_the_served_snapshot_alone() {
 }
 
 /// A backend that hangs up on its first `hangups` connections without answering, then
-/// answers every request with 200 `answered`.
-fn flaky_backend(hangups: usize) -> u16 {
+/// answers every request with 200 `answered` after `delay`.
+fn scripted_backend(hangups: usize, delay: std::time::Duration) -> u16 {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for (i, stream) in listener.incoming().enumerate() {
             let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            if i >= hangups {
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nanswered",
-                );
-            }
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                if i >= hangups {
+                    std::thread::sleep(delay);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nanswered",
+                    );
+                }
+            });
         }
     });
     port
+}
+
+/// [`scripted_backend`] answering at once after `hangups` hang-ups.
+fn flaky_backend(hangups: usize) -> u16 {
+    scripted_backend(hangups, std::time::Duration::ZERO)
 }
 
 #[test]
@@ -1182,7 +1190,7 @@ fn an_api_with_cors_on_answers_preflights_itself_and_its_responses_admit_any_ori
     let backend = EchoBackend::start();
     let gw = start();
     let group = gw.default_group();
-    let mut body = echo_api_body(&group, "browser_api", &backend);
+    let mut body = echo_api_body(&group, "browser_api", backend.port);
     body["req_uri"] = json!("/cors/{name}");
     body["cors"] = json!(true);
     let created = gw.mgmt("POST", "/apis", Some(&body));
@@ -1433,7 +1441,7 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
     let backend = EchoBackend::start();
     let gw = start();
     let group = gw.default_group();
-    let mut body = echo_api_body(&group, "orders_api", &backend);
+    let mut body = echo_api_body(&group, "orders_api", backend.port);
     body["req_uri"] = json!("/orders/{id}");
     body["req_params"] = json!([
         {"name": "id", "location": "PATH", "type": "NUMBER", "required": 1},
@@ -1534,7 +1542,7 @@ fn declared_request_parameters_are_enforced_and_their_defaults_reach_the_backend
 fn request_body_size_sets_the_instance_s_own_body_limit() {
     let backend = EchoBackend::start();
     let gw = start();
-    let mut body = echo_api_body(&gw.default_group(), "upload_api", &backend);
+    let mut body = echo_api_body(&gw.default_group(), "upload_api", backend.port);
     body["req_method"] = json!("POST");
     body["req_uri"] = json!("/upload/{name}");
     body["auth_type"] = json!("NONE");
@@ -1603,39 +1611,11 @@ fn request_body_size_sets_the_instance_s_own_body_limit() {
     );
 }
 
-/// A backend that answers every request after `delay`.
-fn slow_backend(delay: std::time::Duration) -> u16 {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                std::thread::sleep(delay);
-                let _ = stream.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nlate",
-                );
-            });
-        }
-    });
-    port
-}
-
 #[test]
 fn backend_timeout_caps_every_backend_timeout_of_the_instance() {
     let gw = start();
-    let port = slow_backend(std::time::Duration::from_millis(700));
-    let mut body = echo_api_body(
-        &gw.default_group(),
-        "slow_api",
-        &EchoBackend {
-            port,
-            hits: Default::default(),
-        },
-    );
+    let port = scripted_backend(0, std::time::Duration::from_millis(700));
+    let mut body = echo_api_body(&gw.default_group(), "slow_api", port);
     body["req_uri"] = json!("/slow/{name}");
     body["auth_type"] = json!("NONE");
     body["auth_opt"] = json!({"app_code_auth_type": "DISABLE"});
@@ -1656,7 +1636,7 @@ fn backend_timeout_caps_every_backend_timeout_of_the_instance() {
 
     // The API's own 10 s: the backend's answer after 0.7 s arrives.
     let ok = call();
-    assert_eq!((ok.status, ok.text.as_str()), (200, "late"));
+    assert_eq!((ok.status, ok.text.as_str()), (200, "answered"));
     // Capped at 0.3 s for every API of the instance.
     let set = configure(true, r#"{"max_timeout": 300}"#);
     assert_eq!(set.json["config"], r#"{"max_timeout":300}"#);

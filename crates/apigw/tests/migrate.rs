@@ -111,7 +111,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     };
     let groups = server.call("GET", &admin.apig("/api-groups"), Some(&admin.token), None);
     let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
-    let api = post("/apis", echo_api_body(&group, "moved_api", &backend));
+    let api = post("/apis", echo_api_body(&group, "moved_api", backend.port));
     let api_id = api["id"].as_str().unwrap();
     post(
         "/apis/action",

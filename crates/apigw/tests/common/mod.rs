@@ -523,13 +523,13 @@ impl EchoBackend {
 }
 
 /// The body of an APP-auth API `GET /echo/{name}` (AppCode in a header allowed) in `group`,
-/// proxied to `backend` at `/backend/{name}`.
-pub fn echo_api_body(group: &str, name: &str, backend: &EchoBackend) -> Value {
+/// proxied to the loopback backend on `port` at `/backend/{name}`.
+pub fn echo_api_body(group: &str, name: &str, port: u16) -> Value {
     json!({
         "group_id": group, "name": name, "type": 1, "req_protocol": "BOTH",
         "req_method": "GET", "req_uri": "/echo/{name}", "auth_type": "APP",
         "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "HTTP",
-        "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
+        "backend_api": {"url_domain": format!("127.0.0.1:{port}"),
                         "req_protocol": "HTTP", "req_method": "GET",
                         "req_uri": "/backend/{name}", "timeout": 5000},
         "backend_params": [{"name": "name", "value": "name", "location": "PATH", "origin": "REQUEST"}]
