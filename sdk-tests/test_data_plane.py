@@ -339,3 +339,109 @@ def test_request_parameters_declared_with_the_official_sdk_are_enforced(
         assert r.json()["error_code"] == "APIG.0106" and r.json()["error_msg"] == "Orchestration error."
     r = requests.get(url + "?count=12&order=desc", timeout=10)
     assert (r.status_code, r.text) == (200, "checked")
+
+
+def test_request_throttling_made_with_the_official_sdk_refuses_calls_past_its_limits(
+        published, apig, instance_id):
+    """The throttling calls of the official SDK with its own models: a policy
+    (CreateRequestThrottlingPolicyV2), an app's exception (CreateSpecialThrottlingConfigurationV2),
+    a binding to a published MOCK API (AssociateRequestThrottlingPolicyV2), the lists read into
+    ThrottlesInfo / ApiForThrottle / ThrottleForApi / ThrottleSpecialInfo, then calls through the
+    gateway refused with 429 APIG.0308 past the app's own limit and the API's; unbound in bulk
+    (BatchDisassociateThrottlingPolicyV2), the API answers again."""
+    from huaweicloudsdkapig.v2 import (
+        ApiAuthCreate, ApiCreate, ApiMockCreate, AssociateRequestThrottlingPolicyV2Request,
+        BatchDisassociateThrottlingPolicyV2Request, CreateApiV2Request,
+        CreateAuthorizingAppsV2Request, CreateRequestThrottlingPolicyV2Request,
+        CreateSpecialThrottlingConfigurationV2Request, DeleteRequestThrottlingPolicyV2Request,
+        ListApisBindedToRequestThrottlingPolicyV2Request,
+        ListRequestThrottlingPoliciesBindedToApiV2Request, ListRequestThrottlingPolicyV2Request,
+        ListSpecialThrottlingConfigurationsV2Request, ShowDetailsOfRequestThrottlingPolicyV2Request,
+        ThrottleApiBindingCreate, ThrottleBaseInfo, ThrottleBindingBatchDelete,
+        ThrottleSpecialCreate, UpdateRequestThrottlingPolicyV2Request, AuthOpt,
+        ListApiGroupsV2Request, ListApisUnbindedToRequestThrottlingPolicyV2Request)
+    groups = apig.list_api_groups_v2(ListApiGroupsV2Request(instance_id=instance_id)).groups
+    group = [g for g in groups if g.is_default == 1][0].id
+    api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
+        group_id=group, name="sdk_throttled_api", type=1, req_protocol="BOTH", req_method="GET",
+        req_uri="/throttled", auth_type="APP", auth_opt=AuthOpt(app_code_auth_type="HEADER"),
+        backend_type="MOCK", mock_info=ApiMockCreate(result_content="fine"))))
+    sdk_publish(apig, instance_id, api.id)
+    app = published["app"]
+    apig.create_authorizing_apps_v2(CreateAuthorizingAppsV2Request(
+        instance_id=instance_id, body=ApiAuthCreate(env_id=RELEASE, app_ids=[app["id"]],
+                                                    api_ids=[api.id])))
+
+    policy = apig.create_request_throttling_policy_v2(CreateRequestThrottlingPolicyV2Request(
+        instance_id=instance_id, body=ThrottleBaseInfo(
+            name="sdk_policy", api_call_limits=5, app_call_limits=1, time_interval=1,
+            time_unit="DAY", remark="made by the SDK", type=1)))
+    assert (policy.api_call_limits, policy.app_call_limits, policy.user_call_limits) == (5, 1, 0)
+    assert policy.bind_num == 0 and policy.is_inclu_special_throttle == 2
+    assert policy.enable_adaptive_control == "FALSE" and policy.create_time is not None
+    special = apig.create_special_throttling_configuration_v2(
+        CreateSpecialThrottlingConfigurationV2Request(
+            instance_id=instance_id, throttle_id=policy.id,
+            body=ThrottleSpecialCreate(object_type="APP", object_id=app["id"], call_limits=3)))
+    assert (special.app_id, special.app_name, special.call_limits) == (app["id"], "sdk_dp_app", 3)
+    bound_apis = None
+    try:
+        unbound = apig.list_apis_unbinded_to_request_throttling_policy_v2(
+            ListApisUnbindedToRequestThrottlingPolicyV2Request(
+                instance_id=instance_id, throttle_id=policy.id, api_name="sdk_throttled_api"))
+        assert unbound.total == 1
+        publish_id = unbound.apis[0].publish_id
+        bound = apig.associate_request_throttling_policy_v2(
+            AssociateRequestThrottlingPolicyV2Request(instance_id=instance_id, body=ThrottleApiBindingCreate(
+                strategy_id=policy.id, publish_ids=[publish_id])))
+        binding = bound.throttle_applys[0]
+        assert (binding.publish_id, binding.strategy_id, binding.scope) == (publish_id, policy.id, 1)
+        bound_apis = apig.list_apis_binded_to_request_throttling_policy_v2(
+            ListApisBindedToRequestThrottlingPolicyV2Request(instance_id=instance_id,
+                                                             throttle_id=policy.id))
+        assert [(a.id, a.throttle_apply_id, a.throttle_name, a.run_env_name)
+                for a in bound_apis.apis] == [(api.id, binding.id, "sdk_policy", "RELEASE")]
+        of_api = apig.list_request_throttling_policies_binded_to_api_v2(
+            ListRequestThrottlingPoliciesBindedToApiV2Request(instance_id=instance_id, api_id=api.id))
+        assert [(t.id, t.bind_id, t.env_name) for t in of_api.throttles] == [
+            (policy.id, binding.id, "RELEASE")]
+        specials = apig.list_special_throttling_configurations_v2(
+            ListSpecialThrottlingConfigurationsV2Request(instance_id=instance_id,
+                                                         throttle_id=policy.id))
+        assert [(s.id, s.object_type) for s in specials.throttle_specials] == [(special.id, "APP")]
+        shown = apig.show_details_of_request_throttling_policy_v2(
+            ShowDetailsOfRequestThrottlingPolicyV2Request(instance_id=instance_id,
+                                                          throttle_id=policy.id))
+        assert (shown.bind_num, shown.is_inclu_special_throttle) == (1, 1)
+
+        gw, code = published["gateway"], {"X-Apig-AppCode": published["code"]}
+        for _ in range(3):
+            r = requests.get(gw + "/throttled", headers=code, timeout=10)
+            assert (r.status_code, r.text) == (200, "fine")
+        r = requests.get(gw + "/throttled", headers=dict(code, **{"X-Apig-Mode": "debug"}),
+                         timeout=10)
+        assert r.status_code == 429 and r.json()["error_code"] == "APIG.0308", r.text
+        assert r.headers["X-Apig-RateLimit-app"] == "remain:0,limit:3,time:1 day"
+
+        # Replaced through the SDK (ThrottleBaseInfo again): the API limit of 2 is used up.
+        apig.update_request_throttling_policy_v2(UpdateRequestThrottlingPolicyV2Request(
+            instance_id=instance_id, throttle_id=policy.id, body=ThrottleBaseInfo(
+                name="sdk_policy", api_call_limits=3, time_interval=1, time_unit="DAY")))
+        listed = apig.list_request_throttling_policy_v2(
+            ListRequestThrottlingPolicyV2Request(instance_id=instance_id, name="sdk_policy"))
+        assert [(t.api_call_limits, t.app_call_limits) for t in listed.throttles] == [(3, 0)]
+        r = requests.get(gw + "/throttled", headers=code, timeout=10)
+        assert r.status_code == 429, r.text
+    finally:
+        if bound_apis is not None:
+            done = apig.batch_disassociate_throttling_policy_v2(
+                BatchDisassociateThrottlingPolicyV2Request(
+                    instance_id=instance_id, action="delete",
+                    body=ThrottleBindingBatchDelete(
+                        throttle_bindings=[a.throttle_apply_id for a in bound_apis.apis])))
+            assert done.success_count == 1 and not done.failure
+        apig.delete_request_throttling_policy_v2(DeleteRequestThrottlingPolicyV2Request(
+            instance_id=instance_id, throttle_id=policy.id))
+    r = requests.get(published["gateway"] + "/throttled",
+                     headers={"X-Apig-AppCode": published["code"]}, timeout=10)
+    assert (r.status_code, r.text) == (200, "fine")

@@ -95,7 +95,8 @@ response_part!(ChangedQuota);
 pub struct ChangedQuota(pub String);
 
 /// Whether `path` is a write target that changes only routing: `.../instances/{id}/api-groups`,
-/// `/envs` or `/apis` (publication included).
+/// `/envs` or `/apis` (publication included), and the request throttling policies the routes
+/// carry (`/throttles`, their exceptions, `/throttle-bindings`).
 fn routes_only(path: &str) -> bool {
     let mut segs = path.split('/').skip(1);
     matches!(
@@ -103,7 +104,7 @@ fn routes_only(path: &str) -> bool {
         (
             Some("v2"),
             Some("instances"),
-            Some("api-groups" | "envs" | "apis")
+            Some("api-groups" | "envs" | "apis" | "throttles" | "throttle-bindings")
         )
     )
 }
@@ -133,7 +134,7 @@ fn instance_in_path(path: &str) -> Option<&str> {
 /// What a successful write's path says it changed, when the path alone tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PathScope {
-    /// Routing only (`/api-groups`, `/envs`, `/apis`).
+    /// Routing only (`/api-groups`, `/envs`, `/apis`, `/throttles`, `/throttle-bindings`).
     Routes,
     /// The instance's features only (`/features`).
     Features,
@@ -265,6 +266,10 @@ mod tests {
         assert!(routes_only("/v2/p/apigw/instances/i/apis"));
         assert!(routes_only("/v2/p/apigw/instances/i/envs/e"));
         assert!(routes_only("/v2/p/apigw/instances/i/api-groups/g"));
+        assert!(routes_only(
+            "/v2/p/apigw/instances/i/throttles/t/throttle-specials"
+        ));
+        assert!(routes_only("/v2/p/apigw/instances/i/throttle-bindings"));
         assert!(!routes_only("/v2/p/apigw/instances/i/apps/a"));
         assert!(!routes_only("/v2/p/apigw/instances/i/app-auths"));
         assert!(!routes_only("/v2/p/apigw/instances/i"));

@@ -10,16 +10,17 @@ use apigw_domain::api::{
     MatchMode, ParamLocation, ParamType, ReqProtocol, SystemParam,
 };
 use apigw_domain::authz::AclType;
+use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, HttpBackend,
     InstanceFeatures, MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
-    RequestParam, ValueRules,
+    RequestParam, ThrottlePolicy, ValueRules,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,6 +147,7 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
         req_params,
         backend_params: params,
         cors: d.cors(),
+        throttle: None,
     })
 }
 
@@ -218,6 +220,34 @@ async fn app_patch(store: &dyn Store, instance_id: &str, app_id: &str) -> anyhow
     }))
 }
 
+/// The data plane's form of a policy bound to a published API: its exceptions resolved (an
+/// app's own limit by app; the tenant's own user limit when it is the instance's project).
+fn throttle_policy(t: apigw_store::throttles::ThrottledApi) -> ThrottlePolicy {
+    let limits = &t.limits;
+    let own = |kind: SpecialObjectType| {
+        t.specials
+            .iter()
+            .filter(move |(k, _, _)| *k == kind)
+            .map(|(_, id, limit)| (id, *limit))
+    };
+    let user_limit = own(SpecialObjectType::User)
+        .find(|(id, _)| **id == t.project_id)
+        .map(|(_, limit)| limit)
+        .or(limits.user.map(|n| n.get()));
+    ThrottlePolicy {
+        throttle_id: t.throttle_id.clone(),
+        shared: t.shared,
+        window: Duration::from_millis(limits.window_ms()),
+        api_limit: limits.api.get(),
+        user_limit,
+        app_limit: limits.app.map(|n| n.get()),
+        app_exceptions: own(SpecialObjectType::App)
+            .map(|(id, limit)| (id.clone(), limit))
+            .collect(),
+        ip_limit: limits.ip.map(|n| n.get()),
+    }
+}
+
 /// Reads what instance `instance_id` routes: its groups with published APIs, and those APIs.
 async fn load_routes(
     store: &dyn Store,
@@ -225,6 +255,12 @@ async fn load_routes(
     region: &str,
 ) -> anyhow::Result<(Vec<GroupConfig>, Vec<PublishedApi>)> {
     let published_apis = store.published_apis(instance_id).await?;
+    let mut throttles: HashMap<(String, String), ThrottlePolicy> = store
+        .throttled_apis(instance_id)
+        .await?
+        .into_iter()
+        .map(|t| ((t.api_id.clone(), t.env_id.clone()), throttle_policy(t)))
+        .collect();
     let mut groups: BTreeMap<String, GroupConfig> = BTreeMap::new();
     let mut apis = Vec::with_capacity(published_apis.len());
     for p in &published_apis {
@@ -236,7 +272,9 @@ async fn load_routes(
                 is_default: p.group.is_default,
                 domains: vec![api::sl_domain(&p.group.id, region)],
             });
-        apis.push(published(p)?);
+        let mut api = published(p)?;
+        api.throttle = throttles.remove(&(p.api_id.clone(), p.env_id.clone()));
+        apis.push(api);
     }
     Ok((groups.into_values().collect(), apis))
 }

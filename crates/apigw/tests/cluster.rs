@@ -260,6 +260,48 @@ fn a_feature_configured_through_one_node_is_in_force_on_the_other() {
 }
 
 #[test]
+fn a_throttling_policy_bound_through_one_node_is_in_force_on_the_other() {
+    let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    let policy = a.created(
+        "/throttles",
+        json!({"name": "cluster_policy", "api_call_limits": 1000, "app_call_limits": 1,
+            "time_interval": 1, "time_unit": "DAY"}),
+    );
+    let policy_id = policy["id"].as_str().unwrap().to_owned();
+    let api = a.mgmt("GET", &format!("/apis/{}", f.api_id), None);
+    let publish_id = api.json["publish_id"].as_str().unwrap().to_owned();
+    let bound = a.created(
+        "/throttle-bindings",
+        json!({"strategy_id": policy_id, "publish_ids": [publish_id]}),
+    );
+    // Each node counts on its own: B lets the app's one call through, then refuses.
+    until_status(&b, &client, &f.code, 429);
+
+    // An exception through B raises the app's limit on A too; unbinding through B lifts it.
+    let special = b.created(
+        &format!("/throttles/{policy_id}/throttle-specials"),
+        json!({"object_type": "APP", "object_id": f.app_id, "call_limits": 1000}),
+    );
+    assert_eq!(special["call_limits"], 1000);
+    until_status(&a, &client, &f.code, 200);
+    let binding = bound["throttle_applys"][0]["id"].as_str().unwrap();
+    let del = b.mgmt("DELETE", &format!("/throttle-bindings/{binding}"), None);
+    assert_eq!(del.status, 204, "{}", del.text);
+    let put = b.mgmt(
+        "PUT",
+        &format!("/throttles/{policy_id}"),
+        Some(&json!({"name": "cluster_policy", "api_call_limits": 1,
+            "time_interval": 1, "time_unit": "DAY"})),
+    );
+    assert_eq!(put.status, 400, "the exception exceeds it: {}", put.text);
+    for _ in 0..3 {
+        assert_eq!(a.call_gateway(&client, &f.code), 200);
+    }
+}
+
+#[test]
 fn a_quota_change_through_one_node_is_in_force_on_the_other() {
     let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
         return;

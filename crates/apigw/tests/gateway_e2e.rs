@@ -1653,3 +1653,283 @@ fn backend_timeout_caps_every_backend_timeout_of_the_instance() {
     );
     refused.assert_error(400, "APIG.2011", Some(&invalid("config")));
 }
+
+/// Sleeps past the end of the current wall-clock window of `secs` seconds when less than
+/// `margin` seconds of it are left (throttling windows start on the epoch's multiples), so a
+/// test's calls all fall in one window.
+fn away_from_window_end(secs: u64, margin: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let left = secs - now.as_secs() % secs;
+    if left <= margin {
+        std::thread::sleep(std::time::Duration::from_millis(left * 1000 + 100));
+    }
+}
+
+#[test]
+fn request_throttling_policies_limit_calls_per_api_user_app_and_address() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let api_id = gw.publish_echo_api(&backend);
+    let (a, code_a) = gw.authorized_app("throttled_a", &api_id);
+    let (_, code_b) = gw.authorized_app("throttled_b", &api_id);
+    let (_, code_c) = gw.authorized_app("throttled_c", &api_id);
+    let publish_id = gw.mgmt("GET", &format!("/apis/{api_id}"), None).json["publish_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = gw.mgmt(
+        "POST",
+        "/throttles",
+        Some(
+            &json!({"name": "per_hour", "api_call_limits": 10, "user_call_limits": 6,
+            "app_call_limits": 2, "time_interval": 1, "time_unit": "HOUR"}),
+        ),
+    );
+    assert_eq!(policy.status, 201, "{}", policy.text);
+    let policy_id = policy.json["id"].as_str().unwrap().to_owned();
+    away_from_window_end(3600, 30);
+    let bound = gw.mgmt(
+        "POST",
+        "/throttle-bindings",
+        Some(&json!({"strategy_id": policy_id, "publish_ids": [publish_id]})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    let binding_id = bound.json["throttle_applys"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let call = |code: &str| {
+        gw.call(
+            &gw.https,
+            "/echo/t",
+            &[("X-Apig-AppCode", code), ("X-Apig-Mode", "debug")],
+        )
+    };
+    let hits = || backend.hits.load(std::sync::atomic::Ordering::SeqCst);
+
+    // App a: two calls per hour, with what is left of each limit in debugging headers.
+    for (api_left, app_left) in [(9, 1), (8, 0)] {
+        let ok = call(&code_a);
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(
+            ok.header("x-apig-ratelimit-api"),
+            Some(format!("remain:{api_left},limit:10,time:1 hour").as_str())
+        );
+        assert_eq!(
+            ok.header("x-apig-ratelimit-app"),
+            Some(format!("remain:{app_left},limit:2,time:1 hour").as_str())
+        );
+        assert_eq!(
+            ok.header("x-apig-ratelimit-user"),
+            Some(format!("remain:{},limit:6,time:1 hour", 6 - (10 - api_left)).as_str())
+        );
+        assert_eq!(ok.header("x-apig-ratelimit-ip"), None);
+    }
+    let before = hits();
+    let refused = call(&code_a);
+    assert_gateway_error(&refused, 429, "APIG.0308");
+    assert_eq!(
+        refused.json["error_msg"],
+        "The throttling threshold has been reached."
+    );
+    assert_eq!(
+        refused.header("x-apig-ratelimit-app"),
+        Some("remain:0,limit:2,time:1 hour")
+    );
+    assert_eq!(hits(), before, "a throttled call never reaches the backend");
+    // Without the debugging mode, no such headers.
+    let plain = gw.call(&gw.https, "/echo/t", &[("X-Apig-AppCode", code_b.as_str())]);
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("x-apig-ratelimit-api"), None);
+    assert_eq!(call(&code_b).status, 200);
+
+    // The user (the tenant owning every app) has made 4 of its 6 calls; app c makes two more.
+    assert_eq!(call(&code_c).status, 200);
+    assert_eq!(call(&code_c).status, 200);
+    let user_refused = call(&code_b);
+    assert_gateway_error(&user_refused, 429, "APIG.0308");
+    assert_eq!(
+        user_refused.header("x-apig-ratelimit-user"),
+        Some("remain:0,limit:6,time:1 hour")
+    );
+
+    // Exceptions: the tenant gets 8 calls, app a 3; in force for the next call, and the calls
+    // already counted in this window still count.
+    let specials = format!("/throttles/{policy_id}/throttle-specials");
+    let user_special = gw.mgmt(
+        "POST",
+        &specials,
+        Some(&json!({"object_type": "USER", "object_id": gw.admin.project_id, "call_limits": 8})),
+    );
+    assert_eq!(user_special.status, 201, "{}", user_special.text);
+    let app_special = gw.mgmt(
+        "POST",
+        &specials,
+        Some(&json!({"object_type": "APP", "object_id": a, "call_limits": 3})),
+    );
+    assert_eq!(app_special.status, 201, "{}", app_special.text);
+    let ok = call(&code_a);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(
+        ok.header("x-apig-ratelimit-app"),
+        Some("remain:0,limit:3,time:1 hour")
+    );
+    assert_eq!(
+        ok.header("x-apig-ratelimit-user"),
+        Some("remain:1,limit:8,time:1 hour")
+    );
+    assert_gateway_error(&call(&code_a), 429, "APIG.0308");
+    assert_eq!(call(&code_c).status, 429, "app c is at its limit of 2");
+
+    // A throttling refusal comes after authentication: a wrong AppCode is still a 401.
+    assert_gateway_error(&call("0".repeat(64).as_str()), 401, "APIG.0303");
+
+    // Unbound, the API is no longer throttled.
+    let unbound = gw.mgmt("DELETE", &format!("/throttle-bindings/{binding_id}"), None);
+    assert_eq!(unbound.status, 204, "{}", unbound.text);
+    for _ in 0..3 {
+        let ok = call(&code_a);
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(ok.header("x-apig-ratelimit-api"), None);
+    }
+
+    // An address limit (every call here comes from 127.0.0.1), bound anew: fresh counters.
+    // (The tenant's exception of 8 would exceed the new API limit: it goes first.)
+    let user_special_id = user_special.json["id"].as_str().unwrap();
+    let dropped = gw.mgmt("DELETE", &format!("{specials}/{user_special_id}"), None);
+    assert_eq!(dropped.status, 204, "{}", dropped.text);
+    let replaced = gw.mgmt(
+        "PUT",
+        &format!("/throttles/{policy_id}"),
+        Some(
+            &json!({"name": "per_hour", "api_call_limits": 3, "ip_call_limits": 2,
+            "time_interval": 1, "time_unit": "HOUR"}),
+        ),
+    );
+    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    let bound = gw.mgmt(
+        "POST",
+        "/throttle-bindings",
+        Some(&json!({"strategy_id": policy_id, "publish_ids": [publish_id]})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    for ip_left in [1, 0] {
+        let ok = call(&code_b);
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(
+            ok.header("x-apig-ratelimit-ip"),
+            Some(format!("remain:{ip_left},limit:2,time:1 hour").as_str())
+        );
+        assert_eq!(ok.header("x-apig-ratelimit-user"), None);
+    }
+    let ip_refused = call(&code_c);
+    assert_gateway_error(&ip_refused, 429, "APIG.0308");
+    assert_eq!(
+        ip_refused.header("x-apig-ratelimit-ip"),
+        Some("remain:0,limit:2,time:1 hour")
+    );
+    // The refused call counted nowhere: with the address limit raised, the API has one call
+    // left (3 − 2), and a policy change keeps the window's counts.
+    let raised = gw.mgmt(
+        "PUT",
+        &format!("/throttles/{policy_id}"),
+        Some(
+            &json!({"name": "per_hour", "api_call_limits": 3, "ip_call_limits": 3,
+            "time_interval": 1, "time_unit": "HOUR"}),
+        ),
+    );
+    assert_eq!(raised.status, 200, "{}", raised.text);
+    let last = call(&code_c);
+    assert_eq!(last.status, 200, "{}", last.text);
+    assert_eq!(
+        last.header("x-apig-ratelimit-api"),
+        Some("remain:0,limit:3,time:1 hour")
+    );
+    assert_gateway_error(&call(&code_a), 429, "APIG.0308");
+
+    // Taken offline and published again, the API has lost its policy (as in APIG).
+    let offline = gw.mgmt(
+        "POST",
+        "/apis/action",
+        Some(&json!({"action": "offline", "api_id": api_id, "env_id": RELEASE})),
+    );
+    assert_eq!(offline.status, 201, "{}", offline.text);
+    gw.publish(&api_id);
+    assert_eq!(call(&code_a).status, 200);
+}
+
+#[test]
+fn a_shared_throttling_policy_counts_the_calls_of_all_its_apis_together() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let group = gw.default_group();
+    let mut ids = Vec::new();
+    for (name, path) in [("shared_one", "/one/{name}"), ("shared_two", "/two/{name}")] {
+        let mut body = echo_api_body(&group, name, backend.port);
+        body["auth_type"] = json!("NONE");
+        body.as_object_mut().unwrap().remove("auth_opt");
+        body["req_uri"] = json!(path);
+        let api = gw.mgmt("POST", "/apis", Some(&body));
+        assert_eq!(api.status, 201, "{}", api.text);
+        let id = api.json["id"].as_str().unwrap().to_owned();
+        gw.publish(&id);
+        ids.push(
+            gw.mgmt("GET", &format!("/apis/{id}"), None).json["publish_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let make = |name: &str, kind: u8| {
+        let policy = gw.mgmt(
+            "POST",
+            "/throttles",
+            Some(
+                &json!({"name": name, "api_call_limits": 3, "user_call_limits": 1,
+                "app_call_limits": 1, "time_interval": 1, "time_unit": "DAY", "type": kind}),
+            ),
+        );
+        assert_eq!(policy.status, 201, "{}", policy.text);
+        policy.json["id"].as_str().unwrap().to_owned()
+    };
+    let shared = make("shared_policy", 2);
+    away_from_window_end(86_400, 30);
+    let bound = gw.mgmt(
+        "POST",
+        "/throttle-bindings",
+        Some(&json!({"strategy_id": shared, "publish_ids": ids})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    // Unauthenticated calls: the user and app limits do not concern them.
+    for path in ["/one/x", "/two/x", "/one/y"] {
+        let ok = gw.call(&gw.http, path, &[]);
+        assert_eq!(ok.status, 200, "{path}: {}", ok.text);
+    }
+    assert_gateway_error(&gw.call(&gw.http, "/two/y", &[]), 429, "APIG.0308");
+    assert_gateway_error(&gw.call(&gw.http, "/one/z", &[]), 429, "APIG.0308");
+
+    // A per-API policy (type 1) gives each API counters of its own.
+    let per_api = make("per_api_policy", 1);
+    let moved = gw.mgmt(
+        "PUT",
+        "/throttle-bindings?action=delete",
+        Some(
+            &json!({"throttle_bindings": bound.json["throttle_applys"].as_array().unwrap()
+            .iter().map(|b| b["id"].clone()).collect::<Vec<_>>()}),
+        ),
+    );
+    assert_eq!(moved.json["success_count"], 2, "{}", moved.text);
+    let rebound = gw.mgmt(
+        "POST",
+        "/throttle-bindings",
+        Some(&json!({"strategy_id": per_api, "publish_ids": ids})),
+    );
+    assert_eq!(rebound.status, 201, "{}", rebound.text);
+    for path in ["/one/a", "/one/b", "/one/c", "/two/a", "/two/b", "/two/c"] {
+        assert_eq!(gw.call(&gw.http, path, &[]).status, 200, "{path}");
+    }
+    assert_eq!(gw.call(&gw.http, "/one/d", &[]).status, 429);
+    assert_eq!(gw.call(&gw.http, "/two/d", &[]).status, 429);
+}

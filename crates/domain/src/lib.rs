@@ -10,6 +10,7 @@ pub mod generate;
 pub mod identity;
 pub mod names;
 pub mod page;
+pub mod throttle;
 pub mod timestamp;
 
 pub use error::ApiError;

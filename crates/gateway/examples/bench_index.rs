@@ -322,6 +322,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 req_params: vec![],
                 backend_params: vec![],
                 cors: false,
+                throttle: None,
             };
             let t = Instant::now();
             gateway.replace_routes_blocking(vec![group], vec![api]);

@@ -94,6 +94,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             req_params: vec![],
             backend_params: vec![],
             cors: false,
+            throttle: None,
         }],
         apps,
         auths,

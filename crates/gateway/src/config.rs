@@ -141,6 +141,35 @@ pub struct PublishedApi {
     /// Whether browsers may call the API from any origin (APIG `cors`): the gateway answers
     /// its CORS preflights and marks its responses with `Access-Control-Allow-Origin: *`.
     pub cors: bool,
+    /// The request throttling policy bound to the API in this environment, if any.
+    pub throttle: Option<ThrottlePolicy>,
+}
+
+/// A request throttling policy as one published API is bound to it: calls per window in all,
+/// per user, per app and per client address (`None`: no limit of that kind).
+///
+/// Exists so that the data plane counts calls against the policy without the store: the
+/// exceptions (APIG's excluded configurations) are resolved into it when it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// The policy's id (with `shared`, which counters a call counts against).
+    pub throttle_id: String,
+    /// Whether the APIs bound to the policy share its counters (APIG `type` 2); otherwise
+    /// each published API counts on its own.
+    pub shared: bool,
+    /// Window length.
+    pub window: Duration,
+    /// Calls of the API per window.
+    pub api_limit: u32,
+    /// Calls per window by the user (the tenant that owns the calling apps), already the
+    /// tenant's exception where it has one; only for authenticated calls.
+    pub user_limit: Option<u32>,
+    /// Calls per window by one app, unless it has an exception.
+    pub app_limit: Option<u32>,
+    /// The apps with an exception, and their own limit.
+    pub app_exceptions: Vec<(String, u32)>,
+    /// Calls per window from one client address.
+    pub ip_limit: Option<u32>,
 }
 
 /// The API's `req_protocol`: an HTTPS API is served only by the TLS listener, an HTTP one only

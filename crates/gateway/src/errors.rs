@@ -81,7 +81,8 @@ pub fn app_not_authorized() -> ApiError {
     )
 }
 
-/// 429 `APIG.0308`: too many failed authentications from this address or for this AppKey.
+/// 429 `APIG.0308`: too many failed authentications from this address or for this AppKey, or
+/// a request throttling policy's limit reached.
 pub fn throttled() -> ApiError {
     ApiError::new(
         429,

@@ -66,6 +66,7 @@ mod params;
 mod pipeline;
 mod proxy;
 mod quota;
+mod rate_limit;
 mod routes;
 mod server;
 pub mod snapshot;
@@ -84,7 +85,7 @@ pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, HttpBackend,
     InstanceFeatures, MatchMode, MockAnswer, ParamLocation, ParamValue, Protocol, PublishedApi,
-    QuotaLimit, ReqMethod, RequestParam, SystemParam, ValueRules,
+    QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy, ValueRules,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};

@@ -16,17 +16,21 @@
 //! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
 //! 6. **request parameters**: the declared ones are there and of their type (400 `APIG.0106`,
 //!    see [`params`]);
-//! 7. **quota**: the app's call quota has room (405 `APIG.0501`);
-//! 8. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
+//! 7. **request throttling**: the API's throttling policy, if one is bound, has room for the
+//!    call in all, for the user, the app and the client address (429 `APIG.0308`, see
+//!    [`crate::rate_limit`]);
+//! 8. **quota**: the app's call quota has room (405 `APIG.0501`);
+//! 9. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
 //!    caller stops sending its body); a `MOCK` API is answered here with its fixed content;
-//! 9. **report**: the API's metrics and the access line.
+//! 10. **report**: the API's metrics and the access line.
 //!
 //! The response of an API with `cors` on, refusals included, is marked for browsers
 //! (`Access-Control-Allow-Origin: *`) before it is reported.
 //!
 //! With `X-Apig-Mode: debug` the response also carries `X-Apig-Latency` and
-//! `X-Apig-Upstream-Latency` (milliseconds) and, for an app with a quota,
-//! `X-Apig-RateLimit-app` (`remain:9,limit:10,time:10 second`).
+//! `X-Apig-Upstream-Latency` (milliseconds), for an app with a quota `X-Apig-RateLimit-app`
+//! (`remain:9,limit:10,time:10 second`), and for an API with a throttling policy
+//! `X-Apig-RateLimit-api` and, for the limits the policy sets, `-user`, `-app` and `-ip`.
 //!
 //! Once answered, the request is counted in its API's [`meters`](crate::meters) (status
 //! class, latency, upstream latency; refusals by APIG code) when a recorder is installed, and
@@ -49,6 +53,7 @@ use crate::meters;
 use crate::params;
 use crate::proxy::{self, Caller, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
+use crate::rate_limit::RateLimiter;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, Serving, Snapshot};
 use crate::Inner;
@@ -151,7 +156,7 @@ pub(crate) fn handle<'a>(
         // Set once the request's fields are read (`X-Apig-Mode` asks for timing too).
         let started;
         let access;
-        // Phases 1 (head limits) to 8, inline: each `pass!` leaves the block with its phase's
+        // Phases 1 (head limits) to 9, inline: each `pass!` leaves the block with its phase's
         // refusal. One future for the whole request (no layer per phase to build and move); the
         // only awaits are a signed body and the backend exchange.
         let phases = 'phases: {
@@ -247,12 +252,16 @@ pub(crate) fn handle<'a>(
                     let checked = params::check(&api.req_params, &route, query, &parts.headers);
                     pass!(checked, 'phases);
                 }
+                // Phase 7: request throttling (429 APIG.0308), before any quota is spent.
+                if let Some(limiter) = &api.rate_limit {
+                    pass!(throttle(limiter, app, client, &mut trace), 'phases);
+                }
                 if let Some(app) = app {
-                    // Phase 7: quota (405 APIG.0501).
+                    // Phase 8: quota (405 APIG.0501).
                     pass!(take_quota(app, &mut trace), 'phases);
                 }
 
-                // Phase 8: proxy (502, 504, 413), or a MOCK API's fixed answer.
+                // Phase 9: proxy (502, 504, 413), or a MOCK API's fixed answer.
                 let backend = match &api.serving {
                     Serving::Proxy(backend) => backend,
                     Serving::Mock(content) => break 'phases Ok(proxy::mock_answer(content)),
@@ -315,7 +324,7 @@ pub(crate) fn handle<'a>(
             cors::mark(&mut response);
         }
         let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
-        // Phase 9: report (metrics, access log).
+        // Phase 10: report (metrics, access log).
         let outcome = Outcome {
             status: response.status(),
             refusal,
@@ -367,7 +376,7 @@ struct Outcome {
     elapsed: std::time::Duration,
 }
 
-/// Phase 9: counts the request in its API's meters (with a recorder installed) and writes its
+/// Phase 10: counts the request in its API's meters (with a recorder installed) and writes its
 /// access line when the access log is on (`access`: the method and URI, when known).
 fn report(
     gw: &Inner,
@@ -434,6 +443,9 @@ struct Trace<'s> {
     upstream: Option<std::time::Duration>,
     /// The app's quota after this call (`X-Apig-RateLimit-app`).
     app_quota: Option<String>,
+    /// The API's throttling limits after this call (`X-Apig-RateLimit-api`, `-user`, `-app`,
+    /// `-ip`; an app limit of the policy takes the place of the app's quota there).
+    rate_limits: Vec<(&'static str, String)>,
 }
 
 impl Trace<'_> {
@@ -445,6 +457,11 @@ impl Trace<'_> {
         }
         if let Some(quota) = self.app_quota.and_then(|q| HeaderValue::try_from(q).ok()) {
             headers.insert("x-apig-ratelimit-app", quota);
+        }
+        for (name, value) in self.rate_limits {
+            if let Ok(value) = HeaderValue::try_from(value) {
+                headers.insert(name, value);
+            }
         }
     }
 }
@@ -552,7 +569,23 @@ fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
     }
 }
 
-/// Phase 7: one call of the app's quota (a refused call takes none).
+/// Phase 7: one call of the API's request throttling policy, by the app (if any) from the
+/// client's address (a refused call counts against no limit).
+fn throttle(
+    limiter: &RateLimiter,
+    app: Option<&AppEntry>,
+    client: IpAddr,
+    trace: &mut Trace<'_>,
+) -> Result<(), ApiError> {
+    let counted = limiter.acquire(crate::quota::wall_ms(), app.map(|a| &*a.app_id), client);
+    if trace.enabled {
+        let (Ok(left) | Err(left)) = &counted;
+        trace.rate_limits = limiter.describe(left);
+    }
+    counted.map(|_| ()).map_err(|_| errors::throttled())
+}
+
+/// Phase 8: one call of the app's quota (a refused call takes none).
 fn take_quota(app: &AppEntry, trace: &mut Trace<'_>) -> Result<(), ApiError> {
     let Some(quota) = &app.quota else {
         return Ok(());

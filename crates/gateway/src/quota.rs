@@ -66,14 +66,21 @@ impl QuotaTerms {
     /// `X-Apig-RateLimit-*` form of these terms with `remain` calls left:
     /// `remain:9,limit:10,time:10 second`.
     fn describe(&self, remain: u32) -> String {
-        let (n, unit) = match self.interval_ms {
-            ms if ms % 86_400_000 == 0 => (ms / 86_400_000, "day"),
-            ms if ms % 3_600_000 == 0 => (ms / 3_600_000, "hour"),
-            ms if ms % 60_000 == 0 => (ms / 60_000, "minute"),
-            ms => ((ms + 999) / 1000, "second"),
-        };
-        format!("remain:{remain},limit:{},time:{n} {unit}", self.limit)
+        rate_limit_field(remain, self.limit, self.interval_ms)
     }
+}
+
+/// The value of an `X-Apig-RateLimit-*` field (APIG's form, shared by quotas and request
+/// throttling): `remain` of `limit` calls left in windows of `window_ms`,
+/// `remain:9,limit:10,time:10 second`.
+pub(crate) fn rate_limit_field(remain: u32, limit: u32, window_ms: i64) -> String {
+    let (n, unit) = match window_ms {
+        ms if ms % 86_400_000 == 0 => (ms / 86_400_000, "day"),
+        ms if ms % 3_600_000 == 0 => (ms / 3_600_000, "hour"),
+        ms if ms % 60_000 == 0 => (ms / 60_000, "minute"),
+        ms => ((ms + 999) / 1000, "second"),
+    };
+    format!("remain:{remain},limit:{limit},time:{n} {unit}")
 }
 
 /// One quota as every app bound to it sees it.

@@ -15,6 +15,7 @@ use crate::config::{
 };
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
+use crate::rate_limit::RateLimiter;
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
 use crate::IndexHasher;
@@ -50,6 +51,9 @@ pub struct Snapshot {
 
 /// Quota policies by quota id.
 type QuotaPolicies = HashMap<Box<str>, Arc<QuotaPolicy>>;
+
+/// Throttling counters by [`RateLimiter::key_of`].
+type Limiters = HashMap<Box<str>, Arc<RateLimiter>>;
 
 /// The routing half of a snapshot.
 struct Routing {
@@ -115,6 +119,9 @@ pub(crate) struct ApiEntry {
     pub req_params: Box<[RequestParam]>,
     /// Whether cross-origin calls from browsers are allowed (see [`crate::cors`]).
     pub cors: bool,
+    /// The counters of its request throttling policy, if one is bound (see
+    /// [`crate::rate_limit`]).
+    pub rate_limit: Option<Arc<RateLimiter>>,
     /// Its request counters and latency histograms.
     pub meters: ApiMeters,
 }
@@ -161,7 +168,15 @@ impl Routing {
         apis: Vec<PublishedApi>,
         base_domain: &str,
         fp_keys: RandomState,
+        previous: Option<&Routing>,
     ) -> Self {
+        // Throttling counters carry over to the new routes (same policy, same binding).
+        let mut limiters: Limiters = previous
+            .into_iter()
+            .flat_map(|p| p.apis.iter().filter_map(|a| a.rate_limit.as_ref()))
+            .map(|l| (l.key().into(), Arc::clone(l)))
+            .collect();
+        let mut in_force = Limiters::new();
         let mut routing = Routing {
             hosts: HashMap::default(),
             group_suffix: format!(".{}", base_domain.trim_matches('.').to_ascii_lowercase()).into(),
@@ -194,8 +209,23 @@ impl Routing {
             routing.groups.push(GroupRoutes::default());
         }
 
-        for api in apis {
-            routing.add_api(api);
+        for mut api in apis {
+            let rate_limit = api.throttle.take().map(|policy| {
+                let key = RateLimiter::key_of(&policy, &api.api_id, &api.env_id);
+                if let Some(limiter) = in_force.get(key.as_str()) {
+                    return Arc::clone(limiter);
+                }
+                let limiter = match limiters.remove(key.as_str()) {
+                    Some(kept) => {
+                        kept.set(&policy);
+                        kept
+                    }
+                    None => RateLimiter::new(&key, &policy),
+                };
+                in_force.insert(key.into(), Arc::clone(&limiter));
+                limiter
+            });
+            routing.add_api(api, rate_limit);
         }
         for group in &mut routing.groups {
             for table in group.envs.values_mut() {
@@ -226,7 +256,13 @@ impl Snapshot {
 
         let fp_keys = previous.map_or_else(RandomState::new, |p| p.routing.fp_keys.clone());
         let usage = previous.map_or_else(Arc::default, |p| Arc::clone(&p.usage));
-        let routing = Routing::build(groups, apis, base_domain, fp_keys);
+        let routing = Routing::build(
+            groups,
+            apis,
+            base_domain,
+            fp_keys,
+            previous.map(|p| &*p.routing),
+        );
 
         // Authorizations by app, as interned targets (one per distinct pair, published or not).
         let mut unpublished: HashMap<(String, String), Arc<AuthTarget>> = HashMap::new();
@@ -419,6 +455,7 @@ impl Snapshot {
                 apis,
                 base_domain,
                 self.routing.fp_keys.clone(),
+                Some(&self.routing),
             )),
             apps: self.apps.clone(),
             quotas: Arc::clone(&self.quotas),
@@ -487,7 +524,7 @@ fn app_entry(
 }
 
 impl Routing {
-    fn add_api(&mut self, api: PublishedApi) {
+    fn add_api(&mut self, api: PublishedApi, rate_limit: Option<Arc<RateLimiter>>) {
         let Some(&group) = self
             .group_ids
             .get(api.group_id.to_ascii_lowercase().as_str())
@@ -538,6 +575,7 @@ impl Routing {
                 .filter(RequestParam::enforced)
                 .collect(),
             cors: api.cors,
+            rate_limit,
         });
     }
 }
@@ -710,6 +748,7 @@ mod tests {
             req_params: vec![],
             backend_params: vec![],
             cors: false,
+            throttle: None,
         }
     }
 

@@ -164,6 +164,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             req_params: vec![],
             backend_params: vec![],
             cors: false,
+            throttle: None,
         }],
         ..Default::default()
     };

@@ -285,6 +285,7 @@ fn api(
         req_params: vec![],
         backend_params: vec![],
         cors: false,
+        throttle: None,
     }
 }
 

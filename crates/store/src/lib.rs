@@ -12,6 +12,7 @@ pub mod model;
 pub mod revision;
 pub mod sql;
 pub mod test_db;
+pub mod throttles;
 
 pub use apis::ApiStore;
 pub use authz::AuthzStore;
@@ -20,6 +21,7 @@ pub use features::{FeatureStore, InstanceFeature};
 pub use ledger::QuotaLedgerStore;
 pub use model::*;
 pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
+pub use throttles::ThrottleStore;
 
 use apigw_domain::{AppCodeValue, AppSecret, Page};
 use async_trait::async_trait;
@@ -31,7 +33,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// method one atomic transaction and enforce the uniqueness and count limits named in the docs
 /// even under concurrent callers.
 pub trait Store:
-    IdentityStore + AppStore + ApiStore + AuthzStore + FeatureStore + RevisionStore + QuotaLedgerStore
+    IdentityStore
+    + AppStore
+    + ApiStore
+    + AuthzStore
+    + ThrottleStore
+    + FeatureStore
+    + RevisionStore
+    + QuotaLedgerStore
 {
 }
 
@@ -40,6 +49,7 @@ impl<T> Store for T where
         + AppStore
         + ApiStore
         + AuthzStore
+        + ThrottleStore
         + FeatureStore
         + RevisionStore
         + QuotaLedgerStore

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod authz;
 pub mod features;
 pub mod instances;
+pub mod throttles;
 pub mod views;
 
 use crate::AppState;
@@ -63,4 +64,5 @@ pub fn routes() -> Router<AppState> {
     codes("/v2/{project_id}/apic/instances/{instance_id}", r)
         .merge(apis::routes())
         .merge(authz::routes())
+        .merge(throttles::routes())
 }

@@ -30,10 +30,19 @@ const TABLES: &[&str] = &[
     "app_quotas",
     "app_quota_bindings",
     "app_quota_usage",
+    "throttles",
+    "throttle_bindings",
+    "throttle_specials",
 ];
 
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
-const ADDED_LATER: &[&str] = &["app_quota_usage", "instance_features"];
+const ADDED_LATER: &[&str] = &[
+    "app_quota_usage",
+    "instance_features",
+    "throttles",
+    "throttle_bindings",
+    "throttle_specials",
+];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.
 #[derive(Debug, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ mod builder;
 mod export;
 mod features;
 mod ledger;
+mod throttles;
 
 mod identity;
 
@@ -535,6 +536,7 @@ enum ScopedTable {
     Apps,
     Apis,
     AppQuotas,
+    Throttles,
 }
 
 impl ScopedTable {
@@ -543,6 +545,7 @@ impl ScopedTable {
             Self::Apps => "apps",
             Self::Apis => "apis",
             Self::AppQuotas => "app_quotas",
+            Self::Throttles => "throttles",
         }
     }
 }
@@ -596,6 +599,31 @@ async fn page_rows<'a>(
         .push_bind(page.offset);
     let rows = items.build().fetch_all(&mut *tx).await?;
     Ok((total, rows))
+}
+
+/// [`page_rows`] in the read transaction `tx`, which it then ends, with each row read by `read`:
+/// the total and the page.
+async fn read_page<'a, T>(
+    mut tx: Transaction<'static, Any>,
+    columns: &str,
+    filter: impl Fn(&mut QueryBuilder<'a>),
+    order: &'static str,
+    page: Page,
+    read: impl Fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<(i64, Vec<T>)> {
+    let (total, rows) = page_rows(
+        &mut tx,
+        columns,
+        filter,
+        |q| {
+            q.push(order);
+        },
+        page,
+    )
+    .await?;
+    tx.commit().await?;
+    let items = rows.iter().map(read).collect::<StoreResult<Vec<_>>>()?;
+    Ok((total, items))
 }
 
 fn trusted_name(s: String) -> StoreResult<AppName> {

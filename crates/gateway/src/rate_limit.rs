@@ -1,0 +1,408 @@
+//! Request throttling (APIG request throttling policies): at most so many calls of an API per
+//! window in all, by one user, by one app and from one client address; past any of them,
+//! 429 `APIG.0308`.
+//!
+//! A [`RateLimiter`] holds the counters of one policy as bound to one published API (or to all
+//! of its APIs, for a shared policy) and the policy's terms, which a configuration change
+//! replaces in place: the snapshot that replaces routes hands the limiter of the previous one
+//! over (same policy, same binding), so a change never hands callers fresh windows.
+//!
+//! Windows are fixed, on the wall clock from the Unix epoch (a 1-minute window starts on the
+//! minute). Counters are one atomic word each (window number and calls), so a call is a few
+//! compare-and-swaps; the per-app and per-address counters live in concurrent maps created on
+//! a caller's first call of a window and swept of past windows' entries as they grow. Each node
+//! counts on its own: behind several nodes a policy allows up to that many times its limits.
+
+use crate::config::ThrottlePolicy;
+use dashmap::DashMap;
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+/// Entries past which a counter map drops the entries of past windows (at most once a window).
+const SWEEP_AT: usize = 4096;
+
+/// Most callers (apps, or addresses) one limiter counts in one window. Past this a new caller
+/// is not counted on its own (the API and user limits still apply): memory stays bounded
+/// whatever number of addresses a flood comes from.
+const MAX_CALLERS: usize = 100_000;
+
+/// The terms of a policy in force, as the request path reads them.
+#[derive(Debug)]
+struct Terms {
+    window_ms: i64,
+    api: u32,
+    user: Option<u32>,
+    app: Option<u32>,
+    app_exceptions: HashMap<Box<str>, u32>,
+    ip: Option<u32>,
+}
+
+impl Terms {
+    fn of(policy: &ThrottlePolicy) -> Self {
+        Self {
+            window_ms: i64::try_from(policy.window.as_millis())
+                .unwrap_or(i64::MAX)
+                .max(1),
+            api: policy.api_limit,
+            user: policy.user_limit,
+            app: policy.app_limit,
+            app_exceptions: policy
+                .app_exceptions
+                .iter()
+                .map(|(app, limit)| (app.as_str().into(), *limit))
+                .collect(),
+            ip: policy.ip_limit,
+        }
+    }
+
+    /// `X-Apig-RateLimit-*` form: `remain:9,limit:10,time:10 second`.
+    fn describe(&self, remain: u32, limit: u32) -> String {
+        crate::quota::rate_limit_field(remain, limit, self.window_ms)
+    }
+}
+
+/// One fixed-window counter: the window number in the high half, the calls in it in the low.
+#[derive(Debug, Default)]
+struct WindowCounter(AtomicU64);
+
+impl WindowCounter {
+    /// Counts a call in `window` if fewer than `limit` were; the calls left after it.
+    fn take(&self, window: u32, limit: u32) -> Option<u32> {
+        let mut current = self.0.load(Ordering::Acquire);
+        loop {
+            let (w, count) = ((current >> 32) as u32, current as u32);
+            let count = if w == window { count } else { 0 };
+            if count >= limit {
+                return None;
+            }
+            let next = (u64::from(window) << 32) | u64::from(count + 1);
+            match self
+                .0
+                .compare_exchange_weak(current, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return Some(limit - count - 1),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Takes back a call counted in `window` (a later limit refused it).
+    fn give_back(&self, window: u32) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
+                let (w, count) = ((current >> 32) as u32, current as u32);
+                (w == window && count > 0).then_some(current - 1)
+            });
+    }
+
+    fn window(&self) -> u32 {
+        (self.0.load(Ordering::Acquire) >> 32) as u32
+    }
+}
+
+/// Counters by caller (app id or client address).
+#[derive(Debug)]
+struct CounterMap<K: Eq + Hash> {
+    counters: DashMap<K, WindowCounter>,
+    /// The last window in which the map was swept.
+    swept: AtomicU32,
+}
+
+impl<K: Eq + Hash> Default for CounterMap<K> {
+    fn default() -> Self {
+        Self {
+            counters: DashMap::new(),
+            swept: AtomicU32::new(u32::MAX),
+        }
+    }
+}
+
+impl<K: Eq + Hash> CounterMap<K> {
+    /// Counts a call of `key` in `window` against `limit`: the calls left, or `None` when
+    /// refused. A caller past [`MAX_CALLERS`] is let through uncounted (`Some(limit)`).
+    fn take<Q>(&self, key: &Q, window: u32, limit: u32) -> Option<u32>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized + ToOwned,
+        Q::Owned: Into<K>,
+    {
+        if let Some(counter) = self.counters.get(key) {
+            return counter.take(window, limit);
+        }
+        if self.counters.len() >= SWEEP_AT {
+            self.sweep(window);
+            if self.counters.len() >= MAX_CALLERS {
+                return Some(limit);
+            }
+        }
+        self.counters
+            .entry(key.to_owned().into())
+            .or_default()
+            .take(window, limit)
+    }
+
+    /// Takes back `key`'s call of `window`.
+    fn give_back<Q>(&self, key: &Q, window: u32)
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        if let Some(counter) = self.counters.get(key) {
+            counter.give_back(window);
+        }
+    }
+
+    /// Drops the counters of past windows, once per window.
+    fn sweep(&self, window: u32) {
+        let last = self.swept.swap(window, Ordering::AcqRel);
+        if last != window {
+            self.counters.retain(|_, c| c.window() == window);
+        }
+    }
+}
+
+/// What one call may still make of each limit after it (for `X-Apig-Mode: debug`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Remaining {
+    api: (u32, u32),
+    user: Option<(u32, u32)>,
+    app: Option<(u32, u32)>,
+    ip: Option<(u32, u32)>,
+}
+
+/// The counters of one request throttling policy as bound to one published API (or to all of
+/// a shared policy's APIs), under the policy's terms.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    /// Which binding these counters belong to (see [`RateLimiter::key_of`]).
+    key: Box<str>,
+    terms: ArcSwap<Terms>,
+    api: WindowCounter,
+    user: WindowCounter,
+    apps: CounterMap<Box<str>>,
+    ips: CounterMap<IpAddr>,
+}
+
+impl RateLimiter {
+    /// The counters a published API (`api_id` in `env_id`) bound to `policy` counts against:
+    /// the policy's own when it is shared, else the API's in that environment.
+    pub fn key_of(policy: &ThrottlePolicy, api_id: &str, env_id: &str) -> String {
+        if policy.shared {
+            policy.throttle_id.clone()
+        } else {
+            format!("{}/{api_id}/{env_id}", policy.throttle_id)
+        }
+    }
+
+    /// New counters under `policy`.
+    pub fn new(key: &str, policy: &ThrottlePolicy) -> Arc<Self> {
+        Arc::new(Self {
+            key: key.into(),
+            terms: ArcSwap::from_pointee(Terms::of(policy)),
+            api: WindowCounter::default(),
+            user: WindowCounter::default(),
+            apps: CounterMap::default(),
+            ips: CounterMap::default(),
+        })
+    }
+
+    /// Which binding the counters belong to.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Puts `policy`'s terms in force; the calls counted in the current windows stay.
+    pub fn set(&self, policy: &ThrottlePolicy) {
+        self.terms.store(Arc::new(Terms::of(policy)));
+    }
+
+    /// Counts one call at `now` (Unix milliseconds) by `app` (`None`: an unauthenticated
+    /// call, which no user or app limit concerns) from `client`: what is left of each limit,
+    /// or `Err` with what was left when a limit refused it (a refused call counts nowhere).
+    pub fn acquire(
+        &self,
+        now: i64,
+        app: Option<&str>,
+        client: IpAddr,
+    ) -> Result<Remaining, Remaining> {
+        let terms = self.terms.load();
+        let window = now.div_euclid(terms.window_ms) as u32;
+        let mut left = Remaining {
+            api: (0, terms.api),
+            ..Remaining::default()
+        };
+        let Some(api) = self.api.take(window, terms.api) else {
+            return Err(left);
+        };
+        left.api.0 = api;
+        let user = app.and(terms.user);
+        if let Some(limit) = user {
+            let Some(remain) = self.user.take(window, limit) else {
+                self.api.give_back(window);
+                left.user = Some((0, limit));
+                return Err(left);
+            };
+            left.user = Some((remain, limit));
+        }
+        let app_limit = app.and_then(|a| {
+            let limit = terms.app_exceptions.get(a).copied().or(terms.app);
+            limit.map(|l| (a, l))
+        });
+        if let Some((app, limit)) = app_limit {
+            let Some(remain) = self.apps.take(app, window, limit) else {
+                self.api.give_back(window);
+                if user.is_some() {
+                    self.user.give_back(window);
+                }
+                left.app = Some((0, limit));
+                return Err(left);
+            };
+            left.app = Some((remain, limit));
+        }
+        if let Some(limit) = terms.ip {
+            let Some(remain) = self.ips.take(&client, window, limit) else {
+                self.api.give_back(window);
+                if user.is_some() {
+                    self.user.give_back(window);
+                }
+                if let Some((app, _)) = app_limit {
+                    self.apps.give_back(app, window);
+                }
+                left.ip = Some((0, limit));
+                return Err(left);
+            };
+            left.ip = Some((remain, limit));
+        }
+        Ok(left)
+    }
+
+    /// The `X-Apig-RateLimit-*` fields of a call that left `left`: (name, value) per limit.
+    pub fn describe(&self, left: &Remaining) -> Vec<(&'static str, String)> {
+        let terms = self.terms.load();
+        let mut fields = vec![(
+            "x-apig-ratelimit-api",
+            terms.describe(left.api.0, left.api.1),
+        )];
+        let named = [
+            ("x-apig-ratelimit-user", left.user),
+            ("x-apig-ratelimit-app", left.app),
+            ("x-apig-ratelimit-ip", left.ip),
+        ];
+        for (name, limit) in named {
+            if let Some((remain, limit)) = limit {
+                fields.push((name, terms.describe(remain, limit)));
+            }
+        }
+        fields
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn policy(api: u32, user: Option<u32>, app: Option<u32>, ip: Option<u32>) -> ThrottlePolicy {
+        ThrottlePolicy {
+            throttle_id: "t".into(),
+            shared: false,
+            window: Duration::from_secs(1),
+            api_limit: api,
+            user_limit: user,
+            app_limit: app,
+            app_exceptions: vec![("vip".into(), 5)],
+            ip_limit: ip,
+        }
+    }
+
+    const T: i64 = 1_780_000_000_000;
+    fn ip(n: u8) -> IpAddr {
+        IpAddr::from([192, 0, 2, n])
+    }
+
+    #[test]
+    fn the_api_limit_counts_every_call_per_fixed_window() {
+        let l = RateLimiter::new("k", &policy(2, None, None, None));
+        assert_eq!(l.acquire(T, None, ip(1)).unwrap().api, (1, 2));
+        assert_eq!(l.acquire(T + 999, Some("a"), ip(2)).unwrap().api, (0, 2));
+        assert!(l.acquire(T + 999, None, ip(3)).is_err());
+        // Windows start on the epoch's second.
+        assert!(l.acquire(T + 1000, None, ip(1)).is_ok());
+    }
+
+    #[test]
+    fn app_user_and_address_limits_apply_to_their_callers_and_refusals_count_nowhere() {
+        let l = RateLimiter::new("k", &policy(100, Some(4), Some(2), Some(3)));
+        assert!(l.acquire(T, Some("a"), ip(1)).is_ok());
+        assert!(l.acquire(T, Some("a"), ip(1)).is_ok());
+        // App a is at its limit; the refusal takes back the API and user calls.
+        let refused = l.acquire(T, Some("a"), ip(1)).unwrap_err();
+        assert_eq!(refused.app, Some((0, 2)));
+        // Address 1 has made two calls; b's call from it is the third and last.
+        let ok = l.acquire(T, Some("b"), ip(1)).unwrap();
+        assert_eq!((ok.user, ok.ip), (Some((1, 4)), Some((0, 3))));
+        assert!(l.acquire(T, None, ip(1)).unwrap_err().ip.is_some());
+        // The user (every app's tenant) has one call left: unauthenticated calls do not count.
+        assert!(l.acquire(T, Some("c"), ip(2)).is_ok());
+        assert_eq!(
+            l.acquire(T, Some("d"), ip(3)).unwrap_err().user,
+            Some((0, 4))
+        );
+        assert!(l.acquire(T, None, ip(4)).is_ok());
+        assert_eq!(l.acquire(T, None, ip(4)).unwrap().api, (100 - 6, 100));
+    }
+
+    #[test]
+    fn an_app_exception_replaces_the_app_limit_and_new_terms_keep_the_counts() {
+        let l = RateLimiter::new("k", &policy(100, None, Some(1), None));
+        for _ in 0..5 {
+            assert!(l.acquire(T, Some("vip"), ip(1)).is_ok());
+        }
+        assert!(l.acquire(T, Some("vip"), ip(1)).is_err());
+        assert!(l.acquire(T, Some("x"), ip(1)).is_ok());
+        assert!(l.acquire(T, Some("x"), ip(1)).is_err());
+        l.set(&policy(6, None, Some(3), None));
+        // 6 API calls counted so far: the new API limit is reached.
+        assert!(l.acquire(T, Some("y"), ip(1)).is_err());
+        assert!(l.acquire(T + 1000, Some("x"), ip(1)).is_ok());
+    }
+
+    #[test]
+    fn counter_maps_forget_past_windows_and_stay_bounded() {
+        let m: CounterMap<IpAddr> = CounterMap::default();
+        for n in 0..SWEEP_AT as u32 + 10 {
+            let a = IpAddr::from(n.to_be_bytes());
+            assert_eq!(m.take(&a, 1, 1), Some(0));
+        }
+        assert!(m.counters.len() > SWEEP_AT);
+        // A new caller in a new window sweeps the old window's counters.
+        assert_eq!(m.take(&ip(1), 2, 1), Some(0));
+        assert_eq!(m.counters.len(), 1);
+    }
+
+    #[test]
+    fn terms_describe_their_window() {
+        let mut p = policy(10, None, None, None);
+        assert_eq!(
+            Terms::of(&p).describe(9, 10),
+            "remain:9,limit:10,time:1 second"
+        );
+        p.window = Duration::from_secs(120);
+        assert_eq!(
+            Terms::of(&p).describe(0, 10),
+            "remain:0,limit:10,time:2 minute"
+        );
+        p.window = Duration::from_secs(86_400);
+        assert_eq!(
+            Terms::of(&p).describe(0, 10),
+            "remain:0,limit:10,time:1 day"
+        );
+    }
+}
