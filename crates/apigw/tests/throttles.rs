@@ -669,7 +669,11 @@ fn excluded_configurations_give_apps_and_users_their_own_limits() {
         &format!("/throttles/{t}"),
         Some(&policy("with_specials", 70)),
     )
-    .assert_error(400, "APIG.2003", None);
+    .assert_error(
+        400,
+        "APIG.2002",
+        Some("The parameter value is too small,parameterName:api_call_limits. Please refer to the support documentation"),
+    );
     assert_eq!(
         m.call("DELETE", &format!("{specials}/{user_special}"), None)
             .status,

@@ -97,6 +97,17 @@ impl ApiError {
         )
     }
 
+    /// 400 `APIG.2002`: a value below what another value requires.
+    pub fn value_too_small(field: &str) -> Self {
+        Self::new(
+            400,
+            "APIG.2002",
+            format!(
+                "The parameter value is too small,parameterName:{field}. Please refer to the support documentation"
+            ),
+        )
+    }
+
     /// 400 `APIG.2003`: a value above what its rule (or another field) allows.
     pub fn value_too_large(field: &str) -> Self {
         Self::new(

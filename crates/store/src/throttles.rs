@@ -51,6 +51,9 @@ pub enum ThrottleError {
     /// An exception's limit is above the policy's API limit.
     #[error("call_limits above the policy's API limit")]
     SpecialAboveApiLimit,
+    /// A policy's new API limit is below the limit of one of its exceptions.
+    #[error("api_call_limits below an exception's limit")]
+    ApiLimitBelowSpecial,
 }
 
 impl From<sqlx::Error> for ThrottleError {

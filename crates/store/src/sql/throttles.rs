@@ -279,7 +279,7 @@ impl ThrottleStore for SqlStore {
         .fetch_optional(&mut *tx)
         .await?;
         if above.is_some() {
-            return Err(ThrottleError::SpecialAboveApiLimit);
+            return Err(ThrottleError::ApiLimitBelowSpecial);
         }
         let update = sqlx::query(
             "UPDATE throttles SET name = $1, api_call_limits = $2, user_call_limits = $3, \

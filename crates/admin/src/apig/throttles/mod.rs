@@ -7,8 +7,8 @@
 //! - An API has at most one policy per environment; binding it to another policy there is
 //!   refused (400 `APIG.3353`, our code), binding it again to the same one keeps the binding.
 //!   A bind call is all or nothing.
-//! - An exception may not allow more than its policy's API limit (400 `APIG.2003`), neither
-//!   when created nor when the policy is changed afterwards.
+//! - An exception may not allow more than its policy's API limit: 400 `APIG.2003` for its
+//!   `call_limits`, 400 `APIG.2002` for a policy's new `api_call_limits` below it.
 
 pub mod bindings;
 pub mod policies;
@@ -88,6 +88,7 @@ pub fn throttle_error(e: ThrottleError, missing: impl FnOnce() -> ApiError) -> E
         ThrottleError::SpecialExists => ApiError::throttle_special_exists(),
         ThrottleError::SpecialLimitReached => ApiError::throttle_specials_limit_reached(),
         ThrottleError::SpecialAboveApiLimit => ApiError::value_too_large("call_limits"),
+        ThrottleError::ApiLimitBelowSpecial => ApiError::value_too_small("api_call_limits"),
     })
 }
 
