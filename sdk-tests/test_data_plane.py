@@ -167,8 +167,8 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
 
     supported = apig.list_instance_features(ListInstanceFeaturesRequest(instance_id=instance_id))
     assert supported.features == ["app_secret", "app_basic", "real_ip_from_xff",
-                                  "request_body_size", "backend_timeout"]
-    assert (supported.total, supported.size) == (5, 5)
+                                  "request_body_size", "backend_timeout", "ratelimit"]
+    assert (supported.total, supported.size) == (6, 6)
 
     for r in (requests.get(gw + "/dp/hw", headers=hw, timeout=10),
               requests.get(gw + "/dp/basic", auth=basic, timeout=10)):

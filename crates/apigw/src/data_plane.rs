@@ -322,6 +322,9 @@ fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatu
                     .max_backend_timeout_ms()
                     .map(|ms| Duration::from_millis(u64::from(ms)))
             }
+            FeatureName::RateLimit => {
+                in_force.api_calls_per_second = f.setting.api_calls_per_second()
+            }
         }
     }
     in_force

@@ -170,8 +170,9 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.json,
-        json!({"total": 5, "size": 5, "features": ["app_secret", "app_basic", "real_ip_from_xff",
-                                                    "request_body_size", "backend_timeout"]})
+        json!({"total": 6, "size": 6, "features": ["app_secret", "app_basic", "real_ip_from_xff",
+                                                    "request_body_size", "backend_timeout",
+                                                    "ratelimit"]})
     );
     let r = server.call(
         "GET",
@@ -181,7 +182,7 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     );
     assert_eq!(
         r.json,
-        json!({"total": 5, "size": 1, "features": ["app_basic"]})
+        json!({"total": 6, "size": 1, "features": ["app_basic"]})
     );
 }
 
@@ -192,8 +193,12 @@ fn every_field_is_checked_and_nothing_is_stored_on_a_refusal() {
     for (body, field) in [
         (json!({"enable": true, "config": "on"}), "name"),
         (
-            json!({"name": "ratelimit", "enable": true, "config": "{\"api_limits\": 500}"}),
+            json!({"name": "app_jwt", "enable": true, "config": "{\"api_limits\": 500}"}),
             "name",
+        ),
+        (
+            json!({"name": "ratelimit", "enable": true, "config": "{\"api_limits\": 0}"}),
+            "config",
         ),
         (
             json!({"name": "app_api_key", "enable": true, "config": "on"}),

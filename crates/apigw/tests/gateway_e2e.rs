@@ -1654,16 +1654,16 @@ fn backend_timeout_caps_every_backend_timeout_of_the_instance() {
     refused.assert_error(400, "APIG.2011", Some(&invalid("config")));
 }
 
-/// Sleeps past the end of the current wall-clock window of `secs` seconds when less than
-/// `margin` seconds of it are left (throttling windows start on the epoch's multiples), so a
-/// test's calls all fall in one window.
-fn away_from_window_end(secs: u64, margin: u64) {
+/// Sleeps past the end of the current wall-clock window of `window_ms` when no more than
+/// `margin_ms` of it are left (throttling windows start on the epoch's multiples), so a test's
+/// calls all fall in one window.
+fn away_from_window_end(window_ms: u64, margin_ms: u64) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
-    let left = secs - now.as_secs() % secs;
-    if left <= margin {
-        std::thread::sleep(std::time::Duration::from_millis(left * 1000 + 100));
+    let left = window_ms - (now.as_millis() % u128::from(window_ms)) as u64;
+    if left <= margin_ms {
+        std::thread::sleep(std::time::Duration::from_millis(left + 20));
     }
 }
 
@@ -1689,7 +1689,7 @@ fn request_throttling_policies_limit_calls_per_api_user_app_and_address() {
     );
     assert_eq!(policy.status, 201, "{}", policy.text);
     let policy_id = policy.json["id"].as_str().unwrap().to_owned();
-    away_from_window_end(3600, 30);
+    away_from_window_end(3_600_000, 30_000);
     let bound = gw.mgmt(
         "POST",
         "/throttle-bindings",
@@ -1895,7 +1895,7 @@ fn a_shared_throttling_policy_counts_the_calls_of_all_its_apis_together() {
         policy.json["id"].as_str().unwrap().to_owned()
     };
     let shared = make("shared_policy", 2);
-    away_from_window_end(86_400, 30);
+    away_from_window_end(86_400_000, 30_000);
     let bound = gw.mgmt(
         "POST",
         "/throttle-bindings",
@@ -1932,4 +1932,72 @@ fn a_shared_throttling_policy_counts_the_calls_of_all_its_apis_together() {
     }
     assert_eq!(gw.call(&gw.http, "/one/d", &[]).status, 429);
     assert_eq!(gw.call(&gw.http, "/two/d", &[]).status, 429);
+}
+
+#[test]
+fn the_ratelimit_feature_limits_every_api_per_second_in_all_environments() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let api_id = gw.publish_echo_api(&backend);
+    let (_, code) = gw.authorized_app("allenv_app", &api_id);
+    let call = || {
+        gw.call(
+            &gw.https,
+            "/echo/r",
+            &[("X-Apig-AppCode", code.as_str()), ("X-Apig-Mode", "debug")],
+        )
+    };
+    let configure = |enable: bool, config: Value| {
+        let r = gw.mgmt(
+            "POST",
+            "/features",
+            Some(&json!({"name": "ratelimit", "enable": enable, "config": config})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r
+    };
+    // Not configured: no default limit (APIG's 200 per second is not imposed).
+    assert_eq!(call().header("x-apig-ratelimit-api-allenv"), None);
+    let on = configure(true, json!("{\"api_limits\": 3}"));
+    assert_eq!(on.json["config"], r#"{"api_limits":3}"#);
+    // Three calls in one second, the fourth refused.
+    away_from_window_end(1000, 400);
+    for left in [2, 1, 0] {
+        let ok = call();
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(
+            ok.header("x-apig-ratelimit-api-allenv"),
+            Some(format!("remain:{left},limit:3,time:1 second").as_str())
+        );
+    }
+    let refused = call();
+    assert_gateway_error(&refused, 429, "APIG.0308");
+    assert_eq!(
+        refused.header("x-apig-ratelimit-api-allenv"),
+        Some("remain:0,limit:3,time:1 second")
+    );
+    // A new second, new calls.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    assert_eq!(call().status, 200);
+    // Bad configurations are refused and leave the feature as it was.
+    for bad in [
+        json!("{\"api_limits\": 0}"),
+        json!({"api_limits": 1_000_001}),
+        json!("500"),
+    ] {
+        let r = gw.mgmt(
+            "POST",
+            "/features",
+            Some(&json!({"name": "ratelimit", "enable": true, "config": bad})),
+        );
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        assert_eq!(r.json["error_code"], "APIG.2011");
+    }
+    // Off again: no limit.
+    configure(false, json!({"api_limits": 3}));
+    for _ in 0..5 {
+        let ok = call();
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(ok.header("x-apig-ratelimit-api-allenv"), None);
+    }
 }

@@ -12,7 +12,10 @@
 //! * `backend_timeout`: `{"max_timeout": ms}`, the longest any backend of the instance may
 //!   take, whatever an API's own `timeout` (APIG: 1 ms to 600,000 ms). Without it the APIs'
 //!   own timeouts apply (APIG's documented default cap, 60,000 ms, is not imposed: apigw
-//!   accepted API timeouts up to 600,000 ms before this feature existed).
+//!   accepted API timeouts up to 600,000 ms before this feature existed);
+//! * `ratelimit`: `{"api_limits": n}`, the calls per second any one API of the instance takes
+//!   in all its environments together, besides its request throttling policy (APIG: 1 to
+//!   1,000,000; its default of 200 when the feature is not configured is not imposed).
 //!
 //! All are off until configured, as in APIG. A feature apigw does not implement is refused
 //! rather than stored and ignored, so a configuration never claims what the gateway does not do.
@@ -33,16 +36,19 @@ pub enum FeatureName {
     RequestBodySize,
     /// `backend_timeout`: a cap on every backend timeout of the instance.
     BackendTimeout,
+    /// `ratelimit`: the instance's default limit of calls per second of each API.
+    RateLimit,
 }
 
 impl FeatureName {
     /// Every feature apigw implements (what `GET .../instance-features` lists).
-    pub const ALL: [FeatureName; 5] = [
+    pub const ALL: [FeatureName; 6] = [
         FeatureName::AppSecret,
         FeatureName::AppBasic,
         FeatureName::RealIpFromXff,
         FeatureName::RequestBodySize,
         FeatureName::BackendTimeout,
+        FeatureName::RateLimit,
     ];
 
     /// The feature named `name`; 400 `APIG.2011` (`name`) for any other.
@@ -61,6 +67,7 @@ impl FeatureName {
             FeatureName::RealIpFromXff => "real_ip_from_xff",
             FeatureName::RequestBodySize => "request_body_size",
             FeatureName::BackendTimeout => "backend_timeout",
+            FeatureName::RateLimit => "ratelimit",
         }
     }
 }
@@ -82,6 +89,10 @@ const MB: u64 = 1024 * 1024;
 pub const MAX_BACKEND_TIMEOUT_MS: u32 = 600_000;
 /// `backend_timeout` without a `max_timeout`: APIG's default, 60 s.
 const DEFAULT_BACKEND_TIMEOUT_MS: u32 = 60_000;
+/// The largest `api_limits` of `ratelimit`, in calls per second.
+pub const MAX_API_LIMITS: u32 = 1_000_000;
+/// `ratelimit` without an `api_limits`: APIG's default, 200 calls per second.
+const DEFAULT_API_LIMITS: u32 = 200;
 
 /// The `config` of an on/off feature.
 const ON: &str = "on";
@@ -114,6 +125,8 @@ enum FeatureConfig {
     BodyLimit(u64),
     /// `backend_timeout`'s `max_timeout`, in milliseconds.
     TimeoutCap(u32),
+    /// `ratelimit`'s `api_limits`, calls per second.
+    ApiLimits(u32),
 }
 
 impl FeatureSetting {
@@ -139,7 +152,18 @@ impl FeatureSetting {
                     .map(FeatureConfig::BodyLimit)
                     .ok_or_else(|| ApiError::invalid_body_field("config"))?,
             },
-            FeatureName::BackendTimeout => parse_timeout_cap(config)?,
+            FeatureName::BackendTimeout => FeatureConfig::TimeoutCap(parse_number(
+                config,
+                "max_timeout",
+                MAX_BACKEND_TIMEOUT_MS,
+                DEFAULT_BACKEND_TIMEOUT_MS,
+            )?),
+            FeatureName::RateLimit => FeatureConfig::ApiLimits(parse_number(
+                config,
+                "api_limits",
+                MAX_API_LIMITS,
+                DEFAULT_API_LIMITS,
+            )?),
         };
         Ok(Self {
             name,
@@ -168,6 +192,7 @@ impl FeatureSetting {
             }
             FeatureConfig::BodyLimit(bytes) => bytes.to_string(),
             FeatureConfig::TimeoutCap(ms) => serde_json::json!({ "max_timeout": ms }).to_string(),
+            FeatureConfig::ApiLimits(n) => serde_json::json!({ "api_limits": n }).to_string(),
         }
     }
 
@@ -177,7 +202,9 @@ impl FeatureSetting {
             && match self.config {
                 FeatureConfig::Switch(on) => on,
                 FeatureConfig::Xff { enable, .. } => enable,
-                FeatureConfig::BodyLimit(_) | FeatureConfig::TimeoutCap(_) => true,
+                FeatureConfig::BodyLimit(_)
+                | FeatureConfig::TimeoutCap(_)
+                | FeatureConfig::ApiLimits(_) => true,
             }
     }
 
@@ -185,6 +212,14 @@ impl FeatureSetting {
     pub fn max_backend_timeout_ms(&self) -> Option<u32> {
         match self.config {
             FeatureConfig::TimeoutCap(ms) if self.in_force() => Some(ms),
+            _ => None,
+        }
+    }
+
+    /// For `ratelimit` in force, the calls per second each API takes.
+    pub fn api_calls_per_second(&self) -> Option<u32> {
+        match self.config {
+            FeatureConfig::ApiLimits(n) if self.in_force() => Some(n),
             _ => None,
         }
     }
@@ -206,26 +241,26 @@ impl FeatureSetting {
     }
 }
 
-/// `backend_timeout`'s `config`: `{"max_timeout": <1..=600000>}` (absent: 60,000 ms).
-fn parse_timeout_cap(config: Option<&str>) -> Result<FeatureConfig, ApiError> {
+/// A `config` object with one number, `{"<key>": <1..=max>}` (`backend_timeout`'s
+/// `max_timeout`, `ratelimit`'s `api_limits`); without the `config` or the key, `default`.
+fn parse_number(config: Option<&str>, key: &str, max: u32, default: u32) -> Result<u32, ApiError> {
     let bad = || ApiError::invalid_body_field("config");
     let Some(text) = config else {
-        return Ok(FeatureConfig::TimeoutCap(DEFAULT_BACKEND_TIMEOUT_MS));
+        return Ok(default);
     };
     let value: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
     let object = value.as_object().ok_or_else(bad)?;
-    if object.keys().any(|k| k != "max_timeout") {
+    if object.keys().any(|k| k != key) {
         return Err(bad());
     }
-    let ms = match object.get("max_timeout") {
-        None => DEFAULT_BACKEND_TIMEOUT_MS,
+    match object.get(key) {
+        None => Ok(default),
         Some(v) => v
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
-            .filter(|n| (1..=MAX_BACKEND_TIMEOUT_MS).contains(n))
-            .ok_or_else(bad)?,
-    };
-    Ok(FeatureConfig::TimeoutCap(ms))
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(bad),
+    }
 }
 
 /// `real_ip_from_xff`'s `config`: a JSON object with optional `enable` (a boolean, or `on` /
@@ -278,7 +313,7 @@ mod tests {
             FeatureName::parse("real_ip_from_xff").unwrap(),
             FeatureName::RealIpFromXff
         );
-        for other in ["", "APP_BASIC", "app_api_key", "ratelimit", "app_basic "] {
+        for other in ["", "APP_BASIC", "app_api_key", "app_jwt", "app_basic "] {
             let e = FeatureName::parse(other).unwrap_err();
             assert_eq!((e.status, e.code), (400, "APIG.2011"), "{other:?}");
             assert!(e.message.contains("parameterName:name"), "{}", e.message);
@@ -421,5 +456,33 @@ mod tests {
         // The stored text reads back as the same setting.
         let again = s(set.enable(), Some(&set.config())).unwrap();
         assert_eq!(again, set);
+    }
+
+    #[test]
+    fn the_default_api_limit_is_an_object_with_api_limits() {
+        let s = |enable, config| FeatureSetting::parse("ratelimit", enable, config);
+        let set = s(true, Some(r#"{"api_limits": 500}"#)).unwrap();
+        assert_eq!(set.api_calls_per_second(), Some(500));
+        assert_eq!(set.config(), r#"{"api_limits":500}"#);
+        assert_eq!(s(true, None).unwrap().api_calls_per_second(), Some(200));
+        assert_eq!(
+            s(true, Some("{}")).unwrap().api_calls_per_second(),
+            Some(200)
+        );
+        assert_eq!(
+            s(false, Some(r#"{"api_limits": 500}"#))
+                .unwrap()
+                .api_calls_per_second(),
+            None
+        );
+        for bad in [
+            r#"{"api_limits": 0}"#,
+            r#"{"api_limits": 1000001}"#,
+            r#"{"api_limits": "500"}"#,
+            r#"{"api_limit": 500}"#,
+            "500",
+        ] {
+            assert_eq!(s(true, Some(bad)).unwrap_err().code, "APIG.2011", "{bad}");
+        }
     }
 }

@@ -57,6 +57,9 @@ pub struct InstanceFeatures {
     pub max_body_bytes: Option<u64>,
     /// The longest any backend may take (`backend_timeout`), whatever an API's own timeout.
     pub max_backend_timeout: Option<Duration>,
+    /// Calls per second each API takes in all its environments together (`ratelimit`),
+    /// besides its request throttling policy.
+    pub api_calls_per_second: Option<u32>,
 }
 
 /// One app's complete data-plane state, replacing whatever the snapshot had for that app.

@@ -16,9 +16,10 @@
 //! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
 //! 6. **request parameters**: the declared ones are there and of their type (400 `APIG.0106`,
 //!    see [`params`]);
-//! 7. **request throttling**: the API's throttling policy, if one is bound, has room for the
-//!    call in all, for the user, the app and the client address (429 `APIG.0308`, see
-//!    [`crate::rate_limit`]);
+//! 7. **request throttling**: the instance's default limit of calls per second of the API
+//!    (`ratelimit`), if configured, and the API's throttling policy, if one is bound, have room
+//!    for the call, in all, for the user, the app and the client address (429 `APIG.0308`,
+//!    see [`crate::rate_limit`]);
 //! 8. **quota**: the app's call quota has room (405 `APIG.0501`);
 //! 9. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
 //!    caller stops sending its body); a `MOCK` API is answered here with its fixed content;
@@ -30,7 +31,8 @@
 //! With `X-Apig-Mode: debug` the response also carries `X-Apig-Latency` and
 //! `X-Apig-Upstream-Latency` (milliseconds), for an app with a quota `X-Apig-RateLimit-app`
 //! (`remain:9,limit:10,time:10 second`), and for an API with a throttling policy
-//! `X-Apig-RateLimit-api` and, for the limits the policy sets, `-user`, `-app` and `-ip`.
+//! `X-Apig-RateLimit-api` and, for the limits the policy sets, `-user`, `-app` and `-ip`; with
+//! the instance's default limit, `X-Apig-RateLimit-api-allenv`.
 //!
 //! Once answered, the request is counted in its API's [`meters`](crate::meters) (status
 //! class, latency, upstream latency; refusals by APIG code) when a recorder is installed, and
@@ -53,7 +55,7 @@ use crate::meters;
 use crate::params;
 use crate::proxy::{self, Caller, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::AllEnvs;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, Serving, Snapshot};
 use crate::Inner;
@@ -253,8 +255,9 @@ pub(crate) fn handle<'a>(
                     pass!(checked, 'phases);
                 }
                 // Phase 7: request throttling (429 APIG.0308), before any quota is spent.
-                if let Some(limiter) = &api.rate_limit {
-                    pass!(throttle(limiter, app, client, &mut trace), 'phases);
+                let per_second = features.api_calls_per_second;
+                if per_second.is_some() || api.rate_limit.is_some() {
+                    pass!(throttle(api, per_second, (app, client), &mut trace), 'phases);
                 }
                 if let Some(app) = app {
                     // Phase 8: quota (405 APIG.0501).
@@ -569,20 +572,43 @@ fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
     }
 }
 
-/// Phase 7: one call of the API's request throttling policy, by the app (if any) from the
-/// client's address (a refused call counts against no limit).
+/// Phase 7: one call of the API against the instance's default limit (`per_second`, all
+/// environments together), then against its request throttling policy, by the app (if any)
+/// from the client's address. A refused call counts against no limit.
 fn throttle(
-    limiter: &RateLimiter,
-    app: Option<&AppEntry>,
-    client: IpAddr,
+    api: &ApiEntry,
+    per_second: Option<u32>,
+    (app, client): (Option<&AppEntry>, IpAddr),
     trace: &mut Trace<'_>,
 ) -> Result<(), ApiError> {
-    let counted = limiter.acquire(crate::quota::wall_ms(), app.map(|a| &*a.app_id), client);
+    let now = crate::quota::wall_ms();
+    if let Some(limit) = per_second {
+        let taken = api.all_envs.take(now, limit);
+        if trace.enabled {
+            let left = AllEnvs::describe(taken.unwrap_or(0), limit);
+            trace
+                .rate_limits
+                .push(("x-apig-ratelimit-api-allenv", left));
+        }
+        if taken.is_none() {
+            return Err(errors::throttled());
+        }
+    }
+    let Some(limiter) = &api.rate_limit else {
+        return Ok(());
+    };
+    let counted = limiter.acquire(now, app.map(|a| &*a.app_id), client);
     if trace.enabled {
         let (Ok(left) | Err(left)) = &counted;
-        trace.rate_limits = limiter.describe(left);
+        trace.rate_limits.extend(limiter.describe(left));
     }
-    counted.map(|_| ()).map_err(|_| errors::throttled())
+    if counted.is_err() {
+        if per_second.is_some() {
+            api.all_envs.give_back(now);
+        }
+        return Err(errors::throttled());
+    }
+    Ok(())
 }
 
 /// Phase 8: one call of the app's quota (a refused call takes none).

@@ -12,6 +12,9 @@
 //! compare-and-swaps; the per-app and per-address counters live in concurrent maps created on
 //! a caller's first call of a window and swept of past windows' entries as they grow. Each node
 //! counts on its own: behind several nodes a policy allows up to that many times its limits.
+//!
+//! The instance's default limit (`ratelimit`, calls per second of each API) counts in
+//! [`AllEnvs`], one counter per API that its entries of every environment share.
 
 use crate::config::ThrottlePolicy;
 use dashmap::DashMap;
@@ -69,11 +72,11 @@ impl Terms {
 
 /// One fixed-window counter: the window number in the high half, the calls in it in the low.
 #[derive(Debug, Default)]
-struct WindowCounter(AtomicU64);
+pub(crate) struct WindowCounter(AtomicU64);
 
 impl WindowCounter {
     /// Counts a call in `window` if fewer than `limit` were; the calls left after it.
-    fn take(&self, window: u32, limit: u32) -> Option<u32> {
+    pub(crate) fn take(&self, window: u32, limit: u32) -> Option<u32> {
         let mut current = self.0.load(Ordering::Acquire);
         loop {
             let (w, count) = ((current >> 32) as u32, current as u32);
@@ -93,7 +96,7 @@ impl WindowCounter {
     }
 
     /// Takes back a call counted in `window` (a later limit refused it).
-    fn give_back(&self, window: u32) {
+    pub(crate) fn give_back(&self, window: u32) {
         let _ = self
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
@@ -105,6 +108,34 @@ impl WindowCounter {
     fn window(&self) -> u32 {
         (self.0.load(Ordering::Acquire) >> 32) as u32
     }
+}
+
+/// The calls of one API in all its environments against the instance's default limit
+/// (`ratelimit`, calls per second), shared by the API's entries of every environment.
+#[derive(Debug, Default)]
+pub(crate) struct AllEnvs(WindowCounter);
+
+impl AllEnvs {
+    /// Counts a call at `now` (Unix milliseconds) against `per_second`: the calls left in this
+    /// second, or `None` when refused.
+    pub fn take(&self, now: i64, per_second: u32) -> Option<u32> {
+        self.0.take(second(now), per_second)
+    }
+
+    /// Takes back the call counted at `now` (the API's policy refused it).
+    pub fn give_back(&self, now: i64) {
+        self.0.give_back(second(now));
+    }
+
+    /// `X-Apig-RateLimit-api-allenv` of a call that left `remain` of `per_second`.
+    pub fn describe(remain: u32, per_second: u32) -> String {
+        crate::quota::rate_limit_field(remain, per_second, 1000)
+    }
+}
+
+/// The number of the second `now` (Unix milliseconds) falls in.
+fn second(now: i64) -> u32 {
+    now.div_euclid(1000) as u32
 }
 
 /// Counters by caller (app id or client address).

@@ -15,7 +15,7 @@ use crate::config::{
 };
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{AllEnvs, RateLimiter};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
 use crate::IndexHasher;
@@ -122,6 +122,8 @@ pub(crate) struct ApiEntry {
     /// The counters of its request throttling policy, if one is bound (see
     /// [`crate::rate_limit`]).
     pub rate_limit: Option<Arc<RateLimiter>>,
+    /// Its calls in all environments against the instance's default limit (`ratelimit`).
+    pub all_envs: Arc<AllEnvs>,
     /// Its request counters and latency histograms.
     pub meters: ApiMeters,
 }
@@ -177,6 +179,12 @@ impl Routing {
             .map(|l| (l.key().into(), Arc::clone(l)))
             .collect();
         let mut in_force = Limiters::new();
+        // So are the calls of each API in all its environments.
+        let mut all_envs: HashMap<Box<str>, Arc<AllEnvs>> = previous
+            .into_iter()
+            .flat_map(|p| p.apis.iter())
+            .map(|a| (a.api_id.clone(), Arc::clone(&a.all_envs)))
+            .collect();
         let mut routing = Routing {
             hosts: HashMap::default(),
             group_suffix: format!(".{}", base_domain.trim_matches('.').to_ascii_lowercase()).into(),
@@ -225,7 +233,8 @@ impl Routing {
                 in_force.insert(key.into(), Arc::clone(&limiter));
                 limiter
             });
-            routing.add_api(api, rate_limit);
+            let all_envs = Arc::clone(all_envs.entry(api.api_id.as_str().into()).or_default());
+            routing.add_api(api, rate_limit, all_envs);
         }
         for group in &mut routing.groups {
             for table in group.envs.values_mut() {
@@ -524,7 +533,12 @@ fn app_entry(
 }
 
 impl Routing {
-    fn add_api(&mut self, api: PublishedApi, rate_limit: Option<Arc<RateLimiter>>) {
+    fn add_api(
+        &mut self,
+        api: PublishedApi,
+        rate_limit: Option<Arc<RateLimiter>>,
+        all_envs: Arc<AllEnvs>,
+    ) {
         let Some(&group) = self
             .group_ids
             .get(api.group_id.to_ascii_lowercase().as_str())
@@ -576,6 +590,7 @@ impl Routing {
                 .collect(),
             cors: api.cors,
             rate_limit,
+            all_envs,
         });
     }
 }
