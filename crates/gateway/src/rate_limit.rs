@@ -2,10 +2,11 @@
 //! window in all, by one user, by one app and from one client address; past any of them,
 //! 429 `APIG.0308`.
 //!
-//! A [`RateLimiter`] holds the counters of one policy as bound to one published API (or to all
-//! of its APIs, for a shared policy) and the policy's terms, which a configuration change
-//! replaces in place: the snapshot that replaces routes hands the limiter of the previous one
-//! over (same policy, same binding), so a change never hands callers fresh windows.
+//! A [`RateLimiter`] is a policy in force on one published API: its terms, immutable like the
+//! rest of the snapshot, and the [`Counters`] of its binding (one published API, or all the
+//! APIs of a shared policy), the one part that changes. A snapshot that replaces routes takes
+//! over the counters of every binding that stays (same policy, same binding) and pairs them
+//! with the policy's terms as just read, so a change never hands callers fresh windows.
 //!
 //! Windows are fixed, on the wall clock from the Unix epoch (a 1-minute window starts on the
 //! minute). Counters are one atomic word each (window number and calls), so a call is a few
@@ -20,12 +21,11 @@ use crate::config::ThrottlePolicy;
 use dashmap::DashMap;
 use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-
-use arc_swap::ArcSwap;
 
 /// Entries past which a counter map drops the entries of past windows (at most once a window).
 const SWEEP_AT: usize = 4096;
@@ -138,24 +138,24 @@ fn second(now: i64) -> u32 {
     now.div_euclid(1000) as u32
 }
 
-/// Counters by caller (app id or client address).
+/// Counters by caller (app id or client address), hashed with `S`.
 #[derive(Debug)]
-struct CounterMap<K: Eq + Hash> {
-    counters: DashMap<K, WindowCounter>,
+struct CounterMap<K: Eq + Hash, S: BuildHasher + Clone> {
+    counters: DashMap<K, WindowCounter, S>,
     /// The last window in which the map was swept.
     swept: AtomicU32,
 }
 
-impl<K: Eq + Hash> Default for CounterMap<K> {
+impl<K: Eq + Hash, S: BuildHasher + Clone + Default> Default for CounterMap<K, S> {
     fn default() -> Self {
         Self {
-            counters: DashMap::new(),
+            counters: DashMap::with_hasher(S::default()),
             swept: AtomicU32::new(u32::MAX),
         }
     }
 }
 
-impl<K: Eq + Hash> CounterMap<K> {
+impl<K: Eq + Hash, S: BuildHasher + Clone> CounterMap<K, S> {
     /// Counts a call of `key` in `window` against `limit`: the calls left, or `None` when
     /// refused. A caller past [`MAX_CALLERS`] is let through uncounted (`Some(limit)`).
     fn take<Q>(&self, key: &Q, window: u32, limit: u32) -> Option<u32>
@@ -208,20 +208,20 @@ pub(crate) struct Remaining {
     ip: Option<(u32, u32)>,
 }
 
-/// The counters of one request throttling policy as bound to one published API (or to all of
-/// a shared policy's APIs), under the policy's terms.
+/// The counters of one binding of a request throttling policy: one published API's, or all
+/// the APIs' of a shared policy. App ids come from the snapshot's index and hash with its
+/// fast hasher; client addresses, which callers choose, with SipHash under a random key.
 #[derive(Debug)]
-pub(crate) struct RateLimiter {
-    /// Which binding these counters belong to (see [`RateLimiter::key_of`]).
+pub(crate) struct Counters {
+    /// Which binding these counters belong to (see [`Counters::key_of`]).
     key: Box<str>,
-    terms: ArcSwap<Terms>,
     api: WindowCounter,
     user: WindowCounter,
-    apps: CounterMap<Box<str>>,
-    ips: CounterMap<IpAddr>,
+    apps: CounterMap<Box<str>, crate::IndexHasher>,
+    ips: CounterMap<IpAddr, std::collections::hash_map::RandomState>,
 }
 
-impl RateLimiter {
+impl Counters {
     /// The counters a published API (`api_id` in `env_id`) bound to `policy` counts against:
     /// the policy's own when it is shared, else the API's in that environment.
     pub fn key_of(policy: &ThrottlePolicy, api_id: &str, env_id: &str) -> String {
@@ -232,11 +232,10 @@ impl RateLimiter {
         }
     }
 
-    /// New counters under `policy`.
-    pub fn new(key: &str, policy: &ThrottlePolicy) -> Arc<Self> {
+    /// Counters with no calls yet.
+    pub fn new(key: &str) -> Arc<Self> {
         Arc::new(Self {
             key: key.into(),
-            terms: ArcSwap::from_pointee(Terms::of(policy)),
             api: WindowCounter::default(),
             user: WindowCounter::default(),
             apps: CounterMap::default(),
@@ -248,10 +247,29 @@ impl RateLimiter {
     pub fn key(&self) -> &str {
         &self.key
     }
+}
 
-    /// Puts `policy`'s terms in force; the calls counted in the current windows stay.
-    pub fn set(&self, policy: &ThrottlePolicy) {
-        self.terms.store(Arc::new(Terms::of(policy)));
+/// A request throttling policy in force on one published API: the policy's terms as read
+/// when the routes were built, and its binding's counters.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    terms: Terms,
+    counters: Arc<Counters>,
+}
+
+impl RateLimiter {
+    /// `policy` counting in `counters` (new ones, or those of the previous routes: the calls
+    /// counted in the current windows stay).
+    pub fn new(policy: &ThrottlePolicy, counters: Arc<Counters>) -> Self {
+        Self {
+            terms: Terms::of(policy),
+            counters,
+        }
+    }
+
+    /// The binding's counters.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
     }
 
     /// Counts one call at `now` (Unix milliseconds) by `app` (`None`: an unauthenticated
@@ -263,20 +281,20 @@ impl RateLimiter {
         app: Option<&str>,
         client: IpAddr,
     ) -> Result<Remaining, Remaining> {
-        let terms = self.terms.load();
+        let (terms, counters) = (&self.terms, &*self.counters);
         let window = now.div_euclid(terms.window_ms) as u32;
         let mut left = Remaining {
             api: (0, terms.api),
             ..Remaining::default()
         };
-        let Some(api) = self.api.take(window, terms.api) else {
+        let Some(api) = counters.api.take(window, terms.api) else {
             return Err(left);
         };
         left.api.0 = api;
         let user = app.and(terms.user);
         if let Some(limit) = user {
-            let Some(remain) = self.user.take(window, limit) else {
-                self.api.give_back(window);
+            let Some(remain) = counters.user.take(window, limit) else {
+                counters.api.give_back(window);
                 left.user = Some((0, limit));
                 return Err(left);
             };
@@ -287,10 +305,10 @@ impl RateLimiter {
             limit.map(|l| (a, l))
         });
         if let Some((app, limit)) = app_limit {
-            let Some(remain) = self.apps.take(app, window, limit) else {
-                self.api.give_back(window);
+            let Some(remain) = counters.apps.take(app, window, limit) else {
+                counters.api.give_back(window);
                 if user.is_some() {
-                    self.user.give_back(window);
+                    counters.user.give_back(window);
                 }
                 left.app = Some((0, limit));
                 return Err(left);
@@ -298,13 +316,13 @@ impl RateLimiter {
             left.app = Some((remain, limit));
         }
         if let Some(limit) = terms.ip {
-            let Some(remain) = self.ips.take(&client, window, limit) else {
-                self.api.give_back(window);
+            let Some(remain) = counters.ips.take(&client, window, limit) else {
+                counters.api.give_back(window);
                 if user.is_some() {
-                    self.user.give_back(window);
+                    counters.user.give_back(window);
                 }
                 if let Some((app, _)) = app_limit {
-                    self.apps.give_back(app, window);
+                    counters.apps.give_back(app, window);
                 }
                 left.ip = Some((0, limit));
                 return Err(left);
@@ -316,7 +334,7 @@ impl RateLimiter {
 
     /// The `X-Apig-RateLimit-*` fields of a call that left `left`: (name, value) per limit.
     pub fn describe(&self, left: &Remaining) -> Vec<(&'static str, String)> {
-        let terms = self.terms.load();
+        let terms = &self.terms;
         let mut fields = vec![(
             "x-apig-ratelimit-api",
             terms.describe(left.api.0, left.api.1),
@@ -354,13 +372,17 @@ mod tests {
     }
 
     const T: i64 = 1_780_000_000_000;
+
+    fn limiter(policy: &ThrottlePolicy) -> RateLimiter {
+        RateLimiter::new(policy, Counters::new("k"))
+    }
     fn ip(n: u8) -> IpAddr {
         IpAddr::from([192, 0, 2, n])
     }
 
     #[test]
     fn the_api_limit_counts_every_call_per_fixed_window() {
-        let l = RateLimiter::new("k", &policy(2, None, None, None));
+        let l = limiter(&policy(2, None, None, None));
         assert_eq!(l.acquire(T, None, ip(1)).unwrap().api, (1, 2));
         assert_eq!(l.acquire(T + 999, Some("a"), ip(2)).unwrap().api, (0, 2));
         assert!(l.acquire(T + 999, None, ip(3)).is_err());
@@ -370,7 +392,7 @@ mod tests {
 
     #[test]
     fn app_user_and_address_limits_apply_to_their_callers_and_refusals_count_nowhere() {
-        let l = RateLimiter::new("k", &policy(100, Some(4), Some(2), Some(3)));
+        let l = limiter(&policy(100, Some(4), Some(2), Some(3)));
         assert!(l.acquire(T, Some("a"), ip(1)).is_ok());
         assert!(l.acquire(T, Some("a"), ip(1)).is_ok());
         // App a is at its limit; the refusal takes back the API and user calls.
@@ -392,14 +414,14 @@ mod tests {
 
     #[test]
     fn an_app_exception_replaces_the_app_limit_and_new_terms_keep_the_counts() {
-        let l = RateLimiter::new("k", &policy(100, None, Some(1), None));
+        let l = limiter(&policy(100, None, Some(1), None));
         for _ in 0..5 {
             assert!(l.acquire(T, Some("vip"), ip(1)).is_ok());
         }
         assert!(l.acquire(T, Some("vip"), ip(1)).is_err());
         assert!(l.acquire(T, Some("x"), ip(1)).is_ok());
         assert!(l.acquire(T, Some("x"), ip(1)).is_err());
-        l.set(&policy(6, None, Some(3), None));
+        let l = RateLimiter::new(&policy(6, None, Some(3), None), Arc::clone(l.counters()));
         // 6 API calls counted so far: the new API limit is reached.
         assert!(l.acquire(T, Some("y"), ip(1)).is_err());
         assert!(l.acquire(T + 1000, Some("x"), ip(1)).is_ok());
@@ -407,7 +429,7 @@ mod tests {
 
     #[test]
     fn counter_maps_forget_past_windows_and_stay_bounded() {
-        let m: CounterMap<IpAddr> = CounterMap::default();
+        let m: CounterMap<IpAddr, std::collections::hash_map::RandomState> = CounterMap::default();
         for n in 0..SWEEP_AT as u32 + 10 {
             let a = IpAddr::from(n.to_be_bytes());
             assert_eq!(m.take(&a, 1, 1), Some(0));

@@ -15,7 +15,7 @@ use crate::config::{
 };
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
-use crate::rate_limit::{AllEnvs, RateLimiter};
+use crate::rate_limit::{AllEnvs, Counters, RateLimiter};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
 use crate::IndexHasher;
@@ -52,8 +52,8 @@ pub struct Snapshot {
 /// Quota policies by quota id.
 type QuotaPolicies = HashMap<Box<str>, Arc<QuotaPolicy>>;
 
-/// Throttling counters by [`RateLimiter::key_of`].
-type Limiters = HashMap<Box<str>, Arc<RateLimiter>>;
+/// Throttling counters by [`Counters::key_of`].
+type Limiters = HashMap<Box<str>, Arc<Counters>>;
 
 /// The routing half of a snapshot.
 struct Routing {
@@ -121,7 +121,7 @@ pub(crate) struct ApiEntry {
     pub cors: bool,
     /// The counters of its request throttling policy, if one is bound (see
     /// [`crate::rate_limit`]).
-    pub rate_limit: Option<Arc<RateLimiter>>,
+    pub rate_limit: Option<Box<RateLimiter>>,
     /// Its calls in all environments against the instance's default limit (`ratelimit`).
     pub all_envs: Arc<AllEnvs>,
     /// Its request counters and latency histograms.
@@ -173,12 +173,11 @@ impl Routing {
         previous: Option<&Routing>,
     ) -> Self {
         // Throttling counters carry over to the new routes (same policy, same binding).
-        let mut limiters: Limiters = previous
+        let mut counters: Limiters = previous
             .into_iter()
             .flat_map(|p| p.apis.iter().filter_map(|a| a.rate_limit.as_ref()))
-            .map(|l| (l.key().into(), Arc::clone(l)))
+            .map(|l| (l.counters().key().into(), Arc::clone(l.counters())))
             .collect();
-        let mut in_force = Limiters::new();
         // So are the calls of each API in all its environments.
         let mut all_envs: HashMap<Box<str>, Arc<AllEnvs>> = previous
             .into_iter()
@@ -219,19 +218,11 @@ impl Routing {
 
         for mut api in apis {
             let rate_limit = api.throttle.take().map(|policy| {
-                let key = RateLimiter::key_of(&policy, &api.api_id, &api.env_id);
-                if let Some(limiter) = in_force.get(key.as_str()) {
-                    return Arc::clone(limiter);
-                }
-                let limiter = match limiters.remove(key.as_str()) {
-                    Some(kept) => {
-                        kept.set(&policy);
-                        kept
-                    }
-                    None => RateLimiter::new(&key, &policy),
-                };
-                in_force.insert(key.into(), Arc::clone(&limiter));
-                limiter
+                let key = Counters::key_of(&policy, &api.api_id, &api.env_id);
+                let counters = counters
+                    .entry(key.as_str().into())
+                    .or_insert_with(|| Counters::new(&key));
+                Box::new(RateLimiter::new(&policy, Arc::clone(counters)))
             });
             let all_envs = Arc::clone(all_envs.entry(api.api_id.as_str().into()).or_default());
             routing.add_api(api, rate_limit, all_envs);
@@ -536,7 +527,7 @@ impl Routing {
     fn add_api(
         &mut self,
         api: PublishedApi,
-        rate_limit: Option<Arc<RateLimiter>>,
+        rate_limit: Option<Box<RateLimiter>>,
         all_envs: Arc<AllEnvs>,
     ) {
         let Some(&group) = self
