@@ -708,10 +708,19 @@ fn quota_calls_counted_during_a_database_outage_reach_the_ledger_when_it_is_back
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert!(a
+    // The node logs the recovery after the exchange committed: wait for the line too.
+    while !a
         .server
         .log_text()
-        .contains("the quota ledger is reachable again"));
+        .contains("the quota ledger is reachable again")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{}",
+            a.server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(in_ledger(), 5, "written once");
 }

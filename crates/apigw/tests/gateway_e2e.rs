@@ -1849,15 +1849,22 @@ fn request_throttling_policies_limit_calls_per_api_user_app_and_address() {
     );
     assert_gateway_error(&call(&code_a), 429, "APIG.0308");
 
-    // Taken offline and published again, the API has lost its policy (as in APIG).
+    // Taken offline and published again, the API keeps its policy (with fresh counters: an
+    // API offline is not served, its counters are not kept).
     let offline = gw.mgmt(
         "POST",
         "/apis/action",
         Some(&json!({"action": "offline", "api_id": api_id, "env_id": RELEASE})),
     );
     assert_eq!(offline.status, 201, "{}", offline.text);
+    assert_gateway_error(&call(&code_a), 404, "APIG.0101");
     gw.publish(&api_id);
-    assert_eq!(call(&code_a).status, 200);
+    let back = call(&code_a);
+    assert_eq!(back.status, 200, "{}", back.text);
+    assert_eq!(
+        back.header("x-apig-ratelimit-api"),
+        Some("remain:2,limit:3,time:1 hour")
+    );
 }
 
 #[test]

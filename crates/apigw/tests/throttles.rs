@@ -485,14 +485,41 @@ fn policies_are_bound_to_published_apis_and_listed_both_ways() {
         0
     );
 
-    // Taking an API offline, deleting it or the policy removes its bindings.
+    // Taken offline, an API keeps its binding but leaves the lists; published again, it is
+    // listed again with its new publication record. Deleting it or the policy removes it.
     assert_eq!(m.bind(&t2, &[&new_pub1, &pub2]).status, 201);
-    let offline = m.call(
-        "POST",
-        "/apis/action",
-        Some(&json!({"action": "offline", "api_id": api1, "env_id": RELEASE})),
+    let action = |action: &str| {
+        let r = m.call(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": action, "api_id": api1, "env_id": RELEASE})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["publish_id"].as_str().unwrap().to_owned()
+    };
+    action("offline");
+    assert_eq!(
+        db_scalar(&server, "SELECT COUNT(*) FROM throttle_bindings"),
+        2
     );
-    assert_eq!(offline.status, 201, "{}", offline.text);
+    let t2_apis = || {
+        m.call(
+            "GET",
+            &format!("/throttle-bindings/binded-apis?throttle_id={t2}"),
+            None,
+        )
+    };
+    assert_eq!(t2_apis().json["total"], 1);
+    let third_pub1 = action("online");
+    let listed = t2_apis();
+    assert_eq!(listed.json["total"], 2);
+    assert!(listed.json["apis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["publish_id"] == third_pub1.as_str()));
+    action("offline");
+    assert_eq!(m.call("DELETE", &format!("/apis/{api1}"), None).status, 204);
     assert_eq!(
         db_scalar(&server, "SELECT COUNT(*) FROM throttle_bindings"),
         1

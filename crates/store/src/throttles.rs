@@ -3,8 +3,9 @@
 //! data plane reads of them ([`ThrottledApi`]).
 //!
 //! A binding names a publication record in the API, but is kept by (API, environment): a
-//! republished API gets a new publication record and keeps its policy; taking the API offline
-//! in that environment, deleting the API, the environment or the policy removes the binding.
+//! republished API gets a new publication record and keeps its policy, and so does an API
+//! taken offline there and published again (while offline it is neither listed nor served);
+//! deleting the API, the environment or the policy removes the binding.
 
 use crate::model::Scope;
 use crate::{StoreError, StoreResult};

@@ -20,7 +20,7 @@ CREATE TABLE throttles (
 CREATE INDEX throttles_instance_time ON throttles (instance_id, create_time);
 
 -- One policy per API and environment. Kept by (API, environment), not by publication record:
--- republishing keeps the binding; taking the API offline there removes it.
+-- republishing keeps the binding, and so does taking the API offline there.
 CREATE TABLE throttle_bindings (
     id          TEXT PRIMARY KEY,
     instance_id TEXT NOT NULL REFERENCES instances(id) ON DELETE CASCADE,

@@ -828,12 +828,6 @@ impl ApiStore for SqlStore {
             .bind(&publish_id)
             .execute(&mut *tx)
             .await?;
-        // An API taken offline loses its request throttling policy there (as in APIG).
-        sqlx::query("DELETE FROM throttle_bindings WHERE api_id = $1 AND env_id = $2")
-            .bind(api_id)
-            .bind(env_id)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(PublishRecord {
             publish_id,
