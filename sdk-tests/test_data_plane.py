@@ -445,3 +445,63 @@ def test_request_throttling_made_with_the_official_sdk_refuses_calls_past_its_li
     r = requests.get(published["gateway"] + "/throttled",
                      headers={"X-Apig-AppCode": published["code"]}, timeout=10)
     assert (r.status_code, r.text) == (200, "fine")
+
+
+def test_an_access_control_policy_made_with_the_official_sdk_refuses_other_addresses(
+        published, apig, instance_id):
+    """Access control policies through the official SDK's models: CreateAclStrategyV2 with
+    ApiAclCreate, CreateApiAclBindingV2 with AclApiBindingCreate (the publication record read
+    from ListApisUnbindedToAclPolicyV2), the lists read into ApiAclInfoWithBindNum /
+    AclBindApiInfo / ApiBindAclInfo, UpdateAclStrategyV2; calls from loopback refused by a
+    whitelist without it (403 APIG.0402) and admitted once it is listed; then unbound
+    (BatchDeleteApiAclBindingV2) and deleted (DeleteAclV2)."""
+    from huaweicloudsdkapig.v2 import (
+        AclApiBindingCreate, AclBindingBatchDelete, ApiAclCreate, BatchDeleteApiAclBindingV2Request,
+        CreateAclStrategyV2Request, CreateApiAclBindingV2Request, DeleteAclV2Request,
+        ListAclPolicyBindedToApiV2Request, ListAclStrategiesV2Request,
+        ListApisBindedToAclPolicyV2Request, ListApisUnbindedToAclPolicyV2Request,
+        UpdateAclStrategyV2Request)
+    gw, code = published["gateway"], {"X-Apig-AppCode": published["code"]}
+    policy = apig.create_acl_strategy_v2(CreateAclStrategyV2Request(
+        instance_id=instance_id, body=ApiAclCreate(
+            acl_name="sdk_office", acl_type="PERMIT", acl_value="203.0.113.0/24",
+            entity_type="IP")))
+    assert (policy.acl_type, policy.acl_value, policy.entity_type) == (
+        "PERMIT", "203.0.113.0/24", "IP")
+    bindings = None
+    try:
+        unbound = apig.list_apis_unbinded_to_acl_policy_v2(ListApisUnbindedToAclPolicyV2Request(
+            instance_id=instance_id, acl_id=policy.id, api_name="sdk_data_plane"))
+        publish_id = unbound.apis[0].publish_id
+        api_id = unbound.apis[0].id
+        bindings = apig.create_api_acl_binding_v2(CreateApiAclBindingV2Request(
+            instance_id=instance_id,
+            body=AclApiBindingCreate(acl_id=policy.id, publish_ids=[publish_id]))).acl_bindings
+        assert [(b.acl_id, b.api_id) for b in bindings] == [(policy.id, api_id)]
+        listed = apig.list_acl_strategies_v2(ListAclStrategiesV2Request(
+            instance_id=instance_id, name="sdk_office"))
+        assert [(p.id, p.bind_num) for p in listed.acls] == [(policy.id, 1)]
+        apis = apig.list_apis_binded_to_acl_policy_v2(ListApisBindedToAclPolicyV2Request(
+            instance_id=instance_id, acl_id=policy.id))
+        assert [(a.api_id, a.bind_id) for a in apis.apis] == [(api_id, bindings[0].id)]
+        of_api = apig.list_acl_policy_binded_to_api_v2(ListAclPolicyBindedToApiV2Request(
+            instance_id=instance_id, api_id=api_id))
+        assert [(a.acl_id, a.acl_type) for a in of_api.acls] == [(policy.id, "PERMIT")]
+
+        r = requests.get(gw + "/dp/acl", headers=code, timeout=10)
+        assert r.status_code == 403 and r.json()["error_code"] == "APIG.0402", r.text
+        apig.update_acl_strategy_v2(UpdateAclStrategyV2Request(
+            instance_id=instance_id, acl_id=policy.id, body=ApiAclCreate(
+                acl_name="sdk_office", acl_type="PERMIT", acl_value="203.0.113.0/24,127.0.0.1",
+                entity_type="IP")))
+        r = requests.get(gw + "/dp/acl", headers=code, timeout=10)
+        assert r.status_code == 200, r.text
+    finally:
+        if bindings:
+            done = apig.batch_delete_api_acl_binding_v2(BatchDeleteApiAclBindingV2Request(
+                instance_id=instance_id, action="delete",
+                body=AclBindingBatchDelete(acl_bindings=[b.id for b in bindings])))
+            assert done.success_count == 1
+        apig.delete_acl_v2(DeleteAclV2Request(instance_id=instance_id, acl_id=policy.id))
+    r = requests.get(gw + "/dp/acl", headers=code, timeout=10)
+    assert r.status_code == 200, r.text

@@ -96,7 +96,7 @@ pub struct ChangedQuota(pub String);
 
 /// Whether `path` is a write target that changes only routing: `.../instances/{id}/api-groups`,
 /// `/envs` or `/apis` (publication included), and the request throttling policies the routes
-/// carry (`/throttles`, their exceptions, `/throttle-bindings`).
+/// carry (`/throttles`, their exceptions, `/throttle-bindings`, `/acls`, `/acl-bindings`).
 fn routes_only(path: &str) -> bool {
     let mut segs = path.split('/').skip(1);
     matches!(
@@ -104,7 +104,15 @@ fn routes_only(path: &str) -> bool {
         (
             Some("v2"),
             Some("instances"),
-            Some("api-groups" | "envs" | "apis" | "throttles" | "throttle-bindings")
+            Some(
+                "api-groups"
+                    | "envs"
+                    | "apis"
+                    | "throttles"
+                    | "throttle-bindings"
+                    | "acls"
+                    | "acl-bindings"
+            )
         )
     )
 }
@@ -270,6 +278,8 @@ mod tests {
             "/v2/p/apigw/instances/i/throttles/t/throttle-specials"
         ));
         assert!(routes_only("/v2/p/apigw/instances/i/throttle-bindings"));
+        assert!(routes_only("/v2/p/apigw/instances/i/acl-bindings"));
+        assert!(routes_only("/v2/p/apigw/instances/i/acls/a"));
         assert!(!routes_only("/v2/p/apigw/instances/i/apps/a"));
         assert!(!routes_only("/v2/p/apigw/instances/i/app-auths"));
         assert!(!routes_only("/v2/p/apigw/instances/i"));

@@ -15,7 +15,7 @@ use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, HttpBackend,
-    InstanceFeatures, MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    InstanceFeatures, IpAcl, MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
     RequestParam, ThrottlePolicy, ValueRules,
 };
 use apigw_store::revision::Coverage;
@@ -148,6 +148,7 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
         backend_params: params,
         cors: d.cors(),
         throttle: None,
+        ip_acl: None,
     })
 }
 
@@ -261,6 +262,22 @@ async fn load_routes(
         .into_iter()
         .map(|t| ((t.api_id.clone(), t.env_id.clone()), throttle_policy(t)))
         .collect();
+    let mut ip_acls: HashMap<(String, String), IpAcl> = store
+        .acl_bound_apis(instance_id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let acl = IpAcl {
+                permit: a.acl_type == AclType::Permit,
+                ranges: a
+                    .values
+                    .iter()
+                    .filter_map(|v| AppAcl::parse_value(v))
+                    .collect(),
+            };
+            ((a.api_id, a.env_id), acl)
+        })
+        .collect();
     let mut groups: BTreeMap<String, GroupConfig> = BTreeMap::new();
     let mut apis = Vec::with_capacity(published_apis.len());
     for p in &published_apis {
@@ -273,7 +290,9 @@ async fn load_routes(
                 domains: vec![api::sl_domain(&p.group.id, region)],
             });
         let mut api = published(p)?;
-        api.throttle = throttles.remove(&(p.api_id.clone(), p.env_id.clone()));
+        let key = (p.api_id.clone(), p.env_id.clone());
+        api.throttle = throttles.remove(&key);
+        api.ip_acl = ip_acls.remove(&key);
         apis.push(api);
     }
     Ok((groups.into_values().collect(), apis))

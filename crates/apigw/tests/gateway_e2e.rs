@@ -2008,3 +2008,105 @@ fn the_ratelimit_feature_limits_every_api_per_second_in_all_environments() {
         assert_eq!(ok.header("x-apig-ratelimit-api-allenv"), None);
     }
 }
+
+#[test]
+fn an_access_control_policy_admits_or_refuses_client_addresses_of_an_api() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let api_id = gw.publish_echo_api(&backend);
+    let (_, code) = gw.authorized_app("acl_policy_app", &api_id);
+    let publish_id = gw.mgmt("GET", &format!("/apis/{api_id}"), None).json["publish_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = |name: &str, acl_type: &str, value: &str| {
+        let r = gw.mgmt(
+            "POST",
+            "/acls",
+            Some(
+                &json!({"acl_name": name, "acl_type": acl_type, "acl_value": value,
+                "entity_type": "IP"}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["id"].as_str().unwrap().to_owned()
+    };
+    let call = |headers: &[(&str, &str)]| gw.call(&gw.https, "/echo/acl", headers);
+    let with_code = [("X-Apig-AppCode", code.as_str())];
+    let hits = || backend.hits.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(call(&with_code).status, 200);
+
+    // A whitelist without loopback: refused before authentication, the backend untouched.
+    let office = policy("office_only", "PERMIT", "203.0.113.0/24,2001:db8::/32");
+    let bound = gw.mgmt(
+        "POST",
+        "/acl-bindings",
+        Some(&json!({"acl_id": office, "publish_ids": [publish_id]})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    let before = hits();
+    let refused = call(&with_code);
+    assert_gateway_error(&refused, 403, "APIG.0402");
+    assert_eq!(
+        refused.json["error_msg"],
+        "The IP address is not authorized to access the API."
+    );
+    assert_gateway_error(&call(&[]), 403, "APIG.0402");
+    assert_eq!(hits(), before);
+
+    // Loopback added: in force for the next call, no republishing.
+    let replaced = gw.mgmt(
+        "PUT",
+        &format!("/acls/{office}"),
+        Some(&json!({"acl_name": "office_only", "acl_type": "PERMIT",
+            "acl_value": "203.0.113.0/24,127.0.0.1", "entity_type": "IP"})),
+    );
+    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    assert_eq!(call(&with_code).status, 200);
+    // Authentication still applies to an admitted address.
+    assert_gateway_error(&call(&[]), 401, "APIG.0303");
+
+    // A blacklist with loopback, in its place.
+    let binding = bound.json["acl_bindings"][0]["id"].as_str().unwrap();
+    let unbound = gw.mgmt("DELETE", &format!("/acl-bindings/{binding}"), None);
+    assert_eq!(unbound.status, 204, "{}", unbound.text);
+    let blocked = policy("blocked", "DENY", "127.0.0.0/8");
+    let bound = gw.mgmt(
+        "POST",
+        "/acl-bindings",
+        Some(&json!({"acl_id": blocked, "publish_ids": [publish_id]})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    assert_gateway_error(&call(&with_code), 403, "APIG.0402");
+
+    // The client address honours real_ip_from_xff: behind a proxy, the caller's own address.
+    let xff = gw.mgmt(
+        "POST",
+        "/features",
+        Some(&json!({"name": "real_ip_from_xff", "enable": true, "config": {"xff_index": -1}})),
+    );
+    assert_eq!(xff.status, 201, "{}", xff.text);
+    let forwarded = [
+        ("X-Apig-AppCode", code.as_str()),
+        ("X-Forwarded-For", "192.0.2.10"),
+    ];
+    assert_eq!(call(&forwarded).status, 200);
+
+    // Taken offline and published again, the API keeps its policy.
+    for action in ["offline", "online"] {
+        let r = gw.mgmt(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": action, "api_id": api_id, "env_id": RELEASE})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    assert_gateway_error(&call(&with_code), 403, "APIG.0402");
+    let batch = gw.mgmt(
+        "PUT",
+        "/acl-bindings?action=delete",
+        Some(&json!({"acl_bindings": [bound.json["acl_bindings"][0]["id"]]})),
+    );
+    assert_eq!(batch.json["success_count"], 1, "{}", batch.text);
+    assert_eq!(call(&with_code).status, 200);
+}

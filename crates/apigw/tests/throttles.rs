@@ -11,17 +11,19 @@ use serde_json::{json, Value};
 const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
 const RANDOM_ID: &str = "0123456789abcdef0123456789abcdef";
 
-struct Mgmt<'a> {
-    server: &'a Server,
-    s: &'a Session,
+/// The calls of this suite's policies.
+trait Policies {
+    fn create(&self, body: &Value) -> Reply;
+    fn create_ok(&self, name: &str, api_limit: u32) -> String;
+    fn bind(&self, throttle: &str, publish_ids: &[&str]) -> Reply;
 }
 
-impl Mgmt<'_> {
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
-        self.server
-            .call(method, &self.s.apig(path), Some(&self.s.token), body)
-    }
+/// Published API number `n`: (api id, publication record id).
+fn published(m: &Mgmt, n: u32) -> (String, String) {
+    m.published_api(&format!("api_{n}"), &format!("/t{n}/{{name}}"))
+}
 
+impl Policies for Mgmt<'_> {
     fn create(&self, body: &Value) -> Reply {
         self.call("POST", "/throttles", Some(body))
     }
@@ -30,25 +32,6 @@ impl Mgmt<'_> {
         let r = self.create(&policy(name, api_limit));
         assert_eq!(r.status, 201, "{}", r.text);
         r.json["id"].as_str().unwrap().to_owned()
-    }
-
-    /// A published APP API `GET /t/{n}` in RELEASE: (api id, publication record id).
-    fn published_api(&self, n: u32) -> (String, String) {
-        let groups = self.call("GET", "/api-groups", None);
-        let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
-        let mut body = echo_api_body(&group, &format!("api_{n}"), 9);
-        body["req_uri"] = json!(format!("/t{n}/{{name}}"));
-        let api = self.call("POST", "/apis", Some(&body));
-        assert_eq!(api.status, 201, "{}", api.text);
-        let api_id = api.json["id"].as_str().unwrap().to_owned();
-        let published = self.call(
-            "POST",
-            "/apis/action",
-            Some(&json!({"action": "online", "api_id": api_id, "env_id": RELEASE})),
-        );
-        assert_eq!(published.status, 201, "{}", published.text);
-        let publish_id = published.json["publish_id"].as_str().unwrap().to_owned();
-        (api_id, publish_id)
     }
 
     fn bind(&self, throttle: &str, publish_ids: &[&str]) -> Reply {
@@ -304,8 +287,8 @@ fn policies_are_bound_to_published_apis_and_listed_both_ways() {
     };
     let t1 = m.create_ok("first_policy", 10);
     let t2 = m.create_ok("second_policy", 20);
-    let (api1, pub1) = m.published_api(1);
-    let (api2, pub2) = m.published_api(2);
+    let (api1, pub1) = published(&m, 1);
+    let (api2, pub2) = published(&m, 2);
 
     let bound = m.bind(&t1, &[&pub1, &pub2]);
     assert_eq!(bound.status, 201, "{}", bound.text);

@@ -231,8 +231,18 @@ impl AclValues {
     /// Parses the `app_acl_values` body field; any bad, repeated or surplus value is
     /// `APIG.2011` naming `app_acl_values`.
     pub fn parse<S: AsRef<str>>(values: &[S]) -> Result<Self, ApiError> {
-        let bad = || ApiError::invalid_body_field("app_acl_values");
-        if values.is_empty() || values.len() > MAX_ACL_VALUES {
+        Self::parse_field(values, "app_acl_values", MAX_ACL_VALUES)
+    }
+
+    /// [`parse`](Self::parse) for another body field, with at most `max` values (an access
+    /// control policy's `acl_value` holds 100).
+    pub fn parse_field<S: AsRef<str>>(
+        values: &[S],
+        field: &str,
+        max: usize,
+    ) -> Result<Self, ApiError> {
+        let bad = || ApiError::invalid_body_field(field);
+        if values.is_empty() || values.len() > max {
             return Err(bad());
         }
         let mut spans = Vec::with_capacity(values.len());

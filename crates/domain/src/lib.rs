@@ -2,6 +2,7 @@
 //! catalogue with Huawei's codes and messages, credential generation and wire formats for time
 //! and pagination. No I/O lives here, so every rule is unit-testable and shared by all front ends.
 
+pub mod acl_policy;
 pub mod api;
 pub mod authz;
 pub mod error;

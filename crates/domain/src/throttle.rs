@@ -125,16 +125,22 @@ impl ApiError {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ThrottleName(String);
 
+/// Whether `s` is a policy name as APIG names throttling and access control policies: 3–64
+/// characters, a letter (or CJK ideograph) first, then letters, digits and `_`.
+pub fn is_policy_name(s: &str) -> bool {
+    let is_cjk = |c: char| ('\u{4e00}'..='\u{9fa5}').contains(&c);
+    let mut chars = s.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || is_cjk(c));
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || is_cjk(c));
+    first_ok && rest_ok && (3..=64).contains(&s.chars().count())
+}
+
 impl ThrottleName {
     /// Parses the `name` body field.
     pub fn parse(s: &str) -> Result<Self, ApiError> {
-        let is_cjk = |c: char| ('\u{4e00}'..='\u{9fa5}').contains(&c);
-        let mut chars = s.chars();
-        let first_ok = chars
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || is_cjk(c));
-        let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || is_cjk(c));
-        if first_ok && rest_ok && (3..=64).contains(&s.chars().count()) {
+        if is_policy_name(s) {
             Ok(Self(s.to_owned()))
         } else {
             Err(ApiError::invalid_body_field("name"))

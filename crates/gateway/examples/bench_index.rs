@@ -323,6 +323,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 backend_params: vec![],
                 cors: false,
                 throttle: None,
+                ip_acl: None,
             };
             let t = Instant::now();
             gateway.replace_routes_blocking(vec![group], vec![api]);

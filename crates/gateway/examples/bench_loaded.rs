@@ -95,6 +95,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             backend_params: vec![],
             cors: false,
             throttle: None,
+            ip_acl: None,
         }],
         apps,
         auths,

@@ -146,6 +146,20 @@ pub struct PublishedApi {
     pub cors: bool,
     /// The request throttling policy bound to the API in this environment, if any.
     pub throttle: Option<ThrottlePolicy>,
+    /// The access control policy (client addresses) bound to the API in this environment, if
+    /// any.
+    pub ip_acl: Option<IpAcl>,
+}
+
+/// An access control policy of client addresses, as an API is bound to it: APIG's `PERMIT`
+/// or `DENY` list as inclusive address ranges (use [`AppAcl::parse_value`] for APIG's text
+/// forms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpAcl {
+    /// `true` = PERMIT (only these addresses), `false` = DENY (all but these).
+    pub permit: bool,
+    /// Inclusive ranges; IPv4 and IPv6 ranges may be mixed, a range never spans families.
+    pub ranges: Vec<(IpAddr, IpAddr)>,
 }
 
 /// A request throttling policy as one published API is bound to it: calls per window in all,

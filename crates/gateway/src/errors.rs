@@ -91,6 +91,15 @@ pub fn throttled() -> ApiError {
     )
 }
 
+/// 403 `APIG.0402`: the API's access control policy does not admit the client address.
+pub fn ip_not_allowed() -> ApiError {
+    ApiError::new(
+        403,
+        "APIG.0402",
+        "The IP address is not authorized to access the API.",
+    )
+}
+
 /// 403 `APIG.0405`: the app's ACL does not admit the client address.
 pub fn untrusted_ip() -> ApiError {
     ApiError::new(

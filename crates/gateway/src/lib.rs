@@ -84,8 +84,8 @@ pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, HttpBackend,
-    InstanceFeatures, MatchMode, MockAnswer, ParamLocation, ParamValue, Protocol, PublishedApi,
-    QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy, ValueRules,
+    InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue, Protocol,
+    PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy, ValueRules,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};

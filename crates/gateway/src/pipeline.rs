@@ -6,7 +6,8 @@
 //! 2. **route**: host → group, `X-Stage` → environment, method + path → published API
 //!    (404 `APIG.0101`); a CORS preflight for an API with `cors` on is answered here (see
 //!    [`cors`]); then the **client address** the later phases see: the TCP peer, or where the
-//!    instance has `real_ip_from_xff`, an address of `X-Forwarded-For`;
+//!    instance has `real_ip_from_xff`, an address of `X-Forwarded-For`; and the API's
+//!    **access control policy**, if one is bound, admits it (403 `APIG.0402`);
 //! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed; the AppKey with its AppSecret
 //!    (`X-HW-ID`/`X-HW-AppKey`, or `Authorization: Basic`) where the instance turned those
 //!    modes on; else the `SDK-HMAC-SHA256` signature (401 `APIG.0303`; 429 `APIG.0308` once
@@ -225,6 +226,12 @@ pub(crate) fn handle<'a>(
                 let forwarded = forwarded_client(&parts.headers, features.client_ip_xff_index);
                 let client = forwarded.unwrap_or_else(|| conn.peer.ip());
                 trace.client = forwarded;
+                // The API's access control policy admits the client (403 APIG.0402).
+                if let Some(acl) = &api.ip_acl {
+                    if !acl.allows(client) {
+                        break 'phases Err(errors::ip_not_allowed());
+                    }
+                }
 
                 // Phase 3: authenticate (401, 429).
                 let memo = &mut state.app_code;

@@ -124,6 +124,8 @@ pub(crate) struct ApiEntry {
     pub rate_limit: Option<Box<RateLimiter>>,
     /// Its calls in all environments against the instance's default limit (`ratelimit`).
     pub all_envs: Arc<AllEnvs>,
+    /// The client addresses its access control policy allows, if one is bound.
+    pub ip_acl: Option<Box<Acl>>,
     /// Its request counters and latency histograms.
     pub meters: ApiMeters,
 }
@@ -582,6 +584,12 @@ impl Routing {
             cors: api.cors,
             rate_limit,
             all_envs,
+            ip_acl: api.ip_acl.map(|a| {
+                Box::new(Acl {
+                    permit: a.permit,
+                    ranges: a.ranges.into(),
+                })
+            }),
         });
     }
 }
@@ -755,6 +763,7 @@ mod tests {
             backend_params: vec![],
             cors: false,
             throttle: None,
+            ip_acl: None,
         }
     }
 

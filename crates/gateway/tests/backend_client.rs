@@ -165,6 +165,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             backend_params: vec![],
             cors: false,
             throttle: None,
+            ip_acl: None,
         }],
         ..Default::default()
     };

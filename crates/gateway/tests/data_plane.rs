@@ -286,6 +286,7 @@ fn api(
         backend_params: vec![],
         cors: false,
         throttle: None,
+        ip_acl: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! PostgreSQL), migrations and encryption at rest. Every method takes the caller's scope (project, instance) so an object of
 //! another project cannot be reached, and returns secrets already decrypted into domain types.
 
+pub mod acl_policies;
 pub mod apis;
 pub mod authz;
 pub mod crypto;
@@ -14,6 +15,7 @@ pub mod sql;
 pub mod test_db;
 pub mod throttles;
 
+pub use acl_policies::AclPolicyStore;
 pub use apis::ApiStore;
 pub use authz::AuthzStore;
 pub use error::StoreError;
@@ -38,6 +40,7 @@ pub trait Store:
     + ApiStore
     + AuthzStore
     + ThrottleStore
+    + AclPolicyStore
     + FeatureStore
     + RevisionStore
     + QuotaLedgerStore
@@ -50,6 +53,7 @@ impl<T> Store for T where
         + ApiStore
         + AuthzStore
         + ThrottleStore
+        + AclPolicyStore
         + FeatureStore
         + RevisionStore
         + QuotaLedgerStore

@@ -156,9 +156,10 @@ pub enum BindingSide {
     Unbound,
 }
 
-/// Filters of `binded-apis` and `unbinded-apis`.
+/// Filters of the lists of published APIs bound (or not) to a policy (`binded-apis`,
+/// `unbinded-apis` of throttling and access control policies).
 #[derive(Debug, Clone, Default)]
-pub struct ThrottledApiFilter {
+pub struct PublicationFilter {
     /// Only this environment.
     pub env_id: Option<String>,
     /// Only this group.
@@ -294,7 +295,7 @@ pub trait ThrottleStore: Send + Sync + 'static {
         scope: &Scope,
         throttle_id: &str,
         side: BindingSide,
-        filter: &ThrottledApiFilter,
+        filter: &PublicationFilter,
         page: Page,
     ) -> ThrottleResult<(i64, Vec<ThrottledApiOutline>)>;
     /// A page of the policies bound to an API.

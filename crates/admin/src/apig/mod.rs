@@ -1,6 +1,7 @@
 //! The APIG v2 management families: gateway instances and their features, apps (credentials)
 //! and AppCodes, the latter also under the ROMA Connect prefix `/v2/{project_id}/apic/instances/...`.
 
+pub mod acls;
 pub mod apis;
 pub mod app_codes;
 pub mod apps;
@@ -65,4 +66,5 @@ pub fn routes() -> Router<AppState> {
         .merge(apis::routes())
         .merge(authz::routes())
         .merge(throttles::routes())
+        .merge(acls::routes())
 }

@@ -599,3 +599,38 @@ pub fn db_texts(server: &Server, sql: &str) -> Vec<String> {
     use sqlx::Row;
     db_rows(server, sql, |r| r.try_get::<String, _>(0).unwrap())
 }
+
+/// Management calls of one session, for the suites of policies bound to published APIs.
+pub struct Mgmt<'a> {
+    pub server: &'a Server,
+    pub s: &'a Session,
+}
+
+impl Mgmt<'_> {
+    /// `method` on the session's instance path `path`.
+    pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
+        self.server
+            .call(method, &self.s.apig(path), Some(&self.s.token), body)
+    }
+
+    /// An APP API `name` at `GET uri` (one `{name}` segment), published in RELEASE: (api id,
+    /// publication record id).
+    pub fn published_api(&self, name: &str, uri: &str) -> (String, String) {
+        let groups = self.call("GET", "/api-groups", None);
+        let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
+        let mut body = echo_api_body(&group, name, 9);
+        body["req_uri"] = json!(uri);
+        let api = self.call("POST", "/apis", Some(&body));
+        assert_eq!(api.status, 201, "{}", api.text);
+        let api_id = api.json["id"].as_str().unwrap().to_owned();
+        let published = self.call(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": "online", "api_id": api_id,
+                "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})),
+        );
+        assert_eq!(published.status, 201, "{}", published.text);
+        let publish_id = published.json["publish_id"].as_str().unwrap().to_owned();
+        (api_id, publish_id)
+    }
+}

@@ -33,6 +33,8 @@ const TABLES: &[&str] = &[
     "throttles",
     "throttle_bindings",
     "throttle_specials",
+    "acl_policies",
+    "acl_bindings",
 ];
 
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
@@ -42,6 +44,8 @@ const ADDED_LATER: &[&str] = &[
     "throttles",
     "throttle_bindings",
     "throttle_specials",
+    "acl_policies",
+    "acl_bindings",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.

@@ -11,9 +11,11 @@
 //! Every transaction that changes what the data plane serves (apps, AppCodes, APIs,
 //! authorizations, instances) also advances the one-row `revision` counter; see [`crate::revision`].
 
+mod acl_policies;
 mod apis;
 mod apps;
 mod authz;
+mod bindings;
 mod builder;
 mod export;
 mod features;

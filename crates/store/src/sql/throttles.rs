@@ -1,6 +1,7 @@
 //! SQL implementation of [`ThrottleStore`]: request throttling policies, their bindings to
 //! published APIs and their excluded configurations.
 
+use super::bindings::{push_publication_filter, PUBLICATION_COLUMNS};
 use super::*;
 use crate::throttles::*;
 use apigw_domain::authz::{QuotaNumber, TimeUnit};
@@ -363,18 +364,9 @@ impl ThrottleStore for SqlStore {
         let now = Timestamp::now();
         let mut out = Vec::with_capacity(publish_ids.len());
         for publish_id in publish_ids {
-            let publication = sqlx::query(
-                "SELECT p.api_id, p.env_id FROM publications p JOIN instances i ON i.id = p.instance_id \
-                 WHERE i.project_id = $1 AND p.instance_id = $2 AND p.id = $3",
-            )
-            .bind(&scope.project_id)
-            .bind(&scope.instance_id)
-            .bind(publish_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| ThrottleError::PublicationNotFound(publish_id.clone()))?;
-            let api_id: String = publication.try_get("api_id")?;
-            let env_id: String = publication.try_get("env_id")?;
+            let (api_id, env_id) = Self::publication_in_scope(&mut tx, scope, publish_id)
+                .await?
+                .ok_or_else(|| ThrottleError::PublicationNotFound(publish_id.clone()))?;
             let existing = sqlx::query(
                 "SELECT id, throttle_id, apply_time FROM throttle_bindings \
                  WHERE api_id = $1 AND env_id = $2",
@@ -431,29 +423,8 @@ impl ThrottleStore for SqlStore {
         scope: &Scope,
         binding_ids: &[String],
     ) -> StoreResult<(usize, Vec<UnbindFailure>)> {
-        let mut tx = self.config_tx().await?;
-        let mut removed = 0;
-        let mut failures = Vec::new();
-        for id in binding_ids {
-            let r = sqlx::query(
-                "DELETE FROM throttle_bindings WHERE id = $1 AND instance_id = $2 \
-                 AND instance_id IN (SELECT id FROM instances WHERE project_id = $3)",
-            )
-            .bind(id)
-            .bind(&scope.instance_id)
-            .bind(&scope.project_id)
-            .execute(&mut *tx)
-            .await?;
-            if r.rows_affected() > 0 {
-                removed += 1;
-            } else {
-                failures.push(UnbindFailure {
-                    binding_id: id.clone(),
-                });
-            }
-        }
-        tx.commit().await?;
-        Ok((removed, failures))
+        self.delete_bindings("throttle_bindings", scope, binding_ids)
+            .await
     }
 
     async fn list_throttle_apis(
@@ -461,7 +432,7 @@ impl ThrottleStore for SqlStore {
         scope: &Scope,
         throttle_id: &str,
         side: BindingSide,
-        filter: &ThrottledApiFilter,
+        filter: &PublicationFilter,
         page: Page,
     ) -> ThrottleResult<(i64, Vec<ThrottledApiOutline>)> {
         let filtered = |q: &mut QueryBuilder<'_>| {
@@ -489,30 +460,9 @@ impl ThrottleStore for SqlStore {
                     .push(")");
                 }
             }
-            q.push(" AND i.project_id = ")
-                .push_bind(scope.project_id.clone())
-                .push(" AND pb.instance_id = ")
-                .push_bind(scope.instance_id.clone());
-            if let Some(v) = &filter.env_id {
-                q.push(" AND pb.env_id = ").push_bind(v.clone());
-            }
-            if let Some(v) = &filter.group_id {
-                q.push(" AND p.group_id = ").push_bind(v.clone());
-            }
-            if let Some(v) = &filter.api_id {
-                q.push(" AND p.id = ").push_bind(v.clone());
-            }
-            if let Some(v) = &filter.api_name {
-                q.push(" AND instr(p.name, ")
-                    .push_bind(v.clone())
-                    .push(") > 0");
-            }
+            push_publication_filter(q, scope, filter);
         };
-        let mut columns = String::from(
-            "p.id, p.name, p.api_type, COALESCE(json_extract(p.definition, '$.remark'), '') AS remark, \
-             p.group_id, g.name AS group_name, pb.env_id, e.name AS env_name, pb.id AS publish_id, \
-             p.req_uri, p.req_method, p.auth_type",
-        );
+        let mut columns = String::from(PUBLICATION_COLUMNS);
         if side == BindingSide::Bound {
             columns.push_str(", b.id AS bind_id, t.name AS throttle_name, b.apply_time");
         }
@@ -558,16 +508,7 @@ impl ThrottleStore for SqlStore {
             }
         };
         let mut tx = self.read_tx().await?;
-        let api = sqlx::query(
-            "SELECT 1 FROM apis p JOIN instances i ON i.id = p.instance_id \
-             WHERE i.project_id = $1 AND p.instance_id = $2 AND p.id = $3",
-        )
-        .bind(&scope.project_id)
-        .bind(&scope.instance_id)
-        .bind(api_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if api.is_none() {
+        if !Self::api_in_scope(&mut tx, scope, api_id).await? {
             return Err(ThrottleError::ApiNotFound(api_id.to_owned()));
         }
         let columns = format!(

@@ -9,13 +9,16 @@ pub mod views;
 
 use crate::body::JsonObject;
 use crate::error::{ApiResult, Error};
+use crate::extract::QueryMap;
 use crate::AppState;
 use apigw_domain::authz::MAX_IDS_PER_CALL;
 use apigw_domain::{ApiError, ResourceId};
 use apigw_store::authz::AuthzError;
+use apigw_store::throttles::{PublicationFilter, UnbindFailure};
 use apigw_store::StoreError;
 use axum::routing::{delete, get, post};
 use axum::Router;
+use serde_json::{json, Value};
 
 /// Routes of authorizations, ACLs and quotas.
 pub fn routes() -> Router<AppState> {
@@ -106,4 +109,66 @@ pub fn ids_field(body: &JsonObject, field: &str) -> ApiResult<Vec<String>> {
         }
     }
     Ok(ids)
+}
+
+/// A mandatory id in the query (`APIG.2012` naming it when absent or malformed).
+pub fn query_id(q: &QueryMap, key: &str) -> ApiResult<ResourceId> {
+    let value = q.get(key).unwrap_or_default();
+    ResourceId::parse(value, key).map_err(|_| Error(ApiError::invalid_param(key)))
+}
+
+/// The ids of a batch deletion, `PUT ...?action=delete` with `{"<field>": [ids]}`: the query
+/// must say `delete` (APIG's message otherwise); the list may be absent (nothing to do), at most
+/// [`MAX_IDS_PER_CALL`] valid ids, repeats dropped.
+pub fn delete_action_ids(q: &QueryMap, body: &JsonObject, field: &str) -> ApiResult<Vec<String>> {
+    if q.get("action") != Some("delete") {
+        return Err(Error(ApiError::new(
+            400,
+            "APIG.2011",
+            "Invalid parameter value,parameterName:action. parameter action should be \"delete\"",
+        )));
+    }
+    let raw = match body.0.get(field) {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(_) => body.req_str_array(field)?,
+    };
+    if raw.len() > MAX_IDS_PER_CALL {
+        return Err(Error(ApiError::invalid_body_field(field)));
+    }
+    let mut ids: Vec<String> = Vec::with_capacity(raw.len());
+    for s in raw {
+        let id =
+            ResourceId::parse(s, field).map_err(|_| Error(ApiError::invalid_body_field(field)))?;
+        if !ids.iter().any(|x| x == id.as_str()) {
+            ids.push(id.into_inner());
+        }
+    }
+    Ok(ids)
+}
+
+/// The answer of a batch unbinding: how many went, and a failure item with `missing`'s code
+/// and message for each id that was not there.
+pub fn unbind_answer(removed: usize, failures: &[UnbindFailure], missing: &ApiError) -> Value {
+    json!({
+        "success_count": removed,
+        "failure": failures.iter().map(|f| json!({
+            "bind_id": f.binding_id,
+            "error_code": missing.code,
+            "error_msg": missing.message,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The filters of the lists of published APIs bound (or not) to a policy: `env_id`,
+/// `group_id`, `api_id`, `api_name`.
+pub fn publication_filter(q: &QueryMap) -> ApiResult<PublicationFilter> {
+    let text = |key: &str, max: usize| -> ApiResult<Option<String>> {
+        Ok(q.filter(key, max)?.map(str::to_owned))
+    };
+    Ok(PublicationFilter {
+        env_id: text("env_id", 64)?,
+        group_id: text("group_id", 64)?,
+        api_id: text("api_id", 64)?,
+        api_name: text("api_name", 255)?,
+    })
 }

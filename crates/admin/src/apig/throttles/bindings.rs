@@ -3,16 +3,17 @@
 //! to it, policies bound to an API).
 
 use super::{api_outline_info, api_throttle_info, binding_info, throttle_error};
-use crate::apig::authz::ids_field;
+use crate::apig::authz::{
+    delete_action_ids, ids_field, publication_filter, query_id, unbind_answer,
+};
 use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::error::{ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
 use crate::AppState;
-use apigw_domain::authz::MAX_IDS_PER_CALL;
 use apigw_domain::{ApiError, Page, ResourceId};
-use apigw_store::throttles::{ApiThrottleFilter, BindingSide, ThrottledApiFilter};
+use apigw_store::throttles::{ApiThrottleFilter, BindingSide};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -20,12 +21,6 @@ use serde_json::{json, Value};
 
 type InstancePath = PathArgs<(String, String)>;
 type BindingPath = PathArgs<(String, String, String)>;
-
-/// A mandatory id in the query (`APIG.2012` naming it when absent or malformed).
-fn query_id(q: &QueryMap, key: &str) -> ApiResult<ResourceId> {
-    let value = q.get(key).unwrap_or_default();
-    ResourceId::parse(value, key).map_err(|_| Error(ApiError::invalid_param(key)))
-}
 
 /// `POST /throttle-bindings` with `strategy_id` and `publish_ids`: 201
 /// `{"throttle_applys": [...]}`.
@@ -83,43 +78,15 @@ pub async fn unbind_many(
 ) -> ApiResult<Json<Value>> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
-    if q.get("action") != Some("delete") {
-        return Err(Error(ApiError::new(
-            400,
-            "APIG.2011",
-            "Invalid parameter value,parameterName:action. parameter action should be \"delete\"",
-        )));
-    }
-    let raw = match body.0.get("throttle_bindings") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(_) => body.req_str_array("throttle_bindings")?,
-    };
-    if raw.len() > MAX_IDS_PER_CALL {
-        return Err(Error(ApiError::invalid_body_field("throttle_bindings")));
-    }
-    let mut ids: Vec<String> = Vec::with_capacity(raw.len());
-    for s in raw {
-        let id = ResourceId::parse(s, "throttle_bindings")
-            .map_err(|_| Error(ApiError::invalid_body_field("throttle_bindings")))?;
-        if !ids.iter().any(|x| x == id.as_str()) {
-            ids.push(id.into_inner());
-        }
-    }
+    let ids = delete_action_ids(&q, &body, "throttle_bindings")?;
     let (removed, failures) = state.store.unbind_throttles(&scope, &ids).await?;
     tracing::info!(
         removed,
         failed = failures.len(),
         "request throttling policies unbound"
     );
-    let not_found = ApiError::throttle_binding_not_found();
-    Ok(Json(json!({
-        "success_count": removed,
-        "failure": failures.iter().map(|f| json!({
-            "bind_id": f.binding_id,
-            "error_code": not_found.code,
-            "error_msg": not_found.message,
-        })).collect::<Vec<_>>(),
-    })))
+    let missing = ApiError::throttle_binding_not_found();
+    Ok(Json(unbind_answer(removed, &failures, &missing)))
 }
 
 async fn list_apis(
@@ -133,15 +100,7 @@ async fn list_apis(
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let throttle_id = query_id(&q, "throttle_id")?;
     let page = Page::parse(q.get("offset"), q.get("limit"))?;
-    let text = |key: &str, max: usize| -> ApiResult<Option<String>> {
-        Ok(q.filter(key, max)?.map(str::to_owned))
-    };
-    let filter = ThrottledApiFilter {
-        env_id: text("env_id", 64)?,
-        group_id: text("group_id", 64)?,
-        api_id: text("api_id", 64)?,
-        api_name: text("api_name", 255)?,
-    };
+    let filter = publication_filter(&q)?;
     let (total, apis) = state
         .store
         .list_throttle_apis(&scope, throttle_id.as_str(), side, &filter, page)
