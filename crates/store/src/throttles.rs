@@ -31,9 +31,6 @@ pub enum ThrottleError {
     /// The published API is bound to another policy in that environment.
     #[error("the API of publication {0} is bound to another policy")]
     BoundElsewhere(String),
-    /// The binding record is not in the caller's scope.
-    #[error("binding not found")]
-    BindingNotFound,
     /// The API is not in the caller's scope.
     #[error("API {0} not found")]
     ApiNotFound(String),
@@ -281,8 +278,6 @@ pub trait ThrottleStore: Send + Sync + 'static {
         throttle_id: &str,
         publish_ids: &[String],
     ) -> ThrottleResult<Vec<ThrottleBinding>>;
-    /// Removes one binding; false if there is none.
-    async fn unbind_throttle(&self, scope: &Scope, binding_id: &str) -> StoreResult<bool>;
     /// Removes bindings, each on its own: the ids removed and those that were not there.
     async fn unbind_throttles(
         &self,

@@ -411,13 +411,6 @@ impl ThrottleStore for SqlStore {
         Ok(out)
     }
 
-    async fn unbind_throttle(&self, scope: &Scope, binding_id: &str) -> StoreResult<bool> {
-        let (removed, _) = self
-            .unbind_throttles(scope, std::slice::from_ref(&binding_id.to_owned()))
-            .await?;
-        Ok(removed == 1)
-    }
-
     async fn unbind_throttles(
         &self,
         scope: &Scope,

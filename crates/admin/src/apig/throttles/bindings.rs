@@ -56,11 +56,9 @@ pub async fn unbind(
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let binding_id = path_id(&binding_id, "throttle_binding_id")?;
-    if !state
-        .store
-        .unbind_throttle(&scope, binding_id.as_str())
-        .await?
-    {
+    let one = [binding_id.as_str().to_owned()];
+    let (removed, _) = state.store.unbind_throttles(&scope, &one).await?;
+    if removed == 0 {
         return Err(Error(ApiError::throttle_binding_not_found()));
     }
     tracing::info!(binding_id = %binding_id, "request throttling policy unbound");

@@ -81,7 +81,6 @@ pub fn throttle_error(e: ThrottleError, missing: impl FnOnce() -> ApiError) -> E
         ThrottleError::NameExists => ApiError::throttle_name_exists(),
         ThrottleError::PublicationNotFound(id) => ApiError::publication_record_not_found(&id),
         ThrottleError::BoundElsewhere(id) => ApiError::api_bound_to_other_throttle(&id),
-        ThrottleError::BindingNotFound => ApiError::throttle_binding_not_found(),
         ThrottleError::ApiNotFound(id) => ApiError::api_not_found(&id),
         ThrottleError::AppNotFound(id) => ApiError::app_not_found(&id),
         ThrottleError::SpecialNotFound(id) => ApiError::throttle_special_not_found(&id),
