@@ -90,9 +90,20 @@ pub struct ServeArgs {
     pub quota_sync_interval: Duration,
 
     /// With PostgreSQL: how often this node checks that it has applied every committed change
-    /// (repairs a missed notification by reloading).
+    /// (repairs a missed notification by reloading), and how often a node with a gateway
+    /// listener announces itself to the others (see --throttle-limits).
     #[arg(long, env = "APIGW_SYNC_CHECK_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub sync_check_interval: Duration,
+
+    /// With PostgreSQL and several nodes: how request throttling limits (policies, their
+    /// exceptions, the instance's ratelimit) apply across the nodes serving an instance. Each
+    /// node counts calls on its own; `split` has each enforce its share, the limit divided by
+    /// the number of nodes (rounded up; a node counts while it announced itself within three
+    /// --sync-check-interval), so the cluster admits about the limit when the load balancer
+    /// spreads calls evenly; `per-node` has each enforce whole limits (N nodes admit up to N
+    /// times them). App quotas are shared through the quota ledger either way.
+    #[arg(long, env = "APIGW_THROTTLE_LIMITS", value_enum, default_value_t = ThrottleLimits::Split)]
+    pub throttle_limits: ThrottleLimits,
 
     /// URL clients use to reach the management API; the Keystone catalog points here.
     /// Default: http://<admin-listen>.
@@ -229,6 +240,15 @@ pub struct ServeArgs {
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
     #[arg(long, env = "APIGW_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+}
+
+/// How request throttling limits apply across the gateway nodes of one instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThrottleLimits {
+    /// Each node enforces the limit divided by the number of live nodes.
+    Split,
+    /// Each node enforces whole limits.
+    PerNode,
 }
 
 /// How log lines are written.

@@ -11,6 +11,7 @@ mod database;
 mod dump;
 mod exporter;
 mod gateway_runtime;
+mod membership;
 mod quota_ledger;
 mod serve;
 mod shutdown;

@@ -3,11 +3,13 @@
 
 use crate::bootstrap;
 use crate::cli::ServeArgs;
+use crate::cli::ThrottleLimits;
 use crate::cluster;
 use crate::data_plane;
 use crate::database;
 use crate::exporter;
 use crate::gateway_runtime::GatewayRuntime;
+use crate::membership::Membership;
 use crate::quota_ledger::QuotaLedger;
 use crate::shutdown;
 use anyhow::Context;
@@ -55,6 +57,8 @@ struct DataPlane {
     runtime: GatewayRuntime,
     ledger_stop: tokio::sync::watch::Sender<bool>,
     ledger: tokio::task::JoinHandle<()>,
+    /// The task announcing this node to the others (PostgreSQL, `--throttle-limits split`).
+    membership: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store,
@@ -104,6 +108,18 @@ async fn start_data_plane(
     let ledger = QuotaLedger::load(store.clone(), instance_id.clone(), gateway.clone(), shared)
         .await
         .context("cannot read the app quota ledger")?;
+    // Also before the listeners: the first calls count against this node's share of each limit.
+    let membership = if shared && args.throttle_limits == ThrottleLimits::Split {
+        let joined = Membership::join(
+            store.clone(),
+            instance_id.clone(),
+            gateway.clone(),
+            args.sync_check_interval,
+        );
+        Some(joined.await.context("cannot announce this gateway node")?)
+    } else {
+        None
+    };
     let runtime =
         GatewayRuntime::start(args.worker_threads).context("cannot start the gateway runtime")?;
     let mut listeners = Vec::new();
@@ -132,6 +148,7 @@ async fn start_data_plane(
         listeners.push(handle);
     }
     let (ledger_stop, stopped) = tokio::sync::watch::channel(false);
+    let membership = membership.map(|m| m.spawn(stopped.clone()));
     let ledger = ledger.spawn(args.quota_sync_interval, stopped);
     let refresher = Arc::new(data_plane::Refresher {
         store: store.clone(),
@@ -146,6 +163,7 @@ async fn start_data_plane(
         runtime,
         ledger_stop,
         ledger,
+        membership,
     }))
 }
 
@@ -228,6 +246,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = data_plane.ledger_stop.send(true);
         if let Err(e) = data_plane.ledger.await {
             tracing::error!(error = %e, "the quota ledger task failed");
+        }
+        if let Some(membership) = data_plane.membership {
+            if let Err(e) = membership.await {
+                tracing::error!(error = %e, "the gateway node announcement task failed");
+            }
         }
     }
     if let Some(metrics) = metrics {

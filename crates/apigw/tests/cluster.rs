@@ -32,6 +32,15 @@ struct NodeUnderTest {
 /// Starts a node: the first one on a new database, later ones on `database_url` with the
 /// master key of `key_from` (the first node).
 fn node(database_url: Option<&str>, key_from: Option<&Server>) -> NodeUnderTest {
+    node_with(database_url, key_from, &[])
+}
+
+/// [`node`] with more command-line arguments.
+fn node_with(
+    database_url: Option<&str>,
+    key_from: Option<&Server>,
+    args: &[&str],
+) -> NodeUnderTest {
     let port = free_port();
     let mut opts = Opts::default()
         .arg("--gateway-http-listen")
@@ -45,6 +54,9 @@ fn node(database_url: Option<&str>, key_from: Option<&Server>) -> NodeUnderTest 
         .arg("--auth-failure-limit")
         .arg("1000000")
         .env("APIGW_LOG", "info,apigw::quota_ledger=debug");
+    for arg in args {
+        opts = opts.arg(arg);
+    }
     if let Some(url) = database_url {
         opts = opts.env("APIGW_DATABASE_URL", url);
     }
@@ -96,6 +108,33 @@ impl NodeUnderTest {
         let r = self.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
         assert_eq!(r.status, 201, "generate AppCode: {}", r.text);
         r.json
+    }
+
+    /// A call in debug mode: the status and `X-Apig-RateLimit-api` (present once a throttling
+    /// policy is in force).
+    fn call_debug(&self, client: &Client, app_code: &str) -> (u16, Option<String>) {
+        let r = client
+            .get(format!("{}/echo/x", self.gateway))
+            .header("X-Apig-AppCode", app_code)
+            .header("X-Apig-Mode", "debug")
+            .send()
+            .unwrap();
+        let limit = r.headers().get("x-apig-ratelimit-api");
+        let limit = limit.map(|v| v.to_str().unwrap().to_owned());
+        (r.status().as_u16(), limit)
+    }
+
+    /// Waits until the node's log has `text` `times` times.
+    fn until_logged(&self, text: &str, times: usize) {
+        let started = Instant::now();
+        while self.server.log_text().matches(text).count() < times {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "never logged {text:?} {times} times; log:\n{}",
+                self.server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn call_gateway(&self, client: &Client, app_code: &str) -> u16 {
@@ -276,7 +315,8 @@ fn a_throttling_policy_bound_through_one_node_is_in_force_on_the_other() {
         "/throttle-bindings",
         json!({"strategy_id": policy_id, "publish_ids": [publish_id]}),
     );
-    // Each node counts on its own: B lets the app's one call through, then refuses.
+    // Each node counts on its own (its share of 1 call is 1): B lets the app's one call
+    // through, then refuses.
     until_status(&b, &client, &f.code, 429);
 
     // An exception through B raises the app's limit on A too; unbinding through B lifts it.
@@ -299,6 +339,73 @@ fn a_throttling_policy_bound_through_one_node_is_in_force_on_the_other() {
     for _ in 0..3 {
         assert_eq!(a.call_gateway(&client, &f.code), 200);
     }
+}
+
+#[test]
+fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
+    let Some((_backend, a, mut b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    // A started alone; it learns of B at its next announcement (every --sync-check-interval).
+    const CHANGED: &str = "the number of gateway nodes changed";
+    a.until_logged(CHANGED, 1);
+    assert_eq!(
+        db_scalar(&a.server, "SELECT COUNT(*) FROM gateway_nodes"),
+        2
+    );
+    let policy = a.created(
+        "/throttles",
+        json!({"name": "divided", "api_call_limits": 4, "time_interval": 1, "time_unit": "DAY"}),
+    );
+    let api = a.mgmt("GET", &format!("/apis/{}", f.api_id), None);
+    let publish_id = api.json["publish_id"].as_str().unwrap();
+    a.created(
+        "/throttle-bindings",
+        json!({"strategy_id": policy["id"], "publish_ids": [publish_id]}),
+    );
+    // Each node admits its half of the 4 calls a day, then refuses: 4 in all.
+    for node in [&a, &b] {
+        let started = Instant::now();
+        let first = loop {
+            match node.call_debug(&client, &f.code) {
+                (200, Some(limit)) => break limit,
+                (200, None) => assert!(started.elapsed() < Duration::from_secs(15)),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(first.starts_with("remain:1,limit:2,"), "{first}");
+        let (status, second) = node.call_debug(&client, &f.code);
+        assert_eq!(status, 200);
+        assert!(second.unwrap().starts_with("remain:0,limit:2,"));
+        assert_eq!(node.call_debug(&client, &f.code).0, 429);
+    }
+
+    // B stops and withdraws: A enforces the whole limit again from its next announcement.
+    assert_eq!(b.server.terminate(), Some(0));
+    a.until_logged(CHANGED, 2);
+    assert_eq!(
+        db_scalar(&a.server, "SELECT COUNT(*) FROM gateway_nodes"),
+        1
+    );
+    let (status, limit) = a.call_debug(&client, &f.code);
+    assert_eq!(status, 200);
+    assert!(limit.unwrap().starts_with("remain:1,limit:4,"));
+    assert_eq!(a.call_gateway(&client, &f.code), 200);
+    assert_eq!(a.call_gateway(&client, &f.code), 429);
+
+    // A node with `--throttle-limits per-node` neither announces itself nor divides.
+    let c = node_with(
+        Some(&a.server.db_url()),
+        Some(&a.server),
+        &["--throttle-limits", "per-node"],
+    );
+    let (status, limit) = c.call_debug(&client, &f.code);
+    assert_eq!(status, 200);
+    assert!(limit.unwrap().starts_with("remain:3,limit:4,"));
+    assert_eq!(
+        db_scalar(&a.server, "SELECT COUNT(*) FROM gateway_nodes"),
+        1
+    );
 }
 
 #[test]

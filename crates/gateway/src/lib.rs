@@ -101,6 +101,7 @@ use pipeline::ConnState;
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -123,6 +124,8 @@ pub(crate) struct Inner {
     failures: throttle::FailureBook,
     /// The meters of requests no published API matched.
     pub(crate) unrouted: meters::ApiMeters,
+    /// Among how many gateway nodes every throttling limit is divided (1: enforced whole).
+    throttle_nodes: AtomicU32,
     /// Serialises rebuilds and patches, so the last `replace` or `patch` call is the one that
     /// stays.
     replace_lock: Mutex<()>,
@@ -149,6 +152,7 @@ impl Gateway {
                 settings,
                 upstream,
                 unrouted: meters::ApiMeters::unrouted(),
+                throttle_nodes: AtomicU32::new(1),
                 replace_lock: Mutex::new(()),
             }),
         })
@@ -316,6 +320,25 @@ impl Gateway {
         tracing::debug!(?features, "data plane gateway features replaced");
     }
 
+    /// Divides every request throttling limit (policies, their exceptions and the instance's
+    /// `ratelimit`) among `nodes` gateway nodes: this one enforces its share, the limit
+    /// divided by `nodes` and rounded up (1, the default, enforces whole limits). Exists
+    /// because each node counts calls on its own; dividing keeps a policy one limit across a
+    /// cluster whose load balancer spreads calls evenly. In force for the next request.
+    pub fn share_throttling_among(&self, nodes: u32) {
+        let previous = self
+            .inner
+            .throttle_nodes
+            .swap(nodes.max(1), Ordering::Relaxed);
+        if previous != nodes.max(1) {
+            tracing::debug!(
+                nodes,
+                previous,
+                "throttling limits divided among the gateway nodes"
+            );
+        }
+    }
+
     /// The calls this node counted against app quotas since the last take, per app, for the
     /// quota ledger (only calls of windows still current). What is taken is gone: a caller
     /// that cannot hand it to the ledger loses those calls from the ledger (this node still
@@ -393,6 +416,12 @@ impl Gateway {
 }
 
 impl Inner {
+    /// This node's part of each throttling limit (see [`Gateway::share_throttling_among`]).
+    #[inline]
+    pub(crate) fn throttle_share(&self) -> rate_limit::Share {
+        rate_limit::Share::among(self.throttle_nodes.load(Ordering::Relaxed))
+    }
+
     /// Records a failed authentication and picks the answer: 401 `APIG.0303` with `detail`, or
     /// 429 `APIG.0308` (without building the detail) once the address or key is over its limit.
     pub(crate) fn auth_failure(

@@ -56,7 +56,7 @@ use crate::meters;
 use crate::params;
 use crate::proxy::{self, Caller, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
-use crate::rate_limit::AllEnvs;
+use crate::rate_limit::{AllEnvs, Share};
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, Serving, Snapshot};
 use crate::Inner;
@@ -264,7 +264,9 @@ pub(crate) fn handle<'a>(
                 // Phase 7: request throttling (429 APIG.0308), before any quota is spent.
                 let per_second = features.api_calls_per_second;
                 if per_second.is_some() || api.rate_limit.is_some() {
-                    pass!(throttle(api, per_second, (app, client), &mut trace), 'phases);
+                    let share = gw.throttle_share();
+                    let throttled = throttle(api, (per_second, share), (app, client), &mut trace);
+                    pass!(throttled, 'phases);
                 }
                 if let Some(app) = app {
                     // Phase 8: quota (405 APIG.0501).
@@ -581,15 +583,16 @@ fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
 
 /// Phase 7: one call of the API against the instance's default limit (`per_second`, all
 /// environments together), then against its request throttling policy, by the app (if any)
-/// from the client's address. A refused call counts against no limit.
+/// from the client's address; each limit as far as this node's `share` of it goes. A refused
+/// call counts against no limit.
 fn throttle(
     api: &ApiEntry,
-    per_second: Option<u32>,
+    (per_second, share): (Option<u32>, Share),
     (app, client): (Option<&AppEntry>, IpAddr),
     trace: &mut Trace<'_>,
 ) -> Result<(), ApiError> {
     let now = crate::quota::wall_ms();
-    if let Some(limit) = per_second {
+    if let Some(limit) = per_second.map(|l| share.of(l)) {
         let taken = api.all_envs.take(now, limit);
         if trace.enabled {
             let left = AllEnvs::describe(taken.unwrap_or(0), limit);
@@ -604,7 +607,7 @@ fn throttle(
     let Some(limiter) = &api.rate_limit else {
         return Ok(());
     };
-    let counted = limiter.acquire(now, app.map(|a| &*a.app_id), client);
+    let counted = limiter.acquire(now, share, app.map(|a| &*a.app_id), client);
     if trace.enabled {
         let (Ok(left) | Err(left)) = &counted;
         trace.rate_limits.extend(limiter.describe(left));

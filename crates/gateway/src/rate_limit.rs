@@ -12,7 +12,9 @@
 //! minute). Counters are one atomic word each (window number and calls), so a call is a few
 //! compare-and-swaps; the per-app and per-address counters live in concurrent maps created on
 //! a caller's first call of a window and swept of past windows' entries as they grow. Each node
-//! counts on its own: behind several nodes a policy allows up to that many times its limits.
+//! counts on its own and enforces its [`Share`] of every limit: the whole limit, or, when the
+//! nodes of a cluster divide the limits among them (`--throttle-limits split`), the limit
+//! divided by the number of nodes.
 //!
 //! The instance's default limit (`ratelimit`, calls per second of each API) counts in
 //! [`AllEnvs`], one counter per API that its entries of every environment share.
@@ -67,6 +69,38 @@ impl Terms {
     /// `X-Apig-RateLimit-*` form: `remain:9,limit:10,time:10 second`.
     fn describe(&self, remain: u32, limit: u32) -> String {
         crate::quota::rate_limit_field(remain, limit, self.window_ms)
+    }
+}
+
+/// The part of each limit this node enforces: the whole limit, or its share when several
+/// gateway nodes divide every limit among them. Exists because each node counts on its own:
+/// without a share, a policy behind N nodes would admit up to N times its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Share {
+    nodes: u32,
+}
+
+impl Share {
+    /// The whole limit (one node, or nodes that do not divide limits).
+    #[cfg(test)]
+    pub const WHOLE: Share = Share { nodes: 1 };
+
+    /// An equal share among `nodes` nodes (0 counts as 1).
+    pub fn among(nodes: u32) -> Self {
+        Self {
+            nodes: nodes.max(1),
+        }
+    }
+
+    /// This node's part of `limit`: rounded up, so a cluster whose load is evenly balanced
+    /// admits at least the limit (and at most `nodes - 1` calls more), and never 0.
+    #[inline]
+    pub fn of(self, limit: u32) -> u32 {
+        if self.nodes == 1 {
+            limit
+        } else {
+            limit.div_ceil(self.nodes)
+        }
     }
 }
 
@@ -273,25 +307,28 @@ impl RateLimiter {
     }
 
     /// Counts one call at `now` (Unix milliseconds) by `app` (`None`: an unauthenticated
-    /// call, which no user or app limit concerns) from `client`: what is left of each limit,
-    /// or `Err` with what was left when a limit refused it (a refused call counts nowhere).
+    /// call, which no user or app limit concerns) from `client` against this node's `share` of
+    /// each limit: what is left of each, or `Err` with what was left when one refused it (a
+    /// refused call counts nowhere).
     pub fn acquire(
         &self,
         now: i64,
+        share: Share,
         app: Option<&str>,
         client: IpAddr,
     ) -> Result<Remaining, Remaining> {
         let (terms, counters) = (&self.terms, &*self.counters);
         let window = now.div_euclid(terms.window_ms) as u32;
+        let api_limit = share.of(terms.api);
         let mut left = Remaining {
-            api: (0, terms.api),
+            api: (0, api_limit),
             ..Remaining::default()
         };
-        let Some(api) = counters.api.take(window, terms.api) else {
+        let Some(api) = counters.api.take(window, api_limit) else {
             return Err(left);
         };
         left.api.0 = api;
-        let user = app.and(terms.user);
+        let user = app.and(terms.user).map(|l| share.of(l));
         if let Some(limit) = user {
             let Some(remain) = counters.user.take(window, limit) else {
                 counters.api.give_back(window);
@@ -302,7 +339,7 @@ impl RateLimiter {
         }
         let app_limit = app.and_then(|a| {
             let limit = terms.app_exceptions.get(a).copied().or(terms.app);
-            limit.map(|l| (a, l))
+            limit.map(|l| (a, share.of(l)))
         });
         if let Some((app, limit)) = app_limit {
             let Some(remain) = counters.apps.take(app, window, limit) else {
@@ -315,7 +352,7 @@ impl RateLimiter {
             };
             left.app = Some((remain, limit));
         }
-        if let Some(limit) = terms.ip {
+        if let Some(limit) = terms.ip.map(|l| share.of(l)) {
             let Some(remain) = counters.ips.take(&client, window, limit) else {
                 counters.api.give_back(window);
                 if user.is_some() {
@@ -383,48 +420,62 @@ mod tests {
     #[test]
     fn the_api_limit_counts_every_call_per_fixed_window() {
         let l = limiter(&policy(2, None, None, None));
-        assert_eq!(l.acquire(T, None, ip(1)).unwrap().api, (1, 2));
-        assert_eq!(l.acquire(T + 999, Some("a"), ip(2)).unwrap().api, (0, 2));
-        assert!(l.acquire(T + 999, None, ip(3)).is_err());
+        assert_eq!(l.acquire(T, Share::WHOLE, None, ip(1)).unwrap().api, (1, 2));
+        assert_eq!(
+            l.acquire(T + 999, Share::WHOLE, Some("a"), ip(2))
+                .unwrap()
+                .api,
+            (0, 2)
+        );
+        assert!(l.acquire(T + 999, Share::WHOLE, None, ip(3)).is_err());
         // Windows start on the epoch's second.
-        assert!(l.acquire(T + 1000, None, ip(1)).is_ok());
+        assert!(l.acquire(T + 1000, Share::WHOLE, None, ip(1)).is_ok());
     }
 
     #[test]
     fn app_user_and_address_limits_apply_to_their_callers_and_refusals_count_nowhere() {
         let l = limiter(&policy(100, Some(4), Some(2), Some(3)));
-        assert!(l.acquire(T, Some("a"), ip(1)).is_ok());
-        assert!(l.acquire(T, Some("a"), ip(1)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
         // App a is at its limit; the refusal takes back the API and user calls.
-        let refused = l.acquire(T, Some("a"), ip(1)).unwrap_err();
+        let refused = l.acquire(T, Share::WHOLE, Some("a"), ip(1)).unwrap_err();
         assert_eq!(refused.app, Some((0, 2)));
         // Address 1 has made two calls; b's call from it is the third and last.
-        let ok = l.acquire(T, Some("b"), ip(1)).unwrap();
+        let ok = l.acquire(T, Share::WHOLE, Some("b"), ip(1)).unwrap();
         assert_eq!((ok.user, ok.ip), (Some((1, 4)), Some((0, 3))));
-        assert!(l.acquire(T, None, ip(1)).unwrap_err().ip.is_some());
+        assert!(l
+            .acquire(T, Share::WHOLE, None, ip(1))
+            .unwrap_err()
+            .ip
+            .is_some());
         // The user (every app's tenant) has one call left: unauthenticated calls do not count.
-        assert!(l.acquire(T, Some("c"), ip(2)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, Some("c"), ip(2)).is_ok());
         assert_eq!(
-            l.acquire(T, Some("d"), ip(3)).unwrap_err().user,
+            l.acquire(T, Share::WHOLE, Some("d"), ip(3))
+                .unwrap_err()
+                .user,
             Some((0, 4))
         );
-        assert!(l.acquire(T, None, ip(4)).is_ok());
-        assert_eq!(l.acquire(T, None, ip(4)).unwrap().api, (100 - 6, 100));
+        assert!(l.acquire(T, Share::WHOLE, None, ip(4)).is_ok());
+        assert_eq!(
+            l.acquire(T, Share::WHOLE, None, ip(4)).unwrap().api,
+            (100 - 6, 100)
+        );
     }
 
     #[test]
     fn an_app_exception_replaces_the_app_limit_and_new_terms_keep_the_counts() {
         let l = limiter(&policy(100, None, Some(1), None));
         for _ in 0..5 {
-            assert!(l.acquire(T, Some("vip"), ip(1)).is_ok());
+            assert!(l.acquire(T, Share::WHOLE, Some("vip"), ip(1)).is_ok());
         }
-        assert!(l.acquire(T, Some("vip"), ip(1)).is_err());
-        assert!(l.acquire(T, Some("x"), ip(1)).is_ok());
-        assert!(l.acquire(T, Some("x"), ip(1)).is_err());
+        assert!(l.acquire(T, Share::WHOLE, Some("vip"), ip(1)).is_err());
+        assert!(l.acquire(T, Share::WHOLE, Some("x"), ip(1)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, Some("x"), ip(1)).is_err());
         let l = RateLimiter::new(&policy(6, None, Some(3), None), Arc::clone(l.counters()));
         // 6 API calls counted so far: the new API limit is reached.
-        assert!(l.acquire(T, Some("y"), ip(1)).is_err());
-        assert!(l.acquire(T + 1000, Some("x"), ip(1)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, Some("y"), ip(1)).is_err());
+        assert!(l.acquire(T + 1000, Share::WHOLE, Some("x"), ip(1)).is_ok());
     }
 
     #[test]
@@ -438,6 +489,29 @@ mod tests {
         // A new caller in a new window sweeps the old window's counters.
         assert_eq!(m.take(&ip(1), 2, 1), Some(0));
         assert_eq!(m.counters.len(), 1);
+    }
+
+    #[test]
+    fn a_share_divides_every_limit_rounding_up() {
+        assert_eq!(Share::among(0), Share::WHOLE);
+        assert_eq!(Share::among(1).of(7), 7);
+        assert_eq!(Share::among(2).of(7), 4);
+        assert_eq!(Share::among(3).of(1), 1, "never 0");
+        assert_eq!(Share::among(4).of(u32::MAX), u32::MAX / 4 + 1);
+        let l = limiter(&policy(4, Some(4), Some(6), Some(100)));
+        let half = Share::among(2);
+        let first = l.acquire(T, half, Some("a"), ip(1)).unwrap();
+        assert_eq!(first.api, (1, 2));
+        assert_eq!(first.user, Some((1, 2)));
+        assert_eq!(first.app, Some((2, 3)));
+        assert_eq!(first.ip, Some((49, 50)));
+        assert!(l.acquire(T, half, Some("a"), ip(1)).is_ok());
+        assert_eq!(
+            l.acquire(T, half, Some("a"), ip(1)).unwrap_err().api,
+            (0, 2)
+        );
+        // The same counters under the whole limits: two more calls.
+        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
     }
 
     #[test]

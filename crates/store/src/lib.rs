@@ -10,6 +10,7 @@ pub mod error;
 pub mod features;
 pub mod ledger;
 pub mod model;
+pub mod nodes;
 pub mod revision;
 pub mod sql;
 pub mod test_db;
@@ -22,6 +23,7 @@ pub use error::StoreError;
 pub use features::{FeatureStore, InstanceFeature};
 pub use ledger::QuotaLedgerStore;
 pub use model::*;
+pub use nodes::GatewayNodeStore;
 pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
 pub use throttles::ThrottleStore;
 
@@ -44,6 +46,7 @@ pub trait Store:
     + FeatureStore
     + RevisionStore
     + QuotaLedgerStore
+    + GatewayNodeStore
 {
 }
 
@@ -57,6 +60,7 @@ impl<T> Store for T where
         + FeatureStore
         + RevisionStore
         + QuotaLedgerStore
+        + GatewayNodeStore
 {
 }
 

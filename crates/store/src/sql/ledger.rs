@@ -8,7 +8,7 @@ use sqlx::Row;
 use std::collections::hash_map::{Entry, HashMap};
 
 /// The database's clock in Unix milliseconds, as an SQL expression.
-fn database_now_ms(backend: Backend) -> &'static str {
+pub(super) fn database_now_ms(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
         Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",

@@ -20,6 +20,7 @@ mod builder;
 mod export;
 mod features;
 mod ledger;
+mod nodes;
 mod throttles;
 
 mod identity;
