@@ -105,6 +105,13 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_THROTTLE_LIMITS", value_enum, default_value_t = ThrottleLimits::Split)]
     pub throttle_limits: ThrottleLimits,
 
+    /// How often the data plane saves its request throttling counts of windows of a minute or
+    /// more to the database, so that a restart carries them on (a graceful stop saves them
+    /// all, a crash loses at most this interval's calls); each save also takes over the counts
+    /// of nodes silent for three intervals.
+    #[arg(long, env = "APIGW_THROTTLE_CHECKPOINT_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub throttle_checkpoint_interval: Duration,
+
     /// URL clients use to reach the management API; the Keystone catalog points here.
     /// Default: http://<admin-listen>.
     #[arg(long, env = "APIGW_PUBLIC_URL")]

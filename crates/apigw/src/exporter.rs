@@ -85,6 +85,7 @@ fn install() -> anyhow::Result<PrometheusHandle> {
     apigw_gateway::meters::describe();
     apigw_admin::request_id::describe_metrics();
     crate::quota_ledger::describe_metrics();
+    crate::membership::describe_metrics();
     metrics::describe_gauge!(
         "apigw_build_info",
         "Always 1; the version label names the running build."

@@ -16,6 +16,7 @@ mod quota_ledger;
 mod serve;
 mod shutdown;
 mod telemetry;
+mod throttle_checkpoint;
 
 use clap::Parser;
 use std::process::ExitCode;

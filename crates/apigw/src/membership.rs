@@ -10,8 +10,10 @@
 //! next announcement; one that dies is forgotten after the expiry. While the store cannot be
 //! reached a node keeps the last count it had.
 
+use anyhow::Context;
 use apigw_gateway::Gateway;
 use apigw_store::Store;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -19,6 +21,42 @@ use tokio::task::JoinHandle;
 
 /// A node not heard of for this many announcement intervals no longer counts.
 pub const EXPIRY_INTERVALS: u32 = 3;
+
+/// The file in the data directory that keeps the node's id.
+const NODE_ID_FILE: &str = "node-id";
+
+/// This node's id among the gateway nodes: kept in `data_dir`, so that a node that starts
+/// again after a crash is the same node (it carries on its own throttling checkpoint and does
+/// not count twice until its old announcement expires); made on first start. Nodes need data
+/// directories of their own.
+pub fn node_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(NODE_ID_FILE);
+    let is_id = |s: &str| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    match std::fs::read_to_string(&path) {
+        Ok(kept) if is_id(kept.trim()) => return Ok(kept.trim().to_owned()),
+        Ok(_) => tracing::warn!(path = %path.display(), "node id file unreadable; making a new id"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+    let id = apigw_domain::generate::new_id();
+    let partial = data_dir.join(format!("{NODE_ID_FILE}.partial"));
+    std::fs::write(&partial, format!("{id}\n"))
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(id)
+}
+
+/// The live gateway nodes of this node's instance, as last learned.
+const NODES: &str = "apigw_gateway_nodes";
+
+/// Registers the help text of the membership's metric.
+pub fn describe_metrics() {
+    metrics::describe_gauge!(
+        NODES,
+        metrics::Unit::Count,
+        "Gateway nodes serving this node's instance (throttling limits are divided by it)."
+    );
+}
 
 /// This node's membership among the gateway nodes of its instance.
 pub struct Membership {
@@ -34,18 +72,18 @@ pub struct Membership {
 }
 
 impl Membership {
-    /// Announces this node (a fresh id) for `instance_id` and divides `gateway`'s throttling
+    /// Announces this node (`node_id`) for `instance_id` and divides `gateway`'s throttling
     /// limits among the nodes found: before the listeners open, so the first calls already
     /// count against this node's share.
     pub async fn join(
         store: Arc<dyn Store>,
-        instance_id: String,
+        (node_id, instance_id): (String, String),
         gateway: Gateway,
         interval: Duration,
     ) -> anyhow::Result<Self> {
         let mut membership = Self {
             store,
-            node_id: apigw_domain::generate::new_id(),
+            node_id,
             instance_id,
             gateway,
             interval,
@@ -54,6 +92,7 @@ impl Membership {
         };
         membership.nodes = membership.announce().await?;
         membership.gateway.share_throttling_among(membership.nodes);
+        metrics::gauge!(NODES).set(f64::from(membership.nodes));
         tracing::info!(
             node_id = %membership.node_id,
             instance_id = %membership.instance_id,
@@ -110,6 +149,7 @@ impl Membership {
                     );
                     self.nodes = nodes;
                     self.gateway.share_throttling_among(nodes);
+                    metrics::gauge!(NODES).set(f64::from(nodes));
                 }
             }
             Err(e) => {

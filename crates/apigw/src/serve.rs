@@ -9,9 +9,10 @@ use crate::data_plane;
 use crate::database;
 use crate::exporter;
 use crate::gateway_runtime::GatewayRuntime;
-use crate::membership::Membership;
+use crate::membership::{self, Membership};
 use crate::quota_ledger::QuotaLedger;
 use crate::shutdown;
+use crate::throttle_checkpoint::ThrottleCheckpoint;
 use anyhow::Context;
 use apigw_admin::{AdminConfig, AppState};
 use apigw_gateway::{
@@ -59,6 +60,8 @@ struct DataPlane {
     ledger: tokio::task::JoinHandle<()>,
     /// The task announcing this node to the others (PostgreSQL, `--throttle-limits split`).
     membership: Option<tokio::task::JoinHandle<()>>,
+    /// The task saving the throttling counts.
+    checkpoint: tokio::task::JoinHandle<()>,
 }
 
 /// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store,
@@ -108,11 +111,29 @@ async fn start_data_plane(
     let ledger = QuotaLedger::load(store.clone(), instance_id.clone(), gateway.clone(), shared)
         .await
         .context("cannot read the app quota ledger")?;
-    // Also before the listeners: the first calls count against this node's share of each limit.
+    // Also before the listeners: the first calls count against this node's share of each limit
+    // and against the calls counted before a restart.
+    anyhow::ensure!(
+        !args.throttle_checkpoint_interval.is_zero(),
+        "--throttle-checkpoint-interval must be more than zero"
+    );
+    let node = (
+        membership::node_id(&args.store.data_dir)?,
+        instance_id.clone(),
+    );
+    let checkpoint = ThrottleCheckpoint::load(
+        store.clone(),
+        node.clone(),
+        gateway.clone(),
+        args.throttle_checkpoint_interval,
+        !shared,
+    )
+    .await
+    .context("cannot read the request throttling checkpoints")?;
     let membership = if shared && args.throttle_limits == ThrottleLimits::Split {
         let joined = Membership::join(
             store.clone(),
-            instance_id.clone(),
+            node,
             gateway.clone(),
             args.sync_check_interval,
         );
@@ -149,6 +170,7 @@ async fn start_data_plane(
     }
     let (ledger_stop, stopped) = tokio::sync::watch::channel(false);
     let membership = membership.map(|m| m.spawn(stopped.clone()));
+    let checkpoint = checkpoint.spawn(stopped.clone());
     let ledger = ledger.spawn(args.quota_sync_interval, stopped);
     let refresher = Arc::new(data_plane::Refresher {
         store: store.clone(),
@@ -164,6 +186,7 @@ async fn start_data_plane(
         ledger_stop,
         ledger,
         membership,
+        checkpoint,
     }))
 }
 
@@ -246,6 +269,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = data_plane.ledger_stop.send(true);
         if let Err(e) = data_plane.ledger.await {
             tracing::error!(error = %e, "the quota ledger task failed");
+        }
+        if let Err(e) = data_plane.checkpoint.await {
+            tracing::error!(error = %e, "the throttling checkpoint task failed");
         }
         if let Some(membership) = data_plane.membership {
             if let Err(e) = membership.await {

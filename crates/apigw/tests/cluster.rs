@@ -187,12 +187,19 @@ fn authorized_app(node: &NodeUnderTest, api_id: &str, name: &str) -> Fixture {
 /// Two nodes on one new database, an API defined through the first and working on the second's
 /// gateway; `None` on SQLite.
 fn two_nodes_serving() -> Option<(EchoBackend, NodeUnderTest, NodeUnderTest, Client, Fixture)> {
+    two_nodes_serving_with(&[])
+}
+
+/// [`two_nodes_serving`] with more command-line arguments for both nodes.
+fn two_nodes_serving_with(
+    args: &[&str],
+) -> Option<(EchoBackend, NodeUnderTest, NodeUnderTest, Client, Fixture)> {
     if skip_on_sqlite() {
         return None;
     }
     let backend = EchoBackend::start();
-    let a = node(None, None);
-    let b = node(Some(&a.server.db_url()), Some(&a.server));
+    let a = node_with(None, None, args);
+    let b = node_with(Some(&a.server.db_url()), Some(&a.server), args);
     let client = Client::new();
     let f = define(&a, &backend);
     until_status(&b, &client, &f.code, 200);
@@ -343,7 +350,9 @@ fn a_throttling_policy_bound_through_one_node_is_in_force_on_the_other() {
 
 #[test]
 fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
-    let Some((_backend, a, mut b, client, f)) = two_nodes_serving() else {
+    // Checkpoints are taken over only by a starting node here (see the last part).
+    let hourly = ["--throttle-checkpoint-interval", "1h"];
+    let Some((_backend, a, mut b, client, f)) = two_nodes_serving_with(&hourly) else {
         return;
     };
     // A started alone; it learns of B at its next announcement (every --sync-check-interval).
@@ -393,7 +402,8 @@ fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
     assert_eq!(a.call_gateway(&client, &f.code), 200);
     assert_eq!(a.call_gateway(&client, &f.code), 429);
 
-    // A node with `--throttle-limits per-node` neither announces itself nor divides.
+    // A node with `--throttle-limits per-node` neither announces itself nor divides; starting,
+    // it carries on the calls B counted (B's checkpoint, saved when it stopped): 2 of 4.
     let c = node_with(
         Some(&a.server.db_url()),
         Some(&a.server),
@@ -401,11 +411,69 @@ fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
     );
     let (status, limit) = c.call_debug(&client, &f.code);
     assert_eq!(status, 200);
-    assert!(limit.unwrap().starts_with("remain:3,limit:4,"));
+    assert!(limit.unwrap().starts_with("remain:1,limit:4,"));
+    assert_eq!(c.call_gateway(&client, &f.code), 200);
+    assert_eq!(c.call_gateway(&client, &f.code), 429);
     assert_eq!(
         db_scalar(&a.server, "SELECT COUNT(*) FROM gateway_nodes"),
         1
     );
+}
+
+#[test]
+fn a_crashed_nodes_throttling_counts_are_carried_on_by_another_node() {
+    if skip_on_sqlite() {
+        return;
+    }
+    let backend = EchoBackend::start();
+    let args = [
+        "--throttle-checkpoint-interval",
+        "200ms",
+        "--throttle-limits",
+        "per-node",
+    ];
+    let a = node_with(None, None, &args);
+    let mut b = node_with(Some(&a.server.db_url()), Some(&a.server), &args);
+    let client = Client::new();
+    let f = define(&a, &backend);
+    let policy = a.created(
+        "/throttles",
+        json!({"name": "hourly", "api_call_limits": 10, "time_interval": 1, "time_unit": "HOUR"}),
+    );
+    let api = a.mgmt("GET", &format!("/apis/{}", f.api_id), None);
+    let publish_id = api.json["publish_id"].as_str().unwrap();
+    away_from_window_end(3_600_000, 30_000);
+    a.created(
+        "/throttle-bindings",
+        json!({"strategy_id": policy["id"], "publish_ids": [publish_id]}),
+    );
+    // B counts three calls and checkpoints them, then dies.
+    let started = Instant::now();
+    let mut counted = 0;
+    while counted < 3 {
+        match b.call_debug(&client, &f.code) {
+            (200, Some(_)) => counted += 1,
+            (200, None) => assert!(started.elapsed() < Duration::from_secs(15)),
+            other => panic!("{other:?}"),
+        }
+    }
+    let checkpointed = "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM throttle_counts";
+    while db_scalar(&a.server, checkpointed) != 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "never checkpointed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    b.server.kill();
+    // A takes B's checkpoint over once B has been silent for three intervals.
+    a.until_logged(
+        "request throttling counts of a node gone carried on here",
+        1,
+    );
+    let (status, limit) = a.call_debug(&client, &f.code);
+    assert_eq!(status, 200);
+    assert!(limit.unwrap().starts_with("remain:6,limit:10,"));
 }
 
 #[test]

@@ -1654,17 +1654,78 @@ fn backend_timeout_caps_every_backend_timeout_of_the_instance() {
     refused.assert_error(400, "APIG.2011", Some(&invalid("config")));
 }
 
-/// Sleeps past the end of the current wall-clock window of `window_ms` when no more than
-/// `margin_ms` of it are left (throttling windows start on the epoch's multiples), so a test's
-/// calls all fall in one window.
-fn away_from_window_end(window_ms: u64, margin_ms: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap();
-    let left = window_ms - (now.as_millis() % u128::from(window_ms)) as u64;
-    if left <= margin_ms {
-        std::thread::sleep(std::time::Duration::from_millis(left + 20));
+#[test]
+fn throttling_counts_of_long_windows_survive_a_restart_and_a_crash() {
+    let backend = EchoBackend::start();
+    let checkpoints = || {
+        Opts::default()
+            .arg("--throttle-checkpoint-interval")
+            .arg("200ms")
+    };
+    let gw = start_with(checkpoints());
+    let api_id = gw.publish_echo_api(&backend);
+    let (_, code) = gw.authorized_app("kept_counts", &api_id);
+    let publish_id = gw.mgmt("GET", &format!("/apis/{api_id}"), None).json["publish_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = gw.mgmt(
+        "POST",
+        "/throttles",
+        Some(
+            &json!({"name": "per_hour", "api_call_limits": 6, "app_call_limits": 4,
+            "time_interval": 1, "time_unit": "HOUR"}),
+        ),
+    );
+    assert_eq!(policy.status, 201, "{}", policy.text);
+    away_from_window_end(3_600_000, 30_000);
+    let bound = gw.mgmt(
+        "POST",
+        "/throttle-bindings",
+        Some(&json!({"strategy_id": policy.json["id"], "publish_ids": [publish_id]})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    let call = |gw: &Gw, api_left: u32, app_left: u32| {
+        let headers = [("X-Apig-AppCode", code.as_str()), ("X-Apig-Mode", "debug")];
+        let r = gw.call(&gw.https, "/echo/kept", &headers);
+        assert_eq!(r.status, 200, "{}", r.text);
+        let api = format!("remain:{api_left},limit:6,time:1 hour");
+        assert_eq!(r.header("x-apig-ratelimit-api"), Some(api.as_str()));
+        let app = format!("remain:{app_left},limit:4,time:1 hour");
+        assert_eq!(r.header("x-apig-ratelimit-app"), Some(app.as_str()));
+    };
+    call(&gw, 5, 3);
+    call(&gw, 4, 2);
+
+    // A graceful stop saves the counts; the restarted node carries them on.
+    let mut gw = gw;
+    let dir = gw.server.keep_dir();
+    assert_eq!(gw.server.terminate(), Some(0));
+    let mut gw = serve_gateway(Some(dir.path()), checkpoints());
+    call(&gw, 3, 1);
+
+    // A crash loses at most the calls since the last checkpoint (every 200 ms here).
+    let started = std::time::Instant::now();
+    while db_scalar(
+        &gw.server,
+        "SELECT CAST(COALESCE(SUM(calls), 0) AS BIGINT) FROM throttle_counts WHERE caller = 'api'",
+    ) != 3
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never checkpointed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    gw.server.kill();
+    let gw = serve_gateway(Some(dir.path()), checkpoints());
+    call(&gw, 2, 0);
+    let refused = gw.call(
+        &gw.https,
+        "/echo/kept",
+        &[("X-Apig-AppCode", code.as_str())],
+    );
+    assert_gateway_error(&refused, 429, "APIG.0308");
 }
 
 #[test]

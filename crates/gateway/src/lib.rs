@@ -89,6 +89,7 @@ pub use config::{
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};
+pub use rate_limit::{ThrottleCaller, ThrottleCount, CHECKPOINTED_WINDOW_MS};
 pub use snapshot::{Snapshot, SnapshotStats};
 pub use tls::TlsSettings;
 
@@ -337,6 +338,23 @@ impl Gateway {
                 "throttling limits divided among the gateway nodes"
             );
         }
+    }
+
+    /// The calls counted in the current windows of the request throttling counters whose
+    /// windows last a minute or more ([`CHECKPOINTED_WINDOW_MS`]), for a checkpoint: what a
+    /// restarted node, or another one, carries on with ([`restore_throttle_counts`](Self::restore_throttle_counts)).
+    pub fn throttle_counts(&self) -> Vec<ThrottleCount> {
+        self.inner.snapshot.load().throttle_counts(quota::wall_ms())
+    }
+
+    /// Adds checkpointed throttling counts to this node's counters (those of a binding in
+    /// force whose window is still current; the rest are dropped): in force for the next
+    /// call. How many were taken.
+    pub fn restore_throttle_counts(&self, counts: &[ThrottleCount]) -> usize {
+        self.inner
+            .snapshot
+            .load()
+            .restore_throttle_counts(counts, quota::wall_ms())
     }
 
     /// The calls this node counted against app quotas since the last take, per app, for the

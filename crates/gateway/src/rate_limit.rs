@@ -142,6 +142,27 @@ impl WindowCounter {
     fn window(&self) -> u32 {
         (self.0.load(Ordering::Acquire) >> 32) as u32
     }
+
+    /// The calls counted in `window` (0 if the counter holds another).
+    fn calls_in(&self, window: u32) -> u32 {
+        let current = self.0.load(Ordering::Acquire);
+        if (current >> 32) as u32 == window {
+            current as u32
+        } else {
+            0
+        }
+    }
+
+    /// Adds `calls` counted elsewhere (a checkpoint) to `window`.
+    fn add(&self, window: u32, calls: u32) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
+                let (w, count) = ((current >> 32) as u32, current as u32);
+                let count = if w == window { count } else { 0 };
+                Some((u64::from(window) << 32) | u64::from(count.saturating_add(calls)))
+            });
+    }
 }
 
 /// The calls of one API in all its environments against the instance's default limit
@@ -233,6 +254,40 @@ impl<K: Eq + Hash, S: BuildHasher + Clone> CounterMap<K, S> {
     }
 }
 
+/// Windows at least this long have their counts checkpointed to the store (see
+/// [`ThrottleCount`]): a restart in the middle of an hour or a day keeps its calls; shorter
+/// windows are over before a restarted node serves.
+pub const CHECKPOINTED_WINDOW_MS: i64 = 60_000;
+
+/// Whose calls a [`ThrottleCount`] counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ThrottleCaller {
+    /// Every call (the API limit).
+    Api,
+    /// The calls of authenticated apps (the user limit).
+    User,
+    /// One app's calls.
+    App(String),
+    /// The calls from one client address.
+    Address(IpAddr),
+}
+
+/// The calls one node counted in the current window of one throttling counter: what a
+/// checkpoint keeps so that a restart (or another node, after a crash) carries them on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleCount {
+    /// The binding the counter belongs to (a shared policy's id, or policy/API/environment).
+    pub binding: String,
+    /// Whose calls.
+    pub caller: ThrottleCaller,
+    /// Start of the window (Unix milliseconds).
+    pub window_start_ms: i64,
+    /// The window's length in milliseconds.
+    pub window_ms: i64,
+    /// Calls counted in it.
+    pub calls: u32,
+}
+
 /// What one call may still make of each limit after it (for `X-Apig-Mode: debug`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Remaining {
@@ -281,6 +336,56 @@ impl Counters {
     pub fn key(&self) -> &str {
         &self.key
     }
+
+    /// The calls counted in `window` (of `window_ms`), one [`ThrottleCount`] per counter
+    /// with any.
+    fn counts(&self, window: u32, window_ms: i64, out: &mut Vec<ThrottleCount>) {
+        let mut push = |caller, calls| {
+            if calls > 0 {
+                out.push(ThrottleCount {
+                    binding: self.key.to_string(),
+                    caller,
+                    window_start_ms: i64::from(window) * window_ms,
+                    window_ms,
+                    calls,
+                });
+            }
+        };
+        push(ThrottleCaller::Api, self.api.calls_in(window));
+        push(ThrottleCaller::User, self.user.calls_in(window));
+        for entry in self.apps.counters.iter() {
+            push(
+                ThrottleCaller::App(entry.key().to_string()),
+                entry.value().calls_in(window),
+            );
+        }
+        for entry in self.ips.counters.iter() {
+            push(
+                ThrottleCaller::Address(*entry.key()),
+                entry.value().calls_in(window),
+            );
+        }
+    }
+
+    /// Adds `count`'s calls to its counter, if it is of `window`.
+    fn restore(&self, count: &ThrottleCount, window: u32) {
+        let calls = count.calls;
+        match &count.caller {
+            ThrottleCaller::Api => self.api.add(window, calls),
+            ThrottleCaller::User => self.user.add(window, calls),
+            ThrottleCaller::App(app) => {
+                let key: Box<str> = app.as_str().into();
+                self.apps
+                    .counters
+                    .entry(key)
+                    .or_default()
+                    .add(window, calls);
+            }
+            ThrottleCaller::Address(ip) => {
+                self.ips.counters.entry(*ip).or_default().add(window, calls);
+            }
+        }
+    }
 }
 
 /// A request throttling policy in force on one published API: the policy's terms as read
@@ -304,6 +409,29 @@ impl RateLimiter {
     /// The binding's counters.
     pub fn counters(&self) -> &Arc<Counters> {
         &self.counters
+    }
+
+    /// The calls of the current window at `now` (Unix milliseconds), when the window is long
+    /// enough to checkpoint ([`CHECKPOINTED_WINDOW_MS`]).
+    pub fn checkpoint(&self, now: i64, out: &mut Vec<ThrottleCount>) {
+        let window_ms = self.terms.window_ms;
+        if window_ms >= CHECKPOINTED_WINDOW_MS {
+            let window = now.div_euclid(window_ms) as u32;
+            self.counters.counts(window, window_ms, out);
+        }
+    }
+
+    /// Adds a checkpointed count of this binding to the counters, if it is of the current
+    /// window at `now` under the policy's present terms (a count of another window length or
+    /// of a window that is over is dropped). Whether it was taken.
+    pub fn restore(&self, count: &ThrottleCount, now: i64) -> bool {
+        let window_ms = self.terms.window_ms;
+        let window = now.div_euclid(window_ms);
+        let current = count.window_ms == window_ms && count.window_start_ms == window * window_ms;
+        if current {
+            self.counters.restore(count, window as u32);
+        }
+        current
     }
 
     /// Counts one call at `now` (Unix milliseconds) by `app` (`None`: an unauthenticated
@@ -512,6 +640,54 @@ mod tests {
         );
         // The same counters under the whole limits: two more calls.
         assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
+    }
+
+    #[test]
+    fn counts_of_windows_of_a_minute_or_more_are_checkpointed_and_restored() {
+        let mut minute = policy(10, Some(10), Some(5), Some(10));
+        minute.window = Duration::from_secs(60);
+        let l = limiter(&minute);
+        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, None, ip(2)).is_ok());
+        let mut counts = Vec::new();
+        l.checkpoint(T + 1000, &mut counts);
+        let calls = |caller: ThrottleCaller| {
+            let found = counts.iter().find(|c| c.caller == caller);
+            found.map(|c| (c.calls, c.binding.as_str(), c.window_ms))
+        };
+        assert_eq!(counts.len(), 5, "{counts:?}");
+        assert_eq!(calls(ThrottleCaller::Api), Some((3, "k", 60_000)));
+        assert_eq!(calls(ThrottleCaller::User).unwrap().0, 2);
+        assert_eq!(calls(ThrottleCaller::App("a".into())).unwrap().0, 2);
+        assert_eq!(calls(ThrottleCaller::Address(ip(1))).unwrap().0, 2);
+        assert_eq!(calls(ThrottleCaller::Address(ip(2))).unwrap().0, 1);
+        assert!(counts.iter().all(|c| c.window_start_ms == T - T % 60_000));
+
+        // A restarted node carries on with them, in the same window only.
+        let restarted = limiter(&minute);
+        assert!(counts.iter().all(|c| restarted.restore(c, T + 2000)));
+        let left = restarted
+            .acquire(T + 2000, Share::WHOLE, Some("a"), ip(1))
+            .unwrap();
+        assert_eq!(
+            (left.api.0, left.app.unwrap().0, left.ip.unwrap().0),
+            (6, 2, 7)
+        );
+        assert!(!limiter(&minute).restore(&counts[0], T + 60_000));
+        let mut hour = minute.clone();
+        hour.window = Duration::from_secs(3600);
+        assert!(
+            !limiter(&hour).restore(&counts[0], T),
+            "another window length"
+        );
+
+        // Windows shorter than a minute are not checkpointed.
+        let second = limiter(&policy(10, None, None, None));
+        assert!(second.acquire(T, Share::WHOLE, None, ip(1)).is_ok());
+        let mut none = Vec::new();
+        second.checkpoint(T, &mut none);
+        assert!(none.is_empty());
     }
 
     #[test]

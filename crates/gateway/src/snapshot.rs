@@ -15,7 +15,7 @@ use crate::config::{
 };
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
-use crate::rate_limit::{AllEnvs, Counters, RateLimiter};
+use crate::rate_limit::{AllEnvs, Counters, RateLimiter, ThrottleCount};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::upstream::PoolKey;
 use crate::IndexHasher;
@@ -24,7 +24,7 @@ use bytes::Bytes;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Method};
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -651,6 +651,44 @@ impl Snapshot {
     /// The gateway features the instance turned on.
     pub(crate) fn features(&self) -> InstanceFeatures {
         self.features
+    }
+
+    /// The calls of the current windows of every throttling binding whose windows are long
+    /// enough to checkpoint, at `now` (Unix milliseconds); a shared policy's counters once.
+    pub(crate) fn throttle_counts(&self, now: i64) -> Vec<ThrottleCount> {
+        let mut seen = HashSet::new();
+        let mut counts = Vec::new();
+        for limiter in self.limiters() {
+            if seen.insert(limiter.counters().key()) {
+                limiter.checkpoint(now, &mut counts);
+            }
+        }
+        counts
+    }
+
+    /// Adds checkpointed counts to the counters of the bindings they belong to, where the
+    /// window is still the current one at `now`; how many were taken.
+    pub(crate) fn restore_throttle_counts(&self, counts: &[ThrottleCount], now: i64) -> usize {
+        let mut by_binding: HashMap<&str, &RateLimiter> = HashMap::new();
+        for limiter in self.limiters() {
+            by_binding
+                .entry(limiter.counters().key())
+                .or_insert(limiter);
+        }
+        counts
+            .iter()
+            .filter(|c| {
+                let limiter = by_binding.get(c.binding.as_str());
+                limiter.is_some_and(|l| l.restore(c, now))
+            })
+            .count()
+    }
+
+    fn limiters(&self) -> impl Iterator<Item = &RateLimiter> {
+        self.routing
+            .apis
+            .iter()
+            .filter_map(|a| a.rate_limit.as_deref())
     }
 
     /// This snapshot with other gateway features; everything else shared.

@@ -14,6 +14,7 @@ pub mod nodes;
 pub mod revision;
 pub mod sql;
 pub mod test_db;
+pub mod throttle_counts;
 pub mod throttles;
 
 pub use acl_policies::AclPolicyStore;
@@ -25,6 +26,7 @@ pub use ledger::QuotaLedgerStore;
 pub use model::*;
 pub use nodes::GatewayNodeStore;
 pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
+pub use throttle_counts::ThrottleCountStore;
 pub use throttles::ThrottleStore;
 
 use apigw_domain::{AppCodeValue, AppSecret, Page};
@@ -47,6 +49,7 @@ pub trait Store:
     + RevisionStore
     + QuotaLedgerStore
     + GatewayNodeStore
+    + ThrottleCountStore
 {
 }
 
@@ -61,6 +64,7 @@ impl<T> Store for T where
         + RevisionStore
         + QuotaLedgerStore
         + GatewayNodeStore
+        + ThrottleCountStore
 {
 }
 

@@ -634,3 +634,16 @@ impl Mgmt<'_> {
         (api_id, publish_id)
     }
 }
+
+/// Sleeps past the end of the current wall-clock window of `window_ms` when no more than
+/// `margin_ms` of it are left (throttling windows start on the epoch's multiples), so a test's
+/// calls all fall in one window.
+pub fn away_from_window_end(window_ms: u64, margin_ms: u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let left = window_ms - (now.as_millis() % u128::from(window_ms)) as u64;
+    if left <= margin_ms {
+        std::thread::sleep(std::time::Duration::from_millis(left + 20));
+    }
+}

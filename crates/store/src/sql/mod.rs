@@ -21,6 +21,7 @@ mod export;
 mod features;
 mod ledger;
 mod nodes;
+mod throttle_counts;
 mod throttles;
 
 mod identity;
