@@ -23,6 +23,8 @@
 //! - `params`: the request parameters an API declares, enforced (required, `NUMBER`) and
 //!   their defaults supplied to backend parameters;
 //! - [`errors`]: the data-plane error catalogue (spec §5.2) and its JSON body;
+//! - `rate_limit`: request throttling policies (per API, user, app and client address), each
+//!   limit enforced as this node's share of it, counts of long windows readable for checkpoints;
 //! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
 //!   counters that survive snapshot replacement and exchange their calls with the store's
 //!   ledger ([`QuotaUsage`] out, [`QuotaTally`] in);

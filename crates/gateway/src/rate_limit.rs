@@ -16,6 +16,9 @@
 //! nodes of a cluster divide the limits among them (`--throttle-limits split`), the limit
 //! divided by the number of nodes.
 //!
+//! Counters of windows of a minute or more can be read out ([`ThrottleCount`]) and added to, so
+//! that the binary can checkpoint them: a restart carries their calls on.
+//!
 //! The instance's default limit (`ratelimit`, calls per second of each API) counts in
 //! [`AllEnvs`], one counter per API that its entries of every environment share.
 
