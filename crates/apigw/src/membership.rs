@@ -13,6 +13,8 @@
 use anyhow::Context;
 use apigw_gateway::Gateway;
 use apigw_store::Store;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,25 +27,62 @@ pub const EXPIRY_INTERVALS: u32 = 3;
 /// The file in the data directory that keeps the node's id.
 const NODE_ID_FILE: &str = "node-id";
 
+/// This node's id among the gateway nodes, and the lock that keeps it this process's.
+pub struct NodeId {
+    /// The id.
+    pub id: String,
+    /// The id file, locked while the process runs (none for a temporary id).
+    _held: Option<File>,
+}
+
 /// This node's id among the gateway nodes: kept in `data_dir`, so that a node that starts
 /// again after a crash is the same node (it carries on its own throttling checkpoint and does
-/// not count twice until its old announcement expires); made on first start. Nodes need data
-/// directories of their own.
-pub fn node_id(data_dir: &Path) -> anyhow::Result<String> {
+/// not count twice until its old announcement expires); made on first start. The file stays
+/// locked while the node runs: a second process on the same data directory takes a temporary
+/// id instead of passing for the first.
+pub fn node_id(data_dir: &Path) -> anyhow::Result<NodeId> {
     let path = data_dir.join(NODE_ID_FILE);
-    let is_id = |s: &str| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
-    match std::fs::read_to_string(&path) {
-        Ok(kept) if is_id(kept.trim()) => return Ok(kept.trim().to_owned()),
-        Ok(_) => tracing::warn!(path = %path.display(), "node id file unreadable; making a new id"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    let cannot = || format!("cannot use the node id file {}", path.display());
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(cannot)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let id = apigw_domain::generate::new_id();
+            tracing::warn!(path = %path.display(), node_id = %id, "another process runs on this data directory; this node takes a temporary id (give each node a data directory of its own)");
+            return Ok(NodeId { id, _held: None });
+        }
+        Err(TryLockError::Error(e)) => return Err(e).with_context(cannot),
     }
+    let mut kept = String::new();
+    file.read_to_string(&mut kept).with_context(cannot)?;
+    let kept = kept.trim();
+    if kept.len() == 32 && kept.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let id = kept.to_owned();
+        return Ok(NodeId {
+            id,
+            _held: Some(file),
+        });
+    }
+    if !kept.is_empty() {
+        tracing::warn!(path = %path.display(), "node id file unreadable; making a new id");
+    }
+    // Written in place: the lock is on this file (a crash half-way gives a new id next time).
     let id = apigw_domain::generate::new_id();
-    let partial = data_dir.join(format!("{NODE_ID_FILE}.partial"));
-    std::fs::write(&partial, format!("{id}\n"))
-        .and_then(|()| std::fs::rename(&partial, &path))
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(id)
+    file.set_len(0)
+        .and_then(|()| file.seek(SeekFrom::Start(0)))
+        .and_then(|_| file.write_all(format!("{id}\n").as_bytes()))
+        .and_then(|()| file.sync_all())
+        .with_context(cannot)?;
+    Ok(NodeId {
+        id,
+        _held: Some(file),
+    })
 }
 
 /// The live gateway nodes of this node's instance, as last learned.
@@ -163,5 +202,37 @@ impl Membership {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_keeps_its_id_and_a_second_process_on_the_directory_takes_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = node_id(dir.path()).unwrap();
+        assert_eq!(first.id.len(), 32);
+        let stored = std::fs::read_to_string(dir.path().join(NODE_ID_FILE)).unwrap();
+        assert_eq!(stored.trim(), first.id);
+        // While the first holds the file, another gets a temporary id and leaves the file alone.
+        let second = node_id(dir.path()).unwrap();
+        assert_ne!(second.id, first.id);
+        let kept = std::fs::read_to_string(dir.path().join(NODE_ID_FILE)).unwrap();
+        assert_eq!(kept, stored);
+        let id = first.id.clone();
+        drop(first);
+        assert_eq!(
+            node_id(dir.path()).unwrap().id,
+            id,
+            "the same node after a restart"
+        );
+        // A damaged file gives a new id.
+        std::fs::write(dir.path().join(NODE_ID_FILE), "not an id").unwrap();
+        let renewed = node_id(dir.path()).unwrap();
+        assert_ne!(renewed.id, id);
+        let stored = std::fs::read_to_string(dir.path().join(NODE_ID_FILE)).unwrap();
+        assert_eq!(stored, format!("{}\n", renewed.id));
     }
 }

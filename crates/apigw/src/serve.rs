@@ -62,6 +62,8 @@ struct DataPlane {
     membership: Option<tokio::task::JoinHandle<()>>,
     /// The task saving the throttling counts.
     checkpoint: tokio::task::JoinHandle<()>,
+    /// This node's id, its file locked until the data plane is dropped.
+    _node_id: membership::NodeId,
 }
 
 /// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store,
@@ -117,10 +119,8 @@ async fn start_data_plane(
         !args.throttle_checkpoint_interval.is_zero(),
         "--throttle-checkpoint-interval must be more than zero"
     );
-    let node = (
-        membership::node_id(&args.store.data_dir)?,
-        instance_id.clone(),
-    );
+    let node_id = membership::node_id(&args.store.data_dir)?;
+    let node = (node_id.id.clone(), instance_id.clone());
     let checkpoint = ThrottleCheckpoint::load(
         store.clone(),
         node.clone(),
@@ -187,6 +187,7 @@ async fn start_data_plane(
         ledger,
         membership,
         checkpoint,
+        _node_id: node_id,
     }))
 }
 

@@ -24,6 +24,10 @@ pub struct ThrottleCheckpoint {
     instance_id: String,
     gateway: Gateway,
     interval: Duration,
+    /// No other node can be running (SQLite): nothing to take over after the start.
+    alone: bool,
+    /// Whether the store holds counts of this node (else an empty save is skipped).
+    saved_any: bool,
     /// Whether the last save or take-over failed (logged once per outage).
     failing: bool,
 }
@@ -46,6 +50,8 @@ impl ThrottleCheckpoint {
             instance_id,
             gateway,
             interval,
+            alone,
+            saved_any: true, // unknown: the first save replaces whatever a predecessor left
             failing: false,
         };
         let stale = if alone {
@@ -82,11 +88,17 @@ impl ThrottleCheckpoint {
         Ok(self.gateway.restore_throttle_counts(&counts))
     }
 
-    async fn save(&self, stopping: bool) -> apigw_store::StoreResult<usize> {
+    /// Replaces this node's checkpoint with its current counts (no store work while there
+    /// are none and none were saved).
+    async fn save(&mut self, stopping: bool) -> apigw_store::StoreResult<usize> {
         let rows: Vec<ThrottleCountRow> = self.gateway.throttle_counts().iter().map(row).collect();
+        if rows.is_empty() && !self.saved_any {
+            return Ok(0);
+        }
         self.store
             .save_throttle_counts(&self.node_id, &self.instance_id, &rows, stopping)
             .await?;
+        self.saved_any = !rows.is_empty();
         Ok(rows.len())
     }
 
@@ -115,6 +127,7 @@ impl ThrottleCheckpoint {
 
     async fn renew(&mut self) {
         let renewed = match self.save(false).await {
+            Ok(_) if self.alone => Ok(0),
             Ok(_) => self.take_over(self.stale(), false).await,
             Err(e) => Err(e),
         };
