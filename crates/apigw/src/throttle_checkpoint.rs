@@ -17,6 +17,10 @@ use tokio::task::JoinHandle;
 /// A node that has not saved its checkpoint for this many intervals counts as dead.
 const STALE_INTERVALS: u32 = 3;
 
+/// Most counts one checkpoint saves: the API and user counts first, then the apps', then the
+/// addresses' (a flood from many addresses does not turn into as many rows every interval).
+const MAX_SAVED: usize = 50_000;
+
 /// The checkpoints of one data plane.
 pub struct ThrottleCheckpoint {
     store: Arc<dyn Store>,
@@ -91,7 +95,21 @@ impl ThrottleCheckpoint {
     /// Replaces this node's checkpoint with its current counts (no store work while there
     /// are none and none were saved).
     async fn save(&mut self, stopping: bool) -> apigw_store::StoreResult<usize> {
-        let rows: Vec<ThrottleCountRow> = self.gateway.throttle_counts().iter().map(row).collect();
+        let mut counts = self.gateway.throttle_counts();
+        if counts.len() > MAX_SAVED {
+            counts.sort_by_key(|c| match c.caller {
+                ThrottleCaller::Api | ThrottleCaller::User => 0,
+                ThrottleCaller::App(_) => 1,
+                ThrottleCaller::Address(_) => 2,
+            });
+            tracing::debug!(
+                counts = counts.len(),
+                saved = MAX_SAVED,
+                "throttling checkpoint truncated"
+            );
+            counts.truncate(MAX_SAVED);
+        }
+        let rows: Vec<ThrottleCountRow> = counts.iter().map(row).collect();
         if rows.is_empty() && !self.saved_any {
             return Ok(0);
         }

@@ -376,17 +376,16 @@ impl Counters {
         match &count.caller {
             ThrottleCaller::Api => self.api.add(window, calls),
             ThrottleCaller::User => self.user.add(window, calls),
-            ThrottleCaller::App(app) => {
+            // The maps stay bounded, whatever several nodes' checkpoints add up to.
+            ThrottleCaller::App(app) if self.apps.counters.len() < MAX_CALLERS => {
                 let key: Box<str> = app.as_str().into();
-                self.apps
-                    .counters
-                    .entry(key)
-                    .or_default()
-                    .add(window, calls);
+                let counter = self.apps.counters.entry(key).or_default();
+                counter.add(window, calls);
             }
-            ThrottleCaller::Address(ip) => {
+            ThrottleCaller::Address(ip) if self.ips.counters.len() < MAX_CALLERS => {
                 self.ips.counters.entry(*ip).or_default().add(window, calls);
             }
+            ThrottleCaller::App(_) | ThrottleCaller::Address(_) => {}
         }
     }
 }
