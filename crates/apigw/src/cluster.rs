@@ -47,10 +47,10 @@ pub struct Node {
 }
 
 impl Node {
-    /// A node with a fresh random id.
-    pub fn new(store: SqlStore, refresher: Option<Arc<Refresher>>) -> Self {
+    /// Node `id` (see `membership::node_id`).
+    pub fn new(id: String, store: SqlStore, refresher: Option<Arc<Refresher>>) -> Self {
         Self {
-            id: apigw_domain::generate::new_id(),
+            id,
             store,
             refresher,
         }

@@ -62,8 +62,6 @@ struct DataPlane {
     membership: Option<tokio::task::JoinHandle<()>>,
     /// The task saving the throttling counts.
     checkpoint: tokio::task::JoinHandle<()>,
-    /// This node's id, its file locked until the data plane is dropped.
-    _node_id: membership::NodeId,
 }
 
 /// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store,
@@ -72,7 +70,7 @@ async fn start_data_plane(
     args: &ServeArgs,
     store: &Arc<dyn Store>,
     key: &MasterKey,
-    backend: Backend,
+    (backend, node_id): (Backend, &str),
 ) -> anyhow::Result<Option<DataPlane>> {
     if args.gateway_listen.is_none() && args.gateway_http_listen.is_none() {
         tracing::info!("no gateway listener configured (--gateway-listen / --gateway-http-listen): management API only");
@@ -119,8 +117,7 @@ async fn start_data_plane(
         !args.throttle_checkpoint_interval.is_zero(),
         "--throttle-checkpoint-interval must be more than zero"
     );
-    let node_id = membership::node_id(&args.store.data_dir)?;
-    let node = (node_id.id.clone(), instance_id.clone());
+    let node = (node_id.to_owned(), instance_id.clone());
     let checkpoint = ThrottleCheckpoint::load(
         store.clone(),
         node.clone(),
@@ -187,7 +184,6 @@ async fn start_data_plane(
         ledger,
         membership,
         checkpoint,
-        _node_id: node_id,
     }))
 }
 
@@ -228,9 +224,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let shared: Arc<dyn Store> = Arc::new(store.store.clone());
-    let data_plane = start_data_plane(&args, &shared, &store.key, store.store.backend()).await?;
+    // One id for this node in the cluster's change events, announcements and checkpoints.
+    let node_id = membership::node_id(&args.store.data_dir)?;
+    let data_plane = start_data_plane(
+        &args,
+        &shared,
+        &store.key,
+        (store.store.backend(), &node_id.id),
+    )
+    .await?;
     let refresher = data_plane.as_ref().map(|d| d.refresher.clone());
-    let node = cluster::Node::new(store.store.clone(), refresher);
+    let node = cluster::Node::new(node_id.id.clone(), store.store.clone(), refresher);
     if store.store.backend() == Backend::Postgres {
         node.start_sync(args.sync_check_interval)?;
     }
