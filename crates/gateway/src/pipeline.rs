@@ -261,16 +261,20 @@ pub(crate) fn handle<'a>(
                     let checked = params::check(&api.req_params, &route, query, &parts.headers);
                     pass!(checked, 'phases);
                 }
-                // Phase 7: request throttling (429 APIG.0308), before any quota is spent.
+                // Phase 7: request throttling (429 APIG.0308), before any quota is spent. The
+                // wall clock, read once for this phase and the next.
+                let mut wall = None;
                 let per_second = features.api_calls_per_second;
                 if per_second.is_some() || api.rate_limit.is_some() {
+                    let now = *wall.insert(crate::quota::wall_ms());
                     let share = gw.throttle_share();
-                    let throttled = throttle(api, (per_second, share), (app, client), &mut trace);
+                    let limits = (per_second, share);
+                    let throttled = throttle(api, limits, (app, client), now, &mut trace);
                     pass!(throttled, 'phases);
                 }
                 if let Some(app) = app {
                     // Phase 8: quota (405 APIG.0501).
-                    pass!(take_quota(app, &mut trace), 'phases);
+                    pass!(take_quota(app, wall, &mut trace), 'phases);
                 }
 
                 // Phase 9: proxy (502, 504, 413), or a MOCK API's fixed answer.
@@ -583,15 +587,15 @@ fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
 
 /// Phase 7: one call of the API against the instance's default limit (`per_second`, all
 /// environments together), then against its request throttling policy, by the app (if any)
-/// from the client's address; each limit as far as this node's `share` of it goes. A refused
-/// call counts against no limit.
+/// from the client's address at `now` (Unix milliseconds); each limit as far as this node's
+/// `share` of it goes. A refused call counts against no limit.
 fn throttle(
     api: &ApiEntry,
     (per_second, share): (Option<u32>, Share),
     (app, client): (Option<&AppEntry>, IpAddr),
+    now: i64,
     trace: &mut Trace<'_>,
 ) -> Result<(), ApiError> {
-    let now = crate::quota::wall_ms();
     if let Some(limit) = per_second.map(|l| share.of(l)) {
         let taken = api.all_envs.take(now, limit);
         if trace.enabled {
@@ -621,12 +625,13 @@ fn throttle(
     Ok(())
 }
 
-/// Phase 8: one call of the app's quota (a refused call takes none).
-fn take_quota(app: &AppEntry, trace: &mut Trace<'_>) -> Result<(), ApiError> {
+/// Phase 8: one call of the app's quota (a refused call takes none), at `wall` (Unix
+/// milliseconds) when the throttling phase has read the clock already.
+fn take_quota(app: &AppEntry, wall: Option<i64>, trace: &mut Trace<'_>) -> Result<(), ApiError> {
     let Some(quota) = &app.quota else {
         return Ok(());
     };
-    match quota.acquire(crate::quota::wall_ms()) {
+    match quota.acquire(wall.unwrap_or_else(crate::quota::wall_ms)) {
         QuotaCall::Unlimited => Ok(()),
         QuotaCall::Allowed(remain) => {
             if trace.enabled {
