@@ -41,10 +41,9 @@ fn node_with(
     key_from: Option<&Server>,
     args: &[&str],
 ) -> NodeUnderTest {
-    let port = free_port();
     let mut opts = Opts::default()
         .arg("--gateway-http-listen")
-        .arg(&format!("127.0.0.1:{port}"))
+        .arg("127.0.0.1:0")
         .arg("--allow-app-code-over-http")
         .arg("--sync-check-interval")
         .arg("1s")
@@ -66,6 +65,7 @@ fn node_with(
     }
     let server = Server::start_with(opts);
     let admin = server.admin();
+    let port = server.port_of("gateway listening (plain HTTP)");
     NodeUnderTest {
         server,
         admin,

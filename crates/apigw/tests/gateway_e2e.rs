@@ -35,16 +35,17 @@ fn restart_in(dir: &std::path::Path) -> Gw {
 
 /// A server with both gateway listeners and `opts`, on `dir` or a fresh data directory.
 fn serve_gateway(dir: Option<&std::path::Path>, opts: Opts) -> Gw {
-    let (http_port, https_port) = (free_port(), free_port());
     let opts = opts
         .arg("--gateway-http-listen")
-        .arg(&format!("127.0.0.1:{http_port}"))
+        .arg("127.0.0.1:0")
         .arg("--gateway-listen")
-        .arg(&format!("127.0.0.1:{https_port}"));
+        .arg("127.0.0.1:0");
     let server = match dir {
         Some(dir) => Server::start_in(dir, opts).expect("restart"),
         None => Server::start_with(opts),
     };
+    let http_port = server.port_of("gateway listening (plain HTTP)");
+    let https_port = server.port_of("gateway listening (HTTPS)");
     let admin = server.admin();
     let client = Client::builder()
         .danger_accept_invalid_certs(true)
@@ -387,14 +388,12 @@ fn gateway_keeps_its_configuration_across_a_restart() {
     );
     let dir = gw.server.keep_dir();
     assert_eq!(gw.server.terminate(), Some(0));
-    let https_port = free_port();
-    let _server = Server::start_in(
+    let server = Server::start_in(
         dir.path(),
-        Opts::default()
-            .arg("--gateway-listen")
-            .arg(&format!("127.0.0.1:{https_port}")),
+        Opts::default().arg("--gateway-listen").arg("127.0.0.1:0"),
     )
     .unwrap();
+    let https_port = server.port_of("gateway listening (HTTPS)");
     gw.https = format!("https://127.0.0.1:{https_port}");
     let ok = gw.call(&gw.https, "/echo/after", &[("X-Apig-AppCode", &code)]);
     assert_eq!(ok.status, 200, "{}", ok.text);
@@ -702,13 +701,13 @@ fn series(exposition: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64
 #[test]
 fn metrics_and_access_log_tell_what_the_gateway_did() {
     let backend = EchoBackend::start();
-    let metrics_port = free_port();
     let gw = start_with(
         Opts::default()
             .arg("--metrics-listen")
-            .arg(&format!("127.0.0.1:{metrics_port}"))
+            .arg("127.0.0.1:0")
             .arg("--access-log"),
     );
+    let metrics_port = gw.server.port_of("metrics listening");
     let api_id = gw.publish_echo_api(&backend);
     let (app_id, code) = gw.authorized_app("metered_app", &api_id);
     let wrong = "0".repeat(64);

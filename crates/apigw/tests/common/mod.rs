@@ -1,5 +1,5 @@
-//! Black-box harness: starts the real `apigw` binary on a free port with a fresh data directory,
-//! waits for `/health`, and offers a small HTTP client with token and AK/SK helpers.
+//! Black-box harness: starts the real `apigw` binary with a fresh data directory, its management
+//! API on a port the system picks (read from the server's log), waits for `/health`, and offers a small HTTP client with token and AK/SK helpers.
 #![allow(dead_code)]
 
 use reqwest::blocking::{Client, Response};
@@ -15,6 +15,18 @@ pub use apigw_store::test_db::TestDatabase;
 
 /// Password of the bootstrap admin in every test server.
 pub const ADMIN_PASSWORD: &str = "admin-test-password";
+
+/// The port in the first line of a server log that has `marker` (text or JSON lines), as
+/// `127.0.0.1:<port>`: where a listener given port 0 listens.
+fn port_logged(log: &str, marker: &str) -> Option<u16> {
+    let line = log.lines().find(|l| l.contains(marker))?;
+    let at = line.find("127.0.0.1:")? + "127.0.0.1:".len();
+    let digits: String = line[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
@@ -114,8 +126,10 @@ impl Server {
 
     /// Starts a server on an existing data directory (for restarts). Err(log) if it exits early.
     pub fn start_in(dir: &Path, opts: Opts) -> Result<Server, String> {
-        let port = free_port();
-        let log = dir.join(format!("server-{port}.log"));
+        // Each start its own log (a restart on the same directory keeps the earlier ones).
+        static STARTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = dir.join(format!("server-{}-{n}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).unwrap();
         let mut cmd = Command::new(bin());
         let db = on_postgres().then(|| database_for(dir));
@@ -126,8 +140,11 @@ impl Server {
                 .env("APIGW_MASTER_KEY_FILE", dir.join("master.key"));
         }
         cmd.arg("serve")
+            // Port 0: the server binds a port the system picks and logs it. A port picked here
+            // and bound later by the server could be taken in between by a server of another
+            // test, whose answers this harness would then read as its own.
             .arg("--admin-listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg("127.0.0.1:0")
             .arg("--data-dir")
             .arg(dir)
             .args(&opts.args)
@@ -141,19 +158,24 @@ impl Server {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn apigw");
-        let base = format!("http://127.0.0.1:{port}");
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
+        let mut port = None;
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 let text = std::fs::read_to_string(&log).unwrap_or_default();
                 return Err(format!("apigw exited early with {status}:\n{text}"));
             }
-            if let Ok(r) = client.get(format!("{base}/health")).send() {
-                if r.status() == 200 {
+            if port.is_none() {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                port = port_logged(&text, "management API listening");
+            }
+            if let Some(port) = port {
+                let health = client.get(format!("http://127.0.0.1:{port}/health")).send();
+                if health.is_ok_and(|r| r.status() == 200) {
                     break;
                 }
             }
@@ -163,6 +185,8 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let port = port.expect("port read from the log");
+        let base = format!("http://127.0.0.1:{port}");
         Ok(Server {
             child: Some(child),
             port,
@@ -173,6 +197,14 @@ impl Server {
             db,
             _tmp: None,
         })
+    }
+
+    /// The port of the listener whose start-up log line has `marker` (e.g. `"gateway listening
+    /// (HTTPS)"`): for listeners given port 0, so that no other test's server can take the
+    /// port between picking and binding it.
+    pub fn port_of(&self, marker: &str) -> u16 {
+        let log = self.log_text();
+        port_logged(&log, marker).unwrap_or_else(|| panic!("no {marker:?} in the log:\n{log}"))
     }
 
     /// The server's log so far.
