@@ -74,6 +74,12 @@ fn node_with(
 }
 
 impl NodeUnderTest {
+    /// The publication record of `api_id` (in RELEASE), what policies are bound to.
+    fn publish_id(&self, api_id: &str) -> String {
+        let api = self.mgmt("GET", &format!("/apis/{api_id}"), None);
+        api.json["publish_id"].as_str().unwrap().to_owned()
+    }
+
     fn mgmt(&self, method: &str, path: &str, body: Option<&Value>) -> Reply {
         self.server.call(
             method,
@@ -316,8 +322,7 @@ fn a_throttling_policy_bound_through_one_node_is_in_force_on_the_other() {
             "time_interval": 1, "time_unit": "DAY"}),
     );
     let policy_id = policy["id"].as_str().unwrap().to_owned();
-    let api = a.mgmt("GET", &format!("/apis/{}", f.api_id), None);
-    let publish_id = api.json["publish_id"].as_str().unwrap().to_owned();
+    let publish_id = a.publish_id(&f.api_id);
     let bound = a.created(
         "/throttle-bindings",
         json!({"strategy_id": policy_id, "publish_ids": [publish_id]}),
@@ -366,8 +371,7 @@ fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
         "/throttles",
         json!({"name": "divided", "api_call_limits": 4, "time_interval": 1, "time_unit": "DAY"}),
     );
-    let api = a.mgmt("GET", &format!("/apis/{}", f.api_id), None);
-    let publish_id = api.json["publish_id"].as_str().unwrap();
+    let publish_id = a.publish_id(&f.api_id);
     a.created(
         "/throttle-bindings",
         json!({"strategy_id": policy["id"], "publish_ids": [publish_id]}),
@@ -440,8 +444,7 @@ fn a_crashed_nodes_throttling_counts_are_carried_on_by_another_node() {
         "/throttles",
         json!({"name": "hourly", "api_call_limits": 10, "time_interval": 1, "time_unit": "HOUR"}),
     );
-    let api = a.mgmt("GET", &format!("/apis/{}", f.api_id), None);
-    let publish_id = api.json["publish_id"].as_str().unwrap();
+    let publish_id = a.publish_id(&f.api_id);
     away_from_window_end(3_600_000, 30_000);
     a.created(
         "/throttle-bindings",

@@ -61,6 +61,12 @@ fn serve_gateway(dir: Option<&std::path::Path>, opts: Opts) -> Gw {
 }
 
 impl Gw {
+    /// The publication record of `api_id` (in RELEASE), what policies are bound to.
+    fn publish_id(&self, api_id: &str) -> String {
+        let api = self.mgmt("GET", &format!("/apis/{api_id}"), None);
+        api.json["publish_id"].as_str().unwrap().to_owned()
+    }
+
     /// A new app named `name` with an AppCode, authorized for `api_id` in RELEASE: its id and
     /// the AppCode.
     fn authorized_app(&self, name: &str, api_id: &str) -> (String, String) {
@@ -1664,10 +1670,7 @@ fn throttling_counts_of_long_windows_survive_a_restart_and_a_crash() {
     let gw = start_with(checkpoints());
     let api_id = gw.publish_echo_api(&backend);
     let (_, code) = gw.authorized_app("kept_counts", &api_id);
-    let publish_id = gw.mgmt("GET", &format!("/apis/{api_id}"), None).json["publish_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let publish_id = gw.publish_id(&api_id);
     let policy = gw.mgmt(
         "POST",
         "/throttles",
@@ -1735,10 +1738,7 @@ fn request_throttling_policies_limit_calls_per_api_user_app_and_address() {
     let (a, code_a) = gw.authorized_app("throttled_a", &api_id);
     let (_, code_b) = gw.authorized_app("throttled_b", &api_id);
     let (_, code_c) = gw.authorized_app("throttled_c", &api_id);
-    let publish_id = gw.mgmt("GET", &format!("/apis/{api_id}"), None).json["publish_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let publish_id = gw.publish_id(&api_id);
     let policy = gw.mgmt(
         "POST",
         "/throttles",
@@ -1942,12 +1942,7 @@ fn a_shared_throttling_policy_counts_the_calls_of_all_its_apis_together() {
         assert_eq!(api.status, 201, "{}", api.text);
         let id = api.json["id"].as_str().unwrap().to_owned();
         gw.publish(&id);
-        ids.push(
-            gw.mgmt("GET", &format!("/apis/{id}"), None).json["publish_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.push(gw.publish_id(&id));
     }
     let make = |name: &str, kind: u8| {
         let policy = gw.mgmt(
@@ -2075,10 +2070,7 @@ fn an_access_control_policy_admits_or_refuses_client_addresses_of_an_api() {
     let gw = start();
     let api_id = gw.publish_echo_api(&backend);
     let (_, code) = gw.authorized_app("acl_policy_app", &api_id);
-    let publish_id = gw.mgmt("GET", &format!("/apis/{api_id}"), None).json["publish_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let publish_id = gw.publish_id(&api_id);
     let policy = |name: &str, acl_type: &str, value: &str| {
         let r = gw.mgmt(
             "POST",

@@ -1,5 +1,6 @@
 //! [`QuotaLedgerStore`] in SQL: one upsert per reported app, written for both backends.
 
+use super::expr::{database_now_ms, json_rows, JsonColumn};
 use super::{Backend, SqlStore};
 use crate::ledger::{QuotaLedgerRead, QuotaLedgerStore, QuotaUsageReport, QuotaUsageTally};
 use crate::StoreResult;
@@ -7,31 +8,15 @@ use async_trait::async_trait;
 use sqlx::Row;
 use std::collections::hash_map::{Entry, HashMap};
 
-/// The database's clock in Unix milliseconds, as an SQL expression.
-pub(super) fn database_now_ms(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
-        Backend::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
-    }
-}
-
 /// Reports per upsert statement (one JSON document of about 100 bytes each).
 const REPORTS_PER_STATEMENT: usize = 10_000;
 
 /// The reports of one statement as rows `r(a, q, w, c, i)` (app, quota, window start, calls,
-/// window length) from the JSON array bound as `$1`: one value for the whole batch, since
-/// binding values one by one costs SQLite more with every value a statement has.
-fn reports_as_rows(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => {
-            "(SELECT json_extract(value, '$.a') AS a, json_extract(value, '$.q') AS q, \
-              json_extract(value, '$.w') AS w, json_extract(value, '$.c') AS c, \
-              json_extract(value, '$.i') AS i FROM json_each($1)) AS r"
-        }
-        Backend::Postgres => {
-            "jsonb_to_recordset(CAST($1 AS JSONB)) AS r(a TEXT, q TEXT, w BIGINT, c BIGINT, i BIGINT)"
-        }
-    }
+/// window length) from the JSON array bound as `$1`.
+fn reports_as_rows(backend: Backend) -> String {
+    use JsonColumn::{BigInt, Text};
+    let columns = [Text("a"), Text("q"), BigInt("w"), BigInt("c"), BigInt("i")];
+    json_rows(backend, "$1", &columns)
 }
 
 /// The upsert: each report is added to its app's row (see
@@ -92,7 +77,7 @@ impl QuotaLedgerStore for SqlStore {
         }
         let reports = one_per_app(reports);
         let upsert = ADD_USAGE
-            .replace("{rows}", reports_as_rows(self.backend))
+            .replace("{rows}", &reports_as_rows(self.backend))
             .replace("{now}", database_now_ms(self.backend));
         // Not a configuration change (no revision) and not serialised with the management
         // writes on PostgreSQL: each upsert is atomic on its rows.

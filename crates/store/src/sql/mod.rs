@@ -18,6 +18,7 @@ mod authz;
 mod bindings;
 mod builder;
 mod export;
+mod expr;
 mod features;
 mod ledger;
 mod nodes;

@@ -1,6 +1,6 @@
 //! [`GatewayNodeStore`] in SQL, written for both backends.
 
-use super::ledger::database_now_ms;
+use super::expr::database_now_ms;
 use super::SqlStore;
 use crate::nodes::GatewayNodeStore;
 use crate::StoreResult;

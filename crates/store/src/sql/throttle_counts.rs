@@ -1,6 +1,6 @@
 //! [`ThrottleCountStore`] in SQL, written for both backends.
 
-use super::ledger::database_now_ms;
+use super::expr::{database_now_ms, json_rows, JsonColumn};
 use super::{Backend, SqlStore};
 use crate::throttle_counts::{ThrottleCountRow, ThrottleCountStore};
 use crate::StoreResult;
@@ -12,17 +12,10 @@ const ROWS_PER_STATEMENT: usize = 10_000;
 
 /// The rows of one statement as `r(b, c, w, l, n)` (binding, caller, window start, window
 /// length, calls) from the JSON array bound as `$3`.
-fn rows_from_json(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Sqlite => {
-            "(SELECT json_extract(value, '$.b') AS b, json_extract(value, '$.c') AS c, \
-              json_extract(value, '$.w') AS w, json_extract(value, '$.l') AS l, \
-              json_extract(value, '$.n') AS n FROM json_each($3)) AS r"
-        }
-        Backend::Postgres => {
-            "jsonb_to_recordset(CAST($3 AS JSONB)) AS r(b TEXT, c TEXT, w BIGINT, l BIGINT, n BIGINT)"
-        }
-    }
+fn rows_from_json(backend: Backend) -> String {
+    use JsonColumn::{BigInt, Text};
+    let columns = [Text("b"), Text("c"), BigInt("w"), BigInt("l"), BigInt("n")];
+    json_rows(backend, "$3", &columns)
 }
 
 #[async_trait]
