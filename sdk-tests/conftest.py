@@ -15,9 +15,9 @@ Environment knobs:
                                   skip, instead of fail, when APIGW_BIN does not exist
 """
 import os
+import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -72,6 +72,8 @@ class Server:
         self.log_path = log_path
         self.proc = proc
         self.gateway_url = None           # http://127.0.0.1:PORT of the plain-HTTP gateway listener
+        self.gateway_tls_address = None   # 127.0.0.1:PORT of the HTTPS gateway listener
+        self.gateway_cert = None          # its self-signed certificate (PEM file in the data dir)
 
     def log_tail(self, n=60):
         try:
@@ -81,10 +83,30 @@ class Server:
         return "\n".join(lines[-n:])
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Log lines that announce the listeners (each carries `127.0.0.1:PORT`): the server binds
+# port 0 and the harness reads the ports it got, so no other process can take a port between
+# a probe and the bind.
+LISTENING = {
+    "admin": "management API listening",
+    "gateway_http": "gateway listening (plain HTTP)",
+    "gateway_https": "gateway listening (HTTPS)",
+}
+
+
+def _logged_ports(log_path):
+    """{listener: port} of the listeners the server's log has announced so far."""
+    try:
+        text = Path(log_path).read_text(errors="replace")
+    except OSError:
+        return {}
+    ports = {}
+    for line in text.splitlines():
+        for name, marker in LISTENING.items():
+            if marker in line and name not in ports:
+                m = re.search(r"127\.0\.0\.1:(\d+)", line)
+                if m:
+                    ports[name] = int(m.group(1))
+    return ports
 
 
 def _stop(proc):
@@ -130,41 +152,40 @@ def server(tmp_path_factory):
         env["APIGW_DATABASE_URL"] = server_url.rsplit("/", 1)[0] + "/" + database
         env["APIGW_MASTER_KEY_FILE"] = str(data_dir / "master.key")
 
-    cmd = [binary]
-    last_err = None
-    for _attempt in range(3):  # the free port can be taken between probe and bind
-        port, gateway_port = _free_port(), _free_port()
-        base = "http://127.0.0.1:%d" % port
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                cmd + ["serve", "--admin-listen", "127.0.0.1:%d" % port, "--data-dir", str(data_dir),
-                       "--gateway-http-listen", "127.0.0.1:%d" % gateway_port,
-                       "--allow-app-code-over-http"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-            )
-        srv = Server(base, password, str(data_dir), str(log_path), proc)
-        srv.gateway_url = "http://127.0.0.1:%d" % gateway_port
-        deadline = time.monotonic() + startup
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                last_err = "server exited with code %s before answering GET /health" % proc.returncode
-                break
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [binary, "serve", "--admin-listen", "127.0.0.1:0", "--data-dir", str(data_dir),
+             "--gateway-http-listen", "127.0.0.1:0", "--gateway-listen", "127.0.0.1:0",
+             "--allow-app-code-over-http"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+    srv = Server(None, password, str(data_dir), str(log_path), proc)
+    deadline = time.monotonic() + startup
+    last_err = "the listeners were not announced in the log"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            last_err = "server exited with code %s before answering GET /health" % proc.returncode
+            break
+        ports = _logged_ports(log_path)
+        if len(ports) == len(LISTENING):
+            srv.base_url = "http://127.0.0.1:%d" % ports["admin"]
+            srv.gateway_url = "http://127.0.0.1:%d" % ports["gateway_http"]
+            srv.gateway_tls_address = "127.0.0.1:%d" % ports["gateway_https"]
+            srv.gateway_cert = str(data_dir / "gateway-cert.pem")
             try:
-                r = requests.get(base + "/health", timeout=2)
+                r = requests.get(srv.base_url + "/health", timeout=2)
                 if r.status_code == 200:
                     break
                 last_err = "GET /health answered %s" % r.status_code
             except requests.RequestException as e:
                 last_err = "GET /health: %s" % e
-            time.sleep(0.1)
-        else:
-            _stop(proc)
-            pytest.fail("apigw did not answer GET /health = 200 within %.0fs (%s).\n"
-                        "command: %s\nlog %s:\n%s" % (startup, last_err, " ".join(proc.args),
-                                                      log_path, srv.log_tail()), pytrace=False)
-        if proc.poll() is None:
-            break
+        time.sleep(0.1)
     else:
+        _stop(proc)
+        pytest.fail("apigw did not answer GET /health = 200 within %.0fs (%s).\n"
+                    "command: %s\nlog %s:\n%s" % (startup, last_err, " ".join(proc.args),
+                                                  log_path, srv.log_tail()), pytrace=False)
+    if proc.poll() is not None:
         pytest.fail("apigw could not be started: %s\ncommand: %s\nlog %s:\n%s"
                     % (last_err, " ".join(proc.args), log_path, srv.log_tail()), pytrace=False)
 

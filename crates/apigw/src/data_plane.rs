@@ -6,8 +6,8 @@
 use anyhow::Context;
 use apigw_admin::changes::Change;
 use apigw_domain::api::{
-    self, ApiBackend, ApiDefinition, AuthType, BackendProtocol, BackendValue, HttpMethod,
-    MatchMode, ParamLocation, ParamType, ReqProtocol, SystemParam,
+    self, ApiBackend, ApiDefinition, AuthType, BackendValue, HttpMethod, MatchMode, ParamLocation,
+    ParamType, ReqProtocol, SystemParam,
 };
 use apigw_domain::authz::AclType;
 use apigw_domain::throttle::SpecialObjectType;
@@ -117,6 +117,7 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             ReqProtocol::Http => Protocol::Http,
             ReqProtocol::Https => Protocol::Https,
             ReqProtocol::Both => Protocol::Both,
+            ReqProtocol::Grpcs => Protocol::Grpcs,
         },
         req_method: method(d.req_method())?,
         req_uri: d.req_uri().as_str().to_owned(),
@@ -131,8 +132,9 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             },
         },
         backend: match d.backend() {
-            ApiBackend::Http(b) => Backend::Http(HttpBackend {
-                https: b.req_protocol == BackendProtocol::Https,
+            ApiBackend::Http(b) | ApiBackend::Grpc(b) => Backend::Http(HttpBackend {
+                https: b.req_protocol.is_tls(),
+                grpc: b.req_protocol.is_grpc(),
                 host: b.url_domain.host().to_owned(),
                 port: b.url_domain.port_for(b.req_protocol),
                 method: method(b.req_method)?,

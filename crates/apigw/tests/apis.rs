@@ -265,7 +265,8 @@ fn every_part_of_a_definition_is_validated() {
         (json!({"name": "bad name!"}), "name"),
         (json!({"type": 3}), "type"),
         (json!({"version": "v".repeat(17)}), "version"),
-        (json!({"req_protocol": "GRPCS"}), "req_protocol"),
+        // A gRPC frontend needs a gRPC backend, and a gRPC backend a gRPC protocol.
+        (json!({"req_protocol": "GRPCS"}), "backend_type"),
         (json!({"req_method": "TRACE"}), "req_method"),
         (json!({"req_uri": "no/slash"}), "req_uri"),
         (
@@ -286,7 +287,7 @@ fn every_part_of_a_definition_is_validated() {
         ),
         (json!({"backend_type": "FUNCTION"}), "backend_type"),
         (json!({"backend_type": "MOCK"}), "backend_api"),
-        (json!({"backend_type": "GRPC"}), "backend_type"),
+        (json!({"backend_type": "GRPC"}), "backend_api.req_protocol"),
         (json!({"backend_api": null}), "backend_api"),
         (json!({"remark": "r".repeat(256)}), "remark"),
         (json!({"tags": ["ok", "9bad"]}), "tags"),
@@ -351,6 +352,85 @@ fn every_part_of_a_definition_is_validated() {
     assert!(db(&server, "SELECT id FROM apis").is_empty());
     // The unchanged example is fine.
     create_api(&server, &admin, &base);
+}
+
+#[test]
+fn a_grpc_api_follows_huaweis_rules_and_is_stored_as_given() {
+    let server = Server::start();
+    let admin = server.admin();
+    let group_id = default_group(&server, &admin);
+    let post =
+        |body: &Value| server.call("POST", &admin.apig("/apis"), Some(&admin.token), Some(body));
+    let grpc = json!({
+        "group_id": group_id, "name": "greeter", "type": 1, "req_protocol": "GRPCS",
+        "req_method": "POST", "req_uri": "/helloworld.Greeter/SayHello", "match_mode": "NORMAL",
+        "auth_type": "APP", "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "GRPC",
+        "backend_api": {"url_domain": "grpc.example.com", "req_protocol": "GRPCS",
+                        "req_method": "POST", "req_uri": "/", "timeout": 3000},
+        "backend_params": [{"name": "x-app", "value": "$context.appId", "location": "HEADER",
+                            "origin": "SYSTEM"}]
+    });
+    let created = post(&grpc);
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json["id"].as_str().unwrap();
+    let shown = server.call(
+        "GET",
+        &admin.apig(&format!("/apis/{id}")),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    for m in [&created.json, &shown.json] {
+        assert_eq!(m["req_protocol"], "GRPCS");
+        assert_eq!(m["backend_type"], "GRPC");
+        assert_eq!(m["backend_api"]["req_protocol"], "GRPCS");
+        assert_eq!(m["backend_api"]["req_uri"], "/");
+        assert_eq!(m["backend_params"][0]["name"], "x-app");
+    }
+
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({"req_method": "GET"}), "req_method"),
+        (json!({"req_protocol": "HTTPS"}), "req_protocol"),
+        (
+            json!({"req_uri": "/helloworld.Greeter/SayHello/x"}),
+            "req_uri",
+        ),
+        (json!({"req_uri": "/helloworld.Greeter"}), "match_mode"),
+        (json!({"backend_type": "HTTP"}), "backend_api.req_protocol"),
+        (
+            json!({"backend_params": [{"name": "q", "value": "1", "location": "QUERY", "origin": "CONSTANT"}]}),
+            "backend_params[0].location",
+        ),
+    ];
+    for (patch, field) in cases {
+        let mut body = grpc.clone();
+        body["name"] = json!("greeter_bad");
+        for (k, v) in patch.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        post(&body).assert_error(400, "APIG.2011", Some(&invalid(field)));
+    }
+    for (key, value, field) in [
+        ("req_protocol", json!("HTTP"), "backend_api.req_protocol"),
+        ("req_method", json!("ANY"), "backend_api.req_method"),
+        (
+            "req_uri",
+            json!("/helloworld.Greeter"),
+            "backend_api.req_uri",
+        ),
+    ] {
+        let mut body = grpc.clone();
+        body["name"] = json!("greeter_bad");
+        body["backend_api"][key] = value;
+        post(&body).assert_error(400, "APIG.2011", Some(&invalid(field)));
+    }
+    // A prefix of a service (or of everything) is a gRPC API too.
+    let mut service = grpc.clone();
+    service["name"] = json!("greeter_service");
+    service["req_uri"] = json!("/helloworld.Greeter");
+    service["match_mode"] = json!("SWA");
+    let created = post(&service);
+    assert_eq!(created.status, 201, "{}", created.text);
 }
 
 #[test]

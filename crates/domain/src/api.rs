@@ -8,9 +8,14 @@
 //! writes the canonical wire form, which is also what the store keeps and parses again on
 //! reading, so a definition read back from the database passed the same rules.
 //!
-//! What we refuse although Huawei accepts it (we do not implement it): `req_protocol` `GRPCS`,
-//! `auth_type` `IAM` and `AUTHORIZER`, `backend_type` `FUNCTION` and `GRPC`, VPC channels
-//! (`vpc_channel_status` 1), parameters inside a path segment (`/a/{id}.json`) and `{p+}`.
+//! gRPC APIs (`req_protocol` `GRPCS` with `backend_type` `GRPC`) follow Huawei's rules: method
+//! `POST` on both sides, a frontend path of `/`, `/{package}.{service}` or
+//! `/{package}.{service}/{method}` (`NORMAL` matching only for the last), a backend path of `/`
+//! (the call's own path is forwarded) and backend parameters only in headers (gRPC metadata).
+//!
+//! What we refuse although Huawei accepts it (we do not implement it): `auth_type` `IAM` and
+//! `AUTHORIZER`, `backend_type` `FUNCTION`, VPC channels (`vpc_channel_status` 1), parameters
+//! inside a path segment (`/a/{id}.json`) and `{p+}`.
 
 use crate::error::ApiError;
 use crate::names::ResourceId;
@@ -358,7 +363,7 @@ macro_rules! wire_enum {
 }
 
 wire_enum!(
-    /// Protocols an API accepts calls on (`GRPCS` is not supported).
+    /// Protocols an API accepts calls on.
     ReqProtocol {
         /// Plain HTTP only.
         Http = "HTTP",
@@ -366,6 +371,8 @@ wire_enum!(
         Https = "HTTPS",
         /// Both.
         Both = "BOTH",
+        /// gRPC over TLS (HTTP/2), the protocol of gRPC APIs.
+        Grpcs = "GRPCS",
     }
 );
 
@@ -374,7 +381,7 @@ impl ReqProtocol {
     pub fn accepts(self, https: bool) -> bool {
         match self {
             Self::Http => !https,
-            Self::Https => https,
+            Self::Https | Self::Grpcs => https,
             Self::Both => true,
         }
     }
@@ -446,16 +453,31 @@ wire_enum!(
         Http = "HTTP",
         /// HTTPS.
         Https = "HTTPS",
+        /// gRPC over cleartext HTTP/2 (`GRPC` backends only).
+        Grpc = "GRPC",
+        /// gRPC over TLS (`GRPC` backends only).
+        Grpcs = "GRPCS",
     }
 );
 
 impl BackendProtocol {
     /// The port used when `url_domain` names none.
     pub fn default_port(self) -> u16 {
-        match self {
-            Self::Http => 80,
-            Self::Https => 443,
+        if self.is_tls() {
+            443
+        } else {
+            80
         }
+    }
+
+    /// Whether the backend is reached over TLS.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Self::Https | Self::Grpcs)
+    }
+
+    /// Whether this is a gRPC protocol (the only ones a `GRPC` backend may use).
+    pub fn is_grpc(self) -> bool {
+        matches!(self, Self::Grpc | Self::Grpcs)
     }
 }
 
@@ -901,12 +923,12 @@ pub struct BackendParam {
     pub remark: Option<String>,
 }
 
-/// The HTTP backend of an API (`backend_api`).
+/// The backend server of an API (`backend_api`), HTTP or gRPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendApi {
     /// `host[:port]`.
     pub url_domain: UrlDomain,
-    /// HTTP or HTTPS.
+    /// HTTP or HTTPS (an `HTTP` backend), GRPC or GRPCS (a `GRPC` backend).
     pub req_protocol: BackendProtocol,
     /// Method sent (`ANY`: the caller's).
     pub req_method: HttpMethod,
@@ -943,6 +965,9 @@ pub enum ApiBackend {
     Http(BackendApi),
     /// `MOCK`: the gateway's fixed answer (`mock_info`).
     Mock(MockInfo),
+    /// `GRPC`: a gRPC server the call is forwarded to over HTTP/2 (`backend_api` with protocol
+    /// `GRPC` or `GRPCS`, method `POST`, path `/`).
+    Grpc(BackendApi),
 }
 
 impl ApiBackend {
@@ -951,14 +976,23 @@ impl ApiBackend {
         match self {
             Self::Http(_) => "HTTP",
             Self::Mock(_) => "MOCK",
+            Self::Grpc(_) => "GRPC",
         }
     }
 
     /// The wire field holding the backend's object (`backend_api` or `mock_info`).
     pub fn field(&self) -> &'static str {
         match self {
-            Self::Http(_) => "backend_api",
+            Self::Http(_) | Self::Grpc(_) => "backend_api",
             Self::Mock(_) => "mock_info",
+        }
+    }
+
+    /// The backend server calls are forwarded to (none for a `MOCK`).
+    pub fn server(&self) -> Option<&BackendApi> {
+        match self {
+            Self::Http(api) | Self::Grpc(api) => Some(api),
+            Self::Mock(_) => None,
         }
     }
 }
@@ -1354,6 +1388,59 @@ impl BackendParam {
     }
 }
 
+/// The rules of gRPC APIs (Huawei's "Creating a gRPC API" and `CreateApiV2`): what makes a
+/// `GRPCS` frontend and a `GRPC` backend, which only go together.
+struct GrpcRules;
+
+impl GrpcRules {
+    /// A `GRPC` backend: protocol `GRPC` or `GRPCS`, method `POST`, path `/` (the call's own
+    /// path, `/{package}.{service}/{method}`, is what the backend receives).
+    fn backend(api: BackendApi, f: &Fields<'_>) -> Result<BackendApi, ApiError> {
+        if !api.req_protocol.is_grpc() {
+            return Err(f.bad("backend_api.req_protocol"));
+        }
+        if api.req_method != HttpMethod::Post {
+            return Err(f.bad("backend_api.req_method"));
+        }
+        if api.req_uri.as_str() != "/" {
+            return Err(f.bad("backend_api.req_uri"));
+        }
+        Ok(api)
+    }
+
+    /// A `GRPCS` frontend goes with a `GRPC` backend and no other: method `POST`, path `/`,
+    /// `/{package}.{service}` or `/{package}.{service}/{method}` without parameters, and
+    /// `NORMAL` matching only for a whole method's path.
+    fn frontend(
+        protocol: ReqProtocol,
+        method: HttpMethod,
+        uri: &ReqUri,
+        mode: MatchMode,
+        backend: &ApiBackend,
+        f: &Fields<'_>,
+    ) -> Result<(), ApiError> {
+        let grpc_backend = matches!(backend, ApiBackend::Grpc(_));
+        match (protocol == ReqProtocol::Grpcs, grpc_backend) {
+            (false, false) => return Ok(()),
+            (true, false) => return Err(f.bad("backend_type")),
+            (false, true) => return Err(f.bad("req_protocol")),
+            (true, true) => {}
+        }
+        if method != HttpMethod::Post {
+            return Err(f.bad("req_method"));
+        }
+        let segments = uri.segments();
+        let literal = segments.iter().all(|s| matches!(s, UriSegment::Literal(_)));
+        if segments.len() > 2 || !literal {
+            return Err(f.bad("req_uri"));
+        }
+        if mode == MatchMode::Normal && segments.len() != 2 {
+            return Err(f.bad("match_mode"));
+        }
+        Ok(())
+    }
+}
+
 impl ApiDefinition {
     /// Reads and validates an API from a create or update body (spec §3.3). Every error is
     /// `APIG.2011` naming the field by its path (`backend_api.timeout`, `req_params[0].name`).
@@ -1388,11 +1475,21 @@ impl ApiDefinition {
         if app_code_auth == AppCodeAuth::Header && auth_type != AuthType::App {
             return Err(f.bad("auth_opt.app_code_auth_type"));
         }
-        let backend = match f.req_str("backend_type")? {
-            "HTTP" => ApiBackend::Http(BackendApi::parse(
+        let backend_api = || -> Result<BackendApi, ApiError> {
+            BackendApi::parse(
                 &f.opt_object("backend_api")?
                     .ok_or_else(|| f.bad("backend_api"))?,
-            )?),
+            )
+        };
+        let backend = match f.req_str("backend_type")? {
+            "HTTP" => {
+                let api = backend_api()?;
+                if api.req_protocol.is_grpc() {
+                    return Err(f.bad("backend_api.req_protocol"));
+                }
+                ApiBackend::Http(api)
+            }
+            "GRPC" => ApiBackend::Grpc(GrpcRules::backend(backend_api()?, &f)?),
             "MOCK" => {
                 // A mock has no backend server to describe.
                 if f.get("backend_api").is_some() {
@@ -1402,6 +1499,7 @@ impl ApiDefinition {
             }
             _ => return Err(f.bad("backend_type")),
         };
+        GrpcRules::frontend(req_protocol, req_method, &req_uri, match_mode, &backend, &f)?;
 
         let items = f.opt_array("req_params")?;
         if items.len() > MAX_API_PARAMS {
@@ -1423,10 +1521,8 @@ impl ApiDefinition {
 
         let items = f.opt_array("backend_params")?;
         // Parameters go to a backend server: a mock has none, nor more than the limit.
-        let backend_api = match &backend {
-            ApiBackend::Http(api) => Some(api),
-            ApiBackend::Mock(_) => None,
-        };
+        let backend_api = backend.server();
+        let grpc = matches!(backend, ApiBackend::Grpc(_));
         if items.len() > MAX_API_PARAMS || (backend_api.is_none() && !items.is_empty()) {
             return Err(f.bad("backend_params"));
         }
@@ -1437,6 +1533,10 @@ impl ApiDefinition {
             let p = BackendParam::parse(&item)?;
             if !keys.insert(param_key(p.location, p.name.as_str())) {
                 return Err(item.bad("name"));
+            }
+            // gRPC metadata is all a gRPC backend takes beside its messages.
+            if grpc && p.location != ParamLocation::Header {
+                return Err(item.bad("location"));
             }
             let backend_path = backend_api.map(|b| &b.req_uri);
             if p.location == ParamLocation::Path
@@ -1528,7 +1628,7 @@ impl ApiDefinition {
             "cors": self.cors,
         });
         v[self.backend.field()] = match &self.backend {
-            ApiBackend::Http(api) => api.to_json(),
+            ApiBackend::Http(api) | ApiBackend::Grpc(api) => api.to_json(),
             ApiBackend::Mock(mock) => mock.to_json(),
         };
         for (k, val) in [
@@ -1602,10 +1702,7 @@ impl ApiDefinition {
     }
     /// The backend server, unless the API is a mock.
     pub fn backend_api(&self) -> Option<&BackendApi> {
-        match &self.backend {
-            ApiBackend::Http(api) => Some(api),
-            ApiBackend::Mock(_) => None,
-        }
+        self.backend.server()
     }
     /// Declared request parameters.
     pub fn req_params(&self) -> &[ReqParam] {
@@ -1824,6 +1921,76 @@ mod tests {
     }
 
     #[test]
+    fn grpc_apis_follow_huaweis_rules() {
+        let grpc = json!({
+            "group_id": "g1", "name": "greeter", "type": 1, "req_protocol": "GRPCS",
+            "req_method": "POST", "req_uri": "/helloworld.Greeter", "match_mode": "SWA",
+            "auth_type": "APP", "auth_opt": {"app_code_auth_type": "HEADER"}, "backend_type": "GRPC",
+            "backend_api": {"url_domain": "10.0.0.1:50051", "req_protocol": "GRPC",
+                            "req_method": "POST", "req_uri": "/", "timeout": 5000},
+            "backend_params": [{"name": "x-app", "location": "HEADER", "origin": "SYSTEM",
+                                "value": "$context.appId"}]
+        });
+        let d = ApiDefinition::parse(&obj(grpc.clone())).unwrap();
+        assert_eq!(d.req_protocol(), ReqProtocol::Grpcs);
+        assert!(d.req_protocol().accepts(true) && !d.req_protocol().accepts(false));
+        assert!(matches!(d.backend(), ApiBackend::Grpc(_)));
+        let j = d.to_json();
+        assert_eq!(j["backend_type"], "GRPC");
+        assert_eq!(j["backend_api"]["req_protocol"], "GRPC");
+        assert_eq!(ApiDefinition::parse(&j).unwrap(), d);
+        // Over TLS to the backend, default port 443; a whole method's path may match exactly.
+        let tls = with(
+            grpc.clone(),
+            &["backend_api", "req_protocol"],
+            json!("GRPCS"),
+        );
+        let tls = with(
+            tls,
+            &["backend_api", "url_domain"],
+            json!("grpc.example.com"),
+        );
+        let tls = with(tls, &["req_uri"], json!("/helloworld.Greeter/SayHello"));
+        let tls = with(tls, &["match_mode"], json!("NORMAL"));
+        let d = ApiDefinition::parse(&obj(tls)).unwrap();
+        let server = d.backend_api().unwrap();
+        assert_eq!(server.url_domain.port_for(server.req_protocol), 443);
+        assert!(ApiDefinition::parse(&obj(with(grpc.clone(), &["req_uri"], json!("/")))).is_ok());
+
+        let cases: Vec<(&[&str], Value, &str)> = vec![
+            (&["req_protocol"], json!("HTTPS"), "req_protocol"),
+            (&["req_method"], json!("GET"), "req_method"),
+            (&["req_uri"], json!("/a.B/c/d"), "req_uri"),
+            (&["req_uri"], json!("/a.B/{m}"), "req_uri"),
+            (&["match_mode"], json!("NORMAL"), "match_mode"),
+            (&["backend_type"], json!("HTTP"), "backend_api.req_protocol"),
+            (
+                &["backend_api", "req_protocol"],
+                json!("HTTP"),
+                "backend_api.req_protocol",
+            ),
+            (
+                &["backend_api", "req_method"],
+                json!("ANY"),
+                "backend_api.req_method",
+            ),
+            (
+                &["backend_api", "req_uri"],
+                json!("/x"),
+                "backend_api.req_uri",
+            ),
+            (
+                &["backend_params", "0", "location"],
+                json!("QUERY"),
+                "backend_params[0].location",
+            ),
+        ];
+        for (path, value, named) in cases {
+            assert_eq!(refused(with(grpc.clone(), path, value)), named, "{path:?}");
+        }
+    }
+
+    #[test]
     fn defaults_are_filled() {
         let v = json!({
             "group_id": "g1", "name": "minimal", "type": 2, "req_method": "ANY", "req_uri": "/",
@@ -1859,7 +2026,8 @@ mod tests {
             (&["type"], json!(3), "type"),
             (&["type"], json!("1"), "type"),
             (&["version"], json!("v".repeat(17)), "version"),
-            (&["req_protocol"], json!("GRPCS"), "req_protocol"),
+            // A gRPC frontend needs a gRPC backend.
+            (&["req_protocol"], json!("GRPCS"), "backend_type"),
             (&["req_method"], json!("TRACE"), "req_method"),
             (&["req_uri"], json!("users"), "req_uri"),
             (&["match_mode"], json!("PREFIX"), "match_mode"),

@@ -312,6 +312,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 },
                 backend: Backend::Http(HttpBackend {
                     https: false,
+                    grpc: false,
                     host: "127.0.0.1".into(),
                     port: 8080,
                     method: ReqMethod::Any,

@@ -84,6 +84,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             },
             backend: Backend::Http(HttpBackend {
                 https: false,
+                grpc: false,
                 host: backend.ip().to_string(),
                 port: backend.port(),
                 method: ReqMethod::Only(Method::GET),

@@ -190,7 +190,7 @@ pub struct ThrottlePolicy {
 }
 
 /// The API's `req_protocol`: an HTTPS API is served only by the TLS listener, an HTTP one only
-/// by the plain listener, BOTH by either.
+/// by the plain listener, BOTH by either, a gRPC API only to HTTP/2 calls on the TLS listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     /// Plain HTTP only.
@@ -199,6 +199,29 @@ pub enum Protocol {
     Https,
     /// Either listener.
     Both,
+    /// `GRPCS`: gRPC, which is HTTP/2, over TLS.
+    Grpcs,
+}
+
+impl Protocol {
+    /// Whether a call that arrived over `transport` may reach an API of this protocol.
+    pub(crate) fn serves(self, transport: Transport) -> bool {
+        match self {
+            Self::Http => !transport.tls,
+            Self::Https => transport.tls,
+            Self::Both => true,
+            Self::Grpcs => transport.tls && transport.http2,
+        }
+    }
+}
+
+/// How a call arrived: what decides which APIs it may reach ([`Protocol::serves`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Transport {
+    /// Over the TLS listener.
+    pub tls: bool,
+    /// As an HTTP/2 stream.
+    pub http2: bool,
 }
 
 /// A request method or APIG's `ANY`.
@@ -257,6 +280,10 @@ pub struct MockAnswer {
 pub struct HttpBackend {
     /// TLS to the backend.
     pub https: bool,
+    /// A gRPC server (`backend_type` `GRPC`): spoken to over HTTP/2 (cleartext with prior
+    /// knowledge, or negotiated by ALPN over TLS), sent the call's own path, with the call's
+    /// `TE: trailers` and the backend's trailers passed through.
+    pub grpc: bool,
     /// Backend host name or IP literal (without brackets for IPv6).
     pub host: String,
     /// Backend port.

@@ -47,7 +47,7 @@
 
 use crate::apps::{AppEntry, AuthTarget};
 use crate::body::{BodyLimits, BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
-use crate::config::ApiAuth;
+use crate::config::{ApiAuth, Transport};
 use crate::cors;
 use crate::deadline::ExchangeTimer;
 use crate::errors;
@@ -193,9 +193,13 @@ pub(crate) fn handle<'a>(
                     None
                 };
                 let mut asking = preflight.as_ref();
+                let transport = Transport {
+                    tls: conn.tls,
+                    http2: parts.version == http::Version::HTTP_2,
+                };
                 let route = loop {
                     let method = asking.unwrap_or(&parts.method);
-                    let routed = route(&snapshot, &fields, method, &uri, conn.tls);
+                    let routed = route(&snapshot, &fields, method, &uri, transport);
                     if preflight.is_some() {
                         if let Some(api) = routed.as_ref().ok().map(|r| snapshot.api(r.api)) {
                             if api.cors {
@@ -488,7 +492,7 @@ fn route<'s, 'r>(
     fields: &RequestFields<'_>,
     method: &Method,
     uri: &'r Uri,
-    tls: bool,
+    transport: Transport,
 ) -> Result<RouteMatch<'s, 'r>, ApiError> {
     let path = uri.path();
     if has_dot_segment(path) {
@@ -509,7 +513,7 @@ fn route<'s, 'r>(
         .group_for_host(host)
         .ok_or_else(errors::api_not_found)?;
     snapshot
-        .route(group, stage, method, path, tls)
+        .route(group, stage, method, path, transport)
         .ok_or_else(errors::api_not_found)
 }
 

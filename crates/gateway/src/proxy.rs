@@ -4,7 +4,8 @@
 //!
 //! Rules applied here (spec §3.3, §3.6 step 6, RFC 9110 §7.6.1):
 //! - backend path = the API's backend path with `{param}` filled (backend `PATH` parameters
-//!   first, then the request's own path parameters), plus the `SWA` suffix;
+//!   first, then the request's own path parameters), plus the `SWA` suffix; a gRPC backend
+//!   gets the call's path as it is (its `req_uri` is `/`) and `TE: trailers` (`upstream::h2`);
 //! - backend parameters (`CONSTANT`, `REQUEST`, `SYSTEM` `$context.appId`) placed in headers,
 //!   query or path;
 //! - hop-by-hop headers dropped both ways (`Connection` and every header it names,
@@ -144,7 +145,12 @@ pub(crate) fn backend_request(
         })
         .collect();
 
-    let path = backend_path(&backend.path, api, route, &values);
+    // A gRPC backend is sent the call's own path (`/{package}.{service}/{method}`).
+    let path = if backend.grpc {
+        uri.path().to_owned()
+    } else {
+        backend_path(&backend.path, api, route, &values)
+    };
     let query = backend_query(api, query, &values);
     let mut path_and_query = path;
     if let Some(query) = query.as_deref().filter(|q| !q.is_empty()) {

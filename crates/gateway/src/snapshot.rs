@@ -11,7 +11,7 @@ use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::config::{
     ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, Backend, BackendParam, BackendRetries,
     GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures, Protocol, PublishedApi, QuotaLimit,
-    ReqMethod, RequestParam,
+    ReqMethod, RequestParam, Transport,
 };
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
@@ -151,6 +151,8 @@ pub(crate) struct BackendEntry {
     pub path: Box<str>,
     pub timeout: Duration,
     pub retries: BackendRetries,
+    /// A gRPC server, reached over HTTP/2 (see [`HttpBackend::grpc`]).
+    pub grpc: bool,
 }
 
 /// The host part of a `Host` value, without port or IPv6 brackets.
@@ -617,22 +619,19 @@ impl Snapshot {
     }
 
     /// Routes a request: the API of `group` published in `env` for `method` and `path` that
-    /// the listener (`tls` or not) may serve.
+    /// a call over `transport` may reach.
     pub(crate) fn route<'s, 'r>(
         &'s self,
         group: u32,
         env: &str,
         method: &Method,
         path: &'r str,
-        tls: bool,
+        transport: Transport,
     ) -> Option<RouteMatch<'s, 'r>> {
         let routing = &*self.routing;
         let table = routing.groups.get(group as usize)?.envs.get(env)?;
         table.find(method, path, |api| {
-            matches!(
-                (routing.apis[api as usize].protocol, tls),
-                (Protocol::Both, _) | (Protocol::Https, true) | (Protocol::Http, false)
-            )
+            routing.apis[api as usize].protocol.serves(transport)
         })
     }
 
@@ -765,6 +764,7 @@ impl BackendEntry {
             path: path.into(),
             timeout: b.timeout,
             retries: b.retries,
+            grpc: b.grpc,
         })
     }
 }
@@ -773,6 +773,12 @@ impl BackendEntry {
 mod tests {
     use super::*;
     use crate::config::{AppCredential, GroupConfig, MatchMode};
+
+    /// A call over the TLS listener, HTTP/1.1.
+    const TLS: Transport = Transport {
+        tls: true,
+        http2: false,
+    };
     use crate::quota::QuotaCall;
     use std::net::IpAddr;
 
@@ -790,6 +796,7 @@ mod tests {
             auth: ApiAuth::None,
             backend: Backend::Http(HttpBackend {
                 https: false,
+                grpc: false,
                 host: "127.0.0.1".into(),
                 port: 80,
                 method: ReqMethod::Any,
@@ -855,15 +862,41 @@ mod tests {
                 api("c", "g", "RELEASE", "/c", Protocol::Http),
                 api("d", "missing", "RELEASE", "/d", Protocol::Both),
                 api("e", "g", "RELEASE", "/a", Protocol::Both),
+                api("f", "g", "RELEASE", "/f", Protocol::Grpcs),
             ],
             ..Default::default()
         };
         let s = Snapshot::build(config, "apigw.local", None);
-        assert_eq!(s.stats().apis, 3);
-        let r = |env: &str, path: &str, tls: bool| {
-            s.route(0, env, &Method::GET, path, tls)
+        assert_eq!(s.stats().apis, 4);
+        let over = |transport: Transport, env: &str, path: &str| {
+            s.route(0, env, &Method::GET, path, transport)
                 .map(|m| &*s.api(m.api).api_id)
         };
+        let r = |env: &str, path: &str, tls: bool| over(Transport { tls, http2: false }, env, path);
+        // A gRPC API: HTTP/2 over TLS only.
+        assert_eq!(
+            over(
+                Transport {
+                    tls: true,
+                    http2: true
+                },
+                "RELEASE",
+                "/f"
+            ),
+            Some("f")
+        );
+        assert_eq!(
+            over(
+                Transport {
+                    tls: false,
+                    http2: true
+                },
+                "RELEASE",
+                "/f"
+            ),
+            None
+        );
+        assert_eq!(r("RELEASE", "/f", true), None);
         assert_eq!(r("RELEASE", "/a", true), Some("a"));
         assert_eq!(r("RELEASE", "/a", false), None);
         assert_eq!(r("TEST", "/a", false), Some("b"));
@@ -1059,7 +1092,7 @@ mod tests {
 
     /// Whether `app_id` may call the API at `path`.
     fn may(s: &Snapshot, app_id: &str, path: &str) -> bool {
-        let api = s.route(0, "RELEASE", &Method::GET, path, true).unwrap().api;
+        let api = s.route(0, "RELEASE", &Method::GET, path, TLS).unwrap().api;
         s.apps
             .by_id(app_id)
             .is_some_and(|app| app.may_call(&s.api(api).target))
@@ -1221,7 +1254,7 @@ mod tests {
         );
         assert!(
             rerouted
-                .route(0, "RELEASE", &Method::GET, "/a", true)
+                .route(0, "RELEASE", &Method::GET, "/a", TLS)
                 .is_none(),
             "a is no longer routed"
         );
@@ -1303,7 +1336,7 @@ mod tests {
     fn a_fingerprint_collision_never_authorizes() {
         let s = base();
         let a = &s
-            .api(s.route(0, "RELEASE", &Method::GET, "/a", true).unwrap().api)
+            .api(s.route(0, "RELEASE", &Method::GET, "/a", TLS).unwrap().api)
             .target;
         let forged = Arc::new(AuthTarget {
             fp: a.fp,

@@ -56,7 +56,7 @@ impl TlsSettings {
     }
 
     /// Loads (generating first if needed) the certificate and builds the rustls server
-    /// configuration: TLS 1.2 and 1.3, ALPN `http/1.1`.
+    /// configuration: TLS 1.2 and 1.3, ALPN `h2` (HTTP/2, which gRPC needs) and `http/1.1`.
     pub fn server_config(&self) -> io::Result<Arc<rustls::ServerConfig>> {
         let (cert, key) = match self {
             Self::Pem { cert, key } => (cert.clone(), key.clone()),

@@ -154,6 +154,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             auth: ApiAuth::None,
             backend: Backend::Http(HttpBackend {
                 https: false,
+                grpc: false,
                 host: "127.0.0.1".into(),
                 port: backend.port(),
                 method: ReqMethod::Any,

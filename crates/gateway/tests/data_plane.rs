@@ -254,6 +254,7 @@ fn hasher() -> AppCodeHasher {
 fn backend(port: u16, path: &str) -> HttpBackend {
     HttpBackend {
         https: false,
+        grpc: false,
         host: "127.0.0.1".into(),
         port,
         method: ReqMethod::Any,

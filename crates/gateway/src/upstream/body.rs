@@ -1,6 +1,7 @@
 //! The backend's response body, decoded from the leased connection as the caller's side asks
 //! for it (content length, chunked, or until close), and the connection handed back to the
-//! pool the moment the last byte is taken.
+//! pool the moment the last byte is taken; or, from a gRPC backend, hyper's HTTP/2 stream with
+//! its trailers.
 
 use super::h1::{BackendFields, ProtocolError, ResponseFraming};
 use super::pool::{Lease, READ_BUFFER};
@@ -8,28 +9,54 @@ use crate::body::BoxError;
 use crate::framing::{self, BodyFailure, Decoder};
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 /// A backend response body being streamed to the caller.
 #[derive(Debug)]
 pub struct BackendBody {
+    stream: Stream,
+    /// The response's end-to-end fields, as the backend wrote them (HTTP/1.1; an HTTP/2
+    /// response keeps its fields in its header map, and only the gateway's are added here).
+    fields: BackendFields,
+}
+
+/// Where the body's bytes come from.
+#[derive(Debug)]
+enum Stream {
+    Http1(Http1Stream),
+    /// An HTTP/2 (gRPC) backend's stream, trailers included.
+    Http2(Incoming),
+}
+
+/// The body on a leased HTTP/1.1 connection.
+#[derive(Debug)]
+struct Http1Stream {
     /// The connection, until the body is complete (then released or closed).
     lease: Option<Lease>,
     decoder: Decoder,
     keep_alive: bool,
-    /// The response's end-to-end fields, as the backend wrote them.
-    fields: BackendFields,
 }
 
 impl BackendBody {
     /// A body without bytes.
     pub(super) fn empty(fields: BackendFields) -> Self {
         Self {
-            lease: None,
-            decoder: Decoder::Length(0),
-            keep_alive: false,
+            stream: Stream::Http1(Http1Stream {
+                lease: None,
+                decoder: Decoder::Length(0),
+                keep_alive: false,
+            }),
             fields,
+        }
+    }
+
+    /// The body of an HTTP/2 backend's response.
+    pub(super) fn http2(body: Incoming) -> Self {
+        Self {
+            stream: Stream::Http2(body),
+            fields: BackendFields::default(),
         }
     }
 
@@ -69,13 +96,17 @@ impl BackendBody {
             ResponseFraming::UntilClose => Decoder::UntilClose,
         };
         Self {
-            lease: Some(lease),
-            decoder,
-            keep_alive,
+            stream: Stream::Http1(Http1Stream {
+                lease: Some(lease),
+                decoder,
+                keep_alive,
+            }),
             fields,
         }
     }
+}
 
+impl Http1Stream {
     /// The message is complete: the connection goes back to the pool if it may.
     fn finish(&mut self) {
         if let Some(lease) = self.lease.take() {
@@ -84,23 +115,14 @@ impl BackendBody {
             }
         }
     }
-}
 
-impl Body for BackendBody {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.get_mut();
-        let Some(lease) = this.lease.as_mut() else {
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let Some(lease) = self.lease.as_mut() else {
             return Poll::Ready(None);
         };
         let conn = &mut lease.conn;
         let polled = framing::poll_body(
-            &mut this.decoder,
+            &mut self.decoder,
             &mut conn.read,
             &mut conn.io,
             READ_BUFFER,
@@ -108,18 +130,18 @@ impl Body for BackendBody {
         );
         match ready!(polled) {
             Ok(Some(data)) => {
-                if this.decoder.is_done() {
-                    this.finish();
+                if self.decoder.is_done() {
+                    self.finish();
                 }
                 Poll::Ready(Some(Ok(Frame::data(data))))
             }
             Ok(None) => {
-                this.finish();
+                self.finish();
                 Poll::Ready(None)
             }
             Err(failure) => {
                 // The connection is in an unknown state: closed, never reused.
-                this.lease = None;
+                self.lease = None;
                 let error: BoxError = match failure {
                     BodyFailure::Framing(rule) => Box::new(ProtocolError(rule)),
                     BodyFailure::Closed => Box::new(ProtocolError(
@@ -132,15 +154,42 @@ impl Body for BackendBody {
         }
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.lease.is_none()
-    }
-
     fn size_hint(&self) -> SizeHint {
         match (self.lease.is_some(), self.decoder.exact_remaining()) {
             (false, _) => SizeHint::with_exact(0),
             (true, Some(n)) => SizeHint::with_exact(n),
             (true, None) => SizeHint::default(),
+        }
+    }
+}
+
+impl Body for BackendBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match &mut self.get_mut().stream {
+            Stream::Http1(stream) => stream.poll_frame(cx),
+            Stream::Http2(stream) => Pin::new(stream)
+                .poll_frame(cx)
+                .map_err(|e| Box::new(e) as BoxError),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.stream {
+            Stream::Http1(stream) => stream.lease.is_none(),
+            Stream::Http2(stream) => stream.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.stream {
+            Stream::Http1(stream) => stream.size_hint(),
+            Stream::Http2(stream) => stream.size_hint(),
         }
     }
 }

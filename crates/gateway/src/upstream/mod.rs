@@ -19,6 +19,7 @@
 
 mod body;
 mod h1;
+mod h2;
 mod pool;
 
 pub use body::BackendBody;
@@ -112,6 +113,8 @@ pub(crate) enum ExchangeError {
     Protocol(h1::ProtocolError),
     /// The caller's body failed while it was being forwarded (too large, or the caller went).
     Body(BoxError),
+    /// The HTTP/2 exchange with a gRPC backend failed (handshake, stream or connection).
+    Http2(hyper::Error),
 }
 
 impl fmt::Display for ExchangeError {
@@ -123,6 +126,7 @@ impl fmt::Display for ExchangeError {
             Self::Read(e) => write!(f, "reading the response failed: {e}"),
             Self::Protocol(e) => e.fmt(f),
             Self::Body(e) => write!(f, "reading the caller's body failed: {e}"),
+            Self::Http2(e) => write!(f, "HTTP/2 exchange with the backend failed: {e}"),
         }
     }
 }
@@ -132,12 +136,15 @@ impl fmt::Display for ExchangeError {
 pub(crate) struct Upstream {
     tls: TlsConnector,
     pool: Pool,
+    /// The connections to gRPC backends.
+    http2: Arc<h2::Http2Clients>,
 }
 
 impl fmt::Debug for Upstream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Upstream")
             .field("pool", &self.pool)
+            .field("http2", &self.http2)
             .finish()
     }
 }
@@ -171,10 +178,13 @@ impl Upstream {
             .map_err(io::Error::other)?
             .with_root_certificates(roots)
             .with_no_client_auth();
+        let mut h2_tls = tls.clone();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        h2_tls.alpn_protocols = vec![b"h2".to_vec()];
         Ok(Self {
             tls: TlsConnector::from(Arc::new(tls)),
             pool: Pool::default(),
+            http2: Arc::new(h2::Http2Clients::new(TlsConnector::from(Arc::new(h2_tls)))),
         })
     }
 
@@ -193,6 +203,10 @@ impl Upstream {
         now: Instant,
     ) -> impl Future<Output = Result<Response<BackendBody>, ExchangeError>> + Send + 'a {
         async move {
+            if backend.grpc {
+                // Boxed: HTTP/1.1 calls keep their future's size.
+                return Box::pin(self.http2.exchange(backend, request)).await;
+            }
             let body = &mut request.body;
             let framing = RequestFraming::for_body(
                 &request.method,
@@ -251,34 +265,40 @@ impl Upstream {
     }
 
     async fn connect(&self, backend: &BackendEntry) -> Result<Conn, ExchangeError> {
-        let https = backend.scheme == http::uri::Scheme::HTTPS;
-        let authority = &backend.authority;
-        let host = authority.host();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let tcp = TcpStream::connect((host, port))
-            .await
-            .map_err(ExchangeError::Connect)?;
-        let _ = tcp.set_nodelay(true);
-        let io = if https {
-            let name = ServerName::try_from(host.to_owned()).map_err(|e| {
-                ExchangeError::Connect(io::Error::new(io::ErrorKind::InvalidInput, e))
-            })?;
-            let tls = self
-                .tls
-                .connect(name, tcp)
-                .await
-                .map_err(ExchangeError::Connect)?;
-            BackendIo::Tls(Box::new(tls))
-        } else {
-            BackendIo::Plain(tcp)
-        };
+        let io = open_stream(&self.tls, backend).await?;
         crate::meters::upstream_connected();
         Ok(Conn::new(io))
     }
+}
+
+/// Opens the byte stream to `backend`: TCP (no Nagle delay), with TLS through `tls` when the
+/// backend's scheme is `https`.
+async fn open_stream(
+    tls: &TlsConnector,
+    backend: &BackendEntry,
+) -> Result<BackendIo, ExchangeError> {
+    let https = backend.scheme == http::uri::Scheme::HTTPS;
+    let authority = &backend.authority;
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .map_err(ExchangeError::Connect)?;
+    let _ = tcp.set_nodelay(true);
+    if !https {
+        return Ok(BackendIo::Plain(tcp));
+    }
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| ExchangeError::Connect(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+    let tls = tls
+        .connect(name, tcp)
+        .await
+        .map_err(ExchangeError::Connect)?;
+    Ok(BackendIo::Tls(Box::new(tls)))
 }
 
 /// Whether a failed exchange on a reused connection may be tried again on a new one.

@@ -1,0 +1,231 @@
+"""gRPC APIs through the gateway, with gRPC's own implementations on both sides: the API
+(`req_protocol` GRPCS, `backend_type` GRPC) is created with the official huaweicloudsdkapig
+client, a `grpcio` server is the backend (cleartext HTTP/2), and a `grpcio` client calls it
+over the gateway's HTTPS listener with an AppCode in its metadata. Unary, server-streaming and
+bidirectional calls, the backend's status and trailing metadata, and the gateway's refusals as
+gRPC sees them (its HTTP status mapped to a gRPC code: 401 UNAUTHENTICATED, 403
+PERMISSION_DENIED, 404 UNIMPLEMENTED, 502 UNAVAILABLE).
+"""
+import json
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+import pytest
+import requests
+from huaweicloudsdkapig.v2 import (
+    ApiCreate,
+    ApiActionInfo,
+    AuthOpt,
+    BackendApiCreate,
+    BackendParamBase,
+    CreateApiV2Request,
+    CreateOrDeletePublishRecordForApiV2Request,
+    ShowDetailsOfApiV2Request,
+)
+
+RELEASE = "DEFAULT_ENVIRONMENT_RELEASE_ID"
+SERVICE = "apigw.test.Echo"
+TIMEOUT = 10
+
+
+def _say(request, context):
+    """Unary: what the backend saw (path, metadata, message), and a trailer of its own."""
+    context.set_trailing_metadata((("x-backend-trailer", "t1"),))
+    seen = {"metadata": {k: v for k, v in context.invocation_metadata()},
+            "message": request.decode()}
+    return json.dumps(seen).encode()
+
+
+def _count(request, context):
+    """Server streaming: as many messages as the request says."""
+    for i in range(int(request)):
+        yield b"n%d" % i
+
+
+def _chat(requests_iter, context):
+    """Bidirectional streaming: an echo per message."""
+    for message in requests_iter:
+        yield b"echo:" + message
+
+
+def _fail(request, context):
+    context.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
+
+
+def _serve(service, handlers, port=0):
+    """A grpcio server on cleartext HTTP/2 (messages are raw bytes, no protobuf needed): the
+    server and its port."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
+    port = server.add_insecure_port("127.0.0.1:%d" % port)
+    server.start()
+    return server, port
+
+
+@pytest.fixture(scope="module")
+def grpc_backend():
+    server, port = _serve(SERVICE, {
+        "Say": grpc.unary_unary_rpc_method_handler(_say),
+        "Count": grpc.unary_stream_rpc_method_handler(_count),
+        "Chat": grpc.stream_stream_rpc_method_handler(_chat),
+        "Fail": grpc.unary_unary_rpc_method_handler(_fail),
+    })
+    yield port
+    server.stop(None)
+
+
+def _unused_port():
+    """A port nothing listens on (bound, then closed), for a backend that is down."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def grpc_api(server, apig, admin_token, project_id, instance_id, grpc_backend):
+    """The gRPC API, created and published with the official SDK; an app with an AppCode
+    authorized for it, and one without the authorization."""
+    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
+    h = {"X-Auth-Token": admin_token}
+
+    def call(method, path, body=None):
+        r = requests.request(method, base + path, headers=h, json=body, timeout=TIMEOUT)
+        assert r.status_code in (200, 201), "%s %s: %s %s" % (method, path, r.status_code, r.text)
+        return r.json() if r.text else None
+
+    group = [g for g in call("GET", "/api-groups")["groups"] if g["is_default"] == 1][0]["id"]
+
+    def create(name, req_uri, match_mode, backend_port):
+        body = ApiCreate(
+            group_id=group, name=name, type=1, req_protocol="GRPCS", req_method="POST",
+            req_uri=req_uri, match_mode=match_mode, auth_type="APP",
+            auth_opt=AuthOpt(app_code_auth_type="HEADER"), backend_type="GRPC",
+            backend_api=BackendApiCreate(url_domain="127.0.0.1:%d" % backend_port,
+                                         req_protocol="GRPC", req_method="POST", req_uri="/",
+                                         timeout=5000),
+            backend_params=[BackendParamBase(origin="SYSTEM", name="x-caller-app",
+                                             value="$context.appId", location="HEADER")])
+        api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=body))
+        apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+            instance_id=instance_id,
+            body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api.id)))
+        return api
+
+    api = create("sdk_grpc_echo", "/" + SERVICE, "SWA", grpc_backend)
+    down_port = _unused_port()
+    down = create("sdk_grpc_down", "/apigw.test.Down/Call", "NORMAL", down_port)
+    app = call("POST", "/apps", {"name": "sdk_grpc_app"})
+    code = call("PUT", "/apps/%s/app-codes" % app["id"])["app_code"]
+    call("POST", "/app-auths", {"env_id": RELEASE, "app_ids": [app["id"]],
+                                "api_ids": [api.id, down.id]})
+    stranger = call("POST", "/apps", {"name": "sdk_grpc_stranger"})
+    stranger_code = call("PUT", "/apps/%s/app-codes" % stranger["id"])["app_code"]
+    return {"api": api, "app": app, "code": code, "stranger_code": stranger_code,
+            "down_port": down_port}
+
+
+@pytest.fixture(scope="module")
+def channel(server):
+    """A gRPC channel over TLS to the gateway's HTTPS listener, trusting its certificate."""
+    creds = grpc.ssl_channel_credentials(root_certificates=Path(server.gateway_cert).read_bytes())
+    ch = grpc.secure_channel(server.gateway_tls_address, creds,
+                             options=(("grpc.ssl_target_name_override", "localhost"),
+                                      ("grpc.default_authority", "localhost")))
+    yield ch
+    ch.close()
+
+
+def _unary(ch, method):
+    return ch.unary_unary("/%s/%s" % (SERVICE, method))
+
+
+def test_the_api_is_stored_as_a_grpc_api(apig, instance_id, grpc_api):
+    shown = apig.show_details_of_api_v2(ShowDetailsOfApiV2Request(
+        instance_id=instance_id, api_id=grpc_api["api"].id))
+    assert shown.req_protocol == "GRPCS"
+    assert shown.backend_type == "GRPC"
+    assert shown.backend_api.req_protocol == "GRPC"
+    assert shown.backend_api.req_uri == "/"
+    assert shown.match_mode == "SWA"
+
+
+def test_a_unary_call_with_an_appcode_reaches_the_grpc_backend(channel, grpc_api):
+    reply, call = _unary(channel, "Say").with_call(
+        b"hello", metadata=(("x-apig-appcode", grpc_api["code"]), ("x-custom", "kept")),
+        timeout=TIMEOUT)
+    seen = json.loads(reply)
+    assert seen["message"] == "hello"
+    metadata = seen["metadata"]
+    assert metadata["x-caller-app"] == grpc_api["app"]["id"]
+    assert metadata["x-custom"] == "kept"
+    assert "x-apig-appcode" not in metadata, "the AppCode must not reach the backend"
+    request_id = dict(call.initial_metadata())["x-request-id"]
+    assert metadata["x-request-id"] == request_id
+    assert call.code() == grpc.StatusCode.OK
+    assert ("x-backend-trailer", "t1") in call.trailing_metadata()
+
+
+def test_server_and_bidirectional_streams_pass_through(channel, grpc_api):
+    md = (("x-apig-appcode", grpc_api["code"]),)
+    count = channel.unary_stream("/%s/Count" % SERVICE)
+    assert list(count(b"5", metadata=md, timeout=TIMEOUT)) == [b"n0", b"n1", b"n2", b"n3", b"n4"]
+    chat = channel.stream_stream("/%s/Chat" % SERVICE)
+    replies = chat(iter([b"a", b"b", b"c"]), metadata=md, timeout=TIMEOUT)
+    assert list(replies) == [b"echo:a", b"echo:b", b"echo:c"]
+
+
+def test_the_backends_status_and_message_reach_the_caller(channel, grpc_api):
+    with pytest.raises(grpc.RpcError) as e:
+        _unary(channel, "Fail")(b"", metadata=(("x-apig-appcode", grpc_api["code"]),),
+                                timeout=TIMEOUT)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    assert e.value.details() == "no such thing"
+
+
+@pytest.mark.parametrize("metadata, status", [
+    ((), grpc.StatusCode.UNAUTHENTICATED),
+    ((("x-apig-appcode", "not-an-appcode-of-anyone"),), grpc.StatusCode.UNAUTHENTICATED),
+    ("stranger", grpc.StatusCode.PERMISSION_DENIED),
+])
+def test_the_gateways_refusals_reach_grpc_callers_as_grpc_codes(channel, grpc_api, metadata,
+                                                                 status):
+    if metadata == "stranger":
+        metadata = (("x-apig-appcode", grpc_api["stranger_code"]),)
+    with pytest.raises(grpc.RpcError) as e:
+        _unary(channel, "Say")(b"x", metadata=metadata, timeout=TIMEOUT)
+    assert e.value.code() == status, e.value.details()
+
+
+def test_a_path_outside_the_api_is_unimplemented(channel, grpc_api):
+    with pytest.raises(grpc.RpcError) as e:
+        channel.unary_unary("/other.Service/Say")(
+            b"x", metadata=(("x-apig-appcode", grpc_api["code"]),), timeout=TIMEOUT)
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_a_backend_down_is_unavailable_and_reached_again_once_it_is_back(channel, grpc_api):
+    call = channel.unary_unary("/apigw.test.Down/Call")
+    md = (("x-apig-appcode", grpc_api["code"]),)
+    with pytest.raises(grpc.RpcError) as e:
+        call(b"x", metadata=md, timeout=TIMEOUT)
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    # The backend comes up, goes away (closing the gateway's connection) and comes back: the
+    # gateway opens a new connection each time.
+    for generation in (b"first", b"second"):
+        handlers = {"Call": grpc.unary_unary_rpc_method_handler(lambda req, ctx, g=generation: g + req)}
+        backend, _ = _serve("apigw.test.Down", handlers, grpc_api["down_port"])
+        try:
+            assert call(b":x", metadata=md, timeout=TIMEOUT) == generation + b":x"
+        finally:
+            backend.stop(None).wait()
+
+
+def test_a_grpcs_api_is_not_served_on_the_plain_listener(server, grpc_api):
+    address = server.gateway_url.replace("http://", "")
+    with grpc.insecure_channel(address) as plain:
+        with pytest.raises(grpc.RpcError) as e:
+            _unary(plain, "Say")(b"x", metadata=(("x-apig-appcode", grpc_api["code"]),),
+                                 timeout=TIMEOUT)
+    assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
