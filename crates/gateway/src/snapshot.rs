@@ -732,7 +732,8 @@ impl fmt::Debug for Snapshot {
 }
 
 impl BackendEntry {
-    fn new(b: &HttpBackend) -> Option<Self> {
+    /// The prepared form of `b`; `None` if its host makes no valid authority.
+    pub(crate) fn new(b: &HttpBackend) -> Option<Self> {
         let host = b.host.trim();
         let authority = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]:{}", b.port)

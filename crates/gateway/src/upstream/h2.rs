@@ -193,3 +193,53 @@ fn http2_request(
     *request.headers_mut() = headers;
     Ok(request)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{BackendRetries, HttpBackend, ReqMethod};
+    use crate::upstream::GatewayFields;
+    use http::{HeaderMap, Method};
+
+    #[test]
+    fn a_grpc_request_names_the_backend_as_authority_and_asks_for_trailers() {
+        let backend = BackendEntry::new(&HttpBackend {
+            https: false,
+            grpc: true,
+            host: "127.0.0.1".into(),
+            port: 50051,
+            method: ReqMethod::Only(Method::POST),
+            path: "/".into(),
+            timeout: Duration::from_secs(5),
+            retries: BackendRetries::default(),
+        })
+        .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("gateway.example"));
+        headers.insert("x-request-id", HeaderValue::from_static("the-callers"));
+        headers.insert("content-type", HeaderValue::from_static("application/grpc"));
+        let request = BackendRequest {
+            method: Method::POST,
+            target: "/pkg.Svc/Method".into(),
+            headers,
+            gateway: GatewayFields {
+                host: HeaderValue::from_static("127.0.0.1:50051"),
+                request_id: HeaderValue::from_static("the-gateways"),
+                forwarded_for: HeaderValue::from_static("10.0.0.1"),
+            },
+            body: UpstreamBody::buffered(bytes::Bytes::from_static(b"\0\0\0\0\0")),
+        };
+        let request = http2_request(&backend, request).unwrap();
+        assert_eq!(request.uri(), "http://127.0.0.1:50051/pkg.Svc/Method");
+        assert_eq!(request.version(), Version::HTTP_2);
+        let h = request.headers();
+        assert!(
+            h.get("host").is_none(),
+            "HTTP/2 carries the host as :authority"
+        );
+        assert_eq!(h["te"], "trailers");
+        assert_eq!(h["x-request-id"], "the-gateways");
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1");
+        assert_eq!(h["content-type"], "application/grpc");
+    }
+}

@@ -1,5 +1,5 @@
 //! The backend client: HTTP/1.1 over pooled keep-alive connections (TCP, or TLS with rustls),
-//! driven inside the task of the caller's request.
+//! driven inside the task of the caller's request; gRPC backends over HTTP/2 ([`h2`]).
 //!
 //! Why not hyper's client: hyper drives every connection from a task of its own and talks to
 //! it over channels, so each proxied call costs two extra task wake-ups, a pool lookup behind
