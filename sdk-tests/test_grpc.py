@@ -3,8 +3,8 @@
 client, a `grpcio` server is the backend (cleartext HTTP/2), and a `grpcio` client calls it
 over the gateway's HTTPS listener with an AppCode in its metadata. Unary, server-streaming and
 bidirectional calls, the backend's status and trailing metadata, and the gateway's refusals as
-gRPC sees them (its HTTP status mapped to a gRPC code: 401 UNAUTHENTICATED, 403
-PERMISSION_DENIED, 404 UNIMPLEMENTED, 502 UNAVAILABLE).
+gRPC statuses whose message carries the APIG code (a call that reaches no API gets the plain
+404, which gRPC reads as UNIMPLEMENTED).
 """
 import json
 from concurrent import futures
@@ -184,18 +184,21 @@ def test_the_backends_status_and_message_reach_the_caller(channel, grpc_api):
     assert e.value.details() == "no such thing"
 
 
-@pytest.mark.parametrize("metadata, status", [
-    ((), grpc.StatusCode.UNAUTHENTICATED),
-    ((("x-apig-appcode", "not-an-appcode-of-anyone"),), grpc.StatusCode.UNAUTHENTICATED),
-    ("stranger", grpc.StatusCode.PERMISSION_DENIED),
+@pytest.mark.parametrize("metadata, status, apig_code", [
+    ((), grpc.StatusCode.UNAUTHENTICATED, "APIG.0303"),
+    ((("x-apig-appcode", "not-an-appcode-of-anyone"),), grpc.StatusCode.UNAUTHENTICATED,
+     "APIG.0303"),
+    ("stranger", grpc.StatusCode.PERMISSION_DENIED, "APIG.0304"),
 ])
-def test_the_gateways_refusals_reach_grpc_callers_as_grpc_codes(channel, grpc_api, metadata,
-                                                                 status):
+def test_the_gateways_refusals_reach_grpc_callers_as_grpc_statuses(channel, grpc_api, metadata,
+                                                                   status, apig_code):
     if metadata == "stranger":
         metadata = (("x-apig-appcode", grpc_api["stranger_code"]),)
     with pytest.raises(grpc.RpcError) as e:
         _unary(channel, "Say")(b"x", metadata=metadata, timeout=TIMEOUT)
     assert e.value.code() == status, e.value.details()
+    assert e.value.details().startswith(apig_code + ": "), e.value.details()
+    assert dict(e.value.trailing_metadata()).get("x-request-id")
 
 
 def test_a_path_outside_the_api_is_unimplemented(channel, grpc_api):
@@ -211,6 +214,7 @@ def test_a_backend_down_is_unavailable_and_reached_again_once_it_is_back(channel
     with pytest.raises(grpc.RpcError) as e:
         call(b"x", metadata=md, timeout=TIMEOUT)
     assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert e.value.details() == "APIG.0202: Backend unavailable"
     # The backend comes up, goes away (closing the gateway's connection) and comes back: the
     # gateway opens a new connection each time.
     for generation in (b"first", b"second"):

@@ -2,12 +2,14 @@
 //!
 //! The management API's errors live in `apigw-domain`; these are the ones only the gateway
 //! returns. Each constructor fixes code, status and Huawei's wording together, and [`render`]
-//! gives every error the data-plane body `{"error_code","error_msg","request_id"}`.
+//! gives every error the data-plane body `{"error_code","error_msg","request_id"}`; a refused
+//! call to a gRPC API gets the same error as a gRPC status instead ([`render_grpc`]).
 
 use crate::body::GatewayBody;
 use apigw_domain::ApiError;
 use http::header::CONTENT_TYPE;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use std::fmt;
 
 /// 404 `APIG.0101`: no API of the host's group is published in the stage for this method and
@@ -135,4 +137,83 @@ pub fn render(error: &ApiError, request_id: &str) -> Response<GatewayBody> {
         HeaderValue::from_static("application/json;charset=utf-8"),
     );
     response
+}
+
+/// `grpc-status` of a gRPC response (gRPC over HTTP/2, "Responses").
+const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+/// `grpc-message`: the status message, percent-encoded.
+const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+/// What `grpc-message` encodes besides controls and non-ASCII: `%` itself (gRPC's rule).
+const GRPC_MESSAGE_ENCODED: &AsciiSet = &CONTROLS.add(b'%');
+
+/// The gRPC status code of a gateway refusal, from its HTTP status: gRPC's own mapping of
+/// HTTP statuses where it has one (401, 403, 404, 502, 503), else the code that says what
+/// happened (limits reached: `RESOURCE_EXHAUSTED`, the backend's timeout: `DEADLINE_EXCEEDED`).
+fn grpc_code(status: u16) -> u8 {
+    match status {
+        400 | 414 | 494 => 3, // INVALID_ARGUMENT
+        401 => 16,            // UNAUTHENTICATED
+        403 => 7,             // PERMISSION_DENIED
+        404 => 12,            // UNIMPLEMENTED
+        405 | 413 | 429 => 8, // RESOURCE_EXHAUSTED (quota, size, throttling)
+        408 => 1,             // CANCELLED (the caller stopped sending)
+        502 | 503 => 14,      // UNAVAILABLE
+        504 => 4,             // DEADLINE_EXCEEDED
+        500 => 13,            // INTERNAL
+        _ => 2,               // UNKNOWN
+    }
+}
+
+/// The refusal of a call to a gRPC API as gRPC clients read it: a trailers-only response (200,
+/// `content-type: application/grpc`, no body) whose `grpc-status` says what happened and whose
+/// `grpc-message` is `<APIG code>: <message>`, so a gRPC client sees the APIG code where a
+/// REST client reads `error_code` (Envoy answers gRPC calls it refuses the same way). The
+/// caller adds `X-Request-Id`.
+pub fn render_grpc(error: &ApiError) -> Response<GatewayBody> {
+    let mut response = Response::new(GatewayBody::full(bytes::Bytes::new()));
+    let message = format!("{}: {}", error.code, error.message);
+    let message = utf8_percent_encode(&message, GRPC_MESSAGE_ENCODED).to_string();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+    headers.insert(
+        GRPC_STATUS,
+        HeaderValue::from(u16::from(grpc_code(error.status))),
+    );
+    if let Ok(message) = HeaderValue::from_str(&message) {
+        headers.insert(GRPC_MESSAGE, message);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_grpc_refusal_is_a_trailers_only_response_with_the_apig_code() {
+        let response = render_grpc(&app_auth_failed("app not found, appcode 100% wrong"));
+        assert_eq!(response.status(), StatusCode::OK);
+        let h = response.headers();
+        assert_eq!(h["content-type"], "application/grpc");
+        assert_eq!(h["grpc-status"], "16");
+        assert_eq!(
+            h["grpc-message"],
+            "APIG.0303: Incorrect app authentication information: app not found, appcode 100%25 wrong"
+        );
+        for (error, code) in [
+            (app_not_authorized(), "7"),
+            (throttled(), "8"),
+            (quota_used_up(), "8"),
+            (backend_unavailable(), "14"),
+            (backend_timeout(), "4"),
+            (api_not_found(), "12"),
+            (ApiError::new(418, "APIG.9999", "x"), "2"),
+        ] {
+            assert_eq!(
+                render_grpc(&error).headers()["grpc-status"],
+                code,
+                "{error}"
+            );
+        }
+    }
 }

@@ -47,7 +47,7 @@
 
 use crate::apps::{AppEntry, AuthTarget};
 use crate::body::{BodyLimits, BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
-use crate::config::{ApiAuth, Transport};
+use crate::config::{ApiAuth, Protocol, Transport};
 use crate::cors;
 use crate::deadline::ExchangeTimer;
 use crate::errors;
@@ -334,20 +334,28 @@ pub(crate) fn handle<'a>(
                     status = error.status,
                     "request refused"
                 );
-                (
-                    errors::render(&error, request_id.as_str()),
-                    Some(error.code),
-                )
+                // A gRPC API's callers read the refusal as a gRPC status.
+                let response = if trace.api.is_some_and(|api| api.protocol == Protocol::Grpcs) {
+                    errors::render_grpc(&error)
+                } else {
+                    errors::render(&error, request_id.as_str())
+                };
+                (response, Some((error.code, error.status)))
             }
         };
         if trace.api.is_some_and(|api| api.cors) {
             cors::mark(&mut response);
         }
         let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
-        // Phase 10: report (metrics, access log).
+        // Phase 10: report (metrics, access log). A refusal counts with its HTTP status, also
+        // when a gRPC caller got it as a gRPC status.
+        let status = match refusal {
+            Some((_, status)) => http::StatusCode::from_u16(status).unwrap_or(response.status()),
+            None => response.status(),
+        };
         let outcome = Outcome {
-            status: response.status(),
-            refusal,
+            status,
+            refusal: refusal.map(|(code, _)| code),
             elapsed,
         };
         report(gw, conn, &request_id, &trace, &outcome, access.as_deref());
