@@ -308,10 +308,9 @@ pub(crate) fn handle<'a>(
                 // One clock reading for the upstream latency, the deadline and the pool.
                 let sent = trace.timed.then(Instant::now);
                 let now = sent.unwrap_or_else(Instant::now);
-                // Boxed: the exchange's state (connection, head buffers, retries) is the largest
-                // part of a request's future; inline, it would be copied with the request's.
+                // Boxed by the client: the exchange's state (connection, head buffers, retries)
+                // is the largest part of a request's future.
                 let exchange = gw.upstream.exchange(backend, backend_request, now);
-                let exchange = Box::pin(exchange);
                 // The API's timeout, unless the instance caps every backend's (backend_timeout).
                 let timeout = match features.max_backend_timeout {
                     Some(cap) => backend.timeout.min(cap),

@@ -42,6 +42,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -192,21 +193,36 @@ impl Upstream {
     /// connection afterwards. The caller bounds the time this takes; `now` is when it starts
     /// (the pool's idle bookkeeping needs no clock reading of its own).
     ///
+    /// Boxed (the exchange's state is the largest part of a request's future; inline, it
+    /// would be copied with the request's), and chosen here: an HTTP/1.1 backend's exchange
+    /// or a gRPC backend's, each a future of its own.
+    pub fn exchange<'a>(
+        &'a self,
+        backend: &'a BackendEntry,
+        request: BackendRequest,
+        now: Instant,
+    ) -> Pin<Box<dyn Future<Output = Result<Response<BackendBody>, ExchangeError>> + Send + 'a>>
+    {
+        if backend.grpc {
+            Box::pin(self.http2.exchange(backend, request))
+        } else {
+            Box::pin(self.exchange_http1(backend, request, now))
+        }
+    }
+
+    /// [`Self::exchange`] with an HTTP/1.1 backend.
+    ///
     /// An `async` block rather than an `async fn` (which would copy the request into a second
     /// place in its future), and the request used where it is: the future is moved into its
     /// box once per request.
     #[allow(clippy::manual_async_fn)]
-    pub fn exchange<'a>(
+    fn exchange_http1<'a>(
         &'a self,
         backend: &'a BackendEntry,
         mut request: BackendRequest,
         now: Instant,
     ) -> impl Future<Output = Result<Response<BackendBody>, ExchangeError>> + Send + 'a {
         async move {
-            if backend.grpc {
-                // Boxed: HTTP/1.1 calls keep their future's size.
-                return Box::pin(self.http2.exchange(backend, request)).await;
-            }
             let body = &mut request.body;
             let framing = RequestFraming::for_body(
                 &request.method,

@@ -39,6 +39,7 @@ pub(super) enum BackendIo {
 }
 
 impl AsyncRead for BackendIo {
+    #[inline]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -63,6 +64,7 @@ impl AsyncWrite for BackendIo {
         }
     }
 
+    #[inline]
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
