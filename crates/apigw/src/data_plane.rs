@@ -14,7 +14,7 @@ use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, HttpBackend,
+    BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, GroupDomain, HttpBackend,
     InstanceFeatures, IpAcl, MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
     RequestParam, ThrottlePolicy, ValueRules,
 };
@@ -289,13 +289,29 @@ async fn load_routes(
                 id: p.group.id.clone(),
                 name: p.group.name.clone(),
                 is_default: p.group.is_default,
-                domains: vec![api::sl_domain(&p.group.id, region)],
+                domains: vec![api::sl_domain(&p.group.id, region).into()],
             });
         let mut api = published(p)?;
         let key = (p.api_id.clone(), p.env_id.clone());
         api.throttle = throttles.remove(&key);
         api.ip_acl = ip_acls.remove(&key);
         apis.push(api);
+    }
+    // Bound names route to their group even while it has nothing published (its callers get
+    // 404, not the DEFAULT group's APIs).
+    for d in store.instance_domains(instance_id).await? {
+        let group = groups
+            .entry(d.group_id.clone())
+            .or_insert_with(|| GroupConfig {
+                id: d.group_id.clone(),
+                name: d.group_id.clone(),
+                is_default: false,
+                domains: vec![api::sl_domain(&d.group_id, region).into()],
+            });
+        group.domains.push(GroupDomain {
+            name: d.domain.as_str().to_owned(),
+            redirect_to_https: d.redirect_to_https,
+        });
     }
     Ok((groups.into_values().collect(), apis))
 }

@@ -2162,3 +2162,247 @@ fn an_access_control_policy_admits_or_refuses_client_addresses_of_an_api() {
     assert_eq!(batch.json["success_count"], 1, "{}", batch.text);
     assert_eq!(call(&with_code).status, 200);
 }
+
+#[test]
+fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
+    let gw = start();
+    let backend = EchoBackend::start();
+    let group = gw.mgmt("POST", "/api-groups", Some(&json!({"name": "shop"})));
+    assert_eq!(group.status, 201, "{}", group.text);
+    let group_id = group.json["id"].as_str().unwrap().to_owned();
+    let api = gw.mgmt(
+        "POST",
+        "/apis",
+        Some(&json!({
+            "group_id": group_id, "name": "shop_echo", "type": 1, "req_protocol": "BOTH",
+            "req_method": "ANY", "req_uri": "/echo", "match_mode": "SWA", "auth_type": "NONE",
+            "backend_type": "HTTP",
+            "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
+                            "req_protocol": "HTTP", "req_method": "ANY", "req_uri": "/backend",
+                            "timeout": 5000}
+        })),
+    );
+    assert_eq!(api.status, 201, "{}", api.text);
+    gw.publish(api.json["id"].as_str().unwrap());
+    let domains = format!("/api-groups/{group_id}/domains");
+    let host = |name: &'static str| [("Host", name)];
+
+    // Before binding, the name reaches the DEFAULT group, which has no such API.
+    let r = gw.call(&gw.http, "/echo/a", &host("api.shop.example"));
+    assert_gateway_error(&r, 404, "APIG.0101");
+
+    // Bind: the name is kept in lower case, with Huawei's defaults.
+    let bound = gw.mgmt(
+        "POST",
+        &domains,
+        Some(&json!({"url_domain": "API.Shop.Example."})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    let domain_id = bound.json["id"].as_str().unwrap().to_owned();
+    assert!(
+        domain_id.len() == 32 && domain_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{domain_id}"
+    );
+    let mut rest = bound.json.clone();
+    rest.as_object_mut().unwrap().remove("id");
+    assert_eq!(
+        rest,
+        json!({"url_domain": "api.shop.example", "status": 3,
+            "min_ssl_version": "TLSv1.1", "is_http_redirect_to_https": false,
+            "verified_client_certificate_enabled": false,
+            "ingress_http_port": 80, "ingress_https_port": 443})
+    );
+    assert_eq!(
+        db_texts(
+            &gw.server,
+            &format!("SELECT url_domain FROM group_domains WHERE group_id = '{group_id}'")
+        ),
+        vec!["api.shop.example".to_owned()]
+    );
+
+    // The group's views list it.
+    let shown = gw.mgmt("GET", &format!("/api-groups/{group_id}"), None);
+    assert_eq!(
+        shown.json["url_domains"][0]["id"], domain_id,
+        "{}",
+        shown.text
+    );
+    assert_eq!(shown.json["url_domains"][0]["domain"], "api.shop.example");
+    assert_eq!(shown.json["url_domains"][0]["cname_status"], 3);
+    let listed = gw.mgmt("GET", "/api-groups", None);
+    let listed_shop = listed.json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == group_id.as_str())
+        .unwrap();
+    assert_eq!(listed_shop["url_domains"][0]["domain"], "api.shop.example");
+    let default = gw.mgmt("GET", &format!("/api-groups/{}", gw.default_group()), None);
+    assert_eq!(default.json["url_domains"], json!([]));
+
+    // Calls for the name reach the group's API on both listeners, whatever the port and case.
+    for (base, name) in [
+        (&gw.http, "api.shop.example"),
+        (&gw.https, "API.Shop.Example:8443"),
+    ] {
+        let r = gw.call(base, "/echo/a?x=1", &[("Host", name)]);
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json["path"], "/backend/a?x=1", "{}", r.text);
+    }
+
+    // Refusals, each with Huawei's code; nothing stored by any of them.
+    let dup = gw.mgmt(
+        "POST",
+        &format!("/api-groups/{}/domains", gw.default_group()),
+        Some(&json!({"url_domain": "api.shop.example"})),
+    );
+    dup.assert_error(
+        400,
+        "APIG.3305",
+        Some("The URL domain name already exists."),
+    );
+    for (body, field) in [
+        (json!({"url_domain": "localhost"}), "url_domain"),
+        (json!({"url_domain": "a..shop.example"}), "url_domain"),
+        (json!({"url_domain": 7}), "url_domain"),
+        (
+            json!({"url_domain": "b.shop.example", "min_ssl_version": "TLSv1.0"}),
+            "min_ssl_version",
+        ),
+        (
+            json!({"url_domain": "b.shop.example", "ingress_http_port": 8080}),
+            "ingress_https_port",
+        ),
+    ] {
+        let r = gw.mgmt("POST", &domains, Some(&body));
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        assert!(r.text.contains(field), "{body}: {}", r.text);
+    }
+    let missing = gw.mgmt("POST", &domains, Some(&json!({})));
+    assert_eq!(missing.status, 400, "{}", missing.text);
+    let r = gw.mgmt(
+        "POST",
+        "/api-groups/00000000000000000000000000000000/domains",
+        Some(&json!({"url_domain": "c.shop.example"})),
+    );
+    r.assert_error(404, "APIG.3001", None);
+    let r = gw.mgmt(
+        "PUT",
+        &format!("{domains}/00000000000000000000000000000000"),
+        Some(&json!({})),
+    );
+    r.assert_error(404, "APIG.3020", Some("The URL domain does not exist"));
+    let r = gw.mgmt(
+        "DELETE",
+        &format!("{domains}/00000000000000000000000000000000"),
+        None,
+    );
+    r.assert_error(404, "APIG.3020", None);
+    assert_eq!(
+        db_scalar(&gw.server, "SELECT COUNT(*) FROM group_domains"),
+        1
+    );
+
+    // A wildcard routes names one label deeper; at most five names per group.
+    let mut wildcard_id = String::new();
+    for name in [
+        "*.shop.example",
+        "b.shop.example",
+        "c.shop.example",
+        "d.shop.example",
+    ] {
+        let r = gw.mgmt("POST", &domains, Some(&json!({"url_domain": name})));
+        assert_eq!(r.status, 201, "{}", r.text);
+        if name.starts_with('*') {
+            wildcard_id = r.json["id"].as_str().unwrap().to_owned();
+        }
+    }
+    let sixth = gw.mgmt(
+        "POST",
+        &domains,
+        Some(&json!({"url_domain": "e.shop.example"})),
+    );
+    sixth.assert_error(403, "APIG.3108", None);
+    let r = gw.call(&gw.http, "/echo/w", &host("anything.shop.example"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = gw.call(&gw.http, "/echo/w", &host("x.y.shop.example"));
+    assert_gateway_error(&r, 404, "APIG.0101");
+
+    // Redirect plain HTTP to HTTPS: 301 for GET, 308 for other methods; HTTPS is served.
+    let changed = gw.mgmt(
+        "PUT",
+        &format!("{domains}/{domain_id}"),
+        Some(&json!({"is_http_redirect_to_https": true, "min_ssl_version": "TLSv1.2"})),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.json["is_http_redirect_to_https"], true);
+    assert_eq!(changed.json["min_ssl_version"], "TLSv1.2");
+    assert_eq!(changed.json["url_domain"], "api.shop.example");
+    let hits = backend.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let no_follow = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (method, status) in [("GET", 301), ("POST", 308)] {
+        let r = Reply::from(
+            no_follow
+                .request(method.parse().unwrap(), format!("{}/echo/a?x=1", gw.http))
+                .header("Host", "api.shop.example:8080")
+                .send()
+                .unwrap(),
+        );
+        assert_eq!(r.status, status, "{method}: {}", r.text);
+        assert_eq!(
+            r.header("location"),
+            Some("https://api.shop.example/echo/a?x=1"),
+            "{method}"
+        );
+        assert!(r.header("x-request-id").is_some());
+    }
+    assert_eq!(
+        backend.hits.load(std::sync::atomic::Ordering::SeqCst),
+        hits,
+        "redirects reach no backend"
+    );
+    let r = gw.call(&gw.https, "/echo/a", &host("api.shop.example"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    // Other names of the group are not redirected.
+    let r = gw.call(&gw.http, "/echo/a", &host("b.shop.example"));
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Unbind: in force for the next call (the name then matches the wildcard, which does
+    // not redirect; without the wildcard it reaches the DEFAULT group).
+    let r = gw.mgmt("DELETE", &format!("{domains}/{domain_id}"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = gw.call(&gw.http, "/echo/a", &host("api.shop.example"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = gw.mgmt("DELETE", &format!("{domains}/{wildcard_id}"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = gw.call(&gw.https, "/echo/a", &host("api.shop.example"));
+    assert_gateway_error(&r, 404, "APIG.0101");
+    assert_eq!(
+        db_scalar(&gw.server, "SELECT COUNT(*) FROM group_domains"),
+        3
+    );
+    // Deleting the group (its API first) unbinds its names.
+    let api_id = api.json["id"].as_str().unwrap();
+    let offline = gw.mgmt(
+        "POST",
+        "/apis/action",
+        Some(&json!({"action": "offline", "api_id": api_id, "env_id": RELEASE})),
+    );
+    assert_eq!(offline.status, 201, "{}", offline.text);
+    assert_eq!(
+        gw.mgmt("DELETE", &format!("/apis/{api_id}"), None).status,
+        204
+    );
+    assert_eq!(
+        gw.mgmt("DELETE", &format!("/api-groups/{group_id}"), None)
+            .status,
+        204
+    );
+    assert_eq!(
+        db_scalar(&gw.server, "SELECT COUNT(*) FROM group_domains"),
+        0
+    );
+}

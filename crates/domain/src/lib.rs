@@ -8,6 +8,7 @@ pub mod authz;
 pub mod error;
 pub mod feature;
 pub mod generate;
+pub mod group_domain;
 pub mod identity;
 pub mod names;
 pub mod page;

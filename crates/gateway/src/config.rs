@@ -105,7 +105,40 @@ pub struct GroupConfig {
     /// The DEFAULT group also answers for IP literals and unknown hosts.
     pub is_default: bool,
     /// Bound domains (`url_domains`), matched case-insensitively, port ignored.
-    pub domains: Vec<String>,
+    pub domains: Vec<GroupDomain>,
+}
+
+/// A domain name routed to a group: exact (`api.example.com`) or a wildcard first label
+/// (`*.example.com`: any name one label deeper without an exact binding of its own).
+///
+/// Exists because a bound name carries how plain HTTP requests for it are answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDomain {
+    /// The name (any case; a port is ignored).
+    pub name: String,
+    /// Plain HTTP requests for this name are redirected to HTTPS
+    /// (`is_http_redirect_to_https`).
+    pub redirect_to_https: bool,
+}
+
+impl From<&str> for GroupDomain {
+    /// A name without redirect.
+    fn from(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            redirect_to_https: false,
+        }
+    }
+}
+
+impl From<String> for GroupDomain {
+    /// A name without redirect.
+    fn from(name: String) -> Self {
+        Self {
+            name,
+            redirect_to_https: false,
+        }
+    }
 }
 
 /// An API published in one environment: the unit the data plane routes to.

@@ -85,9 +85,10 @@ type IndexHasher = foldhash::fast::RandomState;
 pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, HttpBackend,
-    InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue, Protocol,
-    PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy, ValueRules,
+    BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, GroupDomain,
+    HttpBackend, InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue,
+    Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy,
+    ValueRules,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};

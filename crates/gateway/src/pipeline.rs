@@ -65,7 +65,7 @@ use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_
 use base64::Engine;
 use bytes::Bytes;
 use http::request::Parts;
-use http::{HeaderName, HeaderValue, Method, Request, Response, Uri};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -197,9 +197,19 @@ pub(crate) fn handle<'a>(
                     tls: conn.tls,
                     http2: parts.version == http::Version::HTTP_2,
                 };
+                let host = request_host(&fields, &uri);
+                let site = pass!(
+                    snapshot.host_route(host).ok_or_else(errors::api_not_found),
+                    'phases
+                );
+                // A name bound with `is_http_redirect_to_https` sends plain HTTP callers to
+                // HTTPS before anything else is looked at.
+                if site.redirect_to_https && !conn.tls {
+                    break 'phases Ok(redirect_to_https(host, &uri, &parts.method));
+                }
                 let route = loop {
                     let method = asking.unwrap_or(&parts.method);
-                    let routed = route(&snapshot, &fields, method, &uri, transport);
+                    let routed = route(&snapshot, site.group, &fields, method, &uri, transport);
                     if preflight.is_some() {
                         if let Some(api) = routed.as_ref().ok().map(|r| snapshot.api(r.api)) {
                             if api.cors {
@@ -493,9 +503,43 @@ impl Trace<'_> {
     }
 }
 
-/// Phase 2: the API this request (with `method`) addresses.
+/// The host the request names: its `Host` field, else the authority of its target (HTTP/2).
+fn request_host<'r>(fields: &RequestFields<'r>, uri: &'r Uri) -> &'r str {
+    fields
+        .host
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.host())
+        .unwrap_or_default()
+}
+
+/// The answer to a plain HTTP request for a name that redirects to HTTPS: 301 for `GET` and
+/// `HEAD` (what browsers and caches expect), 308 otherwise (the method and body are kept).
+/// The port is dropped: HTTPS callers of a bound name reach the gateway on the standard port.
+fn redirect_to_https(host: &str, uri: &Uri, method: &Method) -> Response<GatewayBody> {
+    // Only bound domain names redirect (never an IP literal): the port is what follows ':'.
+    let name = host.trim().split(':').next().unwrap_or_default();
+    let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    let status = if *method == Method::GET || *method == Method::HEAD {
+        StatusCode::MOVED_PERMANENTLY
+    } else {
+        StatusCode::PERMANENT_REDIRECT
+    };
+    let mut response = Response::new(GatewayBody::Full(None));
+    *response.status_mut() = status;
+    // The name passed `host_route`, so it is a valid authority; a value that still fails
+    // (it cannot) leaves the redirect without a target rather than panicking.
+    if let Ok(location) = HeaderValue::try_from(format!("https://{name}{target}")) {
+        response
+            .headers_mut()
+            .insert(http::header::LOCATION, location);
+    }
+    response
+}
+
+/// Phase 2: the API of `group` this request (with `method`) addresses.
 fn route<'s, 'r>(
     snapshot: &'s Snapshot,
+    group: u32,
     fields: &RequestFields<'_>,
     method: &Method,
     uri: &'r Uri,
@@ -505,20 +549,12 @@ fn route<'s, 'r>(
     if has_dot_segment(path) {
         return Err(errors::bad_request());
     }
-    let host = fields
-        .host
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| uri.host())
-        .unwrap_or_default();
     let stage = match fields.stage.map(|v| v.to_str()) {
         None => DEFAULT_STAGE,
         Some(Ok(v)) if v.trim().is_empty() => DEFAULT_STAGE,
         Some(Ok(v)) => v.trim(),
         Some(Err(_)) => return Err(errors::api_not_found()),
     };
-    let group = snapshot
-        .group_for_host(host)
-        .ok_or_else(errors::api_not_found)?;
     snapshot
         .route(group, stage, method, path, transport)
         .ok_or_else(errors::api_not_found)

@@ -57,7 +57,10 @@ type Limiters = HashMap<Box<str>, Arc<Counters>>;
 
 /// The routing half of a snapshot.
 struct Routing {
-    hosts: HashMap<Box<str>, u32, IndexHasher>,
+    /// Bound names, lower case.
+    hosts: HashMap<Box<str>, HostRoute, IndexHasher>,
+    /// Wildcard bindings (`*.example.com`) by their parent name (`example.com`).
+    wildcards: HashMap<Box<str>, HostRoute, IndexHasher>,
     group_suffix: Box<str>,
     group_ids: HashMap<Box<str>, u32, IndexHasher>,
     default_group: Option<u32>,
@@ -190,6 +193,7 @@ impl Routing {
             .collect();
         let mut routing = Routing {
             hosts: HashMap::default(),
+            wildcards: HashMap::default(),
             group_suffix: format!(".{}", base_domain.trim_matches('.').to_ascii_lowercase()).into(),
             group_ids: HashMap::with_capacity_and_hasher(groups.len(), IndexHasher::default()),
             default_group: None,
@@ -212,9 +216,17 @@ impl Routing {
                 routing.default_group = Some(idx);
             }
             for domain in group.domains {
-                let domain = host_only(domain.trim()).to_ascii_lowercase();
-                if routing.hosts.insert(domain.clone().into(), idx).is_some() {
-                    tracing::warn!(%domain, "domain bound to several groups; the last one wins");
+                let name = host_only(domain.name.trim()).to_ascii_lowercase();
+                let route = HostRoute {
+                    group: idx,
+                    redirect_to_https: domain.redirect_to_https,
+                };
+                let (table, key) = match name.strip_prefix("*.") {
+                    Some(parent) => (&mut routing.wildcards, parent),
+                    None => (&mut routing.hosts, name.as_str()),
+                };
+                if table.insert(key.into(), route).is_some() {
+                    tracing::warn!(domain = %name, "domain bound to several groups; the last one wins");
                 }
             }
             routing.groups.push(GroupRoutes::default());
@@ -596,26 +608,52 @@ impl Routing {
     }
 }
 
+/// Where a `Host` leads: the group serving it, and whether plain HTTP requests for it are
+/// redirected to HTTPS (a bound name's `is_http_redirect_to_https`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HostRoute {
+    pub group: u32,
+    pub redirect_to_https: bool,
+}
+
+impl HostRoute {
+    fn group(group: u32) -> Self {
+        Self {
+            group,
+            redirect_to_https: false,
+        }
+    }
+}
+
 impl Snapshot {
-    /// The group serving `host` (a `Host` header value): a bound domain, a group subdomain, or
-    /// the DEFAULT group for anything else (IP literals included).
-    pub(crate) fn group_for_host(&self, host: &str) -> Option<u32> {
+    /// Where `host` (a `Host` header value) leads: a bound name, a wildcard binding, a group
+    /// subdomain, or the DEFAULT group for anything else (IP literals included).
+    pub(crate) fn host_route(&self, host: &str) -> Option<HostRoute> {
         let host = host_only(host.trim());
         let found = if host.bytes().any(|b| b.is_ascii_uppercase()) {
             self.lookup_host(&host.to_ascii_lowercase())
         } else {
             self.lookup_host(host)
         };
-        found.or(self.routing.default_group)
+        found.or(self.routing.default_group.map(HostRoute::group))
     }
 
-    fn lookup_host(&self, host: &str) -> Option<u32> {
+    fn lookup_host(&self, host: &str) -> Option<HostRoute> {
         let routing = &*self.routing;
-        if let Some(&g) = routing.hosts.get(host) {
-            return Some(g);
+        if let Some(&route) = routing.hosts.get(host) {
+            return Some(route);
         }
-        let group_id = host.strip_suffix(&*routing.group_suffix)?;
-        routing.group_ids.get(group_id).copied()
+        if let Some(group_id) = host.strip_suffix(&*routing.group_suffix) {
+            if let Some(&g) = routing.group_ids.get(group_id) {
+                return Some(HostRoute::group(g));
+            }
+        }
+        // Most instances bind no wildcard: no second lookup for them.
+        if routing.wildcards.is_empty() {
+            return None;
+        }
+        let (_, parent) = host.split_once('.')?;
+        routing.wildcards.get(parent).copied()
     }
 
     /// Routes a request: the API of `group` published in `env` for `method` and `path` that
@@ -773,7 +811,7 @@ impl BackendEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AppCredential, GroupConfig, MatchMode};
+    use crate::config::{AppCredential, GroupConfig, GroupDomain, MatchMode};
 
     /// A call over the TLS listener, HTTP/1.1.
     const TLS: Transport = Transport {
@@ -818,7 +856,7 @@ mod tests {
             id: id.into(),
             name: id.into(),
             is_default: default,
-            domains: domains.iter().map(|d| d.to_string()).collect(),
+            domains: domains.iter().map(|&d| d.into()).collect(),
         }
     }
 
@@ -832,15 +870,16 @@ mod tests {
             ..Default::default()
         };
         let s = Snapshot::build(config, "apigw.local", None);
-        assert_eq!(s.group_for_host("api.example.com"), Some(1));
-        assert_eq!(s.group_for_host("Api.Example.com:8443"), Some(1));
-        assert_eq!(s.group_for_host("g1.apigw.local"), Some(1));
-        assert_eq!(s.group_for_host("G1.APIGW.LOCAL:80"), Some(1));
-        assert_eq!(s.group_for_host("dflt.apigw.local"), Some(0));
-        assert_eq!(s.group_for_host("127.0.0.1:8080"), Some(0));
-        assert_eq!(s.group_for_host("[::1]:8080"), Some(0));
-        assert_eq!(s.group_for_host("other.example.com"), Some(0));
-        assert_eq!(s.group_for_host("x.g1.apigw.local"), Some(0));
+        let group_for_host = |s: &Snapshot, host: &str| s.host_route(host).map(|r| r.group);
+        assert_eq!(group_for_host(&s, "api.example.com"), Some(1));
+        assert_eq!(group_for_host(&s, "Api.Example.com:8443"), Some(1));
+        assert_eq!(group_for_host(&s, "g1.apigw.local"), Some(1));
+        assert_eq!(group_for_host(&s, "G1.APIGW.LOCAL:80"), Some(1));
+        assert_eq!(group_for_host(&s, "dflt.apigw.local"), Some(0));
+        assert_eq!(group_for_host(&s, "127.0.0.1:8080"), Some(0));
+        assert_eq!(group_for_host(&s, "[::1]:8080"), Some(0));
+        assert_eq!(group_for_host(&s, "other.example.com"), Some(0));
+        assert_eq!(group_for_host(&s, "x.g1.apigw.local"), Some(0));
 
         let s = Snapshot::build(
             GatewayConfig {
@@ -850,7 +889,34 @@ mod tests {
             "apigw.local",
             None,
         );
-        assert_eq!(s.group_for_host("127.0.0.1"), None);
+        assert_eq!(group_for_host(&s, "127.0.0.1"), None);
+    }
+
+    #[test]
+    fn wildcard_names_route_one_label_deeper_and_exact_names_win() {
+        let mut config = GatewayConfig {
+            groups: vec![
+                group("dflt", true, &[]),
+                group("wild", false, &["*.Example.com"]),
+                group("exact", false, &[]),
+            ],
+            ..Default::default()
+        };
+        config.groups[2].domains.push(GroupDomain {
+            name: "secure.example.com".into(),
+            redirect_to_https: true,
+        });
+        let s = Snapshot::build(config, "apigw.local", None);
+        let route = |host: &str| s.host_route(host).unwrap();
+        assert_eq!(route("a.example.com").group, 1);
+        assert_eq!(route("B.EXAMPLE.COM:8080").group, 1);
+        assert!(!route("a.example.com").redirect_to_https);
+        assert_eq!(route("secure.example.com").group, 2);
+        assert!(route("secure.example.com").redirect_to_https);
+        // Not the parent itself, nor two labels deeper.
+        assert_eq!(route("example.com").group, 0);
+        assert_eq!(route("a.b.example.com").group, 0);
+        assert_eq!(route("127.0.0.1").group, 0);
     }
 
     #[test]

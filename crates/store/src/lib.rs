@@ -8,6 +8,7 @@ pub mod authz;
 pub mod crypto;
 pub mod error;
 pub mod features;
+pub mod group_domains;
 pub mod ledger;
 pub mod model;
 pub mod nodes;
@@ -22,6 +23,7 @@ pub use apis::ApiStore;
 pub use authz::AuthzStore;
 pub use error::StoreError;
 pub use features::{FeatureStore, InstanceFeature};
+pub use group_domains::GroupDomainStore;
 pub use ledger::QuotaLedgerStore;
 pub use model::*;
 pub use nodes::GatewayNodeStore;
@@ -45,6 +47,7 @@ pub trait Store:
     + AuthzStore
     + ThrottleStore
     + AclPolicyStore
+    + GroupDomainStore
     + FeatureStore
     + RevisionStore
     + QuotaLedgerStore
@@ -60,6 +63,7 @@ impl<T> Store for T where
         + AuthzStore
         + ThrottleStore
         + AclPolicyStore
+        + GroupDomainStore
         + FeatureStore
         + RevisionStore
         + QuotaLedgerStore

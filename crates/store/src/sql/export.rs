@@ -35,6 +35,7 @@ const TABLES: &[&str] = &[
     "throttle_specials",
     "acl_policies",
     "acl_bindings",
+    "group_domains",
 ];
 
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
@@ -46,6 +47,7 @@ const ADDED_LATER: &[&str] = &[
     "throttle_specials",
     "acl_policies",
     "acl_bindings",
+    "group_domains",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.

@@ -20,6 +20,7 @@ mod builder;
 mod export;
 mod expr;
 mod features;
+mod group_domains;
 mod ledger;
 mod nodes;
 mod throttle_counts;

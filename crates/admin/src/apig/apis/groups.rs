@@ -51,7 +51,12 @@ pub async fn create(
     tracing::info!(group_id = %group.id, name = %group.name, "API group created");
     Ok((
         StatusCode::CREATED,
-        Json(group_info(&group, Precision::Nanos, &state.config.region)),
+        Json(group_info(
+            &group,
+            &[],
+            Precision::Nanos,
+            &state.config.region,
+        )),
     ))
 }
 
@@ -80,8 +85,10 @@ pub async fn update(
         .await
         .map_err(|e| refusal(e, at))?;
     tracing::info!(group_id = %group.id, "API group updated");
+    let domains = state.store.group_domains(&scope, Some(&group.id)).await?;
     Ok(Json(group_info(
         &group,
+        &domains,
         Precision::Nanos,
         &state.config.region,
     )))
@@ -130,8 +137,10 @@ pub async fn show(
         .await
         .map_err(|e| refusal(e, at))?
         .ok_or_else(|| Error(ApiError::api_group_not_found(group_id.as_str())))?;
+    let domains = state.store.group_domains(&scope, Some(&group.id)).await?;
     Ok(Json(group_info(
         &group,
+        &domains,
         Precision::Seconds,
         &state.config.region,
     )))
@@ -162,10 +171,11 @@ pub async fn list(
         .list_groups(&scope, &filter, page)
         .await
         .map_err(|e| refusal(e, at))?;
+    let domains = state.store.group_domains(&scope, None).await?;
     let region = &state.config.region;
     Ok(Json(json!({
         "total": total,
         "size": groups.len(),
-        "groups": groups.iter().map(|g| group_info(g, Precision::Seconds, region)).collect::<Vec<_>>(),
+        "groups": groups.iter().map(|g| group_info(g, &domains, Precision::Seconds, region)).collect::<Vec<_>>(),
     })))
 }

@@ -9,6 +9,7 @@
 //! has published in the environment is 400 `APIG.3301`.
 
 pub mod api;
+pub mod domains;
 pub mod envs;
 pub mod groups;
 pub mod publish;
@@ -19,7 +20,7 @@ use crate::AppState;
 use apigw_domain::ApiError;
 use apigw_store::apis::ApiStoreError;
 use apigw_store::StoreError;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 /// Routes of groups, environments, APIs and publishing.
@@ -33,6 +34,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{base}/api-groups/{{group_id}}"),
             get(groups::show).put(groups::update).delete(groups::delete),
+        )
+        .route(
+            &format!("{base}/api-groups/{{group_id}}/domains"),
+            post(domains::bind),
+        )
+        .route(
+            &format!("{base}/api-groups/{{group_id}}/domains/{{domain_id}}"),
+            put(domains::update).delete(domains::unbind),
         )
         .route(&format!("{base}/envs"), get(envs::list).post(envs::create))
         .route(

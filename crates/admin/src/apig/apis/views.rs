@@ -5,6 +5,7 @@ use crate::apig::views::Precision;
 use apigw_domain::api::{sl_domain, GROUP_VERSION};
 use apigw_domain::Timestamp;
 use apigw_store::apis::{Api, ApiGroup, Environment, PublishRecord, API_STATUS_VALID};
+use apigw_store::group_domains::BoundDomain;
 use serde_json::{json, Value};
 
 fn time(t: Timestamp, p: Precision) -> String {
@@ -23,9 +24,15 @@ fn yes_no(b: bool) -> i64 {
     }
 }
 
-/// An API group (`ApiGroupInfo`); `region` names its subdomain.
-pub fn group_info(g: &ApiGroup, p: Precision, region: &str) -> Value {
+/// An API group (`ApiGroupInfo`) with the domains bound to it (those of `domains` whose group
+/// it is); `region` names its subdomain.
+pub fn group_info(g: &ApiGroup, domains: &[BoundDomain], p: Precision, region: &str) -> Value {
     let domain = sl_domain(&g.id, region);
+    let url_domains: Vec<Value> = domains
+        .iter()
+        .filter(|d| d.group_id == g.id)
+        .map(url_domain_ref)
+        .collect();
     json!({
         "id": g.id,
         "name": g.name.as_str(),
@@ -35,13 +42,50 @@ pub fn group_info(g: &ApiGroup, p: Precision, region: &str) -> Value {
         "register_time": time(g.register_time, p),
         "update_time": time(g.update_time, p),
         "on_sell_status": 2,
-        "url_domains": [],
+        "url_domains": url_domains,
         "sl_domain_access_enabled": true,
         "remark": g.remark.as_str(),
         "is_default": yes_no(g.is_default),
         "version": GROUP_VERSION,
     })
 }
+
+/// A bound domain as a group lists it (`UrlDomain`): no certificate is ever bound (apigw
+/// serves every name with its listener's certificate), and resolution is not checked, so
+/// `cname_status` is 3 (resolved).
+fn url_domain_ref(d: &BoundDomain) -> Value {
+    json!({
+        "id": d.id,
+        "domain": d.domain.as_str(),
+        "cname_status": CNAME_RESOLVED,
+        "ssl_id": "",
+        "ssl_name": "",
+        "min_ssl_version": d.min_ssl_version.as_str(),
+        "verified_client_certificate_enabled": false,
+        "is_has_trusted_root_ca": false,
+        "ingress_http_port": d.ingress_ports.http,
+        "ingress_https_port": d.ingress_ports.https,
+        "ssl_infos": [],
+    })
+}
+
+/// A binding as binding and changing it answer (`AssociateDomainV2` response).
+pub fn bound_domain_info(d: &BoundDomain) -> Value {
+    json!({
+        "id": d.id,
+        "url_domain": d.domain.as_str(),
+        "status": CNAME_RESOLVED,
+        "min_ssl_version": d.min_ssl_version.as_str(),
+        "is_http_redirect_to_https": d.redirect_to_https,
+        "verified_client_certificate_enabled": false,
+        "ingress_http_port": d.ingress_ports.http,
+        "ingress_https_port": d.ingress_ports.https,
+    })
+}
+
+/// `status` / `cname_status` of a binding: resolved (apigw does not look names up; the
+/// operator points them at the gateway).
+const CNAME_RESOLVED: i64 = 3;
 
 /// An environment (`EnvInfo`).
 pub fn env_info(e: &Environment, p: Precision) -> Value {

@@ -1,0 +1,101 @@
+//! Independent domain names bound to API groups (`/api-groups/{group_id}/domains`), and what
+//! the data plane reads of them ([`GroupDomainStore::instance_domains`]).
+//!
+//! A name is bound at most once per instance and a group holds at most
+//! [`MAX_DOMAINS_PER_GROUP`](apigw_domain::group_domain::MAX_DOMAINS_PER_GROUP) of them;
+//! deleting the group (or the instance) unbinds its names.
+
+use crate::model::Scope;
+use crate::{StoreError, StoreResult};
+use apigw_domain::group_domain::{DomainSettings, IngressPorts, MinSslVersion, UrlDomain};
+use apigw_domain::Timestamp;
+use async_trait::async_trait;
+
+/// Why a domain binding call did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupDomainError {
+    /// The store failed, or the instance is not in scope (`StoreError::NotFound`).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The group is not in the caller's scope.
+    #[error("the API group does not exist")]
+    GroupNotFound,
+    /// The group has no binding with this id.
+    #[error("the URL domain does not exist")]
+    NotFound,
+    /// The name is bound already in the instance.
+    #[error("the URL domain name already exists")]
+    Exists,
+    /// The group holds its maximum number of domains.
+    #[error("the group's domain limit is reached")]
+    LimitReached,
+}
+
+impl From<sqlx::Error> for GroupDomainError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+/// Result of domain binding calls.
+pub type GroupDomainResult<T> = Result<T, GroupDomainError>;
+
+/// A domain name bound to a group, with its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundDomain {
+    /// 32 hex id.
+    pub id: String,
+    /// The group it routes to.
+    pub group_id: String,
+    /// The name (lower case; `*.` for a wildcard).
+    pub domain: UrlDomain,
+    /// `min_ssl_version`.
+    pub min_ssl_version: MinSslVersion,
+    /// `is_http_redirect_to_https`: plain HTTP requests for this name are redirected.
+    pub redirect_to_https: bool,
+    /// `ingress_http_port` / `ingress_https_port`, as given.
+    pub ingress_ports: IngressPorts,
+    /// When it was bound.
+    pub create_time: Timestamp,
+}
+
+/// Domain bindings of API groups. Each method is one transaction; the uniqueness of a name in
+/// its instance and the per-group limit hold under concurrent callers.
+#[async_trait]
+pub trait GroupDomainStore: Send + Sync + 'static {
+    /// Binds `domain` to group `group_id` with `settings` (absent ones take Huawei's
+    /// defaults). Errors: `GroupNotFound`, `Exists`, `LimitReached` (`max_per_group`).
+    async fn bind_domain(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain: UrlDomain,
+        settings: &DomainSettings,
+        max_per_group: usize,
+    ) -> GroupDomainResult<BoundDomain>;
+    /// Changes the settings given in `settings`, keeping the others. Errors: `GroupNotFound`,
+    /// `NotFound`.
+    async fn update_domain(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        settings: &DomainSettings,
+    ) -> GroupDomainResult<BoundDomain>;
+    /// Unbinds a domain. Errors: `GroupNotFound`, `NotFound`.
+    async fn unbind_domain(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+    ) -> GroupDomainResult<()>;
+    /// The domains bound to the groups of the instance in scope (to `group_id` only, when
+    /// given), oldest first.
+    async fn group_domains(
+        &self,
+        scope: &Scope,
+        group_id: Option<&str>,
+    ) -> StoreResult<Vec<BoundDomain>>;
+    /// Every domain bound in instance `instance_id` (what the data plane routes by).
+    async fn instance_domains(&self, instance_id: &str) -> StoreResult<Vec<BoundDomain>>;
+}

@@ -1,0 +1,211 @@
+//! SQL implementation of [`GroupDomainStore`]: domain names bound to API groups.
+
+use super::*;
+use crate::group_domains::*;
+use apigw_domain::group_domain::{DomainSettings, IngressPorts, MinSslVersion, UrlDomain};
+
+const DOMAIN_COLUMNS: &str = "d.id, d.group_id, d.url_domain, d.min_ssl_version, \
+     d.redirect_to_https, d.ingress_http_port, d.ingress_https_port, d.create_time";
+
+fn domain_from_row(row: &AnyRow) -> StoreResult<BoundDomain> {
+    let min_ssl: String = row.try_get("min_ssl_version")?;
+    let port = |column: &str| -> StoreResult<i32> {
+        let v: i64 = row.try_get(column)?;
+        i32::try_from(v).map_err(|_| StoreError::Corrupt(format!("stored {column} {v}")))
+    };
+    Ok(BoundDomain {
+        id: row.try_get("id")?,
+        group_id: row.try_get("group_id")?,
+        domain: UrlDomain::from_stored(row.try_get("url_domain")?),
+        min_ssl_version: MinSslVersion::parse(&min_ssl)
+            .map_err(|_| StoreError::Corrupt(format!("stored min_ssl_version {min_ssl}")))?,
+        redirect_to_https: row.try_get::<i64, _>("redirect_to_https")? != 0,
+        ingress_ports: IngressPorts {
+            http: port("ingress_http_port")?,
+            https: port("ingress_https_port")?,
+        },
+        create_time: Timestamp::from_nanos(row.try_get("create_time")?),
+    })
+}
+
+/// Whether group `group_id` is in `scope` (its instance checked inside the transaction).
+async fn group_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    group_id: &str,
+) -> GroupDomainResult<()> {
+    let row = sqlx::query(
+        "SELECT 1 AS found FROM api_groups g JOIN instances i ON i.id = g.instance_id \
+         WHERE i.project_id = $1 AND g.instance_id = $2 AND g.id = $3",
+    )
+    .bind(&scope.project_id)
+    .bind(&scope.instance_id)
+    .bind(group_id)
+    .fetch_optional(conn)
+    .await?;
+    row.map(|_| ()).ok_or(GroupDomainError::GroupNotFound)
+}
+
+async fn fetch_domain(
+    conn: &mut AnyConnection,
+    group_id: &str,
+    domain_id: &str,
+) -> GroupDomainResult<BoundDomain> {
+    let sql =
+        format!("SELECT {DOMAIN_COLUMNS} FROM group_domains d WHERE d.group_id = $1 AND d.id = $2");
+    let row = sqlx::query(&sql)
+        .bind(group_id)
+        .bind(domain_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(GroupDomainError::NotFound)?;
+    Ok(domain_from_row(&row)?)
+}
+
+#[async_trait]
+impl GroupDomainStore for SqlStore {
+    async fn bind_domain(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain: UrlDomain,
+        settings: &DomainSettings,
+        max_per_group: usize,
+    ) -> GroupDomainResult<BoundDomain> {
+        let mut tx = self.config_tx().await?;
+        Self::check_instance(&mut tx, scope).await?;
+        group_in_scope(&mut tx, scope, group_id).await?;
+        let taken = sqlx::query(
+            "SELECT 1 AS found FROM group_domains WHERE instance_id = $1 AND url_domain = $2",
+        )
+        .bind(&scope.instance_id)
+        .bind(domain.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if taken.is_some() {
+            return Err(GroupDomainError::Exists);
+        }
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM group_domains WHERE group_id = $1")
+            .bind(group_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
+        if usize::try_from(count).unwrap_or(usize::MAX) >= max_per_group {
+            return Err(GroupDomainError::LimitReached);
+        }
+        let bound = BoundDomain {
+            id: new_id(),
+            group_id: group_id.to_owned(),
+            domain,
+            min_ssl_version: settings.min_ssl_version.unwrap_or_default(),
+            redirect_to_https: settings.redirect_to_https.unwrap_or(false),
+            ingress_ports: settings.ingress_ports.unwrap_or_default(),
+            create_time: Timestamp::now(),
+        };
+        sqlx::query(
+            "INSERT INTO group_domains (id, instance_id, group_id, url_domain, min_ssl_version, \
+             redirect_to_https, ingress_http_port, ingress_https_port, create_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&bound.id)
+        .bind(&scope.instance_id)
+        .bind(&bound.group_id)
+        .bind(bound.domain.as_str())
+        .bind(bound.min_ssl_version.as_str())
+        .bind(i64::from(bound.redirect_to_https))
+        .bind(i64::from(bound.ingress_ports.http))
+        .bind(i64::from(bound.ingress_ports.https))
+        .bind(bound.create_time.nanos())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(bound)
+    }
+
+    async fn update_domain(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        settings: &DomainSettings,
+    ) -> GroupDomainResult<BoundDomain> {
+        let mut tx = self.config_tx().await?;
+        Self::check_instance(&mut tx, scope).await?;
+        group_in_scope(&mut tx, scope, group_id).await?;
+        let mut domain = fetch_domain(&mut tx, group_id, domain_id).await?;
+        if let Some(v) = settings.min_ssl_version {
+            domain.min_ssl_version = v;
+        }
+        if let Some(v) = settings.redirect_to_https {
+            domain.redirect_to_https = v;
+        }
+        if let Some(v) = settings.ingress_ports {
+            domain.ingress_ports = v;
+        }
+        sqlx::query(
+            "UPDATE group_domains SET min_ssl_version = $1, redirect_to_https = $2, \
+             ingress_http_port = $3, ingress_https_port = $4 WHERE id = $5",
+        )
+        .bind(domain.min_ssl_version.as_str())
+        .bind(i64::from(domain.redirect_to_https))
+        .bind(i64::from(domain.ingress_ports.http))
+        .bind(i64::from(domain.ingress_ports.https))
+        .bind(&domain.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(domain)
+    }
+
+    async fn unbind_domain(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+    ) -> GroupDomainResult<()> {
+        let mut tx = self.config_tx().await?;
+        Self::check_instance(&mut tx, scope).await?;
+        group_in_scope(&mut tx, scope, group_id).await?;
+        let deleted = sqlx::query("DELETE FROM group_domains WHERE group_id = $1 AND id = $2")
+            .bind(group_id)
+            .bind(domain_id)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(GroupDomainError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn group_domains(
+        &self,
+        scope: &Scope,
+        group_id: Option<&str>,
+    ) -> StoreResult<Vec<BoundDomain>> {
+        let sql = format!(
+            "SELECT {DOMAIN_COLUMNS} FROM group_domains d JOIN instances i ON i.id = d.instance_id \
+             WHERE i.project_id = $1 AND d.instance_id = $2 AND ($3 = '' OR d.group_id = $3) \
+             ORDER BY d.create_time, d.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.project_id)
+            .bind(&scope.instance_id)
+            .bind(group_id.unwrap_or_default())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(domain_from_row).collect()
+    }
+
+    async fn instance_domains(&self, instance_id: &str) -> StoreResult<Vec<BoundDomain>> {
+        let sql = format!(
+            "SELECT {DOMAIN_COLUMNS} FROM group_domains d WHERE d.instance_id = $1 \
+             ORDER BY d.create_time, d.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(instance_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(domain_from_row).collect()
+    }
+}
