@@ -272,6 +272,55 @@ fn a_change_through_one_node_is_in_force_on_the_other() {
 }
 
 #[test]
+fn a_domain_bound_through_one_node_is_in_force_on_the_other() {
+    let Some((_backend, a, b, _client, f)) = two_nodes_serving() else {
+        return;
+    };
+    let no_follow = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let call = |node: &NodeUnderTest| {
+        no_follow
+            .get(format!("{}/echo/x", node.gateway))
+            .header("Host", "api.cluster.example")
+            .header("X-Apig-AppCode", &f.code)
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    let until = |node: &NodeUnderTest, status: u16| {
+        let started = Instant::now();
+        while call(node) != status {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "node never answered {status}; log:\n{}",
+                node.server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    assert_eq!(call(&b), 200);
+    let groups = a.mgmt("GET", "/api-groups", None);
+    let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
+    let bound = a.created(
+        &format!("/api-groups/{group}/domains"),
+        json!({"url_domain": "api.cluster.example", "is_http_redirect_to_https": true}),
+    );
+    assert_eq!(call(&a), 301, "in force on A when A answered");
+    until(&b, 301);
+    let domain_id = bound["id"].as_str().unwrap();
+    let r = b.mgmt(
+        "DELETE",
+        &format!("/api-groups/{group}/domains/{domain_id}"),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(call(&b), 200, "in force on B when B answered");
+    until(&a, 200);
+}
+
+#[test]
 fn a_feature_configured_through_one_node_is_in_force_on_the_other() {
     let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
         return;
