@@ -49,6 +49,12 @@ def _chat(requests_iter, context):
         yield b"echo:" + message
 
 
+def _sum(requests_iter, context):
+    """Client streaming: the number of messages and of bytes received."""
+    sizes = [len(m) for m in requests_iter]
+    return b"%d %d" % (len(sizes), sum(sizes))
+
+
 def _fail(request, context):
     context.abort(grpc.StatusCode.NOT_FOUND, "no such thing")
 
@@ -69,6 +75,7 @@ def grpc_backend():
         "Say": grpc.unary_unary_rpc_method_handler(_say),
         "Count": grpc.unary_stream_rpc_method_handler(_count),
         "Chat": grpc.stream_stream_rpc_method_handler(_chat),
+        "Sum": grpc.stream_unary_rpc_method_handler(_sum),
         "Fail": grpc.unary_unary_rpc_method_handler(_fail),
     })
     yield port
@@ -174,6 +181,32 @@ def test_server_and_bidirectional_streams_pass_through(channel, grpc_api):
     chat = channel.stream_stream("/%s/Chat" % SERVICE)
     replies = chat(iter([b"a", b"b", b"c"]), metadata=md, timeout=TIMEOUT)
     assert list(replies) == [b"echo:a", b"echo:b", b"echo:c"]
+
+
+def test_the_body_size_limit_holds_each_message_not_the_whole_stream(
+        server, admin_token, project_id, instance_id, channel, grpc_api):
+    """With `request_body_size` at 1 MB, a client stream of three 600 kB messages (1.8 MB in
+    all) passes, and one message of 1.2 MB is RESOURCE_EXHAUSTED."""
+    features = "%s/v2/%s/apigw/instances/%s/features" % (server.base_url, project_id, instance_id)
+
+    def configure(enable):
+        r = requests.post(features, headers={"X-Auth-Token": admin_token}, timeout=TIMEOUT,
+                          json={"name": "request_body_size", "enable": enable,
+                                "config": "1048576"})
+        assert r.status_code in (200, 201), r.text
+
+    md = (("x-apig-appcode", grpc_api["code"]),)
+    total = channel.stream_unary("/%s/Sum" % SERVICE)
+    configure(True)
+    try:
+        piece = b"p" * 600_000
+        assert total(iter([piece] * 3), metadata=md, timeout=TIMEOUT) == b"3 1800000"
+        with pytest.raises(grpc.RpcError) as e:
+            total(iter([b"q" * 1_200_000]), metadata=md, timeout=TIMEOUT)
+        assert e.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e.value.details()
+        assert e.value.details().startswith("APIG.0201: "), e.value.details()
+    finally:
+        configure(False)
 
 
 def test_the_backends_status_and_message_reach_the_caller(channel, grpc_api):

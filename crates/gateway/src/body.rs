@@ -242,7 +242,7 @@ impl Body for UpstreamBody {
 #[derive(Debug)]
 pub(crate) struct LimitedBody {
     inner: CallerBody,
-    remaining: u64,
+    budget: Budget,
     watch: Arc<BodyWatch>,
     /// How long the caller may leave the gateway waiting for the next bytes.
     idle: Duration,
@@ -253,10 +253,13 @@ pub(crate) struct LimitedBody {
 /// How large a caller's body may be and how long the caller may stall while sending it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimits {
-    /// The most bytes a body may hold.
+    /// The most bytes a body may hold (or each gRPC message, with `per_grpc_message`).
     pub max_bytes: u64,
     /// How long the caller may leave the gateway waiting for the next bytes.
     pub idle: Duration,
+    /// A streamed body is a gRPC call's messages and `max_bytes` limits each of them, as
+    /// gRPC's own message size limit does: a long client stream is not one large body.
+    pub per_grpc_message: bool,
 }
 
 impl BodyLimits {
@@ -266,7 +269,87 @@ impl BodyLimits {
         Self {
             max_bytes: features.max_body_bytes.unwrap_or(settings.max_body_bytes),
             idle: settings.client_body_timeout,
+            per_grpc_message: false,
         }
+    }
+}
+
+/// What the size limit holds a body to.
+#[derive(Debug)]
+enum Budget {
+    /// The whole body: the bytes it may still hold.
+    Whole { remaining: u64 },
+    /// Each gRPC message, at most `max` bytes.
+    PerMessage { max: u64, at: GrpcMessages },
+}
+
+impl Budget {
+    /// Takes `data` out of the budget; `false` past the limit.
+    fn take(&mut self, data: &[u8]) -> bool {
+        match self {
+            Self::Whole { remaining } => match remaining.checked_sub(data.len() as u64) {
+                Some(rest) => {
+                    *remaining = rest;
+                    true
+                }
+                None => false,
+            },
+            Self::PerMessage { max, at } => at.accept(data, *max),
+        }
+    }
+}
+
+/// Where a gRPC request stream is in its length-prefixed messages (1 byte compression flag,
+/// 4 bytes big-endian length, the message), to hold each message to the size limit as its
+/// prefix arrives, whatever the HTTP/2 DATA frames cut it into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GrpcMessages {
+    /// Within a prefix: its bytes so far.
+    Prefix { have: u8, length: [u8; 4] },
+    /// Within a message: the bytes still to come.
+    Message { left: u64 },
+}
+
+impl GrpcMessages {
+    const START: Self = Self::Prefix {
+        have: 0,
+        length: [0; 4],
+    };
+
+    /// Walks `data`; `false` when a message declares more than `max` bytes.
+    fn accept(&mut self, mut data: &[u8], max: u64) -> bool {
+        while !data.is_empty() {
+            match self {
+                Self::Message { left } => {
+                    let n = (*left).min(data.len() as u64);
+                    *left -= n;
+                    data = &data[n as usize..];
+                    if *left == 0 {
+                        *self = Self::START;
+                    }
+                }
+                Self::Prefix { have, length } => {
+                    // Byte 0 is the compression flag; bytes 1..5 the length.
+                    if *have > 0 {
+                        length[usize::from(*have) - 1] = data[0];
+                    }
+                    *have += 1;
+                    data = &data[1..];
+                    if *have == 5 {
+                        let len = u64::from(u32::from_be_bytes(*length));
+                        if len > max {
+                            return false;
+                        }
+                        *self = if len == 0 {
+                            Self::START
+                        } else {
+                            Self::Message { left: len }
+                        };
+                    }
+                }
+            }
+        }
+        true
     }
 }
 
@@ -277,7 +360,16 @@ impl LimitedBody {
         let watch = Arc::new(BodyWatch::new());
         let body = Self {
             inner,
-            remaining: limits.max_bytes,
+            budget: if limits.per_grpc_message {
+                Budget::PerMessage {
+                    max: limits.max_bytes,
+                    at: GrpcMessages::START,
+                }
+            } else {
+                Budget::Whole {
+                    remaining: limits.max_bytes,
+                }
+            },
             watch: Arc::clone(&watch),
             idle: limits.idle,
             stall: None,
@@ -429,18 +521,65 @@ impl Body for LimitedBody {
             None => None,
             Some(Err(e)) => Some(Err(e)),
             Some(Ok(frame)) => {
-                let len = frame.data_ref().map_or(0, |d| d.len() as u64);
-                match self.remaining.checked_sub(len) {
-                    Some(rest) => {
-                        self.remaining = rest;
-                        Some(Ok(frame))
-                    }
-                    None => {
-                        self.watch.exceeded.store(true, Ordering::Release);
-                        Some(Err(Box::new(TooLarge)))
-                    }
+                let data = frame.data_ref().map_or(&[][..], |d| &d[..]);
+                if this.budget.take(data) {
+                    Some(Ok(frame))
+                } else {
+                    this.watch.exceeded.store(true, Ordering::Release);
+                    Some(Err(Box::new(TooLarge)))
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A gRPC message on the wire: flag, big-endian length, bytes.
+    fn message(len: usize) -> Vec<u8> {
+        let mut m = vec![0u8];
+        m.extend_from_slice(&(len as u32).to_be_bytes());
+        m.extend(std::iter::repeat_n(b'x', len));
+        m
+    }
+
+    /// Feeds `wire` cut into pieces of `cut` bytes.
+    fn accepts(wire: &[u8], cut: usize, max: u64) -> bool {
+        let mut at = GrpcMessages::START;
+        wire.chunks(cut).all(|piece| at.accept(piece, max))
+    }
+
+    #[test]
+    fn each_grpc_message_is_held_to_the_limit_however_the_frames_cut_it() {
+        // Three messages of 600 bytes: 1,815 bytes in all, each within a 1,000-byte limit.
+        let stream: Vec<u8> = (0..3).flat_map(|_| message(600)).collect();
+        for cut in [1, 2, 3, 5, 7, 600, 605, 4096] {
+            assert!(accepts(&stream, cut, 1000), "cut {cut}");
+        }
+        // Empty messages and a message of exactly the limit pass.
+        let mut wire = message(0);
+        wire.extend(message(1000));
+        wire.extend(message(0));
+        assert!(accepts(&wire, 3, 1000));
+        // One byte over, in any cut, after a good message or first.
+        let mut wire = message(10);
+        wire.extend(message(1001));
+        for cut in [1, 4, 5, 6, 16, 4096] {
+            assert!(!accepts(&wire, cut, 1000), "cut {cut}");
+        }
+        assert!(
+            !accepts(&message(1001)[..5], 5, 1000),
+            "the prefix alone is enough"
+        );
+    }
+
+    #[test]
+    fn a_whole_body_budget_counts_every_byte() {
+        let mut budget = Budget::Whole { remaining: 10 };
+        assert!(budget.take(b"12345"));
+        assert!(budget.take(b"67890"));
+        assert!(!budget.take(b"x"));
     }
 }

@@ -232,9 +232,15 @@ pub(crate) fn handle<'a>(
                     "routed"
                 );
                 let features = snapshot.features();
-                let limits = BodyLimits::of(settings, features);
-                let declared = refuse_declared_oversize(fields.content_length, limits.max_bytes);
-                pass!(declared, 'phases);
+                let mut limits = BodyLimits::of(settings, features);
+                // A gRPC call's stream may be long: the limit holds each of its messages (a
+                // body read whole for a signature is still held to it as a whole).
+                limits.per_grpc_message = api.protocol == Protocol::Grpcs;
+                if !limits.per_grpc_message {
+                    let declared =
+                        refuse_declared_oversize(fields.content_length, limits.max_bytes);
+                    pass!(declared, 'phases);
+                }
                 // Who the client is: the TCP peer, unless the instance reads the address from
                 // X-Forwarded-For (what ACLs, throttling, $context.sourceIp and the log see).
                 let forwarded = forwarded_client(&parts.headers, features.client_ip_xff_index);
@@ -1034,11 +1040,16 @@ async fn verify_signed(
 }
 
 /// Reads a body the signature covers, within the body size limit and the client body timeout.
+/// The limit holds the whole body even for a gRPC call: it is all kept in memory.
 async fn read_body(body: CallerBody, limits: BodyLimits) -> Result<Bytes, ApiError> {
     if let CallerBody::Empty = body {
         return Ok(Bytes::new());
     }
-    let (body, watch) = LimitedBody::new(body, limits);
+    let whole = BodyLimits {
+        per_grpc_message: false,
+        ..limits
+    };
+    let (body, watch) = LimitedBody::new(body, whole);
     match body.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(_) => Err(watch.refusal()),
