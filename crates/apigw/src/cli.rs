@@ -178,7 +178,9 @@ pub struct ServeArgs {
     pub gateway_base_domain: Option<String>,
 
     /// Certificate (PEM) of the HTTPS gateway listener. Without --tls-cert/--tls-key a
-    /// self-signed certificate is generated into the data directory on first start.
+    /// self-signed certificate is generated into the data directory on first start. SIGHUP
+    /// reads both files again: new connections get the renewed certificate, open ones keep
+    /// theirs, and a pair that cannot be used is logged and the old one kept.
     #[arg(long, env = "APIGW_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
 

@@ -4,6 +4,7 @@
 
 mod bootstrap;
 mod call;
+mod cert_reload;
 mod cli;
 mod cluster;
 mod data_plane;

@@ -2,6 +2,7 @@
 //! management listener and serves until SIGTERM/SIGINT, letting in-flight requests finish.
 
 use crate::bootstrap;
+use crate::cert_reload;
 use crate::cli::ServeArgs;
 use crate::cli::ThrottleLimits;
 use crate::cluster;
@@ -16,7 +17,8 @@ use crate::throttle_checkpoint::ThrottleCheckpoint;
 use anyhow::Context;
 use apigw_admin::{AdminConfig, AppState};
 use apigw_gateway::{
-    serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, ServerHandle, TlsSettings,
+    serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, ListenerCertificate,
+    ServerHandle, TlsSettings,
 };
 use apigw_store::crypto::{MasterKey, Sealer};
 use apigw_store::revision::Coverage;
@@ -62,6 +64,8 @@ struct DataPlane {
     membership: Option<tokio::task::JoinHandle<()>>,
     /// The task saving the throttling counts.
     checkpoint: tokio::task::JoinHandle<()>,
+    /// The HTTPS listener's certificate, reloaded on SIGHUP.
+    certificate: Option<Arc<ListenerCertificate>>,
 }
 
 /// Starts the gateway listeners, if any is configured, with a snapshot loaded from the store,
@@ -141,6 +145,7 @@ async fn start_data_plane(
     let runtime =
         GatewayRuntime::start(args.worker_threads).context("cannot start the gateway runtime")?;
     let mut listeners = Vec::new();
+    let mut certificate = None;
     if let Some(addr) = args.gateway_listen {
         let tls = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => TlsSettings::Pem {
@@ -149,13 +154,21 @@ async fn start_data_plane(
             },
             _ => TlsSettings::self_signed(&args.store.data_dir),
         };
-        let (settings, gw) = (tls.clone(), gateway.clone());
+        let cert_path = tls.cert_path();
+        let loaded = ListenerCertificate::load(tls).with_context(|| {
+            format!(
+                "cannot load the HTTPS gateway certificate {}",
+                cert_path.display()
+            )
+        })?;
+        let (presented, gw) = (loaded.clone(), gateway.clone());
         let handle = runtime
-            .run(async move { serve_https(addr, &settings, gw).await })
+            .run(async move { serve_https(addr, &presented, gw).await })
             .await
             .with_context(|| format!("cannot start the HTTPS gateway listener on {addr}"))?;
-        tracing::info!(address = %handle.local_addr(), certificate = %tls.cert_path().display(), %instance_id, "gateway listening (HTTPS)");
+        tracing::info!(address = %handle.local_addr(), certificate = %cert_path.display(), %instance_id, "gateway listening (HTTPS)");
         listeners.push(handle);
+        certificate = Some(loaded);
     }
     if let Some(addr) = args.gateway_http_listen {
         let handle = runtime
@@ -184,6 +197,7 @@ async fn start_data_plane(
         ledger,
         membership,
         checkpoint,
+        certificate,
     }))
 }
 
@@ -191,6 +205,7 @@ async fn start_data_plane(
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     // Before anything listens: a SIGTERM right after start-up must still shut down cleanly.
     let signals = shutdown::Signals::register();
+    let hangups = cert_reload::Hangups::register();
     let store = database::open(&args.store).await?;
     let listener = tokio::net::TcpListener::bind(args.admin_listen)
         .await
@@ -233,6 +248,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         (store.store.backend(), &node_id.id),
     )
     .await?;
+    hangups.spawn(data_plane.as_ref().and_then(|d| d.certificate.clone()));
     let refresher = data_plane.as_ref().map(|d| d.refresher.clone());
     let node = cluster::Node::new(node_id.id.clone(), store.store.clone(), refresher);
     if store.store.backend() == Backend::Postgres {

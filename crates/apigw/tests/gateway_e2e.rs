@@ -2406,3 +2406,92 @@ fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
         0
     );
 }
+
+/// The leaf certificate (DER) the HTTPS listener presents to a new connection.
+fn presented_certificate(https: &str) -> Vec<u8> {
+    let client = Client::builder()
+        .danger_accept_invalid_certs(true)
+        .tls_info(true)
+        .build()
+        .unwrap();
+    let response = client.get(format!("{https}/any")).send().expect("handshake");
+    let info = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .expect("TLS info");
+    info.peer_certificate().expect("a certificate").to_vec()
+}
+
+/// The DER of the first certificate of a PEM text.
+fn der_of(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+}
+
+#[test]
+fn sighup_puts_a_renewed_certificate_in_force_and_keeps_the_old_one_when_the_new_is_bad() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let first = apigw_gateway::tls::self_signed_pem(&["first.example".into()]).unwrap();
+    let second = apigw_gateway::tls::self_signed_pem(&["second.example".into()]).unwrap();
+    // Renewals are written beside and renamed over, as ACME clients do.
+    let install = |pem: &(String, String)| {
+        for (path, text) in [(&cert, &pem.0), (&key, &pem.1)] {
+            let tmp = path.with_extension("new");
+            std::fs::write(&tmp, text).unwrap();
+            std::fs::rename(&tmp, path).unwrap();
+        }
+    };
+    install(&first);
+    let gw = start_with(
+        Opts::default()
+            .arg("--tls-cert")
+            .arg(cert.to_str().unwrap())
+            .arg("--tls-key")
+            .arg(key.to_str().unwrap()),
+    );
+    assert_eq!(presented_certificate(&gw.https), der_of(&first.0));
+    let pid = gw.server.child.as_ref().unwrap().id() as libc::pid_t;
+    let hangup = || assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    let until_logged = |text: &str, times: usize| {
+        let started = std::time::Instant::now();
+        while gw.server.log_text().matches(text).count() < times {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "never logged {text:?} {times} times:\n{}",
+                gw.server.log_text()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+
+    // A connection opened before the renewal keeps working; new ones get the new certificate.
+    let before = Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    assert_eq!(before.get(format!("{}/any", gw.https)).send().unwrap().status(), 404);
+    install(&second);
+    assert_eq!(presented_certificate(&gw.https), der_of(&first.0), "not before SIGHUP");
+    hangup();
+    until_logged("HTTPS certificate reloaded", 1);
+    assert_eq!(presented_certificate(&gw.https), der_of(&second.0));
+    assert_eq!(before.get(format!("{}/any", gw.https)).send().unwrap().status(), 404);
+
+    // A renewal whose key is not its certificate's: logged, the listener keeps the second.
+    std::fs::write(&cert, &first.0).unwrap();
+    hangup();
+    until_logged("HTTPS certificate not reloaded", 1);
+    assert_eq!(presented_certificate(&gw.https), der_of(&second.0));
+    // Still serving, still answering management calls, no secret in the log.
+    assert_eq!(gw.mgmt("GET", "/api-groups", None).status, 200);
+    let log = gw.server.log_text();
+    assert!(!log.contains("PRIVATE KEY"), "{log}");
+    assert!(log.contains(cert.to_str().unwrap()), "{log}");
+}

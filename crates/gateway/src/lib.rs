@@ -41,10 +41,11 @@
 //!
 //! ```no_run
 //! # async fn start(config: apigw_gateway::GatewayConfig, index_key: [u8; 32]) -> std::io::Result<()> {
-//! use apigw_gateway::{serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, TlsSettings};
+//! use apigw_gateway::{serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, ListenerCertificate, TlsSettings};
 //! let settings = GatewaySettings::new(AppCodeHasher::hmac_sha256(index_key));
 //! let gateway = Gateway::new(config, settings)?;
-//! let https = serve_https("0.0.0.0:8443".parse().unwrap(), &TlsSettings::self_signed("/var/lib/apigw/tls"), gateway.clone()).await?;
+//! let certificate = ListenerCertificate::load(TlsSettings::self_signed("/var/lib/apigw/tls"))?;
+//! let https = serve_https("0.0.0.0:8443".parse().unwrap(), &certificate, gateway.clone()).await?;
 //! let http = serve_http("0.0.0.0:8080".parse().unwrap(), gateway.clone()).await?;
 //! // After a change of groups or APIs: gateway.replace(new_config).await;
 //! // After an app-level change: gateway.patch(vec![AppPatch::Upsert(update)]).await;
@@ -94,7 +95,7 @@ pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};
 pub use rate_limit::{ThrottleCaller, ThrottleCount, CHECKPOINTED_WINDOW_MS};
 pub use snapshot::{Snapshot, SnapshotStats};
-pub use tls::TlsSettings;
+pub use tls::{ListenerCertificate, TlsSettings};
 
 use apigw_domain::ApiError;
 use apigw_signing::Verifier;

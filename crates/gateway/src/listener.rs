@@ -12,7 +12,7 @@ use crate::drain::{Activity, Drain, Expired, SendWatch, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
 use crate::pipeline::{Conn, SharedMemo};
 use crate::server::{self, ReadIo, WriteIo};
-use crate::tls::TlsSettings;
+use crate::tls::ListenerCertificate;
 use crate::Gateway;
 use bytes::{Bytes, BytesMut};
 use http::Request;
@@ -72,14 +72,14 @@ pub async fn serve_http(addr: SocketAddr, gateway: Gateway) -> io::Result<Server
     serve(listener, None, gateway)
 }
 
-/// Serves the data plane over HTTPS on `addr` (APIs with `req_protocol` HTTPS or BOTH), with
-/// the certificate `tls` names (generated on first use for the self-signed variant).
+/// Serves the data plane over HTTPS on `addr` (APIs with `req_protocol` HTTPS or BOTH),
+/// presenting `certificate` as it is at each handshake (see [`ListenerCertificate::reload`]).
 pub async fn serve_https(
     addr: SocketAddr,
-    tls: &TlsSettings,
+    certificate: &Arc<ListenerCertificate>,
     gateway: Gateway,
 ) -> io::Result<ServerHandle> {
-    let acceptor = TlsAcceptor::from(tls.server_config()?);
+    let acceptor = TlsAcceptor::from(certificate.server_config()?);
     let listener = TcpListener::bind(addr).await?;
     serve(listener, Some(acceptor), gateway)
 }

@@ -1,10 +1,17 @@
 //! The HTTPS listener's certificate: PEM files given by the operator, or a self-signed
 //! certificate generated into a directory on first use (so a fresh install serves HTTPS, which
-//! AppCode authentication requires, without any set-up).
+//! AppCode authentication requires, without any set-up). The listener asks a
+//! [`ListenerCertificate`] for the certificate at every handshake, so a renewed certificate
+//! is put in force by [`ListenerCertificate::reload`] (`apigw serve` does so on SIGHUP) without
+//! a restart and without touching connections already open.
 
+use arc_swap::ArcSwap;
 use rcgen::{CertificateParams, KeyPair, SanType};
+use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use std::fs;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -55,9 +62,9 @@ impl TlsSettings {
         }
     }
 
-    /// Loads (generating first if needed) the certificate and builds the rustls server
-    /// configuration: TLS 1.2 and 1.3, ALPN `h2` (HTTP/2, which gRPC needs) and `http/1.1`.
-    pub fn server_config(&self) -> io::Result<Arc<rustls::ServerConfig>> {
+    /// Reads the certificate chain and its key (generating the self-signed pair first if
+    /// needed); refuses a chain without certificate and a key that is not the leaf's.
+    fn load(&self, provider: &CryptoProvider) -> io::Result<CertifiedKey> {
         let (cert, key) = match self {
             Self::Pem { cert, key } => (cert.clone(), key.clone()),
             Self::SelfSigned { dir, names } => generate_if_missing(dir, names)?,
@@ -68,17 +75,72 @@ impl TlsSettings {
         if chain.is_empty() {
             return Err(invalid(&cert, "no certificate in the file"));
         }
-        let key = PrivateKeyDer::from_pem_file(&key).map_err(|e| invalid(&key, e))?;
+        let private = PrivateKeyDer::from_pem_file(&key).map_err(|e| invalid(&key, e))?;
+        CertifiedKey::from_der(chain, private, provider).map_err(|e| invalid(&key, e))
+    }
+}
+
+/// The certificate the HTTPS listener presents, replaceable while it serves.
+///
+/// Exists so that a renewed certificate (every few weeks with ACME) takes effect without a
+/// restart: handshakes after [`reload`](Self::reload) get the new one, connections already
+/// open keep theirs, and a renewal that cannot be read leaves the old one in place.
+#[derive(Debug)]
+pub struct ListenerCertificate {
+    settings: TlsSettings,
+    provider: Arc<CryptoProvider>,
+    current: ArcSwap<CertifiedKey>,
+}
+
+impl ListenerCertificate {
+    /// Loads the certificate `settings` names (generating the self-signed one if needed).
+    pub fn load(settings: TlsSettings) -> io::Result<Arc<Self>> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        let first = settings.load(&provider)?;
+        Ok(Arc::new(Self {
+            settings,
+            provider,
+            current: ArcSwap::from_pointee(first),
+        }))
+    }
+
+    /// Reads the files again and presents what they hold from the next handshake on; on an
+    /// error (unreadable file, no certificate, a key that is not the certificate's) the
+    /// current certificate stays.
+    pub fn reload(&self) -> io::Result<()> {
+        let fresh = self.settings.load(&self.provider)?;
+        self.current.store(Arc::new(fresh));
+        Ok(())
+    }
+
+    /// Where the certificate comes from.
+    pub fn settings(&self) -> &TlsSettings {
+        &self.settings
+    }
+
+    /// The certificate chain presented now, leaf first.
+    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
+        self.current.load().cert.clone()
+    }
+
+    /// The rustls server configuration presenting this certificate: TLS 1.2 and 1.3, ALPN
+    /// `h2` (HTTP/2, which gRPC needs) and `http/1.1`.
+    pub fn server_config(self: &Arc<Self>) -> io::Result<Arc<rustls::ServerConfig>> {
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&self.provider))
             .with_safe_default_protocol_versions()
             .map_err(io::Error::other)?
             .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>);
         // HTTP/2 when the client offers it (ALPN), else HTTP/1.1.
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Arc::new(config))
+    }
+}
+
+impl ResolvesServerCert for ListenerCertificate {
+    /// The current certificate, whatever name the client asked for.
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load_full())
     }
 }
 
@@ -163,9 +225,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("apigw-tls-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let settings = TlsSettings::self_signed(&dir);
-        settings.server_config().unwrap();
+        ListenerCertificate::load(settings.clone()).unwrap();
         let first = fs::read(settings.cert_path()).unwrap();
-        settings.server_config().unwrap();
+        ListenerCertificate::load(settings.clone()).unwrap();
         assert_eq!(fs::read(settings.cert_path()).unwrap(), first);
         #[cfg(unix)]
         {
@@ -177,7 +239,40 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         fs::remove_file(dir.join(SELF_SIGNED_CERT_FILE)).unwrap();
-        assert!(settings.server_config().is_err());
+        assert!(ListenerCertificate::load(settings).is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_reload_presents_the_new_certificate_and_a_bad_one_keeps_the_old() {
+        let dir = std::env::temp_dir().join(format!("apigw-tls-reload-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        let write = |pair: &(String, String)| {
+            fs::write(&cert, &pair.0).unwrap();
+            fs::write(&key, &pair.1).unwrap();
+        };
+        let leaf = |pem: &str| CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let a = self_signed_pem(&["a.example".into()]).unwrap();
+        let b = self_signed_pem(&["b.example".into()]).unwrap();
+        write(&a);
+        let listener = ListenerCertificate::load(TlsSettings::Pem {
+            cert: cert.clone(),
+            key: key.clone(),
+        })
+        .unwrap();
+        assert_eq!(listener.chain(), vec![leaf(&a.0)]);
+        write(&b);
+        listener.reload().unwrap();
+        assert_eq!(listener.chain(), vec![leaf(&b.0)]);
+        // A's certificate with B's key, then a file without a certificate: refused, B stays.
+        fs::write(&cert, &a.0).unwrap();
+        let mismatch = listener.reload().unwrap_err().to_string();
+        assert!(mismatch.contains("key.pem"), "{mismatch}");
+        fs::write(&cert, "not a certificate").unwrap();
+        assert!(listener.reload().is_err());
+        assert_eq!(listener.chain(), vec![leaf(&b.0)]);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

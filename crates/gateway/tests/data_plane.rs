@@ -4,8 +4,8 @@
 use apigw_gateway::{
     serve_http, serve_https, ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota,
     AppUpdate, Backend, BackendParam, Gateway, GatewayConfig, GatewaySettings, GroupConfig,
-    HttpBackend, MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi, QuotaLimit,
-    ReqMethod, ServerHandle, SystemParam, TlsSettings,
+    HttpBackend, ListenerCertificate, MatchMode, ParamLocation, ParamValue, Protocol, PublishedApi,
+    QuotaLimit, ReqMethod, ServerHandle, SystemParam, TlsSettings,
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
@@ -547,13 +547,11 @@ impl Harness {
         let gateway = Gateway::new(config(backend, tls_backend, down), settings).unwrap();
         let any = "127.0.0.1:0".parse().unwrap();
         let http = serve_http(any, gateway.clone()).await.unwrap();
-        let https = serve_https(
-            any,
-            &TlsSettings::self_signed(dir.join("tls")),
-            gateway.clone(),
-        )
-        .await
-        .unwrap();
+        let certificate =
+            ListenerCertificate::load(TlsSettings::self_signed(dir.join("tls"))).unwrap();
+        let https = serve_https(any, &certificate, gateway.clone())
+            .await
+            .unwrap();
         let client = reqwest::Client::builder()
             .danger_accept_invalid_certs(true)
             .no_proxy()
@@ -1792,9 +1790,14 @@ async fn self_signed_certificate_is_reused_and_listeners_shut_down() {
     let tls = TlsSettings::self_signed(h.dir.join("tls"));
     let pem = std::fs::read_to_string(tls.cert_path()).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
-    let again = serve_https("127.0.0.1:0".parse().unwrap(), &tls, h.gateway.clone())
-        .await
-        .unwrap();
+    let certificate = ListenerCertificate::load(tls.clone()).unwrap();
+    let again = serve_https(
+        "127.0.0.1:0".parse().unwrap(),
+        &certificate,
+        h.gateway.clone(),
+    )
+    .await
+    .unwrap();
     assert_eq!(std::fs::read_to_string(tls.cert_path()).unwrap(), pem);
     let url = format!("https://{}/open", again.local_addr());
     h.get(&url).await.echoed();
