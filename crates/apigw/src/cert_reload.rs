@@ -5,6 +5,7 @@
 
 use apigw_gateway::ListenerCertificate;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// SIGHUP, caught from the moment [`Hangups::register`] returns.
 ///
@@ -59,12 +60,38 @@ fn reload(certificate: Option<&ListenerCertificate>) {
     let path = certificate.settings().cert_path();
     match certificate.reload() {
         Ok(()) => {
-            tracing::info!(certificate = %path.display(), "SIGHUP: HTTPS certificate reloaded")
+            tracing::info!(certificate = %path.display(), valid_until = %valid_until(certificate), "SIGHUP: HTTPS certificate reloaded");
+            warn_if_expired(certificate);
         }
         Err(e) => tracing::error!(
             certificate = %path.display(),
             error = %e,
             "SIGHUP: HTTPS certificate not reloaded; the listener keeps its certificate"
         ),
+    }
+}
+
+/// The certificate's `notAfter` for the log (RFC 3339), or `unknown`.
+pub fn valid_until(certificate: &ListenerCertificate) -> String {
+    match certificate
+        .expires_at()
+        .and_then(|at| u64::try_from(at).ok())
+    {
+        Some(at) => {
+            humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(at)).to_string()
+        }
+        None => "unknown".to_owned(),
+    }
+}
+
+/// Logs a warning when the certificate presented is past its `notAfter` (clients refuse it).
+pub fn warn_if_expired(certificate: &ListenerCertificate) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if let Some(at) = certificate.expires_at() {
+        if i64::try_from(now).is_ok_and(|now| at < now) {
+            tracing::warn!(valid_until = %valid_until(certificate), "the HTTPS certificate has expired; clients will refuse it");
+        }
     }
 }

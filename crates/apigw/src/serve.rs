@@ -166,7 +166,8 @@ async fn start_data_plane(
             .run(async move { serve_https(addr, &presented, gw).await })
             .await
             .with_context(|| format!("cannot start the HTTPS gateway listener on {addr}"))?;
-        tracing::info!(address = %handle.local_addr(), certificate = %cert_path.display(), %instance_id, "gateway listening (HTTPS)");
+        tracing::info!(address = %handle.local_addr(), certificate = %cert_path.display(), valid_until = %cert_reload::valid_until(&loaded), %instance_id, "gateway listening (HTTPS)");
+        cert_reload::warn_if_expired(&loaded);
         listeners.push(handle);
         certificate = Some(loaded);
     }

@@ -2414,7 +2414,10 @@ fn presented_certificate(https: &str) -> Vec<u8> {
         .tls_info(true)
         .build()
         .unwrap();
-    let response = client.get(format!("{https}/any")).send().expect("handshake");
+    let response = client
+        .get(format!("{https}/any"))
+        .send()
+        .expect("handshake");
     let info = response
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
@@ -2431,7 +2434,9 @@ fn der_of(pem: &str) -> Vec<u8> {
         .skip(1)
         .take_while(|l| !l.starts_with("-----END"))
         .collect();
-    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
 }
 
 #[test]
@@ -2454,9 +2459,34 @@ fn sighup_puts_a_renewed_certificate_in_force_and_keeps_the_old_one_when_the_new
             .arg("--tls-cert")
             .arg(cert.to_str().unwrap())
             .arg("--tls-key")
-            .arg(key.to_str().unwrap()),
+            .arg(key.to_str().unwrap())
+            .arg("--metrics-listen")
+            .arg("127.0.0.1:0"),
     );
     assert_eq!(presented_certificate(&gw.https), der_of(&first.0));
+    // Its expiry is logged and exported (rcgen's certificates end on 4096-01-01).
+    assert!(
+        gw.server.log_text().contains("4096-01-01T00:00:00Z"),
+        "{}",
+        gw.server.log_text()
+    );
+    let metrics_port = gw.server.port_of("metrics listening");
+    let scrape = gw
+        .client
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert_eq!(
+        series(
+            &scrape,
+            "apigw_gateway_certificate_expiry_timestamp_seconds",
+            &[]
+        ),
+        Some(67_090_118_400.0),
+        "{scrape}"
+    );
     let pid = gw.server.child.as_ref().unwrap().id() as libc::pid_t;
     let hangup = || assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
     let until_logged = |text: &str, times: usize| {
@@ -2476,13 +2506,25 @@ fn sighup_puts_a_renewed_certificate_in_force_and_keeps_the_old_one_when_the_new
         .danger_accept_invalid_certs(true)
         .build()
         .unwrap();
-    assert_eq!(before.get(format!("{}/any", gw.https)).send().unwrap().status(), 404);
+    // (reqwest keeps the connection of the first call for the second)
+    let on_open_connection = || {
+        before
+            .get(format!("{}/any", gw.https))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(on_open_connection(), 404);
     install(&second);
-    assert_eq!(presented_certificate(&gw.https), der_of(&first.0), "not before SIGHUP");
+    assert_eq!(
+        presented_certificate(&gw.https),
+        der_of(&first.0),
+        "not before SIGHUP"
+    );
     hangup();
     until_logged("HTTPS certificate reloaded", 1);
     assert_eq!(presented_certificate(&gw.https), der_of(&second.0));
-    assert_eq!(before.get(format!("{}/any", gw.https)).send().unwrap().status(), 404);
+    assert_eq!(on_open_connection(), 404);
 
     // A renewal whose key is not its certificate's: logged, the listener keeps the second.
     std::fs::write(&cert, &first.0).unwrap();

@@ -44,6 +44,8 @@ const SNAPSHOT_APIS: &str = "apigw_snapshot_apis";
 const SNAPSHOT_APPS: &str = "apigw_snapshot_apps";
 const SNAPSHOT_APP_CODES: &str = "apigw_snapshot_app_codes";
 const SNAPSHOT_GROUPS: &str = "apigw_snapshot_groups";
+/// When the HTTPS listener's certificate expires (its `notAfter`), as a Unix time.
+const CERTIFICATE_EXPIRY: &str = "apigw_gateway_certificate_expiry_timestamp_seconds";
 
 /// The status-class label of each index of [`ApiMeters::by_class`].
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -110,6 +112,11 @@ pub fn describe() {
         SNAPSHOT_APIS,
         Unit::Count,
         "Routable (API, stage) entries in service."
+    );
+    describe_gauge!(
+        CERTIFICATE_EXPIRY,
+        Unit::Seconds,
+        "When the certificate the HTTPS listener presents expires (notAfter, Unix time); alert well before it."
     );
     describe_gauge!(SNAPSHOT_APPS, Unit::Count, "Apps in service.");
     describe_gauge!(SNAPSHOT_APP_CODES, Unit::Count, "AppCodes in service.");
@@ -311,6 +318,12 @@ pub(crate) fn refused(code: &'static str) {
 }
 
 /// Counts a new backend connection.
+/// The HTTPS listener presents a certificate valid until `not_after` (Unix seconds).
+pub(crate) fn certificate_presented(not_after: i64) {
+    // A gauge holds an f64: Unix seconds fit exactly far beyond any certificate's lifetime.
+    metrics::gauge!(CERTIFICATE_EXPIRY).set(not_after as f64);
+}
+
 pub(crate) fn upstream_connected() {
     counter!(UPSTREAM_CONNECTS).increment(1);
 }

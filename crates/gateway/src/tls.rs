@@ -17,6 +17,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use x509_cert::der::Decode;
 
 /// File name of the generated certificate inside [`TlsSettings::SelfSigned::dir`].
 pub const SELF_SIGNED_CERT_FILE: &str = "gateway-cert.pem";
@@ -97,11 +98,13 @@ impl ListenerCertificate {
     pub fn load(settings: TlsSettings) -> io::Result<Arc<Self>> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let first = settings.load(&provider)?;
-        Ok(Arc::new(Self {
+        let loaded = Arc::new(Self {
             settings,
             provider,
             current: ArcSwap::from_pointee(first),
-        }))
+        });
+        loaded.publish_expiry();
+        Ok(loaded)
     }
 
     /// Reads the files again and presents what they hold from the next handshake on; on an
@@ -110,7 +113,26 @@ impl ListenerCertificate {
     pub fn reload(&self) -> io::Result<()> {
         let fresh = self.settings.load(&self.provider)?;
         self.current.store(Arc::new(fresh));
+        self.publish_expiry();
         Ok(())
+    }
+
+    /// When the certificate presented now stops being valid (the leaf's `notAfter`, Unix
+    /// seconds); `None` if the leaf cannot be read as X.509 (rustls accepted it, so only an
+    /// unusual encoding).
+    pub fn expires_at(&self) -> Option<i64> {
+        let current = self.current.load();
+        let leaf = current.cert.first()?;
+        let cert = x509_cert::Certificate::from_der(leaf.as_ref()).ok()?;
+        let not_after = cert.tbs_certificate.validity.not_after.to_unix_duration();
+        i64::try_from(not_after.as_secs()).ok()
+    }
+
+    /// Puts the expiry on the metrics (`apigw_gateway_certificate_expiry_timestamp_seconds`).
+    fn publish_expiry(&self) {
+        if let Some(at) = self.expires_at() {
+            crate::meters::certificate_presented(at);
+        }
     }
 
     /// Where the certificate comes from.
@@ -263,6 +285,8 @@ mod tests {
         })
         .unwrap();
         assert_eq!(listener.chain(), vec![leaf(&a.0)]);
+        // rcgen's default validity ends on 4096-01-01.
+        assert_eq!(listener.expires_at(), Some(67090118400));
         write(&b);
         listener.reload().unwrap();
         assert_eq!(listener.chain(), vec![leaf(&b.0)]);
