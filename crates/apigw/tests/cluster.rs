@@ -212,6 +212,19 @@ fn two_nodes_serving_with(
     Some((backend, a, b, client, f))
 }
 
+/// Calls `call` on `node` until it answers `status` (15 s at most).
+fn until_answered(node: &NodeUnderTest, status: u16, call: &dyn Fn(&NodeUnderTest) -> u16) {
+    let started = Instant::now();
+    while call(node) != status {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "node never answered {status}; log:\n{}",
+            node.server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Calls `node`'s gateway until it answers `status`; how long that took.
 fn until_status(node: &NodeUnderTest, client: &Client, code: &str, status: u16) -> Duration {
     let started = Instant::now();
@@ -289,17 +302,7 @@ fn a_domain_bound_through_one_node_is_in_force_on_the_other() {
             .map(|r| r.status().as_u16())
             .unwrap_or(0)
     };
-    let until = |node: &NodeUnderTest, status: u16| {
-        let started = Instant::now();
-        while call(node) != status {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "node never answered {status}; log:\n{}",
-                node.server.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    };
+    let until = |node: &NodeUnderTest, status: u16| until_answered(node, status, &call);
     assert_eq!(call(&b), 200);
     let groups = a.mgmt("GET", "/api-groups", None);
     let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
@@ -338,17 +341,7 @@ fn a_feature_configured_through_one_node_is_in_force_on_the_other() {
             .map(|r| r.status().as_u16())
             .unwrap_or(0)
     };
-    let until = |node: &NodeUnderTest, status: u16| {
-        let started = Instant::now();
-        while call(node) != status {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "node never answered {status}; log:\n{}",
-                node.server.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    };
+    let until = |node: &NodeUnderTest, status: u16| until_answered(node, status, &call);
     assert_eq!(call(&b), 401);
     let on = json!({"name": "app_secret", "enable": true, "config": "on"});
     a.created("/features", on);
