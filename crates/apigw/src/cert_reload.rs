@@ -60,7 +60,7 @@ fn reload(certificate: Option<&ListenerCertificate>) {
     let path = certificate.settings().cert_path();
     match certificate.reload() {
         Ok(()) => {
-            tracing::info!(certificate = %path.display(), valid_until = %valid_until(certificate), "SIGHUP: HTTPS certificate reloaded");
+            tracing::info!(certificate = %path.display(), valid_until = %valid_until(certificate), sni_names = certificate.sni_names(), "SIGHUP: HTTPS certificate reloaded");
             warn_if_expired(certificate);
         }
         Err(e) => tracing::error!(

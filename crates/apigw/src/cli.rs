@@ -188,6 +188,14 @@ pub struct ServeArgs {
     #[arg(long, env = "APIGW_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
 
+    /// Directory of more certificates for the HTTPS gateway listener, one per domain (the
+    /// names bound to groups): each NAME.crt (PEM chain) with its NAME.key is presented to
+    /// clients asking (SNI) for a DNS name of its subjectAltName (`*.example.com` covers one
+    /// label); other clients get the default certificate. Read at start and on SIGHUP; a
+    /// certificate without key or DNS name, or a name in two certificates, is refused.
+    #[arg(long, env = "APIGW_TLS_SNI_DIR")]
+    pub tls_sni_dir: Option<PathBuf>,
+
     /// Accept credentials sent in clear on the plain-HTTP gateway listener (behind a
     /// TLS-terminating load balancer, or for local benchmarks): X-Apig-AppCode, and the
     /// AppSecret itself of the app_secret and app_basic modes once an instance turns them on.

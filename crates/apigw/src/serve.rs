@@ -155,18 +155,19 @@ async fn start_data_plane(
             _ => TlsSettings::self_signed(&args.store.data_dir),
         };
         let cert_path = tls.cert_path();
-        let loaded = ListenerCertificate::load(tls).with_context(|| {
-            format!(
-                "cannot load the HTTPS gateway certificate {}",
-                cert_path.display()
-            )
-        })?;
+        let loaded =
+            ListenerCertificate::load(tls, args.tls_sni_dir.clone()).with_context(|| {
+                format!(
+                    "cannot load the HTTPS gateway certificate {}",
+                    cert_path.display()
+                )
+            })?;
         let (presented, gw) = (loaded.clone(), gateway.clone());
         let handle = runtime
             .run(async move { serve_https(addr, &presented, gw).await })
             .await
             .with_context(|| format!("cannot start the HTTPS gateway listener on {addr}"))?;
-        tracing::info!(address = %handle.local_addr(), certificate = %cert_path.display(), valid_until = %cert_reload::valid_until(&loaded), %instance_id, "gateway listening (HTTPS)");
+        tracing::info!(address = %handle.local_addr(), certificate = %cert_path.display(), valid_until = %cert_reload::valid_until(&loaded), sni_names = loaded.sni_names(), %instance_id, "gateway listening (HTTPS)");
         cert_reload::warn_if_expired(&loaded);
         listeners.push(handle);
         certificate = Some(loaded);

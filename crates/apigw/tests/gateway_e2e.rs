@@ -2409,15 +2409,22 @@ fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
 
 /// The leaf certificate (DER) the HTTPS listener presents to a new connection.
 fn presented_certificate(https: &str) -> Vec<u8> {
-    let client = Client::builder()
+    presented_for_name(https, None)
+}
+
+/// The leaf certificate (DER) the HTTPS listener presents to a new connection asking for
+/// `name` (SNI; the name resolves to the listener's address).
+fn presented_for_name(https: &str, name: Option<&str>) -> Vec<u8> {
+    let mut client = Client::builder()
         .danger_accept_invalid_certs(true)
-        .tls_info(true)
-        .build()
-        .unwrap();
-    let response = client
-        .get(format!("{https}/any"))
-        .send()
-        .expect("handshake");
+        .tls_info(true);
+    let mut url = format!("{https}/any");
+    if let Some(name) = name {
+        let addr: std::net::SocketAddr = https.trim_start_matches("https://").parse().unwrap();
+        client = client.resolve(name, addr);
+        url = format!("https://{name}:{}/any", addr.port());
+    }
+    let response = client.build().unwrap().get(url).send().expect("handshake");
     let info = response
         .extensions()
         .get::<reqwest::tls::TlsInfo>()
@@ -2536,4 +2543,65 @@ fn sighup_puts_a_renewed_certificate_in_force_and_keeps_the_old_one_when_the_new
     let log = gw.server.log_text();
     assert!(!log.contains("PRIVATE KEY"), "{log}");
     assert!(log.contains(cert.to_str().unwrap()), "{log}");
+}
+
+#[test]
+fn each_bound_name_can_have_its_own_certificate_from_the_sni_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let sni = dir.path().join("sni");
+    std::fs::create_dir(&sni).unwrap();
+    let shop = apigw_gateway::tls::self_signed_pem(&["api.shop.example".into()]).unwrap();
+    let wild = apigw_gateway::tls::self_signed_pem(&["*.wild.example".into()]).unwrap();
+    let put = |stem: &str, pair: &(String, String)| {
+        std::fs::write(sni.join(format!("{stem}.crt")), &pair.0).unwrap();
+        std::fs::write(sni.join(format!("{stem}.key")), &pair.1).unwrap();
+    };
+    put("shop", &shop);
+    let gw = start_with(
+        Opts::default()
+            .arg("--tls-sni-dir")
+            .arg(sni.to_str().unwrap()),
+    );
+    let default = presented_certificate(&gw.https);
+    assert_ne!(default, der_of(&shop.0));
+    assert_eq!(
+        presented_for_name(&gw.https, Some("api.shop.example")),
+        der_of(&shop.0)
+    );
+    assert_eq!(
+        presented_for_name(&gw.https, Some("a.wild.example")),
+        default
+    );
+    // A new certificate in the directory is presented after SIGHUP.
+    put("wild", &wild);
+    let pid = gw.server.child.as_ref().unwrap().id() as libc::pid_t;
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGHUP) }, 0);
+    let started = std::time::Instant::now();
+    while !gw.server.log_text().contains("HTTPS certificate reloaded") {
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        presented_for_name(&gw.https, Some("a.wild.example")),
+        der_of(&wild.0)
+    );
+    assert_eq!(
+        presented_for_name(&gw.https, Some("api.shop.example")),
+        der_of(&shop.0)
+    );
+    assert_eq!(presented_certificate(&gw.https), default);
+    // A certificate without its key: refused at start.
+    std::fs::write(sni.join("lonely.crt"), &wild.0).unwrap();
+    let refused = Server::start_in(
+        dir.path(),
+        Opts::default()
+            .arg("--gateway-listen")
+            .arg("127.0.0.1:0")
+            .arg("--tls-sni-dir")
+            .arg(sni.to_str().unwrap()),
+    );
+    let Err(log) = refused else {
+        panic!("a certificate without its key must stop the start")
+    };
+    assert!(log.contains("lonely.key"), "{log}");
 }

@@ -44,7 +44,7 @@
 //! use apigw_gateway::{serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, ListenerCertificate, TlsSettings};
 //! let settings = GatewaySettings::new(AppCodeHasher::hmac_sha256(index_key));
 //! let gateway = Gateway::new(config, settings)?;
-//! let certificate = ListenerCertificate::load(TlsSettings::self_signed("/var/lib/apigw/tls"))?;
+//! let certificate = ListenerCertificate::load(TlsSettings::self_signed("/var/lib/apigw/tls"), None)?;
 //! let https = serve_https("0.0.0.0:8443".parse().unwrap(), &certificate, gateway.clone()).await?;
 //! let http = serve_http("0.0.0.0:8080".parse().unwrap(), gateway.clone()).await?;
 //! // After a change of groups or APIs: gateway.replace(new_config).await;

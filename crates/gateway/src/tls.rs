@@ -12,12 +12,16 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
+use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use x509_cert::der::oid::AssociatedOid;
 use x509_cert::der::Decode;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::SubjectAltName;
 
 /// File name of the generated certificate inside [`TlsSettings::SelfSigned::dir`].
 pub const SELF_SIGNED_CERT_FILE: &str = "gateway-cert.pem";
@@ -70,36 +74,134 @@ impl TlsSettings {
             Self::Pem { cert, key } => (cert.clone(), key.clone()),
             Self::SelfSigned { dir, names } => generate_if_missing(dir, names)?,
         };
-        let chain = CertificateDer::pem_file_iter(&cert)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| invalid(&cert, e))?;
-        if chain.is_empty() {
-            return Err(invalid(&cert, "no certificate in the file"));
-        }
-        let private = PrivateKeyDer::from_pem_file(&key).map_err(|e| invalid(&key, e))?;
-        CertifiedKey::from_der(chain, private, provider).map_err(|e| invalid(&key, e))
+        load_pair(&cert, &key, provider)
     }
 }
 
-/// The certificate the HTTPS listener presents, replaceable while it serves.
+/// A PEM certificate chain and its PEM key, checked to belong together.
+fn load_pair(cert: &Path, key: &Path, provider: &CryptoProvider) -> io::Result<CertifiedKey> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| invalid(cert, e))?;
+    if chain.is_empty() {
+        return Err(invalid(cert, "no certificate in the file"));
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| invalid(key, e))?;
+    CertifiedKey::from_der(chain, private, provider).map_err(|e| invalid(key, e))
+}
+
+/// The DNS names of a leaf certificate's subjectAltName, lower case (`*.` kept).
+fn dns_names(leaf: &CertificateDer<'_>) -> Vec<String> {
+    let Ok(cert) = x509_cert::Certificate::from_der(leaf.as_ref()) else {
+        return Vec::new();
+    };
+    cert.tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .filter(|e| e.extn_id == SubjectAltName::OID)
+        .filter_map(|e| SubjectAltName::from_der(e.extn_value.as_bytes()).ok())
+        .flat_map(|san| san.0)
+        .filter_map(|name| match name {
+            GeneralName::DnsName(dns) => Some(dns.as_str().to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// When a leaf stops being valid (`notAfter`, Unix seconds).
+fn not_after(leaf: &CertificateDer<'_>) -> Option<i64> {
+    let cert = x509_cert::Certificate::from_der(leaf.as_ref()).ok()?;
+    let at = cert.tbs_certificate.validity.not_after.to_unix_duration();
+    i64::try_from(at.as_secs()).ok()
+}
+
+/// The certificates of an SNI directory by the DNS names they cover: every `NAME.crt` with
+/// its `NAME.key`. A certificate without its key, without a DNS name, or naming a name another
+/// one of the directory names, is refused.
+fn load_sni_dir(
+    dir: &Path,
+    provider: &CryptoProvider,
+) -> io::Result<HashMap<String, Arc<CertifiedKey>>> {
+    let mut certs: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| invalid(dir, e))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "crt"))
+        .collect();
+    certs.sort();
+    let mut by_name = HashMap::new();
+    for cert in certs {
+        let key = cert.with_extension("key");
+        if !key.exists() {
+            return Err(invalid(&key, "missing: each NAME.crt needs its NAME.key"));
+        }
+        let pair = Arc::new(load_pair(&cert, &key, provider)?);
+        let names = pair.cert.first().map(dns_names).unwrap_or_default();
+        if names.is_empty() {
+            return Err(invalid(
+                &cert,
+                "no DNS name in the certificate's subjectAltName",
+            ));
+        }
+        for name in names {
+            if by_name.insert(name.clone(), Arc::clone(&pair)).is_some() {
+                return Err(invalid(
+                    &cert,
+                    format!("{name} is named by another certificate of the directory too"),
+                ));
+            }
+        }
+    }
+    Ok(by_name)
+}
+
+/// What the listener presents: the default certificate, and those of the SNI directory by the
+/// names they cover.
+#[derive(Debug)]
+struct Presented {
+    default: Arc<CertifiedKey>,
+    by_name: HashMap<String, Arc<CertifiedKey>>,
+}
+
+impl Presented {
+    /// The certificate for a client that asked for `name` (SNI): the directory's certificate
+    /// naming it, or one naming `*.` its parent, else the default.
+    fn for_name(&self, name: Option<&str>) -> &Arc<CertifiedKey> {
+        let found = name.filter(|_| !self.by_name.is_empty()).and_then(|name| {
+            let name = name.to_ascii_lowercase();
+            self.by_name.get(&name).or_else(|| {
+                let (_, parent) = name.split_once('.')?;
+                self.by_name.get(&format!("*.{parent}"))
+            })
+        });
+        found.unwrap_or(&self.default)
+    }
+}
+
+/// The certificates the HTTPS listener presents, replaceable while it serves.
 ///
 /// Exists so that a renewed certificate (every few weeks with ACME) takes effect without a
 /// restart: handshakes after [`reload`](Self::reload) get the new one, connections already
-/// open keep theirs, and a renewal that cannot be read leaves the old one in place.
+/// open keep theirs, and a renewal that cannot be read leaves the old ones in place. Besides
+/// the default certificate, a directory may hold one per name, chosen by the name the client
+/// asks for (SNI): the certificates of the domain names bound to groups.
 #[derive(Debug)]
 pub struct ListenerCertificate {
     settings: TlsSettings,
+    sni_dir: Option<PathBuf>,
     provider: Arc<CryptoProvider>,
-    current: ArcSwap<CertifiedKey>,
+    current: ArcSwap<Presented>,
 }
 
 impl ListenerCertificate {
-    /// Loads the certificate `settings` names (generating the self-signed one if needed).
-    pub fn load(settings: TlsSettings) -> io::Result<Arc<Self>> {
+    /// Loads the certificate `settings` names (generating the self-signed one if needed) and,
+    /// with `sni_dir`, the certificates of that directory.
+    pub fn load(settings: TlsSettings, sni_dir: Option<PathBuf>) -> io::Result<Arc<Self>> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let first = settings.load(&provider)?;
+        let first = Self::read(&settings, sni_dir.as_deref(), &provider)?;
         let loaded = Arc::new(Self {
             settings,
+            sni_dir,
             provider,
             current: ArcSwap::from_pointee(first),
         });
@@ -107,25 +209,39 @@ impl ListenerCertificate {
         Ok(loaded)
     }
 
+    fn read(
+        settings: &TlsSettings,
+        sni_dir: Option<&Path>,
+        provider: &CryptoProvider,
+    ) -> io::Result<Presented> {
+        Ok(Presented {
+            default: Arc::new(settings.load(provider)?),
+            by_name: match sni_dir {
+                Some(dir) => load_sni_dir(dir, provider)?,
+                None => HashMap::new(),
+            },
+        })
+    }
+
     /// Reads the files again and presents what they hold from the next handshake on; on an
-    /// error (unreadable file, no certificate, a key that is not the certificate's) the
-    /// current certificate stays.
+    /// error (unreadable file, no certificate, a key that is not the certificate's, a
+    /// directory certificate without name or key) every current certificate stays.
     pub fn reload(&self) -> io::Result<()> {
-        let fresh = self.settings.load(&self.provider)?;
+        let fresh = Self::read(&self.settings, self.sni_dir.as_deref(), &self.provider)?;
         self.current.store(Arc::new(fresh));
         self.publish_expiry();
         Ok(())
     }
 
-    /// When the certificate presented now stops being valid (the leaf's `notAfter`, Unix
-    /// seconds); `None` if the leaf cannot be read as X.509 (rustls accepted it, so only an
-    /// unusual encoding).
+    /// When the first of the certificates presented now stops being valid (the earliest
+    /// leaf `notAfter`, Unix seconds); `None` if no leaf can be read as X.509 (rustls accepted
+    /// them, so only an unusual encoding).
     pub fn expires_at(&self) -> Option<i64> {
         let current = self.current.load();
-        let leaf = current.cert.first()?;
-        let cert = x509_cert::Certificate::from_der(leaf.as_ref()).ok()?;
-        let not_after = cert.tbs_certificate.validity.not_after.to_unix_duration();
-        i64::try_from(not_after.as_secs()).ok()
+        std::iter::once(&current.default)
+            .chain(current.by_name.values())
+            .filter_map(|c| c.cert.first().and_then(not_after))
+            .min()
     }
 
     /// Puts the expiry on the metrics (`apigw_gateway_certificate_expiry_timestamp_seconds`).
@@ -135,17 +251,23 @@ impl ListenerCertificate {
         }
     }
 
-    /// Where the certificate comes from.
+    /// Where the default certificate comes from.
     pub fn settings(&self) -> &TlsSettings {
         &self.settings
     }
 
-    /// The certificate chain presented now, leaf first.
-    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
-        self.current.load().cert.clone()
+    /// How many names the SNI directory's certificates cover.
+    pub fn sni_names(&self) -> usize {
+        self.current.load().by_name.len()
     }
 
-    /// The rustls server configuration presenting this certificate: TLS 1.2 and 1.3, ALPN
+    /// The certificate chain presented now to a client asking for `name` (none: the default),
+    /// leaf first.
+    pub fn chain(&self, name: Option<&str>) -> Vec<CertificateDer<'static>> {
+        self.current.load().for_name(name).cert.clone()
+    }
+
+    /// The rustls server configuration presenting these certificates: TLS 1.2 and 1.3, ALPN
     /// `h2` (HTTP/2, which gRPC needs) and `http/1.1`.
     pub fn server_config(self: &Arc<Self>) -> io::Result<Arc<rustls::ServerConfig>> {
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&self.provider))
@@ -160,9 +282,11 @@ impl ListenerCertificate {
 }
 
 impl ResolvesServerCert for ListenerCertificate {
-    /// The current certificate, whatever name the client asked for.
-    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.current.load_full())
+    /// The certificate for the name the client asked for, else the default.
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(
+            self.current.load().for_name(hello.server_name()),
+        ))
     }
 }
 
@@ -247,9 +371,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("apigw-tls-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         let settings = TlsSettings::self_signed(&dir);
-        ListenerCertificate::load(settings.clone()).unwrap();
+        ListenerCertificate::load(settings.clone(), None).unwrap();
         let first = fs::read(settings.cert_path()).unwrap();
-        ListenerCertificate::load(settings.clone()).unwrap();
+        ListenerCertificate::load(settings.clone(), None).unwrap();
         assert_eq!(fs::read(settings.cert_path()).unwrap(), first);
         #[cfg(unix)]
         {
@@ -261,7 +385,7 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         fs::remove_file(dir.join(SELF_SIGNED_CERT_FILE)).unwrap();
-        assert!(ListenerCertificate::load(settings).is_err());
+        assert!(ListenerCertificate::load(settings, None).is_err());
         fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -279,24 +403,73 @@ mod tests {
         let a = self_signed_pem(&["a.example".into()]).unwrap();
         let b = self_signed_pem(&["b.example".into()]).unwrap();
         write(&a);
-        let listener = ListenerCertificate::load(TlsSettings::Pem {
-            cert: cert.clone(),
-            key: key.clone(),
-        })
+        let listener = ListenerCertificate::load(
+            TlsSettings::Pem {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            None,
+        )
         .unwrap();
-        assert_eq!(listener.chain(), vec![leaf(&a.0)]);
+        assert_eq!(listener.chain(None), vec![leaf(&a.0)]);
         // rcgen's default validity ends on 4096-01-01.
         assert_eq!(listener.expires_at(), Some(67090118400));
         write(&b);
         listener.reload().unwrap();
-        assert_eq!(listener.chain(), vec![leaf(&b.0)]);
+        assert_eq!(listener.chain(None), vec![leaf(&b.0)]);
         // A's certificate with B's key, then a file without a certificate: refused, B stays.
         fs::write(&cert, &a.0).unwrap();
         let mismatch = listener.reload().unwrap_err().to_string();
         assert!(mismatch.contains("key.pem"), "{mismatch}");
         fs::write(&cert, "not a certificate").unwrap();
         assert!(listener.reload().is_err());
-        assert_eq!(listener.chain(), vec![leaf(&b.0)]);
+        assert_eq!(listener.chain(None), vec![leaf(&b.0)]);
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_certificate_is_presented_for_the_names_it_covers() {
+        let root = std::env::temp_dir().join(format!("apigw-tls-sni-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let sni = root.join("sni");
+        fs::create_dir_all(&sni).unwrap();
+        let leaf = |pem: &str| CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+        let put = |stem: &str, pair: &(String, String)| {
+            fs::write(sni.join(format!("{stem}.crt")), &pair.0).unwrap();
+            fs::write(sni.join(format!("{stem}.key")), &pair.1).unwrap();
+        };
+        let shop = self_signed_pem(&["api.shop.example".into(), "Shop.Example".into()]).unwrap();
+        let wild = self_signed_pem(&["*.wild.example".into()]).unwrap();
+        put("shop", &shop);
+        put("wild", &wild);
+        let default = TlsSettings::self_signed(root.join("default"));
+        let listener = ListenerCertificate::load(default.clone(), Some(sni.clone())).unwrap();
+        let default_leaf = listener.chain(None);
+        assert_eq!(listener.sni_names(), 3);
+        assert_eq!(
+            listener.chain(Some("api.shop.example")),
+            vec![leaf(&shop.0)]
+        );
+        assert_eq!(listener.chain(Some("SHOP.example")), vec![leaf(&shop.0)]);
+        assert_eq!(listener.chain(Some("a.wild.example")), vec![leaf(&wild.0)]);
+        assert_eq!(listener.chain(Some("a.b.wild.example")), default_leaf);
+        assert_eq!(listener.chain(Some("wild.example")), default_leaf);
+        assert_eq!(listener.chain(Some("other.example")), default_leaf);
+
+        // A certificate without its key, or naming a name another one names: refused at
+        // start, and on reload the certificates in force stay.
+        fs::write(sni.join("lonely.crt"), &wild.0).unwrap();
+        let e = ListenerCertificate::load(default.clone(), Some(sni.clone())).unwrap_err();
+        assert!(e.to_string().contains("lonely.key"), "{e}");
+        assert!(listener.reload().is_err());
+        fs::remove_file(sni.join("lonely.crt")).unwrap();
+        put("again", &shop);
+        let e = listener.reload().unwrap_err();
+        assert!(e.to_string().contains("another certificate"), "{e}");
+        assert_eq!(
+            listener.chain(Some("api.shop.example")),
+            vec![leaf(&shop.0)]
+        );
+        fs::remove_dir_all(&root).unwrap();
     }
 }

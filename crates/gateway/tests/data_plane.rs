@@ -548,7 +548,7 @@ impl Harness {
         let any = "127.0.0.1:0".parse().unwrap();
         let http = serve_http(any, gateway.clone()).await.unwrap();
         let certificate =
-            ListenerCertificate::load(TlsSettings::self_signed(dir.join("tls"))).unwrap();
+            ListenerCertificate::load(TlsSettings::self_signed(dir.join("tls")), None).unwrap();
         let https = serve_https(any, &certificate, gateway.clone())
             .await
             .unwrap();
@@ -1790,7 +1790,7 @@ async fn self_signed_certificate_is_reused_and_listeners_shut_down() {
     let tls = TlsSettings::self_signed(h.dir.join("tls"));
     let pem = std::fs::read_to_string(tls.cert_path()).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
-    let certificate = ListenerCertificate::load(tls.clone()).unwrap();
+    let certificate = ListenerCertificate::load(tls.clone(), None).unwrap();
     let again = serve_https(
         "127.0.0.1:0".parse().unwrap(),
         &certificate,
