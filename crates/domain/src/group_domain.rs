@@ -37,11 +37,12 @@ impl ApiError {
 
 /// A domain name that may be bound to a group: Huawei's pattern, either up to eight labels
 /// ending in an alphabetic top-level label (`api.example.com`) or a wildcard first label
-/// (`*.example.com`); lower case, no trailing dot.
+/// (`*.example.com`); lower case, no trailing dot. Stricter in its own ways than a backend's
+/// host (`api::UrlDomain`): `_` allowed in labels, an alphabetic top-level label, no IP.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct UrlDomain(String);
+pub struct GroupDomainName(String);
 
-impl UrlDomain {
+impl GroupDomainName {
     /// Parses `url_domain`: 400 `APIG.2011` naming the field when it is not a domain name.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
         let invalid = || ApiError::invalid_body_field("url_domain");
@@ -238,13 +239,15 @@ mod tests {
             "*.example.com",
             "*.a.b.c.d.e.example.org",
         ] {
-            assert!(UrlDomain::parse(ok).is_ok(), "{ok}");
+            assert!(GroupDomainName::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(
-            UrlDomain::parse("API.Example.COM.").unwrap().as_str(),
+            GroupDomainName::parse("API.Example.COM.").unwrap().as_str(),
             "api.example.com"
         );
-        assert!(UrlDomain::parse("*.example.com").unwrap().is_wildcard());
+        assert!(GroupDomainName::parse("*.example.com")
+            .unwrap()
+            .is_wildcard());
         for bad in [
             "",
             "localhost",
@@ -261,12 +264,12 @@ mod tests {
             "api example.com",
             "api.exa%mple.com",
         ] {
-            let e = UrlDomain::parse(bad).unwrap_err();
+            let e = GroupDomainName::parse(bad).unwrap_err();
             assert_eq!((e.status, e.code), (400, "APIG.2011"), "{bad}");
         }
         let long = format!("{}.com", "a".repeat(64));
-        assert!(UrlDomain::parse(&long).is_err());
-        assert!(UrlDomain::parse(&format!("{}.com", "a".repeat(63))).is_ok());
+        assert!(GroupDomainName::parse(&long).is_err());
+        assert!(GroupDomainName::parse(&format!("{}.com", "a".repeat(63))).is_ok());
     }
 
     #[test]

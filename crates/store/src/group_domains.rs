@@ -7,7 +7,7 @@
 
 use crate::model::Scope;
 use crate::{StoreError, StoreResult};
-use apigw_domain::group_domain::{DomainSettings, IngressPorts, MinSslVersion, UrlDomain};
+use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
 use apigw_domain::Timestamp;
 use async_trait::async_trait;
 
@@ -48,7 +48,7 @@ pub struct BoundDomain {
     /// The group it routes to.
     pub group_id: String,
     /// The name (lower case; `*.` for a wildcard).
-    pub domain: UrlDomain,
+    pub domain: GroupDomainName,
     /// `min_ssl_version`.
     pub min_ssl_version: MinSslVersion,
     /// `is_http_redirect_to_https`: plain HTTP requests for this name are redirected.
@@ -69,7 +69,7 @@ pub trait GroupDomainStore: Send + Sync + 'static {
         &self,
         scope: &Scope,
         group_id: &str,
-        domain: UrlDomain,
+        domain: GroupDomainName,
         settings: &DomainSettings,
         max_per_group: usize,
     ) -> GroupDomainResult<BoundDomain>;

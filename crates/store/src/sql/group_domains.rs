@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::group_domains::*;
-use apigw_domain::group_domain::{DomainSettings, IngressPorts, MinSslVersion, UrlDomain};
+use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
 
 const DOMAIN_COLUMNS: &str = "d.id, d.group_id, d.url_domain, d.min_ssl_version, \
      d.redirect_to_https, d.ingress_http_port, d.ingress_https_port, d.create_time";
@@ -16,7 +16,7 @@ fn domain_from_row(row: &AnyRow) -> StoreResult<BoundDomain> {
     Ok(BoundDomain {
         id: row.try_get("id")?,
         group_id: row.try_get("group_id")?,
-        domain: UrlDomain::from_stored(row.try_get("url_domain")?),
+        domain: GroupDomainName::from_stored(row.try_get("url_domain")?),
         min_ssl_version: MinSslVersion::parse(&min_ssl)
             .map_err(|_| StoreError::Corrupt(format!("stored min_ssl_version {min_ssl}")))?,
         redirect_to_https: row.try_get::<i64, _>("redirect_to_https")? != 0,
@@ -68,7 +68,7 @@ impl GroupDomainStore for SqlStore {
         &self,
         scope: &Scope,
         group_id: &str,
-        domain: UrlDomain,
+        domain: GroupDomainName,
         settings: &DomainSettings,
         max_per_group: usize,
     ) -> GroupDomainResult<BoundDomain> {

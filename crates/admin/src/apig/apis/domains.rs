@@ -9,7 +9,7 @@ use crate::error::{ApiResult, Error};
 use crate::extract::PathArgs;
 use crate::scope::{self, path_id, Access};
 use crate::AppState;
-use apigw_domain::group_domain::{DomainSettings, UrlDomain, MAX_DOMAINS_PER_GROUP};
+use apigw_domain::group_domain::{DomainSettings, GroupDomainName, MAX_DOMAINS_PER_GROUP};
 use apigw_domain::ApiError;
 use apigw_store::group_domains::GroupDomainError;
 use apigw_store::StoreError;
@@ -44,7 +44,7 @@ pub async fn bind(
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let group_id = path_id(&group_id, "group_id")?;
-    let domain = UrlDomain::parse(body.req_str("url_domain")?)?;
+    let domain = GroupDomainName::parse(body.req_str("url_domain")?)?;
     let settings = DomainSettings::parse(&body.0)?;
     let bound = state
         .store
