@@ -1,7 +1,12 @@
 """Independent domain names bound to an API group with the official SDK
 (AssociateDomainV2, UpdateDomainV2, DisassociateDomainV2, ShowDetailsOfApiGroupV2), then
-called through apigw's gateway listeners with that name as Host."""
+called through apigw's gateway listeners with that name as Host; and a certificate added to a
+name (AssociateCertificateV2, ShowDetailsOfDomainNameCertificateV2, DisassociateCertificateV2),
+made by the openssl command and verified by a TLS client asking for that name."""
 import json
+import socket
+import ssl
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,13 +16,17 @@ from huaweicloudsdkapig.v2 import (
     ApiActionInfo,
     ApiCreate,
     ApiGroupCreate,
+    AssociateCertificateV2Request,
     AssociateDomainV2Request,
     BackendApiCreate,
+    CertForm,
     CreateApiGroupV2Request,
     CreateApiV2Request,
     CreateOrDeletePublishRecordForApiV2Request,
+    DisassociateCertificateV2Request,
     DisassociateDomainV2Request,
     ShowDetailsOfApiGroupV2Request,
+    ShowDetailsOfDomainNameCertificateV2Request,
     UpdateDomainV2Request,
     UrlDomainCreate,
     UrlDomainModify,
@@ -127,6 +136,88 @@ def test_refusals_carry_huaweis_codes(apig, instance_id, shop):
                 instance_id=instance_id, group_id=shop.id,
                 domain_id="0" * 32))
         assert (ei.value.status_code, ei.value.error_code) == (404, "APIG.3020")
+    finally:
+        apig.disassociate_domain_v2(DisassociateDomainV2Request(
+            instance_id=instance_id, group_id=shop.id, domain_id=bound.id))
+
+
+def _openssl_pair(tmp_path, name, days=30):
+    """A self-signed ECDSA certificate for `name` and its key, made by the openssl command."""
+    cert, key = tmp_path / (name + ".crt"), tmp_path / (name + ".key")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", str(days),
+         "-subj", "/CN=%s/O=SDK Shop/C=DE" % name, "-addext", "subjectAltName=DNS:%s" % name],
+        check=True, capture_output=True)
+    return cert.read_text(), key.read_text()
+
+
+def _presented(server, name, ca=None):
+    """The certificate (DER) the HTTPS listener presents to a client asking for `name`; with
+    `ca`, the handshake verifies it against that certificate alone and the name."""
+    host, port = server.gateway_tls_address.split(":")
+    ctx = ssl.create_default_context(cadata=ca) if ca else ssl._create_unverified_context()
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=name) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def test_a_certificate_added_to_a_name_is_presented_for_it(server, apig, instance_id, shop,
+                                                          tmp_path):
+    name = "tls.sdk-shop.example"
+    bound = apig.associate_domain_v2(AssociateDomainV2Request(
+        instance_id=instance_id, group_id=shop.id, body=UrlDomainCreate(url_domain=name)))
+    try:
+        default = _presented(server, name)
+        cert, key = _openssl_pair(tmp_path, name)
+        added = apig.associate_certificate_v2(AssociateCertificateV2Request(
+            instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
+            body=CertForm(name="sdk_cert", cert_content=cert, private_key=key)))
+        assert (added.id, added.url_domain, added.ssl_name) == (bound.id, name, "sdk_cert")
+        assert len(added.ssl_id) == 32 and added.api_group_id == shop.id
+        ours = ssl.PEM_cert_to_DER_cert(cert)
+        assert _presented(server, name) == ours != default
+        # A client trusting only that certificate verifies it for the name.
+        assert _presented(server, name, ca=cert) == ours
+
+        details = apig.show_details_of_domain_name_certificate_v2(
+            ShowDetailsOfDomainNameCertificateV2Request(
+                instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
+                certificate_id=added.ssl_id))
+        assert (details.id, details.name, details.type) == (added.ssl_id, "sdk_cert", "instance")
+        assert details.common_name == name and details.san == [name]
+        assert details.organization == ["SDK Shop"] and details.country == ["DE"]
+        assert details.version == 3 and details.signature_algorithm == "ECDSA-SHA256"
+        assert details.not_after.endswith("Z") and details.serial_number.isdigit()
+        shown = apig.show_details_of_api_group_v2(ShowDetailsOfApiGroupV2Request(
+            instance_id=instance_id, group_id=shop.id))
+        listed = [d for d in shown.url_domains if d.id == bound.id][0]
+        assert (listed.ssl_id, listed.ssl_name) == (added.ssl_id, "sdk_cert")
+
+        other_cert, other_key = _openssl_pair(tmp_path, "other.sdk-shop.example")
+        for form, code in [
+            (CertForm(name="sdk_cert", cert_content=other_cert, private_key=other_key),
+             "APIG.2103"),
+            (CertForm(name="sdk_cert", cert_content=cert, private_key=other_key), "APIG.2101"),
+            (CertForm(name="sdk_cert", cert_content="garbage", private_key=key), "APIG.2106"),
+            (CertForm(name="x", cert_content=cert, private_key=key), "APIG.2011"),
+        ]:
+            with pytest.raises(ClientRequestException) as ei:
+                apig.associate_certificate_v2(AssociateCertificateV2Request(
+                    instance_id=instance_id, group_id=shop.id, domain_id=bound.id, body=form))
+            assert (ei.value.status_code, ei.value.error_code) == (400, code), str(ei.value)
+        assert _presented(server, name) == ours
+
+        apig.disassociate_certificate_v2(DisassociateCertificateV2Request(
+            instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
+            certificate_id=added.ssl_id))
+        assert _presented(server, name) == default
+        with pytest.raises(ClientRequestException) as ei:
+            apig.show_details_of_domain_name_certificate_v2(
+                ShowDetailsOfDomainNameCertificateV2Request(
+                    instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
+                    certificate_id=added.ssl_id))
+        assert (ei.value.status_code, ei.value.error_code) == (404, "APIG.3021")
     finally:
         apig.disassociate_domain_v2(DisassociateDomainV2Request(
             instance_id=instance_id, group_id=shop.id, domain_id=bound.id))

@@ -14,9 +14,9 @@ use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, Gateway, GatewayConfig, GroupConfig, GroupDomain, HttpBackend,
-    InstanceFeatures, IpAcl, MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod,
-    RequestParam, ThrottlePolicy, ValueRules,
+    BackendParam, BackendRetries, BoundCertificate, Gateway, GatewayConfig, GroupConfig,
+    GroupDomain, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate, MockAnswer, ParamValue,
+    Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, ThrottlePolicy, ValueRules,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -311,9 +311,37 @@ async fn load_routes(
         group.domains.push(GroupDomain {
             name: d.domain.as_str().to_owned(),
             redirect_to_https: d.redirect_to_https,
+            // -1 (no HTTPS port) and 443 leave the port out of the redirect.
+            https_port: u16::try_from(d.ingress_ports.https)
+                .ok()
+                .filter(|&port| port != 443),
         });
     }
     Ok((groups.into_values().collect(), apis))
+}
+
+/// Presents the certificates added to instance `instance_id`'s bound domains on the HTTPS
+/// listener, in place of those presented before.
+pub async fn present_domain_certificates(
+    store: &dyn Store,
+    instance_id: &str,
+    listener: &ListenerCertificate,
+) -> anyhow::Result<()> {
+    let pairs: Vec<BoundCertificate> = store
+        .instance_domain_certificates(instance_id)
+        .await?
+        .into_iter()
+        .map(|p| BoundCertificate {
+            name: p.domain.as_str().to_owned(),
+            id: p.certificate_id,
+            chain_pem: p.chain_pem,
+            key_pem: p.key_pem,
+        })
+        .collect();
+    for (domain, e) in listener.set_bound(&pairs) {
+        tracing::error!(%domain, error = %e, "a bound domain's stored certificate cannot be used; the name gets the listener's own certificate");
+    }
+    Ok(())
 }
 
 /// Reads everything instance `instance_id` serves into one gateway configuration.
@@ -383,6 +411,9 @@ pub struct Refresher {
     pub region: String,
     /// The gateway whose snapshot is replaced.
     pub gateway: Gateway,
+    /// The HTTPS listener's certificates, if it listens: bound domains' certificates are
+    /// routing data, put in force with the routes.
+    pub certificate: Option<Arc<ListenerCertificate>>,
     /// Which committed revisions the snapshot reflects; its lock serialises read-then-apply.
     pub coverage: tokio::sync::Mutex<Coverage>,
 }
@@ -433,15 +464,29 @@ impl Refresher {
         self.reload(&mut coverage).await;
     }
 
-    /// Re-reads the routes only; false if that failed.
+    /// Re-reads the routes (and the bound domains' certificates) only; false if that failed.
     async fn reroute(&self) -> bool {
         match load_routes(self.store.as_ref(), &self.instance_id, &self.region).await {
             Ok((groups, apis)) => {
                 self.gateway.replace_routes(groups, apis).await;
-                true
+                self.present_certificates().await
             }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "cannot read the routes; reloading everything");
+                false
+            }
+        }
+    }
+
+    /// Re-reads the bound domains' certificates for the HTTPS listener; false if that failed.
+    async fn present_certificates(&self) -> bool {
+        let Some(listener) = &self.certificate else {
+            return true;
+        };
+        match present_domain_certificates(self.store.as_ref(), &self.instance_id, listener).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot read the bound domains' certificates; reloading everything");
                 false
             }
         }
@@ -514,6 +559,9 @@ impl Refresher {
             Ok((revision, config)) => {
                 let (apis, apps) = (config.apis.len(), config.apps.len());
                 self.gateway.replace(config).await;
+                if !self.present_certificates().await {
+                    return;
+                }
                 *coverage = Coverage::reloaded(revision);
                 tracing::debug!(
                     apis,

@@ -162,12 +162,15 @@ async fn start_data_plane(
                     cert_path.display()
                 )
             })?;
+        data_plane::present_domain_certificates(store.as_ref(), &instance_id, &loaded)
+            .await
+            .context("cannot read the certificates of the bound domains")?;
         let (presented, gw) = (loaded.clone(), gateway.clone());
         let handle = runtime
             .run(async move { serve_https(addr, &presented, gw).await })
             .await
             .with_context(|| format!("cannot start the HTTPS gateway listener on {addr}"))?;
-        tracing::info!(address = %handle.local_addr(), certificate = %cert_path.display(), valid_until = %cert_reload::valid_until(&loaded), sni_names = loaded.sni_names(), %instance_id, "gateway listening (HTTPS)");
+        tracing::info!(address = %handle.local_addr(), certificate = %cert_path.display(), valid_until = %cert_reload::valid_until(&loaded), sni_names = loaded.sni_names(), bound_domain_certificates = loaded.bound_names(), %instance_id, "gateway listening (HTTPS)");
         cert_reload::warn_if_expired(&loaded);
         listeners.push(handle);
         certificate = Some(loaded);
@@ -189,6 +192,7 @@ async fn start_data_plane(
         instance_id,
         region: args.region.clone(),
         gateway,
+        certificate: certificate.clone(),
         coverage: tokio::sync::Mutex::new(Coverage::reloaded(revision)),
     });
     Ok(Some(DataPlane {

@@ -212,13 +212,17 @@ fn two_nodes_serving_with(
     Some((backend, a, b, client, f))
 }
 
-/// Calls `call` on `node` until it answers `status` (15 s at most).
-fn until_answered(node: &NodeUnderTest, status: u16, call: &dyn Fn(&NodeUnderTest) -> u16) {
+/// Calls `call` on `node` until it answers `want` (15 s at most).
+fn until_answered<T: PartialEq + std::fmt::Debug>(
+    node: &NodeUnderTest,
+    want: T,
+    call: &dyn Fn(&NodeUnderTest) -> T,
+) {
     let started = Instant::now();
-    while call(node) != status {
+    while call(node) != want {
         assert!(
             started.elapsed() < Duration::from_secs(15),
-            "node never answered {status}; log:\n{}",
+            "node never answered {want:?}; log:\n{}",
             node.server.log_text()
         );
         std::thread::sleep(Duration::from_millis(2));
@@ -321,6 +325,45 @@ fn a_domain_bound_through_one_node_is_in_force_on_the_other() {
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(call(&b), 200, "in force on B when B answered");
     until(&a, 200);
+}
+
+#[test]
+fn a_certificate_added_through_one_node_is_presented_by_the_other() {
+    let Some((_backend, a, b, _client, _f)) =
+        two_nodes_serving_with(&["--gateway-listen", "127.0.0.1:0"])
+    else {
+        return;
+    };
+    let name = "api.cluster.example";
+    let presented = |node: &NodeUnderTest| {
+        let port = node.server.port_of("gateway listening (HTTPS)");
+        presented_for_name(&format!("https://127.0.0.1:{port}"), Some(name))
+    };
+    // Each node's own (self-signed) certificate, until a certificate is added.
+    let (default_a, default_b) = (presented(&a), presented(&b));
+    let groups = a.mgmt("GET", "/api-groups", None);
+    let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
+    let bound = a.created(
+        &format!("/api-groups/{group}/domains"),
+        json!({ "url_domain": name }),
+    );
+    let certificate = format!(
+        "/api-groups/{group}/domains/{}/certificate",
+        bound["id"].as_str().unwrap()
+    );
+    let pair = apigw_gateway::tls::self_signed_pem(&[name.into()]).unwrap();
+    let added = a.created(
+        &certificate,
+        json!({"name": "cluster_cert", "cert_content": pair.0, "private_key": pair.1}),
+    );
+    let ours = der_of(&pair.0);
+    assert_eq!(presented(&a), ours, "in force on A when A answered");
+    until_answered(&b, ours, &presented);
+    let ssl_id = added["ssl_id"].as_str().unwrap();
+    let r = b.mgmt("DELETE", &format!("{certificate}/{ssl_id}"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(presented(&b), default_b, "in force on B when B answered");
+    until_answered(&a, default_a, &presented);
 }
 
 #[test]

@@ -112,6 +112,30 @@ impl Gw {
         )
     }
 
+    /// A new group `shop` with one published API: any method on `/echo...` (both protocols,
+    /// no authentication) → `backend` at `/backend...`; the group's and the API's ids.
+    fn shop_group(&self, backend: &EchoBackend) -> (String, String) {
+        let group = self.mgmt("POST", "/api-groups", Some(&json!({"name": "shop"})));
+        assert_eq!(group.status, 201, "{}", group.text);
+        let group_id = group.json["id"].as_str().unwrap().to_owned();
+        let api = self.mgmt(
+            "POST",
+            "/apis",
+            Some(&json!({
+                "group_id": group_id, "name": "shop_echo", "type": 1, "req_protocol": "BOTH",
+                "req_method": "ANY", "req_uri": "/echo", "match_mode": "SWA", "auth_type": "NONE",
+                "backend_type": "HTTP",
+                "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
+                                "req_protocol": "HTTP", "req_method": "ANY", "req_uri": "/backend",
+                                "timeout": 5000}
+            })),
+        );
+        assert_eq!(api.status, 201, "{}", api.text);
+        let api_id = api.json["id"].as_str().unwrap().to_owned();
+        self.publish(&api_id);
+        (group_id, api_id)
+    }
+
     fn default_group(&self) -> String {
         let groups = self.mgmt("GET", "/api-groups", None);
         groups.json["groups"]
@@ -2167,23 +2191,7 @@ fn an_access_control_policy_admits_or_refuses_client_addresses_of_an_api() {
 fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
     let gw = start();
     let backend = EchoBackend::start();
-    let group = gw.mgmt("POST", "/api-groups", Some(&json!({"name": "shop"})));
-    assert_eq!(group.status, 201, "{}", group.text);
-    let group_id = group.json["id"].as_str().unwrap().to_owned();
-    let api = gw.mgmt(
-        "POST",
-        "/apis",
-        Some(&json!({
-            "group_id": group_id, "name": "shop_echo", "type": 1, "req_protocol": "BOTH",
-            "req_method": "ANY", "req_uri": "/echo", "match_mode": "SWA", "auth_type": "NONE",
-            "backend_type": "HTTP",
-            "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
-                            "req_protocol": "HTTP", "req_method": "ANY", "req_uri": "/backend",
-                            "timeout": 5000}
-        })),
-    );
-    assert_eq!(api.status, 201, "{}", api.text);
-    gw.publish(api.json["id"].as_str().unwrap());
+    let (group_id, api_id) = gw.shop_group(&backend);
     let domains = format!("/api-groups/{group_id}/domains");
     let host = |name: &'static str| [("Host", name)];
 
@@ -2366,6 +2374,22 @@ fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
     );
     let r = gw.call(&gw.https, "/echo/a", &host("api.shop.example"));
     assert_eq!(r.status, 200, "{}", r.text);
+    // A binding whose HTTPS callers use another port (`ingress_https_port`) is sent there.
+    let ports = json!({"ingress_http_port": 8080, "ingress_https_port": 8443});
+    let changed = gw.mgmt("PUT", &format!("{domains}/{domain_id}"), Some(&ports));
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let r = Reply::from(
+        no_follow
+            .get(format!("{}/echo/a?x=1", gw.http))
+            .header("Host", "api.shop.example:8080")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(r.status, 301, "{}", r.text);
+    assert_eq!(
+        r.header("location"),
+        Some("https://api.shop.example:8443/echo/a?x=1")
+    );
     // Other names of the group are not redirected.
     let r = gw.call(&gw.http, "/echo/a", &host("b.shop.example"));
     assert_eq!(r.status, 200, "{}", r.text);
@@ -2385,7 +2409,6 @@ fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
         3
     );
     // Deleting the group (its API first) unbinds its names.
-    let api_id = api.json["id"].as_str().unwrap();
     let offline = gw.mgmt(
         "POST",
         "/apis/action",
@@ -2410,40 +2433,6 @@ fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
 /// The leaf certificate (DER) the HTTPS listener presents to a new connection.
 fn presented_certificate(https: &str) -> Vec<u8> {
     presented_for_name(https, None)
-}
-
-/// The leaf certificate (DER) the HTTPS listener presents to a new connection asking for
-/// `name` (SNI; the name resolves to the listener's address).
-fn presented_for_name(https: &str, name: Option<&str>) -> Vec<u8> {
-    let mut client = Client::builder()
-        .danger_accept_invalid_certs(true)
-        .tls_info(true);
-    let mut url = format!("{https}/any");
-    if let Some(name) = name {
-        let addr: std::net::SocketAddr = https.trim_start_matches("https://").parse().unwrap();
-        client = client.resolve(name, addr);
-        url = format!("https://{name}:{}/any", addr.port());
-    }
-    let response = client.build().unwrap().get(url).send().expect("handshake");
-    let info = response
-        .extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .expect("TLS info");
-    info.peer_certificate().expect("a certificate").to_vec()
-}
-
-/// The DER of the first certificate of a PEM text.
-fn der_of(pem: &str) -> Vec<u8> {
-    use base64::Engine;
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap()
 }
 
 #[test]
@@ -2604,4 +2593,258 @@ fn each_bound_name_can_have_its_own_certificate_from_the_sni_directory() {
         panic!("a certificate without its key must stop the start")
     };
     assert!(log.contains("lonely.key"), "{log}");
+}
+
+#[test]
+fn a_certificate_added_to_a_bound_domain_is_presented_for_its_name() {
+    let mut gw = start();
+    let backend = EchoBackend::start();
+    let (group_id, _) = gw.shop_group(&backend);
+    let bind = |name: &str| {
+        let r = gw.mgmt(
+            "POST",
+            &format!("/api-groups/{group_id}/domains"),
+            Some(&json!({ "url_domain": name })),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["id"].as_str().unwrap().to_owned()
+    };
+    let domain_id = bind("api.shop.example");
+    let wild_id = bind("*.wild.example");
+    let certificate = format!("/api-groups/{group_id}/domains/{domain_id}/certificate");
+    let default = presented_certificate(&gw.https);
+    assert_eq!(
+        presented_for_name(&gw.https, Some("api.shop.example")),
+        default
+    );
+    let shop = apigw_gateway::tls::self_signed_pem(&["api.shop.example".into()]).unwrap();
+    let add = |path: &str, name: &str, pair: &(String, String)| {
+        gw.mgmt(
+            "POST",
+            path,
+            Some(&json!({"name": name, "cert_content": pair.0, "private_key": pair.1})),
+        )
+    };
+
+    // Added: the binding answers with its new certificate's id, in force for the next handshake.
+    let added = add(&certificate, "shop_cert", &shop);
+    assert_eq!(added.status, 201, "{}", added.text);
+    let ssl_id = added.json["ssl_id"].as_str().unwrap().to_owned();
+    assert!(ssl_id.len() == 32 && ssl_id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(added.json["id"], domain_id.as_str());
+    assert_eq!(added.json["url_domain"], "api.shop.example");
+    assert_eq!(added.json["ssl_name"], "shop_cert");
+    assert_eq!(added.json["api_group_id"], group_id.as_str());
+    assert_eq!(added.json["instance_id"], gw.admin.instance_id.as_str());
+    assert_eq!(added.json["status"], 3);
+    assert_eq!(
+        presented_for_name(&gw.https, Some("api.shop.example")),
+        der_of(&shop.0)
+    );
+    assert_eq!(
+        presented_certificate(&gw.https),
+        default,
+        "others keep the default"
+    );
+    // A client that trusts only that certificate calls the group's API by its name.
+    let addr: std::net::SocketAddr = gw.https.trim_start_matches("https://").parse().unwrap();
+    let strict = Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(shop.0.as_bytes()).unwrap())
+        .resolve("api.shop.example", addr)
+        .build()
+        .unwrap();
+    let r = strict
+        .get(format!("https://api.shop.example:{}/echo/a", addr.port()))
+        .send()
+        .expect("the name's certificate verifies");
+    assert_eq!(r.status(), 200);
+    let echoed: Value = r.json().unwrap();
+    assert_eq!(echoed["path"], "/backend/a");
+
+    // Stored: the chain as given, the key sealed (not the PEM, no PEM marker).
+    let column = |c: &str| {
+        db_texts(
+            &gw.server,
+            &format!("SELECT {c} FROM group_domains WHERE id = '{domain_id}'"),
+        )
+    };
+    assert_eq!(column("ssl_cert"), [shop.0.as_str()]);
+    assert_eq!(column("ssl_name"), ["shop_cert".to_owned()]);
+    let sealed = column("ssl_key").remove(0);
+    assert!(!sealed.contains("PRIVATE KEY") && !shop.1.contains(&sealed));
+    assert!(!gw.server.log_text().contains("PRIVATE KEY"));
+
+    // The group lists it; its details read as Huawei's gateway reports them.
+    let shown = gw.mgmt("GET", &format!("/api-groups/{group_id}"), None);
+    let listed = shown.json["url_domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == domain_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(listed["ssl_id"], ssl_id.as_str());
+    assert_eq!(listed["ssl_name"], "shop_cert");
+    assert_eq!(listed["ssl_infos"][0]["ssl_id"], ssl_id.as_str());
+    let details = gw.mgmt("GET", &format!("{certificate}/{ssl_id}"), None);
+    assert_eq!(details.status, 200, "{}", details.text);
+    let d = &details.json;
+    assert_eq!(
+        (&d["id"], &d["name"], &d["type"]),
+        (&json!(ssl_id), &json!("shop_cert"), &json!("instance"))
+    );
+    assert_eq!(d["instance_id"], gw.admin.instance_id.as_str());
+    assert_eq!(d["san"], json!(["api.shop.example"]));
+    assert_eq!(d["version"], 3);
+    assert_eq!(d["signature_algorithm"], "ECDSA-SHA256");
+    for field in ["not_before", "not_after", "create_time", "update_time"] {
+        let t = d[field].as_str().unwrap();
+        assert!(t.len() == 20 && t.ends_with('Z'), "{field}: {t}");
+    }
+    assert!(d["serial_number"]
+        .as_str()
+        .unwrap()
+        .bytes()
+        .all(|b| b.is_ascii_digit()));
+    assert!(!details.text.contains("PRIVATE"));
+
+    // Refusals, each with Huawei's code; the certificate in force stays.
+    let other_name = apigw_gateway::tls::self_signed_pem(&["www.shop.example".into()]).unwrap();
+    let other_key = (shop.0.clone(), other_name.1.clone());
+    let encrypted = (
+        shop.0.clone(),
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n".into(),
+    );
+    let garbage = ("not a certificate".to_owned(), shop.1.clone());
+    for (pair, code) in [
+        (&other_name, "APIG.2103"),
+        (&other_key, "APIG.2101"),
+        (&encrypted, "APIG.2105"),
+        (&garbage, "APIG.2106"),
+    ] {
+        let r = add(&certificate, "shop_cert", pair);
+        assert_eq!(
+            (r.status, r.json["error_code"].as_str()),
+            (400, Some(code)),
+            "{}",
+            r.text
+        );
+    }
+    let r = add(&certificate, "no", &shop);
+    r.assert_error(400, "APIG.2011", None);
+    assert!(r.text.contains("parameterName:name"), "{}", r.text);
+    let r = gw.mgmt(
+        "POST",
+        &certificate,
+        Some(&json!({"name": "shop_cert", "cert_content": shop.0})),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = add(
+        &format!(
+            "/api-groups/{group_id}/domains/{}/certificate",
+            "0".repeat(32)
+        ),
+        "shop_cert",
+        &shop,
+    );
+    r.assert_error(404, "APIG.3020", Some("The URL domain does not exist"));
+    let r = add(
+        &format!(
+            "/api-groups/{}/domains/{domain_id}/certificate",
+            gw.default_group()
+        ),
+        "shop_cert",
+        &shop,
+    );
+    r.assert_error(404, "APIG.3020", None);
+    let r = gw.mgmt("GET", &format!("{certificate}/{}", "0".repeat(32)), None);
+    r.assert_error(
+        404,
+        "APIG.3021",
+        Some("The SSL certificate does not exist."),
+    );
+    let r = gw.mgmt("DELETE", &format!("{certificate}/{}", "0".repeat(32)), None);
+    r.assert_error(404, "APIG.3097", None);
+    assert_eq!(column("ssl_id"), [ssl_id.as_str()]);
+    assert_eq!(
+        presented_for_name(&gw.https, Some("api.shop.example")),
+        der_of(&shop.0)
+    );
+
+    // Replaced: a new id, the new certificate presented, the old id gone.
+    let renewed =
+        apigw_gateway::tls::self_signed_pem(&["api.shop.example".into(), "shop.example".into()])
+            .unwrap();
+    let again = add(&certificate, "shop_cert_2", &renewed);
+    assert_eq!(again.status, 201, "{}", again.text);
+    let renewed_id = again.json["ssl_id"].as_str().unwrap().to_owned();
+    assert_ne!(renewed_id, ssl_id);
+    assert_eq!(
+        presented_for_name(&gw.https, Some("api.shop.example")),
+        der_of(&renewed.0)
+    );
+    gw.mgmt("GET", &format!("{certificate}/{ssl_id}"), None)
+        .assert_error(404, "APIG.3021", None);
+
+    // A wildcard binding takes a wildcard certificate, presented one label deeper.
+    let wild = apigw_gateway::tls::self_signed_pem(&["*.wild.example".into()]).unwrap();
+    let wild_path = format!("/api-groups/{group_id}/domains/{wild_id}/certificate");
+    assert_eq!(add(&wild_path, "wild_cert", &wild).status, 201);
+    assert_eq!(
+        presented_for_name(&gw.https, Some("a.wild.example")),
+        der_of(&wild.0)
+    );
+
+    // Kept across a crash: the restarted node presents both from its first handshake.
+    let dir = gw.server.keep_dir();
+    gw.server.kill();
+    let gw = restart_in(dir.path());
+    assert_eq!(
+        presented_for_name(&gw.https, Some("api.shop.example")),
+        der_of(&renewed.0)
+    );
+    assert_eq!(
+        presented_for_name(&gw.https, Some("a.wild.example")),
+        der_of(&wild.0)
+    );
+
+    // Deleted: the name stays bound and gets the listener's own certificate again.
+    let r = gw.mgmt("DELETE", &format!("{certificate}/{renewed_id}"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        presented_for_name(&gw.https, Some("api.shop.example")),
+        default
+    );
+    let column = |c: &str| {
+        db_rows(
+            &gw.server,
+            &format!("SELECT {c} FROM group_domains WHERE id = '{domain_id}'"),
+            |row| {
+                use sqlx::Row;
+                row.try_get::<Option<String>, _>(0).unwrap()
+            },
+        )
+    };
+    assert_eq!(column("ssl_key"), [None]);
+    assert_eq!(column("url_domain"), [Some("api.shop.example".to_owned())]);
+    let shown = gw.mgmt("GET", &format!("/api-groups/{group_id}"), None);
+    assert!(shown.json["url_domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["id"] == domain_id.as_str()
+            && d["ssl_id"] == ""
+            && d["ssl_infos"] == json!([])));
+    // Unbinding the name takes its certificate with it.
+    let r = gw.mgmt(
+        "DELETE",
+        &format!("/api-groups/{group_id}/domains/{wild_id}"),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        presented_for_name(&gw.https, Some("a.wild.example")),
+        default
+    );
 }

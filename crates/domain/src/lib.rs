@@ -5,6 +5,7 @@
 pub mod acl_policy;
 pub mod api;
 pub mod authz;
+pub mod certificate;
 pub mod error;
 pub mod feature;
 pub mod generate;

@@ -20,6 +20,16 @@ impl Timestamp {
         Self(n)
     }
 
+    /// From seconds since the epoch (X.509 validity times).
+    pub fn from_unix_seconds(secs: i64) -> Self {
+        Self(secs.saturating_mul(1_000_000_000))
+    }
+
+    /// Whole seconds since the epoch.
+    pub fn unix_seconds(self) -> i64 {
+        self.0.div_euclid(1_000_000_000)
+    }
+
     /// From a `time` value.
     pub fn from_datetime(t: OffsetDateTime) -> Self {
         Self(t.unix_timestamp_nanos() as i64)

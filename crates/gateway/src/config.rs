@@ -119,6 +119,9 @@ pub struct GroupDomain {
     /// Plain HTTP requests for this name are redirected to HTTPS
     /// (`is_http_redirect_to_https`).
     pub redirect_to_https: bool,
+    /// The port HTTPS callers of this name use when it is not 443 (`ingress_https_port`):
+    /// the redirect's `Location` names it.
+    pub https_port: Option<u16>,
 }
 
 impl From<&str> for GroupDomain {
@@ -127,6 +130,7 @@ impl From<&str> for GroupDomain {
         Self {
             name: name.to_owned(),
             redirect_to_https: false,
+            https_port: None,
         }
     }
 }
@@ -137,6 +141,7 @@ impl From<String> for GroupDomain {
         Self {
             name,
             redirect_to_https: false,
+            https_port: None,
         }
     }
 }

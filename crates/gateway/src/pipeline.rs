@@ -205,7 +205,12 @@ pub(crate) fn handle<'a>(
                 // A name bound with `is_http_redirect_to_https` sends plain HTTP callers to
                 // HTTPS before anything else is looked at.
                 if site.redirect_to_https && !conn.tls {
-                    break 'phases Ok(redirect_to_https(host, &uri, &parts.method));
+                    break 'phases Ok(redirect_to_https(
+                        host,
+                        site.https_port,
+                        &uri,
+                        &parts.method,
+                    ));
                 }
                 let route = loop {
                     let method = asking.unwrap_or(&parts.method);
@@ -520,11 +525,21 @@ fn request_host<'r>(fields: &RequestFields<'r>, uri: &'r Uri) -> &'r str {
 
 /// The answer to a plain HTTP request for a name that redirects to HTTPS: 301 for `GET` and
 /// `HEAD` (what browsers and caches expect), 308 otherwise (the method and body are kept).
-/// The port is dropped: HTTPS callers of a bound name reach the gateway on the standard port.
-fn redirect_to_https(host: &str, uri: &Uri, method: &Method) -> Response<GatewayBody> {
+/// The request's port is dropped; the binding's HTTPS port (`ingress_https_port`) is named
+/// when it is not the standard one.
+fn redirect_to_https(
+    host: &str,
+    https_port: Option<u16>,
+    uri: &Uri,
+    method: &Method,
+) -> Response<GatewayBody> {
     // Only bound domain names redirect (never an IP literal): the port is what follows ':'.
     let name = host.trim().split(':').next().unwrap_or_default();
     let target = uri.path_and_query().map_or("/", |p| p.as_str());
+    let location = match https_port {
+        Some(port) => format!("https://{name}:{port}{target}"),
+        None => format!("https://{name}{target}"),
+    };
     let status = if *method == Method::GET || *method == Method::HEAD {
         StatusCode::MOVED_PERMANENTLY
     } else {
@@ -534,7 +549,7 @@ fn redirect_to_https(host: &str, uri: &Uri, method: &Method) -> Response<Gateway
     *response.status_mut() = status;
     // The name passed `host_route`, so it is a valid authority; a value that still fails
     // (it cannot) leaves the redirect without a target rather than panicking.
-    if let Ok(location) = HeaderValue::try_from(format!("https://{name}{target}")) {
+    if let Ok(location) = HeaderValue::try_from(location) {
         response
             .headers_mut()
             .insert(http::header::LOCATION, location);

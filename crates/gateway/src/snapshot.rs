@@ -220,6 +220,7 @@ impl Routing {
                 let route = HostRoute {
                     group: idx,
                     redirect_to_https: domain.redirect_to_https,
+                    https_port: domain.https_port,
                 };
                 let (table, key) = match name.strip_prefix("*.") {
                     Some(parent) => (&mut routing.wildcards, parent),
@@ -614,6 +615,8 @@ impl Routing {
 pub(crate) struct HostRoute {
     pub group: u32,
     pub redirect_to_https: bool,
+    /// The HTTPS port the redirect names (none: 443).
+    pub https_port: Option<u16>,
 }
 
 impl HostRoute {
@@ -621,6 +624,7 @@ impl HostRoute {
         Self {
             group,
             redirect_to_https: false,
+            https_port: None,
         }
     }
 }
@@ -905,6 +909,7 @@ mod tests {
         config.groups[2].domains.push(GroupDomain {
             name: "secure.example.com".into(),
             redirect_to_https: true,
+            https_port: Some(8443),
         });
         let s = Snapshot::build(config, "apigw.local", None);
         let route = |host: &str| s.host_route(host).unwrap();
@@ -913,6 +918,8 @@ mod tests {
         assert!(!route("a.example.com").redirect_to_https);
         assert_eq!(route("secure.example.com").group, 2);
         assert!(route("secure.example.com").redirect_to_https);
+        assert_eq!(route("secure.example.com").https_port, Some(8443));
+        assert_eq!(route("a.example.com").https_port, None);
         // Not the parent itself, nor two labels deeper.
         assert_eq!(route("example.com").group, 0);
         assert_eq!(route("a.b.example.com").group, 0);

@@ -18,10 +18,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use x509_cert::der::oid::AssociatedOid;
 use x509_cert::der::Decode;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::SubjectAltName;
 
 /// File name of the generated certificate inside [`TlsSettings::SelfSigned::dir`].
 pub const SELF_SIGNED_CERT_FILE: &str = "gateway-cert.pem";
@@ -78,6 +75,18 @@ impl TlsSettings {
     }
 }
 
+/// A certificate chain and its key from PEM text, checked to belong together.
+fn pem_pair(chain: &str, key: &str, provider: &CryptoProvider) -> io::Result<CertifiedKey> {
+    let chain = CertificateDer::pem_slice_iter(chain.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io::Error::other)?;
+    if chain.is_empty() {
+        return Err(io::Error::other("no certificate"));
+    }
+    let private = PrivateKeyDer::from_pem_slice(key.as_bytes()).map_err(io::Error::other)?;
+    CertifiedKey::from_der(chain, private, provider).map_err(io::Error::other)
+}
+
 /// A PEM certificate chain and its PEM key, checked to belong together.
 fn load_pair(cert: &Path, key: &Path, provider: &CryptoProvider) -> io::Result<CertifiedKey> {
     let chain = CertificateDer::pem_file_iter(cert)
@@ -92,20 +101,9 @@ fn load_pair(cert: &Path, key: &Path, provider: &CryptoProvider) -> io::Result<C
 
 /// The DNS names of a leaf certificate's subjectAltName, lower case (`*.` kept).
 fn dns_names(leaf: &CertificateDer<'_>) -> Vec<String> {
-    let Ok(cert) = x509_cert::Certificate::from_der(leaf.as_ref()) else {
-        return Vec::new();
-    };
-    cert.tbs_certificate
-        .extensions
-        .iter()
-        .flatten()
-        .filter(|e| e.extn_id == SubjectAltName::OID)
-        .filter_map(|e| SubjectAltName::from_der(e.extn_value.as_bytes()).ok())
-        .flat_map(|san| san.0)
-        .filter_map(|name| match name {
-            GeneralName::DnsName(dns) => Some(dns.as_str().to_ascii_lowercase()),
-            _ => None,
-        })
+    apigw_domain::certificate::leaf_dns_names(leaf.as_ref())
+        .into_iter()
+        .map(|name| name.to_ascii_lowercase())
         .collect()
 }
 
@@ -155,25 +153,68 @@ fn load_sni_dir(
     Ok(by_name)
 }
 
-/// What the listener presents: the default certificate, and those of the SNI directory by the
-/// names they cover.
+/// A certificate added to a bound domain name through the management API, as the listener
+/// receives it from the store (the key opened).
+///
+/// Exists so the tenant's certificates reach the listener without files: the data plane
+/// hands the listener every bound domain's pair after each routing change.
+#[derive(Clone)]
+pub struct BoundCertificate {
+    /// The bound name it is presented for (lower case; `*.` for a wildcard binding).
+    pub name: String,
+    /// Its id (`ssl_id`): a pair already in force under the same id is not parsed again.
+    pub id: String,
+    /// The chain, PEM, leaf first.
+    pub chain_pem: String,
+    /// The private key, PEM.
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for BoundCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundCertificate")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bound domain's certificate in force, with the id it was added under.
+#[derive(Debug)]
+struct BoundKey {
+    id: String,
+    key: Arc<CertifiedKey>,
+}
+
+/// What the listener presents: the default certificate, those of the SNI directory by the
+/// names they cover, and those added to bound domains by the bound name.
 #[derive(Debug)]
 struct Presented {
     default: Arc<CertifiedKey>,
     by_name: HashMap<String, Arc<CertifiedKey>>,
+    bound: Arc<HashMap<String, BoundKey>>,
 }
 
 impl Presented {
-    /// The certificate for a client that asked for `name` (SNI): the directory's certificate
-    /// naming it, or one naming `*.` its parent, else the default.
+    /// The certificate for a client that asked for `name` (SNI): for the name itself, a bound
+    /// domain's, else the directory's; then for `*.` its parent, in the same order; else the
+    /// default.
     fn for_name(&self, name: Option<&str>) -> &Arc<CertifiedKey> {
-        let found = name.filter(|_| !self.by_name.is_empty()).and_then(|name| {
-            let name = name.to_ascii_lowercase();
-            self.by_name.get(&name).or_else(|| {
-                let (_, parent) = name.split_once('.')?;
-                self.by_name.get(&format!("*.{parent}"))
-            })
-        });
+        let found = name
+            .filter(|_| !self.by_name.is_empty() || !self.bound.is_empty())
+            .and_then(|name| {
+                let name = name.to_ascii_lowercase();
+                let lookup = |key: &str| {
+                    self.bound
+                        .get(key)
+                        .map(|b| &b.key)
+                        .or_else(|| self.by_name.get(key))
+                };
+                lookup(&name).or_else(|| {
+                    let (_, parent) = name.split_once('.')?;
+                    lookup(&format!("*.{parent}"))
+                })
+            });
         found.unwrap_or(&self.default)
     }
 }
@@ -220,17 +261,60 @@ impl ListenerCertificate {
                 Some(dir) => load_sni_dir(dir, provider)?,
                 None => HashMap::new(),
             },
+            bound: Arc::default(),
         })
     }
 
     /// Reads the files again and presents what they hold from the next handshake on; on an
     /// error (unreadable file, no certificate, a key that is not the certificate's, a
-    /// directory certificate without name or key) every current certificate stays.
+    /// directory certificate without name or key) every current certificate stays. The bound
+    /// domains' certificates are not files and stay as they are.
     pub fn reload(&self) -> io::Result<()> {
         let fresh = Self::read(&self.settings, self.sni_dir.as_deref(), &self.provider)?;
-        self.current.store(Arc::new(fresh));
+        self.current.rcu(|current| Presented {
+            default: Arc::clone(&fresh.default),
+            by_name: fresh.by_name.clone(),
+            bound: Arc::clone(&current.bound),
+        });
         self.publish_expiry();
         Ok(())
+    }
+
+    /// Presents `certificates` for their bound names from the next handshake on, in place of
+    /// those presented before (a name missing from the list is served by the directory or the
+    /// default again). A pair already in force under the same id is kept as it is; one that
+    /// cannot be used (the store's copy damaged: it was checked when it was added) is left
+    /// out, and returned with the reason.
+    pub fn set_bound(&self, certificates: &[BoundCertificate]) -> Vec<(String, io::Error)> {
+        let current = self.current.load_full();
+        let mut bound = HashMap::with_capacity(certificates.len());
+        let mut refused = Vec::new();
+        for c in certificates {
+            let kept = current.bound.get(&c.name).filter(|b| b.id == c.id);
+            let key = match kept {
+                Some(b) => Arc::clone(&b.key),
+                None => match pem_pair(&c.chain_pem, &c.key_pem, &self.provider) {
+                    Ok(key) => {
+                        tracing::info!(domain = %c.name, ssl_id = %c.id, "bound domain's certificate in force");
+                        Arc::new(key)
+                    }
+                    Err(e) => {
+                        refused.push((c.name.clone(), e));
+                        continue;
+                    }
+                },
+            };
+            let id = c.id.clone();
+            bound.insert(c.name.clone(), BoundKey { id, key });
+        }
+        let bound = Arc::new(bound);
+        self.current.rcu(|current| Presented {
+            default: Arc::clone(&current.default),
+            by_name: current.by_name.clone(),
+            bound: Arc::clone(&bound),
+        });
+        self.publish_expiry();
+        refused
     }
 
     /// When the first of the certificates presented now stops being valid (the earliest
@@ -240,6 +324,7 @@ impl ListenerCertificate {
         let current = self.current.load();
         std::iter::once(&current.default)
             .chain(current.by_name.values())
+            .chain(current.bound.values().map(|b| &b.key))
             .filter_map(|c| c.cert.first().and_then(not_after))
             .min()
     }
@@ -259,6 +344,11 @@ impl ListenerCertificate {
     /// How many names the SNI directory's certificates cover.
     pub fn sni_names(&self) -> usize {
         self.current.load().by_name.len()
+    }
+
+    /// How many bound domains have a certificate presented.
+    pub fn bound_names(&self) -> usize {
+        self.current.load().bound.len()
     }
 
     /// The certificate chain presented now to a client asking for `name` (none: the default),
@@ -399,7 +489,6 @@ mod tests {
             fs::write(&cert, &pair.0).unwrap();
             fs::write(&key, &pair.1).unwrap();
         };
-        let leaf = |pem: &str| CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
         let a = self_signed_pem(&["a.example".into()]).unwrap();
         let b = self_signed_pem(&["b.example".into()]).unwrap();
         write(&a);
@@ -427,13 +516,24 @@ mod tests {
         fs::remove_dir_all(&dir).unwrap();
     }
 
-    #[test]
-    fn a_directory_certificate_is_presented_for_the_names_it_covers() {
-        let root = std::env::temp_dir().join(format!("apigw-tls-sni-{}", std::process::id()));
+    /// A fresh `apigw-tls-{tag}-PID/sni` directory under the system's temporary one: the root
+    /// (removed by the test) and the directory.
+    fn sni_dir(tag: &str) -> (PathBuf, PathBuf) {
+        let root = std::env::temp_dir().join(format!("apigw-tls-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
         let sni = root.join("sni");
         fs::create_dir_all(&sni).unwrap();
-        let leaf = |pem: &str| CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+        (root, sni)
+    }
+
+    /// The first certificate of a PEM text.
+    fn leaf(pem: &str) -> CertificateDer<'static> {
+        CertificateDer::from_pem_slice(pem.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_directory_certificate_is_presented_for_the_names_it_covers() {
+        let (root, sni) = sni_dir("sni");
         let put = |stem: &str, pair: &(String, String)| {
             fs::write(sni.join(format!("{stem}.crt")), &pair.0).unwrap();
             fs::write(sni.join(format!("{stem}.key")), &pair.1).unwrap();
@@ -469,6 +569,87 @@ mod tests {
         assert_eq!(
             listener.chain(Some("api.shop.example")),
             vec![leaf(&shop.0)]
+        );
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn bound_domains_certificates_come_first_for_their_names_and_survive_a_reload() {
+        let (root, sni) = sni_dir("bound");
+        let dir_pair =
+            self_signed_pem(&["api.shop.example".into(), "*.shop.example".into()]).unwrap();
+        fs::write(sni.join("shop.crt"), &dir_pair.0).unwrap();
+        fs::write(sni.join("shop.key"), &dir_pair.1).unwrap();
+        let listener =
+            ListenerCertificate::load(TlsSettings::self_signed(root.join("d")), Some(sni)).unwrap();
+        let default_leaf = listener.chain(None);
+        let exact = self_signed_pem(&["api.shop.example".into()]).unwrap();
+        let wild = self_signed_pem(&["*.shop.example".into()]).unwrap();
+        let bound = |name: &str, id: &str, pair: &(String, String)| BoundCertificate {
+            name: name.into(),
+            id: id.into(),
+            chain_pem: pair.0.clone(),
+            key_pem: pair.1.clone(),
+        };
+        let refused = listener.set_bound(&[
+            bound("api.shop.example", "1", &exact),
+            bound("*.shop.example", "2", &wild),
+            bound("broken.example", "3", &(exact.0.clone(), wild.1.clone())),
+        ]);
+        assert_eq!(
+            refused.len(),
+            1,
+            "a key that is not the certificate's is left out"
+        );
+        assert_eq!(refused[0].0, "broken.example");
+        assert_eq!(listener.bound_names(), 2);
+        assert_eq!(
+            listener.chain(Some("API.shop.example")),
+            vec![leaf(&exact.0)]
+        );
+        assert_eq!(
+            listener.chain(Some("www.shop.example")),
+            vec![leaf(&wild.0)]
+        );
+        assert_eq!(listener.chain(Some("broken.example")), default_leaf);
+        assert!(!format!("{:?}", bound("a.example", "9", &exact)).contains("PRIVATE"));
+
+        // SIGHUP re-reads the files and keeps the bound ones.
+        listener.reload().unwrap();
+        assert_eq!(
+            listener.chain(Some("api.shop.example")),
+            vec![leaf(&exact.0)]
+        );
+
+        // The same id is kept as it is; a name left out falls back to the directory.
+        let before = Arc::as_ptr(
+            listener
+                .current
+                .load()
+                .bound
+                .get("*.shop.example")
+                .map(|b| &b.key)
+                .unwrap(),
+        );
+        listener.set_bound(&[bound("*.shop.example", "2", &wild)]);
+        let after = Arc::as_ptr(
+            listener
+                .current
+                .load()
+                .bound
+                .get("*.shop.example")
+                .map(|b| &b.key)
+                .unwrap(),
+        );
+        assert_eq!(before, after, "not parsed again");
+        assert_eq!(
+            listener.chain(Some("api.shop.example")),
+            vec![leaf(&dir_pair.0)]
+        );
+        listener.set_bound(&[]);
+        assert_eq!(
+            listener.chain(Some("www.shop.example")),
+            vec![leaf(&dir_pair.0)]
         );
         fs::remove_dir_all(&root).unwrap();
     }

@@ -7,6 +7,7 @@
 
 use crate::model::Scope;
 use crate::{StoreError, StoreResult};
+use apigw_domain::certificate::{CertificateName, DomainCertificate};
 use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
 use apigw_domain::Timestamp;
 use async_trait::async_trait;
@@ -29,6 +30,9 @@ pub enum GroupDomainError {
     /// The group holds its maximum number of domains.
     #[error("the group's domain limit is reached")]
     LimitReached,
+    /// The domain has no certificate with this id.
+    #[error("the certificate is not bound to the domain")]
+    CertificateNotFound,
 }
 
 impl From<sqlx::Error> for GroupDomainError {
@@ -57,6 +61,44 @@ pub struct BoundDomain {
     pub ingress_ports: IngressPorts,
     /// When it was bound.
     pub create_time: Timestamp,
+    /// The SSL certificate added to it, if any.
+    pub certificate: Option<CertificateRef>,
+}
+
+/// The SSL certificate of a bound domain, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRef {
+    /// `ssl_id`: 32 hex, new with every certificate added.
+    pub id: String,
+    /// `ssl_name`.
+    pub name: CertificateName,
+    /// When it was added.
+    pub create_time: Timestamp,
+    /// When it was last replaced (the same as `create_time` until then).
+    pub update_time: Timestamp,
+}
+
+/// A bound domain's certificate chain and its private key, opened, for the HTTPS listener.
+/// `Debug` leaves the key out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DomainKeyPair {
+    /// The bound name it is presented for.
+    pub domain: GroupDomainName,
+    /// `ssl_id`: the same id means the same pair (the data plane parses each pair once).
+    pub certificate_id: String,
+    /// The chain, PEM, leaf first.
+    pub chain_pem: String,
+    /// The private key, PEM.
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for DomainKeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DomainKeyPair")
+            .field("domain", &self.domain)
+            .field("certificate_id", &self.certificate_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Domain bindings of API groups. Each method is one transaction; the uniqueness of a name in
@@ -82,6 +124,13 @@ pub trait GroupDomainStore: Send + Sync + 'static {
         domain_id: &str,
         settings: &DomainSettings,
     ) -> GroupDomainResult<BoundDomain>;
+    /// One binding of a group. Errors: `GroupNotFound`, `NotFound`.
+    async fn bound_domain(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+    ) -> GroupDomainResult<BoundDomain>;
     /// Unbinds a domain. Errors: `GroupNotFound`, `NotFound`.
     async fn unbind_domain(
         &self,
@@ -98,4 +147,39 @@ pub trait GroupDomainStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<BoundDomain>>;
     /// Every domain bound in instance `instance_id` (what the data plane routes by).
     async fn instance_domains(&self, instance_id: &str) -> StoreResult<Vec<BoundDomain>>;
+    /// Adds `certificate` (checked against the domain's name by the caller) to a binding under
+    /// `name`, replacing the one it had: a new `ssl_id`, the key sealed at rest. Errors:
+    /// `GroupNotFound`, `NotFound`.
+    async fn attach_certificate(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        name: &CertificateName,
+        certificate: &DomainCertificate,
+    ) -> GroupDomainResult<BoundDomain>;
+    /// A binding with its certificate `certificate_id` and that certificate's chain (PEM).
+    /// Errors: `GroupNotFound`, `NotFound`, `CertificateNotFound`.
+    async fn domain_certificate(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        certificate_id: &str,
+    ) -> GroupDomainResult<(BoundDomain, String)>;
+    /// Removes certificate `certificate_id` from a binding (the name stays bound). Errors:
+    /// `GroupNotFound`, `NotFound`, `CertificateNotFound`.
+    async fn detach_certificate(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        certificate_id: &str,
+    ) -> GroupDomainResult<()>;
+    /// The certificates of the domains bound in instance `instance_id`, keys opened (what the
+    /// HTTPS listener presents by name).
+    async fn instance_domain_certificates(
+        &self,
+        instance_id: &str,
+    ) -> StoreResult<Vec<DomainKeyPair>>;
 }

@@ -679,3 +679,37 @@ pub fn away_from_window_end(window_ms: u64, margin_ms: u64) {
         std::thread::sleep(std::time::Duration::from_millis(left + 20));
     }
 }
+
+/// The leaf certificate (DER) the HTTPS listener presents to a new connection asking for
+/// `name` (SNI; the name resolves to the listener's address).
+pub fn presented_for_name(https: &str, name: Option<&str>) -> Vec<u8> {
+    let mut client = Client::builder()
+        .danger_accept_invalid_certs(true)
+        .tls_info(true);
+    let mut url = format!("{https}/any");
+    if let Some(name) = name {
+        let addr: std::net::SocketAddr = https.trim_start_matches("https://").parse().unwrap();
+        client = client.resolve(name, addr);
+        url = format!("https://{name}:{}/any", addr.port());
+    }
+    let response = client.build().unwrap().get(url).send().expect("handshake");
+    let info = response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .expect("TLS info");
+    info.peer_certificate().expect("a certificate").to_vec()
+}
+
+/// The DER of the first certificate of a PEM text.
+pub fn der_of(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap()
+}

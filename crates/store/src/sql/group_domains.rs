@@ -2,10 +2,38 @@
 
 use super::*;
 use crate::group_domains::*;
+use apigw_domain::certificate::{CertificateName, DomainCertificate};
 use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
 
 const DOMAIN_COLUMNS: &str = "d.id, d.group_id, d.url_domain, d.min_ssl_version, \
-     d.redirect_to_https, d.ingress_http_port, d.ingress_https_port, d.create_time";
+     d.redirect_to_https, d.ingress_http_port, d.ingress_https_port, d.create_time, \
+     d.ssl_id, d.ssl_name, d.ssl_create_time, d.ssl_update_time";
+
+/// What a domain's certificate key is sealed with: bound to the certificate's id, so a key
+/// copied to another row does not open.
+fn key_context(ssl_id: &str) -> String {
+    format!("domain_certificate:{ssl_id}")
+}
+
+fn certificate_from_row(row: &AnyRow) -> StoreResult<Option<CertificateRef>> {
+    let Some(id) = row.try_get::<Option<String>, _>("ssl_id")? else {
+        return Ok(None);
+    };
+    let name: Option<String> = row.try_get("ssl_name")?;
+    let created: Option<i64> = row.try_get("ssl_create_time")?;
+    let updated: Option<i64> = row.try_get("ssl_update_time")?;
+    match (name, created, updated) {
+        (Some(name), Some(created), Some(updated)) => Ok(Some(CertificateRef {
+            id,
+            name: CertificateName::from_stored(name),
+            create_time: Timestamp::from_nanos(created),
+            update_time: Timestamp::from_nanos(updated),
+        })),
+        _ => Err(StoreError::Corrupt(format!(
+            "domain certificate {id} without its name or times"
+        ))),
+    }
+}
 
 fn domain_from_row(row: &AnyRow) -> StoreResult<BoundDomain> {
     let min_ssl: String = row.try_get("min_ssl_version")?;
@@ -25,6 +53,7 @@ fn domain_from_row(row: &AnyRow) -> StoreResult<BoundDomain> {
             https: port("ingress_https_port")?,
         },
         create_time: Timestamp::from_nanos(row.try_get("create_time")?),
+        certificate: certificate_from_row(row)?,
     })
 }
 
@@ -101,6 +130,7 @@ impl GroupDomainStore for SqlStore {
             redirect_to_https: settings.redirect_to_https.unwrap_or(false),
             ingress_ports: settings.ingress_ports.unwrap_or_default(),
             create_time: Timestamp::now(),
+            certificate: None,
         };
         sqlx::query(
             "INSERT INTO group_domains (id, instance_id, group_id, url_domain, min_ssl_version, \
@@ -157,6 +187,17 @@ impl GroupDomainStore for SqlStore {
         Ok(domain)
     }
 
+    async fn bound_domain(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+    ) -> GroupDomainResult<BoundDomain> {
+        let mut conn = self.reader.acquire().await?;
+        group_in_scope(&mut conn, scope, group_id).await?;
+        fetch_domain(&mut conn, group_id, domain_id).await
+    }
+
     async fn unbind_domain(
         &self,
         scope: &Scope,
@@ -207,5 +248,138 @@ impl GroupDomainStore for SqlStore {
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(domain_from_row).collect()
+    }
+
+    async fn attach_certificate(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        name: &CertificateName,
+        certificate: &DomainCertificate,
+    ) -> GroupDomainResult<BoundDomain> {
+        let mut tx = self.config_tx().await?;
+        Self::check_instance(&mut tx, scope).await?;
+        group_in_scope(&mut tx, scope, group_id).await?;
+        let mut domain = fetch_domain(&mut tx, group_id, domain_id).await?;
+        let now = Timestamp::now();
+        let added = CertificateRef {
+            id: new_id(),
+            name: name.clone(),
+            create_time: now,
+            update_time: now,
+        };
+        let sealed = self
+            .sealer
+            .seal(certificate.key_pem().as_bytes(), &key_context(&added.id));
+        sqlx::query(
+            "UPDATE group_domains SET ssl_id = $1, ssl_name = $2, ssl_cert = $3, ssl_key = $4, \
+             ssl_create_time = $5, ssl_update_time = $5 WHERE id = $6",
+        )
+        .bind(&added.id)
+        .bind(added.name.as_str())
+        .bind(certificate.chain_pem())
+        .bind(sealed)
+        .bind(now.nanos())
+        .bind(&domain.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        domain.certificate = Some(added);
+        Ok(domain)
+    }
+
+    async fn domain_certificate(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        certificate_id: &str,
+    ) -> GroupDomainResult<(BoundDomain, String)> {
+        let mut conn = self.reader.acquire().await?;
+        group_in_scope(&mut conn, scope, group_id).await?;
+        let sql = format!(
+            "SELECT {DOMAIN_COLUMNS}, d.ssl_cert FROM group_domains d \
+             WHERE d.group_id = $1 AND d.id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(group_id)
+            .bind(domain_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(GroupDomainError::NotFound)?;
+        let domain = domain_from_row(&row)?;
+        if domain.certificate.as_ref().map(|c| c.id.as_str()) != Some(certificate_id) {
+            return Err(GroupDomainError::CertificateNotFound);
+        }
+        let chain: Option<String> = row.try_get("ssl_cert")?;
+        let chain = chain.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "domain certificate {certificate_id} without content"
+            ))
+        })?;
+        Ok((domain, chain))
+    }
+
+    async fn detach_certificate(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        certificate_id: &str,
+    ) -> GroupDomainResult<()> {
+        let mut tx = self.config_tx().await?;
+        Self::check_instance(&mut tx, scope).await?;
+        group_in_scope(&mut tx, scope, group_id).await?;
+        fetch_domain(&mut tx, group_id, domain_id).await?;
+        let cleared = sqlx::query(
+            "UPDATE group_domains SET ssl_id = NULL, ssl_name = NULL, ssl_cert = NULL, \
+             ssl_key = NULL, ssl_create_time = NULL, ssl_update_time = NULL \
+             WHERE group_id = $1 AND id = $2 AND ssl_id = $3",
+        )
+        .bind(group_id)
+        .bind(domain_id)
+        .bind(certificate_id)
+        .execute(&mut *tx)
+        .await?;
+        if cleared.rows_affected() == 0 {
+            return Err(GroupDomainError::CertificateNotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn instance_domain_certificates(
+        &self,
+        instance_id: &str,
+    ) -> StoreResult<Vec<DomainKeyPair>> {
+        let rows = sqlx::query(
+            "SELECT url_domain, ssl_id, ssl_cert, ssl_key FROM group_domains \
+             WHERE instance_id = $1 AND ssl_id IS NOT NULL ORDER BY create_time, id",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let certificate_id: String = row.try_get("ssl_id")?;
+                let chain: Option<String> = row.try_get("ssl_cert")?;
+                let sealed: Option<String> = row.try_get("ssl_key")?;
+                let (Some(chain_pem), Some(sealed)) = (chain, sealed) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "domain certificate {certificate_id} without content or key"
+                    )));
+                };
+                let key_pem = self
+                    .sealer
+                    .open_string(&sealed, &key_context(&certificate_id))?;
+                Ok(DomainKeyPair {
+                    domain: GroupDomainName::from_stored(row.try_get("url_domain")?),
+                    certificate_id,
+                    chain_pem,
+                    key_pem,
+                })
+            })
+            .collect()
     }
 }

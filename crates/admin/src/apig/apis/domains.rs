@@ -19,15 +19,17 @@ use axum::{Extension, Json};
 use serde_json::Value;
 
 type GroupPath = PathArgs<(String, String, String)>;
-type DomainPath = PathArgs<(String, String, String, String)>;
+pub(super) type DomainPath = PathArgs<(String, String, String, String)>;
 
-/// Maps a refusal of the domain store to its APIG error.
-fn refusal(e: GroupDomainError, instance: &str, group: &str) -> Error {
+/// Maps a refusal of the domain store to its APIG error (`CertificateNotFound` as a lookup
+/// of the certificate: 404 `APIG.3021`).
+pub(super) fn refusal(e: GroupDomainError, instance: &str, group: &str) -> Error {
     Error(match e {
         GroupDomainError::GroupNotFound => ApiError::api_group_not_found(group),
         GroupDomainError::NotFound => ApiError::url_domain_not_found(),
         GroupDomainError::Exists => ApiError::url_domain_exists(),
         GroupDomainError::LimitReached => ApiError::url_domain_limit(),
+        GroupDomainError::CertificateNotFound => ApiError::ssl_certificate_not_found(),
         GroupDomainError::Store(StoreError::NotFound) => ApiError::instance_not_found(instance),
         GroupDomainError::Store(other) => return other.into(),
     })

@@ -9,6 +9,7 @@
 //! has published in the environment is 400 `APIG.3301`.
 
 pub mod api;
+pub mod domain_certificates;
 pub mod domains;
 pub mod envs;
 pub mod groups;
@@ -42,6 +43,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{base}/api-groups/{{group_id}}/domains/{{domain_id}}"),
             put(domains::update).delete(domains::unbind),
+        )
+        .route(
+            &format!("{base}/api-groups/{{group_id}}/domains/{{domain_id}}/certificate"),
+            post(domain_certificates::attach),
+        )
+        .route(
+            &format!(
+                "{base}/api-groups/{{group_id}}/domains/{{domain_id}}/certificate/{{certificate_id}}"
+            ),
+            get(domain_certificates::show).delete(domain_certificates::detach),
         )
         .route(&format!("{base}/envs"), get(envs::list).post(envs::create))
         .route(

@@ -50,28 +50,46 @@ pub fn group_info(g: &ApiGroup, domains: &[BoundDomain], p: Precision, region: &
     })
 }
 
-/// A bound domain as a group lists it (`UrlDomain`): no certificate is ever bound (apigw
-/// serves every name with its listener's certificate), and resolution is not checked, so
-/// `cname_status` is 3 (resolved).
+/// A bound domain as a group lists it (`UrlDomain`), with its certificate if one was added.
+/// Resolution is not checked, so `cname_status` is 3 (resolved).
 fn url_domain_ref(d: &BoundDomain) -> Value {
+    let (ssl_id, ssl_name) = d
+        .certificate
+        .as_ref()
+        .map_or(("", ""), |c| (c.id.as_str(), c.name.as_str()));
+    let ssl_infos: Vec<Value> = d
+        .certificate
+        .iter()
+        .map(|c| {
+            json!({
+                "ssl_id": c.id,
+                "ssl_name": c.name.as_str(),
+                "type": SSL_TYPE_INSTANCE,
+                "is_has_trusted_root_ca": false,
+            })
+        })
+        .collect();
     json!({
         "id": d.id,
         "domain": d.domain.as_str(),
         "cname_status": CNAME_RESOLVED,
-        "ssl_id": "",
-        "ssl_name": "",
+        "ssl_id": ssl_id,
+        "ssl_name": ssl_name,
         "min_ssl_version": d.min_ssl_version.as_str(),
         "verified_client_certificate_enabled": false,
         "is_has_trusted_root_ca": false,
         "ingress_http_port": d.ingress_ports.http,
         "ingress_https_port": d.ingress_ports.https,
-        "ssl_infos": [],
+        "ssl_infos": ssl_infos,
     })
 }
 
+/// `SslInfo.type` of a certificate added to a domain: visible in its instance only.
+const SSL_TYPE_INSTANCE: i64 = 1;
+
 /// A binding as binding and changing it answer (`AssociateDomainV2` response).
 pub fn bound_domain_info(d: &BoundDomain) -> Value {
-    json!({
+    let mut v = json!({
         "id": d.id,
         "url_domain": d.domain.as_str(),
         "status": CNAME_RESOLVED,
@@ -80,7 +98,12 @@ pub fn bound_domain_info(d: &BoundDomain) -> Value {
         "verified_client_certificate_enabled": false,
         "ingress_http_port": d.ingress_ports.http,
         "ingress_https_port": d.ingress_ports.https,
-    })
+    });
+    if let (Some(c), Value::Object(fields)) = (&d.certificate, &mut v) {
+        fields.insert("ssl_id".into(), c.id.clone().into());
+        fields.insert("ssl_name".into(), c.name.as_str().into());
+    }
+    v
 }
 
 /// `status` / `cname_status` of a binding: resolved (apigw does not look names up; the
