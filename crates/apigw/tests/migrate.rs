@@ -1,7 +1,8 @@
 //! Moving a whole installation between stores with the real binary: `apigw migrate` from the
 //! default SQLite file to PostgreSQL, then `apigw export` / `apigw import` from PostgreSQL back
-//! to a new SQLite file. Apps, secrets, AppCodes, APIs, authorizations and users survive both
-//! moves and keep working through the gateway; secrets never appear in clear on the way.
+//! to a new SQLite file. Apps, secrets, AppCodes, APIs, authorizations, users and bound domains
+//! with their certificates survive both moves and keep working through the gateway; secrets
+//! (certificate keys included) never appear in clear on the way.
 
 mod common;
 use common::*;
@@ -39,13 +40,22 @@ fn serve(dir: &Path, database_url: &str, key_file: &Path, gateway_port: u16) -> 
             .env("APIGW_MASTER_KEY_FILE", key_file.to_str().unwrap())
             .arg("--gateway-http-listen")
             .arg(&format!("127.0.0.1:{gateway_port}"))
-            .arg("--allow-app-code-over-http"),
+            .arg("--allow-app-code-over-http")
+            // HTTPS too: it opens the sealed keys of the bound domains' certificates.
+            .arg("--gateway-listen")
+            .arg("127.0.0.1:0"),
     )
     .expect("server starts")
 }
 
-/// What the management API shows of the installation: apps (with secrets), AppCodes, APIs and
-/// authorizations, without volatile fields.
+/// The certificate the server's HTTPS listener presents for the bound name `moved.example`.
+fn presents(server: &Server) -> Vec<u8> {
+    let port = server.port_of("gateway listening (HTTPS)");
+    presented_for_name(&format!("https://127.0.0.1:{port}"), Some("moved.example"))
+}
+
+/// What the management API shows of the installation: apps (with secrets), AppCodes, APIs,
+/// authorizations, features and groups (with their bound domains and certificates).
 fn picture(server: &Server) -> Value {
     let admin = server.admin();
     let get = |path: &str| {
@@ -61,6 +71,7 @@ fn picture(server: &Server) -> Value {
         "apis": get("/apis")["apis"],
         "auths": get(&format!("/app-auths/binded-apis?app_id={app_id}"))["auths"],
         "features": get("/features")["features"],
+        "groups": get("/api-groups")["groups"],
     })
 }
 
@@ -138,6 +149,20 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
         "/features",
         json!({"name": "app_basic", "enable": true, "config": "on"}),
     );
+    let domain = post(
+        &format!("/api-groups/{group}/domains"),
+        json!({"url_domain": "moved.example"}),
+    );
+    let pair = apigw_gateway::tls::self_signed_pem(&["moved.example".into()]).unwrap();
+    post(
+        &format!(
+            "/api-groups/{group}/domains/{}/certificate",
+            domain["id"].as_str().unwrap()
+        ),
+        json!({"name": "moved_cert", "cert_content": pair.0, "private_key": pair.1}),
+    );
+    // The key's longest base64 line: it must not appear in clear anywhere.
+    let key_line = pair.1.lines().max_by_key(|l| l.len()).unwrap().to_owned();
     let user = server.user_session(&admin, "moved_user", "admin", "member");
     assert_eq!(gateway_status(port, &code), 200);
     let before = picture(&server);
@@ -161,7 +186,12 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert!(err.contains("imported"), "{err}");
     let dump = pg_dump(&pg.url);
     assert!(dump.contains("moved_app"), "the rows are in PostgreSQL");
-    for secret in [SECRET, code.as_str(), user.token.as_str()] {
+    for secret in [
+        SECRET,
+        code.as_str(),
+        user.token.as_str(),
+        key_line.as_str(),
+    ] {
         assert!(!dump.contains(secret), "{secret} in clear in PostgreSQL");
     }
 
@@ -184,6 +214,11 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     let port = free_port();
     let mut server = serve(&dir2, &pg.url, &key, port);
     assert_eq!(picture(&server), before);
+    assert_eq!(
+        presents(&server),
+        der_of(&pair.0),
+        "the certificate's key opened"
+    );
     assert_eq!(gateway_status(port, &code), 200);
     let login = server.login("moved_user", "user-password-1", "admin");
     assert_eq!(
@@ -208,7 +243,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert!(ok, "export failed: {err}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("moved_app"));
-    for secret in [SECRET, code.as_str()] {
+    for secret in [SECRET, code.as_str(), key_line.as_str()] {
         assert!(!text.contains(secret), "{secret} in clear in the dump");
     }
     use std::os::unix::fs::PermissionsExt;
@@ -246,6 +281,11 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     let sqlite2 = format!("sqlite://{}", dir3.join("apigw.db").display());
     let server = serve(&dir3, &sqlite2, &key, port);
     assert_eq!(picture(&server), before);
+    assert_eq!(
+        presents(&server),
+        der_of(&pair.0),
+        "the certificate's key opened"
+    );
     assert_eq!(gateway_status(port, &code), 200);
 }
 
