@@ -25,6 +25,7 @@ from huaweicloudsdkapig.v2 import (
     CreateOrDeletePublishRecordForApiV2Request,
     DisassociateCertificateV2Request,
     DisassociateDomainV2Request,
+    ListApisV2Request,
     ShowDetailsOfApiGroupV2Request,
     ShowDetailsOfDomainNameCertificateV2Request,
     UpdateDomainV2Request,
@@ -95,6 +96,8 @@ def test_a_bound_name_routes_to_the_group_until_it_is_unbound(server, apig, inst
     shown = apig.show_details_of_api_group_v2(ShowDetailsOfApiGroupV2Request(
         instance_id=instance_id, group_id=shop.id))
     assert [(d.id, d.domain) for d in shown.url_domains] == [(bound.id, NAME)]
+    apis = apig.list_apis_v2(ListApisV2Request(instance_id=instance_id, group_id=shop.id))
+    assert [d.domain for d in apis.apis[0].api_group_info.url_domains] == [NAME]
 
     r = _get(server, NAME)
     assert r.status_code == 200 and r.json()["path"] == "/items", r.text

@@ -2247,6 +2247,16 @@ fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
     assert_eq!(listed_shop["url_domains"][0]["domain"], "api.shop.example");
     let default = gw.mgmt("GET", &format!("/api-groups/{}", gw.default_group()), None);
     assert_eq!(default.json["url_domains"], json!([]));
+    // So do the group's APIs (`api_group_info`), shown alone or listed.
+    let shown_api = gw.mgmt("GET", &format!("/apis/{api_id}"), None);
+    let names = &shown_api.json["api_group_info"]["url_domains"];
+    assert_eq!(names[0]["domain"], "api.shop.example", "{}", shown_api.text);
+    assert_eq!(names[0]["id"], domain_id.as_str());
+    let listed_apis = gw.mgmt("GET", &format!("/apis?group_id={group_id}"), None);
+    assert_eq!(
+        listed_apis.json["apis"][0]["api_group_info"]["url_domains"][0]["domain"],
+        "api.shop.example"
+    );
 
     // Calls for the name reach the group's API on both listeners, whatever the port and case.
     for (base, name) in [

@@ -12,7 +12,7 @@ use crate::scope::{self, path_id, Access};
 use crate::AppState;
 use apigw_domain::api::ApiDefinition;
 use apigw_domain::{ApiError, Page};
-use apigw_store::apis::ApiFilter;
+use apigw_store::apis::{Api, ApiFilter};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -43,9 +43,15 @@ pub async fn create(
         .await
         .map_err(|e| refusal(e, at))?;
     tracing::info!(api_id = %api.id, name = %api.definition.name(), group_id = %group_id, "API created");
+    let domains = state.store.group_domains(&scope, Some(&group_id)).await?;
     Ok((
         StatusCode::CREATED,
-        Json(api_info(&api, Precision::Nanos, &state.config.region)),
+        Json(api_info(
+            &api,
+            &domains,
+            Precision::Nanos,
+            &state.config.region,
+        )),
     ))
 }
 
@@ -74,7 +80,13 @@ pub async fn update(
         .await
         .map_err(|e| refusal(e, at))?;
     tracing::info!(api_id = %api.id, "API updated");
-    Ok(Json(api_info(&api, Precision::Nanos, &state.config.region)))
+    let domains = state.store.group_domains(&scope, Some(&group_id)).await?;
+    Ok(Json(api_info(
+        &api,
+        &domains,
+        Precision::Nanos,
+        &state.config.region,
+    )))
 }
 
 /// `DELETE /apis/{api_id}`: 204; its app authorizations go with it.
@@ -120,8 +132,13 @@ pub async fn show(
         .await
         .map_err(|e| refusal(e, at))?
         .ok_or_else(|| Error(ApiError::api_not_found(api_id.as_str())))?;
+    let domains = state
+        .store
+        .group_domains(&scope, Some(&api.group.id))
+        .await?;
     Ok(Json(api_info(
         &api,
+        &domains,
         Precision::Seconds,
         &state.config.region,
     )))
@@ -172,9 +189,15 @@ pub async fn list(
         .await
         .map_err(|e| refusal(e, at))?;
     let region = &state.config.region;
+    let domains = if apis.is_empty() {
+        Vec::new()
+    } else {
+        state.store.group_domains(&scope, None).await?
+    };
+    let info = |a: &Api| api_info(a, &domains, Precision::Seconds, region);
     Ok(Json(json!({
         "total": total,
         "size": apis.len(),
-        "apis": apis.iter().map(|a| api_info(a, Precision::Seconds, region)).collect::<Vec<_>>(),
+        "apis": apis.iter().map(info).collect::<Vec<_>>(),
     })))
 }

@@ -28,11 +28,6 @@ fn yes_no(b: bool) -> i64 {
 /// it is); `region` names its subdomain.
 pub fn group_info(g: &ApiGroup, domains: &[BoundDomain], p: Precision, region: &str) -> Value {
     let domain = sl_domain(&g.id, region);
-    let url_domains: Vec<Value> = domains
-        .iter()
-        .filter(|d| d.group_id == g.id)
-        .map(url_domain_ref)
-        .collect();
     json!({
         "id": g.id,
         "name": g.name.as_str(),
@@ -42,12 +37,21 @@ pub fn group_info(g: &ApiGroup, domains: &[BoundDomain], p: Precision, region: &
         "register_time": time(g.register_time, p),
         "update_time": time(g.update_time, p),
         "on_sell_status": 2,
-        "url_domains": url_domains,
+        "url_domains": url_domains(domains, &g.id),
         "sl_domain_access_enabled": true,
         "remark": g.remark.as_str(),
         "is_default": yes_no(g.is_default),
         "version": GROUP_VERSION,
     })
+}
+
+/// The names of `domains` bound to group `group_id`, as groups and APIs list them.
+fn url_domains(domains: &[BoundDomain], group_id: &str) -> Vec<Value> {
+    domains
+        .iter()
+        .filter(|d| d.group_id == group_id)
+        .map(url_domain_ref)
+        .collect()
 }
 
 /// A bound domain as a group lists it (`UrlDomain`), with its certificate if one was added.
@@ -122,7 +126,7 @@ pub fn env_info(e: &Environment, p: Precision) -> Value {
 
 /// An API: its definition's request fields plus ids, times, group and where it is published
 /// (`run_env_*`, `publish_*` joined with `|` when published in several environments).
-pub fn api_info(api: &Api, p: Precision, region: &str) -> Value {
+pub fn api_info(api: &Api, domains: &[BoundDomain], p: Precision, region: &str) -> Value {
     let mut v = Value::Object(api.definition.to_json());
     v["id"] = json!(api.id);
     v["status"] = json!(API_STATUS_VALID);
@@ -146,6 +150,7 @@ pub fn api_info(api: &Api, p: Precision, region: &str) -> Value {
         "register_time": g.register_time.rfc3339_seconds(),
         "update_time": g.update_time.rfc3339_seconds(),
         "on_sell_status": 2,
+        "url_domains": url_domains(domains, &g.id),
         "sl_domain_access_enabled": true,
     });
     if !api.publications.is_empty() {
