@@ -315,6 +315,9 @@ async fn load_routes(
             https_port: u16::try_from(d.ingress_ports.https)
                 .ok()
                 .filter(|&port| port != 443),
+            // -1: "no port, the protocol is not supported" for this name.
+            on_http: d.ingress_ports.http != -1,
+            on_https: d.ingress_ports.https != -1,
         });
     }
     Ok((groups.into_values().collect(), apis))

@@ -2400,6 +2400,15 @@ fn a_group_answers_on_its_bound_domains_and_can_send_plain_http_to_https() {
         r.header("location"),
         Some("https://api.shop.example:8443/echo/a?x=1")
     );
+    // A binding without a plain HTTP port (-1: the protocol is not supported for the name) is
+    // served on HTTPS only: plain HTTP callers get 404, not a redirect.
+    let ports = json!({"ingress_http_port": -1, "ingress_https_port": 443});
+    let changed = gw.mgmt("PUT", &format!("{domains}/{domain_id}"), Some(&ports));
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let r = gw.call(&gw.http, "/echo/a", &host("api.shop.example"));
+    assert_gateway_error(&r, 404, "APIG.0101");
+    let r = gw.call(&gw.https, "/echo/a", &host("api.shop.example"));
+    assert_eq!(r.status, 200, "{}", r.text);
     // Other names of the group are not redirected.
     let r = gw.call(&gw.http, "/echo/a", &host("b.shop.example"));
     assert_eq!(r.status, 200, "{}", r.text);

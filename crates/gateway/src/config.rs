@@ -122,6 +122,10 @@ pub struct GroupDomain {
     /// The port HTTPS callers of this name use when it is not 443 (`ingress_https_port`):
     /// the redirect's `Location` names it.
     pub https_port: Option<u16>,
+    /// The name is served on the plain HTTP listener (`ingress_http_port` is not -1).
+    pub on_http: bool,
+    /// The name is served on the HTTPS listener (`ingress_https_port` is not -1).
+    pub on_https: bool,
 }
 
 impl From<&str> for GroupDomain {
@@ -131,6 +135,8 @@ impl From<&str> for GroupDomain {
             name: name.to_owned(),
             redirect_to_https: false,
             https_port: None,
+            on_http: true,
+            on_https: true,
         }
     }
 }
@@ -142,6 +148,8 @@ impl From<String> for GroupDomain {
             name,
             redirect_to_https: false,
             https_port: None,
+            on_http: true,
+            on_https: true,
         }
     }
 }

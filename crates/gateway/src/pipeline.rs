@@ -202,8 +202,12 @@ pub(crate) fn handle<'a>(
                     snapshot.host_route(host).ok_or_else(errors::api_not_found),
                     'phases
                 );
-                // A name bound with `is_http_redirect_to_https` sends plain HTTP callers to
-                // HTTPS before anything else is looked at.
+                // A name bound without a port for this protocol (-1) is not served on it; one
+                // bound with `is_http_redirect_to_https` sends plain HTTP callers to HTTPS
+                // before anything else is looked at.
+                if !site.served(conn.tls) {
+                    break 'phases Err(errors::api_not_found());
+                }
                 if site.redirect_to_https && !conn.tls {
                     break 'phases Ok(redirect_to_https(
                         host,

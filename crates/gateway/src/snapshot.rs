@@ -221,6 +221,8 @@ impl Routing {
                     group: idx,
                     redirect_to_https: domain.redirect_to_https,
                     https_port: domain.https_port,
+                    on_http: domain.on_http,
+                    on_https: domain.on_https,
                 };
                 let (table, key) = match name.strip_prefix("*.") {
                     Some(parent) => (&mut routing.wildcards, parent),
@@ -617,6 +619,10 @@ pub(crate) struct HostRoute {
     pub redirect_to_https: bool,
     /// The HTTPS port the redirect names (none: 443).
     pub https_port: Option<u16>,
+    /// Served on the plain listener.
+    pub on_http: bool,
+    /// Served on the HTTPS listener.
+    pub on_https: bool,
 }
 
 impl HostRoute {
@@ -625,6 +631,17 @@ impl HostRoute {
             group,
             redirect_to_https: false,
             https_port: None,
+            on_http: true,
+            on_https: true,
+        }
+    }
+
+    /// Whether this name is served on the listener a request came in on.
+    pub fn served(&self, tls: bool) -> bool {
+        if tls {
+            self.on_https
+        } else {
+            self.on_http
         }
     }
 }
@@ -910,6 +927,13 @@ mod tests {
             name: "secure.example.com".into(),
             redirect_to_https: true,
             https_port: Some(8443),
+            on_http: true,
+            on_https: true,
+        });
+        config.groups[2].domains.push(GroupDomain {
+            name: "tls-only.example.com".into(),
+            on_http: false,
+            ..GroupDomain::from("x")
         });
         let s = Snapshot::build(config, "apigw.local", None);
         let route = |host: &str| s.host_route(host).unwrap();
@@ -920,6 +944,9 @@ mod tests {
         assert!(route("secure.example.com").redirect_to_https);
         assert_eq!(route("secure.example.com").https_port, Some(8443));
         assert_eq!(route("a.example.com").https_port, None);
+        assert!(route("a.example.com").served(false) && route("a.example.com").served(true));
+        assert!(!route("tls-only.example.com").served(false));
+        assert!(route("tls-only.example.com").served(true));
         // Not the parent itself, nor two labels deeper.
         assert_eq!(route("example.com").group, 0);
         assert_eq!(route("a.b.example.com").group, 0);
