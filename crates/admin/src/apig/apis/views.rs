@@ -124,8 +124,9 @@ pub fn env_info(e: &Environment, p: Precision) -> Value {
     })
 }
 
-/// An API: its definition's request fields plus ids, times, group and where it is published
-/// (`run_env_*`, `publish_*` joined with `|` when published in several environments).
+/// An API: its definition's request fields plus ids, times, group (with the names of
+/// `domains` bound to it) and where it is published (`run_env_*`, `publish_*` joined with `|`
+/// when published in several environments).
 pub fn api_info(api: &Api, domains: &[BoundDomain], p: Precision, region: &str) -> Value {
     let mut v = Value::Object(api.definition.to_json());
     v["id"] = json!(api.id);
