@@ -622,25 +622,10 @@ mod tests {
         );
 
         // The same id is kept as it is; a name left out falls back to the directory.
-        let before = Arc::as_ptr(
-            listener
-                .current
-                .load()
-                .bound
-                .get("*.shop.example")
-                .map(|b| &b.key)
-                .unwrap(),
-        );
+        let in_force = |name: &str| Arc::as_ptr(&listener.current.load().bound[name].key);
+        let before = in_force("*.shop.example");
         listener.set_bound(&[bound("*.shop.example", "2", &wild)]);
-        let after = Arc::as_ptr(
-            listener
-                .current
-                .load()
-                .bound
-                .get("*.shop.example")
-                .map(|b| &b.key)
-                .unwrap(),
-        );
+        let after = in_force("*.shop.example");
         assert_eq!(before, after, "not parsed again");
         assert_eq!(
             listener.chain(Some("api.shop.example")),
