@@ -192,7 +192,9 @@ pub struct ServeArgs {
     /// names bound to groups): each NAME.crt (PEM chain) with its NAME.key is presented to
     /// clients asking (SNI) for a DNS name of its subjectAltName (`*.example.com` covers one
     /// label); other clients get the default certificate. Read at start and on SIGHUP; a
-    /// certificate without key or DNS name, or a name in two certificates, is refused.
+    /// certificate without key or DNS name, or a name in two certificates, is refused. A
+    /// certificate added to a bound domain through the management API
+    /// (`.../domains/{domain_id}/certificate`) comes before this directory's for its name.
     #[arg(long, env = "APIGW_TLS_SNI_DIR")]
     pub tls_sni_dir: Option<PathBuf>,
 
