@@ -95,8 +95,9 @@ response_part!(ChangedQuota);
 pub struct ChangedQuota(pub String);
 
 /// Whether `path` is a write target that changes only routing: `.../instances/{id}/api-groups`,
-/// `/envs` or `/apis` (publication included), and the request throttling policies the routes
-/// carry (`/throttles`, their exceptions, `/throttle-bindings`, `/acls`, `/acl-bindings`).
+/// `/envs`, `/env-variables` or `/apis` (publication included), and the request throttling
+/// policies the routes carry (`/throttles`, their exceptions, `/throttle-bindings`, `/acls`,
+/// `/acl-bindings`).
 fn routes_only(path: &str) -> bool {
     let mut segs = path.split('/').skip(1);
     matches!(
@@ -107,6 +108,7 @@ fn routes_only(path: &str) -> bool {
             Some(
                 "api-groups"
                     | "envs"
+                    | "env-variables"
                     | "apis"
                     | "throttles"
                     | "throttle-bindings"
@@ -273,6 +275,7 @@ mod tests {
         assert!(routes_only("/v2/p/apigw/instances/i/apis/action"));
         assert!(routes_only("/v2/p/apigw/instances/i/apis"));
         assert!(routes_only("/v2/p/apigw/instances/i/envs/e"));
+        assert!(routes_only("/v2/p/apigw/instances/i/env-variables/v"));
         assert!(routes_only("/v2/p/apigw/instances/i/api-groups/g"));
         assert!(routes_only(
             "/v2/p/apigw/instances/i/throttles/t/throttle-specials"

@@ -1,6 +1,6 @@
 //! Wiring of the data plane: builds the gateway's [`GatewayConfig`] of one instance from the
-//! store (published APIs, app credentials, authorizations, ACLs, quotas, the instance's
-//! features), starts the gateway listeners, and refreshes the in-memory snapshot after every
+//! store (published APIs with their environments' variables filled in, app credentials,
+//! authorizations, ACLs, quotas, the instance's features), starts the gateway listeners, and refreshes the in-memory snapshot after every
 //! management change.
 
 use anyhow::Context;
@@ -10,6 +10,7 @@ use apigw_domain::api::{
     ParamType, ReqProtocol, SystemParam,
 };
 use apigw_domain::authz::AclType;
+use apigw_domain::env_variable::{substitute, Undefined};
 use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
@@ -57,8 +58,51 @@ fn value_rules(rp: &api::ReqParam) -> ValueRules {
     }
 }
 
-/// Translates one published definition into the gateway's route entry.
-fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi> {
+/// The values of one group's variables in one environment, by name.
+type Variables = HashMap<String, String>;
+
+/// The backend of a definition in the environment whose variables are `variables`: its
+/// address and path with every `#name#` filled in, or `Missing` (500 `APIG.0103` for calls)
+/// when a name is not defined there or the address it makes is none.
+fn backend_in_env(b: &api::BackendApi, variables: Option<&Variables>) -> anyhow::Result<Backend> {
+    let value = |name: &str| variables.and_then(|v| v.get(name)).map(String::as_str);
+    let address = match b.url_domain.address(value) {
+        Ok(address) => address,
+        Err(why) => {
+            return Ok(Backend::Missing {
+                reason: format!("url_domain {:?}: {why}", b.url_domain.as_str()),
+            })
+        }
+    };
+    let path = match substitute(b.req_uri.as_str(), value) {
+        Ok(path) => path.into_owned(),
+        Err(Undefined(name)) => {
+            return Ok(Backend::Missing {
+                reason: format!(
+                    "req_uri {:?}: environment variable {name} is not defined",
+                    b.req_uri.as_str()
+                ),
+            })
+        }
+    };
+    Ok(Backend::Http(HttpBackend {
+        https: b.req_protocol.is_tls(),
+        grpc: b.req_protocol.is_grpc(),
+        host: address.host().to_owned(),
+        port: address.port_for(b.req_protocol),
+        method: method(b.req_method)?,
+        path,
+        timeout: Duration::from_millis(u64::from(b.timeout_ms)),
+        retries: BackendRetries::from_retry_count(b.retry_count),
+    }))
+}
+
+/// Translates one published definition into the gateway's route entry, with its
+/// environment's `variables` filled into the backend.
+fn published(
+    p: &apigw_store::apis::PublishedApi,
+    variables: Option<&Variables>,
+) -> anyhow::Result<PublishedApi> {
     let d: &ApiDefinition = &p.definition;
     let mut params = Vec::with_capacity(d.backend_params().len());
     for bp in d.backend_params() {
@@ -132,16 +176,7 @@ fn published(p: &apigw_store::apis::PublishedApi) -> anyhow::Result<PublishedApi
             },
         },
         backend: match d.backend() {
-            ApiBackend::Http(b) | ApiBackend::Grpc(b) => Backend::Http(HttpBackend {
-                https: b.req_protocol.is_tls(),
-                grpc: b.req_protocol.is_grpc(),
-                host: b.url_domain.host().to_owned(),
-                port: b.url_domain.port_for(b.req_protocol),
-                method: method(b.req_method)?,
-                path: b.req_uri.as_str().to_owned(),
-                timeout: Duration::from_millis(u64::from(b.timeout_ms)),
-                retries: BackendRetries::from_retry_count(b.retry_count),
-            }),
+            ApiBackend::Http(b) | ApiBackend::Grpc(b) => backend_in_env(b, variables)?,
             ApiBackend::Mock(mock) => Backend::Mock(MockAnswer {
                 content: mock.result_content.clone(),
             }),
@@ -280,6 +315,13 @@ async fn load_routes(
             ((a.api_id, a.env_id), acl)
         })
         .collect();
+    let mut variables: HashMap<(String, String), Variables> = HashMap::new();
+    for v in store.instance_env_variables(instance_id).await? {
+        variables
+            .entry((v.group_id, v.env_id))
+            .or_default()
+            .insert(v.name.as_str().to_owned(), v.value.as_str().to_owned());
+    }
     let mut groups: BTreeMap<String, GroupConfig> = BTreeMap::new();
     let mut apis = Vec::with_capacity(published_apis.len());
     for p in &published_apis {
@@ -291,7 +333,8 @@ async fn load_routes(
                 is_default: p.group.is_default,
                 domains: vec![api::sl_domain(&p.group.id, region).into()],
             });
-        let mut api = published(p)?;
+        let env_variables = variables.get(&(p.group.id.clone(), p.env_id.clone()));
+        let mut api = published(p, env_variables)?;
         let key = (p.api_id.clone(), p.env_id.clone());
         api.throttle = throttles.remove(&key);
         api.ip_acl = ip_acls.remove(&key);

@@ -328,6 +328,45 @@ fn a_domain_bound_through_one_node_is_in_force_on_the_other() {
 }
 
 #[test]
+fn an_environment_variable_set_through_one_node_is_in_force_on_the_other() {
+    let Some((backend, a, b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    // The fixture's API, its backend's address made a variable of RELEASE.
+    let groups = a.mgmt("GET", "/api-groups", None);
+    let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
+    let mut body = echo_api_body(&group, "echo_api", backend.port);
+    body["backend_api"]["url_domain"] = json!("#backend#");
+    let r = a.mgmt("PUT", &format!("/apis/{}", f.api_id), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.text);
+    a.created(
+        "/apis/action",
+        json!({"action": "online", "api_id": f.api_id, "env_id": RELEASE}),
+    );
+    until_status(&b, &client, &f.code, 500);
+    let variable = b.created(
+        "/env-variables",
+        json!({"group_id": group, "env_id": RELEASE, "variable_name": "backend",
+               "variable_value": format!("127.0.0.1:{}", backend.port)}),
+    );
+    assert_eq!(
+        b.call_gateway(&client, &f.code),
+        200,
+        "in force on B when B answered"
+    );
+    until_status(&a, &client, &f.code, 200);
+    let id = variable["id"].as_str().unwrap();
+    let r = a.mgmt("DELETE", &format!("/env-variables/{id}"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        a.call_gateway(&client, &f.code),
+        500,
+        "in force on A when A answered"
+    );
+    until_status(&b, &client, &f.code, 500);
+}
+
+#[test]
 fn a_certificate_added_through_one_node_is_presented_by_the_other() {
     let Some((_backend, a, b, _client, _f)) =
         two_nodes_serving_with(&["--gateway-listen", "127.0.0.1:0"])

@@ -137,16 +137,7 @@ impl Gw {
     }
 
     fn default_group(&self) -> String {
-        let groups = self.mgmt("GET", "/api-groups", None);
-        groups.json["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["is_default"] == 1)
-            .expect("DEFAULT group")["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        default_group(&self.server, &self.admin)
     }
 
     /// Creates and publishes an APP-auth API `GET /echo/{name}` → backend `/backend/{name}`.
@@ -2866,4 +2857,133 @@ fn a_certificate_added_to_a_bound_domain_is_presented_for_its_name() {
         presented_for_name(&gw.https, Some("a.wild.example")),
         default
     );
+}
+
+#[test]
+fn environment_variables_choose_each_environment_s_backend_from_the_next_call_on() {
+    let gw = start();
+    let (a, b) = (EchoBackend::start(), EchoBackend::start());
+    let group = gw.default_group();
+    let test_env = gw.mgmt("POST", "/envs", Some(&json!({"name": "TEST"})));
+    assert_eq!(test_env.status, 201, "{}", test_env.text);
+    let test_env = test_env.json["id"].as_str().unwrap().to_owned();
+    let api = gw.mgmt(
+        "POST",
+        "/apis",
+        Some(&json!({
+            "group_id": group, "name": "by_env", "type": 1, "req_protocol": "BOTH",
+            "req_method": "GET", "req_uri": "/by-env/{item}", "auth_type": "NONE",
+            "backend_type": "HTTP",
+            "backend_api": {"url_domain": "#backend#", "req_protocol": "HTTP", "req_method": "GET",
+                            "req_uri": "/#prefix#/items/{item}", "timeout": 5000},
+            "backend_params": [
+                {"name": "item", "value": "item", "location": "PATH", "origin": "REQUEST"}
+            ]
+        })),
+    );
+    assert_eq!(api.status, 201, "{}", api.text);
+    let api_id = api.json["id"].as_str().unwrap().to_owned();
+    for env in [RELEASE, &test_env] {
+        let online = gw.mgmt(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": "online", "api_id": api_id, "env_id": env})),
+        );
+        assert_eq!(online.status, 201, "{}", online.text);
+    }
+    let call = |stage: &str| gw.call(&gw.http, "/by-env/42", &[("X-Stage", stage)]);
+    let set = |env: &str, name: &str, value: &str| -> String {
+        let r = gw.mgmt(
+            "POST",
+            "/env-variables",
+            Some(
+                &json!({"group_id": group, "env_id": env, "variable_name": name,
+                         "variable_value": value}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["id"].as_str().unwrap().to_owned()
+    };
+
+    // Published before its variables exist: no backend in either environment.
+    for stage in ["RELEASE", "TEST"] {
+        let r = call(stage);
+        assert_gateway_error(&r, 500, "APIG.0103");
+        assert_eq!(r.json["error_msg"], "The backend does not exist.");
+    }
+    let log = gw.server.log_text();
+    assert!(
+        log.contains("API without a backend in this environment")
+            && log.contains("environment variable backend is not defined"),
+        "the routes' log says which API and why: {log}"
+    );
+
+    let release_backend = set(RELEASE, "backend", &format!("127.0.0.1:{}", a.port));
+    set(RELEASE, "prefix", "release");
+    // Half of RELEASE's names are not enough.
+    assert_gateway_error(&call("TEST"), 500, "APIG.0103");
+    let test_backend = set(&test_env, "backend", &format!("127.0.0.1:{}", b.port));
+    let test_prefix = set(&test_env, "prefix", "v2/test");
+
+    let r = call("RELEASE");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["path"], "/release/items/42");
+    assert_eq!(r.json["headers"]["host"], format!("127.0.0.1:{}", a.port));
+    let r = call("TEST");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["path"], "/v2/test/items/42");
+    assert_eq!(r.json["headers"]["host"], format!("127.0.0.1:{}", b.port));
+    let hits = |e: &EchoBackend| e.hits.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!((hits(&a), hits(&b)), (1, 1));
+
+    // A change is in force for the next call, without publishing again.
+    let moved = gw.mgmt(
+        "PUT",
+        &format!("/env-variables/{test_backend}"),
+        Some(&json!({"variable_value": format!("127.0.0.1:{}", a.port)})),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let r = call("TEST");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["headers"]["host"], format!("127.0.0.1:{}", a.port));
+    assert_eq!((hits(&a), hits(&b)), (2, 1));
+    // A value that makes no address: no backend until it is fixed.
+    let bad = gw.mgmt(
+        "PUT",
+        &format!("/env-variables/{test_backend}"),
+        Some(&json!({"variable_value": "a/b"})),
+    );
+    assert_eq!(bad.status, 200, "{}", bad.text);
+    assert_gateway_error(&call("TEST"), 500, "APIG.0103");
+    assert_eq!(call("RELEASE").status, 200, "RELEASE keeps its own values");
+
+    // Another group's variable of the same name does not stand in.
+    let (shop, _) = gw.shop_group(&b);
+    let deleted = gw.mgmt("DELETE", &format!("/env-variables/{test_prefix}"), None);
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    let other = gw.mgmt(
+        "POST",
+        "/env-variables",
+        Some(
+            &json!({"group_id": shop, "env_id": test_env, "variable_name": "prefix",
+                     "variable_value": "shop"}),
+        ),
+    );
+    assert_eq!(other.status, 201, "{}", other.text);
+    gw.mgmt(
+        "PUT",
+        &format!("/env-variables/{test_backend}"),
+        Some(&json!({"variable_value": format!("127.0.0.1:{}", b.port)})),
+    );
+    assert_gateway_error(&call("TEST"), 500, "APIG.0103");
+    set(&test_env, "prefix", "back");
+    let r = call("TEST");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["path"], "/back/items/42");
+
+    // Deleting RELEASE's address leaves RELEASE without a backend at once.
+    let deleted = gw.mgmt("DELETE", &format!("/env-variables/{release_backend}"), None);
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_gateway_error(&call("RELEASE"), 500, "APIG.0103");
+    assert_eq!(hits(&a), 3, "no call reached a backend without its address");
 }

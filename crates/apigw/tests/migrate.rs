@@ -1,8 +1,8 @@
 //! Moving a whole installation between stores with the real binary: `apigw migrate` from the
 //! default SQLite file to PostgreSQL, then `apigw export` / `apigw import` from PostgreSQL back
-//! to a new SQLite file. Apps, secrets, AppCodes, APIs, authorizations, users and bound domains
-//! with their certificates survive both moves and keep working through the gateway; secrets
-//! (certificate keys included) never appear in clear on the way.
+//! to a new SQLite file. Apps, secrets, AppCodes, APIs, authorizations, users, environment
+//! variables and bound domains with their certificates survive both moves and keep working
+//! through the gateway; secrets (certificate keys included) never appear in clear on the way.
 
 mod common;
 use common::*;
@@ -55,7 +55,8 @@ fn presents(server: &Server) -> Vec<u8> {
 }
 
 /// What the management API shows of the installation: apps (with secrets), AppCodes, APIs,
-/// authorizations, features and groups (with their bound domains and certificates).
+/// authorizations, features, groups (with their bound domains and certificates) and the
+/// group's environment variables.
 fn picture(server: &Server) -> Value {
     let admin = server.admin();
     let get = |path: &str| {
@@ -65,13 +66,16 @@ fn picture(server: &Server) -> Value {
     };
     let apps = get("/apps");
     let app_id = apps["apps"][0]["id"].as_str().unwrap().to_owned();
+    let groups = get("/api-groups");
+    let group_id = groups["groups"][0]["id"].as_str().unwrap().to_owned();
     json!({
+        "variables": get(&format!("/env-variables?group_id={group_id}"))["variables"],
         "apps": apps["apps"],
         "codes": get(&format!("/apps/{app_id}/app-codes"))["app_codes"],
         "apis": get("/apis")["apis"],
         "auths": get(&format!("/app-auths/binded-apis?app_id={app_id}"))["auths"],
         "features": get("/features")["features"],
-        "groups": get("/api-groups")["groups"],
+        "groups": groups["groups"],
     })
 }
 
@@ -122,7 +126,16 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     };
     let groups = server.call("GET", &admin.apig("/api-groups"), Some(&admin.token), None);
     let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
-    let api = post("/apis", echo_api_body(&group, "moved_api", backend.port));
+    // The backend's address is an environment variable: calls work after each move only if
+    // the variable moved too.
+    let mut body = echo_api_body(&group, "moved_api", backend.port);
+    body["backend_api"]["url_domain"] = json!("#backend#");
+    let api = post("/apis", body);
+    post(
+        "/env-variables",
+        json!({"group_id": group, "env_id": RELEASE, "variable_name": "backend",
+               "variable_value": format!("127.0.0.1:{}", backend.port)}),
+    );
     let api_id = api["id"].as_str().unwrap();
     post(
         "/apis/action",
@@ -167,6 +180,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert_eq!(gateway_status(port, &code), 200);
     let before = picture(&server);
     assert_eq!(before["features"][0]["name"], "app_basic");
+    assert_eq!(before["variables"][0]["variable_name"], "backend");
     assert_eq!(server.terminate(), Some(0));
 
     // 2. migrate SQLite → PostgreSQL.

@@ -17,6 +17,7 @@
 //! `AUTHORIZER`, `backend_type` `FUNCTION`, VPC channels (`vpc_channel_status` 1), parameters
 //! inside a path segment (`/a/{id}.json`) and `{p+}`.
 
+use crate::env_variable;
 use crate::error::ApiError;
 use crate::names::ResourceId;
 use serde_json::{json, Map, Value};
@@ -653,6 +654,24 @@ impl ReqUri {
         })
     }
 
+    /// Parses a backend path (`backend_api.req_uri`), which may also name environment
+    /// variables as `#name#` (`/#Path#/items`), filled per environment when calls are routed:
+    /// the rest must fit the rules of a path with any value in place.
+    pub fn parse_backend(s: &str, field: &str) -> Result<Self, ApiError> {
+        match env_variable::references(s) {
+            None => Err(ApiError::invalid_body_field(field)),
+            Some(false) => Self::parse(s, field),
+            Some(true) if s.len() > 512 => Err(ApiError::invalid_body_field(field)),
+            Some(true) => {
+                let checked = Self::parse(&env_variable::with_placeholders(s), field)?;
+                Ok(Self {
+                    raw: s.to_owned(),
+                    segments: checked.segments,
+                })
+            }
+        }
+    }
+
     /// The path as given.
     pub fn as_str(&self) -> &str {
         &self.raw
@@ -741,12 +760,39 @@ impl ReqUri {
 // ---- backend address -----------------------------------------------------------------------
 
 /// Backend address `host[:port]` (at most 255 characters): a DNS name, an IPv4 address or a
-/// bracketed IPv6 address, and a port 1–65535 (default by protocol when absent).
+/// bracketed IPv6 address, and a port 1–65535 (default by protocol when absent). It may name
+/// environment variables as `#name#` (`#address#:8080`), filled per environment when calls
+/// are routed ([`UrlDomain::address`]); the rest must fit the rules with any value in place.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct UrlDomain {
     raw: String,
+    /// The address itself; `None` when it names variables.
+    literal: Option<BackendAddress>,
+}
+
+/// A backend's host and port, with no variables left: what the gateway connects to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BackendAddress {
     host: String,
     port: Option<u16>,
+}
+
+/// Why a `url_domain` naming variables has no address in an environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unresolved {
+    /// It names a variable the environment does not define.
+    Undefined(String),
+    /// With the environment's values it is no `host[:port]` (the text it became).
+    NotAnAddress(String),
+}
+
+impl fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Undefined(name) => write!(f, "environment variable {name} is not defined"),
+            Self::NotAnAddress(text) => write!(f, "{text:?} is not a host[:port]"),
+        }
+    }
 }
 
 impl fmt::Debug for UrlDomain {
@@ -780,17 +826,61 @@ impl UrlDomain {
         if s.is_empty() || s.len() > 255 {
             return Err(bad());
         }
+        let literal = match env_variable::references(s) {
+            None => return Err(bad()),
+            Some(true) => {
+                BackendAddress::parse(&env_variable::with_placeholders(s)).ok_or_else(bad)?;
+                None
+            }
+            Some(false) => Some(BackendAddress::parse(s).ok_or_else(bad)?),
+        };
+        Ok(Self {
+            raw: s.to_owned(),
+            literal,
+        })
+    }
+
+    /// The address as given.
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    /// The address when it names no variables.
+    pub fn literal(&self) -> Option<&BackendAddress> {
+        self.literal.as_ref()
+    }
+
+    /// The address in an environment whose variables `value` gives.
+    pub fn address<'v>(
+        &self,
+        value: impl Fn(&str) -> Option<&'v str>,
+    ) -> Result<BackendAddress, Unresolved> {
+        if let Some(literal) = &self.literal {
+            return Ok(literal.clone());
+        }
+        let text = env_variable::substitute(&self.raw, value)
+            .map_err(|env_variable::Undefined(name)| Unresolved::Undefined(name))?;
+        BackendAddress::parse(&text).ok_or_else(|| Unresolved::NotAnAddress(text.into_owned()))
+    }
+}
+
+impl BackendAddress {
+    /// `host[:port]` as [`UrlDomain`] describes it, without variables.
+    fn parse(s: &str) -> Option<Self> {
+        if s.is_empty() || s.len() > 255 {
+            return None;
+        }
         let (host, port) = if let Some(rest) = s.strip_prefix('[') {
-            let (addr, after) = rest.split_once(']').ok_or_else(bad)?;
-            addr.parse::<Ipv6Addr>().map_err(|_| bad())?;
+            let (addr, after) = rest.split_once(']')?;
+            addr.parse::<Ipv6Addr>().ok()?;
             let port = match after {
                 "" => None,
-                p => Some(parse_port(p.strip_prefix(':').ok_or_else(bad)?).ok_or_else(bad)?),
+                p => Some(parse_port(p.strip_prefix(':')?)?),
             };
             (format!("[{addr}]"), port)
         } else {
             let (host, port) = match s.split_once(':') {
-                Some((h, p)) => (h, Some(parse_port(p).ok_or_else(bad)?)),
+                Some((h, p)) => (h, Some(parse_port(p)?)),
                 None => (s, None),
             };
             let all_numeric = host
@@ -802,20 +892,11 @@ impl UrlDomain {
                 is_dns_name(host)
             };
             if !ok {
-                return Err(bad());
+                return None;
             }
             (host.to_ascii_lowercase(), port)
         };
-        Ok(Self {
-            raw: s.to_owned(),
-            host,
-            port,
-        })
-    }
-
-    /// The address as given.
-    pub fn as_str(&self) -> &str {
-        &self.raw
+        Some(Self { host, port })
     }
 
     /// The host (lower case; IPv6 in brackets), ready for a URL authority.
@@ -1155,7 +1236,7 @@ impl BackendApi {
         let req_protocol =
             BackendProtocol::parse(f.req_str("req_protocol")?, &f.name("req_protocol"))?;
         let req_method = HttpMethod::parse(f.req_str("req_method")?, &f.name("req_method"))?;
-        let req_uri = ReqUri::parse(f.req_str("req_uri")?, &f.name("req_uri"))?;
+        let req_uri = ReqUri::parse_backend(f.req_str("req_uri")?, &f.name("req_uri"))?;
         let timeout = f.opt_int("timeout")?.ok_or_else(|| f.bad("timeout"))?;
         if !(1..=600_000).contains(&timeout) {
             return Err(f.bad("timeout"));
@@ -1813,7 +1894,7 @@ mod tests {
         assert_eq!(d.match_mode(), MatchMode::Normal);
         assert_eq!(d.app_code_auth(), AppCodeAuth::Header);
         let backend = d.backend_api().unwrap();
-        assert_eq!(backend.url_domain.port(), Some(12346));
+        assert_eq!(backend.url_domain.literal().unwrap().port(), Some(12346));
         assert_eq!(backend.retry_count, -1);
         assert_eq!(d.to_json()["backend_type"], "HTTP");
         assert_eq!(d.route_key(), "GET /users/{}");
@@ -1954,7 +2035,14 @@ mod tests {
         let tls = with(tls, &["match_mode"], json!("NORMAL"));
         let d = ApiDefinition::parse(&obj(tls)).unwrap();
         let server = d.backend_api().unwrap();
-        assert_eq!(server.url_domain.port_for(server.req_protocol), 443);
+        assert_eq!(
+            server
+                .url_domain
+                .literal()
+                .unwrap()
+                .port_for(server.req_protocol),
+            443
+        );
         assert!(ApiDefinition::parse(&obj(with(grpc.clone(), &["req_uri"], json!("/")))).is_ok());
 
         let cases: Vec<(&[&str], Value, &str)> = vec![
@@ -2008,6 +2096,8 @@ mod tests {
             d.backend_api()
                 .unwrap()
                 .url_domain
+                .literal()
+                .unwrap()
                 .port_for(BackendProtocol::Https),
             443
         );
@@ -2263,11 +2353,12 @@ mod tests {
 
     #[test]
     fn url_domain_rules() {
-        let d = UrlDomain::parse("Example.COM:8080").unwrap();
+        let address = |s: &str| UrlDomain::parse(s).unwrap().literal().unwrap().clone();
+        let d = address("Example.COM:8080");
         assert_eq!((d.host(), d.port()), ("example.com", Some(8080)));
-        let d = UrlDomain::parse("10.0.0.1").unwrap();
+        let d = address("10.0.0.1");
         assert_eq!(d.port_for(BackendProtocol::Http), 80);
-        let d = UrlDomain::parse("[::1]:443").unwrap();
+        let d = address("[::1]:443");
         assert_eq!((d.host(), d.port()), ("[::1]", Some(443)));
         UrlDomain::parse("localhost").unwrap();
         UrlDomain::parse(&format!("{}.com", "a".repeat(63))).unwrap();
@@ -2289,10 +2380,65 @@ mod tests {
             "[::1]80",
             "a:1:2",
             &format!("{}.com", "a".repeat(64)),
+            "#address",
+            "#ab#:80",
+            "#address#:port",
+            "#address#/x",
         ] {
             assert!(UrlDomain::parse(bad).is_err(), "{bad}");
         }
         assert!(UrlDomain::parse(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn backend_addresses_and_paths_may_name_environment_variables() {
+        let vars = |n: &str| match n {
+            "address" => Some("10.0.0.5"),
+            "hostport" => Some("backend.example.com:8443"),
+            "bad" => Some("a/b"),
+            _ => None,
+        };
+        let d = UrlDomain::parse("#address#:8080").unwrap();
+        assert_eq!(d.as_str(), "#address#:8080");
+        assert!(d.literal().is_none());
+        let a = d.address(vars).unwrap();
+        assert_eq!((a.host(), a.port()), ("10.0.0.5", Some(8080)));
+        let a = UrlDomain::parse("#hostport#")
+            .unwrap()
+            .address(vars)
+            .unwrap();
+        assert_eq!((a.host(), a.port()), ("backend.example.com", Some(8443)));
+        let a = UrlDomain::parse("api.#address#.internal").unwrap();
+        assert_eq!(a.address(vars).unwrap().host(), "api.10.0.0.5.internal");
+        assert_eq!(
+            UrlDomain::parse("#address#.1").unwrap().address(vars),
+            Err(Unresolved::NotAnAddress("10.0.0.5.1".into())),
+            "all digits and no IPv4 address"
+        );
+        assert_eq!(
+            UrlDomain::parse("#other#:80").unwrap().address(vars),
+            Err(Unresolved::Undefined("other".into()))
+        );
+        assert_eq!(
+            UrlDomain::parse("#bad#").unwrap().address(vars),
+            Err(Unresolved::NotAnAddress("a/b".into()))
+        );
+        let literal = UrlDomain::parse("example.com").unwrap();
+        assert_eq!(literal.address(|_| None).unwrap().host(), "example.com");
+
+        let field = "backend_api.req_uri";
+        let u = ReqUri::parse_backend("/#Path#/users/{id}", field).unwrap();
+        assert_eq!(u.as_str(), "/#Path#/users/{id}");
+        assert!(u.has_param("id"));
+        assert!(ReqUri::parse_backend("/plain/{id}", field).is_ok());
+        for bad in ["/#Path", "/#ab#", "#Path#/x", "/#Path#//x", "/a b/#Path#"] {
+            let e = ReqUri::parse_backend(bad, field).unwrap_err();
+            assert_eq!(e.message, format!("Invalid parameter value,parameterName:{field}. Please refer to the support documentation"), "{bad}");
+        }
+        assert!(
+            ReqUri::parse("/#Path#", "req_uri").is_err(),
+            "callers' paths name none"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod acl_policy;
 pub mod api;
 pub mod authz;
 pub mod certificate;
+pub mod env_variable;
 pub mod error;
 pub mod feature;
 pub mod generate;

@@ -312,6 +312,13 @@ pub enum Backend {
     Http(HttpBackend),
     /// The gateway's fixed answer (`backend_type` `MOCK`): no backend server at all.
     Mock(MockAnswer),
+    /// No backend in this environment: the API's backend names an environment variable the
+    /// environment does not define, or one whose value makes no address. Calls answer 500
+    /// `APIG.0103`; `reason` is logged when the routes are built.
+    Missing {
+        /// Why, for the log.
+        reason: String,
+    },
 }
 
 /// The fixed answer of a `MOCK` API: 200 with `content` as an `application/json` body.

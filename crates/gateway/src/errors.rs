@@ -54,6 +54,12 @@ pub fn body_timeout() -> ApiError {
     ApiError::new(408, "APIG.0201", "Request timeout.")
 }
 
+/// 500 `APIG.0103`: the API has no backend in the environment called (its backend names an
+/// environment variable the environment does not define).
+pub fn backend_missing() -> ApiError {
+    ApiError::new(500, "APIG.0103", "The backend does not exist.")
+}
+
 /// 502 `APIG.0202`: the backend could not be reached or broke the exchange.
 pub fn backend_unavailable() -> ApiError {
     ApiError::new(502, "APIG.0202", "Backend unavailable")

@@ -140,6 +140,8 @@ pub(crate) enum Serving {
     Proxy(BackendEntry),
     /// A `MOCK` API: the gateway answers with this body.
     Mock(Bytes),
+    /// No backend in this environment (500 `APIG.0103`).
+    Missing,
 }
 
 /// A backend with its URI parts parsed once.
@@ -565,6 +567,10 @@ impl Routing {
                 }
             },
             Backend::Mock(mock) => Serving::Mock(Bytes::from(mock.content.clone())),
+            Backend::Missing { reason } => {
+                tracing::warn!(api = %api.api_id, env = %api.env_name, %reason, "API without a backend in this environment: its calls answer 500 APIG.0103");
+                Serving::Missing
+            }
         };
         if !api.req_uri.starts_with('/') {
             tracing::warn!(api = %api.api_id, uri = %api.req_uri, "API whose path does not start with / skipped");

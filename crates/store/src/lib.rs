@@ -6,6 +6,7 @@ pub mod acl_policies;
 pub mod apis;
 pub mod authz;
 pub mod crypto;
+pub mod env_variables;
 pub mod error;
 pub mod features;
 pub mod group_domains;
@@ -21,6 +22,7 @@ pub mod throttles;
 pub use acl_policies::AclPolicyStore;
 pub use apis::ApiStore;
 pub use authz::AuthzStore;
+pub use env_variables::EnvVariableStore;
 pub use error::StoreError;
 pub use features::{FeatureStore, InstanceFeature};
 pub use group_domains::GroupDomainStore;
@@ -48,6 +50,7 @@ pub trait Store:
     + ThrottleStore
     + AclPolicyStore
     + GroupDomainStore
+    + EnvVariableStore
     + FeatureStore
     + RevisionStore
     + QuotaLedgerStore
@@ -64,6 +67,7 @@ impl<T> Store for T where
         + ThrottleStore
         + AclPolicyStore
         + GroupDomainStore
+        + EnvVariableStore
         + FeatureStore
         + RevisionStore
         + QuotaLedgerStore

@@ -713,3 +713,17 @@ pub fn der_of(pem: &str) -> Vec<u8> {
         .decode(body)
         .unwrap()
 }
+
+/// The id of the `DEFAULT` API group of `s`'s instance.
+pub fn default_group(server: &Server, s: &Session) -> String {
+    let groups = server.call("GET", &s.apig("/api-groups"), Some(&s.token), None);
+    groups.json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["is_default"] == 1)
+        .expect("DEFAULT group")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}

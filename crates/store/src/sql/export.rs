@@ -36,6 +36,7 @@ const TABLES: &[&str] = &[
     "acl_policies",
     "acl_bindings",
     "group_domains",
+    "env_variables",
 ];
 
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
@@ -48,6 +49,7 @@ const ADDED_LATER: &[&str] = &[
     "acl_policies",
     "acl_bindings",
     "group_domains",
+    "env_variables",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.

@@ -1,4 +1,4 @@
-//! API groups, environments, APIs and publishing (spec §3.1–3.4).
+//! API groups, environments and their variables, APIs and publishing (spec §3.1–3.4).
 //!
 //! Codes beyond the spec's table that we chose (Huawei's own catalogue where it has one):
 //! deleting a group that still holds APIs is 403 `APIG.3415`; deleting or renaming the
@@ -11,6 +11,7 @@
 pub mod api;
 pub mod domain_certificates;
 pub mod domains;
+pub mod env_variables;
 pub mod envs;
 pub mod groups;
 pub mod publish;
@@ -58,6 +59,16 @@ pub fn routes() -> Router<AppState> {
         .route(
             &format!("{base}/envs/{{env_id}}"),
             get(envs::show).put(envs::update).delete(envs::delete),
+        )
+        .route(
+            &format!("{base}/env-variables"),
+            get(env_variables::list).post(env_variables::create),
+        )
+        .route(
+            &format!("{base}/env-variables/{{env_variable_id}}"),
+            get(env_variables::show)
+                .put(env_variables::update)
+                .delete(env_variables::delete),
         )
         .route(&format!("{base}/apis"), get(api::list).post(api::create))
         .route(&format!("{base}/apis/action"), post(publish::action))

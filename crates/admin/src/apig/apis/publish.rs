@@ -18,7 +18,7 @@ use axum::{Extension, Json};
 use serde_json::Value;
 
 /// A body id field: `APIG.2011` naming it when absent or malformed.
-fn body_id(body: &JsonObject, field: &str) -> ApiResult<ResourceId> {
+pub(super) fn body_id(body: &JsonObject, field: &str) -> ApiResult<ResourceId> {
     Ok(ResourceId::parse(body.req_str(field)?, field)
         .map_err(|_| ApiError::invalid_body_field(field))?)
 }
