@@ -8,6 +8,10 @@
 //! writes the canonical wire form, which is also what the store keeps and parses again on
 //! reading, so a definition read back from the database passed the same rules.
 //!
+//! A backend's address and path may name environment variables (`#name#`, see
+//! [`crate::env_variable`]): the definition keeps them as written; the data plane fills them in
+//! per environment.
+//!
 //! gRPC APIs (`req_protocol` `GRPCS` with `backend_type` `GRPC`) follow Huawei's rules: method
 //! `POST` on both sides, a frontend path of `/`, `/{package}.{service}` or
 //! `/{package}.{service}/{method}` (`NORMAL` matching only for the last), a backend path of `/`

@@ -232,9 +232,9 @@ impl EnvVariableStore for SqlStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apis::{ApiStore, GroupFilter, NewEnvironment};
+    use crate::apis::{ApiStore, GroupFilter, NewEnvironment, NewGroup};
     use crate::crypto::MasterKey;
-    use apigw_domain::api::{EnvName, Remark, RELEASE_ENV_ID};
+    use apigw_domain::api::{EnvName, GroupName, Remark, RELEASE_ENV_ID};
 
     fn new(group_id: &str, env_id: &str, name: &str, value: &str) -> NewEnvVariable {
         NewEnvVariable {
@@ -369,5 +369,33 @@ mod tests {
             store.delete_env_variable(&scope, &release.id).await,
             Err(EnvVariableError::NotFound)
         ));
+
+        // Deleting a group deletes its variables.
+        let shop = store
+            .create_group(
+                &scope,
+                NewGroup {
+                    name: GroupName::parse("shop").unwrap(),
+                    remark: Remark::empty(),
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .create_env_variable(&scope, new(&shop.id, RELEASE_ENV_ID, "address", "x"), 2)
+            .await
+            .unwrap();
+        let all = store
+            .instance_env_variables(&scope.instance_id)
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 2);
+        store.delete_group(&scope, &shop.id).await.unwrap();
+        let left = store
+            .instance_env_variables(&scope.instance_id)
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 1, "the group's variable went with it");
+        assert_eq!(left[0].group_id, group);
     }
 }
