@@ -2987,3 +2987,231 @@ fn environment_variables_choose_each_environment_s_backend_from_the_next_call_on
     assert_gateway_error(&call("RELEASE"), 500, "APIG.0103");
     assert_eq!(hits(&a), 3, "no call reached a backend without its address");
 }
+
+#[test]
+fn an_api_rolls_back_to_an_earlier_version_without_being_edited() {
+    let gw = start();
+    let (a, b) = (EchoBackend::start(), EchoBackend::start());
+    let group = gw.default_group();
+    let body = |port: u16, path: &str| {
+        json!({
+            "group_id": group, "name": "versioned", "type": 1, "req_protocol": "BOTH",
+            "req_method": "GET", "req_uri": "/versioned", "auth_type": "NONE",
+            "backend_type": "HTTP",
+            "backend_api": {"url_domain": format!("127.0.0.1:{port}"), "req_protocol": "HTTP",
+                            "req_method": "GET", "req_uri": path, "timeout": 5000}
+        })
+    };
+    let api = gw.mgmt("POST", "/apis", Some(&body(a.port, "/first")));
+    assert_eq!(api.status, 201, "{}", api.text);
+    let api_id = api.json["id"].as_str().unwrap().to_owned();
+    let publish = |remark: &str| {
+        let r = gw.mgmt(
+            "POST",
+            "/apis/action",
+            Some(
+                &json!({"action": "online", "api_id": api_id, "env_id": RELEASE,
+                         "remark": remark}),
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["version_id"].as_str().unwrap().to_owned()
+    };
+    let v1 = publish("first");
+    let edited = gw.mgmt(
+        "PUT",
+        &format!("/apis/{api_id}"),
+        Some(&body(b.port, "/second")),
+    );
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    let v2 = publish("second");
+    let call = || gw.call(&gw.http, "/versioned", &[]);
+    assert_eq!(call().json["path"], "/second");
+
+    let versions = || {
+        let r = gw.mgmt(
+            "GET",
+            &format!("/apis/publish/{api_id}?env_id={RELEASE}"),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json
+    };
+    let listed = versions();
+    assert_eq!(
+        (listed["total"].clone(), listed["size"].clone()),
+        (json!(2), json!(2))
+    );
+    let first = &listed["api_versions"][0];
+    assert_eq!(first["version_id"], v2.as_str(), "newest first");
+    assert_eq!(first["status"], 1);
+    assert_eq!(first["remark"], "second");
+    assert_eq!(first["api_id"], api_id.as_str());
+    assert_eq!(first["env_id"], RELEASE);
+    assert_eq!(first["env_name"], "RELEASE");
+    let no = first["version_no"].as_str().unwrap();
+    assert!(
+        no.len() == 14 && no.bytes().all(|c| c.is_ascii_digit()),
+        "{no}"
+    );
+    let time = first["publish_time"].as_str().unwrap();
+    assert!(time.len() == 20 && time.ends_with('Z'), "{time}");
+    assert_eq!(listed["api_versions"][1]["version_id"], v1.as_str());
+    assert_eq!(listed["api_versions"][1]["status"], 2);
+
+    // Roll back: the first version is in force from the next call; the API keeps its edit.
+    let switched = gw.mgmt(
+        "PUT",
+        &format!("/apis/publish/{api_id}"),
+        Some(&json!({"version_id": v1})),
+    );
+    assert_eq!(switched.status, 200, "{}", switched.text);
+    assert_eq!(switched.json["version_id"], v1.as_str());
+    assert_eq!(switched.json["api_id"], api_id.as_str());
+    assert_eq!(switched.json["env_id"], RELEASE);
+    assert_eq!(switched.json["remark"], "first");
+    let r = call();
+    assert_eq!(r.json["path"], "/first", "{}", r.text);
+    assert_eq!(r.json["headers"]["host"], format!("127.0.0.1:{}", a.port));
+    let listed = versions();
+    assert_eq!(
+        listed["total"], 2,
+        "switching keeps the versions, adds none"
+    );
+    assert_eq!(listed["api_versions"][0]["status"], 2);
+    assert_eq!(listed["api_versions"][1]["status"], 1);
+    let shown = gw.mgmt("GET", &format!("/apis/{api_id}"), None);
+    assert_eq!(
+        shown.json["backend_api"]["req_uri"], "/second",
+        "the API itself is not edited"
+    );
+    assert_eq!(shown.json["publish_id"], switched.json["publish_id"]);
+
+    // A version's own definition.
+    let detail = gw.mgmt("GET", &format!("/apis/versions/{v1}"), None);
+    assert_eq!(detail.status, 200, "{}", detail.text);
+    assert_eq!(detail.json["version_id"], v1.as_str());
+    assert_eq!(detail.json["id"], api_id.as_str());
+    assert_eq!(detail.json["name"], "versioned");
+    assert_eq!(detail.json["backend_api"]["req_uri"], "/first");
+    assert_eq!(
+        detail.json["backend_api"]["url_domain"],
+        format!("127.0.0.1:{}", a.port)
+    );
+    assert_eq!(detail.json["run_env_id"], RELEASE);
+    assert_eq!(detail.json["run_env_name"], "RELEASE");
+    let sl = detail.json["sl_domain"].as_str().unwrap().to_owned();
+    assert!(sl.starts_with(&group), "{sl}");
+    assert_eq!(detail.json["sl_domains"], json!([sl]));
+
+    // Only the version in force can be taken offline.
+    let not_in_force = gw.mgmt("DELETE", &format!("/apis/versions/{v2}"), None);
+    not_in_force.assert_error(404, "APIG.3015", None);
+    assert_eq!(call().json["path"], "/first");
+    let offline = gw.mgmt("DELETE", &format!("/apis/versions/{v1}"), None);
+    assert_eq!(offline.status, 204, "{}", offline.text);
+    assert_gateway_error(&call(), 404, "APIG.0101");
+    let listed = versions();
+    assert_eq!(listed["total"], 2, "taking offline keeps the versions");
+    assert!(listed["api_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["status"] == 2));
+    // A kept version can be put in force while the API is offline.
+    let back = gw.mgmt(
+        "PUT",
+        &format!("/apis/publish/{api_id}"),
+        Some(&json!({"version_id": v2})),
+    );
+    assert_eq!(back.status, 200, "{}", back.text);
+    assert_eq!(call().json["path"], "/second");
+
+    // Refusals.
+    let zeros = "0".repeat(32);
+    let gone = format!("The API version does not exist,id:{zeros}");
+    gw.mgmt(
+        "PUT",
+        &format!("/apis/publish/{api_id}"),
+        Some(&json!({"version_id": zeros})),
+    )
+    .assert_error(404, "APIG.3022", Some(&gone));
+    gw.mgmt("GET", &format!("/apis/versions/{zeros}"), None)
+        .assert_error(404, "APIG.3022", Some(&gone));
+    gw.mgmt("DELETE", &format!("/apis/versions/{zeros}"), None)
+        .assert_error(404, "APIG.3022", Some(&gone));
+    gw.mgmt("PUT", &format!("/apis/publish/{api_id}"), Some(&json!({})))
+        .assert_error(400, "APIG.2011", None);
+    gw.mgmt("GET", &format!("/apis/publish/{zeros}"), None)
+        .assert_error(404, "APIG.3002", None);
+    let other = gw.mgmt(
+        "POST",
+        "/apis",
+        Some(&json!({
+            "group_id": group, "name": "other_api", "type": 1, "req_protocol": "BOTH",
+            "req_method": "GET", "req_uri": "/other", "auth_type": "NONE", "backend_type": "HTTP",
+            "backend_api": {"url_domain": format!("127.0.0.1:{}", a.port), "req_protocol": "HTTP",
+                            "req_method": "GET", "req_uri": "/other", "timeout": 5000}
+        })),
+    );
+    let other_id = other.json["id"].as_str().unwrap().to_owned();
+    let other_version = gw.mgmt(
+        "POST",
+        "/apis/action",
+        Some(&json!({"action": "online", "api_id": other_id, "env_id": RELEASE})),
+    );
+    let other_version = other_version.json["version_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gw.mgmt(
+        "PUT",
+        &format!("/apis/publish/{api_id}"),
+        Some(&json!({"version_id": other_version})),
+    )
+    .assert_error(404, "APIG.3022", None);
+    let outsider = gw.server.user_session(&gw.admin, "olga", "proj_o", "admin");
+    gw.server
+        .call(
+            "GET",
+            &outsider.apig(&format!("/apis/versions/{v2}")),
+            Some(&outsider.token),
+            None,
+        )
+        .assert_error(404, "APIG.3022", None);
+    let reader = gw.server.user_session(&gw.admin, "rita", "admin", "reader");
+    gw.server
+        .call(
+            "PUT",
+            &gw.admin.apig(&format!("/apis/publish/{api_id}")),
+            Some(&reader.token),
+            Some(&json!({"version_id": v1})),
+        )
+        .assert_error(403, "APIG.1005", None);
+
+    // The newest ten versions per environment are kept.
+    for i in 0..9 {
+        publish(&format!("again {i}"));
+    }
+    let listed = versions();
+    assert_eq!(listed["total"], 10);
+    assert_eq!(listed["api_versions"][0]["remark"], "again 8");
+    assert_eq!(listed["api_versions"][9]["version_id"], v2.as_str());
+    gw.mgmt("GET", &format!("/apis/versions/{v1}"), None)
+        .assert_error(404, "APIG.3022", None);
+    let paged = gw.mgmt(
+        "GET",
+        &format!("/apis/publish/{api_id}?env_name=RELEASE&offset=9&limit=5"),
+        None,
+    );
+    assert_eq!(
+        (paged.json["total"].clone(), paged.json["size"].clone()),
+        (json!(10), json!(1))
+    );
+    assert_eq!(paged.json["api_versions"][0]["version_id"], v2.as_str());
+    let stored = common::db_texts(
+        &gw.server,
+        &format!("SELECT CAST(COUNT(*) AS TEXT) FROM api_versions WHERE api_id = '{api_id}'"),
+    );
+    assert_eq!(stored, ["10"]);
+}

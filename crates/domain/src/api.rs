@@ -66,6 +66,15 @@ impl ApiError {
         Self::new(404, "APIG.3003", format!("Environment {id} does not exist"))
     }
 
+    /// 404 `APIG.3022`: no such version of an API (none kept, or of another API).
+    pub fn api_version_not_found(id: &str) -> Self {
+        Self::new(
+            404,
+            "APIG.3022",
+            format!("The API version does not exist,id:{id}"),
+        )
+    }
+
     /// 404 `APIG.3015`: taking offline an API that is not published in that environment.
     pub fn publication_not_found(api_id: &str, env_id: &str) -> Self {
         Self::new(

@@ -69,6 +69,12 @@ impl Timestamp {
         self.datetime().format(&f).unwrap_or_default()
     }
 
+    /// `20200803112749` (UTC to the second), as APIG numbers an API's versions (`version_no`).
+    pub fn compact_utc(self) -> String {
+        let f = format_description!("[year][month][day][hour][minute][second]");
+        self.datetime().format(&f).unwrap_or_default()
+    }
+
     /// `2015-11-09T01:42:57.527363Z`, as Keystone writes `expires_at` and `issued_at`.
     pub fn keystone(self) -> String {
         let f = format_description!(

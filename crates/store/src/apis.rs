@@ -24,9 +24,12 @@ pub enum ApiStoreError {
     /// The environment is not in the scope.
     #[error("the environment does not exist")]
     EnvNotFound,
-    /// The API is not published in that environment.
+    /// The API is not published in that environment (or not in that version).
     #[error("the API is not published in the environment")]
     NotPublished,
+    /// The instance has no version of this id (of this API).
+    #[error("the API version does not exist")]
+    VersionNotFound,
     /// Another group of the instance has this name.
     #[error("the API group name already exists")]
     GroupNameExists,
@@ -260,6 +263,40 @@ pub struct PublishRecord {
     pub version_id: String,
 }
 
+/// Most versions kept per API and environment (Huawei's 10): publishing an 11th drops the
+/// oldest.
+pub const MAX_VERSIONS_PER_ENV: usize = 10;
+
+/// One version of an API: the definition one publication published in one environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiVersion {
+    /// 32 hex id (the publication's `version_id`).
+    pub id: String,
+    /// The API.
+    pub api_id: String,
+    /// The environment it was published in.
+    pub env_id: String,
+    /// That environment's name.
+    pub env_name: String,
+    /// Remark given when publishing.
+    pub remark: String,
+    /// When it was published.
+    pub publish_time: Timestamp,
+    /// Whether it is the version in force in its environment (`status` 1).
+    pub in_force: bool,
+    /// The definition it published.
+    pub definition: ApiDefinition,
+}
+
+/// Which versions of an API a list call asks for: of one environment, by id or by name.
+#[derive(Debug, Clone, Default)]
+pub struct VersionFilter {
+    /// `env_id`.
+    pub env_id: Option<String>,
+    /// `env_name`.
+    pub env_name: Option<String>,
+}
+
 /// The group of a published API, as the data plane routes by it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishedGroup {
@@ -382,7 +419,8 @@ pub trait ApiStore: Send + Sync + 'static {
     // ---- publication ----------------------------------------------------------------------
 
     /// Publishes the API's current definition in the environment, replacing an earlier copy
-    /// there. Errors: `ApiNotFound`, `EnvNotFound`, `RoutePublished`.
+    /// there, and keeps it as a new version (the oldest beyond [`MAX_VERSIONS_PER_ENV`] are
+    /// dropped). Errors: `ApiNotFound`, `EnvNotFound`, `RoutePublished`.
     async fn publish_api(
         &self,
         scope: &Scope,
@@ -399,6 +437,32 @@ pub trait ApiStore: Send + Sync + 'static {
         env_id: &str,
         remark: Remark,
     ) -> ApiStoreResult<PublishRecord>;
+
+    // ---- versions ---------------------------------------------------------------------------
+
+    /// The kept versions of an API (newest first) that `filter` selects, and their total.
+    /// Errors: `ApiNotFound`.
+    async fn list_api_versions(
+        &self,
+        scope: &Scope,
+        api_id: &str,
+        filter: &VersionFilter,
+        page: Page,
+    ) -> ApiStoreResult<(i64, Vec<ApiVersion>)>;
+    /// One kept version. Errors: `VersionNotFound`.
+    async fn api_version(&self, scope: &Scope, version_id: &str) -> ApiStoreResult<ApiVersion>;
+    /// Puts a version of the API in force in its environment: its definition is published
+    /// again (a new publication record, the same version). Errors: `ApiNotFound`,
+    /// `VersionNotFound` (also a version of another API), `RoutePublished`.
+    async fn switch_api_version(
+        &self,
+        scope: &Scope,
+        api_id: &str,
+        version_id: &str,
+    ) -> ApiStoreResult<PublishRecord>;
+    /// Takes the API offline in the version's environment, if that version is the one in
+    /// force. Errors: `VersionNotFound`, `NotPublished` (another version is in force, or none).
+    async fn unpublish_api_version(&self, scope: &Scope, version_id: &str) -> ApiStoreResult<()>;
 
     // ---- data plane -----------------------------------------------------------------------
 

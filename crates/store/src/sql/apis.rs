@@ -217,6 +217,116 @@ async fn api_row(
     .await?)
 }
 
+/// A definition to put in force for an API in an environment, as a given version.
+struct InForce<'a> {
+    api_id: &'a str,
+    env_id: &'a str,
+    version_id: String,
+    remark: &'a str,
+    definition: &'a ApiDefinition,
+}
+
+/// Makes `v` the API's publication in its environment (replacing the one there): refused when
+/// another API of the group has its method and path published there (`RoutePublished`).
+async fn put_in_force(
+    tx: &mut AnyConnection,
+    scope: &Scope,
+    v: &InForce<'_>,
+) -> ApiStoreResult<PublishRecord> {
+    let route_key = v.definition.route_key();
+    if any(
+        &mut *tx,
+        "SELECT 1 FROM publications WHERE instance_id = $1 AND env_id = $2 AND group_id = $3 \
+         AND route_key = $4 AND api_id <> $5",
+        &[
+            scope.instance_id.as_str(),
+            v.env_id,
+            v.definition.group_id(),
+            &route_key,
+            v.api_id,
+        ],
+    )
+    .await?
+    {
+        return Err(ApiStoreError::RoutePublished);
+    }
+    sqlx::query("DELETE FROM publications WHERE instance_id = $1 AND api_id = $2 AND env_id = $3")
+        .bind(&scope.instance_id)
+        .bind(v.api_id)
+        .bind(v.env_id)
+        .execute(&mut *tx)
+        .await?;
+    let record = PublishRecord {
+        publish_id: new_id(),
+        api_id: v.api_id.to_owned(),
+        api_name: v.definition.name().as_str().to_owned(),
+        env_id: v.env_id.to_owned(),
+        remark: v.remark.to_owned(),
+        publish_time: Timestamp::now(),
+        version_id: v.version_id.clone(),
+    };
+    sqlx::query(
+        "INSERT INTO publications (id, instance_id, api_id, env_id, group_id, route_key, api_name, \
+         version_id, remark, publish_time, definition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&record.publish_id)
+    .bind(&scope.instance_id)
+    .bind(v.api_id)
+    .bind(v.env_id)
+    .bind(v.definition.group_id())
+    .bind(&route_key)
+    .bind(&record.api_name)
+    .bind(&record.version_id)
+    .bind(&record.remark)
+    .bind(record.publish_time.nanos())
+    .bind(v.definition.to_stored())
+    .execute(&mut *tx)
+    .await?;
+    Ok(record)
+}
+
+const VERSION_COLUMNS: &str = "v.id, v.api_id, v.env_id, e.name AS env_name, v.remark, \
+     v.publish_time, v.definition, \
+     (SELECT COUNT(*) FROM publications p WHERE p.api_id = v.api_id AND p.env_id = v.env_id \
+      AND p.version_id = v.id) AS in_force";
+
+/// The tables behind a version, in scope (`$1` project, `$2` instance).
+const VERSION_FROM: &str = " FROM api_versions v \
+     JOIN instances i ON i.id = v.instance_id \
+     JOIN environments e ON e.instance_id = v.instance_id AND e.id = v.env_id";
+
+fn version_from_row(row: &AnyRow) -> ApiStoreResult<ApiVersion> {
+    Ok(ApiVersion {
+        id: row.try_get("id")?,
+        api_id: row.try_get("api_id")?,
+        env_id: row.try_get("env_id")?,
+        env_name: row.try_get("env_name")?,
+        remark: row.try_get("remark")?,
+        publish_time: Timestamp::from_nanos(row.try_get("publish_time")?),
+        in_force: row.try_get::<i64, _>("in_force")? > 0,
+        definition: definition_from_row(row)?,
+    })
+}
+
+async fn fetch_version(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    version_id: &str,
+) -> ApiStoreResult<ApiVersion> {
+    let sql = format!(
+        "SELECT {VERSION_COLUMNS}{VERSION_FROM} \
+         WHERE i.project_id = $1 AND v.instance_id = $2 AND v.id = $3"
+    );
+    let row = sqlx::query(&sql)
+        .bind(&scope.project_id)
+        .bind(&scope.instance_id)
+        .bind(version_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(ApiStoreError::VersionNotFound)?;
+    version_from_row(&row)
+}
+
 /// Refuses a name or method + path another API of the group (other than `except_id`) has.
 async fn check_api_unique(
     conn: &mut AnyConnection,
@@ -745,57 +855,45 @@ impl ApiStore for SqlStore {
             .await?
             .ok_or(ApiStoreError::EnvNotFound)?;
         let definition = definition_from_row(&row)?;
-        let route_key = definition.route_key();
-        if any(
-            &mut tx,
-            "SELECT 1 FROM publications WHERE instance_id = $1 AND env_id = $2 AND group_id = $3 \
-             AND route_key = $4 AND api_id <> $5",
-            &[
-                scope.instance_id.as_str(),
-                env_id,
-                definition.group_id(),
-                &route_key,
-                api_id,
-            ],
-        )
-        .await?
-        {
-            return Err(ApiStoreError::RoutePublished);
-        }
-        sqlx::query(
-            "DELETE FROM publications WHERE instance_id = $1 AND api_id = $2 AND env_id = $3",
-        )
-        .bind(&scope.instance_id)
-        .bind(api_id)
-        .bind(env_id)
-        .execute(&mut *tx)
-        .await?;
-        let record = PublishRecord {
-            publish_id: new_id(),
-            api_id: api_id.to_owned(),
-            api_name: definition.name().as_str().to_owned(),
-            env_id: env_id.to_owned(),
-            remark: remark.as_str().to_owned(),
-            publish_time: Timestamp::now(),
+        let version = InForce {
+            api_id,
+            env_id,
             version_id: new_id(),
+            remark: remark.as_str(),
+            definition: &definition,
         };
+        let record = put_in_force(&mut tx, scope, &version).await?;
         sqlx::query(
-            "INSERT INTO publications (id, instance_id, api_id, env_id, group_id, route_key, api_name, \
-             version_id, remark, publish_time, definition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO api_versions (id, instance_id, api_id, env_id, remark, publish_time, definition) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
-        .bind(&record.publish_id)
+        .bind(&record.version_id)
         .bind(&scope.instance_id)
         .bind(api_id)
         .bind(env_id)
-        .bind(definition.group_id())
-        .bind(&route_key)
-        .bind(&record.api_name)
-        .bind(&record.version_id)
         .bind(&record.remark)
         .bind(record.publish_time.nanos())
         .bind(definition.to_stored())
         .execute(&mut *tx)
         .await?;
+        // Keep the newest versions of the API in the environment (the new one among them).
+        let kept: Vec<String> = sqlx::query(
+            "SELECT id FROM api_versions WHERE api_id = $1 AND env_id = $2 \
+             ORDER BY publish_time DESC, id DESC",
+        )
+        .bind(api_id)
+        .bind(env_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
+        for old in kept.iter().skip(MAX_VERSIONS_PER_ENV) {
+            sqlx::query("DELETE FROM api_versions WHERE id = $1")
+                .bind(old)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(record)
     }
@@ -838,6 +936,104 @@ impl ApiStore for SqlStore {
             publish_time: Timestamp::now(),
             version_id: publication.try_get("version_id")?,
         })
+    }
+
+    async fn list_api_versions(
+        &self,
+        scope: &Scope,
+        api_id: &str,
+        f: &VersionFilter,
+        page: Page,
+    ) -> ApiStoreResult<(i64, Vec<ApiVersion>)> {
+        fn filtered<'a>(
+            q: &mut QueryBuilder<'a>,
+            scope: &'a Scope,
+            api_id: &'a str,
+            f: &'a VersionFilter,
+        ) {
+            q.push(VERSION_FROM)
+                .push(" WHERE i.project_id = ")
+                .push_bind(&scope.project_id)
+                .push(" AND v.instance_id = ")
+                .push_bind(&scope.instance_id)
+                .push(" AND v.api_id = ")
+                .push_bind(api_id);
+            if let Some(env_id) = &f.env_id {
+                q.push(" AND v.env_id = ").push_bind(env_id);
+            }
+            if let Some(env_name) = &f.env_name {
+                q.push(" AND e.name = ").push_bind(env_name);
+            }
+        }
+        let mut tx = self.read_tx().await?;
+        api_row(&mut tx, scope, api_id)
+            .await?
+            .ok_or(ApiStoreError::ApiNotFound)?;
+        let (total, rows) = page_rows(
+            &mut tx,
+            VERSION_COLUMNS,
+            |q| filtered(q, scope, api_id, f),
+            |q| {
+                q.push(" ORDER BY v.publish_time DESC, v.id DESC");
+            },
+            page,
+        )
+        .await?;
+        tx.commit().await?;
+        let versions = rows
+            .iter()
+            .map(version_from_row)
+            .collect::<ApiStoreResult<Vec<_>>>()?;
+        Ok((total, versions))
+    }
+
+    async fn api_version(&self, scope: &Scope, version_id: &str) -> ApiStoreResult<ApiVersion> {
+        let mut conn = self.reader.acquire().await?;
+        fetch_version(&mut conn, scope, version_id).await
+    }
+
+    async fn switch_api_version(
+        &self,
+        scope: &Scope,
+        api_id: &str,
+        version_id: &str,
+    ) -> ApiStoreResult<PublishRecord> {
+        let mut tx = self.config_tx().await?;
+        api_row(&mut tx, scope, api_id)
+            .await?
+            .ok_or(ApiStoreError::ApiNotFound)?;
+        let version = fetch_version(&mut tx, scope, version_id).await?;
+        if version.api_id != api_id {
+            return Err(ApiStoreError::VersionNotFound);
+        }
+        let in_force = InForce {
+            api_id,
+            env_id: &version.env_id,
+            version_id: version.id.clone(),
+            remark: &version.remark,
+            definition: &version.definition,
+        };
+        let record = put_in_force(&mut tx, scope, &in_force).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn unpublish_api_version(&self, scope: &Scope, version_id: &str) -> ApiStoreResult<()> {
+        let mut tx = self.config_tx().await?;
+        let version = fetch_version(&mut tx, scope, version_id).await?;
+        if !version.in_force {
+            return Err(ApiStoreError::NotPublished);
+        }
+        sqlx::query(
+            "DELETE FROM publications WHERE api_id = $1 AND env_id = $2 AND version_id = $3",
+        )
+        .bind(&version.api_id)
+        .bind(&version.env_id)
+        .bind(&version.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn published_apis(&self, instance_id: &str) -> StoreResult<Vec<PublishedApi>> {

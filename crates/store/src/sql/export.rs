@@ -25,6 +25,7 @@ const TABLES: &[&str] = &[
     "environments",
     "apis",
     "publications",
+    "api_versions",
     "app_auths",
     "app_acls",
     "app_quotas",
@@ -50,6 +51,7 @@ const ADDED_LATER: &[&str] = &[
     "acl_bindings",
     "group_domains",
     "env_variables",
+    "api_versions",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.

@@ -15,6 +15,7 @@ pub mod env_variables;
 pub mod envs;
 pub mod groups;
 pub mod publish;
+pub mod versions;
 pub mod views;
 
 use crate::error::Error;
@@ -73,6 +74,14 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{base}/apis"), get(api::list).post(api::create))
         .route(&format!("{base}/apis/action"), post(publish::action))
         .route(
+            &format!("{base}/apis/publish/{{api_id}}"),
+            get(versions::list).put(versions::switch),
+        )
+        .route(
+            &format!("{base}/apis/versions/{{version_id}}"),
+            get(versions::show).delete(versions::take_offline),
+        )
+        .route(
             &format!("{base}/apis/{{api_id}}"),
             get(api::show).put(api::update).delete(api::delete),
         )
@@ -89,6 +98,8 @@ pub struct Addressed<'a> {
     pub api: &'a str,
     /// Environment of the path or body.
     pub env: &'a str,
+    /// API version of the path or body.
+    pub version: &'a str,
 }
 
 /// Maps a refusal of the API store to its APIG error.
@@ -98,6 +109,7 @@ pub fn refusal(e: ApiStoreError, at: Addressed<'_>) -> Error {
         ApiStoreError::ApiNotFound => ApiError::api_not_found(at.api),
         ApiStoreError::EnvNotFound => ApiError::environment_not_found(at.env),
         ApiStoreError::NotPublished => ApiError::publication_not_found(at.api, at.env),
+        ApiStoreError::VersionNotFound => ApiError::api_version_not_found(at.version),
         ApiStoreError::GroupNameExists => ApiError::api_group_name_exists(),
         ApiStoreError::ApiNameExists => ApiError::api_name_exists(),
         ApiStoreError::ApiRouteExists => ApiError::api_exists(),

@@ -4,7 +4,7 @@
 use crate::apig::views::Precision;
 use apigw_domain::api::{sl_domain, GROUP_VERSION};
 use apigw_domain::Timestamp;
-use apigw_store::apis::{Api, ApiGroup, Environment, PublishRecord, API_STATUS_VALID};
+use apigw_store::apis::{Api, ApiGroup, ApiVersion, Environment, PublishRecord, API_STATUS_VALID};
 use apigw_store::group_domains::BoundDomain;
 use serde_json::{json, Value};
 
@@ -164,6 +164,21 @@ pub fn api_info(api: &Api, domains: &[BoundDomain], p: Precision, region: &str) 
         v["publish_time"] = json!(join(&|x| time(x.publish_time, p)));
     }
     v
+}
+
+/// One kept version of an API, as `GET /apis/publish/{api_id}` lists it (`version_no` is its
+/// publication time, `yyyyMMddHHmmss` UTC; `status` 1 for the version in force, 2 otherwise).
+pub fn version_info(v: &ApiVersion) -> Value {
+    json!({
+        "version_id": v.id,
+        "version_no": v.publish_time.compact_utc(),
+        "api_id": v.api_id,
+        "env_id": v.env_id,
+        "env_name": v.env_name,
+        "remark": v.remark,
+        "publish_time": v.publish_time.rfc3339_seconds(),
+        "status": if v.in_force { 1 } else { 2 },
+    })
 }
 
 /// The answer of `POST /apis/action`.
