@@ -55,8 +55,8 @@ fn presents(server: &Server) -> Vec<u8> {
 }
 
 /// What the management API shows of the installation: apps (with secrets), AppCodes, APIs,
-/// authorizations, features, groups (with their bound domains and certificates) and the
-/// group's environment variables.
+/// authorizations, features, groups (with their bound domains and certificates), the
+/// group's environment variables and the API's versions.
 fn picture(server: &Server) -> Value {
     let admin = server.admin();
     let get = |path: &str| {
@@ -73,6 +73,10 @@ fn picture(server: &Server) -> Value {
         "apps": apps["apps"],
         "codes": get(&format!("/apps/{app_id}/app-codes"))["app_codes"],
         "apis": get("/apis")["apis"],
+        "versions": get(&format!(
+            "/apis/publish/{}",
+            get("/apis")["apis"][0]["id"].as_str().unwrap()
+        ))["api_versions"],
         "auths": get(&format!("/app-auths/binded-apis?app_id={app_id}"))["auths"],
         "features": get("/features")["features"],
         "groups": groups["groups"],
@@ -181,6 +185,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     let before = picture(&server);
     assert_eq!(before["features"][0]["name"], "app_basic");
     assert_eq!(before["variables"][0]["variable_name"], "backend");
+    assert_eq!(before["versions"][0]["status"], 1);
     assert_eq!(server.terminate(), Some(0));
 
     // 2. migrate SQLite → PostgreSQL.
