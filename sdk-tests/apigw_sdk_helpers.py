@@ -1,6 +1,9 @@
 """Helpers shared by conftest.py and the tests (kept out of conftest so they can be imported)."""
+import json
 import sys
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ADMIN_USER = "admin"
 ADMIN_DOMAIN = "Default"
@@ -51,3 +54,27 @@ def make_apig_client(base_url, ak, sk, project_id, recorder=None):
 def unique_name(prefix="sdk"):
     """An App name valid for APIG: starts with a letter, [A-Za-z0-9_], 3..64 chars."""
     return "%s_%s" % (prefix, uuid.uuid4().hex[:12])
+
+
+def start_path_echo(**fields):
+    """A loopback backend answering every GET with the JSON object `{"path": <the request's
+    path and query>, **fields}`; returns the server (port: `server_address[1]`; stop it with
+    `shutdown()`)."""
+
+    class Echo(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            out = json.dumps(dict(fields, path=self.path)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd

@@ -2,10 +2,6 @@
 ListApiVersionDetailV2, DeleteApiByVersionIdV2): every publication is kept as a version;
 switching to an earlier one rolls the gateway back to it without editing the API; taking the
 version in force offline takes the API offline."""
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
 from huaweicloudsdkapig.v2 import (
@@ -25,28 +21,14 @@ from huaweicloudsdkapig.v2 import (
 )
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
+from apigw_sdk_helpers import start_path_echo
+
 RELEASE = "DEFAULT_ENVIRONMENT_RELEASE_ID"
-
-
-class _Echo(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        out = json.dumps({"path": self.path}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture(scope="module")
 def backend():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = start_path_echo()
     yield httpd.server_address[1]
     httpd.shutdown()
 

@@ -3,12 +3,9 @@
 called through apigw's gateway listeners with that name as Host; and a certificate added to a
 name (AssociateCertificateV2, ShowDetailsOfDomainNameCertificateV2, DisassociateCertificateV2),
 made by the openssl command and verified by a TLS client asking for that name."""
-import json
 import socket
 import ssl
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -34,6 +31,8 @@ from huaweicloudsdkapig.v2 import (
 )
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
+from apigw_sdk_helpers import start_path_echo
+
 # The gateway's certificate names 127.0.0.1, not the bound name these calls send as Host.
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 
@@ -41,26 +40,10 @@ RELEASE = "DEFAULT_ENVIRONMENT_RELEASE_ID"
 NAME = "api.sdk-shop.example"
 
 
-class _Echo(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        out = json.dumps({"path": self.path}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def shop(apig, instance_id):
     """A group with one published API (`GET /shop` → backend `/items`, no authentication)."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = start_path_echo()
     group = apig.create_api_group_v2(CreateApiGroupV2Request(
         instance_id=instance_id, body=ApiGroupCreate(name="sdk_domain_shop")))
     api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(

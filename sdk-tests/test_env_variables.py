@@ -4,10 +4,6 @@ ListEnvironmentVariablesV2, DeleteEnvironmentVariableV2): one API whose backend 
 path name variables, published in RELEASE and in a second environment, calls a different
 backend in each through apigw's gateway listener; a changed value is in force for the next
 call."""
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
 from huaweicloudsdkapig.v2 import (
@@ -31,36 +27,16 @@ from huaweicloudsdkapig.v2 import (
 )
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
+from apigw_sdk_helpers import start_path_echo
+
 RELEASE = "DEFAULT_ENVIRONMENT_RELEASE_ID"
-
-
-def _echo_server(tag):
-    """A backend answering `{"backend": tag, "path": ...}`."""
-
-    class Echo(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self):
-            out = json.dumps({"backend": tag, "path": self.path}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
 
 
 @pytest.fixture(scope="module")
 def staged(apig, instance_id):
     """A group with `GET /staged/{item}` → `#backend#` at `/#prefix#/{item}`, published in
     RELEASE and in a new environment SDKSTAGE; the group, that environment and two backends."""
-    backends = {"release": _echo_server("release"), "stage": _echo_server("stage")}
+    backends = {tag: start_path_echo(backend=tag) for tag in ("release", "stage")}
     group = apig.create_api_group_v2(CreateApiGroupV2Request(
         instance_id=instance_id, body=ApiGroupCreate(name="sdk_env_variables")))
     env = apig.create_environment_v2(CreateEnvironmentV2Request(

@@ -13,6 +13,8 @@ use crate::AppState;
 use apigw_domain::api::ApiDefinition;
 use apigw_domain::{ApiError, Page};
 use apigw_store::apis::{Api, ApiFilter};
+use apigw_store::group_domains::BoundDomain;
+use apigw_store::Scope;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -126,22 +128,38 @@ pub async fn show(
         api: api_id.as_str(),
         ..Addressed::default()
     };
-    let api = state
-        .store
-        .get_api(&scope, api_id.as_str())
-        .await
-        .map_err(|e| refusal(e, at))?
+    let (api, domains) = api_and_domains(&state, &scope, api_id.as_str(), at)
+        .await?
         .ok_or_else(|| Error(ApiError::api_not_found(api_id.as_str())))?;
-    let domains = state
-        .store
-        .group_domains(&scope, Some(&api.group.id))
-        .await?;
     Ok(Json(api_info(
         &api,
         &domains,
         Precision::Seconds,
         &state.config.region,
     )))
+}
+
+/// An API in scope with the domain names bound to its group (what its views show), if it
+/// exists.
+pub(super) async fn api_and_domains(
+    state: &AppState,
+    scope: &Scope,
+    api_id: &str,
+    at: Addressed<'_>,
+) -> ApiResult<Option<(Api, Vec<BoundDomain>)>> {
+    let Some(api) = state
+        .store
+        .get_api(scope, api_id)
+        .await
+        .map_err(|e| refusal(e, at))?
+    else {
+        return Ok(None);
+    };
+    let domains = state
+        .store
+        .group_domains(scope, Some(&api.group.id))
+        .await?;
+    Ok(Some((api, domains)))
 }
 
 /// `GET /apis`: filters `id`, `name`, `group_id`, `req_protocol`, `req_method`, `req_uri`,

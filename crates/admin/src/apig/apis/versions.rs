@@ -5,6 +5,7 @@
 //! API) or taken offline (`DELETE /apis/versions/{version_id}`, when it is the one in force).
 //! Terraform's `huaweicloud_apig_api_publishment` reads its state from the list.
 
+use super::api::api_and_domains;
 use super::publish::body_id;
 use super::views::{api_info, publish_info, version_info};
 use super::{refusal, Addressed};
@@ -114,16 +115,9 @@ pub async fn show(
         .api_version(&scope, version_id.as_str())
         .await
         .map_err(|e| refusal(e, at))?;
-    let mut api = state
-        .store
-        .get_api(&scope, &version.api_id)
-        .await
-        .map_err(|e| refusal(e, at))?
+    let (mut api, domains) = api_and_domains(&state, &scope, &version.api_id, at)
+        .await?
         .ok_or_else(|| Error(ApiError::api_version_not_found(version_id.as_str())))?;
-    let domains = state
-        .store
-        .group_domains(&scope, Some(&api.group.id))
-        .await?;
     api.definition = version.definition;
     api.publications.clear();
     let mut v = api_info(&api, &domains, Precision::Seconds, &state.config.region);
