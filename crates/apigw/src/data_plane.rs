@@ -315,10 +315,13 @@ async fn load_routes(
             ((a.api_id, a.env_id), acl)
         })
         .collect();
-    let mut variables: HashMap<(String, String), Variables> = HashMap::new();
+    // Group id → environment id → the values there.
+    let mut variables: HashMap<String, HashMap<String, Variables>> = HashMap::new();
     for v in store.instance_env_variables(instance_id).await? {
         variables
-            .entry((v.group_id, v.env_id))
+            .entry(v.group_id)
+            .or_default()
+            .entry(v.env_id)
             .or_default()
             .insert(v.name.as_str().to_owned(), v.value.as_str().to_owned());
     }
@@ -333,7 +336,7 @@ async fn load_routes(
                 is_default: p.group.is_default,
                 domains: vec![api::sl_domain(&p.group.id, region).into()],
             });
-        let env_variables = variables.get(&(p.group.id.clone(), p.env_id.clone()));
+        let env_variables = variables.get(&p.group.id).and_then(|e| e.get(&p.env_id));
         let mut api = published(p, env_variables)?;
         let key = (p.api_id.clone(), p.env_id.clone());
         api.throttle = throttles.remove(&key);

@@ -30,6 +30,14 @@ pub enum ApiStoreError {
     /// The instance has no version of this id (of this API).
     #[error("the API version does not exist")]
     VersionNotFound,
+    /// The version is not the one in force in its environment.
+    #[error("the API version is not in force")]
+    VersionNotInForce {
+        /// Its API.
+        api_id: String,
+        /// Its environment.
+        env_id: String,
+    },
     /// Another group of the instance has this name.
     #[error("the API group name already exists")]
     GroupNameExists,
@@ -461,8 +469,12 @@ pub trait ApiStore: Send + Sync + 'static {
         version_id: &str,
     ) -> ApiStoreResult<PublishRecord>;
     /// Takes the API offline in the version's environment, if that version is the one in
-    /// force. Errors: `VersionNotFound`, `NotPublished` (another version is in force, or none).
-    async fn unpublish_api_version(&self, scope: &Scope, version_id: &str) -> ApiStoreResult<()>;
+    /// force; the version taken offline. Errors: `VersionNotFound`, `VersionNotInForce`.
+    async fn unpublish_api_version(
+        &self,
+        scope: &Scope,
+        version_id: &str,
+    ) -> ApiStoreResult<ApiVersion>;
 
     // ---- data plane -----------------------------------------------------------------------
 

@@ -1018,11 +1018,18 @@ impl ApiStore for SqlStore {
         Ok(record)
     }
 
-    async fn unpublish_api_version(&self, scope: &Scope, version_id: &str) -> ApiStoreResult<()> {
+    async fn unpublish_api_version(
+        &self,
+        scope: &Scope,
+        version_id: &str,
+    ) -> ApiStoreResult<ApiVersion> {
         let mut tx = self.config_tx().await?;
-        let version = fetch_version(&mut tx, scope, version_id).await?;
+        let mut version = fetch_version(&mut tx, scope, version_id).await?;
         if !version.in_force {
-            return Err(ApiStoreError::NotPublished);
+            return Err(ApiStoreError::VersionNotInForce {
+                api_id: version.api_id,
+                env_id: version.env_id,
+            });
         }
         sqlx::query(
             "DELETE FROM publications WHERE api_id = $1 AND env_id = $2 AND version_id = $3",
@@ -1033,7 +1040,8 @@ impl ApiStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        version.in_force = false;
+        Ok(version)
     }
 
     async fn published_apis(&self, instance_id: &str) -> StoreResult<Vec<PublishedApi>> {

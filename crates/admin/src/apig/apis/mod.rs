@@ -110,6 +110,9 @@ pub fn refusal(e: ApiStoreError, at: Addressed<'_>) -> Error {
         ApiStoreError::EnvNotFound => ApiError::environment_not_found(at.env),
         ApiStoreError::NotPublished => ApiError::publication_not_found(at.api, at.env),
         ApiStoreError::VersionNotFound => ApiError::api_version_not_found(at.version),
+        ApiStoreError::VersionNotInForce { api_id, env_id } => {
+            ApiError::publication_not_found(&api_id, &env_id)
+        }
         ApiStoreError::GroupNameExists => ApiError::api_group_name_exists(),
         ApiStoreError::ApiNameExists => ApiError::api_name_exists(),
         ApiStoreError::ApiRouteExists => ApiError::api_exists(),

@@ -143,28 +143,12 @@ pub async fn take_offline(
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let version_id = path_id(&version_id, "version_id")?;
-    let version = state
-        .store
-        .api_version(&scope, version_id.as_str())
-        .await
-        .map_err(|e| {
-            refusal(
-                e,
-                Addressed {
-                    instance: &instance_id,
-                    version: version_id.as_str(),
-                    ..Addressed::default()
-                },
-            )
-        })?;
     let at = Addressed {
         instance: &instance_id,
-        api: &version.api_id,
-        env: &version.env_id,
         version: version_id.as_str(),
         ..Addressed::default()
     };
-    state
+    let version = state
         .store
         .unpublish_api_version(&scope, version_id.as_str())
         .await
