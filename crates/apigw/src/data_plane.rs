@@ -1,7 +1,7 @@
 //! Wiring of the data plane: builds the gateway's [`GatewayConfig`] of one instance from the
 //! store (published APIs with their environments' variables filled in, app credentials,
-//! authorizations, ACLs, quotas, the instance's features), starts the gateway listeners, and refreshes the in-memory snapshot after every
-//! management change.
+//! authorizations, ACLs, quotas, the instance's features), starts the gateway listeners, and
+//! refreshes the in-memory snapshot after every management change.
 
 use anyhow::Context;
 use apigw_admin::changes::Change;
