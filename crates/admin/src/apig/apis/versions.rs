@@ -3,7 +3,8 @@
 //! (`GET /apis/publish/{api_id}`), read (`GET /apis/versions/{version_id}`), put in force
 //! again (`PUT /apis/publish/{api_id}` with `version_id`: a rollback, without editing the
 //! API) or taken offline (`DELETE /apis/versions/{version_id}`, when it is the one in force).
-//! Terraform's `huaweicloud_apig_api_publishment` reads its state from the list.
+//! Terraform's `huaweicloud_apig_api_publishment` reads its state from the list (the provider's
+//! source; Terraform itself is not run in the tests).
 
 use super::api::api_and_domains;
 use super::publish::body_id;
