@@ -1,15 +1,18 @@
 """API versions with the official SDK (ListApiVersionsV2, ChangeApiVersionV2,
 ListApiVersionDetailV2, DeleteApiByVersionIdV2): every publication is kept as a version;
 switching to an earlier one rolls the gateway back to it without editing the API; taking the
-version in force offline takes the API offline."""
+version in force offline takes the API offline. And publishing in a batch
+(BatchPublishOrOfflineApiV2), by ids and by group."""
 import pytest
 import requests
 from huaweicloudsdkapig.v2 import (
     ApiActionInfo,
+    ApiBatchPublish,
     ApiCreate,
     ApiGroupCreate,
     ApiVersion,
     BackendApiCreate,
+    BatchPublishOrOfflineApiV2Request,
     ChangeApiVersionV2Request,
     CreateApiGroupV2Request,
     CreateApiV2Request,
@@ -94,3 +97,30 @@ def test_a_rollback_to_an_earlier_version(server, apig, instance_id, backend):
             instance_id=instance_id, api_id=api.id, body=ApiVersion(version_id="0" * 32)))
     assert (ei.value.status_code, ei.value.error_code) == (404, "APIG.3022")
     assert ei.value.error_msg == "The API version does not exist,id:%s" % ("0" * 32)
+
+
+def test_a_batch_publication(server, apig, instance_id, backend):
+    group = apig.create_api_group_v2(CreateApiGroupV2Request(
+        instance_id=instance_id, body=ApiGroupCreate(name="sdk_batch")))
+    ids = []
+    for n in ("one", "two"):
+        api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
+            group_id=group.id, name="sdk_batch_" + n, type=1, req_protocol="BOTH",
+            req_method="GET", req_uri="/" + n, auth_type="NONE", backend_type="HTTP",
+            backend_api=BackendApiCreate(url_domain="127.0.0.1:%d" % backend,
+                                         req_protocol="HTTP", req_method="GET", req_uri="/" + n,
+                                         timeout=5000))))
+        ids.append(api.id)
+    answer = apig.batch_publish_or_offline_api_v2(BatchPublishOrOfflineApiV2Request(
+        instance_id=instance_id, action="online",
+        body=ApiBatchPublish(apis=ids + ["0" * 32], env_id=RELEASE, remark="together")))
+    assert [(s.api_id, s.remark) for s in answer.success] == [(i, "together") for i in ids]
+    assert [(f.api_id, f.error_code) for f in answer.failure] == [("0" * 32, "APIG.3002")]
+    for n in ("one", "two"):
+        r = requests.get(server.gateway_url + "/" + n, headers={"Host": group.sl_domain},
+                         timeout=10)
+        assert r.json() == {"path": "/" + n}, r.text
+    answer = apig.batch_publish_or_offline_api_v2(BatchPublishOrOfflineApiV2Request(
+        instance_id=instance_id, action="offline",
+        body=ApiBatchPublish(group_id=group.id, env_id=RELEASE)))
+    assert sorted(s.api_id for s in answer.success) == sorted(ids) and answer.failure == []

@@ -3215,3 +3215,137 @@ fn an_api_rolls_back_to_an_earlier_version_without_being_edited() {
     );
     assert_eq!(stored, ["10"]);
 }
+
+#[test]
+fn apis_are_published_and_taken_offline_in_a_batch() {
+    let gw = start();
+    let backend = EchoBackend::start();
+    let (group, first) = gw.shop_group(&backend);
+    let offline = gw.mgmt(
+        "POST",
+        "/apis/action",
+        Some(&json!({"action": "offline", "api_id": first, "env_id": RELEASE})),
+    );
+    assert_eq!(offline.status, 201, "{}", offline.text);
+    let second = gw.mgmt(
+        "POST",
+        "/apis",
+        Some(&json!({
+            "group_id": group, "name": "shop_other", "type": 1, "req_protocol": "BOTH",
+            "req_method": "GET", "req_uri": "/other", "auth_type": "NONE", "backend_type": "HTTP",
+            "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port), "req_protocol": "HTTP",
+                            "req_method": "GET", "req_uri": "/backend-other", "timeout": 5000}
+        })),
+    );
+    let second = second.json["id"].as_str().unwrap().to_owned();
+    let host = format!("{group}.apic.default");
+    let call = |path: &str| gw.call(&gw.http, path, &[("Host", &host)]).status;
+    assert_eq!((call("/echo"), call("/other")), (404, 404));
+
+    let zeros = "0".repeat(32);
+    let batch = |action: &str, body: Value| {
+        gw.mgmt(
+            "POST",
+            &format!("/apis/publish?action={action}"),
+            Some(&body),
+        )
+    };
+    let r = batch(
+        "online",
+        json!({"apis": [first, second, zeros, first], "env_id": RELEASE, "remark": "batch"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let success = r.json["success"].as_array().unwrap();
+    assert_eq!(success.len(), 2, "repeats count once: {}", r.text);
+    assert_eq!(success[0]["api_id"], first.as_str());
+    assert_eq!(success[0]["api_name"], "shop_echo");
+    assert_eq!(success[0]["remark"], "batch");
+    assert_eq!(success[1]["api_id"], second.as_str());
+    assert!(success[1]["version_id"].as_str().unwrap().len() == 32);
+    assert_eq!(
+        r.json["failure"],
+        json!([{"api_id": zeros, "error_code": "APIG.3002",
+                "error_msg": format!("API {zeros} does not exist")}])
+    );
+    assert_eq!((call("/echo"), call("/other")), (200, 200));
+
+    // Every API of the group, taken offline.
+    let r = batch("offline", json!({"group_id": group, "env_id": RELEASE}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["success"].as_array().unwrap().len(), 2, "{}", r.text);
+    assert_eq!(r.json["failure"], json!([]));
+    assert_eq!((call("/echo"), call("/other")), (404, 404));
+    // Again: each fails on its own (not published), named.
+    let r = batch("offline", json!({"apis": [first], "env_id": RELEASE}));
+    assert_eq!(r.json["failure"][0]["api_name"], "shop_echo", "{}", r.text);
+    assert_eq!(r.json["failure"][0]["error_code"], "APIG.3015");
+
+    // Refusals of the whole call.
+    let action = "Invalid parameter value: parameter action should be \"online\" or \"offline\"";
+    batch("publish", json!({"apis": [first], "env_id": RELEASE})).assert_error(
+        400,
+        "APIG.2011",
+        Some(action),
+    );
+    gw.mgmt(
+        "POST",
+        "/apis/publish",
+        Some(&json!({"apis": [first], "env_id": RELEASE})),
+    )
+    .assert_error(400, "APIG.2011", Some(action));
+    let invalid = |f: &str| {
+        format!(
+            "Invalid parameter value,parameterName:{f}. Please refer to the support documentation"
+        )
+    };
+    batch("online", json!({"env_id": RELEASE})).assert_error(
+        400,
+        "APIG.2011",
+        Some(&invalid("apis")),
+    );
+    batch("online", json!({"apis": [], "env_id": RELEASE})).assert_error(
+        400,
+        "APIG.2011",
+        Some(&invalid("apis")),
+    );
+    batch("online", json!({"apis": ["a b"], "env_id": RELEASE})).assert_error(
+        400,
+        "APIG.2011",
+        Some(&invalid("apis")),
+    );
+    let many: Vec<String> = (0..1001).map(|i| format!("{i:032x}")).collect();
+    batch("online", json!({"apis": many, "env_id": RELEASE})).assert_error(
+        400,
+        "APIG.2011",
+        Some(&invalid("apis")),
+    );
+    batch("online", json!({"apis": [first]})).assert_error(
+        400,
+        "APIG.2011",
+        Some(&invalid("env_id")),
+    );
+    batch("online", json!({"apis": [first], "env_id": "nope"})).assert_error(
+        404,
+        "APIG.3003",
+        Some("Environment nope does not exist"),
+    );
+    batch("online", json!({"group_id": zeros, "env_id": RELEASE})).assert_error(
+        404,
+        "APIG.3001",
+        None,
+    );
+    let reader = gw.server.user_session(&gw.admin, "ruth", "admin", "reader");
+    gw.server
+        .call(
+            "POST",
+            &gw.admin.apig("/apis/publish?action=online"),
+            Some(&reader.token),
+            Some(&json!({"apis": [first], "env_id": RELEASE})),
+        )
+        .assert_error(403, "APIG.1005", None);
+    assert_eq!(
+        (call("/echo"), call("/other")),
+        (404, 404),
+        "nothing refused was published"
+    );
+}

@@ -73,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(&format!("{base}/apis"), get(api::list).post(api::create))
         .route(&format!("{base}/apis/action"), post(publish::action))
+        .route(&format!("{base}/apis/publish"), post(publish::batch))
         .route(
             &format!("{base}/apis/publish/{{api_id}}"),
             get(versions::list).put(versions::switch),
