@@ -206,6 +206,17 @@ impl Gw {
     }
 }
 
+/// An API without authentication: `GET <uri>` on both listeners → the loopback backend on
+/// `port` at `backend_path`.
+fn plain_api_body(group: &str, name: &str, uri: &str, port: u16, backend_path: &str) -> Value {
+    json!({
+        "group_id": group, "name": name, "type": 1, "req_protocol": "BOTH",
+        "req_method": "GET", "req_uri": uri, "auth_type": "NONE", "backend_type": "HTTP",
+        "backend_api": {"url_domain": format!("127.0.0.1:{port}"), "req_protocol": "HTTP",
+                        "req_method": "GET", "req_uri": backend_path, "timeout": 5000}
+    })
+}
+
 fn assert_gateway_error(r: &Reply, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.json["error_code"], code, "{}", r.text);
@@ -2867,20 +2878,17 @@ fn environment_variables_choose_each_environment_s_backend_from_the_next_call_on
     let test_env = gw.mgmt("POST", "/envs", Some(&json!({"name": "TEST"})));
     assert_eq!(test_env.status, 201, "{}", test_env.text);
     let test_env = test_env.json["id"].as_str().unwrap().to_owned();
-    let api = gw.mgmt(
-        "POST",
-        "/apis",
-        Some(&json!({
-            "group_id": group, "name": "by_env", "type": 1, "req_protocol": "BOTH",
-            "req_method": "GET", "req_uri": "/by-env/{item}", "auth_type": "NONE",
-            "backend_type": "HTTP",
-            "backend_api": {"url_domain": "#backend#", "req_protocol": "HTTP", "req_method": "GET",
-                            "req_uri": "/#prefix#/items/{item}", "timeout": 5000},
-            "backend_params": [
-                {"name": "item", "value": "item", "location": "PATH", "origin": "REQUEST"}
-            ]
-        })),
+    let mut body = plain_api_body(
+        &group,
+        "by_env",
+        "/by-env/{item}",
+        0,
+        "/#prefix#/items/{item}",
     );
+    body["backend_api"]["url_domain"] = json!("#backend#");
+    body["backend_params"] =
+        json!([{"name": "item", "value": "item", "location": "PATH", "origin": "REQUEST"}]);
+    let api = gw.mgmt("POST", "/apis", Some(&body));
     assert_eq!(api.status, 201, "{}", api.text);
     let api_id = api.json["id"].as_str().unwrap().to_owned();
     for env in [RELEASE, &test_env] {
@@ -2993,15 +3001,8 @@ fn an_api_rolls_back_to_an_earlier_version_without_being_edited() {
     let gw = start();
     let (a, b) = (EchoBackend::start(), EchoBackend::start());
     let group = gw.default_group();
-    let body = |port: u16, path: &str| {
-        json!({
-            "group_id": group, "name": "versioned", "type": 1, "req_protocol": "BOTH",
-            "req_method": "GET", "req_uri": "/versioned", "auth_type": "NONE",
-            "backend_type": "HTTP",
-            "backend_api": {"url_domain": format!("127.0.0.1:{port}"), "req_protocol": "HTTP",
-                            "req_method": "GET", "req_uri": path, "timeout": 5000}
-        })
-    };
+    let body =
+        |port: u16, path: &str| plain_api_body(&group, "versioned", "/versioned", port, path);
     let api = gw.mgmt("POST", "/apis", Some(&body(a.port, "/first")));
     assert_eq!(api.status, 201, "{}", api.text);
     let api_id = api.json["id"].as_str().unwrap().to_owned();
@@ -3144,16 +3145,8 @@ fn an_api_rolls_back_to_an_earlier_version_without_being_edited() {
         .assert_error(400, "APIG.2011", None);
     gw.mgmt("GET", &format!("/apis/publish/{zeros}"), None)
         .assert_error(404, "APIG.3002", None);
-    let other = gw.mgmt(
-        "POST",
-        "/apis",
-        Some(&json!({
-            "group_id": group, "name": "other_api", "type": 1, "req_protocol": "BOTH",
-            "req_method": "GET", "req_uri": "/other", "auth_type": "NONE", "backend_type": "HTTP",
-            "backend_api": {"url_domain": format!("127.0.0.1:{}", a.port), "req_protocol": "HTTP",
-                            "req_method": "GET", "req_uri": "/other", "timeout": 5000}
-        })),
-    );
+    let other = plain_api_body(&group, "other_api", "/other", a.port, "/other");
+    let other = gw.mgmt("POST", "/apis", Some(&other));
     let other_id = other.json["id"].as_str().unwrap().to_owned();
     let other_version = gw.mgmt(
         "POST",
@@ -3227,16 +3220,14 @@ fn apis_are_published_and_taken_offline_in_a_batch() {
         Some(&json!({"action": "offline", "api_id": first, "env_id": RELEASE})),
     );
     assert_eq!(offline.status, 201, "{}", offline.text);
-    let second = gw.mgmt(
-        "POST",
-        "/apis",
-        Some(&json!({
-            "group_id": group, "name": "shop_other", "type": 1, "req_protocol": "BOTH",
-            "req_method": "GET", "req_uri": "/other", "auth_type": "NONE", "backend_type": "HTTP",
-            "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port), "req_protocol": "HTTP",
-                            "req_method": "GET", "req_uri": "/backend-other", "timeout": 5000}
-        })),
+    let second = plain_api_body(
+        &group,
+        "shop_other",
+        "/other",
+        backend.port,
+        "/backend-other",
     );
+    let second = gw.mgmt("POST", "/apis", Some(&second));
     let second = second.json["id"].as_str().unwrap().to_owned();
     let host = format!("{group}.apic.default");
     let call = |path: &str| gw.call(&gw.http, path, &[("Host", &host)]).status;
