@@ -97,7 +97,7 @@ pub struct ChangedQuota(pub String);
 /// Whether `path` is a write target that changes only routing: `.../instances/{id}/api-groups`,
 /// `/envs`, `/env-variables` or `/apis` (publication included), and the request throttling
 /// policies the routes carry (`/throttles`, their exceptions, `/throttle-bindings`, `/acls`,
-/// `/acl-bindings`).
+/// `/acl-bindings`, `/signs`, `/sign-bindings`).
 fn routes_only(path: &str) -> bool {
     let mut segs = path.split('/').skip(1);
     matches!(
@@ -114,6 +114,8 @@ fn routes_only(path: &str) -> bool {
                     | "throttle-bindings"
                     | "acls"
                     | "acl-bindings"
+                    | "signs"
+                    | "sign-bindings"
             )
         )
     )

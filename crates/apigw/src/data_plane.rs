@@ -1,6 +1,6 @@
 //! Wiring of the data plane: builds the gateway's [`GatewayConfig`] of one instance from the
 //! store (published APIs with their environments' variables filled in, app credentials,
-//! authorizations, ACLs, quotas, the instance's features), starts the gateway listeners, and
+//! authorizations, ACLs, quotas, signature keys, the instance's features), starts the gateway listeners, and
 //! refreshes the in-memory snapshot after every management change.
 
 use anyhow::Context;
@@ -11,13 +11,15 @@ use apigw_domain::api::{
 };
 use apigw_domain::authz::AclType;
 use apigw_domain::env_variable::{substitute, Undefined};
+use apigw_domain::sign_key::{SignKeySpec, SignType};
 use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, BoundCertificate, Gateway, GatewayConfig, GroupConfig,
-    GroupDomain, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate, MockAnswer, ParamValue,
-    Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, ThrottlePolicy, ValueRules,
+    BackendParam, BackendRetries, BackendSigning, BoundCertificate, Gateway, GatewayConfig,
+    GroupConfig, GroupDomain, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate,
+    MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam,
+    ThrottlePolicy, ValueRules,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::Store;
@@ -186,6 +188,7 @@ fn published(
         cors: d.cors(),
         throttle: None,
         ip_acl: None,
+        backend_signing: None,
     })
 }
 
@@ -315,6 +318,24 @@ async fn load_routes(
             ((a.api_id, a.env_id), acl)
         })
         .collect();
+    let mut signing: HashMap<(String, String), BackendSigning> = store
+        .signed_backends(instance_id)
+        .await?
+        .into_iter()
+        .map(|b| {
+            let SignKeySpec {
+                sign_type,
+                key,
+                secret,
+                ..
+            } = b.key;
+            let signing = match sign_type {
+                SignType::Hmac => BackendSigning::Hmac { key, secret },
+                SignType::Basic => BackendSigning::Basic { key, secret },
+            };
+            ((b.api_id, b.env_id), signing)
+        })
+        .collect();
     // Group id → environment id → the values there.
     let mut variables: HashMap<String, HashMap<String, Variables>> = HashMap::new();
     for v in store.instance_env_variables(instance_id).await? {
@@ -341,6 +362,7 @@ async fn load_routes(
         let key = (p.api_id.clone(), p.env_id.clone());
         api.throttle = throttles.remove(&key);
         api.ip_acl = ip_acls.remove(&key);
+        api.backend_signing = signing.remove(&key);
         apis.push(api);
     }
     // Bound names route to their group even while it has nothing published (its callers get

@@ -3340,3 +3340,182 @@ fn apis_are_published_and_taken_offline_in_a_batch() {
         "nothing refused was published"
     );
 }
+
+/// Whether the backend request `echo` (what `EchoBackend` received) carries a valid
+/// `SDK-HMAC-SHA256` signature by `key` and `secret`, checked as a backend would: the request
+/// rebuilt from what arrived, verified with the signing library within its clock skew.
+fn backend_signature_valid(echo: &Value, key: &str, secret: &str) -> Result<(), String> {
+    let headers_in = echo["headers"].as_object().unwrap();
+    let mut headers = http::HeaderMap::new();
+    for (k, v) in headers_in {
+        headers.insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v.as_str().unwrap()).unwrap(),
+        );
+    }
+    let value = headers_in
+        .get("authorization")
+        .and_then(Value::as_str)
+        .ok_or("no Authorization")?;
+    let auth = apigw_signing::Authorization::parse(value).map_err(|e| e.to_string())?;
+    if auth.access != key {
+        return Err(format!("signed by {}", auth.access));
+    }
+    let method: http::Method = echo["method"].as_str().unwrap().parse().unwrap();
+    let uri: http::Uri = echo["path"].as_str().unwrap().parse().unwrap();
+    let body = echo["body"].as_str().unwrap().as_bytes();
+    let payload = apigw_signing::PayloadHash::for_verification(&auth, &headers, body);
+    apigw_signing::Verifier::default()
+        .verify(
+            &auth,
+            &method,
+            &uri,
+            &headers,
+            payload,
+            &apigw_signing::SigningKey::new(secret.as_bytes()),
+            time::OffsetDateTime::now_utc(),
+        )
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_signature_key_signs_every_backend_request_of_its_api_from_the_next_call_on() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let mut body = plain_api_body(
+        &gw.default_group(),
+        "signed_api",
+        "/signed",
+        backend.port,
+        "/backend/signed",
+    );
+    body["req_method"] = json!("POST");
+    body["backend_api"]["req_method"] = json!("POST");
+    let api = gw.mgmt("POST", "/apis", Some(&body));
+    assert_eq!(api.status, 201, "{}", api.text);
+    let api_id = api.json["id"].as_str().unwrap().to_owned();
+    gw.publish(&api_id);
+    let publish_id = gw.publish_id(&api_id);
+    // The caller's own signing fields, which are not the backend's.
+    let post = |payload: Vec<u8>| {
+        let r = gw
+            .client
+            .post(format!("{}/signed?b=2&a=1", gw.http))
+            .header("Authorization", "Bearer the-caller-s-token")
+            .header("X-Sdk-Date", "20200101T000000Z")
+            .header("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")
+            .body(payload)
+            .send()
+            .expect("gateway answers");
+        Reply::from(r)
+    };
+    let echoed = |r: &Reply| -> Value {
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json.clone()
+    };
+
+    // No key bound: the caller's Authorization is not forwarded and nothing replaces it.
+    let plain = echoed(&post(b"{\"n\":1}".to_vec()));
+    assert!(plain["headers"].get("authorization").is_none(), "{plain}");
+
+    // An hmac key bound: the next call reaches the backend signed, body and query included.
+    let key = gw.mgmt("POST", "/signs", Some(&json!({"name": "backend_hmac"})));
+    assert_eq!(key.status, 201, "{}", key.text);
+    let sign_id = key.json["id"].as_str().unwrap().to_owned();
+    let access = key.json["sign_key"].as_str().unwrap().to_owned();
+    let secret = key.json["sign_secret"].as_str().unwrap().to_owned();
+    let bound = gw.mgmt(
+        "POST",
+        "/sign-bindings",
+        Some(&json!({"sign_id": sign_id, "publish_ids": [publish_id]})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    let signed = echoed(&post(b"{\"n\":2}".to_vec()));
+    let auth = signed["headers"]["authorization"].as_str().unwrap();
+    assert!(
+        auth.starts_with(&format!(
+            "SDK-HMAC-SHA256 Access={access}, SignedHeaders=host;x-sdk-date, Signature="
+        )),
+        "{auth}"
+    );
+    assert_eq!(signed["path"], "/backend/signed?b=2&a=1");
+    assert_eq!(signed["body"], "{\"n\":2}");
+    backend_signature_valid(&signed, &access, &secret).unwrap();
+    // The caller's X-Sdk-Date is replaced by the gateway's, its content hash dropped.
+    assert_ne!(signed["headers"]["x-sdk-date"], "20200101T000000Z");
+    assert!(signed["headers"].get("x-sdk-content-sha256").is_none());
+    // What a backend must refuse: another secret, another body, another path.
+    assert!(backend_signature_valid(&signed, &access, "some-other-secret-0").is_err());
+    let mut tampered = signed.clone();
+    tampered["body"] = json!("{\"n\":3}");
+    assert!(backend_signature_valid(&tampered, &access, &secret).is_err());
+    let mut moved = signed.clone();
+    moved["path"] = json!("/backend/other?b=2&a=1");
+    assert!(backend_signature_valid(&moved, &access, &secret).is_err());
+
+    // A large body is read whole and signed.
+    let large = vec![b'x'; 1 << 20];
+    let signed_large = echoed(&post(large));
+    assert_eq!(signed_large["body"].as_str().unwrap().len(), 1 << 20);
+    backend_signature_valid(&signed_large, &access, &secret).unwrap();
+
+    // A new secret signs the next call.
+    let new_secret = "rotated-secret-0123456789";
+    let rotated = gw.mgmt(
+        "PUT",
+        &format!("/signs/{sign_id}"),
+        Some(&json!({"name": "backend_hmac", "sign_secret": new_secret})),
+    );
+    assert_eq!(rotated.status, 200, "{}", rotated.text);
+    let after = echoed(&post(b"{}".to_vec()));
+    backend_signature_valid(&after, &access, new_secret).unwrap();
+    assert!(backend_signature_valid(&after, &access, &secret).is_err());
+
+    // Unbound: the next call goes unsigned; a basic key bound: Basic credentials.
+    let binding = bound.json["bindings"][0]["id"].as_str().unwrap();
+    assert_eq!(
+        gw.mgmt("DELETE", &format!("/sign-bindings/{binding}"), None)
+            .status,
+        204
+    );
+    let unsigned = echoed(&post(b"{}".to_vec()));
+    assert!(
+        unsigned["headers"].get("authorization").is_none(),
+        "{unsigned}"
+    );
+    let basic_key = gw.mgmt(
+        "POST",
+        "/signs",
+        Some(&json!({"name": "backend_basic", "sign_type": "basic",
+            "sign_key": "gateway", "sign_secret": "pa55-word"})),
+    );
+    assert_eq!(basic_key.status, 201, "{}", basic_key.text);
+    let bound = gw.mgmt(
+        "POST",
+        "/sign-bindings",
+        Some(&json!({"sign_id": basic_key.json["id"], "publish_ids": [publish_id]})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    let with_basic = echoed(&post(b"{}".to_vec()));
+    assert_eq!(
+        with_basic["headers"]["authorization"],
+        basic("gateway", "pa55-word").as_str()
+    );
+
+    // Taken offline and published again, the API keeps its key; the log never shows a secret.
+    for action in ["offline", "online"] {
+        let r = gw.mgmt(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": action, "api_id": api_id, "env_id": RELEASE})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let again = echoed(&post(b"{}".to_vec()));
+    assert!(again["headers"]["authorization"]
+        .as_str()
+        .unwrap()
+        .starts_with("Basic "));
+    let log = gw.server.log_text();
+    assert!(!log.contains(&secret) && !log.contains(new_secret) && !log.contains("pa55-word"));
+}

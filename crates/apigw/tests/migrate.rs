@@ -12,6 +12,7 @@ use std::process::Command;
 
 const RELEASE: &str = "DEFAULT_ENVIRONMENT_RELEASE_ID";
 const SECRET: &str = "Migrate_Secret_0123456789abcdef";
+const SIGN_SECRET: &str = "Migrate_Sign_Secret_0123";
 
 /// `apigw <args>` with `envs`; (success, stderr).
 fn apigw(args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
@@ -80,7 +81,23 @@ fn picture(server: &Server) -> Value {
         "auths": get(&format!("/app-auths/binded-apis?app_id={app_id}"))["auths"],
         "features": get("/features")["features"],
         "groups": groups["groups"],
+        "signs": get("/signs")["signs"],
+        "sign_bindings": get(&format!(
+            "/sign-bindings/binded-signs?api_id={}",
+            get("/apis")["apis"][0]["id"].as_str().unwrap()
+        ))["bindings"],
     })
+}
+
+/// The publication record of API `api_id` in RELEASE.
+fn api_publish_id(server: &Server, admin: &Session, api_id: &str) -> String {
+    let api = server.call(
+        "GET",
+        &admin.apig(&format!("/apis/{api_id}")),
+        Some(&admin.token),
+        None,
+    );
+    api.json["publish_id"].as_str().unwrap().to_owned()
 }
 
 fn gateway_status(port: u16, code: &str) -> u16 {
@@ -178,6 +195,16 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
         ),
         json!({"name": "moved_cert", "cert_content": pair.0, "private_key": pair.1}),
     );
+    // A signature key bound to the API (its secret sealed like the AppSecret).
+    let sign = post(
+        "/signs",
+        json!({"name": "moved_sign", "sign_secret": SIGN_SECRET}),
+    );
+    let publish_id = api_publish_id(&server, &admin, api_id);
+    post(
+        "/sign-bindings",
+        json!({"sign_id": sign["id"], "publish_ids": [publish_id]}),
+    );
     // The key's longest base64 line: it must not appear in clear anywhere.
     let key_line = pair.1.lines().max_by_key(|l| l.len()).unwrap().to_owned();
     let user = server.user_session(&admin, "moved_user", "admin", "member");
@@ -186,6 +213,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert_eq!(before["features"][0]["name"], "app_basic");
     assert_eq!(before["variables"][0]["variable_name"], "backend");
     assert_eq!(before["versions"][0]["status"], 1);
+    assert_eq!(before["sign_bindings"][0]["sign_name"], "moved_sign");
     assert_eq!(server.terminate(), Some(0));
 
     // 2. migrate SQLite → PostgreSQL.
@@ -207,6 +235,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert!(dump.contains("moved_app"), "the rows are in PostgreSQL");
     for secret in [
         SECRET,
+        SIGN_SECRET,
         code.as_str(),
         user.token.as_str(),
         key_line.as_str(),
@@ -262,7 +291,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert!(ok, "export failed: {err}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("moved_app"));
-    for secret in [SECRET, code.as_str(), key_line.as_str()] {
+    for secret in [SECRET, SIGN_SECRET, code.as_str(), key_line.as_str()] {
         assert!(!text.contains(secret), "{secret} in clear in the dump");
     }
     use std::os::unix::fs::PermissionsExt;

@@ -14,6 +14,7 @@ pub mod group_domain;
 pub mod identity;
 pub mod names;
 pub mod page;
+pub mod sign_key;
 pub mod throttle;
 pub mod timestamp;
 

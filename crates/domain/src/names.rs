@@ -172,12 +172,17 @@ impl AppSecret {
 
     /// The masked form `first 3 + ************ + last 3` used when masking is configured.
     pub fn masked(&self) -> String {
-        let s = &self.0;
-        if s.len() <= 6 {
-            return "************".to_owned();
-        }
-        format!("{}************{}", &s[..3], &s[s.len() - 3..])
+        mask(&self.0)
     }
+}
+
+/// A secret shown masked, `first 3 + ************ + last 3` (all stars when it is short):
+/// how APIG shows AppSecrets where masking is configured and signature secrets once created.
+pub fn mask(s: &str) -> String {
+    if s.len() <= 6 || !s.is_ascii() {
+        return "************".to_owned();
+    }
+    format!("{}************{}", &s[..3], &s[s.len() - 3..])
 }
 
 secret_value!(

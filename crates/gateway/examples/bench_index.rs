@@ -325,6 +325,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 cors: false,
                 throttle: None,
                 ip_acl: None,
+                backend_signing: None,
             };
             let t = Instant::now();
             gateway.replace_routes_blocking(vec![group], vec![api]);

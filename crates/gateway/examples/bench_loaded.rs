@@ -97,6 +97,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             cors: false,
             throttle: None,
             ip_acl: None,
+            backend_signing: None,
         }],
         apps,
         auths,

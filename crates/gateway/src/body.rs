@@ -11,6 +11,7 @@ pub use crate::upstream::BackendBody;
 use apigw_domain::ApiError;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use std::fmt;
 use std::future::Future;
@@ -193,6 +194,18 @@ pub(crate) enum UpstreamBody {
 impl UpstreamBody {
     pub fn buffered(bytes: Bytes) -> Self {
         Self::Buffered((!bytes.is_empty()).then_some(bytes))
+    }
+
+    /// The whole body (a signature key hashes it): a buffered one as it is, a stream read to
+    /// its end within its limits (`watch` tells why it failed: 413, 408, else 400).
+    pub async fn read_whole(self, watch: Option<&BodyWatch>) -> Result<Bytes, ApiError> {
+        match self {
+            Self::Buffered(bytes) => Ok(bytes.unwrap_or_default()),
+            Self::Streaming(body) => match body.collect().await {
+                Ok(collected) => Ok(collected.to_bytes()),
+                Err(_) => Err(watch.map_or_else(errors::bad_request, BodyWatch::refusal)),
+            },
+        }
     }
 
     /// Whether the body can be sent a second time (a retry on a new backend connection):

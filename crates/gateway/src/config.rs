@@ -195,6 +195,40 @@ pub struct PublishedApi {
     /// The access control policy (client addresses) bound to the API in this environment, if
     /// any.
     pub ip_acl: Option<IpAcl>,
+    /// The signature key bound to the API in this environment, if any: its backend requests
+    /// are signed with it.
+    pub backend_signing: Option<BackendSigning>,
+}
+
+/// A signature key as a published API is bound to it (APIG `signs`): how the gateway signs
+/// the API's backend requests so that the backend can tell them from any other.
+#[derive(Clone, PartialEq, Eq)]
+pub enum BackendSigning {
+    /// `SDK-HMAC-SHA256` with `key` as the access key and `secret` as the HMAC key.
+    Hmac {
+        /// `sign_key`.
+        key: String,
+        /// `sign_secret`.
+        secret: String,
+    },
+    /// `Authorization: Basic base64(key:secret)`.
+    Basic {
+        /// `sign_key` (the user name).
+        key: String,
+        /// `sign_secret` (the password).
+        secret: String,
+    },
+}
+
+impl std::fmt::Debug for BackendSigning {
+    // The secret never reaches a log line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, key) = match self {
+            Self::Hmac { key, .. } => ("Hmac", key),
+            Self::Basic { key, .. } => ("Basic", key),
+        };
+        write!(f, "BackendSigning::{kind}({key}, <redacted>)")
+    }
 }
 
 /// An access control policy of client addresses, as an API is bound to it: APIG's `PERMIT`

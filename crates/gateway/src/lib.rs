@@ -55,6 +55,7 @@
 #![warn(missing_docs)]
 
 mod apps;
+mod backend_sign;
 pub mod body;
 pub mod config;
 mod cors;
@@ -86,10 +87,10 @@ type IndexHasher = foldhash::fast::RandomState;
 pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, GatewayConfig, GatewaySettings, GroupConfig, GroupDomain,
-    HttpBackend, InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue,
-    Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy,
-    ValueRules,
+    BackendParam, BackendRetries, BackendSigning, GatewayConfig, GatewaySettings, GroupConfig,
+    GroupDomain, HttpBackend, InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation,
+    ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam,
+    ThrottlePolicy, ValueRules,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};

@@ -321,13 +321,22 @@ pub(crate) fn handle<'a>(
                     forwarded_for: fields.forwarded_for.cloned(),
                 };
                 let forwarding = fields.forwarding;
+                // A signature key that signs the body's hash needs the body whole (boxed: only
+                // such APIs pay for the room its reading needs).
+                let body = match backend.signing.as_deref() {
+                    Some(signer) if signer.hashes_body() => {
+                        let whole = outgoing.body.read_whole(outgoing.watch.as_deref());
+                        UpstreamBody::buffered(pass!(Box::pin(whole).await, 'phases))
+                    }
+                    _ => outgoing.body,
+                };
                 let backend_request = proxy::backend_request(
                     api,
                     backend,
                     &route,
                     &uri,
                     (parts, forwarding),
-                    outgoing.body,
+                    body,
                     &caller,
                 );
                 let backend_request = pass!(backend_request, 'phases);

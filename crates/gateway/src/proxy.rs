@@ -13,6 +13,7 @@
 //!   request, by the backend client's response parser (`upstream::h1`) for the response; the
 //!   caller's credentials (`Authorization`, `X-Apig-AppCode`) never forwarded;
 //! - `X-Request-Id` on the backend request, the caller's address appended to `X-Forwarded-For`;
+//! - the request signed with the API's signature key, if one is bound (`backend_sign`);
 //! - the API's timeout covers connecting, sending and the backend's response head, less the
 //!   time spent waiting for the caller's body (bounded by the client body timeout: 408): 504
 //!   `APIG.0203` when it passes, 502 `APIG.0202` when the backend cannot be reached or breaks
@@ -197,13 +198,18 @@ pub(crate) fn backend_request(
         ReqMethod::Any => method,
         ReqMethod::Only(m) => m.clone(),
     };
-    Ok(BackendRequest {
+    let mut request = BackendRequest {
         method,
         target: path_and_query,
         headers,
         gateway,
         body,
-    })
+    };
+    // Last: the signature covers the request as it goes out.
+    if let Some(signer) = &backend.signing {
+        signer.sign(&mut request, time::OffsetDateTime::now_utc());
+    }
+    Ok(request)
 }
 
 /// The plain value of request parameter `name`: path parameter, else query, else header.

@@ -8,6 +8,7 @@
 //! concurrent replace or patch never changes the view of a request in flight.
 
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
+use crate::backend_sign::BackendSigner;
 use crate::config::{
     ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, Backend, BackendParam, BackendRetries,
     GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures, Protocol, PublishedApi, QuotaLimit,
@@ -158,6 +159,8 @@ pub(crate) struct BackendEntry {
     pub retries: BackendRetries,
     /// A gRPC server, reached over HTTP/2 (see [`HttpBackend::grpc`]).
     pub grpc: bool,
+    /// The signature key bound to the API here, if any (see [`crate::backend_sign`]).
+    pub signing: Option<Box<BackendSigner>>,
 }
 
 /// The host part of a `Host` value, without port or IPv6 brackets.
@@ -560,7 +563,16 @@ impl Routing {
         };
         let serving = match &api.backend {
             Backend::Http(http) => match BackendEntry::new(http) {
-                Some(backend) => Serving::Proxy(backend),
+                Some(mut backend) => {
+                    backend.signing = api.backend_signing.as_ref().and_then(|s| {
+                        let signer = BackendSigner::new(s);
+                        if signer.is_none() {
+                            tracing::warn!(api = %api.api_id, env = %api.env_name, "signature key unusable in a header; backend calls go unsigned");
+                        }
+                        signer.map(Box::new)
+                    });
+                    Serving::Proxy(backend)
+                }
                 None => {
                     tracing::warn!(api = %api.api_id, host = %http.host, "API with an unusable backend host skipped");
                     return;
@@ -831,6 +843,7 @@ impl BackendEntry {
             timeout: b.timeout,
             retries: b.retries,
             grpc: b.grpc,
+            signing: None,
         })
     }
 }
@@ -875,6 +888,7 @@ mod tests {
             cors: false,
             throttle: None,
             ip_acl: None,
+            backend_signing: None,
         }
     }
 

@@ -167,6 +167,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             cors: false,
             throttle: None,
             ip_acl: None,
+            backend_signing: None,
         }],
         ..Default::default()
     };

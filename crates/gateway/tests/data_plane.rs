@@ -288,6 +288,7 @@ fn api(
         cors: false,
         throttle: None,
         ip_acl: None,
+        backend_signing: None,
     }
 }
 

@@ -58,7 +58,7 @@ pub use canonical::{canonical_request, hash_canonical_request};
 pub use date::{format_date, parse_date, InvalidDate};
 pub use payload::PayloadHash;
 pub use signature::{sign_string, string_to_sign, SigningKey};
-pub use signer::{sign_request, SignError, Signed};
+pub use signer::{sign_forwarded, sign_request, SignError, Signed};
 pub use verifier::{Mismatch, Verifier, VerifyError, DEFAULT_MAX_SKEW};
 
 /// The algorithm name that opens the `Authorization` header and the string to sign; the only

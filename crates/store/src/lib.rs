@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod model;
 pub mod nodes;
 pub mod revision;
+pub mod sign_keys;
 pub mod sql;
 pub mod test_db;
 pub mod throttle_counts;
@@ -29,6 +30,7 @@ pub use group_domains::GroupDomainStore;
 pub use ledger::QuotaLedgerStore;
 pub use model::*;
 pub use nodes::GatewayNodeStore;
+pub use sign_keys::SignKeyStore;
 pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
 pub use throttle_counts::ThrottleCountStore;
 pub use throttles::ThrottleStore;
@@ -51,6 +53,7 @@ pub trait Store:
     + AclPolicyStore
     + GroupDomainStore
     + EnvVariableStore
+    + SignKeyStore
     + FeatureStore
     + RevisionStore
     + QuotaLedgerStore
@@ -68,6 +71,8 @@ impl<T> Store for T where
         + AclPolicyStore
         + GroupDomainStore
         + EnvVariableStore
+        + SignKeyStore
+        + SignKeyStore
         + FeatureStore
         + RevisionStore
         + QuotaLedgerStore

@@ -8,6 +8,7 @@ pub mod apps;
 pub mod authz;
 pub mod features;
 pub mod instances;
+pub mod signs;
 pub mod throttles;
 pub mod views;
 
@@ -67,4 +68,5 @@ pub fn routes() -> Router<AppState> {
         .merge(authz::routes())
         .merge(throttles::routes())
         .merge(acls::routes())
+        .merge(signs::routes())
 }

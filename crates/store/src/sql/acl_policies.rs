@@ -1,6 +1,6 @@
 //! SQL implementation of [`AclPolicyStore`]: access control policies and their bindings.
 
-use super::bindings::{push_publication_filter, PUBLICATION_COLUMNS};
+use super::bindings::{outline_from_row, push_publication_filter, PUBLICATION_COLUMNS};
 use super::*;
 use crate::acl_policies::*;
 use crate::throttles::{BindingSide, PublicationFilter, UnbindFailure};
@@ -27,35 +27,6 @@ fn policy_from_row(row: &AnyRow) -> StoreResult<AclPolicy> {
         },
         bind_num: row.try_get("bind_num")?,
         update_time: Timestamp::from_nanos(row.try_get("update_time")?),
-    })
-}
-
-fn outline_from_row(row: &AnyRow, side: BindingSide) -> StoreResult<AclApiOutline> {
-    let (binding, other_policy) = match side {
-        BindingSide::Bound => (
-            Some((
-                row.try_get("bind_id")?,
-                Timestamp::from_nanos(row.try_get("bind_time")?),
-            )),
-            None,
-        ),
-        BindingSide::Unbound => (None, row.try_get("other_policy")?),
-    };
-    Ok(AclApiOutline {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        api_type: row.try_get("api_type")?,
-        remark: row.try_get("remark")?,
-        group_id: row.try_get("group_id")?,
-        group_name: row.try_get("group_name")?,
-        env_id: row.try_get("env_id")?,
-        env_name: row.try_get("env_name")?,
-        publish_id: row.try_get("publish_id")?,
-        req_uri: row.try_get("req_uri")?,
-        req_method: row.try_get("req_method")?,
-        auth_type: row.try_get("auth_type")?,
-        binding,
-        other_policy,
     })
 }
 

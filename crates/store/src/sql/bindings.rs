@@ -3,7 +3,8 @@
 //! published APIs, removing binding records one by one.
 
 use super::*;
-use crate::throttles::{PublicationFilter, UnbindFailure};
+use crate::acl_policies::AclApiOutline;
+use crate::throttles::{BindingSide, PublicationFilter, UnbindFailure};
 
 /// The columns of a published API (`pb` publication, `p` API, `g` group, `e` environment) in
 /// the binding lists.
@@ -36,6 +37,38 @@ pub(super) fn push_publication_filter(
             .push_bind(v.clone())
             .push(") > 0");
     }
+}
+
+/// A published API of a policy's lists (access control, signature keys) from a row of
+/// [`PUBLICATION_COLUMNS`] with, on the bound side, `bind_id` and `bind_time`, on the unbound
+/// side `other_policy`.
+pub(super) fn outline_from_row(row: &AnyRow, side: BindingSide) -> StoreResult<AclApiOutline> {
+    let (binding, other_policy) = match side {
+        BindingSide::Bound => (
+            Some((
+                row.try_get("bind_id")?,
+                Timestamp::from_nanos(row.try_get("bind_time")?),
+            )),
+            None,
+        ),
+        BindingSide::Unbound => (None, row.try_get("other_policy")?),
+    };
+    Ok(AclApiOutline {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        api_type: row.try_get("api_type")?,
+        remark: row.try_get("remark")?,
+        group_id: row.try_get("group_id")?,
+        group_name: row.try_get("group_name")?,
+        env_id: row.try_get("env_id")?,
+        env_name: row.try_get("env_name")?,
+        publish_id: row.try_get("publish_id")?,
+        req_uri: row.try_get("req_uri")?,
+        req_method: row.try_get("req_method")?,
+        auth_type: row.try_get("auth_type")?,
+        binding,
+        other_policy,
+    })
 }
 
 impl SqlStore {

@@ -38,6 +38,8 @@ const TABLES: &[&str] = &[
     "acl_bindings",
     "group_domains",
     "env_variables",
+    "sign_keys",
+    "sign_bindings",
 ];
 
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
@@ -52,6 +54,8 @@ const ADDED_LATER: &[&str] = &[
     "group_domains",
     "env_variables",
     "api_versions",
+    "sign_keys",
+    "sign_bindings",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.

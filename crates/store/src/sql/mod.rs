@@ -24,6 +24,7 @@ mod features;
 mod group_domains;
 mod ledger;
 mod nodes;
+mod sign_keys;
 mod throttle_counts;
 mod throttles;
 
