@@ -1,6 +1,9 @@
 //! SQL implementation of [`AclPolicyStore`]: access control policies and their bindings.
 
-use super::bindings::{outline_from_row, push_publication_filter, PUBLICATION_COLUMNS};
+use super::bindings::{
+    outline_from_row, policy_publication_columns, push_api_policy_filter, push_policy_name_filter,
+    push_policy_publications, ApiPolicyFilter, PolicyTables,
+};
 use super::*;
 use crate::acl_policies::*;
 use crate::throttles::{BindingSide, PublicationFilter, UnbindFailure};
@@ -10,6 +13,13 @@ use apigw_domain::authz::AclType;
 /// The columns of a policy (`c`) with its binding count.
 const POLICY_COLUMNS: &str = "c.id, c.name, c.acl_type, c.acl_value, c.update_time, \
      (SELECT COUNT(*) FROM acl_bindings b WHERE b.acl_id = c.id) AS bind_num";
+
+/// Where access control policies and their bindings are.
+const ACL_TABLES: PolicyTables = PolicyTables {
+    bindings: "acl_bindings",
+    policy_column: "acl_id",
+    policies: "acl_policies",
+};
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("stored access control {what} breaks the rules"))
@@ -174,20 +184,8 @@ impl AclPolicyStore for SqlStore {
             .push_bind(scope.project_id.clone())
             .push(" AND c.instance_id = ")
             .push_bind(scope.instance_id.clone());
-            if let Some(id) = &filter.id {
-                q.push(" AND c.id = ").push_bind(id.clone());
-            }
-            match (&filter.name, filter.name_exact) {
-                (Some(name), true) => {
-                    q.push(" AND c.name = ").push_bind(name.clone());
-                }
-                (Some(name), false) => {
-                    q.push(" AND instr(c.name, ")
-                        .push_bind(name.clone())
-                        .push(") > 0");
-                }
-                (None, _) => {}
-            }
+            let (id, name) = (filter.id.as_ref(), filter.name.as_ref());
+            push_policy_name_filter(q, "c", id, name, filter.name_exact);
             if let Some(t) = filter.acl_type {
                 q.push(" AND c.acl_type = ").push_bind(t.as_str());
             }
@@ -320,29 +318,9 @@ impl AclPolicyStore for SqlStore {
         page: Page,
     ) -> AclPolicyResult<(i64, Vec<AclApiOutline>)> {
         let filtered = |q: &mut QueryBuilder<'_>| {
-            q.push(
-                " FROM publications pb \
-                 JOIN apis p ON p.id = pb.api_id \
-                 JOIN instances i ON i.id = pb.instance_id \
-                 JOIN api_groups g ON g.id = p.group_id \
-                 JOIN environments e ON e.instance_id = pb.instance_id AND e.id = pb.env_id \
-                 LEFT JOIN acl_bindings b ON b.api_id = pb.api_id AND b.env_id = pb.env_id \
-                 LEFT JOIN acl_policies c ON c.id = b.acl_id WHERE ",
-            );
-            match side {
-                BindingSide::Bound => q.push("b.acl_id = ").push_bind(acl_id.to_owned()),
-                BindingSide::Unbound => q
-                    .push("(b.acl_id IS NULL OR b.acl_id <> ")
-                    .push_bind(acl_id.to_owned())
-                    .push(")"),
-            };
-            push_publication_filter(q, scope, filter);
+            push_policy_publications(q, &ACL_TABLES, acl_id, side, scope, filter);
         };
-        let mut columns = String::from(PUBLICATION_COLUMNS);
-        columns.push_str(match side {
-            BindingSide::Bound => ", b.id AS bind_id, b.create_time AS bind_time",
-            BindingSide::Unbound => ", c.name AS other_policy",
-        });
+        let columns = policy_publication_columns(side);
         let mut tx = self.read_tx().await?;
         if Self::acl_policy_state(&mut tx, scope, acl_id)
             .await?
@@ -367,25 +345,14 @@ impl AclPolicyStore for SqlStore {
                 " FROM acl_bindings b \
                  JOIN acl_policies c ON c.id = b.acl_id \
                  JOIN instances i ON i.id = b.instance_id \
-                 JOIN environments e ON e.instance_id = b.instance_id AND e.id = b.env_id \
-                 WHERE i.project_id = ",
-            )
-            .push_bind(scope.project_id.clone())
-            .push(" AND b.instance_id = ")
-            .push_bind(scope.instance_id.clone())
-            .push(" AND b.api_id = ")
-            .push_bind(api_id.to_owned());
-            if let Some(v) = &filter.acl_id {
-                q.push(" AND c.id = ").push_bind(v.clone());
-            }
-            if let Some(v) = &filter.acl_name {
-                q.push(" AND instr(c.name, ")
-                    .push_bind(v.clone())
-                    .push(") > 0");
-            }
-            if let Some(v) = &filter.env_id {
-                q.push(" AND b.env_id = ").push_bind(v.clone());
-            }
+                 JOIN environments e ON e.instance_id = b.instance_id AND e.id = b.env_id",
+            );
+            let filter = ApiPolicyFilter {
+                policy_id: filter.acl_id.as_ref(),
+                policy_name: filter.acl_name.as_ref(),
+                env_id: filter.env_id.as_ref(),
+            };
+            push_api_policy_filter(q, scope, api_id, "c", filter);
         };
         let mut tx = self.read_tx().await?;
         if !Self::api_in_scope(&mut tx, scope, api_id).await? {

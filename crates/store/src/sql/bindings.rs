@@ -71,6 +71,120 @@ pub(super) fn outline_from_row(row: &AnyRow, side: BindingSide) -> StoreResult<A
     })
 }
 
+/// The tables of a kind of policy whose bindings keep one policy per API and environment
+/// (access control policies, signature keys): the binding table, its column naming the
+/// policy, and the policy table.
+pub(super) struct PolicyTables {
+    pub bindings: &'static str,
+    pub policy_column: &'static str,
+    pub policies: &'static str,
+}
+
+/// Appends the `FROM … WHERE …` of the published APIs in `scope` bound (or, `side`, not
+/// bound) to policy `policy_id` of `tables`, filtered by `filter`: `pb` publication, `p` API,
+/// `g` group, `e` environment, `b` the API's binding there (if any), `c` its policy.
+pub(super) fn push_policy_publications(
+    q: &mut QueryBuilder<'_>,
+    tables: &PolicyTables,
+    policy_id: &str,
+    side: BindingSide,
+    scope: &Scope,
+    filter: &PublicationFilter,
+) {
+    let PolicyTables {
+        bindings,
+        policy_column,
+        policies,
+    } = tables;
+    q.push(format!(
+        " FROM publications pb \
+         JOIN apis p ON p.id = pb.api_id \
+         JOIN instances i ON i.id = pb.instance_id \
+         JOIN api_groups g ON g.id = p.group_id \
+         JOIN environments e ON e.instance_id = pb.instance_id AND e.id = pb.env_id \
+         LEFT JOIN {bindings} b ON b.api_id = pb.api_id AND b.env_id = pb.env_id \
+         LEFT JOIN {policies} c ON c.id = b.{policy_column} WHERE "
+    ));
+    match side {
+        BindingSide::Bound => q
+            .push(format!("b.{policy_column} = "))
+            .push_bind(policy_id.to_owned()),
+        BindingSide::Unbound => q
+            .push(format!(
+                "(b.{policy_column} IS NULL OR b.{policy_column} <> "
+            ))
+            .push_bind(policy_id.to_owned())
+            .push(")"),
+    };
+    push_publication_filter(q, scope, filter);
+}
+
+/// The columns [`outline_from_row`] reads on `side` besides [`PUBLICATION_COLUMNS`], with
+/// `c` the other policy bound there.
+pub(super) fn policy_publication_columns(side: BindingSide) -> String {
+    let mut columns = String::from(PUBLICATION_COLUMNS);
+    columns.push_str(match side {
+        BindingSide::Bound => ", b.id AS bind_id, b.create_time AS bind_time",
+        BindingSide::Unbound => ", c.name AS other_policy",
+    });
+    columns
+}
+
+/// Appends a policy list's filters on policy `alias`: exact id, name (a substring unless
+/// `exact`).
+pub(super) fn push_policy_name_filter(
+    q: &mut QueryBuilder<'_>,
+    alias: &str,
+    id: Option<&String>,
+    name: Option<&String>,
+    exact: bool,
+) {
+    if let Some(id) = id {
+        q.push(format!(" AND {alias}.id = ")).push_bind(id.clone());
+    }
+    match (name, exact) {
+        (Some(name), true) => {
+            q.push(format!(" AND {alias}.name = "))
+                .push_bind(name.clone());
+        }
+        (Some(name), false) => {
+            q.push(format!(" AND instr({alias}.name, "))
+                .push_bind(name.clone())
+                .push(") > 0");
+        }
+        (None, _) => {}
+    }
+}
+
+/// Which of an API's bindings a list of its policies shows: those to one policy, to policies
+/// whose name contains a text, in one environment.
+pub(super) struct ApiPolicyFilter<'f> {
+    pub policy_id: Option<&'f String>,
+    pub policy_name: Option<&'f String>,
+    pub env_id: Option<&'f String>,
+}
+
+/// Appends the `WHERE` of a list of the policies bound to API `api_id` in `scope` (`b` the
+/// binding, `i` its instance, `alias` the policy).
+pub(super) fn push_api_policy_filter(
+    q: &mut QueryBuilder<'_>,
+    scope: &Scope,
+    api_id: &str,
+    alias: &str,
+    filter: ApiPolicyFilter<'_>,
+) {
+    q.push(" WHERE i.project_id = ")
+        .push_bind(scope.project_id.clone())
+        .push(" AND b.instance_id = ")
+        .push_bind(scope.instance_id.clone())
+        .push(" AND b.api_id = ")
+        .push_bind(api_id.to_owned());
+    push_policy_name_filter(q, alias, filter.policy_id, filter.policy_name, false);
+    if let Some(v) = filter.env_id {
+        q.push(" AND b.env_id = ").push_bind(v.clone());
+    }
+}
+
 impl SqlStore {
     /// The (API, environment) of publication record `publish_id` in `scope`.
     pub(super) async fn publication_in_scope(

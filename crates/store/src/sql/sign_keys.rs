@@ -1,6 +1,9 @@
 //! SQL implementation of [`SignKeyStore`]: signature keys and their bindings.
 
-use super::bindings::{outline_from_row, push_publication_filter, PUBLICATION_COLUMNS};
+use super::bindings::{
+    outline_from_row, policy_publication_columns, push_api_policy_filter, push_policy_name_filter,
+    push_policy_publications, ApiPolicyFilter, PolicyTables, PUBLICATION_COLUMNS,
+};
 use super::*;
 use crate::acl_policies::AclApiOutline;
 use crate::sign_keys::*;
@@ -21,6 +24,13 @@ const BOUND_FROM: &str = " FROM sign_bindings b \
      JOIN api_groups g ON g.id = p.group_id \
      JOIN environments e ON e.instance_id = b.instance_id AND e.id = b.env_id \
      JOIN sign_keys s ON s.id = b.sign_id";
+
+/// Where signature keys and their bindings are.
+const SIGN_TABLES: PolicyTables = PolicyTables {
+    bindings: "sign_bindings",
+    policy_column: "sign_id",
+    policies: "sign_keys",
+};
 
 fn sign_secret_context(sign_id: &str) -> String {
     format!("sign_secret:{sign_id}")
@@ -196,20 +206,8 @@ impl SignKeyStore for SqlStore {
             .push_bind(scope.project_id.clone())
             .push(" AND s.instance_id = ")
             .push_bind(scope.instance_id.clone());
-            if let Some(id) = &filter.id {
-                q.push(" AND s.id = ").push_bind(id.clone());
-            }
-            match (&filter.name, filter.name_exact) {
-                (Some(name), true) => {
-                    q.push(" AND s.name = ").push_bind(name.clone());
-                }
-                (Some(name), false) => {
-                    q.push(" AND instr(s.name, ")
-                        .push_bind(name.clone())
-                        .push(") > 0");
-                }
-                (None, _) => {}
-            }
+            let (id, name) = (filter.id.as_ref(), filter.name.as_ref());
+            push_policy_name_filter(q, "s", id, name, filter.name_exact);
         };
         let tx = self.read_tx().await?;
         let order = " ORDER BY s.update_time DESC, s.id";
@@ -333,29 +331,9 @@ impl SignKeyStore for SqlStore {
         page: Page,
     ) -> SignKeyResult<(SignKey, i64, Vec<AclApiOutline>)> {
         let filtered = |q: &mut QueryBuilder<'_>| {
-            q.push(
-                " FROM publications pb \
-                 JOIN apis p ON p.id = pb.api_id \
-                 JOIN instances i ON i.id = pb.instance_id \
-                 JOIN api_groups g ON g.id = p.group_id \
-                 JOIN environments e ON e.instance_id = pb.instance_id AND e.id = pb.env_id \
-                 LEFT JOIN sign_bindings b ON b.api_id = pb.api_id AND b.env_id = pb.env_id \
-                 LEFT JOIN sign_keys s ON s.id = b.sign_id WHERE ",
-            );
-            match side {
-                BindingSide::Bound => q.push("b.sign_id = ").push_bind(sign_id.to_owned()),
-                BindingSide::Unbound => q
-                    .push("(b.sign_id IS NULL OR b.sign_id <> ")
-                    .push_bind(sign_id.to_owned())
-                    .push(")"),
-            };
-            push_publication_filter(q, scope, filter);
+            push_policy_publications(q, &SIGN_TABLES, sign_id, side, scope, filter);
         };
-        let mut columns = String::from(PUBLICATION_COLUMNS);
-        columns.push_str(match side {
-            BindingSide::Bound => ", b.id AS bind_id, b.create_time AS bind_time",
-            BindingSide::Unbound => ", s.name AS other_policy",
-        });
+        let columns = policy_publication_columns(side);
         let mut tx = self.read_tx().await?;
         let key = self
             .fetch_sign_key(&mut tx, scope, sign_id)
@@ -375,24 +353,13 @@ impl SignKeyStore for SqlStore {
         page: Page,
     ) -> SignKeyResult<(i64, Vec<SignApiBinding>)> {
         let filtered = |q: &mut QueryBuilder<'_>| {
-            q.push(BOUND_FROM)
-                .push(" WHERE i.project_id = ")
-                .push_bind(scope.project_id.clone())
-                .push(" AND b.instance_id = ")
-                .push_bind(scope.instance_id.clone())
-                .push(" AND b.api_id = ")
-                .push_bind(api_id.to_owned());
-            if let Some(v) = &filter.sign_id {
-                q.push(" AND s.id = ").push_bind(v.clone());
-            }
-            if let Some(v) = &filter.sign_name {
-                q.push(" AND instr(s.name, ")
-                    .push_bind(v.clone())
-                    .push(") > 0");
-            }
-            if let Some(v) = &filter.env_id {
-                q.push(" AND b.env_id = ").push_bind(v.clone());
-            }
+            q.push(BOUND_FROM);
+            let filter = ApiPolicyFilter {
+                policy_id: filter.sign_id.as_ref(),
+                policy_name: filter.sign_name.as_ref(),
+                env_id: filter.env_id.as_ref(),
+            };
+            push_api_policy_filter(q, scope, api_id, "s", filter);
         };
         let mut tx = self.read_tx().await?;
         if !Self::api_in_scope(&mut tx, scope, api_id).await? {

@@ -1,6 +1,7 @@
 //! SQL implementation of [`ThrottleStore`]: request throttling policies, their bindings to
 //! published APIs and their excluded configurations.
 
+use super::bindings::{push_api_policy_filter, ApiPolicyFilter};
 use super::bindings::{push_publication_filter, PUBLICATION_COLUMNS};
 use super::*;
 use crate::throttles::*;
@@ -480,25 +481,14 @@ impl ThrottleStore for SqlStore {
                 " FROM throttle_bindings b \
                  JOIN throttles t ON t.id = b.throttle_id \
                  JOIN instances i ON i.id = b.instance_id \
-                 JOIN environments e ON e.instance_id = b.instance_id AND e.id = b.env_id \
-                 WHERE i.project_id = ",
-            )
-            .push_bind(scope.project_id.clone())
-            .push(" AND b.instance_id = ")
-            .push_bind(scope.instance_id.clone())
-            .push(" AND b.api_id = ")
-            .push_bind(api_id.to_owned());
-            if let Some(v) = &filter.throttle_id {
-                q.push(" AND t.id = ").push_bind(v.clone());
-            }
-            if let Some(v) = &filter.throttle_name {
-                q.push(" AND instr(t.name, ")
-                    .push_bind(v.clone())
-                    .push(") > 0");
-            }
-            if let Some(v) = &filter.env_id {
-                q.push(" AND b.env_id = ").push_bind(v.clone());
-            }
+                 JOIN environments e ON e.instance_id = b.instance_id AND e.id = b.env_id",
+            );
+            let filter = ApiPolicyFilter {
+                policy_id: filter.throttle_id.as_ref(),
+                policy_name: filter.throttle_name.as_ref(),
+                env_id: filter.env_id.as_ref(),
+            };
+            push_api_policy_filter(q, scope, api_id, "t", filter);
         };
         let mut tx = self.read_tx().await?;
         if !Self::api_in_scope(&mut tx, scope, api_id).await? {

@@ -125,6 +125,13 @@ pub fn bound_api_info(a: &AclApiOutline) -> Value {
 /// `UnbindApiForAcl`: a published API the policy is not bound to (`acl_name`: the policy bound
 /// there instead, if any).
 pub fn unbound_api_info(a: &AclApiOutline) -> Value {
+    unbound_policy_api(a, "acl_name")
+}
+
+/// A published API a policy is not bound to, as the unbound lists of access control policies
+/// and signature keys show it; `other_field` names the policy of the kind bound there instead,
+/// if any.
+pub fn unbound_policy_api(a: &AclApiOutline, other_field: &str) -> Value {
     let mut v = json!({
         "id": a.id,
         "name": a.name,
@@ -141,7 +148,7 @@ pub fn unbound_api_info(a: &AclApiOutline) -> Value {
         "tags": [],
     });
     if let Some(other) = &a.other_policy {
-        v["acl_name"] = json!(other);
+        v[other_field] = json!(other);
     }
     v
 }

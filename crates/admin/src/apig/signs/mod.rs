@@ -121,23 +121,5 @@ pub fn binding_info(b: &SignApiBinding) -> Value {
 /// `ApiForSign`: a published API the key is not bound to (`signature_name`: the key bound
 /// there instead, if any).
 pub fn unbound_api_info(a: &AclApiOutline) -> Value {
-    let mut v = json!({
-        "id": a.id,
-        "name": a.name,
-        "group_id": a.group_id,
-        "group_name": a.group_name,
-        "type": a.api_type,
-        "remark": a.remark,
-        "run_env_name": a.env_name,
-        "run_env_id": a.env_id,
-        "publish_id": a.publish_id,
-        "req_uri": a.req_uri,
-        "auth_type": a.auth_type,
-        "req_method": a.req_method,
-        "tags": [],
-    });
-    if let Some(other) = &a.other_policy {
-        v["signature_name"] = json!(other);
-    }
-    v
+    crate::apig::acls::unbound_policy_api(a, "signature_name")
 }
