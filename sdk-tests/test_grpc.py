@@ -266,3 +266,52 @@ def test_a_grpcs_api_is_not_served_on_the_plain_listener(server, grpc_api):
             _unary(plain, "Say")(b"x", metadata=(("x-apig-appcode", grpc_api["code"]),),
                                  timeout=TIMEOUT)
     assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_a_signature_key_signs_grpc_backend_calls_without_holding_their_streams(
+        server, apig, instance_id, admin_token, project_id, channel, grpc_api, grpc_backend):
+    """An hmac signature key bound to the gRPC API: the backend's metadata carries the
+    gateway's SDK-HMAC-SHA256 signature with `x-sdk-content-sha256: UNSIGNED-PAYLOAD` (the
+    stream is not read whole), which the OFFICIAL signer reproduces; streams still flow."""
+    from huaweicloudsdkcore.sdk_request import SdkRequest
+    from huaweicloudsdkcore.signer.algorithm import SigningAlgorithm
+    from huaweicloudsdkcore.signer.signer import Signer
+
+    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
+    h = {"X-Auth-Token": admin_token}
+    key = requests.post(base + "/signs", headers=h, json={"name": "sdk_grpc_sign"}, timeout=TIMEOUT)
+    assert key.status_code == 201, key.text
+    key = key.json()
+    api = requests.get(base + "/apis/" + grpc_api["api"].id, headers=h, timeout=TIMEOUT).json()
+    bound = requests.post(base + "/sign-bindings", headers=h, timeout=TIMEOUT,
+                          json={"sign_id": key["id"], "publish_ids": [api["publish_id"]]})
+    assert bound.status_code == 201, bound.text
+    try:
+        reply, _ = _unary(channel, "Say").with_call(
+            b"hello", metadata=(("x-apig-appcode", grpc_api["code"]),), timeout=TIMEOUT)
+        md = json.loads(reply)["metadata"]
+        assert md["x-sdk-content-sha256"] == "UNSIGNED-PAYLOAD"
+        auth = md["authorization"]
+        assert auth.startswith("SDK-HMAC-SHA256 Access=%s, SignedHeaders="
+                               "host;x-sdk-content-sha256;x-sdk-date, Signature=" % key["sign_key"])
+
+        class Creds:
+            ak, sk = key["sign_key"], key["sign_secret"]
+
+        # The backend's own address is the Host the gateway signed; a non-empty body makes the
+        # signer take the declared payload hash, as for any streamed body.
+        req = SdkRequest(method="POST", schema="http", host="127.0.0.1:%d" % grpc_backend,
+                         resource_path="/%s/Say" % SERVICE, query_params=[],
+                         header_params={"Host": "127.0.0.1:%d" % grpc_backend,
+                                        "X-Sdk-Date": md["x-sdk-date"],
+                                        "X-Sdk-Content-Sha256": "UNSIGNED-PAYLOAD"},
+                         body=b"stream", signing_algorithm=SigningAlgorithm.HMAC_SHA256)
+        Signer(Creds()).sign(req)
+        assert req.header_params["Authorization"] == auth
+        code = (("x-apig-appcode", grpc_api["code"]),)
+        count = channel.unary_stream("/%s/Count" % SERVICE)
+        assert list(count(b"3", metadata=code, timeout=TIMEOUT)) == [b"n0", b"n1", b"n2"]
+    finally:
+        binding = bound.json()["bindings"][0]["id"]
+        requests.delete(base + "/sign-bindings/" + binding, headers=h, timeout=TIMEOUT)
+        requests.delete(base + "/signs/" + key["id"], headers=h, timeout=TIMEOUT)

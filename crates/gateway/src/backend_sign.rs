@@ -4,7 +4,9 @@
 //!
 //! - `hmac`: `SDK-HMAC-SHA256` keyed by the key's secret, the algorithm callers sign with.
 //!   Signed: `Host` (the backend's) and a fresh `X-Sdk-Date`; the payload hash is the body's
-//!   (the body is read whole first, within the body limits). A backend verifies it with any
+//!   (the body is read whole first, within the body limits), except for a gRPC backend, whose
+//!   streams are not held back: there `X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD` is signed in
+//!   the body hash's place, as the SDKs do for bodies they stream. A backend verifies it with any
 //!   APIG signer: rebuild the request from what arrived, sign it with the key and secret and
 //!   the `X-Sdk-Date` received, compare `Authorization`. The caller's own `X-Sdk-Date` and
 //!   `X-Sdk-Content-Sha256` (part of the caller's signature, never the backend's) are replaced
@@ -14,7 +16,9 @@
 use crate::body::UpstreamBody;
 use crate::config::BackendSigning;
 use crate::upstream::BackendRequest;
-use apigw_signing::{format_date, sign_forwarded, SigningKey, CONTENT_SHA256_HEADER, DATE_HEADER};
+use apigw_signing::{
+    format_date, sign_forwarded, SigningKey, CONTENT_SHA256_HEADER, DATE_HEADER, UNSIGNED_PAYLOAD,
+};
 use base64::Engine;
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
@@ -64,15 +68,16 @@ impl BackendSigner {
         }
     }
 
-    /// Whether the body must be read whole before the request is signed (its hash is signed).
-    pub fn hashes_body(&self) -> bool {
-        matches!(self, Self::Hmac { .. })
+    /// Whether the body must be read whole before the request is signed (its hash is signed):
+    /// for `hmac`, unless the body is a stream (`streams`) left unsigned.
+    pub fn hashes_body(&self, streams: bool) -> bool {
+        matches!(self, Self::Hmac { .. }) && !streams
     }
 
-    /// Signs `request` at `now`. For `hmac` its body is buffered ([`Self::hashes_body`]); a
-    /// target that is not a valid URI (it cannot be: the proxy checked it) is signed as `/`
-    /// and fails at the backend rather than here.
-    pub fn sign(&self, request: &mut BackendRequest, now: OffsetDateTime) {
+    /// Signs `request` at `now`. For `hmac` its body is buffered ([`Self::hashes_body`]) or,
+    /// `streams`, left out of the signature; a target that is not a valid URI (it cannot be:
+    /// the proxy checked it) is signed as `/` and fails at the backend rather than here.
+    pub fn sign(&self, request: &mut BackendRequest, streams: bool, now: OffsetDateTime) {
         match self {
             Self::Basic(value) => {
                 request.headers.insert(AUTHORIZATION, value.clone());
@@ -81,14 +86,20 @@ impl BackendSigner {
                 let date = format_date(now);
                 let date_value =
                     HeaderValue::from_str(&date).expect("a formatted date is visible ASCII");
-                let body: &[u8] = match &request.body {
-                    UpstreamBody::Buffered(Some(bytes)) => bytes,
-                    _ => &[],
-                };
-                let payload = hex::encode(Sha256::digest(body));
-                let mut signed = HeaderMap::with_capacity(2);
+                let mut signed = HeaderMap::with_capacity(3);
                 signed.insert(HOST, request.gateway.host.clone());
                 signed.insert(SDK_DATE, date_value.clone());
+                let payload = if streams {
+                    let unsigned = HeaderValue::from_static(UNSIGNED_PAYLOAD);
+                    signed.insert(SDK_CONTENT_SHA256, unsigned);
+                    UNSIGNED_PAYLOAD.to_owned()
+                } else {
+                    let body: &[u8] = match &request.body {
+                        UpstreamBody::Buffered(Some(bytes)) => bytes,
+                        _ => &[],
+                    };
+                    hex::encode(Sha256::digest(body))
+                };
                 let uri = Uri::try_from(request.target.as_str())
                     .unwrap_or_else(|_| Uri::from_static("/"));
                 let authorization = sign_forwarded(
@@ -99,7 +110,10 @@ impl BackendSigner {
                     (access, key),
                     &date,
                 );
-                request.headers.remove(SDK_CONTENT_SHA256);
+                match signed.remove(SDK_CONTENT_SHA256) {
+                    Some(unsigned) => request.headers.insert(SDK_CONTENT_SHA256, unsigned),
+                    None => request.headers.remove(SDK_CONTENT_SHA256),
+                };
                 request.headers.insert(SDK_DATE, date_value);
                 let mut value = HeaderValue::from_str(&authorization)
                     .expect("the key and the header names are visible ASCII");
@@ -107,5 +121,115 @@ impl BackendSigner {
                 request.headers.insert(AUTHORIZATION, value);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::GatewayFields;
+    use apigw_signing::{Authorization, PayloadHash, Verifier};
+    use bytes::Bytes;
+    use http::Method;
+
+    fn request(body: UpstreamBody) -> BackendRequest {
+        let mut headers = HeaderMap::new();
+        // The caller's own signing fields.
+        headers.insert(SDK_DATE, HeaderValue::from_static("20200101T000000Z"));
+        headers.insert(
+            SDK_CONTENT_SHA256,
+            HeaderValue::from_static("UNSIGNED-PAYLOAD"),
+        );
+        BackendRequest {
+            method: Method::POST,
+            target: "/orders/7?b=2&a=1".to_owned(),
+            headers,
+            gateway: GatewayFields {
+                host: HeaderValue::from_static("backend.test:8080"),
+                request_id: HeaderValue::from_static("rid"),
+                forwarded_for: HeaderValue::from_static("127.0.0.1"),
+            },
+            body,
+        }
+    }
+
+    fn hmac() -> BackendSigner {
+        BackendSigner::new(&BackendSigning::Hmac {
+            key: "gateway_key".into(),
+            secret: "gateway-secret-0123".into(),
+        })
+        .unwrap()
+    }
+
+    /// What a backend does: verify the request as it arrives (the gateway's Host among its
+    /// headers) with the key's secret.
+    fn verify(r: &BackendRequest, body: &[u8], secret: &str) -> Result<(), String> {
+        let mut headers = r.headers.clone();
+        headers.insert(HOST, r.gateway.host.clone());
+        let value = headers[AUTHORIZATION].to_str().unwrap().to_owned();
+        let auth = Authorization::parse(&value).map_err(|e| e.to_string())?;
+        let uri: Uri = r.target.parse().unwrap();
+        let payload = PayloadHash::for_verification(&auth, &headers, body);
+        Verifier::default()
+            .verify(
+                &auth,
+                &r.method,
+                &uri,
+                &headers,
+                payload,
+                &SigningKey::new(secret.as_bytes()),
+                OffsetDateTime::now_utc(),
+            )
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_hmac_key_signs_host_date_and_body_in_place_of_the_caller_s_fields() {
+        let body = Bytes::from_static(b"{\"n\":1}");
+        let mut r = request(UpstreamBody::buffered(body.clone()));
+        let signer = hmac();
+        assert!(signer.hashes_body(false));
+        signer.sign(&mut r, false, OffsetDateTime::now_utc());
+        let auth = r.headers[AUTHORIZATION].to_str().unwrap();
+        assert!(auth.starts_with(
+            "SDK-HMAC-SHA256 Access=gateway_key, SignedHeaders=host;x-sdk-date, Signature="
+        ));
+        assert!(r.headers[AUTHORIZATION].is_sensitive());
+        assert_ne!(r.headers[SDK_DATE], "20200101T000000Z");
+        assert!(!r.headers.contains_key(SDK_CONTENT_SHA256));
+        verify(&r, &body, "gateway-secret-0123").unwrap();
+        assert!(verify(&r, b"{\"n\":2}", "gateway-secret-0123").is_err());
+        assert!(verify(&r, &body, "another-secret-0123").is_err());
+    }
+
+    #[test]
+    fn a_streamed_body_is_signed_as_unsigned_payload() {
+        let mut r = request(UpstreamBody::Buffered(None));
+        let signer = hmac();
+        assert!(!signer.hashes_body(true));
+        signer.sign(&mut r, true, OffsetDateTime::now_utc());
+        let auth = r.headers[AUTHORIZATION].to_str().unwrap();
+        assert!(
+            auth.contains("SignedHeaders=host;x-sdk-content-sha256;x-sdk-date,"),
+            "{auth}"
+        );
+        assert_eq!(r.headers[SDK_CONTENT_SHA256], UNSIGNED_PAYLOAD);
+        // Whatever the stream holds.
+        verify(&r, b"any streamed bytes", "gateway-secret-0123").unwrap();
+    }
+
+    #[test]
+    fn a_basic_key_sends_its_credentials() {
+        let signer = BackendSigner::new(&BackendSigning::Basic {
+            key: "gateway".into(),
+            secret: "pa55-word".into(),
+        })
+        .unwrap();
+        assert!(!signer.hashes_body(false));
+        assert_eq!(format!("{signer:?}"), "BackendSigner::Basic(<redacted>)");
+        let mut r = request(UpstreamBody::Buffered(None));
+        signer.sign(&mut r, false, OffsetDateTime::now_utc());
+        assert_eq!(r.headers[AUTHORIZATION], "Basic Z2F0ZXdheTpwYTU1LXdvcmQ=");
+        assert!(r.headers[AUTHORIZATION].is_sensitive());
     }
 }

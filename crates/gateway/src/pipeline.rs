@@ -322,9 +322,9 @@ pub(crate) fn handle<'a>(
                 };
                 let forwarding = fields.forwarding;
                 // A signature key that signs the body's hash needs the body whole (boxed: only
-                // such APIs pay for the room its reading needs).
+                // such APIs pay for the room its reading needs); a gRPC stream is not held.
                 let body = match backend.signing.as_deref() {
-                    Some(signer) if signer.hashes_body() => {
+                    Some(signer) if signer.hashes_body(backend.grpc) => {
                         let whole = outgoing.body.read_whole(outgoing.watch.as_deref());
                         UpstreamBody::buffered(pass!(Box::pin(whole).await, 'phases))
                     }

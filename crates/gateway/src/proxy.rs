@@ -207,7 +207,7 @@ pub(crate) fn backend_request(
     };
     // Last: the signature covers the request as it goes out.
     if let Some(signer) = &backend.signing {
-        signer.sign(&mut request, time::OffsetDateTime::now_utc());
+        signer.sign(&mut request, backend.grpc, time::OffsetDateTime::now_utc());
     }
     Ok(request)
 }
