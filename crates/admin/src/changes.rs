@@ -284,6 +284,8 @@ mod tests {
         ));
         assert!(routes_only("/v2/p/apigw/instances/i/throttle-bindings"));
         assert!(routes_only("/v2/p/apigw/instances/i/acl-bindings"));
+        assert!(routes_only("/v2/p/apigw/instances/i/signs/s"));
+        assert!(routes_only("/v2/p/apigw/instances/i/sign-bindings/b"));
         assert!(routes_only("/v2/p/apigw/instances/i/acls/a"));
         assert!(!routes_only("/v2/p/apigw/instances/i/apps/a"));
         assert!(!routes_only("/v2/p/apigw/instances/i/app-auths"));

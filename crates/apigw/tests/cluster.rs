@@ -366,6 +366,68 @@ fn an_environment_variable_set_through_one_node_is_in_force_on_the_other() {
     until_status(&b, &client, &f.code, 500);
 }
 
+/// The `Authorization` the backend received for a call through `node`'s gateway.
+fn backend_authorization(node: &NodeUnderTest, client: &Client, app_code: &str) -> Option<String> {
+    let echo: Value = client
+        .get(format!("{}/echo/x", node.gateway))
+        .header("X-Apig-AppCode", app_code)
+        .send()
+        .ok()?
+        .json()
+        .ok()?;
+    echo["headers"]["authorization"].as_str().map(str::to_owned)
+}
+
+#[test]
+fn a_signature_key_bound_through_one_node_signs_the_other_s_backend_calls() {
+    let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    assert_eq!(backend_authorization(&b, &client, &f.code), None);
+    let key = a.created(
+        "/signs",
+        json!({"name": "cluster_basic", "sign_type": "basic", "sign_key": "gateway",
+               "sign_secret": "cluster-pass"}),
+    );
+    let api = a.mgmt("GET", &format!("/apis/{}", f.api_id), None);
+    let bound = a.created(
+        "/sign-bindings",
+        json!({"sign_id": key["id"], "publish_ids": [api.json["publish_id"]]}),
+    );
+    // Basic base64("gateway:cluster-pass").
+    let expected = Some("Basic Z2F0ZXdheTpjbHVzdGVyLXBhc3M=".to_owned());
+    assert_eq!(
+        backend_authorization(&a, &client, &f.code),
+        expected,
+        "in force on A when A answered"
+    );
+    let started = Instant::now();
+    while backend_authorization(&b, &client, &f.code) != expected {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "B never signed; log:\n{}",
+            b.server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let binding = bound["bindings"][0]["id"].as_str().unwrap();
+    let r = b.mgmt("DELETE", &format!("/sign-bindings/{binding}"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        backend_authorization(&b, &client, &f.code),
+        None,
+        "unbound on B when B answered"
+    );
+    let started = Instant::now();
+    while backend_authorization(&a, &client, &f.code).is_some() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "A kept signing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_certificate_added_through_one_node_is_presented_by_the_other() {
     let Some((_backend, a, b, _client, _f)) =
