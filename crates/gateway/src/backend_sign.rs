@@ -17,16 +17,37 @@ use crate::body::UpstreamBody;
 use crate::config::BackendSigning;
 use crate::upstream::BackendRequest;
 use apigw_signing::{
-    format_date, sign_forwarded, SigningKey, CONTENT_SHA256_HEADER, DATE_HEADER, UNSIGNED_PAYLOAD,
+    format_date, sign_forwarded, PayloadHash, SigningKey, CONTENT_SHA256_HEADER, DATE_HEADER,
+    UNSIGNED_PAYLOAD,
 };
 use base64::Engine;
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri};
-use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use time::OffsetDateTime;
 
 const SDK_DATE: HeaderName = HeaderName::from_static(DATE_HEADER);
 const SDK_CONTENT_SHA256: HeaderName = HeaderName::from_static(CONTENT_SHA256_HEADER);
+
+thread_local! {
+    /// The thread's last `X-Sdk-Date` and the second it names: requests of one second share
+    /// one formatting and one header value (a reference count, not a copy).
+    static SDK_DATE_OF_SECOND: RefCell<(i64, HeaderValue)> =
+        const { RefCell::new((i64::MIN, HeaderValue::from_static(""))) };
+}
+
+/// `X-Sdk-Date` for `now`, formatted once per second per thread.
+fn sdk_date(now: OffsetDateTime) -> HeaderValue {
+    SDK_DATE_OF_SECOND.with_borrow_mut(|(second, value)| {
+        let now_second = now.unix_timestamp();
+        if *second != now_second {
+            *value = HeaderValue::from_str(&format_date(now))
+                .expect("a formatted date is visible ASCII");
+            *second = now_second;
+        }
+        value.clone()
+    })
+}
 
 /// A signature key prepared for the request path.
 pub(crate) enum BackendSigner {
@@ -83,33 +104,27 @@ impl BackendSigner {
                 request.headers.insert(AUTHORIZATION, value.clone());
             }
             Self::Hmac { access, key } => {
-                let date = format_date(now);
-                let date_value =
-                    HeaderValue::from_str(&date).expect("a formatted date is visible ASCII");
+                let date_value = sdk_date(now);
+                let date = date_value
+                    .to_str()
+                    .expect("a formatted date is visible ASCII");
                 let mut signed = HeaderMap::with_capacity(3);
                 signed.insert(HOST, request.gateway.host.clone());
                 signed.insert(SDK_DATE, date_value.clone());
                 let payload = if streams {
                     let unsigned = HeaderValue::from_static(UNSIGNED_PAYLOAD);
                     signed.insert(SDK_CONTENT_SHA256, unsigned);
-                    UNSIGNED_PAYLOAD.to_owned()
+                    PayloadHash::Precomputed(UNSIGNED_PAYLOAD)
                 } else {
-                    let body: &[u8] = match &request.body {
+                    PayloadHash::Body(match &request.body {
                         UpstreamBody::Buffered(Some(bytes)) => bytes,
                         _ => &[],
-                    };
-                    hex::encode(Sha256::digest(body))
+                    })
                 };
                 let uri = Uri::try_from(request.target.as_str())
                     .unwrap_or_else(|_| Uri::from_static("/"));
-                let authorization = sign_forwarded(
-                    &request.method,
-                    &uri,
-                    &signed,
-                    &payload,
-                    (access, key),
-                    &date,
-                );
+                let authorization =
+                    sign_forwarded(&request.method, &uri, &signed, payload, (access, key), date);
                 match signed.remove(SDK_CONTENT_SHA256) {
                     Some(unsigned) => request.headers.insert(SDK_CONTENT_SHA256, unsigned),
                     None => request.headers.remove(SDK_CONTENT_SHA256),
@@ -216,6 +231,20 @@ mod tests {
         assert_eq!(r.headers[SDK_CONTENT_SHA256], UNSIGNED_PAYLOAD);
         // Whatever the stream holds.
         verify(&r, b"any streamed bytes", "gateway-secret-0123").unwrap();
+    }
+
+    #[test]
+    fn the_date_is_formatted_once_a_second() {
+        let t = OffsetDateTime::from_unix_timestamp(1_765_022_400).unwrap();
+        let first = sdk_date(t);
+        assert_eq!(first, "20251206T120000Z");
+        let later = sdk_date(t + time::Duration::milliseconds(999));
+        assert_eq!(
+            later.as_bytes().as_ptr(),
+            first.as_bytes().as_ptr(),
+            "the same value"
+        );
+        assert_eq!(sdk_date(t + time::Duration::seconds(1)), "20251206T120001Z");
     }
 
     #[test]

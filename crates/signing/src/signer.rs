@@ -4,6 +4,7 @@ use crate::canonical::{authority_host, canonical_bytes, text};
 use crate::date::{parse_date, SdkDate};
 use crate::payload::PayloadHash;
 use crate::signature::{sign_parts, string_to_sign, SigningKey};
+use crate::sink::HashSink;
 use crate::{hexdigits, Authorization, DATE_NAME};
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
@@ -127,30 +128,35 @@ pub fn sign_request(
 
 /// The `Authorization` value of a request signed by a party that forwards it (the gateway
 /// calling a backend with a signature key): the headers to sign are exactly those of
-/// `signed`, whose `X-Sdk-Date` is `date`; `payload_hash_hex` is the body's hash (or
+/// `signed`, whose `X-Sdk-Date` is `date`; `payload` is the body (or a declared hash such as
 /// `UNSIGNED-PAYLOAD`); `key` is the prepared secret of `access`.
 ///
 /// Exists so the forwarder signs without copying the request: it passes the few headers it
-/// signs and the prepared key it holds, and nothing is parsed or allocated beyond the header
-/// value. `access` must be a valid key (the caller checked it when the key was created).
+/// signs and the prepared key it holds; the canonical request is streamed into SHA-256 and
+/// an empty body's hash is a constant. `access` must be a valid key (the caller checked it
+/// when the key was created).
 pub fn sign_forwarded(
     method: &Method,
     uri: &Uri,
     signed: &HeaderMap,
-    payload_hash_hex: &str,
+    payload: PayloadHash<'_>,
     (access, key): (&str, &SigningKey),
     date: &str,
 ) -> String {
     let mut names: Vec<&str> = signed.keys().map(HeaderName::as_str).collect();
     names.sort_unstable();
     let signed_headers = names.join(";");
-    let hash = crate::canonical::hash_canonical_request(
+    let payload = payload.resolve();
+    let mut sink = HashSink::new();
+    crate::canonical::write(
+        &mut sink,
         method,
         uri,
         signed,
         &signed_headers,
-        payload_hash_hex,
+        payload.as_bytes(),
     );
+    let hash = sink.finalize();
     let signature = hexdigits::encode_string(&sign_parts(key, date, &hash));
     Authorization {
         access,
@@ -243,13 +249,12 @@ mod tests {
         signed.insert(HOST, HeaderValue::from_static("backend.test:8080"));
         signed.insert(DATE_NAME, HeaderValue::from_static("20261206T120000Z"));
         let body = b"{\"x\":1}";
-        let payload = hex::encode(Sha256::digest(body));
         let key = SigningKey::new(b"forwarding-secret-0123");
         let auth = sign_forwarded(
             &Method::POST,
             &uri,
             &signed,
-            &payload,
+            PayloadHash::Body(body),
             ("gateway_key", &key),
             "20261206T120000Z",
         );
