@@ -2930,6 +2930,15 @@ fn environment_variables_choose_each_environment_s_backend_from_the_next_call_on
     set(RELEASE, "prefix", "release");
     // Half of RELEASE's names are not enough.
     assert_gateway_error(&call("TEST"), 500, "APIG.0103");
+    // TEST still lacks the same name: the log said so once, not at each rebuild since.
+    let log = gw.server.log_text();
+    let warned = log
+        .lines()
+        .filter(|l| {
+            l.contains("API without a backend in this environment") && l.contains("env=TEST")
+        })
+        .count();
+    assert_eq!(warned, 1, "{log}");
     let test_backend = set(&test_env, "backend", &format!("127.0.0.1:{}", b.port));
     let test_prefix = set(&test_env, "prefix", "v2/test");
 

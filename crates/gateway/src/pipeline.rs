@@ -310,7 +310,7 @@ pub(crate) fn handle<'a>(
                 let backend = match &api.serving {
                     Serving::Proxy(backend) => backend,
                     Serving::Mock(content) => break 'phases Ok(proxy::mock_answer(content)),
-                    Serving::Missing => break 'phases Err(errors::backend_missing()),
+                    Serving::Missing(_) => break 'phases Err(errors::backend_missing()),
                 };
                 let caller = Caller {
                     app_id: app.map(|a| &*a.app_id),

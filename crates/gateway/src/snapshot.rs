@@ -141,8 +141,8 @@ pub(crate) enum Serving {
     Proxy(BackendEntry),
     /// A `MOCK` API: the gateway answers with this body.
     Mock(Bytes),
-    /// No backend in this environment (500 `APIG.0103`).
-    Missing,
+    /// No backend in this environment (500 `APIG.0103`), and why (for the log).
+    Missing(Box<str>),
 }
 
 /// A backend with its URI parts parsed once.
@@ -189,6 +189,18 @@ impl Routing {
             .into_iter()
             .flat_map(|p| p.apis.iter().filter_map(|a| a.rate_limit.as_ref()))
             .map(|l| (l.counters().key().into(), Arc::clone(l.counters())))
+            .collect();
+        // Why each API lacked a backend where it did: the log says so again only when the
+        // reason changes, not at every rebuild.
+        let was_missing: HashMap<(&str, &str), &str> = previous
+            .into_iter()
+            .flat_map(|p| p.apis.iter())
+            .filter_map(|a| match &a.serving {
+                Serving::Missing(reason) => {
+                    Some(((&*a.target.api_id, &*a.target.env_id), &**reason))
+                }
+                _ => None,
+            })
             .collect();
         // So are the calls of each API in all its environments.
         let mut all_envs: HashMap<Box<str>, Arc<AllEnvs>> = previous
@@ -249,7 +261,10 @@ impl Routing {
                 Box::new(RateLimiter::new(&policy, Arc::clone(counters)))
             });
             let all_envs = Arc::clone(all_envs.entry(api.api_id.as_str().into()).or_default());
-            routing.add_api(api, rate_limit, all_envs);
+            let missing_before = was_missing
+                .get(&(api.api_id.as_str(), api.env_id.as_str()))
+                .copied();
+            routing.add_api(api, rate_limit, all_envs, missing_before);
         }
         for group in &mut routing.groups {
             for table in group.envs.values_mut() {
@@ -553,6 +568,7 @@ impl Routing {
         api: PublishedApi,
         rate_limit: Option<Box<RateLimiter>>,
         all_envs: Arc<AllEnvs>,
+        missing_before: Option<&str>,
     ) {
         let Some(&group) = self
             .group_ids
@@ -580,8 +596,12 @@ impl Routing {
             },
             Backend::Mock(mock) => Serving::Mock(Bytes::from(mock.content.clone())),
             Backend::Missing { reason } => {
-                tracing::warn!(api = %api.api_id, env = %api.env_name, %reason, "API without a backend in this environment: its calls answer 500 APIG.0103");
-                Serving::Missing
+                if missing_before == Some(reason.as_str()) {
+                    tracing::debug!(api = %api.api_id, env = %api.env_name, %reason, "API still without a backend in this environment");
+                } else {
+                    tracing::warn!(api = %api.api_id, env = %api.env_name, %reason, "API without a backend in this environment: its calls answer 500 APIG.0103");
+                }
+                Serving::Missing(reason.as_str().into())
             }
         };
         if !api.req_uri.starts_with('/') {
