@@ -471,3 +471,51 @@ fn roles_and_projects() {
     assert_eq!(db_scalar(&server, "SELECT COUNT(*) FROM sign_keys"), 2);
     assert_eq!(db_scalar(&server, "SELECT COUNT(*) FROM sign_bindings"), 0);
 }
+
+#[test]
+fn deleting_an_instance_deletes_its_keys_and_bindings() {
+    let server = Server::start();
+    let admin = server.admin();
+    let created = server.call(
+        "POST",
+        &format!("/v2/{}/apigw/instances", admin.project_id),
+        Some(&admin.token),
+        Some(&json!({"instance_name": "short_lived"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let short_lived = Session {
+        token: admin.token.clone(),
+        project_id: admin.project_id.clone(),
+        user_id: admin.user_id.clone(),
+        instance_id: created.json["id"].as_str().unwrap().to_owned(),
+    };
+    let m = Mgmt {
+        server: &server,
+        s: &short_lived,
+    };
+    let key = m.create_ok(&json!({"name": "doomed_key"}));
+    let (_, publish_id) = published(&m, 1);
+    let bound = m.bind(key["id"].as_str().unwrap(), &[&publish_id]);
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    // A key of the default instance stays.
+    let kept = Mgmt {
+        server: &server,
+        s: &admin,
+    };
+    kept.create_ok(&json!({"name": "kept_key"}));
+    let deleted = server.call(
+        "DELETE",
+        &format!(
+            "/v2/{}/apigw/instances/{}",
+            admin.project_id, short_lived.instance_id
+        ),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(deleted.status, 204, "{}", deleted.text);
+    assert_eq!(
+        db_texts(&server, "SELECT name FROM sign_keys"),
+        vec!["kept_key".to_owned()]
+    );
+    assert_eq!(db_scalar(&server, "SELECT COUNT(*) FROM sign_bindings"), 0);
+}
