@@ -87,6 +87,29 @@ impl SqlStore {
             .transpose()
     }
 
+    /// How many APIs key `id` in `scope` is bound to; `None` if it is not in scope. Reads no
+    /// secret (deleting and binding need none).
+    async fn sign_key_bindings(
+        tx: &mut AnyConnection,
+        scope: &Scope,
+        id: &str,
+    ) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM sign_bindings b WHERE b.sign_id = s.id) AS bound \
+             FROM sign_keys s JOIN instances i ON i.id = s.instance_id \
+             WHERE i.project_id = $1 AND s.instance_id = $2 AND s.id = $3",
+        )
+        .bind(&scope.project_id)
+        .bind(&scope.instance_id)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("bound")?),
+            None => None,
+        })
+    }
+
     async fn sign_name_taken(
         tx: &mut AnyConnection,
         scope: &Scope,
@@ -217,11 +240,10 @@ impl SignKeyStore for SqlStore {
 
     async fn delete_sign_key(&self, scope: &Scope, id: &str) -> SignKeyResult<()> {
         let mut tx = self.config_tx().await?;
-        let key = self
-            .fetch_sign_key(&mut tx, scope, id)
+        let bindings = Self::sign_key_bindings(&mut tx, scope, id)
             .await?
             .ok_or_else(|| SignKeyError::NotFound(id.to_owned()))?;
-        if key.bind_num > 0 {
+        if bindings > 0 {
             return Err(SignKeyError::Bound);
         }
         sqlx::query("DELETE FROM sign_keys WHERE id = $1")
@@ -239,8 +261,7 @@ impl SignKeyStore for SqlStore {
         publish_ids: &[String],
     ) -> SignKeyResult<Vec<SignApiBinding>> {
         let mut tx = self.config_tx().await?;
-        if self
-            .fetch_sign_key(&mut tx, scope, sign_id)
+        if Self::sign_key_bindings(&mut tx, scope, sign_id)
             .await?
             .is_none()
         {
