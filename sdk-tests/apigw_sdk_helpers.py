@@ -56,10 +56,10 @@ def unique_name(prefix="sdk"):
     return "%s_%s" % (prefix, uuid.uuid4().hex[:12])
 
 
-def start_path_echo(**fields):
-    """A loopback backend answering every GET with the JSON object `{"path": <the request's
-    path and query>, **fields}`; returns the server (port: `server_address[1]`; stop it with
-    `shutdown()`)."""
+def start_path_echo(host="127.0.0.1", **fields):
+    """A loopback backend on `host` (any of 127.0.0.0/8) answering every GET with the JSON
+    object `{"path": <the request's path and query>, **fields}`; returns the server (port:
+    `server_address[1]`; stop it with `shutdown()`)."""
 
     class Echo(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -75,6 +75,6 @@ def start_path_echo(**fields):
         def log_message(self, *args):
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    httpd = ThreadingHTTPServer((host, 0), Echo)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd

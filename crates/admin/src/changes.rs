@@ -97,7 +97,8 @@ pub struct ChangedQuota(pub String);
 /// Whether `path` is a write target that changes only routing: `.../instances/{id}/api-groups`,
 /// `/envs`, `/env-variables` or `/apis` (publication included), and the request throttling
 /// policies the routes carry (`/throttles`, their exceptions, `/throttle-bindings`, `/acls`,
-/// `/acl-bindings`, `/signs`, `/sign-bindings`).
+/// `/acl-bindings`, `/signs`, `/sign-bindings`) and the VPC channels APIs use
+/// (`/vpc-channels`).
 fn routes_only(path: &str) -> bool {
     let mut segs = path.split('/').skip(1);
     matches!(
@@ -116,6 +117,7 @@ fn routes_only(path: &str) -> bool {
                     | "acl-bindings"
                     | "signs"
                     | "sign-bindings"
+                    | "vpc-channels"
             )
         )
     )
@@ -275,6 +277,9 @@ mod tests {
     #[test]
     fn routing_writes_are_recognised_by_path() {
         assert!(routes_only("/v2/p/apigw/instances/i/apis/action"));
+        assert!(routes_only(
+            "/v2/p/apigw/instances/i/vpc-channels/c/members/batch-disable"
+        ));
         assert!(routes_only("/v2/p/apigw/instances/i/apis"));
         assert!(routes_only("/v2/p/apigw/instances/i/envs/e"));
         assert!(routes_only("/v2/p/apigw/instances/i/env-variables/v"));

@@ -6,22 +6,25 @@
 use anyhow::Context;
 use apigw_admin::changes::Change;
 use apigw_domain::api::{
-    self, ApiBackend, ApiDefinition, AuthType, BackendValue, HttpMethod, MatchMode, ParamLocation,
-    ParamType, ReqProtocol, SystemParam,
+    self, ApiBackend, ApiDefinition, AuthType, BackendTarget, BackendValue, HttpMethod, MatchMode,
+    ParamLocation, ParamType, ReqProtocol, SystemParam,
 };
 use apigw_domain::authz::AclType;
 use apigw_domain::env_variable::{substitute, Undefined};
 use apigw_domain::sign_key::{SignKeySpec, SignType};
 use apigw_domain::throttle::SpecialObjectType;
+use apigw_domain::vpc_channel;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, BackendSigning, BoundCertificate, Gateway, GatewayConfig,
-    GroupConfig, GroupDomain, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate,
-    MockAnswer, ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam,
+    BackendParam, BackendRetries, BackendSigning, BalanceStrategy, BoundCertificate, ChannelConfig,
+    ChannelMember, ChannelTarget, Gateway, GatewayConfig, GroupConfig, GroupDomain,
+    HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate, MockAnswer,
+    ParamValue, ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam,
     ThrottlePolicy, ValueRules,
 };
 use apigw_store::revision::Coverage;
+use apigw_store::vpc_channels::VpcChannel;
 use apigw_store::Store;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -63,18 +66,86 @@ fn value_rules(rp: &api::ReqParam) -> ValueRules {
 /// The values of one group's variables in one environment, by name.
 type Variables = HashMap<String, String>;
 
+/// The instance's VPC channels as the gateway takes them, by id.
+type Channels = HashMap<String, Arc<ChannelConfig>>;
+
+/// A stored channel as the gateway spreads calls over it: its enabled members only.
+fn channel_config(c: VpcChannel) -> ChannelConfig {
+    let port = c.spec.port;
+    ChannelConfig {
+        strategy: match c.spec.balance_strategy {
+            vpc_channel::BalanceStrategy::WeightedRoundRobin => BalanceStrategy::RoundRobin,
+            vpc_channel::BalanceStrategy::WeightedLeastConnections => {
+                BalanceStrategy::LeastConnections
+            }
+            vpc_channel::BalanceStrategy::SourceHash => BalanceStrategy::SourceHash,
+            vpc_channel::BalanceStrategy::UriHash => BalanceStrategy::UriHash,
+        },
+        members: c
+            .members
+            .into_iter()
+            .filter(|m| m.spec.enabled)
+            .map(|m| ChannelMember {
+                port: m.spec.port_or(port),
+                host: m.spec.host,
+                weight: m.spec.weight,
+                backup: m.spec.is_backup,
+            })
+            .collect(),
+        health_check: c.spec.health.map(|h| HealthCheckConfig {
+            protocol: match h.protocol {
+                vpc_channel::HealthProtocol::Tcp => ProbeProtocol::Tcp,
+                vpc_channel::HealthProtocol::Http => ProbeProtocol::Http,
+                vpc_channel::HealthProtocol::Https => ProbeProtocol::Https,
+            },
+            path: h.path,
+            method: h.method,
+            port: h.port,
+            healthy_threshold: h.threshold_normal,
+            unhealthy_threshold: h.threshold_abnormal,
+            interval: Duration::from_secs(u64::from(h.interval_s)),
+            timeout: Duration::from_secs(u64::from(h.timeout_s)),
+            codes: h.http_codes.ranges().to_vec(),
+        }),
+        id: c.id,
+    }
+}
+
 /// The backend of a definition in the environment whose variables are `variables`: its
 /// address and path with every `#name#` filled in, or `Missing` (500 `APIG.0103` for calls)
 /// when a name is not defined there or the address it makes is none.
-fn backend_in_env(b: &api::BackendApi, variables: Option<&Variables>) -> anyhow::Result<Backend> {
+///
+/// A backend on a VPC channel is sent to the channel's servers (`Missing` if the channel is
+/// gone, which the store prevents while an API names it).
+fn backend_in_env(
+    b: &api::BackendApi,
+    variables: Option<&Variables>,
+    channels: &Channels,
+) -> anyhow::Result<Backend> {
     let value = |name: &str| variables.and_then(|v| v.get(name)).map(String::as_str);
-    let address = match b.url_domain.address(value) {
-        Ok(address) => address,
-        Err(why) => {
-            return Ok(Backend::Missing {
-                reason: format!("url_domain {:?}: {why}", b.url_domain.as_str()),
-            })
-        }
+    let (address, channel) = match &b.target {
+        BackendTarget::Address(domain) => match domain.address(value) {
+            Ok(address) => (Some(address), None),
+            Err(why) => {
+                return Ok(Backend::Missing {
+                    reason: format!("url_domain {:?}: {why}", domain.as_str()),
+                })
+            }
+        },
+        BackendTarget::Channel(r) => match channels.get(&r.channel_id) {
+            Some(channel) => (
+                None,
+                Some(ChannelTarget {
+                    channel: Arc::clone(channel),
+                    proxy_host: r.proxy_host.clone(),
+                }),
+            ),
+            None => {
+                return Ok(Backend::Missing {
+                    reason: format!("VPC channel {} does not exist", r.channel_id),
+                })
+            }
+        },
     };
     let path = match substitute(b.req_uri.as_str(), value) {
         Ok(path) => path.into_owned(),
@@ -90,12 +161,16 @@ fn backend_in_env(b: &api::BackendApi, variables: Option<&Variables>) -> anyhow:
     Ok(Backend::Http(HttpBackend {
         https: b.req_protocol.is_tls(),
         grpc: b.req_protocol.is_grpc(),
-        host: address.host().to_owned(),
-        port: address.port_for(b.req_protocol),
+        host: address
+            .as_ref()
+            .map(|a| a.host().to_owned())
+            .unwrap_or_default(),
+        port: address.map_or(0, |a| a.port_for(b.req_protocol)),
         method: method(b.req_method)?,
         path,
         timeout: Duration::from_millis(u64::from(b.timeout_ms)),
         retries: BackendRetries::from_retry_count(b.retry_count),
+        channel,
     }))
 }
 
@@ -104,6 +179,7 @@ fn backend_in_env(b: &api::BackendApi, variables: Option<&Variables>) -> anyhow:
 fn published(
     p: &apigw_store::apis::PublishedApi,
     variables: Option<&Variables>,
+    channels: &Channels,
 ) -> anyhow::Result<PublishedApi> {
     let d: &ApiDefinition = &p.definition;
     let mut params = Vec::with_capacity(d.backend_params().len());
@@ -178,7 +254,7 @@ fn published(
             },
         },
         backend: match d.backend() {
-            ApiBackend::Http(b) | ApiBackend::Grpc(b) => backend_in_env(b, variables)?,
+            ApiBackend::Http(b) | ApiBackend::Grpc(b) => backend_in_env(b, variables, channels)?,
             ApiBackend::Mock(mock) => Backend::Mock(MockAnswer {
                 content: mock.result_content.clone(),
             }),
@@ -346,6 +422,12 @@ async fn load_routes(
             .or_default()
             .insert(v.name.as_str().to_owned(), v.value.as_str().to_owned());
     }
+    let channels: Channels = store
+        .vpc_channels_in_force(instance_id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id.clone(), Arc::new(channel_config(c))))
+        .collect();
     let mut groups: BTreeMap<String, GroupConfig> = BTreeMap::new();
     let mut apis = Vec::with_capacity(published_apis.len());
     for p in &published_apis {
@@ -358,7 +440,7 @@ async fn load_routes(
                 domains: vec![api::sl_domain(&p.group.id, region).into()],
             });
         let env_variables = variables.get(&p.group.id).and_then(|e| e.get(&p.env_id));
-        let mut api = published(p, env_variables)?;
+        let mut api = published(p, env_variables, &channels)?;
         let key = (p.api_id.clone(), p.env_id.clone());
         api.throttle = throttles.remove(&key);
         api.ip_acl = ip_acls.remove(&key);

@@ -321,8 +321,14 @@ fn every_part_of_a_definition_is_validated() {
         ("retry_count", json!("11"), "backend_api.retry_count"),
         (
             "vpc_channel_status",
-            json!(1),
+            json!(3),
             "backend_api.vpc_channel_status",
+        ),
+        // A channel backend names its channel.
+        (
+            "vpc_channel_status",
+            json!(1),
+            "backend_api.vpc_channel_info",
         ),
     ];
     for (key, value, field) in backend_cases {

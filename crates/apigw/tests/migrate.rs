@@ -69,7 +69,13 @@ fn picture(server: &Server) -> Value {
     let app_id = apps["apps"][0]["id"].as_str().unwrap().to_owned();
     let groups = get("/api-groups");
     let group_id = groups["groups"][0]["id"].as_str().unwrap().to_owned();
+    let channels = get("/vpc-channels");
+    let channel = channels["vpc_channels"][0]["id"]
+        .as_str()
+        .map(|id| get(&format!("/vpc-channels/{id}")));
     json!({
+        "channels": channels["vpc_channels"],
+        "channel": channel,
         "variables": get(&format!("/env-variables?group_id={group_id}"))["variables"],
         "apps": apps["apps"],
         "codes": get(&format!("/apps/{app_id}/app-codes"))["app_codes"],
@@ -205,6 +211,14 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
         "/sign-bindings",
         json!({"sign_id": sign["id"], "publish_ids": [publish_id]}),
     );
+    // A VPC channel with its servers and health check.
+    post(
+        "/vpc-channels",
+        json!({"name": "moved_channel", "port": 8080, "member_type": "ip",
+            "members": [{"host": "10.0.0.1", "weight": 3}, {"host": "10.0.0.2", "is_backup": true}],
+            "vpc_health_config": {"protocol": "TCP", "threshold_normal": 2,
+                "threshold_abnormal": 2, "time_interval": 10, "timeout": 5}}),
+    );
     // The key's longest base64 line: it must not appear in clear anywhere.
     let key_line = pair.1.lines().max_by_key(|l| l.len()).unwrap().to_owned();
     let user = server.user_session(&admin, "moved_user", "admin", "member");
@@ -214,6 +228,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert_eq!(before["variables"][0]["variable_name"], "backend");
     assert_eq!(before["versions"][0]["status"], 1);
     assert_eq!(before["sign_bindings"][0]["sign_name"], "moved_sign");
+    assert_eq!(before["channel"]["members"][1]["is_backup"], true);
     assert_eq!(server.terminate(), Some(0));
 
     // 2. migrate SQLite → PostgreSQL.

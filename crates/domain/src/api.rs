@@ -17,13 +17,18 @@
 //! `/{package}.{service}/{method}` (`NORMAL` matching only for the last), a backend path of `/`
 //! (the call's own path is forwarded) and backend parameters only in headers (gRPC metadata).
 //!
+//! A backend is either an address (`url_domain`) or a VPC channel (`vpc_channel_status` 1,
+//! `vpc_channel_info`, see [`crate::vpc_channel`]).
+//!
 //! What we refuse although Huawei accepts it (we do not implement it): `auth_type` `IAM` and
-//! `AUTHORIZER`, `backend_type` `FUNCTION`, VPC channels (`vpc_channel_status` 1), parameters
+//! `AUTHORIZER`, `backend_type` `FUNCTION`, parameters
 //! inside a path segment (`/a/{id}.json`) and `{p+}`.
 
 use crate::env_variable;
 use crate::error::ApiError;
+use crate::fields::Fields;
 use crate::names::ResourceId;
+use crate::vpc_channel::ChannelRef;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 use std::fmt;
@@ -1017,11 +1022,39 @@ pub struct BackendParam {
     pub remark: Option<String>,
 }
 
+/// Where an API's calls go: one address, or the servers of a VPC channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackendTarget {
+    /// `url_domain` (`vpc_channel_status` 2): `host[:port]`.
+    Address(UrlDomain),
+    /// `vpc_channel_info` (`vpc_channel_status` 1): a channel of the same instance, which must
+    /// exist when the API is created or changed.
+    Channel(ChannelRef),
+}
+
+impl BackendTarget {
+    /// The address, when the backend is one.
+    pub fn address(&self) -> Option<&UrlDomain> {
+        match self {
+            Self::Address(a) => Some(a),
+            Self::Channel(_) => None,
+        }
+    }
+
+    /// The channel, when the backend is one.
+    pub fn channel(&self) -> Option<&ChannelRef> {
+        match self {
+            Self::Channel(c) => Some(c),
+            Self::Address(_) => None,
+        }
+    }
+}
+
 /// The backend server of an API (`backend_api`), HTTP or gRPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackendApi {
-    /// `host[:port]`.
-    pub url_domain: UrlDomain,
+    /// `url_domain`, or a VPC channel.
+    pub target: BackendTarget,
     /// HTTP or HTTPS (an `HTTP` backend), GRPC or GRPCS (a `GRPC` backend).
     pub req_protocol: BackendProtocol,
     /// Method sent (`ANY`: the caller's).
@@ -1115,92 +1148,6 @@ pub struct ApiDefinition {
     result_failure_sample: Option<String>,
 }
 
-/// A JSON object being read, with the dotted path used in error names.
-struct Fields<'a> {
-    map: &'a Map<String, Value>,
-    prefix: String,
-}
-
-impl<'a> Fields<'a> {
-    fn new(map: &'a Map<String, Value>, prefix: &str) -> Self {
-        Self {
-            map,
-            prefix: prefix.to_owned(),
-        }
-    }
-
-    fn name(&self, field: &str) -> String {
-        format!("{}{field}", self.prefix)
-    }
-
-    fn bad(&self, field: &str) -> ApiError {
-        ApiError::invalid_body_field(&self.name(field))
-    }
-
-    fn get(&self, field: &str) -> Option<&'a Value> {
-        self.map.get(field).filter(|v| !v.is_null())
-    }
-
-    fn opt_str(&self, field: &str) -> Result<Option<&'a str>, ApiError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.bad(field)),
-        }
-    }
-
-    fn req_str(&self, field: &str) -> Result<&'a str, ApiError> {
-        self.opt_str(field)?.ok_or_else(|| self.bad(field))
-    }
-
-    fn opt_text(&self, field: &str, max: usize) -> Result<Option<String>, ApiError> {
-        match self.opt_str(field)? {
-            Some(s) if s.chars().count() > max => Err(self.bad(field)),
-            other => Ok(other.map(str::to_owned)),
-        }
-    }
-
-    fn opt_int(&self, field: &str) -> Result<Option<i64>, ApiError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| self.bad(field)),
-        }
-    }
-
-    fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(self.bad(field)),
-        }
-    }
-
-    fn opt_object(&self, field: &str) -> Result<Option<Fields<'a>>, ApiError> {
-        match self.get(field) {
-            None => Ok(None),
-            Some(Value::Object(m)) => Ok(Some(Fields::new(m, &format!("{}.", self.name(field))))),
-            Some(_) => Err(self.bad(field)),
-        }
-    }
-
-    fn opt_array(&self, field: &str) -> Result<&'a [Value], ApiError> {
-        match self.get(field) {
-            None => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items),
-            Some(_) => Err(self.bad(field)),
-        }
-    }
-
-    /// The `i`-th item of the array `field`, which must be an object.
-    fn item(&self, field: &str, i: usize, v: &'a Value) -> Result<Fields<'a>, ApiError> {
-        let name = format!("{}[{i}]", self.name(field));
-        match v {
-            Value::Object(m) => Ok(Fields::new(m, &format!("{name}."))),
-            _ => Err(ApiError::invalid_body_field(&name)),
-        }
-    }
-}
-
 /// Key under which two parameters at one location collide (header names ignore case).
 fn param_key(location: ParamLocation, name: &str) -> (ParamLocation, String) {
     match location {
@@ -1239,13 +1186,16 @@ fn parse_retry_count(v: Option<&Value>) -> Result<i8, ApiError> {
 
 impl BackendApi {
     fn parse(f: &Fields<'_>) -> Result<Self, ApiError> {
-        if let Some(status) = f.opt_int("vpc_channel_status")? {
-            // 1 = through a VPC channel, which we do not have; 2 = direct address.
-            if status != 2 {
-                return Err(f.bad("vpc_channel_status"));
+        // 1 = through a VPC channel, 2 (the default) = the address in `url_domain`.
+        let target = match f.opt_int("vpc_channel_status")? {
+            Some(1) => {
+                let info = f.opt_object("vpc_channel_info")?;
+                let info = info.ok_or_else(|| f.bad("vpc_channel_info"))?;
+                BackendTarget::Channel(ChannelRef::read(&info)?)
             }
-        }
-        let url_domain = UrlDomain::parse(f.req_str("url_domain")?)?;
+            None | Some(2) => BackendTarget::Address(UrlDomain::parse(f.req_str("url_domain")?)?),
+            Some(_) => return Err(f.bad("vpc_channel_status")),
+        };
         let req_protocol =
             BackendProtocol::parse(f.req_str("req_protocol")?, &f.name("req_protocol"))?;
         let req_method = HttpMethod::parse(f.req_str("req_method")?, &f.name("req_method"))?;
@@ -1257,7 +1207,7 @@ impl BackendApi {
         let retry_count = parse_retry_count(f.get("retry_count"))?;
         let remark = f.opt_text("remark", REMARK_MAX)?;
         Ok(Self {
-            url_domain,
+            target,
             req_protocol,
             req_method,
             req_uri,
@@ -1269,14 +1219,24 @@ impl BackendApi {
 
     fn to_json(&self) -> Value {
         let mut v = json!({
-            "url_domain": self.url_domain.as_str(),
             "req_protocol": self.req_protocol.as_str(),
             "req_method": self.req_method.as_str(),
             "req_uri": self.req_uri.as_str(),
             "timeout": self.timeout_ms,
             "retry_count": self.retry_count.to_string(),
-            "vpc_channel_status": 2,
         });
+        match &self.target {
+            BackendTarget::Address(a) => {
+                v["url_domain"] = json!(a.as_str());
+                v["vpc_channel_status"] = json!(2);
+            }
+            BackendTarget::Channel(c) => {
+                // As APIG answers: the channel's id in `url_domain`.
+                v["url_domain"] = json!(c.channel_id);
+                v["vpc_channel_status"] = json!(1);
+                v["vpc_channel_info"] = c.to_json();
+            }
+        }
         if let Some(r) = &self.remark {
             v["remark"] = json!(r);
         }
@@ -1907,7 +1867,8 @@ mod tests {
         assert_eq!(d.match_mode(), MatchMode::Normal);
         assert_eq!(d.app_code_auth(), AppCodeAuth::Header);
         let backend = d.backend_api().unwrap();
-        assert_eq!(backend.url_domain.literal().unwrap().port(), Some(12346));
+        let address = backend.target.address().unwrap();
+        assert_eq!(address.literal().unwrap().port(), Some(12346));
         assert_eq!(backend.retry_count, -1);
         assert_eq!(d.to_json()["backend_type"], "HTTP");
         assert_eq!(d.route_key(), "GET /users/{}");
@@ -2050,7 +2011,9 @@ mod tests {
         let server = d.backend_api().unwrap();
         assert_eq!(
             server
-                .url_domain
+                .target
+                .address()
+                .unwrap()
                 .literal()
                 .unwrap()
                 .port_for(server.req_protocol),
@@ -2108,7 +2071,9 @@ mod tests {
         assert_eq!(
             d.backend_api()
                 .unwrap()
-                .url_domain
+                .target
+                .address()
+                .unwrap()
                 .literal()
                 .unwrap()
                 .port_for(BackendProtocol::Https),
@@ -2183,8 +2148,13 @@ mod tests {
             ),
             (
                 &["backend_api", "vpc_channel_status"],
-                json!(1),
+                json!(3),
                 "backend_api.vpc_channel_status",
+            ),
+            (
+                &["backend_api", "vpc_channel_status"],
+                json!(1),
+                "backend_api.vpc_channel_info",
             ),
             (
                 &["req_params", "1", "name"],

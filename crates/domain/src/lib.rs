@@ -9,6 +9,7 @@ pub mod certificate;
 pub mod env_variable;
 pub mod error;
 pub mod feature;
+mod fields;
 pub mod generate;
 pub mod group_domain;
 pub mod identity;
@@ -17,6 +18,7 @@ pub mod page;
 pub mod sign_key;
 pub mod throttle;
 pub mod timestamp;
+pub mod vpc_channel;
 
 pub use error::ApiError;
 pub use feature::{FeatureName, FeatureSetting};

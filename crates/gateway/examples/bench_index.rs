@@ -319,6 +319,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                     path: "/".into(),
                     timeout: Duration::from_secs(5),
                     retries: Default::default(),
+                    channel: None,
                 }),
                 req_params: vec![],
                 backend_params: vec![],

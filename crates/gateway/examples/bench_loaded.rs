@@ -91,6 +91,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
                 path: "/".into(),
                 timeout: Duration::from_secs(5),
                 retries: Default::default(),
+                channel: None,
             }),
             req_params: vec![],
             backend_params: vec![],

@@ -383,6 +383,93 @@ pub struct HttpBackend {
     pub timeout: Duration,
     /// How often a failed request is tried again (APIG `retry_count`).
     pub retries: BackendRetries,
+    /// The VPC channel whose servers take the calls (`host` and `port` are then unused).
+    pub channel: Option<ChannelTarget>,
+}
+
+/// An API's use of a VPC channel: the channel, and the `Host` its backend requests carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelTarget {
+    /// The channel (shared by every API that uses it).
+    pub channel: Arc<ChannelConfig>,
+    /// `vpc_channel_proxy_host`: the `Host` sent to the servers (and the TLS server name);
+    /// `None`: the caller's own `Host`.
+    pub proxy_host: Option<String>,
+}
+
+/// A VPC channel (APIG `vpc-channels`): the servers an API's calls are spread over.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChannelConfig {
+    /// Channel id (for logs, and to share one balancer among the APIs that use it).
+    pub id: String,
+    /// How calls are spread.
+    pub strategy: BalanceStrategy,
+    /// The enabled servers (disabled ones are left out).
+    pub members: Vec<ChannelMember>,
+    /// The active health check, if any; without one every server counts as healthy.
+    pub health_check: Option<HealthCheckConfig>,
+}
+
+/// How a channel spreads calls over its servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BalanceStrategy {
+    /// Weighted round robin.
+    RoundRobin,
+    /// Weighted least connections: the server with the fewest calls in flight relative to
+    /// its weight.
+    LeastConnections,
+    /// By a hash of the caller's address.
+    SourceHash,
+    /// By a hash of the request path.
+    UriHash,
+}
+
+/// A server of a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChannelMember {
+    /// Host name or IP literal (without brackets for IPv6).
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Share of the calls relative to the others' (0 takes none).
+    pub weight: u16,
+    /// Takes calls only while no other server is healthy.
+    pub backup: bool,
+}
+
+/// How a health check probes a channel's servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeProtocol {
+    /// A TCP connection that opens.
+    Tcp,
+    /// An HTTP request whose status is accepted.
+    Http,
+    /// The same over TLS (the certificate is not checked: the probe asks whether the server
+    /// answers; calls check who it is).
+    Https,
+}
+
+/// A channel's active health check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HealthCheckConfig {
+    /// How servers are probed.
+    pub protocol: ProbeProtocol,
+    /// Path of an HTTP(S) probe.
+    pub path: String,
+    /// `GET` or `HEAD`.
+    pub method: String,
+    /// Port probed; `None`: each server's own.
+    pub port: Option<u16>,
+    /// Successes in a row that make an unhealthy server healthy.
+    pub healthy_threshold: u8,
+    /// Failures in a row that make a healthy server unhealthy.
+    pub unhealthy_threshold: u8,
+    /// Time between probes of one server.
+    pub interval: Duration,
+    /// Time one probe may take.
+    pub timeout: Duration,
+    /// Accepted statuses of an HTTP(S) probe, as inclusive ranges.
+    pub codes: Vec<(u16, u16)>,
 }
 
 /// How often a request the backend failed is sent again (APIG `retry_count`, `-1` to `10`).

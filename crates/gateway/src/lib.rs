@@ -56,6 +56,7 @@
 
 mod apps;
 mod backend_sign;
+mod balancer;
 pub mod body;
 pub mod config;
 mod cors;
@@ -64,6 +65,7 @@ mod drain;
 pub mod errors;
 mod fields;
 mod framing;
+mod health;
 pub mod listener;
 pub mod meters;
 mod params;
@@ -87,9 +89,10 @@ type IndexHasher = foldhash::fast::RandomState;
 pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, BackendSigning, GatewayConfig, GatewaySettings, GroupConfig,
-    GroupDomain, HttpBackend, InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation,
-    ParamValue, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam,
+    BackendParam, BackendRetries, BackendSigning, BalanceStrategy, ChannelConfig, ChannelMember,
+    ChannelTarget, GatewayConfig, GatewaySettings, GroupConfig, GroupDomain, HealthCheckConfig,
+    HttpBackend, InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue,
+    ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam,
     ThrottlePolicy, ValueRules,
 };
 pub use listener::{serve_http, serve_https, ServerHandle};

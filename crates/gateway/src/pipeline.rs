@@ -46,6 +46,7 @@
 //! lock is taken on the success path (failures go to the throttling book).
 
 use crate::apps::{AppEntry, AuthTarget};
+use crate::balancer::CallKey;
 use crate::body::{BodyLimits, BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
 use crate::config::{ApiAuth, Protocol, Transport};
 use crate::cors;
@@ -166,7 +167,7 @@ pub(crate) fn handle<'a>(
             // Everything before the exchange in a block of its own: its values (the request head,
             // route, backend request) are gone before the exchange is awaited, so the request's
             // future does not keep room for them while it waits for the backend.
-            let (backend, exchange, caller_body, sent, deadline) = {
+            let (picked, exchange, caller_body, sent, deadline) = {
                 let (parts, body) = request.into_parts();
                 let fields = RequestFields::of(&parts.headers);
                 trace.enabled = fields.debug;
@@ -312,6 +313,15 @@ pub(crate) fn handle<'a>(
                     Serving::Mock(content) => break 'phases Ok(proxy::mock_answer(content)),
                     Serving::Missing(_) => break 'phases Err(errors::backend_missing()),
                 };
+                // The server: the backend's address, or one of its VPC channel's (502 APIG.0202
+                // when none is healthy).
+                let call = CallKey {
+                    client,
+                    path: uri.path(),
+                };
+                let Some(picked) = backend.pick(&call) else {
+                    break 'phases Err(errors::backend_unavailable());
+                };
                 let caller = Caller {
                     app_id: app.map(|a| &*a.app_id),
                     app_name: app.map(|a| &*a.app_name),
@@ -319,6 +329,14 @@ pub(crate) fn handle<'a>(
                     source_ip: forwarded,
                     request_id: &request_id.header,
                     forwarded_for: fields.forwarded_for.cloned(),
+                    // A channel without a proxy host passes the caller's `Host` on.
+                    host: match backend.host_header {
+                        Some(_) => None,
+                        None => fields.host.cloned().or_else(|| {
+                            let authority = uri.authority()?;
+                            HeaderValue::from_str(authority.as_str()).ok()
+                        }),
+                    },
                 };
                 let forwarding = fields.forwarding;
                 // A signature key that signs the body's hash needs the body whole (boxed: only
@@ -345,17 +363,22 @@ pub(crate) fn handle<'a>(
                 let now = sent.unwrap_or_else(Instant::now);
                 // Boxed by the client: the exchange's state (connection, head buffers, retries)
                 // is the largest part of a request's future.
-                let exchange = gw.upstream.exchange(backend, backend_request, now);
+                let exchange = gw
+                    .upstream
+                    .exchange(backend, picked.endpoint, backend_request, now);
                 // The API's timeout, unless the instance caps every backend's (backend_timeout).
                 let timeout = match features.max_backend_timeout {
                     Some(cap) => backend.timeout.min(cap),
                     None => backend.timeout,
                 };
-                (backend, exchange, outgoing.watch, sent, now + timeout)
+                (picked, exchange, outgoing.watch, sent, now + timeout)
             };
             let caller_body = caller_body.as_deref();
             let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
-            let response = pass!(proxy::exchanged(exchanged, backend, caller_body), 'phases);
+            let exchanged = proxy::exchanged(exchanged, picked.endpoint, caller_body);
+            // The call is no longer in flight at its server (least connections).
+            drop(picked);
+            let response = pass!(exchanged, 'phases);
             trace.upstream = sent.map(|t| t.elapsed());
             Ok(response.map(GatewayBody::Upstream))
         };

@@ -20,6 +20,7 @@
 //!   the exchange;
 //! - a `MOCK` API is answered by the gateway itself ([`mock_answer`]), no backend involved.
 
+use crate::balancer::Endpoint;
 use crate::body::{BodyWatch, GatewayBody, UpstreamBody};
 use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
@@ -58,7 +59,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// past the size limit, 408 when the caller stopped sending, else 400), not the backend.
 pub(crate) fn exchanged(
     outcome: Option<Result<Response<BackendBody>, ExchangeError>>,
-    backend: &BackendEntry,
+    endpoint: &Endpoint,
     caller_body: Option<&BodyWatch>,
 ) -> Result<Response<BackendBody>, ApiError> {
     match outcome {
@@ -72,7 +73,7 @@ pub(crate) fn exchanged(
             Err(errors::bad_request())
         }
         Some(Err(e)) => {
-            tracing::warn!(backend = %backend.authority, error = %e, "backend unavailable");
+            tracing::warn!(backend = %endpoint.authority, error = %e, "backend unavailable");
             Err(errors::backend_unavailable())
         }
         None => Err(errors::backend_timeout()),
@@ -95,6 +96,8 @@ pub(crate) struct Caller<'a> {
     pub request_id: &'a HeaderValue,
     /// The caller's own `X-Forwarded-For`, if it sent one.
     pub forwarded_for: Option<HeaderValue>,
+    /// The caller's `Host`, where the backend is sent it (a VPC channel without a proxy host).
+    pub host: Option<HeaderValue>,
 }
 
 /// Phase 8 of a `MOCK` API: the gateway's own answer in place of a backend's, 200 with the
@@ -168,7 +171,10 @@ pub(crate) fn backend_request(
         params::withhold_headers(&api.req_params, &mut headers);
     }
     let mut gateway = GatewayFields {
-        host: backend.host_header.clone(),
+        host: match &backend.host_header {
+            Some(host) => host.clone(),
+            None => caller.host.clone().unwrap_or(HeaderValue::from_static("")),
+        },
         request_id: caller.request_id.clone(),
         forwarded_for: forwarded_for(caller.forwarded_for.as_ref(), caller.peer_text),
     };

@@ -9,20 +9,21 @@
 
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::backend_sign::BackendSigner;
+use crate::balancer::{Balancer, CallKey, Endpoint, HealthKey, Picked};
 use crate::config::{
     ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, Backend, BackendParam, BackendRetries,
-    GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures, Protocol, PublishedApi, QuotaLimit,
-    ReqMethod, RequestParam, Transport,
+    ChannelConfig, GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures, Protocol,
+    PublishedApi, QuotaLimit, ReqMethod, RequestParam, Transport,
 };
+use crate::health::MemberHealth;
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
 use crate::rate_limit::{AllEnvs, Counters, RateLimiter, ThrottleCount};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
-use crate::upstream::PoolKey;
 use crate::IndexHasher;
 use apigw_signing::SigningKey;
 use bytes::Bytes;
-use http::uri::{Authority, Scheme};
+use http::uri::Scheme;
 use http::{HeaderValue, Method};
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
@@ -71,7 +72,13 @@ struct Routing {
     fp_keys: RandomState,
     /// The interned target of every published (API, environment), by fingerprint.
     targets: HashMap<u64, Arc<AuthTarget>>,
+    /// The balancers of the VPC channels the APIs use, by channel, scheme and TLS name (one
+    /// each, shared by those APIs); their servers' health carries over to the next build.
+    balancers: HashMap<BalancerKey, Arc<Balancer>>,
 }
+
+/// A channel's balancer is per channel id, scheme (HTTPS or not) and TLS server name.
+type BalancerKey = (Box<str>, bool, Option<Box<str>>);
 
 impl Routing {
     /// The authorization target `(api_id, env_id)`: the published API's own when there is one,
@@ -148,11 +155,10 @@ pub(crate) enum Serving {
 /// A backend with its URI parts parsed once.
 #[derive(Debug)]
 pub(crate) struct BackendEntry {
-    pub scheme: Scheme,
-    pub authority: Authority,
-    /// Which pooled connections may serve this backend.
-    pub pool_key: PoolKey,
-    pub host_header: HeaderValue,
+    /// Where calls go.
+    pub target: Target,
+    /// The `Host` sent; `None`: the caller's (a channel without a proxy host).
+    pub host_header: Option<HeaderValue>,
     pub method: ReqMethod,
     pub path: Box<str>,
     pub timeout: Duration,
@@ -161,6 +167,78 @@ pub(crate) struct BackendEntry {
     pub grpc: bool,
     /// The signature key bound to the API here, if any (see [`crate::backend_sign`]).
     pub signing: Option<Box<BackendSigner>>,
+}
+
+/// Where a backend's calls go.
+#[derive(Debug)]
+pub(crate) enum Target {
+    /// One address.
+    Fixed(Endpoint),
+    /// The servers of a VPC channel.
+    Channel(Arc<Balancer>),
+}
+
+impl BackendEntry {
+    /// The server for this call (`call` says what a hash strategy needs); `None` when a
+    /// channel has no healthy server.
+    pub(crate) fn pick(&self, call: &CallKey<'_>) -> Option<Picked<'_>> {
+        match &self.target {
+            Target::Fixed(endpoint) => Some(Picked::fixed(endpoint)),
+            Target::Channel(balancer) => balancer.pick(call),
+        }
+    }
+
+    /// The server a retry goes to after `failed` failed: another of the channel's, else the
+    /// same one.
+    pub(crate) fn retry_server<'e>(&'e self, failed: &'e Endpoint) -> &'e Endpoint {
+        match &self.target {
+            Target::Channel(balancer) => balancer.other_than(failed).unwrap_or(failed),
+            Target::Fixed(_) => failed,
+        }
+    }
+}
+
+/// The balancers of one routing build: one per channel, scheme and TLS name, their servers'
+/// health carried over from the previous build.
+pub(crate) struct ChannelBalancers {
+    built: HashMap<BalancerKey, Arc<Balancer>>,
+    healths: HashMap<HealthKey, Arc<MemberHealth>>,
+}
+
+impl ChannelBalancers {
+    /// Starts a build; `previous` hands over its servers' health.
+    fn new(previous: Option<&Routing>) -> Self {
+        let healths = previous
+            .into_iter()
+            .flat_map(|p| p.balancers.values())
+            .flat_map(|b| b.healths())
+            .map(|(key, health)| (key, Arc::clone(health)))
+            .collect();
+        Self {
+            built: HashMap::new(),
+            healths,
+        }
+    }
+
+    /// The balancer of `channel` over `scheme` with TLS name `tls_name`.
+    fn balancer(
+        &mut self,
+        channel: &ChannelConfig,
+        scheme: &Scheme,
+        tls_name: Option<&str>,
+    ) -> Arc<Balancer> {
+        let key = (
+            channel.id.as_str().into(),
+            *scheme == Scheme::HTTPS,
+            tls_name.map(Into::into),
+        );
+        let healths = &mut self.healths;
+        Arc::clone(
+            self.built
+                .entry(key)
+                .or_insert_with(|| Arc::new(Balancer::new(channel, scheme, tls_name, healths))),
+        )
+    }
 }
 
 /// The host part of a `Host` value, without port or IPv6 brackets.
@@ -218,7 +296,9 @@ impl Routing {
             apis: Vec::with_capacity(apis.len()),
             fp_keys,
             targets: HashMap::with_capacity(apis.len()),
+            balancers: HashMap::new(),
         };
+        let mut balancers = ChannelBalancers::new(previous);
 
         for group in groups {
             let idx = routing.groups.len() as u32;
@@ -264,8 +344,9 @@ impl Routing {
             let missing_before = was_missing
                 .get(&(api.api_id.as_str(), api.env_id.as_str()))
                 .copied();
-            routing.add_api(api, rate_limit, all_envs, missing_before);
+            routing.add_api(api, rate_limit, all_envs, missing_before, &mut balancers);
         }
+        routing.balancers = balancers.built;
         for group in &mut routing.groups {
             for table in group.envs.values_mut() {
                 table.finish();
@@ -569,6 +650,7 @@ impl Routing {
         rate_limit: Option<Box<RateLimiter>>,
         all_envs: Arc<AllEnvs>,
         missing_before: Option<&str>,
+        balancers: &mut ChannelBalancers,
     ) {
         let Some(&group) = self
             .group_ids
@@ -578,7 +660,7 @@ impl Routing {
             return;
         };
         let serving = match &api.backend {
-            Backend::Http(http) => match BackendEntry::new(http) {
+            Backend::Http(http) => match BackendEntry::new(http, balancers) {
                 Some(mut backend) => {
                     backend.signing = api.backend_signing.as_ref().and_then(|s| {
                         let signer = BackendSigner::new(s);
@@ -829,34 +911,41 @@ impl fmt::Debug for Snapshot {
 }
 
 impl BackendEntry {
-    /// The prepared form of `b`; `None` if its host makes no valid authority.
-    pub(crate) fn new(b: &HttpBackend) -> Option<Self> {
-        let host = b.host.trim();
-        let authority = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{}", b.port)
-        } else {
-            format!("{host}:{}", b.port)
-        };
-        let authority: Authority = authority.parse().ok()?;
-        if authority.host().is_empty() {
-            return None;
-        }
-        let default_port = if b.https { 443 } else { 80 };
-        let host_header = if b.port == default_port {
-            HeaderValue::from_str(authority.host()).ok()?
-        } else {
-            HeaderValue::from_str(authority.as_str()).ok()?
+    /// The prepared form of `b`; `None` if its host makes no valid authority. A channel's
+    /// backend gets its channel's balancer from `balancers` (built on first use).
+    pub(crate) fn new(b: &HttpBackend, balancers: &mut ChannelBalancers) -> Option<Self> {
+        let scheme = if b.https { Scheme::HTTPS } else { Scheme::HTTP };
+        let (target, host_header) = match &b.channel {
+            None => {
+                let endpoint = Endpoint::new(scheme.clone(), &b.host, b.port, None)?;
+                let default_port = if b.https { 443 } else { 80 };
+                let authority = &endpoint.authority;
+                let host_header = if b.port == default_port {
+                    HeaderValue::from_str(authority.host()).ok()?
+                } else {
+                    HeaderValue::from_str(authority.as_str()).ok()?
+                };
+                (Target::Fixed(endpoint), Some(host_header))
+            }
+            Some(target) => {
+                let proxy_host = target.proxy_host.as_deref();
+                let host_header = match proxy_host {
+                    Some(h) => Some(HeaderValue::from_str(h).ok()?),
+                    None => None,
+                };
+                // The TLS server name: the proxy host without its port.
+                let tls_name = proxy_host.map(host_only);
+                let balancer = balancers.balancer(&target.channel, &scheme, tls_name);
+                (Target::Channel(balancer), host_header)
+            }
         };
         let path = if b.path.starts_with('/') {
             b.path.clone()
         } else {
             format!("/{}", b.path)
         };
-        let scheme = if b.https { Scheme::HTTPS } else { Scheme::HTTP };
         Some(Self {
-            pool_key: PoolKey::new(&scheme, &authority),
-            scheme,
-            authority,
+            target,
             host_header,
             method: b.method.clone(),
             path: path.into(),
@@ -902,6 +991,7 @@ mod tests {
                 path: "/".into(),
                 timeout: Duration::from_secs(1),
                 retries: Default::default(),
+                channel: None,
             }),
             req_params: vec![],
             backend_params: vec![],

@@ -161,6 +161,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
                 path: "/".into(),
                 timeout: Duration::from_secs(2),
                 retries,
+                channel: None,
             }),
             req_params: vec![],
             backend_params: vec![],

@@ -261,6 +261,7 @@ fn backend(port: u16, path: &str) -> HttpBackend {
         path: path.into(),
         timeout: Duration::from_secs(5),
         retries: Default::default(),
+        channel: None,
     }
 }
 

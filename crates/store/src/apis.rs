@@ -71,6 +71,9 @@ pub enum ApiStoreError {
     /// The `RELEASE` environment cannot be deleted or changed.
     #[error("the RELEASE environment cannot be deleted or changed")]
     ReleaseEnvLocked,
+    /// The backend names a VPC channel that is not in the instance.
+    #[error("VPC channel {0} does not exist")]
+    VpcChannelNotFound(String),
     /// An update tried to move the API to another group.
     #[error("an API cannot move to another group")]
     GroupChange,

@@ -19,6 +19,7 @@ pub mod sql;
 pub mod test_db;
 pub mod throttle_counts;
 pub mod throttles;
+pub mod vpc_channels;
 
 pub use acl_policies::AclPolicyStore;
 pub use apis::ApiStore;
@@ -34,6 +35,7 @@ pub use sign_keys::SignKeyStore;
 pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
 pub use throttle_counts::ThrottleCountStore;
 pub use throttles::ThrottleStore;
+pub use vpc_channels::VpcChannelStore;
 
 use apigw_domain::{AppCodeValue, AppSecret, Page};
 use async_trait::async_trait;
@@ -54,6 +56,7 @@ pub trait Store:
     + GroupDomainStore
     + EnvVariableStore
     + SignKeyStore
+    + VpcChannelStore
     + FeatureStore
     + RevisionStore
     + QuotaLedgerStore
@@ -72,7 +75,7 @@ impl<T> Store for T where
         + GroupDomainStore
         + EnvVariableStore
         + SignKeyStore
-        + SignKeyStore
+        + VpcChannelStore
         + FeatureStore
         + RevisionStore
         + QuotaLedgerStore

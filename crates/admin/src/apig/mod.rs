@@ -11,6 +11,7 @@ pub mod instances;
 pub mod signs;
 pub mod throttles;
 pub mod views;
+pub mod vpc_channels;
 
 use crate::AppState;
 use axum::routing::{get, put};
@@ -69,4 +70,5 @@ pub fn routes() -> Router<AppState> {
         .merge(throttles::routes())
         .merge(acls::routes())
         .merge(signs::routes())
+        .merge(vpc_channels::routes())
 }

@@ -481,8 +481,14 @@ pub struct EchoBackend {
 
 impl EchoBackend {
     pub fn start() -> EchoBackend {
+        Self::start_on("127.0.0.1")
+    }
+
+    /// An echo backend on loopback address `ip` (any of 127.0.0.0/8): several backends
+    /// told apart by their address, as the servers of a VPC channel are.
+    pub fn start_on(ip: &str) -> EchoBackend {
         use std::io::{BufRead, BufReader, Read, Write};
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counted = hits.clone();

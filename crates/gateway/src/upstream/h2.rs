@@ -14,6 +14,7 @@
 //! connections that cannot be opened (a call once sent is never sent again).
 
 use super::{open_stream, BackendBody, BackendIo, BackendRequest, ExchangeError};
+use crate::balancer::Endpoint;
 use crate::body::UpstreamBody;
 use crate::snapshot::BackendEntry;
 use crate::upstream::PoolKey;
@@ -59,22 +60,26 @@ impl Http2Clients {
     pub async fn exchange(
         &self,
         backend: &BackendEntry,
+        endpoint: &Endpoint,
         request: BackendRequest,
     ) -> Result<Response<BackendBody>, ExchangeError> {
         let mut retries_left = backend.retries.allowed(&request.method);
-        let mut request = http2_request(backend, request)?;
+        let mut request = http2_request(endpoint, request)?;
+        // `:authority` stays the first server's; a retry connects to another of a channel's.
+        let mut endpoint = endpoint;
         let mut fresh = false;
         loop {
-            let mut sender = match self.open_connection(backend.pool_key) {
+            let mut sender = match self.open_connection(endpoint.pool_key) {
                 Some(sender) => sender,
                 None => {
                     fresh = true;
-                    match self.connect(backend).await {
+                    match self.connect(endpoint).await {
                         Ok(sender) => sender,
                         // The API's `retry_count`: a connection that could not be opened.
                         Err(e) if retries_left > 0 => {
                             retries_left -= 1;
                             tracing::debug!(error = %e, retries_left, "retrying the backend");
+                            endpoint = backend.retry_server(endpoint);
                             continue;
                         }
                         Err(e) => return Err(e),
@@ -92,11 +97,11 @@ impl Http2Clients {
                     // Not sent: the connection was closing. Once more on a new one.
                     Some(unsent) if !fresh => {
                         tracing::debug!(error = %failed.error(), "HTTP/2 backend connection closed; sending on a new one");
-                        self.forget_closed(backend.pool_key);
+                        self.forget_closed(endpoint.pool_key);
                         request = unsent;
                     }
                     _ => {
-                        self.forget_closed(backend.pool_key);
+                        self.forget_closed(endpoint.pool_key);
                         return Err(ExchangeError::Http2(failed.into_error()));
                     }
                 },
@@ -130,9 +135,9 @@ impl Http2Clients {
     /// own and keeps it for the calls that follow.
     async fn connect(
         &self,
-        backend: &BackendEntry,
+        endpoint: &Endpoint,
     ) -> Result<SendRequest<UpstreamBody>, ExchangeError> {
-        let io = Box::pin(open_stream(&self.tls, backend)).await?;
+        let io = Box::pin(open_stream(&self.tls, endpoint)).await?;
         if let BackendIo::Tls(tls) = &io {
             if tls.get_ref().1.alpn_protocol() != Some(b"h2") {
                 return Err(ExchangeError::Connect(io::Error::new(
@@ -147,7 +152,7 @@ impl Http2Clients {
             .handshake(TokioIo::new(io))
             .await
             .map_err(ExchangeError::Http2)?;
-        let authority = backend.authority.clone();
+        let authority = endpoint.authority.clone();
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(backend = %authority, error = %e, "HTTP/2 backend connection ended");
@@ -157,7 +162,7 @@ impl Http2Clients {
         self.conns
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(backend.pool_key, sender.clone());
+            .insert(endpoint.pool_key, sender.clone());
         Ok(sender)
     }
 }
@@ -166,7 +171,7 @@ impl Http2Clients {
 /// caller's fields with the gateway's `X-Request-Id` and `X-Forwarded-For` (HTTP/2 carries the
 /// host as `:authority`, not `Host`) and `TE: trailers`, which gRPC servers require.
 fn http2_request(
-    backend: &BackendEntry,
+    endpoint: &Endpoint,
     request: BackendRequest,
 ) -> Result<Request<UpstreamBody>, ExchangeError> {
     let BackendRequest {
@@ -177,8 +182,8 @@ fn http2_request(
         body,
     } = request;
     let uri = Uri::builder()
-        .scheme(backend.scheme.clone())
-        .authority(backend.authority.clone())
+        .scheme(endpoint.scheme.clone())
+        .authority(endpoint.authority.clone())
         .path_and_query(target)
         .build()
         .map_err(|e| ExchangeError::Connect(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
@@ -197,23 +202,12 @@ fn http2_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{BackendRetries, HttpBackend, ReqMethod};
     use crate::upstream::GatewayFields;
     use http::{HeaderMap, Method};
 
     #[test]
     fn a_grpc_request_names_the_backend_as_authority_and_asks_for_trailers() {
-        let backend = BackendEntry::new(&HttpBackend {
-            https: false,
-            grpc: true,
-            host: "127.0.0.1".into(),
-            port: 50051,
-            method: ReqMethod::Only(Method::POST),
-            path: "/".into(),
-            timeout: Duration::from_secs(5),
-            retries: BackendRetries::default(),
-        })
-        .unwrap();
+        let endpoint = Endpoint::new(http::uri::Scheme::HTTP, "127.0.0.1", 50051, None).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("host", HeaderValue::from_static("gateway.example"));
         headers.insert("x-request-id", HeaderValue::from_static("the-callers"));
@@ -229,7 +223,7 @@ mod tests {
             },
             body: UpstreamBody::buffered(bytes::Bytes::from_static(b"\0\0\0\0\0")),
         };
-        let request = http2_request(&backend, request).unwrap();
+        let request = http2_request(&endpoint, request).unwrap();
         assert_eq!(request.uri(), "http://127.0.0.1:50051/pkg.Svc/Method");
         assert_eq!(request.version(), Version::HTTP_2);
         let h = request.headers();

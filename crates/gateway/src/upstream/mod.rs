@@ -24,6 +24,7 @@ mod pool;
 
 pub use body::BackendBody;
 
+use crate::balancer::Endpoint;
 use crate::body::{BoxError, LimitedBody, UpstreamBody};
 use crate::framing::{write_parts, ChunkSizeLine, LAST_CHUNK};
 use crate::proxy::{FORWARDED_FOR, REQUEST_ID_HEADER};
@@ -199,14 +200,15 @@ impl Upstream {
     pub fn exchange<'a>(
         &'a self,
         backend: &'a BackendEntry,
+        endpoint: &'a Endpoint,
         request: BackendRequest,
         now: Instant,
     ) -> Pin<Box<dyn Future<Output = Result<Response<BackendBody>, ExchangeError>> + Send + 'a>>
     {
         if backend.grpc {
-            Box::pin(self.http2.exchange(backend, request))
+            Box::pin(self.http2.exchange(backend, endpoint, request))
         } else {
-            Box::pin(self.exchange_http1(backend, request, now))
+            Box::pin(self.exchange_http1(backend, endpoint, request, now))
         }
     }
 
@@ -219,6 +221,7 @@ impl Upstream {
     fn exchange_http1<'a>(
         &'a self,
         backend: &'a BackendEntry,
+        endpoint: &'a Endpoint,
         mut request: BackendRequest,
         now: Instant,
     ) -> impl Future<Output = Result<Response<BackendBody>, ExchangeError>> + Send + 'a {
@@ -230,19 +233,22 @@ impl Upstream {
                 body.size_hint().exact(),
             );
             let replayable = body.is_replayable();
-            let key = backend.pool_key;
+            // A VPC channel's retries go to its other servers.
+            let mut endpoint = endpoint;
             let mut stale_retried = false;
             let mut retries_left = backend.retries.allowed(&request.method);
             loop {
+                let key = endpoint.pool_key;
                 let (mut lease, reused) = match self.pool.checkout(key, now) {
                     Some(lease) => (lease, true),
                     // Boxed: the connect future (resolver, TLS handshake) is large and rarely
                     // needed; inline it would enlarge every request's future.
-                    None => match Box::pin(self.connect(backend)).await {
+                    None => match Box::pin(self.connect(endpoint)).await {
                         Ok(conn) => (self.pool.lease(key, conn), false),
                         Err(e) if retries_left > 0 => {
                             retries_left -= 1;
                             tracing::debug!(error = %e, retries_left, "retrying the backend");
+                            endpoint = backend.retry_server(endpoint);
                             continue;
                         }
                         Err(e) => return Err(e),
@@ -273,6 +279,7 @@ impl Upstream {
                     {
                         retries_left -= 1;
                         tracing::debug!(error = %e, retries_left, "retrying the backend");
+                        endpoint = backend.retry_server(endpoint);
                     }
                     Err(e) => return Err(e),
                 }
@@ -280,21 +287,18 @@ impl Upstream {
         }
     }
 
-    async fn connect(&self, backend: &BackendEntry) -> Result<Conn, ExchangeError> {
-        let io = open_stream(&self.tls, backend).await?;
+    async fn connect(&self, endpoint: &Endpoint) -> Result<Conn, ExchangeError> {
+        let io = open_stream(&self.tls, endpoint).await?;
         crate::meters::upstream_connected();
         Ok(Conn::new(io))
     }
 }
 
-/// Opens the byte stream to `backend`: TCP (no Nagle delay), with TLS through `tls` when the
-/// backend's scheme is `https`.
-async fn open_stream(
-    tls: &TlsConnector,
-    backend: &BackendEntry,
-) -> Result<BackendIo, ExchangeError> {
-    let https = backend.scheme == http::uri::Scheme::HTTPS;
-    let authority = &backend.authority;
+/// Opens the byte stream to `endpoint`: TCP (no Nagle delay), with TLS through `tls` when its
+/// scheme is `https` (server name: its TLS name, else its host).
+async fn open_stream(tls: &TlsConnector, endpoint: &Endpoint) -> Result<BackendIo, ExchangeError> {
+    let https = endpoint.scheme == http::uri::Scheme::HTTPS;
+    let authority = &endpoint.authority;
     let host = authority.host();
     let host = host
         .strip_prefix('[')
@@ -308,7 +312,8 @@ async fn open_stream(
     if !https {
         return Ok(BackendIo::Plain(tcp));
     }
-    let name = ServerName::try_from(host.to_owned())
+    let name = endpoint.tls_name.as_deref().unwrap_or(host);
+    let name = ServerName::try_from(name.to_owned())
         .map_err(|e| ExchangeError::Connect(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
     let tls = tls
         .connect(name, tcp)

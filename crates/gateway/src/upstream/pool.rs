@@ -145,14 +145,17 @@ impl Conn {
 pub(crate) struct PoolKey(u64);
 
 impl PoolKey {
-    /// The key of `scheme://authority`; equal for equal backends (authority compared without
-    /// regard to case), distinct otherwise, for the life of the process.
-    pub fn new(scheme: &Scheme, authority: &Authority) -> Self {
-        static KEYS: LazyLock<Mutex<HashMap<(bool, String), u64>>> =
-            LazyLock::new(Default::default);
+    /// The key of `scheme://authority` reached with TLS server name `tls_name` (if not the
+    /// authority's host); equal for equal backends (compared without regard to case),
+    /// distinct otherwise, for the life of the process.
+    pub fn new(scheme: &Scheme, authority: &Authority, tls_name: Option<&str>) -> Self {
+        /// TLS or not, the authority, the TLS server name.
+        type Backend = (bool, String, String);
+        static KEYS: LazyLock<Mutex<HashMap<Backend, u64>>> = LazyLock::new(Default::default);
         let backend = (
             *scheme == Scheme::HTTPS,
             authority.as_str().to_ascii_lowercase(),
+            tls_name.unwrap_or_default().to_ascii_lowercase(),
         );
         let mut keys = KEYS.lock().unwrap_or_else(PoisonError::into_inner);
         let next = keys.len() as u64;
@@ -303,13 +306,14 @@ mod tests {
     }
 
     fn key() -> PoolKey {
-        PoolKey::new(&Scheme::HTTP, &"127.0.0.1:1".parse().unwrap())
+        PoolKey::new(&Scheme::HTTP, &"127.0.0.1:1".parse().unwrap(), None)
     }
 
     #[test]
     fn pool_keys_are_equal_exactly_for_the_same_backend() {
-        let key =
-            |scheme: &Scheme, authority: &str| PoolKey::new(scheme, &authority.parse().unwrap());
+        let key = |scheme: &Scheme, authority: &str| {
+            PoolKey::new(scheme, &authority.parse().unwrap(), None)
+        };
         let base = key(&Scheme::HTTP, "backend.example:80");
         assert_eq!(key(&Scheme::HTTP, "Backend.Example:80"), base);
         for other in [

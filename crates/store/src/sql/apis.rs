@@ -328,6 +328,24 @@ async fn fetch_version(
 }
 
 /// Refuses a name or method + path another API of the group (other than `except_id`) has.
+/// Refuses a definition whose backend names a VPC channel the instance does not have.
+async fn check_api_channel(
+    tx: &mut AnyConnection,
+    scope: &Scope,
+    definition: &ApiDefinition,
+) -> ApiStoreResult<()> {
+    let channel = definition
+        .backend_api()
+        .and_then(|b| b.target.channel())
+        .map(|c| c.channel_id.as_str());
+    match channel {
+        Some(id) if !SqlStore::channel_in_scope(tx, scope, id).await? => {
+            Err(ApiStoreError::VpcChannelNotFound(id.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
 async fn check_api_unique(
     conn: &mut AnyConnection,
     def: &ApiDefinition,
@@ -672,6 +690,7 @@ impl ApiStore for SqlStore {
             .await?
             .ok_or(ApiStoreError::GroupNotFound)?;
         check_api_unique(&mut tx, &definition, "").await?;
+        check_api_channel(&mut tx, scope, &definition).await?;
         let id = new_id();
         let now = Timestamp::now();
         sqlx::query(
@@ -716,6 +735,7 @@ impl ApiStore for SqlStore {
             return Err(ApiStoreError::GroupChange);
         }
         check_api_unique(&mut tx, &definition, id).await?;
+        check_api_channel(&mut tx, scope, &definition).await?;
         sqlx::query(
             "UPDATE apis SET name = $1, api_type = $2, req_protocol = $3, req_method = $4, req_uri = $5, \
              route_key = $6, auth_type = $7, definition = $8, update_time = $9 WHERE id = $10 AND instance_id = $11",

@@ -40,6 +40,8 @@ const TABLES: &[&str] = &[
     "env_variables",
     "sign_keys",
     "sign_bindings",
+    "vpc_channels",
+    "vpc_members",
 ];
 
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
@@ -56,6 +58,8 @@ const ADDED_LATER: &[&str] = &[
     "api_versions",
     "sign_keys",
     "sign_bindings",
+    "vpc_channels",
+    "vpc_members",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.

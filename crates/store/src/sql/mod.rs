@@ -27,6 +27,7 @@ mod nodes;
 mod sign_keys;
 mod throttle_counts;
 mod throttles;
+mod vpc_channels;
 
 mod identity;
 

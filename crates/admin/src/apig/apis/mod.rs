@@ -126,6 +126,7 @@ pub fn refusal(e: ApiStoreError, at: Addressed<'_>) -> Error {
         ApiStoreError::DefaultGroupLocked => ApiError::default_group_locked(),
         ApiStoreError::ReleaseEnvLocked => ApiError::release_environment_locked(),
         ApiStoreError::GroupChange => ApiError::invalid_body_field("group_id"),
+        ApiStoreError::VpcChannelNotFound(id) => ApiError::vpc_channel_not_found(&id),
         // The instance vanished between the scope check and the transaction.
         ApiStoreError::Store(StoreError::NotFound) => ApiError::instance_not_found(at.instance),
         ApiStoreError::Store(other) => return other.into(),

@@ -1,0 +1,504 @@
+//! Which server a call goes to: the one address of a plain backend, or one of a VPC channel's
+//! servers ([`Balancer`]), picked by the channel's strategy among the healthy ones.
+//!
+//! A balancer is built with the routes, once per channel and scheme, and shared by every API
+//! that uses the channel; picking reads its immutable tables and one or two atomics, never a
+//! lock. Weighted round robin walks a precomputed schedule (nginx's smooth weighted order,
+//! so a heavy server's turns are spread out, not bunched); the hash strategies index the same
+//! schedule, so weights hold for them too; least connections compares calls in flight
+//! relative to weights. A server the health check took out is skipped (the next one in the
+//! schedule takes its turn); backup servers take calls only while no other server is healthy.
+
+use crate::config::{BalanceStrategy, ChannelConfig};
+use crate::health::MemberHealth;
+use crate::upstream::PoolKey;
+use http::uri::{Authority, Scheme};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// Longest round-robin schedule: weights whose sum (divided by their common divisor) is
+/// larger are scaled down to fit, keeping every non-zero weight at least 1.
+const MAX_SCHEDULE: u32 = 4096;
+
+/// Where a backend request goes: scheme, `host:port` and the pool of connections there.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    pub scheme: Scheme,
+    pub authority: Authority,
+    /// Which pooled connections may serve this endpoint.
+    pub pool_key: PoolKey,
+    /// The TLS server name when it is not the authority's host (a channel's proxy host).
+    pub tls_name: Option<Box<str>>,
+}
+
+impl Endpoint {
+    /// The endpoint `host:port` (IPv6 without brackets) over `scheme`; `None` if it makes no
+    /// valid authority.
+    pub fn new(scheme: Scheme, host: &str, port: u16, tls_name: Option<&str>) -> Option<Self> {
+        let host = host.trim();
+        let authority = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let authority: Authority = authority.parse().ok()?;
+        if authority.host().is_empty() {
+            return None;
+        }
+        Some(Self {
+            pool_key: PoolKey::new(&scheme, &authority, tls_name),
+            scheme,
+            authority,
+            tls_name: tls_name.map(Into::into),
+        })
+    }
+}
+
+/// What a hash strategy hashes, read from the call only when the strategy needs it.
+pub(crate) struct CallKey<'a> {
+    /// The caller's address.
+    pub client: IpAddr,
+    /// The request path.
+    pub path: &'a str,
+}
+
+/// The server picked for a call; while it lives, the call counts as in flight there.
+pub(crate) struct Picked<'a> {
+    pub endpoint: &'a Endpoint,
+    in_flight: Option<&'a AtomicU32>,
+}
+
+impl Drop for Picked<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.in_flight {
+            n.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<'a> Picked<'a> {
+    /// A plain backend's one address.
+    pub fn fixed(endpoint: &'a Endpoint) -> Self {
+        Self {
+            endpoint,
+            in_flight: None,
+        }
+    }
+}
+
+/// One server of a channel.
+#[derive(Debug)]
+struct Member {
+    endpoint: Endpoint,
+    weight: u32,
+    backup: bool,
+    health: Arc<MemberHealth>,
+    /// Calls sent and not yet answered (least connections).
+    in_flight: AtomicU32,
+}
+
+/// A channel's servers over one scheme, and how calls are spread over them.
+#[derive(Debug)]
+pub(crate) struct Balancer {
+    channel_id: Box<str>,
+    strategy: BalanceStrategy,
+    members: Box<[Member]>,
+    /// Indices of the primary members in smooth weighted round-robin order.
+    primary: Box<[u16]>,
+    /// The same for the backup members.
+    backup: Box<[u16]>,
+    /// Turns taken (round robin), or the start of the scan (least connections).
+    turn: AtomicUsize,
+}
+
+/// Identifies a server's health across rebuilds: the channel, the address, the check.
+pub(crate) type HealthKey = (
+    String,
+    String,
+    u16,
+    Option<crate::config::HealthCheckConfig>,
+);
+
+impl Balancer {
+    /// The balancer of `channel` over `scheme` (TLS server name `tls_name`); member health
+    /// is taken from `healths` where a previous build had it (same channel, address and
+    /// check), else started afresh (healthy, its probe started if the channel has a check).
+    /// Members whose address makes no authority are left out with a warning.
+    pub fn new(
+        channel: &ChannelConfig,
+        scheme: &Scheme,
+        tls_name: Option<&str>,
+        healths: &mut HashMap<HealthKey, Arc<MemberHealth>>,
+    ) -> Self {
+        let mut members = Vec::with_capacity(channel.members.len());
+        for m in &channel.members {
+            let Some(endpoint) = Endpoint::new(scheme.clone(), &m.host, m.port, tls_name) else {
+                tracing::warn!(vpc_channel = %channel.id, host = %m.host, "VPC channel member with an unusable address skipped");
+                continue;
+            };
+            let key = (
+                channel.id.clone(),
+                m.host.clone(),
+                m.port,
+                channel.health_check.clone(),
+            );
+            let health = healths
+                .entry(key)
+                .or_insert_with(|| {
+                    MemberHealth::start(&channel.id, &m.host, m.port, channel.health_check.as_ref())
+                })
+                .clone();
+            members.push(Member {
+                endpoint,
+                weight: u32::from(m.weight),
+                backup: m.backup,
+                health,
+                in_flight: AtomicU32::new(0),
+            });
+        }
+        let order = |backup: bool| {
+            let weights: Vec<(u16, u32)> = members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.backup == backup && m.weight > 0)
+                .map(|(i, m)| (i as u16, m.weight))
+                .collect();
+            smooth_schedule(&weights).into_boxed_slice()
+        };
+        Self {
+            channel_id: channel.id.as_str().into(),
+            strategy: channel.strategy,
+            primary: order(false),
+            backup: order(true),
+            members: members.into_boxed_slice(),
+            turn: AtomicUsize::new(0),
+        }
+    }
+
+    /// Every member's health, by key: what the next build carries over.
+    pub fn healths(&self) -> impl Iterator<Item = (HealthKey, &Arc<MemberHealth>)> + '_ {
+        self.members.iter().map(|m| (m.health.key(), &m.health))
+    }
+
+    /// The server for a call: a healthy primary by the strategy, else a healthy backup;
+    /// `None` when no server is healthy (the call answers 502 `APIG.0202`).
+    pub fn pick(&self, call: &CallKey<'_>) -> Option<Picked<'_>> {
+        let picked = self
+            .pick_among(&self.primary, call)
+            .or_else(|| self.pick_among(&self.backup, call));
+        if picked.is_none() {
+            tracing::debug!(vpc_channel = %self.channel_id, "no healthy server in the VPC channel");
+        }
+        picked
+    }
+
+    /// Another server for a retry after `failed` failed (APIG retries on the channel's other
+    /// servers): the next healthy primary after it, else a healthy backup; `None` when there
+    /// is no other.
+    pub fn other_than(&self, failed: &Endpoint) -> Option<&Endpoint> {
+        let at = self
+            .members
+            .iter()
+            .position(|m| std::ptr::eq(&m.endpoint, failed))?;
+        let len = self.members.len();
+        let candidates = || {
+            (1..len)
+                .map(move |i| &self.members[(at + i) % len])
+                .filter(|m| m.weight > 0 && m.health.is_healthy())
+        };
+        candidates()
+            .find(|m| !m.backup)
+            .or_else(|| candidates().next())
+            .map(|m| &m.endpoint)
+    }
+
+    fn pick_among(&self, schedule: &[u16], call: &CallKey<'_>) -> Option<Picked<'_>> {
+        if schedule.is_empty() {
+            return None;
+        }
+        let start = match self.strategy {
+            BalanceStrategy::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
+            BalanceStrategy::SourceHash => fnv1a(&ip_bytes(call.client)) as usize,
+            BalanceStrategy::UriHash => fnv1a(call.path.as_bytes()) as usize,
+            BalanceStrategy::LeastConnections => return self.least_loaded(schedule),
+        };
+        let len = schedule.len();
+        (0..len)
+            .map(|i| &self.members[schedule[(start + i) % len] as usize])
+            .find(|m| m.health.is_healthy())
+            .map(|m| Picked {
+                endpoint: &m.endpoint,
+                in_flight: None,
+            })
+    }
+
+    /// The healthy member with the fewest calls in flight relative to its weight; ties go
+    /// in turn.
+    fn least_loaded(&self, schedule: &[u16]) -> Option<Picked<'_>> {
+        let start = self.turn.fetch_add(1, Ordering::Relaxed);
+        let len = schedule.len();
+        let mut best: Option<(&Member, u64)> = None;
+        for i in 0..len {
+            let m = &self.members[schedule[(start + i) % len] as usize];
+            if !m.health.is_healthy() {
+                continue;
+            }
+            let load = u64::from(m.in_flight.load(Ordering::Relaxed));
+            // load / weight < best_load / best_weight, without division.
+            let better = best.is_none_or(|(b, b_load)| {
+                load * u64::from(b.weight) < b_load * u64::from(m.weight)
+            });
+            if better {
+                best = Some((m, load));
+            }
+        }
+        let (m, _) = best?;
+        m.in_flight.fetch_add(1, Ordering::Relaxed);
+        Some(Picked {
+            endpoint: &m.endpoint,
+            in_flight: Some(&m.in_flight),
+        })
+    }
+}
+
+/// The members (index, weight) in smooth weighted round-robin order: over one cycle each
+/// appears in proportion to its weight, a heavy one's turns spread among the others'. Weights
+/// are first divided by their greatest common divisor, and scaled to fit
+/// [`MAX_SCHEDULE`].
+fn smooth_schedule(weights: &[(u16, u32)]) -> Vec<u16> {
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let g = weights.iter().fold(0, |g, &(_, w)| gcd(g, w)).max(1);
+    let mut weights: Vec<(u16, u32)> = weights.iter().map(|&(i, w)| (i, w / g)).collect();
+    let total: u32 = weights.iter().map(|&(_, w)| w).sum();
+    if total > MAX_SCHEDULE {
+        for (_, w) in &mut weights {
+            *w = ((u64::from(*w) * u64::from(MAX_SCHEDULE) / u64::from(total)) as u32).max(1);
+        }
+    }
+    let total: i64 = weights.iter().map(|&(_, w)| i64::from(w)).sum();
+    let mut current = vec![0_i64; weights.len()];
+    let mut order = Vec::with_capacity(total as usize);
+    for _ in 0..total {
+        let mut best = 0;
+        for (k, &(_, w)) in weights.iter().enumerate() {
+            current[k] += i64::from(w);
+            if current[k] > current[best] {
+                best = k;
+            }
+        }
+        current[best] -= total;
+        order.push(weights[best].0);
+    }
+    order
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// The address's bytes (IPv4-mapped IPv6 as IPv4, so one caller hashes alike over both).
+fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.octets().to_vec(),
+        IpAddr::V6(v6) => v6.octets().to_vec(),
+    }
+}
+
+/// FNV-1a: a fixed hash, so that every node sends one caller (or path) to the same server.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ChannelMember;
+
+    fn channel(strategy: BalanceStrategy, members: &[(&str, u16, bool)]) -> ChannelConfig {
+        ChannelConfig {
+            id: "c1".into(),
+            strategy,
+            members: members
+                .iter()
+                .map(|&(host, weight, backup)| ChannelMember {
+                    host: host.into(),
+                    port: 80,
+                    weight,
+                    backup,
+                })
+                .collect(),
+            health_check: None,
+        }
+    }
+
+    fn balancer(c: &ChannelConfig) -> Balancer {
+        Balancer::new(c, &Scheme::HTTP, None, &mut HashMap::new())
+    }
+
+    fn call(ip: &str, path: &'static str) -> CallKey<'static> {
+        CallKey {
+            client: ip.parse().unwrap(),
+            path,
+        }
+    }
+
+    fn host_of(p: Picked<'_>) -> String {
+        p.endpoint.authority.host().to_owned()
+    }
+
+    #[test]
+    fn round_robin_follows_the_weights_spread_out() {
+        let c = channel(
+            BalanceStrategy::RoundRobin,
+            &[
+                ("10.0.0.1", 5, false),
+                ("10.0.0.2", 1, false),
+                ("10.0.0.3", 1, false),
+            ],
+        );
+        let b = balancer(&c);
+        let picks: Vec<String> = (0..7)
+            .map(|_| host_of(b.pick(&call("1.1.1.1", "/")).unwrap()))
+            .collect();
+        assert_eq!(picks.iter().filter(|h| *h == "10.0.0.1").count(), 5);
+        assert_eq!(picks.iter().filter(|h| *h == "10.0.0.2").count(), 1);
+        // Smooth: the heavy server never takes the two light ones' turns in a row of 3.
+        assert_ne!(picks[..3], ["10.0.0.1", "10.0.0.1", "10.0.0.1"]);
+        // The schedule repeats.
+        let next: Vec<String> = (0..7)
+            .map(|_| host_of(b.pick(&call("1.1.1.1", "/")).unwrap()))
+            .collect();
+        assert_eq!(picks, next);
+    }
+
+    #[test]
+    fn unhealthy_and_zero_weight_servers_get_nothing_and_backups_only_when_all_are_down() {
+        let c = channel(
+            BalanceStrategy::RoundRobin,
+            &[
+                ("10.0.0.1", 1, false),
+                ("10.0.0.2", 1, false),
+                ("10.0.0.3", 0, false),
+                ("10.0.0.9", 1, true),
+            ],
+        );
+        let b = balancer(&c);
+        let picks: Vec<String> = (0..4)
+            .map(|_| host_of(b.pick(&call("1.1.1.1", "/")).unwrap()))
+            .collect();
+        assert!(
+            picks.iter().all(|h| h == "10.0.0.1" || h == "10.0.0.2"),
+            "{picks:?}"
+        );
+        b.members[0].health.set_healthy(false);
+        for _ in 0..4 {
+            assert_eq!(host_of(b.pick(&call("1.1.1.1", "/")).unwrap()), "10.0.0.2");
+        }
+        b.members[1].health.set_healthy(false);
+        assert_eq!(host_of(b.pick(&call("1.1.1.1", "/")).unwrap()), "10.0.0.9");
+        b.members[3].health.set_healthy(false);
+        assert!(b.pick(&call("1.1.1.1", "/")).is_none());
+        b.members[1].health.set_healthy(true);
+        assert_eq!(host_of(b.pick(&call("1.1.1.1", "/")).unwrap()), "10.0.0.2");
+    }
+
+    #[test]
+    fn hashing_keeps_a_caller_or_a_path_on_one_server_and_moves_it_only_when_that_one_is_down() {
+        let members = [
+            ("10.0.0.1", 1, false),
+            ("10.0.0.2", 1, false),
+            ("10.0.0.3", 1, false),
+        ];
+        let b = balancer(&channel(BalanceStrategy::SourceHash, &members));
+        let first = host_of(b.pick(&call("192.0.2.7", "/a")).unwrap());
+        for path in ["/b", "/c", "/d"] {
+            assert_eq!(host_of(b.pick(&call("192.0.2.7", path)).unwrap()), first);
+        }
+        let spread: std::collections::HashSet<String> = (1..=50)
+            .map(|i| host_of(b.pick(&call(&format!("192.0.2.{i}"), "/")).unwrap()))
+            .collect();
+        assert_eq!(spread.len(), 3, "50 callers reach every server");
+        let down = b
+            .members
+            .iter()
+            .position(|m| m.endpoint.authority.host() == first)
+            .unwrap();
+        b.members[down].health.set_healthy(false);
+        assert_ne!(host_of(b.pick(&call("192.0.2.7", "/a")).unwrap()), first);
+
+        let b = balancer(&channel(BalanceStrategy::UriHash, &members));
+        let first = host_of(b.pick(&call("192.0.2.1", "/orders/1")).unwrap());
+        for ip in ["192.0.2.2", "198.51.100.3", "::ffff:10.1.1.1"] {
+            assert_eq!(host_of(b.pick(&call(ip, "/orders/1")).unwrap()), first);
+        }
+    }
+
+    #[test]
+    fn least_connections_prefers_the_least_loaded_relative_to_weight() {
+        let b = balancer(&channel(
+            BalanceStrategy::LeastConnections,
+            &[("10.0.0.1", 2, false), ("10.0.0.2", 1, false)],
+        ));
+        let a = b.pick(&call("1.1.1.1", "/")).unwrap();
+        let second = b.pick(&call("1.1.1.1", "/")).unwrap();
+        let third = b.pick(&call("1.1.1.1", "/")).unwrap();
+        // With weights 2:1 the heavy server holds two calls while the light one holds one.
+        let mut hosts = vec![host_of_ref(&a), host_of_ref(&second), host_of_ref(&third)];
+        hosts.sort();
+        assert_eq!(hosts, ["10.0.0.1", "10.0.0.1", "10.0.0.2"]);
+        assert_eq!(b.members[0].in_flight.load(Ordering::Relaxed), 2);
+        drop((a, second, third));
+        assert_eq!(b.members[0].in_flight.load(Ordering::Relaxed), 0);
+        assert_eq!(b.members[1].in_flight.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn a_retry_goes_to_another_healthy_server() {
+        let b = balancer(&channel(
+            BalanceStrategy::RoundRobin,
+            &[
+                ("10.0.0.1", 1, false),
+                ("10.0.0.2", 1, false),
+                ("10.0.0.3", 1, true),
+            ],
+        ));
+        let host = |e: &Endpoint| e.authority.host().to_owned();
+        let first = &b.members[0].endpoint;
+        assert_eq!(host(b.other_than(first).unwrap()), "10.0.0.2");
+        assert_eq!(
+            host(b.other_than(&b.members[1].endpoint).unwrap()),
+            "10.0.0.1"
+        );
+        b.members[1].health.set_healthy(false);
+        assert_eq!(
+            host(b.other_than(first).unwrap()),
+            "10.0.0.3",
+            "then a backup"
+        );
+        b.members[2].health.set_healthy(false);
+        assert!(b.other_than(first).is_none());
+    }
+
+    fn host_of_ref(p: &Picked<'_>) -> String {
+        p.endpoint.authority.host().to_owned()
+    }
+
+    #[test]
+    fn schedules_scale_down_huge_weights_and_divide_common_factors() {
+        assert_eq!(smooth_schedule(&[(0, 300), (1, 100)]).len(), 4);
+        let big = smooth_schedule(&[(0, 10_000), (1, 9_999), (2, 1)]);
+        assert!(big.len() <= MAX_SCHEDULE as usize + 3, "{}", big.len());
+        assert!(big.contains(&2), "a weight of 1 keeps a turn");
+        assert!(smooth_schedule(&[]).is_empty());
+    }
+}

@@ -1,0 +1,268 @@
+//! Active health checks of VPC channel servers: each server of a channel with a health check
+//! is probed every interval (a TCP connect, or an HTTP(S) request whose status must be
+//! accepted); `unhealthy_threshold` failures in a row take it out of its channel's rotation,
+//! `healthy_threshold` successes in a row bring it back. Transitions are logged.
+//!
+//! A server's health ([`MemberHealth`]) is shared by every balancer of its channel and carried
+//! over from one routing build to the next while the channel keeps the server and the check;
+//! its probe runs for as long as some balancer holds it (the probe task holds it weakly and
+//! ends once it is gone). Probes run on a small runtime of their own (thread
+//! `apigw-health`), apart from the listeners' and the management API's, so a slow server
+//! delays neither. Servers start healthy: a new channel takes calls at once.
+
+use crate::balancer::HealthKey;
+use crate::config::{HealthCheckConfig, ProbeProtocol};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, Weak};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// Largest probe response head read (the status line is all that is needed).
+const PROBE_READ: usize = 1024;
+
+/// Whether one server of a channel takes calls, as its health check last decided.
+#[derive(Debug)]
+pub(crate) struct MemberHealth {
+    key: HealthKey,
+    healthy: AtomicBool,
+    /// Successes (positive) or failures (negative) in a row.
+    streak: Mutex<i32>,
+}
+
+impl MemberHealth {
+    /// The health of server `host:port` of channel `channel_id`, healthy to begin with; with
+    /// a `check`, its probe starts now and runs while the health is held.
+    pub fn start(
+        channel_id: &str,
+        host: &str,
+        port: u16,
+        check: Option<&HealthCheckConfig>,
+    ) -> Arc<Self> {
+        let health = Arc::new(Self {
+            key: (channel_id.to_owned(), host.to_owned(), port, check.cloned()),
+            healthy: AtomicBool::new(true),
+            streak: Mutex::new(0),
+        });
+        if let Some(check) = check {
+            let probe = probe_loop(Arc::downgrade(&health), check.clone());
+            PROBES.spawn(probe);
+        }
+        health
+    }
+
+    /// The key a later build finds it under.
+    pub fn key(&self) -> HealthKey {
+        self.key.clone()
+    }
+
+    /// Whether the server takes calls.
+    pub fn is_healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Sets the state directly (tests of the balancer).
+    #[cfg(test)]
+    pub fn set_healthy(&self, healthy: bool) {
+        self.healthy.store(healthy, Ordering::Relaxed);
+    }
+
+    /// Counts one probe's outcome; flips the state at the check's thresholds.
+    fn record(&self, ok: Result<(), String>, check: &HealthCheckConfig) {
+        let mut streak = self.streak.lock().unwrap_or_else(|p| p.into_inner());
+        *streak = match (&ok, *streak) {
+            (Ok(()), s) if s > 0 => s.saturating_add(1),
+            (Ok(()), _) => 1,
+            (Err(_), s) if s < 0 => s.saturating_sub(1),
+            (Err(_), _) => -1,
+        };
+        let (channel, host, port, _) = &self.key;
+        let healthy = self.is_healthy();
+        if healthy && -*streak >= i32::from(check.unhealthy_threshold) {
+            self.healthy.store(false, Ordering::Relaxed);
+            let error = ok.err().unwrap_or_default();
+            tracing::warn!(vpc_channel = %channel, member = %format!("{host}:{port}"), %error, failures = -*streak, "VPC channel server unhealthy: it takes no calls until it passes its health check again");
+        } else if !healthy && *streak >= i32::from(check.healthy_threshold) {
+            self.healthy.store(true, Ordering::Relaxed);
+            tracing::info!(vpc_channel = %channel, member = %format!("{host}:{port}"), successes = *streak, "VPC channel server healthy again: it takes calls");
+        } else if let Err(error) = ok {
+            tracing::debug!(vpc_channel = %channel, member = %format!("{host}:{port}"), %error, "health probe failed");
+        }
+    }
+}
+
+/// The runtime the probes run on, started with the first channel that has a health check.
+static PROBES: LazyLock<ProbeRuntime> = LazyLock::new(ProbeRuntime::start);
+
+struct ProbeRuntime {
+    handle: tokio::runtime::Handle,
+    tls: TlsConnector,
+}
+
+impl ProbeRuntime {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a current-thread runtime builds");
+        let handle = runtime.handle().clone();
+        let spawned = std::thread::Builder::new()
+            .name("apigw-health".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "the health check thread could not start; VPC channel servers stay healthy");
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = Arc::new(AnyCertificate(Arc::clone(&provider)));
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default versions")
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth();
+        Self {
+            handle,
+            tls: TlsConnector::from(Arc::new(tls)),
+        }
+    }
+
+    fn spawn(&self, probe: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.handle.spawn(probe);
+    }
+}
+
+/// Probes the server of `health` every interval until no balancer holds it any more.
+async fn probe_loop(health: Weak<MemberHealth>, check: HealthCheckConfig) {
+    let target = match health.upgrade() {
+        Some(h) => {
+            let (_, host, port, _) = &h.key;
+            (host.clone(), check.port.unwrap_or(*port))
+        }
+        None => return,
+    };
+    let mut ticks = tokio::time::interval(check.interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if health.strong_count() == 0 {
+            return;
+        }
+        let outcome = tokio::time::timeout(check.timeout, probe(&target, &check))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {:?}", check.timeout)));
+        match health.upgrade() {
+            Some(h) => h.record(outcome, &check),
+            None => return,
+        }
+    }
+}
+
+/// One probe of `host:port`.
+async fn probe((host, port): &(String, u16), check: &HealthCheckConfig) -> Result<(), String> {
+    let tcp = TcpStream::connect((host.as_str(), *port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    match check.protocol {
+        ProbeProtocol::Tcp => Ok(()),
+        ProbeProtocol::Http => http_probe(tcp, host, *port, check).await,
+        ProbeProtocol::Https => {
+            let name = ServerName::try_from(host.clone()).map_err(|e| format!("TLS name: {e}"))?;
+            let tls = PROBES
+                .tls
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?;
+            http_probe(tls, host, *port, check).await
+        }
+    }
+}
+
+/// Sends the check's request and accepts the status if the check lists it.
+async fn http_probe(
+    mut io: impl AsyncRead + AsyncWrite + Unpin,
+    host: &str,
+    port: u16,
+    check: &HealthCheckConfig,
+) -> Result<(), String> {
+    let authority = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let request = format!(
+        "{} {} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: apigw-health-check\r\nConnection: close\r\n\r\n",
+        check.method, check.path
+    );
+    io.write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("send: {e}"))?;
+    let mut head = Vec::with_capacity(PROBE_READ);
+    while !head.contains(&b'\n') && head.len() < PROBE_READ {
+        let mut chunk = [0_u8; 256];
+        let n = io
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        head.extend_from_slice(&chunk[..n]);
+    }
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let status = std::str::from_utf8(line)
+        .ok()
+        .and_then(|l| l.strip_prefix("HTTP/1."))
+        .and_then(|l| l.get(2..5))
+        .and_then(|s| s.parse::<u16>().ok())
+        .ok_or_else(|| "no HTTP status line".to_owned())?;
+    if check.codes.iter().any(|&(a, b)| (a..=b).contains(&status)) {
+        Ok(())
+    } else {
+        Err(format!("status {status}"))
+    }
+}
+
+/// Accepts any server certificate (the signatures of the handshake still checked): a probe
+/// asks whether the server answers, the calls check who it is.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        let algorithms = &self.0.signature_verification_algorithms;
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
