@@ -555,7 +555,13 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
     let server = Server::start_with(
         Opts::default()
             .arg("--gateway-http-listen")
+            .arg("127.0.0.1:0")
+            .arg("--metrics-listen")
             .arg("127.0.0.1:0"),
+    );
+    let metrics = format!(
+        "http://127.0.0.1:{}/metrics",
+        server.port_of("metrics listening")
     );
     let gateway = format!(
         "http://127.0.0.1:{}",
@@ -694,6 +700,18 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
         server.log_text().contains("VPC channel server unhealthy"),
         "the log says which server went out"
     );
+    let unhealthy = || {
+        let exposition = client.get(&metrics).send().unwrap().text().unwrap();
+        exposition
+            .lines()
+            .find(|l| {
+                l.starts_with("apigw_vpc_channel_servers_unhealthy{")
+                    && l.contains(&format!("vpc_channel=\"{channel_id}\""))
+            })
+            .and_then(|l| l.rsplit_once(' '))
+            .map(|(_, v)| v.parse::<f64>().unwrap())
+    };
+    assert_eq!(unhealthy(), Some(1.0), "the metrics count it");
     // The live servers answered the health check's probes too.
     let probed = a.hits.load(Ordering::SeqCst);
     std::thread::sleep(Duration::from_millis(2200));
@@ -715,6 +733,11 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
         ),
     );
     assert_eq!(without_check.status, 200, "{}", without_check.text);
+    assert_eq!(
+        unhealthy(),
+        Some(0.0),
+        "a server no check watches counts as healthy"
+    );
     body["backend_api"]["retry_count"] = json!("1");
     let updated = m.call("PUT", &format!("/apis/{api_id}"), Some(&body));
     assert_eq!(updated.status, 200, "{}", updated.text);

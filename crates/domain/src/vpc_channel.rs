@@ -581,9 +581,13 @@ impl ChannelInput {
             Some(3) => return Err(ApiError::unsupported("type", "Microservice VPC channels")),
             Some(_) => return Err(f.bad("type")),
         }
-        if f.get("microservice_info")
-            .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
-        {
+        // A details answer sent back carries an empty `microservice_info`: only one naming a
+        // service type asks for a microservice channel.
+        let service_type = f
+            .get("microservice_info")
+            .and_then(|v| v.get("service_type"))
+            .and_then(Value::as_str);
+        if service_type.is_some_and(|t| !t.is_empty()) {
             return Err(ApiError::unsupported(
                 "microservice_info",
                 "Microservice VPC channels",
@@ -905,6 +909,7 @@ mod tests {
     fn what_this_gateway_does_not_serve_is_refused_saying_so() {
         for extra in [
             json!({"type": 3}),
+            json!({"microservice_info": {"service_type": "CCE"}}),
             json!({"member_groups": [{"member_group_name": "g"}]}),
             json!({"members": [{"host": "10.0.0.1", "member_group_name": "g"}]}),
         ] {
@@ -916,6 +921,29 @@ mod tests {
             assert_eq!((e.status, e.code), (400, "APIG.2011"));
             assert!(e.message.contains("not supported"), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn a_details_answer_sent_back_as_an_update_parses() {
+        let answer = json!({
+            "name": "web", "port": 80, "balance_strategy": 1, "member_type": "ip", "type": 2,
+            "vpc_channel_type": "builtin", "dict_code": "", "id": "x", "status": 1,
+            "member_groups": [], "create_time": "2026-12-06T10:00:00Z",
+            "microservice_info": {"id": "", "instance_id": "", "service_type": "",
+                "cse_info": {"engine_id": ""}, "cce_info": {"cluster_id": ""}},
+            "members": [{"host": "10.0.0.1", "weight": 2, "is_backup": false,
+                "member_group_name": "", "status": 1, "port": 0, "ecs_id": "10.0.0.1",
+                "ecs_name": "10.0.0.1", "id": "m", "vpc_channel_id": "x", "member_group_id": "",
+                "create_time": "2026-12-06T10:00:00Z"}],
+            "vpc_health_config": {"protocol": "TCP", "path": "", "method": "GET", "port": 0,
+                "threshold_normal": 2, "threshold_abnormal": 2, "time_interval": 10,
+                "http_code": "200", "enable_client_ssl": false, "status": 1, "timeout": 5,
+                "vpc_channel_id": "x", "id": "x", "create_time": "2026-12-06T10:00:00Z"}
+        });
+        let input = ChannelInput::parse(&body(answer)).unwrap();
+        assert_eq!(input.members[0].weight, 2);
+        assert_eq!(input.members[0].port, None);
+        assert_eq!(input.spec.health.unwrap().port, None);
     }
 
     #[test]

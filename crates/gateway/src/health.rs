@@ -83,13 +83,24 @@ impl MemberHealth {
         let healthy = self.is_healthy();
         if healthy && -*streak >= i32::from(check.unhealthy_threshold) {
             self.healthy.store(false, Ordering::Relaxed);
+            crate::meters::channel_server_out(channel, true);
             let error = ok.err().unwrap_or_default();
             tracing::warn!(vpc_channel = %channel, member = %format!("{host}:{port}"), %error, failures = -*streak, "VPC channel server unhealthy: it takes no calls until it passes its health check again");
         } else if !healthy && *streak >= i32::from(check.healthy_threshold) {
             self.healthy.store(true, Ordering::Relaxed);
+            crate::meters::channel_server_out(channel, false);
             tracing::info!(vpc_channel = %channel, member = %format!("{host}:{port}"), successes = *streak, "VPC channel server healthy again: it takes calls");
         } else if let Err(error) = ok {
             tracing::debug!(vpc_channel = %channel, member = %format!("{host}:{port}"), %error, "health probe failed");
+        }
+    }
+}
+
+impl Drop for MemberHealth {
+    // A server that leaves its channel (or whose check changes) while out no longer counts.
+    fn drop(&mut self) {
+        if !self.is_healthy() {
+            crate::meters::channel_server_out(&self.key.0, false);
         }
     }
 }

@@ -46,6 +46,8 @@ const SNAPSHOT_APP_CODES: &str = "apigw_snapshot_app_codes";
 const SNAPSHOT_GROUPS: &str = "apigw_snapshot_groups";
 /// When the HTTPS listener's certificate expires (its `notAfter`), as a Unix time.
 const CERTIFICATE_EXPIRY: &str = "apigw_gateway_certificate_expiry_timestamp_seconds";
+/// Servers of a VPC channel its health check has taken out, by channel.
+const CHANNEL_UNHEALTHY: &str = "apigw_vpc_channel_servers_unhealthy";
 
 /// The status-class label of each index of [`ApiMeters::by_class`].
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -121,6 +123,11 @@ pub fn describe() {
     describe_gauge!(SNAPSHOT_APPS, Unit::Count, "Apps in service.");
     describe_gauge!(SNAPSHOT_APP_CODES, Unit::Count, "AppCodes in service.");
     describe_gauge!(SNAPSHOT_GROUPS, Unit::Count, "API groups in service.");
+    describe_gauge!(
+        CHANNEL_UNHEALTHY,
+        Unit::Count,
+        "Servers of a VPC channel its health check has taken out of the rotation, by channel."
+    );
 }
 
 /// The meters of one routable (API, stage), resolved when the snapshot is built (the
@@ -317,15 +324,26 @@ pub(crate) fn refused(code: &'static str) {
     counter!(REFUSALS, "code" => code).increment(1);
 }
 
-/// Counts a new backend connection.
 /// The HTTPS listener presents a certificate valid until `not_after` (Unix seconds).
 pub(crate) fn certificate_presented(not_after: i64) {
     // A gauge holds an f64: Unix seconds fit exactly far beyond any certificate's lifetime.
     metrics::gauge!(CERTIFICATE_EXPIRY).set(not_after as f64);
 }
 
+/// Counts a new backend connection.
 pub(crate) fn upstream_connected() {
     counter!(UPSTREAM_CONNECTS).increment(1);
+}
+
+/// A server of VPC channel `channel` went out of the rotation (`out`), or came back (or, out,
+/// left the channel).
+pub(crate) fn channel_server_out(channel: &str, out: bool) {
+    let unhealthy = metrics::gauge!(CHANNEL_UNHEALTHY, "vpc_channel" => channel.to_owned());
+    if out {
+        unhealthy.increment(1.0);
+    } else {
+        unhealthy.decrement(1.0);
+    }
 }
 
 /// The connection meters of one listener.
