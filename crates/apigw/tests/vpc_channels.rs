@@ -713,10 +713,8 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
     };
     assert_eq!(unhealthy(), Some(1.0), "the metrics count it");
     // The live servers answered the health check's probes too.
-    let probed = a.hits.load(Ordering::SeqCst);
-    std::thread::sleep(Duration::from_millis(2200));
     assert!(
-        a.hits.load(Ordering::SeqCst) > probed,
+        a.probes.load(Ordering::SeqCst) > 0,
         "probes reach live servers"
     );
 

@@ -475,8 +475,10 @@ pub fn invalid(field: &str) -> String {
 /// (a backend that does CORS itself).
 pub struct EchoBackend {
     pub port: u16,
-    /// Requests answered so far.
+    /// Requests answered so far (health probes apart).
     pub hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// The gateway's health probes answered so far (`User-Agent: apigw-health-check`).
+    pub probes: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl EchoBackend {
@@ -491,11 +493,12 @@ impl EchoBackend {
         let listener = TcpListener::bind((ip, 0)).unwrap();
         let port = listener.local_addr().unwrap().port();
         let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = hits.clone();
+        let probes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (counted, probed) = (hits.clone(), probes.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let counted = counted.clone();
+                let (counted, probed) = (counted.clone(), probed.clone());
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut out = stream;
@@ -548,7 +551,10 @@ impl EchoBackend {
                             echo.len(),
                             echo
                         );
-                        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let probe = headers.get("user-agent").and_then(Value::as_str)
+                            == Some("apigw-health-check");
+                        let counter = if probe { &probed } else { &counted };
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         if out.write_all(response.as_bytes()).is_err() {
                             return;
                         }
@@ -556,7 +562,7 @@ impl EchoBackend {
                 });
             }
         });
-        EchoBackend { port, hits }
+        EchoBackend { port, hits, probes }
     }
 }
 
