@@ -60,8 +60,8 @@ impl Endpoint {
 pub(crate) struct CallKey<'a> {
     /// The caller's address.
     pub client: IpAddr,
-    /// The request path.
-    pub path: &'a str,
+    /// The request's target (its path is hashed).
+    pub uri: &'a http::Uri,
 }
 
 /// The server picked for a call; while it lives, the call counts as in flight there.
@@ -221,7 +221,7 @@ impl Balancer {
         let start = match self.strategy {
             BalanceStrategy::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
             BalanceStrategy::SourceHash => fnv1a(&ip_bytes(call.client)) as usize,
-            BalanceStrategy::UriHash => fnv1a(call.path.as_bytes()) as usize,
+            BalanceStrategy::UriHash => fnv1a(call.uri.path().as_bytes()) as usize,
             BalanceStrategy::LeastConnections => return self.least_loaded(schedule),
         };
         let len = schedule.len();
@@ -346,9 +346,10 @@ mod tests {
     }
 
     fn call(ip: &str, path: &'static str) -> CallKey<'static> {
+        let uri: &'static http::Uri = Box::leak(Box::new(path.parse().unwrap()));
         CallKey {
             client: ip.parse().unwrap(),
-            path,
+            uri,
         }
     }
 

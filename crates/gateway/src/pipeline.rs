@@ -315,10 +315,7 @@ pub(crate) fn handle<'a>(
                 };
                 // The server: the backend's address, or one of its VPC channel's (502 APIG.0202
                 // when none is healthy).
-                let call = CallKey {
-                    client,
-                    path: uri.path(),
-                };
+                let call = CallKey { client, uri: &uri };
                 let Some(picked) = backend.pick(&call) else {
                     break 'phases Err(errors::backend_unavailable());
                 };
