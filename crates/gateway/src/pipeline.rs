@@ -326,14 +326,6 @@ pub(crate) fn handle<'a>(
                     source_ip: forwarded,
                     request_id: &request_id.header,
                     forwarded_for: fields.forwarded_for.cloned(),
-                    // A channel without a proxy host passes the caller's `Host` on.
-                    host: match backend.host_header {
-                        Some(_) => None,
-                        None => fields.host.cloned().or_else(|| {
-                            let authority = uri.authority()?;
-                            HeaderValue::from_str(authority.as_str()).ok()
-                        }),
-                    },
                 };
                 let forwarding = fields.forwarding;
                 // A signature key that signs the body's hash needs the body whole (boxed: only

@@ -31,7 +31,7 @@ use crate::snapshot::{ApiEntry, BackendEntry};
 use crate::upstream::{self, BackendBody, BackendRequest, ExchangeError, GatewayFields};
 use apigw_domain::ApiError;
 use bytes::Bytes;
-use http::header::{HeaderName, AUTHORIZATION, CONNECTION, CONTENT_TYPE, EXPECT};
+use http::header::{HeaderName, AUTHORIZATION, CONNECTION, CONTENT_TYPE, EXPECT, HOST};
 use http::{request, HeaderMap, HeaderValue, Response, Uri};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::borrow::Cow;
@@ -96,8 +96,6 @@ pub(crate) struct Caller<'a> {
     pub request_id: &'a HeaderValue,
     /// The caller's own `X-Forwarded-For`, if it sent one.
     pub forwarded_for: Option<HeaderValue>,
-    /// The caller's `Host`, where the backend is sent it (a VPC channel without a proxy host).
-    pub host: Option<HeaderValue>,
 }
 
 /// Phase 8 of a `MOCK` API: the gateway's own answer in place of a backend's, 200 with the
@@ -173,7 +171,12 @@ pub(crate) fn backend_request(
     let mut gateway = GatewayFields {
         host: match &backend.host_header {
             Some(host) => host.clone(),
-            None => caller.host.clone().unwrap_or(HeaderValue::from_static("")),
+            // A VPC channel without a proxy host passes the caller's `Host` on (HTTP/2: the
+            // authority of its target).
+            None => headers.get(HOST).cloned().unwrap_or_else(|| {
+                let authority = uri.authority().map_or("", |a| a.as_str());
+                HeaderValue::from_str(authority).unwrap_or(HeaderValue::from_static(""))
+            }),
         },
         request_id: caller.request_id.clone(),
         forwarded_for: forwarded_for(caller.forwarded_for.as_ref(), caller.peer_text),
