@@ -12,6 +12,7 @@ pub(crate) struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// Reads `map`, naming its fields `prefix` + name (`"backend_api."`, `""` at the top).
     pub(crate) fn new(map: &'a Map<String, Value>, prefix: &str) -> Self {
         Self {
             map,
@@ -19,18 +20,22 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The dotted path of `field`, as errors name it.
     pub(crate) fn name(&self, field: &str) -> String {
         format!("{}{field}", self.prefix)
     }
 
+    /// 400 `APIG.2011` naming `field`.
     pub(crate) fn bad(&self, field: &str) -> ApiError {
         ApiError::invalid_body_field(&self.name(field))
     }
 
+    /// The value of `field`; `null` counts as absent.
     pub(crate) fn get(&self, field: &str) -> Option<&'a Value> {
         self.map.get(field).filter(|v| !v.is_null())
     }
 
+    /// A string field, if present.
     pub(crate) fn opt_str(&self, field: &str) -> Result<Option<&'a str>, ApiError> {
         match self.get(field) {
             None => Ok(None),
@@ -39,10 +44,12 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A string field that must be present.
     pub(crate) fn req_str(&self, field: &str) -> Result<&'a str, ApiError> {
         self.opt_str(field)?.ok_or_else(|| self.bad(field))
     }
 
+    /// A string field of at most `max` characters, if present.
     pub(crate) fn opt_text(&self, field: &str, max: usize) -> Result<Option<String>, ApiError> {
         match self.opt_str(field)? {
             Some(s) if s.chars().count() > max => Err(self.bad(field)),
@@ -50,6 +57,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An integer field (a JSON number), if present.
     pub(crate) fn opt_int(&self, field: &str) -> Result<Option<i64>, ApiError> {
         match self.get(field) {
             None => Ok(None),
@@ -76,6 +84,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A boolean field, if present.
     pub(crate) fn opt_bool(&self, field: &str) -> Result<Option<bool>, ApiError> {
         match self.get(field) {
             None => Ok(None),
@@ -84,6 +93,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An object field, to be read in turn, if present.
     pub(crate) fn opt_object(&self, field: &str) -> Result<Option<Fields<'a>>, ApiError> {
         match self.get(field) {
             None => Ok(None),
@@ -92,6 +102,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An array field; absent reads as empty.
     pub(crate) fn opt_array(&self, field: &str) -> Result<&'a [Value], ApiError> {
         match self.get(field) {
             None => Ok(&[]),

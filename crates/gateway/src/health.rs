@@ -277,3 +277,77 @@ impl ServerCertVerifier for AnyCertificate {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn check(healthy: u8, unhealthy: u8) -> HealthCheckConfig {
+        HealthCheckConfig {
+            protocol: ProbeProtocol::Http,
+            path: "/health".into(),
+            method: "HEAD".into(),
+            port: None,
+            healthy_threshold: healthy,
+            unhealthy_threshold: unhealthy,
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(2),
+            codes: vec![(200, 204), (301, 301)],
+        }
+    }
+
+    #[test]
+    fn a_server_goes_out_and_comes_back_at_its_thresholds_in_a_row() {
+        // No check: no probe is started, the thresholds are the test's.
+        let health = MemberHealth::start("c", "10.0.0.1", 80, None);
+        let check = check(2, 3);
+        let fail = || Err("connect: refused".to_owned());
+        health.record(fail(), &check);
+        health.record(fail(), &check);
+        health.record(Ok(()), &check);
+        health.record(fail(), &check);
+        health.record(fail(), &check);
+        assert!(health.is_healthy(), "a success broke the streak");
+        health.record(fail(), &check);
+        assert!(!health.is_healthy(), "three failures in a row");
+        health.record(Ok(()), &check);
+        health.record(fail(), &check);
+        health.record(Ok(()), &check);
+        assert!(!health.is_healthy(), "one success is not two in a row");
+        health.record(Ok(()), &check);
+        assert!(health.is_healthy());
+    }
+
+    async fn probe_answered(answer: &'static [u8]) -> (Result<(), String>, String) {
+        let (mut server, client) = tokio::io::duplex(4096);
+        let serve = tokio::spawn(async move {
+            let mut request = vec![0; 1024];
+            let n = server.read(&mut request).await.unwrap();
+            server.write_all(answer).await.unwrap();
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        let outcome = http_probe(client, "10.0.0.1", 8080, &check(1, 1)).await;
+        (outcome, serve.await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_http_probe_sends_the_check_s_request_and_accepts_only_its_statuses() {
+        let (ok, request) = probe_answered(b"HTTP/1.1 204 No Content\r\n\r\n").await;
+        assert_eq!(ok, Ok(()));
+        assert!(
+            request.starts_with("HEAD /health HTTP/1.1\r\nHost: 10.0.0.1:8080\r\n"),
+            "{request}"
+        );
+        assert!(request.contains("User-Agent: apigw-health-check\r\n"));
+        assert_eq!(
+            probe_answered(b"HTTP/1.1 301 Moved\r\n\r\n").await.0,
+            Ok(())
+        );
+        assert_eq!(
+            probe_answered(b"HTTP/1.1 503 Busy\r\n\r\n").await.0,
+            Err("status 503".to_owned())
+        );
+        assert!(probe_answered(b"SSH-2.0-OpenSSH\r\n").await.0.is_err());
+    }
+}
