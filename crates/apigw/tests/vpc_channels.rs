@@ -557,8 +557,11 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
             .arg("--gateway-http-listen")
             .arg("127.0.0.1:0")
             .arg("--metrics-listen")
+            .arg("127.0.0.1:0")
+            .arg("--gateway-listen")
             .arg("127.0.0.1:0"),
     );
+    let https = format!("127.0.0.1:{}", server.port_of("gateway listening (HTTPS)"));
     let metrics = format!(
         "http://127.0.0.1:{}/metrics",
         server.port_of("metrics listening")
@@ -629,6 +632,17 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
         );
     }
     assert_eq!(hits(&backends), [6, 2, 0]);
+    // Over HTTP/2 the caller's authority is the Host the server gets.
+    let h2 = Client::builder()
+        .danger_accept_invalid_certs(true)
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = h2.get(format!("https://{https}/spread")).send().unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    let echoed: Value = r.json().unwrap();
+    assert_eq!(echoed["headers"]["host"], https.as_str());
+    assert_eq!(hits(&backends), [7, 2, 0]);
 
     // A disabled server takes nothing from the next call on.
     let toggle = |action: &str, ids: Vec<String>| {
@@ -643,13 +657,13 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
     for _ in 0..3 {
         assert_eq!(call("/spread").status, 200);
     }
-    assert_eq!(hits(&backends), [6, 5, 0]);
+    assert_eq!(hits(&backends), [7, 5, 0]);
     // With every primary server disabled, the backup takes the calls.
     toggle("batch-disable", vec![member_id(1)]);
     for _ in 0..2 {
         assert_eq!(call("/spread").status, 200);
     }
-    assert_eq!(hits(&backends), [6, 5, 2]);
+    assert_eq!(hits(&backends), [7, 5, 2]);
     // With none left: 502 APIG.0202.
     toggle("batch-disable", vec![member_id(2)]);
     let r = call("/spread");
