@@ -358,7 +358,7 @@ fn is_channel_name(s: &str) -> bool {
 }
 
 /// A member's `host`: an IPv4 or IPv6 literal (no brackets) or a DNS name, lower-cased.
-pub fn parse_member_host(s: &str) -> Option<String> {
+fn parse_member_host(s: &str) -> Option<String> {
     if s.parse::<Ipv4Addr>().is_ok() || s.parse::<Ipv6Addr>().is_ok() {
         return Some(s.to_ascii_lowercase());
     }
