@@ -513,9 +513,11 @@ fn a_throttling_policy_bound_through_one_node_is_in_force_on_the_other() {
         "/throttle-bindings",
         json!({"strategy_id": policy_id, "publish_ids": [publish_id]}),
     );
-    // Each node counts on its own (its share of 1 call is 1): B lets the app's one call
-    // through, then refuses.
+    // Each node counts on its own (its share of 1 call is 1): each node lets the app's one
+    // call through, then refuses. A's share is used up here so that its 200 below can only
+    // come from the exception.
     until_status(&b, &client, &f.code, 429);
+    until_status(&a, &client, &f.code, 429);
 
     // An exception through B raises the app's limit on A too; unbinding through B lifts it.
     let special = b.created(
