@@ -5,6 +5,7 @@ BatchDisableMembers, UpdateHealthCheck): an API created with the SDK on a channe
 (`vpc_channel_status` 1) has its calls spread over the channel's real backends, by weight,
 without the servers the SDK disabled."""
 import collections
+import time
 
 import pytest
 import requests
@@ -85,6 +86,8 @@ def test_a_channel_made_with_the_sdk_spreads_an_api_s_calls_over_its_servers(
         assert all(m.status == 1 and m.vpc_channel_id == channel.id for m in details.members)
         assert details.vpc_health_config.protocol == "TCP"
         assert details.vpc_health_config.time_interval == 5
+        # No published API uses the channel yet: no gateway checks its servers.
+        assert [m.health_status for m in details.members] == ["unknown"] * 3
         ids = [m.id for m in details.members]
 
         # An API on the channel, created and published with the SDK.
@@ -114,6 +117,17 @@ def test_a_channel_made_with_the_sdk_spreads_an_api_s_calls_over_its_servers(
             return counts
 
         assert spread(8) == {0: 4, 1: 2, 2: 2}
+
+        # The gateway's TCP check finds the three servers up; the SDK reads what it decided.
+        deadline = time.monotonic() + 10
+        while True:
+            page = apig.list_backend_instances_v2(ListBackendInstancesV2Request(
+                instance_id=instance_id, vpc_channel_id=channel.id))
+            statuses = [m.health_status for m in page.members]
+            if statuses == ["healthy"] * 3:
+                break
+            assert time.monotonic() < deadline, statuses
+            time.sleep(0.1)
 
         # Disabled with the SDK: no more calls; enabled again: calls again.
         apig.batch_disable_members(BatchDisableMembersRequest(

@@ -86,6 +86,7 @@ fn channel_config(c: VpcChannel) -> ChannelConfig {
             .into_iter()
             .filter(|m| m.spec.enabled)
             .map(|m| ChannelMember {
+                id: m.id,
                 port: m.spec.port_or(port),
                 host: m.spec.host,
                 weight: m.spec.weight,

@@ -12,6 +12,7 @@ mod database;
 mod dump;
 mod exporter;
 mod gateway_runtime;
+mod health_report;
 mod membership;
 mod quota_ledger;
 mod serve;

@@ -10,6 +10,7 @@ use crate::data_plane;
 use crate::database;
 use crate::exporter;
 use crate::gateway_runtime::GatewayRuntime;
+use crate::health_report::HealthReport;
 use crate::membership::{self, Membership};
 use crate::quota_ledger::QuotaLedger;
 use crate::shutdown;
@@ -64,6 +65,8 @@ struct DataPlane {
     membership: Option<tokio::task::JoinHandle<()>>,
     /// The task saving the throttling counts.
     checkpoint: tokio::task::JoinHandle<()>,
+    /// The task publishing this node's view of VPC channel server health.
+    health_report: tokio::task::JoinHandle<()>,
     /// The HTTPS listener's certificate, reloaded on SIGHUP.
     certificate: Option<Arc<ListenerCertificate>>,
 }
@@ -186,6 +189,7 @@ async fn start_data_plane(
     let (ledger_stop, stopped) = tokio::sync::watch::channel(false);
     let membership = membership.map(|m| m.spawn(stopped.clone()));
     let checkpoint = checkpoint.spawn(stopped.clone());
+    let health_report = HealthReport::new(store.clone(), node_id.to_owned()).spawn(stopped.clone());
     let ledger = ledger.spawn(args.quota_sync_interval, stopped);
     let refresher = Arc::new(data_plane::Refresher {
         store: store.clone(),
@@ -203,6 +207,7 @@ async fn start_data_plane(
         ledger,
         membership,
         checkpoint,
+        health_report,
         certificate,
     }))
 }
@@ -299,6 +304,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         if let Err(e) = data_plane.checkpoint.await {
             tracing::error!(error = %e, "the throttling checkpoint task failed");
+        }
+        if let Err(e) = data_plane.health_report.await {
+            tracing::error!(error = %e, "the VPC channel health report task failed");
         }
         if let Some(membership) = data_plane.membership {
             if let Err(e) = membership.await {

@@ -542,6 +542,78 @@ fn a_throttling_policy_bound_through_one_node_is_in_force_on_the_other() {
 }
 
 #[test]
+fn every_node_s_view_of_a_channel_s_servers_shows_in_the_management_answers() {
+    let Some((backend, a, mut b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    // The fixture's API moves onto a channel of a live and a dead server, checked every second.
+    let dead_port = free_port();
+    let channel = a.created(
+        "/vpc-channels",
+        json!({"name": "checked", "port": 80, "balance_strategy": 1, "member_type": "ip",
+            "members": [{"host": "127.0.0.1", "port": backend.port},
+                        {"host": "127.0.0.2", "port": dead_port}]}),
+    );
+    let channel_id = channel["id"].as_str().unwrap().to_owned();
+    let group = a.mgmt("GET", "/api-groups", None).json["groups"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut body = echo_api_body(&group, "echo_api", backend.port);
+    body["backend_api"]["vpc_channel_status"] = json!(1);
+    body["backend_api"]["vpc_channel_info"] = json!({ "vpc_channel_id": channel_id });
+    body["backend_api"]
+        .as_object_mut()
+        .unwrap()
+        .remove("url_domain");
+    let r = a.mgmt("PUT", &format!("/apis/{}", f.api_id), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.text);
+    a.created(
+        "/apis/action",
+        json!({"action": "online", "api_id": f.api_id, "env_id": RELEASE}),
+    );
+    let r = a.mgmt(
+        "PUT",
+        &format!("/vpc-channels/{channel_id}/health-config"),
+        Some(
+            &json!({"protocol": "TCP", "threshold_normal": 1, "threshold_abnormal": 1,
+            "time_interval": 1, "timeout": 1}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Both nodes check the servers and publish what they found; either node answers with
+    // every node's view.
+    let statuses = |node: &NodeUnderTest| -> Vec<String> {
+        let listed = node.mgmt("GET", &format!("/vpc-channels/{channel_id}/members"), None);
+        let members = listed.json["members"].as_array().unwrap().clone();
+        let status = |m: &Value| m["health_status"].as_str().unwrap().to_owned();
+        members.iter().map(status).collect()
+    };
+    let both = vec!["healthy".to_owned(), "unhealthy".to_owned()];
+    let nodes_reporting = || {
+        db_scalar(
+            &a.server,
+            "SELECT COUNT(DISTINCT node_id) FROM vpc_member_health WHERE healthy = 0",
+        )
+    };
+    until_answered(&a, 2, &|_| nodes_reporting());
+    assert_eq!(statuses(&a), both);
+    assert_eq!(statuses(&b), both);
+    // Neither node sends calls to the dead server any more.
+    for node in [&a, &b] {
+        for _ in 0..4 {
+            assert_eq!(node.call_gateway(&client, &f.code), 200);
+        }
+    }
+
+    // B stops and withdraws its view; A's still shows.
+    assert_eq!(b.server.terminate(), Some(0));
+    assert_eq!(nodes_reporting(), 1);
+    assert_eq!(statuses(&a), both);
+}
+
+#[test]
 fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
     // Checkpoints are taken over only by a starting node here (see the last part).
     let hourly = ["--throttle-checkpoint-interval", "1h"];

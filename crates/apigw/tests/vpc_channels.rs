@@ -80,6 +80,9 @@ fn channels_are_created_listed_replaced_and_deleted_under_their_rules() {
     assert_eq!(members[1]["port"], 9090);
     assert_eq!(members[1]["status"], 2);
     assert_eq!(members[1]["is_backup"], true);
+    // No published API uses the channel, so no gateway node checks its servers.
+    assert_eq!(members[0]["health_status"], "unknown");
+    assert_eq!(members[1]["health_status"], "unknown");
     let first_member = members[0]["id"].as_str().unwrap().to_owned();
     let health = &shown.json["vpc_health_config"];
     assert_eq!(health["protocol"], "HTTP");
@@ -726,6 +729,78 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
             .map(|(_, v)| v.parse::<f64>().unwrap())
     };
     assert_eq!(unhealthy(), Some(1.0), "the metrics count it");
+    // The management API shows what the checks decided, and the database holds this node's
+    // view (published off the request path, so awaited).
+    let health_statuses = || -> Vec<(String, String)> {
+        let listed = m.call("GET", &format!("/vpc-channels/{channel_id}/members"), None);
+        assert_eq!(listed.status, 200, "{}", listed.text);
+        listed.json["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let status = m["health_status"].as_str().unwrap().to_owned();
+                (m["host"].as_str().unwrap().to_owned(), status)
+            })
+            .collect()
+    };
+    let until_statuses = |want: &[(&str, &str)]| {
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|&(h, s)| (h.to_owned(), s.to_owned()))
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let got = health_statuses();
+            if got == want {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "health_status {got:?}, not {want:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    until_statuses(&[
+        ("127.0.0.2", "healthy"),
+        ("127.0.0.3", "healthy"),
+        ("127.0.0.4", "healthy"),
+        ("127.0.0.5", "unhealthy"),
+    ]);
+    let details = m.call("GET", &format!("/vpc-channels/{channel_id}"), None);
+    assert_eq!(details.json["members"][3]["health_status"], "unhealthy");
+    assert_eq!(details.json["members"][0]["health_status"], "healthy");
+    assert_eq!(
+        db_scalar(
+            &server,
+            "SELECT COUNT(*) FROM vpc_member_health WHERE healthy = 0"
+        ),
+        1
+    );
+    assert_eq!(
+        db_scalar(&server, "SELECT COUNT(*) FROM vpc_member_health"),
+        4
+    );
+    // A disabled server is not checked: its health is unknown.
+    let dead_id = details.json["members"][3]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    toggle("batch-disable", vec![dead_id.clone()]);
+    until_statuses(&[
+        ("127.0.0.2", "healthy"),
+        ("127.0.0.3", "healthy"),
+        ("127.0.0.4", "healthy"),
+        ("127.0.0.5", "unknown"),
+    ]);
+    toggle("batch-enable", vec![dead_id]);
+    until_statuses(&[
+        ("127.0.0.2", "healthy"),
+        ("127.0.0.3", "healthy"),
+        ("127.0.0.4", "healthy"),
+        ("127.0.0.5", "unhealthy"),
+    ]);
     // The live servers answered the health check's probes too.
     assert!(
         a.probes.load(Ordering::SeqCst) > 0,
@@ -749,6 +824,12 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
         unhealthy(),
         Some(0.0),
         "a server no check watches counts as healthy"
+    );
+    until_statuses(&[("127.0.0.2", "unknown"), ("127.0.0.5", "unknown")]);
+    assert_eq!(
+        db_scalar(&server, "SELECT COUNT(*) FROM vpc_member_health"),
+        0,
+        "nothing is checked any more"
     );
     body["backend_api"]["retry_count"] = json!("1");
     let updated = m.call("PUT", &format!("/apis/{api_id}"), Some(&body));
@@ -807,4 +888,27 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
     let r = call("/spread");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["headers"]["host"], "backend.example:8443");
+
+    // A node that stops withdraws its view of the servers' health.
+    let tcp_check = m.call(
+        "PUT",
+        &format!("/vpc-channels/{channel_id}/health-config"),
+        Some(
+            &json!({"protocol": "TCP", "threshold_normal": 1, "threshold_abnormal": 1,
+            "time_interval": 1, "timeout": 1}),
+        ),
+    );
+    assert_eq!(tcp_check.status, 200, "{}", tcp_check.text);
+    until_statuses(&[("127.0.0.2", "healthy"), ("127.0.0.3", "healthy")]);
+    assert_eq!(
+        db_scalar(&server, "SELECT COUNT(*) FROM vpc_member_health"),
+        2
+    );
+    let mut server = server;
+    assert_eq!(server.terminate(), Some(0));
+    assert_eq!(
+        db_scalar(&server, "SELECT COUNT(*) FROM vpc_member_health"),
+        0,
+        "withdrawn on stop"
+    );
 }

@@ -153,6 +153,29 @@ impl MemberType {
     }
 }
 
+/// What the gateway nodes' health checks say of a server (`health_status` in member answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerHealth {
+    /// `unknown`: no node checks it (no health check, the server disabled, or no published
+    /// API using the channel on a running node).
+    Unknown,
+    /// `healthy`: every node checking it lets it take calls.
+    Healthy,
+    /// `unhealthy`: some node's check took it out of rotation.
+    Unhealthy,
+}
+
+impl ServerHealth {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Healthy => "healthy",
+            Self::Unhealthy => "unhealthy",
+        }
+    }
+}
+
 /// How a health check probes a server (`vpc_health_config.protocol`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum HealthProtocol {

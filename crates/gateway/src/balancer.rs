@@ -10,7 +10,7 @@
 //! schedule takes its turn); backup servers take calls only while no other server is healthy.
 
 use crate::config::{BalanceStrategy, ChannelConfig};
-use crate::health::MemberHealth;
+use crate::health::{HealthKey, MemberHealth};
 use crate::upstream::PoolKey;
 use http::uri::{Authority, Scheme};
 use std::collections::HashMap;
@@ -113,14 +113,6 @@ pub(crate) struct Balancer {
     turn: AtomicUsize,
 }
 
-/// Identifies a server's health across rebuilds: the channel, the address, the check.
-pub(crate) type HealthKey = (
-    String,
-    String,
-    u16,
-    Option<crate::config::HealthCheckConfig>,
-);
-
 impl Balancer {
     /// The balancer of `channel` over `scheme` (TLS server name `tls_name`); member health
     /// is taken from `healths` where a previous build had it (same channel, address and
@@ -138,17 +130,16 @@ impl Balancer {
                 tracing::warn!(vpc_channel = %channel.id, host = %m.host, "VPC channel member with an unusable address skipped");
                 continue;
             };
-            let key = (
-                channel.id.clone(),
-                m.host.clone(),
-                m.port,
-                channel.health_check.clone(),
-            );
+            let key = HealthKey {
+                channel_id: channel.id.clone(),
+                member_id: m.id.clone(),
+                host: m.host.clone(),
+                port: m.port,
+                check: channel.health_check.clone(),
+            };
             let health = healths
                 .entry(key)
-                .or_insert_with(|| {
-                    MemberHealth::start(&channel.id, &m.host, m.port, channel.health_check.as_ref())
-                })
+                .or_insert_with_key(|key| MemberHealth::start(key.clone()))
                 .clone();
             members.push(Member {
                 endpoint,
@@ -179,7 +170,9 @@ impl Balancer {
 
     /// Every member's health, by key: what the next build carries over.
     pub fn healths(&self) -> impl Iterator<Item = (HealthKey, &Arc<MemberHealth>)> + '_ {
-        self.members.iter().map(|m| (m.health.key(), &m.health))
+        self.members
+            .iter()
+            .map(|m| (m.health.key().clone(), &m.health))
     }
 
     /// The server for a call: a healthy primary by the strategy, else a healthy backup;
@@ -331,6 +324,7 @@ mod tests {
             members: members
                 .iter()
                 .map(|&(host, weight, backup)| ChannelMember {
+                    id: format!("m-{host}"),
                     host: host.into(),
                     port: 80,
                     weight,

@@ -427,6 +427,8 @@ pub enum BalanceStrategy {
 /// A server of a channel.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChannelMember {
+    /// The member's id (what its health is published under).
+    pub id: String,
     /// Host name or IP literal (without brackets for IPv6).
     pub host: String,
     /// Port.

@@ -9,8 +9,10 @@
 //! ends once it is gone). Probes run on a small runtime of their own (thread
 //! `apigw-health`), apart from the listeners' and the management API's, so a slow server
 //! delays neither. Servers start healthy: a new channel takes calls at once.
+//!
+//! The servers probed and their health are also on a board ([`probed_servers`]) that the
+//! binary publishes to the database, where the management API reads every node's view.
 
-use crate::balancer::HealthKey;
 use crate::config::{HealthCheckConfig, ProbeProtocol};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -19,10 +21,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 use tokio_rustls::TlsConnector;
 
 /// Largest probe response head read (the status line is all that is needed).
 const PROBE_READ: usize = 1024;
+
+/// Identifies a server's health across rebuilds: its channel, its member id, its address and
+/// the channel's check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct HealthKey {
+    pub channel_id: String,
+    pub member_id: String,
+    pub host: String,
+    pub port: u16,
+    pub check: Option<HealthCheckConfig>,
+}
 
 /// Whether one server of a channel takes calls, as its health check last decided.
 #[derive(Debug)]
@@ -34,29 +48,26 @@ pub(crate) struct MemberHealth {
 }
 
 impl MemberHealth {
-    /// The health of server `host:port` of channel `channel_id`, healthy to begin with; with
-    /// a `check`, its probe starts now and runs while the health is held.
-    pub fn start(
-        channel_id: &str,
-        host: &str,
-        port: u16,
-        check: Option<&HealthCheckConfig>,
-    ) -> Arc<Self> {
+    /// The health of the server `key` names, healthy to begin with; if its channel has a
+    /// check, its probe starts now and runs while the health is held, and the server is on the
+    /// board.
+    pub fn start(key: HealthKey) -> Arc<Self> {
+        let check = key.check.clone();
         let health = Arc::new(Self {
-            key: (channel_id.to_owned(), host.to_owned(), port, check.cloned()),
+            key,
             healthy: AtomicBool::new(true),
             streak: Mutex::new(0),
         });
         if let Some(check) = check {
-            let probe = probe_loop(Arc::downgrade(&health), check.clone());
-            PROBES.spawn(probe);
+            BOARD.put(&health);
+            PROBES.spawn(probe_loop(Arc::downgrade(&health), check));
         }
         health
     }
 
     /// The key a later build finds it under.
-    pub fn key(&self) -> HealthKey {
-        self.key.clone()
+    pub fn key(&self) -> &HealthKey {
+        &self.key
     }
 
     /// Whether the server takes calls.
@@ -79,15 +90,22 @@ impl MemberHealth {
             (Err(_), s) if s < 0 => s.saturating_sub(1),
             (Err(_), _) => -1,
         };
-        let (channel, host, port, _) = &self.key;
+        let HealthKey {
+            channel_id: channel,
+            host,
+            port,
+            ..
+        } = &self.key;
         let healthy = self.is_healthy();
         if healthy && -*streak >= i32::from(check.unhealthy_threshold) {
             self.healthy.store(false, Ordering::Relaxed);
+            BOARD.changed.notify_one();
             crate::meters::channel_server_out(channel, true);
             let error = ok.err().unwrap_or_default();
             tracing::warn!(vpc_channel = %channel, member = %format!("{host}:{port}"), %error, failures = -*streak, "VPC channel server unhealthy: it takes no calls until it passes its health check again");
         } else if !healthy && *streak >= i32::from(check.healthy_threshold) {
             self.healthy.store(true, Ordering::Relaxed);
+            BOARD.changed.notify_one();
             crate::meters::channel_server_out(channel, false);
             tracing::info!(vpc_channel = %channel, member = %format!("{host}:{port}"), successes = *streak, "VPC channel server healthy again: it takes calls");
         } else if let Err(error) = ok {
@@ -100,9 +118,56 @@ impl Drop for MemberHealth {
     // A server that leaves its channel (or whose check changes) while out no longer counts.
     fn drop(&mut self) {
         if !self.is_healthy() {
-            crate::meters::channel_server_out(&self.key.0, false);
+            crate::meters::channel_server_out(&self.key.channel_id, false);
+        }
+        if self.key.check.is_some() {
+            BOARD.changed.notify_one();
         }
     }
+}
+
+/// The servers this node probes (held weakly: a server leaves the board when no balancer
+/// holds it any more), and a signal for each change of the set or of a server's health.
+struct Board {
+    servers: Mutex<Vec<Weak<MemberHealth>>>,
+    changed: Notify,
+}
+
+static BOARD: LazyLock<Board> = LazyLock::new(|| Board {
+    servers: Mutex::new(Vec::new()),
+    changed: Notify::new(),
+});
+
+impl Board {
+    fn put(&self, health: &Arc<MemberHealth>) {
+        let mut servers = self.servers.lock().unwrap_or_else(|p| p.into_inner());
+        servers.retain(|s| s.strong_count() > 0);
+        servers.push(Arc::downgrade(health));
+        self.changed.notify_one();
+    }
+}
+
+/// What this node's health checks say now of each server they probe: its member id and
+/// whether it takes calls. Where a routing build replaced a server's check, the newer
+/// check's word counts.
+pub fn probed_servers() -> Vec<(String, bool)> {
+    let mut servers = BOARD.servers.lock().unwrap_or_else(|p| p.into_inner());
+    servers.retain(|s| s.strong_count() > 0);
+    let mut view: Vec<(String, bool)> = Vec::with_capacity(servers.len());
+    for health in servers.iter().filter_map(Weak::upgrade) {
+        let entry = (health.key.member_id.clone(), health.is_healthy());
+        match view.iter_mut().find(|(id, _)| *id == entry.0) {
+            Some(older) => *older = entry,
+            None => view.push(entry),
+        }
+    }
+    view
+}
+
+/// Resolves at the next change of [`probed_servers`] (a server probed or no longer, or its
+/// health flipped), or at once if one happened since the last call resolved.
+pub async fn probed_servers_changed() {
+    BOARD.changed.notified().await;
 }
 
 /// The runtime the probes run on, started with the first channel that has a health check.
@@ -148,10 +213,7 @@ impl ProbeRuntime {
 /// Probes the server of `health` every interval until no balancer holds it any more.
 async fn probe_loop(health: Weak<MemberHealth>, check: HealthCheckConfig) {
     let target = match health.upgrade() {
-        Some(h) => {
-            let (_, host, port, _) = &h.key;
-            (host.clone(), check.port.unwrap_or(*port))
-        }
+        Some(h) => (h.key.host.clone(), check.port.unwrap_or(h.key.port)),
         None => return,
     };
     let mut ticks = tokio::time::interval(check.interval);
@@ -300,7 +362,13 @@ mod tests {
     #[test]
     fn a_server_goes_out_and_comes_back_at_its_thresholds_in_a_row() {
         // No check: no probe is started, the thresholds are the test's.
-        let health = MemberHealth::start("c", "10.0.0.1", 80, None);
+        let health = MemberHealth::start(HealthKey {
+            channel_id: "c".into(),
+            member_id: "m".into(),
+            host: "10.0.0.1".into(),
+            port: 80,
+            check: None,
+        });
         let check = check(2, 3);
         let fail = || Err("connect: refused".to_owned());
         health.record(fail(), &check);
@@ -317,6 +385,39 @@ mod tests {
         assert!(!health.is_healthy(), "one success is not two in a row");
         health.record(Ok(()), &check);
         assert!(health.is_healthy());
+    }
+
+    #[test]
+    fn a_probed_server_is_on_the_board_while_a_balancer_holds_it() {
+        let key = |channel: &str| HealthKey {
+            channel_id: channel.into(),
+            member_id: "board-member".into(),
+            host: "127.0.0.1".into(),
+            port: 1,
+            check: Some(check(1, 1)),
+        };
+        let on_board = || {
+            probed_servers()
+                .into_iter()
+                .filter(|(id, _)| id == "board-member")
+                .count()
+        };
+        let first = MemberHealth::start(key("c1"));
+        assert_eq!(on_board(), 1);
+        // A rebuild with a changed check starts a second health for the member: one entry.
+        let second = MemberHealth::start(key("c2"));
+        assert_eq!(on_board(), 1);
+        drop(first);
+        assert_eq!(on_board(), 1);
+        drop(second);
+        assert_eq!(on_board(), 0, "gone with the last balancer holding it");
+        // A server without a check is not on the board.
+        let unchecked = MemberHealth::start(HealthKey {
+            check: None,
+            ..key("c3")
+        });
+        assert_eq!(on_board(), 0);
+        drop(unchecked);
     }
 
     async fn probe_answered(answer: &'static [u8]) -> (Result<(), String>, String) {

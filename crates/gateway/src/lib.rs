@@ -95,6 +95,7 @@ pub use config::{
     ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam,
     ThrottlePolicy, ValueRules,
 };
+pub use health::{probed_servers, probed_servers_changed};
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};
 pub use rate_limit::{ThrottleCaller, ThrottleCount, CHECKPOINTED_WINDOW_MS};

@@ -9,13 +9,13 @@
 
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::backend_sign::BackendSigner;
-use crate::balancer::{Balancer, CallKey, Endpoint, HealthKey, Picked};
+use crate::balancer::{Balancer, CallKey, Endpoint, Picked};
 use crate::config::{
     ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, Backend, BackendParam, BackendRetries,
     ChannelConfig, GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures, Protocol,
     PublishedApi, QuotaLimit, ReqMethod, RequestParam, Transport,
 };
-use crate::health::MemberHealth;
+use crate::health::{HealthKey, MemberHealth};
 use crate::meters::ApiMeters;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
 use crate::rate_limit::{AllEnvs, Counters, RateLimiter, ThrottleCount};

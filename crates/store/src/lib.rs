@@ -11,6 +11,7 @@ pub mod error;
 pub mod features;
 pub mod group_domains;
 pub mod ledger;
+pub mod member_health;
 pub mod model;
 pub mod nodes;
 pub mod revision;
@@ -29,6 +30,7 @@ pub use error::StoreError;
 pub use features::{FeatureStore, InstanceFeature};
 pub use group_domains::GroupDomainStore;
 pub use ledger::QuotaLedgerStore;
+pub use member_health::MemberHealthStore;
 pub use model::*;
 pub use nodes::GatewayNodeStore;
 pub use sign_keys::SignKeyStore;
@@ -57,6 +59,7 @@ pub trait Store:
     + EnvVariableStore
     + SignKeyStore
     + VpcChannelStore
+    + MemberHealthStore
     + FeatureStore
     + RevisionStore
     + QuotaLedgerStore
@@ -76,6 +79,7 @@ impl<T> Store for T where
         + EnvVariableStore
         + SignKeyStore
         + VpcChannelStore
+        + MemberHealthStore
         + FeatureStore
         + RevisionStore
         + QuotaLedgerStore

@@ -7,7 +7,7 @@
 
 use crate::model::Scope;
 use crate::{StoreError, StoreResult};
-use apigw_domain::vpc_channel::{ChannelInput, ChannelSpec, HealthCheck, MemberSpec};
+use apigw_domain::vpc_channel::{ChannelInput, ChannelSpec, HealthCheck, MemberSpec, ServerHealth};
 use apigw_domain::{Page, Timestamp};
 use async_trait::async_trait;
 
@@ -61,6 +61,9 @@ pub struct VpcMember {
     pub spec: MemberSpec,
     /// When it was added (kept when an add call updates it).
     pub create_time: Timestamp,
+    /// What the live gateway nodes' health checks say of it (`Unknown` in what the data
+    /// plane reads).
+    pub health: ServerHealth,
 }
 
 /// A channel as the management API shows it.

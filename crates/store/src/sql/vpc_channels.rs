@@ -1,12 +1,14 @@
 //! SQL implementation of [`VpcChannelStore`]: VPC channels and their members.
 
 use super::bindings::push_policy_name_filter;
+use super::member_health::member_health_column;
 use super::*;
 use crate::vpc_channels::*;
 use apigw_domain::vpc_channel::{
-    ChannelInput, ChannelSpec, HealthCheck, MemberSpec, MemberType, MAX_CHANNELS_PER_INSTANCE,
-    MAX_MEMBERS_PER_CHANNEL,
+    ChannelInput, ChannelSpec, HealthCheck, MemberSpec, MemberType, ServerHealth,
+    MAX_CHANNELS_PER_INSTANCE, MAX_MEMBERS_PER_CHANNEL,
 };
+use sqlx::Column;
 
 /// The columns of a channel (`c`).
 const CHANNEL_COLUMNS: &str = "c.id, c.name, c.port, c.balance_strategy, c.member_type, \
@@ -15,6 +17,12 @@ const CHANNEL_COLUMNS: &str = "c.id, c.name, c.port, c.balance_strategy, c.membe
 /// The columns of a member (`m`) with its channel's member type.
 const MEMBER_COLUMNS: &str = "m.id, m.channel_id, m.host, m.port, m.weight, m.is_backup, \
      m.status, m.ecs_id, m.ecs_name, m.create_time, c.member_type";
+
+/// [`MEMBER_COLUMNS`] and the member's health as the live nodes' checks see it (`health`),
+/// for the management API's answers.
+fn member_columns_with_health(backend: Backend) -> String {
+    format!("{MEMBER_COLUMNS}, {}", member_health_column(backend))
+}
 
 /// The text an API definition holds when its backend is channel `id` (definitions are stored
 /// as compact JSON): how the store finds the APIs that use a channel.
@@ -56,11 +64,22 @@ fn member_from_row(row: &AnyRow) -> StoreResult<VpcMember> {
         member_type.ok_or_else(corrupt)?,
     )
     .ok_or_else(corrupt)?;
+    // Only the management API's reads ask for the health (see `member_columns_with_health`).
+    let asked = row.columns().iter().any(|c| c.name() == "health");
+    let health = match asked
+        .then(|| row.try_get::<Option<i64>, _>("health"))
+        .transpose()?
+    {
+        Some(Some(0)) => ServerHealth::Unhealthy,
+        Some(Some(_)) => ServerHealth::Healthy,
+        Some(None) | None => ServerHealth::Unknown,
+    };
     Ok(VpcMember {
         id: row.try_get("id")?,
         channel_id: row.try_get("channel_id")?,
         spec,
         create_time: Timestamp::from_nanos(row.try_get("create_time")?),
+        health,
     })
 }
 
@@ -86,10 +105,15 @@ impl SqlStore {
     }
 
     /// The members of channel `id`, oldest first.
-    async fn channel_members(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<VpcMember>> {
+    async fn channel_members(
+        conn: &mut AnyConnection,
+        backend: Backend,
+        id: &str,
+    ) -> StoreResult<Vec<VpcMember>> {
         let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM vpc_members m JOIN vpc_channels c ON c.id = m.channel_id \
-             WHERE m.channel_id = $1 ORDER BY m.create_time, m.id"
+            "SELECT {} FROM vpc_members m JOIN vpc_channels c ON c.id = m.channel_id \
+             WHERE m.channel_id = $1 ORDER BY m.create_time, m.id",
+            member_columns_with_health(backend)
         );
         let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
         rows.iter().map(member_from_row).collect()
@@ -266,7 +290,7 @@ impl VpcChannelStore for SqlStore {
         .await?;
         Self::upsert_members(&mut tx, scope, &id, input.members, true).await?;
         let mut channel = Self::fetch_channel(&mut tx, scope, &id).await?;
-        channel.members = Self::channel_members(&mut tx, &id).await?;
+        channel.members = Self::channel_members(&mut tx, self.backend, &id).await?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -293,7 +317,7 @@ impl VpcChannelStore for SqlStore {
         Self::write_channel_settings(&mut tx, id, &input.spec, now).await?;
         Self::upsert_members(&mut tx, scope, id, input.members, true).await?;
         let mut channel = Self::fetch_channel(&mut tx, scope, id).await?;
-        channel.members = Self::channel_members(&mut tx, id).await?;
+        channel.members = Self::channel_members(&mut tx, self.backend, id).await?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -301,7 +325,7 @@ impl VpcChannelStore for SqlStore {
     async fn get_vpc_channel(&self, scope: &Scope, id: &str) -> VpcChannelResult<VpcChannel> {
         let mut tx = self.read_tx().await?;
         let mut channel = Self::fetch_channel(&mut tx, scope, id).await?;
-        channel.members = Self::channel_members(&mut tx, id).await?;
+        channel.members = Self::channel_members(&mut tx, self.backend, id).await?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -412,7 +436,8 @@ impl VpcChannelStore for SqlStore {
             }
         };
         let order = " ORDER BY m.create_time, m.id";
-        Ok(read_page(tx, MEMBER_COLUMNS, filtered, order, page, member_from_row).await?)
+        let columns = member_columns_with_health(self.backend);
+        Ok(read_page(tx, &columns, filtered, order, page, member_from_row).await?)
     }
 
     async fn delete_vpc_member(
@@ -473,7 +498,7 @@ impl VpcChannelStore for SqlStore {
         channel.spec.health = Some(health);
         let now = Timestamp::now();
         Self::write_channel_settings(&mut tx, id, &channel.spec, now).await?;
-        channel.members = Self::channel_members(&mut tx, id).await?;
+        channel.members = Self::channel_members(&mut tx, self.backend, id).await?;
         tx.commit().await?;
         channel.update_time = now;
         Ok(channel)
@@ -528,7 +553,7 @@ impl SqlStore {
             return Err(VpcChannelError::MemberTypeChanged);
         }
         Self::upsert_members(&mut tx, scope, id, members, replace).await?;
-        let members = Self::channel_members(&mut tx, id).await?;
+        let members = Self::channel_members(&mut tx, self.backend, id).await?;
         tx.commit().await?;
         Ok(members)
     }

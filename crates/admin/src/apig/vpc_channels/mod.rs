@@ -129,13 +129,14 @@ pub fn health_info(c: &VpcChannel) -> Option<Value> {
     Some(v)
 }
 
-/// `VpcMemberInfo`.
+/// `VpcMemberInfo`, with `health_status` as the live gateway nodes' checks see the server.
 pub fn member_info(m: &VpcMember) -> Value {
     let mut v = Value::Object(m.spec.to_json());
     v["id"] = json!(m.id);
     v["vpc_channel_id"] = json!(m.channel_id);
     v["create_time"] = json!(time(m.create_time, Precision::Seconds));
     v["member_group_id"] = json!("");
+    v["health_status"] = json!(m.health.as_str());
     v
 }
 
