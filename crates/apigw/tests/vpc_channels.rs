@@ -3,7 +3,7 @@
 //! every refusal, scope and roles) and through the gateway, where an API on a channel spreads
 //! its calls over the channel's real backends by weight, skips disabled servers and those its
 //! health check finds down, falls back to backup servers, and sends the caller's or the
-//! proxy host's `Host`.
+//! proxy host's `Host`; the members' `health_status` shows what the checks decided.
 
 mod common;
 use common::*;
