@@ -912,3 +912,128 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
         "withdrawn on stop"
     );
 }
+
+/// A backend on loopback address `ip` that answers `GET /backend/hold` with a chunked body
+/// whose end it sends only when `release` receives, and every other call with its address.
+fn holding_backend(ip: &'static str, release: std::sync::mpsc::Receiver<()>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind((ip, 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let release = std::sync::Arc::new(std::sync::Mutex::new(release));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut out) = stream else { continue };
+            let release = release.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(out.try_clone().unwrap());
+                loop {
+                    let mut head = String::new();
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        head.push_str(&line);
+                    }
+                    let answer = if head.starts_with("GET /backend/hold ") {
+                        let start =
+                            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n";
+                        if out.write_all(start.as_bytes()).is_err() {
+                            return;
+                        }
+                        let _ = release.lock().unwrap().recv();
+                        "0\r\n\r\n".to_owned()
+                    } else {
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{ip}",
+                            ip.len()
+                        )
+                    };
+                    if out.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn least_connections_counts_a_call_until_its_response_body_is_through() {
+    let server = Server::start_with(
+        Opts::default()
+            .arg("--gateway-http-listen")
+            .arg("127.0.0.1:0"),
+    );
+    let gateway = format!(
+        "http://127.0.0.1:{}",
+        server.port_of("gateway listening (plain HTTP)")
+    );
+    let admin = server.admin();
+    let m = Mgmt {
+        server: &server,
+        s: &admin,
+    };
+    let (release_a, hold_a) = std::sync::mpsc::channel();
+    let (release_b, hold_b) = std::sync::mpsc::channel();
+    let ports = [
+        holding_backend("127.0.0.6", hold_a),
+        holding_backend("127.0.0.7", hold_b),
+    ];
+    let mut body = channel_body(
+        "streams",
+        json!([{"host": "127.0.0.6", "port": ports[0]}, {"host": "127.0.0.7", "port": ports[1]}]),
+    );
+    body["balance_strategy"] = json!(2);
+    let channel = create_ok(&m, &body);
+    let group = default_group(&server, &admin);
+    let api_body = channel_api_body(
+        &group,
+        "streams",
+        "/streams",
+        channel["id"].as_str().unwrap(),
+    );
+    let api = m.call("POST", "/apis", Some(&api_body));
+    assert_eq!(api.status, 201, "{}", api.text);
+    let online = m.call(
+        "POST",
+        "/apis/action",
+        Some(&json!({"action": "online", "api_id": api.json["id"], "env_id": RELEASE})),
+    );
+    assert_eq!(online.status, 201, "{}", online.text);
+    let client = Client::new();
+    let call = || {
+        let r = client.get(format!("{gateway}/streams/x")).send().unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().unwrap()
+    };
+
+    // A call whose body is still streaming keeps its server busy: the next calls, each
+    // answered whole before the next, all go to the other server.
+    let mut held = client
+        .get(format!("{gateway}/streams/hold"))
+        .send()
+        .unwrap();
+    assert_eq!(held.status(), 200);
+    let mut first = [0_u8; 5];
+    std::io::Read::read_exact(&mut held, &mut first).unwrap();
+    assert_eq!(&first, b"first");
+    let answered: Vec<String> = (0..4).map(|_| call()).collect();
+    let other = answered[0].clone();
+    assert!(
+        answered.iter().all(|a| *a == other),
+        "the busy server took calls: {answered:?}"
+    );
+    // Once the body is through, both servers take calls again.
+    release_a.send(()).unwrap();
+    release_b.send(()).unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut held, &mut rest).unwrap();
+    assert_eq!(rest, "");
+    let answered: std::collections::BTreeSet<String> = (0..4).map(|_| call()).collect();
+    assert_eq!(answered.len(), 2, "{answered:?}");
+}

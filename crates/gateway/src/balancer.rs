@@ -64,17 +64,23 @@ pub(crate) struct CallKey<'a> {
     pub uri: &'a http::Uri,
 }
 
-/// The server picked for a call; while it lives, the call counts as in flight there.
+/// The server picked for a call; while it (or the [`InFlight`] taken from it) lives, the
+/// call counts as in flight there.
 pub(crate) struct Picked<'a> {
     pub endpoint: &'a Endpoint,
-    in_flight: Option<&'a AtomicU32>,
+    /// Held only under least connections.
+    pub in_flight: Option<InFlight>,
 }
 
-impl Drop for Picked<'_> {
+/// One call counted as in flight at a server (least connections): held by the call, then by
+/// its response body until the body is sent or dropped, so a long download or stream counts
+/// for as long as it occupies the server.
+#[derive(Debug)]
+pub struct InFlight(Arc<AtomicU32>);
+
+impl Drop for InFlight {
     fn drop(&mut self) {
-        if let Some(n) = self.in_flight {
-            n.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -95,8 +101,8 @@ struct Member {
     weight: u32,
     backup: bool,
     health: Arc<MemberHealth>,
-    /// Calls sent and not yet answered (least connections).
-    in_flight: AtomicU32,
+    /// Calls sent whose answers are not yet through (least connections).
+    in_flight: Arc<AtomicU32>,
 }
 
 /// A channel's servers over one scheme, and how calls are spread over them.
@@ -146,7 +152,7 @@ impl Balancer {
                 weight: u32::from(m.weight),
                 backup: m.backup,
                 health,
-                in_flight: AtomicU32::new(0),
+                in_flight: Arc::new(AtomicU32::new(0)),
             });
         }
         let order = |backup: bool| {
@@ -251,7 +257,7 @@ impl Balancer {
         m.in_flight.fetch_add(1, Ordering::Relaxed);
         Some(Picked {
             endpoint: &m.endpoint,
-            in_flight: Some(&m.in_flight),
+            in_flight: Some(InFlight(Arc::clone(&m.in_flight))),
         })
     }
 }
@@ -455,6 +461,12 @@ mod tests {
         drop((a, second, third));
         assert_eq!(b.members[0].in_flight.load(Ordering::Relaxed), 0);
         assert_eq!(b.members[1].in_flight.load(Ordering::Relaxed), 0);
+        // The count taken from a pick (what a response body holds) outlives the pick.
+        let body_holds = b.pick(&call("1.1.1.1", "/")).unwrap().in_flight;
+        let in_flight = |i: usize| b.members[i].in_flight.load(Ordering::Relaxed);
+        assert_eq!(in_flight(0) + in_flight(1), 1);
+        drop(body_holds);
+        assert_eq!(in_flight(0) + in_flight(1), 0);
     }
 
     #[test]

@@ -365,10 +365,13 @@ pub(crate) fn handle<'a>(
             let caller_body = caller_body.as_deref();
             let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
             let exchanged = proxy::exchanged(exchanged, picked.endpoint, caller_body);
-            // The call is no longer in flight at its server (least connections).
-            drop(picked);
             let response = pass!(exchanged, 'phases);
             trace.upstream = sent.map(|t| t.elapsed());
+            // Least connections: the call counts at its server until its body is through.
+            let response = match picked.in_flight {
+                Some(in_flight) => response.map(|body| body.counting(in_flight)),
+                None => response,
+            };
             Ok(response.map(GatewayBody::Upstream))
         };
         let (mut response, refusal) = match phases {

@@ -5,6 +5,7 @@
 
 use super::h1::{BackendFields, ProtocolError, ResponseFraming};
 use super::pool::{Lease, READ_BUFFER};
+use crate::balancer::InFlight;
 use crate::body::BoxError;
 use crate::framing::{self, BodyFailure, Decoder};
 use bytes::Bytes;
@@ -20,6 +21,8 @@ pub struct BackendBody {
     /// The response's end-to-end fields, as the backend wrote them (HTTP/1.1; an HTTP/2
     /// response keeps its fields in its header map, and only the gateway's are added here).
     fields: BackendFields,
+    /// The call's count at its server (least connections), until the body is sent or dropped.
+    in_flight: Option<InFlight>,
 }
 
 /// Where the body's bytes come from.
@@ -49,6 +52,7 @@ impl BackendBody {
                 keep_alive: false,
             }),
             fields,
+            in_flight: None,
         }
     }
 
@@ -57,7 +61,14 @@ impl BackendBody {
         Self {
             stream: Stream::Http2(body),
             fields: BackendFields::default(),
+            in_flight: None,
         }
+    }
+
+    /// The body, keeping its call counted at its server while it lives.
+    pub(crate) fn counting(mut self, in_flight: InFlight) -> Self {
+        self.in_flight = Some(in_flight);
+        self
     }
 
     /// The response's end-to-end fields, which the gateway's HTTP/1.1 server writes as they
@@ -102,6 +113,7 @@ impl BackendBody {
                 keep_alive,
             }),
             fields,
+            in_flight: None,
         }
     }
 }
