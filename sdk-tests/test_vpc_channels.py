@@ -18,19 +18,26 @@ from huaweicloudsdkapig.v2 import (
     BatchDisableMembersRequest,
     BatchEnableMembersRequest,
     CreateApiV2Request,
+    CreateMemberGroupRequest,
     CreateOrDeletePublishRecordForApiV2Request,
     CreateVpcChannelV2Request,
     DeleteApiV2Request,
     DeleteBackendInstanceV2Request,
+    DeleteMemberGroupRequest,
     DeleteVpcChannelV2Request,
     ListApiGroupsV2Request,
     ListBackendInstancesV2Request,
+    ListMemberGroupsRequest,
     ListVpcChannelsV2Request,
+    MemberGroupCreate,
+    MemberGroupCreateBatch,
     MemberInfo,
     MembersBatchEnableOrDisable,
+    ShowDetailsOfMemberGroupRequest,
     ShowDetailsOfVpcChannelV2Request,
     UpdateBackendInstancesV2Request,
     UpdateHealthCheckRequest,
+    UpdateMemberGroupRequest,
     UpdateVpcChannelV2Request,
     VpcCreate,
     VpcHealthConfig,
@@ -48,6 +55,36 @@ def _error(call):
     with pytest.raises(ClientRequestException) as refused:
         call()
     return refused.value
+
+
+def _publish_channel_api(apig, instance_id, name, uri, channel_id):
+    """Creates an API `GET uri` without authentication on channel `channel_id` (backend path
+    `/spread`) with the SDK and publishes it in RELEASE; returns it."""
+    groups = apig.list_api_groups_v2(ListApiGroupsV2Request(instance_id=instance_id))
+    group = [g for g in groups.groups if g.is_default == 1][0]
+    api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
+        group_id=group.id, name=name, type=1, req_protocol="BOTH",
+        req_method="GET", req_uri=uri, auth_type="NONE", backend_type="HTTP",
+        backend_api=BackendApiCreate(
+            vpc_channel_status=1,
+            vpc_channel_info=ApiBackendVpcReq(vpc_channel_id=channel_id),
+            req_protocol="HTTP", req_method="GET", req_uri="/spread", timeout=5000))))
+    apig.create_or_delete_publish_record_for_api_v2(
+        CreateOrDeletePublishRecordForApiV2Request(
+            instance_id=instance_id,
+            body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api.id)))
+    return api
+
+
+def _spread(server, uri, n):
+    """How many of `n` calls to `uri` through the gateway each backend (`server` tag) got."""
+    counts = collections.Counter()
+    for _ in range(n):
+        r = requests.get(server.gateway_url + uri, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.json()["path"] == "/spread"
+        counts[r.json()["server"]] += 1
+    return counts
 
 
 def test_a_channel_made_with_the_sdk_spreads_an_api_s_calls_over_its_servers(
@@ -91,30 +128,13 @@ def test_a_channel_made_with_the_sdk_spreads_an_api_s_calls_over_its_servers(
         ids = [m.id for m in details.members]
 
         # An API on the channel, created and published with the SDK.
-        groups = apig.list_api_groups_v2(ListApiGroupsV2Request(instance_id=instance_id))
-        group = [g for g in groups.groups if g.is_default == 1][0]
-        api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
-            group_id=group.id, name="sdk_channel_api", type=1, req_protocol="BOTH",
-            req_method="GET", req_uri="/sdk-channel", auth_type="NONE", backend_type="HTTP",
-            backend_api=BackendApiCreate(
-                vpc_channel_status=1,
-                vpc_channel_info=ApiBackendVpcReq(vpc_channel_id=channel.id),
-                req_protocol="HTTP", req_method="GET", req_uri="/spread", timeout=5000))))
+        api = _publish_channel_api(apig, instance_id, "sdk_channel_api", "/sdk-channel",
+                                   channel.id)
         assert api.backend_api.vpc_channel_status == 1
         assert api.backend_api.vpc_channel_info.vpc_channel_id == channel.id
-        apig.create_or_delete_publish_record_for_api_v2(
-            CreateOrDeletePublishRecordForApiV2Request(
-                instance_id=instance_id,
-                body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api.id)))
 
         def spread(n):
-            counts = collections.Counter()
-            for _ in range(n):
-                r = requests.get(server.gateway_url + "/sdk-channel", timeout=10)
-                assert r.status_code == 200, r.text
-                assert r.json()["path"] == "/spread"
-                counts[r.json()["server"]] += 1
-            return counts
+            return _spread(server, "/sdk-channel", n)
 
         assert spread(8) == {0: 4, 1: 2, 2: 2}
 
@@ -191,6 +211,78 @@ def test_a_channel_made_with_the_sdk_spreads_an_api_s_calls_over_its_servers(
             ShowDetailsOfVpcChannelV2Request(instance_id=instance_id, vpc_channel_id=channel.id)))
         assert (gone.status_code, gone.error_code) == (404, "APIG.3023")
         assert gone.error_msg == "The VPC channel does not exist,id:%s" % channel.id
+    finally:
+        for s in servers:
+            s.shutdown()
+
+
+def test_backend_server_groups_made_with_the_sdk_lend_their_weight(server, apig, instance_id):
+    servers = [start_path_echo(host="127.0.0.%d" % (20 + i), server=i) for i in range(2)]
+    try:
+        # A channel with two groups given with it; each server names one.
+        channel = apig.create_vpc_channel_v2(CreateVpcChannelV2Request(
+            instance_id=instance_id, body=VpcCreate(
+                name="sdk_grouped", port=80, balance_strategy=1, member_type="ip", type=2,
+                member_groups=[MemberGroupCreate(member_group_name="heavy",
+                                                 member_group_weight=3),
+                               MemberGroupCreate(member_group_name="light",
+                                                 member_group_remark="one share")],
+                members=[MemberInfo(host="127.0.0.20", port=servers[0].server_address[1],
+                                    member_group_name="heavy"),
+                         MemberInfo(host="127.0.0.21", port=servers[1].server_address[1],
+                                    member_group_name="light")])))
+        assert [g.member_group_name for g in channel.member_groups] == ["heavy", "light"]
+        heavy, light = (g.member_group_id for g in channel.member_groups)
+        members = apig.list_backend_instances_v2(ListBackendInstancesV2Request(
+            instance_id=instance_id, vpc_channel_id=channel.id)).members
+        assert [(m.member_group_name, m.member_group_id) for m in members] == [
+            ("heavy", heavy), ("light", light)]
+
+        # An API on it: the heavy group's weight is its server's.
+        api = _publish_channel_api(apig, instance_id, "sdk_grouped_api", "/sdk-grouped",
+                                   channel.id)
+
+        def spread(n):
+            return _spread(server, "/sdk-grouped", n)
+
+        assert spread(8) == {0: 6, 1: 2}
+
+        # The group calls with the SDK's own models.
+        added = apig.create_member_group(CreateMemberGroupRequest(
+            instance_id=instance_id, vpc_channel_id=channel.id,
+            body=MemberGroupCreateBatch(member_groups=[
+                MemberGroupCreate(member_group_name="spare", dict_code="spare-code")])))
+        assert added.total == 3
+        page = apig.list_member_groups(ListMemberGroupsRequest(
+            instance_id=instance_id, vpc_channel_id=channel.id, member_group_name="spare",
+            precise_search="member_group_name"))
+        assert page.total == 1 and page.member_groups[0].dict_code == "spare-code"
+        shown = apig.show_details_of_member_group(ShowDetailsOfMemberGroupRequest(
+            instance_id=instance_id, vpc_channel_id=channel.id, member_group_id=light))
+        assert shown.member_group_remark == "one share" and shown.create_time is not None
+        updated = apig.update_member_group(UpdateMemberGroupRequest(
+            instance_id=instance_id, vpc_channel_id=channel.id, member_group_id=heavy,
+            body=MemberGroupCreate(member_group_name="heavy", member_group_weight=1)))
+        assert updated.member_group_weight == 1
+        assert spread(4) == {0: 2, 1: 2}
+        apig.delete_member_group(DeleteMemberGroupRequest(
+            instance_id=instance_id, vpc_channel_id=channel.id, member_group_id=heavy))
+        missing = _error(lambda: apig.show_details_of_member_group(
+            ShowDetailsOfMemberGroupRequest(instance_id=instance_id,
+                                            vpc_channel_id=channel.id,
+                                            member_group_id=heavy)))
+        assert (missing.status_code, missing.error_code) == (404, "APIG.3025")
+        members = apig.list_backend_instances_v2(ListBackendInstancesV2Request(
+            instance_id=instance_id, vpc_channel_id=channel.id)).members
+        assert [m.member_group_name for m in members] == ["", "light"]
+
+        apig.create_or_delete_publish_record_for_api_v2(
+            CreateOrDeletePublishRecordForApiV2Request(
+                instance_id=instance_id,
+                body=ApiActionInfo(action="offline", env_id=RELEASE, api_id=api.id)))
+        apig.delete_api_v2(DeleteApiV2Request(instance_id=instance_id, api_id=api.id))
+        apig.delete_vpc_channel_v2(DeleteVpcChannelV2Request(
+            instance_id=instance_id, vpc_channel_id=channel.id))
     finally:
         for s in servers:
             s.shutdown()

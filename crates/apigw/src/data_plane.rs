@@ -72,6 +72,11 @@ type Channels = HashMap<String, Arc<ChannelConfig>>;
 /// A stored channel as the gateway spreads calls over it: its enabled members only.
 fn channel_config(c: VpcChannel) -> ChannelConfig {
     let port = c.spec.port;
+    // A group's weight, when set, is each of its servers' weight.
+    let group_weight = |group_id: Option<&str>| {
+        let group = c.groups.iter().find(|g| Some(g.id.as_str()) == group_id)?;
+        group.spec.weight
+    };
     ChannelConfig {
         strategy: match c.spec.balance_strategy {
             vpc_channel::BalanceStrategy::WeightedRoundRobin => BalanceStrategy::RoundRobin,
@@ -86,10 +91,10 @@ fn channel_config(c: VpcChannel) -> ChannelConfig {
             .into_iter()
             .filter(|m| m.spec.enabled)
             .map(|m| ChannelMember {
+                weight: group_weight(m.group_id.as_deref()).unwrap_or(m.spec.weight),
                 id: m.id,
                 port: m.spec.port_or(port),
                 host: m.spec.host,
-                weight: m.spec.weight,
                 backup: m.spec.is_backup,
             })
             .collect(),

@@ -211,11 +211,13 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
         "/sign-bindings",
         json!({"sign_id": sign["id"], "publish_ids": [publish_id]}),
     );
-    // A VPC channel with its servers and health check.
+    // A VPC channel with its servers, a backend server group and a health check.
     post(
         "/vpc-channels",
         json!({"name": "moved_channel", "port": 8080, "member_type": "ip",
-            "members": [{"host": "10.0.0.1", "weight": 3}, {"host": "10.0.0.2", "is_backup": true}],
+            "member_groups": [{"member_group_name": "moved_group", "member_group_weight": 5}],
+            "members": [{"host": "10.0.0.1", "weight": 3, "member_group_name": "moved_group"},
+                        {"host": "10.0.0.2", "is_backup": true}],
             "vpc_health_config": {"protocol": "TCP", "threshold_normal": 2,
                 "threshold_abnormal": 2, "time_interval": 10, "timeout": 5}}),
     );
@@ -229,6 +231,12 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert_eq!(before["versions"][0]["status"], 1);
     assert_eq!(before["sign_bindings"][0]["sign_name"], "moved_sign");
     assert_eq!(before["channel"]["members"][1]["is_backup"], true);
+    let group = &before["channel"]["member_groups"][0];
+    assert_eq!(group["member_group_weight"], 5);
+    assert_eq!(
+        before["channel"]["members"][0]["member_group_id"],
+        group["member_group_id"]
+    );
     assert_eq!(server.terminate(), Some(0));
 
     // 2. migrate SQLite → PostgreSQL.

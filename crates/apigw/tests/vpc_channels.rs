@@ -3,7 +3,8 @@
 //! every refusal, scope and roles) and through the gateway, where an API on a channel spreads
 //! its calls over the channel's real backends by weight, skips disabled servers and those its
 //! health check finds down, falls back to backup servers, and sends the caller's or the
-//! proxy host's `Host`; the members' `health_status` shows what the checks decided.
+//! proxy host's `Host`; the members' `health_status` shows what the checks decided; backend
+//! server groups are managed and lend their weight to their servers.
 
 mod common;
 use common::*;
@@ -486,6 +487,19 @@ fn roles_and_projects() {
     as_reader
         .call(
             "POST",
+            &format!("/vpc-channels/{id}/member-groups"),
+            Some(&json!({"member_groups": [{"member_group_name": "readers"}]})),
+        )
+        .assert_error(403, "APIG.1005", forbidden);
+    assert_eq!(
+        as_reader
+            .call("GET", &format!("/vpc-channels/{id}/member-groups"), None)
+            .json["total"],
+        0
+    );
+    as_reader
+        .call(
+            "POST",
             &format!("/vpc-channels/{id}/members/batch-disable"),
             Some(&json!({"member_ids": []})),
         )
@@ -506,6 +520,12 @@ fn roles_and_projects() {
             "POST",
             format!("/vpc-channels/{id}/members"),
             Some(json!({"members": [{"host": "10.9.9.9"}]})),
+        ),
+        ("GET", format!("/vpc-channels/{id}/member-groups"), None),
+        (
+            "POST",
+            format!("/vpc-channels/{id}/member-groups"),
+            Some(json!({"member_groups": [{"member_group_name": "stolen"}]})),
         ),
     ] {
         theirs
@@ -530,6 +550,10 @@ fn roles_and_projects() {
         .call("GET", &url, Some("not-a-token"), None)
         .assert_error(401, "APIG.1002", None);
     assert_eq!(db_scalar(&server, "SELECT COUNT(*) FROM vpc_members"), 1);
+    assert_eq!(
+        db_scalar(&server, "SELECT COUNT(*) FROM vpc_member_groups"),
+        0
+    );
 }
 
 /// An API without authentication, `GET <uri>` (SWA) on both listeners → the servers of
@@ -913,6 +937,35 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
     );
 }
 
+/// A server with a plain-HTTP gateway listener, and that listener's base URL.
+fn server_with_plain_gateway() -> (Server, String) {
+    let server = Server::start_with(
+        Opts::default()
+            .arg("--gateway-http-listen")
+            .arg("127.0.0.1:0"),
+    );
+    let port = server.port_of("gateway listening (plain HTTP)");
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
+/// Creates [`channel_api_body`]'s API `name` at `uri` on `channel` in the default group, and
+/// publishes it in RELEASE.
+fn publish_channel_api(m: &Mgmt<'_>, name: &str, uri: &str, channel: &str) {
+    let group = default_group(m.server, m.s);
+    let api = m.call(
+        "POST",
+        "/apis",
+        Some(&channel_api_body(&group, name, uri, channel)),
+    );
+    assert_eq!(api.status, 201, "{}", api.text);
+    let online = m.call(
+        "POST",
+        "/apis/action",
+        Some(&json!({"action": "online", "api_id": api.json["id"], "env_id": RELEASE})),
+    );
+    assert_eq!(online.status, 201, "{}", online.text);
+}
+
 /// A backend on loopback address `ip` that answers `GET /backend/hold` with a chunked body
 /// whose end it sends only when `release` receives, and every other call with its address.
 fn holding_backend(ip: &'static str, release: std::sync::mpsc::Receiver<()>) -> u16 {
@@ -964,15 +1017,7 @@ fn holding_backend(ip: &'static str, release: std::sync::mpsc::Receiver<()>) -> 
 
 #[test]
 fn least_connections_counts_a_call_until_its_response_body_is_through() {
-    let server = Server::start_with(
-        Opts::default()
-            .arg("--gateway-http-listen")
-            .arg("127.0.0.1:0"),
-    );
-    let gateway = format!(
-        "http://127.0.0.1:{}",
-        server.port_of("gateway listening (plain HTTP)")
-    );
+    let (server, gateway) = server_with_plain_gateway();
     let admin = server.admin();
     let m = Mgmt {
         server: &server,
@@ -990,21 +1035,7 @@ fn least_connections_counts_a_call_until_its_response_body_is_through() {
     );
     body["balance_strategy"] = json!(2);
     let channel = create_ok(&m, &body);
-    let group = default_group(&server, &admin);
-    let api_body = channel_api_body(
-        &group,
-        "streams",
-        "/streams",
-        channel["id"].as_str().unwrap(),
-    );
-    let api = m.call("POST", "/apis", Some(&api_body));
-    assert_eq!(api.status, 201, "{}", api.text);
-    let online = m.call(
-        "POST",
-        "/apis/action",
-        Some(&json!({"action": "online", "api_id": api.json["id"], "env_id": RELEASE})),
-    );
-    assert_eq!(online.status, 201, "{}", online.text);
+    publish_channel_api(&m, "streams", "/streams", channel["id"].as_str().unwrap());
     let client = Client::new();
     let call = || {
         let r = client.get(format!("{gateway}/streams/x")).send().unwrap();
@@ -1036,4 +1067,217 @@ fn least_connections_counts_a_call_until_its_response_body_is_through() {
     assert_eq!(rest, "");
     let answered: std::collections::BTreeSet<String> = (0..4).map(|_| call()).collect();
     assert_eq!(answered.len(), 2, "{answered:?}");
+}
+
+#[test]
+fn backend_server_groups_are_managed_and_lend_their_weight_to_their_servers() {
+    let (server, gateway) = server_with_plain_gateway();
+    let admin = server.admin();
+    let m = Mgmt {
+        server: &server,
+        s: &admin,
+    };
+    let (a, b, c) = (
+        EchoBackend::start_on("127.0.0.8"),
+        EchoBackend::start_on("127.0.0.9"),
+        EchoBackend::start_on("127.0.0.10"),
+    );
+    let backends = [&a, &b, &c];
+    let mut body = channel_body(
+        "grouped",
+        json!([
+            {"host": "127.0.0.8", "port": a.port, "member_group_name": "blue"},
+            {"host": "127.0.0.9", "port": b.port, "member_group_name": "green"},
+            {"host": "127.0.0.10", "port": c.port}
+        ]),
+    );
+    body["member_groups"] = json!([
+        {"member_group_name": "blue", "member_group_remark": "the blue half", "member_group_weight": 3},
+        {"member_group_name": "green", "dict_code": "green-code"}
+    ]);
+    let channel = create_ok(&m, &body);
+    let channel_id = channel["id"].as_str().unwrap().to_owned();
+    let groups = channel["member_groups"].as_array().unwrap().clone();
+    assert_eq!(groups.len(), 2, "{channel}");
+    assert_eq!(groups[0]["member_group_name"], "blue");
+    assert_eq!(groups[0]["member_group_remark"], "the blue half");
+    assert_eq!(groups[0]["member_group_weight"], 3);
+    assert!(groups[1].get("member_group_weight").is_none());
+    assert_eq!(groups[1]["dict_code"], "green-code");
+    let blue = groups[0]["member_group_id"].as_str().unwrap().to_owned();
+    let green = groups[1]["member_group_id"].as_str().unwrap().to_owned();
+    let shown = m.call("GET", &format!("/vpc-channels/{channel_id}"), None);
+    let members = shown.json["members"].as_array().unwrap().clone();
+    assert_eq!(members[0]["member_group_name"], "blue");
+    assert_eq!(members[0]["member_group_id"], blue.as_str());
+    assert_eq!(members[0]["weight"], 1, "the member keeps its own weight");
+    assert_eq!(members[2]["member_group_name"], "");
+    assert_eq!(members[2]["member_group_id"], "");
+    assert_eq!(
+        db_scalar(&server, "SELECT COUNT(*) FROM vpc_member_groups"),
+        2
+    );
+
+    // Through the gateway the blue group's weight, 3, is its server's.
+    publish_channel_api(&m, "grouped", "/grouped", &channel_id);
+    let client = Client::new();
+    let spread = |n: usize| {
+        let before = hits(&backends);
+        for _ in 0..n {
+            let r = client.get(format!("{gateway}/grouped")).send().unwrap();
+            assert_eq!(r.status(), 200);
+        }
+        let after = hits(&backends);
+        after
+            .iter()
+            .zip(&before)
+            .map(|(x, y)| x - y)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(spread(10), [6, 2, 2]);
+
+    // A member naming a group the channel lacks is refused, and nothing changes.
+    let bad = m.call(
+        "POST",
+        &format!("/vpc-channels/{channel_id}/members"),
+        Some(&json!({"members": [{"host": "127.0.0.11", "member_group_name": "nope"}]})),
+    );
+    bad.assert_error(
+        400,
+        "APIG.2011",
+        Some(&invalid("members[0].member_group_name")),
+    );
+    assert_eq!(db_scalar(&server, "SELECT COUNT(*) FROM vpc_members"), 3);
+
+    // Added or updated by name: blue keeps its id with a weight of 1, red is new.
+    let groups_path = format!("/vpc-channels/{channel_id}/member-groups");
+    let added = m.call(
+        "POST",
+        &groups_path,
+        Some(&json!({"member_groups": [
+            {"member_group_name": "blue", "member_group_weight": 1},
+            {"member_group_name": "red"},
+            {"member_group_name": "red", "member_group_weight": 7}
+        ]})),
+    );
+    assert_eq!(added.status, 201, "{}", added.text);
+    assert_eq!(added.json["total"], 3);
+    assert_eq!(
+        added.json["member_groups"][0]["member_group_id"],
+        blue.as_str()
+    );
+    assert_eq!(added.json["member_groups"][0]["member_group_weight"], 1);
+    assert!(
+        added.json["member_groups"][2]
+            .get("member_group_weight")
+            .is_none(),
+        "a name given twice keeps its first definition"
+    );
+    assert_eq!(spread(9), [3, 3, 3]);
+
+    // Listed with the filters; shown; replaced; refused where wrong.
+    let listed = |query: &str| m.call("GET", &format!("{groups_path}?{query}"), None).json;
+    assert_eq!(listed("")["total"], 3);
+    assert_eq!(
+        listed("member_group_name=re")["member_groups"][0]["member_group_name"],
+        "green"
+    );
+    assert_eq!(listed("member_group_name=re")["total"], 2);
+    assert_eq!(
+        listed("member_group_name=re&precise_search=member_group_name")["total"],
+        0
+    );
+    assert_eq!(
+        listed("member_group_name=red&precise_search=member_group_name")["total"],
+        1
+    );
+    assert_eq!(listed("dict_code=green-code")["total"], 1);
+    assert_eq!(
+        listed("limit=1&offset=2")["member_groups"][0]["member_group_name"],
+        "red"
+    );
+    let one = m.call("GET", &format!("{groups_path}/{green}"), None);
+    assert_eq!(one.status, 200, "{}", one.text);
+    assert_eq!(one.json["member_group_name"], "green");
+    let missing = "0".repeat(32);
+    m.call("GET", &format!("{groups_path}/{missing}"), None)
+        .assert_error(
+            404,
+            "APIG.3025",
+            Some(&format!(
+                "The VPC channel backend server group does not exist,id:{missing}"
+            )),
+        );
+    let clash = m.call(
+        "PUT",
+        &format!("{groups_path}/{green}"),
+        Some(&json!({"member_group_name": "blue"})),
+    );
+    clash.assert_error(400, "APIG.2011", Some(&invalid("member_group_name")));
+    let renamed = m.call(
+        "PUT",
+        &format!("{groups_path}/{green}"),
+        Some(&json!({"member_group_name": "teal", "member_group_weight": 2})),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    assert_eq!(renamed.json["member_group_name"], "teal");
+    assert_eq!(renamed.json["member_group_id"], green.as_str());
+    let microservice = m.call(
+        "POST",
+        &groups_path,
+        Some(
+            &json!({"member_groups": [{"member_group_name": "svc", "microservice_version": "v1"}]}),
+        ),
+    );
+    assert_eq!(microservice.status, 400, "{}", microservice.text);
+    assert!(
+        microservice.text.contains("not supported"),
+        "{}",
+        microservice.text
+    );
+    let none = m.call("POST", &groups_path, Some(&json!({})));
+    assert_eq!(
+        (none.status, none.json["error_code"].as_str()),
+        (400, Some("APIG.2001"))
+    );
+    assert_eq!(spread(8), [2, 4, 2], "teal's weight, 2, is its server's");
+
+    // The members and channels lists filter by group.
+    let by_group = m.call(
+        "GET",
+        &format!("/vpc-channels/{channel_id}/members?member_group_name=teal"),
+        None,
+    );
+    assert_eq!(by_group.json["total"], 1);
+    assert_eq!(by_group.json["members"][0]["host"], "127.0.0.9");
+    let by_id = m.call(
+        "GET",
+        &format!("/vpc-channels/{channel_id}/members?member_group_id={blue}"),
+        None,
+    );
+    assert_eq!(by_id.json["members"][0]["host"], "127.0.0.8");
+    let channels =
+        |q: &str| m.call("GET", &format!("/vpc-channels?{q}"), None).json["total"].clone();
+    assert_eq!(channels("member_group_name=teal"), 1);
+    assert_eq!(channels("member_group_name=nope"), 0);
+    assert_eq!(channels(&format!("member_group_id={blue}")), 1);
+
+    // Deleted, a group leaves its servers without one; they take their own weight again.
+    let del = m.call("DELETE", &format!("{groups_path}/{green}"), None);
+    assert_eq!(del.status, 204, "{}", del.text);
+    let member = m.call(
+        "GET",
+        &format!("/vpc-channels/{channel_id}/members?name=127.0.0.9"),
+        None,
+    );
+    assert_eq!(member.json["members"][0]["member_group_name"], "");
+    assert_eq!(member.json["members"][0]["member_group_id"], "");
+    assert_eq!(
+        db_scalar(&server, "SELECT COUNT(*) FROM vpc_member_groups"),
+        2
+    );
+    assert_eq!(db_scalar(&server, "SELECT COUNT(*) FROM vpc_members"), 3);
+    m.call("DELETE", &format!("{groups_path}/{green}"), None)
+        .assert_error(404, "APIG.3025", None);
+    assert_eq!(spread(3), [1, 1, 1]);
 }

@@ -13,6 +13,7 @@ mod fields;
 pub mod generate;
 pub mod group_domain;
 pub mod identity;
+pub mod member_group;
 pub mod names;
 pub mod page;
 pub mod sign_key;

@@ -8,11 +8,13 @@
 //! extension, a DNS name) and `ecs` (the server's `ecs_id` and `ecs_name` kept as labels; its
 //! address must be given in `host`, there being no cloud to look it up in), all four
 //! distribution algorithms, backup members, members enabled and disabled, health checks over
-//! TCP, HTTP and HTTPS. Refused with a message that says so: microservice channels (`type`
-//! 3), backend server groups (`member_groups`, a member's `member_group_name`).
+//! TCP, HTTP and HTTPS, backend server groups (`member_groups`, a member's
+//! `member_group_name`; see [`crate::member_group`]). Refused with a message that says so:
+//! microservice channels (`type` 3).
 
 use crate::error::ApiError;
 use crate::fields::Fields;
+use crate::member_group::{parse_member_groups, GroupName, MemberGroupSpec};
 use serde_json::{json, Map, Value};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -301,6 +303,8 @@ pub struct MemberSpec {
     pub enabled: bool,
     /// `ecs_id` and `ecs_name` of an `ecs` member.
     pub ecs: Option<(String, String)>,
+    /// The backend server group it belongs to (`member_group_name`), if any.
+    pub group: Option<GroupName>,
 }
 
 impl MemberSpec {
@@ -331,7 +335,7 @@ impl MemberSpec {
             "host": self.host,
             "weight": self.weight,
             "is_backup": self.is_backup,
-            "member_group_name": "",
+            "member_group_name": self.group.as_ref().map_or("", GroupName::as_str),
             "status": if self.enabled { 1 } else { 2 },
             "port": self.port.unwrap_or(0),
             "ecs_id": ecs_id,
@@ -368,6 +372,8 @@ pub struct ChannelInput {
     pub spec: ChannelSpec,
     /// The servers given (`members`).
     pub members: Vec<MemberSpec>,
+    /// The backend server groups given (`member_groups`): added, or updated by name.
+    pub groups: Vec<MemberGroupSpec>,
 }
 
 /// Whether `s` is a channel name (or a `dict_code`): 3–64 characters, a letter first, then
@@ -407,15 +413,11 @@ impl MemberSpec {
     /// Reads one `members` item (`f` names its fields `members[i].…`) of a channel whose
     /// members are `member_type`.
     fn parse(f: &Fields<'_>, member_type: MemberType) -> Result<Self, ApiError> {
-        if f.opt_str("member_group_name")?
-            .is_some_and(|g| !g.is_empty())
-            || f.opt_str("member_group_id")?.is_some_and(|g| !g.is_empty())
-        {
-            return Err(ApiError::unsupported(
-                &f.name("member_group_name"),
-                "Backend server groups",
-            ));
-        }
+        // The group is named; its id, which a details answer sent back carries, is not read.
+        let group = match f.opt_str("member_group_name")?.filter(|g| !g.is_empty()) {
+            Some(g) => Some(GroupName::parse(g).ok_or_else(|| f.bad("member_group_name"))?),
+            None => None,
+        };
         let ecs = match member_type {
             MemberType::Ip => None,
             MemberType::Ecs => {
@@ -446,11 +448,13 @@ impl MemberSpec {
             is_backup: f.opt_bool("is_backup")?.unwrap_or(false),
             enabled,
             ecs,
+            group,
         })
     }
 
     /// A stored member, checked again (`None`: it breaks the rules, the row is corrupt).
-    /// `port` 0 is the channel's; `ecs` is read only for an `ecs` channel.
+    /// `port` 0 is the channel's; `ecs` is read only for an `ecs` channel; `group` is its
+    /// group's name, if it has one.
     pub fn from_stored(
         host: &str,
         port: i64,
@@ -458,6 +462,7 @@ impl MemberSpec {
         flags: (bool, bool),
         ecs: (String, String),
         member_type: MemberType,
+        group: Option<&str>,
     ) -> Option<Self> {
         let (is_backup, enabled) = flags;
         let ecs = match member_type {
@@ -477,6 +482,10 @@ impl MemberSpec {
             is_backup,
             enabled,
             ecs,
+            group: match group {
+                Some(g) => Some(GroupName::parse(g)?),
+                None => None,
+            },
         })
     }
 }
@@ -616,12 +625,7 @@ impl ChannelInput {
                 "Microservice VPC channels",
             ));
         }
-        if !f.opt_array("member_groups")?.is_empty() {
-            return Err(ApiError::unsupported(
-                "member_groups",
-                "Backend server groups",
-            ));
-        }
+        let groups = parse_member_groups(f.opt_array("member_groups")?)?;
         let port = f
             .opt_int_in("port", 1..=65_535)?
             .ok_or_else(|| f.bad("port"))? as u16;
@@ -653,6 +657,7 @@ impl ChannelInput {
                 health,
             },
             members,
+            groups,
         })
     }
 }
@@ -832,6 +837,7 @@ mod tests {
             (true, false),
             (String::new(), String::new()),
             MemberType::Ip,
+            None,
         );
         assert_eq!(stored.as_ref(), Some(&m[1]));
     }
@@ -933,8 +939,7 @@ mod tests {
         for extra in [
             json!({"type": 3}),
             json!({"microservice_info": {"service_type": "CCE"}}),
-            json!({"member_groups": [{"member_group_name": "g"}]}),
-            json!({"members": [{"host": "10.0.0.1", "member_group_name": "g"}]}),
+            json!({"member_groups": [{"member_group_name": "grp", "microservice_version": "v2"}]}),
         ] {
             let mut b = json!({"name": "abc", "port": 80, "member_type": "ip"});
             for (k, v) in extra.as_object().unwrap() {

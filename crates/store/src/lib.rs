@@ -11,6 +11,7 @@ pub mod error;
 pub mod features;
 pub mod group_domains;
 pub mod ledger;
+pub mod member_groups;
 pub mod member_health;
 pub mod model;
 pub mod nodes;
@@ -30,6 +31,7 @@ pub use error::StoreError;
 pub use features::{FeatureStore, InstanceFeature};
 pub use group_domains::GroupDomainStore;
 pub use ledger::QuotaLedgerStore;
+pub use member_groups::VpcMemberGroupStore;
 pub use member_health::MemberHealthStore;
 pub use model::*;
 pub use nodes::GatewayNodeStore;
@@ -59,6 +61,7 @@ pub trait Store:
     + EnvVariableStore
     + SignKeyStore
     + VpcChannelStore
+    + VpcMemberGroupStore
     + MemberHealthStore
     + FeatureStore
     + RevisionStore
@@ -79,6 +82,7 @@ impl<T> Store for T where
         + EnvVariableStore
         + SignKeyStore
         + VpcChannelStore
+        + VpcMemberGroupStore
         + MemberHealthStore
         + FeatureStore
         + RevisionStore

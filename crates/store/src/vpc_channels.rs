@@ -7,6 +7,7 @@
 
 use crate::model::Scope;
 use crate::{StoreError, StoreResult};
+use apigw_domain::member_group::MemberGroupSpec;
 use apigw_domain::vpc_channel::{ChannelInput, ChannelSpec, HealthCheck, MemberSpec, ServerHealth};
 use apigw_domain::{Page, Timestamp};
 use async_trait::async_trait;
@@ -39,6 +40,18 @@ pub enum VpcChannelError {
     /// An API (its definition, a publication or a kept version) names the channel.
     #[error("the VPC channel is used by APIs")]
     InUse,
+    /// A backend server group id is not one of the channel's.
+    #[error("backend server group {0} of the VPC channel not found")]
+    GroupNotFound(String),
+    /// The member at this index (of those given) names a group the channel does not have.
+    #[error("member {0} names a backend server group the VPC channel does not have")]
+    UnknownGroup(usize),
+    /// Another group of the channel has this name.
+    #[error("the backend server group name already exists in the VPC channel")]
+    GroupNameExists,
+    /// The channel would hold more than its maximum number of groups.
+    #[error("the backend server group limit of the VPC channel is reached")]
+    GroupLimitReached,
 }
 
 impl From<sqlx::Error> for VpcChannelError {
@@ -64,6 +77,23 @@ pub struct VpcMember {
     /// What the live gateway nodes' health checks say of it (`Unknown` in what the data
     /// plane reads).
     pub health: ServerHealth,
+    /// The id of its backend server group (whose name is `spec.group`), if any.
+    pub group_id: Option<String>,
+}
+
+/// A backend server group of a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpcMemberGroup {
+    /// 32 hex id.
+    pub id: String,
+    /// Its channel.
+    pub channel_id: String,
+    /// Name, description, weight, `dict_code`.
+    pub spec: MemberGroupSpec,
+    /// When it was created.
+    pub create_time: Timestamp,
+    /// Creation or last change.
+    pub update_time: Timestamp,
 }
 
 /// A channel as the management API shows it.
@@ -75,6 +105,8 @@ pub struct VpcChannel {
     pub spec: ChannelSpec,
     /// Members, oldest first (left empty by the list call).
     pub members: Vec<VpcMember>,
+    /// Backend server groups, oldest first (left empty by the list call).
+    pub groups: Vec<VpcMemberGroup>,
     /// When it was created.
     pub create_time: Timestamp,
     /// Creation or last change of its settings.
@@ -96,6 +128,10 @@ pub struct VpcChannelFilter {
     pub member_host: Option<String>,
     /// Channels with a member on this port (its own, or the channel's).
     pub member_port: Option<u16>,
+    /// Channels with a backend server group of this name.
+    pub group_name: Option<String>,
+    /// Channels with the backend server group of this id.
+    pub group_id: Option<String>,
 }
 
 /// Filters of a channel's member list.
@@ -105,6 +141,10 @@ pub struct VpcMemberFilter {
     pub name: Option<String>,
     /// `precise_search` names `name`.
     pub name_exact: bool,
+    /// Members of the group of this name (`member_group_name`).
+    pub group_name: Option<String>,
+    /// Members of the group of this id (`member_group_id`).
+    pub group_id: Option<String>,
 }
 
 /// VPC channels and their members. Every method except

@@ -41,6 +41,7 @@ const TABLES: &[&str] = &[
     "sign_keys",
     "sign_bindings",
     "vpc_channels",
+    "vpc_member_groups",
     "vpc_members",
 ];
 
@@ -60,6 +61,7 @@ const ADDED_LATER: &[&str] = &[
     "sign_bindings",
     "vpc_channels",
     "vpc_members",
+    "vpc_member_groups",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.

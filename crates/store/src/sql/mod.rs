@@ -23,6 +23,7 @@ mod expr;
 mod features;
 mod group_domains;
 mod ledger;
+mod member_groups;
 mod member_health;
 mod nodes;
 mod sign_keys;

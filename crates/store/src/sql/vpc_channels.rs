@@ -14,9 +14,14 @@ use sqlx::Column;
 const CHANNEL_COLUMNS: &str = "c.id, c.name, c.port, c.balance_strategy, c.member_type, \
      c.settings, c.create_time, c.update_time";
 
-/// The columns of a member (`m`) with its channel's member type.
+/// The columns of a member (`m`) with its channel's member type and its group's name.
 const MEMBER_COLUMNS: &str = "m.id, m.channel_id, m.host, m.port, m.weight, m.is_backup, \
-     m.status, m.ecs_id, m.ecs_name, m.create_time, c.member_type";
+     m.status, m.ecs_id, m.ecs_name, m.create_time, m.group_id, g.name AS group_name, \
+     c.member_type";
+
+/// What [`MEMBER_COLUMNS`] are selected from.
+const MEMBERS_FROM: &str = "vpc_members m JOIN vpc_channels c ON c.id = m.channel_id \
+     LEFT JOIN vpc_member_groups g ON g.id = m.group_id";
 
 /// [`MEMBER_COLUMNS`] and the member's health as the live nodes' checks see it (`health`),
 /// for the management API's answers.
@@ -44,6 +49,7 @@ fn channel_from_row(row: &AnyRow) -> StoreResult<VpcChannel> {
         id: row.try_get("id")?,
         spec,
         members: Vec::new(),
+        groups: Vec::new(),
         create_time: Timestamp::from_nanos(row.try_get("create_time")?),
         update_time: Timestamp::from_nanos(row.try_get("update_time")?),
     })
@@ -62,6 +68,7 @@ fn member_from_row(row: &AnyRow) -> StoreResult<VpcMember> {
         ),
         (row.try_get("ecs_id")?, row.try_get("ecs_name")?),
         member_type.ok_or_else(corrupt)?,
+        row.try_get::<Option<String>, _>("group_name")?.as_deref(),
     )
     .ok_or_else(corrupt)?;
     // Only the management API's reads ask for the health (see `member_columns_with_health`).
@@ -80,12 +87,13 @@ fn member_from_row(row: &AnyRow) -> StoreResult<VpcMember> {
         spec,
         create_time: Timestamp::from_nanos(row.try_get("create_time")?),
         health,
+        group_id: row.try_get("group_id")?,
     })
 }
 
 impl SqlStore {
     /// Channel `id` in `scope`, without its members.
-    async fn fetch_channel(
+    pub(super) async fn fetch_channel(
         conn: &mut AnyConnection,
         scope: &Scope,
         id: &str,
@@ -111,12 +119,23 @@ impl SqlStore {
         id: &str,
     ) -> StoreResult<Vec<VpcMember>> {
         let sql = format!(
-            "SELECT {} FROM vpc_members m JOIN vpc_channels c ON c.id = m.channel_id \
+            "SELECT {} FROM {MEMBERS_FROM} \
              WHERE m.channel_id = $1 ORDER BY m.create_time, m.id",
             member_columns_with_health(backend)
         );
         let rows = sqlx::query(&sql).bind(id).fetch_all(&mut *conn).await?;
         rows.iter().map(member_from_row).collect()
+    }
+
+    /// Reads `channel`'s members and groups into it.
+    async fn fill(
+        conn: &mut AnyConnection,
+        backend: Backend,
+        channel: &mut VpcChannel,
+    ) -> StoreResult<()> {
+        channel.members = Self::channel_members(&mut *conn, backend, &channel.id).await?;
+        channel.groups = Self::channel_groups(&mut *conn, &channel.id).await?;
+        Ok(())
     }
 
     async fn channel_name_taken(
@@ -156,17 +175,27 @@ impl SqlStore {
             q.build().execute(&mut *tx).await?;
         }
         let now = Timestamp::now().nanos();
+        let group_ids = Self::group_ids(&mut *tx, id).await?;
         // Members added together keep the order given (a nanosecond apart).
         for (i, m) in members.into_iter().enumerate() {
+            let group_id = match &m.group {
+                Some(name) => Some(
+                    group_ids
+                        .get(name.as_str())
+                        .ok_or(VpcChannelError::UnknownGroup(i))?,
+                ),
+                None => None,
+            };
             let (ecs_id, ecs_name) = m.ecs.clone().unwrap_or_default();
             // One statement for both cases: an existing identity keeps its id and time.
             sqlx::query(
                 "INSERT INTO vpc_members (id, instance_id, channel_id, identity, host, port, \
-                 weight, is_backup, status, ecs_id, ecs_name, create_time) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 weight, is_backup, status, ecs_id, ecs_name, create_time, group_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                  ON CONFLICT (channel_id, identity) DO UPDATE SET host = excluded.host, \
                  port = excluded.port, weight = excluded.weight, is_backup = excluded.is_backup, \
-                 status = excluded.status, ecs_id = excluded.ecs_id, ecs_name = excluded.ecs_name",
+                 status = excluded.status, ecs_id = excluded.ecs_id, ecs_name = excluded.ecs_name, \
+                 group_id = excluded.group_id",
             )
             .bind(new_id())
             .bind(&scope.instance_id)
@@ -180,6 +209,7 @@ impl SqlStore {
             .bind(ecs_id)
             .bind(ecs_name)
             .bind(now + i as i64)
+            .bind(group_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -288,9 +318,10 @@ impl VpcChannelStore for SqlStore {
         .bind(now.nanos())
         .execute(&mut *tx)
         .await?;
+        Self::upsert_groups(&mut tx, scope, &id, input.groups).await?;
         Self::upsert_members(&mut tx, scope, &id, input.members, true).await?;
         let mut channel = Self::fetch_channel(&mut tx, scope, &id).await?;
-        channel.members = Self::channel_members(&mut tx, self.backend, &id).await?;
+        Self::fill(&mut tx, self.backend, &mut channel).await?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -315,9 +346,10 @@ impl VpcChannelStore for SqlStore {
                 .await?;
         }
         Self::write_channel_settings(&mut tx, id, &input.spec, now).await?;
+        Self::upsert_groups(&mut tx, scope, id, input.groups).await?;
         Self::upsert_members(&mut tx, scope, id, input.members, true).await?;
         let mut channel = Self::fetch_channel(&mut tx, scope, id).await?;
-        channel.members = Self::channel_members(&mut tx, self.backend, id).await?;
+        Self::fill(&mut tx, self.backend, &mut channel).await?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -325,7 +357,7 @@ impl VpcChannelStore for SqlStore {
     async fn get_vpc_channel(&self, scope: &Scope, id: &str) -> VpcChannelResult<VpcChannel> {
         let mut tx = self.read_tx().await?;
         let mut channel = Self::fetch_channel(&mut tx, scope, id).await?;
-        channel.members = Self::channel_members(&mut tx, self.backend, id).await?;
+        Self::fill(&mut tx, self.backend, &mut channel).await?;
         tx.commit().await?;
         Ok(channel)
     }
@@ -364,6 +396,16 @@ impl VpcChannelStore for SqlStore {
                         .push(" OR (m.port = 0 AND c.port = ")
                         .push_bind(port)
                         .push("))");
+                }
+                q.push(")");
+            }
+            if filter.group_name.is_some() || filter.group_id.is_some() {
+                q.push(" AND EXISTS (SELECT 1 FROM vpc_member_groups g WHERE g.channel_id = c.id");
+                if let Some(name) = &filter.group_name {
+                    q.push(" AND g.name = ").push_bind(name.clone());
+                }
+                if let Some(id) = &filter.group_id {
+                    q.push(" AND g.id = ").push_bind(id.clone());
                 }
                 q.push(")");
             }
@@ -419,7 +461,7 @@ impl VpcChannelStore for SqlStore {
         let mut tx = self.read_tx().await?;
         Self::fetch_channel(&mut tx, scope, id).await?;
         let filtered = |q: &mut QueryBuilder<'_>| {
-            q.push(" FROM vpc_members m JOIN vpc_channels c ON c.id = m.channel_id WHERE m.channel_id = ")
+            q.push(format!(" FROM {MEMBERS_FROM} WHERE m.channel_id = "))
                 .push_bind(id.to_owned());
             // An `ip` member's name is its host (APIG shows it as its `ecs_name`).
             let name = "CASE WHEN c.member_type = 'ip' THEN m.host ELSE m.ecs_name END";
@@ -433,6 +475,12 @@ impl VpcChannelStore for SqlStore {
                         .push(") > 0");
                 }
                 (None, _) => {}
+            }
+            if let Some(group) = &filter.group_name {
+                q.push(" AND g.name = ").push_bind(group.clone());
+            }
+            if let Some(group) = &filter.group_id {
+                q.push(" AND m.group_id = ").push_bind(group.clone());
             }
         };
         let order = " ORDER BY m.create_time, m.id";
@@ -498,7 +546,7 @@ impl VpcChannelStore for SqlStore {
         channel.spec.health = Some(health);
         let now = Timestamp::now();
         Self::write_channel_settings(&mut tx, id, &channel.spec, now).await?;
-        channel.members = Self::channel_members(&mut tx, self.backend, id).await?;
+        Self::fill(&mut tx, self.backend, &mut channel).await?;
         tx.commit().await?;
         channel.update_time = now;
         Ok(channel)
@@ -518,7 +566,7 @@ impl VpcChannelStore for SqlStore {
             .map(channel_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
         let sql = format!(
-            "SELECT {MEMBER_COLUMNS} FROM vpc_members m JOIN vpc_channels c ON c.id = m.channel_id \
+            "SELECT {MEMBER_COLUMNS} FROM {MEMBERS_FROM} \
              WHERE c.instance_id = $1 ORDER BY m.channel_id, m.create_time, m.id"
         );
         let rows = sqlx::query(&sql)
@@ -529,6 +577,11 @@ impl VpcChannelStore for SqlStore {
             let member = member_from_row(row)?;
             if let Some(c) = channels.iter_mut().find(|c| c.id == member.channel_id) {
                 c.members.push(member);
+            }
+        }
+        for group in Self::instance_groups(&mut conn, instance_id).await? {
+            if let Some(c) = channels.iter_mut().find(|c| c.id == group.channel_id) {
+                c.groups.push(group);
             }
         }
         Ok(channels)

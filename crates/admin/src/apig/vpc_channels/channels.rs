@@ -72,15 +72,10 @@ pub async fn list(
         dict_code: q.filter("dict_code", 64)?.map(str::to_owned),
         member_host: q.filter("member_host", 255)?.map(str::to_owned),
         member_port,
+        group_name: q.filter("member_group_name", 64)?.map(str::to_owned),
+        group_id: q.filter("member_group_id", 64)?.map(str::to_owned),
     };
-    // Channels have no server groups here: a group filter matches none.
-    let by_group =
-        q.filter("member_group_name", 64)?.is_some() || q.filter("member_group_id", 64)?.is_some();
-    let (total, channels) = if by_group {
-        (0, Vec::new())
-    } else {
-        state.store.list_vpc_channels(&scope, &filter, page).await?
-    };
+    let (total, channels) = state.store.list_vpc_channels(&scope, &filter, page).await?;
     Ok(Json(json!({
         "total": total,
         "size": channels.len(),

@@ -110,18 +110,14 @@ pub async fn list(
     let filter = VpcMemberFilter {
         name: q.filter("name", 255)?.map(str::to_owned),
         name_exact: crate::apig::apis::precise(&q, "name")?,
+        group_name: q.filter("member_group_name", 64)?.map(str::to_owned),
+        group_id: q.filter("member_group_id", 64)?.map(str::to_owned),
     };
     let (total, members) = state
         .store
         .list_vpc_members(&scope, channel_id.as_str(), &filter, page)
         .await
         .map_err(of_channel(&channel_id))?;
-    // Members belong to no server group here: a group filter matches none.
-    let by_group =
-        q.filter("member_group_name", 64)?.is_some() || q.filter("member_group_id", 64)?.is_some();
-    if by_group {
-        return Ok(Json(members_answer(&[], 0)));
-    }
     Ok(Json(members_answer(&members, total)))
 }
 

@@ -1,23 +1,28 @@
-//! VPC channels (`/vpc-channels`) and their backend servers (`/members`): here the routes,
-//! the mapping of store refusals to APIG errors and the JSON shapes (APIG's
-//! `VpcChannelInfo`, `VpcMemberInfo`, `VpcHealthConfigInfo`).
+//! VPC channels (`/vpc-channels`), their backend servers (`/members`) and backend server
+//! groups (`/member-groups`): here the routes, the mapping of store refusals to APIG errors
+//! and the JSON shapes (APIG's `VpcChannelInfo`, `VpcMemberInfo`, `VpcHealthConfigInfo`,
+//! `MemberGroupInfo`).
 //!
 //! Decisions where APIG is silent or differs from itself:
 //! - `PUT /vpc-channels/{id}` replaces the channel whole, its members too (Huawei's rule);
 //!   members kept by identity (host, or `ecs_id`) keep their ids.
-//! - A channel has no backend server groups: `member_groups` is always `[]`, a group filter
-//!   matches nothing, and a body naming a group is refused (see
-//!   [`apigw_domain::vpc_channel`]).
+//! - Groups given with a channel (`member_groups` of a create or `PUT`) are added or updated
+//!   by name; groups not given stay (members name them). A member naming a group the channel
+//!   does not have is refused (400 naming `members[i].member_group_name`).
+//! - Deleting a group leaves its servers in the channel, without a group.
+//! - `PUT …/members` with a body-level `member_group_name` (replace one group's servers only)
+//!   is refused rather than taken as a replacement of every server.
 //! - The health check's `id` is the channel's (one check per channel).
 
 pub mod channels;
+pub mod groups;
 pub mod members;
 
 use crate::apig::authz::views::time;
 use crate::apig::views::Precision;
 use crate::error::Error;
 use apigw_domain::{ApiError, ResourceId};
-use apigw_store::vpc_channels::{VpcChannel, VpcChannelError, VpcMember};
+use apigw_store::vpc_channels::{VpcChannel, VpcChannelError, VpcMember, VpcMemberGroup};
 use apigw_store::StoreError;
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -56,6 +61,14 @@ pub fn routes() -> Router<AppState> {
             &format!("{base}/{{vpc_channel_id}}/members/batch-disable"),
             post(members::disable),
         )
+        .route(
+            &format!("{base}/{{vpc_channel_id}}/member-groups"),
+            get(groups::list).post(groups::add),
+        )
+        .route(
+            &format!("{base}/{{vpc_channel_id}}/member-groups/{{member_group_id}}"),
+            get(groups::show).put(groups::update).delete(groups::delete),
+        )
 }
 
 /// Maps a store refusal to its APIG error; a bare `NotFound` (the instance vanished) means
@@ -71,6 +84,12 @@ pub fn channel_error(e: VpcChannelError, missing: impl FnOnce() -> ApiError) -> 
         VpcChannelError::MemberLimitReached => ApiError::vpc_member_limit(),
         VpcChannelError::MemberTypeChanged => ApiError::invalid_body_field("members"),
         VpcChannelError::InUse => ApiError::vpc_channel_in_use(),
+        VpcChannelError::GroupNotFound(id) => ApiError::vpc_member_group_not_found(&id),
+        VpcChannelError::UnknownGroup(i) => {
+            ApiError::invalid_body_field(&format!("members[{i}].member_group_name"))
+        }
+        VpcChannelError::GroupNameExists => ApiError::invalid_body_field("member_group_name"),
+        VpcChannelError::GroupLimitReached => ApiError::vpc_member_group_limit(),
     })
 }
 
@@ -101,7 +120,7 @@ pub fn channel_info(c: &VpcChannel, precision: Precision) -> Value {
         "create_time": time(c.create_time, precision),
         "id": c.id,
         "status": 1,
-        "member_groups": [],
+        "member_groups": c.groups.iter().map(group_info).collect::<Vec<_>>(),
         "microservice_info": {
             "id": "", "instance_id": "", "service_type": "",
             "cse_info": empty_cse, "cce_info": empty_cce,
@@ -135,9 +154,27 @@ pub fn member_info(m: &VpcMember) -> Value {
     v["id"] = json!(m.id);
     v["vpc_channel_id"] = json!(m.channel_id);
     v["create_time"] = json!(time(m.create_time, Precision::Seconds));
-    v["member_group_id"] = json!("");
+    v["member_group_id"] = json!(m.group_id.as_deref().unwrap_or(""));
     v["health_status"] = json!(m.health.as_str());
     v
+}
+
+/// `MemberGroupInfo`.
+pub fn group_info(g: &VpcMemberGroup) -> Value {
+    let mut v = Value::Object(g.spec.to_json());
+    v["member_group_id"] = json!(g.id);
+    v["create_time"] = json!(time(g.create_time, Precision::Seconds));
+    v["update_time"] = json!(time(g.update_time, Precision::Seconds));
+    v
+}
+
+/// `{size, total, member_groups}` of the groups given.
+pub fn groups_answer(groups: &[VpcMemberGroup], total: i64) -> Value {
+    json!({
+        "total": total,
+        "size": groups.len(),
+        "member_groups": groups.iter().map(group_info).collect::<Vec<_>>(),
+    })
 }
 
 /// `{size, total, members}` of every member given.
