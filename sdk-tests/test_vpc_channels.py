@@ -275,6 +275,12 @@ def test_backend_server_groups_made_with_the_sdk_lend_their_weight(server, apig,
         members = apig.list_backend_instances_v2(ListBackendInstancesV2Request(
             instance_id=instance_id, vpc_channel_id=channel.id)).members
         assert [m.member_group_name for m in members] == ["", "light"]
+        # Replaced within one group (VpcMemberModify's member_group_name): the light group
+        # ends empty, the server without a group stays.
+        replaced = apig.update_backend_instances_v2(UpdateBackendInstancesV2Request(
+            instance_id=instance_id, vpc_channel_id=channel.id,
+            body=VpcMemberModify(member_group_name="light", members=[])))
+        assert [m.host for m in replaced.members] == ["127.0.0.20"]
 
         apig.create_or_delete_publish_record_for_api_v2(
             CreateOrDeletePublishRecordForApiV2Request(

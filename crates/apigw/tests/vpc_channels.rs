@@ -1242,6 +1242,62 @@ fn backend_server_groups_are_managed_and_lend_their_weight_to_their_servers() {
     );
     assert_eq!(spread(8), [2, 4, 2], "teal's weight, 2, is its server's");
 
+    // A replacement within one group touches that group's servers only; the servers given of
+    // other groups are ignored (APIG's rule).
+    let members_path = format!("/vpc-channels/{channel_id}/members");
+    let within = |members: Value| {
+        let body = json!({"member_group_name": "red", "members": members});
+        m.call("PUT", &members_path, Some(&body))
+    };
+    let replaced = within(json!([
+        {"host": "127.0.0.12", "port": 9, "member_group_name": "red"},
+        {"host": "127.0.0.8", "port": 9, "member_group_name": "red_herring"},
+        {"host": "127.0.0.10", "port": 9}
+    ]));
+    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    let hosts = |answer: &Value| -> Vec<(String, String)> {
+        answer["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let group = m["member_group_name"].as_str().unwrap().to_owned();
+                (m["host"].as_str().unwrap().to_owned(), group)
+            })
+            .collect()
+    };
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|&(h, g)| (h.to_owned(), g.to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        hosts(&replaced.json),
+        pairs(&[
+            ("127.0.0.8", "blue"),
+            ("127.0.0.9", "teal"),
+            ("127.0.0.10", ""),
+            ("127.0.0.12", "red")
+        ])
+    );
+    let emptied = within(json!([]));
+    assert_eq!(emptied.status, 200, "{}", emptied.text);
+    assert_eq!(
+        hosts(&emptied.json),
+        pairs(&[
+            ("127.0.0.8", "blue"),
+            ("127.0.0.9", "teal"),
+            ("127.0.0.10", "")
+        ])
+    );
+    m.call(
+        "PUT",
+        &members_path,
+        Some(&json!({"member_group_name": "nope", "members": []})),
+    )
+    .assert_error(404, "APIG.3025", None);
+    assert_eq!(db_scalar(&server, "SELECT COUNT(*) FROM vpc_members"), 3);
+
     // The members and channels lists filter by group.
     let by_group = m.call(
         "GET",

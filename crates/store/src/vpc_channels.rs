@@ -7,7 +7,7 @@
 
 use crate::model::Scope;
 use crate::{StoreError, StoreResult};
-use apigw_domain::member_group::MemberGroupSpec;
+use apigw_domain::member_group::{GroupName, MemberGroupSpec};
 use apigw_domain::vpc_channel::{ChannelInput, ChannelSpec, HealthCheck, MemberSpec, ServerHealth};
 use apigw_domain::{Page, Timestamp};
 use async_trait::async_trait;
@@ -187,12 +187,15 @@ pub trait VpcChannelStore: Send + Sync + 'static {
         id: &str,
         members: Vec<MemberSpec>,
     ) -> VpcChannelResult<Vec<VpcMember>>;
-    /// Replaces every member (those kept by identity keep their ids); answers them.
+    /// Replaces every member (those kept by identity keep their ids), or, `within` a group,
+    /// that group's members only (the members given of other groups are ignored, APIG's
+    /// rule); answers every member of the channel.
     async fn replace_vpc_members(
         &self,
         scope: &Scope,
         id: &str,
         members: Vec<MemberSpec>,
+        within: Option<&GroupName>,
     ) -> VpcChannelResult<Vec<VpcMember>>;
     /// A page of a channel's members, oldest first.
     async fn list_vpc_members(

@@ -4,6 +4,7 @@ use super::bindings::push_policy_name_filter;
 use super::member_health::member_health_column;
 use super::*;
 use crate::vpc_channels::*;
+use apigw_domain::member_group::GroupName;
 use apigw_domain::vpc_channel::{
     ChannelInput, ChannelSpec, HealthCheck, MemberSpec, MemberType, ServerHealth,
     MAX_CHANNELS_PER_INSTANCE, MAX_MEMBERS_PER_CHANNEL,
@@ -27,6 +28,17 @@ const MEMBERS_FROM: &str = "vpc_members m JOIN vpc_channels c ON c.id = m.channe
 /// for the management API's answers.
 fn member_columns_with_health(backend: Backend) -> String {
     format!("{MEMBER_COLUMNS}, {}", member_health_column(backend))
+}
+
+/// Which members not given a member write removes.
+#[derive(Clone, Copy)]
+enum Replace<'a> {
+    /// None (an add).
+    Nothing,
+    /// Every other member of the channel.
+    Every,
+    /// The other members of this group.
+    Group(&'a GroupName),
 }
 
 /// The text an API definition holds when its backend is channel `id` (definitions are stored
@@ -156,18 +168,35 @@ impl SqlStore {
     }
 
     /// Adds `members` to channel `id` or updates the existing ones with their identity
-    /// (keeping their ids and times); with `replace`, every other member is removed. Refuses
-    /// a channel that would end with more than its maximum.
+    /// (keeping their ids and times), removing the members `replace` says; only the members
+    /// of its group when it names one. Refuses a channel that would end with more than its
+    /// maximum.
     async fn upsert_members(
         tx: &mut AnyConnection,
         scope: &Scope,
         id: &str,
-        members: Vec<MemberSpec>,
-        replace: bool,
+        mut members: Vec<MemberSpec>,
+        replace: Replace<'_>,
     ) -> VpcChannelResult<()> {
-        if replace {
+        let group_ids = Self::group_ids(&mut *tx, id).await?;
+        let removed = match replace {
+            Replace::Nothing => None,
+            Replace::Every => Some(None),
+            Replace::Group(name) => {
+                let group_id = group_ids
+                    .get(name.as_str())
+                    .ok_or_else(|| VpcChannelError::GroupNotFound(name.as_str().to_owned()))?;
+                // APIG's rule: the members of other groups given are ignored.
+                members.retain(|m| m.group.as_ref() == Some(name));
+                Some(Some(group_id))
+            }
+        };
+        if let Some(group_id) = removed {
             let mut q = QueryBuilder::new("DELETE FROM vpc_members WHERE channel_id = ");
             q.push_bind(id.to_owned());
+            if let Some(group_id) = group_id {
+                q.push(" AND group_id = ").push_bind(group_id.clone());
+            }
             for m in &members {
                 q.push(" AND identity <> ")
                     .push_bind(m.identity().to_owned());
@@ -175,7 +204,6 @@ impl SqlStore {
             q.build().execute(&mut *tx).await?;
         }
         let now = Timestamp::now().nanos();
-        let group_ids = Self::group_ids(&mut *tx, id).await?;
         // Members added together keep the order given (a nanosecond apart).
         for (i, m) in members.into_iter().enumerate() {
             let group_id = match &m.group {
@@ -319,7 +347,7 @@ impl VpcChannelStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         Self::upsert_groups(&mut tx, scope, &id, input.groups).await?;
-        Self::upsert_members(&mut tx, scope, &id, input.members, true).await?;
+        Self::upsert_members(&mut tx, scope, &id, input.members, Replace::Every).await?;
         let mut channel = Self::fetch_channel(&mut tx, scope, &id).await?;
         Self::fill(&mut tx, self.backend, &mut channel).await?;
         tx.commit().await?;
@@ -347,7 +375,7 @@ impl VpcChannelStore for SqlStore {
         }
         Self::write_channel_settings(&mut tx, id, &input.spec, now).await?;
         Self::upsert_groups(&mut tx, scope, id, input.groups).await?;
-        Self::upsert_members(&mut tx, scope, id, input.members, true).await?;
+        Self::upsert_members(&mut tx, scope, id, input.members, Replace::Every).await?;
         let mut channel = Self::fetch_channel(&mut tx, scope, id).await?;
         Self::fill(&mut tx, self.backend, &mut channel).await?;
         tx.commit().await?;
@@ -439,7 +467,8 @@ impl VpcChannelStore for SqlStore {
         id: &str,
         members: Vec<MemberSpec>,
     ) -> VpcChannelResult<Vec<VpcMember>> {
-        self.change_members(scope, id, members, false).await
+        self.change_members(scope, id, members, Replace::Nothing)
+            .await
     }
 
     async fn replace_vpc_members(
@@ -447,8 +476,10 @@ impl VpcChannelStore for SqlStore {
         scope: &Scope,
         id: &str,
         members: Vec<MemberSpec>,
+        within: Option<&GroupName>,
     ) -> VpcChannelResult<Vec<VpcMember>> {
-        self.change_members(scope, id, members, true).await
+        let replace = within.map_or(Replace::Every, Replace::Group);
+        self.change_members(scope, id, members, replace).await
     }
 
     async fn list_vpc_members(
@@ -595,7 +626,7 @@ impl SqlStore {
         scope: &Scope,
         id: &str,
         members: Vec<MemberSpec>,
-        replace: bool,
+        replace: Replace<'_>,
     ) -> VpcChannelResult<Vec<VpcMember>> {
         let mut tx = self.config_tx().await?;
         let channel = Self::fetch_channel(&mut tx, scope, id).await?;

@@ -8,6 +8,7 @@ use crate::error::{ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
 use crate::AppState;
+use apigw_domain::member_group::GroupName;
 use apigw_domain::vpc_channel::{parse_members, MemberSpec};
 use apigw_domain::{ApiError, Page, ResourceId};
 use apigw_store::model::Scope;
@@ -35,14 +36,6 @@ async fn members_of(
         None | Some(Value::Null) => return Err(Error(ApiError::missing_field("members"))),
         Some(_) => return Err(Error(ApiError::invalid_body_field("members"))),
     };
-    if body
-        .0
-        .get("member_group_name")
-        .and_then(Value::as_str)
-        .is_some_and(|g| !g.is_empty())
-    {
-        return Err(Error(ApiError::invalid_body_field("member_group_name")));
-    }
     let channel = state
         .store
         .get_vpc_channel(scope, channel_id.as_str())
@@ -74,7 +67,9 @@ pub async fn add(
     Ok((StatusCode::CREATED, Json(members_answer(&members, total))))
 }
 
-/// `PUT /vpc-channels/{id}/members`: 200 with the channel's members, now exactly the body's.
+/// `PUT /vpc-channels/{id}/members`: 200 with the channel's members, now exactly the body's;
+/// with a `member_group_name`, only that group's members are replaced (those of the body in
+/// other groups are ignored).
 pub async fn replace(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -84,13 +79,23 @@ pub async fn replace(
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let channel_id = path_id(&channel_id, "vpc_channel_id")?;
+    let within = match body.0.get("member_group_name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(g)) if g.is_empty() => None,
+        Some(Value::String(g)) => Some(
+            GroupName::parse(g)
+                .ok_or_else(|| Error(ApiError::invalid_body_field("member_group_name")))?,
+        ),
+        Some(_) => return Err(Error(ApiError::invalid_body_field("member_group_name"))),
+    };
     let given = members_of(&state, &scope, &channel_id, &body, false).await?;
     let members = state
         .store
-        .replace_vpc_members(&scope, channel_id.as_str(), given)
+        .replace_vpc_members(&scope, channel_id.as_str(), given, within.as_ref())
         .await
         .map_err(of_channel(&channel_id))?;
-    tracing::info!(vpc_channel_id = %channel_id.as_str(), members = members.len(), "VPC channel members replaced");
+    let group = within.as_ref().map_or("", GroupName::as_str);
+    tracing::info!(vpc_channel_id = %channel_id.as_str(), members = members.len(), member_group_name = group, "VPC channel members replaced");
     let total = members.len() as i64;
     Ok(Json(members_answer(&members, total)))
 }

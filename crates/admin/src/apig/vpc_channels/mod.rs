@@ -10,8 +10,9 @@
 //!   by name; groups not given stay (members name them). A member naming a group the channel
 //!   does not have is refused (400 naming `members[i].member_group_name`).
 //! - Deleting a group leaves its servers in the channel, without a group.
-//! - `PUT …/members` with a body-level `member_group_name` (replace one group's servers only)
-//!   is refused rather than taken as a replacement of every server.
+//! - `PUT …/members` with a body-level `member_group_name` replaces that group's servers
+//!   only; the servers given of other groups are ignored (APIG's rule), an unknown group is
+//!   404 `APIG.3025`.
 //! - The health check's `id` is the channel's (one check per channel).
 
 pub mod channels;
