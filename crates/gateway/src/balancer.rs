@@ -4,9 +4,11 @@
 //! A balancer is built with the routes, once per channel and scheme, and shared by every API
 //! that uses the channel; picking reads its immutable tables and one or two atomics, never a
 //! lock. Weighted round robin walks a precomputed schedule (nginx's smooth weighted order,
-//! so a heavy server's turns are spread out, not bunched); the hash strategies index the same
-//! schedule, so weights hold for them too; least connections compares calls in flight
-//! relative to weights. A server the health check took out is skipped (the next one in the
+//! so a heavy server's turns are spread out, not bunched); the hash strategies look the
+//! caller's address or the path up on a consistent-hash ring (each server's points in
+//! proportion to its weight, placed by its address), so adding or removing a server moves
+//! only the callers it gains or loses, and every node computes the same ring; least
+//! connections compares calls in flight relative to weights. A server the health check took out is skipped (the next one in the
 //! schedule takes its turn); backup servers take calls only while no other server is healthy.
 
 use crate::config::{BalanceStrategy, ChannelConfig};
@@ -21,6 +23,9 @@ use std::sync::Arc;
 /// Longest round-robin schedule: weights whose sum (divided by their common divisor) is
 /// larger are scaled down to fit, keeping every non-zero weight at least 1.
 const MAX_SCHEDULE: u32 = 4096;
+
+/// Points a server of average weight has on a hash ring (more points, a more even spread).
+const RING_POINTS_PER_SERVER: u64 = 160;
 
 /// Where a backend request goes: scheme, `host:port` and the pool of connections there.
 #[derive(Debug)]
@@ -115,6 +120,10 @@ pub(crate) struct Balancer {
     primary: Box<[u16]>,
     /// The same for the backup members.
     backup: Box<[u16]>,
+    /// The primary members' points on the hash ring (hash strategies), sorted by hash.
+    primary_ring: Box<[(u32, u16)]>,
+    /// The same for the backup members.
+    backup_ring: Box<[(u32, u16)]>,
     /// Turns taken (round robin), or the start of the scan (least connections).
     turn: AtomicUsize,
 }
@@ -164,9 +173,24 @@ impl Balancer {
                 .collect();
             smooth_schedule(&weights).into_boxed_slice()
         };
+        let hashed = matches!(
+            channel.strategy,
+            BalanceStrategy::SourceHash | BalanceStrategy::UriHash
+        );
+        let ring = |backup: bool| {
+            let points: Vec<(&Authority, u32, u16)> = members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| hashed && m.backup == backup && m.weight > 0)
+                .map(|(i, m)| (&m.endpoint.authority, m.weight, i as u16))
+                .collect();
+            hash_ring(&points).into_boxed_slice()
+        };
         Self {
             channel_id: channel.id.as_str().into(),
             strategy: channel.strategy,
+            primary_ring: ring(false),
+            backup_ring: ring(true),
             primary: order(false),
             backup: order(true),
             members: members.into_boxed_slice(),
@@ -184,9 +208,22 @@ impl Balancer {
     /// The server for a call: a healthy primary by the strategy, else a healthy backup;
     /// `None` when no server is healthy (the call answers 502 `APIG.0202`).
     pub fn pick(&self, call: &CallKey<'_>) -> Option<Picked<'_>> {
-        let picked = self
-            .pick_among(&self.primary, call)
-            .or_else(|| self.pick_among(&self.backup, call));
+        let picked = match self.strategy {
+            BalanceStrategy::RoundRobin => self
+                .next_in_turn(&self.primary)
+                .or_else(|| self.next_in_turn(&self.backup)),
+            BalanceStrategy::LeastConnections => self
+                .least_loaded(&self.primary)
+                .or_else(|| self.least_loaded(&self.backup)),
+            BalanceStrategy::SourceHash | BalanceStrategy::UriHash => {
+                let key = match self.strategy {
+                    BalanceStrategy::SourceHash => ip_hash(call.client),
+                    _ => mix(fnv1a(call.uri.path().as_bytes())),
+                };
+                self.on_ring(&self.primary_ring, key)
+                    .or_else(|| self.on_ring(&self.backup_ring, key))
+            }
+        };
         if picked.is_none() {
             tracing::debug!(vpc_channel = %self.channel_id, "no healthy server in the VPC channel");
         }
@@ -213,19 +250,28 @@ impl Balancer {
             .map(|m| &m.endpoint)
     }
 
-    fn pick_among(&self, schedule: &[u16], call: &CallKey<'_>) -> Option<Picked<'_>> {
+    /// The next healthy member of `schedule` in turn.
+    fn next_in_turn(&self, schedule: &[u16]) -> Option<Picked<'_>> {
         if schedule.is_empty() {
             return None;
         }
-        let start = match self.strategy {
-            BalanceStrategy::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
-            BalanceStrategy::SourceHash => fnv1a(&ip_bytes(call.client)) as usize,
-            BalanceStrategy::UriHash => fnv1a(call.uri.path().as_bytes()) as usize,
-            BalanceStrategy::LeastConnections => return self.least_loaded(schedule),
-        };
+        let start = self.turn.fetch_add(1, Ordering::Relaxed);
         let len = schedule.len();
         (0..len)
             .map(|i| &self.members[schedule[(start + i) % len] as usize])
+            .find(|m| m.health.is_healthy())
+            .map(|m| Picked {
+                endpoint: &m.endpoint,
+                in_flight: None,
+            })
+    }
+
+    /// The first healthy member at or after `key` on `ring`, going round.
+    fn on_ring(&self, ring: &[(u32, u16)], key: u32) -> Option<Picked<'_>> {
+        let start = ring.partition_point(|&(h, _)| h < key);
+        let len = ring.len();
+        (0..len)
+            .map(|i| &self.members[ring[(start + i) % len].1 as usize])
             .find(|m| m.health.is_healthy())
             .map(|m| Picked {
                 endpoint: &m.endpoint,
@@ -303,12 +349,51 @@ fn gcd(a: u32, b: u32) -> u32 {
     }
 }
 
-/// The address's bytes (IPv4-mapped IPv6 as IPv4, so one caller hashes alike over both).
-fn ip_bytes(ip: IpAddr) -> Vec<u8> {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.octets().to_vec(),
-        IpAddr::V6(v6) => v6.octets().to_vec(),
+/// The hash of a caller's address (IPv4-mapped IPv6 as IPv4, so one caller hashes alike over
+/// both), without allocating.
+fn ip_hash(ip: IpAddr) -> u32 {
+    mix(match ip.to_canonical() {
+        IpAddr::V4(v4) => fnv1a(&v4.octets()),
+        IpAddr::V6(v6) => fnv1a(&v6.octets()),
+    })
+}
+
+/// A 64-bit hash folded to 32 well-mixed bits (the MurmurHash3 finaliser): FNV-1a of a
+/// short key varies little in its high bits, and ring positions need all of them.
+fn mix(mut h: u64) -> u32 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^= h >> 33;
+    h as u32
+}
+
+/// A consistent-hash ring over members given as (address, weight, index): each has points in
+/// proportion to its weight (about [`RING_POINTS_PER_SERVER`] for an average one, at least
+/// one), placed by hashing its address and the point's number, so a server's points do not
+/// depend on the others and are the same on every node; sorted by hash.
+fn hash_ring(members: &[(&Authority, u32, u16)]) -> Vec<(u32, u16)> {
+    use std::io::Write;
+    let total: u64 = members.iter().map(|&(_, w, _)| u64::from(w)).sum();
+    if total == 0 {
+        return Vec::new();
     }
+    let per_weight = RING_POINTS_PER_SERVER * members.len() as u64;
+    let mut ring = Vec::new();
+    for &(authority, weight, index) in members {
+        let points = (u64::from(weight) * per_weight / total).max(1);
+        let mut key = Vec::with_capacity(authority.as_str().len() + 6);
+        for n in 0..points {
+            key.clear();
+            key.extend_from_slice(authority.as_str().as_bytes());
+            key.push(b'#');
+            let _ = write!(key, "{n}");
+            ring.push((mix(fnv1a(&key)), index));
+        }
+    }
+    ring.sort_unstable();
+    ring
 }
 
 /// FNV-1a: a fixed hash, so that every node sends one caller (or path) to the same server.
@@ -442,6 +527,45 @@ mod tests {
         for ip in ["192.0.2.2", "198.51.100.3", "::ffff:10.1.1.1"] {
             assert_eq!(host_of(b.pick(&call(ip, "/orders/1")).unwrap()), first);
         }
+    }
+
+    #[test]
+    fn a_server_added_or_removed_moves_only_the_callers_it_gains_or_loses() {
+        let five = [
+            ("10.0.0.1", 1, false),
+            ("10.0.0.2", 1, false),
+            ("10.0.0.3", 1, false),
+            ("10.0.0.4", 1, false),
+            ("10.0.0.5", 1, false),
+        ];
+        let before = balancer(&channel(BalanceStrategy::SourceHash, &five));
+        let after = balancer(&channel(BalanceStrategy::SourceHash, &five[..4]));
+        let callers: Vec<String> = (0..2000)
+            .map(|i| format!("198.{}.{}.{}", i % 7, i / 256, i % 256))
+            .collect();
+        let server = |b: &Balancer, ip: &str| host_of(b.pick(&call(ip, "/")).unwrap());
+        let mut moved = 0;
+        for ip in &callers {
+            let (was, is) = (server(&before, ip), server(&after, ip));
+            if was == "10.0.0.5" {
+                moved += 1;
+            } else {
+                assert_eq!(was, is, "{ip} moved although its server stayed");
+            }
+        }
+        // The removed server had about a fifth of the callers.
+        assert!((250..550).contains(&moved), "{moved}");
+
+        // Weights hold on the ring: 3:1 gives about three quarters of the callers.
+        let weighted = balancer(&channel(
+            BalanceStrategy::SourceHash,
+            &[("10.0.0.1", 3, false), ("10.0.0.2", 1, false)],
+        ));
+        let heavy = callers
+            .iter()
+            .filter(|ip| server(&weighted, ip) == "10.0.0.1")
+            .count();
+        assert!((1300..1700).contains(&heavy), "{heavy}");
     }
 
     #[test]
