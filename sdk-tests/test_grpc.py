@@ -4,7 +4,8 @@ client, a `grpcio` server is the backend (cleartext HTTP/2), and a `grpcio` clie
 over the gateway's HTTPS listener with an AppCode in its metadata. Unary, server-streaming and
 bidirectional calls, the backend's status and trailing metadata, and the gateway's refusals as
 gRPC statuses whose message carries the APIG code (a call that reaches no API gets the plain
-404, which gRPC reads as UNIMPLEMENTED).
+404, which gRPC reads as UNIMPLEMENTED); a gRPC API on a VPC channel retried on its other
+server.
 """
 import json
 from concurrent import futures
@@ -129,8 +130,12 @@ def grpc_api(server, apig, admin_token, project_id, instance_id, grpc_backend):
                                 "api_ids": [api.id, down.id]})
     stranger = call("POST", "/apps", {"name": "sdk_grpc_stranger"})
     stranger_code = call("PUT", "/apps/%s/app-codes" % stranger["id"])["app_code"]
-    return {"api": api, "app": app, "code": code, "stranger_code": stranger_code,
-            "down_port": down_port}
+    # A second service on its own server, for the API on a VPC channel.
+    live, live_port = _serve("apigw.test.Spread", {
+        "Say": grpc.unary_unary_rpc_method_handler(lambda req, ctx: b"spread:" + req)})
+    yield {"api": api, "app": app, "code": code, "stranger_code": stranger_code,
+           "down_port": down_port, "live_port": live_port}
+    live.stop(None)
 
 
 @pytest.fixture(scope="module")
@@ -315,3 +320,39 @@ def test_a_signature_key_signs_grpc_backend_calls_without_holding_their_streams(
         binding = bound.json()["bindings"][0]["id"]
         requests.delete(base + "/sign-bindings/" + binding, headers=h, timeout=TIMEOUT)
         requests.delete(base + "/signs/" + key["id"], headers=h, timeout=TIMEOUT)
+
+
+def test_a_grpc_api_on_a_vpc_channel_retries_on_the_channel_s_other_server(
+        server, apig, admin_token, project_id, instance_id, channel, grpc_api):
+    """A channel of a server that is down and the live backend, round robin, and a gRPC API
+    with `retry_count` 1 on it: every call succeeds, the failed connection retried on the
+    other server over HTTP/2."""
+    from huaweicloudsdkapig.v2 import ApiBackendVpcReq
+    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
+    h = {"X-Auth-Token": admin_token}
+    live_port = grpc_api["live_port"]
+    r = requests.post(base + "/vpc-channels", headers=h, timeout=TIMEOUT, json={
+        "name": "grpc_servers", "port": 80, "balance_strategy": 1, "member_type": "ip",
+        "members": [{"host": "127.0.0.3", "port": _unused_port()},
+                    {"host": "127.0.0.1", "port": live_port}]})
+    assert r.status_code == 201, r.text
+    groups = requests.get(base + "/api-groups", headers=h, timeout=TIMEOUT).json()["groups"]
+    group = [g for g in groups if g["is_default"] == 1][0]["id"]
+    api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
+        group_id=group, name="sdk_grpc_channel", type=1, req_protocol="GRPCS",
+        req_method="POST", req_uri="/apigw.test.Spread", match_mode="SWA", auth_type="APP",
+        auth_opt=AuthOpt(app_code_auth_type="HEADER"), backend_type="GRPC",
+        backend_api=BackendApiCreate(
+            vpc_channel_status=1, vpc_channel_info=ApiBackendVpcReq(vpc_channel_id=r.json()["id"]),
+            req_protocol="GRPC", req_method="POST", req_uri="/", timeout=5000,
+            retry_count="1"))))
+    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+        instance_id=instance_id,
+        body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api.id)))
+    auth = requests.post(base + "/app-auths", headers=h, timeout=TIMEOUT, json={
+        "env_id": RELEASE, "app_ids": [grpc_api["app"]["id"]], "api_ids": [api.id]})
+    assert auth.status_code == 201, auth.text
+    call = channel.unary_unary("/apigw.test.Spread/Say")
+    md = (("x-apig-appcode", grpc_api["code"]),)
+    for i in range(4):
+        assert call(b"m%d" % i, metadata=md, timeout=TIMEOUT) == b"spread:m%d" % i

@@ -65,7 +65,6 @@ impl Http2Clients {
     ) -> Result<Response<BackendBody>, ExchangeError> {
         let mut retries_left = backend.retries.allowed(&request.method);
         let mut request = http2_request(endpoint, request)?;
-        // `:authority` stays the first server's; a retry connects to another of a channel's.
         let mut endpoint = endpoint;
         let mut fresh = false;
         loop {
@@ -80,6 +79,8 @@ impl Http2Clients {
                             retries_left -= 1;
                             tracing::debug!(error = %e, retries_left, "retrying the backend");
                             endpoint = backend.retry_server(endpoint);
+                            // Another of a channel's servers: `:authority` names it.
+                            *request.uri_mut() = aimed_at(request.uri(), endpoint)?;
                             continue;
                         }
                         Err(e) => return Err(e),
@@ -170,6 +171,15 @@ impl Http2Clients {
 /// The HTTP/2 request for a gRPC backend: the backend's authority, the call's path, the
 /// caller's fields with the gateway's `X-Request-Id` and `X-Forwarded-For` (HTTP/2 carries the
 /// host as `:authority`, not `Host`) and `TE: trailers`, which gRPC servers require.
+/// `uri` (a request's target) sent to `endpoint`: its scheme and authority, the same path.
+fn aimed_at(uri: &Uri, endpoint: &Endpoint) -> Result<Uri, ExchangeError> {
+    let mut parts = uri.clone().into_parts();
+    parts.scheme = Some(endpoint.scheme.clone());
+    parts.authority = Some(endpoint.authority.clone());
+    Uri::from_parts(parts)
+        .map_err(|e| ExchangeError::Connect(io::Error::new(io::ErrorKind::InvalidInput, e)))
+}
+
 fn http2_request(
     endpoint: &Endpoint,
     request: BackendRequest,
@@ -235,5 +245,9 @@ mod tests {
         assert_eq!(h["x-request-id"], "the-gateways");
         assert_eq!(h["x-forwarded-for"], "10.0.0.1");
         assert_eq!(h["content-type"], "application/grpc");
+        // A retry on another of a channel's servers names that one.
+        let other = Endpoint::new(http::uri::Scheme::HTTPS, "10.0.0.2", 50052, None).unwrap();
+        let retried = aimed_at(request.uri(), &other).unwrap();
+        assert_eq!(retried, "https://10.0.0.2:50052/pkg.Svc/Method");
     }
 }
