@@ -8,8 +8,9 @@
 //! caller's address or the path up on a consistent-hash ring (each server's points in
 //! proportion to its weight, placed by its address), so adding or removing a server moves
 //! only the callers it gains or loses, and every node computes the same ring; least
-//! connections compares calls in flight relative to weights. A server the health check took out is skipped (the next one in the
-//! schedule takes its turn); backup servers take calls only while no other server is healthy.
+//! connections compares calls in flight relative to weights. A server the health check took
+//! out is skipped (the next one in the schedule, or on the ring, takes its turn); backup
+//! servers take calls only while no other server is healthy.
 
 use crate::config::{BalanceStrategy, ChannelConfig};
 use crate::health::{HealthKey, MemberHealth};
@@ -210,8 +211,8 @@ impl Balancer {
     pub fn pick(&self, call: &CallKey<'_>) -> Option<Picked<'_>> {
         let picked = match self.strategy {
             BalanceStrategy::RoundRobin => self
-                .next_in_turn(&self.primary)
-                .or_else(|| self.next_in_turn(&self.backup)),
+                .next_in_turn(&self.primary, false)
+                .or_else(|| self.next_in_turn(&self.backup, true)),
             BalanceStrategy::LeastConnections => self
                 .least_loaded(&self.primary)
                 .or_else(|| self.least_loaded(&self.backup)),
@@ -220,8 +221,8 @@ impl Balancer {
                     BalanceStrategy::SourceHash => ip_hash(call.client),
                     _ => mix(fnv1a(call.uri.path().as_bytes())),
                 };
-                self.on_ring(&self.primary_ring, key)
-                    .or_else(|| self.on_ring(&self.backup_ring, key))
+                self.on_ring(&self.primary_ring, key, false)
+                    .or_else(|| self.on_ring(&self.backup_ring, key, true))
             }
         };
         if picked.is_none() {
@@ -250,28 +251,48 @@ impl Balancer {
             .map(|m| &m.endpoint)
     }
 
-    /// The next healthy member of `schedule` in turn.
-    fn next_in_turn(&self, schedule: &[u16]) -> Option<Picked<'_>> {
-        if schedule.is_empty() {
-            return None;
-        }
+    /// The next healthy member of `schedule` (the `backup` members' or the others') in turn.
+    fn next_in_turn(&self, schedule: &[u16], backup: bool) -> Option<Picked<'_>> {
         let start = self.turn.fetch_add(1, Ordering::Relaxed);
-        let len = schedule.len();
-        (0..len)
-            .map(|i| &self.members[schedule[(start + i) % len] as usize])
-            .find(|m| m.health.is_healthy())
-            .map(|m| Picked {
-                endpoint: &m.endpoint,
-                in_flight: None,
-            })
+        self.first_healthy(
+            schedule.len(),
+            |i| schedule[(start + i) % schedule.len()],
+            backup,
+        )
     }
 
-    /// The first healthy member at or after `key` on `ring`, going round.
-    fn on_ring(&self, ring: &[(u32, u16)], key: u32) -> Option<Picked<'_>> {
+    /// The first healthy member at or after `key` on `ring` (the `backup` members' or the
+    /// others'), going round.
+    fn on_ring(&self, ring: &[(u32, u16)], key: u32, backup: bool) -> Option<Picked<'_>> {
         let start = ring.partition_point(|&(h, _)| h < key);
-        let len = ring.len();
+        self.first_healthy(ring.len(), |i| ring[(start + i) % ring.len()].1, backup)
+    }
+
+    /// The first healthy member of the `len` that `nth` lists in order. When the first is
+    /// down and so is every other (`backup` or not) that takes calls, answers at once instead
+    /// of walking the whole schedule or ring on every call.
+    fn first_healthy(
+        &self,
+        len: usize,
+        nth: impl Fn(usize) -> u16,
+        backup: bool,
+    ) -> Option<Picked<'_>> {
+        if len == 0 {
+            return None;
+        }
+        let member = |i: usize| &self.members[nth(i) as usize];
+        let first = member(0);
+        if !first.health.is_healthy() {
+            let any = self
+                .members
+                .iter()
+                .any(|m| m.backup == backup && m.weight > 0 && m.health.is_healthy());
+            if !any {
+                return None;
+            }
+        }
         (0..len)
-            .map(|i| &self.members[ring[(start + i) % len].1 as usize])
+            .map(member)
             .find(|m| m.health.is_healthy())
             .map(|m| Picked {
                 endpoint: &m.endpoint,
@@ -521,6 +542,13 @@ mod tests {
             .unwrap();
         b.members[down].health.set_healthy(false);
         assert_ne!(host_of(b.pick(&call("192.0.2.7", "/a")).unwrap()), first);
+        for m in b.members.iter() {
+            m.health.set_healthy(false);
+        }
+        assert!(
+            b.pick(&call("192.0.2.7", "/a")).is_none(),
+            "every server down"
+        );
 
         let b = balancer(&channel(BalanceStrategy::UriHash, &members));
         let first = host_of(b.pick(&call("192.0.2.1", "/orders/1")).unwrap());
