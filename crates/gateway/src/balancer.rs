@@ -107,7 +107,8 @@ struct Member {
     weight: u32,
     backup: bool,
     health: Arc<MemberHealth>,
-    /// Calls sent whose answers are not yet through (least connections).
+    /// Calls sent whose answers are not yet through (least connections): the server's own
+    /// count, carried from build to build with its health.
     in_flight: Arc<AtomicU32>,
 }
 
@@ -161,8 +162,8 @@ impl Balancer {
                 endpoint,
                 weight: u32::from(m.weight),
                 backup: m.backup,
+                in_flight: Arc::clone(health.in_flight()),
                 health,
-                in_flight: Arc::new(AtomicU32::new(0)),
             });
         }
         let order = |backup: bool| {
@@ -619,6 +620,37 @@ mod tests {
         assert_eq!(in_flight(0) + in_flight(1), 1);
         drop(body_holds);
         assert_eq!(in_flight(0) + in_flight(1), 0);
+    }
+
+    #[test]
+    fn calls_in_flight_count_across_a_routing_rebuild() {
+        let c = channel(
+            BalanceStrategy::LeastConnections,
+            &[("10.0.0.1", 1, false), ("10.0.0.2", 1, false)],
+        );
+        let first = Balancer::new(&c, &Scheme::HTTP, None, &mut HashMap::new());
+        let held = first.pick(&call("1.1.1.1", "/")).unwrap();
+        let busy = host_of_ref(&held);
+        let mut carried: HashMap<HealthKey, Arc<MemberHealth>> = first
+            .healths()
+            .map(|(key, health)| (key, Arc::clone(health)))
+            .collect();
+        let second = Balancer::new(&c, &Scheme::HTTP, None, &mut carried);
+        for _ in 0..3 {
+            let next = second.pick(&call("1.1.1.1", "/")).unwrap();
+            assert_ne!(
+                host_of_ref(&next),
+                busy,
+                "the rebuilt balancer sees the call"
+            );
+        }
+        drop(held);
+        let total: u32 = second
+            .members
+            .iter()
+            .map(|m| m.in_flight.load(Ordering::Relaxed))
+            .sum();
+        assert_eq!(total, 0);
     }
 
     #[test]

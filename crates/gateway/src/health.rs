@@ -17,7 +17,7 @@ use crate::config::{HealthCheckConfig, ProbeProtocol};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -38,11 +38,15 @@ pub(crate) struct HealthKey {
     pub check: Option<HealthCheckConfig>,
 }
 
-/// Whether one server of a channel takes calls, as its health check last decided.
+/// Whether one server of a channel takes calls, as its health check last decided, and how
+/// many calls it has in flight (least connections): the state of a server that outlives
+/// routing builds.
 #[derive(Debug)]
 pub(crate) struct MemberHealth {
     key: HealthKey,
     healthy: AtomicBool,
+    /// Calls sent whose answers are not yet through, over every balancer of the server.
+    in_flight: Arc<AtomicU32>,
     /// Successes (positive) or failures (negative) in a row.
     streak: Mutex<i32>,
 }
@@ -56,6 +60,7 @@ impl MemberHealth {
         let health = Arc::new(Self {
             key,
             healthy: AtomicBool::new(true),
+            in_flight: Arc::new(AtomicU32::new(0)),
             streak: Mutex::new(0),
         });
         if let Some(check) = check {
@@ -68,6 +73,11 @@ impl MemberHealth {
     /// The key a later build finds it under.
     pub fn key(&self) -> &HealthKey {
         &self.key
+    }
+
+    /// The server's count of calls in flight.
+    pub fn in_flight(&self) -> &Arc<AtomicU32> {
+        &self.in_flight
     }
 
     /// Whether the server takes calls.
