@@ -10,6 +10,7 @@ pub mod apig;
 pub mod auth;
 pub mod body;
 pub mod changes;
+pub mod debugger;
 pub mod error;
 pub mod extract;
 pub mod identity;
@@ -86,6 +87,8 @@ pub struct AppState {
     pub login_throttle: Arc<throttle::FailureThrottle>,
     /// Told about every committed change (the data plane's index).
     pub changes: Arc<dyn changes::ChangeListener>,
+    /// Makes the calls of `POST /apis/debug/{api_id}` (the node's data plane).
+    pub debugger: Arc<dyn debugger::ApiDebugger>,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
     ) -> Self {
         Self {
             changes,
+            debugger: Arc::new(debugger::NoGateway),
             lockout: Arc::new(auth::Lockout::new(
                 config.aksk_lockout_failures,
                 config.aksk_lockout,
@@ -113,6 +117,14 @@ impl AppState {
             store,
             config: Arc::new(config),
         }
+    }
+}
+
+impl AppState {
+    /// The state with `debugger` making the debugging calls.
+    pub fn with_debugger(mut self, debugger: Arc<dyn debugger::ApiDebugger>) -> Self {
+        self.debugger = debugger;
+        self
     }
 }
 
@@ -139,6 +151,9 @@ pub fn router(state: AppState) -> Router {
             error::Error(apigw_domain::ApiError::no_such_operation())
         })
         .layer(axum::middleware::from_fn(identity::keystone_error_shape))
+        // `limit_body` enforces `--max-body-bytes` (413 in APIG's shape); axum's own default
+        // limit (2 MB) would otherwise cut larger settings short.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             body::limit_body,

@@ -274,6 +274,54 @@ fn published(
     })
 }
 
+/// The route entry of an API's current definition alone, for a `DEVELOPER` debugging call:
+/// in an environment of its own ([`DEVELOPER_STAGE`](api::debug::DEVELOPER_STAGE)), callable
+/// without credentials (its owner calls it), with nothing an environment binds, in a group
+/// that any host reaches.
+pub async fn definition_route(
+    store: &dyn Store,
+    api: &apigw_store::apis::Api,
+    region: &str,
+) -> anyhow::Result<(GroupConfig, PublishedApi)> {
+    let channels: Channels = match api.definition.backend() {
+        ApiBackend::Http(b) | ApiBackend::Grpc(b)
+            if matches!(b.target, BackendTarget::Channel(_)) =>
+        {
+            store
+                .vpc_channels_in_force(&api.instance_id)
+                .await?
+                .into_iter()
+                .map(|c| (c.id.clone(), Arc::new(channel_config(c))))
+                .collect()
+        }
+        _ => Channels::new(),
+    };
+    let group = apigw_store::apis::PublishedGroup {
+        id: api.group.id.clone(),
+        name: api.group.name.as_str().to_owned(),
+        is_default: true,
+    };
+    let definition = apigw_store::apis::PublishedApi {
+        env_id: api::debug::DEVELOPER_STAGE.to_owned(),
+        env_name: api::debug::DEVELOPER_STAGE.to_owned(),
+        group,
+        api_id: api.id.clone(),
+        publish_id: String::new(),
+        version_id: String::new(),
+        publish_time: api.update_time,
+        definition: api.definition.clone(),
+    };
+    let mut route = published(&definition, None, &channels)?;
+    route.auth = ApiAuth::None;
+    let group = GroupConfig {
+        id: api.group.id.clone(),
+        name: api.group.name.as_str().to_owned(),
+        is_default: true,
+        domains: vec![api::sl_domain(&api.group.id, region).into()],
+    };
+    Ok((group, route))
+}
+
 /// An app's credentials as the gateway takes them (AppCode hashes decoded from hex).
 fn credential(a: apigw_store::AppCredentials) -> anyhow::Result<AppCredential> {
     let hashes = a

@@ -71,6 +71,12 @@ impl GatewayRuntime {
         }
     }
 
+    /// The runtime's handle, for work that must run where the listeners' requests do (a
+    /// debugging call shares their backend connections and timers).
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
     /// Stops the runtime once its listeners have shut down, and waits for its thread.
     pub async fn stop(self) {
         let _ = self.stop.send(());

@@ -2,6 +2,7 @@
 //! credentials. This binary wires the crates together: `serve` runs the server, `call` signs
 //! and sends one request like curl, `export`/`import`/`migrate` move an installation.
 
+mod api_debug;
 mod bootstrap;
 mod call;
 mod cert_reload;

@@ -1,6 +1,7 @@
 //! `apigw serve`: opens the data directory and store, runs first-start setup, binds the
 //! management listener and serves until SIGTERM/SIGINT, letting in-flight requests finish.
 
+use crate::api_debug::GatewayDebugger;
 use crate::bootstrap;
 use crate::cert_reload;
 use crate::cli::ServeArgs;
@@ -265,7 +266,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if store.store.backend() == Backend::Postgres {
         node.start_sync(args.sync_check_interval)?;
     }
-    let state = AppState::with_listener(shared.clone(), config, Arc::new(node));
+    let mut state = AppState::with_listener(shared.clone(), config, Arc::new(node));
+    if let Some(d) = &data_plane {
+        state = state.with_debugger(Arc::new(GatewayDebugger {
+            store: shared.clone(),
+            gateway: d.refresher.gateway.clone(),
+            instance_id: d.refresher.instance_id.clone(),
+            region: args.region.clone(),
+            runtime: d.runtime.handle().clone(),
+        }));
+    }
     let app = apigw_admin::router(state);
     tracing::info!(address = %bound, public_url = %public_url, "management API listening");
 

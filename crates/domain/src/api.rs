@@ -381,6 +381,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub mod debug;
+
 wire_enum!(
     /// Protocols an API accepts calls on.
     ReqProtocol {

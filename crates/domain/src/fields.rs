@@ -30,6 +30,11 @@ impl<'a> Fields<'a> {
         ApiError::invalid_body_field(&self.name(field))
     }
 
+    /// Every field of the object (for objects whose keys are data, not field names).
+    pub(crate) fn entries(&self) -> &'a Map<String, Value> {
+        self.map
+    }
+
     /// The value of `field`; `null` counts as absent.
     pub(crate) fn get(&self, field: &str) -> Option<&'a Value> {
         self.map.get(field).filter(|v| !v.is_null())

@@ -146,6 +146,9 @@ pub(crate) enum CallerBody {
     Http1(crate::server::ConnBody),
     /// Delivered by hyper (HTTP/2, or a request handed to [`Gateway::handle`](crate::Gateway::handle)).
     Hyper(Incoming),
+    /// Given whole (a debugging call, [`Gateway::debug`](crate::Gateway::debug)); taken on the
+    /// first poll.
+    Whole(Option<Bytes>),
 }
 
 impl Body for CallerBody {
@@ -162,6 +165,7 @@ impl Body for CallerBody {
             Self::Hyper(inner) => Pin::new(inner)
                 .poll_frame(cx)
                 .map_err(|e| Box::new(e) as BoxError),
+            Self::Whole(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
         }
     }
 
@@ -170,6 +174,7 @@ impl Body for CallerBody {
             Self::Empty => true,
             Self::Http1(inner) => inner.is_end_stream(),
             Self::Hyper(inner) => inner.is_end_stream(),
+            Self::Whole(bytes) => bytes.is_none(),
         }
     }
 
@@ -178,6 +183,9 @@ impl Body for CallerBody {
             Self::Empty => SizeHint::with_exact(0),
             Self::Http1(inner) => inner.size_hint(),
             Self::Hyper(inner) => inner.size_hint(),
+            Self::Whole(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
         }
     }
 }

@@ -61,6 +61,7 @@ pub mod body;
 pub mod config;
 mod cors;
 mod deadline;
+mod debug;
 mod drain;
 pub mod errors;
 mod fields;
@@ -95,6 +96,7 @@ pub use config::{
     ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam,
     ThrottlePolicy, ValueRules,
 };
+pub use debug::{DebugAnswer, DebugCall, DebugRoutes};
 pub use health::{probed_servers, probed_servers_changed};
 pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};
@@ -429,7 +431,13 @@ impl Gateway {
         conn: &'a pipeline::Conn,
         state: &'a mut ConnState,
     ) -> impl Future<Output = Response<GatewayBody>> + Send + 'a {
-        pipeline::handle(&self.inner, request, conn, state)
+        pipeline::handle(
+            &self.inner,
+            self.inner.snapshot.load_full(),
+            request,
+            conn,
+            state,
+        )
     }
 
     /// The answer to a request head that could not be read as a request.

@@ -147,6 +147,7 @@ macro_rules! pass {
 #[allow(clippy::manual_async_fn)] // deliberate, see above
 pub(crate) fn handle<'a>(
     gw: &'a Inner,
+    snapshot: Arc<Snapshot>,
     request: Request<CallerBody>,
     conn: &'a Conn,
     state: &'a mut ConnState,
@@ -154,7 +155,6 @@ pub(crate) fn handle<'a>(
     async move {
         // Phase 1: request id.
         let request_id = RequestId::generate();
-        let snapshot = gw.snapshot.load_full();
         let settings = &gw.settings;
         let mut trace = Trace::default();
         // Set once the request's fields are read (`X-Apig-Mode` asks for timing too).

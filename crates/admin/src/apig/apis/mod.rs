@@ -9,6 +9,7 @@
 //! has published in the environment is 400 `APIG.3301`.
 
 pub mod api;
+pub mod debug;
 pub mod domain_certificates;
 pub mod domains;
 pub mod env_variables;
@@ -74,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{base}/apis"), get(api::list).post(api::create))
         .route(&format!("{base}/apis/action"), post(publish::action))
         .route(&format!("{base}/apis/publish"), post(publish::batch))
+        .route(&format!("{base}/apis/debug/{{api_id}}"), post(debug::debug))
         .route(
             &format!("{base}/apis/publish/{{api_id}}"),
             get(versions::list).put(versions::switch),
