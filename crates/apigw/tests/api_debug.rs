@@ -155,6 +155,60 @@ fn developer_mode_calls_the_current_definition_without_publishing_it() {
 }
 
 #[test]
+fn developer_mode_reaches_the_servers_of_a_vpc_channel() {
+    let (server, _gateway) = server_with_gateway();
+    let (one, two) = (
+        EchoBackend::start_on("127.0.0.31"),
+        EchoBackend::start_on("127.0.0.32"),
+    );
+    let admin = server.admin();
+    let m = Mgmt {
+        server: &server,
+        s: &admin,
+    };
+    let channel = m.call(
+        "POST",
+        "/vpc-channels",
+        Some(
+            &json!({"name": "debugged_channel", "port": 80, "balance_strategy": 1,
+            "member_type": "ip", "type": 2,
+            "members": [{"host": "127.0.0.31", "port": one.port},
+                        {"host": "127.0.0.32", "port": two.port}]}),
+        ),
+    );
+    assert_eq!(channel.status, 201, "{}", channel.text);
+    let group = default_group(&server, &admin);
+    let api = m.call(
+        "POST",
+        "/apis",
+        Some(&json!({"group_id": group, "name": "on_channel", "type": 1,
+            "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/on-channel",
+            "auth_type": "NONE", "backend_type": "HTTP",
+            "backend_api": {"vpc_channel_status": 1,
+                "vpc_channel_info": {"vpc_channel_id": channel.json["id"]},
+                "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/backend",
+                "timeout": 5000}})),
+    );
+    assert_eq!(api.status, 201, "{}", api.text);
+    let api_id = api.json["id"].as_str().unwrap();
+    // Each call builds its balancer afresh, starting at a random turn: 20 calls all to one
+    // of two servers would happen once in 500,000 runs.
+    for _ in 0..20 {
+        let r = debug(
+            &m,
+            api_id,
+            &json!({"mode": "DEVELOPER", "scheme": "HTTP", "method": "GET", "path": "/on-channel"}),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(echoed(&r.json)["path"], "/backend");
+    }
+    // Both servers answered: the channel's balancer, not one fixed address.
+    let hits = [&one, &two].map(|b| b.hits.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(hits.iter().sum::<usize>(), 20);
+    assert!(hits.iter().all(|&n| n > 0), "{hits:?}");
+}
+
+#[test]
 fn consumer_mode_calls_the_published_api_signed_with_the_app_s_key() {
     let (server, _gateway) = server_with_gateway();
     let echo = EchoBackend::start();

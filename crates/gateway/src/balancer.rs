@@ -134,12 +134,14 @@ impl Balancer {
     /// The balancer of `channel` over `scheme` (TLS server name `tls_name`); member health
     /// is taken from `healths` where a previous build had it (same channel, address and
     /// check), else started afresh (healthy, its probe started if the channel has a check).
-    /// Members whose address makes no authority are left out with a warning.
+    /// Members whose address makes no authority are left out with a warning. Round robin
+    /// (and least connections' scan) starts at `first_turn`.
     pub fn new(
         channel: &ChannelConfig,
         scheme: &Scheme,
         tls_name: Option<&str>,
         healths: &mut HashMap<HealthKey, Arc<MemberHealth>>,
+        first_turn: usize,
     ) -> Self {
         let mut members = Vec::with_capacity(channel.members.len());
         for m in &channel.members {
@@ -196,8 +198,14 @@ impl Balancer {
             primary: order(false),
             backup: order(true),
             members: members.into_boxed_slice(),
-            turn: AtomicUsize::new(0),
+            turn: AtomicUsize::new(first_turn),
         }
+    }
+
+    /// The turn the next round-robin call takes: where a rebuilt balancer of the channel goes
+    /// on from.
+    pub fn next_turn(&self) -> usize {
+        self.turn.load(Ordering::Relaxed)
     }
 
     /// Every member's health, by key: what the next build carries over.
@@ -449,7 +457,7 @@ mod tests {
     }
 
     fn balancer(c: &ChannelConfig) -> Balancer {
-        Balancer::new(c, &Scheme::HTTP, None, &mut HashMap::new())
+        Balancer::new(c, &Scheme::HTTP, None, &mut HashMap::new(), 0)
     }
 
     fn call(ip: &str, path: &'static str) -> CallKey<'static> {
@@ -628,14 +636,14 @@ mod tests {
             BalanceStrategy::LeastConnections,
             &[("10.0.0.1", 1, false), ("10.0.0.2", 1, false)],
         );
-        let first = Balancer::new(&c, &Scheme::HTTP, None, &mut HashMap::new());
+        let first = Balancer::new(&c, &Scheme::HTTP, None, &mut HashMap::new(), 0);
         let held = first.pick(&call("1.1.1.1", "/")).unwrap();
         let busy = host_of_ref(&held);
         let mut carried: HashMap<HealthKey, Arc<MemberHealth>> = first
             .healths()
             .map(|(key, health)| (key, Arc::clone(health)))
             .collect();
-        let second = Balancer::new(&c, &Scheme::HTTP, None, &mut carried);
+        let second = Balancer::new(&c, &Scheme::HTTP, None, &mut carried, 0);
         for _ in 0..3 {
             let next = second.pick(&call("1.1.1.1", "/")).unwrap();
             assert_ne!(

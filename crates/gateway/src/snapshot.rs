@@ -199,24 +199,29 @@ impl BackendEntry {
 }
 
 /// The balancers of one routing build: one per channel, scheme and TLS name, their servers'
-/// health carried over from the previous build.
+/// health and their round-robin turn carried over from the previous build.
 pub(crate) struct ChannelBalancers {
     built: HashMap<BalancerKey, Arc<Balancer>>,
     healths: HashMap<HealthKey, Arc<MemberHealth>>,
+    turns: HashMap<BalancerKey, usize>,
 }
 
 impl ChannelBalancers {
-    /// Starts a build; `previous` hands over its servers' health.
+    /// Starts a build; `previous` hands over its servers' health and where each balancer's
+    /// turns had got to.
     fn new(previous: Option<&Routing>) -> Self {
-        let healths = previous
-            .into_iter()
-            .flat_map(|p| p.balancers.values())
-            .flat_map(|b| b.healths())
+        let balancers = || previous.into_iter().flat_map(|p| p.balancers.iter());
+        let healths = balancers()
+            .flat_map(|(_, b)| b.healths())
             .map(|(key, health)| (key, Arc::clone(health)))
+            .collect();
+        let turns = balancers()
+            .map(|(key, b)| (key.clone(), b.next_turn()))
             .collect();
         Self {
             built: HashMap::new(),
             healths,
+            turns,
         }
     }
 
@@ -232,12 +237,19 @@ impl ChannelBalancers {
             *scheme == Scheme::HTTPS,
             tls_name.map(Into::into),
         );
-        let healths = &mut self.healths;
-        Arc::clone(
-            self.built
-                .entry(key)
-                .or_insert_with(|| Arc::new(Balancer::new(channel, scheme, tls_name, healths))),
-        )
+        let (healths, turns) = (&mut self.healths, &self.turns);
+        Arc::clone(self.built.entry(key).or_insert_with_key(|key| {
+            // A balancer goes on where its predecessor was, so a rebuild (any management
+            // change) does not send the next calls to the first server again; a new one
+            // starts anywhere, so one-off builds (debugging calls) spread too.
+            let first_turn = turns
+                .get(key)
+                .copied()
+                .unwrap_or_else(|| rand::random::<u32>() as usize);
+            Arc::new(Balancer::new(
+                channel, scheme, tls_name, healths, first_turn,
+            ))
+        }))
     }
 }
 
