@@ -67,20 +67,17 @@ pub struct DebugAnswer {
 impl Gateway {
     /// Runs a debugging call through the pipeline and reads its answer.
     pub async fn debug(&self, call: DebugCall) -> DebugAnswer {
-        let in_service = self.inner.snapshot.load_full();
-        let snapshot = match call.routes {
-            DebugRoutes::InService => in_service,
-            DebugRoutes::Definition { group, api } => {
-                let base = &self.inner.settings.base_domain;
-                Arc::new(in_service.rerouted(vec![group], vec![*api], base))
-            }
-        };
-        let conn = Conn::new(call.peer, call.tls);
+        let mut conn = Conn::new(call.peer, call.tls);
+        if let DebugRoutes::Definition { group, api } = call.routes {
+            let base = &self.inner.settings.base_domain;
+            let in_service = self.inner.snapshot.load();
+            conn.routes = Some(Arc::new(in_service.rerouted(vec![group], vec![*api], base)));
+        }
         let mut state = ConnState::default();
         let request = call.request.map(|b| CallerBody::Whole(Some(b)));
         let started = Instant::now();
-        let response = crate::pipeline::handle(&self.inner, snapshot, request, &conn, &mut state);
-        let (parts, mut answer) = body::with_backend_fields(response.await).into_parts();
+        let response = self.serve(request, &conn, &mut state).await;
+        let (parts, mut answer) = body::with_backend_fields(response).into_parts();
         let mut kept = BytesMut::new();
         let mut truncated = false;
         let mut body_error = None;

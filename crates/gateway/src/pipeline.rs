@@ -85,6 +85,9 @@ pub(crate) struct Conn {
     /// The peer's address as the backend sees it in `X-Forwarded-For`, formatted once per
     /// connection.
     pub peer_text: HeaderValue,
+    /// The routes this connection's requests are served with instead of the snapshot in
+    /// service (a debugging call's); `None` for every listener's connection.
+    pub routes: Option<Arc<Snapshot>>,
 }
 
 impl Conn {
@@ -94,6 +97,7 @@ impl Conn {
             peer,
             tls,
             peer_text: HeaderValue::try_from(text).expect("an IP address is a valid header value"),
+            routes: None,
         }
     }
 }
