@@ -51,10 +51,9 @@ impl GatewayDebugger {
             tls: order.tls,
             max_body: order.max_body,
         };
-        let gateway = self.gateway.clone();
         let answer = self
-            .runtime
-            .spawn(async move { gateway.debug(call).await })
+            .gateway
+            .debug(&self.runtime, call)
             .await
             .map_err(|e| DebugUnavailable::Failed(format!("the gateway runtime: {e}")))?;
         Ok(DebugOutcome {

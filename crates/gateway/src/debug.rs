@@ -16,6 +16,8 @@ use http_body_util::BodyExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
+use tokio::task::JoinHandle;
 
 /// What a debugging call is routed among.
 #[derive(Debug)]
@@ -65,8 +67,17 @@ pub struct DebugAnswer {
 }
 
 impl Gateway {
-    /// Runs a debugging call through the pipeline and reads its answer.
-    pub async fn debug(&self, call: DebugCall) -> DebugAnswer {
+    /// Runs a debugging call through the pipeline on `runtime` (the listeners' runtime, whose
+    /// backend connections and timers it shares) and reads its answer.
+    ///
+    /// Spawned here rather than by the caller: the task's future, which holds the pipeline's,
+    /// is then compiled in this crate only, with the listeners' (a second copy of the request
+    /// path, compiled for another crate, would be inlined less well than one).
+    pub fn debug(&self, runtime: &Handle, call: DebugCall) -> JoinHandle<DebugAnswer> {
+        runtime.spawn(self.clone().run_debug(call))
+    }
+
+    async fn run_debug(self, call: DebugCall) -> DebugAnswer {
         let mut conn = Conn::new(call.peer, call.tls);
         if let DebugRoutes::Definition { group, api } = call.routes {
             let base = &self.inner.settings.base_domain;
