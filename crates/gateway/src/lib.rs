@@ -425,6 +425,10 @@ impl Gateway {
     /// Not an `async fn`: the pipeline's own future, without a layer around it to be moved.
     /// `state` is what the connection keeps between requests (the backend-timeout timer, the
     /// last AppCode's hash).
+    // Always inlined: its callers (the HTTP/1.1 server, the HTTP/2 service, debugging calls)
+    // then build the pipeline's future in place; an out-of-line `serve` returns it by value
+    // and each caller copies it, some 420 instructions a request (BENCHMARKS.md).
+    #[inline(always)]
     pub(crate) fn serve<'a>(
         &'a self,
         request: Request<body::CallerBody>,
