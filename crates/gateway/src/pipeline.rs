@@ -149,6 +149,7 @@ macro_rules! pass {
 /// An `async` block rather than an `async fn`: an `async fn` copies its arguments into its
 /// body's own variables, which would keep a second copy of the request in the future.
 #[allow(clippy::manual_async_fn)] // deliberate, see above
+#[inline(always)] // the future is built in place, in its caller's state, not copied there
 pub(crate) fn handle<'a>(
     gw: &'a Inner,
     snapshot: Arc<Snapshot>,
