@@ -435,14 +435,9 @@ impl Gateway {
         conn: &'a pipeline::Conn,
         state: &'a mut ConnState,
     ) -> impl Future<Output = Response<GatewayBody>> + Send + 'a {
-        // A debugging call's connection brings its own routes. This is the one call site of
-        // the pipeline: a second one would have the request path compiled twice, and neither
-        // copy inlined as well as one is.
-        let snapshot = match &conn.routes {
-            None => self.inner.snapshot.load_full(),
-            Some(routes) => Arc::clone(routes),
-        };
-        pipeline::handle(&self.inner, snapshot, request, conn, state)
+        // The one call site of the pipeline: a second one would have the request path
+        // compiled twice, and neither copy inlined as well as one is.
+        pipeline::handle(&self.inner, request, conn, state)
     }
 
     /// The answer to a request head that could not be read as a request.

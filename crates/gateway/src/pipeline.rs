@@ -152,7 +152,6 @@ macro_rules! pass {
 #[inline(always)] // the future is built in place, in its caller's state, not copied there
 pub(crate) fn handle<'a>(
     gw: &'a Inner,
-    snapshot: Arc<Snapshot>,
     request: Request<CallerBody>,
     conn: &'a Conn,
     state: &'a mut ConnState,
@@ -160,6 +159,12 @@ pub(crate) fn handle<'a>(
     async move {
         // Phase 1: request id.
         let request_id = RequestId::generate();
+        // The snapshot in service, or the routes a debugging call brought. Chosen in here,
+        // not by the caller: the future is then built in place from its arguments alone.
+        let snapshot = match &conn.routes {
+            None => gw.snapshot.load_full(),
+            Some(routes) => Arc::clone(routes),
+        };
         let settings = &gw.settings;
         let mut trace = Trace::default();
         // Set once the request's fields are read (`X-Apig-Mode` asks for timing too).
