@@ -209,6 +209,41 @@ fn developer_mode_reaches_the_servers_of_a_vpc_channel() {
 }
 
 #[test]
+fn developer_mode_shows_a_mock_s_answer_without_a_backend() {
+    let (server, _gateway) = server_with_gateway();
+    let admin = server.admin();
+    let m = Mgmt {
+        server: &server,
+        s: &admin,
+    };
+    let group = default_group(&server, &admin);
+    let api = m.call(
+        "POST",
+        "/apis",
+        Some(
+            &json!({"group_id": group, "name": "mocked", "type": 1, "req_protocol": "BOTH",
+            "req_method": "GET", "req_uri": "/mocked", "auth_type": "APP",
+            "backend_type": "MOCK", "mock_info": {"result_content": "{\"hello\":\"mock\"}"}}),
+        ),
+    );
+    assert_eq!(api.status, 201, "{}", api.text);
+    let r = debug(
+        &m,
+        api.json["id"].as_str().unwrap(),
+        &json!({"mode": "DEVELOPER", "scheme": "HTTP", "method": "GET", "path": "/mocked"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(echoed(&r.json), json!({"hello": "mock"}));
+    let response = r.json["response"].as_str().unwrap();
+    assert!(!response.contains("X-Apig-Upstream-Latency"), "{response}");
+    let log = r.json["log"].as_str().unwrap();
+    assert!(
+        log.contains("answered by the gateway, no backend called"),
+        "{log}"
+    );
+}
+
+#[test]
 fn consumer_mode_calls_the_published_api_signed_with_the_app_s_key() {
     let (server, _gateway) = server_with_gateway();
     let echo = EchoBackend::start();
