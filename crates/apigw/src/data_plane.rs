@@ -17,11 +17,11 @@ use apigw_domain::vpc_channel;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, BackendSigning, BalanceStrategy, BoundCertificate, ChannelConfig,
-    ChannelMember, ChannelTarget, Gateway, GatewayConfig, GroupConfig, GroupDomain,
-    HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate, MockAnswer,
-    ParamValue, ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam,
-    ThrottlePolicy, ValueRules,
+    BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy, BoundCertificate,
+    ChannelConfig, ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, Gateway,
+    GatewayConfig, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures,
+    IpAcl, ListenerCertificate, MockAnswer, ParamValue, PolicyCondition, ProbeProtocol, Protocol,
+    PublishedApi, QuotaLimit, ReqMethod, RequestParam, ThrottlePolicy, ValueRules,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::vpc_channels::VpcChannel;
@@ -180,6 +180,88 @@ fn backend_in_env(
     }))
 }
 
+/// The gateway's form of `params`, sent with calls of the API published as `p` (values fixed
+/// for the route, such as `$context.apiId`, resolved here once instead of per request).
+fn backend_params(
+    params: &[api::BackendParam],
+    p: &apigw_store::apis::PublishedApi,
+) -> Vec<BackendParam> {
+    params
+        .iter()
+        .map(|bp| BackendParam {
+            name: bp.name.as_str().to_owned(),
+            location: location(bp.location),
+            value: match &bp.value {
+                BackendValue::Constant(c) => ParamValue::Constant(c.clone()),
+                BackendValue::Request(name) => ParamValue::Request(name.as_str().to_owned()),
+                BackendValue::System(SystemParam::AppId) => {
+                    ParamValue::System(apigw_gateway::SystemParam::AppId)
+                }
+                BackendValue::System(SystemParam::AppName) => {
+                    ParamValue::System(apigw_gateway::SystemParam::AppName)
+                }
+                BackendValue::System(SystemParam::SourceIp) => {
+                    ParamValue::System(apigw_gateway::SystemParam::SourceIp)
+                }
+                BackendValue::System(SystemParam::RequestId) => {
+                    ParamValue::System(apigw_gateway::SystemParam::RequestId)
+                }
+                BackendValue::System(SystemParam::ApiId) => ParamValue::Constant(p.api_id.clone()),
+                BackendValue::System(SystemParam::ApiName) => {
+                    ParamValue::Constant(p.definition.name().as_str().to_owned())
+                }
+                BackendValue::System(SystemParam::Stage) => {
+                    ParamValue::Constant(p.env_name.clone())
+                }
+            },
+        })
+        .collect()
+}
+
+/// The gateway's form of a backend policy's conditions.
+fn policy_conditions(conditions: &[api::policy::PolicyCondition]) -> Vec<PolicyCondition> {
+    use api::policy::{ConditionSubject as S, ConditionTest as T};
+    conditions
+        .iter()
+        .map(|c| PolicyCondition {
+            subject: match &c.subject {
+                S::Param { name, .. } => ConditionSubject::Param(name.as_str().to_owned()),
+                S::SourceIp => ConditionSubject::SourceIp,
+                S::Path(_) => ConditionSubject::Path,
+                S::Method(_) => ConditionSubject::Method,
+                S::Cookie(name) => ConditionSubject::Cookie(name.clone()),
+            },
+            test: match &c.test {
+                T::Exact(v) => ConditionTest::Equals(v.clone()),
+                T::OneOf(vs) => ConditionTest::OneOf(vs.clone()),
+                T::Pattern(p) => ConditionTest::Pattern(p.clone()),
+                T::Addresses(values) => ConditionTest::Addresses(
+                    values
+                        .as_slice()
+                        .iter()
+                        .filter_map(|v| AppAcl::parse_value(v))
+                        .collect(),
+                ),
+            },
+        })
+        .collect()
+}
+
+/// The backend a definition's `backend` is in the environment whose variables are
+/// `variables`.
+fn api_backend(
+    backend: &ApiBackend,
+    variables: Option<&Variables>,
+    channels: &Channels,
+) -> anyhow::Result<Backend> {
+    Ok(match backend {
+        ApiBackend::Http(b) | ApiBackend::Grpc(b) => backend_in_env(b, variables, channels)?,
+        ApiBackend::Mock(mock) => Backend::Mock(MockAnswer {
+            content: mock.result_content.clone(),
+        }),
+    })
+}
+
 /// Translates one published definition into the gateway's route entry, with its
 /// environment's `variables` filled into the backend.
 fn published(
@@ -188,36 +270,6 @@ fn published(
     channels: &Channels,
 ) -> anyhow::Result<PublishedApi> {
     let d: &ApiDefinition = &p.definition;
-    let mut params = Vec::with_capacity(d.backend_params().len());
-    for bp in d.backend_params() {
-        let value = match &bp.value {
-            BackendValue::Constant(c) => ParamValue::Constant(c.clone()),
-            BackendValue::Request(name) => ParamValue::Request(name.as_str().to_owned()),
-            BackendValue::System(SystemParam::AppId) => {
-                ParamValue::System(apigw_gateway::SystemParam::AppId)
-            }
-            BackendValue::System(SystemParam::AppName) => {
-                ParamValue::System(apigw_gateway::SystemParam::AppName)
-            }
-            BackendValue::System(SystemParam::SourceIp) => {
-                ParamValue::System(apigw_gateway::SystemParam::SourceIp)
-            }
-            BackendValue::System(SystemParam::RequestId) => {
-                ParamValue::System(apigw_gateway::SystemParam::RequestId)
-            }
-            // Values fixed for the route are resolved here, once, instead of per request.
-            BackendValue::System(SystemParam::ApiId) => ParamValue::Constant(p.api_id.clone()),
-            BackendValue::System(SystemParam::ApiName) => {
-                ParamValue::Constant(d.name().as_str().to_owned())
-            }
-            BackendValue::System(SystemParam::Stage) => ParamValue::Constant(p.env_name.clone()),
-        };
-        params.push(BackendParam {
-            name: bp.name.as_str().to_owned(),
-            location: location(bp.location),
-            value,
-        });
-    }
     let req_params = d
         .req_params()
         .iter()
@@ -259,14 +311,29 @@ fn published(
                 app_code_header: d.app_code_auth() == api::AppCodeAuth::Header,
             },
         },
-        backend: match d.backend() {
-            ApiBackend::Http(b) | ApiBackend::Grpc(b) => backend_in_env(b, variables, channels)?,
-            ApiBackend::Mock(mock) => Backend::Mock(MockAnswer {
-                content: mock.result_content.clone(),
-            }),
-        },
+        backend: api_backend(d.backend(), variables, channels)?,
         req_params,
-        backend_params: params,
+        backend_params: backend_params(d.backend_params(), p),
+        policies: d
+            .policies()
+            .iter()
+            .map(|policy| {
+                Ok(BackendPolicy {
+                    name: policy.name.as_str().to_owned(),
+                    match_all: policy.effect_mode == api::policy::EffectMode::All,
+                    conditions: policy_conditions(&policy.conditions),
+                    backend: match &policy.backend {
+                        api::policy::PolicyBackend::Server(b) => {
+                            backend_in_env(b, variables, channels)?
+                        }
+                        api::policy::PolicyBackend::Mock(content) => Backend::Mock(MockAnswer {
+                            content: content.clone(),
+                        }),
+                    },
+                    backend_params: backend_params(&policy.backend_params, p),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
         cors: d.cors(),
         throttle: None,
         ip_acl: None,
@@ -283,18 +350,19 @@ pub async fn definition_route(
     api: &apigw_store::apis::Api,
     region: &str,
 ) -> anyhow::Result<(GroupConfig, PublishedApi)> {
-    let channels: Channels = match api.definition.backend() {
-        ApiBackend::Http(b) | ApiBackend::Grpc(b)
-            if matches!(b.target, BackendTarget::Channel(_)) =>
-        {
-            store
-                .vpc_channels_in_force(&api.instance_id)
-                .await?
-                .into_iter()
-                .map(|c| (c.id.clone(), Arc::new(channel_config(c))))
-                .collect()
-        }
-        _ => Channels::new(),
+    let on_channel = api
+        .definition
+        .servers()
+        .any(|b| matches!(b.target, BackendTarget::Channel(_)));
+    let channels: Channels = if on_channel {
+        store
+            .vpc_channels_in_force(&api.instance_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), Arc::new(channel_config(c))))
+            .collect()
+    } else {
+        Channels::new()
     };
     let group = apigw_store::apis::PublishedGroup {
         id: api.group.id.clone(),

@@ -939,17 +939,6 @@ fn an_api_on_a_channel_spreads_its_calls_over_the_healthy_servers() {
     );
 }
 
-/// A server with a plain-HTTP gateway listener, and that listener's base URL.
-fn server_with_plain_gateway() -> (Server, String) {
-    let server = Server::start_with(
-        Opts::default()
-            .arg("--gateway-http-listen")
-            .arg("127.0.0.1:0"),
-    );
-    let port = server.port_of("gateway listening (plain HTTP)");
-    (server, format!("http://127.0.0.1:{port}"))
-}
-
 /// Creates [`channel_api_body`]'s API `name` at `uri` on `channel` in the default group, and
 /// publishes it in RELEASE.
 fn publish_channel_api(m: &Mgmt<'_>, name: &str, uri: &str, channel: &str) {

@@ -18,7 +18,8 @@
 //! (the call's own path is forwarded) and backend parameters only in headers (gRPC metadata).
 //!
 //! A backend is either an address (`url_domain`) or a VPC channel (`vpc_channel_status` 1,
-//! `vpc_channel_info`, see [`crate::vpc_channel`]).
+//! `vpc_channel_info`, see [`crate::vpc_channel`]). Backend policies ([`policy`]) send the
+//! calls that meet their conditions to other backends.
 //!
 //! What we refuse although Huawei accepts it (we do not implement it): `auth_type` `IAM` and
 //! `AUTHORIZER`, `backend_type` `FUNCTION`, parameters
@@ -382,6 +383,7 @@ macro_rules! wire_enum {
 }
 
 pub mod debug;
+pub mod policy;
 
 wire_enum!(
     /// Protocols an API accepts calls on.
@@ -1143,6 +1145,7 @@ pub struct ApiDefinition {
     backend: ApiBackend,
     req_params: Vec<ReqParam>,
     backend_params: Vec<BackendParam>,
+    policies: Vec<policy::BackendPolicy>,
     remark: Remark,
     tags: Vec<String>,
     cors: bool,
@@ -1171,9 +1174,9 @@ fn parse_tag(s: &str, field: &str) -> Result<String, ApiError> {
     }
 }
 
-fn parse_retry_count(v: Option<&Value>) -> Result<i8, ApiError> {
-    let bad = || ApiError::invalid_body_field("backend_api.retry_count");
-    let n = match v {
+fn parse_retry_count(f: &Fields<'_>) -> Result<i8, ApiError> {
+    let bad = || f.bad("retry_count");
+    let n = match f.get("retry_count") {
         None | Some(Value::Null) => return Ok(-1),
         Some(Value::String(s)) => s.trim().parse::<i64>().map_err(|_| bad())?,
         Some(Value::Number(n)) => n.as_i64().ok_or_else(bad)?,
@@ -1206,7 +1209,7 @@ impl BackendApi {
         if !(1..=600_000).contains(&timeout) {
             return Err(f.bad("timeout"));
         }
-        let retry_count = parse_retry_count(f.get("retry_count"))?;
+        let retry_count = parse_retry_count(f)?;
         let remark = f.opt_text("remark", REMARK_MAX)?;
         Ok(Self {
             target,
@@ -1444,6 +1447,61 @@ impl BackendParam {
     }
 }
 
+/// Reads the `backend_params` of `f` (the API, or one of its backend policies) sent to
+/// `server` (none for a mock, which takes none): names unique per location, `PATH` ones
+/// naming a `{param}` of the server's path, every such `{param}` filled (else `uri_field` of
+/// `f` is named), `REQUEST` ones naming a declared request parameter, only headers for gRPC.
+fn parse_backend_params(
+    f: &Fields<'_>,
+    server: Option<&BackendApi>,
+    grpc: bool,
+    req_params: &[ReqParam],
+    req_uri: &ReqUri,
+    uri_field: &str,
+) -> Result<Vec<BackendParam>, ApiError> {
+    let items = f.opt_array("backend_params")?;
+    // Parameters go to a backend server: a mock has none, nor more than the limit.
+    if items.len() > MAX_API_PARAMS || (server.is_none() && !items.is_empty()) {
+        return Err(f.bad("backend_params"));
+    }
+    let mut backend_params: Vec<BackendParam> = Vec::with_capacity(items.len());
+    let mut keys = HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        let item = f.item("backend_params", i, item)?;
+        let p = BackendParam::parse(&item)?;
+        if !keys.insert(param_key(p.location, p.name.as_str())) {
+            return Err(item.bad("name"));
+        }
+        // gRPC metadata is all a gRPC backend takes beside its messages.
+        if grpc && p.location != ParamLocation::Header {
+            return Err(item.bad("location"));
+        }
+        let backend_path = server.map(|b| &b.req_uri);
+        if p.location == ParamLocation::Path
+            && !backend_path.is_some_and(|uri| uri.has_param(p.name.as_str()))
+        {
+            return Err(item.bad("location"));
+        }
+        if let BackendValue::Request(source) = &p.value {
+            let declared =
+                req_params.iter().any(|r| r.name == *source) || req_uri.has_param(source.as_str());
+            if !declared {
+                return Err(item.bad("value"));
+            }
+        }
+        backend_params.push(p);
+    }
+    let filled = |name: &str| {
+        backend_params
+            .iter()
+            .any(|p| p.location == ParamLocation::Path && p.name.as_str() == name)
+    };
+    if server.is_some_and(|b| !b.req_uri.params().all(filled)) {
+        return Err(f.bad(uri_field));
+    }
+    Ok(backend_params)
+}
+
 /// The rules of gRPC APIs (Huawei's "Creating a gRPC API" and `CreateApiV2`): what makes a
 /// `GRPCS` frontend and a `GRPC` backend, which only go together.
 struct GrpcRules;
@@ -1451,15 +1509,16 @@ struct GrpcRules;
 impl GrpcRules {
     /// A `GRPC` backend: protocol `GRPC` or `GRPCS`, method `POST`, path `/` (the call's own
     /// path, `/{package}.{service}/{method}`, is what the backend receives).
+    /// `f` is the backend's object (`backend_api`, or a policy), for the names of its fields.
     fn backend(api: BackendApi, f: &Fields<'_>) -> Result<BackendApi, ApiError> {
         if !api.req_protocol.is_grpc() {
-            return Err(f.bad("backend_api.req_protocol"));
+            return Err(f.bad("req_protocol"));
         }
         if api.req_method != HttpMethod::Post {
-            return Err(f.bad("backend_api.req_method"));
+            return Err(f.bad("req_method"));
         }
         if api.req_uri.as_str() != "/" {
-            return Err(f.bad("backend_api.req_uri"));
+            return Err(f.bad("req_uri"));
         }
         Ok(api)
     }
@@ -1531,21 +1590,22 @@ impl ApiDefinition {
         if app_code_auth == AppCodeAuth::Header && auth_type != AuthType::App {
             return Err(f.bad("auth_opt.app_code_auth_type"));
         }
-        let backend_api = || -> Result<BackendApi, ApiError> {
-            BackendApi::parse(
-                &f.opt_object("backend_api")?
-                    .ok_or_else(|| f.bad("backend_api"))?,
-            )
+        let backend_object = || {
+            f.opt_object("backend_api")?
+                .ok_or_else(|| f.bad("backend_api"))
         };
         let backend = match f.req_str("backend_type")? {
             "HTTP" => {
-                let api = backend_api()?;
+                let api = BackendApi::parse(&backend_object()?)?;
                 if api.req_protocol.is_grpc() {
                     return Err(f.bad("backend_api.req_protocol"));
                 }
                 ApiBackend::Http(api)
             }
-            "GRPC" => ApiBackend::Grpc(GrpcRules::backend(backend_api()?, &f)?),
+            "GRPC" => {
+                let object = backend_object()?;
+                ApiBackend::Grpc(GrpcRules::backend(BackendApi::parse(&object)?, &object)?)
+            }
             "MOCK" => {
                 // A mock has no backend server to describe.
                 if f.get("backend_api").is_some() {
@@ -1575,48 +1635,21 @@ impl ApiDefinition {
             req_params.push(p);
         }
 
-        let items = f.opt_array("backend_params")?;
-        // Parameters go to a backend server: a mock has none, nor more than the limit.
-        let backend_api = backend.server();
-        let grpc = matches!(backend, ApiBackend::Grpc(_));
-        if items.len() > MAX_API_PARAMS || (backend_api.is_none() && !items.is_empty()) {
-            return Err(f.bad("backend_params"));
-        }
-        let mut backend_params: Vec<BackendParam> = Vec::with_capacity(items.len());
-        let mut keys = HashSet::new();
-        for (i, item) in items.iter().enumerate() {
-            let item = f.item("backend_params", i, item)?;
-            let p = BackendParam::parse(&item)?;
-            if !keys.insert(param_key(p.location, p.name.as_str())) {
-                return Err(item.bad("name"));
-            }
-            // gRPC metadata is all a gRPC backend takes beside its messages.
-            if grpc && p.location != ParamLocation::Header {
-                return Err(item.bad("location"));
-            }
-            let backend_path = backend_api.map(|b| &b.req_uri);
-            if p.location == ParamLocation::Path
-                && !backend_path.is_some_and(|uri| uri.has_param(p.name.as_str()))
-            {
-                return Err(item.bad("location"));
-            }
-            if let BackendValue::Request(source) = &p.value {
-                let declared = req_params.iter().any(|r| r.name == *source)
-                    || req_uri.has_param(source.as_str());
-                if !declared {
-                    return Err(item.bad("value"));
-                }
-            }
-            backend_params.push(p);
-        }
-        let filled = |name: &str| {
-            backend_params
-                .iter()
-                .any(|p| p.location == ParamLocation::Path && p.name.as_str() == name)
+        let backend_params = parse_backend_params(
+            &f,
+            backend.server(),
+            matches!(backend, ApiBackend::Grpc(_)),
+            &req_params,
+            &req_uri,
+            "backend_api.req_uri",
+        )?;
+        let context = policy::PolicyContext {
+            mock: matches!(backend, ApiBackend::Mock(_)),
+            grpc: matches!(backend, ApiBackend::Grpc(_)),
+            req_params: &req_params,
+            req_uri: &req_uri,
         };
-        if backend_api.is_some_and(|b| !b.req_uri.params().all(filled)) {
-            return Err(f.bad("backend_api.req_uri"));
-        }
+        let policies = policy::parse_policies(&f, &context)?;
 
         let remark = Remark::parse(f.opt_str("remark")?.unwrap_or(""), "remark", REMARK_MAX)?;
         let tag_items = f.opt_array("tags")?;
@@ -1645,6 +1678,7 @@ impl ApiDefinition {
             backend,
             req_params,
             backend_params,
+            policies,
             remark,
             tags,
             cors: f.opt_bool("cors")?.unwrap_or(false),
@@ -1687,6 +1721,14 @@ impl ApiDefinition {
             ApiBackend::Http(api) | ApiBackend::Grpc(api) => api.to_json(),
             ApiBackend::Mock(mock) => mock.to_json(),
         };
+        if !self.policies.is_empty() {
+            let field = policy::field_of(matches!(self.backend, ApiBackend::Mock(_)));
+            v[field] = self
+                .policies
+                .iter()
+                .map(policy::BackendPolicy::to_json)
+                .collect();
+        }
         for (k, val) in [
             ("version", &self.version),
             ("result_normal_sample", &self.result_normal_sample),
@@ -1767,6 +1809,18 @@ impl ApiDefinition {
     /// Parameters sent to the backend.
     pub fn backend_params(&self) -> &[BackendParam] {
         &self.backend_params
+    }
+    /// Its backend policies, in the order they are tried.
+    pub fn policies(&self) -> &[policy::BackendPolicy] {
+        &self.policies
+    }
+    /// Every backend server its calls may reach: its own, then its policies'.
+    pub fn servers(&self) -> impl Iterator<Item = &BackendApi> {
+        self.backend.server().into_iter().chain(
+            self.policies
+                .iter()
+                .filter_map(policy::BackendPolicy::server),
+        )
     }
     /// Description.
     pub fn remark(&self) -> &Remark {

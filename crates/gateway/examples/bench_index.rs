@@ -323,6 +323,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 }),
                 req_params: vec![],
                 backend_params: vec![],
+                policies: vec![],
                 cors: false,
                 throttle: None,
                 ip_acl: None,

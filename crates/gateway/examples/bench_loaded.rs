@@ -95,6 +95,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             }),
             req_params: vec![],
             backend_params: vec![],
+            policies: vec![],
             cors: false,
             throttle: None,
             ip_acl: None,

@@ -187,6 +187,9 @@ pub struct PublishedApi {
     pub req_params: Vec<RequestParam>,
     /// Parameters added to the backend request.
     pub backend_params: Vec<BackendParam>,
+    /// Other backends for the calls that meet conditions (APIG backend policies), tried in
+    /// order before `backend`.
+    pub policies: Vec<BackendPolicy>,
     /// Whether browsers may call the API from any origin (APIG `cors`): the gateway answers
     /// its CORS preflights and marks its responses with `Access-Control-Allow-Origin: *`.
     pub cors: bool,
@@ -337,6 +340,60 @@ pub enum ApiAuth {
         /// Simple authentication with `X-Apig-AppCode` is enabled.
         app_code_header: bool,
     },
+}
+
+/// A backend policy of a published API (APIG `policy_https`, `policy_mocks`): the calls that
+/// meet its conditions go to its backend, with its backend parameters, instead of the API's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendPolicy {
+    /// Its name (for logs and the debug header).
+    pub name: String,
+    /// Every condition must hold (`effect_mode` `ALL`); otherwise one suffices (`ANY`).
+    pub match_all: bool,
+    /// One or more conditions.
+    pub conditions: Vec<PolicyCondition>,
+    /// Where the calls it takes go.
+    pub backend: Backend,
+    /// The parameters added to those calls (in place of the API's).
+    pub backend_params: Vec<BackendParam>,
+}
+
+/// One condition of a backend policy: what of the call it reads, and what that must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyCondition {
+    /// What it reads.
+    pub subject: ConditionSubject,
+    /// What that must be.
+    pub test: ConditionTest,
+}
+
+/// What of a call a policy condition reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConditionSubject {
+    /// The value of the request parameter of this name (as a `REQUEST` backend parameter
+    /// reads it: path parameter, query, header), or its default.
+    Param(String),
+    /// The client address (as access control sees it).
+    SourceIp,
+    /// The request path.
+    Path,
+    /// The request method.
+    Method,
+    /// The value of the cookie of this name.
+    Cookie(String),
+}
+
+/// What a policy condition's subject must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConditionTest {
+    /// Equal to this text.
+    Equals(String),
+    /// Equal to one of these.
+    OneOf(Vec<String>),
+    /// This regular expression is found in it.
+    Pattern(String),
+    /// An address in one of these inclusive ranges.
+    Addresses(Vec<(IpAddr, IpAddr)>),
 }
 
 /// What answers an API's calls.

@@ -71,6 +71,7 @@ pub mod listener;
 pub mod meters;
 mod params;
 mod pipeline;
+mod policy;
 mod proxy;
 mod quota;
 mod rate_limit;
@@ -90,11 +91,11 @@ type IndexHasher = foldhash::fast::RandomState;
 pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendRetries, BackendSigning, BalanceStrategy, ChannelConfig, ChannelMember,
-    ChannelTarget, GatewayConfig, GatewaySettings, GroupConfig, GroupDomain, HealthCheckConfig,
-    HttpBackend, InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue,
-    ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam,
-    ThrottlePolicy, ValueRules,
+    BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy, ChannelConfig,
+    ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, GatewayConfig, GatewaySettings,
+    GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, MatchMode,
+    MockAnswer, ParamLocation, ParamValue, PolicyCondition, ProbeProtocol, Protocol, PublishedApi,
+    QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy, ValueRules,
 };
 pub use debug::{DebugAnswer, DebugCall, DebugRoutes};
 pub use health::{probed_servers, probed_servers_changed};

@@ -55,6 +55,7 @@ use crate::errors;
 use crate::fields::RequestFields;
 use crate::meters;
 use crate::params;
+use crate::policy;
 use crate::proxy::{self, Caller, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
 use crate::rate_limit::{AllEnvs, Share};
@@ -317,8 +318,22 @@ pub(crate) fn handle<'a>(
                     pass!(take_quota(app, wall, &mut trace), 'phases);
                 }
 
-                // Phase 9: proxy (502, 504, 413), or a MOCK API's fixed answer.
-                let backend = match &api.serving {
+                // Phase 9: proxy (502, 504, 413), or a MOCK API's fixed answer: the API's
+                // backend, or its first backend policy whose conditions the call meets.
+                let serving = if api.policies.is_empty() {
+                    &api.serving
+                } else {
+                    let call = policy::CallFacts {
+                        client,
+                        method: &parts.method,
+                        uri: &uri,
+                        route: &route,
+                        headers: &parts.headers,
+                        req_params: &api.req_params,
+                    };
+                    policy::serving(api, &call, &request_id)
+                };
+                let backend = match serving {
                     Serving::Proxy(backend) => backend,
                     Serving::Mock(content) => break 'phases Ok(proxy::mock_answer(content)),
                     Serving::Missing(_) => break 'phases Err(errors::backend_missing()),
@@ -1146,7 +1161,7 @@ impl RequestId {
         })
     }
 
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.header.to_str().expect("hex is ASCII")
     }
 }

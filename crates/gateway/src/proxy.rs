@@ -128,7 +128,7 @@ pub(crate) fn backend_request(
 
     // Parameter values are resolved before the headers change (a REQUEST parameter may name a
     // header). Values are plain text here and encoded for their target below.
-    let values: Vec<Option<Cow<'_, str>>> = api
+    let values: Vec<Option<Cow<'_, str>>> = backend
         .params
         .iter()
         .map(|p| match &p.value {
@@ -151,9 +151,9 @@ pub(crate) fn backend_request(
     let path = if backend.grpc {
         uri.path().to_owned()
     } else {
-        backend_path(&backend.path, api, route, &values)
+        backend_path(backend, route, &values)
     };
-    let query = backend_query(api, query, &values);
+    let query = backend_query(api, backend, query, &values);
     let mut path_and_query = path;
     if let Some(query) = query.as_deref().filter(|q| !q.is_empty()) {
         path_and_query.push('?');
@@ -181,7 +181,7 @@ pub(crate) fn backend_request(
         request_id: caller.request_id.clone(),
         forwarded_for: forwarded_for(caller.forwarded_for.as_ref(), caller.peer_text),
     };
-    for (param, value) in api.params.iter().zip(&values) {
+    for (param, value) in backend.params.iter().zip(&values) {
         if param.location != ParamLocation::Header {
             continue;
         }
@@ -222,7 +222,7 @@ pub(crate) fn backend_request(
 }
 
 /// The plain value of request parameter `name`: path parameter, else query, else header.
-fn request_value<'a>(
+pub(crate) fn request_value<'a>(
     name: &str,
     route: &RouteMatch<'_, 'a>,
     query: Option<&'a str>,
@@ -267,11 +267,11 @@ fn decode_form(raw: &str) -> Cow<'_, str> {
 
 /// The backend path: `template` with `{param}` filled, plus the `SWA` suffix.
 fn backend_path(
-    template: &str,
-    api: &ApiEntry,
+    backend: &BackendEntry,
     route: &RouteMatch<'_, '_>,
     values: &[Option<Cow<'_, str>>],
 ) -> String {
+    let template = &*backend.path;
     let mut path = String::with_capacity(template.len() + route.suffix.len() + 16);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -280,7 +280,7 @@ fn backend_path(
         };
         path.push_str(&rest[..open]);
         let name = &rest[open + 1..close];
-        let from_params = api
+        let from_params = backend
             .params
             .iter()
             .zip(values)
@@ -308,10 +308,11 @@ fn backend_path(
 /// The backend query: the caller's, with `QUERY` parameters replacing same-named ones.
 fn backend_query<'q>(
     api: &ApiEntry,
+    backend: &BackendEntry,
     query: Option<&'q str>,
     values: &[Option<Cow<'_, str>>],
 ) -> Option<Cow<'q, str>> {
-    let params: Vec<_> = api
+    let params: Vec<_> = backend
         .params
         .iter()
         .zip(values)

@@ -17,6 +17,7 @@ use crate::config::{
 };
 use crate::health::{HealthKey, MemberHealth};
 use crate::meters::ApiMeters;
+use crate::policy::PolicyEntry;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
 use crate::rate_limit::{AllEnvs, Counters, RateLimiter, ThrottleCount};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
@@ -125,7 +126,9 @@ pub(crate) struct ApiEntry {
     pub target: Arc<AuthTarget>,
     /// What answers its calls.
     pub serving: Serving,
-    pub params: Box<[BackendParam]>,
+    /// Other backends for the calls that meet conditions, tried in order before `serving`
+    /// (see [`crate::policy`]).
+    pub policies: Box<[PolicyEntry]>,
     /// The declared request parameters with something to enforce (see [`crate::params`]).
     pub req_params: Box<[RequestParam]>,
     /// Whether cross-origin calls from browsers are allowed (see [`crate::cors`]).
@@ -167,6 +170,8 @@ pub(crate) struct BackendEntry {
     pub grpc: bool,
     /// The signature key bound to the API here, if any (see [`crate::backend_sign`]).
     pub signing: Option<Box<BackendSigner>>,
+    /// The parameters added to its requests (the API's, or its backend policy's).
+    pub params: Box<[BackendParam]>,
 }
 
 /// Where a backend's calls go.
@@ -671,33 +676,24 @@ impl Routing {
             tracing::warn!(api = %api.api_id, group = %api.group_id, "API of an unknown group skipped");
             return;
         };
-        let serving = match &api.backend {
-            Backend::Http(http) => match BackendEntry::new(http, balancers) {
-                Some(mut backend) => {
-                    backend.signing = api.backend_signing.as_ref().and_then(|s| {
-                        let signer = BackendSigner::new(s);
-                        if signer.is_none() {
-                            tracing::warn!(api = %api.api_id, env = %api.env_name, "signature key unusable in a header; backend calls go unsigned");
-                        }
-                        signer.map(Box::new)
-                    });
-                    Serving::Proxy(backend)
-                }
+        let mut serving_of = |backend: &Backend, params: &[BackendParam]| {
+            serving(&api, backend, params, missing_before, balancers)
+        };
+        let Some(default) = serving_of(&api.backend, &api.backend_params) else {
+            return;
+        };
+        let mut policies = Vec::with_capacity(api.policies.len());
+        for policy in &api.policies {
+            let prepared = serving_of(&policy.backend, &policy.backend_params)
+                .and_then(|serving| PolicyEntry::new(policy, serving));
+            match prepared {
+                Some(entry) => policies.push(entry),
                 None => {
-                    tracing::warn!(api = %api.api_id, host = %http.host, "API with an unusable backend host skipped");
+                    tracing::warn!(api = %api.api_id, env = %api.env_name, policy = %policy.name, "API with an unusable backend policy skipped");
                     return;
                 }
-            },
-            Backend::Mock(mock) => Serving::Mock(Bytes::from(mock.content.clone())),
-            Backend::Missing { reason } => {
-                if missing_before == Some(reason.as_str()) {
-                    tracing::debug!(api = %api.api_id, env = %api.env_name, %reason, "API still without a backend in this environment");
-                } else {
-                    tracing::warn!(api = %api.api_id, env = %api.env_name, %reason, "API without a backend in this environment: its calls answer 500 APIG.0103");
-                }
-                Serving::Missing(reason.as_str().into())
             }
-        };
+        }
         if !api.req_uri.starts_with('/') {
             tracing::warn!(api = %api.api_id, uri = %api.req_uri, "API whose path does not start with / skipped");
             return;
@@ -723,8 +719,8 @@ impl Routing {
             protocol: api.req_protocol,
             auth: api.auth,
             target,
-            serving,
-            params: api.backend_params.into(),
+            serving: default,
+            policies: policies.into(),
             req_params: api
                 .req_params
                 .into_iter()
@@ -741,6 +737,43 @@ impl Routing {
             }),
         });
     }
+}
+
+/// What answers the calls `backend` takes, with `params` added to them, for `api` (its
+/// signature key signs them); `None` when the backend's host makes no valid authority.
+fn serving(
+    api: &PublishedApi,
+    backend: &Backend,
+    params: &[BackendParam],
+    missing_before: Option<&str>,
+    balancers: &mut ChannelBalancers,
+) -> Option<Serving> {
+    Some(match backend {
+        Backend::Http(http) => {
+            let Some(mut entry) = BackendEntry::new(http, balancers) else {
+                tracing::warn!(api = %api.api_id, host = %http.host, "API with an unusable backend host skipped");
+                return None;
+            };
+            entry.signing = api.backend_signing.as_ref().and_then(|s| {
+                let signer = BackendSigner::new(s);
+                if signer.is_none() {
+                    tracing::warn!(api = %api.api_id, env = %api.env_name, "signature key unusable in a header; backend calls go unsigned");
+                }
+                signer.map(Box::new)
+            });
+            entry.params = params.into();
+            Serving::Proxy(entry)
+        }
+        Backend::Mock(mock) => Serving::Mock(Bytes::from(mock.content.clone())),
+        Backend::Missing { reason } => {
+            if missing_before == Some(reason.as_str()) {
+                tracing::debug!(api = %api.api_id, env = %api.env_name, %reason, "API still without a backend in this environment");
+            } else {
+                tracing::warn!(api = %api.api_id, env = %api.env_name, %reason, "API without a backend in this environment: its calls answer 500 APIG.0103");
+            }
+            Serving::Missing(reason.as_str().into())
+        }
+    })
 }
 
 /// Where a `Host` leads: the group serving it, and whether plain HTTP requests for it are
@@ -965,6 +998,7 @@ impl BackendEntry {
             retries: b.retries,
             grpc: b.grpc,
             signing: None,
+            params: Box::default(),
         })
     }
 }
@@ -1007,6 +1041,7 @@ mod tests {
             }),
             req_params: vec![],
             backend_params: vec![],
+            policies: vec![],
             cors: false,
             throttle: None,
             ip_acl: None,

@@ -165,6 +165,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             }),
             req_params: vec![],
             backend_params: vec![],
+            policies: vec![],
             cors: false,
             throttle: None,
             ip_acl: None,

@@ -286,6 +286,7 @@ fn api(
         backend: Backend::Http(backend),
         req_params: vec![],
         backend_params: vec![],
+        policies: vec![],
         cors: false,
         throttle: None,
         ip_acl: None,

@@ -566,6 +566,17 @@ impl EchoBackend {
     }
 }
 
+/// A server with a plain-HTTP gateway listener, and that listener's base URL.
+pub fn server_with_plain_gateway() -> (Server, String) {
+    let server = Server::start_with(
+        Opts::default()
+            .arg("--gateway-http-listen")
+            .arg("127.0.0.1:0"),
+    );
+    let port = server.port_of("gateway listening (plain HTTP)");
+    (server, format!("http://127.0.0.1:{port}"))
+}
+
 /// The body of an APP-auth API `GET /echo/{name}` (AppCode in a header allowed) in `group`,
 /// proxied to the loopback backend on `port` at `/backend/{name}`.
 pub fn echo_api_body(group: &str, name: &str, port: u16) -> Value {

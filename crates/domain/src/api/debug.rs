@@ -53,20 +53,17 @@ impl ApiError {
     }
 }
 
-/// Whether `backend` names environment variables in its address or path (a `DEVELOPER` call
-/// cannot run it).
-pub fn uses_variables(backend: &super::ApiBackend) -> bool {
+/// Whether a backend of `definition` (its own or a policy's) names environment variables in
+/// its address or path (a `DEVELOPER` call cannot run it).
+pub fn uses_variables(definition: &super::ApiDefinition) -> bool {
     let named = |template: &str| crate::env_variable::references(template) == Some(true);
-    match backend {
-        super::ApiBackend::Http(b) | super::ApiBackend::Grpc(b) => {
-            let address = match &b.target {
-                super::BackendTarget::Address(domain) => named(domain.as_str()),
-                super::BackendTarget::Channel(_) => false,
-            };
-            address || named(b.req_uri.as_str())
-        }
-        super::ApiBackend::Mock(_) => false,
-    }
+    definition.servers().any(|b| {
+        let address = match &b.target {
+            super::BackendTarget::Address(domain) => named(domain.as_str()),
+            super::BackendTarget::Channel(_) => false,
+        };
+        address || named(b.req_uri.as_str())
+    })
 }
 
 wire_enum!(

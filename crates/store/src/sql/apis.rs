@@ -327,25 +327,26 @@ async fn fetch_version(
     version_from_row(&row)
 }
 
-/// Refuses a name or method + path another API of the group (other than `except_id`) has.
-/// Refuses a definition whose backend names a VPC channel the instance does not have.
+/// Refuses a definition whose backend, or one of its backend policies, names a VPC channel
+/// the instance does not have.
 async fn check_api_channel(
     tx: &mut AnyConnection,
     scope: &Scope,
     definition: &ApiDefinition,
 ) -> ApiStoreResult<()> {
-    let channel = definition
-        .backend_api()
-        .and_then(|b| b.target.channel())
+    let channels = definition
+        .servers()
+        .filter_map(|b| b.target.channel())
         .map(|c| c.channel_id.as_str());
-    match channel {
-        Some(id) if !SqlStore::channel_in_scope(tx, scope, id).await? => {
-            Err(ApiStoreError::VpcChannelNotFound(id.to_owned()))
+    for id in channels {
+        if !SqlStore::channel_in_scope(tx, scope, id).await? {
+            return Err(ApiStoreError::VpcChannelNotFound(id.to_owned()));
         }
-        _ => Ok(()),
     }
+    Ok(())
 }
 
+/// Refuses a name or method + path another API of the group (other than `except_id`) has.
 async fn check_api_unique(
     conn: &mut AnyConnection,
     def: &ApiDefinition,

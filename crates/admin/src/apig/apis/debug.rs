@@ -62,7 +62,7 @@ pub async fn debug(
     let mut log = Vec::new();
     let stage = match spec.mode {
         DebugMode::Developer => {
-            if uses_variables(api.definition.backend()) {
+            if uses_variables(&api.definition) {
                 return Err(Error(ApiError::debug_needs_environment()));
             }
             log.push(format!(

@@ -7,6 +7,7 @@ use apigw_domain::Timestamp;
 use apigw_store::apis::{Api, ApiGroup, ApiVersion, Environment, PublishRecord, API_STATUS_VALID};
 use apigw_store::group_domains::BoundDomain;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 fn time(t: Timestamp, p: Precision) -> String {
     match p {
@@ -142,6 +143,7 @@ pub fn api_info(api: &Api, domains: &[BoundDomain], p: Precision, region: &str) 
     backend["status"] = json!(API_STATUS_VALID);
     backend["register_time"] = json!(time(api.register_time, p));
     backend["update_time"] = json!(time(api.update_time, p));
+    name_policies(&mut v, &api.id);
     let g = &api.group;
     v["api_group_info"] = json!({
         "id": g.id,
@@ -164,6 +166,37 @@ pub fn api_info(api: &Api, domains: &[BoundDomain], p: Precision, region: &str) 
         v["publish_time"] = json!(join(&|x| time(x.publish_time, p)));
     }
     v
+}
+
+/// An id derived from `parts` (32 hex digits, as Huawei's ids look): stable for as long as
+/// what it names stays, and nothing to store.
+fn derived_id(parts: &[&str]) -> String {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hex::encode(&hash.finalize()[..16])
+}
+
+/// Gives each backend policy of an API's answer (`policy_https`, `policy_mocks`) its `id`, and
+/// each of its conditions one, derived from the API's id, the policy's name and the
+/// condition's place: a policy keeps its id across updates that keep its name.
+fn name_policies(v: &mut Value, api_id: &str) {
+    for field in ["policy_https", "policy_mocks"] {
+        let Some(Value::Array(policies)) = v.get_mut(field) else {
+            continue;
+        };
+        for policy in policies {
+            let name = policy["name"].as_str().unwrap_or_default().to_owned();
+            policy["id"] = json!(derived_id(&[api_id, &name]));
+            if let Some(Value::Array(conditions)) = policy.get_mut("conditions") {
+                for (i, condition) in conditions.iter_mut().enumerate() {
+                    condition["id"] = json!(derived_id(&[api_id, &name, &i.to_string()]));
+                }
+            }
+        }
+    }
 }
 
 /// One kept version of an API, as `GET /apis/publish/{api_id}` lists it (`version_no` is its
