@@ -225,7 +225,10 @@ fn policy_conditions(conditions: &[api::policy::PolicyCondition]) -> Vec<PolicyC
         .iter()
         .map(|c| PolicyCondition {
             subject: match &c.subject {
-                S::Param { name, .. } => ConditionSubject::Param(name.as_str().to_owned()),
+                S::Param { name, location: at } => ConditionSubject::Param {
+                    name: name.as_str().to_owned(),
+                    location: location(*at),
+                },
                 S::SourceIp => ConditionSubject::SourceIp,
                 S::Path(_) => ConditionSubject::Path,
                 S::Method(_) => ConditionSubject::Method,

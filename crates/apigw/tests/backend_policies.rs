@@ -217,6 +217,9 @@ fn policies_route_calls_by_parameter_cookie_path_method_and_client_address() {
         &[("X-Tier", "silver")],
     );
     assert_eq!(seen["path"], "/backend/bob?region=ch");
+    // A parameter is read where it is declared: a header, not a query parameter.
+    let seen = call(&gateway, "GET", "/echo/bob?region=ch&X-Tier=gold", &[]);
+    assert_eq!(seen["path"], "/backend/bob?region=ch&X-Tier=gold");
 
     // A cookie among others, one of an enumeration.
     let seen = call(
@@ -232,6 +235,9 @@ fn policies_route_calls_by_parameter_cookie_path_method_and_client_address() {
     assert_eq!(seen["path"], "/admin/admin?region=ch");
     let seen = call(&gateway, "POST", "/echo/admin?region=ch", &[]);
     assert_eq!(seen["path"], "/backend/admin?region=ch");
+    // The path is tested decoded.
+    let seen = call(&gateway, "GET", "/echo/%61dmin?region=ch", &[]);
+    assert_eq!(seen["path"], "/admin/admin?region=ch");
 
     // The client address with a parameter (ALL): from 127.0.0.1 with region eu.
     let seen = call(&gateway, "GET", "/echo/bob?region=eu", &[]);

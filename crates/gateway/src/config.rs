@@ -370,9 +370,14 @@ pub struct PolicyCondition {
 /// What of a call a policy condition reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConditionSubject {
-    /// The value of the request parameter of this name (as a `REQUEST` backend parameter
-    /// reads it: path parameter, query, header), or its default.
-    Param(String),
+    /// The value of the declared request parameter `name` where it is declared (a path
+    /// parameter, the query, a header), or its default.
+    Param {
+        /// Its name.
+        name: String,
+        /// Where the caller sends it.
+        location: ParamLocation,
+    },
     /// The client address (as access control sees it).
     SourceIp,
     /// The request path.

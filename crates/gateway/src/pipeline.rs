@@ -320,18 +320,18 @@ pub(crate) fn handle<'a>(
 
                 // Phase 9: proxy (502, 504, 413), or a MOCK API's fixed answer: the API's
                 // backend, or its first backend policy whose conditions the call meets.
-                let serving = if api.policies.is_empty() {
-                    &api.serving
-                } else {
-                    let call = policy::CallFacts {
-                        client,
-                        method: &parts.method,
-                        uri: &uri,
-                        route: &route,
-                        headers: &parts.headers,
-                        req_params: &api.req_params,
-                    };
-                    policy::serving(api, &call, &request_id)
+                let serving = match &api.policies {
+                    None => &api.serving,
+                    Some(policies) => {
+                        let call = policy::CallFacts {
+                            client,
+                            method: &parts.method,
+                            uri: &uri,
+                            route: &route,
+                            headers: &parts.headers,
+                        };
+                        policies.serving(api, &call, &request_id)
+                    }
                 };
                 let backend = match serving {
                     Serving::Proxy(backend) => backend,

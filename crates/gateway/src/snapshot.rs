@@ -17,7 +17,7 @@ use crate::config::{
 };
 use crate::health::{HealthKey, MemberHealth};
 use crate::meters::ApiMeters;
-use crate::policy::PolicyEntry;
+use crate::policy::Policies;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
 use crate::rate_limit::{AllEnvs, Counters, RateLimiter, ThrottleCount};
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
@@ -126,9 +126,9 @@ pub(crate) struct ApiEntry {
     pub target: Arc<AuthTarget>,
     /// What answers its calls.
     pub serving: Serving,
-    /// Other backends for the calls that meet conditions, tried in order before `serving`
-    /// (see [`crate::policy`]).
-    pub policies: Box<[PolicyEntry]>,
+    /// Other backends for the calls that meet conditions, tried before `serving` (see
+    /// [`crate::policy`]).
+    pub policies: Option<Box<Policies>>,
     /// The declared request parameters with something to enforce (see [`crate::params`]).
     pub req_params: Box<[RequestParam]>,
     /// Whether cross-origin calls from browsers are allowed (see [`crate::cors`]).
@@ -682,18 +682,14 @@ impl Routing {
         let Some(default) = serving_of(&api.backend, &api.backend_params) else {
             return;
         };
-        let mut policies = Vec::with_capacity(api.policies.len());
-        for policy in &api.policies {
-            let prepared = serving_of(&policy.backend, &policy.backend_params)
-                .and_then(|serving| PolicyEntry::new(policy, serving));
-            match prepared {
-                Some(entry) => policies.push(entry),
-                None => {
-                    tracing::warn!(api = %api.api_id, env = %api.env_name, policy = %policy.name, "API with an unusable backend policy skipped");
-                    return;
-                }
+        let prepared = Policies::new(&api, |p| serving_of(&p.backend, &p.backend_params));
+        let policies = match prepared {
+            Ok(policies) => policies,
+            Err(policy) => {
+                tracing::warn!(api = %api.api_id, env = %api.env_name, %policy, "API with an unusable backend policy skipped");
+                return;
             }
-        }
+        };
         if !api.req_uri.starts_with('/') {
             tracing::warn!(api = %api.api_id, uri = %api.req_uri, "API whose path does not start with / skipped");
             return;
@@ -720,7 +716,7 @@ impl Routing {
             auth: api.auth,
             target,
             serving: default,
-            policies: policies.into(),
+            policies,
             req_params: api
                 .req_params
                 .into_iter()

@@ -6,7 +6,7 @@
 //!
 //! A condition reads one thing of the call (`condition_origin`):
 //! - `param`: a request parameter the API declares (`req_param_name`: a `req_params` entry or
-//!   a `{name}` of `req_uri`), its value or its default;
+//!   a `{name}` of `req_uri`), read where it is declared, or its default;
 //! - `source`: the client address (the same one access control sees), against
 //!   `condition_value`'s comma-separated addresses, ranges and CIDR blocks;
 //! - `system`: the request path (`sys_param_name` `req_path`) or method (`req_method`;
