@@ -254,6 +254,42 @@ fn policies_route_calls_by_parameter_cookie_path_method_and_client_address() {
     );
     assert_eq!(seen["path"], "/gold/carol?region=ch");
 
+    // Asked for debugging headers, the gateway says which policy took the call.
+    let debugged = reqwest::blocking::Client::new()
+        .get(format!("{gateway}/echo/bob?region=ch"))
+        .header("X-Tier", "gold")
+        .header("X-Apig-Mode", "debug")
+        .send()
+        .unwrap();
+    assert_eq!(debugged.headers()["x-apig-backend-policy"], "gold_tier");
+    let plain = reqwest::blocking::Client::new()
+        .get(format!("{gateway}/echo/bob?region=ch"))
+        .header("X-Apig-Mode", "debug")
+        .send()
+        .unwrap();
+    assert!(plain.headers().get("x-apig-backend-policy").is_none());
+    // And so does a debugging call (`DEVELOPER` mode: the current definition).
+    let r = m.call(
+        "POST",
+        &format!("/apis/debug/{api_id}"),
+        Some(
+            &json!({"mode": "DEVELOPER", "scheme": "HTTP", "method": "GET",
+                     "path": "/echo/bob", "query": {"region": "ch"},
+                     "header": {"X-Tier": "gold"}}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let log = r.json["log"].as_str().unwrap();
+    assert!(
+        log.contains("backend policy gold_tier took the call"),
+        "{log}"
+    );
+    assert!(
+        r.json["response"].as_str().unwrap().contains("/gold/bob"),
+        "{}",
+        r.text
+    );
+
     // An update that keeps a policy's name keeps its id; the published copy serves until
     // published again.
     let mut body = routed_api(
@@ -308,7 +344,18 @@ fn policies_route_calls_by_parameter_cookie_path_method_and_client_address() {
 
 #[test]
 fn a_mock_api_answers_from_its_mock_policies() {
-    let (server, gateway) = server_with_plain_gateway();
+    let server = Server::start_with(
+        Opts::default()
+            .arg("--gateway-http-listen")
+            .arg("127.0.0.1:0")
+            .arg("--log-format")
+            .arg("json")
+            .arg("--access-log"),
+    );
+    let gateway = format!(
+        "http://127.0.0.1:{}",
+        server.port_of("gateway listening (plain HTTP)")
+    );
     let admin = server.admin();
     let m = Mgmt {
         server: &server,
@@ -345,6 +392,16 @@ fn a_mock_api_answers_from_its_mock_policies() {
     assert_eq!(get(None), "{\"who\":\"everyone\"}");
     assert_eq!(get(Some("tester=qa-7")), "{\"who\":\"testers\"}");
     assert_eq!(get(Some("tester=dev-7")), "{\"who\":\"everyone\"}");
+
+    // The access log names the policy that took each call.
+    let policies: Vec<String> = server
+        .log_text()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|e| e["target"] == "apigw::access")
+        .map(|e| e["policy"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(policies, ["-", "testers", "-"]);
 }
 
 #[test]

@@ -941,6 +941,7 @@ fn json_logs_are_one_object_per_line_with_the_access_fields_on_top() {
     assert_eq!(access["code"], "-");
     assert_eq!(access["api_id"], api_id.as_str());
     assert_eq!(access["app_id"], app_id.as_str());
+    assert_eq!(access["policy"], "-", "no backend policy took it");
     assert!(access["latency_ms"].as_f64().unwrap() > 0.0);
     assert!(access["upstream_ms"].as_f64().unwrap() > 0.0);
     // Management requests carry their request id in the span.

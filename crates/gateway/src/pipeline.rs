@@ -330,7 +330,9 @@ pub(crate) fn handle<'a>(
                             route: &route,
                             headers: &parts.headers,
                         };
-                        policies.serving(api, &call, &request_id)
+                        let (serving, policy) = policies.serving(api, &call, &request_id);
+                        trace.policy = policy;
+                        serving
                     }
                 };
                 let backend = match serving {
@@ -517,6 +519,7 @@ fn report(
         code = outcome.refusal.unwrap_or("-"),
         api_id = trace.api.map_or("-", |a| &*a.api_id),
         app_id = trace.app.map_or("-", |a| &*a.app_id),
+        policy = trace.policy.unwrap_or("-"),
         latency_ms = ms(outcome.elapsed),
         upstream_ms = trace.upstream.map(ms),
         "request"
@@ -541,6 +544,8 @@ struct Trace<'s> {
     app: Option<&'s AppEntry>,
     /// The client's address when read from `X-Forwarded-For` (else the TCP peer's).
     client: Option<IpAddr>,
+    /// The backend policy that took the call, if one did.
+    policy: Option<&'s str>,
     /// Time to the backend's response head.
     upstream: Option<std::time::Duration>,
     /// The app's quota after this call (`X-Apig-RateLimit-app`).
@@ -556,6 +561,10 @@ impl Trace<'_> {
         headers.insert("x-apig-latency", ms(total));
         if let Some(upstream) = self.upstream {
             headers.insert("x-apig-upstream-latency", ms(upstream));
+        }
+        // Which backend policy took the call (ours: Huawei's debugging headers do not say).
+        if let Some(policy) = self.policy.and_then(|p| HeaderValue::from_str(p).ok()) {
+            headers.insert("x-apig-backend-policy", policy);
         }
         if let Some(quota) = self.app_quota.and_then(|q| HeaderValue::try_from(q).ok()) {
             headers.insert("x-apig-ratelimit-app", quota);

@@ -115,15 +115,16 @@ impl Policies {
         })))
     }
 
-    /// What answers `call` of `api`: the first policy whose conditions the call meets, else
-    /// the API's own backend. Out of line: only APIs with policies run it.
+    /// What answers `call` of `api`, and the name of the policy that took it: the first
+    /// policy whose conditions the call meets, else the API's own backend. Out of line: only
+    /// APIs with policies run it.
     #[inline(never)]
     pub(crate) fn serving<'a>(
         &'a self,
         api: &'a ApiEntry,
         call: &CallFacts<'_, '_>,
         request_id: &RequestId,
-    ) -> &'a Serving {
+    ) -> (&'a Serving, Option<&'a str>) {
         let mut reader = Reader {
             call,
             subjects: &self.subjects,
@@ -136,9 +137,9 @@ impl Policies {
                     policy = &*policy.name,
                     "backend policy chosen"
                 );
-                &policy.serving
+                (&policy.serving, Some(&*policy.name))
             }
-            None => &api.serving,
+            None => (&api.serving, None),
         }
     }
 }

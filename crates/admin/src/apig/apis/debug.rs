@@ -248,6 +248,9 @@ fn describe_outcome(outcome: &DebugOutcome, log: &mut Vec<String>) {
     if let Some(id) = header("x-request-id") {
         log.push(format!("request id {id}"));
     }
+    if let Some(policy) = header("x-apig-backend-policy") {
+        log.push(format!("backend policy {policy} took the call"));
+    }
     match header("x-apig-upstream-latency") {
         Some(ms) => log.push(format!("the backend answered its head in {ms} ms")),
         None => {
