@@ -2,7 +2,9 @@
 `policy_https` (`ApiPolicyHttpCreate` with `ApiConditionBase` conditions), read back with
 `ShowDetailsOfApiV2` (the SDK parses `ApiPolicyHttpResp` and `CoditionResp`), published, and
 called through apigw's gateway listener: a call that meets a policy's conditions reaches the
-policy's backend, any other the API's own; a bad condition is refused with APIG.2011."""
+policy's backend, any other the API's own; a MOCK API's `policy_mocks`
+(`ApiPolicyMockCreate`) answer the calls they take; a bad condition is refused with
+APIG.2011."""
 import pytest
 import requests
 from huaweicloudsdkapig.v2 import (
@@ -10,7 +12,9 @@ from huaweicloudsdkapig.v2 import (
     ApiConditionBase,
     ApiCreate,
     ApiGroupCreate,
+    ApiMockCreate,
     ApiPolicyHttpCreate,
+    ApiPolicyMockCreate,
     BackendApiCreate,
     BackendParamBase,
     CreateApiGroupV2Request,
@@ -100,6 +104,36 @@ def test_policy_backends_created_shown_and_routed(server, apig, instance_id, bac
                                                          "path": "/canary/7"}
     assert call("/routed/beta-7") == {"backend": "canary", "path": "/canary/beta-7"}
     assert call("/routed/7", **{"X-Tier": "stable"})["backend"] == "default"
+
+
+def test_a_mock_api_answers_from_its_mock_policy(server, apig, instance_id):
+    group = apig.create_api_group_v2(CreateApiGroupV2Request(
+        instance_id=instance_id, body=ApiGroupCreate(name="sdk_mock_policies")))
+    created = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
+        group_id=group.id, name="sdk_mock_policy_api", type=1, req_protocol="BOTH",
+        req_method="GET", req_uri="/mocked", auth_type="NONE", backend_type="MOCK",
+        mock_info=ApiMockCreate(result_content='{"who":"everyone"}'),
+        policy_mocks=[ApiPolicyMockCreate(
+            name="cookie_policy", effect_mode="ALL", result_content='{"who":"testers"}',
+            conditions=[ApiConditionBase(condition_origin="cookie", cookie_param_name="tester",
+                                         condition_type="ENUM", condition_value="qa,dev")])])))
+    assert created.policy_mocks[0].result_content == '{"who":"testers"}'
+    assert created.policy_mocks[0].conditions[0].cookie_param_name == "tester"
+    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+        instance_id=instance_id,
+        body=ApiActionInfo(action="online", env_id=RELEASE, api_id=created.id)))
+
+    def who(cookie=None):
+        headers = {"Host": group.sl_domain}
+        if cookie:
+            headers["Cookie"] = cookie
+        r = requests.get(server.gateway_url + "/mocked", headers=headers, timeout=10)
+        assert r.status_code == 200, r.text
+        return r.json()["who"]
+
+    assert who() == "everyone"
+    assert who("tester=qa") == "testers"
+    assert who("tester=ops") == "everyone"
 
 
 def test_a_bad_condition_is_refused(apig, instance_id, backends):
