@@ -327,7 +327,13 @@ fn published(
                     conditions: policy_conditions(&policy.conditions),
                     backend: match &policy.backend {
                         api::policy::PolicyBackend::Server(b) => {
-                            backend_in_env(b, variables, channels)?
+                            match backend_in_env(b, variables, channels)? {
+                                // The log names the policy whose backend is missing.
+                                Backend::Missing { reason } => Backend::Missing {
+                                    reason: format!("backend policy {}: {reason}", policy.name),
+                                },
+                                backend => backend,
+                            }
                         }
                         api::policy::PolicyBackend::Mock(content) => Backend::Mock(MockAnswer {
                             content: content.clone(),

@@ -681,3 +681,68 @@ fn bad_policies_are_refused_naming_the_field() {
     );
     assert_eq!(db_scalar(&server, "SELECT COUNT(*) FROM apis"), 0);
 }
+
+#[test]
+fn a_policy_backend_naming_an_undefined_variable_answers_500_for_its_calls_only() {
+    let (server, gateway) = server_with_plain_gateway();
+    let default = EchoBackend::start();
+    let other = EchoBackend::start();
+    let admin = server.admin();
+    let m = Mgmt {
+        server: &server,
+        s: &admin,
+    };
+    let group = default_group(&server, &admin);
+    let mut policy = http_policy(
+        "by_variable",
+        "ANY",
+        json!([{"condition_origin": "param", "req_param_name": "X-Tier",
+                "condition_type": "EXACT", "condition_value": "gold"}]),
+        0,
+        "variable",
+    );
+    policy["url_domain"] = json!("#canary_host#");
+    let created = m.call(
+        "POST",
+        "/apis",
+        Some(&routed_api(&group, default.port, json!([policy]))),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let api_id = created.json["id"].as_str().unwrap().to_owned();
+    publish(&m, &api_id);
+
+    let client = reqwest::blocking::Client::new();
+    let missing = client
+        .get(format!("{gateway}/echo/bob?region=ch"))
+        .header("X-Tier", "gold")
+        .send()
+        .unwrap();
+    assert_eq!(missing.status(), 500);
+    let body: Value = missing.json().unwrap();
+    assert_eq!(body["error_code"], "APIG.0103", "{body}");
+    let seen = call(&gateway, "GET", "/echo/bob?region=ch", &[]);
+    assert_eq!(seen["path"], "/backend/bob?region=ch");
+    let log = server.log_text();
+    assert!(
+        log.contains("backend policy by_variable: url_domain"),
+        "the log names the policy: {log}"
+    );
+
+    // Defined, it is in force for the next call.
+    let defined = m.call(
+        "POST",
+        "/env-variables",
+        Some(
+            &json!({"group_id": group, "env_id": RELEASE, "variable_name": "canary_host",
+                     "variable_value": format!("127.0.0.1:{}", other.port)}),
+        ),
+    );
+    assert_eq!(defined.status, 201, "{}", defined.text);
+    let seen = call(
+        &gateway,
+        "GET",
+        "/echo/bob?region=ch",
+        &[("X-Tier", "gold")],
+    );
+    assert_eq!(seen["path"], "/variable/bob?region=ch");
+}
