@@ -356,3 +356,50 @@ def test_a_grpc_api_on_a_vpc_channel_retries_on_the_channel_s_other_server(
     md = (("x-apig-appcode", grpc_api["code"]),)
     for i in range(4):
         assert call(b"m%d" % i, metadata=md, timeout=TIMEOUT) == b"spread:m%d" % i
+
+
+def test_a_grpc_api_s_backend_policy_sends_calls_with_its_metadata_to_another_server(
+        server, apig, admin_token, project_id, instance_id, channel, grpc_api):
+    """A gRPC API with a backend policy (`ApiPolicyHttpCreate`, a `GRPC` backend) on a
+    declared header: calls whose metadata carries `x-tier: canary` reach the policy's server,
+    the others the API's own."""
+    from huaweicloudsdkapig.v2 import ApiConditionBase, ApiPolicyHttpCreate, ReqParamBase
+    service = "apigw.test.Routed"
+    servers = [_serve(service, {"Say": grpc.unary_unary_rpc_method_handler(
+        lambda req, ctx, tag=tag: tag + b":" + req)}) for tag in (b"default", b"canary")]
+    (_, default_port), (_, canary_port) = servers
+    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
+    h = {"X-Auth-Token": admin_token}
+    groups = requests.get(base + "/api-groups", headers=h, timeout=TIMEOUT).json()["groups"]
+    group = [g for g in groups if g["is_default"] == 1][0]["id"]
+
+    def grpc_backend_at(port):
+        return dict(url_domain="127.0.0.1:%d" % port, req_protocol="GRPC", req_method="POST",
+                    req_uri="/", timeout=5000)
+
+    api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
+        group_id=group, name="sdk_grpc_routed", type=1, req_protocol="GRPCS",
+        req_method="POST", req_uri="/" + service, match_mode="SWA", auth_type="APP",
+        auth_opt=AuthOpt(app_code_auth_type="HEADER"), backend_type="GRPC",
+        req_params=[ReqParamBase(name="x-tier", type="STRING", location="HEADER", required=2)],
+        backend_api=BackendApiCreate(**grpc_backend_at(default_port)),
+        policy_https=[ApiPolicyHttpCreate(
+            name="grpc_canary", effect_mode="ANY", **grpc_backend_at(canary_port),
+            conditions=[ApiConditionBase(condition_origin="param", req_param_name="x-tier",
+                                         condition_type="EXACT", condition_value="canary")])])))
+    assert api.policy_https[0].req_protocol == "GRPC"
+    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+        instance_id=instance_id,
+        body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api.id)))
+    auth = requests.post(base + "/app-auths", headers=h, timeout=TIMEOUT, json={
+        "env_id": RELEASE, "app_ids": [grpc_api["app"]["id"]], "api_ids": [api.id]})
+    assert auth.status_code == 201, auth.text
+    say = channel.unary_unary("/%s/Say" % service)
+    code = ("x-apig-appcode", grpc_api["code"])
+    try:
+        assert say(b"a", metadata=(code,), timeout=TIMEOUT) == b"default:a"
+        assert say(b"b", metadata=(code, ("x-tier", "canary")), timeout=TIMEOUT) == b"canary:b"
+        assert say(b"c", metadata=(code, ("x-tier", "stable")), timeout=TIMEOUT) == b"default:c"
+    finally:
+        for s, _ in servers:
+            s.stop(None)
