@@ -138,6 +138,25 @@ def grpc_api(server, apig, admin_token, project_id, instance_id, grpc_backend):
     live.stop(None)
 
 
+def _management(server, project_id, instance_id, admin_token):
+    """The instance's management base URL, the token header and its default group's id."""
+    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
+    h = {"X-Auth-Token": admin_token}
+    groups = requests.get(base + "/api-groups", headers=h, timeout=TIMEOUT).json()["groups"]
+    return base, h, [g for g in groups if g["is_default"] == 1][0]["id"]
+
+
+def _publish_and_authorize(apig, instance_id, management, api, app_id):
+    """Publishes `api` in RELEASE with the SDK and authorizes app `app_id` for it there."""
+    base, h, _ = management
+    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+        instance_id=instance_id,
+        body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api.id)))
+    auth = requests.post(base + "/app-auths", headers=h, timeout=TIMEOUT, json={
+        "env_id": RELEASE, "app_ids": [app_id], "api_ids": [api.id]})
+    assert auth.status_code == 201, auth.text
+
+
 @pytest.fixture(scope="module")
 def channel(server):
     """A gRPC channel over TLS to the gateway's HTTPS listener, trusting its certificate."""
@@ -328,16 +347,14 @@ def test_a_grpc_api_on_a_vpc_channel_retries_on_the_channel_s_other_server(
     with `retry_count` 1 on it: every call succeeds, the failed connection retried on the
     other server over HTTP/2."""
     from huaweicloudsdkapig.v2 import ApiBackendVpcReq
-    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
-    h = {"X-Auth-Token": admin_token}
+    management = _management(server, project_id, instance_id, admin_token)
+    base, h, group = management
     live_port = grpc_api["live_port"]
     r = requests.post(base + "/vpc-channels", headers=h, timeout=TIMEOUT, json={
         "name": "grpc_servers", "port": 80, "balance_strategy": 1, "member_type": "ip",
         "members": [{"host": "127.0.0.3", "port": _unused_port()},
                     {"host": "127.0.0.1", "port": live_port}]})
     assert r.status_code == 201, r.text
-    groups = requests.get(base + "/api-groups", headers=h, timeout=TIMEOUT).json()["groups"]
-    group = [g for g in groups if g["is_default"] == 1][0]["id"]
     api = apig.create_api_v2(CreateApiV2Request(instance_id=instance_id, body=ApiCreate(
         group_id=group, name="sdk_grpc_channel", type=1, req_protocol="GRPCS",
         req_method="POST", req_uri="/apigw.test.Spread", match_mode="SWA", auth_type="APP",
@@ -346,12 +363,7 @@ def test_a_grpc_api_on_a_vpc_channel_retries_on_the_channel_s_other_server(
             vpc_channel_status=1, vpc_channel_info=ApiBackendVpcReq(vpc_channel_id=r.json()["id"]),
             req_protocol="GRPC", req_method="POST", req_uri="/", timeout=5000,
             retry_count="1"))))
-    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
-        instance_id=instance_id,
-        body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api.id)))
-    auth = requests.post(base + "/app-auths", headers=h, timeout=TIMEOUT, json={
-        "env_id": RELEASE, "app_ids": [grpc_api["app"]["id"]], "api_ids": [api.id]})
-    assert auth.status_code == 201, auth.text
+    _publish_and_authorize(apig, instance_id, management, api, grpc_api["app"]["id"])
     call = channel.unary_unary("/apigw.test.Spread/Say")
     md = (("x-apig-appcode", grpc_api["code"]),)
     for i in range(4):
@@ -368,10 +380,8 @@ def test_a_grpc_api_s_backend_policy_sends_calls_with_its_metadata_to_another_se
     servers = [_serve(service, {"Say": grpc.unary_unary_rpc_method_handler(
         lambda req, ctx, tag=tag: tag + b":" + req)}) for tag in (b"default", b"canary")]
     (_, default_port), (_, canary_port) = servers
-    base = "%s/v2/%s/apigw/instances/%s" % (server.base_url, project_id, instance_id)
-    h = {"X-Auth-Token": admin_token}
-    groups = requests.get(base + "/api-groups", headers=h, timeout=TIMEOUT).json()["groups"]
-    group = [g for g in groups if g["is_default"] == 1][0]["id"]
+    management = _management(server, project_id, instance_id, admin_token)
+    group = management[2]
 
     def grpc_backend_at(port):
         return dict(url_domain="127.0.0.1:%d" % port, req_protocol="GRPC", req_method="POST",
@@ -388,12 +398,7 @@ def test_a_grpc_api_s_backend_policy_sends_calls_with_its_metadata_to_another_se
             conditions=[ApiConditionBase(condition_origin="param", req_param_name="x-tier",
                                          condition_type="EXACT", condition_value="canary")])])))
     assert api.policy_https[0].req_protocol == "GRPC"
-    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
-        instance_id=instance_id,
-        body=ApiActionInfo(action="online", env_id=RELEASE, api_id=api.id)))
-    auth = requests.post(base + "/app-auths", headers=h, timeout=TIMEOUT, json={
-        "env_id": RELEASE, "app_ids": [grpc_api["app"]["id"]], "api_ids": [api.id]})
-    assert auth.status_code == 201, auth.text
+    _publish_and_authorize(apig, instance_id, management, api, grpc_api["app"]["id"])
     say = channel.unary_unary("/%s/Say" % service)
     code = ("x-apig-appcode", grpc_api["code"])
     try:
