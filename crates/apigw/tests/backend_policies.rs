@@ -350,11 +350,17 @@ fn a_mock_api_answers_from_its_mock_policies() {
             .arg("127.0.0.1:0")
             .arg("--log-format")
             .arg("json")
-            .arg("--access-log"),
+            .arg("--access-log")
+            .arg("--metrics-listen")
+            .arg("127.0.0.1:0"),
     );
     let gateway = format!(
         "http://127.0.0.1:{}",
         server.port_of("gateway listening (plain HTTP)")
+    );
+    let metrics = format!(
+        "http://127.0.0.1:{}/metrics",
+        server.port_of("metrics listening")
     );
     let admin = server.admin();
     let m = Mgmt {
@@ -402,6 +408,13 @@ fn a_mock_api_answers_from_its_mock_policies() {
         .map(|e| e["policy"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(policies, ["-", "testers", "-"]);
+
+    // So does the metric of the calls each policy took.
+    let exposition = reqwest::blocking::get(&metrics).unwrap().text().unwrap();
+    let line = format!(
+        "apigw_gateway_backend_policy_requests_total{{api_id=\"{api_id}\",stage=\"RELEASE\",policy=\"testers\"}} 1"
+    );
+    assert!(exposition.contains(&line), "{line} in {exposition}");
 }
 
 #[test]

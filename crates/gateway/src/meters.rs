@@ -29,6 +29,8 @@ const DURATION: &str = "apigw_gateway_request_duration_seconds";
 const UPSTREAM_DURATION: &str = "apigw_gateway_upstream_duration_seconds";
 /// Requests the gateway answered itself with an APIG error, by code.
 const REFUSALS: &str = "apigw_gateway_refusals_total";
+/// Calls a backend policy took, by API, stage and policy.
+const POLICY_CALLS: &str = "apigw_gateway_backend_policy_requests_total";
 /// Client connections open now, by listener.
 const OPEN_CONNECTIONS: &str = "apigw_gateway_open_connections";
 /// Client connections accepted, by listener.
@@ -79,6 +81,11 @@ pub fn describe() {
         UPSTREAM_DURATION,
         Unit::Seconds,
         "Time from sending the backend request to the backend's response head, by API and stage."
+    );
+    describe_counter!(
+        POLICY_CALLS,
+        Unit::Count,
+        "Data-plane requests a backend policy sent to its backend, by API id, stage and policy name (the others went to the API's own backend)."
     );
     describe_counter!(
         REFUSALS,
@@ -189,6 +196,12 @@ impl ApiMeters {
 /// them (a rebuilt snapshot resolves the same meters again before the old one goes).
 static LISTED: Mutex<Option<HashMap<ListedLabels, usize>>> = Mutex::new(None);
 
+/// The counter of the calls backend policy `policy` of API `api_id` in `stage` takes.
+pub(crate) fn policy_calls(api_id: &str, stage: &str, policy: &str) -> metrics::Counter {
+    counter!(POLICY_CALLS, "api_id" => api_id.to_owned(), "stage" => stage.to_owned(),
+        "policy" => policy.to_owned())
+}
+
 /// `(api_id, api_name, stage)`.
 type ListedLabels = (String, String, String);
 
@@ -262,7 +275,7 @@ fn in_service(
         name.strip_prefix(metric)
             .is_some_and(|suffix| matches!(suffix, "_bucket" | "_sum" | "_count"))
     });
-    if name != REQUESTS && !per_api_histogram {
+    if name != REQUESTS && name != POLICY_CALLS && !per_api_histogram {
         return true;
     }
     let labels = parse_labels(rest);
@@ -278,7 +291,7 @@ fn in_service(
     if api_id.is_empty() {
         return true;
     }
-    if per_api_histogram {
+    if per_api_histogram || name == POLICY_CALLS {
         return by_stage.contains(&(api_id, stage));
     }
     let api_name = label("api_name").unwrap_or_default();
@@ -405,6 +418,8 @@ apigw_gateway_request_duration_seconds_bucket{api_id=\"live1\",stage=\"RELEASE\"
 apigw_gateway_request_duration_seconds_bucket{api_id=\"live1\",stage=\"TEST\",le=\"0.001\"} 3
 apigw_gateway_request_duration_seconds_sum{api_id=\"gone1\",stage=\"RELEASE\"} 0.002
 apigw_gateway_upstream_duration_seconds_count{api_id=\"live1\",stage=\"RELEASE\"} 3
+apigw_gateway_backend_policy_requests_total{api_id=\"live1\",stage=\"RELEASE\",policy=\"canary\"} 2
+apigw_gateway_backend_policy_requests_total{api_id=\"gone1\",stage=\"RELEASE\",policy=\"canary\"} 1
 apigw_gateway_refusals_total{code=\"APIG.0303\"} 4
 apigw_snapshot_apis 1
 ";
@@ -424,6 +439,7 @@ apigw_snapshot_apis 1
                 "apigw_gateway_requests_total{api_id=\"\",api_name=\"\",stage=\"\",status_class=\"4xx\"} 1",
                 "apigw_gateway_request_duration_seconds_bucket{api_id=\"live1\",stage=\"RELEASE\",le=\"0.001\"} 3",
                 "apigw_gateway_upstream_duration_seconds_count{api_id=\"live1\",stage=\"RELEASE\"} 3",
+                "apigw_gateway_backend_policy_requests_total{api_id=\"live1\",stage=\"RELEASE\",policy=\"canary\"} 2",
                 "apigw_gateway_refusals_total{code=\"APIG.0303\"} 4",
                 "apigw_snapshot_apis 1",
             ]

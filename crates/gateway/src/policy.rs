@@ -37,6 +37,8 @@ pub(crate) struct Policies {
 #[derive(Debug)]
 struct PolicyEntry {
     name: Box<str>,
+    /// The calls it took (`apigw_gateway_backend_policy_requests_total`).
+    calls: metrics::Counter,
     match_all: bool,
     conditions: Box<[ConditionEntry]>,
     serving: Serving,
@@ -132,6 +134,7 @@ impl Policies {
         };
         match self.entries.iter().find(|p| p.admits(&mut reader)) {
             Some(policy) => {
+                policy.calls.increment(1);
                 tracing::debug!(
                     request_id = request_id.as_str(),
                     policy = &*policy.name,
@@ -181,6 +184,7 @@ impl PolicyEntry {
         }
         Some(Self {
             name: policy.name.as_str().into(),
+            calls: crate::meters::policy_calls(&api.api_id, &api.env_name, &policy.name),
             match_all: policy.match_all,
             conditions: conditions.into(),
             serving: prepared(policy)?,
