@@ -94,10 +94,10 @@ pub(crate) struct CallFacts<'a, 'r> {
 }
 
 impl Policies {
-    /// The prepared policies of `api`, each answered by the `Serving` `prepared` makes of it;
-    /// `None` (with the failing policy's name) when `prepared` gives none, or a header name
-    /// or pattern does not compile (the management API checked both, so only a definition
-    /// stored under an older rule can).
+    /// The prepared policies of `api` (`None` when it has none), each answered by the
+    /// `Serving` `prepared` makes of it; the failing policy's name when `prepared` gives none,
+    /// or a header name or pattern does not compile (the management API checked both, so only
+    /// a definition stored under an older rule can).
     pub(crate) fn new(
         api: &PublishedApi,
         mut prepared: impl FnMut(&BackendPolicy) -> Option<Serving>,
