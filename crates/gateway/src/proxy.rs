@@ -222,7 +222,7 @@ pub(crate) fn backend_request(
 }
 
 /// The plain value of request parameter `name`: path parameter, else query, else header.
-pub(crate) fn request_value<'a>(
+fn request_value<'a>(
     name: &str,
     route: &RouteMatch<'_, 'a>,
     query: Option<&'a str>,
@@ -265,7 +265,7 @@ fn decode_form(raw: &str) -> Cow<'_, str> {
     }
 }
 
-/// The backend path: `template` with `{param}` filled, plus the `SWA` suffix.
+/// The backend path: the backend's path with `{param}` filled, plus the `SWA` suffix.
 fn backend_path(
     backend: &BackendEntry,
     route: &RouteMatch<'_, '_>,
