@@ -18,10 +18,11 @@ use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy, BoundCertificate,
-    ChannelConfig, ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, Gateway,
-    GatewayConfig, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures,
-    IpAcl, ListenerCertificate, MockAnswer, ParamValue, PolicyCondition, ProbeProtocol, Protocol,
-    PublishedApi, QuotaLimit, ReqMethod, RequestParam, ThrottlePolicy, ValueRules,
+    ChannelConfig, ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, ErrorResponses,
+    Gateway, GatewayConfig, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend,
+    InstanceFeatures, IpAcl, ListenerCertificate, MockAnswer, ParamValue, PolicyCondition,
+    ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, ThrottlePolicy,
+    ValueRules,
 };
 use apigw_store::revision::Coverage;
 use apigw_store::vpc_channels::VpcChannel;
@@ -68,6 +69,30 @@ type Variables = HashMap<String, String>;
 
 /// The instance's VPC channels as the gateway takes them, by id.
 type Channels = HashMap<String, Arc<ChannelConfig>>;
+
+/// The gateway responses of an instance that change some answer, by id (a group's default
+/// response has the group's id).
+type ResponseSets = HashMap<String, Arc<ErrorResponses>>;
+
+/// Reads instance `instance_id`'s gateway responses that change some answer.
+async fn response_sets(store: &dyn Store, instance_id: &str) -> anyhow::Result<ResponseSets> {
+    Ok(store
+        .instance_gateway_responses(instance_id)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.id, Arc::new(ErrorResponses::new(&r.rules)?))))
+        .collect())
+}
+
+/// What the refusals of an API of group `group_id` defined as `d` are answered with: the
+/// response it names, else its group's default.
+fn api_responses(
+    sets: &ResponseSets,
+    d: &ApiDefinition,
+    group_id: &str,
+) -> Option<Arc<ErrorResponses>> {
+    sets.get(d.response_id().unwrap_or(group_id)).cloned()
+}
 
 /// A stored channel as the gateway spreads calls over it: its enabled members only.
 fn channel_config(c: VpcChannel) -> ChannelConfig {
@@ -347,6 +372,7 @@ fn published(
         throttle: None,
         ip_acl: None,
         backend_signing: None,
+        responses: None,
     })
 }
 
@@ -390,11 +416,14 @@ pub async fn definition_route(
     };
     let mut route = published(&definition, None, &channels)?;
     route.auth = ApiAuth::None;
+    let sets = response_sets(store, &api.instance_id).await?;
+    route.responses = api_responses(&sets, &api.definition, &api.group.id);
     let group = GroupConfig {
         id: api.group.id.clone(),
         name: api.group.name.as_str().to_owned(),
         is_default: true,
         domains: vec![api::sl_domain(&api.group.id, region).into()],
+        responses: sets.get(&api.group.id).cloned(),
     };
     Ok((group, route))
 }
@@ -559,6 +588,7 @@ async fn load_routes(
         .into_iter()
         .map(|c| (c.id.clone(), Arc::new(channel_config(c))))
         .collect();
+    let sets = response_sets(store, instance_id).await?;
     let mut groups: BTreeMap<String, GroupConfig> = BTreeMap::new();
     let mut apis = Vec::with_capacity(published_apis.len());
     for p in &published_apis {
@@ -569,6 +599,7 @@ async fn load_routes(
                 name: p.group.name.clone(),
                 is_default: p.group.is_default,
                 domains: vec![api::sl_domain(&p.group.id, region).into()],
+                responses: sets.get(&p.group.id).cloned(),
             });
         let env_variables = variables.get(&p.group.id).and_then(|e| e.get(&p.env_id));
         let mut api = published(p, env_variables, &channels)?;
@@ -576,6 +607,7 @@ async fn load_routes(
         api.throttle = throttles.remove(&key);
         api.ip_acl = ip_acls.remove(&key);
         api.backend_signing = signing.remove(&key);
+        api.responses = api_responses(&sets, &p.definition, &p.group.id);
         apis.push(api);
     }
     // Bound names route to their group even while it has nothing published (its callers get
@@ -588,6 +620,7 @@ async fn load_routes(
                 name: d.group_id.clone(),
                 is_default: false,
                 domains: vec![api::sl_domain(&d.group_id, region).into()],
+                responses: sets.get(&d.group_id).cloned(),
             });
         group.domains.push(GroupDomain {
             name: d.domain.as_str().to_owned(),

@@ -57,7 +57,7 @@ fn presents(server: &Server) -> Vec<u8> {
 
 /// What the management API shows of the installation: apps (with secrets), AppCodes, APIs,
 /// authorizations, features, groups (with their bound domains and certificates), the
-/// group's environment variables and the API's versions.
+/// group's environment variables and gateway responses and the API's versions.
 fn picture(server: &Server) -> Value {
     let admin = server.admin();
     let get = |path: &str| {
@@ -77,6 +77,7 @@ fn picture(server: &Server) -> Value {
         "channels": channels["vpc_channels"],
         "channel": channel,
         "variables": get(&format!("/env-variables?group_id={group_id}"))["variables"],
+        "responses": get(&format!("/api-groups/{group_id}/gateway-responses"))["responses"],
         "apps": apps["apps"],
         "codes": get(&format!("/apps/{app_id}/app-codes"))["app_codes"],
         "apis": get("/apis")["apis"],
@@ -162,6 +163,20 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
         "/env-variables",
         json!({"group_id": group, "env_id": RELEASE, "variable_name": "backend",
                "variable_value": format!("127.0.0.1:{}", backend.port)}),
+    );
+    // The group's default gateway response changed, and one more response.
+    let changed = server.call(
+        "PUT",
+        &admin.apig(&format!(
+            "/api-groups/{group}/gateway-responses/{group}/NOT_FOUND"
+        )),
+        Some(&admin.token),
+        Some(&json!({"status": 410, "body": "{\"moved\":\"$context.error.code\"}"})),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    post(
+        &format!("/api-groups/{group}/gateway-responses"),
+        json!({"name": "moved_response", "responses": {"THROTTLED": {"status": 503}}}),
     );
     let api_id = api["id"].as_str().unwrap();
     post(
@@ -285,6 +300,10 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     let port = free_port();
     let mut server = serve(&dir2, &pg.url, &key, port);
     assert_eq!(picture(&server), before);
+    // The gateway answers with the moved gateway response.
+    let nothing = reqwest::blocking::get(format!("http://127.0.0.1:{port}/nothing")).unwrap();
+    assert_eq!(nothing.status(), 410);
+    assert_eq!(nothing.text().unwrap(), r#"{"moved":"APIG.0101"}"#);
     assert_eq!(
         presents(&server),
         der_of(&pair.0),

@@ -1146,6 +1146,7 @@ pub struct ApiDefinition {
     req_params: Vec<ReqParam>,
     backend_params: Vec<BackendParam>,
     policies: Vec<policy::BackendPolicy>,
+    response_id: Option<ResourceId>,
     remark: Remark,
     tags: Vec<String>,
     cors: bool,
@@ -1651,6 +1652,13 @@ impl ApiDefinition {
         };
         let policies = policy::parse_policies(&f, &context)?;
 
+        // The group's gateway response for this API's failures (empty: the group's default).
+        let response_id = match f.opt_str("response_id")? {
+            None | Some("") => None,
+            Some(id) => {
+                Some(ResourceId::parse(id, "response_id").map_err(|_| f.bad("response_id"))?)
+            }
+        };
         let remark = Remark::parse(f.opt_str("remark")?.unwrap_or(""), "remark", REMARK_MAX)?;
         let tag_items = f.opt_array("tags")?;
         if tag_items.len() > MAX_API_TAGS {
@@ -1679,6 +1687,7 @@ impl ApiDefinition {
             req_params,
             backend_params,
             policies,
+            response_id,
             remark,
             tags,
             cors: f.opt_bool("cors")?.unwrap_or(false),
@@ -1728,6 +1737,9 @@ impl ApiDefinition {
                 .iter()
                 .map(policy::BackendPolicy::to_json)
                 .collect();
+        }
+        if let Some(id) = &self.response_id {
+            v["response_id"] = json!(id.as_str());
         }
         for (k, val) in [
             ("version", &self.version),
@@ -1821,6 +1833,10 @@ impl ApiDefinition {
                 .iter()
                 .filter_map(policy::BackendPolicy::server),
         )
+    }
+    /// The group's gateway response its failures are answered with, if not the default.
+    pub fn response_id(&self) -> Option<&str> {
+        self.response_id.as_ref().map(ResourceId::as_str)
     }
     /// Description.
     pub fn remark(&self) -> &Remark {

@@ -10,6 +10,7 @@ pub mod env_variable;
 pub mod error;
 pub mod feature;
 mod fields;
+pub mod gateway_response;
 pub mod generate;
 pub mod group_domain;
 pub mod identity;

@@ -296,6 +296,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 name: "g".into(),
                 is_default: true,
                 domains: vec![],
+                responses: None,
             };
             let api = PublishedApi {
                 api_id: format!("api-{}", r % 2),
@@ -328,6 +329,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 throttle: None,
                 ip_acl: None,
                 backend_signing: None,
+                responses: None,
             };
             let t = Instant::now();
             gateway.replace_routes_blocking(vec![group], vec![api]);

@@ -68,6 +68,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             name: "DEFAULT".into(),
             is_default: true,
             domains: vec![],
+            responses: None,
         }],
         apis: vec![PublishedApi {
             api_id: API_ID.into(),
@@ -100,6 +101,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             throttle: None,
             ip_acl: None,
             backend_signing: None,
+            responses: None,
         }],
         apps,
         auths,

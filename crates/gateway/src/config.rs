@@ -5,6 +5,7 @@
 //! fill it from any backend (SQLite, PostgreSQL) without knowing how the gateway indexes it. The
 //! snapshot builder turns it into lookup tables once; the request path never sees these types.
 
+pub use crate::responses::ErrorResponses;
 use apigw_signing::SigningKey;
 use http::Method;
 use std::fmt;
@@ -106,6 +107,9 @@ pub struct GroupConfig {
     pub is_default: bool,
     /// Bound domains (`url_domains`), matched case-insensitively, port ignored.
     pub domains: Vec<GroupDomain>,
+    /// The group's default gateway response, if it changes some answer: what a call the
+    /// group routes to no API is refused with.
+    pub responses: Option<Arc<ErrorResponses>>,
 }
 
 /// A domain name routed to a group: exact (`api.example.com`) or a wildcard first label
@@ -201,6 +205,9 @@ pub struct PublishedApi {
     /// The signature key bound to the API in this environment, if any: its backend requests
     /// are signed with it.
     pub backend_signing: Option<BackendSigning>,
+    /// The gateway response its refusals are answered with (the one it names, else its
+    /// group's default), if that changes some answer.
+    pub responses: Option<Arc<ErrorResponses>>,
 }
 
 /// A signature key as a published API is bound to it (APIG `signs`): how the gateway signs

@@ -70,6 +70,10 @@ pub fn backend_timeout() -> ApiError {
     ApiError::new(504, "APIG.0203", "Backend timeout")
 }
 
+/// The detail of `APIG.0303` for a call that presented no credential at all (a gateway
+/// response tells it, `AUTH_HEADER_MISSING`, from wrong ones).
+pub const NO_CREDENTIALS: &str = "authorization not found";
+
 /// 401 `APIG.0303`: app authentication failed; `detail` follows Huawei's suffixes
 /// (`app not found, appkey <key>`, `signature expired, ...`, `verify signature fail, ...`).
 pub fn app_auth_failed(detail: impl fmt::Display) -> ApiError {

@@ -75,6 +75,7 @@ mod policy;
 mod proxy;
 mod quota;
 mod rate_limit;
+mod responses;
 mod routes;
 mod server;
 pub mod snapshot;
@@ -92,10 +93,11 @@ pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy, ChannelConfig,
-    ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, GatewayConfig, GatewaySettings,
-    GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, MatchMode,
-    MockAnswer, ParamLocation, ParamValue, PolicyCondition, ProbeProtocol, Protocol, PublishedApi,
-    QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy, ValueRules,
+    ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, ErrorResponses, GatewayConfig,
+    GatewaySettings, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures,
+    IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue, PolicyCondition, ProbeProtocol,
+    Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy,
+    ValueRules,
 };
 pub use debug::{DebugAnswer, DebugCall, DebugRoutes};
 pub use health::{probed_servers, probed_servers_changed};

@@ -59,9 +59,11 @@ use crate::policy;
 use crate::proxy::{self, Caller, REQUEST_ID_HEADER};
 use crate::quota::QuotaCall;
 use crate::rate_limit::{AllEnvs, Share};
+use crate::responses;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, Serving, Snapshot};
 use crate::Inner;
+use apigw_domain::gateway_response::ResponseType;
 use apigw_domain::ApiError;
 use apigw_signing::{Authorization, PayloadHash, CONTENT_SHA256_HEADER, UNSIGNED_PAYLOAD};
 use base64::Engine;
@@ -171,6 +173,9 @@ pub(crate) fn handle<'a>(
         // Set once the request's fields are read (`X-Apig-Mode` asks for timing too).
         let started;
         let access;
+        // The group the host leads to, once known (its gateway response answers a call no
+        // API takes).
+        let mut group = None;
         // Phases 1 (head limits) to 9, inline: each `pass!` leaves the block with its phase's
         // refusal. One future for the whole request (no layer per phase to build and move); the
         // only awaits are a signed body and the backend exchange.
@@ -214,6 +219,7 @@ pub(crate) fn handle<'a>(
                     snapshot.host_route(host).ok_or_else(errors::api_not_found),
                     'phases
                 );
+                group = Some(site.group);
                 // A name bound without a port for this protocol (-1) is not served on it; one
                 // bound with `is_http_redirect_to_https` sends plain HTTP callers to HTTPS
                 // before anything else is looked at.
@@ -410,13 +416,21 @@ pub(crate) fn handle<'a>(
                     status = error.status,
                     "request refused"
                 );
-                // A gRPC API's callers read the refusal as a gRPC status.
-                let response = if trace.api.is_some_and(|api| api.protocol == Protocol::Grpcs) {
-                    errors::render_grpc(&error)
+                // A gRPC API's callers read the refusal as a gRPC status (counted with the
+                // refusal's HTTP status); others get their gateway response, if one changes
+                // this refusal's answer, else the gateway's own.
+                if trace.api.is_some_and(|api| api.protocol == Protocol::Grpcs) {
+                    (
+                        errors::render_grpc(&error),
+                        Some((error.code, error.status)),
+                    )
                 } else {
-                    errors::render(&error, request_id.as_str())
-                };
-                (response, Some((error.code, error.status)))
+                    let client = trace.client.unwrap_or_else(|| conn.peer.ip());
+                    let refused = (&error, request_id.as_str(), client);
+                    let response = refusal_answer(&snapshot, group, &trace, refused);
+                    let status = response.status().as_u16();
+                    (response, Some((error.code, status)))
+                }
             }
         };
         if trace.api.is_some_and(|api| api.cors) {
@@ -452,6 +466,42 @@ pub(crate) fn handle<'a>(
         }
         response
     }
+}
+
+/// The answer to a refused call: the gateway response of its API (or, routed to none, of
+/// the host's group) where one changes this refusal's answer, else the gateway's own error
+/// body. `refused` is the error, the request id and the client's address.
+#[inline(never)] // refusals only: kept out of the request path's code
+fn refusal_answer(
+    snapshot: &Snapshot,
+    group: Option<u32>,
+    trace: &Trace<'_>,
+    (error, request_id, client): (&ApiError, &str, IpAddr),
+) -> Response<GatewayBody> {
+    let custom = match trace.api {
+        Some(api) => api
+            .responses
+            .as_deref()
+            .map(|r| (&*r.set, Some((&*api.api_id, &*api.name, &*r.stage)))),
+        None => group
+            .and_then(|g| snapshot.group_responses(g))
+            .map(|set| (set, None)),
+    };
+    if let Some((set, api)) = custom {
+        let missing = error.message.ends_with(errors::NO_CREDENTIALS);
+        let facts = responses::Facts {
+            error,
+            kind: ResponseType::of_refusal(error.code, error.status, missing),
+            request_id,
+            api,
+            app: trace.app.map(|a| (&*a.app_id, &*a.app_name)),
+            client,
+        };
+        if let Some(answer) = set.render(&facts) {
+            return answer;
+        }
+    }
+    errors::render(error, request_id)
 }
 
 /// Answers a request head the server could not read as a request (400, 414, 494): with a
@@ -854,7 +904,7 @@ fn identify<'s, 'h>(
             } else if hw_id.is_some() {
                 "app secret is only accepted over HTTPS".to_owned()
             } else {
-                "authorization not found".to_owned()
+                errors::NO_CREDENTIALS.to_owned()
             }
         }));
     };

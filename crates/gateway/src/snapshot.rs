@@ -20,6 +20,7 @@ use crate::meters::ApiMeters;
 use crate::policy::Policies;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
 use crate::rate_limit::{AllEnvs, Counters, RateLimiter, ThrottleCount};
+use crate::responses::ErrorResponses;
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
 use crate::IndexHasher;
 use apigw_signing::SigningKey;
@@ -113,6 +114,8 @@ pub struct SnapshotStats {
 #[derive(Debug, Default)]
 struct GroupRoutes {
     envs: HashMap<Box<str>, RouteTable, IndexHasher>,
+    /// Its default gateway response, if it changes some answer (for calls routed to no API).
+    responses: Option<Arc<ErrorResponses>>,
 }
 
 /// A published API, ready to proxy.
@@ -142,6 +145,16 @@ pub(crate) struct ApiEntry {
     pub ip_acl: Option<Box<Acl>>,
     /// Its request counters and latency histograms.
     pub meters: ApiMeters,
+    /// What its refusals are answered with, if not the gateway's own error bodies.
+    pub responses: Option<Box<ApiResponses>>,
+}
+
+/// The gateway response an API's refusals are answered with, and the stage the API is
+/// published in (its `$context.stage`).
+#[derive(Debug)]
+pub(crate) struct ApiResponses {
+    pub set: Arc<ErrorResponses>,
+    pub stage: Box<str>,
 }
 
 /// What answers an API's calls, prepared for the request path.
@@ -346,7 +359,10 @@ impl Routing {
                     tracing::warn!(domain = %name, "domain bound to several groups; the last one wins");
                 }
             }
-            routing.groups.push(GroupRoutes::default());
+            routing.groups.push(GroupRoutes {
+                envs: HashMap::default(),
+                responses: group.responses,
+            });
         }
 
         for mut api in apis {
@@ -708,8 +724,15 @@ impl Routing {
             .entry(target.fp)
             .or_insert_with(|| Arc::clone(&target));
         let meters = ApiMeters::for_api(&api.api_id, &api.name, &api.env_name);
+        let responses = api.responses.map(|set| {
+            Box::new(ApiResponses {
+                set,
+                stage: api.env_name.as_str().into(),
+            })
+        });
         self.apis.push(ApiEntry {
             meters,
+            responses,
             api_id: api.api_id.into(),
             name: api.name.into(),
             protocol: api.req_protocol,
@@ -853,6 +876,15 @@ impl Snapshot {
         table.find(method, path, |api| {
             routing.apis[api as usize].protocol.serves(transport)
         })
+    }
+
+    /// The default gateway response of group `group`, if it changes some answer.
+    pub(crate) fn group_responses(&self, group: u32) -> Option<&ErrorResponses> {
+        self.routing
+            .groups
+            .get(group as usize)?
+            .responses
+            .as_deref()
     }
 
     pub(crate) fn api(&self, idx: ApiIdx) -> &ApiEntry {
@@ -1042,6 +1074,7 @@ mod tests {
             throttle: None,
             ip_acl: None,
             backend_signing: None,
+            responses: None,
         }
     }
 
@@ -1051,6 +1084,7 @@ mod tests {
             name: id.into(),
             is_default: default,
             domains: domains.iter().map(|&d| d.into()).collect(),
+            responses: None,
         }
     }
 

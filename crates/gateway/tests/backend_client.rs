@@ -140,6 +140,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             name: "DEFAULT".into(),
             is_default: true,
             domains: vec![],
+            responses: None,
         }],
         apis: vec![PublishedApi {
             api_id: "b".into(),
@@ -170,6 +171,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             throttle: None,
             ip_acl: None,
             backend_signing: None,
+            responses: None,
         }],
         ..Default::default()
     };

@@ -291,6 +291,7 @@ fn api(
         throttle: None,
         ip_acl: None,
         backend_signing: None,
+        responses: None,
     }
 }
 
@@ -469,12 +470,14 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
                 name: "DEFAULT".into(),
                 is_default: true,
                 domains: vec![],
+                responses: None,
             },
             GroupConfig {
                 id: "grp1".into(),
                 name: "group one".into(),
                 is_default: false,
                 domains: vec!["api.example.com".into()],
+                responses: None,
             },
         ],
         apis,

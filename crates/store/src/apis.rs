@@ -74,6 +74,9 @@ pub enum ApiStoreError {
     /// The backend names a VPC channel that is not in the instance.
     #[error("VPC channel {0} does not exist")]
     VpcChannelNotFound(String),
+    /// The definition names a gateway response its group does not have.
+    #[error("gateway response {0} does not exist")]
+    ResponseNotFound(String),
     /// An update tried to move the API to another group.
     #[error("an API cannot move to another group")]
     GroupChange,

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod env_variables;
 pub mod error;
 pub mod features;
+pub mod gateway_responses;
 pub mod group_domains;
 pub mod ledger;
 pub mod member_groups;
@@ -29,6 +30,7 @@ pub use authz::AuthzStore;
 pub use env_variables::EnvVariableStore;
 pub use error::StoreError;
 pub use features::{FeatureStore, InstanceFeature};
+pub use gateway_responses::GatewayResponseStore;
 pub use group_domains::GroupDomainStore;
 pub use ledger::QuotaLedgerStore;
 pub use member_groups::VpcMemberGroupStore;
@@ -59,6 +61,7 @@ pub trait Store:
     + AclPolicyStore
     + GroupDomainStore
     + EnvVariableStore
+    + GatewayResponseStore
     + SignKeyStore
     + VpcChannelStore
     + VpcMemberGroupStore
@@ -80,6 +83,7 @@ impl<T> Store for T where
         + AclPolicyStore
         + GroupDomainStore
         + EnvVariableStore
+        + GatewayResponseStore
         + SignKeyStore
         + VpcChannelStore
         + VpcMemberGroupStore

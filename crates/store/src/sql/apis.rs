@@ -18,17 +18,19 @@ pub(super) async fn insert_instance_defaults(
     instance_id: &str,
     at: Timestamp,
 ) -> StoreResult<()> {
+    let group_id = new_id();
     sqlx::query(
         "INSERT INTO api_groups (id, instance_id, name, remark, is_default, register_time, update_time) \
          VALUES ($1, $2, $3, '', 1, $4, $5)",
     )
-    .bind(new_id())
+    .bind(&group_id)
     .bind(instance_id)
     .bind(DEFAULT_GROUP_NAME)
     .bind(at.nanos())
     .bind(at.nanos())
     .execute(&mut *tx)
     .await?;
+    super::gateway_responses::insert_default_responses(tx, Some(&group_id)).await?;
     sqlx::query(
         "INSERT INTO environments (instance_id, id, name, remark, create_time) VALUES ($1, $2, $3, '', $4)",
     )
@@ -346,6 +348,19 @@ async fn check_api_channel(
     Ok(())
 }
 
+/// Refuses a definition naming a gateway response its group does not have.
+async fn check_api_response(
+    tx: &mut AnyConnection,
+    definition: &ApiDefinition,
+) -> ApiStoreResult<()> {
+    if let Some(id) = definition.response_id() {
+        if !super::gateway_responses::group_has_response(tx, definition.group_id(), id).await? {
+            return Err(ApiStoreError::ResponseNotFound(id.to_owned()));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a name or method + path another API of the group (other than `except_id`) has.
 async fn check_api_unique(
     conn: &mut AnyConnection,
@@ -409,6 +424,7 @@ impl ApiStore for SqlStore {
         .bind(now.nanos())
         .execute(&mut *tx)
         .await?;
+        super::gateway_responses::insert_default_responses(&mut tx, Some(&created.id)).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -692,6 +708,7 @@ impl ApiStore for SqlStore {
             .ok_or(ApiStoreError::GroupNotFound)?;
         check_api_unique(&mut tx, &definition, "").await?;
         check_api_channel(&mut tx, scope, &definition).await?;
+        check_api_response(&mut tx, &definition).await?;
         let id = new_id();
         let now = Timestamp::now();
         sqlx::query(
@@ -737,6 +754,7 @@ impl ApiStore for SqlStore {
         }
         check_api_unique(&mut tx, &definition, id).await?;
         check_api_channel(&mut tx, scope, &definition).await?;
+        check_api_response(&mut tx, &definition).await?;
         sqlx::query(
             "UPDATE apis SET name = $1, api_type = $2, req_protocol = $3, req_method = $4, req_uri = $5, \
              route_key = $6, auth_type = $7, definition = $8, update_time = $9 WHERE id = $10 AND instance_id = $11",

@@ -33,7 +33,11 @@ async fn in_scope(
         .is_some())
 }
 
-async fn group_in_scope(conn: &mut AnyConnection, scope: &Scope, id: &str) -> StoreResult<bool> {
+pub(super) async fn group_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    id: &str,
+) -> StoreResult<bool> {
     in_scope(
         conn,
         "SELECT 1 AS found FROM api_groups g JOIN instances i ON i.id = g.instance_id \

@@ -38,6 +38,7 @@ const TABLES: &[&str] = &[
     "acl_bindings",
     "group_domains",
     "env_variables",
+    "gateway_responses",
     "sign_keys",
     "sign_bindings",
     "vpc_channels",
@@ -62,6 +63,7 @@ const ADDED_LATER: &[&str] = &[
     "vpc_channels",
     "vpc_members",
     "vpc_member_groups",
+    "gateway_responses",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.
@@ -213,6 +215,8 @@ impl SqlStore {
             }
             summary.rows.push((name.to_owned(), table.rows.len()));
         }
+        // A dump older than gateway responses: every group gets its default one.
+        super::gateway_responses::insert_default_responses(&mut tx, None).await?;
         sqlx::query("UPDATE revision SET n = $1 WHERE id = 1")
             .bind(dump.revision)
             .execute(&mut *tx)

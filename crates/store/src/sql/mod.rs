@@ -21,6 +21,7 @@ mod env_variables;
 mod export;
 mod expr;
 mod features;
+mod gateway_responses;
 mod group_domains;
 mod ledger;
 mod member_groups;

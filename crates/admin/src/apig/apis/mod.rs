@@ -14,6 +14,7 @@ pub mod domain_certificates;
 pub mod domains;
 pub mod env_variables;
 pub mod envs;
+pub mod gateway_responses;
 pub mod groups;
 pub mod publish;
 pub mod versions;
@@ -56,6 +57,24 @@ pub fn routes() -> Router<AppState> {
                 "{base}/api-groups/{{group_id}}/domains/{{domain_id}}/certificate/{{certificate_id}}"
             ),
             get(domain_certificates::show).delete(domain_certificates::detach),
+        )
+        .route(
+            &format!("{base}/api-groups/{{group_id}}/gateway-responses"),
+            get(gateway_responses::list).post(gateway_responses::create),
+        )
+        .route(
+            &format!("{base}/api-groups/{{group_id}}/gateway-responses/{{response_id}}"),
+            get(gateway_responses::show)
+                .put(gateway_responses::update)
+                .delete(gateway_responses::delete),
+        )
+        .route(
+            &format!(
+                "{base}/api-groups/{{group_id}}/gateway-responses/{{response_id}}/{{response_type}}"
+            ),
+            get(gateway_responses::show_type)
+                .put(gateway_responses::update_type)
+                .delete(gateway_responses::delete_type),
         )
         .route(&format!("{base}/envs"), get(envs::list).post(envs::create))
         .route(
@@ -129,6 +148,7 @@ pub fn refusal(e: ApiStoreError, at: Addressed<'_>) -> Error {
         ApiStoreError::ReleaseEnvLocked => ApiError::release_environment_locked(),
         ApiStoreError::GroupChange => ApiError::invalid_body_field("group_id"),
         ApiStoreError::VpcChannelNotFound(id) => ApiError::vpc_channel_not_found(&id),
+        ApiStoreError::ResponseNotFound(id) => ApiError::gateway_response_not_found(&id),
         // The instance vanished between the scope check and the transaction.
         ApiStoreError::Store(StoreError::NotFound) => ApiError::instance_not_found(at.instance),
         ApiStoreError::Store(other) => return other.into(),
