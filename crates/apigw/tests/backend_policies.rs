@@ -740,6 +740,16 @@ fn a_policy_backend_naming_an_undefined_variable_answers_500_for_its_calls_only(
         log.contains("backend policy by_variable: url_domain"),
         "the log names the policy: {log}"
     );
+    let warned = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("API without a backend") && l.contains("policy by_variable"))
+            .count()
+    };
+    assert_eq!(warned(&log), 1, "{log}");
+    // Another change rebuilds the routes: the same reason is not logged again.
+    let unrelated = m.call("POST", "/api-groups", Some(&json!({"name": "unrelated"})));
+    assert_eq!(unrelated.status, 201, "{}", unrelated.text);
+    assert_eq!(warned(&server.log_text()), 1, "{}", server.log_text());
 
     // Defined, it is in force for the next call.
     let defined = m.call(

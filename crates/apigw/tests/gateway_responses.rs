@@ -307,6 +307,10 @@ fn bad_fields_are_refused_naming_them() {
             "responses.NOT_FOUND.headers[0].key",
         ),
         (
+            rule(json!({"headers": [{"key": "Transfer-Encoding", "value": "chunked"}]})),
+            "responses.NOT_FOUND.headers[0].key",
+        ),
+        (
             rule(json!({"headers": [{"key": "a", "value": ""}]})),
             "responses.NOT_FOUND.headers[0].value",
         ),

@@ -28,6 +28,21 @@ pub const MAX_BODY_TEMPLATE: usize = 65_536;
 /// The name of a group's default response.
 pub const DEFAULT_RESPONSE_NAME: &str = "default";
 
+/// Headers a rule may not set (any case): those that frame the message or belong to the
+/// connection (a wrong `Content-Length` would corrupt the exchange), and the request id the
+/// gateway sets itself.
+const RESERVED_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "x-request-id",
+];
+
 /// The body template of every rule nobody changed: the gateway's own error body.
 pub const DEFAULT_BODY: &str = r#"{"error_code":"$context.error.code","error_msg":"$context.error.message","request_id":"$context.requestId"}"#;
 
@@ -203,8 +218,8 @@ impl ResponseName {
     }
 }
 
-/// A header a rule adds: a name of 1–128 letters, digits, `-` and `_`, and a value template
-/// of 1–1,024 characters without `[[` or `]]`.
+/// A header a rule adds: a name of 1–128 letters, digits, `-` and `_` (not one of
+/// [`RESERVED_HEADERS`]), and a value template of 1–1,024 characters without `[[` or `]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleHeader {
     /// `key`.
@@ -254,7 +269,8 @@ impl ResponseRule {
                 && key
                     .bytes()
                     .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_');
-            let taken = headers.iter().any(|o| o.key.eq_ignore_ascii_case(key));
+            let taken = headers.iter().any(|o| o.key.eq_ignore_ascii_case(key))
+                || RESERVED_HEADERS.iter().any(|r| r.eq_ignore_ascii_case(key));
             if !key_ok || taken {
                 return Err(h.bad("key"));
             }
@@ -472,6 +488,10 @@ mod tests {
             (
                 json!({"NOT_FOUND": {"headers": [{"key": "A", "value": "v"}, {"key": "a", "value": "w"}]}}),
                 "responses.NOT_FOUND.headers[1].key",
+            ),
+            (
+                json!({"NOT_FOUND": {"headers": [{"key": "Content-Length", "value": "1"}]}}),
+                "responses.NOT_FOUND.headers[0].key",
             ),
             (
                 json!({"NOT_FOUND": {"headers": [{"key": "a", "value": "[[x]]"}]}}),

@@ -94,6 +94,11 @@ pub(crate) struct CallFacts<'a, 'r> {
 }
 
 impl Policies {
+    /// What its policies' backends serve, in order (for the next build's log).
+    pub(crate) fn servings(&self) -> impl Iterator<Item = &Serving> {
+        self.entries.iter().map(|e| &e.serving)
+    }
+
     /// The prepared policies of `api` (`None` when it has none), each answered by the
     /// `Serving` `prepared` makes of it; the failing policy's name when `prepared` gives none,
     /// or a header name or pattern does not compile (the management API checked both, so only

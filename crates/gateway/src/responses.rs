@@ -231,7 +231,13 @@ impl ErrorResponses {
         );
         for (name, value) in &rule.headers {
             // A value a variable made unusable in a header (a control character) is left out.
-            if let Ok(value) = HeaderValue::from_str(&value.fill(facts, false)) {
+            let Ok(value) = HeaderValue::from_str(&value.fill(facts, false)) else {
+                continue;
+            };
+            // A rule's `Content-Type` replaces the gateway's; other headers add to it.
+            if name == CONTENT_TYPE {
+                headers.insert(CONTENT_TYPE, value);
+            } else {
                 headers.append(name.clone(), value);
             }
         }
@@ -277,7 +283,7 @@ mod tests {
         let set = responses(json!({
             "AUTH_FAILURE": {"status": 418, "body": "{\"why\":\"$context.error.type\"}",
                              "headers": [{"key": "X-Code", "value": "$context.error.code"}]},
-            "NOT_FOUND": {"body": "gone"},
+            "NOT_FOUND": {"body": "gone", "headers": [{"key": "content-type", "value": "text/plain"}]},
         }));
         let error = ApiError::new(401, "APIG.0303", "no");
         let mut facts = Facts {
@@ -291,8 +297,15 @@ mod tests {
         let r = set.render(&facts).unwrap();
         assert_eq!(r.status(), 418);
         assert_eq!(r.headers()["x-code"], "APIG.0303");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/json;charset=utf-8"
+        );
         facts.kind = ResponseType::NotFound;
-        assert_eq!(set.render(&facts).unwrap().status(), 401, "its own status");
+        let r = set.render(&facts).unwrap();
+        assert_eq!(r.status(), 401, "its own status");
+        let types: Vec<_> = r.headers().get_all("content-type").iter().collect();
+        assert_eq!(types, ["text/plain"], "the rule's replaces the gateway's");
         facts.kind = ResponseType::Throttled;
         assert!(set.render(&facts).is_none());
         assert!(ErrorResponses::new(&Default::default()).is_none());

@@ -298,18 +298,18 @@ impl Routing {
             .flat_map(|p| p.apis.iter().filter_map(|a| a.rate_limit.as_ref()))
             .map(|l| (l.counters().key().into(), Arc::clone(l.counters())))
             .collect();
-        // Why each API lacked a backend where it did: the log says so again only when the
-        // reason changes, not at every rebuild.
-        let was_missing: HashMap<(&str, &str), &str> = previous
-            .into_iter()
-            .flat_map(|p| p.apis.iter())
-            .filter_map(|a| match &a.serving {
-                Serving::Missing(reason) => {
-                    Some(((&*a.target.api_id, &*a.target.env_id), &**reason))
+        // Why each API, or one of its backend policies, lacked a backend where it did: the log
+        // says so again only when the reason changes, not at every rebuild.
+        let mut was_missing: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
+        for a in previous.into_iter().flat_map(|p| p.apis.iter()) {
+            let policies = a.policies.iter().flat_map(|p| p.servings());
+            for serving in std::iter::once(&a.serving).chain(policies) {
+                if let Serving::Missing(reason) = serving {
+                    let key = (&*a.target.api_id, &*a.target.env_id);
+                    was_missing.entry(key).or_default().push(reason);
                 }
-                _ => None,
-            })
-            .collect();
+            }
+        }
         // So are the calls of each API in all its environments.
         let mut all_envs: HashMap<Box<str>, Arc<AllEnvs>> = previous
             .into_iter()
@@ -376,8 +376,9 @@ impl Routing {
             let all_envs = Arc::clone(all_envs.entry(api.api_id.as_str().into()).or_default());
             let missing_before = was_missing
                 .get(&(api.api_id.as_str(), api.env_id.as_str()))
-                .copied();
-            routing.add_api(api, rate_limit, all_envs, missing_before, &mut balancers);
+                .cloned()
+                .unwrap_or_default();
+            routing.add_api(api, rate_limit, all_envs, &missing_before, &mut balancers);
         }
         routing.balancers = balancers.built;
         for group in &mut routing.groups {
@@ -682,7 +683,7 @@ impl Routing {
         api: PublishedApi,
         rate_limit: Option<Box<RateLimiter>>,
         all_envs: Arc<AllEnvs>,
-        missing_before: Option<&str>,
+        missing_before: &[&str],
         balancers: &mut ChannelBalancers,
     ) {
         let Some(&group) = self
@@ -764,7 +765,7 @@ fn serving(
     api: &PublishedApi,
     backend: &Backend,
     params: &[BackendParam],
-    missing_before: Option<&str>,
+    missing_before: &[&str],
     balancers: &mut ChannelBalancers,
 ) -> Option<Serving> {
     Some(match backend {
@@ -785,7 +786,7 @@ fn serving(
         }
         Backend::Mock(mock) => Serving::Mock(Bytes::from(mock.content.clone())),
         Backend::Missing { reason } => {
-            if missing_before == Some(reason.as_str()) {
+            if missing_before.contains(&reason.as_str()) {
                 tracing::debug!(api = %api.api_id, env = %api.env_name, %reason, "API still without a backend in this environment");
             } else {
                 tracing::warn!(api = %api.api_id, env = %api.env_name, %reason, "API without a backend in this environment: its calls answer 500 APIG.0103");
