@@ -8,12 +8,12 @@
 //! carries none, and the success path never looks here.
 
 use crate::body::GatewayBody;
+use crate::errors::push_json_escaped;
 use apigw_domain::gateway_response::{ResponseRules, ResponseType};
 use apigw_domain::ApiError;
 use http::header::CONTENT_TYPE;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use std::collections::HashMap;
-use std::fmt::Write;
 use std::net::IpAddr;
 
 /// A gateway response's changed rules, ready to answer refusals.
@@ -34,9 +34,10 @@ struct Rule {
     headers: Vec<(HeaderName, Template)>,
 }
 
-/// A text with `$context` variables, split once.
+/// A text with `$context` variables, split once, and the room its filled text is first
+/// given (its literal text and some for the values).
 #[derive(Debug, PartialEq, Eq)]
-struct Template(Vec<Piece>);
+struct Template(Vec<Piece>, usize);
 
 #[derive(Debug, PartialEq, Eq)]
 enum Piece {
@@ -110,13 +111,20 @@ impl Template {
         if !literal.is_empty() {
             pieces.push(Piece::Text(literal.into()));
         }
-        Self(pieces)
+        let room = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.len(),
+                Piece::Var(_) => 48,
+            })
+            .sum();
+        Self(pieces, room)
     }
 
     /// The text with `facts` filled in; `escape` writes each value as JSON string content
     /// (the body's variables stand inside JSON strings).
     fn fill(&self, facts: &Facts<'_>, escape: bool) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.1);
         for piece in &self.0 {
             match piece {
                 Piece::Text(t) => out.push_str(t),
@@ -131,23 +139,6 @@ impl Template {
             }
         }
         out
-    }
-}
-
-/// Writes `value` as the content of a JSON string.
-fn push_json_escaped(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
     }
 }
 
