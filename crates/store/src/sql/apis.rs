@@ -348,6 +348,27 @@ async fn check_api_channel(
     Ok(())
 }
 
+/// Whether an API definition of instance `instance_id` — an API's own, a publication's or a
+/// kept version's — contains `needle` (how a VPC channel or a gateway response in use is
+/// found: the definitions are JSON text).
+pub(super) async fn definitions_mention(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    needle: &str,
+) -> StoreResult<bool> {
+    let row = sqlx::query(
+        "SELECT 1 AS used FROM apis WHERE instance_id = $1 AND instr(definition, $2) > 0 \
+         UNION ALL SELECT 1 FROM publications WHERE instance_id = $1 AND instr(definition, $2) > 0 \
+         UNION ALL SELECT 1 FROM api_versions WHERE instance_id = $1 AND instr(definition, $2) > 0 \
+         LIMIT 1",
+    )
+    .bind(instance_id)
+    .bind(needle)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Refuses a definition naming a gateway response its group does not have.
 async fn check_api_response(
     tx: &mut AnyConnection,

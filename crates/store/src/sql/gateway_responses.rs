@@ -111,17 +111,7 @@ fn response_reference(id: &str) -> String {
 /// Whether an API of the instance, or a published or kept version of one, names response
 /// `id`.
 async fn response_in_use(conn: &mut AnyConnection, scope: &Scope, id: &str) -> StoreResult<bool> {
-    let row = sqlx::query(
-        "SELECT 1 AS used FROM apis WHERE instance_id = $1 AND instr(definition, $2) > 0 \
-         UNION ALL SELECT 1 FROM publications WHERE instance_id = $1 AND instr(definition, $2) > 0 \
-         UNION ALL SELECT 1 FROM api_versions WHERE instance_id = $1 AND instr(definition, $2) > 0 \
-         LIMIT 1",
-    )
-    .bind(&scope.instance_id)
-    .bind(response_reference(id))
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.is_some())
+    super::apis::definitions_mention(conn, &scope.instance_id, &response_reference(id)).await
 }
 
 /// Whether group `group_id` has response `id` (for the APIs that name it).

@@ -255,18 +255,7 @@ impl SqlStore {
     /// Whether an API of the instance names channel `id`: its definition, where it is
     /// published, or a version kept to roll back to.
     async fn channel_in_use(tx: &mut AnyConnection, scope: &Scope, id: &str) -> StoreResult<bool> {
-        let needle = channel_reference(id);
-        let row = sqlx::query(
-            "SELECT 1 AS used FROM apis WHERE instance_id = $1 AND instr(definition, $2) > 0 \
-             UNION ALL SELECT 1 FROM publications WHERE instance_id = $1 AND instr(definition, $2) > 0 \
-             UNION ALL SELECT 1 FROM api_versions WHERE instance_id = $1 AND instr(definition, $2) > 0 \
-             LIMIT 1",
-        )
-        .bind(&scope.instance_id)
-        .bind(&needle)
-        .fetch_optional(&mut *tx)
-        .await?;
-        Ok(row.is_some())
+        super::apis::definitions_mention(tx, &scope.instance_id, &channel_reference(id)).await
     }
 
     /// Whether channel `id` is in `scope` (for the APIs that name it).
