@@ -60,7 +60,8 @@ enum Var {
     SourceIp,
 }
 
-/// Each variable's name after `$context.`, longer names first where one starts another.
+/// Each variable's name after `$context.`; a name counts only where no letter, digit or `_`
+/// follows it (`$context.apiIdx` is no variable).
 const VARIABLES: &[(&str, Var)] = &[
     ("error.code", Var::ErrorCode),
     ("error.message", Var::ErrorMessage),
