@@ -589,18 +589,24 @@ async fn load_routes(
         .map(|c| (c.id.clone(), Arc::new(channel_config(c))))
         .collect();
     let sets = response_sets(store, instance_id).await?;
+    // Every group, also one with nothing published: its subdomain leads to it (its callers get
+    // its 404 and its gateway response, not the DEFAULT group's APIs).
     let mut groups: BTreeMap<String, GroupConfig> = BTreeMap::new();
+    let all_groups = store.instance_groups(instance_id).await?;
+    for g in all_groups
+        .iter()
+        .chain(published_apis.iter().map(|p| &p.group))
+    {
+        groups.entry(g.id.clone()).or_insert_with(|| GroupConfig {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            is_default: g.is_default,
+            domains: vec![api::sl_domain(&g.id, region).into()],
+            responses: sets.get(&g.id).cloned(),
+        });
+    }
     let mut apis = Vec::with_capacity(published_apis.len());
     for p in &published_apis {
-        groups
-            .entry(p.group.id.clone())
-            .or_insert_with(|| GroupConfig {
-                id: p.group.id.clone(),
-                name: p.group.name.clone(),
-                is_default: p.group.is_default,
-                domains: vec![api::sl_domain(&p.group.id, region).into()],
-                responses: sets.get(&p.group.id).cloned(),
-            });
         let env_variables = variables.get(&p.group.id).and_then(|e| e.get(&p.env_id));
         let mut api = published(p, env_variables, &channels)?;
         let key = (p.api_id.clone(), p.env_id.clone());

@@ -509,6 +509,22 @@ fn refused_calls_are_answered_with_the_api_or_group_response() {
     );
     assert_eq!(r.header("x-request-id").map(str::len), Some(32));
 
+    // A group with nothing published: its subdomain leads to it, not to the DEFAULT group's
+    // APIs, and its own default response answers.
+    let quiet = m.call("POST", "/api-groups", Some(&json!({"name": "quiet"})));
+    assert_eq!(quiet.status, 201, "{}", quiet.text);
+    let quiet_id = quiet.json["id"].as_str().unwrap().to_owned();
+    let quiet_host = quiet.json["sl_domain"].as_str().unwrap().to_owned();
+    let set = m.call(
+        "PUT",
+        &format!("{}/{quiet_id}/NOT_FOUND", responses_path(&quiet_id)),
+        Some(&json!({"body": "{\"quiet\":\"$context.error.code\"}"})),
+    );
+    assert_eq!(set.status, 200, "{}", set.text);
+    let r = call(&gateway, "/echo/x", &[("Host", &quiet_host)]);
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.json, json!({"quiet": "APIG.0101"}));
+
     // No credential on the plain API: the group's AUTH_HEADER_MISSING, its message escaped.
     let r = call(&gateway, "/echo/x", &[]);
     assert_eq!(r.status, 407, "{}", r.text);

@@ -488,4 +488,7 @@ pub trait ApiStore: Send + Sync + 'static {
     /// per (environment, API) with the definition as published and its group. An unknown
     /// instance has nothing published.
     async fn published_apis(&self, instance_id: &str) -> StoreResult<Vec<PublishedApi>>;
+    /// Every API group of an instance, for the data plane: a group's subdomain leads to it
+    /// also while it has nothing published.
+    async fn instance_groups(&self, instance_id: &str) -> StoreResult<Vec<PublishedGroup>>;
 }

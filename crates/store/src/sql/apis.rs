@@ -1135,6 +1135,24 @@ impl ApiStore for SqlStore {
             })
             .collect()
     }
+
+    async fn instance_groups(&self, instance_id: &str) -> StoreResult<Vec<PublishedGroup>> {
+        sqlx::query(
+            "SELECT id, name, is_default FROM api_groups WHERE instance_id = $1 ORDER BY id",
+        )
+        .bind(instance_id)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(PublishedGroup {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                is_default: row.try_get::<i64, _>("is_default")? != 0,
+            })
+        })
+        .collect()
+    }
 }
 
 #[cfg(test)]
