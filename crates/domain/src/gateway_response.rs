@@ -202,11 +202,6 @@ impl ResponseName {
         }
     }
 
-    /// The name of a group's default response.
-    pub fn default_name() -> Self {
-        Self(DEFAULT_RESPONSE_NAME.to_owned())
-    }
-
     /// Reads back a name this type wrote (the store's copy).
     pub fn from_stored(name: String) -> Self {
         Self(name)
@@ -534,7 +529,7 @@ mod tests {
         let response = GatewayResponse {
             id: "a".repeat(32),
             group_id: "a".repeat(32),
-            name: ResponseName::default_name(),
+            name: ResponseName::parse(DEFAULT_RESPONSE_NAME).unwrap(),
             is_default: true,
             rules: parse_rules(&obj(json!({"responses": {"THROTTLED": {"body": "{}"}}}))).unwrap(),
             create_time: Timestamp::from_unix_seconds(0),

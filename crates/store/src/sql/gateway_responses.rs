@@ -5,7 +5,7 @@ use super::*;
 use crate::gateway_responses::*;
 use apigw_domain::gateway_response::{
     rules_from_stored, rules_to_stored, GatewayResponse, ResponseName, ResponseRule, ResponseRules,
-    ResponseType,
+    ResponseType, DEFAULT_RESPONSE_NAME,
 };
 
 const RESPONSE_COLUMNS: &str =
@@ -34,8 +34,11 @@ pub(super) async fn insert_default_responses(
     let mut q = QueryBuilder::new(
         "INSERT INTO gateway_responses \
          (id, instance_id, group_id, name, is_default, rules, create_time, update_time) \
-         SELECT g.id, g.instance_id, g.id, 'default', 1, '{}', g.register_time, g.register_time \
-         FROM api_groups g WHERE NOT EXISTS (SELECT 1 FROM gateway_responses r WHERE r.id = g.id)",
+         SELECT g.id, g.instance_id, g.id, ",
+    );
+    q.push_bind(DEFAULT_RESPONSE_NAME).push(
+        ", 1, '{}', g.register_time, g.register_time FROM api_groups g \
+         WHERE NOT EXISTS (SELECT 1 FROM gateway_responses r WHERE r.id = g.id)",
     );
     if let Some(id) = group_id {
         q.push(" AND g.id = ").push_bind(id);
