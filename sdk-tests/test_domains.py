@@ -2,7 +2,10 @@
 (AssociateDomainV2, UpdateDomainV2, DisassociateDomainV2, ShowDetailsOfApiGroupV2), then
 called through apigw's gateway listeners with that name as Host; and a certificate added to a
 name (AssociateCertificateV2, ShowDetailsOfDomainNameCertificateV2, DisassociateCertificateV2),
-made by the openssl command and verified by a TLS client asking for that name."""
+made by the openssl command and verified by a TLS client asking for that name; a name whose
+certificate came with a trusted root CA verifies its callers' client certificates
+(UpdateDomainV2's verified_client_certificate_enabled, the group's is_has_trusted_root_ca),
+checked with OpenSSL (Python's ssl) as the client."""
 import socket
 import ssl
 import subprocess
@@ -204,6 +207,119 @@ def test_a_certificate_added_to_a_name_is_presented_for_it(server, apig, instanc
                     instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
                     certificate_id=added.ssl_id))
         assert (ei.value.status_code, ei.value.error_code) == (404, "APIG.3021")
+    finally:
+        apig.disassociate_domain_v2(DisassociateDomainV2Request(
+            instance_id=instance_id, group_id=shop.id, domain_id=bound.id))
+
+
+def _openssl_ca(tmp_path, name):
+    """A CA certificate (PEM text) and the paths of it and its key, made by openssl."""
+    cert, key = tmp_path / "ca.crt", tmp_path / "ca.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "30", "-subj", "/CN=" + name,
+         "-addext", "basicConstraints=critical,CA:TRUE",
+         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+        check=True, capture_output=True)
+    return cert.read_text(), cert, key
+
+
+def _openssl_client(tmp_path, ca_cert, ca_key, who):
+    """The paths of a client certificate for `who` issued by the CA, and of its key."""
+    key, csr, cert = (tmp_path / (who + ext) for ext in (".key", ".csr", ".crt"))
+    ext = tmp_path / (who + ".ext")
+    ext.write_text("extendedKeyUsage=clientAuth\n")
+    subprocess.run(
+        ["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+         "-keyout", str(key), "-out", str(csr), "-subj", "/CN=" + who],
+        check=True, capture_output=True)
+    subprocess.run(
+        ["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+         "-CAcreateserial", "-out", str(cert), "-days", "30", "-extfile", str(ext)],
+        check=True, capture_output=True)
+    return cert, key
+
+
+def _tls_get(server, name, server_pem, client=None):
+    """`GET /shop` for `name` over a TLS connection asking (SNI) for it, verifying the
+    listener's certificate against `server_pem`, presenting `client` (cert, key) if given:
+    the status, or the error that ended the exchange."""
+    host, port = server.gateway_tls_address.split(":")
+    ctx = ssl.create_default_context(cadata=server_pem)
+    if client:
+        ctx.load_cert_chain(str(client[0]), str(client[1]))
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname=name) as tls:
+                tls.sendall(("GET /shop HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                             % name).encode())
+                head = tls.recv(1024)
+                if not head:
+                    return ConnectionError("closed without an answer")
+                return int(head.split(b" ", 2)[1])
+    except (ssl.SSLError, OSError) as e:
+        return e
+
+
+def test_a_trusted_root_ca_makes_the_name_verify_client_certificates(
+        server, apig, instance_id, project_id, admin_token, shop, tmp_path):
+    name = "mtls.sdk-shop.example"
+    bound = apig.associate_domain_v2(AssociateDomainV2Request(
+        instance_id=instance_id, group_id=shop.id, body=UrlDomainCreate(url_domain=name)))
+    try:
+        cert, key = _openssl_pair(tmp_path, name)
+        ca_pem, ca_cert, ca_key = _openssl_ca(tmp_path, "SDK clients CA")
+        alice = _openssl_client(tmp_path, ca_cert, ca_key, "alice")
+        # Verification needs a certificate with a CA first.
+        with pytest.raises(ClientRequestException) as ei:
+            apig.update_domain_v2(UpdateDomainV2Request(
+                instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
+                body=UrlDomainModify(verified_client_certificate_enabled=True)))
+        assert (ei.value.status_code, ei.value.error_code) == (400, "APIG.2011"), str(ei.value)
+
+        # This SDK version's CertForm has no `trusted_root_ca`: the same call, by hand.
+        r = requests.post(
+            "%s/v2/%s/apigw/instances/%s/api-groups/%s/domains/%s/certificate"
+            % (server.base_url, project_id, instance_id, shop.id, bound.id),
+            json={"name": "sdk_mtls", "cert_content": cert, "private_key": key,
+                  "trusted_root_ca": ca_pem},
+            headers={"X-Auth-Token": admin_token}, timeout=10)
+        assert r.status_code == 201, r.text
+        assert r.json()["verified_client_certificate_enabled"] is True
+        shown = apig.show_details_of_api_group_v2(ShowDetailsOfApiGroupV2Request(
+            instance_id=instance_id, group_id=shop.id))
+        listed = [d for d in shown.url_domains if d.id == bound.id][0]
+        assert listed.verified_client_certificate_enabled is True
+        assert listed.is_has_trusted_root_ca is True
+        assert listed.ssl_infos[0].is_has_trusted_root_ca is True
+
+        # OpenSSL as the client: with alice's certificate through, without one refused.
+        assert _tls_get(server, name, cert, alice) == 200
+        assert isinstance(_tls_get(server, name, cert), Exception)
+        # The name as Host on a connection opened for another name: 403 APIG.0306.
+        r = _get(server, name, https=True)
+        assert r.status_code == 403 and r.json()["error_code"] == "APIG.0306", r.text
+
+        changed = apig.update_domain_v2(UpdateDomainV2Request(
+            instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
+            body=UrlDomainModify(verified_client_certificate_enabled=False)))
+        assert changed.verified_client_certificate_enabled is False
+        assert _tls_get(server, name, cert) == 200
+        changed = apig.update_domain_v2(UpdateDomainV2Request(
+            instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
+            body=UrlDomainModify(verified_client_certificate_enabled=True)))
+        assert changed.verified_client_certificate_enabled is True
+        assert isinstance(_tls_get(server, name, cert), Exception)
+        assert _tls_get(server, name, cert, alice) == 200
+
+        apig.disassociate_certificate_v2(DisassociateCertificateV2Request(
+            instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
+            certificate_id=listed.ssl_id))
+        shown = apig.show_details_of_api_group_v2(ShowDetailsOfApiGroupV2Request(
+            instance_id=instance_id, group_id=shop.id))
+        listed = [d for d in shown.url_domains if d.id == bound.id][0]
+        assert listed.verified_client_certificate_enabled is False
+        assert _get(server, name, https=True).status_code == 200
     finally:
         apig.disassociate_domain_v2(DisassociateDomainV2Request(
             instance_id=instance_id, group_id=shop.id, domain_id=bound.id))

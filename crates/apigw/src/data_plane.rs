@@ -10,6 +10,7 @@ use apigw_domain::api::{
     ParamLocation, ParamType, ReqProtocol, SystemParam,
 };
 use apigw_domain::authz::AclType;
+use apigw_domain::certificate::TrustedRootCa;
 use apigw_domain::env_variable::{substitute, Undefined};
 use apigw_domain::sign_key::{SignKeySpec, SignType};
 use apigw_domain::throttle::SpecialObjectType;
@@ -18,12 +19,13 @@ use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
     BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy, BoundCertificate,
-    ChannelConfig, ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, ErrorResponses,
-    Gateway, GatewayConfig, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend,
-    InstanceFeatures, IpAcl, ListenerCertificate, MockAnswer, ParamValue, PolicyCondition,
-    ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, ThrottlePolicy,
-    ValueRules,
+    ChannelConfig, ChannelMember, ChannelTarget, ClientCaFingerprint, ConditionSubject,
+    ConditionTest, ErrorResponses, Gateway, GatewayConfig, GroupConfig, GroupDomain,
+    HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate, MockAnswer,
+    ParamValue, PolicyCondition, ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    RequestParam, ThrottlePolicy, ValueRules,
 };
+use apigw_store::group_domains::BoundDomain;
 use apigw_store::revision::Coverage;
 use apigw_store::vpc_channels::VpcChannel;
 use apigw_store::Store;
@@ -638,9 +640,24 @@ async fn load_routes(
             // -1: "no port, the protocol is not supported" for this name.
             on_http: d.ingress_ports.http != -1,
             on_https: d.ingress_ports.https != -1,
+            client_ca: client_ca(&d),
         });
     }
     Ok((groups.into_values().collect(), apis))
+}
+
+/// The CA set a bound name's callers must present a client certificate from, if it verifies
+/// them. The store sets the flag only while the certificate has a CA; were it set without one,
+/// the name would take no call (no connection is verified against an all-zero fingerprint).
+fn client_ca(d: &BoundDomain) -> Option<ClientCaFingerprint> {
+    if !d.verify_client_certificate {
+        return None;
+    }
+    let ca = d
+        .certificate
+        .as_ref()
+        .and_then(|c| c.trusted_root_ca.as_ref());
+    Some(ca.map_or([0; 32], TrustedRootCa::fingerprint))
 }
 
 /// Presents the certificates added to instance `instance_id`'s bound domains on the HTTPS
@@ -659,6 +676,7 @@ pub async fn present_domain_certificates(
             id: p.certificate_id,
             chain_pem: p.chain_pem,
             key_pem: p.key_pem,
+            client_ca: p.client_ca,
         })
         .collect();
     for (domain, e) in listener.set_bound(&pairs) {

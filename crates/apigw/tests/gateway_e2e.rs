@@ -115,25 +115,11 @@ impl Gw {
     /// A new group `shop` with one published API: any method on `/echo...` (both protocols,
     /// no authentication) → `backend` at `/backend...`; the group's and the API's ids.
     fn shop_group(&self, backend: &EchoBackend) -> (String, String) {
-        let group = self.mgmt("POST", "/api-groups", Some(&json!({"name": "shop"})));
-        assert_eq!(group.status, 201, "{}", group.text);
-        let group_id = group.json["id"].as_str().unwrap().to_owned();
-        let api = self.mgmt(
-            "POST",
-            "/apis",
-            Some(&json!({
-                "group_id": group_id, "name": "shop_echo", "type": 1, "req_protocol": "BOTH",
-                "req_method": "ANY", "req_uri": "/echo", "match_mode": "SWA", "auth_type": "NONE",
-                "backend_type": "HTTP",
-                "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
-                                "req_protocol": "HTTP", "req_method": "ANY", "req_uri": "/backend",
-                                "timeout": 5000}
-            })),
-        );
-        assert_eq!(api.status, 201, "{}", api.text);
-        let api_id = api.json["id"].as_str().unwrap().to_owned();
-        self.publish(&api_id);
-        (group_id, api_id)
+        Mgmt {
+            server: &self.server,
+            s: &self.admin,
+        }
+        .shop_group(backend)
     }
 
     fn default_group(&self) -> String {

@@ -209,13 +209,25 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
         json!({"url_domain": "moved.example"}),
     );
     let pair = apigw_gateway::tls::self_signed_pem(&["moved.example".into()]).unwrap();
-    post(
-        &format!(
-            "/api-groups/{group}/domains/{}/certificate",
-            domain["id"].as_str().unwrap()
-        ),
-        json!({"name": "moved_cert", "cert_content": pair.0, "private_key": pair.1}),
+    // With a trusted root CA (client verification then turned off, so the plain handshakes
+    // below still work): the CA moves too.
+    let clients_ca = apigw_gateway::tls::self_signed_pem(&["clients.example".into()]).unwrap();
+    let domain_path = format!(
+        "/api-groups/{group}/domains/{}",
+        domain["id"].as_str().unwrap()
     );
+    post(
+        &format!("{domain_path}/certificate"),
+        json!({"name": "moved_cert", "cert_content": pair.0, "private_key": pair.1,
+            "trusted_root_ca": clients_ca.0}),
+    );
+    let off = server.call(
+        "PUT",
+        &admin.apig(&domain_path),
+        Some(&admin.token),
+        Some(&json!({"verified_client_certificate_enabled": false})),
+    );
+    assert_eq!(off.status, 200, "{}", off.text);
     // A signature key bound to the API (its secret sealed like the AppSecret).
     let sign = post(
         "/signs",
@@ -241,6 +253,11 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     let user = server.user_session(&admin, "moved_user", "admin", "member");
     assert_eq!(gateway_status(port, &code), 200);
     let before = picture(&server);
+    let moved_domain = &before["groups"][0]["url_domains"][0];
+    assert_eq!(
+        moved_domain["is_has_trusted_root_ca"], true,
+        "{moved_domain}"
+    );
     assert_eq!(before["features"][0]["name"], "app_basic");
     assert_eq!(before["variables"][0]["variable_name"], "backend");
     assert_eq!(before["versions"][0]["status"], 1);

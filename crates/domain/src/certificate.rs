@@ -269,6 +269,71 @@ impl DomainCertificate {
     }
 }
 
+/// The CA certificates a bound domain verifies its callers' client certificates against
+/// (`trusted_root_ca`, APIG's two-way authentication): PEM, one or more X.509 certificates
+/// that parse and have not expired, usable as trust anchors.
+///
+/// Exists so the store keeps only what a TLS handshake can use, and so the gateway can tell
+/// which CA set a connection's client was verified against ([`fingerprint`](Self::fingerprint)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedRootCa(String);
+
+impl TrustedRootCa {
+    /// Parses `trusted_root_ca` at `now` (Unix seconds): 400 `APIG.2011` naming the field when
+    /// it is longer than [`MAX_CERT_CONTENT_LEN`], `APIG.2106` when it is not PEM
+    /// certificates that parse (or cannot serve as trust anchors), `APIG.2102` when one has
+    /// expired.
+    pub fn parse(pem: &str, now: i64) -> Result<Self, ApiError> {
+        if pem.len() > MAX_CERT_CONTENT_LEN {
+            return Err(ApiError::invalid_body_field("trusted_root_ca"));
+        }
+        let certificates = parse_chain(pem)?;
+        if certificates.iter().any(|c| {
+            let end = c.tbs_certificate.validity.not_after.to_unix_duration();
+            i64::try_from(end.as_secs()).unwrap_or(i64::MAX) < now
+        }) {
+            return Err(ApiError::certificate_expired());
+        }
+        let ca = Self(pem.to_owned());
+        let mut anchors = rustls::RootCertStore::empty();
+        for der in ca.ders() {
+            anchors
+                .add(der)
+                .map_err(|_| ApiError::certificate_invalid())?;
+        }
+        Ok(ca)
+    }
+
+    /// Reads back what [`parse`](Self::parse) accepted (the store's copy).
+    pub fn from_stored(pem: String) -> Self {
+        Self(pem)
+    }
+
+    /// The certificates, PEM, as given.
+    pub fn as_pem(&self) -> &str {
+        &self.0
+    }
+
+    /// The certificates, DER, in order (those that parse: all of them, for a parsed value).
+    pub fn ders(&self) -> Vec<CertificateDer<'static>> {
+        CertificateDer::pem_slice_iter(self.0.as_bytes())
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    /// SHA-256 over the certificates' DER, in order: the same CA set, however its PEM is
+    /// laid out, has the same fingerprint (a renewed server certificate with the same
+    /// `trusted_root_ca` keeps connections verified against it valid).
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for der in self.ders() {
+            hash.update(der.as_ref());
+        }
+        hash.finalize().into()
+    }
+}
+
 /// Whether a certificate name (`san`) covers a bound domain: the same name, or a wildcard
 /// certificate name one label above an exact domain (`*.example.com` covers
 /// `api.example.com`, not `a.b.example.com`); a wildcard domain needs the same wildcard.
@@ -535,6 +600,47 @@ mod tests {
         let e = DomainCertificate::parse(&reversed, &key, &domain("api.shop.example"), now())
             .unwrap_err();
         assert!(["APIG.2104", "APIG.2109"].contains(&e.code), "{e}");
+    }
+
+    /// A CA certificate (`CN=name`) and its key.
+    fn ca(name: &str) -> (rcgen::Certificate, KeyPair) {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        (params.self_signed(&key).unwrap(), key)
+    }
+
+    #[test]
+    fn trusted_root_cas_parse_and_have_a_layout_independent_fingerprint() {
+        let (one, _) = ca("Clients CA");
+        let (two, _) = ca("Partners CA");
+        let single = TrustedRootCa::parse(&one.pem(), now()).unwrap();
+        assert_eq!(single.as_pem(), one.pem());
+        assert_eq!(single.ders().len(), 1);
+        let both = TrustedRootCa::parse(&format!("{}{}", one.pem(), two.pem()), now()).unwrap();
+        assert_eq!(both.ders().len(), 2);
+        assert_ne!(single.fingerprint(), both.fingerprint());
+        // The same certificates with CRLF line ends and text around them: the same set.
+        let relaid = format!("CA bundle\r\n{}", one.pem().replace('\n', "\r\n"));
+        let relaid = TrustedRootCa::parse(&relaid, now()).unwrap();
+        assert_eq!(relaid.fingerprint(), single.fingerprint());
+        assert_eq!(
+            TrustedRootCa::from_stored(one.pem()).fingerprint(),
+            single.fingerprint()
+        );
+
+        let code = |pem: &str, at: i64| TrustedRootCa::parse(pem, at).unwrap_err().code;
+        assert_eq!(code("not a certificate", now()), "APIG.2106");
+        assert_eq!(code("", now()), "APIG.2106");
+        let (_, key) = pair(&["api.shop.example"]);
+        assert_eq!(code(&key, now()), "APIG.2106", "a key is no certificate");
+        let damaged = one.pem().replacen("MII", "MIA", 1);
+        assert_eq!(code(&damaged, now()), "APIG.2106");
+        assert_eq!(code(&one.pem(), i64::MAX), "APIG.2102");
+        let e = TrustedRootCa::parse(&"x".repeat(MAX_CERT_CONTENT_LEN + 1), now()).unwrap_err();
+        assert_eq!(e.code, "APIG.2011");
+        assert!(e.message.contains("trusted_root_ca"), "{}", e.message);
     }
 
     #[test]

@@ -175,7 +175,7 @@ impl ResponseType {
             "APIG.0303" | "APIG.0305" => Self::AuthFailure,
             "APIG.0304" => Self::Unauthorized,
             "APIG.0308" => Self::Throttled,
-            "APIG.0401" | "APIG.0402" | "APIG.0405" => Self::AccessDenied,
+            "APIG.0306" | "APIG.0401" | "APIG.0402" | "APIG.0405" => Self::AccessDenied,
             "APIG.0202" => Self::BackendUnavailable,
             "APIG.0203" => Self::BackendTimeout,
             _ if status >= 500 => Self::Default5xx,
@@ -519,6 +519,7 @@ mod tests {
         assert_eq!(of("APIG.0303", 401, false), ResponseType::AuthFailure);
         assert_eq!(of("APIG.0304", 403, false), ResponseType::Unauthorized);
         assert_eq!(of("APIG.0405", 403, false), ResponseType::AccessDenied);
+        assert_eq!(of("APIG.0306", 403, false), ResponseType::AccessDenied);
         assert_eq!(of("APIG.0203", 504, false), ResponseType::BackendTimeout);
         assert_eq!(of("APIG.0501", 405, false), ResponseType::Default4xx);
         assert_eq!(of("APIG.0103", 500, false), ResponseType::Default5xx);

@@ -187,8 +187,9 @@ pub struct DomainSettings {
     pub min_ssl_version: Option<MinSslVersion>,
     /// `is_http_redirect_to_https`.
     pub redirect_to_https: Option<bool>,
-    /// `verified_client_certificate_enabled` (only `false` is accepted: apigw does not verify
-    /// client certificates).
+    /// `verified_client_certificate_enabled`: HTTPS callers of the name must present a client
+    /// certificate issued by the `trusted_root_ca` of the name's certificate (`true` only
+    /// where the name has a certificate with one: checked by the store).
     pub verify_client_certificate: Option<bool>,
     /// `ingress_http_port` with `ingress_https_port`.
     pub ingress_ports: Option<IngressPorts>,
@@ -209,16 +210,10 @@ impl DomainSettings {
             Some(Value::String(s)) => Some(MinSslVersion::parse(s)?),
             Some(_) => return Err(ApiError::invalid_body_field("min_ssl_version")),
         };
-        let verify_client_certificate = flag("verified_client_certificate_enabled")?;
-        if verify_client_certificate == Some(true) {
-            return Err(ApiError::invalid_body_field(
-                "verified_client_certificate_enabled",
-            ));
-        }
         Ok(Self {
             min_ssl_version,
             redirect_to_https: flag("is_http_redirect_to_https")?,
-            verify_client_certificate,
+            verify_client_certificate: flag("verified_client_certificate_enabled")?,
             ingress_ports: IngressPorts::parse(body)?,
         })
     }
@@ -290,6 +285,8 @@ mod tests {
             })
         );
         assert_eq!(parse(json!({})).unwrap(), DomainSettings::default());
+        let verify = parse(json!({"verified_client_certificate_enabled": true})).unwrap();
+        assert_eq!(verify.verify_client_certificate, Some(true));
         for (body, field) in [
             (json!({"min_ssl_version": "TLSv1.0"}), "min_ssl_version"),
             (json!({"min_ssl_version": 1}), "min_ssl_version"),
@@ -298,7 +295,7 @@ mod tests {
                 "is_http_redirect_to_https",
             ),
             (
-                json!({"verified_client_certificate_enabled": true}),
+                json!({"verified_client_certificate_enabled": 1}),
                 "verified_client_certificate_enabled",
             ),
             (json!({"ingress_http_port": 8080}), "ingress_https_port"),

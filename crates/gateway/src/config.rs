@@ -6,6 +6,7 @@
 //! snapshot builder turns it into lookup tables once; the request path never sees these types.
 
 pub use crate::responses::ErrorResponses;
+use crate::tls::ClientCaFingerprint;
 use apigw_signing::SigningKey;
 use http::Method;
 use std::fmt;
@@ -130,6 +131,10 @@ pub struct GroupDomain {
     pub on_http: bool,
     /// The name is served on the HTTPS listener (`ingress_https_port` is not -1).
     pub on_https: bool,
+    /// The CA set its callers must present a client certificate from
+    /// (`verified_client_certificate_enabled`): requests for the name are served only on
+    /// TLS connections verified against it.
+    pub client_ca: Option<ClientCaFingerprint>,
 }
 
 impl From<&str> for GroupDomain {
@@ -141,6 +146,7 @@ impl From<&str> for GroupDomain {
             https_port: None,
             on_http: true,
             on_https: true,
+            client_ca: None,
         }
     }
 }
@@ -154,6 +160,7 @@ impl From<String> for GroupDomain {
             https_port: None,
             on_http: true,
             on_https: true,
+            client_ca: None,
         }
     }
 }

@@ -103,6 +103,13 @@ pub fn throttled() -> ApiError {
     )
 }
 
+/// 403 `APIG.0306`: the name called verifies client certificates and this connection's
+/// client presented none from its CA set (plain HTTP, or a TLS connection opened for another
+/// name).
+pub fn access_denied() -> ApiError {
+    ApiError::new(403, "APIG.0306", "API access denied.")
+}
+
 /// 403 `APIG.0402`: the API's access control policy does not admit the client address.
 pub fn ip_not_allowed() -> ApiError {
     ApiError::new(

@@ -105,7 +105,7 @@ pub use listener::{serve_http, serve_https, ServerHandle};
 pub use quota::{QuotaTally, QuotaUsage};
 pub use rate_limit::{ThrottleCaller, ThrottleCount, CHECKPOINTED_WINDOW_MS};
 pub use snapshot::{Snapshot, SnapshotStats};
-pub use tls::{BoundCertificate, ListenerCertificate, TlsSettings};
+pub use tls::{BoundCertificate, ClientCaFingerprint, ListenerCertificate, TlsSettings};
 
 use apigw_domain::ApiError;
 use apigw_signing::Verifier;

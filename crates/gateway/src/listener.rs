@@ -12,7 +12,7 @@ use crate::drain::{Activity, Drain, Expired, SendWatch, SWEEP_INTERVAL};
 use crate::meters::ListenerMeters;
 use crate::pipeline::{Conn, SharedMemo};
 use crate::server::{self, ReadIo, WriteIo};
-use crate::tls::ListenerCertificate;
+use crate::tls::{Acceptor, ListenerCertificate};
 use crate::Gateway;
 use bytes::{Bytes, BytesMut};
 use http::Request;
@@ -32,7 +32,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
-use tokio_rustls::TlsAcceptor;
 use tokio_util::either::Either;
 
 /// Time a client has to complete the TLS handshake.
@@ -79,14 +78,14 @@ pub async fn serve_https(
     certificate: &Arc<ListenerCertificate>,
     gateway: Gateway,
 ) -> io::Result<ServerHandle> {
-    let acceptor = TlsAcceptor::from(certificate.server_config()?);
+    let acceptor = Acceptor::new(certificate)?;
     let listener = TcpListener::bind(addr).await?;
     serve(listener, Some(acceptor), gateway)
 }
 
 fn serve(
     listener: TcpListener,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Acceptor>,
     gateway: Gateway,
 ) -> io::Result<ServerHandle> {
     let local_addr = listener.local_addr()?;
@@ -154,8 +153,8 @@ type Ended = Result<Result<(), BoxError>, Expired>;
 
 async fn serve_connection(
     mut stream: TcpStream,
-    conn: Conn,
-    tls: Option<TlsAcceptor>,
+    mut conn: Conn,
+    tls: Option<Acceptor>,
     gateway: Gateway,
     h2: &http2::Builder<TokioExecutor>,
     drain: &Drain,
@@ -163,10 +162,10 @@ async fn serve_connection(
     let _ = stream.set_nodelay(true);
     let peer = conn.peer;
     let is_tls = conn.tls;
-    let conn = Arc::new(conn);
     let activity = drain.activity();
     let ended = match tls {
         None => {
+            let conn = Arc::new(conn);
             // HTTP/2 with prior knowledge (h2c) opens with its preface; anything else is
             // HTTP/1.x. The first bytes count against the client header timeout.
             let mut first = BytesMut::with_capacity(server::READ_BUFFER);
@@ -190,7 +189,10 @@ async fn serve_connection(
         Some(acceptor) => {
             let stream =
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(stream)) => stream,
+                    Ok(Ok((stream, client_ca))) => {
+                        conn.client_ca = client_ca;
+                        stream
+                    }
                     Ok(Err(e)) => {
                         tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
                         return;
@@ -200,6 +202,7 @@ async fn serve_connection(
                         return;
                     }
                 };
+            let conn = Arc::new(conn);
             if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
                 serve_h2(stream, gateway, conn, activity, h2, drain).await
             } else {

@@ -62,6 +62,7 @@ use crate::rate_limit::{AllEnvs, Share};
 use crate::responses;
 use crate::routes::RouteMatch;
 use crate::snapshot::{ApiEntry, Serving, Snapshot};
+use crate::tls::ClientCaFingerprint;
 use crate::Inner;
 use apigw_domain::gateway_response::ResponseType;
 use apigw_domain::ApiError;
@@ -91,6 +92,9 @@ pub(crate) struct Conn {
     /// The routes this connection's requests are served with instead of the snapshot in
     /// service (a debugging call's); `None` for every listener's connection.
     pub routes: Option<Arc<Snapshot>>,
+    /// The CA set the client's certificate was verified against in the TLS handshake (the
+    /// name it asked for verifies client certificates); `None`: no certificate was asked for.
+    pub client_ca: Option<ClientCaFingerprint>,
 }
 
 impl Conn {
@@ -101,6 +105,7 @@ impl Conn {
             tls,
             peer_text: HeaderValue::try_from(text).expect("an IP address is a valid header value"),
             routes: None,
+            client_ca: None,
         }
     }
 }
@@ -233,6 +238,13 @@ pub(crate) fn handle<'a>(
                         &uri,
                         &parts.method,
                     ));
+                }
+                // A name that verifies client certificates is served only on connections
+                // whose client presented one from its CA set (the handshake for that name
+                // asked for it): not over plain HTTP, nor on a connection opened for another
+                // name (`Host` differing from SNI).
+                if site.client_ca.is_some() && site.client_ca != conn.client_ca {
+                    break 'phases Err(errors::access_denied());
                 }
                 let route = loop {
                     let method = asking.unwrap_or(&parts.method);

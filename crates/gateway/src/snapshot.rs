@@ -22,6 +22,7 @@ use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage
 use crate::rate_limit::{AllEnvs, Counters, RateLimiter, ThrottleCount};
 use crate::responses::ErrorResponses;
 use crate::routes::{ApiIdx, RouteMatch, RouteTable};
+use crate::tls::ClientCaFingerprint;
 use crate::IndexHasher;
 use apigw_signing::SigningKey;
 use bytes::Bytes;
@@ -350,6 +351,7 @@ impl Routing {
                     https_port: domain.https_port,
                     on_http: domain.on_http,
                     on_https: domain.on_https,
+                    client_ca: domain.client_ca,
                 };
                 let (table, key) = match name.strip_prefix("*.") {
                     Some(parent) => (&mut routing.wildcards, parent),
@@ -808,6 +810,8 @@ pub(crate) struct HostRoute {
     pub on_http: bool,
     /// Served on the HTTPS listener.
     pub on_https: bool,
+    /// Served only on TLS connections whose client certificate this CA set verified.
+    pub client_ca: Option<ClientCaFingerprint>,
 }
 
 impl HostRoute {
@@ -818,6 +822,7 @@ impl HostRoute {
             https_port: None,
             on_http: true,
             on_https: true,
+            client_ca: None,
         }
     }
 
@@ -1137,6 +1142,7 @@ mod tests {
             https_port: Some(8443),
             on_http: true,
             on_https: true,
+            client_ca: None,
         });
         config.groups[2].domains.push(GroupDomain {
             name: "tls-only.example.com".into(),

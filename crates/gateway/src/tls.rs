@@ -5,12 +5,13 @@
 //! is put in force by [`ListenerCertificate::reload`] (`apigw serve` does so on SIGHUP) without
 //! a restart and without touching connections already open.
 
+use apigw_domain::certificate::TrustedRootCa;
 use arc_swap::ArcSwap;
 use rcgen::{CertificateParams, KeyPair, SanType};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
 use std::collections::HashMap;
 use std::fs;
@@ -18,6 +19,9 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::LazyConfigAcceptor;
 use x509_cert::der::Decode;
 
 /// File name of the generated certificate inside [`TlsSettings::SelfSigned::dir`].
@@ -168,6 +172,10 @@ pub struct BoundCertificate {
     pub chain_pem: String,
     /// The private key, PEM.
     pub key_pem: String,
+    /// The CA set the name's HTTPS callers must present a client certificate from
+    /// (`trusted_root_ca` with `verified_client_certificate_enabled`); none: no client
+    /// certificate is asked for.
+    pub client_ca: Option<TrustedRootCa>,
 }
 
 impl std::fmt::Debug for BoundCertificate {
@@ -175,15 +183,79 @@ impl std::fmt::Debug for BoundCertificate {
         f.debug_struct("BoundCertificate")
             .field("name", &self.name)
             .field("id", &self.id)
+            .field(
+                "client_ca",
+                &self.client_ca.as_ref().map(TrustedRootCa::fingerprint),
+            )
             .finish_non_exhaustive()
     }
 }
 
-/// A bound domain's certificate in force, with the id it was added under.
+/// Which CA set a connection's client certificate was verified against: the SHA-256 of the
+/// CA certificates ([`TrustedRootCa::fingerprint`]). A request for a name that verifies
+/// client certificates is served only on a connection verified against that name's CA set.
+pub type ClientCaFingerprint = [u8; 32];
+
+/// The TLS settings of a name whose callers must present a client certificate: its own server
+/// configuration (the name's certificate, a verifier with its CA set) and that set's
+/// fingerprint.
+#[derive(Debug)]
+struct ClientAuth {
+    config: Arc<rustls::ServerConfig>,
+    fingerprint: ClientCaFingerprint,
+}
+
+/// A bound domain's certificate in force, with the id it was added under and, when the name
+/// verifies client certificates, how.
 #[derive(Debug)]
 struct BoundKey {
     id: String,
     key: Arc<CertifiedKey>,
+    client_auth: Option<Arc<ClientAuth>>,
+}
+
+/// A resolver that always presents one certificate: a name's own configuration, chosen for
+/// it by its SNI before the handshake goes on.
+#[derive(Debug)]
+struct OneCertificate(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for OneCertificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.0))
+    }
+}
+
+/// The protocols offered by ALPN: HTTP/2 when the client offers it (gRPC needs it), else
+/// HTTP/1.1.
+fn alpn() -> Vec<Vec<u8>> {
+    vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+}
+
+/// The server configuration of a name that verifies client certificates against `ca`,
+/// presenting `key`.
+fn client_auth(
+    key: &Arc<CertifiedKey>,
+    ca: &TrustedRootCa,
+    provider: &Arc<CryptoProvider>,
+) -> io::Result<ClientAuth> {
+    let mut roots = rustls::RootCertStore::empty();
+    for der in ca.ders() {
+        roots.add(der).map_err(io::Error::other)?;
+    }
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider))
+            .build()
+            .map_err(io::Error::other)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(provider))
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(Arc::new(OneCertificate(Arc::clone(key))));
+    config.alpn_protocols = alpn();
+    Ok(ClientAuth {
+        config: Arc::new(config),
+        fingerprint: ca.fingerprint(),
+    })
 }
 
 /// What the listener presents: the default certificate, those of the SNI directory by the
@@ -196,10 +268,11 @@ struct Presented {
 }
 
 impl Presented {
-    /// The certificate for a client that asked for `name` (SNI): for the name itself, a bound
-    /// domain's, else the directory's; then for `*.` its parent, in the same order; else the
-    /// default.
-    fn for_name(&self, name: Option<&str>) -> &Arc<CertifiedKey> {
+    /// The certificate for a client that asked for `name` (SNI), and whether that client must
+    /// present a certificate of its own: for the name itself, a bound domain's, else the
+    /// directory's; then for `*.` its parent, in the same order; else the default (which asks
+    /// for none).
+    fn for_name(&self, name: Option<&str>) -> (&Arc<CertifiedKey>, Option<&Arc<ClientAuth>>) {
         let found = name
             .filter(|_| !self.by_name.is_empty() || !self.bound.is_empty())
             .and_then(|name| {
@@ -207,15 +280,15 @@ impl Presented {
                 let lookup = |key: &str| {
                     self.bound
                         .get(key)
-                        .map(|b| &b.key)
-                        .or_else(|| self.by_name.get(key))
+                        .map(|b| (&b.key, b.client_auth.as_ref()))
+                        .or_else(|| self.by_name.get(key).map(|key| (key, None)))
                 };
                 lookup(&name).or_else(|| {
                     let (_, parent) = name.split_once('.')?;
                     lookup(&format!("*.{parent}"))
                 })
             });
-        found.unwrap_or(&self.default)
+        found.unwrap_or((&self.default, None))
     }
 }
 
@@ -290,22 +363,26 @@ impl ListenerCertificate {
         let mut bound = HashMap::with_capacity(certificates.len());
         let mut refused = Vec::new();
         for c in certificates {
-            let kept = current.bound.get(&c.name).filter(|b| b.id == c.id);
-            let key = match kept {
-                Some(b) => Arc::clone(&b.key),
-                None => match pem_pair(&c.chain_pem, &c.key_pem, &self.provider) {
-                    Ok(key) => {
-                        tracing::info!(domain = %c.name, ssl_id = %c.id, "bound domain's certificate in force");
-                        Arc::new(key)
-                    }
-                    Err(e) => {
-                        refused.push((c.name.clone(), e));
-                        continue;
-                    }
-                },
+            let fingerprint = c.client_ca.as_ref().map(TrustedRootCa::fingerprint);
+            let kept = current.bound.get(&c.name).filter(|b| {
+                b.id == c.id && b.client_auth.as_ref().map(|a| a.fingerprint) == fingerprint
+            });
+            let in_force = match kept {
+                Some(b) => Ok((Arc::clone(&b.key), b.client_auth.clone())),
+                None => self.bound_key(c),
             };
-            let id = c.id.clone();
-            bound.insert(c.name.clone(), BoundKey { id, key });
+            match in_force {
+                Ok((key, client_auth)) => {
+                    let id = c.id.clone();
+                    let b = BoundKey {
+                        id,
+                        key,
+                        client_auth,
+                    };
+                    bound.insert(c.name.clone(), b);
+                }
+                Err(e) => refused.push((c.name.clone(), e)),
+            }
         }
         let bound = Arc::new(bound);
         self.current.rcu(|current| Presented {
@@ -315,6 +392,21 @@ impl ListenerCertificate {
         });
         self.publish_expiry();
         refused
+    }
+
+    /// Parses a bound domain's pair and, when it verifies client certificates, builds its
+    /// configuration.
+    fn bound_key(
+        &self,
+        c: &BoundCertificate,
+    ) -> io::Result<(Arc<CertifiedKey>, Option<Arc<ClientAuth>>)> {
+        let key = Arc::new(pem_pair(&c.chain_pem, &c.key_pem, &self.provider)?);
+        let client_auth = match &c.client_ca {
+            Some(ca) => Some(Arc::new(client_auth(&key, ca, &self.provider)?)),
+            None => None,
+        };
+        tracing::info!(domain = %c.name, ssl_id = %c.id, verify_client_certificate = client_auth.is_some(), "bound domain's certificate in force");
+        Ok((key, client_auth))
     }
 
     /// When the first of the certificates presented now stops being valid (the earliest
@@ -354,19 +446,23 @@ impl ListenerCertificate {
     /// The certificate chain presented now to a client asking for `name` (none: the default),
     /// leaf first.
     pub fn chain(&self, name: Option<&str>) -> Vec<CertificateDer<'static>> {
-        self.current.load().for_name(name).cert.clone()
+        self.current.load().for_name(name).0.cert.clone()
     }
 
-    /// The rustls server configuration presenting these certificates: TLS 1.2 and 1.3, ALPN
-    /// `h2` (HTTP/2, which gRPC needs) and `http/1.1`.
+    /// Whether a client asking for `name` must present a certificate, and from which CA set.
+    pub fn client_ca_for(&self, name: Option<&str>) -> Option<ClientCaFingerprint> {
+        self.current.load().for_name(name).1.map(|a| a.fingerprint)
+    }
+
+    /// The rustls server configuration presenting these certificates without asking for a
+    /// client's: TLS 1.2 and 1.3, ALPN `h2` (HTTP/2, which gRPC needs) and `http/1.1`.
     pub fn server_config(self: &Arc<Self>) -> io::Result<Arc<rustls::ServerConfig>> {
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::clone(&self.provider))
             .with_safe_default_protocol_versions()
             .map_err(io::Error::other)?
             .with_no_client_auth()
             .with_cert_resolver(Arc::clone(self) as Arc<dyn ResolvesServerCert>);
-        // HTTP/2 when the client offers it (ALPN), else HTTP/1.1.
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        config.alpn_protocols = alpn();
         Ok(Arc::new(config))
     }
 }
@@ -375,8 +471,58 @@ impl ResolvesServerCert for ListenerCertificate {
     /// The certificate for the name the client asked for, else the default.
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         Some(Arc::clone(
-            self.current.load().for_name(hello.server_name()),
+            self.current.load().for_name(hello.server_name()).0,
         ))
+    }
+}
+
+/// The HTTPS listener's handshakes: the client's hello is read first, and the name it asks
+/// for (SNI) decides whether the client must present a certificate (a bound name with
+/// `verified_client_certificate_enabled`) or not (every other name).
+///
+/// Exists because rustls verifies client certificates per server configuration, not per
+/// certificate presented: a name that verifies them has a configuration of its own.
+#[derive(Debug, Clone)]
+pub struct Acceptor {
+    certificate: Arc<ListenerCertificate>,
+    open: Arc<rustls::ServerConfig>,
+}
+
+impl Acceptor {
+    /// Handshakes presenting `certificate`'s certificates as they are at each handshake.
+    pub fn new(certificate: &Arc<ListenerCertificate>) -> io::Result<Self> {
+        Ok(Self {
+            open: certificate.server_config()?,
+            certificate: Arc::clone(certificate),
+        })
+    }
+
+    /// Completes a TLS handshake on `stream`: the session, and the fingerprint of the CA set
+    /// the client's certificate was verified against when the name asked for one (a client
+    /// without one, or with one the set did not issue, fails the handshake).
+    pub async fn accept(
+        &self,
+        stream: TcpStream,
+    ) -> io::Result<(TlsStream<TcpStream>, Option<ClientCaFingerprint>)> {
+        let peer = stream.peer_addr()?;
+        let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await?;
+        let presented = self.certificate.current.load();
+        let name = start.client_hello().server_name().map(str::to_owned);
+        let client_auth = presented.for_name(name.as_deref()).1.map(Arc::clone);
+        drop(presented);
+        let Some(auth) = client_auth else {
+            let stream = start.into_stream(Arc::clone(&self.open)).await?;
+            return Ok((stream, None));
+        };
+        match start.into_stream(Arc::clone(&auth.config)).await {
+            Ok(stream) => Ok((stream, Some(auth.fingerprint))),
+            Err(e) => {
+                // Said at info: whoever sets up two-way TLS needs to learn why a client was
+                // turned away (no certificate, another CA, an X.509 v1 certificate, ...).
+                tracing::info!(%peer, name = name.as_deref().unwrap_or_default(), error = %e, "TLS handshake refused: the name verifies client certificates");
+                Err(e)
+            }
+        }
     }
 }
 
@@ -590,6 +736,7 @@ mod tests {
             id: id.into(),
             chain_pem: pair.0.clone(),
             key_pem: pair.1.clone(),
+            client_ca: None,
         };
         let refused = listener.set_bound(&[
             bound("api.shop.example", "1", &exact),
@@ -636,6 +783,67 @@ mod tests {
             listener.chain(Some("www.shop.example")),
             vec![leaf(&dir_pair.0)]
         );
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_bound_name_with_a_client_ca_asks_its_callers_for_a_certificate() {
+        let root = std::env::temp_dir().join(format!("apigw-tls-mtls-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        let listener = ListenerCertificate::load(TlsSettings::self_signed(&root), None).unwrap();
+        let (ca_pem, _) = self_signed_pem(&["clients.example".into()]).unwrap();
+        let (other_ca_pem, _) = self_signed_pem(&["partners.example".into()]).unwrap();
+        let ca = TrustedRootCa::from_stored(ca_pem);
+        let exact = self_signed_pem(&["api.shop.example".into()]).unwrap();
+        let wild = self_signed_pem(&["*.wild.example".into()]).unwrap();
+        let bound = |name: &str, id: &str, pair: &(String, String), ca: Option<&TrustedRootCa>| {
+            BoundCertificate {
+                name: name.into(),
+                id: id.into(),
+                chain_pem: pair.0.clone(),
+                key_pem: pair.1.clone(),
+                client_ca: ca.cloned(),
+            }
+        };
+        let refused = listener.set_bound(&[
+            bound("api.shop.example", "1", &exact, Some(&ca)),
+            bound("*.wild.example", "2", &wild, None),
+        ]);
+        assert!(refused.is_empty(), "{refused:?}");
+        assert_eq!(
+            listener.client_ca_for(Some("API.shop.example")),
+            Some(ca.fingerprint())
+        );
+        assert_eq!(listener.client_ca_for(Some("a.wild.example")), None);
+        assert_eq!(listener.client_ca_for(Some("other.example")), None);
+        assert_eq!(listener.client_ca_for(None), None);
+        // The name's own configuration presents its certificate.
+        assert_eq!(
+            listener.chain(Some("api.shop.example")),
+            vec![leaf(&exact.0)]
+        );
+        let auth = |name: &str| {
+            let current = listener.current.load();
+            current.bound[name].client_auth.as_ref().map(Arc::as_ptr)
+        };
+        let before = auth("api.shop.example");
+        // The same certificate and CA: kept as it is. Another CA with the same certificate
+        // (or none): the name's settings are built again.
+        listener.set_bound(&[bound("api.shop.example", "1", &exact, Some(&ca))]);
+        assert_eq!(auth("api.shop.example"), before);
+        let other = TrustedRootCa::from_stored(other_ca_pem);
+        listener.set_bound(&[bound("api.shop.example", "1", &exact, Some(&other))]);
+        assert_eq!(
+            listener.client_ca_for(Some("api.shop.example")),
+            Some(other.fingerprint())
+        );
+        listener.set_bound(&[bound("api.shop.example", "1", &exact, None)]);
+        assert_eq!(listener.client_ca_for(Some("api.shop.example")), None);
+        // A CA that is no certificate: the name is left out (its certificate too).
+        let broken = TrustedRootCa::from_stored("not a certificate".into());
+        let refused = listener.set_bound(&[bound("api.shop.example", "3", &exact, Some(&broken))]);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(listener.bound_names(), 0);
         fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::model::Scope;
 use crate::{StoreError, StoreResult};
-use apigw_domain::certificate::{CertificateName, DomainCertificate};
+use apigw_domain::certificate::{CertificateName, DomainCertificate, TrustedRootCa};
 use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
 use apigw_domain::Timestamp;
 use async_trait::async_trait;
@@ -33,6 +33,10 @@ pub enum GroupDomainError {
     /// The domain has no certificate with this id.
     #[error("the certificate is not bound to the domain")]
     CertificateNotFound,
+    /// Client certificates cannot be verified: the domain's certificate (if any) has no
+    /// trusted root CA.
+    #[error("the domain's certificate has no trusted root CA")]
+    NoTrustedRootCa,
 }
 
 impl From<sqlx::Error> for GroupDomainError {
@@ -59,6 +63,9 @@ pub struct BoundDomain {
     pub redirect_to_https: bool,
     /// `ingress_http_port` / `ingress_https_port`, as given.
     pub ingress_ports: IngressPorts,
+    /// `verified_client_certificate_enabled`: HTTPS callers must present a client certificate
+    /// issued by the certificate's `trusted_root_ca` (only ever set while it has one).
+    pub verify_client_certificate: bool,
     /// When it was bound.
     pub create_time: Timestamp,
     /// The SSL certificate added to it, if any.
@@ -76,6 +83,9 @@ pub struct CertificateRef {
     pub create_time: Timestamp,
     /// When it was last replaced (the same as `create_time` until then).
     pub update_time: Timestamp,
+    /// The CA certificates client certificates are verified against (`trusted_root_ca`),
+    /// if it was added with one.
+    pub trusted_root_ca: Option<TrustedRootCa>,
 }
 
 /// A bound domain's certificate chain and its private key, opened, for the HTTPS listener.
@@ -90,6 +100,9 @@ pub struct DomainKeyPair {
     pub chain_pem: String,
     /// The private key, PEM.
     pub key_pem: String,
+    /// The CA set HTTPS callers of the name must present a client certificate from: the
+    /// certificate's `trusted_root_ca` while `verified_client_certificate_enabled` is on.
+    pub client_ca: Option<TrustedRootCa>,
 }
 
 impl std::fmt::Debug for DomainKeyPair {
@@ -106,7 +119,8 @@ impl std::fmt::Debug for DomainKeyPair {
 #[async_trait]
 pub trait GroupDomainStore: Send + Sync + 'static {
     /// Binds `domain` to group `group_id` with `settings` (absent ones take Huawei's
-    /// defaults). Errors: `GroupNotFound`, `Exists`, `LimitReached` (`max_per_group`).
+    /// defaults). Errors: `GroupNotFound`, `Exists`, `LimitReached` (`max_per_group`),
+    /// `NoTrustedRootCa` (client verification asked for: a new binding has no certificate).
     async fn bind_domain(
         &self,
         scope: &Scope,
@@ -116,7 +130,8 @@ pub trait GroupDomainStore: Send + Sync + 'static {
         max_per_group: usize,
     ) -> GroupDomainResult<BoundDomain>;
     /// Changes the settings given in `settings`, keeping the others. Errors: `GroupNotFound`,
-    /// `NotFound`.
+    /// `NotFound`, `NoTrustedRootCa` (client verification asked for a name whose certificate
+    /// has no trusted root CA).
     async fn update_domain(
         &self,
         scope: &Scope,
@@ -148,8 +163,9 @@ pub trait GroupDomainStore: Send + Sync + 'static {
     /// Every domain bound in instance `instance_id` (what the data plane routes by).
     async fn instance_domains(&self, instance_id: &str) -> StoreResult<Vec<BoundDomain>>;
     /// Adds `certificate` (checked against the domain's name by the caller) to a binding under
-    /// `name`, replacing the one it had: a new `ssl_id`, the key sealed at rest. Errors:
-    /// `GroupNotFound`, `NotFound`.
+    /// `name`, replacing the one it had: a new `ssl_id`, the key sealed at rest. With a
+    /// `trusted_root_ca` the binding verifies client certificates from then on, without one it
+    /// stops (Huawei's default for each). Errors: `GroupNotFound`, `NotFound`.
     async fn attach_certificate(
         &self,
         scope: &Scope,
@@ -157,6 +173,7 @@ pub trait GroupDomainStore: Send + Sync + 'static {
         domain_id: &str,
         name: &CertificateName,
         certificate: &DomainCertificate,
+        trusted_root_ca: Option<&TrustedRootCa>,
     ) -> GroupDomainResult<BoundDomain>;
     /// A binding with its certificate `certificate_id` and that certificate's chain (PEM).
     /// Errors: `GroupNotFound`, `NotFound`, `CertificateNotFound`.
@@ -167,8 +184,8 @@ pub trait GroupDomainStore: Send + Sync + 'static {
         domain_id: &str,
         certificate_id: &str,
     ) -> GroupDomainResult<(BoundDomain, String)>;
-    /// Removes certificate `certificate_id` from a binding (the name stays bound). Errors:
-    /// `GroupNotFound`, `NotFound`, `CertificateNotFound`.
+    /// Removes certificate `certificate_id` from a binding (the name stays bound, without
+    /// client verification). Errors: `GroupNotFound`, `NotFound`, `CertificateNotFound`.
     async fn detach_certificate(
         &self,
         scope: &Scope,

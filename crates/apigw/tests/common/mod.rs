@@ -690,6 +690,39 @@ impl Mgmt<'_> {
     }
 }
 
+impl Mgmt<'_> {
+    /// A new group `shop` with one API published in RELEASE: any method on `/echo...` (both
+    /// protocols, no authentication) → `backend` at `/backend...`; the group's and the API's
+    /// ids.
+    pub fn shop_group(&self, backend: &EchoBackend) -> (String, String) {
+        let group = self.call("POST", "/api-groups", Some(&json!({"name": "shop"})));
+        assert_eq!(group.status, 201, "{}", group.text);
+        let group_id = group.json["id"].as_str().unwrap().to_owned();
+        let api = self.call(
+            "POST",
+            "/apis",
+            Some(&json!({
+                "group_id": group_id, "name": "shop_echo", "type": 1, "req_protocol": "BOTH",
+                "req_method": "ANY", "req_uri": "/echo", "match_mode": "SWA", "auth_type": "NONE",
+                "backend_type": "HTTP",
+                "backend_api": {"url_domain": format!("127.0.0.1:{}", backend.port),
+                                "req_protocol": "HTTP", "req_method": "ANY", "req_uri": "/backend",
+                                "timeout": 5000}
+            })),
+        );
+        assert_eq!(api.status, 201, "{}", api.text);
+        let api_id = api.json["id"].as_str().unwrap().to_owned();
+        let online = self.call(
+            "POST",
+            "/apis/action",
+            Some(&json!({"action": "online", "api_id": api_id,
+                "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})),
+        );
+        assert_eq!(online.status, 201, "{}", online.text);
+        (group_id, api_id)
+    }
+}
+
 /// Sleeps past the end of the current wall-clock window of `window_ms` when no more than
 /// `margin_ms` of it are left (throttling windows start on the epoch's multiples), so a test's
 /// calls all fall in one window.

@@ -2,12 +2,13 @@
 
 use super::*;
 use crate::group_domains::*;
-use apigw_domain::certificate::{CertificateName, DomainCertificate};
+use apigw_domain::certificate::{CertificateName, DomainCertificate, TrustedRootCa};
 use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
 
 const DOMAIN_COLUMNS: &str = "d.id, d.group_id, d.url_domain, d.min_ssl_version, \
      d.redirect_to_https, d.ingress_http_port, d.ingress_https_port, d.create_time, \
-     d.ssl_id, d.ssl_name, d.ssl_create_time, d.ssl_update_time";
+     d.verify_client_certificate, d.ssl_id, d.ssl_name, d.ssl_create_time, d.ssl_update_time, \
+     d.ssl_client_ca";
 
 /// What a domain's certificate key is sealed with: bound to the certificate's id, so a key
 /// copied to another row does not open.
@@ -28,6 +29,9 @@ fn certificate_from_row(row: &AnyRow) -> StoreResult<Option<CertificateRef>> {
             name: CertificateName::from_stored(name),
             create_time: Timestamp::from_nanos(created),
             update_time: Timestamp::from_nanos(updated),
+            trusted_root_ca: row
+                .try_get::<Option<String>, _>("ssl_client_ca")?
+                .map(TrustedRootCa::from_stored),
         })),
         _ => Err(StoreError::Corrupt(format!(
             "domain certificate {id} without its name or times"
@@ -52,6 +56,7 @@ fn domain_from_row(row: &AnyRow) -> StoreResult<BoundDomain> {
             http: port("ingress_http_port")?,
             https: port("ingress_https_port")?,
         },
+        verify_client_certificate: row.try_get::<i64, _>("verify_client_certificate")? != 0,
         create_time: Timestamp::from_nanos(row.try_get("create_time")?),
         certificate: certificate_from_row(row)?,
     })
@@ -104,6 +109,9 @@ impl GroupDomainStore for SqlStore {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
         group_in_scope(&mut tx, scope, group_id).await?;
+        if settings.verify_client_certificate == Some(true) {
+            return Err(GroupDomainError::NoTrustedRootCa);
+        }
         let taken = sqlx::query(
             "SELECT 1 AS found FROM group_domains WHERE instance_id = $1 AND url_domain = $2",
         )
@@ -129,6 +137,7 @@ impl GroupDomainStore for SqlStore {
             min_ssl_version: settings.min_ssl_version.unwrap_or_default(),
             redirect_to_https: settings.redirect_to_https.unwrap_or(false),
             ingress_ports: settings.ingress_ports.unwrap_or_default(),
+            verify_client_certificate: false,
             create_time: Timestamp::now(),
             certificate: None,
         };
@@ -172,14 +181,26 @@ impl GroupDomainStore for SqlStore {
         if let Some(v) = settings.ingress_ports {
             domain.ingress_ports = v;
         }
+        if let Some(v) = settings.verify_client_certificate {
+            let has_ca = domain
+                .certificate
+                .as_ref()
+                .is_some_and(|c| c.trusted_root_ca.is_some());
+            if v && !has_ca {
+                return Err(GroupDomainError::NoTrustedRootCa);
+            }
+            domain.verify_client_certificate = v;
+        }
         sqlx::query(
             "UPDATE group_domains SET min_ssl_version = $1, redirect_to_https = $2, \
-             ingress_http_port = $3, ingress_https_port = $4 WHERE id = $5",
+             ingress_http_port = $3, ingress_https_port = $4, verify_client_certificate = $5 \
+             WHERE id = $6",
         )
         .bind(domain.min_ssl_version.as_str())
         .bind(i64::from(domain.redirect_to_https))
         .bind(i64::from(domain.ingress_ports.http))
         .bind(i64::from(domain.ingress_ports.https))
+        .bind(i64::from(domain.verify_client_certificate))
         .bind(&domain.id)
         .execute(&mut *tx)
         .await?;
@@ -257,6 +278,7 @@ impl GroupDomainStore for SqlStore {
         domain_id: &str,
         name: &CertificateName,
         certificate: &DomainCertificate,
+        trusted_root_ca: Option<&TrustedRootCa>,
     ) -> GroupDomainResult<BoundDomain> {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
@@ -268,23 +290,28 @@ impl GroupDomainStore for SqlStore {
             name: name.clone(),
             create_time: now,
             update_time: now,
+            trusted_root_ca: trusted_root_ca.cloned(),
         };
         let sealed = self
             .sealer
             .seal(certificate.key_pem().as_bytes(), &key_context(&added.id));
         sqlx::query(
             "UPDATE group_domains SET ssl_id = $1, ssl_name = $2, ssl_cert = $3, ssl_key = $4, \
-             ssl_create_time = $5, ssl_update_time = $5 WHERE id = $6",
+             ssl_create_time = $5, ssl_update_time = $5, ssl_client_ca = $6, \
+             verify_client_certificate = $7 WHERE id = $8",
         )
         .bind(&added.id)
         .bind(added.name.as_str())
         .bind(certificate.chain_pem())
         .bind(sealed)
         .bind(now.nanos())
+        .bind(trusted_root_ca.map(TrustedRootCa::as_pem))
+        .bind(i64::from(trusted_root_ca.is_some()))
         .bind(&domain.id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        domain.verify_client_certificate = trusted_root_ca.is_some();
         domain.certificate = Some(added);
         Ok(domain)
     }
@@ -334,7 +361,8 @@ impl GroupDomainStore for SqlStore {
         fetch_domain(&mut tx, group_id, domain_id).await?;
         let cleared = sqlx::query(
             "UPDATE group_domains SET ssl_id = NULL, ssl_name = NULL, ssl_cert = NULL, \
-             ssl_key = NULL, ssl_create_time = NULL, ssl_update_time = NULL \
+             ssl_key = NULL, ssl_create_time = NULL, ssl_update_time = NULL, \
+             ssl_client_ca = NULL, verify_client_certificate = 0 \
              WHERE group_id = $1 AND id = $2 AND ssl_id = $3",
         )
         .bind(group_id)
@@ -354,7 +382,8 @@ impl GroupDomainStore for SqlStore {
         instance_id: &str,
     ) -> StoreResult<Vec<DomainKeyPair>> {
         let rows = sqlx::query(
-            "SELECT url_domain, ssl_id, ssl_cert, ssl_key FROM group_domains \
+            "SELECT url_domain, ssl_id, ssl_cert, ssl_key, ssl_client_ca, \
+             verify_client_certificate FROM group_domains \
              WHERE instance_id = $1 AND ssl_id IS NOT NULL ORDER BY create_time, id",
         )
         .bind(instance_id)
@@ -373,11 +402,19 @@ impl GroupDomainStore for SqlStore {
                 let key_pem = self
                     .sealer
                     .open_string(&sealed, &key_context(&certificate_id))?;
+                let verify = row.try_get::<i64, _>("verify_client_certificate")? != 0;
+                let client_ca: Option<String> = row.try_get("ssl_client_ca")?;
+                if verify && client_ca.is_none() {
+                    return Err(StoreError::Corrupt(format!(
+                        "domain certificate {certificate_id} verifies clients without a CA"
+                    )));
+                }
                 Ok(DomainKeyPair {
                     domain: GroupDomainName::from_stored(row.try_get("url_domain")?),
                     certificate_id,
                     chain_pem,
                     key_pem,
+                    client_ca: client_ca.filter(|_| verify).map(TrustedRootCa::from_stored),
                 })
             })
             .collect()

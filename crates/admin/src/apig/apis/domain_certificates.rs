@@ -11,7 +11,9 @@ use crate::error::{ApiResult, Error};
 use crate::extract::PathArgs;
 use crate::scope::{self, path_id, Access};
 use crate::AppState;
-use apigw_domain::certificate::{CertificateDetails, CertificateName, DomainCertificate};
+use apigw_domain::certificate::{
+    CertificateDetails, CertificateName, DomainCertificate, TrustedRootCa,
+};
 use apigw_domain::{ApiError, Timestamp};
 use apigw_store::group_domains::GroupDomainError;
 use axum::extract::State;
@@ -23,7 +25,9 @@ type CertificatePath = PathArgs<(String, String, String, String, String)>;
 
 /// `POST .../domains/{domain_id}/certificate`: 201 with the binding and its new `ssl_id`.
 /// The chain and key must parse, belong together, be valid now and cover the bound name
-/// (Huawei's `APIG.21xx` errors otherwise); a certificate the domain had is replaced.
+/// (Huawei's `APIG.21xx` errors otherwise); a certificate the domain had is replaced. With a
+/// `trusted_root_ca` (PEM CA certificates) the name verifies its HTTPS callers' client
+/// certificates from then on (`verified_client_certificate_enabled`), as Huawei's default.
 pub async fn attach(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -37,6 +41,8 @@ pub async fn attach(
     let name = CertificateName::parse(body.req_str("name")?)?;
     let cert_content = body.req_str("cert_content")?;
     let private_key = body.req_str("private_key")?;
+    // An empty `trusted_root_ca` is none (SDKs send the field as an empty string).
+    let trusted_root_ca = body.opt_str("trusted_root_ca")?.filter(|ca| !ca.is_empty());
     let refused = |e| refusal(e, &instance_id, group_id.as_str());
     let domain = state
         .store
@@ -45,6 +51,9 @@ pub async fn attach(
         .map_err(refused)?;
     let now = Timestamp::now().unix_seconds();
     let certificate = DomainCertificate::parse(cert_content, private_key, &domain.domain, now)?;
+    let trusted_root_ca = trusted_root_ca
+        .map(|ca| TrustedRootCa::parse(ca, now))
+        .transpose()?;
     let bound = state
         .store
         .attach_certificate(
@@ -53,11 +62,12 @@ pub async fn attach(
             domain_id.as_str(),
             &name,
             &certificate,
+            trusted_root_ca.as_ref(),
         )
         .await
         .map_err(refused)?;
     let replaced = domain.certificate.as_ref().map(|c| c.id.as_str());
-    tracing::info!(group_id = %group_id, domain_id = %domain_id, domain = bound.domain.as_str(), ssl_id = bound.certificate.as_ref().map(|c| c.id.as_str()), replaced, not_after = %Timestamp::from_unix_seconds(certificate.details().not_after).rfc3339_seconds(), "certificate added to a bound domain");
+    tracing::info!(group_id = %group_id, domain_id = %domain_id, domain = bound.domain.as_str(), ssl_id = bound.certificate.as_ref().map(|c| c.id.as_str()), replaced, not_after = %Timestamp::from_unix_seconds(certificate.details().not_after).rfc3339_seconds(), verify_client_certificate = bound.verify_client_certificate, "certificate added to a bound domain");
     let mut answer = bound_domain_info(&bound);
     if let Value::Object(fields) = &mut answer {
         fields.insert("instance_id".into(), scope.instance_id.clone().into());
@@ -115,6 +125,7 @@ pub async fn show(
         "serial_number": d.serial_number,
         "issuer": d.issuer,
         "signature_algorithm": d.signature_algorithm,
+        "is_has_trusted_root_ca": stored.trusted_root_ca.is_some(),
     })))
 }
 

@@ -30,6 +30,11 @@ pub(super) fn refusal(e: GroupDomainError, instance: &str, group: &str) -> Error
         GroupDomainError::Exists => ApiError::url_domain_exists(),
         GroupDomainError::LimitReached => ApiError::url_domain_limit(),
         GroupDomainError::CertificateNotFound => ApiError::ssl_certificate_not_found(),
+        // Client certificates need a CA to be verified against: a certificate added with
+        // `trusted_root_ca` first.
+        GroupDomainError::NoTrustedRootCa => {
+            ApiError::invalid_body_field("verified_client_certificate_enabled")
+        }
         GroupDomainError::Store(StoreError::NotFound) => ApiError::instance_not_found(instance),
         GroupDomainError::Store(other) => return other.into(),
     })
@@ -81,7 +86,7 @@ pub async fn update(
         .update_domain(&scope, group_id.as_str(), domain_id.as_str(), &settings)
         .await
         .map_err(|e| refusal(e, &instance_id, group_id.as_str()))?;
-    tracing::info!(group_id = %group_id, domain_id = %bound.id, "domain binding changed");
+    tracing::info!(group_id = %group_id, domain_id = %bound.id, verify_client_certificate = bound.verify_client_certificate, "domain binding changed");
     Ok(Json(bound_domain_info(&bound)))
 }
 

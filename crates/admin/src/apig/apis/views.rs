@@ -70,7 +70,7 @@ fn url_domain_ref(d: &BoundDomain) -> Value {
                 "ssl_id": c.id,
                 "ssl_name": c.name.as_str(),
                 "type": SSL_TYPE_INSTANCE,
-                "is_has_trusted_root_ca": false,
+                "is_has_trusted_root_ca": c.trusted_root_ca.is_some(),
             })
         })
         .collect();
@@ -81,12 +81,19 @@ fn url_domain_ref(d: &BoundDomain) -> Value {
         "ssl_id": ssl_id,
         "ssl_name": ssl_name,
         "min_ssl_version": d.min_ssl_version.as_str(),
-        "verified_client_certificate_enabled": false,
-        "is_has_trusted_root_ca": false,
+        "verified_client_certificate_enabled": d.verify_client_certificate,
+        "is_has_trusted_root_ca": has_trusted_root_ca(d),
         "ingress_http_port": d.ingress_ports.http,
         "ingress_https_port": d.ingress_ports.https,
         "ssl_infos": ssl_infos,
     })
+}
+
+/// Whether the binding's certificate came with a `trusted_root_ca`.
+fn has_trusted_root_ca(d: &BoundDomain) -> bool {
+    d.certificate
+        .as_ref()
+        .is_some_and(|c| c.trusted_root_ca.is_some())
 }
 
 /// `SslInfo.type` of a certificate added to a domain: visible in its instance only.
@@ -100,13 +107,17 @@ pub fn bound_domain_info(d: &BoundDomain) -> Value {
         "status": CNAME_RESOLVED,
         "min_ssl_version": d.min_ssl_version.as_str(),
         "is_http_redirect_to_https": d.redirect_to_https,
-        "verified_client_certificate_enabled": false,
+        "verified_client_certificate_enabled": d.verify_client_certificate,
         "ingress_http_port": d.ingress_ports.http,
         "ingress_https_port": d.ingress_ports.https,
     });
     if let (Some(c), Value::Object(fields)) = (&d.certificate, &mut v) {
         fields.insert("ssl_id".into(), c.id.clone().into());
         fields.insert("ssl_name".into(), c.name.as_str().into());
+        fields.insert(
+            "is_has_trusted_root_ca".into(),
+            c.trusted_root_ca.is_some().into(),
+        );
     }
     v
 }
