@@ -62,6 +62,8 @@ impl Gw {
                 .arg("--gateway-http-listen")
                 .arg("127.0.0.1:0")
                 .arg("--gateway-listen")
+                .arg("127.0.0.1:0")
+                .arg("--metrics-listen")
                 .arg("127.0.0.1:0"),
         );
         let http = format!(
@@ -104,6 +106,18 @@ impl Gw {
         client
             .get(format!("https://{NAME}:{}/echo/a", self.https.port()))
             .send()
+    }
+
+    /// The value of counter `name` on the metrics listener (0 before its first increment).
+    fn counter(&self, name: &str) -> u64 {
+        let port = self.server.port_of("metrics listening");
+        let text = reqwest::blocking::get(format!("http://127.0.0.1:{port}/metrics"))
+            .unwrap()
+            .text()
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0)
     }
 
     /// Turns client verification of binding `domain` (its path) on or off: the answer.
@@ -254,6 +268,10 @@ fn a_name_with_a_trusted_root_ca_serves_only_callers_with_a_certificate_it_issue
     let refusals: Vec<&str> = log.lines().filter(|l| l.contains(refused)).collect();
     assert_eq!(refusals.len(), 2, "{log}");
     assert!(refusals.iter().all(|l| l.contains(NAME)), "{refusals:?}");
+    assert_eq!(
+        gw.counter("apigw_gateway_client_certificate_refusals_total"),
+        2
+    );
 
     // The name asked for by `Host` on a connection opened for another name (the listener's
     // address, no client certificate asked for), or over plain HTTP: refused.

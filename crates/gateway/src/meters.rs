@@ -35,6 +35,9 @@ const POLICY_CALLS: &str = "apigw_gateway_backend_policy_requests_total";
 const OPEN_CONNECTIONS: &str = "apigw_gateway_open_connections";
 /// Client connections accepted, by listener.
 const CONNECTIONS: &str = "apigw_gateway_connections_total";
+/// TLS handshakes refused because a name that verifies client certificates got none, or one
+/// its CA set did not issue.
+const CLIENT_CERTIFICATE_REFUSALS: &str = "apigw_gateway_client_certificate_refusals_total";
 /// New backend connections (the pool had none idle for the backend).
 const UPSTREAM_CONNECTS: &str = "apigw_gateway_upstream_connects_total";
 /// Snapshot replacements, by kind (`rebuild`, `routes`, `patch`).
@@ -101,6 +104,11 @@ pub fn describe() {
         CONNECTIONS,
         Unit::Count,
         "Client connections accepted, by listener (http or https)."
+    );
+    describe_counter!(
+        CLIENT_CERTIFICATE_REFUSALS,
+        Unit::Count,
+        "TLS handshakes refused for a name that verifies client certificates: no client certificate, or one its trusted root CAs did not issue."
     );
     describe_counter!(
         UPSTREAM_CONNECTS,
@@ -341,6 +349,11 @@ pub(crate) fn refused(code: &'static str) {
 pub(crate) fn certificate_presented(not_after: i64) {
     // A gauge holds an f64: Unix seconds fit exactly far beyond any certificate's lifetime.
     metrics::gauge!(CERTIFICATE_EXPIRY).set(not_after as f64);
+}
+
+/// Counts a handshake refused for want of a client certificate the name's CAs issued.
+pub(crate) fn client_certificate_refused() {
+    counter!(CLIENT_CERTIFICATE_REFUSALS).increment(1);
 }
 
 /// Counts a new backend connection.

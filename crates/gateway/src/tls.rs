@@ -519,6 +519,7 @@ impl Acceptor {
             Err(e) => {
                 // Said at info: whoever sets up two-way TLS needs to learn why a client was
                 // turned away (no certificate, another CA, an X.509 v1 certificate, ...).
+                crate::meters::client_certificate_refused();
                 tracing::info!(%peer, name = name.as_deref().unwrap_or_default(), error = %e, "TLS handshake refused: the name verifies client certificates");
                 Err(e)
             }
