@@ -653,11 +653,10 @@ fn client_ca(d: &BoundDomain) -> Option<ClientCaFingerprint> {
     if !d.verify_client_certificate {
         return None;
     }
-    let ca = d
-        .certificate
-        .as_ref()
-        .and_then(|c| c.trusted_root_ca.as_ref());
-    Some(ca.map_or([0; 32], TrustedRootCa::fingerprint))
+    Some(
+        d.trusted_root_ca()
+            .map_or([0; 32], TrustedRootCa::fingerprint),
+    )
 }
 
 /// Presents the certificates added to instance `instance_id`'s bound domains on the HTTPS

@@ -72,6 +72,14 @@ pub struct BoundDomain {
     pub certificate: Option<CertificateRef>,
 }
 
+impl BoundDomain {
+    /// The CA set its certificate came with (`trusted_root_ca`), if any: what client
+    /// certificates are verified against, and all `is_has_trusted_root_ca` says.
+    pub fn trusted_root_ca(&self) -> Option<&TrustedRootCa> {
+        self.certificate.as_ref()?.trusted_root_ca.as_ref()
+    }
+}
+
 /// The SSL certificate of a bound domain, without its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRef {

@@ -182,11 +182,7 @@ impl GroupDomainStore for SqlStore {
             domain.ingress_ports = v;
         }
         if let Some(v) = settings.verify_client_certificate {
-            let has_ca = domain
-                .certificate
-                .as_ref()
-                .is_some_and(|c| c.trusted_root_ca.is_some());
-            if v && !has_ca {
+            if v && domain.trusted_root_ca().is_none() {
                 return Err(GroupDomainError::NoTrustedRootCa);
             }
             domain.verify_client_certificate = v;

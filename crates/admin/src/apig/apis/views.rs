@@ -82,18 +82,11 @@ fn url_domain_ref(d: &BoundDomain) -> Value {
         "ssl_name": ssl_name,
         "min_ssl_version": d.min_ssl_version.as_str(),
         "verified_client_certificate_enabled": d.verify_client_certificate,
-        "is_has_trusted_root_ca": has_trusted_root_ca(d),
+        "is_has_trusted_root_ca": d.trusted_root_ca().is_some(),
         "ingress_http_port": d.ingress_ports.http,
         "ingress_https_port": d.ingress_ports.https,
         "ssl_infos": ssl_infos,
     })
-}
-
-/// Whether the binding's certificate came with a `trusted_root_ca`.
-fn has_trusted_root_ca(d: &BoundDomain) -> bool {
-    d.certificate
-        .as_ref()
-        .is_some_and(|c| c.trusted_root_ca.is_some())
 }
 
 /// `SslInfo.type` of a certificate added to a domain: visible in its instance only.
