@@ -449,8 +449,10 @@ impl ListenerCertificate {
         self.current.load().for_name(name).0.cert.clone()
     }
 
-    /// Whether a client asking for `name` must present a certificate, and from which CA set.
-    pub fn client_ca_for(&self, name: Option<&str>) -> Option<ClientCaFingerprint> {
+    /// Whether a client asking for `name` must present a certificate, and from which CA set
+    /// (what [`Acceptor::accept`] decides, for the tests).
+    #[cfg(test)]
+    fn client_ca_for(&self, name: Option<&str>) -> Option<ClientCaFingerprint> {
         self.current.load().for_name(name).1.map(|a| a.fingerprint)
     }
 
