@@ -115,11 +115,7 @@ impl Gw {
     /// A new group `shop` with one published API: any method on `/echo...` (both protocols,
     /// no authentication) → `backend` at `/backend...`; the group's and the API's ids.
     fn shop_group(&self, backend: &EchoBackend) -> (String, String) {
-        Mgmt {
-            server: &self.server,
-            s: &self.admin,
-        }
-        .shop_group(backend)
+        self.as_mgmt().shop_group(backend)
     }
 
     fn default_group(&self) -> String {
@@ -154,12 +150,15 @@ impl Gw {
 
     /// Publishes API `id` in RELEASE (again, after an update).
     fn publish(&self, id: &str) {
-        let online = self.mgmt(
-            "POST",
-            "/apis/action",
-            Some(&json!({"action": "online", "api_id": id, "env_id": RELEASE})),
-        );
-        assert_eq!(online.status, 201, "{}", online.text);
+        self.as_mgmt().publish(id);
+    }
+
+    /// This server's management calls as the shared helpers take them.
+    fn as_mgmt(&self) -> Mgmt<'_> {
+        Mgmt {
+            server: &self.server,
+            s: &self.admin,
+        }
     }
 
     fn call(&self, base: &str, path: &str, headers: &[(&str, &str)]) -> Reply {

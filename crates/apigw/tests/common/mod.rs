@@ -678,6 +678,12 @@ impl Mgmt<'_> {
         let api = self.call("POST", "/apis", Some(&body));
         assert_eq!(api.status, 201, "{}", api.text);
         let api_id = api.json["id"].as_str().unwrap().to_owned();
+        let publish_id = self.publish(&api_id);
+        (api_id, publish_id)
+    }
+
+    /// Publishes API `api_id` in RELEASE: the publication record's id.
+    pub fn publish(&self, api_id: &str) -> String {
         let published = self.call(
             "POST",
             "/apis/action",
@@ -685,8 +691,7 @@ impl Mgmt<'_> {
                 "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})),
         );
         assert_eq!(published.status, 201, "{}", published.text);
-        let publish_id = published.json["publish_id"].as_str().unwrap().to_owned();
-        (api_id, publish_id)
+        published.json["publish_id"].as_str().unwrap().to_owned()
     }
 }
 
@@ -712,13 +717,7 @@ impl Mgmt<'_> {
         );
         assert_eq!(api.status, 201, "{}", api.text);
         let api_id = api.json["id"].as_str().unwrap().to_owned();
-        let online = self.call(
-            "POST",
-            "/apis/action",
-            Some(&json!({"action": "online", "api_id": api_id,
-                "env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID"})),
-        );
-        assert_eq!(online.status, 201, "{}", online.text);
+        self.publish(&api_id);
         (group_id, api_id)
     }
 }

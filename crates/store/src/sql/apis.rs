@@ -409,6 +409,15 @@ async fn check_api_unique(
     Ok(())
 }
 
+/// A group as the data plane reads it, from the columns `g_id`, `g_name`, `g_is_default`.
+fn published_group_from_row(row: &AnyRow) -> StoreResult<PublishedGroup> {
+    Ok(PublishedGroup {
+        id: row.try_get("g_id")?,
+        name: row.try_get("g_name")?,
+        is_default: row.try_get::<i64, _>("g_is_default")? != 0,
+    })
+}
+
 #[async_trait]
 impl ApiStore for SqlStore {
     async fn create_group(&self, scope: &Scope, group: NewGroup) -> ApiStoreResult<ApiGroup> {
@@ -1121,11 +1130,7 @@ impl ApiStore for SqlStore {
                 Ok(PublishedApi {
                     env_id: row.try_get("env_id")?,
                     env_name: row.try_get("env_name")?,
-                    group: PublishedGroup {
-                        id: row.try_get("g_id")?,
-                        name: row.try_get("g_name")?,
-                        is_default: row.try_get::<i64, _>("g_is_default")? != 0,
-                    },
+                    group: published_group_from_row(row)?,
                     api_id: row.try_get("api_id")?,
                     publish_id: row.try_get("publish_id")?,
                     version_id: row.try_get("version_id")?,
@@ -1138,19 +1143,14 @@ impl ApiStore for SqlStore {
 
     async fn instance_groups(&self, instance_id: &str) -> StoreResult<Vec<PublishedGroup>> {
         sqlx::query(
-            "SELECT id, name, is_default FROM api_groups WHERE instance_id = $1 ORDER BY id",
+            "SELECT id AS g_id, name AS g_name, is_default AS g_is_default FROM api_groups \
+             WHERE instance_id = $1 ORDER BY id",
         )
         .bind(instance_id)
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(|row| {
-            Ok(PublishedGroup {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                is_default: row.try_get::<i64, _>("is_default")? != 0,
-            })
-        })
+        .map(published_group_from_row)
         .collect()
     }
 }
