@@ -1,5 +1,8 @@
 """Helpers shared by conftest.py and the tests (kept out of conftest so they can be imported)."""
 import json
+import socket
+import ssl
+import subprocess
 import sys
 import threading
 import uuid
@@ -78,3 +81,26 @@ def start_path_echo(host="127.0.0.1", **fields):
     httpd = ThreadingHTTPServer((host, 0), Echo)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd
+
+
+def openssl_pair(tmp_path, name, days=30, rsa=False):
+    """A self-signed ECDSA (or, with `rsa`, RSA) certificate for `name` and its key, made by
+    the openssl command."""
+    cert, key = tmp_path / (name + ".crt"), tmp_path / (name + ".key")
+    newkey = ["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", *newkey,
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", str(days),
+         "-subj", "/CN=%s/O=SDK Shop/C=DE" % name, "-addext", "subjectAltName=DNS:%s" % name],
+        check=True, capture_output=True)
+    return cert.read_text(), key.read_text()
+
+
+def presented_for_name(server, name, ca=None):
+    """The certificate (DER) the HTTPS listener presents to a client asking for `name`; with
+    `ca`, the handshake verifies it against that certificate alone and the name."""
+    host, port = server.gateway_tls_address.split(":")
+    ctx = ssl.create_default_context(cadata=ca) if ca else ssl._create_unverified_context()
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=name) as tls:
+            return tls.getpeercert(binary_form=True)

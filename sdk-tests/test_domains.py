@@ -34,7 +34,7 @@ from huaweicloudsdkapig.v2 import (
 )
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 
-from apigw_sdk_helpers import start_path_echo
+from apigw_sdk_helpers import openssl_pair, presented_for_name, start_path_echo
 
 # The gateway's certificate names 127.0.0.1, not the bound name these calls send as Host.
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -130,44 +130,23 @@ def test_refusals_carry_huaweis_codes(apig, instance_id, shop):
             instance_id=instance_id, group_id=shop.id, domain_id=bound.id))
 
 
-def _openssl_pair(tmp_path, name, days=30):
-    """A self-signed ECDSA certificate for `name` and its key, made by the openssl command."""
-    cert, key = tmp_path / (name + ".crt"), tmp_path / (name + ".key")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", str(days),
-         "-subj", "/CN=%s/O=SDK Shop/C=DE" % name, "-addext", "subjectAltName=DNS:%s" % name],
-        check=True, capture_output=True)
-    return cert.read_text(), key.read_text()
-
-
-def _presented(server, name, ca=None):
-    """The certificate (DER) the HTTPS listener presents to a client asking for `name`; with
-    `ca`, the handshake verifies it against that certificate alone and the name."""
-    host, port = server.gateway_tls_address.split(":")
-    ctx = ssl.create_default_context(cadata=ca) if ca else ssl._create_unverified_context()
-    with socket.create_connection((host, int(port)), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname=name) as tls:
-            return tls.getpeercert(binary_form=True)
-
-
 def test_a_certificate_added_to_a_name_is_presented_for_it(server, apig, instance_id, shop,
                                                           tmp_path):
     name = "tls.sdk-shop.example"
     bound = apig.associate_domain_v2(AssociateDomainV2Request(
         instance_id=instance_id, group_id=shop.id, body=UrlDomainCreate(url_domain=name)))
     try:
-        default = _presented(server, name)
-        cert, key = _openssl_pair(tmp_path, name)
+        default = presented_for_name(server, name)
+        cert, key = openssl_pair(tmp_path, name)
         added = apig.associate_certificate_v2(AssociateCertificateV2Request(
             instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
             body=CertForm(name="sdk_cert", cert_content=cert, private_key=key)))
         assert (added.id, added.url_domain, added.ssl_name) == (bound.id, name, "sdk_cert")
         assert len(added.ssl_id) == 32 and added.api_group_id == shop.id
         ours = ssl.PEM_cert_to_DER_cert(cert)
-        assert _presented(server, name) == ours != default
+        assert presented_for_name(server, name) == ours != default
         # A client trusting only that certificate verifies it for the name.
-        assert _presented(server, name, ca=cert) == ours
+        assert presented_for_name(server, name, ca=cert) == ours
 
         details = apig.show_details_of_domain_name_certificate_v2(
             ShowDetailsOfDomainNameCertificateV2Request(
@@ -183,7 +162,7 @@ def test_a_certificate_added_to_a_name_is_presented_for_it(server, apig, instanc
         listed = [d for d in shown.url_domains if d.id == bound.id][0]
         assert (listed.ssl_id, listed.ssl_name) == (added.ssl_id, "sdk_cert")
 
-        other_cert, other_key = _openssl_pair(tmp_path, "other.sdk-shop.example")
+        other_cert, other_key = openssl_pair(tmp_path, "other.sdk-shop.example")
         for form, code in [
             (CertForm(name="sdk_cert", cert_content=other_cert, private_key=other_key),
              "APIG.2103"),
@@ -195,12 +174,12 @@ def test_a_certificate_added_to_a_name_is_presented_for_it(server, apig, instanc
                 apig.associate_certificate_v2(AssociateCertificateV2Request(
                     instance_id=instance_id, group_id=shop.id, domain_id=bound.id, body=form))
             assert (ei.value.status_code, ei.value.error_code) == (400, code), str(ei.value)
-        assert _presented(server, name) == ours
+        assert presented_for_name(server, name) == ours
 
         apig.disassociate_certificate_v2(DisassociateCertificateV2Request(
             instance_id=instance_id, group_id=shop.id, domain_id=bound.id,
             certificate_id=added.ssl_id))
-        assert _presented(server, name) == default
+        assert presented_for_name(server, name) == default
         with pytest.raises(ClientRequestException) as ei:
             apig.show_details_of_domain_name_certificate_v2(
                 ShowDetailsOfDomainNameCertificateV2Request(
@@ -267,7 +246,7 @@ def test_a_trusted_root_ca_makes_the_name_verify_client_certificates(
     bound = apig.associate_domain_v2(AssociateDomainV2Request(
         instance_id=instance_id, group_id=shop.id, body=UrlDomainCreate(url_domain=name)))
     try:
-        cert, key = _openssl_pair(tmp_path, name)
+        cert, key = openssl_pair(tmp_path, name)
         ca_pem, ca_cert, ca_key = _openssl_ca(tmp_path, "SDK clients CA")
         alice = _openssl_client(tmp_path, ca_cert, ca_key, "alice")
         # Verification needs a certificate with a CA first.

@@ -126,14 +126,15 @@ impl Gw {
         self.mgmt("PUT", domain, Some(&body))
     }
 
-    /// The stored two-way TLS columns of binding `domain_id`: (CA PEM, verify flag).
+    /// The stored two-way TLS columns of binding `domain_id`: (the CA PEM of the certificate
+    /// it presents, verify flag).
     fn stored(&self, domain_id: &str) -> (Option<String>, i64) {
         use sqlx::Row;
         db_rows(
             &self.server,
             &format!(
-                "SELECT ssl_client_ca, verify_client_certificate FROM group_domains \
-                 WHERE id = '{domain_id}'"
+                "SELECT c.trusted_root_ca, d.verify_client_certificate FROM group_domains d \
+                 LEFT JOIN certificates c ON c.id = d.ssl_id WHERE d.id = '{domain_id}'"
             ),
             |r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()),
         )

@@ -2669,16 +2669,22 @@ fn a_certificate_added_to_a_bound_domain_is_presented_for_its_name() {
     let echoed: Value = r.json().unwrap();
     assert_eq!(echoed["path"], "/backend/a");
 
-    // Stored: the chain as given, the key sealed (not the PEM, no PEM marker).
+    // Stored: a certificate of the instance that the binding names, the chain as given, the
+    // key sealed (not the PEM, no PEM marker).
     let column = |c: &str| {
         db_texts(
             &gw.server,
-            &format!("SELECT {c} FROM group_domains WHERE id = '{domain_id}'"),
+            &format!(
+                "SELECT c.{c} FROM group_domains d JOIN certificates c ON c.id = d.ssl_id \
+                 WHERE d.id = '{domain_id}'"
+            ),
         )
     };
-    assert_eq!(column("ssl_cert"), [shop.0.as_str()]);
-    assert_eq!(column("ssl_name"), ["shop_cert".to_owned()]);
-    let sealed = column("ssl_key").remove(0);
+    assert_eq!(column("id"), [ssl_id.as_str()]);
+    assert_eq!(column("instance_id"), [gw.admin.instance_id.as_str()]);
+    assert_eq!(column("cert_content"), [shop.0.as_str()]);
+    assert_eq!(column("name"), ["shop_cert".to_owned()]);
+    let sealed = column("private_key").remove(0);
     assert!(!sealed.contains("PRIVATE KEY") && !shop.1.contains(&sealed));
     assert!(!gw.server.log_text().contains("PRIVATE KEY"));
 
@@ -2773,7 +2779,7 @@ fn a_certificate_added_to_a_bound_domain_is_presented_for_its_name() {
     );
     let r = gw.mgmt("DELETE", &format!("{certificate}/{}", "0".repeat(32)), None);
     r.assert_error(404, "APIG.3097", None);
-    assert_eq!(column("ssl_id"), [ssl_id.as_str()]);
+    assert_eq!(column("id"), [ssl_id.as_str()]);
     assert_eq!(
         presented_for_name(&gw.https, Some("api.shop.example")),
         der_of(&shop.0)
@@ -2833,7 +2839,7 @@ fn a_certificate_added_to_a_bound_domain_is_presented_for_its_name() {
             },
         )
     };
-    assert_eq!(column("ssl_key"), [None]);
+    assert_eq!(column("ssl_id"), [None]);
     assert_eq!(column("url_domain"), [Some("api.shop.example".to_owned())]);
     let shown = gw.mgmt("GET", &format!("/api-groups/{group_id}"), None);
     assert!(shown.json["url_domains"]

@@ -77,6 +77,16 @@ impl ApiError {
         Self::new(404, "APIG.3021", "The SSL certificate does not exist.")
     }
 
+    /// 400 `APIG.3449` (our code; Huawei lets only certificates attached to no domain name be
+    /// deleted but documents no code): the certificate is attached to bound names.
+    pub fn certificate_attached() -> Self {
+        Self::new(
+            400,
+            "APIG.3449",
+            "The SSL certificate has been bound to domain names and cannot be deleted.",
+        )
+    }
+
     /// 404 `APIG.3097`: this certificate is not the one bound to the domain.
     pub fn ssl_certificate_binding_not_found() -> Self {
         Self::new(
@@ -149,6 +159,8 @@ pub struct CertificateDetails {
     pub issuer: Vec<String>,
     /// Signature algorithm, Go's names (`SHA256-RSA`, `ECDSA-SHA256`, ...).
     pub signature_algorithm: String,
+    /// The family of the subject's key (`algorithm_type`), if it is one a gateway presents.
+    pub algorithm: Option<CertificateAlgorithm>,
 }
 
 impl CertificateDetails {
@@ -181,6 +193,102 @@ impl CertificateDetails {
             serial_number: decimal(tbs.serial_number.as_bytes()),
             issuer: attribute(&tbs.issuer, rfc4519::O),
             signature_algorithm: signature_algorithm(&cert.signature_algorithm.oid),
+            algorithm: CertificateAlgorithm::of_key(&tbs.subject_public_key_info.algorithm.oid),
+        }
+    }
+
+    /// 400 `APIG.2103` unless one of the leaf's DNS names covers `domain` (see [`covers`]).
+    pub fn check_covers(&self, domain: &GroupDomainName) -> Result<(), ApiError> {
+        if self.san.iter().any(|name| covers(name, domain)) {
+            Ok(())
+        } else {
+            Err(ApiError::certificate_domain_mismatch())
+        }
+    }
+
+    /// 400 `APIG.2102` once the leaf's validity has ended at `now` (Unix seconds).
+    pub fn check_valid_at(&self, now: i64) -> Result<(), ApiError> {
+        if self.not_after < now {
+            Err(ApiError::certificate_expired())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// `algorithm_type` of a certificate: the family of its key. apigw presents RSA and
+/// elliptic-curve (ECDSA, Ed25519) certificates; `SM2` (China's national algorithms, with a
+/// second signing key pair) is not supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateAlgorithm {
+    /// `RSA`.
+    Rsa,
+    /// `ECC`: ECDSA and Ed25519 keys.
+    Ecc,
+}
+
+impl CertificateAlgorithm {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rsa => "RSA",
+            Self::Ecc => "ECC",
+        }
+    }
+
+    /// Parses a requested `algorithm_type` (`RSA` or `ECC`; `SM2` and anything else are
+    /// 400 `APIG.2011` naming the field).
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        match raw {
+            "RSA" => Ok(Self::Rsa),
+            "ECC" => Ok(Self::Ecc),
+            _ => Err(ApiError::invalid_body_field("algorithm_type")),
+        }
+    }
+
+    /// The family of a subjectPublicKeyInfo algorithm, if it is one apigw presents.
+    fn of_key(oid: &ObjectIdentifier) -> Option<Self> {
+        match oid.to_string().as_str() {
+            "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.10" => Some(Self::Rsa),
+            "1.2.840.10045.2.1" | "1.3.101.112" => Some(Self::Ecc),
+            _ => None,
+        }
+    }
+}
+
+/// Where a certificate of `/v2/{project_id}/apigw/certificates` may be used (`type`): in
+/// every instance of its project (`global`, Huawei's default) or in one (`instance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateType {
+    /// `global`.
+    Global,
+    /// `instance`.
+    Instance,
+}
+
+impl CertificateType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Global => "global",
+            Self::Instance => "instance",
+        }
+    }
+
+    /// `SslInfo.type` in a domain's certificate list: 1 for the current instance, 2 global.
+    pub fn ssl_info_code(self) -> i64 {
+        match self {
+            Self::Instance => 1,
+            Self::Global => 2,
+        }
+    }
+
+    /// Parses `type`: 400 `APIG.2011` naming the field for anything but the two names.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        match raw {
+            "global" => Ok(Self::Global),
+            "instance" => Ok(Self::Instance),
+            _ => Err(ApiError::invalid_body_field("type")),
         }
     }
 }
@@ -193,6 +301,7 @@ pub struct DomainCertificate {
     chain_pem: String,
     key_pem: String,
     details: CertificateDetails,
+    algorithm: CertificateAlgorithm,
 }
 
 impl std::fmt::Debug for DomainCertificate {
@@ -205,12 +314,26 @@ impl std::fmt::Debug for DomainCertificate {
 
 impl DomainCertificate {
     /// Checks `cert_content` and `private_key` for `domain` at `now` (Unix seconds), with
-    /// Huawei's errors: 2106 what does not parse, 2105 an encrypted key, 2104 a broken chain,
-    /// 2109 no DNS name, 2102 expired, 2103 not covering the domain, 2101 another key.
+    /// Huawei's errors: those of [`parse_unbound`](Self::parse_unbound), then 2103 when no
+    /// name of the leaf covers the domain.
     pub fn parse(
         cert_content: &str,
         private_key: &str,
         domain: &GroupDomainName,
+        now: i64,
+    ) -> Result<Self, ApiError> {
+        let certificate = Self::parse_unbound(cert_content, private_key, now)?;
+        certificate.details.check_covers(domain)?;
+        Ok(certificate)
+    }
+
+    /// Checks `cert_content` and `private_key` at `now` (Unix seconds) for a certificate not
+    /// yet added to a domain (`/v2/{project_id}/apigw/certificates`): 2106 what does not
+    /// parse, 2105 an encrypted key, 2104 a broken chain, 2109 no DNS name, 2102 expired,
+    /// 2101 another key.
+    pub fn parse_unbound(
+        cert_content: &str,
+        private_key: &str,
         now: i64,
     ) -> Result<Self, ApiError> {
         if cert_content.len() > MAX_CERT_CONTENT_LEN {
@@ -239,17 +362,18 @@ impl DomainCertificate {
         if details.san.is_empty() {
             return Err(ApiError::certificate_san_missing());
         }
-        if details.not_after < now {
-            return Err(ApiError::certificate_expired());
-        }
-        if !details.san.iter().any(|name| covers(name, domain)) {
-            return Err(ApiError::certificate_domain_mismatch());
-        }
+        details.check_valid_at(now)?;
         keys_match(cert_content, key)?;
+        // rustls took the key, so the leaf's key is RSA or elliptic; anything else is not a
+        // certificate the gateway can present.
+        let algorithm = details
+            .algorithm
+            .ok_or_else(ApiError::certificate_invalid)?;
         Ok(Self {
             chain_pem: cert_content.to_owned(),
             key_pem: private_key.to_owned(),
             details,
+            algorithm,
         })
     }
 
@@ -266,6 +390,11 @@ impl DomainCertificate {
     /// What the leaf says of itself.
     pub fn details(&self) -> &CertificateDetails {
         &self.details
+    }
+
+    /// The family of its key (`algorithm_type`).
+    pub fn algorithm(&self) -> CertificateAlgorithm {
+        self.algorithm
     }
 }
 
@@ -513,6 +642,71 @@ mod tests {
             !format!("{parsed:?}").contains("PRIVATE"),
             "Debug hides the key"
         );
+    }
+
+    #[test]
+    fn a_pair_parses_unbound_and_is_checked_against_names_later() {
+        let (cert, key) = pair(&["api.shop.example", "*.shop.example"]);
+        let parsed = DomainCertificate::parse_unbound(&cert, &key, now()).unwrap();
+        assert_eq!(parsed.algorithm(), CertificateAlgorithm::Ecc);
+        let d = parsed.details();
+        assert_eq!(d.algorithm, Some(CertificateAlgorithm::Ecc));
+        assert!(d.check_covers(&domain("www.shop.example")).is_ok());
+        assert_eq!(
+            d.check_covers(&domain("api.other.example"))
+                .unwrap_err()
+                .code,
+            "APIG.2103"
+        );
+        assert!(d.check_valid_at(d.not_after).is_ok());
+        assert_eq!(
+            d.check_valid_at(d.not_after + 1).unwrap_err().code,
+            "APIG.2102"
+        );
+        let (_, other_key) = pair(&["api.shop.example"]);
+        assert_eq!(
+            DomainCertificate::parse_unbound(&cert, &other_key, now())
+                .unwrap_err()
+                .code,
+            "APIG.2101"
+        );
+    }
+
+    #[test]
+    fn algorithm_and_type_names_follow_huawei() {
+        assert_eq!(
+            CertificateAlgorithm::parse("RSA").unwrap(),
+            CertificateAlgorithm::Rsa
+        );
+        assert_eq!(CertificateAlgorithm::parse("ECC").unwrap().as_str(), "ECC");
+        for refused in ["SM2", "rsa", ""] {
+            let e = CertificateAlgorithm::parse(refused).unwrap_err();
+            assert_eq!(e.code, "APIG.2011");
+            assert!(e.message.contains("algorithm_type"));
+        }
+        let oid = |s: &str| ObjectIdentifier::new_unwrap(s);
+        assert_eq!(
+            CertificateAlgorithm::of_key(&oid("1.2.840.113549.1.1.1")),
+            Some(CertificateAlgorithm::Rsa)
+        );
+        assert_eq!(
+            CertificateAlgorithm::of_key(&oid("1.3.101.112")),
+            Some(CertificateAlgorithm::Ecc)
+        );
+        assert_eq!(
+            CertificateAlgorithm::of_key(&oid("1.2.840.10040.4.1")),
+            None
+        );
+        assert_eq!(
+            CertificateType::parse("global").unwrap(),
+            CertificateType::Global
+        );
+        assert_eq!(CertificateType::Global.ssl_info_code(), 2);
+        assert_eq!(
+            CertificateType::parse("instance").unwrap().ssl_info_code(),
+            1
+        );
+        assert!(CertificateType::parse("Global").is_err());
     }
 
     #[test]

@@ -42,6 +42,13 @@ impl Page {
         };
         Ok(Self { offset, limit })
     }
+
+    /// This page of `items`, for lists filtered in memory (empty past the end).
+    pub fn of<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let start = usize::try_from(self.offset).map_or(items.len(), |o| o.min(items.len()));
+        let len = usize::try_from(self.limit).unwrap_or(usize::MAX);
+        &items[start..start.saturating_add(len).min(items.len())]
+    }
 }
 
 #[cfg(test)]
@@ -67,6 +74,16 @@ mod tests {
         assert_eq!(Page::parse(Some("3"), Some("900")).unwrap().limit, 500);
         assert_eq!(Page::parse(None, Some("-1")).unwrap().limit, 20);
         assert_eq!(Page::parse(None, Some("7")).unwrap().limit, 7);
+    }
+
+    #[test]
+    fn a_page_of_a_slice() {
+        let items = [1, 2, 3, 4, 5];
+        let page = |offset, limit| Page { offset, limit }.of(&items).to_vec();
+        assert_eq!(page(0, 2), [1, 2]);
+        assert_eq!(page(3, 20), [4, 5]);
+        assert_eq!(page(5, 20), Vec::<i32>::new());
+        assert_eq!(page(i64::MAX, 500), Vec::<i32>::new());
     }
 
     #[test]

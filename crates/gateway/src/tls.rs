@@ -166,7 +166,8 @@ fn load_sni_dir(
 pub struct BoundCertificate {
     /// The bound name it is presented for (lower case; `*.` for a wildcard binding).
     pub name: String,
-    /// Its id (`ssl_id`): a pair already in force under the same id is not parsed again.
+    /// Its id (`ssl_id`): a pair already in force under the same id and chain is not parsed
+    /// again (a certificate whose content is replaced keeps its id).
     pub id: String,
     /// The chain, PEM, leaf first.
     pub chain_pem: String,
@@ -210,6 +211,7 @@ struct ClientAuth {
 #[derive(Debug)]
 struct BoundKey {
     id: String,
+    chain_pem: String,
     key: Arc<CertifiedKey>,
     client_auth: Option<Arc<ClientAuth>>,
 }
@@ -355,7 +357,8 @@ impl ListenerCertificate {
 
     /// Presents `certificates` for their bound names from the next handshake on, in place of
     /// those presented before (a name missing from the list is served by the directory or the
-    /// default again). A pair already in force under the same id is kept as it is; one that
+    /// default again). A pair already in force under the same id and chain is kept as it is;
+    /// one that
     /// cannot be used (the store's copy damaged: it was checked when it was added) is left
     /// out, and returned with the reason.
     pub fn set_bound(&self, certificates: &[BoundCertificate]) -> Vec<(String, io::Error)> {
@@ -365,7 +368,9 @@ impl ListenerCertificate {
         for c in certificates {
             let fingerprint = c.client_ca.as_ref().map(TrustedRootCa::fingerprint);
             let kept = current.bound.get(&c.name).filter(|b| {
-                b.id == c.id && b.client_auth.as_ref().map(|a| a.fingerprint) == fingerprint
+                b.id == c.id
+                    && b.chain_pem == c.chain_pem
+                    && b.client_auth.as_ref().map(|a| a.fingerprint) == fingerprint
             });
             let in_force = match kept {
                 Some(b) => Ok((Arc::clone(&b.key), b.client_auth.clone())),
@@ -373,9 +378,9 @@ impl ListenerCertificate {
             };
             match in_force {
                 Ok((key, client_auth)) => {
-                    let id = c.id.clone();
                     let b = BoundKey {
-                        id,
+                        id: c.id.clone(),
+                        chain_pem: c.chain_pem.clone(),
                         key,
                         client_auth,
                     };
@@ -777,6 +782,14 @@ mod tests {
         listener.set_bound(&[bound("*.shop.example", "2", &wild)]);
         let after = in_force("*.shop.example");
         assert_eq!(before, after, "not parsed again");
+        // Under the same id, new content (a certificate replaced) is presented.
+        let renewed = self_signed_pem(&["*.shop.example".into()]).unwrap();
+        listener.set_bound(&[bound("*.shop.example", "2", &renewed)]);
+        assert_ne!(in_force("*.shop.example"), before);
+        assert_eq!(
+            listener.chain(Some("www.shop.example")),
+            vec![leaf(&renewed.0)]
+        );
         assert_eq!(
             listener.chain(Some("api.shop.example")),
             vec![leaf(&dir_pair.0)]

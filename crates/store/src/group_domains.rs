@@ -7,8 +7,11 @@
 
 use crate::model::Scope;
 use crate::{StoreError, StoreResult};
-use apigw_domain::certificate::{CertificateName, DomainCertificate, TrustedRootCa};
+use apigw_domain::certificate::{
+    CertificateAlgorithm, CertificateName, CertificateType, DomainCertificate, TrustedRootCa,
+};
 use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
+use apigw_domain::ApiError;
 use apigw_domain::Timestamp;
 use async_trait::async_trait;
 
@@ -37,6 +40,10 @@ pub enum GroupDomainError {
     /// trusted root CA.
     #[error("the domain's certificate has no trusted root CA")]
     NoTrustedRootCa,
+    /// The certificate cannot serve the domain (Huawei's `APIG.2102` expired, `APIG.2103`
+    /// not covering the name).
+    #[error("the certificate cannot serve the domain: {}", .0.message)]
+    CertificateRefused(ApiError),
 }
 
 impl From<sqlx::Error> for GroupDomainError {
@@ -80,13 +87,18 @@ impl BoundDomain {
     }
 }
 
-/// The SSL certificate of a bound domain, without its content.
+/// The SSL certificate a bound domain presents, without its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRef {
-    /// `ssl_id`: 32 hex, new with every certificate added.
+    /// `ssl_id`: the certificate's id (`/v2/{project_id}/apigw/certificates/{id}`).
     pub id: String,
     /// `ssl_name`.
     pub name: CertificateName,
+    /// Global, or the domain's instance's own.
+    pub certificate_type: CertificateType,
+    /// The family of its key (`algorithm_type`; `None` only for a stored chain that no longer
+    /// parses).
+    pub algorithm: Option<CertificateAlgorithm>,
     /// When it was added.
     pub create_time: Timestamp,
     /// When it was last replaced (the same as `create_time` until then).
@@ -171,7 +183,8 @@ pub trait GroupDomainStore: Send + Sync + 'static {
     /// Every domain bound in instance `instance_id` (what the data plane routes by).
     async fn instance_domains(&self, instance_id: &str) -> StoreResult<Vec<BoundDomain>>;
     /// Adds `certificate` (checked against the domain's name by the caller) to a binding under
-    /// `name`, replacing the one it had: a new `ssl_id`, the key sealed at rest. With a
+    /// `name`, replacing the one it presented: a new instance certificate (its key sealed at
+    /// rest) becomes its `ssl_id`; the one replaced stays a certificate of its own. With a
     /// `trusted_root_ca` the binding verifies client certificates from then on, without one it
     /// stops (Huawei's default for each). Errors: `GroupNotFound`, `NotFound`.
     async fn attach_certificate(
@@ -183,6 +196,21 @@ pub trait GroupDomainStore: Send + Sync + 'static {
         certificate: &DomainCertificate,
         trusted_root_ca: Option<&TrustedRootCa>,
     ) -> GroupDomainResult<BoundDomain>;
+    /// Makes the binding present stored certificate `certificate_id` (global, or of the
+    /// binding's instance) in place of the one it had. The certificate must cover the name
+    /// and be valid at `now` (Unix seconds). `verify` is `verified_client_certificate_enabled`
+    /// (absent: on exactly when the certificate has a trusted root CA). Errors:
+    /// `GroupNotFound`, `NotFound`, `CertificateNotFound` (no such certificate visible in the
+    /// instance), `CertificateRefused`, `NoTrustedRootCa` (verification asked without a CA).
+    async fn attach_stored_certificate(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        certificate_id: &str,
+        verify: Option<bool>,
+        now: i64,
+    ) -> GroupDomainResult<BoundDomain>;
     /// A binding with its certificate `certificate_id` and that certificate's chain (PEM).
     /// Errors: `GroupNotFound`, `NotFound`, `CertificateNotFound`.
     async fn domain_certificate(
@@ -193,7 +221,8 @@ pub trait GroupDomainStore: Send + Sync + 'static {
         certificate_id: &str,
     ) -> GroupDomainResult<(BoundDomain, String)>;
     /// Removes certificate `certificate_id` from a binding (the name stays bound, without
-    /// client verification). Errors: `GroupNotFound`, `NotFound`, `CertificateNotFound`.
+    /// client verification; the certificate stays a certificate of its own). Errors:
+    /// `GroupNotFound`, `NotFound`, `CertificateNotFound`.
     async fn detach_certificate(
         &self,
         scope: &Scope,

@@ -5,6 +5,7 @@
 pub mod acl_policies;
 pub mod apis;
 pub mod authz;
+pub mod certificates;
 pub mod crypto;
 pub mod env_variables;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod vpc_channels;
 pub use acl_policies::AclPolicyStore;
 pub use apis::ApiStore;
 pub use authz::AuthzStore;
+pub use certificates::CertificateStore;
 pub use env_variables::EnvVariableStore;
 pub use error::StoreError;
 pub use features::{FeatureStore, InstanceFeature};
@@ -60,6 +62,7 @@ pub trait Store:
     + ThrottleStore
     + AclPolicyStore
     + GroupDomainStore
+    + CertificateStore
     + EnvVariableStore
     + GatewayResponseStore
     + SignKeyStore
@@ -82,6 +85,7 @@ impl<T> Store for T where
         + ThrottleStore
         + AclPolicyStore
         + GroupDomainStore
+        + CertificateStore
         + EnvVariableStore
         + GatewayResponseStore
         + SignKeyStore

@@ -84,11 +84,10 @@ pub async fn supported(
 ) -> ApiResult<Json<Value>> {
     scope::instance(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let page = Page::parse(q.get("offset"), q.get("limit"))?;
-    let names: Vec<&str> = FeatureName::ALL
+    let names: Vec<&str> = page
+        .of(&FeatureName::ALL)
         .iter()
         .map(|f| f.as_str())
-        .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
         .collect();
     Ok(Json(json!({
         "total": FeatureName::ALL.len(),

@@ -6,6 +6,7 @@ pub mod apis;
 pub mod app_codes;
 pub mod apps;
 pub mod authz;
+pub mod certificates;
 pub mod features;
 pub mod instances;
 pub mod signs;
@@ -38,6 +39,20 @@ pub fn routes() -> Router<AppState> {
             get(instances::list).post(instances::create),
         )
         .route(base, get(instances::show).delete(instances::delete))
+        .route(
+            "/v2/{project_id}/apigw/certificates",
+            get(certificates::list).post(certificates::create),
+        )
+        .route(
+            "/v2/{project_id}/apigw/certificates/{certificate_id}",
+            get(certificates::show)
+                .put(certificates::update)
+                .delete(certificates::delete),
+        )
+        .route(
+            "/v2/{project_id}/apigw/certificates/{certificate_id}/attached-domains",
+            get(certificates::attached_domains),
+        )
         .route(&format!("{base}/apps"), get(apps::list).post(apps::create))
         .route(
             &format!("{base}/apps/{{app_id}}"),

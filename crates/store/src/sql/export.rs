@@ -18,6 +18,7 @@ const TABLES: &[&str] = &[
     "tokens",
     "access_keys",
     "instances",
+    "certificates",
     "instance_features",
     "apps",
     "app_codes",
@@ -49,6 +50,7 @@ const TABLES: &[&str] = &[
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
 const ADDED_LATER: &[&str] = &[
     "app_quota_usage",
+    "certificates",
     "instance_features",
     "throttles",
     "throttle_bindings",
@@ -186,8 +188,13 @@ impl SqlStore {
             return Err(StoreError::Duplicate);
         }
         let mut summary = ImportSummary::default();
+        let lifted = lift_domain_certificates(dump)?;
         for &name in TABLES {
-            let Some(table) = dump.tables.iter().find(|t| t.name == name) else {
+            let table = lifted
+                .iter()
+                .find(|t| t.name == name)
+                .or_else(|| dump.tables.iter().find(|t| t.name == name));
+            let Some(table) = table else {
                 if ADDED_LATER.contains(&name) {
                     summary.rows.push((name.to_owned(), 0));
                     continue;
@@ -224,4 +231,94 @@ impl SqlStore {
         tx.commit().await?;
         Ok(summary)
     }
+}
+
+/// The columns a bound domain's row kept its certificate in before certificates were
+/// resources of their own (schema v11 to v19), and the `certificates` column each becomes.
+pub(super) const INLINE_CERTIFICATE_COLUMNS: &[(&str, &str)] = &[
+    ("ssl_name", "name"),
+    ("ssl_cert", "cert_content"),
+    ("ssl_key", "private_key"),
+    ("ssl_client_ca", "trusted_root_ca"),
+    ("ssl_create_time", "create_time"),
+    ("ssl_update_time", "update_time"),
+];
+
+/// A dump of an earlier version keeps certificates in `group_domains`: they become
+/// certificates of the domain's instance with the same id (`ssl_id`), as the schema's
+/// migration did to the database, and the rows lose those columns. Returns the two
+/// rewritten tables, or none when the dump needs no rewriting.
+fn lift_domain_certificates(dump: &Dump) -> StoreResult<Vec<DumpTable>> {
+    let Some(domains) = dump.tables.iter().find(|t| t.name == "group_domains") else {
+        return Ok(Vec::new());
+    };
+    let column = |table: &DumpTable, name: &str| table.columns.iter().position(|c| c == name);
+    if column(domains, "ssl_cert").is_none() {
+        return Ok(Vec::new());
+    }
+    let corrupt = |what: &str| StoreError::Corrupt(format!("the dump's {what}"));
+    let instances = dump
+        .tables
+        .iter()
+        .find(|t| t.name == "instances")
+        .ok_or_else(|| corrupt("instances are missing"))?;
+    let (Some(instance_col), Some(project_col)) =
+        (column(instances, "id"), column(instances, "project_id"))
+    else {
+        return Err(corrupt("instances lack their ids"));
+    };
+    let project_of = |instance: &DumpValue| {
+        instances
+            .rows
+            .iter()
+            .find(|r| r.get(instance_col) == Some(instance))
+            .and_then(|r| r.get(project_col).cloned())
+    };
+    let (Some(id_col), Some(instance_of_domain)) =
+        (column(domains, "ssl_id"), column(domains, "instance_id"))
+    else {
+        return Err(corrupt("bound domains lack ssl_id or instance_id"));
+    };
+    // (`ssl_client_ca` came last: a dump from before it has no CA sets.)
+    let inline: Vec<(Option<usize>, &str)> = INLINE_CERTIFICATE_COLUMNS
+        .iter()
+        .map(|(old, new)| (column(domains, old), *new))
+        .collect();
+    let mut certificates = DumpTable {
+        name: "certificates".to_owned(),
+        columns: ["id", "project_id", "instance_id"]
+            .into_iter()
+            .chain(inline.iter().map(|(_, new)| *new))
+            .map(str::to_owned)
+            .collect(),
+        rows: Vec::new(),
+    };
+    for row in &domains.rows {
+        let (Some(id), Some(instance)) = (row.get(id_col), row.get(instance_of_domain)) else {
+            return Err(corrupt("bound domain rows are short"));
+        };
+        if *id == DumpValue::Null {
+            continue;
+        }
+        let project = project_of(instance).ok_or_else(|| corrupt("instances are incomplete"))?;
+        let mut lifted = vec![id.clone(), project, instance.clone()];
+        lifted.extend(inline.iter().map(|(i, _)| {
+            i.and_then(|i| row.get(i).cloned())
+                .unwrap_or(DumpValue::Null)
+        }));
+        certificates.rows.push(lifted);
+    }
+    let kept: Vec<usize> = (0..domains.columns.len())
+        .filter(|&i| !inline.iter().any(|(j, _)| *j == Some(i)))
+        .collect();
+    let domains = DumpTable {
+        name: domains.name.clone(),
+        columns: kept.iter().map(|&i| domains.columns[i].clone()).collect(),
+        rows: domains
+            .rows
+            .iter()
+            .map(|r| kept.iter().filter_map(|&i| r.get(i).cloned()).collect())
+            .collect(),
+    };
+    Ok(vec![certificates, domains])
 }

@@ -2,18 +2,25 @@
 
 use super::*;
 use crate::group_domains::*;
-use apigw_domain::certificate::{CertificateName, DomainCertificate, TrustedRootCa};
+use apigw_domain::certificate::{
+    CertificateDetails, CertificateName, CertificateType, DomainCertificate, TrustedRootCa,
+};
 use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
 
-const DOMAIN_COLUMNS: &str = "d.id, d.group_id, d.url_domain, d.min_ssl_version, \
+/// A binding's columns with those of the certificate it presents (`DOMAIN_FROM`).
+pub(super) const DOMAIN_COLUMNS: &str = "d.id, d.group_id, d.url_domain, d.min_ssl_version, \
      d.redirect_to_https, d.ingress_http_port, d.ingress_https_port, d.create_time, \
-     d.verify_client_certificate, d.ssl_id, d.ssl_name, d.ssl_create_time, d.ssl_update_time, \
-     d.ssl_client_ca";
+     d.verify_client_certificate, d.ssl_id, c.name AS ssl_name, c.instance_id AS ssl_instance, \
+     c.cert_content AS ssl_cert, c.create_time AS ssl_create_time, \
+     c.update_time AS ssl_update_time, c.trusted_root_ca AS ssl_client_ca";
 
-/// What a domain's certificate key is sealed with: bound to the certificate's id, so a key
-/// copied to another row does not open.
-fn key_context(ssl_id: &str) -> String {
-    format!("domain_certificate:{ssl_id}")
+/// The bindings, each with the certificate it presents, if any.
+pub(super) const DOMAIN_FROM: &str = "group_domains d LEFT JOIN certificates c ON c.id = d.ssl_id";
+
+/// What a certificate's key is sealed with: bound to the certificate's id, so a key copied to
+/// another row does not open. (Named for the bound domains that kept certificates first.)
+pub(super) fn key_context(certificate_id: &str) -> String {
+    format!("domain_certificate:{certificate_id}")
 }
 
 fn certificate_from_row(row: &AnyRow) -> StoreResult<Option<CertificateRef>> {
@@ -21,12 +28,21 @@ fn certificate_from_row(row: &AnyRow) -> StoreResult<Option<CertificateRef>> {
         return Ok(None);
     };
     let name: Option<String> = row.try_get("ssl_name")?;
+    let chain: Option<String> = row.try_get("ssl_cert")?;
     let created: Option<i64> = row.try_get("ssl_create_time")?;
     let updated: Option<i64> = row.try_get("ssl_update_time")?;
-    match (name, created, updated) {
-        (Some(name), Some(created), Some(updated)) => Ok(Some(CertificateRef {
+    match (name, chain, created, updated) {
+        (Some(name), Some(chain), Some(created), Some(updated)) => Ok(Some(CertificateRef {
             id,
             name: CertificateName::from_stored(name),
+            certificate_type: if row.try_get::<Option<String>, _>("ssl_instance")?.is_some() {
+                CertificateType::Instance
+            } else {
+                CertificateType::Global
+            },
+            algorithm: CertificateDetails::of_chain(&chain)
+                .ok()
+                .and_then(|d| d.algorithm),
             create_time: Timestamp::from_nanos(created),
             update_time: Timestamp::from_nanos(updated),
             trusted_root_ca: row
@@ -34,12 +50,12 @@ fn certificate_from_row(row: &AnyRow) -> StoreResult<Option<CertificateRef>> {
                 .map(TrustedRootCa::from_stored),
         })),
         _ => Err(StoreError::Corrupt(format!(
-            "domain certificate {id} without its name or times"
+            "a bound domain names certificate {id}, which does not exist"
         ))),
     }
 }
 
-fn domain_from_row(row: &AnyRow) -> StoreResult<BoundDomain> {
+pub(super) fn domain_from_row(row: &AnyRow) -> StoreResult<BoundDomain> {
     let min_ssl: String = row.try_get("min_ssl_version")?;
     let port = |column: &str| -> StoreResult<i32> {
         let v: i64 = row.try_get(column)?;
@@ -60,6 +76,25 @@ fn domain_from_row(row: &AnyRow) -> StoreResult<BoundDomain> {
         create_time: Timestamp::from_nanos(row.try_get("create_time")?),
         certificate: certificate_from_row(row)?,
     })
+}
+
+/// Makes binding `domain_id` present certificate `certificate_id`, verifying client
+/// certificates or not.
+async fn present(
+    conn: &mut AnyConnection,
+    domain_id: &str,
+    certificate_id: &str,
+    verify_client_certificate: bool,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE group_domains SET ssl_id = $1, verify_client_certificate = $2 WHERE id = $3",
+    )
+    .bind(certificate_id)
+    .bind(i64::from(verify_client_certificate))
+    .bind(domain_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Whether group `group_id` is in `scope` (its instance checked inside the transaction).
@@ -86,7 +121,7 @@ async fn fetch_domain(
     domain_id: &str,
 ) -> GroupDomainResult<BoundDomain> {
     let sql =
-        format!("SELECT {DOMAIN_COLUMNS} FROM group_domains d WHERE d.group_id = $1 AND d.id = $2");
+        format!("SELECT {DOMAIN_COLUMNS} FROM {DOMAIN_FROM} WHERE d.group_id = $1 AND d.id = $2");
     let row = sqlx::query(&sql)
         .bind(group_id)
         .bind(domain_id)
@@ -242,7 +277,7 @@ impl GroupDomainStore for SqlStore {
         group_id: Option<&str>,
     ) -> StoreResult<Vec<BoundDomain>> {
         let sql = format!(
-            "SELECT {DOMAIN_COLUMNS} FROM group_domains d JOIN instances i ON i.id = d.instance_id \
+            "SELECT {DOMAIN_COLUMNS} FROM {DOMAIN_FROM} JOIN instances i ON i.id = d.instance_id \
              WHERE i.project_id = $1 AND d.instance_id = $2 AND ($3 = '' OR d.group_id = $3) \
              ORDER BY d.create_time, d.id"
         );
@@ -257,7 +292,7 @@ impl GroupDomainStore for SqlStore {
 
     async fn instance_domains(&self, instance_id: &str) -> StoreResult<Vec<BoundDomain>> {
         let sql = format!(
-            "SELECT {DOMAIN_COLUMNS} FROM group_domains d WHERE d.instance_id = $1 \
+            "SELECT {DOMAIN_COLUMNS} FROM {DOMAIN_FROM} WHERE d.instance_id = $1 \
              ORDER BY d.create_time, d.id"
         );
         let rows = sqlx::query(&sql)
@@ -284,6 +319,8 @@ impl GroupDomainStore for SqlStore {
         let added = CertificateRef {
             id: new_id(),
             name: name.clone(),
+            certificate_type: CertificateType::Instance,
+            algorithm: Some(certificate.algorithm()),
             create_time: now,
             update_time: now,
             trusted_root_ca: trusted_root_ca.cloned(),
@@ -292,24 +329,71 @@ impl GroupDomainStore for SqlStore {
             .sealer
             .seal(certificate.key_pem().as_bytes(), &key_context(&added.id));
         sqlx::query(
-            "UPDATE group_domains SET ssl_id = $1, ssl_name = $2, ssl_cert = $3, ssl_key = $4, \
-             ssl_create_time = $5, ssl_update_time = $5, ssl_client_ca = $6, \
-             verify_client_certificate = $7 WHERE id = $8",
+            "INSERT INTO certificates (id, project_id, instance_id, name, cert_content, \
+             private_key, trusted_root_ca, create_time, update_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         )
         .bind(&added.id)
+        .bind(&scope.project_id)
+        .bind(&scope.instance_id)
         .bind(added.name.as_str())
         .bind(certificate.chain_pem())
         .bind(sealed)
-        .bind(now.nanos())
         .bind(trusted_root_ca.map(TrustedRootCa::as_pem))
-        .bind(i64::from(trusted_root_ca.is_some()))
-        .bind(&domain.id)
+        .bind(now.nanos())
         .execute(&mut *tx)
         .await?;
+        present(&mut tx, &domain.id, &added.id, trusted_root_ca.is_some()).await?;
         tx.commit().await?;
         domain.verify_client_certificate = trusted_root_ca.is_some();
         domain.certificate = Some(added);
         Ok(domain)
+    }
+
+    async fn attach_stored_certificate(
+        &self,
+        scope: &Scope,
+        group_id: &str,
+        domain_id: &str,
+        certificate_id: &str,
+        verify: Option<bool>,
+        now: i64,
+    ) -> GroupDomainResult<BoundDomain> {
+        let mut tx = self.config_tx().await?;
+        Self::check_instance(&mut tx, scope).await?;
+        group_in_scope(&mut tx, scope, group_id).await?;
+        let domain = fetch_domain(&mut tx, group_id, domain_id).await?;
+        let row = sqlx::query(
+            "SELECT cert_content, trusted_root_ca FROM certificates WHERE id = $1 \
+             AND project_id = $2 AND (instance_id IS NULL OR instance_id = $3)",
+        )
+        .bind(certificate_id)
+        .bind(&scope.project_id)
+        .bind(&scope.instance_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(GroupDomainError::CertificateNotFound)?;
+        let chain: String = row.try_get("cert_content")?;
+        let has_ca = row
+            .try_get::<Option<String>, _>("trusted_root_ca")?
+            .is_some();
+        let details = CertificateDetails::of_chain(&chain).map_err(|_| {
+            StoreError::Corrupt(format!(
+                "stored certificate {certificate_id} does not parse"
+            ))
+        })?;
+        details
+            .check_valid_at(now)
+            .and_then(|()| details.check_covers(&domain.domain))
+            .map_err(GroupDomainError::CertificateRefused)?;
+        let verify = verify.unwrap_or(has_ca);
+        if verify && !has_ca {
+            return Err(GroupDomainError::NoTrustedRootCa);
+        }
+        present(&mut tx, &domain.id, certificate_id, verify).await?;
+        let attached = fetch_domain(&mut tx, group_id, domain_id).await?;
+        tx.commit().await?;
+        Ok(attached)
     }
 
     async fn domain_certificate(
@@ -322,8 +406,7 @@ impl GroupDomainStore for SqlStore {
         let mut conn = self.reader.acquire().await?;
         group_in_scope(&mut conn, scope, group_id).await?;
         let sql = format!(
-            "SELECT {DOMAIN_COLUMNS}, d.ssl_cert FROM group_domains d \
-             WHERE d.group_id = $1 AND d.id = $2"
+            "SELECT {DOMAIN_COLUMNS} FROM {DOMAIN_FROM} WHERE d.group_id = $1 AND d.id = $2"
         );
         let row = sqlx::query(&sql)
             .bind(group_id)
@@ -356,9 +439,7 @@ impl GroupDomainStore for SqlStore {
         group_in_scope(&mut tx, scope, group_id).await?;
         fetch_domain(&mut tx, group_id, domain_id).await?;
         let cleared = sqlx::query(
-            "UPDATE group_domains SET ssl_id = NULL, ssl_name = NULL, ssl_cert = NULL, \
-             ssl_key = NULL, ssl_create_time = NULL, ssl_update_time = NULL, \
-             ssl_client_ca = NULL, verify_client_certificate = 0 \
+            "UPDATE group_domains SET ssl_id = NULL, verify_client_certificate = 0 \
              WHERE group_id = $1 AND id = $2 AND ssl_id = $3",
         )
         .bind(group_id)
@@ -378,9 +459,11 @@ impl GroupDomainStore for SqlStore {
         instance_id: &str,
     ) -> StoreResult<Vec<DomainKeyPair>> {
         let rows = sqlx::query(
-            "SELECT url_domain, ssl_id, ssl_cert, ssl_key, ssl_client_ca, \
-             verify_client_certificate FROM group_domains \
-             WHERE instance_id = $1 AND ssl_id IS NOT NULL ORDER BY create_time, id",
+            "SELECT d.url_domain, d.ssl_id, c.cert_content AS ssl_cert, \
+             c.private_key AS ssl_key, c.trusted_root_ca AS ssl_client_ca, \
+             d.verify_client_certificate \
+             FROM group_domains d JOIN certificates c ON c.id = d.ssl_id \
+             WHERE d.instance_id = $1 ORDER BY d.create_time, d.id",
         )
         .bind(instance_id)
         .fetch_all(&self.reader)

@@ -17,6 +17,7 @@ mod apps;
 mod authz;
 mod bindings;
 mod builder;
+mod certificates;
 mod env_variables;
 mod export;
 mod expr;

@@ -1,10 +1,12 @@
 //! The SSL certificate of a bound domain name
-//! (`/api-groups/{group_id}/domains/{domain_id}/certificate`): add (or replace), show, delete.
+//! (`/api-groups/{group_id}/domains/{domain_id}/certificate`): add (or replace), show, delete;
+//! and attaching a certificate of the project (`.../certificates/attach`, `.../detach`).
 //! The gateway's HTTPS listener presents it to clients asking (SNI) for that name; the
 //! private key is sealed at rest and never answered.
 
 use super::domains::{refusal, DomainPath};
 use super::views::bound_domain_info;
+use crate::apig::certificates::certificate_info;
 use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::error::{ApiResult, Error};
@@ -12,14 +14,15 @@ use crate::extract::PathArgs;
 use crate::scope::{self, path_id, Access};
 use crate::AppState;
 use apigw_domain::certificate::{
-    CertificateDetails, CertificateName, DomainCertificate, TrustedRootCa,
+    CertificateName, CertificateType, DomainCertificate, TrustedRootCa,
 };
-use apigw_domain::{ApiError, Timestamp};
+use apigw_domain::{ApiError, ResourceId, Timestamp};
+use apigw_store::certificates::StoredCertificate;
 use apigw_store::group_domains::GroupDomainError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 type CertificatePath = PathArgs<(String, String, String, String, String)>;
 
@@ -101,32 +104,20 @@ pub async fn show(
     let Some(stored) = domain.certificate else {
         return Err(Error(ApiError::ssl_certificate_not_found()));
     };
-    // It parsed when it was added; a stored chain that no longer does is the store's fault.
-    let d = CertificateDetails::of_chain(&chain).map_err(|_| Error(ApiError::internal()))?;
-    let time = Timestamp::from_unix_seconds;
-    Ok(Json(json!({
-        "id": stored.id,
-        "name": stored.name.as_str(),
-        "type": "instance",
-        "instance_id": scope.instance_id,
-        "project_id": scope.project_id,
-        "create_time": stored.create_time.rfc3339_seconds(),
-        "update_time": stored.update_time.rfc3339_seconds(),
-        "common_name": d.common_name,
-        "san": d.san,
-        "version": d.version,
-        "organization": d.organization,
-        "organizational_unit": d.organizational_unit,
-        "locality": d.locality,
-        "state": d.state,
-        "country": d.country,
-        "not_before": time(d.not_before).rfc3339_seconds(),
-        "not_after": time(d.not_after).rfc3339_seconds(),
-        "serial_number": d.serial_number,
-        "issuer": d.issuer,
-        "signature_algorithm": d.signature_algorithm,
-        "is_has_trusted_root_ca": stored.trusted_root_ca.is_some(),
-    })))
+    let certificate = StoredCertificate {
+        instance_id: match stored.certificate_type {
+            CertificateType::Global => None,
+            CertificateType::Instance => Some(scope.instance_id),
+        },
+        id: stored.id,
+        project_id: scope.project_id,
+        name: stored.name,
+        chain_pem: chain,
+        trusted_root_ca: stored.trusted_root_ca,
+        create_time: stored.create_time,
+        update_time: stored.update_time,
+    };
+    Ok(Json(certificate_info(&certificate, true)?))
 }
 
 /// `DELETE .../domains/{domain_id}/certificate/{certificate_id}`: 204; the name stays bound
@@ -136,11 +127,23 @@ pub async fn detach(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id, group_id, domain_id, certificate_id)): CertificatePath,
 ) -> ApiResult<StatusCode> {
+    let certificate_id = path_id(&certificate_id, "certificate_id")?;
+    let domain = (project_id, instance_id, group_id, domain_id);
+    detach_from(&state, &caller, domain, certificate_id).await
+}
+
+/// Makes binding `domain` (its path: project, instance, group, binding) stop presenting
+/// certificate `certificate_id`: 204, or 404 `APIG.3097` when it does not present it.
+async fn detach_from(
+    state: &AppState,
+    caller: &Caller,
+    (project_id, instance_id, group_id, domain_id): (String, String, String, String),
+    certificate_id: ResourceId,
+) -> ApiResult<StatusCode> {
     let scope =
-        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+        scope::instance_scope(state, caller, &project_id, &instance_id, Access::Write).await?;
     let group_id = path_id(&group_id, "group_id")?;
     let domain_id = path_id(&domain_id, "domain_id")?;
-    let certificate_id = path_id(&certificate_id, "certificate_id")?;
     state
         .store
         .detach_certificate(
@@ -156,6 +159,64 @@ pub async fn detach(
             }
             other => refusal(other, &instance_id, group_id.as_str()),
         })?;
-    tracing::info!(group_id = %group_id, domain_id = %domain_id, ssl_id = %certificate_id, "certificate removed from a bound domain");
+    tracing::info!(group_id = %group_id, domain_id = %domain_id, ssl_id = %certificate_id, "certificate detached from a bound domain");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The one certificate id of an attach or detach body (`certificate_ids`: Huawei takes
+/// exactly one per call; 400 `APIG.2011` naming the field otherwise).
+fn one_certificate_id(body: &JsonObject) -> ApiResult<ResourceId> {
+    match body.req_str_array("certificate_ids")?.as_slice() {
+        [id] => path_id(id, "certificate_ids")
+            .map_err(|_| Error(ApiError::invalid_body_field("certificate_ids"))),
+        _ => Err(Error(ApiError::invalid_body_field("certificate_ids"))),
+    }
+}
+
+/// `POST .../domains/{domain_id}/certificates/attach` (`BatchAssociateCertsV2`): 204; the
+/// name presents certificate `certificate_ids[0]` of the project (global, or of this
+/// instance: 404 `APIG.3021` otherwise) in place of the one it had. The certificate must
+/// cover the name and be valid (400 `APIG.2103`, `APIG.2102`).
+/// `verified_client_certificate_enabled` defaults to whether it has a trusted root CA;
+/// asking for it without one is 400 `APIG.2011`. Attaching the certificate a name already
+/// presents changes only the verification.
+pub async fn attach_stored(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathArgs((project_id, instance_id, group_id, domain_id)): DomainPath,
+    body: JsonObject,
+) -> ApiResult<StatusCode> {
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    let group_id = path_id(&group_id, "group_id")?;
+    let domain_id = path_id(&domain_id, "domain_id")?;
+    let certificate_id = one_certificate_id(&body)?;
+    let verify = body.opt_bool("verified_client_certificate_enabled")?;
+    let bound = state
+        .store
+        .attach_stored_certificate(
+            &scope,
+            group_id.as_str(),
+            domain_id.as_str(),
+            certificate_id.as_str(),
+            verify,
+            Timestamp::now().unix_seconds(),
+        )
+        .await
+        .map_err(|e| refusal(e, &instance_id, group_id.as_str()))?;
+    tracing::info!(group_id = %group_id, domain_id = %domain_id, domain = bound.domain.as_str(), ssl_id = %certificate_id, verify_client_certificate = bound.verify_client_certificate, "certificate attached to a bound domain");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST .../domains/{domain_id}/certificates/detach` (`BatchDisassociateCertsV2`): 204; the
+/// name stops presenting certificate `certificate_ids[0]` (404 `APIG.3097` when it does not
+/// present it), which stays a certificate of the project.
+pub async fn detach_stored(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathArgs(domain): DomainPath,
+    body: JsonObject,
+) -> ApiResult<StatusCode> {
+    let certificate_id = one_certificate_id(&body)?;
+    detach_from(&state, &caller, domain, certificate_id).await
 }

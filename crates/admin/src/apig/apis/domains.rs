@@ -35,6 +35,7 @@ pub(super) fn refusal(e: GroupDomainError, instance: &str, group: &str) -> Error
         GroupDomainError::NoTrustedRootCa => {
             ApiError::invalid_body_field("verified_client_certificate_enabled")
         }
+        GroupDomainError::CertificateRefused(e) => e,
         GroupDomainError::Store(StoreError::NotFound) => ApiError::instance_not_found(instance),
         GroupDomainError::Store(other) => return other.into(),
     })

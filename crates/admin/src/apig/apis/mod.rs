@@ -49,6 +49,14 @@ pub fn routes() -> Router<AppState> {
             put(domains::update).delete(domains::unbind),
         )
         .route(
+            &format!("{base}/api-groups/{{group_id}}/domains/{{domain_id}}/certificates/attach"),
+            post(domain_certificates::attach_stored),
+        )
+        .route(
+            &format!("{base}/api-groups/{{group_id}}/domains/{{domain_id}}/certificates/detach"),
+            post(domain_certificates::detach_stored),
+        )
+        .route(
             &format!("{base}/api-groups/{{group_id}}/domains/{{domain_id}}/certificate"),
             post(domain_certificates::attach),
         )

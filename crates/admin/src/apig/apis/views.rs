@@ -69,7 +69,8 @@ fn url_domain_ref(d: &BoundDomain) -> Value {
             json!({
                 "ssl_id": c.id,
                 "ssl_name": c.name.as_str(),
-                "type": SSL_TYPE_INSTANCE,
+                "algorithm_type": c.algorithm.map_or("", |a| a.as_str()),
+                "type": c.certificate_type.ssl_info_code(),
                 "is_has_trusted_root_ca": c.trusted_root_ca.is_some(),
             })
         })
@@ -88,9 +89,6 @@ fn url_domain_ref(d: &BoundDomain) -> Value {
         "ssl_infos": ssl_infos,
     })
 }
-
-/// `SslInfo.type` of a certificate added to a domain: visible in its instance only.
-const SSL_TYPE_INSTANCE: i64 = 1;
 
 /// A binding as binding and changing it answer (`AssociateDomainV2` response).
 pub fn bound_domain_info(d: &BoundDomain) -> Value {
