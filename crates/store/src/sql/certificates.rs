@@ -40,27 +40,16 @@ async fn fetch_certificate(
     Ok(certificate_from_row(&row)?)
 }
 
-#[async_trait]
-impl CertificateStore for SqlStore {
-    async fn create_certificate(
+impl SqlStore {
+    /// Inserts a new certificate of project `project_id` (global without `instance_id`) made
+    /// of `content`, its key sealed.
+    pub(super) async fn insert_certificate(
         &self,
+        conn: &mut AnyConnection,
         project_id: &str,
         instance_id: Option<&str>,
         content: CertificateContent<'_>,
-    ) -> CertificateResult<StoredCertificate> {
-        let mut tx = self.config_tx().await?;
-        if let Some(instance_id) = instance_id {
-            let scope = Scope {
-                project_id: project_id.to_owned(),
-                instance_id: instance_id.to_owned(),
-            };
-            Self::check_instance(&mut tx, &scope)
-                .await
-                .map_err(|e| match e {
-                    StoreError::NotFound => CertificateError::InstanceNotFound,
-                    other => other.into(),
-                })?;
-        }
+    ) -> StoreResult<StoredCertificate> {
         let now = Timestamp::now();
         let created = StoredCertificate {
             id: new_id(),
@@ -89,8 +78,36 @@ impl CertificateStore for SqlStore {
         .bind(sealed)
         .bind(created.trusted_root_ca.as_ref().map(TrustedRootCa::as_pem))
         .bind(now.nanos())
-        .execute(&mut *tx)
+        .execute(conn)
         .await?;
+        Ok(created)
+    }
+}
+
+#[async_trait]
+impl CertificateStore for SqlStore {
+    async fn create_certificate(
+        &self,
+        project_id: &str,
+        instance_id: Option<&str>,
+        content: CertificateContent<'_>,
+    ) -> CertificateResult<StoredCertificate> {
+        let mut tx = self.config_tx().await?;
+        if let Some(instance_id) = instance_id {
+            let scope = Scope {
+                project_id: project_id.to_owned(),
+                instance_id: instance_id.to_owned(),
+            };
+            Self::check_instance(&mut tx, &scope)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => CertificateError::InstanceNotFound,
+                    other => other.into(),
+                })?;
+        }
+        let created = self
+            .insert_certificate(&mut tx, project_id, instance_id, content)
+            .await?;
         tx.commit().await?;
         Ok(created)
     }

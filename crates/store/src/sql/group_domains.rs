@@ -1,6 +1,7 @@
 //! SQL implementation of [`GroupDomainStore`]: domain names bound to API groups.
 
 use super::*;
+use crate::certificates::CertificateContent;
 use crate::group_domains::*;
 use apigw_domain::certificate::{
     CertificateDetails, CertificateName, CertificateType, DomainCertificate, TrustedRootCa,
@@ -315,34 +316,28 @@ impl GroupDomainStore for SqlStore {
         Self::check_instance(&mut tx, scope).await?;
         group_in_scope(&mut tx, scope, group_id).await?;
         let mut domain = fetch_domain(&mut tx, group_id, domain_id).await?;
-        let now = Timestamp::now();
+        let content = CertificateContent {
+            name,
+            certificate,
+            trusted_root_ca,
+        };
+        let stored = self
+            .insert_certificate(
+                &mut tx,
+                &scope.project_id,
+                Some(&scope.instance_id),
+                content,
+            )
+            .await?;
         let added = CertificateRef {
-            id: new_id(),
-            name: name.clone(),
+            id: stored.id,
+            name: stored.name,
             certificate_type: CertificateType::Instance,
             algorithm: Some(certificate.algorithm()),
-            create_time: now,
-            update_time: now,
-            trusted_root_ca: trusted_root_ca.cloned(),
+            create_time: stored.create_time,
+            update_time: stored.update_time,
+            trusted_root_ca: stored.trusted_root_ca,
         };
-        let sealed = self
-            .sealer
-            .seal(certificate.key_pem().as_bytes(), &key_context(&added.id));
-        sqlx::query(
-            "INSERT INTO certificates (id, project_id, instance_id, name, cert_content, \
-             private_key, trusted_root_ca, create_time, update_time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        )
-        .bind(&added.id)
-        .bind(&scope.project_id)
-        .bind(&scope.instance_id)
-        .bind(added.name.as_str())
-        .bind(certificate.chain_pem())
-        .bind(sealed)
-        .bind(trusted_root_ca.map(TrustedRootCa::as_pem))
-        .bind(now.nanos())
-        .execute(&mut *tx)
-        .await?;
         present(&mut tx, &domain.id, &added.id, trusted_root_ca.is_some()).await?;
         tx.commit().await?;
         domain.verify_client_certificate = trusted_root_ca.is_some();
