@@ -435,6 +435,29 @@ fn a_project_certificate_is_created_listed_attached_replaced_and_deleted() {
     gw.certs("GET", &format!("/{global_id}"), None)
         .assert_error(404, "APIG.3021", None);
     assert_eq!(gw.stored_certificates(), 0);
+
+    // One added to the name itself is an instance certificate of the project while the name
+    // presents it, and goes with it.
+    let added = gw.mgmt(
+        "POST",
+        &format!("{domain}/certificate"),
+        Some(&form("name_cert", &shop)),
+    );
+    assert_eq!(added.status, 201, "{}", added.text);
+    let added_id = added.json["ssl_id"].as_str().unwrap().to_owned();
+    let listed = gw.certs("GET", "", None);
+    assert_eq!(
+        listed.json["certs"][0]["id"],
+        added_id.as_str(),
+        "{}",
+        listed.text
+    );
+    assert_eq!(listed.json["certs"][0]["type"], "instance");
+    let r = gw.mgmt("DELETE", &format!("{domain}/certificate/{added_id}"), None);
+    assert_eq!(r.status, 204, "{}", r.text);
+    gw.certs("GET", &format!("/{added_id}"), None)
+        .assert_error(404, "APIG.3021", None);
+    assert_eq!(gw.stored_certificates(), 0);
     let log = gw.server.log_text();
     for line in [
         "certificate created",

@@ -2793,6 +2793,11 @@ fn a_certificate_added_to_a_bound_domain_is_presented_for_its_name() {
     assert_eq!(again.status, 201, "{}", again.text);
     let renewed_id = again.json["ssl_id"].as_str().unwrap().to_owned();
     assert_ne!(renewed_id, ssl_id);
+    // The certificate replaced went with it: only the new one is kept.
+    assert_eq!(
+        db_texts(&gw.server, "SELECT id FROM certificates"),
+        [renewed_id.as_str()]
+    );
     assert_eq!(
         presented_for_name(&gw.https, Some("api.shop.example")),
         der_of(&renewed.0)
@@ -2840,6 +2845,13 @@ fn a_certificate_added_to_a_bound_domain_is_presented_for_its_name() {
         )
     };
     assert_eq!(column("ssl_id"), [None]);
+    assert_eq!(
+        db_scalar(
+            &gw.server,
+            &format!("SELECT COUNT(*) FROM certificates WHERE id = '{renewed_id}'")
+        ),
+        0
+    );
     assert_eq!(column("url_domain"), [Some("api.shop.example".to_owned())]);
     let shown = gw.mgmt("GET", &format!("/api-groups/{group_id}"), None);
     assert!(shown.json["url_domains"]

@@ -515,6 +515,8 @@ impl ApiStore for SqlStore {
             .bind(&scope.instance_id)
             .execute(&mut *tx)
             .await?;
+        // Its names went with it, and the certificates added to them.
+        super::certificates::forget_unpresented_domain_certificates(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

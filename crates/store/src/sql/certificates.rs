@@ -40,15 +40,32 @@ async fn fetch_certificate(
     Ok(certificate_from_row(&row)?)
 }
 
+/// Deletes the certificates added to bound names (`added_to_domain`) that no name presents any
+/// more: such a certificate goes with the last name that presented it (replaced, removed,
+/// unbound, its group deleted), key and all, as when it was kept in the name's row.
+pub(super) async fn forget_unpresented_domain_certificates(
+    conn: &mut AnyConnection,
+) -> StoreResult<()> {
+    sqlx::query(
+        "DELETE FROM certificates WHERE added_to_domain = 1 AND NOT EXISTS \
+         (SELECT 1 FROM group_domains d WHERE d.ssl_id = certificates.id)",
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl SqlStore {
     /// Inserts a new certificate of project `project_id` (global without `instance_id`) made
-    /// of `content`, its key sealed.
+    /// of `content`, its key sealed. One `added_to_domain` lives only while a name presents
+    /// it (see [`forget_unpresented_domain_certificates`]).
     pub(super) async fn insert_certificate(
         &self,
         conn: &mut AnyConnection,
         project_id: &str,
         instance_id: Option<&str>,
         content: CertificateContent<'_>,
+        added_to_domain: bool,
     ) -> StoreResult<StoredCertificate> {
         let now = Timestamp::now();
         let created = StoredCertificate {
@@ -67,8 +84,8 @@ impl SqlStore {
         );
         sqlx::query(
             "INSERT INTO certificates (id, project_id, instance_id, name, cert_content, \
-             private_key, trusted_root_ca, create_time, update_time) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+             private_key, trusted_root_ca, added_to_domain, create_time, update_time) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         )
         .bind(&created.id)
         .bind(&created.project_id)
@@ -77,6 +94,7 @@ impl SqlStore {
         .bind(&created.chain_pem)
         .bind(sealed)
         .bind(created.trusted_root_ca.as_ref().map(TrustedRootCa::as_pem))
+        .bind(i64::from(added_to_domain))
         .bind(now.nanos())
         .execute(conn)
         .await?;
@@ -106,7 +124,7 @@ impl CertificateStore for SqlStore {
                 })?;
         }
         let created = self
-            .insert_certificate(&mut tx, project_id, instance_id, content)
+            .insert_certificate(&mut tx, project_id, instance_id, content, false)
             .await?;
         tx.commit().await?;
         Ok(created)
@@ -340,6 +358,27 @@ mod tests {
         }
     }
 
+    /// Takes certificate `id` off the one name presenting it: a certificate added to a name
+    /// goes with it.
+    async fn detaching_forgets(store: &SqlStore, project: &str, id: &str) {
+        let attached = store.attached_domains(project, id).await.unwrap();
+        let [a] = attached.as_slice() else {
+            panic!("one name presents it: {attached:?}");
+        };
+        let scope = Scope {
+            project_id: project.to_owned(),
+            instance_id: a.instance_id.clone(),
+        };
+        store
+            .detach_certificate(&scope, &a.domain.group_id, &a.domain.id, id)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.certificate(project, id).await,
+            Err(CertificateError::NotFound)
+        ));
+    }
+
     async fn reopen(place: &TestPlace, master: &MasterKey) -> SqlStore {
         match place {
             TestPlace::Sqlite(dir) => SqlStore::open(&dir.path().join("t.db"), master).await,
@@ -371,6 +410,7 @@ mod tests {
         assert_eq!(attached.len(), 1);
         assert!(attached[0].domain.verify_client_certificate);
         assert_eq!(attached[0].group_name, "shop");
+        detaching_forgets(&store, &project, &id).await;
     }
 
     #[tokio::test]
@@ -418,5 +458,6 @@ mod tests {
                 .unwrap(),
             presented
         );
+        detaching_forgets(&target, &project, &id).await;
     }
 }

@@ -245,8 +245,9 @@ pub(super) const INLINE_CERTIFICATE_COLUMNS: &[(&str, &str)] = &[
 ];
 
 /// A dump of an earlier version keeps certificates in `group_domains`: they become
-/// certificates of the domain's instance with the same id (`ssl_id`), as the schema's
-/// migration did to the database, and the rows lose those columns. Returns the two
+/// certificates of the domain's instance with the same id (`ssl_id`), added to it
+/// (`added_to_domain`), as the schema's migration did to the database, and the rows lose those
+/// columns. Returns the two
 /// rewritten tables, or none when the dump needs no rewriting.
 fn lift_domain_certificates(dump: &Dump) -> StoreResult<Vec<DumpTable>> {
     let Some(domains) = dump.tables.iter().find(|t| t.name == "group_domains") else {
@@ -286,7 +287,7 @@ fn lift_domain_certificates(dump: &Dump) -> StoreResult<Vec<DumpTable>> {
         .collect();
     let mut certificates = DumpTable {
         name: "certificates".to_owned(),
-        columns: ["id", "project_id", "instance_id"]
+        columns: ["id", "project_id", "instance_id", "added_to_domain"]
             .into_iter()
             .chain(inline.iter().map(|(_, new)| *new))
             .map(str::to_owned)
@@ -301,7 +302,7 @@ fn lift_domain_certificates(dump: &Dump) -> StoreResult<Vec<DumpTable>> {
             continue;
         }
         let project = project_of(instance).ok_or_else(|| corrupt("instances are incomplete"))?;
-        let mut lifted = vec![id.clone(), project, instance.clone()];
+        let mut lifted = vec![id.clone(), project, instance.clone(), DumpValue::Int(1)];
         lifted.extend(inline.iter().map(|(i, _)| {
             i.and_then(|i| row.get(i).cloned())
                 .unwrap_or(DumpValue::Null)

@@ -1,5 +1,6 @@
 //! SQL implementation of [`GroupDomainStore`]: domain names bound to API groups.
 
+use super::certificates::forget_unpresented_domain_certificates;
 use super::*;
 use crate::certificates::CertificateContent;
 use crate::group_domains::*;
@@ -268,6 +269,7 @@ impl GroupDomainStore for SqlStore {
         if deleted.rows_affected() == 0 {
             return Err(GroupDomainError::NotFound);
         }
+        forget_unpresented_domain_certificates(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -327,6 +329,7 @@ impl GroupDomainStore for SqlStore {
                 &scope.project_id,
                 Some(&scope.instance_id),
                 content,
+                true,
             )
             .await?;
         let added = CertificateRef {
@@ -339,6 +342,7 @@ impl GroupDomainStore for SqlStore {
             trusted_root_ca: stored.trusted_root_ca,
         };
         present(&mut tx, &domain.id, &added.id, trusted_root_ca.is_some()).await?;
+        forget_unpresented_domain_certificates(&mut tx).await?;
         tx.commit().await?;
         domain.verify_client_certificate = trusted_root_ca.is_some();
         domain.certificate = Some(added);
@@ -386,6 +390,7 @@ impl GroupDomainStore for SqlStore {
             return Err(GroupDomainError::NoTrustedRootCa);
         }
         present(&mut tx, &domain.id, certificate_id, verify).await?;
+        forget_unpresented_domain_certificates(&mut tx).await?;
         let attached = fetch_domain(&mut tx, group_id, domain_id).await?;
         tx.commit().await?;
         Ok(attached)
@@ -445,6 +450,7 @@ impl GroupDomainStore for SqlStore {
         if cleared.rows_affected() == 0 {
             return Err(GroupDomainError::CertificateNotFound);
         }
+        forget_unpresented_domain_certificates(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
