@@ -90,11 +90,20 @@ fn refusal(e: CertificateError, instance_id: Option<&str>) -> Error {
     })
 }
 
-/// A certificate as the list shows it (`CertBase`), or with everything its leaf says of
-/// itself (`detailed`: create, show, update).
-pub(crate) fn certificate_info(c: &StoredCertificate, detailed: bool) -> ApiResult<Value> {
-    // It parsed when it was stored; a stored chain that no longer does is the store's fault.
-    let d = CertificateDetails::of_chain(&c.chain_pem).map_err(|_| Error(ApiError::internal()))?;
+/// What a stored certificate's leaf says of itself. It parsed when it was stored; a stored
+/// chain that no longer does is the store's fault (500).
+fn details_of(c: &StoredCertificate) -> ApiResult<CertificateDetails> {
+    CertificateDetails::of_chain(&c.chain_pem).map_err(|_| Error(ApiError::internal()))
+}
+
+/// A certificate with everything its leaf says of itself (create, show, update).
+pub(crate) fn certificate_info(c: &StoredCertificate) -> ApiResult<Value> {
+    Ok(certificate_view(c, &details_of(c)?, true))
+}
+
+/// A certificate as the list shows it (`CertBase`), or `detailed`, with `d`, its leaf's
+/// details.
+fn certificate_view(c: &StoredCertificate, d: &CertificateDetails, detailed: bool) -> Value {
     let time = |secs| Timestamp::from_unix_seconds(secs).rfc3339_seconds();
     let mut v = json!({
         "id": c.id,
@@ -128,7 +137,7 @@ pub(crate) fn certificate_info(c: &StoredCertificate, detailed: bool) -> ApiResu
             }
         }
     }
-    Ok(v)
+    v
 }
 
 /// `POST /v2/{project_id}/apigw/certificates` (`CreateCertificateV2`): 200 with the
@@ -157,7 +166,7 @@ pub async fn create(
         .await
         .map_err(|e| refusal(e, instance_id))?;
     tracing::info!(certificate_id = %created.id, name = created.name.as_str(), r#type = created.certificate_type().as_str(), instance_id, not_after = %Timestamp::from_unix_seconds(form.certificate.details().not_after).rfc3339_seconds(), trusted_root_ca = created.trusted_root_ca.is_some(), "certificate created");
-    Ok(Json(certificate_info(&created, true)?))
+    Ok(Json(certificate_info(&created)?))
 }
 
 /// `GET /v2/{project_id}/apigw/certificates` (`ListCertificatesV2`): oldest first, paged.
@@ -189,8 +198,7 @@ pub async fn list(
         .transpose()?;
     let mut matching = Vec::new();
     for c in state.store.certificates(&project_id).await? {
-        let d =
-            CertificateDetails::of_chain(&c.chain_pem).map_err(|_| Error(ApiError::internal()))?;
+        let d = details_of(&c)?;
         let keep = name.is_none_or(|n| c.name.as_str().contains(n))
             && common_name.is_none_or(|n| d.common_name.contains(n))
             && signature_algorithm.is_none_or(|a| d.signature_algorithm == a)
@@ -198,14 +206,14 @@ pub async fn list(
             && algorithm.is_none_or(|a| d.algorithm == Some(a))
             && instance_id.is_none_or(|i| c.instance_id.as_deref().is_none_or(|own| own == i));
         if keep {
-            matching.push(c);
+            matching.push((c, d));
         }
     }
-    let certs = page
+    let certs: Vec<Value> = page
         .of(&matching)
         .iter()
-        .map(|c| certificate_info(c, false))
-        .collect::<ApiResult<Vec<_>>>()?;
+        .map(|(c, d)| certificate_view(c, d, false))
+        .collect();
     Ok(Json(json!({
         "total": matching.len(),
         "size": certs.len(),
@@ -227,7 +235,7 @@ pub async fn show(
         .certificate(&project_id, certificate_id.as_str())
         .await
         .map_err(|e| refusal(e, None))?;
-    Ok(Json(certificate_info(&c, true)?))
+    Ok(Json(certificate_info(&c)?))
 }
 
 /// `PUT /v2/{project_id}/apigw/certificates/{certificate_id}` (`UpdateCertificateV2`): 200
@@ -266,7 +274,7 @@ pub async fn update(
         .await
         .map_err(|e| refusal(e, None))?;
     tracing::info!(certificate_id = %updated.id, name = updated.name.as_str(), not_after = %Timestamp::from_unix_seconds(form.certificate.details().not_after).rfc3339_seconds(), trusted_root_ca = updated.trusted_root_ca.is_some(), "certificate replaced");
-    Ok(Json(certificate_info(&updated, true)?))
+    Ok(Json(certificate_info(&updated)?))
 }
 
 /// `DELETE /v2/{project_id}/apigw/certificates/{certificate_id}` (`DeleteCertificateV2`):

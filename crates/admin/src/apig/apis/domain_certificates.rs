@@ -117,7 +117,7 @@ pub async fn show(
         create_time: stored.create_time,
         update_time: stored.update_time,
     };
-    Ok(Json(certificate_info(&certificate, true)?))
+    Ok(Json(certificate_info(&certificate)?))
 }
 
 /// `DELETE .../domains/{domain_id}/certificate/{certificate_id}`: 204; the name stays bound
