@@ -1,7 +1,8 @@
 """SSL certificates of a project with the official SDK (CreateCertificateV2,
 ListCertificatesV2, ShowDetailsOfCertificateV2, UpdateCertificateV2, DeleteCertificateV2),
 attached to a bound name (BatchAssociateCertsV2, ListAttachedDomainsV2,
-BatchDisassociateCertsV2): certificates made by the openssl command, the one presented for the
+BatchDisassociateCertsV2, and from the certificate's side BatchAssociateDomainsV2,
+BatchDisassociateDomainsV2): certificates made by the openssl command, the one presented for the
 name read by a TLS client (OpenSSL through Python's ssl) asking for it."""
 import ssl
 
@@ -10,6 +11,10 @@ from huaweicloudsdkapig.v2 import (
     ApiGroupCreate,
     AssociateDomainV2Request,
     AttachOrDetachCertsReqBody,
+    AttachOrDetachDomainInfo,
+    AttachOrDetachDomainsReqBody,
+    BatchAssociateDomainsV2Request,
+    BatchDisassociateDomainsV2Request,
     BatchAssociateCertsV2Request,
     BatchDisassociateCertsV2Request,
     CertificateForm,
@@ -154,3 +159,36 @@ def test_a_certificate_of_the_project_is_attached_replaced_and_deleted(
             apig.delete_certificate_v2(DeleteCertificateV2Request(certificate_id=certificate_id))
     _refused(lambda: apig.show_details_of_certificate_v2(
         ShowDetailsOfCertificateV2Request(certificate_id=created.id)), 404, "APIG.3021")
+
+
+def test_a_certificate_is_attached_to_names_from_its_side(server, apig, instance_id, tmp_path):
+    name = "side.sdk-shop.example"
+    cert, key = openssl_pair(tmp_path, name)
+    group = apig.create_api_group_v2(CreateApiGroupV2Request(
+        instance_id=instance_id, body=ApiGroupCreate(name="sdk_certs_side")))
+    apig.associate_domain_v2(AssociateDomainV2Request(
+        instance_id=instance_id, group_id=group.id, body=UrlDomainCreate(url_domain=name)))
+    default = presented_for_name(server, name)
+    created = apig.create_certificate_v2(CreateCertificateV2Request(body=CertificateForm(
+        name="sdk_side_cert", cert_content=cert, private_key=key)))
+
+    def side(call, request, **target):
+        return call(request(certificate_id=created.id, body=AttachOrDetachDomainsReqBody(
+            domains=[AttachOrDetachDomainInfo(**target)])))
+    try:
+        _refused(lambda: side(apig.batch_associate_domains_v2, BatchAssociateDomainsV2Request,
+                              domain="none.sdk-shop.example"), 404, "APIG.3020")
+        side(apig.batch_associate_domains_v2, BatchAssociateDomainsV2Request, domain=name,
+             instance_ids=[instance_id])
+        assert presented_for_name(server, name, ca=cert) == ssl.PEM_cert_to_DER_cert(cert)
+        attached = apig.list_attached_domains_v2(ListAttachedDomainsV2Request(
+            certificate_id=created.id, url_domain="side"))
+        assert [d.url_domain for d in attached.bound_domains] == [name]
+        side(apig.batch_disassociate_domains_v2, BatchDisassociateDomainsV2Request, domain=name)
+        assert presented_for_name(server, name) == default
+        _refused(lambda: side(apig.batch_disassociate_domains_v2,
+                              BatchDisassociateDomainsV2Request, domain=name), 404, "APIG.3097")
+    finally:
+        apig.delete_api_group_v2(DeleteApiGroupV2Request(instance_id=instance_id,
+                                                         group_id=group.id))
+        apig.delete_certificate_v2(DeleteCertificateV2Request(certificate_id=created.id))

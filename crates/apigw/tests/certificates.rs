@@ -539,3 +539,164 @@ fn a_project_sees_and_uses_only_its_own_certificates() {
     );
     assert_eq!(gw.stored_certificates(), 1);
 }
+
+#[test]
+fn a_certificate_is_attached_from_its_side_to_a_name_wherever_it_is_bound() {
+    let gw = Gw::start();
+    let project = gw.admin.project_id.clone();
+    let second = gw.server.call(
+        "POST",
+        &format!("/v2/{project}/apigw/instances"),
+        Some(&gw.admin.token),
+        Some(&json!({"instance_name": "gw_two"})),
+    );
+    assert_eq!(second.status, 201, "{}", second.text);
+    let second = second.json["id"].as_str().unwrap().to_owned();
+    // NAME bound in both instances, `www.other.example` in the first only.
+    let bind = |instance: &str, name: &str| {
+        let path = |rest: &str| format!("/v2/{project}/apigw/instances/{instance}{rest}");
+        let call = |method: &str, rest: &str, body: &Value| {
+            gw.server
+                .call(method, &path(rest), Some(&gw.admin.token), Some(body))
+        };
+        let group = call(
+            "POST",
+            "/api-groups",
+            &json!({"name": format!("shop_{}", &name[..3])}),
+        );
+        assert_eq!(group.status, 201, "{}", group.text);
+        let group_id = group.json["id"].as_str().unwrap();
+        let bound = call(
+            "POST",
+            &format!("/api-groups/{group_id}/domains"),
+            &json!({"url_domain": name}),
+        );
+        assert_eq!(bound.status, 201, "{}", bound.text);
+    };
+    bind(&gw.admin.instance_id, NAME);
+    bind(&second, NAME);
+    bind(&gw.admin.instance_id, "www.other.example");
+    let default_leaf = gw.presented();
+    let shop = certificate(&[NAME], false);
+    let global = gw.certs("POST", "", Some(&form("shop_cert", &shop)));
+    let global_id = global.json["id"].as_str().unwrap().to_owned();
+    let side = |action: &str, id: &str, domains: Value| {
+        gw.certs(
+            "POST",
+            &format!("/{id}/domains/{action}"),
+            Some(&json!({ "domains": domains })),
+        )
+    };
+    let attached_instances = |id: &str| -> Vec<String> {
+        let r = gw.certs("GET", &format!("/{id}/attached-domains"), None);
+        assert_eq!(r.status, 200, "{}", r.text);
+        let mut ids: Vec<String> = r.json["bound_domains"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["instance_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut both = vec![gw.admin.instance_id.clone(), second.clone()];
+    both.sort();
+
+    // Bad bodies, each naming its field.
+    for (body, field) in [
+        (json!({}), "domains"),
+        (json!({"domains": []}), "domains"),
+        (json!({"domains": ["api.shop.example"]}), "domains"),
+        (json!({"domains": [{"domain": "not a name"}]}), "domain"),
+        (
+            json!({"domains": [{"domain": NAME, "instance_ids": "x"}]}),
+            "instance_ids",
+        ),
+        (
+            json!({"domains": [{"domain": NAME, "verified_client_certificate_enabled": "yes"}]}),
+            "verified_client_certificate_enabled",
+        ),
+    ] {
+        let r = gw.certs("POST", &format!("/{global_id}/domains/attach"), Some(&body));
+        assert_invalid(&r, field);
+    }
+    // A name bound nowhere (or not in the instances named): 404 `APIG.3020`; one the
+    // certificate does not cover: 400 `APIG.2103`, and nothing attached (all or none).
+    side(
+        "attach",
+        &global_id,
+        json!([{"domain": "www.none.example"}]),
+    )
+    .assert_error(404, "APIG.3020", None);
+    side(
+        "attach",
+        &global_id,
+        json!([{"domain": NAME, "instance_ids": ["0".repeat(32)]}]),
+    )
+    .assert_error(404, "APIG.3020", None);
+    side(
+        "attach",
+        &global_id,
+        json!([{"domain": NAME}, {"domain": "www.other.example"}]),
+    )
+    .assert_error(400, "APIG.2103", None);
+    assert!(attached_instances(&global_id).is_empty());
+    side("attach", &"0".repeat(32), json!([{"domain": NAME}])).assert_error(404, "APIG.3021", None);
+
+    // Without instances: the name in both instances presents it.
+    let r = side("attach", &global_id, json!([{"domain": NAME}]));
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(attached_instances(&global_id), both);
+    assert_eq!(gw.presented(), der_of(&shop.0));
+    // Detached in the second instance only; the first still presents it.
+    let r = side(
+        "detach",
+        &global_id,
+        json!([{"domain": NAME, "instance_ids": [second]}]),
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        attached_instances(&global_id),
+        [gw.admin.instance_id.as_str()]
+    );
+    assert_eq!(gw.presented(), der_of(&shop.0));
+    side(
+        "detach",
+        &global_id,
+        json!([{"domain": NAME, "instance_ids": [second]}]),
+    )
+    .assert_error(404, "APIG.3097", None);
+
+    // An instance certificate reaches only its own instance's binding of the name.
+    let own = gw.certs(
+        "POST",
+        "",
+        Some(&with(
+            with(form("own_cert", &shop), "type", json!("instance")),
+            "instance_id",
+            json!(second),
+        )),
+    );
+    assert_eq!(own.status, 200, "{}", own.text);
+    let own_id = own.json["id"].as_str().unwrap().to_owned();
+    let r = side("attach", &own_id, json!([{"domain": NAME}]));
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(attached_instances(&own_id), [second.as_str()]);
+    assert_eq!(
+        attached_instances(&global_id),
+        [gw.admin.instance_id.as_str()]
+    );
+
+    // Detached everywhere: the listener's own certificate again, and both can go.
+    for id in [&global_id, &own_id] {
+        let r = side("detach", id, json!([{"domain": NAME}]));
+        assert_eq!(r.status, 204, "{}", r.text);
+        assert!(attached_instances(id).is_empty());
+        let r = gw.certs("DELETE", &format!("/{id}"), None);
+        assert_eq!(r.status, 204, "{}", r.text);
+    }
+    assert_eq!(gw.presented(), default_leaf);
+    let log = gw.server.log_text();
+    assert!(log.contains("certificate attached to domain names"));
+    assert!(log.contains("certificate detached from domain names"));
+}

@@ -11,6 +11,7 @@ use crate::{StoreError, StoreResult};
 use apigw_domain::certificate::{
     CertificateName, CertificateType, DomainCertificate, TrustedRootCa,
 };
+use apigw_domain::group_domain::GroupDomainName;
 use apigw_domain::{ApiError, Timestamp};
 use async_trait::async_trait;
 
@@ -29,10 +30,20 @@ pub enum CertificateError {
     /// The certificate is attached to bound domain names (detach it first).
     #[error("the SSL certificate is attached to domain names")]
     InUse,
-    /// New content that cannot serve a name the certificate is attached to (Huawei's
-    /// `APIG.2103`).
-    #[error("the certificate cannot serve an attached domain: {}", .0.message)]
+    /// The certificate cannot serve a name it is (to be) attached to (Huawei's `APIG.2103`,
+    /// or `APIG.2102` when it has expired).
+    #[error("the certificate cannot serve a domain: {}", .0.message)]
     Refused(ApiError),
+    /// No name of the project matches (bound in an instance where the certificate may be used,
+    /// among the instances named).
+    #[error("the URL domain {0} does not exist")]
+    NameNotBound(String),
+    /// The name does not present the certificate.
+    #[error("{0} does not present the certificate")]
+    NotAttached(String),
+    /// Client verification asked for a certificate without a trusted root CA.
+    #[error("the certificate has no trusted root CA")]
+    NoTrustedRootCa,
 }
 
 impl From<sqlx::Error> for CertificateError {
@@ -98,6 +109,18 @@ pub struct AttachedDomain {
     pub group_name: String,
 }
 
+/// A bound name a certificate is attached to or detached from, from the certificate's side
+/// (`AttachOrDetachDomainInfo`).
+#[derive(Debug, Clone, Copy)]
+pub struct NameTarget<'a> {
+    /// `domain`: the name, wherever it is bound in the project...
+    pub domain: &'a GroupDomainName,
+    /// `instance_ids`: ...or only in these instances.
+    pub instance_ids: Option<&'a [String]>,
+    /// `verified_client_certificate_enabled` (attaching; absent: whether it has a CA set).
+    pub verify: Option<bool>,
+}
+
 /// The certificates of projects. Each method is one transaction.
 #[async_trait]
 pub trait CertificateStore: Send + Sync + 'static {
@@ -126,6 +149,25 @@ pub trait CertificateStore: Send + Sync + 'static {
     ) -> CertificateResult<StoredCertificate>;
     /// Deletes a certificate attached to no name. Errors: `NotFound`, `InUse`.
     async fn delete_certificate(&self, project_id: &str, id: &str) -> CertificateResult<()>;
+    /// Makes every binding of each target name (in an instance where the certificate may be
+    /// used) present the certificate, all or none; checked as
+    /// [`attach_stored_certificate`](crate::GroupDomainStore::attach_stored_certificate) does at
+    /// `now`. Errors: `NotFound`, `NameNotBound`, `Refused`, `NoTrustedRootCa`.
+    async fn attach_to_names(
+        &self,
+        project_id: &str,
+        id: &str,
+        targets: &[NameTarget<'_>],
+        now: i64,
+    ) -> CertificateResult<()>;
+    /// Makes the bindings of each target name that present the certificate stop, all or
+    /// none. Errors: `NotFound`, `NotAttached` (a name presenting it nowhere it is asked).
+    async fn detach_from_names(
+        &self,
+        project_id: &str,
+        id: &str,
+        targets: &[NameTarget<'_>],
+    ) -> CertificateResult<()>;
     /// The bound names a certificate is attached to, oldest binding first. Errors: `NotFound`.
     async fn attached_domains(
         &self,

@@ -13,8 +13,11 @@ use apigw_domain::certificate::{
     CertificateAlgorithm, CertificateDetails, CertificateName, CertificateType, DomainCertificate,
     TrustedRootCa,
 };
+use apigw_domain::group_domain::GroupDomainName;
 use apigw_domain::{ApiError, Page, ResourceId, Timestamp};
-use apigw_store::certificates::{CertificateContent, CertificateError, StoredCertificate};
+use apigw_store::certificates::{
+    CertificateContent, CertificateError, NameTarget, StoredCertificate,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -86,6 +89,11 @@ fn refusal(e: CertificateError, instance_id: Option<&str>) -> Error {
         }
         CertificateError::InUse => ApiError::certificate_attached(),
         CertificateError::Refused(e) => e,
+        CertificateError::NameNotBound(_) => ApiError::url_domain_not_found(),
+        CertificateError::NotAttached(_) => ApiError::ssl_certificate_binding_not_found(),
+        CertificateError::NoTrustedRootCa => {
+            ApiError::invalid_body_field("verified_client_certificate_enabled")
+        }
         CertificateError::Store(other) => return other.into(),
     })
 }
@@ -335,4 +343,120 @@ pub async fn attached_domains(
         "size": bound_domains.len(),
         "bound_domains": bound_domains,
     })))
+}
+
+/// Most names one attach or detach call from the certificate's side takes.
+const MAX_NAME_TARGETS: usize = 100;
+
+/// One `AttachOrDetachDomainInfo` of a body, parsed: the name, the instances (if named) and
+/// `verified_client_certificate_enabled`.
+struct NameTargetForm {
+    domain: GroupDomainName,
+    instance_ids: Option<Vec<String>>,
+    verify: Option<bool>,
+}
+
+/// Parses `domains` (1 to [`MAX_NAME_TARGETS`] objects; 400 `APIG.2011` naming the field at
+/// fault).
+fn name_targets(body: &JsonObject) -> ApiResult<Vec<NameTargetForm>> {
+    let invalid = |field: &str| Error(ApiError::invalid_body_field(field));
+    let Some(Value::Array(items)) = body.0.get("domains") else {
+        return Err(invalid("domains"));
+    };
+    if items.is_empty() || items.len() > MAX_NAME_TARGETS {
+        return Err(invalid("domains"));
+    }
+    items
+        .iter()
+        .map(|item| {
+            let Value::Object(fields) = item else {
+                return Err(invalid("domains"));
+            };
+            let item = JsonObject(fields.clone());
+            let domain =
+                GroupDomainName::parse(item.req_str("domain")?).map_err(|_| invalid("domain"))?;
+            let instance_ids = match item.0.get("instance_ids") {
+                None | Some(Value::Null) => None,
+                Some(Value::Array(ids)) if !ids.is_empty() => Some(
+                    ids.iter()
+                        .map(|id| {
+                            id.as_str()
+                                .and_then(|id| ResourceId::parse(id, "instance_ids").ok())
+                                .map(|id| id.as_str().to_owned())
+                                .ok_or_else(|| invalid("instance_ids"))
+                        })
+                        .collect::<ApiResult<Vec<_>>>()?,
+                ),
+                Some(_) => return Err(invalid("instance_ids")),
+            };
+            let verify = item.opt_bool("verified_client_certificate_enabled")?;
+            Ok(NameTargetForm {
+                domain,
+                instance_ids,
+                verify,
+            })
+        })
+        .collect()
+}
+
+fn as_targets(forms: &[NameTargetForm]) -> Vec<NameTarget<'_>> {
+    forms
+        .iter()
+        .map(|f| NameTarget {
+            domain: &f.domain,
+            instance_ids: f.instance_ids.as_deref(),
+            verify: f.verify,
+        })
+        .collect()
+}
+
+/// `POST /v2/{project_id}/apigw/certificates/{certificate_id}/domains/attach`
+/// (`BatchAssociateDomainsV2`): 204; every binding of each named `domain` (in the instances
+/// of `instance_ids` when given, and only where the certificate may be used) presents the
+/// certificate, all or none: a name bound nowhere there is 404 `APIG.3020`, one the
+/// certificate does not cover 400 `APIG.2103`.
+pub async fn attach_to_names(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathArgs((project_id, certificate_id)): CertificatePath,
+    body: JsonObject,
+) -> ApiResult<StatusCode> {
+    scope::check_project(&caller, &project_id, Access::Write)?;
+    let certificate_id = path_id(&certificate_id, "certificate_id")?;
+    let forms = name_targets(&body)?;
+    state
+        .store
+        .attach_to_names(
+            &project_id,
+            certificate_id.as_str(),
+            &as_targets(&forms),
+            Timestamp::now().unix_seconds(),
+        )
+        .await
+        .map_err(|e| refusal(e, None))?;
+    let names: Vec<&str> = forms.iter().map(|f| f.domain.as_str()).collect();
+    tracing::info!(certificate_id = %certificate_id, domains = ?names, "certificate attached to domain names");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v2/{project_id}/apigw/certificates/{certificate_id}/domains/detach`
+/// (`BatchDisassociateDomainsV2`): 204; the bindings of each named `domain` that present the
+/// certificate stop, all or none (404 `APIG.3097` for a name presenting it nowhere asked).
+pub async fn detach_from_names(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathArgs((project_id, certificate_id)): CertificatePath,
+    body: JsonObject,
+) -> ApiResult<StatusCode> {
+    scope::check_project(&caller, &project_id, Access::Write)?;
+    let certificate_id = path_id(&certificate_id, "certificate_id")?;
+    let forms = name_targets(&body)?;
+    state
+        .store
+        .detach_from_names(&project_id, certificate_id.as_str(), &as_targets(&forms))
+        .await
+        .map_err(|e| refusal(e, None))?;
+    let names: Vec<&str> = forms.iter().map(|f| f.domain.as_str()).collect();
+    tracing::info!(certificate_id = %certificate_id, domains = ?names, "certificate detached from domain names");
+    Ok(StatusCode::NO_CONTENT)
 }

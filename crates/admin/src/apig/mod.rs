@@ -15,7 +15,7 @@ pub mod views;
 pub mod vpc_channels;
 
 use crate::AppState;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 /// All APIG v2 routes.
@@ -52,6 +52,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v2/{project_id}/apigw/certificates/{certificate_id}/attached-domains",
             get(certificates::attached_domains),
+        )
+        .route(
+            "/v2/{project_id}/apigw/certificates/{certificate_id}/domains/attach",
+            post(certificates::attach_to_names),
+        )
+        .route(
+            "/v2/{project_id}/apigw/certificates/{certificate_id}/domains/detach",
+            post(certificates::detach_from_names),
         )
         .route(&format!("{base}/apps"), get(apps::list).post(apps::create))
         .route(

@@ -1,8 +1,12 @@
 //! SQL implementation of [`CertificateStore`]: the certificates of projects.
 
-use super::group_domains::{domain_from_row, key_context, DOMAIN_COLUMNS, DOMAIN_FROM};
+use super::group_domains::{
+    domain_from_row, key_context, present_checked, stop_presenting, Offer, PresentRefusal,
+    DOMAIN_COLUMNS, DOMAIN_FROM,
+};
 use super::*;
 use crate::certificates::*;
+use crate::group_domains::BoundDomain;
 use apigw_domain::certificate::{CertificateName, TrustedRootCa};
 use apigw_domain::group_domain::GroupDomainName;
 
@@ -100,6 +104,37 @@ impl SqlStore {
         .await?;
         Ok(created)
     }
+}
+
+/// The bindings of `target`'s name in project `project_id` where certificate `c` may be used
+/// (its own instance, or any for a global one), limited to the target's instances.
+async fn bindings_of(
+    conn: &mut AnyConnection,
+    c: &StoredCertificate,
+    target: &NameTarget<'_>,
+) -> StoreResult<Vec<BoundDomain>> {
+    let sql = format!(
+        "SELECT {DOMAIN_COLUMNS}, d.instance_id AS domain_instance FROM {DOMAIN_FROM} \
+         JOIN instances i ON i.id = d.instance_id \
+         WHERE i.project_id = $1 AND d.url_domain = $2 ORDER BY d.create_time, d.id"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(&c.project_id)
+        .bind(target.domain.as_str())
+        .fetch_all(conn)
+        .await?;
+    let mut bindings = Vec::new();
+    for row in &rows {
+        let instance: String = row.try_get("domain_instance")?;
+        let usable = c.instance_id.as_ref().is_none_or(|own| *own == instance);
+        let asked = target
+            .instance_ids
+            .is_none_or(|ids| ids.contains(&instance));
+        if usable && asked {
+            bindings.push(domain_from_row(row)?);
+        }
+    }
+    Ok(bindings)
 }
 
 #[async_trait]
@@ -216,6 +251,71 @@ impl CertificateStore for SqlStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn attach_to_names(
+        &self,
+        project_id: &str,
+        id: &str,
+        targets: &[NameTarget<'_>],
+        now: i64,
+    ) -> CertificateResult<()> {
+        let mut tx = self.config_tx().await?;
+        let c = fetch_certificate(&mut tx, project_id, id).await?;
+        for target in targets {
+            let bindings = bindings_of(&mut tx, &c, target).await?;
+            if bindings.is_empty() {
+                return Err(CertificateError::NameNotBound(
+                    target.domain.as_str().to_owned(),
+                ));
+            }
+            let offer = Offer {
+                certificate_id: id,
+                chain: &c.chain_pem,
+                has_ca: c.trusted_root_ca.is_some(),
+                verify: target.verify,
+                now,
+            };
+            for domain in &bindings {
+                present_checked(&mut tx, domain, &offer).await?.map_err(
+                    |refusal| match refusal {
+                        PresentRefusal::Certificate(e) => CertificateError::Refused(e),
+                        PresentRefusal::NoTrustedRootCa => CertificateError::NoTrustedRootCa,
+                    },
+                )?;
+            }
+        }
+        forget_unpresented_domain_certificates(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn detach_from_names(
+        &self,
+        project_id: &str,
+        id: &str,
+        targets: &[NameTarget<'_>],
+    ) -> CertificateResult<()> {
+        let mut tx = self.config_tx().await?;
+        let c = fetch_certificate(&mut tx, project_id, id).await?;
+        for target in targets {
+            let presenting: Vec<BoundDomain> = bindings_of(&mut tx, &c, target)
+                .await?
+                .into_iter()
+                .filter(|d| d.certificate.as_ref().is_some_and(|p| p.id == id))
+                .collect();
+            if presenting.is_empty() {
+                return Err(CertificateError::NotAttached(
+                    target.domain.as_str().to_owned(),
+                ));
+            }
+            for domain in &presenting {
+                stop_presenting(&mut tx, &domain.id).await?;
+            }
+        }
+        forget_unpresented_domain_certificates(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -8,6 +8,7 @@ use apigw_domain::certificate::{
     CertificateDetails, CertificateName, CertificateType, DomainCertificate, TrustedRootCa,
 };
 use apigw_domain::group_domain::{DomainSettings, GroupDomainName, IngressPorts, MinSslVersion};
+use apigw_domain::ApiError;
 
 /// A binding's columns with those of the certificate it presents (`DOMAIN_FROM`).
 pub(super) const DOMAIN_COLUMNS: &str = "d.id, d.group_id, d.url_domain, d.min_ssl_version, \
@@ -97,6 +98,63 @@ async fn present(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Makes binding `domain_id` present no certificate (and verify no client certificates).
+pub(super) async fn stop_presenting(conn: &mut AnyConnection, domain_id: &str) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE group_domains SET ssl_id = NULL, verify_client_certificate = 0 WHERE id = $1",
+    )
+    .bind(domain_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A stored certificate offered to bound names, and how: `verify` is
+/// `verified_client_certificate_enabled` (absent: whether it has a CA set), `now` the time its
+/// validity is checked at (Unix seconds).
+pub(super) struct Offer<'a> {
+    pub certificate_id: &'a str,
+    pub chain: &'a str,
+    pub has_ca: bool,
+    pub verify: Option<bool>,
+    pub now: i64,
+}
+
+/// Why a name cannot present an offered certificate.
+pub(super) enum PresentRefusal {
+    /// Expired (`APIG.2102`) or not covering the name (`APIG.2103`).
+    Certificate(ApiError),
+    /// Client verification asked for a certificate without a CA set.
+    NoTrustedRootCa,
+}
+
+/// Makes binding `domain` present the offered certificate once it is valid and covers the
+/// name.
+pub(super) async fn present_checked(
+    conn: &mut AnyConnection,
+    domain: &BoundDomain,
+    offer: &Offer<'_>,
+) -> StoreResult<Result<(), PresentRefusal>> {
+    let details = CertificateDetails::of_chain(offer.chain).map_err(|_| {
+        StoreError::Corrupt(format!(
+            "stored certificate {} does not parse",
+            offer.certificate_id
+        ))
+    })?;
+    if let Err(e) = details
+        .check_valid_at(offer.now)
+        .and_then(|()| details.check_covers(&domain.domain))
+    {
+        return Ok(Err(PresentRefusal::Certificate(e)));
+    }
+    let verify = offer.verify.unwrap_or(offer.has_ca);
+    if verify && !offer.has_ca {
+        return Ok(Err(PresentRefusal::NoTrustedRootCa));
+    }
+    present(conn, &domain.id, offer.certificate_id, verify).await?;
+    Ok(Ok(()))
 }
 
 /// Whether group `group_id` is in `scope` (its instance checked inside the transaction).
@@ -376,20 +434,19 @@ impl GroupDomainStore for SqlStore {
         let has_ca = row
             .try_get::<Option<String>, _>("trusted_root_ca")?
             .is_some();
-        let details = CertificateDetails::of_chain(&chain).map_err(|_| {
-            StoreError::Corrupt(format!(
-                "stored certificate {certificate_id} does not parse"
-            ))
-        })?;
-        details
-            .check_valid_at(now)
-            .and_then(|()| details.check_covers(&domain.domain))
-            .map_err(GroupDomainError::CertificateRefused)?;
-        let verify = verify.unwrap_or(has_ca);
-        if verify && !has_ca {
-            return Err(GroupDomainError::NoTrustedRootCa);
-        }
-        present(&mut tx, &domain.id, certificate_id, verify).await?;
+        let offer = Offer {
+            certificate_id,
+            chain: &chain,
+            has_ca,
+            verify,
+            now,
+        };
+        present_checked(&mut tx, &domain, &offer)
+            .await?
+            .map_err(|refusal| match refusal {
+                PresentRefusal::Certificate(e) => GroupDomainError::CertificateRefused(e),
+                PresentRefusal::NoTrustedRootCa => GroupDomainError::NoTrustedRootCa,
+            })?;
         forget_unpresented_domain_certificates(&mut tx).await?;
         let attached = fetch_domain(&mut tx, group_id, domain_id).await?;
         tx.commit().await?;
@@ -437,19 +494,11 @@ impl GroupDomainStore for SqlStore {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
         group_in_scope(&mut tx, scope, group_id).await?;
-        fetch_domain(&mut tx, group_id, domain_id).await?;
-        let cleared = sqlx::query(
-            "UPDATE group_domains SET ssl_id = NULL, verify_client_certificate = 0 \
-             WHERE group_id = $1 AND id = $2 AND ssl_id = $3",
-        )
-        .bind(group_id)
-        .bind(domain_id)
-        .bind(certificate_id)
-        .execute(&mut *tx)
-        .await?;
-        if cleared.rows_affected() == 0 {
+        let domain = fetch_domain(&mut tx, group_id, domain_id).await?;
+        if domain.certificate.as_ref().map(|c| c.id.as_str()) != Some(certificate_id) {
             return Err(GroupDomainError::CertificateNotFound);
         }
+        stop_presenting(&mut tx, &domain.id).await?;
         forget_unpresented_domain_certificates(&mut tx).await?;
         tx.commit().await?;
         Ok(())
