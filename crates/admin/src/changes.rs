@@ -123,6 +123,16 @@ fn routes_only(path: &str) -> bool {
     )
 }
 
+/// Whether `path` is one of the project's SSL certificates (`/v2/{project_id}/apigw/certificates`
+/// and below): what they change is what bound names present, read with the routes.
+fn certificates(path: &str) -> bool {
+    let mut segs = path.split('/').skip(1);
+    matches!(
+        (segs.next(), segs.nth(1), segs.next()),
+        (Some("v2"), Some("apigw"), Some("certificates"))
+    )
+}
+
 /// Whether `path` is a write target that changes only an instance's features:
 /// `/v2/{project_id}/apigw/instances/{instance_id}/features`.
 fn features_only(path: &str) -> bool {
@@ -148,7 +158,8 @@ fn instance_in_path(path: &str) -> Option<&str> {
 /// What a successful write's path says it changed, when the path alone tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PathScope {
-    /// Routing only (`/api-groups`, `/envs`, `/apis`, `/throttles`, `/throttle-bindings`).
+    /// Routing only (`/api-groups`, `/envs`, `/apis`, `/throttles`, `/throttle-bindings`, the
+    /// project's `/certificates`).
     Routes,
     /// The instance's features only (`/features`).
     Features,
@@ -158,7 +169,7 @@ enum PathScope {
 
 impl PathScope {
     fn of(path: &str) -> Self {
-        if routes_only(path) {
+        if routes_only(path) || certificates(path) {
             PathScope::Routes
         } else if features_only(path) {
             PathScope::Features
@@ -241,6 +252,19 @@ mod tests {
             classify(None, quota(), other, false, None),
             Change::Everything
         );
+    }
+
+    #[test]
+    fn certificates_of_the_project_change_what_is_routed() {
+        for path in [
+            "/v2/p/apigw/certificates",
+            "/v2/p/apigw/certificates/c",
+            "/v2/p/apigw/certificates/c/domains/attach",
+        ] {
+            assert_eq!(PathScope::of(path), PathScope::Routes, "{path}");
+        }
+        assert_eq!(PathScope::of("/v2/p/apigw/instances"), PathScope::Other);
+        assert_eq!(PathScope::of("/v2/p/apic/certificates"), PathScope::Other);
     }
 
     #[test]

@@ -461,6 +461,19 @@ fn a_certificate_added_through_one_node_is_presented_by_the_other() {
     assert_eq!(presented(&a), ours, "in force on A when A answered");
     until_answered(&b, ours, &presented);
     let ssl_id = added["ssl_id"].as_str().unwrap();
+    // Its content replaced through B (the project's certificate, same id): in force on B when
+    // B answered, then on A.
+    let renewed = apigw_gateway::tls::self_signed_pem(&[name.into()]).unwrap();
+    let r = b.server.call(
+        "PUT",
+        &format!("/v2/{}/apigw/certificates/{ssl_id}", b.admin.project_id),
+        Some(&b.admin.token),
+        Some(&json!({"name": "cluster_cert", "cert_content": renewed.0, "private_key": renewed.1})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let renewed = der_of(&renewed.0);
+    assert_eq!(presented(&b), renewed, "in force on B when B answered");
+    until_answered(&a, renewed, &presented);
     let r = b.mgmt("DELETE", &format!("{certificate}/{ssl_id}"), None);
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(presented(&b), default_b, "in force on B when B answered");
