@@ -98,7 +98,7 @@ pub struct ChangedQuota(pub String);
 /// `/envs`, `/env-variables` or `/apis` (publication included), and the request throttling
 /// policies the routes carry (`/throttles`, their exceptions, `/throttle-bindings`, `/acls`,
 /// `/acl-bindings`, `/signs`, `/sign-bindings`) and the VPC channels APIs use
-/// (`/vpc-channels`).
+/// (`/vpc-channels`), and imports of API definitions (`/openapi`).
 fn routes_only(path: &str) -> bool {
     let mut segs = path.split('/').skip(1);
     matches!(
@@ -118,6 +118,7 @@ fn routes_only(path: &str) -> bool {
                     | "signs"
                     | "sign-bindings"
                     | "vpc-channels"
+                    | "openapi"
             )
         )
     )

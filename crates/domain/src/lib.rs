@@ -16,6 +16,7 @@ pub mod group_domain;
 pub mod identity;
 pub mod member_group;
 pub mod names;
+pub mod openapi;
 pub mod page;
 pub mod sign_key;
 pub mod throttle;

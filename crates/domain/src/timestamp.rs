@@ -69,6 +69,12 @@ impl Timestamp {
         self.datetime().format(&f).unwrap_or_default()
     }
 
+    /// `2023-07-11-19:54:22` (UTC), as APIG's exports write `info.version` when none is given.
+    pub fn document_version(self) -> String {
+        let f = format_description!("[year]-[month]-[day]-[hour]:[minute]:[second]");
+        self.datetime().format(&f).unwrap_or_default()
+    }
+
     /// `20200803112749` (UTC to the second), as APIG numbers an API's versions (`version_no`).
     pub fn compact_utc(self) -> String {
         let f = format_description!("[year][month][day][hour][minute][second]");

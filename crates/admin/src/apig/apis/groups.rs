@@ -12,7 +12,8 @@ use crate::scope::{self, path_id, Access};
 use crate::AppState;
 use apigw_domain::api::{GroupName, Remark, GROUP_REMARK_MAX};
 use apigw_domain::{ApiError, Page};
-use apigw_store::apis::{GroupChange, GroupFilter, NewGroup};
+use apigw_store::apis::{ApiGroup, GroupChange, GroupFilter, NewGroup};
+use apigw_store::Scope;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -39,16 +40,7 @@ pub async fn create(
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
     let name = GroupName::parse(body.req_str("name")?)?;
     let remark = remark(&body)?.unwrap_or_else(Remark::empty);
-    let at = Addressed {
-        instance: &instance_id,
-        ..Addressed::default()
-    };
-    let group = state
-        .store
-        .create_group(&scope, NewGroup { name, remark })
-        .await
-        .map_err(|e| refusal(e, at))?;
-    tracing::info!(group_id = %group.id, name = %group.name, "API group created");
+    let group = create_in(&state, &scope, &instance_id, NewGroup { name, remark }).await?;
     Ok((
         StatusCode::CREATED,
         Json(group_info(
@@ -58,6 +50,27 @@ pub async fn create(
             &state.config.region,
         )),
     ))
+}
+
+/// Creates `group` in the scope's instance and logs it: the create call's way, and an
+/// import's.
+pub(super) async fn create_in(
+    state: &AppState,
+    scope: &Scope,
+    instance_id: &str,
+    group: NewGroup,
+) -> ApiResult<ApiGroup> {
+    let at = Addressed {
+        instance: instance_id,
+        ..Addressed::default()
+    };
+    let group = state
+        .store
+        .create_group(scope, group)
+        .await
+        .map_err(|e| refusal(e, at))?;
+    tracing::info!(group_id = %group.id, name = %group.name, "API group created");
+    Ok(group)
 }
 
 /// `PUT /api-groups/{group_id}`: 200 with the changed group; `name` is mandatory.

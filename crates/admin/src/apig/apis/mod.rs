@@ -16,6 +16,7 @@ pub mod env_variables;
 pub mod envs;
 pub mod gateway_responses;
 pub mod groups;
+pub mod openapi;
 pub mod publish;
 pub mod versions;
 pub mod views;
@@ -103,6 +104,8 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{base}/apis/action"), post(publish::action))
         .route(&format!("{base}/apis/publish"), post(publish::batch))
         .route(&format!("{base}/apis/debug/{{api_id}}"), post(debug::debug))
+        .route(&format!("{base}/openapi/import"), post(openapi::import))
+        .route(&format!("{base}/openapi/export"), post(openapi::export))
         .route(
             &format!("{base}/apis/publish/{{api_id}}"),
             get(versions::list).put(versions::switch),
