@@ -1,21 +1,33 @@
 """API definitions as OpenAPI documents with the official SDK: ImportApiDefinitionsV2 (a
 multipart form with the document as a file, built by huaweicloudsdkcore) creates a group and its
 APIs, ListApisV2 shows them, ExportApiDefinitionsV2 (a streamed file) writes them back, and the
-export imports again into an existing group (api_mode override)."""
+export imports again into an existing group (api_mode override). And what a console asks before
+writing or shows of an API in service: CheckApisV2, CheckApiGroupsV2, ListApiRuntimeDefinitionV2,
+ListApiQuantitiesV2."""
 import json
 
 import pytest
 import yaml
 from huaweicloudsdkapig.v2 import (
+    ApiActionInfo,
+    ApiCheckInfoV2,
+    ApiGroupCheck,
+    CheckApiGroupsV2Request,
+    CheckApisV2Request,
+    CreateOrDeletePublishRecordForApiV2Request,
     ExportApiDefinitionsV2Request,
     ExportOpenApiReq,
     ImportApiDefinitionsV2Request,
     ImportApiDefinitionsV2RequestBody,
+    ListApiQuantitiesV2Request,
+    ListApiRuntimeDefinitionV2Request,
     ListApisV2Request,
     ShowDetailsOfApiGroupV2Request,
 )
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.http.formdata import FormFile
+
+RELEASE = "DEFAULT_ENVIRONMENT_RELEASE_ID"
 
 DOCUMENT = """
 swagger: "2.0"
@@ -107,3 +119,47 @@ def test_an_import_and_its_export_through_the_sdk(apig, instance_id, tmp_path):
     with pytest.raises(ClientRequestException) as refused:
         _export(apig, instance_id, group_id=imported.group_id, define="proxy")
     assert (refused.value.status_code, refused.value.error_code) == (400, "APIG.2011")
+
+
+def test_checks_runtime_definition_and_counts_through_the_sdk(apig, instance_id, tmp_path):
+    """CheckApisV2, CheckApiGroupsV2, ListApiRuntimeDefinitionV2, ListApiQuantitiesV2."""
+    text = DOCUMENT.replace("sdk_imported_shop", "sdk_checked_shop")
+    imported = _import(apig, instance_id, tmp_path, text)
+    group_id = imported.group_id
+    order = next(s for s in imported.success if s.path == "/orders/{orderId}")
+
+    def refused(call):
+        with pytest.raises(ClientRequestException) as e:
+            call()
+        return e.value.status_code, e.value.error_code
+
+    check = lambda **fields: apig.check_apis_v2(  # noqa: E731
+        CheckApisV2Request(instance_id=instance_id, body=ApiCheckInfoV2(**fields)))
+    assert refused(lambda: check(type="name", name="getOrder", group_id=group_id)) == (
+        400, "APIG.3202")
+    assert refused(lambda: check(type="path", req_method="GET", req_uri="/orders/{id}",
+                                 match_mode="NORMAL", group_id=group_id)) == (400, "APIG.3301")
+    check(type="name", name="getOrder", group_id=group_id, api_id=order.id)
+    check(type="path", req_method="DELETE", req_uri="/orders/{id}", match_mode="NORMAL",
+          group_id=group_id)
+    group_check = lambda name: apig.check_api_groups_v2(  # noqa: E731
+        CheckApiGroupsV2Request(instance_id=instance_id, body=ApiGroupCheck(group_name=name)))
+    assert refused(lambda: group_check("sdk_checked_shop")) == (400, "APIG.3201")
+    group_check("sdk_unused_name")
+
+    runtime = lambda: apig.list_api_runtime_definition_v2(  # noqa: E731
+        ListApiRuntimeDefinitionV2Request(instance_id=instance_id, api_id=order.id,
+                                          env_id=RELEASE))
+    assert refused(runtime) == (404, "APIG.3015")
+    before = apig.list_api_quantities_v2(ListApiQuantitiesV2Request(instance_id=instance_id))
+    apig.create_or_delete_publish_record_for_api_v2(CreateOrDeletePublishRecordForApiV2Request(
+        instance_id=instance_id, body=ApiActionInfo(action="online", api_id=order.id,
+                                                    env_id=RELEASE)))
+    definition = runtime()
+    assert (definition.id, definition.name, definition.run_env_name) == (order.id, "getOrder",
+                                                                         "RELEASE")
+    assert {p.name for p in definition.req_params} == {"orderId", "verbose"}
+    after = apig.list_api_quantities_v2(ListApiQuantitiesV2Request(instance_id=instance_id))
+    assert after.instance_num == before.instance_num
+    assert after.nums_on_release == before.nums_on_release + 1
+    assert after.nums_off_release == before.nums_off_release - 1

@@ -9,6 +9,7 @@
 //! has published in the environment is 400 `APIG.3301`.
 
 pub mod api;
+pub mod checks;
 pub mod debug;
 pub mod domain_certificates;
 pub mod domains;
@@ -104,6 +105,16 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{base}/apis/action"), post(publish::action))
         .route(&format!("{base}/apis/publish"), post(publish::batch))
         .route(&format!("{base}/apis/debug/{{api_id}}"), post(debug::debug))
+        .route(&format!("{base}/apis/check"), post(checks::api))
+        .route(&format!("{base}/api-groups/check"), post(checks::group))
+        .route(
+            &format!("{base}/apis/runtime/{{api_id}}"),
+            get(checks::runtime),
+        )
+        .route(
+            &format!("{base}/resources/outline/apis"),
+            get(checks::api_quantities),
+        )
         .route(&format!("{base}/openapi/import"), post(openapi::import))
         .route(&format!("{base}/openapi/export"), post(openapi::export))
         .route(
@@ -118,6 +129,35 @@ pub fn routes() -> Router<AppState> {
             &format!("{base}/apis/{{api_id}}"),
             get(api::show).put(api::update).delete(api::delete),
         )
+}
+
+/// Every API of a group (the store pages by 500): what an import and the checks compare with.
+pub(crate) async fn group_apis(
+    state: &AppState,
+    scope: &apigw_store::Scope,
+    group_id: &str,
+) -> crate::error::ApiResult<Vec<apigw_store::apis::Api>> {
+    let filter = apigw_store::apis::ApiFilter {
+        group_id: Some(group_id.to_owned()),
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    loop {
+        let page = apigw_domain::Page {
+            offset: all.len() as i64,
+            limit: 500,
+        };
+        let (total, apis) = state
+            .store
+            .list_apis(scope, &filter, page)
+            .await
+            .map_err(|e| refusal(e, Addressed::default()))?;
+        let done = apis.is_empty() || all.len() + apis.len() >= total as usize;
+        all.extend(apis);
+        if done {
+            return Ok(all);
+        }
+    }
 }
 
 /// The ids a call addressed, so its 404s name what was missing.

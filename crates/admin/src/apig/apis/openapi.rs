@@ -17,7 +17,7 @@
 //! or `all`), or the group's current definitions (`dev`), optionally only those in `apis`, as
 //! Swagger 2.0 (`oas_version` 2.0, the default) or OpenAPI 3.0, in JSON (the default) or YAML.
 
-use super::{refusal, Addressed};
+use super::{group_apis, refusal, Addressed};
 use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::error::{ApiResult, Error};
@@ -29,8 +29,8 @@ use apigw_domain::openapi::{
     read_document, write_document, Define, ExportedApi, GroupHead, ImportOptions,
     ImportedOperation, OasVersion,
 };
-use apigw_domain::{ApiError, Page, Timestamp};
-use apigw_store::apis::{Api, ApiFilter, ApiGroup, NewGroup};
+use apigw_domain::{ApiError, Timestamp};
+use apigw_store::apis::{ApiGroup, NewGroup};
 use apigw_store::Scope;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::State;
@@ -137,33 +137,8 @@ fn parse_document(file: &[u8]) -> ApiResult<Value> {
     }
 }
 
-/// Every API of a group (the store pages by 500).
-async fn group_apis(state: &AppState, scope: &Scope, group_id: &str) -> ApiResult<Vec<Api>> {
-    let filter = ApiFilter {
-        group_id: Some(group_id.to_owned()),
-        ..ApiFilter::default()
-    };
-    let mut all = Vec::new();
-    loop {
-        let page = Page {
-            offset: all.len() as i64,
-            limit: 500,
-        };
-        let (total, apis) = state
-            .store
-            .list_apis(scope, &filter, page)
-            .await
-            .map_err(|e| refusal(e, Addressed::default()))?;
-        let done = apis.is_empty() || all.len() + apis.len() >= total as usize;
-        all.extend(apis);
-        if done {
-            return Ok(all);
-        }
-    }
-}
-
 /// A group of the scope, or 404.
-async fn existing_group(
+pub(super) async fn existing_group(
     state: &AppState,
     scope: &Scope,
     group_id: &str,
