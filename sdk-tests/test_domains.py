@@ -5,7 +5,8 @@ name (AssociateCertificateV2, ShowDetailsOfDomainNameCertificateV2, Disassociate
 made by the openssl command and verified by a TLS client asking for that name; a name whose
 certificate came with a trusted root CA verifies its callers' client certificates
 (UpdateDomainV2's verified_client_certificate_enabled, the group's is_has_trusted_root_ca),
-checked with OpenSSL (Python's ssl) as the client."""
+checked with OpenSSL (Python's ssl) as the client. And the group's debugging subdomain closed
+and opened again (UpdateSlDomainSettingV2)."""
 import socket
 import ssl
 import subprocess
@@ -28,7 +29,9 @@ from huaweicloudsdkapig.v2 import (
     ListApisV2Request,
     ShowDetailsOfApiGroupV2Request,
     ShowDetailsOfDomainNameCertificateV2Request,
+    SlDomainAccessSetting,
     UpdateDomainV2Request,
+    UpdateSlDomainSettingV2Request,
     UrlDomainCreate,
     UrlDomainModify,
 )
@@ -302,3 +305,33 @@ def test_a_trusted_root_ca_makes_the_name_verify_client_certificates(
     finally:
         apig.disassociate_domain_v2(DisassociateDomainV2Request(
             instance_id=instance_id, group_id=shop.id, domain_id=bound.id))
+
+
+def test_the_debugging_subdomain_is_closed_and_opened_again(server, apig, instance_id, shop):
+    """UpdateSlDomainSettingV2: a closed subdomain routes nowhere; ShowDetailsOfApiGroupV2
+    shows the setting."""
+    subdomain = shop.sl_domain
+    assert _get(server, subdomain).status_code == 200
+
+    def set_access(open_):
+        apig.update_sl_domain_setting_v2(UpdateSlDomainSettingV2Request(
+            instance_id=instance_id, group_id=shop.id,
+            body=SlDomainAccessSetting(sl_domain_access_enabled=open_)))
+
+    def shown():
+        return apig.show_details_of_api_group_v2(ShowDetailsOfApiGroupV2Request(
+            instance_id=instance_id, group_id=shop.id)).sl_domain_access_enabled
+
+    set_access(False)
+    assert shown() is False
+    r = _get(server, subdomain)
+    assert (r.status_code, r.json()["error_code"]) == (404, "APIG.0101"), r.text
+    set_access(True)
+    assert shown() is True
+    assert _get(server, subdomain).status_code == 200
+
+    with pytest.raises(ClientRequestException) as refused:
+        apig.update_sl_domain_setting_v2(UpdateSlDomainSettingV2Request(
+            instance_id=instance_id, group_id="0" * 32,
+            body=SlDomainAccessSetting(sl_domain_access_enabled=False)))
+    assert (refused.value.status_code, refused.value.error_code) == (404, "APIG.3001")

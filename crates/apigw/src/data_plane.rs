@@ -405,6 +405,7 @@ pub async fn definition_route(
         id: api.group.id.clone(),
         name: api.group.name.as_str().to_owned(),
         is_default: true,
+        sl_domain_access: true,
     };
     let definition = apigw_store::apis::PublishedApi {
         env_id: api::debug::DEVELOPER_STAGE.to_owned(),
@@ -424,6 +425,7 @@ pub async fn definition_route(
         id: api.group.id.clone(),
         name: api.group.name.as_str().to_owned(),
         is_default: true,
+        subdomain_open: true,
         domains: vec![api::sl_domain(&api.group.id, region).into()],
         responses: sets.get(&api.group.id).cloned(),
     };
@@ -599,11 +601,17 @@ async fn load_routes(
         .iter()
         .chain(published_apis.iter().map(|p| &p.group))
     {
+        // A closed subdomain is routed nowhere, under either of its names.
         groups.entry(g.id.clone()).or_insert_with(|| GroupConfig {
             id: g.id.clone(),
             name: g.name.clone(),
             is_default: g.is_default,
-            domains: vec![api::sl_domain(&g.id, region).into()],
+            subdomain_open: g.sl_domain_access,
+            domains: if g.sl_domain_access {
+                vec![api::sl_domain(&g.id, region).into()]
+            } else {
+                Vec::new()
+            },
             responses: sets.get(&g.id).cloned(),
         });
     }
@@ -627,6 +635,7 @@ async fn load_routes(
                 id: d.group_id.clone(),
                 name: d.group_id.clone(),
                 is_default: false,
+                subdomain_open: true,
                 domains: vec![api::sl_domain(&d.group_id, region).into()],
                 responses: sets.get(&d.group_id).cloned(),
             });

@@ -471,6 +471,8 @@ fn migration_gives_existing_instances_a_default_group_and_release() {
             "DROP TABLE environments",
             "DROP TABLE api_groups",
             "DELETE FROM _sqlx_migrations WHERE version = 2",
+            // 0021 added a column to the table 0002 makes again.
+            "DELETE FROM _sqlx_migrations WHERE version = 21",
         ] {
             sqlx::query(sql).execute(&mut conn).await.unwrap();
         }
@@ -499,4 +501,138 @@ fn migration_gives_existing_instances_a_default_group_and_release() {
         Some(&api_body(gid, "after_migration", "/m")),
     );
     assert_eq!(api.status, 201, "{}", api.text);
+}
+
+/// `GET {gateway}/ping` with `host` as `Host`.
+fn ping(client: &reqwest::blocking::Client, gateway: &str, host: &str) -> Reply {
+    Reply::from(
+        client
+            .get(format!("{gateway}/ping"))
+            .header("Host", host)
+            .send()
+            .unwrap(),
+    )
+}
+
+/// `PUT /api-groups/{id}/sl-domain-access-settings`: a closed debugging subdomain routes
+/// nowhere on the gateway (not even to the DEFAULT group), while a name bound to the group
+/// still reaches it; the setting shows in the group and survives a restart.
+#[test]
+fn a_closed_debugging_subdomain_routes_nowhere() {
+    let (mut server, gateway) = server_with_plain_gateway();
+    let s = server.admin();
+    let group = create_group(&server, &s, "closable");
+    let group_id = group["id"].as_str().unwrap().to_owned();
+    assert_eq!(group["sl_domain_access_enabled"], true);
+    let m = Mgmt {
+        server: &server,
+        s: &s,
+    };
+    let api = m.call(
+        "POST",
+        "/apis",
+        Some(
+            &json!({"group_id": group_id, "name": "closable_ping", "type": 1,
+            "req_protocol": "BOTH", "req_method": "GET", "req_uri": "/ping",
+            "auth_type": "NONE", "backend_type": "MOCK", "mock_info": {"result_content": "pong"}}),
+        ),
+    );
+    assert_eq!(api.status, 201, "{}", api.text);
+    m.publish(api.json["id"].as_str().unwrap());
+    let bound = m.call(
+        "POST",
+        &format!("/api-groups/{group_id}/domains"),
+        Some(&json!({"url_domain": "api.closable.example"})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    let client = reqwest::blocking::Client::new();
+    let call = |host: &str| ping(&client, &gateway, host);
+    let subdomain = format!("{group_id}.apic.default");
+    let set = |open: Value| {
+        m.call(
+            "PUT",
+            &format!("/api-groups/{group_id}/sl-domain-access-settings"),
+            Some(&json!({ "sl_domain_access_enabled": open })),
+        )
+    };
+    assert_eq!(call(&subdomain).text, "pong");
+
+    let closed = set(json!(false));
+    assert_eq!((closed.status, closed.text.as_str()), (204, ""));
+    call(&subdomain).assert_error(404, "APIG.0101", None);
+    assert_eq!(call("api.closable.example").text, "pong");
+    let shown = m.call("GET", &format!("/api-groups/{group_id}"), None);
+    assert_eq!(shown.json["sl_domain_access_enabled"], false);
+    let listed = m.call("GET", "/apis?name=closable_ping", None);
+    assert_eq!(
+        listed.json["apis"][0]["api_group_info"]["sl_domain_access_enabled"],
+        false
+    );
+    assert_eq!(
+        db_scalar(
+            &server,
+            &format!("SELECT sl_domain_access FROM api_groups WHERE id = '{group_id}'")
+        ),
+        0
+    );
+
+    // Refusals.
+    let path = format!("/api-groups/{group_id}/sl-domain-access-settings");
+    m.call("PUT", &path, Some(&json!({}))).assert_error(
+        400,
+        "APIG.2001",
+        Some("The request parameters must be specified,parameterName:sl_domain_access_enabled"),
+    );
+    m.call(
+        "PUT",
+        &path,
+        Some(&json!({"sl_domain_access_enabled": "no"})),
+    )
+    .assert_error(400, "APIG.2011", Some(&invalid("sl_domain_access_enabled")));
+    let zeros = "0".repeat(32);
+    m.call(
+        "PUT",
+        &format!("/api-groups/{zeros}/sl-domain-access-settings"),
+        Some(&json!({"sl_domain_access_enabled": true})),
+    )
+    .assert_error(404, "APIG.3001", None);
+    let other = server.user_session(&s, "sl_other", "sl_other_project", "member");
+    server
+        .call(
+            "PUT",
+            &other.apig(&format!("/api-groups/{group_id}/sl-domain-access-settings")),
+            Some(&other.token),
+            Some(&json!({"sl_domain_access_enabled": true})),
+        )
+        .assert_error(404, "APIG.3001", None);
+    call(&subdomain).assert_error(404, "APIG.0101", None);
+
+    // Kept across a restart, and opened again.
+    let dir = server.keep_dir();
+    server.terminate();
+    let server = Server::start_in(
+        dir.path(),
+        Opts::default()
+            .arg("--gateway-http-listen")
+            .arg("127.0.0.1:0"),
+    )
+    .unwrap();
+    let gateway = format!(
+        "http://127.0.0.1:{}",
+        server.port_of("gateway listening (plain HTTP)")
+    );
+    let s = server.admin();
+    let m = Mgmt {
+        server: &server,
+        s: &s,
+    };
+    let call = |host: &str| ping(&client, &gateway, host);
+    call(&subdomain).assert_error(404, "APIG.0101", None);
+    let opened = m.call(
+        "PUT",
+        &format!("/api-groups/{group_id}/sl-domain-access-settings"),
+        Some(&json!({"sl_domain_access_enabled": true})),
+    );
+    assert_eq!(opened.status, 204, "{}", opened.text);
+    assert_eq!(call(&subdomain).text, "pong");
 }

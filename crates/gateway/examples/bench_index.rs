@@ -292,6 +292,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
     let mut route_times: Vec<f64> = (0..100)
         .map(|r| {
             let group = GroupConfig {
+                subdomain_open: true,
                 id: "g".into(),
                 name: "g".into(),
                 is_default: true,

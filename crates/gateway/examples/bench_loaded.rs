@@ -64,6 +64,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
         .collect();
     GatewayConfig {
         groups: vec![GroupConfig {
+            subdomain_open: true,
             id: "dflt".into(),
             name: "DEFAULT".into(),
             is_default: true,

@@ -106,6 +106,9 @@ pub struct GroupConfig {
     pub name: String,
     /// The DEFAULT group also answers for IP literals and unknown hosts.
     pub is_default: bool,
+    /// Whether the group's subdomain `<id>.<base_domain>` reaches it; a closed one
+    /// (`sl_domain_access_enabled` false) reaches nothing, its calls refused as unrouted.
+    pub subdomain_open: bool,
     /// Bound domains (`url_domains`), matched case-insensitively, port ignored.
     pub domains: Vec<GroupDomain>,
     /// The group's default gateway response, if it changes some answer: what a call the

@@ -115,8 +115,20 @@ pub struct SnapshotStats {
 #[derive(Debug, Default)]
 struct GroupRoutes {
     envs: HashMap<Box<str>, RouteTable, IndexHasher>,
+    /// Whether its subdomain reaches it.
+    subdomain_open: bool,
     /// Its default gateway response, if it changes some answer (for calls routed to no API).
     responses: Option<Arc<ErrorResponses>>,
+}
+
+/// What a host name is to the routing.
+enum HostLookup {
+    /// A bound name, a wildcard binding or an open group subdomain.
+    Route(HostRoute),
+    /// The subdomain of a group that closed it.
+    ClosedSubdomain,
+    /// Nothing of this instance's (the DEFAULT group answers).
+    Unknown,
 }
 
 /// A published API, ready to proxy.
@@ -363,6 +375,7 @@ impl Routing {
             }
             routing.groups.push(GroupRoutes {
                 envs: HashMap::default(),
+                subdomain_open: group.subdomain_open,
                 responses: group.responses,
             });
         }
@@ -837,8 +850,9 @@ impl HostRoute {
 }
 
 impl Snapshot {
-    /// Where `host` (a `Host` header value) leads: a bound name, a wildcard binding, a group
-    /// subdomain, or the DEFAULT group for anything else (IP literals included).
+    /// Where `host` (a `Host` header value) leads: a bound name, a wildcard binding, an open
+    /// group subdomain, or the DEFAULT group for anything else (IP literals included); a
+    /// closed subdomain leads nowhere.
     pub(crate) fn host_route(&self, host: &str) -> Option<HostRoute> {
         let host = host_only(host.trim());
         let found = if host.bytes().any(|b| b.is_ascii_uppercase()) {
@@ -846,25 +860,34 @@ impl Snapshot {
         } else {
             self.lookup_host(host)
         };
-        found.or(self.routing.default_group.map(HostRoute::group))
+        match found {
+            HostLookup::Route(route) => Some(route),
+            HostLookup::ClosedSubdomain => None,
+            HostLookup::Unknown => self.routing.default_group.map(HostRoute::group),
+        }
     }
 
-    fn lookup_host(&self, host: &str) -> Option<HostRoute> {
+    fn lookup_host(&self, host: &str) -> HostLookup {
         let routing = &*self.routing;
         if let Some(&route) = routing.hosts.get(host) {
-            return Some(route);
+            return HostLookup::Route(route);
         }
         if let Some(group_id) = host.strip_suffix(&*routing.group_suffix) {
             if let Some(&g) = routing.group_ids.get(group_id) {
-                return Some(HostRoute::group(g));
+                return if routing.groups[g as usize].subdomain_open {
+                    HostLookup::Route(HostRoute::group(g))
+                } else {
+                    HostLookup::ClosedSubdomain
+                };
             }
         }
         // Most instances bind no wildcard: no second lookup for them.
         if routing.wildcards.is_empty() {
-            return None;
+            return HostLookup::Unknown;
         }
-        let (_, parent) = host.split_once('.')?;
-        routing.wildcards.get(parent).copied()
+        host.split_once('.')
+            .and_then(|(_, parent)| routing.wildcards.get(parent).copied())
+            .map_or(HostLookup::Unknown, HostLookup::Route)
     }
 
     /// Routes a request: the API of `group` published in `env` for `method` and `path` that
@@ -1089,6 +1112,7 @@ mod tests {
             id: id.into(),
             name: id.into(),
             is_default: default,
+            subdomain_open: true,
             domains: domains.iter().map(|&d| d.into()).collect(),
             responses: None,
         }
@@ -1114,6 +1138,20 @@ mod tests {
         assert_eq!(group_for_host(&s, "[::1]:8080"), Some(0));
         assert_eq!(group_for_host(&s, "other.example.com"), Some(0));
         assert_eq!(group_for_host(&s, "x.g1.apigw.local"), Some(0));
+
+        // A closed subdomain leads nowhere (not to the DEFAULT group); bound names still lead.
+        let mut config = GatewayConfig {
+            groups: vec![
+                group("dflt", true, &[]),
+                group("g1", false, &["API.example.com"]),
+            ],
+            ..Default::default()
+        };
+        config.groups[1].subdomain_open = false;
+        let s = Snapshot::build(config, "apigw.local", None);
+        assert_eq!(group_for_host(&s, "g1.apigw.local"), None);
+        assert_eq!(group_for_host(&s, "api.example.com"), Some(1));
+        assert_eq!(group_for_host(&s, "dflt.apigw.local"), Some(0));
 
         let s = Snapshot::build(
             GatewayConfig {

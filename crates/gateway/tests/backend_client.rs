@@ -136,6 +136,7 @@ async fn gateway(backend: SocketAddr) -> ServerHandle {
 async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHandle {
     let config = GatewayConfig {
         groups: vec![GroupConfig {
+            subdomain_open: true,
             id: "dflt".into(),
             name: "DEFAULT".into(),
             is_default: true,

@@ -466,6 +466,7 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
     GatewayConfig {
         groups: vec![
             GroupConfig {
+                subdomain_open: true,
                 id: "dflt".into(),
                 name: "DEFAULT".into(),
                 is_default: true,
@@ -473,6 +474,7 @@ fn config(backend_port: u16, tls_backend_port: u16, down_port: u16) -> GatewayCo
                 responses: None,
             },
             GroupConfig {
+                subdomain_open: true,
                 id: "grp1".into(),
                 name: "group one".into(),
                 is_default: false,

@@ -110,6 +110,9 @@ pub struct ApiGroup {
     pub remark: Remark,
     /// Whether this is the instance's `DEFAULT` group (reachable by IP on the data plane).
     pub is_default: bool,
+    /// Whether its debugging subdomain (`<id>.<base domain>`) reaches it
+    /// (`sl_domain_access_enabled`; true unless turned off).
+    pub sl_domain_access: bool,
     /// Creation time.
     pub register_time: Timestamp,
     /// Last change.
@@ -320,6 +323,8 @@ pub struct PublishedGroup {
     pub name: String,
     /// The `DEFAULT` group is also reachable by IP address.
     pub is_default: bool,
+    /// Whether its subdomain reaches it (else a call there is refused as unrouted).
+    pub sl_domain_access: bool,
 }
 
 /// One API published in one environment: what the data plane serves.
@@ -359,6 +364,13 @@ pub trait ApiStore: Send + Sync + 'static {
         scope: &Scope,
         id: &str,
         change: GroupChange,
+    ) -> ApiStoreResult<ApiGroup>;
+    /// Opens or closes a group's debugging subdomain. Errors: `GroupNotFound`.
+    async fn set_group_sl_domain_access(
+        &self,
+        scope: &Scope,
+        id: &str,
+        open: bool,
     ) -> ApiStoreResult<ApiGroup>;
     /// Deletes a group. Errors: `GroupNotFound`, `DefaultGroupLocked`, `GroupHasApis`.
     async fn delete_group(&self, scope: &Scope, id: &str) -> ApiStoreResult<()>;

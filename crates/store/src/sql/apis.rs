@@ -49,7 +49,7 @@ fn corrupt(what: &'static str) -> impl Fn(ApiError) -> StoreError {
 
 const GROUP_COLUMNS: &str = "g.id AS g_id, g.instance_id AS g_instance_id, g.name AS g_name, \
      g.remark AS g_remark, g.is_default AS g_is_default, g.register_time AS g_register_time, \
-     g.update_time AS g_update_time";
+     g.update_time AS g_update_time, g.sl_domain_access AS g_sl_domain_access";
 
 const API_COLUMNS: &str =
     "a.id, a.instance_id, a.backend_id, a.definition, a.register_time, a.update_time";
@@ -67,6 +67,7 @@ fn group_from_row(row: &AnyRow) -> StoreResult<ApiGroup> {
         )
         .map_err(corrupt("group remark"))?,
         is_default: row.try_get::<i64, _>("g_is_default")? != 0,
+        sl_domain_access: row.try_get::<i64, _>("g_sl_domain_access")? != 0,
         register_time: Timestamp::from_nanos(row.try_get("g_register_time")?),
         update_time: Timestamp::from_nanos(row.try_get("g_update_time")?),
     })
@@ -409,12 +410,14 @@ async fn check_api_unique(
     Ok(())
 }
 
-/// A group as the data plane reads it, from the columns `g_id`, `g_name`, `g_is_default`.
+/// A group as the data plane reads it, from the columns `g_id`, `g_name`, `g_is_default`,
+/// `g_sl_domain_access`.
 fn published_group_from_row(row: &AnyRow) -> StoreResult<PublishedGroup> {
     Ok(PublishedGroup {
         id: row.try_get("g_id")?,
         name: row.try_get("g_name")?,
         is_default: row.try_get::<i64, _>("g_is_default")? != 0,
+        sl_domain_access: row.try_get::<i64, _>("g_sl_domain_access")? != 0,
     })
 }
 
@@ -439,6 +442,7 @@ impl ApiStore for SqlStore {
             name: group.name,
             remark: group.remark,
             is_default: false,
+            sl_domain_access: true,
             register_time: now,
             update_time: now,
         };
@@ -492,6 +496,33 @@ impl ApiStore for SqlStore {
         .bind(&scope.instance_id)
         .execute(&mut *tx)
         .await?;
+        let group = fetch_group(&mut tx, scope, id)
+            .await?
+            .ok_or(ApiStoreError::GroupNotFound)?;
+        tx.commit().await?;
+        Ok(group)
+    }
+
+    async fn set_group_sl_domain_access(
+        &self,
+        scope: &Scope,
+        id: &str,
+        open: bool,
+    ) -> ApiStoreResult<ApiGroup> {
+        let mut tx = self.config_tx().await?;
+        let done = sqlx::query(
+            "UPDATE api_groups SET sl_domain_access = $1, update_time = $2 \
+             WHERE id = $3 AND instance_id = $4",
+        )
+        .bind(i64::from(open))
+        .bind(Timestamp::now().nanos())
+        .bind(id)
+        .bind(&scope.instance_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(ApiStoreError::GroupNotFound);
+        }
         let group = fetch_group(&mut tx, scope, id)
             .await?
             .ok_or(ApiStoreError::GroupNotFound)?;
@@ -1118,7 +1149,8 @@ impl ApiStore for SqlStore {
     async fn published_apis(&self, instance_id: &str) -> StoreResult<Vec<PublishedApi>> {
         let rows = sqlx::query(
             "SELECT p.env_id, e.name AS env_name, p.api_id, p.id AS publish_id, p.version_id, p.publish_time, \
-             p.definition, g.id AS g_id, g.name AS g_name, g.is_default AS g_is_default \
+             p.definition, g.id AS g_id, g.name AS g_name, g.is_default AS g_is_default, \
+             g.sl_domain_access AS g_sl_domain_access \
              FROM publications p \
              JOIN environments e ON e.instance_id = p.instance_id AND e.id = p.env_id \
              JOIN api_groups g ON g.id = p.group_id \
@@ -1145,7 +1177,8 @@ impl ApiStore for SqlStore {
 
     async fn instance_groups(&self, instance_id: &str) -> StoreResult<Vec<PublishedGroup>> {
         sqlx::query(
-            "SELECT id AS g_id, name AS g_name, is_default AS g_is_default FROM api_groups \
+            "SELECT id AS g_id, name AS g_name, is_default AS g_is_default, \
+             sl_domain_access AS g_sl_domain_access FROM api_groups \
              WHERE instance_id = $1 ORDER BY id",
         )
         .bind(instance_id)
@@ -1242,7 +1275,8 @@ mod tests {
                 PublishedGroup {
                     id: default.id.clone(),
                     name: "DEFAULT".into(),
-                    is_default: true
+                    is_default: true,
+                    sl_domain_access: true,
                 }
             );
             assert_eq!(

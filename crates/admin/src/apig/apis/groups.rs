@@ -73,6 +73,40 @@ pub(super) async fn create_in(
     Ok(group)
 }
 
+/// `PUT /api-groups/{group_id}/sl-domain-access-settings`: 204; `sl_domain_access_enabled`
+/// (mandatory) opens or closes the group's debugging subdomain on the data plane. A closed
+/// one routes nowhere (404 `APIG.0101`); bound names and, for `DEFAULT`, IP addresses still
+/// reach the group.
+pub async fn set_sl_domain_access(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathArgs((project_id, instance_id, group_id)): GroupPath,
+    body: JsonObject,
+) -> ApiResult<StatusCode> {
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Write).await?;
+    let group_id = path_id(&group_id, "group_id")?;
+    let open = body
+        .opt_bool("sl_domain_access_enabled")?
+        .ok_or_else(|| Error(ApiError::missing_field("sl_domain_access_enabled")))?;
+    let at = Addressed {
+        instance: &instance_id,
+        group: group_id.as_str(),
+        ..Addressed::default()
+    };
+    state
+        .store
+        .set_group_sl_domain_access(&scope, group_id.as_str(), open)
+        .await
+        .map_err(|e| refusal(e, at))?;
+    if open {
+        tracing::info!(group_id = %group_id, "API group's debugging subdomain opened");
+    } else {
+        tracing::info!(group_id = %group_id, "API group's debugging subdomain closed");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `PUT /api-groups/{group_id}`: 200 with the changed group; `name` is mandatory.
 pub async fn update(
     State(state): State<AppState>,

@@ -43,6 +43,10 @@ pub fn routes() -> Router<AppState> {
             get(groups::show).put(groups::update).delete(groups::delete),
         )
         .route(
+            &format!("{base}/api-groups/{{group_id}}/sl-domain-access-settings"),
+            put(groups::set_sl_domain_access),
+        )
+        .route(
             &format!("{base}/api-groups/{{group_id}}/domains"),
             post(domains::bind),
         )

@@ -39,7 +39,7 @@ pub fn group_info(g: &ApiGroup, domains: &[BoundDomain], p: Precision, region: &
         "update_time": time(g.update_time, p),
         "on_sell_status": 2,
         "url_domains": url_domains(domains, &g.id),
-        "sl_domain_access_enabled": true,
+        "sl_domain_access_enabled": g.sl_domain_access,
         "remark": g.remark.as_str(),
         "is_default": yes_no(g.is_default),
         "version": GROUP_VERSION,
@@ -156,7 +156,7 @@ pub fn api_info(api: &Api, domains: &[BoundDomain], p: Precision, region: &str) 
         "update_time": g.update_time.rfc3339_seconds(),
         "on_sell_status": 2,
         "url_domains": url_domains(domains, &g.id),
-        "sl_domain_access_enabled": true,
+        "sl_domain_access_enabled": g.sl_domain_access,
     });
     if !api.publications.is_empty() {
         let join = |f: &dyn Fn(&apigw_store::apis::ApiPublication) -> String| {
