@@ -3,7 +3,7 @@ multipart form with the document as a file, built by huaweicloudsdkcore) creates
 APIs, ListApisV2 shows them, ExportApiDefinitionsV2 (a streamed file) writes them back, and the
 export imports again into an existing group (api_mode override). And what a console asks before
 writing or shows of an API in service: CheckApisV2, CheckApiGroupsV2, ListApiRuntimeDefinitionV2,
-ListApiQuantitiesV2."""
+ListApiQuantitiesV2, ListTagsV2."""
 import json
 
 import pytest
@@ -22,6 +22,7 @@ from huaweicloudsdkapig.v2 import (
     ListApiQuantitiesV2Request,
     ListApiRuntimeDefinitionV2Request,
     ListApisV2Request,
+    ListTagsV2Request,
     ShowDetailsOfApiGroupV2Request,
 )
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
@@ -39,6 +40,7 @@ paths:
   /orders/{orderId}:
     get:
       operationId: getOrder
+      tags: [orders]
       security:
       - apig-auth-app: []
       parameters:
@@ -122,7 +124,7 @@ def test_an_import_and_its_export_through_the_sdk(apig, instance_id, tmp_path):
 
 
 def test_checks_runtime_definition_and_counts_through_the_sdk(apig, instance_id, tmp_path):
-    """CheckApisV2, CheckApiGroupsV2, ListApiRuntimeDefinitionV2, ListApiQuantitiesV2."""
+    """CheckApisV2, CheckApiGroupsV2, ListApiRuntimeDefinitionV2, ListApiQuantitiesV2, ListTagsV2."""
     text = DOCUMENT.replace("sdk_imported_shop", "sdk_checked_shop")
     imported = _import(apig, instance_id, tmp_path, text)
     group_id = imported.group_id
@@ -163,3 +165,6 @@ def test_checks_runtime_definition_and_counts_through_the_sdk(apig, instance_id,
     assert after.instance_num == before.instance_num
     assert after.nums_on_release == before.nums_on_release + 1
     assert after.nums_off_release == before.nums_off_release - 1
+
+    tags = apig.list_tags_v2(ListTagsV2Request(instance_id=instance_id))
+    assert "orders" in tags.tags and tags.total == len(tags.tags) == tags.size

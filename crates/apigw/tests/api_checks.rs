@@ -1,6 +1,7 @@
 //! The checks a console makes before writing (`POST /apis/check`, `POST /api-groups/check`),
-//! an API's runtime definition (`GET /apis/runtime/{api_id}`) and the API counts
-//! (`GET /resources/outline/apis`), black-box against the real server and store.
+//! an API's runtime definition (`GET /apis/runtime/{api_id}`), the API counts
+//! (`GET /resources/outline/apis`) and the instance's API tags (`GET /tags`), black-box
+//! against the real server and store.
 
 mod common;
 use common::*;
@@ -161,6 +162,32 @@ fn checks_answer_as_the_create_call_would_and_runtime_shows_what_is_published() 
     m.call("GET", &format!("/apis/runtime/{zeros}"), None)
         .assert_error(404, "APIG.3002", None);
 
+    // The tags the instance's APIs carry, each once, in order and paged.
+    for (name, uri, tags) in [
+        ("tagged_one", "/t1", json!(["beta", "alpha"])),
+        ("tagged_two", "/t2", json!(["alpha", "gamma"])),
+    ] {
+        let mut b = echo_api_body(&group, name, 9);
+        b["req_uri"] = json!(uri);
+        b["backend_params"] = json!([]);
+        b["backend_api"]["req_uri"] = json!("/b");
+        b["tags"] = tags;
+        let r = m.call("POST", "/apis", Some(&b));
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let tags = m.call("GET", "/tags", None);
+    assert_eq!(
+        (&tags.json["total"], &tags.json["size"], &tags.json["tags"]),
+        (&json!(3), &json!(3), &json!(["alpha", "beta", "gamma"]))
+    );
+    let page = m.call("GET", "/tags?offset=1&limit=1", None);
+    assert_eq!(
+        (&page.json["total"], &page.json["size"], &page.json["tags"]),
+        (&json!(3), &json!(1), &json!(["beta"]))
+    );
+    m.call("GET", "/tags?limit=x", None)
+        .assert_error(400, "APIG.2012", Some(&invalid("limit")));
+
     // Another project sees none of it.
     let other = server.user_session(&s, "checker", "checks_other", "member");
     let foreign = server.call(
@@ -177,4 +204,6 @@ fn checks_answer_as_the_create_call_would_and_runtime_shows_what_is_published() 
         None,
     );
     foreign.assert_error(404, "APIG.3002", None);
+    let foreign = server.call("GET", &other.apig("/tags"), Some(&other.token), None);
+    assert_eq!(foreign.json["tags"], json!([]), "{}", foreign.text);
 }

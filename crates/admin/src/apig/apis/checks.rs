@@ -1,8 +1,8 @@
 //! What a console asks before it writes, and what it shows about an API in service:
 //! `POST /apis/check` (would this name, or this method and path, clash with another API?),
 //! `POST /api-groups/check` (is this group name free?), `GET /apis/runtime/{api_id}` (the
-//! definition in force in an environment) and `GET /resources/outline/apis` (how many APIs,
-//! how many published in `RELEASE`).
+//! definition in force in an environment), `GET /resources/outline/apis` (how many APIs,
+//! how many published in `RELEASE`) and `GET /tags` (the tags the instance's APIs carry).
 //!
 //! A check answers 204 when the value is free and the error a create call would give when it
 //! is not (400 `APIG.3202` name, `APIG.3301` method and path, `APIG.3201` group name), so a
@@ -235,5 +235,41 @@ pub async fn api_quantities(
         "instance_num": all,
         "nums_on_release": on_release,
         "nums_off_release": all - on_release,
+    })))
+}
+
+/// `GET /tags`: the tags of the instance's APIs, each once, in order, paged by `offset` and
+/// `limit`.
+pub async fn tags(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathArgs((project_id, instance_id)): InstancePath,
+    q: QueryMap,
+) -> ApiResult<Json<Value>> {
+    let scope =
+        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
+    let page = Page::parse(q.get("offset"), q.get("limit"))?;
+    let mut tags = std::collections::BTreeSet::new();
+    let mut offset = 0;
+    loop {
+        let (total, apis) = state
+            .store
+            .list_apis(&scope, &ApiFilter::default(), Page { offset, limit: 500 })
+            .await
+            .map_err(|e| refusal(e, Addressed::default()))?;
+        offset += apis.len() as i64;
+        for api in &apis {
+            tags.extend(api.definition.tags().iter().cloned());
+        }
+        if apis.is_empty() || offset >= total {
+            break;
+        }
+    }
+    let tags: Vec<String> = tags.into_iter().collect();
+    let shown = page.of(&tags);
+    Ok(Json(json!({
+        "total": tags.len(),
+        "size": shown.len(),
+        "tags": shown,
     })))
 }

@@ -119,6 +119,7 @@ pub fn routes() -> Router<AppState> {
             &format!("{base}/resources/outline/apis"),
             get(checks::api_quantities),
         )
+        .route(&format!("{base}/tags"), get(checks::tags))
         .route(&format!("{base}/openapi/import"), post(openapi::import))
         .route(&format!("{base}/openapi/export"), post(openapi::export))
         .route(
