@@ -570,6 +570,55 @@ fn an_export_imports_back_as_the_same_apis() {
                             "req_uri": "/orders", "timeout": 3000}})),
     );
     assert_eq!(via_channel.status, 201, "{}", via_channel.text);
+    // A fourth with backend policies: by request parameter, client address, path and cookie,
+    // one through the channel; and a mock API with a mock policy.
+    let routed = mgmt.call(
+        "POST",
+        "/apis",
+        Some(&json!({
+        "group_id": group, "name": "routedOrders", "type": 1, "req_protocol": "BOTH",
+        "req_method": "GET", "req_uri": "/routed/{tenant}", "auth_type": "NONE",
+        "backend_type": "HTTP",
+        "req_params": [{"name": "region", "location": "QUERY", "type": "STRING"}],
+        "backend_api": {"url_domain": "127.0.0.1:9", "req_protocol": "HTTP",
+                        "req_method": "GET", "req_uri": "/default", "timeout": 3000},
+        "policy_https": [
+            {"name": "by_tenant", "effect_mode": "ALL",
+             "conditions": [
+                 {"condition_origin": "param", "req_param_name": "tenant",
+                  "condition_type": "EXACT", "condition_value": "acme"},
+                 {"condition_origin": "param", "req_param_name": "region",
+                  "condition_type": "ENUM", "condition_value": "eu,us"}],
+             "url_domain": "10.0.0.7:8080", "req_protocol": "HTTPS", "req_method": "GET",
+             "req_uri": "/acme", "timeout": 2000,
+             "backend_params": [{"name": "X-Tenant", "value": "tenant",
+                                 "location": "HEADER", "origin": "REQUEST"}]},
+            {"name": "by_network", "effect_mode": "ANY",
+             "conditions": [
+                 {"condition_origin": "source", "condition_value": "10.1.0.0/16"},
+                 {"condition_origin": "system", "sys_param_name": "req_path",
+                  "condition_type": "PATTERN", "condition_value": "^/routed/int"},
+                 {"condition_origin": "cookie", "cookie_param_name": "lane",
+                  "condition_type": "EXACT", "condition_value": "canary"}],
+             "vpc_channel_status": 1, "vpc_channel_info": {"vpc_channel_id": channel_id},
+             "req_protocol": "HTTP", "req_method": "GET", "req_uri": "/internal",
+             "timeout": 4000}
+        ]})),
+    );
+    assert_eq!(routed.status, 201, "{}", routed.text);
+    let mocked = mgmt.call(
+        "POST",
+        "/apis",
+        Some(&json!({
+            "group_id": group, "name": "mockedStatus", "type": 1, "req_protocol": "HTTPS",
+            "req_method": "GET", "req_uri": "/status", "auth_type": "NONE",
+            "backend_type": "MOCK", "mock_info": {"result_content": "ok"},
+            "policy_mocks": [{"name": "degraded", "effect_mode": "ANY",
+                "conditions": [{"condition_origin": "system", "sys_param_name": "req_method",
+                                "condition_type": "ENUM", "condition_value": "GET,HEAD"}],
+                "result_content": "degraded"}]})),
+    );
+    assert_eq!(mocked.status, 201, "{}", mocked.text);
     let user_id = r.json["success"][1]["id"].as_str().unwrap();
     mgmt.publish(user_id);
 
@@ -603,7 +652,7 @@ fn an_export_imports_back_as_the_same_apis() {
     // `dev`, the current definitions of the whole group, in both generations and formats:
     // imported into a new group they give the same APIs.
     let originals = apis_of(&server, &s, &group);
-    assert_eq!(originals.len(), 3);
+    assert_eq!(originals.len(), 5);
     for (oas, file_type) in [("2.0", "json"), ("3.0", "yaml")] {
         let dev = export(
             json!({"group_id": group, "define": "dev", "type": file_type,
@@ -627,7 +676,7 @@ fn an_export_imports_back_as_the_same_apis() {
         assert_eq!(copied.status, 200, "{}", copied.text);
         assert_eq!(
             copied.json["success"].as_array().unwrap().len(),
-            3,
+            5,
             "{}",
             copied.text
         );
@@ -673,6 +722,25 @@ fn an_export_imports_back_as_the_same_apis() {
                 params(&original["backend_params"]),
                 params(&copy["backend_params"])
             );
+            for field in ["policy_https", "policy_mocks"] {
+                let policies = |v: &Value| -> Vec<Value> {
+                    v.as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| {
+                            let mut p = strip(p);
+                            p["conditions"] = Value::Array(params(&p["conditions"]));
+                            p
+                        })
+                        .collect()
+                };
+                assert_eq!(
+                    policies(&original[field]),
+                    policies(&copy[field]),
+                    "{field} of {} ({oas})",
+                    original["name"]
+                );
+            }
         }
     }
 

@@ -58,41 +58,34 @@ pub struct GroupHead<'a> {
     pub host: &'a str,
 }
 
-/// One API to write and the name of the VPC channel its backend goes through, if any (the
-/// document names channels, not ids).
-#[derive(Debug, Clone, Copy)]
-pub struct ExportedApi<'a> {
-    /// The definition.
-    pub definition: &'a ApiDefinition,
-    /// Name of its VPC channel.
-    pub channel_name: Option<&'a str>,
-}
-
-/// The document for `apis` of `group`; `doc_version` is `info.version`.
+/// The document for `apis` of `group`; `doc_version` is `info.version`; `channel_name` names
+/// a VPC channel by its id (documents name channels, not ids).
 pub fn write_document(
     group: GroupHead<'_>,
-    apis: &[ExportedApi<'_>],
+    apis: &[&ApiDefinition],
     define: Define,
     oas: OasVersion,
     doc_version: &str,
+    channel_name: &dyn Fn(&str) -> Option<String>,
 ) -> Value {
     let writer = Writer {
         oas,
         define,
         host: group.host,
+        channel_name,
     };
     let mut paths = Map::new();
     for api in apis {
-        let wire = api.definition.to_json();
+        let wire = api.to_json();
         let method = wire["req_method"].as_str().unwrap_or("ANY");
         let key = METHODS
             .iter()
             .find(|(_, m)| *m == method)
             .map_or(ANY_METHOD, |(k, _)| k);
         let item = paths
-            .entry(api.definition.req_uri().as_str().to_owned())
+            .entry(api.req_uri().as_str().to_owned())
             .or_insert_with(|| json!({}));
-        item[key] = writer.operation(&wire, api.channel_name);
+        item[key] = writer.operation(&wire);
     }
     let mut info = json!({ "title": group.name, "version": doc_version });
     if !group.remark.is_empty() {
@@ -134,6 +127,7 @@ struct Writer<'a> {
     oas: OasVersion,
     define: Define,
     host: &'a str,
+    channel_name: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// A number for a `NUMBER` parameter's value when the text is one, else the text.
@@ -158,7 +152,7 @@ fn lower(v: &Value) -> Value {
 }
 
 impl Writer<'_> {
-    fn operation(&self, w: &Map<String, Value>, channel_name: Option<&str>) -> Value {
+    fn operation(&self, w: &Map<String, Value>) -> Value {
         let mut op = json!({ "operationId": w["name"] });
         if let Some(r) = w
             .get("remark")
@@ -213,7 +207,16 @@ impl Writer<'_> {
         op["x-apigateway-match-mode"] = w["match_mode"].clone();
         op["x-apigateway-cors"] = w["cors"].clone();
         if self.define.with_backend() {
-            op["x-apigateway-backend"] = backend(w, channel_name);
+            let kind = w["backend_type"].as_str().unwrap_or("HTTP");
+            let mock = w.get("mock_info").unwrap_or(&Value::Null);
+            let mut b = self.target(kind, w.get("backend_api"), mock);
+            put_params(&mut b, w.get("backend_params"));
+            op["x-apigateway-backend"] = b;
+            let policies = w.get("policy_https").or_else(|| w.get("policy_mocks"));
+            if let Some(Value::Array(policies)) = policies {
+                let written: Vec<Value> = policies.iter().map(|p| self.policy(kind, p)).collect();
+                op["x-apigateway-backend-policies"] = Value::Array(written);
+            }
         }
         op
     }
@@ -299,16 +302,18 @@ impl Writer<'_> {
     }
 }
 
-/// `x-apigateway-backend` of an API: `HTTP` (`httpEndpoints`), `HTTP-VPC` (`httpVpcEndpoints`
-/// naming the channel), `MOCK` (`mockEndpoints`), or our `GRPC` (either endpoint object).
-fn backend(w: &Map<String, Value>, channel_name: Option<&str>) -> Value {
-    let kind = w["backend_type"].as_str().unwrap_or("HTTP");
-    let mut b = json!({});
-    if kind == "MOCK" {
-        b["type"] = json!("MOCK");
-        b["mockEndpoints"] = json!({ "result-content": w["mock_info"]["result_content"] });
-    } else {
-        let s = &w["backend_api"];
+impl Writer<'_> {
+    /// A backend object (`x-apigateway-backend`, or a policy's): `HTTP` (`httpEndpoints`),
+    /// `HTTP-VPC` (`httpVpcEndpoints` naming the channel), `MOCK` (`mockEndpoints`), or our
+    /// `GRPC` (either endpoint object). `server` holds the `backend_api` fields; `mock` the
+    /// `mock_info` (or the policy itself, whose `result_content` it carries).
+    fn target(&self, kind: &str, server: Option<&Value>, mock: &Value) -> Value {
+        let mut b = json!({});
+        let Some(s) = server.filter(|_| kind != "MOCK") else {
+            b["type"] = json!("MOCK");
+            b["mockEndpoints"] = json!({ "result-content": mock["result_content"] });
+            return b;
+        };
         let mut e = json!({
             "scheme": lower(&s["req_protocol"]),
             "method": s["req_method"],
@@ -324,7 +329,7 @@ fn backend(w: &Map<String, Value>, channel_name: Option<&str>) -> Value {
             let id = s["vpc_channel_info"]["vpc_channel_id"]
                 .as_str()
                 .unwrap_or("");
-            e["name"] = json!(channel_name.unwrap_or(id));
+            e["name"] = json!((self.channel_name)(id).unwrap_or_else(|| id.to_owned()));
             b["httpVpcEndpoints"] = e;
         } else {
             e["address"] = s["url_domain"].clone();
@@ -335,9 +340,50 @@ fn backend(w: &Map<String, Value>, channel_name: Option<&str>) -> Value {
             (_, true) => "HTTP-VPC",
             _ => "HTTP",
         });
+        b
     }
-    let params: Vec<Value> = w
-        .get("backend_params")
+
+    /// One of `x-apigateway-backend-policies`: its backend, `name`, our `effectMode`,
+    /// `parameters` and `conditions` (`type` `equal`/`enum`/`pattern`, `origin` `request` with
+    /// the `parameter`, or `source`; ours `system` and `cookie`).
+    fn policy(&self, kind: &str, p: &Value) -> Value {
+        let mut b = self.target(kind, Some(p), p);
+        b["name"] = p["name"].clone();
+        b["effectMode"] = p["effect_mode"].clone();
+        put_params(&mut b, p.get("backend_params"));
+        let conditions: Vec<Value> = p["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                let mut v = json!({ "value": c["condition_value"] });
+                if let Some(t) = c.get("condition_type").and_then(Value::as_str) {
+                    v["type"] = json!(match t {
+                        "EXACT" => "equal".to_owned(),
+                        other => other.to_ascii_lowercase(),
+                    });
+                }
+                let (origin, parameter) = match c["condition_origin"].as_str() {
+                    Some("param") => ("request", c.get("req_param_name")),
+                    Some("system") => ("system", c.get("sys_param_name")),
+                    Some("cookie") => ("cookie", c.get("cookie_param_name")),
+                    _ => ("source", None),
+                };
+                v["origin"] = json!(origin);
+                if let Some(name) = parameter {
+                    v["parameter"] = name.clone();
+                }
+                v
+            })
+            .collect();
+        b["conditions"] = Value::Array(conditions);
+        b
+    }
+}
+
+/// `parameters` of a backend object, from `backend_params` (left out when there are none).
+fn put_params(b: &mut Value, params: Option<&Value>) {
+    let params: Vec<Value> = params
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -357,5 +403,4 @@ fn backend(w: &Map<String, Value>, channel_name: Option<&str>) -> Value {
     if !params.is_empty() {
         b["parameters"] = Value::Array(params);
     }
-    b
 }

@@ -420,7 +420,8 @@ impl Reader<'_> {
         }
     }
 
-    /// `backend_type` with its object and `backend_params`, from `x-apigateway-backend`.
+    /// `backend_type` with its object and `backend_params`, from `x-apigateway-backend`, and
+    /// the backend policies of `x-apigateway-backend-policies`.
     fn backend(
         &self,
         op: &Map<String, Value>,
@@ -436,15 +437,86 @@ impl Reader<'_> {
             .get(FIELD)
             .and_then(Value::as_object)
             .ok_or_else(|| ApiError::missing_field(FIELD))?;
-        let kind = backend.get("type").and_then(Value::as_str).unwrap_or("");
+        let mock = match self.target(backend, FIELD, api)? {
+            Target::Server(backend_type, server) => {
+                api.insert("backend_type".into(), json!(backend_type));
+                api.insert("backend_api".into(), Value::Object(server));
+                false
+            }
+            Target::Mock(content) => {
+                api.insert("backend_type".into(), json!("MOCK"));
+                api.insert("mock_info".into(), json!({ "result_content": content }));
+                true
+            }
+        };
+        let params = backend_params(backend);
+        if !params.is_empty() {
+            api.insert("backend_params".into(), Value::Array(params));
+        }
+        const POLICIES: &str = "x-apigateway-backend-policies";
+        let Some(items) = op.get(POLICIES) else {
+            return Ok(());
+        };
+        let items = items
+            .as_array()
+            .ok_or_else(|| ApiError::invalid_body_field(POLICIES))?;
+        let mut policies = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("{POLICIES}[{i}]");
+            let item = item
+                .as_object()
+                .ok_or_else(|| ApiError::invalid_body_field(&field))?;
+            let mut policy = match self.target(item, &field, api)? {
+                Target::Server(_, server) => server,
+                Target::Mock(content) => {
+                    let mut m = Map::new();
+                    m.insert("result_content".into(), content);
+                    m
+                }
+            };
+            policy.insert(
+                "name".into(),
+                item.get("name").cloned().unwrap_or(Value::Null),
+            );
+            let effect_mode = item.get("effectMode").or_else(|| item.get("effect_mode"));
+            policy.insert(
+                "effect_mode".into(),
+                effect_mode.cloned().unwrap_or(json!("ANY")),
+            );
+            let conditions: Vec<Value> = item
+                .get("conditions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(condition)
+                .collect();
+            policy.insert("conditions".into(), Value::Array(conditions));
+            policy.insert("backend_params".into(), Value::Array(backend_params(item)));
+            policies.push(Value::Object(policy));
+        }
+        let field = if mock { "policy_mocks" } else { "policy_https" };
+        api.insert(field.into(), Value::Array(policies));
+        Ok(())
+    }
+
+    /// What a backend object (`x-apigateway-backend` or a policy, named `field` in errors)
+    /// sends calls to: `HTTP` (`httpEndpoints`), `HTTP-VPC` (`httpVpcEndpoints`, the channel
+    /// by name), `MOCK` (`mockEndpoints`), or our `GRPC` (either endpoint object).
+    fn target(
+        &self,
+        holder: &Map<String, Value>,
+        field: &str,
+        api: &Map<String, Value>,
+    ) -> Result<Target, ApiError> {
+        let kind = holder.get("type").and_then(Value::as_str).unwrap_or("");
         let endpoint = |key: &str| {
-            backend
+            holder
                 .get(key)
                 .and_then(Value::as_object)
-                .ok_or_else(|| ApiError::missing_field(&format!("{FIELD}.{key}")))
+                .ok_or_else(|| ApiError::missing_field(&format!("{field}.{key}")))
         };
         let via_channel =
-            kind == "HTTP-VPC" || (kind == "GRPC" && backend.contains_key("httpVpcEndpoints"));
+            kind == "HTTP-VPC" || (kind == "GRPC" && holder.contains_key("httpVpcEndpoints"));
         let backend_type = if kind == "GRPC" { "GRPC" } else { "HTTP" };
         match kind {
             "HTTP" | "GRPC" if !via_channel => {
@@ -454,8 +526,7 @@ impl Reader<'_> {
                     "url_domain".into(),
                     e.get("address").cloned().unwrap_or(Value::Null),
                 );
-                api.insert("backend_type".into(), json!(backend_type));
-                api.insert("backend_api".into(), Value::Object(server));
+                Ok(Target::Server(backend_type, server))
             }
             "HTTP-VPC" | "GRPC" => {
                 let e = endpoint("httpVpcEndpoints")?;
@@ -464,7 +535,7 @@ impl Reader<'_> {
                     .and_then(Value::as_str)
                     .and_then(|name| (self.channel_id)(name))
                     .ok_or_else(|| {
-                        ApiError::invalid_body_field(&format!("{FIELD}.httpVpcEndpoints.name"))
+                        ApiError::invalid_body_field(&format!("{field}.httpVpcEndpoints.name"))
                     })?;
                 let mut server = server(e, api);
                 server.insert("vpc_channel_status".into(), json!(1));
@@ -472,48 +543,89 @@ impl Reader<'_> {
                     "vpc_channel_info".into(),
                     json!({ "vpc_channel_id": channel }),
                 );
-                api.insert("backend_type".into(), json!(backend_type));
-                api.insert("backend_api".into(), Value::Object(server));
+                Ok(Target::Server(backend_type, server))
             }
-            "MOCK" => {
-                let content = backend
+            "MOCK" => Ok(Target::Mock(
+                holder
                     .get("mockEndpoints")
                     .and_then(|m| m.get("result-content"))
                     .cloned()
-                    .unwrap_or(json!(""));
-                api.insert("backend_type".into(), json!("MOCK"));
-                api.insert("mock_info".into(), json!({ "result_content": content }));
-            }
-            _ => return Err(ApiError::invalid_body_field(&format!("{FIELD}.type"))),
+                    .unwrap_or(json!("")),
+            )),
+            _ => Err(ApiError::invalid_body_field(&format!("{field}.type"))),
         }
-        let params: Vec<Value> = backend
-            .get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let upper = |k: &str| {
-                    p.get(k)
-                        .and_then(Value::as_str)
-                        .map(str::to_ascii_uppercase)
-                };
-                let mut v = json!({
-                    "name": p.get("name").cloned().unwrap_or(Value::Null),
-                    "value": p.get("value").and_then(scalar_text),
-                    "location": upper("in"),
-                    "origin": upper("origin"),
-                });
-                if let Some(d) = p.get("description").and_then(Value::as_str) {
-                    v["remark"] = json!(d);
-                }
-                v
-            })
-            .collect();
-        if !params.is_empty() {
-            api.insert("backend_params".into(), Value::Array(params));
-        }
-        Ok(())
     }
+}
+
+/// Where a backend object sends calls.
+enum Target {
+    /// A server: `backend_type` (`HTTP` or `GRPC`) and the `backend_api` fields.
+    Server(&'static str, Map<String, Value>),
+    /// A mock's `result_content`.
+    Mock(Value),
+}
+
+/// The `backend_params` of a backend object's `parameters`.
+fn backend_params(holder: &Map<String, Value>) -> Vec<Value> {
+    holder
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let upper = |k: &str| {
+                p.get(k)
+                    .and_then(Value::as_str)
+                    .map(str::to_ascii_uppercase)
+            };
+            let mut v = json!({
+                "name": p.get("name").cloned().unwrap_or(Value::Null),
+                "value": p.get("value").and_then(scalar_text),
+                "location": upper("in"),
+                "origin": upper("origin"),
+            });
+            if let Some(d) = p.get("description").and_then(Value::as_str) {
+                v["remark"] = json!(d);
+            }
+            v
+        })
+        .collect()
+}
+
+/// A policy condition in APIG's fields: `type` `equal`/`enum`/`pattern` is `condition_type`
+/// `EXACT`/`ENUM`/`PATTERN`; `origin` `request` reads the request parameter `parameter` (or
+/// `parameter_name`, as one of Huawei's examples spells it), `source` the client address,
+/// and ours `system` (`parameter` `req_path`/`req_method`) and `cookie` (`parameter` the
+/// cookie's name).
+fn condition(c: &Value) -> Value {
+    let text = |k: &str| c.get(k).and_then(Value::as_str);
+    let parameter = text("parameter").or_else(|| text("parameter_name"));
+    let mut v = json!({ "condition_value": c.get("value").and_then(scalar_text) });
+    if let Some(t) = text("type") {
+        let t = match t.to_ascii_lowercase().as_str() {
+            "equal" => "EXACT".to_owned(),
+            other => other.to_ascii_uppercase(),
+        };
+        v["condition_type"] = json!(t);
+    }
+    let origin = match text("origin").map(str::to_ascii_lowercase).as_deref() {
+        Some("request") | Some("param") => {
+            v["req_param_name"] = json!(parameter);
+            "param"
+        }
+        Some("system") => {
+            v["sys_param_name"] = json!(parameter);
+            "system"
+        }
+        Some("cookie") => {
+            v["cookie_param_name"] = json!(parameter);
+            "cookie"
+        }
+        Some("source") => "source",
+        _ => "",
+    };
+    v["condition_origin"] = json!(origin);
+    v
 }
 
 /// The `backend_api` fields an `httpEndpoints` or `httpVpcEndpoints` object gives: protocol,
@@ -602,6 +714,43 @@ mod tests {
         let server = api.backend_api().unwrap();
         assert_eq!(server.target.channel().unwrap().channel_id, "c".repeat(32));
         assert_eq!(server.timeout_ms, 5000, "Huawei's default timeout");
+    }
+
+    #[test]
+    fn backend_policies_read_huaweis_spellings() {
+        let doc = read(json!({
+            "swagger": "2.0",
+            "info": {"title": "shop"},
+            "paths": {"/users/{userId}": {"get": {
+                "operationId": "getUser",
+                "x-apigateway-backend": {"type": "HTTP", "httpEndpoints": {
+                    "address": "a.example:80", "scheme": "http", "method": "GET", "path": "/u"}},
+                "x-apigateway-backend-policies": [{
+                    "type": "HTTP-VPC", "name": "vip_users",
+                    "httpVpcEndpoints": {"name": "web", "scheme": "HTTP", "method": "GET",
+                                         "path": "/vip", "timeout": 3000},
+                    "parameters": [{"name": "uid", "value": "userId", "in": "query",
+                                    "origin": "REQUEST"}],
+                    "conditions": [
+                        {"type": "equal", "value": "42", "origin": "request",
+                         "parameter_name": "userId"},
+                        {"value": "10.0.0.0/8", "origin": "source"}
+                    ]
+                }]
+            }}}
+        }));
+        let api = doc.operations[0].definition(&"a".repeat(32)).unwrap();
+        let policy = &api.policies()[0];
+        assert_eq!(policy.name.as_str(), "vip_users");
+        assert_eq!(
+            policy.effect_mode.as_str(),
+            "ANY",
+            "the default when a document says none"
+        );
+        assert_eq!(policy.conditions.len(), 2);
+        let server = policy.server().unwrap();
+        assert_eq!(server.target.channel().unwrap().channel_id, "c".repeat(32));
+        assert_eq!(policy.backend_params.len(), 1);
     }
 
     #[test]

@@ -10,12 +10,13 @@
 //! `header`, AppCodes too), none means `NONE`; `schemes` (2.0) or `servers` (3.0) give the
 //! request protocol; `x-apigateway-backend` the backend (`HTTP` with `httpEndpoints`,
 //! `HTTP-VPC` with `httpVpcEndpoints` naming a VPC channel, `MOCK` with `mockEndpoints`) and its
-//! `parameters`.
+//! `parameters`; `x-apigateway-backend-policies` the backend policies, each a backend object
+//! with `name`, `conditions` and (ours) `effectMode`.
 
 mod export;
 mod import;
 
-pub use export::{write_document, Define, ExportedApi, GroupHead};
+pub use export::{write_document, Define, GroupHead};
 pub use import::MAX_OPERATIONS;
 pub use import::{read_document, ImportOptions, ImportedDocument, ImportedOperation};
 

@@ -9,7 +9,7 @@
 //! `failure` with its error and the others go on. An operation whose method and path an API of
 //! the group already has is left alone with `api_mode` `merge` (the default; listed in
 //! `ignore`) and replaces that API's definition with `override` (`action` `update`).
-//! `mock_mode` gives every API a `MOCK` backend. Ours: `simple_mode` true is refused (2011),
+//! `mock_mode` gives every API a `MOCK` backend (and drops the document's backend policies). Ours: `simple_mode` true is refused (2011),
 //! and `extend_mode` is read but there is nothing for it to do, since apigw imports no
 //! throttling or access control extensions.
 //!
@@ -24,10 +24,9 @@ use crate::error::{ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
 use crate::AppState;
-use apigw_domain::api::{sl_domain, GroupName, Remark, GROUP_REMARK_MAX};
+use apigw_domain::api::{sl_domain, ApiDefinition, GroupName, Remark, GROUP_REMARK_MAX};
 use apigw_domain::openapi::{
-    read_document, write_document, Define, ExportedApi, GroupHead, ImportOptions,
-    ImportedOperation, OasVersion,
+    read_document, write_document, Define, GroupHead, ImportOptions, ImportedOperation, OasVersion,
 };
 use apigw_domain::{ApiError, Timestamp};
 use apigw_store::apis::{ApiGroup, NewGroup};
@@ -355,17 +354,7 @@ pub async fn export(
         .into_iter()
         .map(|c| (c.id, c.spec.name))
         .collect();
-    let apis: Vec<ExportedApi<'_>> = definitions
-        .iter()
-        .map(|(_, d)| ExportedApi {
-            definition: d,
-            channel_name: d
-                .backend_api()
-                .and_then(|b| b.target.channel())
-                .and_then(|c| channels.get(&c.channel_id))
-                .map(String::as_str),
-        })
-        .collect();
+    let apis: Vec<&ApiDefinition> = definitions.iter().map(|(_, d)| d).collect();
     let domains = state.store.group_domains(&scope, Some(&group.id)).await?;
     let host = domains
         .iter()
@@ -377,7 +366,9 @@ pub async fn export(
         remark: group.remark.as_str(),
         host: &host,
     };
-    let doc = write_document(head, &apis, define, oas, &doc_version);
+    let doc = write_document(head, &apis, define, oas, &doc_version, &|id| {
+        channels.get(id).cloned()
+    });
     let (content, content_type, extension) = match file_type {
         FileType::Json => (
             serde_json::to_vec_pretty(&doc).map_err(|_| Error(ApiError::internal()))?,
