@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod identity;
 pub mod modelarts;
+pub mod panics;
 pub mod request_id;
 pub mod scope;
 pub mod throttle;
@@ -158,6 +159,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             body::limit_body,
         ))
+        .layer(panics::layer())
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(state)
 }
