@@ -4,7 +4,8 @@
 //!
 //! Handlers whose write concerns only some apps say so by returning [`ChangedApps`] as a
 //! response part (or [`ChangedQuota`] for the terms of one quota); the data plane then patches
-//! just that instead of reloading everything.
+//! just that instead of reloading everything. A `POST` that only reads returns
+//! [`NothingChanged`].
 //!
 //! Every request runs inside [`apigw_store::revision::track`], so the event also names the
 //! configuration revisions the request committed; other nodes use them to tell whether they
@@ -89,6 +90,12 @@ macro_rules! response_part {
 
 response_part!(ChangedApps);
 response_part!(ChangedQuota);
+response_part!(NothingChanged);
+
+/// A response part saying a `POST` only read (a check, an export): unless it committed a
+/// configuration revision after all, the data plane is not asked to refresh.
+#[derive(Debug, Clone, Copy)]
+pub struct NothingChanged;
 
 /// A response part naming the app quota a write changed (its terms, or its deletion).
 #[derive(Debug, Clone)]
@@ -212,7 +219,11 @@ pub async fn notify(State(state): State<AppState>, req: Request, next: Next) -> 
     let instance = instance_in_path(req.uri().path()).map(str::to_owned);
     let (mut response, revisions) = apigw_store::revision::track(next.run(req)).await;
     let succeeded = response.status().is_success();
-    if (write && gateway_object && succeeded) || !revisions.is_empty() {
+    let read_only = response
+        .extensions_mut()
+        .remove::<NothingChanged>()
+        .is_some();
+    if (write && !read_only && gateway_object && succeeded) || !revisions.is_empty() {
         let apps = response.extensions_mut().remove::<ChangedApps>();
         let quota = response.extensions_mut().remove::<ChangedQuota>();
         let change = classify(apps, quota, scope, succeeded, instance.as_deref());

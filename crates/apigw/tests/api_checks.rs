@@ -207,3 +207,54 @@ fn checks_answer_as_the_create_call_would_and_runtime_shows_what_is_published() 
     let foreign = server.call("GET", &other.apig("/tags"), Some(&other.token), None);
     assert_eq!(foreign.json["tags"], json!([]), "{}", foreign.text);
 }
+
+/// The `routes` snapshot updates the data plane has made, read from `/metrics`.
+fn routes_updates(metrics: &str) -> f64 {
+    let text = reqwest::blocking::get(format!("{metrics}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    text.lines()
+        .find(|l| l.starts_with("apigw_snapshot_updates_total{") && l.contains("kind=\"routes\""))
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+#[test]
+fn checks_and_exports_leave_the_data_plane_alone() {
+    let server = Server::start_with(
+        Opts::default()
+            .arg("--gateway-http-listen")
+            .arg("127.0.0.1:0")
+            .arg("--metrics-listen")
+            .arg("127.0.0.1:0"),
+    );
+    let metrics = format!("http://127.0.0.1:{}", server.port_of("metrics listening"));
+    let s = server.admin();
+    let m = Mgmt {
+        server: &server,
+        s: &s,
+    };
+    let groups = m.call("GET", "/api-groups", None);
+    let group = groups.json["groups"][0]["id"].as_str().unwrap().to_owned();
+    let before = routes_updates(&metrics);
+    for (path, body) in [
+        ("/apis/check", json!({"type": "name", "name": "free_name"})),
+        ("/api-groups/check", json!({"group_name": "free_group"})),
+        (
+            "/openapi/export",
+            json!({"group_id": group, "define": "dev"}),
+        ),
+    ] {
+        let r = m.call("POST", path, Some(&body));
+        assert!(r.status == 200 || r.status == 204, "{path}: {}", r.text);
+    }
+    assert_eq!(routes_updates(&metrics), before, "reads rebuild nothing");
+    let api = m.call("POST", "/apis", Some(&echo_api_body(&group, "written", 9)));
+    assert_eq!(api.status, 201, "{}", api.text);
+    assert_eq!(
+        routes_updates(&metrics),
+        before + 1.0,
+        "a write rebuilds the routes"
+    );
+}

@@ -12,6 +12,7 @@ use super::openapi::existing_group;
 use super::{group_apis, refusal, Addressed};
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::changes::NothingChanged;
 use crate::error::{ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
@@ -37,7 +38,7 @@ pub async fn api(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id)): InstancePath,
     body: JsonObject,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(NothingChanged, StatusCode)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let except = body.opt_str("api_id")?.unwrap_or("");
@@ -89,7 +90,7 @@ pub async fn api(
     };
     match taken {
         Some(e) => Err(Error(e)),
-        None => Ok(StatusCode::NO_CONTENT),
+        None => Ok((NothingChanged, StatusCode::NO_CONTENT)),
     }
 }
 
@@ -99,7 +100,7 @@ pub async fn group(
     Extension(caller): Extension<Caller>,
     PathArgs((project_id, instance_id)): InstancePath,
     body: JsonObject,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(NothingChanged, StatusCode)> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let name = GroupName::parse(body.req_str("group_name")?)
@@ -124,7 +125,7 @@ pub async fn group(
     if total > 0 {
         return Err(Error(ApiError::api_group_name_exists()));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok((NothingChanged, StatusCode::NO_CONTENT))
 }
 
 /// Fields of an API's runtime definition (`ListApiRuntimeDefinitionV2`): the request side as

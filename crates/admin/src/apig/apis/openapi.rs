@@ -20,6 +20,7 @@
 use super::{group_apis, refusal, Addressed};
 use crate::auth::Caller;
 use crate::body::JsonObject;
+use crate::changes::NothingChanged;
 use crate::error::{ApiResult, Error};
 use crate::extract::{PathArgs, QueryMap};
 use crate::scope::{self, path_id, Access};
@@ -400,6 +401,7 @@ pub async fn export(
         .collect();
     tracing::info!(group_id = %group.id, apis = apis.len(), define = %define_name, "API definitions exported");
     Ok((
+        NothingChanged,
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
             (
