@@ -9,7 +9,7 @@
 //! client can call it and then create without a surprise.
 
 use super::openapi::existing_group;
-use super::{group_apis, refusal, Addressed};
+use super::{all_apis, group_apis, refusal, Addressed};
 use crate::auth::Caller;
 use crate::body::JsonObject;
 use crate::changes::NothingChanged;
@@ -250,22 +250,11 @@ pub async fn tags(
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let page = Page::parse(q.get("offset"), q.get("limit"))?;
-    let mut tags = std::collections::BTreeSet::new();
-    let mut offset = 0;
-    loop {
-        let (total, apis) = state
-            .store
-            .list_apis(&scope, &ApiFilter::default(), Page { offset, limit: 500 })
-            .await
-            .map_err(|e| refusal(e, Addressed::default()))?;
-        offset += apis.len() as i64;
-        for api in &apis {
-            tags.extend(api.definition.tags().iter().cloned());
-        }
-        if apis.is_empty() || offset >= total {
-            break;
-        }
-    }
+    let tags: std::collections::BTreeSet<String> = all_apis(&state, &scope, &ApiFilter::default())
+        .await?
+        .into_iter()
+        .flat_map(|a| a.definition.tags().to_vec())
+        .collect();
     let tags: Vec<String> = tags.into_iter().collect();
     let shown = page.of(&tags);
     Ok(Json(json!({

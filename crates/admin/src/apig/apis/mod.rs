@@ -136,7 +136,7 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// Every API of a group (the store pages by 500): what an import and the checks compare with.
+/// Every API of a group: what an import and the checks compare with.
 pub(crate) async fn group_apis(
     state: &AppState,
     scope: &apigw_store::Scope,
@@ -146,6 +146,15 @@ pub(crate) async fn group_apis(
         group_id: Some(group_id.to_owned()),
         ..Default::default()
     };
+    all_apis(state, scope, &filter).await
+}
+
+/// Every API of the scope `filter` selects, read page by page (the store pages by 500).
+pub(crate) async fn all_apis(
+    state: &AppState,
+    scope: &apigw_store::Scope,
+    filter: &apigw_store::apis::ApiFilter,
+) -> crate::error::ApiResult<Vec<apigw_store::apis::Api>> {
     let mut all = Vec::new();
     loop {
         let page = apigw_domain::Page {
@@ -154,7 +163,7 @@ pub(crate) async fn group_apis(
         };
         let (total, apis) = state
             .store
-            .list_apis(scope, &filter, page)
+            .list_apis(scope, filter, page)
             .await
             .map_err(|e| refusal(e, Addressed::default()))?;
         let done = apis.is_empty() || all.len() + apis.len() >= total as usize;
