@@ -166,9 +166,10 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
         return apig.create_feature_v2(req)
 
     supported = apig.list_instance_features(ListInstanceFeaturesRequest(instance_id=instance_id))
-    assert supported.features == ["app_secret", "app_basic", "real_ip_from_xff",
-                                  "request_body_size", "backend_timeout", "ratelimit"]
-    assert (supported.total, supported.size) == (6, 6)
+    assert supported.features == ["app_secret", "app_basic", "app_api_key", "app_token",
+                                  "real_ip_from_xff", "request_body_size", "backend_timeout",
+                                  "ratelimit"]
+    assert (supported.total, supported.size) == (8, 8)
 
     for r in (requests.get(gw + "/dp/hw", headers=hw, timeout=10),
               requests.get(gw + "/dp/basic", auth=basic, timeout=10)):
@@ -218,6 +219,65 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
         assert r.status_code == 413 and r.json()["error_code"] == "APIG.0201", r.text
     finally:
         configure("request_body_size", False, "1048576")
+
+
+def test_app_tokens_fetched_by_an_oauth2_library_call_apis_configured_with_the_official_sdk(
+        published, apig, instance_id, server):
+    """app_token turned on with the official SDK (CreateFeatureV2); requests-oauthlib, an
+    independent OAuth 2.0 client, fetches a token with the client credentials grant (its own
+    Basic client authentication, over the HTTPS listener) and calls the API with it as a
+    Bearer token; a wrong secret gets APIG.1009; app_api_key takes the AppKey alone."""
+    from huaweicloudsdkapig.v2 import CreateFeatureV2Request, FeatureToggle
+    from oauthlib.oauth2 import BackendApplicationClient
+    from requests_oauthlib import OAuth2Session
+    app = published["app"]
+    key, secret = app["app_key"], app["app_secret"]
+    https = "https://%s" % server.gateway_tls_address
+    token_url = https + "/oauth2/token"
+
+    def configure(name, enable, config):
+        req = CreateFeatureV2Request(instance_id=instance_id,
+                                     body=FeatureToggle(name=name, enable=enable, config=config))
+        return apig.create_feature_v2(req)
+
+    try:
+        shown = configure("app_token", True, json.dumps(
+            {"enable": "on", "app_token_expire_time": 600, "app_token_uri": "/oauth2/token"}))
+        assert json.loads(shown.config) == {
+            "enable": True, "app_token_expire_time": 600, "refresh_token_expire_time": 7200,
+            "app_token_uri": "/oauth2/token"}
+        session = OAuth2Session(client=BackendApplicationClient(client_id=key))
+        token = session.fetch_token(token_url=token_url, client_id=key, client_secret=secret,
+                                    verify=server.gateway_cert)
+        assert token["token_type"] == "Bearer" and token["expires_in"] == 600
+        assert token["refresh_token"] != token["access_token"]
+        r = session.get(https + "/dp/oauth", verify=server.gateway_cert, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.json()["headers"]["x-caller-app"] == app["id"]
+        assert "authorization" not in r.json()["headers"]
+        # The same token through the plain listener (this server allows credentials in clear).
+        r = requests.get(published["gateway"] + "/dp/oauth",
+                         headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10)
+        assert r.status_code == 200, r.text
+        r = requests.post(token_url, data={"grant_type": "client_credentials"},
+                          auth=requests.auth.HTTPBasicAuth(key, "Wrong_secret1"),
+                          verify=server.gateway_cert,
+                          timeout=10)
+        assert r.status_code == 400 and r.json()["error_code"] == "APIG.1009", r.text
+        assert r.json()["error_msg"] == "AppKey or AppSecret is invalid"
+
+        configure("app_api_key", True, "on")
+        r = requests.get(published["gateway"] + "/dp/apikey", headers={"apikey": key}, timeout=10)
+        assert r.status_code == 200, r.text
+        assert "apikey" not in r.json()["headers"]
+    finally:
+        configure("app_token", False, json.dumps({"enable": "off"}))
+        configure("app_api_key", False, "off")
+    r = requests.get(published["gateway"] + "/dp/oauth",
+                     headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10)
+    assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
+    r = requests.get(published["gateway"] + "/dp/apikey", headers={"apikey": key}, timeout=10)
+    assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
 
 
 def default_group(server, admin_token, project_id, instance_id):

@@ -199,9 +199,10 @@ pub struct ServeArgs {
     pub tls_sni_dir: Option<PathBuf>,
 
     /// Accept credentials sent in clear on the plain-HTTP gateway listener (behind a
-    /// TLS-terminating load balancer, or for local benchmarks): X-Apig-AppCode, and the
-    /// AppSecret itself of the app_secret and app_basic modes once an instance turns them on.
-    /// Off: an AppCode over HTTP counts as no credential, a clear secret is refused (401).
+    /// TLS-terminating load balancer, or for local benchmarks): X-Apig-AppCode, and once an
+    /// instance turns those modes on, the AppSecret itself (app_secret, app_basic), the AppKey
+    /// alone (app_api_key), and app tokens and the token endpoint (app_token). Off: an AppCode
+    /// over HTTP counts as no credential, the others are refused (401).
     #[arg(long, env = "APIGW_ALLOW_APP_CODE_OVER_HTTP")]
     pub allow_app_code_over_http: bool,
 

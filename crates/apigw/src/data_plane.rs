@@ -17,13 +17,13 @@ use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::vpc_channel;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
-    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy, BoundCertificate,
-    ChannelConfig, ChannelMember, ChannelTarget, ClientCaFingerprint, ConditionSubject,
-    ConditionTest, ErrorResponses, Gateway, GatewayConfig, GroupConfig, GroupDomain,
-    HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate, MockAnswer,
-    ParamValue, PolicyCondition, ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod,
-    RequestParam, ThrottlePolicy, ValueRules,
+    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppTokenConfig, AppUpdate,
+    Backend, BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy,
+    BoundCertificate, ChannelConfig, ChannelMember, ChannelTarget, ClientCaFingerprint,
+    ConditionSubject, ConditionTest, ErrorResponses, Gateway, GatewayConfig, GroupConfig,
+    GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate,
+    MockAnswer, ParamValue, PolicyCondition, ProbeProtocol, Protocol, PublishedApi, QuotaLimit,
+    ReqMethod, RequestParam, ThrottlePolicy, ValueRules,
 };
 use apigw_store::group_domains::BoundDomain;
 use apigw_store::revision::Coverage;
@@ -728,6 +728,17 @@ fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatu
         match f.setting.name() {
             FeatureName::AppSecret => in_force.app_secret = true,
             FeatureName::AppBasic => in_force.app_basic = true,
+            FeatureName::AppApiKey => in_force.app_api_key = true,
+            FeatureName::AppToken => {
+                in_force.app_token = f.setting.app_token().map(|terms| {
+                    Arc::new(AppTokenConfig {
+                        uri: terms.uri().to_owned(),
+                        access_ttl: Duration::from_secs(terms.access_ttl_secs().into()),
+                        refresh_ttl: Duration::from_secs(terms.refresh_ttl_secs().into()),
+                        key_digest: terms.key_digest(),
+                    })
+                })
+            }
             FeatureName::RealIpFromXff => in_force.client_ip_xff_index = f.setting.xff_index(),
             FeatureName::RequestBodySize => in_force.max_body_bytes = f.setting.body_limit(),
             FeatureName::BackendTimeout => {

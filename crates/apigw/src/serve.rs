@@ -20,7 +20,7 @@ use anyhow::Context;
 use apigw_admin::{AdminConfig, AppState};
 use apigw_gateway::{
     serve_http, serve_https, AppCodeHasher, Gateway, GatewaySettings, ListenerCertificate,
-    ServerHandle, TlsSettings,
+    ServerHandle, TlsSettings, TokenKey,
 };
 use apigw_store::crypto::{MasterKey, Sealer};
 use apigw_store::revision::Coverage;
@@ -85,8 +85,10 @@ async fn start_data_plane(
         return Ok(None);
     }
     let instance_id = served_instance(args, store).await?;
-    let hasher = AppCodeHasher::hmac_sha256(Sealer::new(key).index_key());
+    let sealer = Sealer::new(key);
+    let hasher = AppCodeHasher::hmac_sha256(sealer.index_key());
     let mut settings = GatewaySettings::new(hasher);
+    settings.app_token_key = TokenKey::new(sealer.app_token_key());
     settings.base_domain = args
         .gateway_base_domain
         .clone()

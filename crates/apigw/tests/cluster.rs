@@ -74,6 +74,14 @@ fn node_with(
 }
 
 impl NodeUnderTest {
+    /// App `app_id`'s AppKey, and its AppSecret after a reset (so it is known).
+    fn key_and_new_secret(&self, app_id: &str) -> (String, String) {
+        let app = self.mgmt("GET", &format!("/apps/{app_id}"), None);
+        let key = app.json["app_key"].as_str().unwrap().to_owned();
+        let reset = self.mgmt("PUT", &format!("/apps/secret/{app_id}"), None);
+        (key, reset.json["app_secret"].as_str().unwrap().to_owned())
+    }
+
     /// The publication record of `api_id` (in RELEASE), what policies are bound to.
     fn publish_id(&self, api_id: &str) -> String {
         let api = self.mgmt("GET", &format!("/apis/{api_id}"), None);
@@ -485,10 +493,7 @@ fn a_feature_configured_through_one_node_is_in_force_on_the_other() {
     let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
         return;
     };
-    let app = a.mgmt("GET", &format!("/apps/{}", f.app_id), None);
-    let key = app.json["app_key"].as_str().unwrap().to_owned();
-    let reset = a.mgmt("PUT", &format!("/apps/secret/{}", f.app_id), None);
-    let secret = reset.json["app_secret"].as_str().unwrap().to_owned();
+    let (key, secret) = a.key_and_new_secret(&f.app_id);
     let call = |node: &NodeUnderTest| {
         client
             .get(format!("{}/echo/x", node.gateway))
@@ -508,6 +513,53 @@ fn a_feature_configured_through_one_node_is_in_force_on_the_other() {
     b.created("/features", off);
     assert_eq!(call(&b), 401, "in force on B when B answered");
     until(&a, 401);
+}
+
+#[test]
+fn an_app_token_issued_by_one_node_calls_through_the_other() {
+    let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    let (key, secret) = a.key_and_new_secret(&f.app_id);
+    let config = json!({"app_token_key": "shared-token-key"}).to_string();
+    a.created(
+        "/features",
+        json!({"name": "app_token", "enable": true, "config": config}),
+    );
+    let token_status = |node: &NodeUnderTest| {
+        client
+            .post(format!("{}/v1/apigw/oauth2/token", node.gateway))
+            .basic_auth(&key, Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    until_answered(&b, 200, &token_status);
+    let issued: serde_json::Value = client
+        .post(format!("{}/v1/apigw/oauth2/token", a.gateway))
+        .basic_auth(&key, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = issued["access_token"].as_str().unwrap().to_owned();
+    let call = |node: &NodeUnderTest| {
+        client
+            .get(format!("{}/echo/x", node.gateway))
+            .bearer_auth(&token)
+            .send()
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    // Both nodes derive the same token key from the shared master key.
+    assert_eq!(call(&a), 200);
+    assert_eq!(call(&b), 200);
+    // A secret reset through B voids the token on A too.
+    b.mgmt("PUT", &format!("/apps/secret/{}", f.app_id), None);
+    assert_eq!(call(&b), 401, "in force on B when B answered");
+    until_answered(&a, 401, &call);
 }
 
 #[test]

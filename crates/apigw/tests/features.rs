@@ -170,7 +170,8 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.json,
-        json!({"total": 6, "size": 6, "features": ["app_secret", "app_basic", "real_ip_from_xff",
+        json!({"total": 8, "size": 8, "features": ["app_secret", "app_basic", "app_api_key",
+                                                    "app_token", "real_ip_from_xff",
                                                     "request_body_size", "backend_timeout",
                                                     "ratelimit"]})
     );
@@ -182,7 +183,7 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     );
     assert_eq!(
         r.json,
-        json!({"total": 6, "size": 1, "features": ["app_basic"]})
+        json!({"total": 8, "size": 1, "features": ["app_basic"]})
     );
 }
 
@@ -201,8 +202,16 @@ fn every_field_is_checked_and_nothing_is_stored_on_a_refusal() {
             "config",
         ),
         (
-            json!({"name": "app_api_key", "enable": true, "config": "on"}),
-            "name",
+            json!({"name": "app_api_key", "enable": true, "config": "yes"}),
+            "config",
+        ),
+        (
+            json!({"name": "app_token", "enable": true, "config": "{\"app_token_uri\": \"token\"}"}),
+            "config",
+        ),
+        (
+            json!({"name": "app_token", "enable": true, "config": "{\"app_token_expire_time\": 0}"}),
+            "config",
         ),
         (json!({"name": 7, "enable": true}), "name"),
         (json!({"name": "app_basic", "config": "on"}), "enable"),

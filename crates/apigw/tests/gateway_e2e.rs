@@ -1127,6 +1127,372 @@ fn the_app_secret_and_app_basic_modes_work_once_the_instance_turns_them_on() {
     );
 }
 
+impl Gw {
+    /// `POST <base><uri>` with `body` as a form (or as JSON with `json`), and `headers`.
+    fn token_request(
+        &self,
+        base: &str,
+        uri: &str,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self.client.post(format!("{base}{uri}")).form(form);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Reply::from(req.send().expect("gateway answers"))
+    }
+
+    /// A token for `key` and `secret` at the default token URI over HTTPS: access and refresh.
+    fn app_token(&self, key: &str, secret: &str) -> (String, String) {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", key),
+            ("client_secret", secret),
+        ];
+        let r = self.token_request(&self.https, TOKEN_URI, &form, &[]);
+        assert_eq!(r.status, 200, "{}", r.text);
+        (
+            r.json["access_token"].as_str().unwrap().to_owned(),
+            r.json["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+/// APIG's default `app_token_uri`.
+const TOKEN_URI: &str = "/v1/apigw/oauth2/token";
+
+impl Gw {
+    /// The echo API published, and a new app `name` authorized for it: the app's id, AppKey
+    /// and (reset, so known) AppSecret.
+    fn echo_api_and_app(&self, backend: &EchoBackend, name: &str) -> (String, String, String) {
+        let api_id = self.publish_echo_api(backend);
+        let (app_id, _) = self.authorized_app(name, &api_id);
+        let app = self.mgmt("GET", &format!("/apps/{app_id}"), None);
+        let key = app.json["app_key"].as_str().unwrap().to_owned();
+        let reset = self.mgmt("PUT", &format!("/apps/secret/{app_id}"), None);
+        let secret = reset.json["app_secret"].as_str().unwrap().to_owned();
+        (app_id, key, secret)
+    }
+}
+
+/// 401 `APIG.0303` with Huawei's message and `detail`.
+fn assert_app_auth_refused(r: &Reply, detail: &str) {
+    assert_gateway_error(r, 401, "APIG.0303");
+    let message = format!("Incorrect app authentication information: {detail}");
+    assert_eq!(r.json["error_msg"], message, "{}", r.text);
+}
+
+#[test]
+fn the_app_api_key_mode_takes_the_app_key_alone_once_the_instance_turns_it_on() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let (app_id, key, _) = gw.echo_api_and_app(&backend, "key_app");
+    let refused = assert_app_auth_refused;
+    let apikey = [("apikey", key.as_str())];
+    // Off by default: the AppKey alone is no credential, and `apikey` is an ordinary field
+    // that reaches the backends of other APIs.
+    refused(
+        &gw.call(&gw.https, "/echo/k", &apikey),
+        "authorization not found",
+    );
+    let (shop_id, _) = gw.shop_group(&backend);
+    let shop = gw.mgmt("GET", &format!("/api-groups/{shop_id}"), None);
+    let host = shop.json["sl_domain"].as_str().unwrap().to_owned();
+    let passed = gw.call(
+        &gw.https,
+        "/echo/open",
+        &[("Host", &host), ("apikey", "kept")],
+    );
+    assert_eq!(passed.status, 200, "{}", passed.text);
+    assert_eq!(passed.json["headers"]["apikey"], "kept", "{}", passed.text);
+
+    let r = gw.mgmt(
+        "POST",
+        "/features",
+        Some(&json!({"name": "app_api_key", "enable": true, "config": "on"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["name"], "app_api_key");
+    let ok = gw.call(&gw.https, "/echo/k", &apikey);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["x-app-id"], app_id.as_str());
+    assert!(ok.json["headers"].get("apikey").is_none(), "{}", ok.text);
+    // Now a credential: taken out of every backend request.
+    let stripped = gw.call(
+        &gw.https,
+        "/echo/open",
+        &[("Host", &host), ("apikey", "kept")],
+    );
+    assert_eq!(stripped.status, 200, "{}", stripped.text);
+    assert!(stripped.json["headers"].get("apikey").is_none());
+    refused(
+        &gw.call(&gw.https, "/echo/k", &[("apikey", "0123456789abcdef")]),
+        "app not found by apikey",
+    );
+    refused(
+        &gw.call(&gw.http, "/echo/k", &apikey),
+        "apikey is only accepted over HTTPS",
+    );
+    // An app the API is not authorized for is refused as with any credential.
+    let other = gw.mgmt("POST", "/apps", Some(&json!({"name": "other_key_app"})));
+    let other_key = other.json["app_key"].as_str().unwrap();
+    let r = gw.call(&gw.https, "/echo/k", &[("apikey", other_key)]);
+    assert_gateway_error(&r, 403, "APIG.0304");
+    // A changed AppKey is in force for the next call.
+    let renamed = gw.mgmt(
+        "PUT",
+        &format!("/apps/{app_id}"),
+        Some(&json!({"name": "key_app", "app_key": "renamed_key_0001"})),
+    );
+    assert_eq!(renamed.status, 200, "{}", renamed.text);
+    refused(
+        &gw.call(&gw.https, "/echo/k", &apikey),
+        "app not found by apikey",
+    );
+    let ok = gw.call(&gw.https, "/echo/k", &[("apikey", "renamed_key_0001")]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let r = gw.mgmt(
+        "POST",
+        "/features",
+        Some(&json!({"name": "app_api_key", "enable": false})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    refused(
+        &gw.call(&gw.https, "/echo/k", &[("apikey", "renamed_key_0001")]),
+        "authorization not found",
+    );
+}
+
+#[test]
+fn app_tokens_are_issued_for_client_credentials_and_call_app_apis_as_bearer_tokens() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let (app_id, key, secret) = gw.echo_api_and_app(&backend, "token_app");
+    let credentials = [
+        ("grant_type", "client_credentials"),
+        ("client_id", key.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    let bearer = |token: &str| format!("Bearer {token}");
+    let call_with =
+        |token: &str| gw.call(&gw.https, "/echo/t", &[("Authorization", &bearer(token))]);
+    let refused = assert_app_auth_refused;
+
+    // Off by default: the token URI is no API, a bearer token no credential.
+    let r = gw.token_request(&gw.https, TOKEN_URI, &credentials, &[]);
+    assert_gateway_error(&r, 404, "APIG.0101");
+
+    let configure = |config: Value| {
+        let body = json!({"name": "app_token", "enable": true, "config": config.to_string()});
+        let r = gw.mgmt("POST", "/features", Some(&body));
+        assert_eq!(r.status, 201, "{}", r.text);
+        r
+    };
+    let shown = configure(json!({"enable": "on"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(shown.json["config"].as_str().unwrap()).unwrap(),
+        json!({"enable": true, "app_token_expire_time": 3600,
+               "refresh_token_expire_time": 7200, "app_token_uri": TOKEN_URI}),
+        "{}",
+        shown.text
+    );
+
+    // Client credentials in the form: an access token and a refresh token, never cached.
+    let issued = gw.token_request(&gw.https, TOKEN_URI, &credentials, &[]);
+    assert_eq!(issued.status, 200, "{}", issued.text);
+    assert_eq!(issued.json["token_type"], "Bearer");
+    assert_eq!(issued.json["expires_in"], 3600);
+    assert_eq!(issued.header("cache-control"), Some("no-store"));
+    assert_eq!(issued.header("x-request-id").map(str::len), Some(32));
+    let access = issued.json["access_token"].as_str().unwrap().to_owned();
+    let refresh = issued.json["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(access, refresh);
+    assert!(!issued.text.contains(&secret));
+
+    let ok = call_with(&access);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["x-app-id"], app_id.as_str());
+    assert!(
+        ok.json["headers"].get("authorization").is_none(),
+        "{}",
+        ok.text
+    );
+    // Basic client authentication (RFC 6749 §2.3.1), and a JSON body, work too.
+    let r = gw.token_request(
+        &gw.https,
+        TOKEN_URI,
+        &[("grant_type", "client_credentials")],
+        &[("Authorization", &basic(&key, &secret))],
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        call_with(r.json["access_token"].as_str().unwrap()).status,
+        200
+    );
+    let r = Reply::from(
+        gw.client
+            .post(format!("{}{TOKEN_URI}", gw.https))
+            .json(&json!({"grant_type": "client_credentials", "client_id": key, "client_secret": secret}))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // The refresh token buys access tokens, and only that.
+    let r = gw.token_request(
+        &gw.https,
+        TOKEN_URI,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["refresh_token"], refresh.as_str());
+    let renewed = r.json["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(renewed, access);
+    assert_eq!(call_with(&renewed).status, 200);
+    refused(&call_with(&refresh), "token malformed");
+    let r = gw.token_request(
+        &gw.https,
+        TOKEN_URI,
+        &[("grant_type", "refresh_token"), ("refresh_token", &access)],
+        &[],
+    );
+    refused(&r, "token malformed");
+
+    // Refusals of the token endpoint.
+    let wrong_secret = [
+        ("grant_type", "client_credentials"),
+        ("client_id", key.as_str()),
+        ("client_secret", "WrongSecret_123"),
+    ];
+    let unknown_key = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "0123456789abcdef"),
+        ("client_secret", secret.as_str()),
+    ];
+    for form in [&wrong_secret[..], &unknown_key[..]] {
+        let r = gw.token_request(&gw.https, TOKEN_URI, form, &[]);
+        assert_gateway_error(&r, 400, "APIG.1009");
+        assert_eq!(r.json["error_msg"], "AppKey or AppSecret is invalid");
+    }
+    for form in [
+        &[
+            ("client_id", key.as_str()),
+            ("client_secret", secret.as_str()),
+        ][..],
+        &[("grant_type", "password"), ("client_id", key.as_str())][..],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", key.as_str()),
+        ][..],
+        &[("grant_type", "refresh_token")][..],
+        &[
+            ("grant_type", "client_credentials"),
+            ("grant_type", "client_credentials"),
+        ][..],
+    ] {
+        let r = gw.token_request(&gw.https, TOKEN_URI, form, &[]);
+        assert_gateway_error(&r, 400, "APIG.0201");
+    }
+    let r = gw.call(&gw.https, TOKEN_URI, &[]);
+    assert_gateway_error(&r, 400, "APIG.0201");
+    refused(
+        &gw.token_request(&gw.http, TOKEN_URI, &credentials, &[]),
+        "app token is only issued over HTTPS",
+    );
+    refused(
+        &gw.call(&gw.http, "/echo/t", &[("Authorization", &bearer(&access))]),
+        "app token is only accepted over HTTPS",
+    );
+
+    // Tokens that are not ours, or not right.
+    let mut tampered = access.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    refused(
+        &call_with(std::str::from_utf8(&tampered).unwrap()),
+        "token signature mismatch",
+    );
+    refused(&call_with("not-a-token"), "token malformed");
+    // An app not authorized for the API: 403, as with any credential.
+    let other = gw.mgmt("POST", "/apps", Some(&json!({"name": "other_token_app"})));
+    let (other_key, other_secret) = (
+        other.json["app_key"].as_str().unwrap().to_owned(),
+        other.json["app_secret"].as_str().unwrap().to_owned(),
+    );
+    let (other_access, _) = gw.app_token(&other_key, &other_secret);
+    assert_gateway_error(&call_with(&other_access), 403, "APIG.0304");
+
+    // Tokens survive a restart (the token key comes from the master key).
+    let mut gw = gw;
+    let dir = gw.server.keep_dir();
+    assert_eq!(gw.server.terminate(), Some(0));
+    let gw = restart_in(dir.path());
+    let call_with =
+        |token: &str| gw.call(&gw.https, "/echo/t", &[("Authorization", &bearer(token))]);
+    assert_eq!(call_with(&access).status, 200);
+
+    // A reset secret voids the app's tokens from the next call on.
+    let reset = gw.mgmt("PUT", &format!("/apps/secret/{app_id}"), None);
+    let secret = reset.json["app_secret"].as_str().unwrap().to_owned();
+    refused(&call_with(&access), "token signature mismatch");
+    let (access, _) = gw.app_token(&key, &secret);
+    assert_eq!(call_with(&access).status, 200);
+
+    // So does a new app_token_key, which is never shown, and the terms apply: a short-lived
+    // access token expires with 401 APIG.0307; another URI issues them.
+    let body = json!({"name": "app_token", "enable": true, "config": json!({
+        "enable": true, "app_token_expire_time": 1, "app_token_uri": "/oauth/token",
+        "app_token_key": "a-new-token-key"}).to_string()});
+    let shown = gw.mgmt("POST", "/features", Some(&body));
+    assert_eq!(shown.status, 201, "{}", shown.text);
+    assert!(!shown.text.contains("a-new-token-key"), "{}", shown.text);
+    assert!(
+        shown.text.contains("app_token_key_digest"),
+        "{}",
+        shown.text
+    );
+    refused(&call_with(&access), "token signature mismatch");
+    let old_uri = gw.token_request(&gw.https, TOKEN_URI, &credentials, &[]);
+    assert_gateway_error(&old_uri, 404, "APIG.0101");
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", key.as_str()),
+        ("client_secret", secret.as_str()),
+    ];
+    let r = gw.token_request(&gw.https, "/oauth/token", &form, &[]);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["expires_in"], 1);
+    let short = r.json["access_token"].as_str().unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let expired = call_with(&short);
+    assert_gateway_error(&expired, 401, "APIG.0307");
+    assert_eq!(expired.json["error_msg"], "The token must be updated.");
+
+    // The shown config carries the key's digest back: same key, so the same tokens hold.
+    let mut config: Value = serde_json::from_str(shown.json["config"].as_str().unwrap()).unwrap();
+    config["app_token_expire_time"] = json!(3600);
+    let again = json!({"name": "app_token", "enable": true, "config": config.to_string()});
+    assert_eq!(gw.mgmt("POST", "/features", Some(&again)).status, 201);
+    let r = gw.token_request(&gw.https, "/oauth/token", &form, &[]);
+    let fresh = r.json["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(gw.mgmt("POST", "/features", Some(&again)).status, 201);
+    assert_eq!(call_with(&fresh).status, 200);
+
+    // Turning the feature off, or deleting the app, ends every token.
+    let off = json!({"name": "app_token", "enable": false});
+    assert_eq!(gw.mgmt("POST", "/features", Some(&off)).status, 201);
+    assert_gateway_error(&call_with(&fresh), 401, "APIG.0303");
+    assert_eq!(gw.mgmt("POST", "/features", Some(&again)).status, 201);
+    assert_eq!(call_with(&fresh).status, 200);
+    assert_eq!(
+        gw.mgmt("DELETE", &format!("/apps/{app_id}"), None).status,
+        204
+    );
+    refused(&call_with(&fresh), "token of no current app");
+}
+
 #[test]
 fn with_real_ip_from_xff_the_client_address_is_read_from_x_forwarded_for() {
     let backend = EchoBackend::start();

@@ -286,7 +286,7 @@ pub(crate) struct BodyLimits {
 impl BodyLimits {
     /// The node's limits, with the instance's own body size (`request_body_size`) where it
     /// configured one.
-    pub fn of(settings: &GatewaySettings, features: InstanceFeatures) -> Self {
+    pub fn of(settings: &GatewaySettings, features: &InstanceFeatures) -> Self {
         Self {
             max_bytes: features.max_body_bytes.unwrap_or(settings.max_body_bytes),
             idle: settings.client_body_timeout,

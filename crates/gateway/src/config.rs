@@ -5,6 +5,7 @@
 //! fill it from any backend (SQLite, PostgreSQL) without knowing how the gateway indexes it. The
 //! snapshot builder turns it into lookup tables once; the request path never sees these types.
 
+pub use crate::app_token::TokenKey;
 pub use crate::responses::ErrorResponses;
 use crate::tls::ClientCaFingerprint;
 use apigw_signing::SigningKey;
@@ -45,12 +46,17 @@ pub struct GatewayConfig {
 /// Exists because each of them trusts the caller with more than the default does (the
 /// AppSecret itself, an address the caller's proxies wrote): a gateway does so only where its
 /// operator asked for it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InstanceFeatures {
     /// `X-HW-ID: <AppKey>` with `X-HW-AppKey: <AppSecret>`.
     pub app_secret: bool,
     /// `Authorization: Basic base64(<AppKey>:<AppSecret>)`.
     pub app_basic: bool,
+    /// `apikey: <AppKey>`: the AppKey alone (`app_api_key`).
+    pub app_api_key: bool,
+    /// Access tokens issued at a path of the gateway and presented as
+    /// `Authorization: Bearer <token>` (`app_token`).
+    pub app_token: Option<Arc<AppTokenConfig>>,
     /// The client address is this address of `X-Forwarded-For` (0 the first, -1 the last),
     /// when the header has one there; else the TCP peer's.
     pub client_ip_xff_index: Option<i32>,
@@ -62,6 +68,23 @@ pub struct InstanceFeatures {
     /// Calls per second each API takes in all its environments together (`ratelimit`),
     /// besides its request throttling policy.
     pub api_calls_per_second: Option<u32>,
+}
+
+/// The `app_token` feature as the gateway applies it.
+///
+/// Exists because tokens are sealed and checked by every node alike: what they are sealed with
+/// (the node's token key from the master key, varied by the instance's `app_token_key`) and
+/// how long they live is the same everywhere the instance is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppTokenConfig {
+    /// The path that issues tokens (`POST`), on every host of the instance.
+    pub uri: String,
+    /// How long an access token lives.
+    pub access_ttl: Duration,
+    /// How long a refresh token lives.
+    pub refresh_ttl: Duration,
+    /// SHA-256 of the instance's `app_token_key`, if it set one.
+    pub key_digest: Option<[u8; 32]>,
 }
 
 /// One app's complete data-plane state, replacing whatever the snapshot had for that app.
@@ -834,6 +857,9 @@ pub struct GatewaySettings {
     pub max_body_bytes: u64,
     /// Hashes presented AppCodes exactly as the store indexed them.
     pub app_code_hasher: AppCodeHasher,
+    /// Seals and checks `app_token` tokens: the same on every node that serves the instance
+    /// (the server derives it from the master key); random by default.
+    pub app_token_key: TokenKey,
     /// PEM file of extra CA certificates trusted for HTTPS backends, besides the Mozilla roots.
     pub backend_ca_file: Option<PathBuf>,
     /// Log one line per request (target `apigw::access`, level INFO): request id, client
@@ -871,6 +897,7 @@ impl GatewaySettings {
             auth_failure_window: Duration::from_secs(60),
             max_body_bytes: 12 * 1024 * 1024,
             app_code_hasher,
+            app_token_key: TokenKey::random(),
             backend_ca_file: None,
             access_log: false,
             client_header_timeout: Duration::from_secs(30),

@@ -84,6 +84,17 @@ pub fn app_auth_failed(detail: impl fmt::Display) -> ApiError {
     )
 }
 
+/// 401 `APIG.0307`: an `app_token` access token past its expiry (the caller asks the token
+/// endpoint for a new one).
+pub fn token_expired() -> ApiError {
+    ApiError::new(401, "APIG.0307", "The token must be updated.")
+}
+
+/// 400 `APIG.1009`: the token endpoint was given an AppKey and AppSecret that are no app's.
+pub fn app_credentials_invalid() -> ApiError {
+    ApiError::new(400, "APIG.1009", "AppKey or AppSecret is invalid")
+}
+
 /// 403 `APIG.0304`: the app has no authorization for this API in this environment.
 pub fn app_not_authorized() -> ApiError {
     ApiError::new(

@@ -7,7 +7,9 @@
 //! Where a name occurs twice, the first value counts, as `HeaderMap::get` gives it.
 
 use crate::pipeline::{DEBUG_MODE_HEADER, STAGE_HEADER};
-use crate::proxy::{APP_CODE_HEADER, APP_SECRET_HEADER, APP_SECRET_KEY_HEADER, FORWARDED_FOR};
+use crate::proxy::{
+    API_KEY_HEADER, APP_CODE_HEADER, APP_SECRET_HEADER, APP_SECRET_KEY_HEADER, FORWARDED_FOR,
+};
 use crate::upstream;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH, EXPECT, HOST};
 use http::{HeaderMap, HeaderValue};
@@ -28,6 +30,8 @@ pub(crate) struct RequestFields<'h> {
     pub hw_id: Option<&'h HeaderValue>,
     /// `X-HW-AppKey` (the AppSecret of the `app_secret` mode).
     pub hw_app_key: Option<&'h HeaderValue>,
+    /// `apikey` (the AppKey of the `app_api_key` mode).
+    pub api_key: Option<&'h HeaderValue>,
     /// The caller's `X-Forwarded-For` (extended, not started, on the backend request).
     pub forwarded_for: Option<&'h HeaderValue>,
     /// `X-Apig-Mode: debug` asks for the debugging headers.
@@ -47,6 +51,9 @@ pub(crate) struct Forwarding {
     pub app_code: bool,
     /// `X-HW-ID` or `X-HW-AppKey` is among them.
     pub app_secret: bool,
+    /// `apikey` is among them (removed only where the `app_api_key` mode makes it a
+    /// credential: elsewhere it may be the backend's own field).
+    pub api_key: bool,
     /// `Expect` is among them.
     pub expect: bool,
 }
@@ -86,6 +93,9 @@ impl<'h> RequestFields<'h> {
             } else if name == APP_SECRET_HEADER {
                 first(&mut fields.hw_app_key, value);
                 forwarding.app_secret = true;
+            } else if name == API_KEY_HEADER {
+                first(&mut fields.api_key, value);
+                forwarding.api_key = true;
             } else if upstream::is_hop_by_hop(name.as_str().as_bytes()) {
                 forwarding.hop_by_hop = true;
             }
@@ -123,6 +133,7 @@ mod tests {
             ("x-forwarded-for", "10.0.0.1"),
             ("x-hw-id", "key"),
             ("x-hw-appkey", "secret"),
+            ("apikey", "key"),
             ("x-other", "v"),
         ]);
         let f = RequestFields::of(&headers);
@@ -135,6 +146,7 @@ mod tests {
             (f.forwarded_for, "x-forwarded-for"),
             (f.hw_id, "x-hw-id"),
             (f.hw_app_key, "x-hw-appkey"),
+            (f.api_key, "apikey"),
         ] {
             assert_eq!(found, headers.get(name), "{name}");
         }
@@ -145,7 +157,7 @@ mod tests {
             .sum();
         assert_eq!(f.bytes, total);
         let forwarding = f.forwarding;
-        assert!(forwarding.app_code && forwarding.app_secret);
+        assert!(forwarding.app_code && forwarding.app_secret && forwarding.api_key);
         assert!(!forwarding.hop_by_hop && !forwarding.authorization && !forwarding.expect);
 
         let empty = HeaderMap::new();

@@ -54,6 +54,7 @@
 
 #![warn(missing_docs)]
 
+mod app_token;
 mod apps;
 mod backend_sign;
 mod balancer;
@@ -91,13 +92,13 @@ type IndexHasher = foldhash::fast::RandomState;
 
 pub use body::GatewayBody;
 pub use config::{
-    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppUpdate, Backend,
-    BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy, ChannelConfig,
-    ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, ErrorResponses, GatewayConfig,
-    GatewaySettings, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures,
-    IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue, PolicyCondition, ProbeProtocol,
-    Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam, ThrottlePolicy,
-    ValueRules,
+    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppTokenConfig, AppUpdate,
+    Backend, BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy,
+    ChannelConfig, ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, ErrorResponses,
+    GatewayConfig, GatewaySettings, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend,
+    InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue, PolicyCondition,
+    ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam,
+    ThrottlePolicy, TokenKey, ValueRules,
 };
 pub use debug::{DebugAnswer, DebugCall, DebugRoutes};
 pub use health::{probed_servers, probed_servers_changed};
@@ -312,8 +313,8 @@ impl Gateway {
         );
     }
 
-    /// Puts the instance's gateway features in force (the `app_secret` and `app_basic` modes,
-    /// the client address from `X-Forwarded-For`). O(1) whatever the number of apps: the new
+    /// Puts the instance's gateway features in force (the `app_secret`, `app_basic`,
+    /// `app_api_key` and `app_token` modes, the client address from `X-Forwarded-For`...). O(1) whatever the number of apps: the new
     /// snapshot shares everything else with the current one. In force for the next request
     /// when this returns; serialised with patches and replaces.
     pub async fn set_features(&self, features: InstanceFeatures) {
@@ -330,9 +331,9 @@ impl Gateway {
     pub fn set_features_blocking(&self, features: InstanceFeatures) {
         let inner = &self.inner;
         let _serial = inner.replace_lock.lock().unwrap_or_else(|p| p.into_inner());
+        tracing::debug!(?features, "data plane gateway features replaced");
         let snapshot = inner.snapshot.load().with_features(features);
         inner.snapshot.store(Arc::new(snapshot));
-        tracing::debug!(?features, "data plane gateway features replaced");
     }
 
     /// Divides every request throttling limit (policies, their exceptions and the instance's
@@ -468,12 +469,23 @@ impl Inner {
         app_key: Option<&str>,
         detail: impl FnOnce() -> String,
     ) -> ApiError {
+        self.credential_failure(peer, app_key, || errors::app_auth_failed(detail()))
+    }
+
+    /// [`auth_failure`](Self::auth_failure) with another refusal than 401 `APIG.0303` (the
+    /// token endpoint's 400 `APIG.1009`).
+    pub(crate) fn credential_failure(
+        &self,
+        peer: IpAddr,
+        app_key: Option<&str>,
+        refusal: impl FnOnce() -> ApiError,
+    ) -> ApiError {
         let peer = peer.to_canonical();
         if self.failures.record(peer, app_key, Instant::now()) {
             tracing::debug!(%peer, "authentication failures over the limit");
             errors::throttled()
         } else {
-            errors::app_auth_failed(detail())
+            refusal()
         }
     }
 }

@@ -9,9 +9,11 @@
 //!    instance has `real_ip_from_xff`, an address of `X-Forwarded-For`; and the API's
 //!    **access control policy**, if one is bound, admits it (403 `APIG.0402`);
 //! 3. **authenticate** (APP APIs): `X-Apig-AppCode` where allowed; the AppKey with its AppSecret
-//!    (`X-HW-ID`/`X-HW-AppKey`, or `Authorization: Basic`) where the instance turned those
-//!    modes on; else the `SDK-HMAC-SHA256` signature (401 `APIG.0303`; 429 `APIG.0308` once
-//!    failures pile up);
+//!    (`X-HW-ID`/`X-HW-AppKey`, or `Authorization: Basic`), the AppKey alone (`apikey`) or an
+//!    access token (`Authorization: Bearer`) where the instance turned those modes on; else
+//!    the `SDK-HMAC-SHA256` signature (401 `APIG.0303`; 429 `APIG.0308` once failures pile
+//!    up). Before the route, a request to the instance's `app_token` endpoint is answered
+//!    with a token (see [`app_token`]);
 //! 4. **authorize**: the app holds an authorization for the API in this environment
 //!    (403 `APIG.0304`);
 //! 5. **ACL**: the app's client-IP list admits the caller (403 `APIG.0405`);
@@ -45,10 +47,11 @@
 //! it, see [`ConnState`]), the body is read into memory only when a signature covers it, no
 //! lock is taken on the success path (failures go to the throttling book).
 
+use crate::app_token::{self, TokenRefusal};
 use crate::apps::{AppEntry, AuthTarget};
 use crate::balancer::CallKey;
 use crate::body::{BodyLimits, BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
-use crate::config::{ApiAuth, Protocol, Transport};
+use crate::config::{ApiAuth, AppTokenConfig, Protocol, Transport};
 use crate::cors;
 use crate::deadline::ExchangeTimer;
 use crate::errors;
@@ -246,6 +249,21 @@ pub(crate) fn handle<'a>(
                 if site.client_ca.is_some() && site.client_ca != conn.client_ca {
                     break 'phases Err(errors::access_denied());
                 }
+                // The instance's token endpoint (`app_token`), on every host it serves, ahead
+                // of its APIs (most instances have none: one test).
+                if let Some(terms) = snapshot.features().app_token.as_deref() {
+                    if uri.path() == terms.uri {
+                        let xff = snapshot.features().client_ip_xff_index;
+                        trace.client = forwarded_client(&parts.headers, xff);
+                        let client = trace.client.unwrap_or_else(|| conn.peer.ip());
+                        let request = (&parts.method, &parts.headers, body);
+                        let issued =
+                            app_token::answer(gw, terms, &snapshot, request, (conn.tls, client));
+                        let (answer, app) = Box::pin(issued).await;
+                        trace.app = app;
+                        break 'phases answer;
+                    }
+                }
                 let route = loop {
                     let method = asking.unwrap_or(&parts.method);
                     let routed = route(&snapshot, site.group, &fields, method, &uri, transport);
@@ -372,7 +390,8 @@ pub(crate) fn handle<'a>(
                     request_id: &request_id.header,
                     forwarded_for: fields.forwarded_for.cloned(),
                 };
-                let forwarding = fields.forwarding;
+                let mut forwarding = fields.forwarding;
+                forwarding.api_key &= features.app_api_key;
                 // A signature key that signs the body's hash needs the body whole (boxed: only
                 // such APIs pay for the room its reading needs); a gRPC stream is not held.
                 let body = match backend.signing.as_deref() {
@@ -909,12 +928,25 @@ fn identify<'s, 'h>(
         return key_and_secret(gw, snapshot, peer, key.as_bytes(), secret);
     }
 
+    // The AppKey alone, where the instance allows it (`app_api_key`). The index compares keys
+    // only within a bucket of the process's seeded hash: its timing tells nothing of a key.
+    let api_key = fields.api_key.filter(|_| modes.app_api_key);
+    if let (Some(key), true) = (api_key, in_clear_allowed) {
+        let key = key.to_str().unwrap_or_default();
+        return match snapshot.app_by_key(key) {
+            Some(app) => Ok(Identified::App(app)),
+            None => Err(gw.auth_failure(peer, None, || "app not found by apikey".to_owned())),
+        };
+    }
+
     let Some(value) = fields.authorization else {
         return Err(gw.auth_failure(peer, None, || {
             if app_code.is_some() {
                 "app code is only accepted over HTTPS".to_owned()
             } else if hw_id.is_some() {
                 "app secret is only accepted over HTTPS".to_owned()
+            } else if api_key.is_some() {
+                "apikey is only accepted over HTTPS".to_owned()
             } else {
                 errors::NO_CREDENTIALS.to_owned()
             }
@@ -935,6 +967,11 @@ fn identify<'s, 'h>(
         };
         return key_and_secret(gw, snapshot, peer, key, secret);
     }
+    if let Some(terms) = modes.app_token.as_deref() {
+        if let Some(token) = app_token::bearer(value) {
+            return bearer_app(gw, terms, snapshot, token, (in_clear_allowed, peer));
+        }
+    }
     let authorization = match Authorization::parse(value) {
         Ok(a) => a,
         Err(e) => return Err(gw.auth_failure(peer, None, || e.to_string())),
@@ -945,6 +982,28 @@ fn identify<'s, 'h>(
         }));
     };
     Ok(Identified::Signed(Box::new(Signed { app, authorization })))
+}
+
+/// Phase 3 for `Authorization: Bearer <token>` (the `app_token` mode): the app of a current
+/// access token. An expired one is 401 `APIG.0307`, not a failure that counts toward the
+/// 429: callers meet it in the normal course of things.
+fn bearer_app<'s, 'h>(
+    gw: &Inner,
+    terms: &AppTokenConfig,
+    snapshot: &'s Snapshot,
+    token: &str,
+    (in_clear_allowed, peer): (bool, IpAddr),
+) -> Result<Identified<'s, 'h>, ApiError> {
+    if !in_clear_allowed {
+        return Err(gw.auth_failure(peer, None, || {
+            "app token is only accepted over HTTPS".to_owned()
+        }));
+    }
+    match app_token::app_of_access_token(gw, terms, snapshot, token) {
+        Ok(app) => Ok(Identified::App(app)),
+        Err(TokenRefusal::Expired) => Err(errors::token_expired()),
+        Err(TokenRefusal::Invalid(why)) => Err(gw.auth_failure(peer, None, || why.to_owned())),
+    }
 }
 
 /// The longest `AppKey:AppSecret` pair of the `app_basic` mode (64 + 1 + 128 characters fit).
@@ -1181,7 +1240,7 @@ async fn verify_signed(
 
 /// Reads a body the signature covers, within the body size limit and the client body timeout.
 /// The limit holds the whole body even for a gRPC call: it is all kept in memory.
-async fn read_body(body: CallerBody, limits: BodyLimits) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(body: CallerBody, limits: BodyLimits) -> Result<Bytes, ApiError> {
     if let CallerBody::Empty = body {
         return Ok(Bytes::new());
     }

@@ -44,6 +44,8 @@ pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-requ
 pub(crate) const APP_SECRET_KEY_HEADER: HeaderName = HeaderName::from_static("x-hw-id");
 /// The AppSecret of the `app_secret` mode (sic: the header named AppKey carries the secret).
 pub(crate) const APP_SECRET_HEADER: HeaderName = HeaderName::from_static("x-hw-appkey");
+/// The AppKey of the `app_api_key` mode.
+pub(crate) const API_KEY_HEADER: HeaderName = HeaderName::from_static("apikey");
 pub(crate) const FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// Everything but RFC 3986 unreserved characters is encoded in parameter values.
@@ -386,6 +388,9 @@ fn strip_for_backend(headers: &mut HeaderMap, found: Forwarding) {
     if found.app_secret {
         headers.remove(APP_SECRET_KEY_HEADER);
         headers.remove(APP_SECRET_HEADER);
+    }
+    if found.api_key {
+        headers.remove(API_KEY_HEADER);
     }
     if found.expect {
         headers.remove(EXPECT);

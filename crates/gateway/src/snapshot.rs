@@ -563,7 +563,7 @@ impl Snapshot {
             apps: index,
             quotas: policies,
             usage: Arc::clone(&self.usage),
-            features: self.features,
+            features: self.features.clone(),
         }
     }
 
@@ -629,7 +629,7 @@ impl Snapshot {
             apps: self.apps.clone(),
             quotas: Arc::clone(&self.quotas),
             usage: Arc::clone(&self.usage),
-            features: self.features,
+            features: self.features.clone(),
         }
     }
 }
@@ -929,8 +929,8 @@ impl Snapshot {
     }
 
     /// The gateway features the instance turned on.
-    pub(crate) fn features(&self) -> InstanceFeatures {
-        self.features
+    pub(crate) fn features(&self) -> &InstanceFeatures {
+        &self.features
     }
 
     /// The calls of the current windows of every throttling binding whose windows are long

@@ -107,6 +107,7 @@ pub struct Sealer {
     kid: String,
     aead: Aes256Gcm,
     index_key: [u8; 32],
+    token_key: [u8; 32],
 }
 
 fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
@@ -123,6 +124,7 @@ impl Sealer {
             kid: master.kid.clone(),
             aead: Aes256Gcm::new_from_slice(&enc).expect("32-byte key"),
             index_key: derive(&master.key, b"apigw/v1/index"),
+            token_key: derive(&master.key, b"apigw/v1/app-token"),
         }
     }
 
@@ -178,6 +180,12 @@ impl Sealer {
     /// memory exactly as the store indexed them (it never holds AppCode values).
     pub fn index_key(&self) -> [u8; 32] {
         self.index_key
+    }
+
+    /// The key the data plane seals `app_token` tokens with: every node holding the master
+    /// key derives the same, so a token issued by one node is good on the others.
+    pub fn app_token_key(&self) -> [u8; 32] {
+        self.token_key
     }
 
     /// The keyed hash of a secret value (hex HMAC-SHA256): stable for a master key, useless

@@ -4,6 +4,10 @@
 //! * `app_secret`: `X-HW-ID: <AppKey>` and `X-HW-AppKey: <AppSecret>` (sic: the header named
 //!   AppKey carries the secret), an app authentication mode of spec §4.2;
 //! * `app_basic`: `Authorization: Basic base64(<AppKey>:<AppSecret>)`, another;
+//! * `app_api_key`: `apikey: <AppKey>`, the AppKey alone as the credential (an opt-in
+//!   weaker mode, like APIG's);
+//! * `app_token`: apps exchange their AppKey and AppSecret for an access token at the
+//!   gateway and call with `Authorization: Bearer <token>` (see [`app_token`]);
 //! * `real_ip_from_xff`: the client address that app ACLs, failure throttling,
 //!   `$context.sourceIp` and the access log see is read from `X-Forwarded-For` (the gateway
 //!   behind a load balancer), at `xff_index` (0 the first address, -1 the last);
@@ -20,6 +24,10 @@
 //! All are off until configured, as in APIG. A feature apigw does not implement is refused
 //! rather than stored and ignored, so a configuration never claims what the gateway does not do.
 
+mod app_token;
+
+pub use app_token::AppTokenTerms;
+
 use crate::ApiError;
 use std::fmt;
 
@@ -30,6 +38,10 @@ pub enum FeatureName {
     AppSecret,
     /// `app_basic`: the key and secret as HTTP Basic credentials.
     AppBasic,
+    /// `app_api_key`: the AppKey alone in `apikey`.
+    AppApiKey,
+    /// `app_token`: access tokens issued by the gateway, presented as bearer tokens.
+    AppToken,
     /// `real_ip_from_xff`: the client address from `X-Forwarded-For`.
     RealIpFromXff,
     /// `request_body_size`: the instance's own request body limit.
@@ -42,9 +54,11 @@ pub enum FeatureName {
 
 impl FeatureName {
     /// Every feature apigw implements (what `GET .../instance-features` lists).
-    pub const ALL: [FeatureName; 6] = [
+    pub const ALL: [FeatureName; 8] = [
         FeatureName::AppSecret,
         FeatureName::AppBasic,
+        FeatureName::AppApiKey,
+        FeatureName::AppToken,
         FeatureName::RealIpFromXff,
         FeatureName::RequestBodySize,
         FeatureName::BackendTimeout,
@@ -64,6 +78,8 @@ impl FeatureName {
         match self {
             FeatureName::AppSecret => "app_secret",
             FeatureName::AppBasic => "app_basic",
+            FeatureName::AppApiKey => "app_api_key",
+            FeatureName::AppToken => "app_token",
             FeatureName::RealIpFromXff => "real_ip_from_xff",
             FeatureName::RequestBodySize => "request_body_size",
             FeatureName::BackendTimeout => "backend_timeout",
@@ -115,7 +131,7 @@ pub struct FeatureSetting {
 }
 
 /// What `config` holds, by feature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum FeatureConfig {
     /// `on` (true) or `off`.
     Switch(bool),
@@ -127,6 +143,8 @@ enum FeatureConfig {
     TimeoutCap(u32),
     /// `ratelimit`'s `api_limits`, calls per second.
     ApiLimits(u32),
+    /// `app_token`'s object.
+    Token(AppTokenTerms),
 }
 
 impl FeatureSetting {
@@ -136,13 +154,15 @@ impl FeatureSetting {
         let name = FeatureName::parse(name)?;
         let config = config.map(str::trim);
         let config = match name {
-            FeatureName::AppSecret | FeatureName::AppBasic => match config {
+            FeatureName::AppSecret | FeatureName::AppBasic | FeatureName::AppApiKey => match config
+            {
                 None => FeatureConfig::Switch(enable),
                 Some(c) if c.eq_ignore_ascii_case(ON) => FeatureConfig::Switch(true),
                 Some(c) if c.eq_ignore_ascii_case(OFF) => FeatureConfig::Switch(false),
                 Some(_) => return Err(ApiError::invalid_body_field("config")),
             },
             FeatureName::RealIpFromXff => parse_xff(enable, config)?,
+            FeatureName::AppToken => FeatureConfig::Token(AppTokenTerms::parse(enable, config)?),
             FeatureName::RequestBodySize => match config {
                 None => FeatureConfig::BodyLimit(DEFAULT_BODY_LIMIT),
                 Some(c) => c
@@ -185,27 +205,37 @@ impl FeatureSetting {
     /// `config` as stored and shown: `on` or `off`, or the `real_ip_from_xff` object with
     /// both members.
     pub fn config(&self) -> String {
-        match self.config {
-            FeatureConfig::Switch(on) => (if on { ON } else { OFF }).to_owned(),
+        match &self.config {
+            FeatureConfig::Switch(on) => (if *on { ON } else { OFF }).to_owned(),
             FeatureConfig::Xff { enable, xff_index } => {
                 serde_json::json!({"enable": enable, "xff_index": xff_index}).to_string()
             }
             FeatureConfig::BodyLimit(bytes) => bytes.to_string(),
             FeatureConfig::TimeoutCap(ms) => serde_json::json!({ "max_timeout": ms }).to_string(),
             FeatureConfig::ApiLimits(n) => serde_json::json!({ "api_limits": n }).to_string(),
+            FeatureConfig::Token(terms) => terms.to_config(),
         }
     }
 
     /// Whether the gateway applies the feature.
     pub fn in_force(&self) -> bool {
         self.enable
-            && match self.config {
-                FeatureConfig::Switch(on) => on,
-                FeatureConfig::Xff { enable, .. } => enable,
+            && match &self.config {
+                FeatureConfig::Switch(on) => *on,
+                FeatureConfig::Xff { enable, .. } => *enable,
+                FeatureConfig::Token(terms) => terms.enable(),
                 FeatureConfig::BodyLimit(_)
                 | FeatureConfig::TimeoutCap(_)
                 | FeatureConfig::ApiLimits(_) => true,
             }
+    }
+
+    /// For `app_token` in force, its terms.
+    pub fn app_token(&self) -> Option<&AppTokenTerms> {
+        match &self.config {
+            FeatureConfig::Token(terms) if self.in_force() => Some(terms),
+            _ => None,
+        }
     }
 
     /// For `backend_timeout` in force, the longest a backend may take, in milliseconds.
@@ -313,7 +343,7 @@ mod tests {
             FeatureName::parse("real_ip_from_xff").unwrap(),
             FeatureName::RealIpFromXff
         );
-        for other in ["", "APP_BASIC", "app_api_key", "app_jwt", "app_basic "] {
+        for other in ["", "APP_BASIC", "app_jwt", "app_basic "] {
             let e = FeatureName::parse(other).unwrap_err();
             assert_eq!((e.status, e.code), (400, "APIG.2011"), "{other:?}");
             assert!(e.message.contains("parameterName:name"), "{}", e.message);

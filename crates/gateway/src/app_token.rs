@@ -1,0 +1,488 @@
+//! The `app_token` mode: the gateway issues access tokens to apps that present their AppKey
+//! and AppSecret (OAuth 2.0 client credentials, RFC 6749 §4.4, at the instance's
+//! `app_token_uri`), and APP APIs accept `Authorization: Bearer <access_token>`.
+//!
+//! A token is stateless, so every node checks it from memory alone: URL-safe base64 (no
+//! padding) of
+//!
+//! ```text
+//! version (1) | kind 'A'/'R' (1) | expiry, Unix milliseconds, big-endian (8) | nonce (12)
+//!   | AppKey length (1) | AppKey | tag (32)
+//! ```
+//!
+//! where the tag is HMAC-SHA256 under the app's AppSecret of the node's token key (derived
+//! from the master key, the same on every node), the SHA-256 of the instance's
+//! `app_token_key` and the bytes before the tag. A token therefore stops working when the
+//! app is deleted, its AppKey changes or its secret is reset, when the instance changes
+//! `app_token_key`, and when the feature is turned off; taking an authorization away stops
+//! the calls it allowed at once, as for every credential (the token only says which app
+//! calls). Refresh tokens (kind `R`) only buy access tokens, at the same URI with
+//! `grant_type=refresh_token`; the refresh token itself is not renewed, so a caller goes back
+//! to its AppKey and AppSecret once it expires.
+
+use crate::apps::AppEntry;
+use crate::body::{BodyLimits, CallerBody, GatewayBody};
+use crate::config::AppTokenConfig;
+use crate::errors;
+use crate::pipeline::read_body;
+use crate::snapshot::Snapshot;
+use crate::Inner;
+use apigw_domain::ApiError;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use http::{HeaderMap, HeaderValue, Method, Response};
+use rand::RngCore;
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+/// The node's key for sealing tokens: 32 bytes, the same on every node of a deployment (the
+/// server derives it from the master key).
+///
+/// Exists so that a token is worth nothing to someone who knows an AppSecret but not the
+/// deployment's key, and so that `Debug` never prints it.
+#[derive(Clone)]
+pub struct TokenKey([u8; 32]);
+
+impl TokenKey {
+    /// The key derived by the server.
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(key)
+    }
+
+    /// A key of this process alone (tokens die with it; for gateways without a master key,
+    /// such as tests).
+    pub fn random() -> Self {
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        Self(key)
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKey(<redacted>)")
+    }
+}
+
+/// Which token: one that calls APIs, or one that buys those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Access = b'A' as isize,
+    Refresh = b'R' as isize,
+}
+
+const VERSION: u8 = 1;
+/// Version, kind, expiry, nonce and the AppKey's length.
+const HEAD: usize = 1 + 1 + 8 + 12 + 1;
+/// The longest AppKey (the AppKey rule).
+const MAX_APP_KEY: usize = 200;
+const TAG: usize = 32;
+const MAX_TOKEN_BYTES: usize = HEAD + MAX_APP_KEY + TAG;
+/// A presented token longer than this cannot be one of ours.
+const MAX_TOKEN_CHARS: usize = (MAX_TOKEN_BYTES * 4).div_ceil(3);
+/// The largest token request body (a few parameters).
+const MAX_REQUEST_BYTES: u64 = 8 * 1024;
+
+/// Why a presented token does not identify an app.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TokenRefusal {
+    /// Not a token of this gateway for a current app and secret (the detail says which part
+    /// failed; never anything secret).
+    Invalid(&'static str),
+    /// A good token past its expiry.
+    Expired,
+}
+
+/// The tag of `payload` for `app`.
+fn tag(key: &TokenKey, terms: &AppTokenConfig, app: &AppEntry, payload: &[u8]) -> [u8; TAG] {
+    let mut message = [0u8; 64 + HEAD + MAX_APP_KEY];
+    message[..32].copy_from_slice(&key.0);
+    message[32..64].copy_from_slice(&terms.key_digest.unwrap_or_default());
+    message[64..64 + payload.len()].copy_from_slice(payload);
+    app.signing_key.sign(&message[..64 + payload.len()])
+}
+
+/// A new token of `kind` for `app`, valid until `expiry` (Unix milliseconds).
+fn mint(key: &TokenKey, terms: &AppTokenConfig, app: &AppEntry, kind: Kind, expiry: u64) -> String {
+    let app_key = app.app_key.as_bytes();
+    let mut token = [0u8; MAX_TOKEN_BYTES];
+    token[0] = VERSION;
+    token[1] = kind as u8;
+    token[2..10].copy_from_slice(&expiry.to_be_bytes());
+    rand::thread_rng().fill_bytes(&mut token[10..22]);
+    // The AppKey rule keeps it within MAX_APP_KEY, which fits a byte.
+    token[22] = app_key.len() as u8;
+    let end = HEAD + app_key.len();
+    token[HEAD..end].copy_from_slice(app_key);
+    let tag = tag(key, terms, app, &token[..end]);
+    token[end..end + TAG].copy_from_slice(&tag);
+    URL_SAFE_NO_PAD.encode(&token[..end + TAG])
+}
+
+/// The app a token of `kind` names, if its tag is right for the app's current secret and it
+/// has not expired at `now` (Unix milliseconds). Decoded on the stack: no allocation.
+fn check<'s>(
+    key: &TokenKey,
+    terms: &AppTokenConfig,
+    snapshot: &'s Snapshot,
+    (token, kind): (&str, Kind),
+    now: u64,
+) -> Result<&'s AppEntry, TokenRefusal> {
+    let malformed = TokenRefusal::Invalid("token malformed");
+    if token.len() > MAX_TOKEN_CHARS {
+        return Err(malformed);
+    }
+    let mut bytes = [0u8; MAX_TOKEN_BYTES];
+    let n = URL_SAFE_NO_PAD
+        .decode_slice(token, &mut bytes)
+        .map_err(|_| TokenRefusal::Invalid("token malformed"))?;
+    if n < HEAD + TAG || bytes[0] != VERSION || bytes[1] != kind as u8 {
+        return Err(malformed);
+    }
+    let end = HEAD + usize::from(bytes[22]);
+    if n != end + TAG {
+        return Err(malformed);
+    }
+    let app_key = std::str::from_utf8(&bytes[HEAD..end]).map_err(|_| malformed)?;
+    let Some(app) = snapshot.app_by_key(app_key) else {
+        return Err(TokenRefusal::Invalid("token of no current app"));
+    };
+    let expected = tag(key, terms, app, &bytes[..end]);
+    if !bool::from(expected.ct_eq(&bytes[end..n])) {
+        return Err(TokenRefusal::Invalid("token signature mismatch"));
+    }
+    let expiry = u64::from_be_bytes(bytes[2..10].try_into().expect("8 bytes"));
+    if expiry <= now {
+        return Err(TokenRefusal::Expired);
+    }
+    Ok(app)
+}
+
+/// Unix milliseconds now.
+fn now_ms() -> u64 {
+    u64::try_from(crate::quota::wall_ms()).unwrap_or(0)
+}
+
+/// `lives` from `now`, in Unix milliseconds.
+fn expiry(now: u64, lives: Duration) -> u64 {
+    now.saturating_add(u64::try_from(lives.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Phase 3 for `Authorization: Bearer <token>`: the app of a current access token.
+pub(crate) fn app_of_access_token<'s>(
+    gw: &Inner,
+    terms: &AppTokenConfig,
+    snapshot: &'s Snapshot,
+    token: &str,
+) -> Result<&'s AppEntry, TokenRefusal> {
+    let key = &gw.settings.app_token_key;
+    check(key, terms, snapshot, (token, Kind::Access), now_ms())
+}
+
+/// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive).
+pub(crate) fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| rest.trim_matches(' '))
+}
+
+/// The parameters of a token request.
+#[derive(Default)]
+struct TokenRequest {
+    grant_type: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    refresh_token: Option<String>,
+}
+
+impl TokenRequest {
+    /// Reads a form (`application/x-www-form-urlencoded`, the RFC's) or a JSON object of
+    /// strings; a parameter given twice, or any other body, is a bad request.
+    fn parse(headers: &HeaderMap, body: &[u8]) -> Option<Self> {
+        let json = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.trim_start()
+                    .to_ascii_lowercase()
+                    .starts_with("application/json")
+            });
+        let mut request = Self::default();
+        if json {
+            let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+            for (name, value) in value.as_object()? {
+                request.set(name, value.as_str()?)?;
+            }
+        } else {
+            for (name, value) in form_urlencoded::parse(body) {
+                request.set(&name, &value)?;
+            }
+        }
+        Some(request)
+    }
+
+    /// Sets one parameter (unknown ones are ignored, as RFC 6749 §3.2 asks); `None` when it
+    /// was set already.
+    fn set(&mut self, name: &str, value: &str) -> Option<()> {
+        let slot = match name {
+            "grant_type" => &mut self.grant_type,
+            "client_id" => &mut self.client_id,
+            "client_secret" => &mut self.client_secret,
+            "refresh_token" => &mut self.refresh_token,
+            _ => return Some(()),
+        };
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(value.to_owned());
+        Some(())
+    }
+}
+
+/// The AppKey and AppSecret of `Authorization: Basic` client authentication (RFC 6749
+/// §2.3.1), as the `app_basic` mode reads them.
+fn basic_client(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let pair = String::from_utf8(decoded).ok()?;
+    let (key, secret) = pair.split_once(':')?;
+    Some((key.to_owned(), secret.to_owned()))
+}
+
+/// What answers a request to the instance's `app_token_uri`: a new access token (and, for
+/// client credentials, a refresh token) in RFC 6749 §5.1's form, or the refusal.
+///
+/// `(tls, client)`: whether the connection is TLS, and the client's address (for failure
+/// throttling). Only `POST` is served; the credentials travel in clear only where the node
+/// allows AppCodes in clear.
+pub(crate) async fn answer<'s>(
+    gw: &Inner,
+    terms: &AppTokenConfig,
+    snapshot: &'s Snapshot,
+    (method, headers, body): (&Method, &HeaderMap, CallerBody),
+    (tls, client): (bool, IpAddr),
+) -> (
+    Result<Response<GatewayBody>, ApiError>,
+    Option<&'s AppEntry>,
+) {
+    if method != Method::POST {
+        return (Err(errors::bad_request()), None);
+    }
+    if !tls && !gw.settings.allow_app_code_over_http {
+        let refusal = gw.auth_failure(client, None, || {
+            "app token is only issued over HTTPS".to_owned()
+        });
+        return (Err(refusal), None);
+    }
+    let limits = BodyLimits {
+        max_bytes: MAX_REQUEST_BYTES,
+        idle: gw.settings.client_body_timeout,
+        per_grpc_message: false,
+    };
+    let body = match read_body(body, limits).await {
+        Ok(body) => body,
+        Err(refusal) => return (Err(refusal), None),
+    };
+    let Some(request) = TokenRequest::parse(headers, &body) else {
+        return (Err(errors::bad_request()), None);
+    };
+    let key = &gw.settings.app_token_key;
+    let now = now_ms();
+    let (app, refresh) = match request.grant_type.as_deref() {
+        Some("client_credentials") => {
+            let credentials = match (request.client_id, request.client_secret) {
+                (Some(id), Some(secret)) => Some((id, secret)),
+                (None, None) => basic_client(headers),
+                _ => None,
+            };
+            let Some((app_key, secret)) = credentials else {
+                return (Err(errors::bad_request()), None);
+            };
+            let app = match snapshot.app_by_key(&app_key) {
+                Some(app) if app.secret_matches(secret.as_bytes()) => app,
+                found => {
+                    // A wrong secret counts against the AppKey too, as in every mode.
+                    let counted = found.map(|_| app_key.as_str());
+                    let refusal =
+                        gw.credential_failure(client, counted, errors::app_credentials_invalid);
+                    return (Err(refusal), None);
+                }
+            };
+            let lasts = expiry(now, terms.refresh_ttl);
+            (app, Some(mint(key, terms, app, Kind::Refresh, lasts)))
+        }
+        Some("refresh_token") => {
+            let Some(token) = request.refresh_token.as_deref() else {
+                return (Err(errors::bad_request()), None);
+            };
+            let app = match check(key, terms, snapshot, (token, Kind::Refresh), now) {
+                Ok(app) => app,
+                Err(refusal) => {
+                    let detail = match refusal {
+                        TokenRefusal::Invalid(why) => why,
+                        TokenRefusal::Expired => "refresh token expired",
+                    };
+                    let refusal = gw.auth_failure(client, None, || detail.to_owned());
+                    return (Err(refusal), None);
+                }
+            };
+            // Client credentials, when given too, must be the token's app's.
+            if request.client_id.is_some_and(|id| id != *app.app_key) {
+                return (Err(errors::app_credentials_invalid()), None);
+            }
+            (app, Some(token.to_owned()))
+        }
+        _ => return (Err(errors::bad_request()), None),
+    };
+    let access = mint(key, terms, app, Kind::Access, expiry(now, terms.access_ttl));
+    tracing::debug!(app_id = &*app.app_id, "app token issued");
+    let response = token_response(&access, terms.access_ttl, refresh.as_deref());
+    (Ok(response), Some(app))
+}
+
+/// RFC 6749 §5.1's answer: JSON, never cached.
+fn token_response(access: &str, lives: Duration, refresh: Option<&str>) -> Response<GatewayBody> {
+    let mut body = serde_json::json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": lives.as_secs(),
+    });
+    if let Some(refresh) = refresh {
+        body["refresh_token"] = serde_json::Value::String(refresh.to_owned());
+    }
+    let mut response = Response::new(GatewayBody::full(body.to_string()));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AppCredential, GatewayConfig};
+
+    fn snapshot(secret: &str) -> Snapshot {
+        let config = GatewayConfig {
+            apps: vec![AppCredential {
+                app_id: "app-1".into(),
+                app_name: "one".into(),
+                app_key: "key-of-app-1".into(),
+                app_secret: secret.into(),
+                app_code_hashes: vec![],
+            }],
+            ..Default::default()
+        };
+        Snapshot::build(config, "apigw.local", None)
+    }
+
+    fn terms(digest: Option<[u8; 32]>) -> AppTokenConfig {
+        AppTokenConfig {
+            uri: "/token".into(),
+            access_ttl: Duration::from_secs(60),
+            refresh_ttl: Duration::from_secs(600),
+            key_digest: digest,
+        }
+    }
+
+    #[test]
+    fn a_token_names_its_app_until_it_expires_and_only_as_its_kind() {
+        let (key, terms, snap) = (TokenKey::random(), terms(None), snapshot("Secret_0001"));
+        let app = snap.app_by_key("key-of-app-1").unwrap();
+        let token = mint(&key, &terms, app, Kind::Access, 10_000);
+        assert!(token.len() <= MAX_TOKEN_CHARS);
+        assert!(token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        let found = check(&key, &terms, &snap, (&token, Kind::Access), 9_999).unwrap();
+        assert_eq!(&*found.app_id, "app-1");
+        assert_eq!(
+            check(&key, &terms, &snap, (&token, Kind::Access), 10_000).err(),
+            Some(TokenRefusal::Expired)
+        );
+        assert_eq!(
+            check(&key, &terms, &snap, (&token, Kind::Refresh), 0).err(),
+            Some(TokenRefusal::Invalid("token malformed"))
+        );
+        // Two tokens of one app at one instant still differ (the nonce).
+        assert_ne!(token, mint(&key, &terms, app, Kind::Access, 10_000));
+    }
+
+    #[test]
+    fn a_token_is_void_under_another_node_key_instance_key_or_secret() {
+        let (key, plain, snap) = (TokenKey::random(), terms(None), snapshot("Secret_0001"));
+        let app = snap.app_by_key("key-of-app-1").unwrap();
+        let token = mint(&key, &plain, app, Kind::Access, u64::MAX);
+        let mismatch = Some(TokenRefusal::Invalid("token signature mismatch"));
+        let other_node = TokenKey::random();
+        assert_eq!(
+            check(&other_node, &plain, &snap, (&token, Kind::Access), 0).err(),
+            mismatch
+        );
+        let keyed = terms(Some([7; 32]));
+        assert_eq!(
+            check(&key, &keyed, &snap, (&token, Kind::Access), 0).err(),
+            mismatch
+        );
+        let reset = snapshot("Secret_0002");
+        assert_eq!(
+            check(&key, &plain, &reset, (&token, Kind::Access), 0).err(),
+            mismatch
+        );
+        // Every single changed byte of the token is refused.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        for i in 0..bytes.len() {
+            bytes[i] ^= 1;
+            let changed = URL_SAFE_NO_PAD.encode(&bytes);
+            assert!(
+                check(&key, &plain, &snap, (&changed, Kind::Access), 0).is_err(),
+                "{i}"
+            );
+            bytes[i] ^= 1;
+        }
+        let too_long = "A".repeat(MAX_TOKEN_CHARS + 1);
+        assert!(check(&key, &plain, &snap, (&too_long, Kind::Access), 0).is_err());
+        assert!(check(&key, &plain, &snap, ("", Kind::Access), 0).is_err());
+    }
+
+    #[test]
+    fn bearer_values_and_token_requests_are_read_strictly() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer"), None);
+        let form = HeaderMap::new();
+        let r = TokenRequest::parse(&form, b"grant_type=client_credentials&client_id=a%2Bb&x=1")
+            .unwrap();
+        assert_eq!(r.grant_type.as_deref(), Some("client_credentials"));
+        assert_eq!(r.client_id.as_deref(), Some("a+b"));
+        assert!(TokenRequest::parse(&form, b"client_id=a&client_id=b").is_none());
+        let mut json = HeaderMap::new();
+        json.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        let r = TokenRequest::parse(
+            &json,
+            br#"{"grant_type":"refresh_token","refresh_token":"t"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.refresh_token.as_deref(), Some("t"));
+        assert!(TokenRequest::parse(&json, br#"{"grant_type":1}"#).is_none());
+        assert!(TokenRequest::parse(&json, b"grant_type=x").is_none());
+    }
+}
