@@ -167,9 +167,9 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
 
     supported = apig.list_instance_features(ListInstanceFeaturesRequest(instance_id=instance_id))
     assert supported.features == ["app_secret", "app_basic", "app_api_key", "app_token",
-                                  "real_ip_from_xff", "request_body_size", "backend_timeout",
-                                  "ratelimit"]
-    assert (supported.total, supported.size) == (8, 8)
+                                  "app_auth_header", "real_ip_from_xff", "request_body_size",
+                                  "backend_timeout", "ratelimit"]
+    assert (supported.total, supported.size) == (9, 9)
 
     for r in (requests.get(gw + "/dp/hw", headers=hw, timeout=10),
               requests.get(gw + "/dp/basic", auth=basic, timeout=10)):
@@ -277,6 +277,37 @@ def test_app_tokens_fetched_by_an_oauth2_library_call_apis_configured_with_the_o
                      headers={"Authorization": "Bearer " + token["access_token"]}, timeout=10)
     assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
     r = requests.get(published["gateway"] + "/dp/apikey", headers={"apikey": key}, timeout=10)
+    assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
+
+
+def test_app_auth_header_carries_the_official_signers_signature_and_frees_authorization(
+        published, apig, instance_id):
+    """app_auth_header set with the official SDK: the official signer's Authorization value,
+    sent in X-Apig-Auth, authenticates; the caller's own Authorization reaches the backend."""
+    from huaweicloudsdkapig.v2 import CreateFeatureV2Request, FeatureToggle
+    app, gw = published["app"], published["gateway"]
+    url = gw + "/dp/moved"
+
+    def configure(enable, config):
+        body = FeatureToggle(name="app_auth_header", enable=enable, config=config)
+        return apig.create_feature_v2(CreateFeatureV2Request(instance_id=instance_id, body=body))
+
+    def moved():
+        headers = official_sign("GET", url, app["app_key"], app["app_secret"])
+        headers["X-Apig-Auth"] = headers.pop("Authorization")
+        headers["Authorization"] = "Bearer the-end-users-own"
+        return headers
+
+    assert configure(True, "X-Apig-Auth").config == "X-Apig-Auth"
+    try:
+        r = requests.get(url, headers=moved(), timeout=10)
+        assert r.status_code == 200, r.text
+        seen = r.json()["headers"]
+        assert seen["authorization"] == "Bearer the-end-users-own"
+        assert "x-apig-auth" not in seen and seen["x-caller-app"] == app["id"]
+    finally:
+        configure(False, "X-Apig-Auth")
+    r = requests.get(url, headers=moved(), timeout=10)
     assert r.status_code == 401 and r.json()["error_code"] == "APIG.0303", r.text
 
 

@@ -729,6 +729,14 @@ fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatu
             FeatureName::AppSecret => in_force.app_secret = true,
             FeatureName::AppBasic => in_force.app_basic = true,
             FeatureName::AppApiKey => in_force.app_api_key = true,
+            FeatureName::AppAuthHeader => {
+                // `authorization` itself, or a name HTTP cannot carry: the default reading.
+                in_force.app_auth_header = f
+                    .setting
+                    .auth_header()
+                    .and_then(|name| http::HeaderName::try_from(name).ok())
+                    .filter(|name| *name != http::header::AUTHORIZATION)
+            }
             FeatureName::AppToken => {
                 in_force.app_token = f.setting.app_token().map(|terms| {
                     Arc::new(AppTokenConfig {

@@ -171,21 +171,9 @@ impl Gw {
 
     fn signed(&self, base: &str, path: &str, key: &str, secret: &str) -> Reply {
         let url = format!("{base}{path}");
-        let uri: http::Uri = url.parse().unwrap();
-        let mut headers = http::HeaderMap::new();
-        apigw_signing::sign_request(
-            &http::Method::GET,
-            &uri,
-            &mut headers,
-            b"",
-            key,
-            secret,
-            time::OffsetDateTime::now_utc(),
-        )
-        .unwrap();
-        let mut req = self.client.get(url);
-        for (k, v) in &headers {
-            req = req.header(k.as_str(), v.to_str().unwrap());
+        let mut req = self.client.get(&url);
+        for (k, v) in signature_headers(&url, key, secret) {
+            req = req.header(k, v);
         }
         Reply::from(req.send().expect("gateway answers"))
     }
@@ -1491,6 +1479,132 @@ fn app_tokens_are_issued_for_client_credentials_and_call_app_apis_as_bearer_toke
         204
     );
     refused(&call_with(&fresh), "token of no current app");
+}
+
+/// The headers of a `GET <url>` signed with `key` and `secret` now.
+fn signature_headers(url: &str, key: &str, secret: &str) -> Vec<(String, String)> {
+    let uri: http::Uri = url.parse().unwrap();
+    let mut headers = http::HeaderMap::new();
+    let now = time::OffsetDateTime::now_utc();
+    apigw_signing::sign_request(
+        &http::Method::GET,
+        &uri,
+        &mut headers,
+        b"",
+        key,
+        secret,
+        now,
+    )
+    .unwrap();
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn app_auth_header_moves_app_credentials_off_authorization_which_reaches_the_backend() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let (app_id, key, secret) = gw.echo_api_and_app(&backend, "header_app");
+    let url = format!("{}/echo/h", gw.https);
+    let call = |headers: &[(String, String)]| {
+        let mut req = gw.client.get(&url);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        Reply::from(req.send().expect("gateway answers"))
+    };
+    // The signature under another name, beside the caller's own Authorization.
+    let moved = |name: &str| {
+        let mut headers = signature_headers(&url, &key, &secret);
+        for (k, _) in headers.iter_mut() {
+            if k == "authorization" {
+                *k = name.to_owned();
+            }
+        }
+        headers.push(("authorization".into(), "Bearer end-user-token".into()));
+        headers
+    };
+    let own = signature_headers(&url, &key, &secret);
+
+    // Not configured: the moved signature is no credential, Authorization is read (and fails).
+    assert_app_auth_refused(
+        &call(&moved("x-apig-auth")),
+        "authorization algorithm is not SDK-HMAC-SHA256",
+    );
+    let r = gw.mgmt(
+        "POST",
+        "/features",
+        Some(&json!({"name": "app_auth_header", "enable": true, "config": "X-Apig-Auth"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["config"], "X-Apig-Auth");
+
+    let ok = call(&moved("x-apig-auth"));
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["x-app-id"], app_id.as_str());
+    assert_eq!(ok.json["headers"]["authorization"], "Bearer end-user-token");
+    assert!(
+        ok.json["headers"].get("x-apig-auth").is_none(),
+        "{}",
+        ok.text
+    );
+    // Header names are case-insensitive; a signature in Authorization is no longer read.
+    assert_eq!(call(&moved("X-APIG-AUTH")).status, 200);
+    assert_app_auth_refused(&call(&own), "authorization not found");
+    // A wrong signature in the header is refused as any.
+    let mut wrong = moved("x-apig-auth");
+    for (k, v) in wrong.iter_mut() {
+        if k == "x-apig-auth" {
+            *v = v.replace("Signature=", "Signature=0");
+        }
+    }
+    let r = call(&wrong);
+    assert_gateway_error(&r, 401, "APIG.0303");
+    // The Basic mode reads the same header.
+    assert_eq!(
+        gw.mgmt(
+            "POST",
+            "/features",
+            Some(&json!({"name": "app_basic", "enable": true, "config": "on"}))
+        )
+        .status,
+        201
+    );
+    let ok = call(&[("X-Apig-Auth".into(), basic(&key, &secret))]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // AppCodes are untouched by it.
+    let code = gw.mgmt("PUT", &format!("/apps/{app_id}/app-codes"), None);
+    let code = code.json["app_code"].as_str().unwrap().to_owned();
+    let ok = call(&[
+        ("X-Apig-AppCode".into(), code),
+        ("Authorization".into(), "kept".into()),
+    ]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["authorization"], "kept");
+
+    // Names the gateway reads for something else are refused; turned off, Authorization again.
+    let r = gw.mgmt(
+        "POST",
+        "/features",
+        Some(&json!({"name": "app_auth_header", "enable": true, "config": "X-Apig-AppCode"})),
+    );
+    assert_eq!(
+        (r.status, &r.json["error_code"]),
+        (400, &json!("APIG.2011"))
+    );
+    let r = gw.mgmt(
+        "POST",
+        "/features",
+        Some(&json!({"name": "app_auth_header", "enable": false, "config": "X-Apig-Auth"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(call(&own).status, 200);
+    assert_app_auth_refused(
+        &call(&moved("x-apig-auth")),
+        "authorization algorithm is not SDK-HMAC-SHA256",
+    );
 }
 
 #[test]

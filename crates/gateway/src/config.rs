@@ -9,7 +9,7 @@ pub use crate::app_token::TokenKey;
 pub use crate::responses::ErrorResponses;
 use crate::tls::ClientCaFingerprint;
 use apigw_signing::SigningKey;
-use http::Method;
+use http::{HeaderName, Method};
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -57,6 +57,10 @@ pub struct InstanceFeatures {
     /// Access tokens issued at a path of the gateway and presented as
     /// `Authorization: Bearer <token>` (`app_token`).
     pub app_token: Option<Arc<AppTokenConfig>>,
+    /// The header that carries app credentials instead of `Authorization`
+    /// (`app_auth_header`): signatures, Basic and Bearer are read from it and it is removed
+    /// from backend requests, while `Authorization` reaches the backend as the caller sent it.
+    pub app_auth_header: Option<HeaderName>,
     /// The client address is this address of `X-Forwarded-For` (0 the first, -1 the last),
     /// when the header has one there; else the TCP peer's.
     pub client_ip_xff_index: Option<i32>,

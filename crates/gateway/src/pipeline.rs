@@ -193,7 +193,7 @@ pub(crate) fn handle<'a>(
             // future does not keep room for them while it waits for the backend.
             let (picked, exchange, caller_body, sent, deadline) = {
                 let (parts, body) = request.into_parts();
-                let fields = RequestFields::of(&parts.headers);
+                let mut fields = RequestFields::of(&parts.headers);
                 trace.enabled = fields.debug;
                 // The clock is read only when something reports the latency.
                 trace.timed = settings.metrics || settings.access_log || fields.debug;
@@ -289,6 +289,12 @@ pub(crate) fn handle<'a>(
                     "routed"
                 );
                 let features = snapshot.features();
+                // The instance's own header of app credentials (`app_auth_header`) stands in
+                // for `Authorization`, which then reaches the backend as the caller sent it.
+                if let Some(name) = &features.app_auth_header {
+                    fields.authorization = parts.headers.get(name);
+                    fields.forwarding.authorization = false;
+                }
                 let mut limits = BodyLimits::of(settings, features);
                 // A gRPC call's stream may be long: the limit holds each of its messages (a
                 // body read whole for a signature is still held to it as a whole).
@@ -389,6 +395,7 @@ pub(crate) fn handle<'a>(
                     source_ip: forwarded,
                     request_id: &request_id.header,
                     forwarded_for: fields.forwarded_for.cloned(),
+                    credential_header: features.app_auth_header.as_ref(),
                 };
                 let mut forwarding = fields.forwarding;
                 forwarding.api_key &= features.app_api_key;

@@ -96,6 +96,9 @@ pub(crate) struct Caller<'a> {
     pub source_ip: Option<std::net::IpAddr>,
     /// The request id.
     pub request_id: &'a HeaderValue,
+    /// The instance's own header of app credentials (`app_auth_header`), removed like
+    /// `Authorization` otherwise is.
+    pub credential_header: Option<&'a HeaderName>,
     /// The caller's own `X-Forwarded-For`, if it sent one.
     pub forwarded_for: Option<HeaderValue>,
 }
@@ -167,6 +170,9 @@ pub(crate) fn backend_request(
         return Err(errors::bad_request());
     }
     strip_for_backend(&mut headers, forwarding);
+    if let Some(name) = caller.credential_header {
+        headers.remove(name);
+    }
     if !api.req_params.is_empty() {
         params::withhold_headers(&api.req_params, &mut headers);
     }

@@ -8,6 +8,8 @@
 //!   weaker mode, like APIG's);
 //! * `app_token`: apps exchange their AppKey and AppSecret for an access token at the
 //!   gateway and call with `Authorization: Bearer <token>` (see [`app_token`]);
+//! * `app_auth_header`: the header that carries app credentials instead of `Authorization`
+//!   (signatures, Basic, Bearer), which then reaches the backend as the caller sent it;
 //! * `real_ip_from_xff`: the client address that app ACLs, failure throttling,
 //!   `$context.sourceIp` and the access log see is read from `X-Forwarded-For` (the gateway
 //!   behind a load balancer), at `xff_index` (0 the first address, -1 the last);
@@ -42,6 +44,8 @@ pub enum FeatureName {
     AppApiKey,
     /// `app_token`: access tokens issued by the gateway, presented as bearer tokens.
     AppToken,
+    /// `app_auth_header`: the header of app credentials, instead of `Authorization`.
+    AppAuthHeader,
     /// `real_ip_from_xff`: the client address from `X-Forwarded-For`.
     RealIpFromXff,
     /// `request_body_size`: the instance's own request body limit.
@@ -54,11 +58,12 @@ pub enum FeatureName {
 
 impl FeatureName {
     /// Every feature apigw implements (what `GET .../instance-features` lists).
-    pub const ALL: [FeatureName; 8] = [
+    pub const ALL: [FeatureName; 9] = [
         FeatureName::AppSecret,
         FeatureName::AppBasic,
         FeatureName::AppApiKey,
         FeatureName::AppToken,
+        FeatureName::AppAuthHeader,
         FeatureName::RealIpFromXff,
         FeatureName::RequestBodySize,
         FeatureName::BackendTimeout,
@@ -80,6 +85,7 @@ impl FeatureName {
             FeatureName::AppBasic => "app_basic",
             FeatureName::AppApiKey => "app_api_key",
             FeatureName::AppToken => "app_token",
+            FeatureName::AppAuthHeader => "app_auth_header",
             FeatureName::RealIpFromXff => "real_ip_from_xff",
             FeatureName::RequestBodySize => "request_body_size",
             FeatureName::BackendTimeout => "backend_timeout",
@@ -145,6 +151,8 @@ enum FeatureConfig {
     ApiLimits(u32),
     /// `app_token`'s object.
     Token(AppTokenTerms),
+    /// `app_auth_header`'s header name (empty: none, as APIG's initial value).
+    AuthHeader(String),
 }
 
 impl FeatureSetting {
@@ -163,6 +171,7 @@ impl FeatureSetting {
             },
             FeatureName::RealIpFromXff => parse_xff(enable, config)?,
             FeatureName::AppToken => FeatureConfig::Token(AppTokenTerms::parse(enable, config)?),
+            FeatureName::AppAuthHeader => FeatureConfig::AuthHeader(parse_auth_header(config)?),
             FeatureName::RequestBodySize => match config {
                 None => FeatureConfig::BodyLimit(DEFAULT_BODY_LIMIT),
                 Some(c) => c
@@ -214,6 +223,7 @@ impl FeatureSetting {
             FeatureConfig::TimeoutCap(ms) => serde_json::json!({ "max_timeout": ms }).to_string(),
             FeatureConfig::ApiLimits(n) => serde_json::json!({ "api_limits": n }).to_string(),
             FeatureConfig::Token(terms) => terms.to_config(),
+            FeatureConfig::AuthHeader(name) => name.clone(),
         }
     }
 
@@ -224,10 +234,20 @@ impl FeatureSetting {
                 FeatureConfig::Switch(on) => *on,
                 FeatureConfig::Xff { enable, .. } => *enable,
                 FeatureConfig::Token(terms) => terms.enable(),
+                FeatureConfig::AuthHeader(name) => !name.is_empty(),
                 FeatureConfig::BodyLimit(_)
                 | FeatureConfig::TimeoutCap(_)
                 | FeatureConfig::ApiLimits(_) => true,
             }
+    }
+
+    /// For `app_auth_header` in force, the header's name (as configured; header names are
+    /// case-insensitive).
+    pub fn auth_header(&self) -> Option<&str> {
+        match &self.config {
+            FeatureConfig::AuthHeader(name) if self.in_force() => Some(name),
+            _ => None,
+        }
     }
 
     /// For `app_token` in force, its terms.
@@ -290,6 +310,50 @@ fn parse_number(config: Option<&str>, key: &str, max: u32, default: u32) -> Resu
             .and_then(|n| u32::try_from(n).ok())
             .filter(|n| (1..=max).contains(n))
             .ok_or_else(bad),
+    }
+}
+
+/// Header names `app_auth_header` may not take: the ones the gateway reads for something
+/// else, or that HTTP itself gives a meaning.
+const RESERVED_HEADERS: [&str; 20] = [
+    "host",
+    "content-length",
+    "content-type",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+    "x-stage",
+    "x-apig-mode",
+    "x-apig-appcode",
+    "x-hw-id",
+    "x-hw-appkey",
+    "apikey",
+    "x-sdk-date",
+    "x-sdk-content-sha256",
+    "x-request-id",
+    "x-forwarded-for",
+];
+
+/// `app_auth_header`'s `config`: a header name of at most 64 letters, digits, `-` and `_`,
+/// not one of [`RESERVED_HEADERS`]; absent or empty, none (the feature then does nothing,
+/// as with APIG's empty initial value).
+fn parse_auth_header(config: Option<&str>) -> Result<String, ApiError> {
+    let name = config.unwrap_or_default();
+    let fits = name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !RESERVED_HEADERS
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(name));
+    if fits {
+        Ok(name.to_owned())
+    } else {
+        Err(ApiError::invalid_body_field("config"))
     }
 }
 
@@ -513,6 +577,40 @@ mod tests {
             "500",
         ] {
             assert_eq!(s(true, Some(bad)).unwrap_err().code, "APIG.2011", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_auth_header_is_a_header_name_the_gateway_does_not_read_otherwise() {
+        fn s(enable: bool, config: Option<&str>) -> Result<FeatureSetting, ApiError> {
+            FeatureSetting::parse("app_auth_header", enable, config)
+        }
+        let set = s(true, Some("X-Apig-Auth")).unwrap();
+        assert_eq!(set.auth_header(), Some("X-Apig-Auth"));
+        assert_eq!(set.config(), "X-Apig-Auth");
+        assert_eq!(s(set.enable(), Some(&set.config())).unwrap(), set);
+        assert_eq!(s(false, Some("X-Apig-Auth")).unwrap().auth_header(), None);
+        // Empty, as APIG's initial value: stored, in force nowhere.
+        for empty in [None, Some("")] {
+            let none = s(true, empty).unwrap();
+            assert!(!none.in_force() && none.auth_header().is_none());
+        }
+        assert_eq!(
+            s(true, Some("authorization")).unwrap().auth_header(),
+            Some("authorization")
+        );
+        let long = "x".repeat(65);
+        for bad in [
+            "Host",
+            "X-Apig-AppCode",
+            "apikey",
+            "x sig",
+            "x:y",
+            "é",
+            long.as_str(),
+        ] {
+            let e = s(true, Some(bad)).unwrap_err();
+            assert!(e.message.contains("parameterName:config"), "{bad:?}");
         }
     }
 }
