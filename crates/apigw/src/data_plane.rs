@@ -721,6 +721,15 @@ pub async fn load_config(
     })
 }
 
+/// The header a feature names in place of `Authorization`; `authorization` itself, or a name
+/// HTTP cannot carry, leaves `Authorization`.
+fn instead_of_authorization(f: &apigw_store::InstanceFeature) -> Option<http::HeaderName> {
+    f.setting
+        .header_name()
+        .and_then(|name| http::HeaderName::try_from(name).ok())
+        .filter(|name| *name != http::header::AUTHORIZATION)
+}
+
 /// What an instance's configured features put in force.
 fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatures {
     let mut in_force = InstanceFeatures::default();
@@ -729,13 +738,9 @@ fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatu
             FeatureName::AppSecret => in_force.app_secret = true,
             FeatureName::AppBasic => in_force.app_basic = true,
             FeatureName::AppApiKey => in_force.app_api_key = true,
-            FeatureName::AppAuthHeader => {
-                // `authorization` itself, or a name HTTP cannot carry: the default reading.
-                in_force.app_auth_header = f
-                    .setting
-                    .auth_header()
-                    .and_then(|name| http::HeaderName::try_from(name).ok())
-                    .filter(|name| *name != http::header::AUTHORIZATION)
+            FeatureName::AppAuthHeader => in_force.app_auth_header = instead_of_authorization(f),
+            FeatureName::BackendSignHeader => {
+                in_force.backend_sign_header = instead_of_authorization(f)
             }
             FeatureName::AppToken => {
                 in_force.app_token = f.setting.app_token().map(|terms| {

@@ -3964,6 +3964,30 @@ fn a_signature_key_signs_every_backend_request_of_its_api_from_the_next_call_on(
     backend_signature_valid(&after, &access, new_secret).unwrap();
     assert!(backend_signature_valid(&after, &access, &secret).is_err());
 
+    // With the instance's own headers the signature goes under `backend_sign_header`, and
+    // the caller's Authorization, no gateway credential under `app_auth_header`, reaches the
+    // backend beside it.
+    let feature = |name: &str, enable: bool, config: &str| {
+        let body = json!({"name": name, "enable": enable, "config": config});
+        let r = gw.mgmt("POST", "/features", Some(&body));
+        assert_eq!(r.status, 201, "{}", r.text);
+    };
+    feature("app_auth_header", true, "X-Apig-Auth");
+    feature("backend_sign_header", true, "X-Gw-Signature");
+    let both = echoed(&post(b"{}".to_vec()));
+    assert_eq!(
+        both["headers"]["authorization"],
+        "Bearer the-caller-s-token"
+    );
+    let mut as_usual = both.clone();
+    as_usual["headers"]["authorization"] = both["headers"]["x-gw-signature"].clone();
+    backend_signature_valid(&as_usual, &access, new_secret).unwrap();
+    feature("app_auth_header", false, "X-Apig-Auth");
+    feature("backend_sign_header", false, "X-Gw-Signature");
+    let usual = echoed(&post(b"{}".to_vec()));
+    assert!(usual["headers"].get("x-gw-signature").is_none(), "{usual}");
+    backend_signature_valid(&usual, &access, new_secret).unwrap();
+
     // Unbound: the next call goes unsigned; a basic key bound: Basic credentials.
     let binding = bound.json["bindings"][0]["id"].as_str().unwrap();
     assert_eq!(

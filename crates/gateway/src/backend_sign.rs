@@ -95,13 +95,20 @@ impl BackendSigner {
         matches!(self, Self::Hmac { .. }) && !streams
     }
 
-    /// Signs `request` at `now`. For `hmac` its body is buffered ([`Self::hashes_body`]) or,
-    /// `streams`, left out of the signature; a target that is not a valid URI (it cannot be:
-    /// the proxy checked it) is signed as `/` and fails at the backend rather than here.
-    pub fn sign(&self, request: &mut BackendRequest, streams: bool, now: OffsetDateTime) {
+    /// Signs `request` at `now`, the signature in `header` (`Authorization` when `None`).
+    /// For `hmac` its body is buffered ([`Self::hashes_body`]) or, `streams`, left out of the
+    /// signature; a target that is not a valid URI (it cannot be: the proxy checked it) is
+    /// signed as `/` and fails at the backend rather than here.
+    pub fn sign(
+        &self,
+        request: &mut BackendRequest,
+        (streams, header): (bool, Option<&HeaderName>),
+        now: OffsetDateTime,
+    ) {
+        let header = header.unwrap_or(&AUTHORIZATION);
         match self {
             Self::Basic(value) => {
-                request.headers.insert(AUTHORIZATION, value.clone());
+                request.headers.insert(header, value.clone());
             }
             Self::Hmac { access, key } => {
                 let date_value = sdk_date(now);
@@ -133,7 +140,7 @@ impl BackendSigner {
                 let mut value = HeaderValue::from_str(&authorization)
                     .expect("the key and the header names are visible ASCII");
                 value.set_sensitive(true);
-                request.headers.insert(AUTHORIZATION, value);
+                request.headers.insert(header, value);
             }
         }
     }
@@ -204,7 +211,7 @@ mod tests {
         let mut r = request(UpstreamBody::buffered(body.clone()));
         let signer = hmac();
         assert!(signer.hashes_body(false));
-        signer.sign(&mut r, false, OffsetDateTime::now_utc());
+        signer.sign(&mut r, (false, None), OffsetDateTime::now_utc());
         let auth = r.headers[AUTHORIZATION].to_str().unwrap();
         assert!(auth.starts_with(
             "SDK-HMAC-SHA256 Access=gateway_key, SignedHeaders=host;x-sdk-date, Signature="
@@ -222,7 +229,7 @@ mod tests {
         let mut r = request(UpstreamBody::Buffered(None));
         let signer = hmac();
         assert!(!signer.hashes_body(true));
-        signer.sign(&mut r, true, OffsetDateTime::now_utc());
+        signer.sign(&mut r, (true, None), OffsetDateTime::now_utc());
         let auth = r.headers[AUTHORIZATION].to_str().unwrap();
         assert!(
             auth.contains("SignedHeaders=host;x-sdk-content-sha256;x-sdk-date,"),
@@ -257,8 +264,16 @@ mod tests {
         assert!(!signer.hashes_body(false));
         assert_eq!(format!("{signer:?}"), "BackendSigner::Basic(<redacted>)");
         let mut r = request(UpstreamBody::Buffered(None));
-        signer.sign(&mut r, false, OffsetDateTime::now_utc());
+        signer.sign(&mut r, (false, None), OffsetDateTime::now_utc());
         assert_eq!(r.headers[AUTHORIZATION], "Basic Z2F0ZXdheTpwYTU1LXdvcmQ=");
         assert!(r.headers[AUTHORIZATION].is_sensitive());
+        // `backend_sign_header`: the same value under the instance's name, Authorization kept.
+        let mut r = request(UpstreamBody::Buffered(None));
+        r.headers
+            .insert(AUTHORIZATION, HeaderValue::from_static("caller's"));
+        let name = HeaderName::from_static("x-gateway-auth");
+        signer.sign(&mut r, (false, Some(&name)), OffsetDateTime::now_utc());
+        assert_eq!(r.headers[&name], "Basic Z2F0ZXdheTpwYTU1LXdvcmQ=");
+        assert_eq!(r.headers[AUTHORIZATION], "caller's");
     }
 }

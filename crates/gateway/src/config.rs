@@ -61,6 +61,9 @@ pub struct InstanceFeatures {
     /// (`app_auth_header`): signatures, Basic and Bearer are read from it and it is removed
     /// from backend requests, while `Authorization` reaches the backend as the caller sent it.
     pub app_auth_header: Option<HeaderName>,
+    /// The header a signature key's signature reaches the backend in, instead of
+    /// `Authorization` (`backend_sign_header`).
+    pub backend_sign_header: Option<HeaderName>,
     /// The client address is this address of `X-Forwarded-For` (0 the first, -1 the last),
     /// when the header has one there; else the TCP peer's.
     pub client_ip_xff_index: Option<i32>,

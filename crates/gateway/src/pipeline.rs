@@ -396,6 +396,7 @@ pub(crate) fn handle<'a>(
                     request_id: &request_id.header,
                     forwarded_for: fields.forwarded_for.cloned(),
                     credential_header: features.app_auth_header.as_ref(),
+                    sign_header: features.backend_sign_header.as_ref(),
                 };
                 let mut forwarding = fields.forwarding;
                 forwarding.api_key &= features.app_api_key;

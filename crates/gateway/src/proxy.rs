@@ -99,6 +99,9 @@ pub(crate) struct Caller<'a> {
     /// The instance's own header of app credentials (`app_auth_header`), removed like
     /// `Authorization` otherwise is.
     pub credential_header: Option<&'a HeaderName>,
+    /// The instance's header for a signature key's signature (`backend_sign_header`), in
+    /// place of `Authorization`.
+    pub sign_header: Option<&'a HeaderName>,
     /// The caller's own `X-Forwarded-For`, if it sent one.
     pub forwarded_for: Option<HeaderValue>,
 }
@@ -224,7 +227,8 @@ pub(crate) fn backend_request(
     };
     // Last: the signature covers the request as it goes out.
     if let Some(signer) = &backend.signing {
-        signer.sign(&mut request, backend.grpc, time::OffsetDateTime::now_utc());
+        let now = time::OffsetDateTime::now_utc();
+        signer.sign(&mut request, (backend.grpc, caller.sign_header), now);
     }
     Ok(request)
 }

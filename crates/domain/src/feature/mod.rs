@@ -10,6 +10,8 @@
 //!   gateway and call with `Authorization: Bearer <token>` (see [`app_token`]);
 //! * `app_auth_header`: the header that carries app credentials instead of `Authorization`
 //!   (signatures, Basic, Bearer), which then reaches the backend as the caller sent it;
+//! * `backend_sign_header`: the header a signature key's signature goes to the backend in,
+//!   instead of `Authorization`;
 //! * `real_ip_from_xff`: the client address that app ACLs, failure throttling,
 //!   `$context.sourceIp` and the access log see is read from `X-Forwarded-For` (the gateway
 //!   behind a load balancer), at `xff_index` (0 the first address, -1 the last);
@@ -46,6 +48,8 @@ pub enum FeatureName {
     AppToken,
     /// `app_auth_header`: the header of app credentials, instead of `Authorization`.
     AppAuthHeader,
+    /// `backend_sign_header`: the header of backend signatures, instead of `Authorization`.
+    BackendSignHeader,
     /// `real_ip_from_xff`: the client address from `X-Forwarded-For`.
     RealIpFromXff,
     /// `request_body_size`: the instance's own request body limit.
@@ -58,12 +62,13 @@ pub enum FeatureName {
 
 impl FeatureName {
     /// Every feature apigw implements (what `GET .../instance-features` lists).
-    pub const ALL: [FeatureName; 9] = [
+    pub const ALL: [FeatureName; 10] = [
         FeatureName::AppSecret,
         FeatureName::AppBasic,
         FeatureName::AppApiKey,
         FeatureName::AppToken,
         FeatureName::AppAuthHeader,
+        FeatureName::BackendSignHeader,
         FeatureName::RealIpFromXff,
         FeatureName::RequestBodySize,
         FeatureName::BackendTimeout,
@@ -86,6 +91,7 @@ impl FeatureName {
             FeatureName::AppApiKey => "app_api_key",
             FeatureName::AppToken => "app_token",
             FeatureName::AppAuthHeader => "app_auth_header",
+            FeatureName::BackendSignHeader => "backend_sign_header",
             FeatureName::RealIpFromXff => "real_ip_from_xff",
             FeatureName::RequestBodySize => "request_body_size",
             FeatureName::BackendTimeout => "backend_timeout",
@@ -151,8 +157,9 @@ enum FeatureConfig {
     ApiLimits(u32),
     /// `app_token`'s object.
     Token(AppTokenTerms),
-    /// `app_auth_header`'s header name (empty: none, as APIG's initial value).
-    AuthHeader(String),
+    /// `app_auth_header`'s or `backend_sign_header`'s header name (empty: none, as APIG's
+    /// initial value).
+    HeaderName(String),
 }
 
 impl FeatureSetting {
@@ -171,7 +178,9 @@ impl FeatureSetting {
             },
             FeatureName::RealIpFromXff => parse_xff(enable, config)?,
             FeatureName::AppToken => FeatureConfig::Token(AppTokenTerms::parse(enable, config)?),
-            FeatureName::AppAuthHeader => FeatureConfig::AuthHeader(parse_auth_header(config)?),
+            FeatureName::AppAuthHeader | FeatureName::BackendSignHeader => {
+                FeatureConfig::HeaderName(parse_header_name(config)?)
+            }
             FeatureName::RequestBodySize => match config {
                 None => FeatureConfig::BodyLimit(DEFAULT_BODY_LIMIT),
                 Some(c) => c
@@ -223,7 +232,7 @@ impl FeatureSetting {
             FeatureConfig::TimeoutCap(ms) => serde_json::json!({ "max_timeout": ms }).to_string(),
             FeatureConfig::ApiLimits(n) => serde_json::json!({ "api_limits": n }).to_string(),
             FeatureConfig::Token(terms) => terms.to_config(),
-            FeatureConfig::AuthHeader(name) => name.clone(),
+            FeatureConfig::HeaderName(name) => name.clone(),
         }
     }
 
@@ -234,18 +243,18 @@ impl FeatureSetting {
                 FeatureConfig::Switch(on) => *on,
                 FeatureConfig::Xff { enable, .. } => *enable,
                 FeatureConfig::Token(terms) => terms.enable(),
-                FeatureConfig::AuthHeader(name) => !name.is_empty(),
+                FeatureConfig::HeaderName(name) => !name.is_empty(),
                 FeatureConfig::BodyLimit(_)
                 | FeatureConfig::TimeoutCap(_)
                 | FeatureConfig::ApiLimits(_) => true,
             }
     }
 
-    /// For `app_auth_header` in force, the header's name (as configured; header names are
-    /// case-insensitive).
-    pub fn auth_header(&self) -> Option<&str> {
+    /// For `app_auth_header` or `backend_sign_header` in force, the header's name (as
+    /// configured; header names are case-insensitive).
+    pub fn header_name(&self) -> Option<&str> {
         match &self.config {
-            FeatureConfig::AuthHeader(name) if self.in_force() => Some(name),
+            FeatureConfig::HeaderName(name) if self.in_force() => Some(name),
             _ => None,
         }
     }
@@ -313,7 +322,7 @@ fn parse_number(config: Option<&str>, key: &str, max: u32, default: u32) -> Resu
     }
 }
 
-/// Header names `app_auth_header` may not take: the ones the gateway reads for something
+/// Header names `app_auth_header` and `backend_sign_header` may not take: the ones the gateway reads for something
 /// else, or that HTTP itself gives a meaning.
 const RESERVED_HEADERS: [&str; 20] = [
     "host",
@@ -338,10 +347,10 @@ const RESERVED_HEADERS: [&str; 20] = [
     "x-forwarded-for",
 ];
 
-/// `app_auth_header`'s `config`: a header name of at most 64 letters, digits, `-` and `_`,
-/// not one of [`RESERVED_HEADERS`]; absent or empty, none (the feature then does nothing,
-/// as with APIG's empty initial value).
-fn parse_auth_header(config: Option<&str>) -> Result<String, ApiError> {
+/// `app_auth_header`'s and `backend_sign_header`'s `config`: a header name of at most 64
+/// letters, digits, `-` and `_`, not one of [`RESERVED_HEADERS`]; absent or empty, none (the
+/// feature then does nothing, as with APIG's empty initial value).
+fn parse_header_name(config: Option<&str>) -> Result<String, ApiError> {
     let name = config.unwrap_or_default();
     let fits = name.len() <= 64
         && name
@@ -586,19 +595,22 @@ mod tests {
             FeatureSetting::parse("app_auth_header", enable, config)
         }
         let set = s(true, Some("X-Apig-Auth")).unwrap();
-        assert_eq!(set.auth_header(), Some("X-Apig-Auth"));
+        assert_eq!(set.header_name(), Some("X-Apig-Auth"));
         assert_eq!(set.config(), "X-Apig-Auth");
         assert_eq!(s(set.enable(), Some(&set.config())).unwrap(), set);
-        assert_eq!(s(false, Some("X-Apig-Auth")).unwrap().auth_header(), None);
+        assert_eq!(s(false, Some("X-Apig-Auth")).unwrap().header_name(), None);
         // Empty, as APIG's initial value: stored, in force nowhere.
         for empty in [None, Some("")] {
             let none = s(true, empty).unwrap();
-            assert!(!none.in_force() && none.auth_header().is_none());
+            assert!(!none.in_force() && none.header_name().is_none());
         }
         assert_eq!(
-            s(true, Some("authorization")).unwrap().auth_header(),
+            s(true, Some("authorization")).unwrap().header_name(),
             Some("authorization")
         );
+        let backend = FeatureSetting::parse("backend_sign_header", true, Some("X-Gw-Sig")).unwrap();
+        assert_eq!(backend.header_name(), Some("X-Gw-Sig"));
+        assert!(FeatureSetting::parse("backend_sign_header", true, Some("Host")).is_err());
         let long = "x".repeat(65);
         for bad in [
             "Host",
