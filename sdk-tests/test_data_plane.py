@@ -167,9 +167,10 @@ def test_instance_features_through_the_official_sdk_turn_on_the_clear_secret_mod
 
     supported = apig.list_instance_features(ListInstanceFeaturesRequest(instance_id=instance_id))
     assert supported.features == ["app_secret", "app_basic", "app_api_key", "app_token",
-                                  "app_auth_header", "backend_sign_header", "real_ip_from_xff",
+                                  "app_auth_header", "backend_sign_header", "app_route",
+                                  "real_ip_from_xff",
                                   "request_body_size", "backend_timeout", "ratelimit"]
-    assert (supported.total, supported.size) == (10, 10)
+    assert (supported.total, supported.size) == (11, 11)
 
     for r in (requests.get(gw + "/dp/hw", headers=hw, timeout=10),
               requests.get(gw + "/dp/basic", auth=basic, timeout=10)):

@@ -738,6 +738,7 @@ fn features_in_force(features: &[apigw_store::InstanceFeature]) -> InstanceFeatu
             FeatureName::AppSecret => in_force.app_secret = true,
             FeatureName::AppBasic => in_force.app_basic = true,
             FeatureName::AppApiKey => in_force.app_api_key = true,
+            FeatureName::AppRoute => in_force.app_route = true,
             FeatureName::AppAuthHeader => in_force.app_auth_header = instead_of_authorization(f),
             FeatureName::BackendSignHeader => {
                 in_force.backend_sign_header = instead_of_authorization(f)

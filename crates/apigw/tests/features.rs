@@ -170,9 +170,9 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.json,
-        json!({"total": 10, "size": 10, "features": ["app_secret", "app_basic", "app_api_key",
+        json!({"total": 11, "size": 11, "features": ["app_secret", "app_basic", "app_api_key",
                                                     "app_token", "app_auth_header",
-                                                    "backend_sign_header", "real_ip_from_xff",
+                                                    "backend_sign_header", "app_route", "real_ip_from_xff",
                                                     "request_body_size", "backend_timeout",
                                                     "ratelimit"]})
     );
@@ -184,7 +184,7 @@ fn the_supported_features_are_the_ones_apigw_implements() {
     );
     assert_eq!(
         r.json,
-        json!({"total": 10, "size": 1, "features": ["app_basic"]})
+        json!({"total": 11, "size": 1, "features": ["app_basic"]})
     );
 }
 

@@ -1608,6 +1608,46 @@ fn app_auth_header_moves_app_credentials_off_authorization_which_reaches_the_bac
 }
 
 #[test]
+fn with_app_route_calls_by_ip_address_reach_every_group_s_apis() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let (shop_id, _) = gw.shop_group(&backend);
+    let shop = gw.mgmt("GET", &format!("/api-groups/{shop_id}"), None);
+    let subdomain = shop.json["sl_domain"].as_str().unwrap().to_owned();
+    // The group's own subdomain reaches it; an IP address only the DEFAULT group (none here).
+    let ok = gw.call(&gw.http, "/echo/a", &[("Host", &subdomain)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_gateway_error(&gw.call(&gw.http, "/echo/a", &[]), 404, "APIG.0101");
+
+    let feature = |enable: bool| {
+        let body = json!({"name": "app_route", "enable": enable, "config": "on"});
+        let r = gw.mgmt("POST", "/features", Some(&body));
+        assert_eq!(r.status, 201, "{}", r.text);
+    };
+    feature(true);
+    for base in [&gw.http, &gw.https] {
+        let ok = gw.call(base, "/echo/a?x=1", &[]);
+        assert_eq!(ok.status, 200, "{}", ok.text);
+        assert_eq!(ok.json["path"], "/backend/a?x=1");
+    }
+    let ok = gw.call(&gw.http, "/echo/a", &[("Host", "[::1]:8080")]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    // Only addresses: a name the instance does not know still reaches the DEFAULT group alone.
+    let r = gw.call(&gw.http, "/echo/a", &[("Host", "unknown.example")]);
+    assert_gateway_error(&r, 404, "APIG.0101");
+    // The DEFAULT group's API comes first where both have one (here an APP API: 401).
+    gw.publish_echo_api(&backend);
+    assert_gateway_error(&gw.call(&gw.http, "/echo/a", &[]), 401, "APIG.0303");
+    // A path no group has stays 404.
+    assert_gateway_error(&gw.call(&gw.http, "/nowhere", &[]), 404, "APIG.0101");
+
+    feature(false);
+    let ok = gw.call(&gw.http, "/echo/a/b", &[("Host", &subdomain)]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_gateway_error(&gw.call(&gw.http, "/echo/a/b", &[]), 404, "APIG.0101");
+}
+
+#[test]
 fn with_real_ip_from_xff_the_client_address_is_read_from_x_forwarded_for() {
     let backend = EchoBackend::start();
     let gw = start();

@@ -54,6 +54,9 @@ pub struct InstanceFeatures {
     pub app_basic: bool,
     /// `apikey: <AppKey>`: the AppKey alone (`app_api_key`).
     pub app_api_key: bool,
+    /// Calls by IP address reach the APIs of every group, the DEFAULT group's first
+    /// (`app_route`); without it only the DEFAULT group's.
+    pub app_route: bool,
     /// Access tokens issued at a path of the gateway and presented as
     /// `Authorization: Bearer <token>` (`app_token`).
     pub app_token: Option<Arc<AppTokenConfig>>,

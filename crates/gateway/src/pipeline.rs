@@ -266,7 +266,16 @@ pub(crate) fn handle<'a>(
                 }
                 let route = loop {
                     let method = asking.unwrap_or(&parts.method);
-                    let routed = route(&snapshot, site.group, &fields, method, &uri, transport);
+                    let mut routed = route(&snapshot, site.group, &fields, method, &uri, transport);
+                    // A call by IP address the DEFAULT group has no API for may reach another
+                    // group's where the instance says so (`app_route`).
+                    if routed.is_err() && site.fallback && snapshot.features().app_route {
+                        let call = (&fields, method, &uri, transport);
+                        if let Some((g, found)) = route_by_address(&snapshot, host, call) {
+                            group = Some(g);
+                            routed = Ok(found);
+                        }
+                    }
                     if preflight.is_some() {
                         if let Some(api) = routed.as_ref().ok().map(|r| snapshot.api(r.api)) {
                             if api.cors {
@@ -731,6 +740,24 @@ fn route<'s, 'r>(
     snapshot
         .route(group, stage, method, path, transport)
         .ok_or_else(errors::api_not_found)
+}
+
+/// `app_route`: the first group other than the DEFAULT one with an API for a call whose host
+/// is an IP address (none for any other host), and that API's route.
+#[cold]
+#[inline(never)]
+fn route_by_address<'s, 'r>(
+    snapshot: &'s Snapshot,
+    host: &str,
+    (fields, method, uri, transport): (&RequestFields<'_>, &Method, &'r Uri, Transport),
+) -> Option<(u32, RouteMatch<'s, 'r>)> {
+    crate::snapshot::host_only(host.trim())
+        .parse::<IpAddr>()
+        .ok()?;
+    snapshot.other_groups().find_map(|g| {
+        let found = route(snapshot, g, fields, method, uri, transport).ok()?;
+        Some((g, found))
+    })
 }
 
 /// `.` or `..` segments (also percent-encoded) would let a `SWA` suffix climb out of the

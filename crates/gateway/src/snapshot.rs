@@ -285,7 +285,7 @@ impl ChannelBalancers {
 }
 
 /// The host part of a `Host` value, without port or IPv6 brackets.
-fn host_only(host: &str) -> &str {
+pub(crate) fn host_only(host: &str) -> &str {
     if let Some(rest) = host.strip_prefix('[') {
         return rest.split_once(']').map_or(rest, |(h, _)| h);
     }
@@ -364,6 +364,7 @@ impl Routing {
                     on_http: domain.on_http,
                     on_https: domain.on_https,
                     client_ca: domain.client_ca,
+                    fallback: false,
                 };
                 let (table, key) = match name.strip_prefix("*.") {
                     Some(parent) => (&mut routing.wildcards, parent),
@@ -825,6 +826,8 @@ pub(crate) struct HostRoute {
     pub on_https: bool,
     /// Served only on TLS connections whose client certificate this CA set verified.
     pub client_ca: Option<ClientCaFingerprint>,
+    /// The host is no name the instance knows (an IP address, say): the DEFAULT group took it.
+    pub fallback: bool,
 }
 
 impl HostRoute {
@@ -836,6 +839,7 @@ impl HostRoute {
             on_http: true,
             on_https: true,
             client_ca: None,
+            fallback: false,
         }
     }
 
@@ -863,8 +867,19 @@ impl Snapshot {
         match found {
             HostLookup::Route(route) => Some(route),
             HostLookup::ClosedSubdomain => None,
-            HostLookup::Unknown => self.routing.default_group.map(HostRoute::group),
+            HostLookup::Unknown => self.routing.default_group.map(|g| HostRoute {
+                fallback: true,
+                ..HostRoute::group(g)
+            }),
         }
+    }
+
+    /// The groups other than the DEFAULT one, in the order they were indexed (the server
+    /// gives them in the order of their ids; `app_route` looks for a call by IP address among
+    /// them).
+    pub(crate) fn other_groups(&self) -> impl Iterator<Item = u32> + '_ {
+        let default = self.routing.default_group;
+        (0..self.routing.groups.len() as u32).filter(move |&g| Some(g) != default)
     }
 
     fn lookup_host(&self, host: &str) -> HostLookup {

@@ -12,6 +12,8 @@
 //!   (signatures, Basic, Bearer), which then reaches the backend as the caller sent it;
 //! * `backend_sign_header`: the header a signature key's signature goes to the backend in,
 //!   instead of `Authorization`;
+//! * `app_route`: calls to the gateway by IP address reach the APIs of every group, not only
+//!   the DEFAULT group's;
 //! * `real_ip_from_xff`: the client address that app ACLs, failure throttling,
 //!   `$context.sourceIp` and the access log see is read from `X-Forwarded-For` (the gateway
 //!   behind a load balancer), at `xff_index` (0 the first address, -1 the last);
@@ -50,6 +52,8 @@ pub enum FeatureName {
     AppAuthHeader,
     /// `backend_sign_header`: the header of backend signatures, instead of `Authorization`.
     BackendSignHeader,
+    /// `app_route`: calls by IP address reach every group's APIs.
+    AppRoute,
     /// `real_ip_from_xff`: the client address from `X-Forwarded-For`.
     RealIpFromXff,
     /// `request_body_size`: the instance's own request body limit.
@@ -62,13 +66,14 @@ pub enum FeatureName {
 
 impl FeatureName {
     /// Every feature apigw implements (what `GET .../instance-features` lists).
-    pub const ALL: [FeatureName; 10] = [
+    pub const ALL: [FeatureName; 11] = [
         FeatureName::AppSecret,
         FeatureName::AppBasic,
         FeatureName::AppApiKey,
         FeatureName::AppToken,
         FeatureName::AppAuthHeader,
         FeatureName::BackendSignHeader,
+        FeatureName::AppRoute,
         FeatureName::RealIpFromXff,
         FeatureName::RequestBodySize,
         FeatureName::BackendTimeout,
@@ -92,6 +97,7 @@ impl FeatureName {
             FeatureName::AppToken => "app_token",
             FeatureName::AppAuthHeader => "app_auth_header",
             FeatureName::BackendSignHeader => "backend_sign_header",
+            FeatureName::AppRoute => "app_route",
             FeatureName::RealIpFromXff => "real_ip_from_xff",
             FeatureName::RequestBodySize => "request_body_size",
             FeatureName::BackendTimeout => "backend_timeout",
@@ -169,8 +175,10 @@ impl FeatureSetting {
         let name = FeatureName::parse(name)?;
         let config = config.map(str::trim);
         let config = match name {
-            FeatureName::AppSecret | FeatureName::AppBasic | FeatureName::AppApiKey => match config
-            {
+            FeatureName::AppSecret
+            | FeatureName::AppBasic
+            | FeatureName::AppApiKey
+            | FeatureName::AppRoute => match config {
                 None => FeatureConfig::Switch(enable),
                 Some(c) if c.eq_ignore_ascii_case(ON) => FeatureConfig::Switch(true),
                 Some(c) if c.eq_ignore_ascii_case(OFF) => FeatureConfig::Switch(false),
