@@ -1339,6 +1339,25 @@ fn app_tokens_are_issued_for_client_credentials_and_call_app_apis_as_bearer_toke
     let renewed = r.json["access_token"].as_str().unwrap().to_owned();
     assert_ne!(renewed, access);
     assert_eq!(call_with(&renewed).status, 200);
+    // As APIG's own clients refresh: with the client credentials and `scope=default` (echoed).
+    let huawei_style = [
+        ("grant_type", "refresh_token"),
+        ("client_id", key.as_str()),
+        ("client_secret", secret.as_str()),
+        ("refresh_token", refresh.as_str()),
+        ("scope", "default"),
+    ];
+    let r = gw.token_request(&gw.https, TOKEN_URI, &huawei_style, &[]);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["scope"], "default");
+    assert_eq!(
+        call_with(r.json["access_token"].as_str().unwrap()).status,
+        200
+    );
+    let mut wrong = huawei_style;
+    wrong[2].1 = "WrongSecret_123";
+    let r = gw.token_request(&gw.https, TOKEN_URI, &wrong, &[]);
+    assert_gateway_error(&r, 400, "APIG.1009");
     refused(&call_with(&refresh), "token malformed");
     let r = gw.token_request(
         &gw.https,
@@ -1411,6 +1430,19 @@ fn app_tokens_are_issued_for_client_credentials_and_call_app_apis_as_bearer_toke
     );
     let (other_access, _) = gw.app_token(&other_key, &other_secret);
     assert_gateway_error(&call_with(&other_access), 403, "APIG.0304");
+    // Another app's credentials do not refresh this app's token.
+    let r = gw.token_request(
+        &gw.https,
+        TOKEN_URI,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", &other_key),
+            ("client_secret", &other_secret),
+        ],
+        &[],
+    );
+    assert_gateway_error(&r, 400, "APIG.1009");
 
     // Tokens survive a restart (the token key comes from the master key).
     let mut gw = gw;

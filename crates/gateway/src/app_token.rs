@@ -197,6 +197,7 @@ struct TokenRequest {
     client_id: Option<String>,
     client_secret: Option<String>,
     refresh_token: Option<String>,
+    scope: Option<String>,
 }
 
 impl TokenRequest {
@@ -233,6 +234,7 @@ impl TokenRequest {
             "client_id" => &mut self.client_id,
             "client_secret" => &mut self.client_secret,
             "refresh_token" => &mut self.refresh_token,
+            "scope" => &mut self.scope,
             _ => return Some(()),
         };
         if slot.is_some() {
@@ -298,25 +300,21 @@ pub(crate) async fn answer<'s>(
     };
     let key = &gw.settings.app_token_key;
     let now = now_ms();
+    // The client's AppKey and AppSecret, in the body or as Basic credentials; one without the
+    // other is a bad request.
+    let credentials = match (request.client_id, request.client_secret) {
+        (Some(id), Some(secret)) => Some((id, secret)),
+        (None, None) => basic_client(headers),
+        _ => return (Err(errors::bad_request()), None),
+    };
     let (app, refresh) = match request.grant_type.as_deref() {
         Some("client_credentials") => {
-            let credentials = match (request.client_id, request.client_secret) {
-                (Some(id), Some(secret)) => Some((id, secret)),
-                (None, None) => basic_client(headers),
-                _ => None,
-            };
-            let Some((app_key, secret)) = credentials else {
+            let Some(credentials) = credentials else {
                 return (Err(errors::bad_request()), None);
             };
-            let app = match snapshot.app_by_key(&app_key) {
-                Some(app) if app.secret_matches(secret.as_bytes()) => app,
-                found => {
-                    // A wrong secret counts against the AppKey too, as in every mode.
-                    let counted = found.map(|_| app_key.as_str());
-                    let refusal =
-                        gw.credential_failure(client, counted, errors::app_credentials_invalid);
-                    return (Err(refusal), None);
-                }
+            let app = match app_of_credentials(gw, snapshot, client, &credentials) {
+                Ok(app) => app,
+                Err(refusal) => return (Err(refusal), None),
             };
             let lasts = expiry(now, terms.refresh_ttl);
             (app, Some(mint(key, terms, app, Kind::Refresh, lasts)))
@@ -336,9 +334,14 @@ pub(crate) async fn answer<'s>(
                     return (Err(refusal), None);
                 }
             };
-            // Client credentials, when given too, must be the token's app's.
-            if request.client_id.is_some_and(|id| id != *app.app_key) {
-                return (Err(errors::app_credentials_invalid()), None);
+            // Client credentials, when given too (APIG's own clients send them), must be the
+            // token's app's.
+            if let Some(credentials) = &credentials {
+                match app_of_credentials(gw, snapshot, client, credentials) {
+                    Ok(named) if std::ptr::eq(named, app) => {}
+                    Ok(_) => return (Err(errors::app_credentials_invalid()), None),
+                    Err(refusal) => return (Err(refusal), None),
+                }
             }
             (app, Some(token.to_owned()))
         }
@@ -346,12 +349,40 @@ pub(crate) async fn answer<'s>(
     };
     let access = mint(key, terms, app, Kind::Access, expiry(now, terms.access_ttl));
     tracing::debug!(app_id = &*app.app_id, "app token issued");
-    let response = token_response(&access, terms.access_ttl, refresh.as_deref());
+    let issued = (
+        access.as_str(),
+        refresh.as_deref(),
+        request.scope.as_deref(),
+    );
+    let response = token_response(issued, terms.access_ttl);
     (Ok(response), Some(app))
 }
 
-/// RFC 6749 §5.1's answer: JSON, never cached.
-fn token_response(access: &str, lives: Duration, refresh: Option<&str>) -> Response<GatewayBody> {
+/// The app whose AppKey and AppSecret these are; 400 `APIG.1009` (429 once failures pile
+/// up) for any other pair.
+fn app_of_credentials<'s>(
+    gw: &Inner,
+    snapshot: &'s Snapshot,
+    client: IpAddr,
+    (app_key, secret): &(String, String),
+) -> Result<&'s AppEntry, ApiError> {
+    match snapshot.app_by_key(app_key) {
+        Some(app) if app.secret_matches(secret.as_bytes()) => Ok(app),
+        found => {
+            // A wrong secret counts against the AppKey too, as in every mode.
+            let counted = found.map(|_| app_key.as_str());
+            Err(gw.credential_failure(client, counted, errors::app_credentials_invalid))
+        }
+    }
+}
+
+/// RFC 6749 §5.1's answer: JSON, never cached. `(access, refresh, scope)`: the tokens, and the
+/// scope the request named, echoed (apigw grants no scopes of its own: a token lets an app
+/// call what it is authorized for).
+fn token_response(
+    (access, refresh, scope): (&str, Option<&str>, Option<&str>),
+    lives: Duration,
+) -> Response<GatewayBody> {
     let mut body = serde_json::json!({
         "access_token": access,
         "token_type": "Bearer",
@@ -359,6 +390,9 @@ fn token_response(access: &str, lives: Duration, refresh: Option<&str>) -> Respo
     });
     if let Some(refresh) = refresh {
         body["refresh_token"] = serde_json::Value::String(refresh.to_owned());
+    }
+    if let Some(scope) = scope {
+        body["scope"] = serde_json::Value::String(scope.to_owned());
     }
     let mut response = Response::new(GatewayBody::full(body.to_string()));
     let headers = response.headers_mut();

@@ -18,10 +18,10 @@ use sha2::{Digest, Sha256};
 pub const DEFAULT_ACCESS_TTL_SECS: u32 = 3600;
 /// `refresh_token_expire_time` without a value: two hours.
 pub const DEFAULT_REFRESH_TTL_SECS: u32 = 7200;
-/// The longest an access token may live: 7 days.
-pub const MAX_ACCESS_TTL_SECS: u32 = 7 * 86_400;
-/// The longest a refresh token may live: 30 days.
-pub const MAX_REFRESH_TTL_SECS: u32 = 30 * 86_400;
+/// The longest an access token may live: 20 hours (APIG's range is 1 to 72,000 s).
+pub const MAX_ACCESS_TTL_SECS: u32 = 72_000;
+/// The longest a refresh token may live: the same 72,000 s as APIG.
+pub const MAX_REFRESH_TTL_SECS: u32 = 72_000;
 /// `app_token_uri` without a value (APIG's).
 pub const DEFAULT_TOKEN_URI: &str = "/v1/apigw/oauth2/token";
 /// The longest `app_token_uri`.
@@ -222,10 +222,10 @@ mod tests {
             "[]",
             r#"{"enable":1}"#,
             r#"{"app_token_expire_time":0}"#,
-            r#"{"app_token_expire_time":604801}"#,
+            r#"{"app_token_expire_time":72001}"#,
             r#"{"app_token_expire_time":1.5}"#,
             r#"{"app_token_expire_time":"-1"}"#,
-            r#"{"refresh_token_expire_time":2592001}"#,
+            r#"{"refresh_token_expire_time":72001}"#,
             r#"{"app_token_uri":"token"}"#,
             r#"{"app_token_uri":"/a//b"}"#,
             r#"{"app_token_uri":"/a/../b"}"#,
