@@ -35,6 +35,7 @@ use http::{HeaderMap, HeaderValue, Method, Response};
 use rand::RngCore;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
@@ -130,7 +131,7 @@ fn check<'s>(
     snapshot: &'s Snapshot,
     (token, kind): (&str, Kind),
     now: u64,
-) -> Result<&'s AppEntry, TokenRefusal> {
+) -> Result<(&'s Arc<AppEntry>, u64), TokenRefusal> {
     let malformed = TokenRefusal::Invalid("token malformed");
     if token.len() > MAX_TOKEN_CHARS {
         return Err(malformed);
@@ -147,7 +148,7 @@ fn check<'s>(
         return Err(malformed);
     }
     let app_key = std::str::from_utf8(&bytes[HEAD..end]).map_err(|_| malformed)?;
-    let Some(app) = snapshot.app_by_key(app_key) else {
+    let Some(app) = snapshot.shared_app_by_key(app_key) else {
         return Err(TokenRefusal::Invalid("token of no current app"));
     };
     let expected = tag(key, terms, app, &bytes[..end]);
@@ -158,7 +159,7 @@ fn check<'s>(
     if expiry <= now {
         return Err(TokenRefusal::Expired);
     }
-    Ok(app)
+    Ok((app, expiry))
 }
 
 /// Unix milliseconds now.
@@ -171,15 +172,57 @@ fn expiry(now: u64, lives: Duration) -> u64 {
     now.saturating_add(u64::try_from(lives.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Phase 3 for `Authorization: Bearer <token>`: the app of a current access token.
-pub(crate) fn app_of_access_token<'s>(
-    gw: &Inner,
-    terms: &AppTokenConfig,
-    snapshot: &'s Snapshot,
-    token: &str,
-) -> Result<&'s AppEntry, TokenRefusal> {
-    let key = &gw.settings.app_token_key;
-    check(key, terms, snapshot, (token, Kind::Access), now_ms())
+/// The last access token a connection presented, with what it was found good for.
+///
+/// Exists because a keep-alive client presents the same token call after call: the token's
+/// HMAC is then computed once per connection, as an AppCode's is. A hit still asks the
+/// snapshot in service for the token's app and requires the very entry the token was checked
+/// against (kept alive here, compared by pointer): a patched app (new secret, new AppKey),
+/// a deleted one, a rebuilt snapshot or changed terms all send the token through the whole
+/// check again. The presented token is compared in constant time (one connection may carry
+/// several clients' calls).
+#[derive(Default)]
+pub(crate) struct TokenMemo(Option<Box<Remembered>>);
+
+struct Remembered {
+    token: Box<[u8]>,
+    app: Arc<AppEntry>,
+    terms: Arc<AppTokenConfig>,
+    expiry: u64,
+}
+
+impl TokenMemo {
+    /// Phase 3 for `Authorization: Bearer <token>`: the app of a current access token, from
+    /// the memo when it is the connection's last good token and nothing it rests on changed.
+    pub(crate) fn app<'s>(
+        &mut self,
+        key: &TokenKey,
+        terms: &Arc<AppTokenConfig>,
+        snapshot: &'s Snapshot,
+        token: &str,
+    ) -> Result<&'s AppEntry, TokenRefusal> {
+        let now = now_ms();
+        if let Some(known) = self.0.as_deref() {
+            if bool::from(known.token.ct_eq(token.as_bytes())) && Arc::ptr_eq(&known.terms, terms) {
+                let current = snapshot.shared_app_by_key(&known.app.app_key);
+                if let Some(app) = current.filter(|app| Arc::ptr_eq(app, &known.app)) {
+                    return if known.expiry > now {
+                        Ok(app)
+                    } else {
+                        Err(TokenRefusal::Expired)
+                    };
+                }
+            }
+        }
+        let (app, expiry) = check(key, terms, snapshot, (token, Kind::Access), now)?;
+        self.0 = Some(Box::new(Remembered {
+            token: token.as_bytes().into(),
+            app: Arc::clone(app),
+            terms: Arc::clone(terms),
+            expiry,
+        }));
+        Ok(app)
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive).
@@ -324,7 +367,7 @@ pub(crate) async fn answer<'s>(
                 return (Err(errors::bad_request()), None);
             };
             let app = match check(key, terms, snapshot, (token, Kind::Refresh), now) {
-                Ok(app) => app,
+                Ok((app, _)) => &**app,
                 Err(refusal) => {
                     let detail = match refusal {
                         TokenRefusal::Invalid(why) => why,
@@ -442,8 +485,8 @@ mod tests {
         assert!(token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        let found = check(&key, &terms, &snap, (&token, Kind::Access), 9_999).unwrap();
-        assert_eq!(&*found.app_id, "app-1");
+        let (found, expiry) = check(&key, &terms, &snap, (&token, Kind::Access), 9_999).unwrap();
+        assert_eq!((&*found.app_id, expiry), ("app-1", 10_000));
         assert_eq!(
             check(&key, &terms, &snap, (&token, Kind::Access), 10_000).err(),
             Some(TokenRefusal::Expired)
@@ -491,6 +534,47 @@ mod tests {
         let too_long = "A".repeat(MAX_TOKEN_CHARS + 1);
         assert!(check(&key, &plain, &snap, (&too_long, Kind::Access), 0).is_err());
         assert!(check(&key, &plain, &snap, ("", Kind::Access), 0).is_err());
+    }
+
+    #[test]
+    fn the_memo_keeps_a_good_token_only_while_its_app_and_terms_stay_the_same() {
+        let key = TokenKey::random();
+        let terms = Arc::new(terms(None));
+        let snap = snapshot("Secret_0001");
+        let app = snap.app_by_key("key-of-app-1").unwrap();
+        let token = mint(&key, &terms, app, Kind::Access, u64::MAX);
+        let mut memo = TokenMemo::default();
+        assert_eq!(
+            &*memo.app(&key, &terms, &snap, &token).unwrap().app_id,
+            "app-1"
+        );
+        // Remembered: found again under a node key that could not check it.
+        let other_node = TokenKey::random();
+        assert!(memo.app(&other_node, &terms, &snap, &token).is_ok());
+        // Another token, other terms (even equal ones) or a new snapshot go through the check.
+        let mut other = token.clone().into_bytes();
+        other[5] ^= 1;
+        let other = String::from_utf8(other).unwrap();
+        assert!(memo.app(&other_node, &terms, &snap, &other).is_err());
+        assert!(memo.app(&key, &terms, &snap, &token).is_ok());
+        let same_again = Arc::new((*terms).clone());
+        assert!(memo.app(&other_node, &same_again, &snap, &token).is_err());
+        assert!(memo.app(&key, &terms, &snap, &token).is_ok());
+        let reset = snapshot("Secret_0002");
+        assert_eq!(
+            memo.app(&key, &terms, &reset, &token).err(),
+            Some(TokenRefusal::Invalid("token signature mismatch"))
+        );
+        // An expired token is refused from the memo too.
+        let short = mint(&key, &terms, app, Kind::Access, now_ms() + 1);
+        let mut memo = TokenMemo::default();
+        if memo.app(&key, &terms, &snap, &short).is_ok() {
+            std::thread::sleep(Duration::from_millis(5));
+            assert_eq!(
+                memo.app(&key, &terms, &snap, &short).err(),
+                Some(TokenRefusal::Expired)
+            );
+        }
     }
 
     #[test]

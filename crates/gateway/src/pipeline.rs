@@ -1002,9 +1002,10 @@ fn identify<'s, 'h>(
         };
         return key_and_secret(gw, snapshot, peer, key, secret);
     }
-    if let Some(terms) = modes.app_token.as_deref() {
+    if let Some(terms) = &modes.app_token {
         if let Some(token) = app_token::bearer(value) {
-            return bearer_app(gw, terms, snapshot, token, (in_clear_allowed, peer));
+            let memo = &mut memo.token;
+            return bearer_app(gw, (terms, memo), snapshot, token, (in_clear_allowed, peer));
         }
     }
     let authorization = match Authorization::parse(value) {
@@ -1024,7 +1025,7 @@ fn identify<'s, 'h>(
 /// 429: callers meet it in the normal course of things.
 fn bearer_app<'s, 'h>(
     gw: &Inner,
-    terms: &AppTokenConfig,
+    (terms, memo): (&Arc<AppTokenConfig>, &mut app_token::TokenMemo),
     snapshot: &'s Snapshot,
     token: &str,
     (in_clear_allowed, peer): (bool, IpAddr),
@@ -1034,7 +1035,7 @@ fn bearer_app<'s, 'h>(
             "app token is only accepted over HTTPS".to_owned()
         }));
     }
-    match app_token::app_of_access_token(gw, terms, snapshot, token) {
+    match memo.app(&gw.settings.app_token_key, terms, snapshot, token) {
         Ok(app) => Ok(Identified::App(app)),
         Err(TokenRefusal::Expired) => Err(errors::token_expired()),
         Err(TokenRefusal::Invalid(why)) => Err(gw.auth_failure(peer, None, || why.to_owned())),
@@ -1168,6 +1169,8 @@ impl Drop for StreamState {
 struct AppCodeMemo {
     code: Vec<u8>,
     hash: Option<[u8; 32]>,
+    /// The connection's last access token (`app_token`), lent with the AppCode's memo.
+    token: app_token::TokenMemo,
 }
 
 impl AppCodeMemo {
