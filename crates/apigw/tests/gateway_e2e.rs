@@ -4072,6 +4072,22 @@ fn a_signature_key_signs_every_backend_request_of_its_api_from_the_next_call_on(
         unsigned["headers"].get("authorization").is_none(),
         "{unsigned}"
     );
+    // Without a key bound, a caller's own header of the instance's backend signatures never
+    // reaches the backend either.
+    feature("backend_sign_header", true, "X-Gw-Signature");
+    let forged = gw
+        .client
+        .post(format!("{}/signed", gw.http))
+        .header("X-Gw-Signature", "forged")
+        .body("{}")
+        .send()
+        .unwrap();
+    let forged = echoed(&Reply::from(forged));
+    assert!(
+        forged["headers"].get("x-gw-signature").is_none(),
+        "{forged}"
+    );
+    feature("backend_sign_header", false, "X-Gw-Signature");
     let basic_key = gw.mgmt(
         "POST",
         "/signs",

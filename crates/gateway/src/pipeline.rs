@@ -44,8 +44,9 @@
 //!
 //! A phase borrows from the snapshot loaded once per request and does only its own work: the
 //! AppCode is hashed once per request at most (once per connection when the client repeats
-//! it, see [`ConnState`]; an access token's HMAC likewise), the body is read into memory only when a signature covers it, no
-//! lock is taken on the success path (failures go to the throttling book).
+//! it, see [`ConnState`]; an access token's HMAC likewise), the body is read into memory only
+//! when a signature covers it, no lock is taken on the success path (failures go to the
+//! throttling book).
 
 use crate::app_token::{self, TokenRefusal};
 use crate::apps::{AppEntry, AuthTarget};

@@ -173,7 +173,12 @@ pub(crate) fn backend_request(
         return Err(errors::bad_request());
     }
     strip_for_backend(&mut headers, forwarding);
-    if let Some(name) = caller.credential_header {
+    // The instance's own credential and backend-signature headers are the gateway's: a
+    // caller's are never passed on (the signature, if any, is written below).
+    for name in [caller.credential_header, caller.sign_header]
+        .into_iter()
+        .flatten()
+    {
         headers.remove(name);
     }
     if !api.req_params.is_empty() {
