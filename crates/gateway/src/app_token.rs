@@ -7,12 +7,14 @@
 //!
 //! ```text
 //! version (1) | kind 'A'/'R' (1) | expiry, Unix milliseconds, big-endian (8) | nonce (12)
-//!   | AppKey length (1) | AppKey | tag (32)
+//!   | app id length (1) | app id | tag (32)
 //! ```
 //!
 //! where the tag is HMAC-SHA256 under the app's AppSecret of the node's token key (derived
 //! from the master key, the same on every node), the SHA-256 of the instance's
-//! `app_token_key` and the bytes before the tag. A token therefore stops working when the
+//! `app_token_key`, the bytes before the tag and the app's AppKey. The token names its app by
+//! id, not by AppKey: where `app_api_key` makes the AppKey alone a credential, a token that
+//! leaks does not give it away. A token therefore stops working when the
 //! app is deleted, its AppKey changes or its secret is reset, when the instance changes
 //! `app_token_key`, and when the feature is turned off; taking an authorization away stops
 //! the calls it allowed at once, as for every credential (the token only says which app
@@ -76,12 +78,14 @@ enum Kind {
 }
 
 const VERSION: u8 = 1;
-/// Version, kind, expiry, nonce and the AppKey's length.
+/// Version, kind, expiry, nonce and the app id's length.
 const HEAD: usize = 1 + 1 + 8 + 12 + 1;
+/// The longest app id (ROMA Connect's rule, the longest of the id forms).
+const MAX_APP_ID: usize = 64;
 /// The longest AppKey (the AppKey rule).
 const MAX_APP_KEY: usize = 200;
 const TAG: usize = 32;
-const MAX_TOKEN_BYTES: usize = HEAD + MAX_APP_KEY + TAG;
+const MAX_TOKEN_BYTES: usize = HEAD + MAX_APP_ID + TAG;
 /// A presented token longer than this cannot be one of ours.
 const MAX_TOKEN_CHARS: usize = (MAX_TOKEN_BYTES * 4).div_ceil(3);
 /// The largest token request body (a few parameters).
@@ -97,27 +101,33 @@ pub(crate) enum TokenRefusal {
     Expired,
 }
 
-/// The tag of `payload` for `app`.
+/// The tag of `payload` for `app` (its AppKey covered too, so a new AppKey voids it).
 fn tag(key: &TokenKey, terms: &AppTokenConfig, app: &AppEntry, payload: &[u8]) -> [u8; TAG] {
-    let mut message = [0u8; 64 + HEAD + MAX_APP_KEY];
+    let mut message = [0u8; 64 + HEAD + MAX_APP_ID + MAX_APP_KEY];
     message[..32].copy_from_slice(&key.0);
     message[32..64].copy_from_slice(&terms.key_digest.unwrap_or_default());
-    message[64..64 + payload.len()].copy_from_slice(payload);
-    app.signing_key.sign(&message[..64 + payload.len()])
+    let mut end = 64 + payload.len();
+    message[64..end].copy_from_slice(payload);
+    // The AppKey rule keeps it within MAX_APP_KEY.
+    let app_key = &app.app_key.as_bytes()[..app.app_key.len().min(MAX_APP_KEY)];
+    message[end..end + app_key.len()].copy_from_slice(app_key);
+    end += app_key.len();
+    app.signing_key.sign(&message[..end])
 }
 
 /// A new token of `kind` for `app`, valid until `expiry` (Unix milliseconds).
 fn mint(key: &TokenKey, terms: &AppTokenConfig, app: &AppEntry, kind: Kind, expiry: u64) -> String {
-    let app_key = app.app_key.as_bytes();
+    // App ids are at most MAX_APP_ID long (one that were longer would be cut, and its
+    // tokens would name no app).
+    let app_id = &app.app_id.as_bytes()[..app.app_id.len().min(MAX_APP_ID)];
     let mut token = [0u8; MAX_TOKEN_BYTES];
     token[0] = VERSION;
     token[1] = kind as u8;
     token[2..10].copy_from_slice(&expiry.to_be_bytes());
     rand::thread_rng().fill_bytes(&mut token[10..22]);
-    // The AppKey rule keeps it within MAX_APP_KEY, which fits a byte.
-    token[22] = app_key.len() as u8;
-    let end = HEAD + app_key.len();
-    token[HEAD..end].copy_from_slice(app_key);
+    token[22] = app_id.len() as u8;
+    let end = HEAD + app_id.len();
+    token[HEAD..end].copy_from_slice(app_id);
     let tag = tag(key, terms, app, &token[..end]);
     token[end..end + TAG].copy_from_slice(&tag);
     URL_SAFE_NO_PAD.encode(&token[..end + TAG])
@@ -147,8 +157,8 @@ fn check<'s>(
     if n != end + TAG {
         return Err(malformed);
     }
-    let app_key = std::str::from_utf8(&bytes[HEAD..end]).map_err(|_| malformed)?;
-    let Some(app) = snapshot.shared_app_by_key(app_key) else {
+    let app_id = std::str::from_utf8(&bytes[HEAD..end]).map_err(|_| malformed)?;
+    let Some(app) = snapshot.shared_app_by_id(app_id) else {
         return Err(TokenRefusal::Invalid("token of no current app"));
     };
     let expected = tag(key, terms, app, &bytes[..end]);
@@ -204,7 +214,7 @@ impl TokenMemo {
         let now = now_ms();
         if let Some(known) = self.0.as_deref() {
             if bool::from(known.token.ct_eq(token.as_bytes())) && Arc::ptr_eq(&known.terms, terms) {
-                let current = snapshot.shared_app_by_key(&known.app.app_key);
+                let current = snapshot.shared_app_by_id(&known.app.app_id);
                 if let Some(app) = current.filter(|app| Arc::ptr_eq(app, &known.app)) {
                     return if known.expiry > now {
                         Ok(app)
@@ -454,11 +464,15 @@ mod tests {
     use crate::config::{AppCredential, GatewayConfig};
 
     fn snapshot(secret: &str) -> Snapshot {
+        keyed_snapshot("key-of-app-1", secret)
+    }
+
+    fn keyed_snapshot(app_key: &str, secret: &str) -> Snapshot {
         let config = GatewayConfig {
             apps: vec![AppCredential {
                 app_id: "app-1".into(),
                 app_name: "one".into(),
-                app_key: "key-of-app-1".into(),
+                app_key: app_key.into(),
                 app_secret: secret.into(),
                 app_code_hashes: vec![],
             }],
@@ -520,6 +534,16 @@ mod tests {
             check(&key, &plain, &reset, (&token, Kind::Access), 0).err(),
             mismatch
         );
+        let rekeyed = keyed_snapshot("new-key-of-app-1", "Secret_0001");
+        assert_eq!(
+            check(&key, &plain, &rekeyed, (&token, Kind::Access), 0).err(),
+            mismatch
+        );
+        // The token names the app by id: the AppKey (a credential under app_api_key) is not
+        // in it.
+        let decoded = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        assert!(decoded.windows(5).any(|w| w == b"app-1"));
+        assert!(!decoded.windows(12).any(|w| w == b"key-of-app-1"));
         // Every single changed byte of the token is refused.
         let mut bytes = URL_SAFE_NO_PAD.decode(&token).unwrap();
         for i in 0..bytes.len() {

@@ -303,14 +303,6 @@ impl AppIndex {
         self.by_id.leaf(str_shard(app_id)).get(app_id).map(|e| &e.0)
     }
 
-    /// The app with this AppKey, as the index shares it (a holder keeps this very version).
-    pub fn shared_by_key(&self, app_key: &str) -> Option<&Arc<AppEntry>> {
-        self.by_key
-            .leaf(str_shard(app_key))
-            .get(app_key)
-            .map(|e| &e.0)
-    }
-
     pub fn by_key(&self, app_key: &str) -> Option<&AppEntry> {
         self.by_key
             .leaf(str_shard(app_key))

@@ -939,10 +939,10 @@ impl Snapshot {
         self.apps.by_key(app_key)
     }
 
-    /// [`app_by_key`](Self::app_by_key), as the index shares the entry (what a connection
-    /// keeps to tell later whether the app changed since).
-    pub(crate) fn shared_app_by_key(&self, app_key: &str) -> Option<&Arc<AppEntry>> {
-        self.apps.shared_by_key(app_key)
+    /// The app with this id, as the index shares the entry (what a connection keeps to tell
+    /// later whether the app changed since).
+    pub(crate) fn shared_app_by_id(&self, app_id: &str) -> Option<&Arc<AppEntry>> {
+        self.apps.by_id(app_id)
     }
 
     pub(crate) fn app_by_code_hash(&self, hash: &[u8; 32]) -> Option<&AppEntry> {
