@@ -105,7 +105,8 @@ pub struct ChangedQuota(pub String);
 /// `/envs`, `/env-variables` or `/apis` (publication included), and the request throttling
 /// policies the routes carry (`/throttles`, their exceptions, `/throttle-bindings`, `/acls`,
 /// `/acl-bindings`, `/signs`, `/sign-bindings`) and the VPC channels APIs use
-/// (`/vpc-channels`), and imports of API definitions (`/openapi`).
+/// (`/vpc-channels`), the plug-ins APIs run (`/plugins`; attaching from the API's side is
+/// under `/apis`), and imports of API definitions (`/openapi`).
 fn routes_only(path: &str) -> bool {
     let mut segs = path.split('/').skip(1);
     matches!(
@@ -124,6 +125,7 @@ fn routes_only(path: &str) -> bool {
                     | "acl-bindings"
                     | "signs"
                     | "sign-bindings"
+                    | "plugins"
                     | "vpc-channels"
                     | "openapi"
             )
@@ -327,6 +329,8 @@ mod tests {
         assert!(routes_only("/v2/p/apigw/instances/i/acl-bindings"));
         assert!(routes_only("/v2/p/apigw/instances/i/signs/s"));
         assert!(routes_only("/v2/p/apigw/instances/i/sign-bindings/b"));
+        assert!(routes_only("/v2/p/apigw/instances/i/plugins/g/attach"));
+        assert!(routes_only("/v2/p/apigw/instances/i/apis/a/plugins/detach"));
         assert!(routes_only("/v2/p/apigw/instances/i/acls/a"));
         assert!(!routes_only("/v2/p/apigw/instances/i/apps/a"));
         assert!(!routes_only("/v2/p/apigw/instances/i/app-auths"));

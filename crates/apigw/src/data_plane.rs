@@ -1,6 +1,6 @@
 //! Wiring of the data plane: builds the gateway's [`GatewayConfig`] of one instance from the
 //! store (published APIs with their environments' variables filled in, app credentials,
-//! authorizations, ACLs, quotas, signature keys, the instance's features), starts the gateway listeners, and
+//! authorizations, ACLs, quotas, signature keys, plug-ins, the instance's features), starts the gateway listeners, and
 //! refreshes the in-memory snapshot after every management change.
 
 use anyhow::Context;
@@ -12,18 +12,19 @@ use apigw_domain::api::{
 use apigw_domain::authz::AclType;
 use apigw_domain::certificate::TrustedRootCa;
 use apigw_domain::env_variable::{substitute, Undefined};
+use apigw_domain::plugin::PluginContent;
 use apigw_domain::sign_key::{SignKeySpec, SignType};
 use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::vpc_channel;
 use apigw_domain::FeatureName;
 use apigw_gateway::{
-    ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppTokenConfig, AppUpdate,
-    Backend, BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy,
-    BoundCertificate, ChannelConfig, ChannelMember, ChannelTarget, ClientCaFingerprint,
-    ConditionSubject, ConditionTest, ErrorResponses, Gateway, GatewayConfig, GroupConfig,
-    GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, ListenerCertificate,
-    MockAnswer, ParamValue, PolicyCondition, ProbeProtocol, Protocol, PublishedApi, QuotaLimit,
-    ReqMethod, RequestParam, ThrottlePolicy, ValueRules,
+    ApiAuth, ApiPlugins, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppTokenConfig,
+    AppUpdate, Backend, BackendParam, BackendPolicy, BackendRetries, BackendSigning,
+    BalanceStrategy, BoundCertificate, ChannelConfig, ChannelMember, ChannelTarget,
+    ClientCaFingerprint, ConditionSubject, ConditionTest, ErrorResponses, Gateway, GatewayConfig,
+    GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl,
+    ListenerCertificate, MockAnswer, ParamValue, PolicyCondition, ProbeProtocol, Protocol,
+    PublishedApi, QuotaLimit, ReqMethod, RequestParam, ThrottlePolicy, ValueRules,
 };
 use apigw_store::group_domains::BoundDomain;
 use apigw_store::revision::Coverage;
@@ -375,6 +376,7 @@ fn published(
         ip_acl: None,
         backend_signing: None,
         responses: None,
+        plugins: Default::default(),
     })
 }
 
@@ -576,6 +578,16 @@ async fn load_routes(
             ((b.api_id, b.env_id), signing)
         })
         .collect();
+    let mut plugins: HashMap<(String, String), ApiPlugins> = HashMap::new();
+    for attached in store.attached_plugins(instance_id).await? {
+        let entry = plugins
+            .entry((attached.api_id, attached.env_id))
+            .or_default();
+        match attached.content {
+            PluginContent::Cors(cors) => entry.cors = Some(cors),
+            PluginContent::SetRespHeaders(rules) => entry.response_headers = Some(rules),
+        }
+    }
     // Group id → environment id → the values there.
     let mut variables: HashMap<String, HashMap<String, Variables>> = HashMap::new();
     for v in store.instance_env_variables(instance_id).await? {
@@ -623,6 +635,7 @@ async fn load_routes(
         api.throttle = throttles.remove(&key);
         api.ip_acl = ip_acls.remove(&key);
         api.backend_signing = signing.remove(&key);
+        api.plugins = plugins.remove(&key).unwrap_or_default();
         api.responses = api_responses(&sets, &p.definition, &p.group.id);
         apis.push(api);
     }

@@ -1877,6 +1877,165 @@ fn an_api_with_cors_on_answers_preflights_itself_and_its_responses_admit_any_ori
 }
 
 #[test]
+fn plugins_shape_an_api_s_cors_answers_and_response_fields_from_the_next_call() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let backend = EchoBackend::start();
+    let gw = start();
+    let api = gw.publish_echo_api(&backend);
+    let (_, code) = gw.authorized_app("plugin_app", &api);
+    let origin = ("Origin", "https://app.example");
+    let appcode = ("X-Apig-AppCode", code.as_str());
+    let url = format!("{}/echo/a", gw.https);
+    let preflight = |from: &str| {
+        send(
+            &gw,
+            "OPTIONS",
+            &url,
+            &[("Origin", from), ("Access-Control-Request-Method", "GET")],
+        )
+    };
+    // Without plug-ins: no preflight answer, no CORS marks, the backend's fields as sent.
+    assert_gateway_error(&preflight("https://app.example"), 404, "APIG.0101");
+    let plain = gw.call(&gw.https, "/echo/a", &[origin, appcode]);
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    assert!(plain.header("access-control-allow-origin").is_none());
+    assert_eq!(plain.header("content-type"), Some("application/json"));
+
+    let plugin = |body: Value| {
+        let r = gw.mgmt("POST", "/plugins", Some(&body));
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["plugin_id"].as_str().unwrap().to_owned()
+    };
+    let cors = plugin(json!({"plugin_name": "web_cors", "plugin_type": "cors",
+        "plugin_scope": "global", "plugin_content": json!({
+            "allow_origin": "https://app.example,https://admin.example",
+            "allow_methods": "GET,POST", "allow_headers": "X-Apig-AppCode,Content-Type",
+            "expose_headers": "X-Request-Id,X-Custom", "max_age": 600,
+            "allow_credentials": true}).to_string()}));
+    // Two rules of one name are refused (which would win is not clear).
+    let twice = gw.mgmt(
+        "POST",
+        "/plugins",
+        Some(&json!({"plugin_name": "twice",
+        "plugin_type": "set_resp_headers", "plugin_scope": "global",
+        "plugin_content": json!({"response_headers": [
+            {"name": "X-A", "value": "1", "action": "add"},
+            {"name": "x-a", "value": "", "action": "delete"}]}).to_string()})),
+    );
+    twice.assert_error(400, "APIG.2011", None);
+    let rules = plugin(
+        json!({"plugin_name": "resp_fields", "plugin_type": "set_resp_headers",
+        "plugin_scope": "global", "plugin_content": json!({"response_headers": [
+            {"name": "Content-Type", "value": "application/vnd.shop+json", "action": "override"},
+            {"name": "X-Custom", "value": "added", "action": "add"},
+            {"name": "Cache-Control", "value": "no-store", "action": "skip"},
+            {"name": "X-Trace", "value": "gw", "action": "append"}
+        ]}).to_string()}),
+    );
+    let attached = gw.mgmt(
+        "POST",
+        &format!("/apis/{api}/plugins/attach"),
+        Some(&json!({"env_id": RELEASE, "plugin_ids": [cors, rules]})),
+    );
+    assert_eq!(attached.status, 201, "{}", attached.text);
+
+    // The preflight is the gateway's, with the plug-in's terms; the backend is not called.
+    let before = backend.hits.load(SeqCst);
+    let pre = preflight("https://app.example");
+    assert_eq!(pre.status, 200, "{}", pre.text);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(pre.header("access-control-allow-methods"), Some("GET,POST"));
+    assert_eq!(
+        pre.header("access-control-allow-headers"),
+        Some("X-Apig-AppCode,Content-Type")
+    );
+    assert_eq!(pre.header("access-control-max-age"), Some("600"));
+    assert_eq!(pre.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(pre.header("vary"), Some("Origin"));
+    assert_eq!(
+        backend.hits.load(SeqCst),
+        before,
+        "a preflight reached the backend"
+    );
+    // An origin the plug-in does not allow gets no CORS field.
+    let other = preflight("https://evil.example");
+    assert_eq!(other.status, 200, "{}", other.text);
+    assert!(other.header("access-control-allow-origin").is_none());
+    assert!(other.header("access-control-allow-credentials").is_none());
+
+    // The call: the rules rewrote the backend's fields, the CORS plug-in marked it.
+    let ok = gw.call(
+        &gw.https,
+        "/echo/a",
+        &[origin, appcode, ("X-Echo-Allow-Origin", "*")],
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(ok.json["headers"]["origin"], "https://app.example");
+    let all = |r: &Reply, name: &str| -> Vec<String> {
+        r.headers
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(all(&ok, "content-type"), ["application/vnd.shop+json"]);
+    assert_eq!(all(&ok, "x-custom"), ["added"]);
+    assert_eq!(all(&ok, "cache-control"), ["no-store"]);
+    assert_eq!(all(&ok, "x-trace"), ["gw"]);
+    // The backend's own `*` gave way to the plug-in's answer for this origin.
+    assert_eq!(
+        all(&ok, "access-control-allow-origin"),
+        ["https://app.example"]
+    );
+    assert_eq!(
+        ok.header("access-control-expose-headers"),
+        Some("X-Request-Id,X-Custom")
+    );
+    assert_eq!(ok.header("x-request-id").map(str::len), Some(32));
+    // The gateway's refusals of the API get the same treatment.
+    let refused = gw.call(&gw.https, "/echo/a", &[origin, ("X-Apig-AppCode", "wrong")]);
+    assert_gateway_error(&refused, 401, "APIG.0303");
+    assert_eq!(
+        refused.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(all(&refused, "x-custom"), ["added"]);
+    assert_eq!(all(&refused, "content-type"), ["application/vnd.shop+json"]);
+
+    // A new content is in force for the next call, without publishing again.
+    let replaced = gw.mgmt(
+        "PUT",
+        &format!("/plugins/{rules}"),
+        Some(
+            &json!({"plugin_name": "resp_fields", "plugin_type": "set_resp_headers",
+            "plugin_scope": "global", "plugin_content": json!({"response_headers": [
+                {"name": "Content-Type", "value": "", "action": "delete"}]}).to_string()}),
+        ),
+    );
+    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    let ok = gw.call(&gw.https, "/echo/a", &[origin, appcode]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert!(ok.header("content-type").is_none(), "{:?}", ok.headers);
+    assert!(ok.header("x-custom").is_none());
+
+    // Detached: the API is as it was.
+    let detached = gw.mgmt(
+        "PUT",
+        &format!("/apis/{api}/plugins/detach"),
+        Some(&json!({"env_id": RELEASE, "plugin_ids": [cors, rules]})),
+    );
+    assert_eq!(detached.status, 204, "{}", detached.text);
+    assert_gateway_error(&preflight("https://app.example"), 404, "APIG.0101");
+    let plain = gw.call(&gw.https, "/echo/a", &[origin, appcode]);
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    assert!(plain.header("access-control-allow-origin").is_none());
+    assert_eq!(plain.header("content-type"), Some("application/json"));
+}
+
+#[test]
 fn a_mock_api_is_answered_by_the_gateway_with_its_content() {
     let gw = start();
     let group = gw.default_group();

@@ -93,6 +93,10 @@ fn picture(server: &Server) -> Value {
             "/sign-bindings/binded-signs?api_id={}",
             get("/apis")["apis"][0]["id"].as_str().unwrap()
         ))["bindings"],
+        "plugins": get(&format!(
+            "/apis/{}/attached-plugins",
+            get("/apis")["apis"][0]["id"].as_str().unwrap()
+        ))["plugins"],
     })
 }
 
@@ -238,6 +242,17 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
         "/sign-bindings",
         json!({"sign_id": sign["id"], "publish_ids": [publish_id]}),
     );
+    // A plug-in attached to the API.
+    let plugin = post(
+        "/plugins",
+        json!({"plugin_name": "moved_plugin", "plugin_type": "set_resp_headers",
+            "plugin_scope": "global", "plugin_content":
+            r#"{"response_headers":[{"name":"x-moved","value":"yes","action":"add"}]}"#}),
+    );
+    post(
+        &format!("/apis/{api_id}/plugins/attach"),
+        json!({"env_id": "DEFAULT_ENVIRONMENT_RELEASE_ID", "plugin_ids": [plugin["plugin_id"]]}),
+    );
     // A VPC channel with its servers, a backend server group and a health check.
     post(
         "/vpc-channels",
@@ -262,6 +277,7 @@ fn sqlite_to_postgres_and_back_keeps_everything() {
     assert_eq!(before["variables"][0]["variable_name"], "backend");
     assert_eq!(before["versions"][0]["status"], 1);
     assert_eq!(before["sign_bindings"][0]["sign_name"], "moved_sign");
+    assert_eq!(before["plugins"][0]["plugin_name"], "moved_plugin");
     assert_eq!(before["channel"]["members"][1]["is_backup"], true);
     let group = &before["channel"]["member_groups"][0];
     assert_eq!(group["member_group_weight"], 5);

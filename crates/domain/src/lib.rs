@@ -18,6 +18,7 @@ pub mod member_group;
 pub mod names;
 pub mod openapi;
 pub mod page;
+pub mod plugin;
 pub mod sign_key;
 pub mod throttle;
 pub mod timestamp;

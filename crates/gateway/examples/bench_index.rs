@@ -331,6 +331,7 @@ fn patches(n: usize, hasher: &AppCodeHasher, inputs: &Inputs) {
                 ip_acl: None,
                 backend_signing: None,
                 responses: None,
+                plugins: Default::default(),
             };
             let t = Instant::now();
             gateway.replace_routes_blocking(vec![group], vec![api]);

@@ -103,6 +103,7 @@ fn config(n: usize, hasher: &AppCodeHasher, backend: SocketAddr) -> GatewayConfi
             ip_acl: None,
             backend_signing: None,
             responses: None,
+            plugins: Default::default(),
         }],
         apps,
         auths,

@@ -251,6 +251,8 @@ pub struct PublishedApi {
     /// The gateway response its refusals are answered with (the one it names, else its
     /// group's default), if that changes some answer.
     pub responses: Option<Arc<ErrorResponses>>,
+    /// The plug-ins attached to the API in this environment (APIG `plugins`).
+    pub plugins: crate::plugins::ApiPlugins,
 }
 
 /// A signature key as a published API is bound to it (APIG `signs`): how the gateway signs

@@ -72,6 +72,7 @@ pub mod listener;
 pub mod meters;
 mod params;
 mod pipeline;
+mod plugins;
 mod policy;
 mod proxy;
 mod quota;
@@ -103,6 +104,7 @@ pub use config::{
 pub use debug::{DebugAnswer, DebugCall, DebugRoutes};
 pub use health::{probed_servers, probed_servers_changed};
 pub use listener::{serve_http, serve_https, ServerHandle};
+pub use plugins::ApiPlugins;
 pub use quota::{QuotaTally, QuotaUsage};
 pub use rate_limit::{ThrottleCaller, ThrottleCount, CHECKPOINTED_WINDOW_MS};
 pub use snapshot::{Snapshot, SnapshotStats};

@@ -279,6 +279,13 @@ pub(crate) fn handle<'a>(
                     }
                     if preflight.is_some() {
                         if let Some(api) = routed.as_ref().ok().map(|r| snapshot.api(r.api)) {
+                            // A CORS plug-in answers in place of the API's own switch.
+                            let plugins = api.plugins.as_deref().filter(|p| p.has_cors());
+                            if let Some(plugins) = plugins {
+                                trace.api = Some(api);
+                                trace.origin = plugins.origin_to_keep(&parts.headers);
+                                break 'phases Ok(plugins.preflight_answer());
+                            }
                             if api.cors {
                                 trace.api = Some(api);
                                 break 'phases Ok(cors::preflight_answer(&parts.headers));
@@ -292,6 +299,9 @@ pub(crate) fn handle<'a>(
                 };
                 let api = snapshot.api(route.api);
                 trace.api = Some(api);
+                if let Some(plugins) = api.plugins.as_deref() {
+                    trace.origin = plugins.origin_to_keep(&parts.headers);
+                }
                 tracing::debug!(
                     request_id = request_id.as_str(),
                     api_id = &*api.api_id,
@@ -482,8 +492,13 @@ pub(crate) fn handle<'a>(
                 }
             }
         };
-        if trace.api.is_some_and(|api| api.cors) {
-            cors::mark(&mut response);
+        // The API's plug-ins (response fields, CORS), else its own CORS switch.
+        if let Some(api) = trace.api {
+            match api.plugins.as_deref() {
+                Some(plugins) => plugins.respond(&mut response, api.cors, trace.origin.as_deref()),
+                None if api.cors => cors::mark(&mut response),
+                None => {}
+            }
         }
         let elapsed = started.map(|t| t.elapsed()).unwrap_or_default();
         // Phase 10: report (metrics, access log). A refusal counts with its HTTP status, also
@@ -652,6 +667,9 @@ struct Trace<'s> {
     /// The API's throttling limits after this call (`X-Apig-RateLimit-api`, `-user`, `-app`,
     /// `-ip`; an app limit of the policy takes the place of the app's quota there).
     rate_limits: Vec<(&'static str, String)>,
+    /// The request's `Origin`, kept where a CORS plug-in compares it with the origins it
+    /// allows (boxed: most requests have none to keep).
+    origin: Option<Box<HeaderValue>>,
 }
 
 impl Trace<'_> {

@@ -17,6 +17,7 @@ use crate::config::{
 };
 use crate::health::{HealthKey, MemberHealth};
 use crate::meters::ApiMeters;
+use crate::plugins::PreparedPlugins;
 use crate::policy::Policies;
 use crate::quota::{QuotaCounter, QuotaPolicy, QuotaTally, QuotaTerms, QuotaUsage, UsageBook};
 use crate::rate_limit::{AllEnvs, Counters, RateLimiter, ThrottleCount};
@@ -160,6 +161,8 @@ pub(crate) struct ApiEntry {
     pub meters: ApiMeters,
     /// What its refusals are answered with, if not the gateway's own error bodies.
     pub responses: Option<Box<ApiResponses>>,
+    /// Its plug-ins, prepared (see [`crate::plugins`]), if any is attached.
+    pub plugins: Option<Box<PreparedPlugins>>,
 }
 
 /// The gateway response an API's refusals are answered with, and the stage the API is
@@ -747,9 +750,11 @@ impl Routing {
                 stage: api.env_name.as_str().into(),
             })
         });
+        let plugins = PreparedPlugins::new(&api.plugins, &api.api_id);
         self.apis.push(ApiEntry {
             meters,
             responses,
+            plugins,
             api_id: api.api_id.into(),
             name: api.name.into(),
             protocol: api.req_protocol,
@@ -1125,6 +1130,7 @@ mod tests {
             ip_acl: None,
             backend_signing: None,
             responses: None,
+            plugins: Default::default(),
         }
     }
 

@@ -173,6 +173,7 @@ async fn gateway_with(backend: SocketAddr, retries: BackendRetries) -> ServerHan
             ip_acl: None,
             backend_signing: None,
             responses: None,
+            plugins: Default::default(),
         }],
         ..Default::default()
     };

@@ -292,6 +292,7 @@ fn api(
         ip_acl: None,
         backend_signing: None,
         responses: None,
+        plugins: Default::default(),
     }
 }
 

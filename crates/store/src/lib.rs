@@ -17,6 +17,7 @@ pub mod member_groups;
 pub mod member_health;
 pub mod model;
 pub mod nodes;
+pub mod plugins;
 pub mod revision;
 pub mod sign_keys;
 pub mod sql;
@@ -39,6 +40,7 @@ pub use member_groups::VpcMemberGroupStore;
 pub use member_health::MemberHealthStore;
 pub use model::*;
 pub use nodes::GatewayNodeStore;
+pub use plugins::PluginStore;
 pub use sign_keys::SignKeyStore;
 pub use sql::{Backend, Dump, DumpTable, DumpValue, ImportSummary, PostgresOptions, SqlStore};
 pub use throttle_counts::ThrottleCountStore;
@@ -66,6 +68,7 @@ pub trait Store:
     + EnvVariableStore
     + GatewayResponseStore
     + SignKeyStore
+    + PluginStore
     + VpcChannelStore
     + VpcMemberGroupStore
     + MemberHealthStore
@@ -89,6 +92,7 @@ impl<T> Store for T where
         + EnvVariableStore
         + GatewayResponseStore
         + SignKeyStore
+        + PluginStore
         + VpcChannelStore
         + VpcMemberGroupStore
         + MemberHealthStore

@@ -9,6 +9,7 @@ pub mod authz;
 pub mod certificates;
 pub mod features;
 pub mod instances;
+pub mod plugins;
 pub mod signs;
 pub mod throttles;
 pub mod views;
@@ -93,5 +94,6 @@ pub fn routes() -> Router<AppState> {
         .merge(throttles::routes())
         .merge(acls::routes())
         .merge(signs::routes())
+        .merge(plugins::routes())
         .merge(vpc_channels::routes())
 }

@@ -146,6 +146,28 @@ impl BackendFields {
         })
     }
 
+    /// Removes the fields named `name` (any case) and returns their values, in order: for
+    /// the APIs whose plug-ins rewrite response fields (the common response never calls it).
+    pub fn remove(&mut self, name: &HeaderName) -> Vec<Vec<u8>> {
+        let name = name.as_str().as_bytes();
+        let mut values = Vec::new();
+        let mut kept = Vec::with_capacity(self.lines.len());
+        for line in self.lines.split_inclusive(|b| *b == b'\n') {
+            if line.get(name.len()) == Some(&b':') && line[..name.len()].eq_ignore_ascii_case(name)
+            {
+                let value = line[name.len() + 1..].trim_ascii();
+                values.push(value.to_vec());
+            } else {
+                kept.extend_from_slice(line);
+            }
+        }
+        if !values.is_empty() {
+            self.has_date &= !name.eq_ignore_ascii_case(b"date");
+            self.lines = kept;
+        }
+        values
+    }
+
     /// Adds a field of the gateway's own (`X-Request-Id`) to the lines: no map to build for
     /// the one field a proxied response gains. Always inlined: a few copies, on every
     /// proxied response.
@@ -572,6 +594,27 @@ mod tests {
         assert_eq!(FieldRole::of(b"Connections"), FieldRole::EndToEnd);
         assert_eq!(FieldRole::of(b"tE"), FieldRole::HopByHop);
         assert_eq!(FieldRole::of(b"proxy-"), FieldRole::EndToEnd);
+    }
+
+    #[test]
+    fn fields_are_removed_by_whole_name_with_their_values_returned() {
+        let mut h = parse(
+            "HTTP/1.1 200 OK\r\nX-A: 1\r\nDate: Mon\r\nx-a:  2 \r\nX-AB: 3\r\nContent-Length: 0\r\n\r\n",
+            Method::GET,
+        )
+        .unwrap()
+        .unwrap();
+        let name = |n: &'static str| HeaderName::from_static(n);
+        assert_eq!(
+            h.fields.remove(&name("x-a")),
+            [b"1".to_vec(), b"2".to_vec()]
+        );
+        assert_eq!(h.fields.lines(), b"Date: Mon\r\nX-AB: 3\r\n");
+        assert!(h.fields.remove(&name("x-a")).is_empty());
+        assert!(h.fields.has_date());
+        h.fields.remove(&name("date"));
+        assert!(!h.fields.has_date());
+        assert_eq!(h.fields.lines(), b"X-AB: 3\r\n");
     }
 
     #[test]

@@ -220,7 +220,11 @@ impl SqlStore {
     }
 
     /// Whether the environment is in scope.
-    async fn env_in_scope(tx: &mut AnyConnection, scope: &Scope, id: &str) -> StoreResult<bool> {
+    pub(super) async fn env_in_scope(
+        tx: &mut AnyConnection,
+        scope: &Scope,
+        id: &str,
+    ) -> StoreResult<bool> {
         Ok(sqlx::query(
             "SELECT 1 FROM environments e JOIN instances i ON i.id = e.instance_id \
              WHERE i.project_id = $1 AND e.instance_id = $2 AND e.id = $3",

@@ -45,6 +45,8 @@ const TABLES: &[&str] = &[
     "vpc_channels",
     "vpc_member_groups",
     "vpc_members",
+    "plugins",
+    "plugin_bindings",
 ];
 
 /// Tables a dump of an earlier version lacks; an import without them leaves them empty.
@@ -66,6 +68,8 @@ const ADDED_LATER: &[&str] = &[
     "vpc_members",
     "vpc_member_groups",
     "gateway_responses",
+    "plugins",
+    "plugin_bindings",
 ];
 
 /// A whole installation: what `apigw export` writes and `apigw import` reads.

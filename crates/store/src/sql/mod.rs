@@ -28,6 +28,7 @@ mod ledger;
 mod member_groups;
 mod member_health;
 mod nodes;
+mod plugins;
 mod sign_keys;
 mod throttle_counts;
 mod throttles;
