@@ -436,6 +436,63 @@ fn a_signature_key_bound_through_one_node_signs_the_other_s_backend_calls() {
     }
 }
 
+/// The `X-Shop` field of `node`'s gateway answer to the fixture's API (`None` without one).
+fn shop_field(node: &NodeUnderTest, client: &Client, app_code: &str) -> Option<String> {
+    let r = client
+        .get(format!("{}/echo/x", node.gateway))
+        .header("X-Apig-AppCode", app_code)
+        .send()
+        .ok()?;
+    r.headers()
+        .get("x-shop")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[test]
+fn a_plugin_attached_through_one_node_shapes_the_other_s_answers() {
+    let Some((_backend, a, b, client, f)) = two_nodes_serving() else {
+        return;
+    };
+    assert_eq!(shop_field(&b, &client, &f.code), None);
+    let fields = |value: &str| {
+        json!({"plugin_name": "cluster_fields", "plugin_type": "set_resp_headers",
+               "plugin_scope": "global", "plugin_content": json!({"response_headers": [
+                   {"name": "X-Shop", "value": value, "action": "override"}]}).to_string()})
+    };
+    let plugin = a.created("/plugins", fields("blue"));
+    let plugin_id = plugin["plugin_id"].as_str().unwrap().to_owned();
+    a.created(
+        &format!("/plugins/{plugin_id}/attach"),
+        json!({"env_id": RELEASE, "api_ids": [f.api_id]}),
+    );
+    assert_eq!(
+        shop_field(&a, &client, &f.code).as_deref(),
+        Some("blue"),
+        "in force on A when A answered"
+    );
+    until_answered(&b, Some("blue".to_owned()), &|n| {
+        shop_field(n, &client, &f.code)
+    });
+    // A new content through B reaches A; so does a detachment.
+    let r = b.mgmt(
+        "PUT",
+        &format!("/plugins/{plugin_id}"),
+        Some(&fields("green")),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    until_answered(&a, Some("green".to_owned()), &|n| {
+        shop_field(n, &client, &f.code)
+    });
+    let r = b.mgmt(
+        "PUT",
+        &format!("/plugins/{plugin_id}/detach"),
+        Some(&json!({"env_id": RELEASE, "api_ids": [f.api_id]})),
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    until_answered(&a, None, &|n| shop_field(n, &client, &f.code));
+}
+
 #[test]
 fn a_certificate_added_through_one_node_is_presented_by_the_other() {
     let Some((_backend, a, b, _client, _f)) =

@@ -2005,21 +2005,24 @@ fn plugins_shape_an_api_s_cors_answers_and_response_fields_from_the_next_call() 
     assert_eq!(all(&refused, "x-custom"), ["added"]);
     assert_eq!(all(&refused, "content-type"), ["application/vnd.shop+json"]);
 
-    // A new content is in force for the next call, without publishing again.
-    let replaced = gw.mgmt(
-        "PUT",
-        &format!("/plugins/{rules}"),
-        Some(
-            &json!({"plugin_name": "resp_fields", "plugin_type": "set_resp_headers",
-            "plugin_scope": "global", "plugin_content": json!({"response_headers": [
-                {"name": "Content-Type", "value": "", "action": "delete"}]}).to_string()}),
-        ),
-    );
-    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    // A new content is in force for the next call, without publishing again: the backend's
+    // value and the rule's in one field, then the field deleted.
+    let replace = |rule: Value| {
+        let content = json!({"response_headers": [rule]}).to_string();
+        let body = json!({"plugin_name": "resp_fields", "plugin_type": "set_resp_headers",
+            "plugin_scope": "global", "plugin_content": content});
+        let replaced = gw.mgmt("PUT", &format!("/plugins/{rules}"), Some(&body));
+        assert_eq!(replaced.status, 200, "{}", replaced.text);
+    };
+    replace(json!({"name": "Content-Type", "value": "v=2", "action": "append"}));
+    let ok = gw.call(&gw.https, "/echo/a", &[origin, appcode]);
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert_eq!(all(&ok, "content-type"), ["application/json,v=2"]);
+    assert!(ok.header("x-custom").is_none());
+    replace(json!({"name": "Content-Type", "value": "", "action": "delete"}));
     let ok = gw.call(&gw.https, "/echo/a", &[origin, appcode]);
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert!(ok.header("content-type").is_none(), "{:?}", ok.headers);
-    assert!(ok.header("x-custom").is_none());
 
     // Detached: the API is as it was.
     let detached = gw.mgmt(

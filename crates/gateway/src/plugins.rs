@@ -13,7 +13,10 @@
 //!   its own fields (`X-Request-Id`, CORS's), which the rules cannot name.
 
 use crate::body::GatewayBody;
-use apigw_domain::plugin::{CorsPlugin, HeaderAction, OriginList, ResponseHeaderRules};
+use crate::upstream::BackendFields;
+use apigw_domain::plugin::{
+    CorsPlugin, HeaderAction, OriginList, ResponseHeaderRules, MAX_RESPONSE_HEADER_RULES,
+};
 use http::header::{
     ACCESS_CONTROL_ALLOW_CREDENTIALS, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS,
     ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ORIGIN,
@@ -91,6 +94,7 @@ impl PreparedPlugins {
             .response_headers
             .iter()
             .flat_map(|r| r.0.iter())
+            .take(MAX_RESPONSE_HEADER_RULES)
             .filter_map(|r| {
                 let rule = HeaderName::from_bytes(r.name.as_bytes())
                     .ok()
@@ -149,44 +153,75 @@ impl PreparedPlugins {
         api_cors: bool,
         origin: Option<&HeaderValue>,
     ) {
-        if !self.rules.is_empty() {
-            self.apply_rules(response);
+        // Outer `None`: no CORS plug-in; inner: what `Access-Control-Allow-Origin` says.
+        let allowed = self.cors.as_ref().map(|c| c.allowed_origin(origin));
+        if let GatewayBody::Upstream(body) = response.body_mut() {
+            self.rewrite_fields(body.fields_mut(), allowed);
+        } else {
+            self.apply_rules(response.headers_mut());
+            if let (Some(cors), Some(allowed)) = (&self.cors, allowed) {
+                cors.mark_map(response.headers_mut(), allowed);
+            }
         }
-        match &self.cors {
-            Some(cors) => cors.mark(response, origin),
-            None if api_cors => crate::cors::mark(response),
-            None => {}
+        if self.cors.is_none() && api_cors {
+            crate::cors::mark(response);
         }
     }
 
-    fn apply_rules(&self, response: &mut Response<GatewayBody>) {
-        if let GatewayBody::Upstream(body) = response.body_mut() {
-            let fields = body.fields_mut();
-            for rule in self.rules.iter() {
-                let value = rule.value.as_bytes();
-                match rule.action {
-                    HeaderAction::Override => {
-                        fields.remove(&rule.name);
-                        fields.push(&rule.name, value);
-                    }
-                    HeaderAction::Append => {
-                        let mut joined = fields.remove(&rule.name).join(&b","[..]);
-                        if !joined.is_empty() {
-                            joined.push(b',');
-                        }
-                        joined.extend_from_slice(value);
-                        fields.push(&rule.name, &joined);
-                    }
-                    HeaderAction::Delete => {
-                        fields.remove(&rule.name);
-                    }
-                    HeaderAction::Skip if fields.contains(&rule.name) => {}
-                    HeaderAction::Skip | HeaderAction::Add => fields.push(&rule.name, value),
+    /// The rules and the CORS plug-in's marks on a proxied response's field lines, with one
+    /// walk over them: the fields a rule replaces or deletes and the backend's CORS fields go
+    /// (an `append` rule keeps their values), then the new fields are added in rule order.
+    fn rewrite_fields(&self, fields: &mut BackendFields, allowed: Option<Option<HeaderValue>>) {
+        let rules = &self.rules;
+        let cors = allowed.is_some();
+        let mut present = [false; MAX_RESPONSE_HEADER_RULES];
+        let mut appended: [Vec<u8>; MAX_RESPONSE_HEADER_RULES] = Default::default();
+        let rule_of = |name: &[u8]| {
+            rules
+                .iter()
+                .position(|r| name.eq_ignore_ascii_case(r.name.as_str().as_bytes()))
+        };
+        fields.remove_where(
+            |name| {
+                if cors
+                    && CORS_FIELDS
+                        .iter()
+                        .any(|f| name.eq_ignore_ascii_case(f.as_str().as_bytes()))
+                {
+                    return true;
                 }
+                rule_of(name).is_some_and(|i| {
+                    present[i] = true;
+                    !matches!(rules[i].action, HeaderAction::Skip | HeaderAction::Add)
+                })
+            },
+            |name, value| {
+                if let Some(i) = rule_of(name).filter(|&i| rules[i].action == HeaderAction::Append)
+                {
+                    appended[i].extend_from_slice(value);
+                    appended[i].push(b',');
+                }
+            },
+        );
+        for (i, rule) in rules.iter().enumerate() {
+            let value = rule.value.as_bytes();
+            match rule.action {
+                HeaderAction::Override | HeaderAction::Add => fields.push(&rule.name, value),
+                HeaderAction::Append => {
+                    appended[i].extend_from_slice(value);
+                    fields.push(&rule.name, &appended[i]);
+                }
+                HeaderAction::Skip if !present[i] => fields.push(&rule.name, value),
+                HeaderAction::Skip | HeaderAction::Delete => {}
             }
-            return;
         }
-        let headers = response.headers_mut();
+        if let (Some(cors), Some(allowed)) = (&self.cors, allowed) {
+            cors.push_fields(fields, allowed);
+        }
+    }
+
+    /// The rules on the gateway's own answer's header map.
+    fn apply_rules(&self, headers: &mut HeaderMap) {
         for rule in self.rules.iter() {
             match rule.action {
                 HeaderAction::Override => {
@@ -237,32 +272,29 @@ impl CorsPolicy {
         }
     }
 
-    fn mark(&self, response: &mut Response<GatewayBody>, origin: Option<&HeaderValue>) {
-        let allowed = self.allowed_origin(origin);
-        let vary = self.origins.is_some();
-        if let GatewayBody::Upstream(body) = response.body_mut() {
-            let fields = body.fields_mut();
-            for name in &CORS_FIELDS {
-                fields.remove(name);
-            }
-            if vary {
-                fields.push(&VARY, b"Origin");
-            }
-            let Some(allowed) = allowed else { return };
-            fields.push(&ACCESS_CONTROL_ALLOW_ORIGIN, allowed.as_bytes());
-            if let Some(expose) = &self.expose {
-                fields.push(&ACCESS_CONTROL_EXPOSE_HEADERS, expose.as_bytes());
-            }
-            if self.credentials {
-                fields.push(&ACCESS_CONTROL_ALLOW_CREDENTIALS, b"true");
-            }
-            return;
+    /// Adds the plug-in's fields to a proxied response's lines (the backend's own CORS
+    /// fields already removed): `Vary: Origin` where the answer depends on the origin, and the
+    /// allowed origin with what goes with it.
+    fn push_fields(&self, fields: &mut BackendFields, allowed: Option<HeaderValue>) {
+        if self.origins.is_some() {
+            fields.push(&VARY, b"Origin");
         }
-        let headers = response.headers_mut();
+        let Some(allowed) = allowed else { return };
+        fields.push(&ACCESS_CONTROL_ALLOW_ORIGIN, allowed.as_bytes());
+        if let Some(expose) = &self.expose {
+            fields.push(&ACCESS_CONTROL_EXPOSE_HEADERS, expose.as_bytes());
+        }
+        if self.credentials {
+            fields.push(&ACCESS_CONTROL_ALLOW_CREDENTIALS, b"true");
+        }
+    }
+
+    /// The same on the gateway's own answer's header map.
+    fn mark_map(&self, headers: &mut HeaderMap, allowed: Option<HeaderValue>) {
         for name in &CORS_FIELDS {
             headers.remove(name);
         }
-        if vary {
+        if self.origins.is_some() {
             headers.append(VARY, HeaderValue::from_static("Origin"));
         }
         let Some(allowed) = allowed else { return };

@@ -146,26 +146,36 @@ impl BackendFields {
         })
     }
 
-    /// Removes the fields named `name` (any case) and returns their values, in order: for
-    /// the APIs whose plug-ins rewrite response fields (the common response never calls it).
-    pub fn remove(&mut self, name: &HeaderName) -> Vec<Vec<u8>> {
-        let name = name.as_str().as_bytes();
-        let mut values = Vec::new();
-        let mut kept = Vec::with_capacity(self.lines.len());
-        for line in self.lines.split_inclusive(|b| *b == b'\n') {
-            if line.get(name.len()) == Some(&b':') && line[..name.len()].eq_ignore_ascii_case(name)
-            {
-                let value = line[name.len() + 1..].trim_ascii();
-                values.push(value.to_vec());
+    /// Walks the field lines once, in place: `pick` sees each field's name and says whether
+    /// it goes (the line is then handed to `removed` as name and value, and left out). For the
+    /// APIs whose plug-ins rewrite response fields; the common response never calls it. The
+    /// date is the gateway's to add (no plug-in may name it), so `has_date` stays as it was.
+    pub fn remove_where(
+        &mut self,
+        mut pick: impl FnMut(&[u8]) -> bool,
+        mut removed: impl FnMut(&[u8], &[u8]),
+    ) {
+        let (mut read, mut write) = (0, 0);
+        let len = self.lines.len();
+        while read < len {
+            let end = self.lines[read..]
+                .iter()
+                .position(|b| *b == b'\n')
+                .map_or(len, |i| read + i + 1);
+            let line = &self.lines[read..end];
+            let colon = line.iter().position(|b| *b == b':').unwrap_or(line.len());
+            if pick(&line[..colon]) {
+                let value = line.get(colon + 1..).unwrap_or_default().trim_ascii();
+                removed(&line[..colon], value);
             } else {
-                kept.extend_from_slice(line);
+                if write != read {
+                    self.lines.copy_within(read..end, write);
+                }
+                write += end - read;
             }
+            read = end;
         }
-        if !values.is_empty() {
-            self.has_date &= !name.eq_ignore_ascii_case(b"date");
-            self.lines = kept;
-        }
-        values
+        self.lines.truncate(write);
     }
 
     /// Adds a field of the gateway's own (`X-Request-Id`) to the lines: no map to build for
@@ -597,24 +607,28 @@ mod tests {
     }
 
     #[test]
-    fn fields_are_removed_by_whole_name_with_their_values_returned() {
+    fn fields_are_removed_in_one_pass_with_their_values_handed_over() {
         let mut h = parse(
-            "HTTP/1.1 200 OK\r\nX-A: 1\r\nDate: Mon\r\nx-a:  2 \r\nX-AB: 3\r\nContent-Length: 0\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nX-A: 1\r\nDate: Mon\r\nx-a:  2 \r\nX-AB: 3\r\nX-C: 4\r\nContent-Length: 0\r\n\r\n",
             Method::GET,
         )
         .unwrap()
         .unwrap();
-        let name = |n: &'static str| HeaderName::from_static(n);
-        assert_eq!(
-            h.fields.remove(&name("x-a")),
-            [b"1".to_vec(), b"2".to_vec()]
+        let mut seen: Vec<(String, String)> = Vec::new();
+        h.fields.remove_where(
+            |name| name.eq_ignore_ascii_case(b"x-a") || name.eq_ignore_ascii_case(b"x-c"),
+            |name, value| {
+                let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+                seen.push((text(name), text(value)));
+            },
         );
+        let pairs: Vec<(&str, &str)> = seen.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [("X-A", "1"), ("x-a", "2"), ("X-C", "4")]);
         assert_eq!(h.fields.lines(), b"Date: Mon\r\nX-AB: 3\r\n");
-        assert!(h.fields.remove(&name("x-a")).is_empty());
         assert!(h.fields.has_date());
-        h.fields.remove(&name("date"));
-        assert!(!h.fields.has_date());
-        assert_eq!(h.fields.lines(), b"X-AB: 3\r\n");
+        // Nothing picked: nothing changes.
+        h.fields.remove_where(|_| false, |_, _| unreachable!());
+        assert_eq!(h.fields.lines(), b"Date: Mon\r\nX-AB: 3\r\n");
     }
 
     #[test]
