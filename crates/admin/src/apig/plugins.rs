@@ -479,29 +479,53 @@ fn api_plugin_filter(q: &QueryMap, side: BindingSide) -> ApiResult<ApiPluginFilt
     Ok(filter)
 }
 
-/// `GET /apis/{api_id}/attached-plugins?env_id&plugin_name&plugin_id&env_name&plugin_type`:
-/// the plug-ins attached to the API, latest first.
-pub async fn api_attached_plugins(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    PathArgs((project_id, instance_id, api_id)): ItemPath,
+async fn api_plugins(
+    state: AppState,
+    caller: Caller,
+    (project_id, instance_id, api_id): (String, String, String),
     q: QueryMap,
+    side: BindingSide,
 ) -> ApiResult<Json<Value>> {
     let scope =
         scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
     let api_id = path_id(&api_id, "api_id")?;
     let page = Page::parse(q.get("offset"), q.get("limit"))?;
-    let filter = api_plugin_filter(&q, BindingSide::Bound)?;
-    let (total, attachments) = state
-        .store
-        .list_api_attachments(&scope, api_id.as_str(), &filter, page)
-        .await
-        .map_err(|e| plugin_error(e, || ApiError::api_not_found(api_id.as_str())))?;
-    Ok(Json(json!({
-        "total": total,
-        "size": attachments.len(),
-        "plugins": attachments.iter().map(attached_plugin_info).collect::<Vec<_>>(),
-    })))
+    let filter = api_plugin_filter(&q, side)?;
+    let store = &state.store;
+    let listed = match side {
+        BindingSide::Bound => store
+            .list_api_attachments(&scope, api_id.as_str(), &filter, page)
+            .await
+            .map(|(total, a)| {
+                (
+                    total,
+                    a.iter().map(attached_plugin_info).collect::<Vec<_>>(),
+                )
+            }),
+        BindingSide::Unbound => store
+            .list_api_attachable_plugins(&scope, api_id.as_str(), &filter, page)
+            .await
+            .map(|(total, p)| {
+                let seconds = |p| plugin_info(p, Precision::Seconds);
+                (total, p.iter().map(seconds).collect::<Vec<_>>())
+            }),
+    };
+    let (total, plugins) =
+        listed.map_err(|e| plugin_error(e, || ApiError::api_not_found(api_id.as_str())))?;
+    Ok(Json(
+        json!({"total": total, "size": plugins.len(), "plugins": plugins}),
+    ))
+}
+
+/// `GET /apis/{api_id}/attached-plugins?env_id&plugin_name&plugin_id&env_name&plugin_type`:
+/// the plug-ins attached to the API, latest first.
+pub async fn api_attached_plugins(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    PathArgs(path): ItemPath,
+    q: QueryMap,
+) -> ApiResult<Json<Value>> {
+    api_plugins(state, caller, path, q, BindingSide::Bound).await
 }
 
 /// `GET /apis/{api_id}/attachable-plugins?env_id&plugin_name&plugin_type&plugin_id`: the
@@ -509,22 +533,8 @@ pub async fn api_attached_plugins(
 pub async fn api_attachable_plugins(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    PathArgs((project_id, instance_id, api_id)): ItemPath,
+    PathArgs(path): ItemPath,
     q: QueryMap,
 ) -> ApiResult<Json<Value>> {
-    let scope =
-        scope::instance_scope(&state, &caller, &project_id, &instance_id, Access::Read).await?;
-    let api_id = path_id(&api_id, "api_id")?;
-    let page = Page::parse(q.get("offset"), q.get("limit"))?;
-    let filter = api_plugin_filter(&q, BindingSide::Unbound)?;
-    let (total, plugins) = state
-        .store
-        .list_api_attachable_plugins(&scope, api_id.as_str(), &filter, page)
-        .await
-        .map_err(|e| plugin_error(e, || ApiError::api_not_found(api_id.as_str())))?;
-    Ok(Json(json!({
-        "total": total,
-        "size": plugins.len(),
-        "plugins": plugins.iter().map(|p| plugin_info(p, Precision::Seconds)).collect::<Vec<_>>(),
-    })))
+    api_plugins(state, caller, path, q, BindingSide::Unbound).await
 }
