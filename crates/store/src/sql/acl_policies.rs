@@ -63,23 +63,6 @@ impl SqlStore {
         })
     }
 
-    async fn acl_name_taken(
-        tx: &mut AnyConnection,
-        scope: &Scope,
-        name: &str,
-        except_id: &str,
-    ) -> StoreResult<bool> {
-        Ok(sqlx::query(
-            "SELECT 1 FROM acl_policies WHERE instance_id = $1 AND name = $2 AND id <> $3",
-        )
-        .bind(&scope.instance_id)
-        .bind(name)
-        .bind(except_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .is_some())
-    }
-
     async fn fetch_acl_policy(
         conn: impl Executor<'_, Database = Any>,
         scope: &Scope,
@@ -110,7 +93,7 @@ impl AclPolicyStore for SqlStore {
     ) -> AclPolicyResult<AclPolicy> {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
-        if Self::acl_name_taken(&mut tx, scope, &spec.name, "").await? {
+        if Self::name_taken_in_instance(&mut tx, "acl_policies", scope, &spec.name, "").await? {
             return Err(AclPolicyError::NameExists);
         }
         let policy = AclPolicy {
@@ -145,7 +128,7 @@ impl AclPolicyStore for SqlStore {
         if Self::acl_policy_state(&mut tx, scope, id).await?.is_none() {
             return Err(AclPolicyError::NotFound(id.to_owned()));
         }
-        if Self::acl_name_taken(&mut tx, scope, &spec.name, id).await? {
+        if Self::name_taken_in_instance(&mut tx, "acl_policies", scope, &spec.name, id).await? {
             return Err(AclPolicyError::NameExists);
         }
         sqlx::query(

@@ -92,15 +92,7 @@ impl AppStore for SqlStore {
     async fn create_app(&self, scope: &Scope, app: NewApp, limits: AppLimits) -> StoreResult<App> {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
-        if Self::exists(
-            &mut tx,
-            "SELECT 1 FROM apps WHERE instance_id = $1 AND name = $2 AND id <> $3",
-            &scope.instance_id,
-            app.name.as_str(),
-            "",
-        )
-        .await?
-        {
+        if Self::name_taken_in_instance(&mut tx, "apps", scope, app.name.as_str(), "").await? {
             return Err(StoreError::AppNameExists);
         }
         if Self::exists(
@@ -114,12 +106,7 @@ impl AppStore for SqlStore {
         {
             return Err(StoreError::AppKeyExists);
         }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM apps WHERE instance_id = $1")
-            .bind(&scope.instance_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if count >= i64::from(limits.per_instance) {
+        if Self::rows_in_instance(&mut tx, "apps", scope).await? >= i64::from(limits.per_instance) {
             return Err(StoreError::AppLimitReached);
         }
         if let Some(per_creator) = limits.per_creator {
@@ -179,15 +166,7 @@ impl AppStore for SqlStore {
             return Err(StoreError::NotFound);
         }
         if let Some(name) = &change.name {
-            if Self::exists(
-                &mut tx,
-                "SELECT 1 FROM apps WHERE instance_id = $1 AND name = $2 AND id <> $3",
-                &scope.instance_id,
-                name.as_str(),
-                id,
-            )
-            .await?
-            {
+            if Self::name_taken_in_instance(&mut tx, "apps", scope, name.as_str(), id).await? {
                 return Err(StoreError::AppNameExists);
             }
         }

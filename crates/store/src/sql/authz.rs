@@ -165,22 +165,6 @@ impl SqlStore {
         .is_some())
     }
 
-    async fn quota_name_taken(
-        tx: &mut AnyConnection,
-        scope: &Scope,
-        name: &QuotaName,
-        except_id: &str,
-    ) -> StoreResult<bool> {
-        Self::exists(
-            tx,
-            "SELECT 1 FROM app_quotas WHERE instance_id = $1 AND name = $2 AND id <> $3",
-            &scope.instance_id,
-            name.as_str(),
-            except_id,
-        )
-        .await
-    }
-
     /// The quota id an app is bound to, if any (the app must be known to be in scope).
     async fn binding_of(
         tx: &mut AnyConnection,
@@ -297,7 +281,9 @@ impl AuthzStore for SqlStore {
     async fn create_app_quota(&self, scope: &Scope, spec: AppQuotaSpec) -> AuthzResult<AppQuota> {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
-        if Self::quota_name_taken(&mut tx, scope, &spec.name, "").await? {
+        if Self::name_taken_in_instance(&mut tx, "app_quotas", scope, spec.name.as_str(), "")
+            .await?
+        {
             return Err(AuthzError::QuotaNameExists);
         }
         let quota = AppQuota {
@@ -337,7 +323,9 @@ impl AuthzStore for SqlStore {
         if !Self::quota_in_scope(&mut tx, scope, id).await? {
             return Err(AuthzError::QuotaNotFound(id.to_owned()));
         }
-        if Self::quota_name_taken(&mut tx, scope, &spec.name, id).await? {
+        if Self::name_taken_in_instance(&mut tx, "app_quotas", scope, spec.name.as_str(), id)
+            .await?
+        {
             return Err(AuthzError::QuotaNameExists);
         }
         sqlx::query(

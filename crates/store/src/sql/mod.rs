@@ -423,6 +423,36 @@ impl SqlStore {
             .is_some())
     }
 
+    /// Whether another row of `table` in `scope`'s instance is called `name` (`except_id` is
+    /// the row being renamed, `""` for a new one): the uniqueness check of every resource
+    /// named per instance.
+    async fn name_taken_in_instance(
+        tx: &mut AnyConnection,
+        table: &'static str,
+        scope: &Scope,
+        name: &str,
+        except_id: &str,
+    ) -> StoreResult<bool> {
+        let sql =
+            format!("SELECT 1 FROM {table} WHERE instance_id = $1 AND name = $2 AND id <> $3");
+        Self::exists(tx, &sql, &scope.instance_id, name, except_id).await
+    }
+
+    /// How many rows of `table` `scope`'s instance holds: what a resource's per-instance
+    /// limit is checked against.
+    async fn rows_in_instance(
+        tx: &mut AnyConnection,
+        table: &'static str,
+        scope: &Scope,
+    ) -> StoreResult<i64> {
+        let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE instance_id = $1");
+        Ok(sqlx::query(&sql)
+            .bind(&scope.instance_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?)
+    }
+
     async fn insert_instance(
         tx: &mut AnyConnection,
         project_id: &str,

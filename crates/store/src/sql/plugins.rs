@@ -133,23 +133,6 @@ impl SqlStore {
         Ok(plugin_from_row(&row)?)
     }
 
-    async fn plugin_name_taken(
-        tx: &mut AnyConnection,
-        scope: &Scope,
-        name: &str,
-        except_id: &str,
-    ) -> StoreResult<bool> {
-        Ok(
-            sqlx::query("SELECT 1 FROM plugins WHERE instance_id = $1 AND name = $2 AND id <> $3")
-                .bind(&scope.instance_id)
-                .bind(name)
-                .bind(except_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some(),
-        )
-    }
-
     /// The method of API `api_id` in `scope` and whether it is published in `env_id`.
     async fn api_method_and_publication(
         tx: &mut AnyConnection,
@@ -225,15 +208,12 @@ impl PluginStore for SqlStore {
     async fn create_plugin(&self, scope: &Scope, spec: PluginSpec) -> PluginResult<Plugin> {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
-        if Self::plugin_name_taken(&mut tx, scope, &spec.name, "").await? {
+        if Self::name_taken_in_instance(&mut tx, "plugins", scope, &spec.name, "").await? {
             return Err(PluginError::NameExists);
         }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM plugins WHERE instance_id = $1")
-            .bind(&scope.instance_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if count >= MAX_PLUGINS_PER_INSTANCE as i64 {
+        if Self::rows_in_instance(&mut tx, "plugins", scope).await?
+            >= MAX_PLUGINS_PER_INSTANCE as i64
+        {
             return Err(PluginError::LimitReached);
         }
         let now = Timestamp::now();
@@ -272,7 +252,7 @@ impl PluginStore for SqlStore {
         if previous.spec.content.plugin_type() != spec.content.plugin_type() {
             return Err(PluginError::TypeChanged);
         }
-        if Self::plugin_name_taken(&mut tx, scope, &spec.name, id).await? {
+        if Self::name_taken_in_instance(&mut tx, "plugins", scope, &spec.name, id).await? {
             return Err(PluginError::NameExists);
         }
         // A CORS plug-in keeps allowing the methods of the APIs it is attached to.

@@ -109,25 +109,6 @@ impl SqlStore {
             None => None,
         })
     }
-
-    async fn sign_name_taken(
-        tx: &mut AnyConnection,
-        scope: &Scope,
-        name: &str,
-        except_id: &str,
-    ) -> StoreResult<bool> {
-        Ok(
-            sqlx::query(
-                "SELECT 1 FROM sign_keys WHERE instance_id = $1 AND name = $2 AND id <> $3",
-            )
-            .bind(&scope.instance_id)
-            .bind(name)
-            .bind(except_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some(),
-        )
-    }
 }
 
 #[async_trait]
@@ -136,15 +117,12 @@ impl SignKeyStore for SqlStore {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
         let spec = input.complete(None);
-        if Self::sign_name_taken(&mut tx, scope, &spec.name, "").await? {
+        if Self::name_taken_in_instance(&mut tx, "sign_keys", scope, &spec.name, "").await? {
             return Err(SignKeyError::NameExists);
         }
-        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sign_keys WHERE instance_id = $1")
-            .bind(&scope.instance_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("n")?;
-        if count >= MAX_SIGN_KEYS_PER_INSTANCE as i64 {
+        if Self::rows_in_instance(&mut tx, "sign_keys", scope).await?
+            >= MAX_SIGN_KEYS_PER_INSTANCE as i64
+        {
             return Err(SignKeyError::LimitReached);
         }
         let now = Timestamp::now();
@@ -188,7 +166,7 @@ impl SignKeyStore for SqlStore {
             .await?
             .ok_or_else(|| SignKeyError::NotFound(id.to_owned()))?;
         let spec = input.complete(Some(&previous.spec));
-        if Self::sign_name_taken(&mut tx, scope, &spec.name, id).await? {
+        if Self::name_taken_in_instance(&mut tx, "sign_keys", scope, &spec.name, id).await? {
             return Err(SignKeyError::NameExists);
         }
         let now = Timestamp::now();

@@ -149,25 +149,6 @@ impl SqlStore {
         })
     }
 
-    async fn throttle_name_taken(
-        tx: &mut AnyConnection,
-        scope: &Scope,
-        name: &ThrottleName,
-        except_id: &str,
-    ) -> StoreResult<bool> {
-        Ok(
-            sqlx::query(
-                "SELECT 1 FROM throttles WHERE instance_id = $1 AND name = $2 AND id <> $3",
-            )
-            .bind(&scope.instance_id)
-            .bind(name.as_str())
-            .bind(except_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some(),
-        )
-    }
-
     async fn fetch_throttle(
         conn: impl Executor<'_, Database = Any>,
         scope: &Scope,
@@ -233,7 +214,8 @@ impl ThrottleStore for SqlStore {
     async fn create_throttle(&self, scope: &Scope, spec: ThrottleSpec) -> ThrottleResult<Throttle> {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
-        if Self::throttle_name_taken(&mut tx, scope, &spec.name, "").await? {
+        if Self::name_taken_in_instance(&mut tx, "throttles", scope, spec.name.as_str(), "").await?
+        {
             return Err(ThrottleError::NameExists);
         }
         let throttle = Throttle {
@@ -269,7 +251,8 @@ impl ThrottleStore for SqlStore {
         if !Self::throttle_in_scope(&mut tx, scope, id).await? {
             return Err(ThrottleError::NotFound(id.to_owned()));
         }
-        if Self::throttle_name_taken(&mut tx, scope, &spec.name, id).await? {
+        if Self::name_taken_in_instance(&mut tx, "throttles", scope, spec.name.as_str(), id).await?
+        {
             return Err(ThrottleError::NameExists);
         }
         // An exception may not allow more than the policy's new API limit.

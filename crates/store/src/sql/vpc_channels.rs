@@ -150,23 +150,6 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn channel_name_taken(
-        tx: &mut AnyConnection,
-        scope: &Scope,
-        name: &str,
-        except_id: &str,
-    ) -> StoreResult<bool> {
-        let row = sqlx::query(
-            "SELECT 1 FROM vpc_channels WHERE instance_id = $1 AND name = $2 AND id <> $3",
-        )
-        .bind(&scope.instance_id)
-        .bind(name)
-        .bind(except_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        Ok(row.is_some())
-    }
-
     /// Adds `members` to channel `id` or updates the existing ones with their identity
     /// (keeping their ids and times), removing the members `replace` says; only the members
     /// of its group when it names one. Refuses a channel that would end with more than its
@@ -304,16 +287,14 @@ impl VpcChannelStore for SqlStore {
     ) -> VpcChannelResult<VpcChannel> {
         let mut tx = self.config_tx().await?;
         Self::check_instance(&mut tx, scope).await?;
-        if Self::channel_name_taken(&mut tx, scope, &input.spec.name, "").await? {
+        if Self::name_taken_in_instance(&mut tx, "vpc_channels", scope, &input.spec.name, "")
+            .await?
+        {
             return Err(VpcChannelError::NameExists);
         }
-        let count: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM vpc_channels WHERE instance_id = $1")
-                .bind(&scope.instance_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-        if count >= MAX_CHANNELS_PER_INSTANCE as i64 {
+        if Self::rows_in_instance(&mut tx, "vpc_channels", scope).await?
+            >= MAX_CHANNELS_PER_INSTANCE as i64
+        {
             return Err(VpcChannelError::LimitReached);
         }
         let id = new_id();
@@ -351,7 +332,9 @@ impl VpcChannelStore for SqlStore {
     ) -> VpcChannelResult<VpcChannel> {
         let mut tx = self.config_tx().await?;
         let previous = Self::fetch_channel(&mut tx, scope, id).await?;
-        if Self::channel_name_taken(&mut tx, scope, &input.spec.name, id).await? {
+        if Self::name_taken_in_instance(&mut tx, "vpc_channels", scope, &input.spec.name, id)
+            .await?
+        {
             return Err(VpcChannelError::NameExists);
         }
         let now = Timestamp::now();
