@@ -185,3 +185,47 @@ def test_plugins_through_the_official_sdk_shape_the_gateway_s_answers(
     plain = _call(server)
     assert "Access-Control-Allow-Origin" not in plain.headers and "X-Shop" not in plain.headers
     assert plain.headers["Content-Type"] == "application/json"
+
+
+def test_a_rate_limit_plugin_through_the_official_sdk_throttles_by_its_rule(
+        server, apig, instance_id, open_api):
+    # Request throttling 2.0: a generous API limit, and one call a day for the free tier.
+    limits = apig.create_plugin(CreatePluginRequest(instance_id=instance_id, body=PluginCreate(
+        plugin_name="sdk_limits", plugin_type="rate_limit", plugin_scope="global",
+        plugin_content=json.dumps({
+            "scope": "basic", "api_limit": 1000, "default_interval": 1,
+            "default_time_unit": "day", "algorithm": "counter",
+            "parameters": [{"type": "header", "name": "tier", "value": "X-Shop-Tier"}],
+            "rules": [{"rule_name": "free", "match_regex": '["tier","==","free"]',
+                       "time_unit": "day", "interval": 1, "limit": 1}]}))))
+    assert limits.plugin_type == "rate_limit"
+    content = json.loads(limits.plugin_content)
+    assert content["rules"][0]["limit"] == 1 and content["parameters"][0]["value"] == "x-shop-tier"
+    apig.attach_plugin_to_api(AttachPluginToApiRequest(
+        instance_id=instance_id, api_id=open_api.id,
+        body=ApiOperPluginInfo(env_id=RELEASE, plugin_ids=[limits.plugin_id])))
+
+    free = {"X-Shop-Tier": "free"}
+    assert _call(server, headers=free).status_code == 200
+    refused = _call(server, headers=free)
+    assert refused.status_code == 429, refused.text
+    assert refused.json()["error_code"] == "APIG.0308"
+    # Another tier is not the rule's: the API limit counts it.
+    assert _call(server, headers={"X-Shop-Tier": "gold"}).status_code == 200
+
+    # A bad rule is refused in the SDK's error shape, naming its field.
+    with pytest.raises(ClientRequestException) as bad:
+        apig.update_plugin(UpdatePluginRequest(
+            instance_id=instance_id, plugin_id=limits.plugin_id, body=PluginCreate(
+                plugin_name="sdk_limits", plugin_type="rate_limit", plugin_scope="global",
+                plugin_content=json.dumps({"api_limit": 10, "rules": [
+                    {"rule_name": "r", "match_regex": '["nope","==","x"]', "limit": 1}]}))))
+    assert bad.value.status_code == 400 and bad.value.error_code == "APIG.2011"
+    assert "plugin_content.rules.match_regex" in bad.value.error_msg
+
+    apig.detach_plugin_from_api(DetachPluginFromApiRequest(
+        instance_id=instance_id, api_id=open_api.id,
+        body=ApiOperPluginInfo(env_id=RELEASE, plugin_ids=[limits.plugin_id])))
+    assert _call(server, headers=free).status_code == 200
+    apig.delete_plugin(DeletePluginRequest(instance_id=instance_id,
+                                           plugin_id=limits.plugin_id))

@@ -12,7 +12,7 @@ use apigw_domain::api::{
 use apigw_domain::authz::AclType;
 use apigw_domain::certificate::TrustedRootCa;
 use apigw_domain::env_variable::{substitute, Undefined};
-use apigw_domain::plugin::PluginContent;
+use apigw_domain::plugin::{PluginContent, RateLimitPlugin};
 use apigw_domain::sign_key::{SignKeySpec, SignType};
 use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::vpc_channel;
@@ -521,13 +521,37 @@ fn throttle_policy(t: apigw_store::throttles::ThrottledApi) -> ThrottlePolicy {
         throttle_id: t.throttle_id.clone(),
         shared: t.shared,
         window: Duration::from_millis(limits.window_ms()),
-        api_limit: limits.api.get(),
+        api_limit: Some(limits.api.get()),
         user_limit,
         app_limit: limits.app.map(|n| n.get()),
         app_exceptions: own(SpecialObjectType::App)
             .map(|(id, limit)| (id.clone(), limit))
             .collect(),
         ip_limit: limits.ip.map(|n| n.get()),
+        parameter_rules: None,
+    }
+}
+
+/// The data plane's form of a `rate_limit` plug-in attached to a published API: a request
+/// throttling policy of its own (its counters apart from every policy's and every other
+/// plug-in's), its excluded tenant resolved as a policy's is.
+fn plugin_throttle(plugin_id: &str, project_id: &str, plugin: RateLimitPlugin) -> ThrottlePolicy {
+    let user_limit = plugin
+        .user_specials
+        .iter()
+        .find(|(tenant, _)| tenant == project_id)
+        .map(|(_, limit)| *limit)
+        .or(plugin.user_limit);
+    ThrottlePolicy {
+        throttle_id: format!("plugin:{plugin_id}"),
+        shared: plugin.shared,
+        window: Duration::from_millis(plugin.window_ms()),
+        api_limit: plugin.api_limit,
+        user_limit,
+        app_limit: plugin.app_limit,
+        app_exceptions: plugin.app_specials.clone(),
+        ip_limit: plugin.ip_limit,
+        parameter_rules: (!plugin.rules.is_empty()).then(|| Arc::new(plugin)),
     }
 }
 
@@ -580,12 +604,19 @@ async fn load_routes(
         .collect();
     let mut plugins: HashMap<(String, String), ApiPlugins> = HashMap::new();
     for attached in store.attached_plugins(instance_id).await? {
-        let entry = plugins
-            .entry((attached.api_id, attached.env_id))
-            .or_default();
+        let key = (attached.api_id, attached.env_id);
+        if let PluginContent::RateLimit(limits) = attached.content {
+            // In force in place of a request throttling policy bound to the same API (APIG's
+            // rule: the policy becomes invalid).
+            let policy = plugin_throttle(&attached.plugin_id, &attached.project_id, limits);
+            throttles.insert(key, policy);
+            continue;
+        }
+        let entry = plugins.entry(key).or_default();
         match attached.content {
             PluginContent::Cors(cors) => entry.cors = Some(cors),
             PluginContent::SetRespHeaders(rules) => entry.response_headers = Some(rules),
+            PluginContent::RateLimit(_) => {}
         }
     }
     // Group id → environment id → the values there.
@@ -962,5 +993,53 @@ impl Refresher {
                 tracing::error!(error = %format!("{e:#}"), "cannot reload the data plane configuration; serving the previous snapshot");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use apigw_domain::plugin::PluginType;
+
+    fn rate_limit(content: serde_json::Value) -> RateLimitPlugin {
+        match PluginContent::parse(PluginType::RateLimit, &content.to_string()).unwrap() {
+            PluginContent::RateLimit(p) => p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_rate_limit_plugin_becomes_a_policy_of_its_own_with_its_tenant_resolved() {
+        let plugin = rate_limit(serde_json::json!({
+            "scope": "share", "api_limit": -1, "user_limit": 50, "app_limit": 5,
+            "default_interval": 2, "default_time_unit": "minute",
+            "specials": [
+                {"type": "user", "policies": [{"key": "other", "limit": 1}, {"key": "proj", "limit": 9}]},
+                {"type": "app", "policies": [{"key": "vip", "limit": 7}]}
+            ]
+        }));
+        let policy = plugin_throttle("p1", "proj", plugin.clone());
+        assert_eq!(policy.throttle_id, "plugin:p1");
+        assert!(policy.shared);
+        assert_eq!(policy.window, Duration::from_secs(120));
+        assert_eq!(policy.api_limit, None);
+        // The instance's own tenant is excluded; another tenant's entry changes nothing.
+        assert_eq!(policy.user_limit, Some(9));
+        assert_eq!(policy.app_limit, Some(5));
+        assert_eq!(policy.app_exceptions, [("vip".to_owned(), 7)]);
+        assert_eq!(policy.parameter_rules, None, "no rules, nothing to match");
+        assert_eq!(
+            plugin_throttle("p1", "elsewhere", plugin).user_limit,
+            Some(50)
+        );
+
+        let with_rule = rate_limit(serde_json::json!({
+            "api_limit": 10,
+            "parameters": [{"type": "method", "name": "m", "value": "method"}],
+            "rules": [{"rule_name": "r", "match_regex": "[\"m\",\"==\",\"GET\"]", "limit": 1}]
+        }));
+        let policy = plugin_throttle("p2", "proj", with_rule.clone());
+        assert!(!policy.shared);
+        assert_eq!(policy.parameter_rules.as_deref(), Some(&with_rule));
     }
 }

@@ -2654,6 +2654,161 @@ fn request_throttling_policies_limit_calls_per_api_user_app_and_address() {
 }
 
 #[test]
+fn a_rate_limit_plugin_throttles_by_its_rules_in_place_of_the_api_s_policy() {
+    let backend = EchoBackend::start();
+    let gw = start();
+    let api_id = gw.publish_echo_api(&backend);
+    let (_, code_a) = gw.authorized_app("limited_a", &api_id);
+    let (b, code_b) = gw.authorized_app("limited_b", &api_id);
+    let hits = || backend.hits.load(std::sync::atomic::Ordering::SeqCst);
+    let call = |code: &str, target: &str, tier: Option<&str>| {
+        let mut headers = vec![("X-Apig-AppCode", code), ("X-Apig-Mode", "debug")];
+        headers.extend(tier.map(|t| ("X-Tier", t)));
+        gw.call(&gw.https, target, &headers)
+    };
+    let api_field = |r: &Reply| r.header("x-apig-ratelimit-api").map(str::to_owned);
+    // A request throttling policy of one call an hour, used up.
+    let policy = gw.mgmt(
+        "POST",
+        "/throttles",
+        Some(&json!({"name": "one_an_hour", "api_call_limits": 1, "time_interval": 1, "time_unit": "HOUR"})),
+    );
+    assert_eq!(policy.status, 201, "{}", policy.text);
+    away_from_window_end(3_600_000, 30_000);
+    let bound = gw.mgmt(
+        "POST",
+        "/throttle-bindings",
+        Some(&json!({"strategy_id": policy.json["id"], "publish_ids": [gw.publish_id(&api_id)]})),
+    );
+    assert_eq!(bound.status, 201, "{}", bound.text);
+    assert_eq!(call(&code_a, "/echo/p", None).status, 200);
+    assert_gateway_error(&call(&code_a, "/echo/p", None), 429, "APIG.0308");
+
+    // The plug-in: 4 calls an hour, 3 per app (1 for app b), and 2 an hour for the gold tier
+    // in Europe or America, whatever the API limit says.
+    let content = json!({
+        "scope": "basic", "api_limit": 4, "app_limit": 3,
+        "default_interval": 1, "default_time_unit": "hour",
+        "specials": [{"type": "app", "policies": [{"key": b, "limit": 1}]}],
+        "parameters": [
+            {"type": "header", "name": "tier", "value": "X-Tier"},
+            {"type": "query", "name": "region", "value": "region"}
+        ],
+        "rules": [{"rule_name": "gold", "limit": 2, "interval": 1, "time_unit": "hour",
+                   "match_regex": json!(["AND", ["tier", "==", "gold"], ["region", "in", "eu,us"]]).to_string()}]
+    });
+    let made = gw.mgmt(
+        "POST",
+        "/plugins",
+        Some(
+            &json!({"plugin_name": "limits", "plugin_type": "rate_limit",
+                     "plugin_scope": "global", "plugin_content": content.to_string()}),
+        ),
+    );
+    assert_eq!(made.status, 201, "{}", made.text);
+    let plugin_id = made.json["plugin_id"].as_str().unwrap().to_owned();
+    let shown: Value = serde_json::from_str(made.json["plugin_content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        shown["rules"][0]["match_regex"],
+        "[\"AND\",[\"tier\",\"==\",\"gold\"],[\"region\",\"in\",\"eu,us\"]]"
+    );
+    assert_eq!(shown["parameters"][0]["value"], "x-tier");
+    assert_eq!(shown["ip_limit"], 0);
+    let attach = json!({"env_id": RELEASE, "plugin_ids": [plugin_id]});
+    let attached = gw.mgmt(
+        "POST",
+        &format!("/apis/{api_id}/plugins/attach"),
+        Some(&attach),
+    );
+    assert_eq!(attached.status, 201, "{}", attached.text);
+
+    // The policy is no longer in force: the plug-in's limits are.
+    let plain = call(&code_a, "/echo/p", None);
+    assert_eq!(plain.status, 200, "{}", plain.text);
+    assert_eq!(
+        api_field(&plain).as_deref(),
+        Some("remain:3,limit:4,time:1 hour")
+    );
+    assert_eq!(
+        plain.header("x-apig-ratelimit-app"),
+        Some("remain:2,limit:3,time:1 hour")
+    );
+    // The rule takes the gold tier's calls from Europe and America, apps a and b together.
+    let gold = call(&code_a, "/echo/p?region=eu", Some("gold"));
+    assert_eq!(gold.status, 200, "{}", gold.text);
+    assert_eq!(
+        api_field(&gold).as_deref(),
+        Some("remain:1,limit:2,time:1 hour")
+    );
+    let gold_b = call(&code_b, "/echo/p?region=us", Some("gold"));
+    assert_eq!(gold_b.status, 200, "{}", gold_b.text);
+    assert_eq!(
+        api_field(&gold_b).as_deref(),
+        Some("remain:0,limit:2,time:1 hour")
+    );
+    assert_eq!(
+        gold_b.header("x-apig-ratelimit-app"),
+        Some("remain:0,limit:1,time:1 hour")
+    );
+    let before = hits();
+    let refused = call(&code_a, "/echo/p?region=eu", Some("gold"));
+    assert_gateway_error(&refused, 429, "APIG.0308");
+    assert_eq!(
+        api_field(&refused).as_deref(),
+        Some("remain:0,limit:2,time:1 hour")
+    );
+    assert_eq!(hits(), before, "a throttled call never reaches the backend");
+    // Another region is not the rule's: it counts against the API limit.
+    let asia = call(&code_a, "/echo/p?region=asia", Some("gold"));
+    assert_eq!(asia.status, 200, "{}", asia.text);
+    assert_eq!(
+        api_field(&asia).as_deref(),
+        Some("remain:2,limit:4,time:1 hour")
+    );
+    // App b's own limit (1) and app a's (3) are used up.
+    let b_refused = call(&code_b, "/echo/p", None);
+    assert_gateway_error(&b_refused, 429, "APIG.0308");
+    assert_eq!(
+        b_refused.header("x-apig-ratelimit-app"),
+        Some("remain:0,limit:1,time:1 hour")
+    );
+    assert_gateway_error(&call(&code_a, "/echo/p", None), 429, "APIG.0308");
+
+    // A new content is in force for the next call, on the same counters: no API limit, 100
+    // calls an hour from one address (counted from this call on: no address limit was set).
+    let replaced = gw.mgmt(
+        "PUT",
+        &format!("/plugins/{plugin_id}"),
+        Some(&json!({"plugin_name": "limits", "plugin_type": "rate_limit", "plugin_scope": "global",
+                     "plugin_content": json!({"api_limit": -1, "ip_limit": 100, "default_time_unit": "hour"}).to_string()})),
+    );
+    assert_eq!(replaced.status, 200, "{}", replaced.text);
+    let open = call(&code_a, "/echo/p", None);
+    assert_eq!(open.status, 200, "{}", open.text);
+    assert_eq!(api_field(&open), None);
+    assert_eq!(
+        open.header("x-apig-ratelimit-ip"),
+        Some("remain:99,limit:100,time:1 hour")
+    );
+
+    // Detached: the policy is in force again.
+    let detached = gw.mgmt(
+        "PUT",
+        &format!("/apis/{api_id}/plugins/detach"),
+        Some(&attach),
+    );
+    assert_eq!(detached.status, 204, "{}", detached.text);
+    let again = call(&code_a, "/echo/p", None);
+    assert!(again.status == 200 || again.status == 429, "{}", again.text);
+    let refused = call(&code_a, "/echo/p", None);
+    assert_gateway_error(&refused, 429, "APIG.0308");
+    assert_eq!(
+        api_field(&refused).as_deref(),
+        Some("remain:0,limit:1,time:1 hour")
+    );
+}
+
+#[test]
 fn a_shared_throttling_policy_counts_the_calls_of_all_its_apis_together() {
     let backend = EchoBackend::start();
     let gw = start();

@@ -4,9 +4,10 @@
 //! the resource.
 //!
 //! Types served: `cors` (the gateway answers the API's CORS preflights and marks its
-//! responses with the origins, methods and headers the plug-in allows) and `set_resp_headers`
-//! (the gateway overrides, appends, deletes, keeps or adds fields of the API's responses).
-//! APIG's other types (`kafka_log`, `breaker`, `rate_limit`, `third_auth`, `proxy_cache`,
+//! responses with the origins, methods and headers the plug-in allows), `set_resp_headers`
+//! (the gateway overrides, appends, deletes, keeps or adds fields of the API's responses) and
+//! `rate_limit` (request throttling 2.0, see [`rate_limit`]).
+//! APIG's other types (`kafka_log`, `breaker`, `third_auth`, `proxy_cache`,
 //! `proxy_mirror`, `oidc_auth`, `jwt_auth`) are refused with a message that says so: a
 //! plug-in that is stored but does nothing would look like protection that is not there.
 //!
@@ -16,6 +17,12 @@
 
 use crate::error::ApiError;
 use serde_json::{json, Map, Value};
+
+mod rate_limit;
+pub use rate_limit::{
+    Algorithm, ParameterSource, RateLimitPlugin, RateLimitRule, RuleCondition, RuleParameter,
+    RuleTest, SystemValue, MAX_RATE_LIMIT_RULES, MAX_RATE_LIMIT_SPECIALS,
+};
 
 /// Most plug-ins one instance may have (our limit; APIG names none in its API reference).
 pub const MAX_PLUGINS_PER_INSTANCE: usize = 500;
@@ -96,13 +103,14 @@ pub enum PluginType {
     Cors,
     /// `set_resp_headers`: HTTP response header management.
     SetRespHeaders,
+    /// `rate_limit`: request throttling 2.0.
+    RateLimit,
 }
 
 /// APIG's plug-in types this gateway does not run (refused with a message saying so).
-const UNSERVED_TYPES: [&str; 8] = [
+const UNSERVED_TYPES: [&str; 7] = [
     "kafka_log",
     "breaker",
-    "rate_limit",
     "third_auth",
     "proxy_cache",
     "proxy_mirror",
@@ -116,6 +124,7 @@ impl PluginType {
         match self {
             Self::Cors => "cors",
             Self::SetRespHeaders => "set_resp_headers",
+            Self::RateLimit => "rate_limit",
         }
     }
 
@@ -124,6 +133,7 @@ impl PluginType {
         match s {
             "cors" => Some(Self::Cors),
             "set_resp_headers" => Some(Self::SetRespHeaders),
+            "rate_limit" => Some(Self::RateLimit),
             _ => None,
         }
     }
@@ -140,7 +150,7 @@ impl PluginType {
                 "APIG.2011",
                 format!(
                     "Parameter value does not match the rules,parameterName:plugin_type. \
-                     Plugins of type {s} are not supported by this gateway; use cors or set_resp_headers."
+                     Plugins of type {s} are not supported by this gateway; use cors, set_resp_headers or rate_limit."
                 ),
             ));
         }
@@ -477,6 +487,8 @@ pub enum PluginContent {
     Cors(CorsPlugin),
     /// `set_resp_headers`.
     SetRespHeaders(ResponseHeaderRules),
+    /// `rate_limit`.
+    RateLimit(RateLimitPlugin),
 }
 
 impl PluginContent {
@@ -494,6 +506,7 @@ impl PluginContent {
             PluginType::SetRespHeaders => {
                 Self::SetRespHeaders(ResponseHeaderRules::parse(&object)?)
             }
+            PluginType::RateLimit => Self::RateLimit(RateLimitPlugin::parse(&object)?),
         })
     }
 
@@ -502,6 +515,7 @@ impl PluginContent {
         match self {
             Self::Cors(_) => PluginType::Cors,
             Self::SetRespHeaders(_) => PluginType::SetRespHeaders,
+            Self::RateLimit(_) => PluginType::RateLimit,
         }
     }
 
@@ -510,6 +524,7 @@ impl PluginContent {
         match self {
             Self::Cors(c) => c.to_json(),
             Self::SetRespHeaders(r) => r.to_json(),
+            Self::RateLimit(r) => r.to_json(),
         }
         .to_string()
     }

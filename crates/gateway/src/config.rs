@@ -311,8 +311,8 @@ pub struct ThrottlePolicy {
     pub shared: bool,
     /// Window length.
     pub window: Duration,
-    /// Calls of the API per window.
-    pub api_limit: u32,
+    /// Calls of the API per window (`None`: no API limit, a `rate_limit` plug-in's -1).
+    pub api_limit: Option<u32>,
     /// Calls per window by the user (the tenant that owns the calling apps), already the
     /// tenant's exception where it has one; only for authenticated calls.
     pub user_limit: Option<u32>,
@@ -322,6 +322,9 @@ pub struct ThrottlePolicy {
     pub app_exceptions: Vec<(String, u32)>,
     /// Calls per window from one client address.
     pub ip_limit: Option<u32>,
+    /// A `rate_limit` plug-in's parameter-based rules (its parameters and rules; a call
+    /// that a rule takes counts against the rule's limit in place of `api_limit`).
+    pub parameter_rules: Option<std::sync::Arc<apigw_domain::plugin::RateLimitPlugin>>,
 }
 
 /// The API's `req_protocol`: an HTTPS API is served only by the TLS listener, an HTTP one only

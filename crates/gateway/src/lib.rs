@@ -77,6 +77,7 @@ mod policy;
 mod proxy;
 mod quota;
 mod rate_limit;
+mod rate_rules;
 mod responses;
 mod routes;
 mod server;

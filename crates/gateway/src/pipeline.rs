@@ -372,7 +372,15 @@ pub(crate) fn handle<'a>(
                     let now = *wall.insert(crate::quota::wall_ms());
                     let share = gw.throttle_share();
                     let limits = (per_second, share);
-                    let throttled = throttle(api, limits, (app, client), now, &mut trace);
+                    let call = policy::CallFacts {
+                        client,
+                        method: &parts.method,
+                        uri: &uri,
+                        route: &route,
+                        headers: &parts.headers,
+                        host,
+                    };
+                    let throttled = throttle(api, limits, (app, &call), now, &mut trace);
                     pass!(throttled, 'phases);
                 }
                 if let Some(app) = app {
@@ -391,6 +399,7 @@ pub(crate) fn handle<'a>(
                             uri: &uri,
                             route: &route,
                             headers: &parts.headers,
+                            host,
                         };
                         let (serving, policy) = policies.serving(api, &call, &request_id);
                         trace.policy = policy;
@@ -852,13 +861,14 @@ fn check_acl(app: &AppEntry, peer: IpAddr) -> Result<(), ApiError> {
 }
 
 /// Phase 7: one call of the API against the instance's default limit (`per_second`, all
-/// environments together), then against its request throttling policy, by the app (if any)
-/// from the client's address at `now` (Unix milliseconds); each limit as far as this node's
-/// `share` of it goes. A refused call counts against no limit.
+/// environments together), then against its request throttling policy (or `rate_limit`
+/// plug-in, under the first of its parameter-based rules the call meets), by the app (if
+/// any) from the client's address at `now` (Unix milliseconds); each limit as far as this
+/// node's `share` of it goes. A refused call counts against no limit.
 fn throttle(
     api: &ApiEntry,
     (per_second, share): (Option<u32>, Share),
-    (app, client): (Option<&AppEntry>, IpAddr),
+    (app, call): (Option<&AppEntry>, &policy::CallFacts<'_, '_>),
     now: i64,
     trace: &mut Trace<'_>,
 ) -> Result<(), ApiError> {
@@ -877,7 +887,9 @@ fn throttle(
     let Some(limiter) = &api.rate_limit else {
         return Ok(());
     };
-    let counted = limiter.acquire(now, share, app.map(|a| &*a.app_id), client);
+    let rule = limiter.rule_for(call);
+    let caller = (app.map(|a| &*a.app_id), call.client);
+    let counted = limiter.acquire(now, share, caller, rule);
     if trace.enabled {
         let (Ok(left) | Err(left)) = &counted;
         trace.rate_limits.extend(limiter.describe(left));

@@ -51,9 +51,10 @@ struct ConditionEntry {
     test: Test,
 }
 
-/// What a condition reads, resolved.
+/// What a condition reads, resolved (also what a `rate_limit` plug-in's rules read, see
+/// [`crate::rate_rules`]).
 #[derive(Debug, PartialEq, Eq)]
-enum Subject {
+pub(crate) enum Subject {
     /// A path parameter (percent-decoded), or its default.
     PathParam(Box<str>, Option<Box<str>>),
     /// A query parameter (form-decoded), or its default.
@@ -68,6 +69,10 @@ enum Subject {
     Method,
     /// A cookie.
     Cookie(Box<str>),
+    /// The client address as text.
+    ClientAddress,
+    /// The host the call names, without port.
+    ServerName,
 }
 
 /// A condition's test, compiled.
@@ -91,6 +96,8 @@ pub(crate) struct CallFacts<'a, 'r> {
     pub route: &'a RouteMatch<'a, 'r>,
     /// The request headers.
     pub headers: &'a HeaderMap,
+    /// The host the request names (`Host`, else the target's authority), port included.
+    pub host: &'r str,
 }
 
 impl Policies {
@@ -262,7 +269,7 @@ impl<'c, 'a: 'c, 'r: 'c> Reader<'c, 'a, 'r> {
 }
 
 /// What `call` has of `subject`, borrowed from the request where it can be.
-fn read<'c>(call: &'c CallFacts<'_, '_>, subject: &'c Subject) -> Option<Cow<'c, str>> {
+pub(crate) fn read<'c>(call: &'c CallFacts<'_, '_>, subject: &'c Subject) -> Option<Cow<'c, str>> {
     let or_default = |value: Option<Cow<'c, str>>, default: &'c Option<Box<str>>| {
         value.or_else(|| default.as_deref().map(Cow::Borrowed))
     };
@@ -281,6 +288,16 @@ fn read<'c>(call: &'c CallFacts<'_, '_>, subject: &'c Subject) -> Option<Cow<'c,
         Subject::Method => Some(Cow::Borrowed(call.method.as_str())),
         Subject::Cookie(name) => cookie(call.headers, name).map(Cow::Borrowed),
         Subject::SourceIp => None,
+        Subject::ClientAddress => Some(Cow::Owned(call.client.to_string())),
+        Subject::ServerName => Some(Cow::Borrowed(server_name(call.host))),
+    }
+}
+
+/// `host` without its port (an IPv6 literal keeps its brackets).
+fn server_name(host: &str) -> &str {
+    match host.rfind(':') {
+        Some(i) if !host[i..].contains(']') => &host[..i],
+        _ => host,
     }
 }
 
@@ -324,5 +341,13 @@ mod tests {
         assert_eq!(cookie(&headers, "b"), Some("2"));
         assert_eq!(cookie(&headers, "ti"), None);
         assert_eq!(cookie(&HeaderMap::new(), "a"), None);
+    }
+
+    #[test]
+    fn the_server_name_leaves_out_the_port() {
+        assert_eq!(server_name("api.example.com:8443"), "api.example.com");
+        assert_eq!(server_name("api.example.com"), "api.example.com");
+        assert_eq!(server_name("[::1]:443"), "[::1]");
+        assert_eq!(server_name("[::1]"), "[::1]");
     }
 }

@@ -23,6 +23,8 @@
 //! [`AllEnvs`], one counter per API that its entries of every environment share.
 
 use crate::config::ThrottlePolicy;
+use crate::policy::CallFacts;
+use crate::rate_rules::ParameterRules;
 use dashmap::DashMap;
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -30,7 +32,7 @@ use std::hash::BuildHasher;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Entries past which a counter map drops the entries of past windows (at most once a window).
 const SWEEP_AT: usize = 4096;
@@ -44,7 +46,8 @@ const MAX_CALLERS: usize = 100_000;
 #[derive(Debug)]
 struct Terms {
     window_ms: i64,
-    api: u32,
+    /// `None`: no API limit (a `rate_limit` plug-in's -1).
+    api: Option<u32>,
     user: Option<u32>,
     app: Option<u32>,
     app_exceptions: HashMap<Box<str>, u32>,
@@ -294,7 +297,10 @@ pub struct ThrottleCount {
 /// What one call may still make of each limit after it (for `X-Apig-Mode: debug`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Remaining {
-    api: (u32, u32),
+    /// The API limit, or the limit of the parameter-based rule the call counted under.
+    api: Option<(u32, u32)>,
+    /// That rule, if one.
+    rule: Option<usize>,
     user: Option<(u32, u32)>,
     app: Option<(u32, u32)>,
     ip: Option<(u32, u32)>,
@@ -311,6 +317,10 @@ pub(crate) struct Counters {
     user: WindowCounter,
     apps: CounterMap<Box<str>, crate::IndexHasher>,
     ips: CounterMap<IpAddr, std::collections::hash_map::RandomState>,
+    /// The counters of a `rate_limit` plug-in's parameter-based rules, by rule name: handed
+    /// out when the routes are built (never on the request path), so that a rule keeps its
+    /// calls across changes.
+    rules: Mutex<HashMap<Box<str>, Arc<WindowCounter>>>,
 }
 
 impl Counters {
@@ -332,7 +342,14 @@ impl Counters {
             user: WindowCounter::default(),
             apps: CounterMap::default(),
             ips: CounterMap::default(),
+            rules: Mutex::default(),
         })
+    }
+
+    /// The counter of the parameter-based rule `name`.
+    fn rule_counter(&self, name: &str) -> Arc<WindowCounter> {
+        let mut rules = self.rules.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(rules.entry(name.into()).or_default())
     }
 
     /// Which binding the counters belong to.
@@ -396,16 +413,29 @@ impl Counters {
 pub(crate) struct RateLimiter {
     terms: Terms,
     counters: Arc<Counters>,
+    /// A `rate_limit` plug-in's parameter-based rules, if it has any.
+    rules: Option<Box<ParameterRules>>,
 }
 
 impl RateLimiter {
     /// `policy` counting in `counters` (new ones, or those of the previous routes: the calls
     /// counted in the current windows stay).
     pub fn new(policy: &ThrottlePolicy, counters: Arc<Counters>) -> Self {
+        let rules = policy
+            .parameter_rules
+            .as_deref()
+            .and_then(|plugin| ParameterRules::new(plugin, |name| counters.rule_counter(name)));
         Self {
             terms: Terms::of(policy),
             counters,
+            rules,
         }
+    }
+
+    /// The parameter-based rule `call` counts under, if the policy has rules and one takes
+    /// it.
+    pub fn rule_for(&self, call: &CallFacts<'_, '_>) -> Option<usize> {
+        self.rules.as_ref()?.matching(call)
     }
 
     /// The binding's counters.
@@ -439,29 +469,47 @@ impl RateLimiter {
     /// Counts one call at `now` (Unix milliseconds) by `app` (`None`: an unauthenticated
     /// call, which no user or app limit concerns) from `client` against this node's `share` of
     /// each limit: what is left of each, or `Err` with what was left when one refused it (a
-    /// refused call counts nowhere).
+    /// refused call counts nowhere). A call that `rule` (see [`Self::rule_for`]) takes counts
+    /// against that rule's limit and window in place of the API limit.
     pub fn acquire(
         &self,
         now: i64,
         share: Share,
-        app: Option<&str>,
-        client: IpAddr,
+        (app, client): (Option<&str>, IpAddr),
+        rule: Option<usize>,
     ) -> Result<Remaining, Remaining> {
         let (terms, counters) = (&self.terms, &*self.counters);
         let window = now.div_euclid(terms.window_ms) as u32;
-        let api_limit = share.of(terms.api);
+        let rule_in_force = rule.zip(self.rules.as_deref());
+        // The API's own count: the rule's counter, or the API limit's (if it has one).
+        let api_count = match rule_in_force {
+            Some((index, rules)) => {
+                let rule = rules.rule(index);
+                let rule_window = now.div_euclid(rule.window_ms) as u32;
+                Some((&*rule.counter, rule_window, share.of(rule.limit)))
+            }
+            None => terms.api.map(|l| (&counters.api, window, share.of(l))),
+        };
+        let give_back_api = || {
+            if let Some((counter, window, _)) = api_count {
+                counter.give_back(window);
+            }
+        };
         let mut left = Remaining {
-            api: (0, api_limit),
+            rule: rule_in_force.map(|(index, _)| index),
             ..Remaining::default()
         };
-        let Some(api) = counters.api.take(window, api_limit) else {
-            return Err(left);
-        };
-        left.api.0 = api;
+        if let Some((counter, window, limit)) = api_count {
+            let Some(remain) = counter.take(window, limit) else {
+                left.api = Some((0, limit));
+                return Err(left);
+            };
+            left.api = Some((remain, limit));
+        }
         let user = app.and(terms.user).map(|l| share.of(l));
         if let Some(limit) = user {
             let Some(remain) = counters.user.take(window, limit) else {
-                counters.api.give_back(window);
+                give_back_api();
                 left.user = Some((0, limit));
                 return Err(left);
             };
@@ -473,7 +521,7 @@ impl RateLimiter {
         });
         if let Some((app, limit)) = app_limit {
             let Some(remain) = counters.apps.take(app, window, limit) else {
-                counters.api.give_back(window);
+                give_back_api();
                 if user.is_some() {
                     counters.user.give_back(window);
                 }
@@ -484,7 +532,7 @@ impl RateLimiter {
         }
         if let Some(limit) = terms.ip.map(|l| share.of(l)) {
             let Some(remain) = counters.ips.take(&client, window, limit) else {
-                counters.api.give_back(window);
+                give_back_api();
                 if user.is_some() {
                     counters.user.give_back(window);
                 }
@@ -502,10 +550,18 @@ impl RateLimiter {
     /// The `X-Apig-RateLimit-*` fields of a call that left `left`: (name, value) per limit.
     pub fn describe(&self, left: &Remaining) -> Vec<(&'static str, String)> {
         let terms = &self.terms;
-        let mut fields = vec![(
-            "x-apig-ratelimit-api",
-            terms.describe(left.api.0, left.api.1),
-        )];
+        let mut fields = Vec::with_capacity(4);
+        if let Some((remain, limit)) = left.api {
+            let rule = left.rule.zip(self.rules.as_deref());
+            let field = match rule {
+                Some((index, rules)) => {
+                    let window_ms = rules.rule(index).window_ms;
+                    crate::quota::rate_limit_field(remain, limit, window_ms)
+                }
+                None => terms.describe(remain, limit),
+            };
+            fields.push(("x-apig-ratelimit-api", field));
+        }
         let named = [
             ("x-apig-ratelimit-user", left.user),
             ("x-apig-ratelimit-app", left.app),
@@ -530,11 +586,12 @@ mod tests {
             throttle_id: "t".into(),
             shared: false,
             window: Duration::from_secs(1),
-            api_limit: api,
+            api_limit: Some(api),
             user_limit: user,
             app_limit: app,
             app_exceptions: vec![("vip".into(), 5)],
             ip_limit: ip,
+            parameter_rules: None,
         }
     }
 
@@ -550,46 +607,57 @@ mod tests {
     #[test]
     fn the_api_limit_counts_every_call_per_fixed_window() {
         let l = limiter(&policy(2, None, None, None));
-        assert_eq!(l.acquire(T, Share::WHOLE, None, ip(1)).unwrap().api, (1, 2));
         assert_eq!(
-            l.acquire(T + 999, Share::WHOLE, Some("a"), ip(2))
+            l.acquire(T, Share::WHOLE, (None, ip(1)), None).unwrap().api,
+            Some((1, 2))
+        );
+        assert_eq!(
+            l.acquire(T + 999, Share::WHOLE, (Some("a"), ip(2)), None)
                 .unwrap()
                 .api,
-            (0, 2)
+            Some((0, 2))
         );
-        assert!(l.acquire(T + 999, Share::WHOLE, None, ip(3)).is_err());
+        assert!(l
+            .acquire(T + 999, Share::WHOLE, (None, ip(3)), None)
+            .is_err());
         // Windows start on the epoch's second.
-        assert!(l.acquire(T + 1000, Share::WHOLE, None, ip(1)).is_ok());
+        assert!(l
+            .acquire(T + 1000, Share::WHOLE, (None, ip(1)), None)
+            .is_ok());
     }
 
     #[test]
     fn app_user_and_address_limits_apply_to_their_callers_and_refusals_count_nowhere() {
         let l = limiter(&policy(100, Some(4), Some(2), Some(3)));
-        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
-        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, (Some("a"), ip(1)), None).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, (Some("a"), ip(1)), None).is_ok());
         // App a is at its limit; the refusal takes back the API and user calls.
-        let refused = l.acquire(T, Share::WHOLE, Some("a"), ip(1)).unwrap_err();
+        let refused = l
+            .acquire(T, Share::WHOLE, (Some("a"), ip(1)), None)
+            .unwrap_err();
         assert_eq!(refused.app, Some((0, 2)));
         // Address 1 has made two calls; b's call from it is the third and last.
-        let ok = l.acquire(T, Share::WHOLE, Some("b"), ip(1)).unwrap();
+        let ok = l
+            .acquire(T, Share::WHOLE, (Some("b"), ip(1)), None)
+            .unwrap();
         assert_eq!((ok.user, ok.ip), (Some((1, 4)), Some((0, 3))));
         assert!(l
-            .acquire(T, Share::WHOLE, None, ip(1))
+            .acquire(T, Share::WHOLE, (None, ip(1)), None)
             .unwrap_err()
             .ip
             .is_some());
         // The user (every app's tenant) has one call left: unauthenticated calls do not count.
-        assert!(l.acquire(T, Share::WHOLE, Some("c"), ip(2)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, (Some("c"), ip(2)), None).is_ok());
         assert_eq!(
-            l.acquire(T, Share::WHOLE, Some("d"), ip(3))
+            l.acquire(T, Share::WHOLE, (Some("d"), ip(3)), None)
                 .unwrap_err()
                 .user,
             Some((0, 4))
         );
-        assert!(l.acquire(T, Share::WHOLE, None, ip(4)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, (None, ip(4)), None).is_ok());
         assert_eq!(
-            l.acquire(T, Share::WHOLE, None, ip(4)).unwrap().api,
-            (100 - 6, 100)
+            l.acquire(T, Share::WHOLE, (None, ip(4)), None).unwrap().api,
+            Some((100 - 6, 100))
         );
     }
 
@@ -597,15 +665,25 @@ mod tests {
     fn an_app_exception_replaces_the_app_limit_and_new_terms_keep_the_counts() {
         let l = limiter(&policy(100, None, Some(1), None));
         for _ in 0..5 {
-            assert!(l.acquire(T, Share::WHOLE, Some("vip"), ip(1)).is_ok());
+            assert!(l
+                .acquire(T, Share::WHOLE, (Some("vip"), ip(1)), None)
+                .is_ok());
         }
-        assert!(l.acquire(T, Share::WHOLE, Some("vip"), ip(1)).is_err());
-        assert!(l.acquire(T, Share::WHOLE, Some("x"), ip(1)).is_ok());
-        assert!(l.acquire(T, Share::WHOLE, Some("x"), ip(1)).is_err());
+        assert!(l
+            .acquire(T, Share::WHOLE, (Some("vip"), ip(1)), None)
+            .is_err());
+        assert!(l.acquire(T, Share::WHOLE, (Some("x"), ip(1)), None).is_ok());
+        assert!(l
+            .acquire(T, Share::WHOLE, (Some("x"), ip(1)), None)
+            .is_err());
         let l = RateLimiter::new(&policy(6, None, Some(3), None), Arc::clone(l.counters()));
         // 6 API calls counted so far: the new API limit is reached.
-        assert!(l.acquire(T, Share::WHOLE, Some("y"), ip(1)).is_err());
-        assert!(l.acquire(T + 1000, Share::WHOLE, Some("x"), ip(1)).is_ok());
+        assert!(l
+            .acquire(T, Share::WHOLE, (Some("y"), ip(1)), None)
+            .is_err());
+        assert!(l
+            .acquire(T + 1000, Share::WHOLE, (Some("x"), ip(1)), None)
+            .is_ok());
     }
 
     #[test]
@@ -630,18 +708,20 @@ mod tests {
         assert_eq!(Share::among(4).of(u32::MAX), u32::MAX / 4 + 1);
         let l = limiter(&policy(4, Some(4), Some(6), Some(100)));
         let half = Share::among(2);
-        let first = l.acquire(T, half, Some("a"), ip(1)).unwrap();
-        assert_eq!(first.api, (1, 2));
+        let first = l.acquire(T, half, (Some("a"), ip(1)), None).unwrap();
+        assert_eq!(first.api, Some((1, 2)));
         assert_eq!(first.user, Some((1, 2)));
         assert_eq!(first.app, Some((2, 3)));
         assert_eq!(first.ip, Some((49, 50)));
-        assert!(l.acquire(T, half, Some("a"), ip(1)).is_ok());
+        assert!(l.acquire(T, half, (Some("a"), ip(1)), None).is_ok());
         assert_eq!(
-            l.acquire(T, half, Some("a"), ip(1)).unwrap_err().api,
-            (0, 2)
+            l.acquire(T, half, (Some("a"), ip(1)), None)
+                .unwrap_err()
+                .api,
+            Some((0, 2))
         );
         // The same counters under the whole limits: two more calls.
-        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, (Some("a"), ip(1)), None).is_ok());
     }
 
     #[test]
@@ -649,9 +729,9 @@ mod tests {
         let mut minute = policy(10, Some(10), Some(5), Some(10));
         minute.window = Duration::from_secs(60);
         let l = limiter(&minute);
-        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
-        assert!(l.acquire(T, Share::WHOLE, Some("a"), ip(1)).is_ok());
-        assert!(l.acquire(T, Share::WHOLE, None, ip(2)).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, (Some("a"), ip(1)), None).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, (Some("a"), ip(1)), None).is_ok());
+        assert!(l.acquire(T, Share::WHOLE, (None, ip(2)), None).is_ok());
         let mut counts = Vec::new();
         l.checkpoint(T + 1000, &mut counts);
         let calls = |caller: ThrottleCaller| {
@@ -670,10 +750,10 @@ mod tests {
         let restarted = limiter(&minute);
         assert!(counts.iter().all(|c| restarted.restore(c, T + 2000)));
         let left = restarted
-            .acquire(T + 2000, Share::WHOLE, Some("a"), ip(1))
+            .acquire(T + 2000, Share::WHOLE, (Some("a"), ip(1)), None)
             .unwrap();
         assert_eq!(
-            (left.api.0, left.app.unwrap().0, left.ip.unwrap().0),
+            (left.api.unwrap().0, left.app.unwrap().0, left.ip.unwrap().0),
             (6, 2, 7)
         );
         assert!(!limiter(&minute).restore(&counts[0], T + 60_000));
@@ -686,10 +766,67 @@ mod tests {
 
         // Windows shorter than a minute are not checkpointed.
         let second = limiter(&policy(10, None, None, None));
-        assert!(second.acquire(T, Share::WHOLE, None, ip(1)).is_ok());
+        assert!(second.acquire(T, Share::WHOLE, (None, ip(1)), None).is_ok());
         let mut none = Vec::new();
         second.checkpoint(T, &mut none);
         assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_call_a_parameter_rule_takes_counts_against_the_rule_in_place_of_the_api_limit() {
+        let content = serde_json::json!({
+            "api_limit": -1, "ip_limit": 3, "default_interval": 1, "default_time_unit": "minute",
+            "parameters": [{"type": "method", "name": "method", "value": "method"}],
+            "rules": [{"rule_name": "writes", "match_regex": "[\"method\",\"==\",\"POST\"]",
+                       "interval": 10, "time_unit": "second", "limit": 1}]
+        });
+        let plugin = match apigw_domain::plugin::PluginContent::parse(
+            apigw_domain::plugin::PluginType::RateLimit,
+            &content.to_string(),
+        )
+        .unwrap()
+        {
+            apigw_domain::plugin::PluginContent::RateLimit(p) => p,
+            other => panic!("{other:?}"),
+        };
+        let mut p = policy(1, None, None, Some(3));
+        p.api_limit = None;
+        p.window = Duration::from_secs(60);
+        p.parameter_rules = Some(Arc::new(plugin));
+        let counters = Counters::new("k");
+        let l = RateLimiter::new(&p, Arc::clone(&counters));
+        // No API limit: a call no rule takes counts only against the address limit.
+        let plain = l.acquire(T, Share::WHOLE, (None, ip(1)), None).unwrap();
+        assert_eq!(plain.api, None);
+        assert_eq!(
+            l.describe(&plain),
+            [(
+                "x-apig-ratelimit-ip",
+                "remain:2,limit:3,time:1 minute".to_owned()
+            )]
+        );
+        // The rule's one call per 10 seconds.
+        let first = l.acquire(T, Share::WHOLE, (None, ip(1)), Some(0)).unwrap();
+        assert_eq!(first.api, Some((0, 1)));
+        assert_eq!(l.describe(&first)[0].1, "remain:0,limit:1,time:10 second");
+        let refused = l
+            .acquire(T, Share::WHOLE, (None, ip(2)), Some(0))
+            .unwrap_err();
+        assert_eq!(refused.api, Some((0, 1)));
+        // A call the address limit refuses gives the rule its call back (the next window of
+        // the rule, the same minute of the address limit).
+        assert!(l.acquire(T, Share::WHOLE, (None, ip(1)), None).is_ok());
+        assert!(l
+            .acquire(T + 10_000, Share::WHOLE, (None, ip(1)), Some(0))
+            .is_err());
+        assert!(l
+            .acquire(T + 10_000, Share::WHOLE, (None, ip(2)), Some(0))
+            .is_ok());
+        // The routes built again hand the rule the same counter.
+        let again = RateLimiter::new(&p, counters);
+        assert!(again
+            .acquire(T + 10_000, Share::WHOLE, (None, ip(3)), Some(0))
+            .is_err());
     }
 
     #[test]

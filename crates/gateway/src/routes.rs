@@ -85,6 +85,17 @@ pub(crate) struct RouteMatch<'s, 'r> {
 }
 
 impl<'r> RouteMatch<'_, 'r> {
+    /// A match of an exact route for `path` (for tests of what reads a call).
+    #[cfg(test)]
+    pub(crate) fn empty(path: &'r str) -> Self {
+        RouteMatch {
+            api: 0,
+            pattern: &[],
+            path,
+            suffix: "",
+        }
+    }
+
     /// The raw (still percent-encoded) value of path parameter `{name}`.
     pub fn param(&self, name: &str) -> Option<&'r str> {
         self.pattern

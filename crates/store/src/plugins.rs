@@ -202,6 +202,11 @@ pub struct AttachedPlugin {
     pub api_id: String,
     /// The environment.
     pub env_id: String,
+    /// The plug-in.
+    pub plugin_id: String,
+    /// The project owning the instance (the tenant a `rate_limit` plug-in's excluded
+    /// tenants are compared with).
+    pub project_id: String,
     /// The plug-in's configuration.
     pub content: PluginContent,
 }

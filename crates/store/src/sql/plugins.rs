@@ -569,8 +569,10 @@ impl PluginStore for SqlStore {
 
     async fn attached_plugins(&self, instance_id: &str) -> StoreResult<Vec<AttachedPlugin>> {
         let rows = sqlx::query(
-            "SELECT b.api_id, b.env_id, g.plugin_type, g.content FROM plugin_bindings b \
+            "SELECT b.api_id, b.env_id, b.plugin_id, i.project_id, g.plugin_type, g.content \
+             FROM plugin_bindings b \
              JOIN plugins g ON g.id = b.plugin_id \
+             JOIN instances i ON i.id = b.instance_id \
              JOIN publications pb ON pb.api_id = b.api_id AND pb.env_id = b.env_id \
              WHERE b.instance_id = $1 ORDER BY b.api_id, b.env_id, g.plugin_type",
         )
@@ -587,6 +589,8 @@ impl PluginStore for SqlStore {
                 Ok(AttachedPlugin {
                     api_id: row.try_get("api_id")?,
                     env_id: row.try_get("env_id")?,
+                    plugin_id: row.try_get("plugin_id")?,
+                    project_id: row.try_get("project_id")?,
                     content,
                 })
             })
