@@ -807,6 +807,43 @@ fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
 }
 
 #[test]
+fn a_rate_limit_plugin_s_rule_is_divided_among_the_nodes_as_a_policy_s_limits_are() {
+    let Some((_backend, a, b, client, f)) = two_nodes_serving_with(&[]) else {
+        return;
+    };
+    a.until_logged("the number of gateway nodes changed", 1);
+    // No API limit; the calls of method GET: 4 a day, attached through node A.
+    let content = json!({"api_limit": -1, "default_time_unit": "day",
+        "parameters": [{"type": "method", "name": "m", "value": "method"}],
+        "rules": [{"rule_name": "gets", "match_regex": "[\"m\",\"==\",\"GET\"]", "limit": 4}]});
+    let plugin = a.created(
+        "/plugins",
+        json!({"plugin_name": "divided_rule", "plugin_type": "rate_limit",
+               "plugin_scope": "global", "plugin_content": content.to_string()}),
+    );
+    a.created(
+        &format!("/apis/{}/plugins/attach", f.api_id),
+        json!({"env_id": RELEASE, "plugin_ids": [plugin["plugin_id"]]}),
+    );
+    // Each node admits its half of the rule's 4 calls, then refuses: 4 in all.
+    for node in [&a, &b] {
+        let started = Instant::now();
+        let first = loop {
+            match node.call_debug(&client, &f.code) {
+                (200, Some(limit)) => break limit,
+                (200, None) => assert!(started.elapsed() < Duration::from_secs(15)),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(first, "remain:1,limit:2,time:1 day");
+        let (status, second) = node.call_debug(&client, &f.code);
+        assert_eq!(status, 200);
+        assert_eq!(second.as_deref(), Some("remain:0,limit:2,time:1 day"));
+        assert_eq!(node.call_debug(&client, &f.code).0, 429);
+    }
+}
+
+#[test]
 fn a_crashed_nodes_throttling_counts_are_carried_on_by_another_node() {
     if skip_on_sqlite() {
         return;
