@@ -735,6 +735,24 @@ fn every_node_s_view_of_a_channel_s_servers_shows_in_the_management_answers() {
     assert_eq!(statuses(&a), both);
 }
 
+/// `node` admits its half of a limit of 4 calls a day (once the limit is in force there),
+/// then refuses.
+fn admits_its_half(node: &NodeUnderTest, client: &Client, code: &str) {
+    let started = Instant::now();
+    let first = loop {
+        match node.call_debug(client, code) {
+            (200, Some(limit)) => break limit,
+            (200, None) => assert!(started.elapsed() < Duration::from_secs(15)),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(first, "remain:1,limit:2,time:1 day");
+    let (status, second) = node.call_debug(client, code);
+    assert_eq!(status, 200);
+    assert_eq!(second.as_deref(), Some("remain:0,limit:2,time:1 day"));
+    assert_eq!(node.call_debug(client, code).0, 429);
+}
+
 #[test]
 fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
     // Checkpoints are taken over only by a starting node here (see the last part).
@@ -760,19 +778,7 @@ fn throttling_limits_are_divided_among_the_nodes_serving_the_instance() {
     );
     // Each node admits its half of the 4 calls a day, then refuses: 4 in all.
     for node in [&a, &b] {
-        let started = Instant::now();
-        let first = loop {
-            match node.call_debug(&client, &f.code) {
-                (200, Some(limit)) => break limit,
-                (200, None) => assert!(started.elapsed() < Duration::from_secs(15)),
-                other => panic!("{other:?}"),
-            }
-        };
-        assert!(first.starts_with("remain:1,limit:2,"), "{first}");
-        let (status, second) = node.call_debug(&client, &f.code);
-        assert_eq!(status, 200);
-        assert!(second.unwrap().starts_with("remain:0,limit:2,"));
-        assert_eq!(node.call_debug(&client, &f.code).0, 429);
+        admits_its_half(node, &client, &f.code);
     }
 
     // B stops and withdraws: A enforces the whole limit again from its next announcement.
@@ -827,19 +833,7 @@ fn a_rate_limit_plugin_s_rule_is_divided_among_the_nodes_as_a_policy_s_limits_ar
     );
     // Each node admits its half of the rule's 4 calls, then refuses: 4 in all.
     for node in [&a, &b] {
-        let started = Instant::now();
-        let first = loop {
-            match node.call_debug(&client, &f.code) {
-                (200, Some(limit)) => break limit,
-                (200, None) => assert!(started.elapsed() < Duration::from_secs(15)),
-                other => panic!("{other:?}"),
-            }
-        };
-        assert_eq!(first, "remain:1,limit:2,time:1 day");
-        let (status, second) = node.call_debug(&client, &f.code);
-        assert_eq!(status, 200);
-        assert_eq!(second.as_deref(), Some("remain:0,limit:2,time:1 day"));
-        assert_eq!(node.call_debug(&client, &f.code).0, 429);
+        admits_its_half(node, &client, &f.code);
     }
 }
 

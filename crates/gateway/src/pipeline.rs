@@ -364,6 +364,15 @@ pub(crate) fn handle<'a>(
                     let checked = params::check(&api.req_params, &route, query, &parts.headers);
                     pass!(checked, 'phases);
                 }
+                // What throttling rules and backend policies read of the call (references).
+                let call = policy::CallFacts {
+                    client,
+                    method: &parts.method,
+                    uri: &uri,
+                    route: &route,
+                    headers: &parts.headers,
+                    host,
+                };
                 // Phase 7: request throttling (429 APIG.0308), before any quota is spent. The
                 // wall clock, read once for this phase and the next.
                 let mut wall = None;
@@ -372,14 +381,6 @@ pub(crate) fn handle<'a>(
                     let now = *wall.insert(crate::quota::wall_ms());
                     let share = gw.throttle_share();
                     let limits = (per_second, share);
-                    let call = policy::CallFacts {
-                        client,
-                        method: &parts.method,
-                        uri: &uri,
-                        route: &route,
-                        headers: &parts.headers,
-                        host,
-                    };
                     let throttled = throttle(api, limits, (app, &call), now, &mut trace);
                     pass!(throttled, 'phases);
                 }
@@ -393,14 +394,6 @@ pub(crate) fn handle<'a>(
                 let serving = match &api.policies {
                     None => &api.serving,
                     Some(policies) => {
-                        let call = policy::CallFacts {
-                            client,
-                            method: &parts.method,
-                            uri: &uri,
-                            route: &route,
-                            headers: &parts.headers,
-                            host,
-                        };
                         let (serving, policy) = policies.serving(api, &call, &request_id);
                         trace.policy = policy;
                         serving
