@@ -21,6 +21,11 @@
 //!
 //! The instance's default limit (`ratelimit`, calls per second of each API) counts in
 //! [`AllEnvs`], one counter per API that its entries of every environment share.
+//!
+//! A `rate_limit` plug-in (request throttling 2.0) attached to an API is a policy of its own
+//! here, in place of the API's policy: its API limit may be absent, and its parameter-based
+//! rules ([`crate::rate_rules`]) count the calls they take in counters of their own, in place
+//! of the API counter.
 
 use crate::config::ThrottlePolicy;
 use crate::policy::CallFacts;
