@@ -103,7 +103,7 @@ def test_plugins_through_the_official_sdk_shape_the_gateway_s_answers(
     # Unsupported types are refused in the SDK's error shape.
     with pytest.raises(ClientRequestException) as refused:
         apig.create_plugin(CreatePluginRequest(instance_id=instance_id, body=PluginCreate(
-            plugin_name="sdk_breaker", plugin_type="breaker", plugin_scope="global",
+            plugin_name="sdk_kafka", plugin_type="kafka_log", plugin_scope="global",
             plugin_content="{}")))
     assert refused.value.status_code == 400 and refused.value.error_code == "APIG.2011"
 
@@ -229,3 +229,52 @@ def test_a_rate_limit_plugin_through_the_official_sdk_throttles_by_its_rule(
     assert _call(server, headers=free).status_code == 200
     apig.delete_plugin(DeletePluginRequest(instance_id=instance_id,
                                            plugin_id=limits.plugin_id))
+
+
+def test_a_breaker_plugin_through_the_official_sdk_opens_and_answers_in_the_backend_s_place(
+        server, apig, instance_id, open_api):
+    # Every answer slower than 0 ms is unhealthy: the second one opens the breaker for a
+    # minute, and an open breaker answers 418 with a body of its own.
+    guard = apig.create_plugin(CreatePluginRequest(instance_id=instance_id, body=PluginCreate(
+        plugin_name="sdk_guard", plugin_type="breaker", plugin_scope="global",
+        plugin_content=json.dumps({
+            "scope": "basic",
+            "breaker_condition": {
+                "breaker_type": "condition", "breaker_mode": "counter",
+                "unhealthy_condition": '["$context.backendResponseTime",">=",0]',
+                "unhealthy_threshold": 2, "time_window": 60, "open_breaker_time": 60},
+            "downgrade_default": {"type": "mock", "mock_info": {
+                "status_code": 418, "result_content": '{"resting":true}',
+                "headers": [{"key": "Retry-After", "value": "60"}]}}}))))
+    assert guard.plugin_type == "breaker"
+    content = json.loads(guard.plugin_content)
+    assert content["breaker_condition"]["unhealthy_condition"] == \
+        '["$context.backendResponseTime",">=",0]'
+    assert content["downgrade_default"]["mock_info"]["status_code"] == 418
+    apig.attach_plugin_to_api(AttachPluginToApiRequest(
+        instance_id=instance_id, api_id=open_api.id,
+        body=ApiOperPluginInfo(env_id=RELEASE, plugin_ids=[guard.plugin_id])))
+
+    assert _call(server).json()["path"] == "/backend/plugged"
+    assert _call(server).json()["path"] == "/backend/plugged"
+    resting = _call(server)
+    assert resting.status_code == 418, resting.text
+    assert resting.json() == {"resting": True}
+    assert resting.headers["Retry-After"] == "60"
+
+    # A bad condition is refused in the SDK's error shape, naming its field.
+    with pytest.raises(ClientRequestException) as bad:
+        apig.update_plugin(UpdatePluginRequest(
+            instance_id=instance_id, plugin_id=guard.plugin_id, body=PluginCreate(
+                plugin_name="sdk_guard", plugin_type="breaker", plugin_scope="global",
+                plugin_content=json.dumps({"breaker_condition": {
+                    "breaker_type": "condition", "unhealthy_condition": '["$context.size",">",1]',
+                    "unhealthy_threshold": 1, "time_window": 1, "open_breaker_time": 1}}))))
+    assert bad.value.status_code == 400 and bad.value.error_code == "APIG.2011"
+    assert "plugin_content.breaker_condition.unhealthy_condition" in bad.value.error_msg
+
+    apig.detach_plugin_from_api(DetachPluginFromApiRequest(
+        instance_id=instance_id, api_id=open_api.id,
+        body=ApiOperPluginInfo(env_id=RELEASE, plugin_ids=[guard.plugin_id])))
+    assert _call(server).status_code == 200
+    apig.delete_plugin(DeletePluginRequest(instance_id=instance_id, plugin_id=guard.plugin_id))

@@ -12,7 +12,9 @@ use apigw_domain::api::{
 use apigw_domain::authz::AclType;
 use apigw_domain::certificate::TrustedRootCa;
 use apigw_domain::env_variable::{substitute, Undefined};
-use apigw_domain::plugin::{PluginContent, RateLimitPlugin};
+use apigw_domain::plugin::{
+    BreakerPlugin, Downgrade, DowngradeTarget, PluginContent, RateLimitPlugin,
+};
 use apigw_domain::sign_key::{SignKeySpec, SignType};
 use apigw_domain::throttle::SpecialObjectType;
 use apigw_domain::vpc_channel;
@@ -20,10 +22,10 @@ use apigw_domain::FeatureName;
 use apigw_gateway::{
     ApiAuth, ApiPlugins, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppTokenConfig,
     AppUpdate, Backend, BackendParam, BackendPolicy, BackendRetries, BackendSigning,
-    BalanceStrategy, BoundCertificate, ChannelConfig, ChannelMember, ChannelTarget,
-    ClientCaFingerprint, ConditionSubject, ConditionTest, ErrorResponses, Gateway, GatewayConfig,
-    GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl,
-    ListenerCertificate, MockAnswer, ParamValue, PolicyCondition, ProbeProtocol, Protocol,
+    BalanceStrategy, BoundCertificate, BreakerConfig, ChannelConfig, ChannelMember, ChannelTarget,
+    ClientCaFingerprint, ConditionSubject, ConditionTest, DowngradeConfig, ErrorResponses, Gateway,
+    GatewayConfig, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend, InstanceFeatures,
+    IpAcl, ListenerCertificate, MockAnswer, ParamValue, PolicyCondition, ProbeProtocol, Protocol,
     PublishedApi, QuotaLimit, ReqMethod, RequestParam, ThrottlePolicy, ValueRules,
 };
 use apigw_store::group_domains::BoundDomain;
@@ -555,6 +557,92 @@ fn plugin_throttle(plugin_id: &str, project_id: &str, plugin: RateLimitPlugin) -
     }
 }
 
+/// The circuit breaker of the `breaker` plug-in `plugin_id` attached to `api`: its counts
+/// shared by every API the plug-in is attached to (`share`), or the API's own in this
+/// environment (`basic`); each breaker's downgrade resolved (a `passthrough` one is the API's
+/// own backend with the fields added, an `http_vpc` one the channel's servers).
+fn breaker_config(
+    plugin_id: &str,
+    plugin: BreakerPlugin,
+    api: &PublishedApi,
+    channels: &Channels,
+) -> BreakerConfig {
+    let key = if plugin.shared {
+        format!("plugin:{plugin_id}")
+    } else {
+        format!("plugin:{plugin_id}:{}:{}", api.api_id, api.env_id)
+    };
+    let downgrade = |d: Option<&Downgrade>| match d {
+        None => DowngradeConfig::Unavailable,
+        Some(Downgrade::Mock(answer)) => DowngradeConfig::Mock(answer.clone()),
+        Some(Downgrade::Passthrough(fields)) => DowngradeConfig::Backend {
+            backend: api.backend.clone(),
+            params: api
+                .backend_params
+                .iter()
+                .cloned()
+                .chain(fields.iter().map(|(name, value)| BackendParam {
+                    name: name.clone(),
+                    location: apigw_gateway::ParamLocation::Header,
+                    value: ParamValue::Constant(value.clone()),
+                }))
+                .collect(),
+        },
+        Some(Downgrade::Http(b)) => {
+            let channel = match &b.target {
+                DowngradeTarget::Address(_) => None,
+                DowngradeTarget::Channel(id) => match channels.get(id) {
+                    Some(channel) => Some(ChannelTarget {
+                        channel: Arc::clone(channel),
+                        proxy_host: None,
+                    }),
+                    None => {
+                        let reason =
+                            format!("VPC channel {id} of circuit breaker {key} does not exist");
+                        return DowngradeConfig::Backend {
+                            backend: Backend::Missing { reason },
+                            params: Vec::new(),
+                        };
+                    }
+                },
+            };
+            let (host, port) = match &b.target {
+                DowngradeTarget::Address(a) => (a.host().to_owned(), a.port_for(b.protocol())),
+                DowngradeTarget::Channel(_) => (String::new(), 0),
+            };
+            let method = match b.method {
+                HttpMethod::Any => ReqMethod::Any,
+                m => ReqMethod::Only(m.as_str().parse().unwrap_or(http::Method::GET)),
+            };
+            DowngradeConfig::Backend {
+                backend: Backend::Http(HttpBackend {
+                    https: b.https,
+                    grpc: false,
+                    host,
+                    port,
+                    method,
+                    path: b.path.clone(),
+                    timeout: Duration::from_millis(u64::from(b.timeout_ms)),
+                    retries: BackendRetries::default(),
+                    channel,
+                }),
+                params: Vec::new(),
+            }
+        }
+    };
+    let mut downgrades = vec![downgrade(plugin.downgrade.as_ref())];
+    for rule in &plugin.rules {
+        downgrades.push(downgrade(
+            rule.downgrade.as_ref().or(plugin.downgrade.as_ref()),
+        ));
+    }
+    BreakerConfig {
+        key,
+        plugin: Arc::new(plugin),
+        downgrades,
+    }
+}
+
 /// Reads what instance `instance_id` routes: its groups with published APIs, and those APIs.
 async fn load_routes(
     store: &dyn Store,
@@ -603,20 +691,23 @@ async fn load_routes(
         })
         .collect();
     let mut plugins: HashMap<(String, String), ApiPlugins> = HashMap::new();
+    // Breakers are resolved once the API's backend is known (a passthrough downgrade is it).
+    let mut breakers: HashMap<(String, String), (String, BreakerPlugin)> = HashMap::new();
     for attached in store.attached_plugins(instance_id).await? {
         let key = (attached.api_id, attached.env_id);
-        if let PluginContent::RateLimit(limits) = attached.content {
-            // In force in place of a request throttling policy bound to the same API (APIG's
-            // rule: the policy becomes invalid).
-            let policy = plugin_throttle(&attached.plugin_id, &attached.project_id, limits);
-            throttles.insert(key, policy);
-            continue;
-        }
-        let entry = plugins.entry(key).or_default();
+        let entry = plugins.entry(key.clone()).or_default();
         match attached.content {
             PluginContent::Cors(cors) => entry.cors = Some(cors),
             PluginContent::SetRespHeaders(rules) => entry.response_headers = Some(rules),
-            PluginContent::RateLimit(_) => {}
+            // In force in place of a request throttling policy bound to the same API (APIG's
+            // rule: the policy becomes invalid).
+            PluginContent::RateLimit(limits) => {
+                let policy = plugin_throttle(&attached.plugin_id, &attached.project_id, limits);
+                throttles.insert(key, policy);
+            }
+            PluginContent::Breaker(breaker) => {
+                breakers.insert(key, (attached.plugin_id, breaker));
+            }
         }
     }
     // Group id → environment id → the values there.
@@ -667,6 +758,9 @@ async fn load_routes(
         api.ip_acl = ip_acls.remove(&key);
         api.backend_signing = signing.remove(&key);
         api.plugins = plugins.remove(&key).unwrap_or_default();
+        if let Some((plugin_id, breaker)) = breakers.remove(&key) {
+            api.plugins.breaker = Some(breaker_config(&plugin_id, breaker, &api, &channels));
+        }
         api.responses = api_responses(&sets, &p.definition, &p.group.id);
         apis.push(api);
     }
@@ -1041,5 +1135,94 @@ mod tests {
         let policy = plugin_throttle("p2", "proj", with_rule.clone());
         assert!(!policy.shared);
         assert_eq!(policy.parameter_rules.as_deref(), Some(&with_rule));
+    }
+
+    #[test]
+    fn a_breaker_plugin_s_downgrades_are_resolved_against_the_api_and_its_channels() {
+        let content = serde_json::json!({
+            "scope": "basic",
+            "breaker_condition": {"breaker_type": "timeout", "unhealthy_threshold": 1,
+                "time_window": 1, "open_breaker_time": 1},
+            "downgrade_default": {"type": "passthrough",
+                "passthrough_infos": [{"key": "X-Degraded", "value": "1"}]},
+            "downgrade_parameters": [{"type": "method", "name": "m", "value": "method"}],
+            "downgrade_rules": [
+                {"rule_name": "vpc", "match_regex": "[\"m\",\"==\",\"PUT\"]",
+                 "downgrade_backend": {"type": "http_vpc", "http_vpc_info": {"vpc_channel_id": "ch1",
+                     "scheme": "HTTPS", "method": "POST", "path": "/spare", "timeout": 800}}},
+                {"rule_name": "gone", "match_regex": "[\"m\",\"==\",\"DELETE\"]",
+                 "downgrade_backend": {"type": "http", "http_info": {"isVpc": true, "vpc_channel_id": "nope"}}},
+                {"rule_name": "same", "match_regex": "[\"m\",\"==\",\"GET\"]"}
+            ]
+        });
+        let PluginContent::Breaker(plugin) =
+            PluginContent::parse(PluginType::Breaker, &content.to_string()).unwrap()
+        else {
+            panic!()
+        };
+        let own = Backend::Mock(MockAnswer {
+            content: "own".into(),
+        });
+        let api = PublishedApi {
+            api_id: "a1".into(),
+            name: "a".into(),
+            group_id: "g".into(),
+            env_id: "e1".into(),
+            env_name: "RELEASE".into(),
+            req_protocol: Protocol::Both,
+            req_method: ReqMethod::Any,
+            req_uri: "/a".into(),
+            match_mode: apigw_gateway::MatchMode::Normal,
+            auth: ApiAuth::None,
+            backend: own.clone(),
+            req_params: Vec::new(),
+            backend_params: Vec::new(),
+            policies: Vec::new(),
+            cors: false,
+            throttle: None,
+            ip_acl: None,
+            backend_signing: None,
+            responses: None,
+            plugins: ApiPlugins::default(),
+        };
+        let channel = Arc::new(ChannelConfig {
+            id: "ch1".into(),
+            strategy: BalanceStrategy::RoundRobin,
+            members: Vec::new(),
+            health_check: None,
+        });
+        let channels: Channels = [("ch1".to_owned(), Arc::clone(&channel))].into();
+        let config = breaker_config("p9", plugin, &api, &channels);
+        assert_eq!(config.key, "plugin:p9:a1:e1");
+        let header = BackendParam {
+            name: "x-degraded".into(),
+            location: apigw_gateway::ParamLocation::Header,
+            value: ParamValue::Constant("1".into()),
+        };
+        let passthrough = DowngradeConfig::Backend {
+            backend: own,
+            params: vec![header],
+        };
+        assert_eq!(config.downgrades.len(), 4);
+        assert_eq!(config.downgrades[0], passthrough);
+        let DowngradeConfig::Backend {
+            backend: Backend::Http(spare),
+            ..
+        } = &config.downgrades[1]
+        else {
+            panic!("{:?}", config.downgrades[1])
+        };
+        assert_eq!(spare.channel.as_ref().map(|c| &c.channel), Some(&channel));
+        assert!(spare.https);
+        assert_eq!(
+            (spare.path.as_str(), spare.timeout),
+            ("/spare", Duration::from_millis(800))
+        );
+        assert!(matches!(
+            &config.downgrades[2],
+            DowngradeConfig::Backend { backend: Backend::Missing { reason }, .. } if reason.contains("nope")
+        ));
+        // A rule without a downgrade of its own takes the plug-in's.
+        assert_eq!(config.downgrades[3], passthrough);
     }
 }

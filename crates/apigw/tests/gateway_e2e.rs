@@ -148,6 +148,25 @@ impl Gw {
         id
     }
 
+    /// Creates the plug-in `name` of type `kind` with `content`; its answer (201 asserted).
+    fn create_plugin(&self, name: &str, kind: &str, content: &Value) -> Reply {
+        let body = json!({"plugin_name": name, "plugin_type": kind, "plugin_scope": "global",
+                          "plugin_content": content.to_string()});
+        let made = self.mgmt("POST", "/plugins", Some(&body));
+        assert_eq!(made.status, 201, "{}", made.text);
+        made
+    }
+
+    /// Attaches plug-in `plugin_id` to API `api_id` in RELEASE (201 asserted); the body, which
+    /// also detaches it.
+    fn attach_plugin(&self, api_id: &str, plugin_id: &str) -> Value {
+        let attach = json!({"env_id": RELEASE, "plugin_ids": [plugin_id]});
+        let path = format!("/apis/{api_id}/plugins/attach");
+        let attached = self.mgmt("POST", &path, Some(&attach));
+        assert_eq!(attached.status, 201, "{}", attached.text);
+        attach
+    }
+
     /// Publishes API `id` in RELEASE (again, after an update).
     fn publish(&self, id: &str) {
         self.as_mgmt().publish(id);
@@ -2697,15 +2716,7 @@ fn a_rate_limit_plugin_throttles_by_its_rules_in_place_of_the_api_s_policy() {
         "rules": [{"rule_name": "gold", "limit": 2, "interval": 1, "time_unit": "hour",
                    "match_regex": json!(["AND", ["tier", "==", "gold"], ["region", "in", "eu,us"]]).to_string()}]
     });
-    let made = gw.mgmt(
-        "POST",
-        "/plugins",
-        Some(
-            &json!({"plugin_name": "limits", "plugin_type": "rate_limit",
-                     "plugin_scope": "global", "plugin_content": content.to_string()}),
-        ),
-    );
-    assert_eq!(made.status, 201, "{}", made.text);
+    let made = gw.create_plugin("limits", "rate_limit", &content);
     let plugin_id = made.json["plugin_id"].as_str().unwrap().to_owned();
     let shown: Value = serde_json::from_str(made.json["plugin_content"].as_str().unwrap()).unwrap();
     assert_eq!(
@@ -2714,13 +2725,7 @@ fn a_rate_limit_plugin_throttles_by_its_rules_in_place_of_the_api_s_policy() {
     );
     assert_eq!(shown["parameters"][0]["value"], "x-tier");
     assert_eq!(shown["ip_limit"], 0);
-    let attach = json!({"env_id": RELEASE, "plugin_ids": [plugin_id]});
-    let attached = gw.mgmt(
-        "POST",
-        &format!("/apis/{api_id}/plugins/attach"),
-        Some(&attach),
-    );
-    assert_eq!(attached.status, 201, "{}", attached.text);
+    let attach = gw.attach_plugin(&api_id, &plugin_id);
 
     // The policy is no longer in force: the plug-in's limits are.
     let plain = call(&code_a, "/echo/p", None);
@@ -2806,6 +2811,192 @@ fn a_rate_limit_plugin_throttles_by_its_rules_in_place_of_the_api_s_policy() {
         api_field(&refused).as_deref(),
         Some("remain:0,limit:1,time:1 hour")
     );
+}
+
+#[test]
+fn a_breaker_plugin_opens_on_unhealthy_answers_and_downgrades_until_it_closes() {
+    let backend = EchoBackend::start();
+    let fallback = EchoBackend::start();
+    let gw = start();
+    let api_id = gw.publish_echo_api(&backend);
+    let (_, code) = gw.authorized_app("guarded", &api_id);
+    let hits = |b: &EchoBackend| b.hits.load(std::sync::atomic::Ordering::SeqCst);
+    // `X-Echo-Status` makes the backend answer with that status.
+    let call = |target: &str, status: Option<&str>| {
+        let mut headers = vec![("X-Apig-AppCode", code.as_str())];
+        headers.extend(status.map(|s| ("X-Echo-Status", s)));
+        gw.call(&gw.https, target, &headers)
+    };
+    // Two answers of 500 or 503 in a minute open the breaker for two seconds; an open
+    // breaker answers with a fixed body. The gold tier has a breaker of its own, which sends
+    // calls to another backend while open.
+    let content = json!({
+        "scope": "basic",
+        "breaker_condition": {"breaker_type": "condition", "breaker_mode": "counter",
+            "unhealthy_condition": json!(["$context.statusCode", "in", "500,503"]).to_string(),
+            "unhealthy_threshold": 2, "time_window": 60, "open_breaker_time": 2},
+        "downgrade_default": {"type": "mock", "mock_info": {"status_code": 200,
+            "result_content": "{\"degraded\":true}", "headers": [{"key": "X-Degraded", "value": "yes"}]}},
+        "downgrade_parameters": [{"type": "query", "name": "tier", "value": "tier"}],
+        "downgrade_rules": [{"rule_name": "gold", "parameters": ["tier"],
+            "match_regex": json!(["tier", "==", "gold"]).to_string(),
+            "downgrade_backend": {"type": "http", "http_info": {"isVpc": false,
+                "address": format!("127.0.0.1:{}", fallback.port), "scheme": "HTTP",
+                "method": "GET", "path": "/fallback", "timeout": 5000}}}]
+    });
+    let made = gw.create_plugin("guard", "breaker", &content);
+    let plugin_id = made.json["plugin_id"].as_str().unwrap().to_owned();
+    // Stored and shown in canonical form, defaults filled in.
+    let shown = gw.mgmt("GET", &format!("/plugins/{plugin_id}"), None);
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert_eq!(shown.json["plugin_type"], "breaker");
+    let stored: Value =
+        serde_json::from_str(shown.json["plugin_content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        stored["breaker_condition"]["unhealthy_condition"],
+        "[\"$context.statusCode\",\"in\",\"500,503\"]"
+    );
+    assert_eq!(stored["breaker_condition"]["min_call_threshold"], 0);
+    assert_eq!(
+        stored["downgrade_rules"][0]["breaker_condition"],
+        Value::Null
+    );
+    assert_eq!(
+        stored["downgrade_rules"][0]["downgrade_backend"]["http_info"]["path"],
+        "/fallback"
+    );
+    assert_eq!(
+        stored["downgrade_default"]["mock_info"]["headers"][0],
+        json!({"key": "x-degraded", "value": "yes"})
+    );
+    let attach = gw.attach_plugin(&api_id, &plugin_id);
+
+    // Closed: calls reach the backend, its own answers included.
+    assert_eq!(call("/echo/a", None).status, 200);
+    let failed = call("/echo/a", Some("503"));
+    assert_eq!(failed.status, 503, "{}", failed.text);
+    let path = |r: &Reply| r.json["path"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        path(&failed).starts_with("/backend/a?"),
+        "the backend's own answer: {}",
+        failed.text
+    );
+    assert_eq!(call("/echo/a", Some("404")).status, 404, "not unhealthy");
+    assert_eq!(hits(&backend), 3);
+    // The second unhealthy answer opens it: the next calls get the fixed answer.
+    assert_eq!(call("/echo/a", Some("500")).status, 500);
+    let degraded = call("/echo/a", None);
+    assert_eq!(degraded.status, 200, "{}", degraded.text);
+    assert_eq!(degraded.json, json!({"degraded": true}));
+    assert_eq!(degraded.header("x-degraded"), Some("yes"));
+    assert_eq!(degraded.header("content-type"), Some("application/json"));
+    assert!(degraded.header("x-request-id").is_some());
+    assert_eq!(
+        hits(&backend),
+        4,
+        "an open breaker keeps calls from the backend"
+    );
+
+    // The gold tier counts in its rule's breaker, still closed: its calls reach the backend
+    // until two of them fail, then go to the fallback backend.
+    assert_eq!(call("/echo/a?tier=gold", None).status, 200);
+    assert_eq!(call("/echo/a?tier=gold", Some("500")).status, 500);
+    assert_eq!(call("/echo/a?tier=gold", Some("500")).status, 500);
+    assert_eq!(hits(&backend), 7);
+    let rerouted = call("/echo/a?tier=gold", Some("500"));
+    assert_eq!(
+        rerouted.status, 500,
+        "the fallback backend's answer: {}",
+        rerouted.text
+    );
+    assert_eq!(rerouted.json["path"], "/fallback?tier=gold");
+    assert_eq!((hits(&backend), hits(&fallback)), (7, 1));
+
+    // After two seconds it is closed again.
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    let back = call("/echo/a", None);
+    assert_eq!(back.status, 200, "{}", back.text);
+    assert!(path(&back).starts_with("/backend/a?"), "{}", back.text);
+    assert_eq!(hits(&backend), 8);
+
+    // Without a downgrade an open breaker answers 503 APIG.0202. A new content is in force
+    // for the next call, and the counts carry over (one unhealthy answer so far in this
+    // window would not do; two do).
+    let replace = |content: &Value| {
+        let body = json!({"plugin_name": "guard", "plugin_type": "breaker",
+                          "plugin_scope": "global", "plugin_content": content.to_string()});
+        let replaced = gw.mgmt("PUT", &format!("/plugins/{plugin_id}"), Some(&body));
+        assert_eq!(replaced.status, 200, "{}", replaced.text);
+    };
+    let mut plain = content.clone();
+    plain["downgrade_default"] = Value::Null;
+    plain["downgrade_rules"] = json!([]);
+    replace(&plain);
+    assert_eq!(call("/echo/a", Some("503")).status, 503);
+    assert_eq!(call("/echo/a", Some("503")).status, 503);
+    let before = hits(&backend);
+    assert_gateway_error(&call("/echo/a", None), 503, "APIG.0202");
+    assert_eq!(hits(&backend), before);
+    // Still open, now with a `passthrough` downgrade: the API's own backend, with a field
+    // telling it so.
+    let mut passthrough = plain.clone();
+    passthrough["downgrade_default"] = json!({"type": "passthrough",
+        "passthrough_infos": [{"key": "X-Degraded", "value": "breaker"}]});
+    replace(&passthrough);
+    let passed = call("/echo/a", None);
+    assert_eq!(passed.status, 200, "{}", passed.text);
+    assert_eq!(passed.json["headers"]["x-degraded"], "breaker");
+    assert!(path(&passed).starts_with("/backend/a?"), "{}", passed.text);
+    let before = hits(&backend);
+
+    // Detached: every call reaches the backend again.
+    let detached = gw.mgmt(
+        "PUT",
+        &format!("/apis/{api_id}/plugins/detach"),
+        Some(&attach),
+    );
+    assert_eq!(detached.status, 204, "{}", detached.text);
+    for _ in 0..3 {
+        assert_eq!(call("/echo/a", Some("503")).status, 503);
+    }
+    assert_eq!(hits(&backend), before + 3);
+}
+
+#[test]
+fn a_shared_timeout_breaker_counts_the_apis_together_and_judges_each_window_by_its_share() {
+    let gw = start();
+    // A backend answering after 0.7 s, behind APIs that wait 0.3 s.
+    let port = scripted_backend(0, std::time::Duration::from_millis(700));
+    let mut ids = Vec::new();
+    for name in ["slow_one", "slow_two"] {
+        let mut body = echo_api_body(&gw.default_group(), name, port);
+        body["req_uri"] = json!(format!("/{name}/{{name}}"));
+        body["auth_type"] = json!("NONE");
+        body["auth_opt"] = json!({"app_code_auth_type": "DISABLE"});
+        body["backend_api"]["timeout"] = json!(300);
+        let created = gw.mgmt("POST", "/apis", Some(&body));
+        assert_eq!(created.status, 201, "{}", created.text);
+        let id = created.json["id"].as_str().unwrap().to_owned();
+        gw.publish(&id);
+        ids.push(id);
+    }
+    // Open for a minute once a window of a second had two calls or more, all timed out.
+    let content = json!({"scope": "share", "breaker_condition": {"breaker_type": "timeout",
+        "breaker_mode": "percentage", "min_call_threshold": 2, "unhealthy_percentage": 100,
+        "time_window": 1, "open_breaker_time": 60}});
+    let made = gw.create_plugin("slow_guard", "breaker", &content);
+    let plugin_id = made.json["plugin_id"].as_str().unwrap();
+    for id in &ids {
+        gw.attach_plugin(id, plugin_id);
+    }
+    let call = |api: &str| gw.call(&gw.http, &format!("/{api}/x"), &[]);
+    // One timeout on each API, in one window: judged when the window is over.
+    assert_gateway_error(&call("slow_one"), 504, "APIG.0203");
+    assert_gateway_error(&call("slow_two"), 504, "APIG.0203");
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    // Open for both APIs: 503 (the backend, had it been called, would have timed out: 504).
+    assert_gateway_error(&call("slow_one"), 503, "APIG.0202");
+    assert_gateway_error(&call("slow_two"), 503, "APIG.0202");
 }
 
 #[test]

@@ -100,7 +100,7 @@ fn plugins_are_created_shown_listed_replaced_and_deleted_under_their_rules() {
             "plugin_content.allow_origin",
         ),
         (
-            json!({"plugin_name": "web2", "plugin_type": "breaker", "plugin_scope": "global", "plugin_content": "{}"}),
+            json!({"plugin_name": "web2", "plugin_type": "kafka_log", "plugin_scope": "global", "plugin_content": "{}"}),
             400,
             "APIG.2011",
             "not supported",

@@ -886,9 +886,24 @@ impl UrlDomain {
     }
 }
 
+/// `host[:port]`, an IPv6 host in brackets (the form it was given in).
+impl fmt::Display for BackendAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]", self.host)?;
+        } else {
+            f.write_str(&self.host)?;
+        }
+        match self.port {
+            Some(port) => write!(f, ":{port}"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl BackendAddress {
     /// `host[:port]` as [`UrlDomain`] describes it, without variables.
-    fn parse(s: &str) -> Option<Self> {
+    pub fn parse(s: &str) -> Option<Self> {
         if s.is_empty() || s.len() > 255 {
             return None;
         }

@@ -6,8 +6,9 @@
 //! Types served: `cors` (the gateway answers the API's CORS preflights and marks its
 //! responses with the origins, methods and headers the plug-in allows), `set_resp_headers`
 //! (the gateway overrides, appends, deletes, keeps or adds fields of the API's responses) and
-//! `rate_limit` (request throttling 2.0, see [`rate_limit`]).
-//! APIG's other types (`kafka_log`, `breaker`, `third_auth`, `proxy_cache`,
+//! `rate_limit` (request throttling 2.0, see [`rate_limit`]) and `breaker` (the circuit
+//! breaker, see [`breaker`]).
+//! APIG's other types (`kafka_log`, `third_auth`, `proxy_cache`,
 //! `proxy_mirror`, `oidc_auth`, `jwt_auth`) are refused with a message that says so: a
 //! plug-in that is stored but does nothing would look like protection that is not there.
 //!
@@ -18,10 +19,19 @@
 use crate::error::ApiError;
 use serde_json::{json, Map, Value};
 
+mod breaker;
 mod rate_limit;
+mod rules;
+pub use breaker::{
+    BreakerCondition, BreakerPlugin, BreakerRule, BreakerTrigger, Downgrade, DowngradeBackend,
+    DowngradeTarget, MockAnswer, NumberTest, OutcomeCondition, OutcomeValue, MAX_BREAKER_SECONDS,
+    MAX_DOWNGRADE_FIELDS,
+};
 pub use rate_limit::{
-    Algorithm, ParameterSource, RateLimitPlugin, RateLimitRule, RuleCondition, RuleParameter,
-    RuleTest, SystemValue, MAX_RATE_LIMIT_RULES, MAX_RATE_LIMIT_SPECIALS,
+    Algorithm, RateLimitPlugin, RateLimitRule, MAX_RATE_LIMIT_RULES, MAX_RATE_LIMIT_SPECIALS,
+};
+pub use rules::{
+    condition_text, ParameterSource, RuleCondition, RuleParameter, RuleTest, SystemValue, MAX_RULES,
 };
 
 /// Most plug-ins one instance may have (our limit; APIG names none in its API reference).
@@ -105,12 +115,13 @@ pub enum PluginType {
     SetRespHeaders,
     /// `rate_limit`: request throttling 2.0.
     RateLimit,
+    /// `breaker`: the circuit breaker.
+    Breaker,
 }
 
 /// APIG's plug-in types this gateway does not run (refused with a message saying so).
-const UNSERVED_TYPES: [&str; 7] = [
+const UNSERVED_TYPES: [&str; 6] = [
     "kafka_log",
-    "breaker",
     "third_auth",
     "proxy_cache",
     "proxy_mirror",
@@ -125,6 +136,7 @@ impl PluginType {
             Self::Cors => "cors",
             Self::SetRespHeaders => "set_resp_headers",
             Self::RateLimit => "rate_limit",
+            Self::Breaker => "breaker",
         }
     }
 
@@ -134,6 +146,7 @@ impl PluginType {
             "cors" => Some(Self::Cors),
             "set_resp_headers" => Some(Self::SetRespHeaders),
             "rate_limit" => Some(Self::RateLimit),
+            "breaker" => Some(Self::Breaker),
             _ => None,
         }
     }
@@ -150,7 +163,7 @@ impl PluginType {
                 "APIG.2011",
                 format!(
                     "Parameter value does not match the rules,parameterName:plugin_type. \
-                     Plugins of type {s} are not supported by this gateway; use cors, set_resp_headers or rate_limit."
+                     Plugins of type {s} are not supported by this gateway; use cors, set_resp_headers, rate_limit or breaker."
                 ),
             ));
         }
@@ -387,12 +400,17 @@ pub struct HeaderRule {
 fn is_reserved_response_field(name: &str) -> bool {
     name.starts_with("x-apig-")
         || name.starts_with("access-control-")
-        || name.starts_with("proxy-")
+        || matches!(name, "x-request-id" | "date")
+        || is_framing_or_hop_field(name)
+}
+
+/// Whether `name` (lower case) frames a message or belongs to one connection (a plug-in may
+/// set neither on a request or a response).
+fn is_framing_or_hop_field(name: &str) -> bool {
+    name.starts_with("proxy-")
         || matches!(
             name,
-            "x-request-id"
-                | "date"
-                | "content-length"
+            "content-length"
                 | "transfer-encoding"
                 | "connection"
                 | "keep-alive"
@@ -489,6 +507,8 @@ pub enum PluginContent {
     SetRespHeaders(ResponseHeaderRules),
     /// `rate_limit`.
     RateLimit(RateLimitPlugin),
+    /// `breaker`.
+    Breaker(BreakerPlugin),
 }
 
 impl PluginContent {
@@ -507,6 +527,7 @@ impl PluginContent {
                 Self::SetRespHeaders(ResponseHeaderRules::parse(&object)?)
             }
             PluginType::RateLimit => Self::RateLimit(RateLimitPlugin::parse(&object)?),
+            PluginType::Breaker => Self::Breaker(BreakerPlugin::parse(&object)?),
         })
     }
 
@@ -516,6 +537,7 @@ impl PluginContent {
             Self::Cors(_) => PluginType::Cors,
             Self::SetRespHeaders(_) => PluginType::SetRespHeaders,
             Self::RateLimit(_) => PluginType::RateLimit,
+            Self::Breaker(_) => PluginType::Breaker,
         }
     }
 
@@ -525,6 +547,7 @@ impl PluginContent {
             Self::Cors(c) => c.to_json(),
             Self::SetRespHeaders(r) => r.to_json(),
             Self::RateLimit(r) => r.to_json(),
+            Self::Breaker(b) => b.to_json(),
         }
         .to_string()
     }
@@ -767,7 +790,7 @@ mod tests {
         let stored =
             PluginSpec::from_stored("abc".into(), "cors", &content.to_content(), String::new());
         assert_eq!(stored.unwrap().content, content);
-        assert!(PluginSpec::from_stored("abc".into(), "breaker", "{}", String::new()).is_none());
+        assert!(PluginSpec::from_stored("abc".into(), "kafka_log", "{}", String::new()).is_none());
         assert!(PluginSpec::from_stored("abc".into(), "cors", "[]", String::new()).is_none());
     }
 }

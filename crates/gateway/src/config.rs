@@ -472,6 +472,37 @@ pub enum Backend {
     },
 }
 
+/// A `breaker` plug-in attached to a published API, as the gateway runs it (see
+/// [`crate::breaker`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerConfig {
+    /// Names the breaker's counts: the APIs with the same key count together (a shared
+    /// plug-in's calls, or one plug-in's on one API in one environment).
+    pub key: String,
+    /// The plug-in's content: conditions, windows, rules.
+    pub plugin: Arc<apigw_domain::plugin::BreakerPlugin>,
+    /// What an open breaker does, by breaker: `[0]` for the calls meeting no rule, `[1 + i]`
+    /// for rule `i`'s (its own downgrade, or the plug-in's).
+    pub downgrades: Vec<DowngradeConfig>,
+}
+
+/// What answers a call while its breaker is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DowngradeConfig {
+    /// 503 `APIG.0202`: no downgrade configured.
+    Unavailable,
+    /// A fixed answer (`mock`).
+    Mock(apigw_domain::plugin::MockAnswer),
+    /// A backend: another one (`http`, `http_vpc`), or the API's own with extra request
+    /// fields (`passthrough`).
+    Backend {
+        /// Where the calls go.
+        backend: Backend,
+        /// The parameters added to them.
+        params: Vec<BackendParam>,
+    },
+}
+
 /// The fixed answer of a `MOCK` API: 200 with `content` as an `application/json` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MockAnswer {

@@ -65,6 +65,12 @@ pub fn backend_unavailable() -> ApiError {
     ApiError::new(502, "APIG.0202", "Backend unavailable")
 }
 
+/// 503 `APIG.0202`: the API's circuit breaker is open and names no downgrade (APIG answers
+/// such calls 503, service unavailable).
+pub fn breaker_open() -> ApiError {
+    ApiError::new(503, "APIG.0202", "Backend unavailable")
+}
+
 /// 504 `APIG.0203`: the backend did not answer within the API's timeout.
 pub fn backend_timeout() -> ApiError {
     ApiError::new(504, "APIG.0203", "Backend timeout")

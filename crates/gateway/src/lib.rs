@@ -59,6 +59,7 @@ mod apps;
 mod backend_sign;
 mod balancer;
 pub mod body;
+mod breaker;
 pub mod config;
 mod cors;
 mod deadline;
@@ -80,6 +81,7 @@ mod rate_limit;
 mod rate_rules;
 mod responses;
 mod routes;
+mod rule_match;
 mod server;
 pub mod snapshot;
 mod throttle;
@@ -96,11 +98,11 @@ pub use body::GatewayBody;
 pub use config::{
     ApiAuth, AppAcl, AppCodeHasher, AppCredential, AppPatch, AppQuota, AppTokenConfig, AppUpdate,
     Backend, BackendParam, BackendPolicy, BackendRetries, BackendSigning, BalanceStrategy,
-    ChannelConfig, ChannelMember, ChannelTarget, ConditionSubject, ConditionTest, ErrorResponses,
-    GatewayConfig, GatewaySettings, GroupConfig, GroupDomain, HealthCheckConfig, HttpBackend,
-    InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation, ParamValue, PolicyCondition,
-    ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, SystemParam,
-    ThrottlePolicy, TokenKey, ValueRules,
+    BreakerConfig, ChannelConfig, ChannelMember, ChannelTarget, ConditionSubject, ConditionTest,
+    DowngradeConfig, ErrorResponses, GatewayConfig, GatewaySettings, GroupConfig, GroupDomain,
+    HealthCheckConfig, HttpBackend, InstanceFeatures, IpAcl, MatchMode, MockAnswer, ParamLocation,
+    ParamValue, PolicyCondition, ProbeProtocol, Protocol, PublishedApi, QuotaLimit, ReqMethod,
+    RequestParam, SystemParam, ThrottlePolicy, TokenKey, ValueRules,
 };
 pub use debug::{DebugAnswer, DebugCall, DebugRoutes};
 pub use health::{probed_servers, probed_servers_changed};

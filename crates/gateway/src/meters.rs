@@ -31,6 +31,8 @@ const UPSTREAM_DURATION: &str = "apigw_gateway_upstream_duration_seconds";
 const REFUSALS: &str = "apigw_gateway_refusals_total";
 /// Calls a backend policy took, by API, stage and policy.
 const POLICY_CALLS: &str = "apigw_gateway_backend_policy_requests_total";
+/// Times a circuit breaker opened, by breaker (`<key>` or `<key>/<rule>`).
+const BREAKER_OPENINGS: &str = "apigw_gateway_breaker_openings_total";
 /// Client connections open now, by listener.
 const OPEN_CONNECTIONS: &str = "apigw_gateway_open_connections";
 /// Client connections accepted, by listener.
@@ -208,6 +210,11 @@ static LISTED: Mutex<Option<HashMap<ListedLabels, usize>>> = Mutex::new(None);
 pub(crate) fn policy_calls(api_id: &str, stage: &str, policy: &str) -> metrics::Counter {
     counter!(POLICY_CALLS, "api_id" => api_id.to_owned(), "stage" => stage.to_owned(),
         "policy" => policy.to_owned())
+}
+
+/// The counter of the times the breaker `label` opened.
+pub(crate) fn breaker_openings(label: &str) -> metrics::Counter {
+    counter!(BREAKER_OPENINGS, "breaker" => label.to_owned())
 }
 
 /// `(api_id, api_name, stage)`.

@@ -52,6 +52,7 @@ use crate::app_token::{self, TokenRefusal};
 use crate::apps::{AppEntry, AuthTarget};
 use crate::balancer::CallKey;
 use crate::body::{BodyLimits, BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
+use crate::breaker::Downgraded;
 use crate::config::{ApiAuth, AppTokenConfig, Protocol, Transport};
 use crate::cors;
 use crate::deadline::ExchangeTimer;
@@ -192,7 +193,7 @@ pub(crate) fn handle<'a>(
             // Everything before the exchange in a block of its own: its values (the request head,
             // route, backend request) are gone before the exchange is awaited, so the request's
             // future does not keep room for them while it waits for the backend.
-            let (picked, exchange, caller_body, sent, deadline) = {
+            let (picked, exchange, caller_body, (sent, watched), deadline) = {
                 let (parts, body) = request.into_parts();
                 let mut fields = RequestFields::of(&parts.headers);
                 trace.enabled = fields.debug;
@@ -399,6 +400,29 @@ pub(crate) fn handle<'a>(
                         serving
                     }
                 };
+                // The circuit breaker: an open one answers the call another way (503
+                // `APIG.0202` without a downgrade); a closed one counts how the backend answers.
+                let (serving, watched) = match api.breaker.as_deref() {
+                    None => (serving, None),
+                    Some(breaker) => {
+                        let now = *wall.get_or_insert_with(crate::quota::wall_ms);
+                        let arm = breaker.arm(&call);
+                        if !arm.is_open(now) {
+                            (serving, Some(arm))
+                        } else {
+                            trace.policy = Some("circuit breaker");
+                            match &arm.downgrade {
+                                Downgraded::Unavailable => {
+                                    break 'phases Err(errors::breaker_open())
+                                }
+                                Downgraded::Mock(reply) => {
+                                    break 'phases Ok(proxy::breaker_answer(reply))
+                                }
+                                Downgraded::Serve(downgrade) => (downgrade, None),
+                            }
+                        }
+                    }
+                };
                 let backend = match serving {
                     Serving::Proxy(backend) => backend,
                     Serving::Mock(content) => break 'phases Ok(proxy::mock_answer(content)),
@@ -454,11 +478,21 @@ pub(crate) fn handle<'a>(
                     Some(cap) => backend.timeout.min(cap),
                     None => backend.timeout,
                 };
-                (picked, exchange, outgoing.watch, sent, now + timeout)
+                let watched = watched.map(|arm| (arm, now));
+                (
+                    picked,
+                    exchange,
+                    outgoing.watch,
+                    (sent, watched),
+                    now + timeout,
+                )
             };
             let caller_body = caller_body.as_deref();
             let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
             let exchanged = proxy::exchanged(exchanged, picked.endpoint, caller_body);
+            if let Some((arm, sent)) = watched {
+                arm.judge(&exchanged, sent);
+            }
             let response = pass!(exchanged, 'phases);
             trace.upstream = sent.map(|t| t.elapsed());
             // Least connections: the call counts at its server until its body is through.

@@ -31,6 +31,8 @@ pub struct ApiPlugins {
     pub cors: Option<CorsPlugin>,
     /// The response field rules, if a `set_resp_headers` plug-in is attached.
     pub response_headers: Option<ResponseHeaderRules>,
+    /// The circuit breaker, if a `breaker` plug-in is attached (see [`crate::breaker`]).
+    pub breaker: Option<crate::config::BreakerConfig>,
 }
 
 /// [`ApiPlugins`] prepared: header names and values built once.
@@ -356,6 +358,7 @@ mod tests {
     #[test]
     fn response_field_rules_act_on_the_gateway_s_own_answers() {
         let p = prepared(ApiPlugins {
+            breaker: None,
             cors: None,
             response_headers: Some(rules(&[
                 ("x-over", "new", HeaderAction::Override),
@@ -396,6 +399,7 @@ mod tests {
     #[test]
     fn a_cors_plugin_answers_preflights_and_marks_allowed_origins_only() {
         let p = prepared(ApiPlugins {
+            breaker: None,
             cors: Some(cors(
                 r#"{"allow_origin":"https://app.example","allow_methods":"GET,PUT",
                 "allow_headers":"X-Apig-AppCode","expose_headers":"X-Request-Id",
@@ -432,6 +436,7 @@ mod tests {
         }
         // Any origin: `*`, and no origin kept.
         let any = prepared(ApiPlugins {
+            breaker: None,
             cors: Some(cors("{}")),
             response_headers: None,
         });

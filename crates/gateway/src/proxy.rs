@@ -22,6 +22,7 @@
 
 use crate::balancer::Endpoint;
 use crate::body::{BodyWatch, GatewayBody, UpstreamBody};
+use crate::breaker::MockReply;
 use crate::config::{ParamLocation, ParamValue, ReqMethod, SystemParam};
 use crate::errors;
 use crate::fields::Forwarding;
@@ -113,6 +114,21 @@ pub(crate) fn mock_answer(content: &Bytes) -> Response<GatewayBody> {
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The fixed answer of an open circuit breaker's `mock` downgrade (`application/json` unless
+/// its fields name another type).
+pub(crate) fn breaker_answer(reply: &MockReply) -> Response<GatewayBody> {
+    let mut response = Response::new(GatewayBody::full(reply.body.clone()));
+    *response.status_mut() = reply.status;
+    let headers = response.headers_mut();
+    for (name, value) in reply.headers.iter() {
+        headers.append(name.clone(), value.clone());
+    }
+    if !headers.contains_key(CONTENT_TYPE) {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
     response
 }
 

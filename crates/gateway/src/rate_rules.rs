@@ -3,55 +3,32 @@
 //! meets takes it, and the call counts against that rule's own limit and window in place of
 //! the API limit (see [`crate::rate_limit`]).
 //!
-//! The parameters the rules test are resolved when the routes are built (a header's name
-//! parsed, a pattern compiled) and each is read at most once per call, however many rules
-//! test it, as backend policies read theirs (the two share [`Subject`] and [`read`]).
+//! Which rule a call meets is [`RuleMatcher`]'s (shared with the `breaker` plug-in's rules).
 
-use crate::policy::{read, CallFacts, Subject};
+use crate::policy::CallFacts;
 use crate::rate_limit::WindowCounter;
-use apigw_domain::plugin::{
-    ParameterSource, RateLimitPlugin, RuleCondition, RuleTest, SystemValue,
-};
-use http::HeaderName;
-use regex::Regex;
-use smallvec::SmallVec;
-use std::borrow::Cow;
+use crate::rule_match::RuleMatcher;
+use apigw_domain::plugin::RateLimitPlugin;
 use std::sync::Arc;
 
 /// The rules of one `rate_limit` plug-in on one published API, prepared.
 #[derive(Debug)]
 pub(crate) struct ParameterRules {
-    /// What the rules read, one per declared parameter (conditions refer to them by index).
-    subjects: Box<[Subject]>,
+    /// The rules' conditions.
+    matcher: RuleMatcher,
     /// The rules, in the order they are tried.
     rules: Box<[Rule]>,
 }
 
-/// One rule, prepared: its condition, and the limit of the calls that meet it.
+/// One rule, prepared: the limit of the calls that meet its condition.
 #[derive(Debug)]
 pub(crate) struct Rule {
-    condition: Condition,
     /// Window length in milliseconds.
     pub window_ms: i64,
     /// Calls per window.
     pub limit: u32,
     /// The calls counted under it (kept across route changes by the rule's name).
     pub counter: Arc<WindowCounter>,
-}
-
-#[derive(Debug)]
-enum Condition {
-    Test { subject: usize, test: Test },
-    All(Box<[Condition]>),
-    Any(Box<[Condition]>),
-}
-
-#[derive(Debug)]
-enum Test {
-    Equals(Box<str>),
-    NotEquals(Box<str>),
-    Pattern(Regex),
-    OneOf(Box<[Box<str>]>),
 }
 
 impl ParameterRules {
@@ -66,103 +43,32 @@ impl ParameterRules {
         if plugin.rules.is_empty() {
             return None;
         }
-        let subjects = plugin
-            .parameters
-            .iter()
-            .map(|p| {
-                Some(match &p.source {
-                    ParameterSource::Header(name) => {
-                        Subject::Header(HeaderName::from_bytes(name.as_bytes()).ok()?, None)
-                    }
-                    ParameterSource::Query(name) => Subject::Query(name.as_str().into(), None),
-                    ParameterSource::Path => Subject::Path,
-                    ParameterSource::Method => Subject::Method,
-                    ParameterSource::System(SystemValue::SourceIp) => Subject::ClientAddress,
-                    ParameterSource::System(SystemValue::ServerName) => Subject::ServerName,
-                })
-            })
-            .collect::<Option<Box<[_]>>>()?;
+        let matcher = RuleMatcher::new(
+            &plugin.parameters,
+            plugin.rules.iter().map(|r| &r.condition),
+        )?;
         let rules = plugin
             .rules
             .iter()
             .map(|r| {
                 Some(Rule {
-                    condition: Condition::new(&r.condition)?,
                     window_ms: i64::try_from(r.window_ms(plugin)).ok()?.max(1),
                     limit: r.limit,
                     counter: counter_of(&r.name),
                 })
             })
             .collect::<Option<Box<[_]>>>()?;
-        Some(Box::new(Self { subjects, rules }))
+        Some(Box::new(Self { matcher, rules }))
     }
 
-    /// The index of the first rule `call` meets, if any. Out of line: only APIs with rules
-    /// run it.
-    #[inline(never)]
+    /// The index of the first rule `call` meets, if any.
     pub(crate) fn matching(&self, call: &CallFacts<'_, '_>) -> Option<usize> {
-        let mut values: SmallVec<[Option<Option<Cow<'_, str>>>; 4]> =
-            SmallVec::from_elem(None, self.subjects.len());
-        self.rules
-            .iter()
-            .position(|rule| rule.condition.holds(call, &self.subjects, &mut values))
+        self.matcher.matching(call)
     }
 
     /// Rule `index`.
     pub(crate) fn rule(&self, index: usize) -> &Rule {
         &self.rules[index]
-    }
-}
-
-impl Condition {
-    fn new(condition: &RuleCondition) -> Option<Self> {
-        let all = |parts: &[RuleCondition]| -> Option<Box<[Condition]>> {
-            parts.iter().map(Self::new).collect()
-        };
-        Some(match condition {
-            RuleCondition::All(parts) => Self::All(all(parts)?),
-            RuleCondition::Any(parts) => Self::Any(all(parts)?),
-            RuleCondition::Test { parameter, test } => Self::Test {
-                subject: *parameter,
-                test: match test {
-                    RuleTest::Equals(v) => Test::Equals(v.as_str().into()),
-                    RuleTest::NotEquals(v) => Test::NotEquals(v.as_str().into()),
-                    RuleTest::Pattern(p) => {
-                        Test::Pattern(apigw_domain::api::policy::compile_pattern(p).ok()?)
-                    }
-                    RuleTest::OneOf(vs) => {
-                        Test::OneOf(vs.iter().map(|v| v.as_str().into()).collect())
-                    }
-                },
-            },
-        })
-    }
-
-    /// Whether `call` meets the condition; `values` keeps what was read of each subject.
-    fn holds<'c>(
-        &self,
-        call: &'c CallFacts<'_, '_>,
-        subjects: &'c [Subject],
-        values: &mut SmallVec<[Option<Option<Cow<'c, str>>>; 4]>,
-    ) -> bool {
-        match self {
-            Self::All(parts) => parts.iter().all(|c| c.holds(call, subjects, values)),
-            Self::Any(parts) => parts.iter().any(|c| c.holds(call, subjects, values)),
-            Self::Test { subject, test } => {
-                let Some(slot) = values.get_mut(*subject) else {
-                    return false;
-                };
-                let value = slot.get_or_insert_with(|| read(call, &subjects[*subject]));
-                // A call without the parameter is equal to nothing, so not equal to anything.
-                match (test, value.as_deref()) {
-                    (Test::NotEquals(v), value) => value != Some(&**v),
-                    (_, None) => false,
-                    (Test::Equals(v), Some(value)) => **v == *value,
-                    (Test::Pattern(re), Some(value)) => re.is_match(value),
-                    (Test::OneOf(vs), Some(value)) => vs.iter().any(|v| **v == *value),
-                }
-            }
-        }
     }
 }
 

@@ -10,10 +10,11 @@
 use crate::apps::{Acl, AppEntry, AppIndex, AuthTarget, CodeHash};
 use crate::backend_sign::BackendSigner;
 use crate::balancer::{Balancer, CallKey, Endpoint, Picked};
+use crate::breaker::{ArmParts, Breaker, BreakerState, Downgraded, MockReply};
 use crate::config::{
     ApiAuth, AppAcl, AppPatch, AppQuota, AppUpdate, Backend, BackendParam, BackendRetries,
-    ChannelConfig, GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures, Protocol,
-    PublishedApi, QuotaLimit, ReqMethod, RequestParam, Transport,
+    ChannelConfig, DowngradeConfig, GatewayConfig, GroupConfig, HttpBackend, InstanceFeatures,
+    Protocol, PublishedApi, QuotaLimit, ReqMethod, RequestParam, Transport,
 };
 use crate::health::{HealthKey, MemberHealth};
 use crate::meters::ApiMeters;
@@ -60,6 +61,9 @@ type QuotaPolicies = HashMap<Box<str>, Arc<QuotaPolicy>>;
 
 /// Throttling counters by [`Counters::key_of`].
 type Limiters = HashMap<Box<str>, Arc<Counters>>;
+
+/// Circuit breakers' counts by breaker (`<key>` or `<key>/<rule>`).
+type BreakerStates = HashMap<Box<str>, Arc<BreakerState>>;
 
 /// The routing half of a snapshot.
 struct Routing {
@@ -163,6 +167,8 @@ pub(crate) struct ApiEntry {
     pub responses: Option<Box<ApiResponses>>,
     /// Its plug-ins, prepared (see [`crate::plugins`]), if any is attached.
     pub plugins: Option<Box<PreparedPlugins>>,
+    /// Its circuit breaker, if a `breaker` plug-in is attached (see [`crate::breaker`]).
+    pub breaker: Option<Box<Breaker>>,
 }
 
 /// The gateway response an API's refusals are answered with, and the stage the API is
@@ -326,6 +332,13 @@ impl Routing {
                 }
             }
         }
+        // So are circuit breakers' counts and open times (by breaker, see `Breaker::states`).
+        let mut breakers: BreakerStates = previous
+            .into_iter()
+            .flat_map(|p| p.apis.iter().filter_map(|a| a.breaker.as_deref()))
+            .flat_map(Breaker::states)
+            .map(|(label, state)| (label.into(), Arc::clone(state)))
+            .collect();
         // So are the calls of each API in all its environments.
         let mut all_envs: HashMap<Box<str>, Arc<AllEnvs>> = previous
             .into_iter()
@@ -397,7 +410,8 @@ impl Routing {
                 .get(&(api.api_id.as_str(), api.env_id.as_str()))
                 .cloned()
                 .unwrap_or_default();
-            routing.add_api(api, rate_limit, all_envs, &missing_before, &mut balancers);
+            let kept = (all_envs, &mut breakers);
+            routing.add_api(api, rate_limit, kept, &missing_before, &mut balancers);
         }
         routing.balancers = balancers.built;
         for group in &mut routing.groups {
@@ -699,9 +713,9 @@ fn app_entry(
 impl Routing {
     fn add_api(
         &mut self,
-        api: PublishedApi,
+        mut api: PublishedApi,
         rate_limit: Option<Box<RateLimiter>>,
-        all_envs: Arc<AllEnvs>,
+        (all_envs, breakers): (Arc<AllEnvs>, &mut BreakerStates),
         missing_before: &[&str],
         balancers: &mut ChannelBalancers,
     ) {
@@ -712,6 +726,7 @@ impl Routing {
             tracing::warn!(api = %api.api_id, group = %api.group_id, "API of an unknown group skipped");
             return;
         };
+        let breaker = api.plugins.breaker.take();
         let mut serving_of = |backend: &Backend, params: &[BackendParam]| {
             serving(&api, backend, params, missing_before, balancers)
         };
@@ -726,6 +741,34 @@ impl Routing {
                 return;
             }
         };
+        let breaker = breaker.and_then(|config| {
+            let built = Breaker::new(&config.plugin, |index, rule| {
+                let label = match rule {
+                    Some(rule) => format!("{}/{rule}", config.key),
+                    None => config.key.clone(),
+                };
+                let downgrade = match config.downgrades.get(index) {
+                    None | Some(DowngradeConfig::Unavailable) => Downgraded::Unavailable,
+                    Some(DowngradeConfig::Mock(mock)) => Downgraded::Mock(MockReply::new(mock)),
+                    Some(DowngradeConfig::Backend { backend, params }) => {
+                        match serving_of(backend, params) {
+                            Some(serving) => Downgraded::Serve(serving),
+                            None => Downgraded::Unavailable,
+                        }
+                    }
+                };
+                let state = breakers.entry(label.as_str().into()).or_default();
+                ArmParts {
+                    downgrade,
+                    state: Arc::clone(state),
+                    label,
+                }
+            });
+            if built.is_none() {
+                tracing::warn!(api = %api.api_id, env = %api.env_name, breaker = %config.key, "circuit breaker with an unusable rule left out");
+            }
+            built
+        });
         if !api.req_uri.starts_with('/') {
             tracing::warn!(api = %api.api_id, uri = %api.req_uri, "API whose path does not start with / skipped");
             return;
@@ -755,6 +798,7 @@ impl Routing {
             meters,
             responses,
             plugins,
+            breaker,
             api_id: api.api_id.into(),
             name: api.name.into(),
             protocol: api.req_protocol,

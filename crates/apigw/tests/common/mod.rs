@@ -546,8 +546,14 @@ impl EchoBackend {
                             "body": String::from_utf8_lossy(&body),
                         })
                         .to_string();
+                        // A status of the caller's choosing (`X-Echo-Status`), else 200.
+                        let status = headers
+                            .get("x-echo-status")
+                            .and_then(Value::as_str)
+                            .and_then(|s| s.parse::<u16>().ok())
+                            .unwrap_or(200);
                         let response = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{own_cors}Content-Length: {}\r\n\r\n{}",
+                            "HTTP/1.1 {status} Echo\r\nContent-Type: application/json\r\n{own_cors}Content-Length: {}\r\n\r\n{}",
                             echo.len(),
                             echo
                         );

@@ -11,22 +11,19 @@
 //! still apply); a call meeting none counts against `api_limit`.
 
 use super::content_field;
-use crate::api::policy::compile_pattern;
+use super::rules::{
+    condition_text, number, objects, only_keys, parameters_json, parse_condition, parse_parameters,
+    text, RuleCondition, RuleParameter, MAX_RULES,
+};
 use crate::authz::TimeUnit;
 use crate::error::ApiError;
 use serde_json::{json, Map, Value};
 
 /// Most parameter-based rules one plug-in may have (APIG's limit), and most parameters.
-pub const MAX_RATE_LIMIT_RULES: usize = 100;
+pub const MAX_RATE_LIMIT_RULES: usize = MAX_RULES;
 
 /// Most excluded apps or tenants one plug-in may name per kind (our limit).
 pub const MAX_RATE_LIMIT_SPECIALS: usize = 100;
-
-/// Deepest nesting of `AND`/`OR` in a rule's condition (our limit).
-const MAX_CONDITION_DEPTH: usize = 5;
-
-/// Largest limit or interval (APIG's bound).
-const MAX_NUMBER: i64 = 2_147_483_647;
 
 /// A `rate_limit` plug-in's configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,57 +89,6 @@ impl Algorithm {
     }
 }
 
-/// A parameter the rules of a `rate_limit` plug-in test, by its `name`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleParameter {
-    /// How the rules name it (1–32 characters, unique in the plug-in).
-    pub name: String,
-    /// What of the call it reads.
-    pub source: ParameterSource,
-}
-
-/// What of a call a rule parameter reads (`type` and `value`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ParameterSource {
-    /// `header`: the first value of this request header (lower case).
-    Header(String),
-    /// `query`: the first value of this query parameter.
-    Query(String),
-    /// `path`: the request path.
-    Path,
-    /// `method`: the request method.
-    Method,
-    /// `system`: a value the gateway knows of the call.
-    System(SystemValue),
-}
-
-/// The system values a rule parameter of type `system` may read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SystemValue {
-    /// `sourceIp`: the client address (as access control sees it).
-    SourceIp,
-    /// `serverName`: the host the call was sent to, without port.
-    ServerName,
-}
-
-impl SystemValue {
-    const ALL: [(&'static str, Self); 2] = [
-        ("sourceIp", Self::SourceIp),
-        ("serverName", Self::ServerName),
-    ];
-
-    fn from_wire(s: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, v)| *v)
-    }
-
-    fn as_str(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, v)| *v == self)
-            .map_or("", |(n, _)| n)
-    }
-}
-
 /// A parameter-based rule: the calls meeting `condition` may make `limit` calls per window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimitRule {
@@ -169,46 +115,6 @@ impl RateLimitRule {
     }
 }
 
-/// A rule's condition.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleCondition {
-    /// One test of one parameter (an index into the plug-in's `parameters`).
-    Test {
-        /// Which parameter.
-        parameter: usize,
-        /// What it must be.
-        test: RuleTest,
-    },
-    /// Every one holds (`AND`).
-    All(Vec<RuleCondition>),
-    /// At least one holds (`OR`).
-    Any(Vec<RuleCondition>),
-}
-
-/// What a rule's parameter must be. A call without the parameter meets no test.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RuleTest {
-    /// `==`.
-    Equals(String),
-    /// `~=`.
-    NotEquals(String),
-    /// `~~`: the regular expression is found in the value.
-    Pattern(String),
-    /// `in`: one of these.
-    OneOf(Vec<String>),
-}
-
-/// A number field of the content: an integer in `min..=MAX_NUMBER`.
-fn number(content: &Map<String, Value>, field: &str, min: i64) -> Result<Option<i64>, ApiError> {
-    match content.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_i64() {
-            Some(n) if (min..=MAX_NUMBER).contains(&n) => Ok(Some(n)),
-            _ => Err(content_field(field)),
-        },
-    }
-}
-
 /// An optional limit: absent, `null` or 0 is none.
 fn optional_limit(content: &Map<String, Value>, field: &str) -> Result<Option<u32>, ApiError> {
     Ok(number(content, field, 0)?
@@ -230,36 +136,6 @@ fn time_unit(content: &Map<String, Value>, field: &str) -> Result<Option<TimeUni
 
 fn unit_wire(unit: TimeUnit) -> String {
     unit.as_str().to_ascii_lowercase()
-}
-
-/// Refuses a key of `object` outside `known`, naming it under `prefix`.
-fn only_keys(object: &Map<String, Value>, known: &[&str], prefix: &str) -> Result<(), ApiError> {
-    match object.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(key) => Err(content_field(&format!("{prefix}{key}"))),
-        None => Ok(()),
-    }
-}
-
-fn objects<'a>(
-    content: &'a Map<String, Value>,
-    field: &str,
-    max: usize,
-) -> Result<Vec<&'a Map<String, Value>>, ApiError> {
-    match content.get(field) {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Array(list)) if list.len() <= max => list
-            .iter()
-            .map(|item| item.as_object().ok_or_else(|| content_field(field)))
-            .collect(),
-        Some(_) => Err(content_field(field)),
-    }
-}
-
-fn text<'a>(object: &'a Map<String, Value>, key: &str, field: &str) -> Result<&'a str, ApiError> {
-    match object.get(key) {
-        Some(Value::String(s)) => Ok(s.as_str()),
-        _ => Err(content_field(field)),
-    }
 }
 
 impl RateLimitPlugin {
@@ -332,7 +208,7 @@ impl RateLimitPlugin {
             rules: Vec::new(),
         };
         plugin.parse_specials(content, ceiling)?;
-        plugin.parse_parameters(content)?;
+        plugin.parameters = parse_parameters(content, "parameters")?;
         plugin.parse_rules(content)?;
         Ok(plugin)
     }
@@ -378,55 +254,6 @@ impl RateLimitPlugin {
         Ok(())
     }
 
-    fn parse_parameters(&mut self, content: &Map<String, Value>) -> Result<(), ApiError> {
-        let field = "parameters";
-        for parameter in objects(content, field, MAX_RATE_LIMIT_RULES)? {
-            only_keys(parameter, &["id", "type", "name", "value"], "parameters.")?;
-            let name = text(parameter, "name", "parameters.name")?;
-            let name_ok = (1..=32).contains(&name.chars().count())
-                && !name.chars().any(char::is_control)
-                && !matches!(name, "AND" | "OR");
-            if !name_ok || self.parameters.iter().any(|p| p.name == name) {
-                return Err(content_field("parameters.name"));
-            }
-            let value = text(parameter, "value", "parameters.value")?;
-            let bad_value = || content_field("parameters.value");
-            let source = match text(parameter, "type", "parameters.type")? {
-                "header" => {
-                    let lower = value.to_ascii_lowercase();
-                    if lower.is_empty() || lower.len() > 128 || !lower.bytes().all(super::is_tchar) {
-                        return Err(bad_value());
-                    }
-                    ParameterSource::Header(lower)
-                }
-                "query" => {
-                    if value.is_empty() || value.len() > 128 || value.chars().any(char::is_control) {
-                        return Err(bad_value());
-                    }
-                    ParameterSource::Query(value.to_owned())
-                }
-                "path" => ParameterSource::Path,
-                "method" => ParameterSource::Method,
-                "system" => ParameterSource::System(SystemValue::from_wire(value).ok_or_else(|| {
-                    ApiError::new(
-                        400,
-                        "APIG.2011",
-                        format!(
-                            "Parameter value does not match the rules,parameterName:plugin_content.parameters.value. \
-                             System parameter {value} is not supported; use sourceIp or serverName."
-                        ),
-                    )
-                })?),
-                _ => return Err(content_field("parameters.type")),
-            };
-            self.parameters.push(RuleParameter {
-                name: name.to_owned(),
-                source,
-            });
-        }
-        Ok(())
-    }
-
     fn parse_rules(&mut self, content: &Map<String, Value>) -> Result<(), ApiError> {
         for rule in objects(content, "rules", MAX_RATE_LIMIT_RULES)? {
             only_keys(
@@ -441,9 +268,7 @@ impl RateLimitPlugin {
                 return Err(content_field("rules.rule_name"));
             }
             let condition_text = text(rule, "match_regex", "rules.match_regex")?;
-            let condition = serde_json::from_str::<Value>(condition_text)
-                .ok()
-                .and_then(|v| self.condition(&v, 0))
+            let condition = parse_condition(&self.parameters, condition_text)
                 .ok_or_else(|| content_field("rules.match_regex"))?;
             let limit = number(rule, "limit", 1)?.ok_or_else(|| content_field("rules.limit"))?;
             self.rules.push(RateLimitRule {
@@ -457,88 +282,9 @@ impl RateLimitPlugin {
         Ok(())
     }
 
-    /// A condition of `match_regex`, if it is one over the declared parameters.
-    fn condition(&self, value: &Value, depth: usize) -> Option<RuleCondition> {
-        let list = value.as_array()?;
-        let head = list.first()?.as_str()?;
-        if matches!(head, "AND" | "OR") {
-            if depth >= MAX_CONDITION_DEPTH || list.len() < 2 {
-                return None;
-            }
-            let parts = list[1..]
-                .iter()
-                .map(|c| self.condition(c, depth + 1))
-                .collect::<Option<Vec<_>>>()?;
-            return Some(if head == "AND" {
-                RuleCondition::All(parts)
-            } else {
-                RuleCondition::Any(parts)
-            });
-        }
-        let [_, op, operand] = list.as_slice() else {
-            return None;
-        };
-        let parameter = self.parameters.iter().position(|p| p.name == head)?;
-        let operand = match operand {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return None,
-        };
-        if operand.len() > 1_024 {
-            return None;
-        }
-        let test = match op.as_str()? {
-            "==" => RuleTest::Equals(operand),
-            "~=" => RuleTest::NotEquals(operand),
-            "~~" => {
-                compile_pattern(&operand).ok()?;
-                RuleTest::Pattern(operand)
-            }
-            "in" => {
-                let items: Vec<String> = operand
-                    .split(',')
-                    .map(|s| s.trim().to_owned())
-                    .filter(|s| !s.is_empty())
-                    .collect();
-                if items.is_empty() {
-                    return None;
-                }
-                RuleTest::OneOf(items)
-            }
-            _ => return None,
-        };
-        Some(RuleCondition::Test { parameter, test })
-    }
-
     /// Length of the basic limits' window in milliseconds.
     pub fn window_ms(&self) -> u64 {
         u64::from(self.interval) * self.time_unit.seconds() * 1000
-    }
-
-    /// A rule's condition in APIG's text form.
-    pub fn condition_text(&self, condition: &RuleCondition) -> Value {
-        match condition {
-            RuleCondition::All(parts) | RuleCondition::Any(parts) => {
-                let head = if matches!(condition, RuleCondition::All(_)) {
-                    "AND"
-                } else {
-                    "OR"
-                };
-                let mut list = vec![Value::from(head)];
-                list.extend(parts.iter().map(|c| self.condition_text(c)));
-                Value::Array(list)
-            }
-            RuleCondition::Test { parameter, test } => {
-                let name = self.parameters[*parameter].name.as_str();
-                let (op, operand) = match test {
-                    RuleTest::Equals(v) => ("==", v.clone()),
-                    RuleTest::NotEquals(v) => ("~=", v.clone()),
-                    RuleTest::Pattern(v) => ("~~", v.clone()),
-                    RuleTest::OneOf(vs) => ("in", vs.join(",")),
-                };
-                json!([name, op, operand])
-            }
-        }
     }
 
     pub(super) fn to_json(&self) -> Value {
@@ -557,27 +303,14 @@ impl RateLimitPlugin {
         if !self.user_specials.is_empty() {
             specials.push(special("user", &self.user_specials));
         }
-        let parameters: Vec<Value> = self
-            .parameters
-            .iter()
-            .map(|p| {
-                let (kind, value) = match &p.source {
-                    ParameterSource::Header(h) => ("header", h.as_str()),
-                    ParameterSource::Query(q) => ("query", q.as_str()),
-                    ParameterSource::Path => ("path", "reqPath"),
-                    ParameterSource::Method => ("method", "method"),
-                    ParameterSource::System(s) => ("system", s.as_str()),
-                };
-                json!({"type": kind, "name": p.name, "value": value})
-            })
-            .collect();
+        let parameters = parameters_json(&self.parameters);
         let rules: Vec<Value> = self
             .rules
             .iter()
             .map(|r| {
                 json!({
                     "rule_name": r.name,
-                    "match_regex": self.condition_text(&r.condition).to_string(),
+                    "match_regex": condition_text(&self.parameters, &r.condition).to_string(),
                     "time_unit": unit_wire(r.time_unit),
                     "interval": r.interval,
                     "limit": r.limit,
@@ -602,6 +335,7 @@ impl RateLimitPlugin {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rules::{ParameterSource, RuleTest, SystemValue};
     use super::super::{PluginContent, PluginType};
     use super::*;
 
