@@ -10,7 +10,7 @@
 //! closes an open breaker nor forgets a window's count.
 //!
 //! The state is four atomic words: the window's start, its calls and unhealthy calls, and
-//! until when the breaker is open. Checking an API's breaker is two loads; counting a call
+//! until when the breaker is open. Checking an API's breaker is a few loads; counting a call
 //! one or two additions. Windows start at the first call after the previous one ended. In
 //! counter mode the breaker opens at the call that reaches the threshold; in percentage mode,
 //! when the first call after a window's end finds that window over the thresholds (APIG: at

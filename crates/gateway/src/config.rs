@@ -473,7 +473,7 @@ pub enum Backend {
 }
 
 /// A `breaker` plug-in attached to a published API, as the gateway runs it (see
-/// [`crate::breaker`]).
+/// the `breaker` module).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BreakerConfig {
     /// Names the breaker's counts: the APIs with the same key count together (a shared

@@ -25,6 +25,8 @@
 //! - [`errors`]: the data-plane error catalogue (spec §5.2) and its JSON body;
 //! - `rate_limit`: request throttling policies (per API, user, app and client address), each
 //!   limit enforced as this node's share of it, counts of long windows readable for checkpoints;
+//!   `rate_rules` and `rule_match`: plug-ins' parameter-based rules;
+//! - `breaker`: circuit breakers (`breaker` plug-ins), their counts kept across rebuilds;
 //! - `throttle`: failed-authentication limits per address and per AppKey; `quota`: app quota
 //!   counters that survive snapshot replacement and exchange their calls with the store's
 //!   ledger ([`QuotaUsage`] out, [`QuotaTally`] in);

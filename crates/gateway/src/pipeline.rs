@@ -26,6 +26,9 @@
 //! 8. **quota**: the app's call quota has room (405 `APIG.0501`);
 //! 9. **proxy**: the backend request, sent with the API's timeout (502/504/413; 408 when the
 //!    caller stops sending its body); a `MOCK` API is answered here with its fixed content;
+//!    an API's open circuit breaker answers in the backend's place, sends the call to another
+//!    backend or refuses it (503 `APIG.0202`), and a closed one judges the exchange's outcome
+//!    (see [`crate::breaker`]);
 //! 10. **report**: the API's metrics and the access line.
 //!
 //! The response of an API with `cors` on, refusals included, is marked for browsers
@@ -694,7 +697,7 @@ struct Trace<'s> {
     app: Option<&'s AppEntry>,
     /// The client's address when read from `X-Forwarded-For` (else the TCP peer's).
     client: Option<IpAddr>,
-    /// The backend policy that took the call, if one did.
+    /// The backend policy that took the call, if one did (`circuit breaker`: an open breaker).
     policy: Option<&'s str>,
     /// Time to the backend's response head.
     upstream: Option<std::time::Duration>,

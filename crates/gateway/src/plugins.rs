@@ -31,7 +31,7 @@ pub struct ApiPlugins {
     pub cors: Option<CorsPlugin>,
     /// The response field rules, if a `set_resp_headers` plug-in is attached.
     pub response_headers: Option<ResponseHeaderRules>,
-    /// The circuit breaker, if a `breaker` plug-in is attached (see [`crate::breaker`]).
+    /// The circuit breaker, if a `breaker` plug-in is attached (see the `breaker` module).
     pub breaker: Option<crate::config::BreakerConfig>,
 }
 
