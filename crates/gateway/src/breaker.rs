@@ -253,13 +253,14 @@ impl Arm {
         }
     }
 
-    /// Counts the backend exchange that ended with `exchanged` (sent at `sent`); a call
-    /// that failed on the caller's side (its body) is not the backend's doing and not counted.
+    /// Counts the backend exchange that ended with `exchanged`, sent at `sent` (Unix
+    /// milliseconds, and the instant); a call that failed on the caller's side (its body) is
+    /// not the backend's doing and not counted.
     #[inline(never)] // breakers only
     pub(crate) fn judge(
         &self,
         exchanged: &Result<http::Response<BackendBody>, ApiError>,
-        sent: Instant,
+        (wall, sent): (i64, Instant),
     ) {
         let (status, timed_out) = match exchanged {
             Ok(response) => (response.status().as_u16(), false),
@@ -267,12 +268,14 @@ impl Arm {
             Err(e) if e.status == 502 => (502, false),
             Err(_) => return,
         };
+        let elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
         let outcome = Outcome {
             status,
             timed_out,
-            elapsed_ms: u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX),
+            elapsed_ms,
         };
-        self.record(&outcome, crate::quota::wall_ms());
+        let now = wall.saturating_add(i64::try_from(elapsed_ms).unwrap_or(i64::MAX));
+        self.record(&outcome, now);
     }
 
     /// Starts a new window when the current one has ended; in percentage mode, opens the

@@ -411,7 +411,7 @@ pub(crate) fn handle<'a>(
                         let now = *wall.get_or_insert_with(crate::quota::wall_ms);
                         let arm = breaker.arm(&call);
                         if !arm.is_open(now) {
-                            (serving, Some(arm))
+                            (serving, Some((arm, now)))
                         } else {
                             trace.policy = Some("circuit breaker");
                             match &arm.downgrade {
@@ -481,7 +481,9 @@ pub(crate) fn handle<'a>(
                     Some(cap) => backend.timeout.min(cap),
                     None => backend.timeout,
                 };
-                let watched = watched.map(|arm| (arm, now));
+                // The breaker judges the exchange by the wall clock at sending and the time
+                // it took (one clock reading after the exchange, not two).
+                let watched = watched.map(|(arm, wall)| (arm, wall, now));
                 (
                     picked,
                     exchange,
@@ -493,8 +495,8 @@ pub(crate) fn handle<'a>(
             let caller_body = caller_body.as_deref();
             let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
             let exchanged = proxy::exchanged(exchanged, picked.endpoint, caller_body);
-            if let Some((arm, sent)) = watched {
-                arm.judge(&exchanged, sent);
+            if let Some((arm, wall, sent)) = watched {
+                arm.judge(&exchanged, (wall, sent));
             }
             let response = pass!(exchanged, 'phases);
             trace.upstream = sent.map(|t| t.elapsed());
