@@ -189,6 +189,9 @@ pub(crate) fn handle<'a>(
         // The group the host leads to, once known (its gateway response answers a call no
         // API takes).
         let mut group = None;
+        // The circuit breaker that judges the exchange, with the wall clock and the instant
+        // the call was sent (out here, not in the block's result, which stays as small).
+        let watched;
         // Phases 1 (head limits) to 9, inline: each `pass!` leaves the block with its phase's
         // refusal. One future for the whole request (no layer per phase to build and move); the
         // only awaits are a signed body and the backend exchange.
@@ -196,7 +199,7 @@ pub(crate) fn handle<'a>(
             // Everything before the exchange in a block of its own: its values (the request head,
             // route, backend request) are gone before the exchange is awaited, so the request's
             // future does not keep room for them while it waits for the backend.
-            let (picked, exchange, caller_body, (sent, watched), deadline) = {
+            let (picked, exchange, caller_body, sent, deadline) = {
                 let (parts, body) = request.into_parts();
                 let mut fields = RequestFields::of(&parts.headers);
                 trace.enabled = fields.debug;
@@ -405,7 +408,7 @@ pub(crate) fn handle<'a>(
                 };
                 // The circuit breaker: an open one answers the call another way (503
                 // `APIG.0202` without a downgrade); a closed one counts how the backend answers.
-                let (serving, watched) = match api.breaker.as_deref() {
+                let (serving, judge) = match api.breaker.as_deref() {
                     None => (serving, None),
                     Some(breaker) => {
                         let now = *wall.get_or_insert_with(crate::quota::wall_ms);
@@ -483,14 +486,8 @@ pub(crate) fn handle<'a>(
                 };
                 // The breaker judges the exchange by the wall clock at sending and the time
                 // it took (one clock reading after the exchange, not two).
-                let watched = watched.map(|(arm, wall)| (arm, wall, now));
-                (
-                    picked,
-                    exchange,
-                    outgoing.watch,
-                    (sent, watched),
-                    now + timeout,
-                )
+                watched = judge.map(|(arm, wall)| (arm, wall, now));
+                (picked, exchange, outgoing.watch, sent, now + timeout)
             };
             let caller_body = caller_body.as_deref();
             let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
