@@ -18,6 +18,7 @@
 //! breaker turns away (downgraded) are not counted. Each node counts its own calls, as
 //! APIG's gateway components do.
 
+use crate::body::GatewayBody;
 use crate::policy::CallFacts;
 use crate::rule_match::RuleMatcher;
 use crate::snapshot::Serving;
@@ -67,6 +68,20 @@ enum Opening {
     Count(u32),
     /// At least `min_calls` calls in a window, at least `percent` % of them unhealthy.
     Share { min_calls: u32, percent: u32 },
+}
+
+/// What the access log and `X-Apig-Backend-Policy` name for a call an open breaker took.
+pub(crate) const POLICY: &str = "circuit breaker";
+
+/// What the proxy phase does with a call of an API with a breaker.
+#[allow(clippy::large_enum_variant)] // returned once per call, by value: boxing would allocate
+pub(crate) enum Consulted<'a> {
+    /// Closed: the call goes to its backend, and this breaker judges the exchange.
+    Closed(&'a Arm),
+    /// Open: the call goes to the downgrade's backend (and is not judged).
+    Rerouted(&'a Serving),
+    /// Open: the gateway answers (the downgrade's fixed answer, or 503 `APIG.0202`).
+    Answered(Result<http::Response<GatewayBody>, ApiError>),
 }
 
 /// What answers a call while its breaker is open.
@@ -178,14 +193,28 @@ impl Breaker {
     }
 
     /// The breaker `call` counts in: its first matching rule's, else the default one.
-    /// Out of line: only APIs with a breaker run it.
-    #[inline(never)]
     pub(crate) fn arm(&self, call: &CallFacts<'_, '_>) -> &Arm {
         let index = match &self.matcher {
             Some(matcher) => matcher.matching(call).map_or(0, |i| i + 1),
             None => 0,
         };
         &self.arms[index.min(self.arms.len() - 1)]
+    }
+
+    /// What the proxy phase does with `call` at `now` (Unix milliseconds): a closed breaker
+    /// lets it through and judges the exchange; an open one sends it elsewhere or answers it.
+    /// Out of line: only APIs with a breaker run it.
+    #[inline(never)]
+    pub(crate) fn consult(&self, call: &CallFacts<'_, '_>, now: i64) -> Consulted<'_> {
+        let arm = self.arm(call);
+        if !arm.is_open(now) {
+            return Consulted::Closed(arm);
+        }
+        match &arm.downgrade {
+            Downgraded::Unavailable => Consulted::Answered(Err(crate::errors::breaker_open())),
+            Downgraded::Mock(reply) => Consulted::Answered(Ok(crate::proxy::breaker_answer(reply))),
+            Downgraded::Serve(serving) => Consulted::Rerouted(serving),
+        }
     }
 
     /// Every breaker's key in logs and its state (for the next build to take over).

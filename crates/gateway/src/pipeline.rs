@@ -55,7 +55,7 @@ use crate::app_token::{self, TokenRefusal};
 use crate::apps::{AppEntry, AuthTarget};
 use crate::balancer::CallKey;
 use crate::body::{BodyLimits, BodyWatch, CallerBody, GatewayBody, LimitedBody, UpstreamBody};
-use crate::breaker::Downgraded;
+use crate::breaker::{self, Consulted};
 use crate::config::{ApiAuth, AppTokenConfig, Protocol, Transport};
 use crate::cors;
 use crate::deadline::ExchangeTimer;
@@ -412,19 +412,15 @@ pub(crate) fn handle<'a>(
                     None => (serving, None),
                     Some(breaker) => {
                         let now = *wall.get_or_insert_with(crate::quota::wall_ms);
-                        let arm = breaker.arm(&call);
-                        if !arm.is_open(now) {
-                            (serving, Some((arm, now)))
-                        } else {
-                            trace.policy = Some("circuit breaker");
-                            match &arm.downgrade {
-                                Downgraded::Unavailable => {
-                                    break 'phases Err(errors::breaker_open())
-                                }
-                                Downgraded::Mock(reply) => {
-                                    break 'phases Ok(proxy::breaker_answer(reply))
-                                }
-                                Downgraded::Serve(downgrade) => (downgrade, None),
+                        match breaker.consult(&call, now) {
+                            Consulted::Closed(arm) => (serving, Some((arm, now))),
+                            Consulted::Rerouted(downgrade) => {
+                                trace.policy = Some(breaker::POLICY);
+                                (downgrade, None)
+                            }
+                            Consulted::Answered(answer) => {
+                                trace.policy = Some(breaker::POLICY);
+                                break 'phases answer;
                             }
                         }
                     }
