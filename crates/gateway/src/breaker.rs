@@ -283,20 +283,19 @@ impl Arm {
     }
 
     /// Counts the backend exchange that ended with `exchanged`, sent at `sent` (Unix
-    /// milliseconds, and the instant), and hands it back; a call that failed on the caller's
-    /// side (its body) is not the backend's doing and not counted. By value, out of line:
-    /// APIs without a breaker keep their exchange's result where it is.
-    #[inline(never)]
-    pub(crate) fn judged(
+    /// milliseconds, and the instant); a call that failed on the caller's side (its body) is
+    /// not the backend's doing and not counted.
+    #[inline(never)] // breakers only
+    pub(crate) fn judge(
         &self,
-        exchanged: Result<http::Response<BackendBody>, ApiError>,
+        exchanged: &Result<http::Response<BackendBody>, ApiError>,
         (wall, sent): (i64, Instant),
-    ) -> Result<http::Response<BackendBody>, ApiError> {
-        let (status, timed_out) = match &exchanged {
+    ) {
+        let (status, timed_out) = match exchanged {
             Ok(response) => (response.status().as_u16(), false),
             Err(e) if e.status == 504 => (504, true),
             Err(e) if e.status == 502 => (502, false),
-            Err(_) => return exchanged,
+            Err(_) => return,
         };
         let elapsed_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
         let outcome = Outcome {
@@ -306,7 +305,6 @@ impl Arm {
         };
         let now = wall.saturating_add(i64::try_from(elapsed_ms).unwrap_or(i64::MAX));
         self.record(&outcome, now);
-        exchanged
     }
 
     /// Starts a new window when the current one has ended; in percentage mode, opens the

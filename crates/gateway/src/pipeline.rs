@@ -488,10 +488,9 @@ pub(crate) fn handle<'a>(
             let caller_body = caller_body.as_deref();
             let exchanged = state.timer.bound(deadline, exchange, caller_body).await;
             let exchanged = proxy::exchanged(exchanged, picked.endpoint, caller_body);
-            let exchanged = match watched {
-                None => exchanged,
-                Some((arm, wall, sent)) => arm.judged(exchanged, (wall, sent)),
-            };
+            if let Some((arm, wall, sent)) = watched {
+                arm.judge(&exchanged, (wall, sent));
+            }
             let response = pass!(exchanged, 'phases);
             trace.upstream = sent.map(|t| t.elapsed());
             // Least connections: the call counts at its server until its body is through.
