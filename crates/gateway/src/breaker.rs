@@ -165,9 +165,9 @@ pub(crate) struct ArmParts {
 
 impl Breaker {
     /// The breaker of `plugin`: `parts(0, None)` gives the parts of the calls meeting no
-    /// rule, `parts(1 + i, Some(name))` those of rule `i`. `None` when a rule's header name or pattern does
-    /// not compile (the management API checked both, so only content stored under an older
-    /// rule can).
+    /// rule, `parts(1 + i, Some(name))` those of rule `i`. `None` when a rule's header name
+    /// or pattern does not compile (the management API checked both, so only content stored
+    /// under an older rule can).
     pub(crate) fn new(
         plugin: &BreakerPlugin,
         mut parts: impl FnMut(usize, Option<&str>) -> ArmParts,
